@@ -1,0 +1,66 @@
+/* json.c - JSON state files: load with limits, save atomically. */
+#include "common.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#define STATE_MAX_BYTES (64u << 20)
+
+int json_load_object(json_t **out, const char *path, int missing_ok)
+{
+	struct buf raw = BUF_INIT;
+	json_error_t jerr;
+	json_t *obj = NULL;
+	int ret = -1;
+
+	*out = NULL;
+	if (fs_read_file(path, &raw, STATE_MAX_BYTES) < 0) {
+		if (errno == ENOENT && missing_ok) {
+			*out = json_object();
+			ret = *out ? 0 : err_set("out of memory");
+		}
+		goto out;
+	}
+	obj = json_loadb(raw.buf, raw.len, 0, &jerr);
+	if (!obj) {
+		err_set("'%s' is not valid JSON (line %d: %s)", path, jerr.line, jerr.text);
+		goto out;
+	}
+	if (!json_is_object(obj)) {
+		json_decref(obj);
+		err_set("'%s' does not hold a JSON object", path);
+		goto out;
+	}
+	*out = obj;
+	ret = 0;
+out:
+	buf_release(&raw);
+	return ret;
+}
+
+int json_save_atomic(const char *path, const json_t *obj)
+{
+	char *text = json_dumps(obj, JSON_INDENT(2) | JSON_SORT_KEYS);
+	struct buf b = BUF_INIT;
+	int ret;
+
+	if (!text)
+		return err_set("cannot serialise state for '%s'", path);
+	ret = buf_addstr(&b, text) < 0 || buf_addch(&b, '\n') < 0 ? -1
+		: fs_write_atomic(path, b.buf, b.len, 0644);
+	free(text);
+	buf_release(&b);
+	return ret;
+}
+
+const char *json_str(const json_t *obj, const char *key, const char *def)
+{
+	json_t *v = json_object_get(obj, key);
+	return json_is_string(v) ? json_string_value(v) : def;
+}
+
+long long json_int(const json_t *obj, const char *key, long long def)
+{
+	json_t *v = json_object_get(obj, key);
+	return json_is_integer(v) ? (long long)json_integer_value(v) : def;
+}

@@ -1,0 +1,42 @@
+/* lock.c - per-app exclusive locks with flock(2); a waiter is told it waits. */
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+int lock_take(struct lock *l, const char *path, const char *waiting_msg)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return err_set_errno("cannot open lock file '%s'", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK) {
+			close(fd);
+			return err_set_errno("cannot lock '%s'", path);
+		}
+		/* Someone else holds it: a second push queues behind the first one
+		 * instead of failing, and the pusher is told why nothing happens. */
+		if (waiting_msg)
+			say_step("%s", waiting_msg);
+		while (flock(fd, LOCK_EX) < 0) {
+			if (errno != EINTR) {
+				close(fd);
+				return err_set_errno("cannot lock '%s'", path);
+			}
+		}
+	}
+	l->fd = fd;
+	return 0;
+}
+
+void lock_release(struct lock *l)
+{
+	if (l->fd >= 0) {
+		flock(l->fd, LOCK_UN);
+		close(l->fd);
+	}
+	l->fd = -1;
+}

@@ -1,0 +1,65 @@
+/* say.c - progress and error lines in Dokku's output conventions. */
+#include "common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int quiet;
+
+void say_set_quiet(int q)
+{
+	quiet = q;
+}
+
+static void say_v(const char *prefix, const char *fmt, va_list ap)
+{
+	struct buf b = BUF_INIT;
+
+	if (buf_vaddf(&b, fmt, ap) == 0)
+		say_lines(prefix, b.buf, b.len);
+	buf_release(&b);
+}
+
+#define SAY_BODY(cond, prefix)              \
+	va_list ap;                               \
+	if (!(cond))                              \
+		return;                           \
+	va_start(ap, fmt);                        \
+	say_v(prefix, fmt, ap);             \
+	va_end(ap)
+
+void say_step(const char *fmt, ...)    { SAY_BODY(!quiet, "-----> "); }
+void say_section(const char *fmt, ...) { SAY_BODY(!quiet, "=====> "); }
+void say_detail(const char *fmt, ...)  { SAY_BODY(!quiet, "       "); }
+
+void say_warn(const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (buf_vaddf(&b, fmt, ap) == 0) {
+		fflush(stdout);
+		fprintf(stderr, " !     %s\n", b.buf);
+		fflush(stderr);
+	}
+	va_end(ap);
+	buf_release(&b);
+}
+
+/* Prints text line by line, each with prefix; a missing final newline is added.
+ * Carriage returns (progress bars) end a line too, so output stays one line per line. */
+void say_lines(const char *prefix, const char *text, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t j = i;
+		while (j < len && text[j] != '\n' && text[j] != '\r')
+			j++;
+		if (j > i)
+			printf("%s%.*s\n", prefix, (int)(j - i), text + i);
+		i = j + 1;
+	}
+	fflush(stdout);
+}

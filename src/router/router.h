@@ -1,0 +1,20 @@
+/* src/router/router.h - public interface of the HTTP reverse proxy (`wharf router`). */
+#ifndef WHARF_ROUTER_H
+#define WHARF_ROUTER_H
+
+#include <stddef.h>
+
+struct router_opts {
+	const char *listen_http;        /* "0.0.0.0:80"; "127.0.0.1:0" in tests */
+	const char *control_socket;     /* unix socket for the control API */
+	const char *state_file;         /* the router's own persisted table */
+	size_t      max_header_bytes;   /* cap for untrusted input */
+	unsigned    idle_timeout_ms;
+};
+#define ROUTER_OPTS_INIT { .max_header_bytes = 16384, .idle_timeout_ms = 60000 }
+
+/* Runs the router until SIGTERM/SIGINT: binds listen_http and control_socket,
+ * restores state_file, serves. Returns 0 on a clean stop, -1 with err_msg(). */
+int router_run(const struct router_opts *opts);
+
+#endif

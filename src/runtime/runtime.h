@@ -1,0 +1,104 @@
+/* src/runtime/runtime.h - public interface of the runtime: the Docker Engine API
+ * client (libcurl over the unix socket), containers, and deploys. */
+#ifndef WHARF_RUNTIME_H
+#define WHARF_RUNTIME_H
+
+#include "common.h"
+
+/* ---- HTTP over a unix socket (shared by the Docker client and the router client) */
+
+struct http_reply {
+	long       status;       /* HTTP status, 0 if no answer */
+	struct buf body;         /* raw reply body (capped) */
+};
+#define HTTP_REPLY_INIT { .status = 0, .body = BUF_INIT }
+void http_reply_release(struct http_reply *r);
+
+/* Sends one request over the unix socket at sock_path. body may be NULL.
+ * timeout_ms 0 means none. Returns 0 when an HTTP answer arrived (any status),
+ * -1 with err_set() when the socket could not be reached or the transfer failed. */
+int http_unix_request(const char *sock_path, const char *method, const char *path,
+		      const char *content_type, const char *body, size_t body_len,
+		      long timeout_ms, struct http_reply *reply);
+
+/* ---- the Docker Engine API client ------------------------------------------- */
+
+struct docker;           /* opaque: made by docker_new() */
+
+/* Connects to host ("unix:///path"; NULL means wharf_docker_host()), pings it and
+ * negotiates the API version: min(client max, daemon's ApiVersion), refusing a
+ * daemon whose MinAPIVersion is above what wharf speaks. A daemon that does not
+ * answer gives "cannot reach Docker at …: is dockerd running?". */
+int  docker_new(struct docker **out, const char *host);
+void docker_free(struct docker *d);                 /* NULL-safe */
+const char *docker_api_version(const struct docker *d);  /* "1.41"; borrowed */
+
+/* One request; path excludes the /vX.Y prefix and may carry a query string.
+ * body may be NULL. On 2xx, *reply (if reply != NULL) gets the parsed JSON (or NULL
+ * for an empty body); caller decrefs. On any other status returns -1 with the
+ * daemon's "message" in err_msg(); *status (if not NULL) gets the status. */
+int docker_call(struct docker *d, const char *method, const char *path,
+		const json_t *body, json_t **reply, long *status);
+
+/* Called for each JSON object of a JSON-lines stream (build, pull, load).
+ * Returning < 0 aborts the transfer. */
+typedef int docker_json_fn(const json_t *obj, void *data);
+/* Called for each demultiplexed log chunk; stream is 1 (stdout) or 2 (stderr). */
+typedef int docker_output_fn(int stream, const char *data, size_t len, void *data_);
+
+/* Image helpers. Refs are "name[:tag]" or "sha256:…". */
+int docker_image_exists(struct docker *d, const char *ref, int *exists);
+int docker_image_inspect(struct docker *d, const char *ref, json_t **out);
+int docker_image_remove(struct docker *d, const char *ref, int force);
+
+/* Builds the tar context read from tar_fd with POST /build (legacy builder,
+ * network mode host, rm/forcerm). query_extra is appended to the query string
+ * ("t=…&labels=…", already URL-encoded). Each stream object goes to fn as it
+ * arrives; an {"error": …} object makes the call fail with that message.
+ * image_id receives aux.ID (or the id from "Successfully built"). */
+int docker_build(struct docker *d, int tar_fd, const char *query_extra,
+		 docker_json_fn *fn, void *data, struct buf *image_id);
+
+/* What a container is made from. Every field but image may be empty/NULL. */
+struct container_spec {
+	const char  *name;          /* docker name; NULL lets docker pick */
+	const char  *image;
+	const char **env;           /* NULL-terminated "K=V" strings */
+	const char **cmd;           /* NULL-terminated; NULL keeps the image's CMD */
+	json_t      *labels;        /* object of string → string; borrowed */
+	const char  *restart_policy;/* "on-failure", "no", …; NULL means "no" */
+	int          init;          /* HostConfig.Init */
+	/* Every container uses host networking (DESIGN.md): no field for it. */
+};
+#define CONTAINER_SPEC_INIT { .init = 1 }
+
+int docker_container_create(struct docker *d, const struct container_spec *spec,
+			    struct buf *id_out);
+int docker_container_start(struct docker *d, const char *id);
+int docker_container_stop(struct docker *d, const char *id, int timeout_s);
+int docker_container_remove(struct docker *d, const char *id, int force);
+int docker_container_inspect(struct docker *d, const char *id, json_t **out);
+/* Lists containers (all states when all != 0) carrying every "key=value" label
+ * of the NULL-terminated labels array. *out is a JSON array; caller decrefs. */
+int docker_container_list(struct docker *d, const char **labels, int all, json_t **out);
+/* Reads a container's logs (stdout and stderr). tail < 0 means all lines. With
+ * follow, returns when the container stops or fn returns < 0. Frames are
+ * demultiplexed (or passed raw for TTY containers). */
+int docker_container_logs(struct docker *d, const char *id, int follow, int tail,
+			  int timestamps, docker_output_fn *fn, void *data);
+
+/* ---- the router's control socket -------------------------------------------- */
+
+struct route_spec {
+	const char  *app;
+	const char **domains;       /* NULL-terminated */
+	const char **targets;       /* NULL-terminated "127.0.0.1:PORT" */
+	const char  *health_path;   /* NULL: no health check */
+	long         interval_ms, timeout_ms, deadline_ms, drain_timeout_ms;
+};
+/* PUT /apps/<app>: returns when the router serves the new targets and drained
+ * the old ones; -1 with the router's message otherwise (old targets kept). */
+int router_client_put(const struct route_spec *rs);
+int router_client_delete(const char *app);
+
+#endif
