@@ -24,11 +24,53 @@ extern const struct command commands[];
 const struct command *command_find(const char *name);
 /* Runs argv[0] from the command table (used by main and ssh-command). */
 int command_dispatch(int argc, char **argv);
+/* Parses global flags (--quiet, --force, --app) then dispatches (main, ssh). */
+int cli_run_argv(int argc, char **argv);
 
 /* Global flags parsed by main (Dokku's --quiet, --force, --app). */
 extern int cli_force;
 extern int cli_quiet;
 
 int cmd_router(int argc, char **argv);   /* src/cli/router.c */
+
+/* Command families, one file each. */
+int cmd_apps_create(int argc, char **argv);      /* apps.c */
+int cmd_apps_list(int argc, char **argv);
+int cmd_apps_exists(int argc, char **argv);
+int cmd_apps_destroy(int argc, char **argv);
+int cmd_config_set(int argc, char **argv);       /* config.c */
+int cmd_config_get(int argc, char **argv);
+int cmd_config_unset(int argc, char **argv);
+int cmd_config_show(int argc, char **argv);
+int cmd_domains_add(int argc, char **argv);      /* domains.c */
+int cmd_domains_remove(int argc, char **argv);
+int cmd_domains_report(int argc, char **argv);
+int cmd_domains_set_global(int argc, char **argv);
+int cmd_urls(int argc, char **argv);
+int cmd_logs(int argc, char **argv);             /* logs.c */
+int cmd_ssh_keys_add(int argc, char **argv);     /* sshkeys.c */
+int cmd_ssh_keys_list(int argc, char **argv);
+int cmd_ssh_keys_remove(int argc, char **argv);
+int cmd_ssh_command(int argc, char **argv);      /* sshcmd.c */
+int cmd_git_hook(int argc, char **argv);         /* githook.c */
+int cmd_help(int argc, char **argv);             /* main.c */
+int cmd_version(int argc, char **argv);
+
+/* Shared by the families (src/cli/util.c). */
+/* Checks argc against the command's needs and that argv[1] is a valid, existing
+ * app; prints usage on a short argv. */
+int cli_need_app(int argc, char **argv, int min_args, int must_exist);
+int cli_usage(const char *name);                 /* err_set("usage: wharf …") */
+/* Absolute path of the running wharf binary. */
+int cli_self_exe(struct buf *out);
+
+/* Deploys (src/cli/deploy.c): the only code that drives receiver, build and
+ * runtime together. Both take and release the app's lock themselves. */
+int cli_deploy_push(const char *app, const char *rev);
+/* Makes a new release from the current one's image with the app's current
+ * config and deploys it; without a release yet, says the change waits. */
+int cli_redeploy(const char *app, const char *why);
+/* Tells the router the app's current domains (after a domains change). */
+int cli_route_refresh(const char *app);
 
 #endif

@@ -1,3 +1,185 @@
-/* main.c - placeholder until the command table lands. */
-#include "common.h"
-int main(void) { return 0; }
+/* main.c - wharf's entry: global flags, privileges, the command table, help. */
+#include "cli.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int cli_force;
+int cli_quiet;
+
+const struct command commands[] = {
+	{ "apps:create", cmd_apps_create, "<app>", "Create a new app", CMD_SSH_OK },
+	{ "apps:destroy", cmd_apps_destroy, "<app> [--force]", "Destroy an app, its containers, images and repository", CMD_SSH_OK },
+	{ "apps:exists", cmd_apps_exists, "<app>", "Exit 0 if the app exists, 1 otherwise", CMD_SSH_OK },
+	{ "apps:list", cmd_apps_list, "", "List your apps", CMD_SSH_OK },
+	{ "config:get", cmd_config_get, "<app> KEY", "Print the value of a config var", CMD_SSH_OK },
+	{ "config:set", cmd_config_set, "[--no-restart] <app> KEY=VALUE [KEY=VALUE ...]", "Set config vars and redeploy", CMD_SSH_OK },
+	{ "config:show", cmd_config_show, "<app>", "Show an app's config vars", CMD_SSH_OK },
+	{ "config:unset", cmd_config_unset, "[--no-restart] <app> KEY [KEY ...]", "Unset config vars and redeploy", CMD_SSH_OK },
+	{ "domains:add", cmd_domains_add, "<app> DOMAIN [DOMAIN ...]", "Add domains to an app", CMD_SSH_OK },
+	{ "domains:remove", cmd_domains_remove, "<app> DOMAIN [DOMAIN ...]", "Remove domains from an app", CMD_SSH_OK },
+	{ "domains:report", cmd_domains_report, "<app> [--domains-app-vhosts|--domains-global-vhosts]", "Show an app's domains", CMD_SSH_OK },
+	{ "domains:set-global", cmd_domains_set_global, "DOMAIN", "Set the global domain (apps get <app>.DOMAIN)", CMD_SSH_OK },
+	{ "git-hook", cmd_git_hook, "<app>", "Run by the app repository's pre-receive hook", CMD_HIDDEN },
+	{ "help", cmd_help, "", "Show this help", CMD_SSH_OK },
+	{ "logs", cmd_logs, "<app> [-t] [-n N]", "Show an app's logs (-t follows)", CMD_SSH_OK },
+	{ "router", cmd_router, "[--listen ADDR:PORT]", "Run the HTTP router (the one long-running wharf process)", CMD_AS_ROOT },
+	{ "ssh-command", cmd_ssh_command, "--key NAME", "The forced command of wharf's ssh keys", CMD_HIDDEN },
+	{ "ssh-keys:add", cmd_ssh_keys_add, "NAME < key.pub", "Allow a public key (read on stdin) to push and run commands", 0 },
+	{ "ssh-keys:list", cmd_ssh_keys_list, "", "List the allowed keys", CMD_SSH_OK },
+	{ "ssh-keys:remove", cmd_ssh_keys_remove, "NAME", "Remove a key", 0 },
+	{ "urls", cmd_urls, "<app>", "Show the URLs an app is served on", CMD_SSH_OK },
+	{ "version", cmd_version, "", "Print wharf's version", CMD_SSH_OK },
+	{ NULL, NULL, NULL, NULL, 0 }
+};
+
+const struct command *command_find(const char *name)
+{
+	const struct command *c;
+
+	for (c = commands; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("wharf %s\n", WHARF_VERSION);
+	return 0;
+}
+
+int cmd_help(int argc, char **argv)
+{
+	const struct command *c;
+	const char *family = argc > 1 ? argv[1] : NULL;
+
+	printf("Usage: wharf [--quiet|--force|--app APP] COMMAND [args]\n\n"
+	       "A git-push PaaS: `git push` builds your app and serves it with zero downtime.\n\n"
+	       "Commands:\n");
+	for (c = commands; c->name; c++) {
+		char left[96];
+		if (c->flags & CMD_HIDDEN)
+			continue;
+		if (family && strncmp(c->name, family, strlen(family)))
+			continue;
+		snprintf(left, sizeof(left), "%s %s", c->name, c->args);
+		printf("    %-52s %s\n", left, c->help);
+	}
+	return 0;
+}
+
+/* `wharf` run as root works as the owner of WHARF_ROOT (the `wharf` user), so
+ * every file it writes stays writable by pushes, which run as that user. */
+static int drop_to_root_owner(void)
+{
+	struct stat st;
+	struct passwd *pw;
+
+	if (geteuid() != 0 || stat(wharf_root(), &st) < 0 || st.st_uid == 0)
+		return 0;
+	pw = getpwuid(st.st_uid);
+	if (initgroups(pw ? pw->pw_name : "wharf", st.st_gid) < 0 || setgid(st.st_gid) < 0 ||
+	    setuid(st.st_uid) < 0)
+		return err_set_errno("cannot switch to the owner of %s", wharf_root());
+	if (pw)
+		setenv("HOME", pw->pw_dir, 1);
+	return 0;
+}
+
+/* A command given as `family:help` or with --help prints that family's lines. */
+static int wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	return 0;
+}
+
+int command_dispatch(int argc, char **argv)
+{
+	const struct command *c;
+	const char *colon = strchr(argv[0], ':');
+	char family[64];
+
+	if (colon && !strcmp(colon, ":help")) {
+		char *hargv[] = { "help", family, NULL };
+		snprintf(family, sizeof(family), "%.*s:", (int)(colon - argv[0]), argv[0]);
+		return cmd_help(2, hargv);
+	}
+	c = command_find(argv[0]);
+	if (!c)
+		return err_set("`%s` is not a wharf command; see `wharf help`", argv[0]);
+	if (wants_help(argc, argv) && strcmp(c->name, "router")) {
+		printf("Usage: wharf %s %s\n\n%s\n", c->name, c->args, c->help);
+		return 0;
+	}
+	if (!(c->flags & CMD_AS_ROOT) && drop_to_root_owner() < 0)
+		return -1;
+	return c->fn(argc, argv);
+}
+
+/* Parses Dokku's global flags (before the command) and runs the command.
+ * --app APP becomes the command's first argument. */
+int cli_run_argv(int argc, char **argv)
+{
+	const char *app = NULL;
+	char **nargv;
+	int i = 0, j, k, ret;
+
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "--quiet"))
+			cli_quiet = 1;
+		else if (!strcmp(argv[i], "--force"))
+			cli_force = 1;
+		else if (!strcmp(argv[i], "--trace"))
+			;
+		else if (!strcmp(argv[i], "--app") && i + 1 < argc)
+			app = argv[++i];
+		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return cmd_help(0, NULL);
+		else if (!strcmp(argv[i], "--version"))
+			return cmd_version(0, NULL);
+		else
+			return err_set("unknown global flag '%s'; see `wharf help`", argv[i]);
+		i++;
+	}
+	if (i >= argc)
+		return cmd_help(0, NULL);
+	say_set_quiet(cli_quiet);
+	nargv = calloc((size_t)(argc - i + 2), sizeof(*nargv));
+	if (!nargv)
+		return err_set("out of memory");
+	for (j = i, k = 0; j < argc; j++) {
+		nargv[k++] = argv[j];
+		if (j == i && app)
+			nargv[k++] = (char *)app;
+	}
+	ret = command_dispatch(k, nargv);
+	free(nargv);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	int ret;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	ret = cli_run_argv(argc - 1, argv + 1);
+	fflush(stdout);
+	if (ret < 0) {
+		say_warn("%s", err_msg());
+		return 1;
+	}
+	return ret;
+}

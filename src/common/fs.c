@@ -1,5 +1,4 @@
 /* fs.c - file helpers: atomic writes, whole-file reads, recursive removal. */
-#define _GNU_SOURCE
 #include "common.h"
 
 #include <dirent.h>

@@ -101,4 +101,33 @@ struct route_spec {
 int router_client_put(const struct route_spec *rs);
 int router_client_delete(const char *app);
 
+/* ---- deploys (src/runtime/deploy.c) ------------------------------------------ */
+
+/* Labels on every container wharf makes: wharf.managed=1, wharf.root=<WHARF_ROOT>,
+ * wharf.app, wharf.process, wharf.release, wharf.port. */
+struct deploy_req {
+	const char   *app;
+	const char   *image;          /* image id or tag of the release */
+	long          release;        /* N */
+	const char   *git_rev;        /* may be NULL */
+	const json_t *config;         /* object K -> V (strings), borrowed */
+	const json_t *domains;        /* array of domain strings, borrowed */
+	const char   *health_path;    /* NULL means "/" */
+	int           listen_wait_s;  /* how long the container may take to listen; 0: 60 */
+	int           stop_timeout_s; /* SIGTERM grace for old containers; 0: 10 */
+};
+
+/* Starts the release's web container on a fresh PORT beside the old one, waits
+ * until it listens, asks the router to health-check and swap to it (the router
+ * drains the old target before answering), then stops and removes the old
+ * containers. On any failure the new container is removed, its last log lines
+ * are shown, the old ones keep serving, and -1 is returned. */
+int runtime_deploy(struct docker *d, const struct deploy_req *req);
+
+/* The app's containers on this wharf (all states), as Docker's list objects. */
+int runtime_app_containers(struct docker *d, const char *app, json_t **out);
+
+/* Stops and removes every container of the app (destroy). */
+int runtime_app_remove(struct docker *d, const char *app, int stop_timeout_s);
+
 #endif

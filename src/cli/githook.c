@@ -1,0 +1,63 @@
+/* githook.c - `wharf git-hook <app>`, run by the app repository's pre-receive
+ * hook: a push to the deploy branch deploys; a failed deploy rejects the push. */
+#include "cli.h"
+#include "receiver/receiver.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_REFS 1000
+
+/* The deploy branch is the app's `deploy_branch`, else main or master. */
+static int is_deploy_ref(const json_t *app, const char *ref)
+{
+	const char *branch = json_str(app, "deploy_branch", NULL);
+
+	if (strncmp(ref, "refs/heads/", 11))
+		return 0;
+	ref += 11;
+	if (branch)
+		return !strcmp(ref, branch);
+	return !strcmp(ref, "main") || !strcmp(ref, "master");
+}
+
+int cmd_git_hook(int argc, char **argv)
+{
+	char line[512];
+	struct push_ref ref, deploy;
+	json_t *app = NULL;
+	int nrefs = 0, have_deploy = 0, ret = -1;
+
+	if (argc != 2)
+		return cli_usage(argv[0]);
+	if (valid_app_name(argv[1]) < 0 || state_app_load(argv[1], &app) < 0)
+		return -1;
+	while (fgets(line, sizeof(line), stdin)) {
+		size_t len = strcspn(line, "\n");
+		if (++nrefs > MAX_REFS) {
+			err_set("refused: more than %d refs in one push", MAX_REFS);
+			goto out;
+		}
+		if (receiver_parse_ref_line(&ref, line, len) < 0)
+			goto out;
+		if (!is_deploy_ref(app, ref.ref)) {
+			say_step("Not deploying %s: only the deploy branch deploys (%s)", ref.ref,
+				 json_str(app, "deploy_branch", "main or master"));
+			continue;
+		}
+		if (receiver_oid_is_zero(ref.new_oid)) {
+			err_set("refused: deleting the deploy branch %s is not allowed", ref.ref);
+			goto out;
+		}
+		deploy = ref;
+		have_deploy = 1;
+	}
+	if (!have_deploy) {
+		ret = 0;
+		goto out;
+	}
+	ret = cli_deploy_push(argv[1], deploy.new_oid);
+out:
+	json_decref(app);
+	return ret;
+}

@@ -1,0 +1,56 @@
+/* logs.c - `logs <app> [-t] [-n N]`: the web containers' output. */
+#include "cli.h"
+#include "runtime/runtime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int print_chunk(int stream, const char *data, size_t len, void *unused)
+{
+	(void)unused;
+	fwrite(data, 1, len, stream == 2 ? stderr : stdout);
+	fflush(stream == 2 ? stderr : stdout);
+	return 0;
+}
+
+int cmd_logs(int argc, char **argv)
+{
+	struct docker *d = NULL;
+	json_t *list = NULL, *c;
+	size_t i;
+	int follow = 0, tail = 100, n, ret = -1, shown = 0;
+
+	if (cli_need_app(argc, argv, 1, 1) < 0)
+		return -1;
+	for (n = 2; n < argc; n++) {
+		if (!strcmp(argv[n], "-t") || !strcmp(argv[n], "--tail"))
+			follow = 1;
+		else if (!strcmp(argv[n], "-n") && n + 1 < argc && atoi(argv[n + 1]) >= 0)
+			tail = atoi(argv[++n]);
+		else
+			return cli_usage(argv[0]);
+	}
+	if (docker_new(&d, NULL) < 0 || runtime_app_containers(d, argv[1], &list) < 0)
+		goto out;
+	json_array_foreach(list, i, c) {
+		const char *id = json_str(c, "Id", NULL);
+		if (!id || strcmp(json_str(c, "State", ""), "running"))
+			continue;
+		shown++;
+		/* With several containers, follow only the newest (the list is newest first). */
+		if (docker_container_logs(d, id, follow && shown == 1, tail, 0, print_chunk, NULL) < 0)
+			goto out;
+		if (follow)
+			break;
+	}
+	if (!shown) {
+		err_set("%s has no running containers; push to deploy it", argv[1]);
+		goto out;
+	}
+	ret = 0;
+out:
+	json_decref(list);
+	docker_free(d);
+	return ret;
+}

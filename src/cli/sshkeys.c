@@ -1,0 +1,298 @@
+/* sshkeys.c - ssh-keys:add, ssh-keys:list, ssh-keys:remove: the authorized_keys
+ * file whose every line forces `wharf ssh-command --key NAME`. */
+#include "cli.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const key_types[] = {
+	"ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+	"ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
+	"sk-ecdsa-sha2-nistp256@openssh.com", NULL
+};
+
+/* The environment a forced command carries, so a key added to an isolated wharf
+ * (tests, several wharfs side by side) pushes to that wharf. */
+static const char *const carried_env[] = {
+	"WHARF_ROOT", "DOCKER_HOST", "WHARF_ROUTER_SOCKET", "WHARF_PORT_RANGE", NULL
+};
+
+#define SAFE_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._:+@=,-"
+
+struct pubkey {
+	char type[64];
+	char b64[16384];
+	unsigned char fp[EVP_MAX_MD_SIZE];
+};
+
+static int keys_path(struct buf *out, const char *leaf)
+{
+	return buf_addf(out, "%s/.ssh/%s", wharf_root(), leaf);
+}
+
+/* Decodes the base64 blob and checks it starts with the declared key type. */
+static int parse_pubkey(struct pubkey *k, const char *line)
+{
+	unsigned char *raw = NULL;
+	size_t b64len;
+	int i, n, ok = 0;
+	unsigned int fplen;
+	uint32_t tlen;
+
+	if (sscanf(line, "%63s %16383s", k->type, k->b64) != 2)
+		return err_set("expected one public key line: TYPE BASE64 [COMMENT]");
+	for (i = 0; key_types[i]; i++)
+		ok |= !strcmp(k->type, key_types[i]);
+	if (!ok)
+		return err_set("'%s' is not a public key type wharf accepts (ssh-ed25519, "
+			       "ssh-rsa, ecdsa-sha2-*, sk-*); options before the key are not accepted",
+			       k->type);
+	b64len = strlen(k->b64);
+	if (b64len % 4 || strspn(k->b64, SAFE_CHARS) != b64len)
+		return err_set("the key's base64 part is malformed");
+	raw = malloc(b64len);
+	n = raw ? EVP_DecodeBlock(raw, (const unsigned char *)k->b64, (int)b64len) : -1;
+	ok = 0;
+	if (n >= 4) {
+		while (b64len && k->b64[b64len - 1] == '=')
+			b64len--, n--;
+		tlen = (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3];
+		ok = tlen == strlen(k->type) && (size_t)n >= 4 + tlen &&
+		     !memcmp(raw + 4, k->type, tlen);
+	}
+	if (ok)
+		EVP_Digest(raw, (size_t)n, k->fp, &fplen, EVP_sha256(), NULL);
+	free(raw);
+	return ok ? 0 : err_set("the key's data does not match its type '%s'", k->type);
+}
+
+static void fingerprint(struct buf *out, const struct pubkey *k)
+{
+	unsigned char enc[64];
+	int n = EVP_EncodeBlock(enc, k->fp, 32);
+
+	while (n > 0 && enc[n - 1] == '=')
+		n--;
+	buf_addf(out, "SHA256:%.*s", n, enc);
+}
+
+/* The key name of an authorized_keys line written by wharf, or NULL. */
+static const char *line_key_name(const char *line, char *name, size_t size)
+{
+	const char *p = strstr(line, "ssh-command --key ");
+	size_t n;
+
+	if (!p)
+		return NULL;
+	p += strlen("ssh-command --key ");
+	n = strcspn(p, "\"");
+	if (n >= size)
+		return NULL;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	return name;
+}
+
+/* The key part (after the options) of a line. */
+static const char *line_key(const char *line)
+{
+	const char *p = strstr(line, "\",restrict ");
+	return p ? p + strlen("\",restrict ") : line;
+}
+
+static int load_keys(struct buf *text)
+{
+	struct buf p = BUF_INIT;
+	int ret = 0;
+
+	if (keys_path(&p, "authorized_keys") < 0)
+		return -1;
+	if (fs_exists(p.buf))
+		ret = fs_read_file(p.buf, text, 16u << 20);
+	buf_release(&p);
+	return ret;
+}
+
+static int save_keys(const struct buf *text)
+{
+	struct buf p = BUF_INIT, dir = BUF_INIT;
+	int ret = -1;
+
+	if (buf_addf(&dir, "%s/.ssh", wharf_root()) < 0 || fs_mkdir_p(dir.buf, 0700) < 0 ||
+	    keys_path(&p, "authorized_keys") < 0)
+		goto out;
+	ret = fs_write_atomic(p.buf, text->buf, text->len, 0600);
+out:
+	buf_release(&p);
+	buf_release(&dir);
+	return ret;
+}
+
+static int lock_keys(struct lock *l)
+{
+	struct buf p = BUF_INIT, dir = BUF_INIT;
+	int ret = -1;
+
+	if (buf_addf(&dir, "%s/.ssh", wharf_root()) < 0 || fs_mkdir_p(dir.buf, 0700) < 0 ||
+	    keys_path(&p, "keys.lock") < 0)
+		goto out;
+	ret = lock_take(l, p.buf, NULL);
+out:
+	buf_release(&p);
+	buf_release(&dir);
+	return ret;
+}
+
+static int forced_command(struct buf *out, const char *name)
+{
+	struct buf exe = BUF_INIT;
+	int i, ret = -1;
+
+	if (buf_addstr(out, "command=\"env") < 0)
+		goto out;
+	for (i = 0; carried_env[i]; i++) {
+		const char *v = getenv(carried_env[i]);
+		if (!v || !*v)
+			continue;
+		if (strspn(v, SAFE_CHARS) != strlen(v)) {
+			err_set("%s='%s' has characters an authorized_keys line cannot carry",
+				carried_env[i], v);
+			goto out;
+		}
+		buf_addf(out, " %s=%s", carried_env[i], v);
+	}
+	if (cli_self_exe(&exe) < 0)
+		goto out;
+	if (strspn(exe.buf, SAFE_CHARS) != exe.len) {
+		err_set("wharf's path '%s' has characters an authorized_keys line cannot carry",
+			exe.buf);
+		goto out;
+	}
+	ret = buf_addf(out, " %s ssh-command --key %s\",restrict", exe.buf, name);
+out:
+	buf_release(&exe);
+	return ret;
+}
+
+int cmd_ssh_keys_add(int argc, char **argv)
+{
+	struct buf in = BUF_INIT, text = BUF_INIT, line = BUF_INIT, fp = BUF_INIT;
+	struct lock l = LOCK_INIT;
+	struct pubkey *k = calloc(2, sizeof(*k));
+	char *cur, *next, name[128];
+	int ret = -1;
+
+	if (!k)
+		return err_set("out of memory");
+	if (argc != 2) {
+		cli_usage(argv[0]);
+		goto out;
+	}
+	if (valid_key_name(argv[1]) < 0)
+		goto out;
+	buf_init(&in, 64u << 10);
+	if (fs_read_file("/dev/stdin", &in, 64u << 10) < 0)
+		goto out;
+	if (strchr(in.buf, '\n') && strchr(in.buf, '\n')[strspn(strchr(in.buf, '\n'), "\r\n \t")]) {
+		err_set("give exactly one public key on stdin");
+		goto out;
+	}
+	if (parse_pubkey(&k[0], in.buf) < 0 || lock_keys(&l) < 0 || load_keys(&text) < 0)
+		goto out;
+	for (cur = text.buf; *cur; cur = next) {
+		next = strchr(cur, '\n');
+		next = next ? next + 1 : cur + strlen(cur);
+		if (line_key_name(cur, name, sizeof(name)) && !strcmp(name, argv[1])) {
+			err_set("a key named '%s' already exists; remove it first", argv[1]);
+			goto out;
+		}
+		if (parse_pubkey(&k[1], line_key(cur)) == 0 && !strcmp(k[0].b64, k[1].b64)) {
+			err_set("this key is already added as '%s'",
+				line_key_name(cur, name, sizeof(name)) ? name : "(unnamed)");
+			goto out;
+		}
+		err_clear();
+	}
+	if (forced_command(&line, argv[1]) < 0 ||
+	    buf_addf(&line, " %s %s %s\n", k[0].type, k[0].b64, argv[1]) < 0 ||
+	    buf_add(&text, line.buf, line.len) < 0 || save_keys(&text) < 0)
+		goto out;
+	fingerprint(&fp, &k[0]);
+	say_step("Added key '%s' (%s)", argv[1], fp.buf);
+	ret = 0;
+out:
+	lock_release(&l);
+	free(k);
+	buf_release(&in);
+	buf_release(&text);
+	buf_release(&line);
+	buf_release(&fp);
+	return ret;
+}
+
+int cmd_ssh_keys_list(int argc, char **argv)
+{
+	struct buf text = BUF_INIT;
+	struct pubkey *k = calloc(1, sizeof(*k));
+	char *cur, *next, name[128];
+	int count = 0;
+
+	(void)argc;
+	(void)argv;
+	if (!k || load_keys(&text) < 0) {
+		free(k);
+		return -1;
+	}
+	for (cur = text.buf; *cur; cur = next) {
+		struct buf fp = BUF_INIT;
+		next = strchr(cur, '\n');
+		next = next ? next + 1 : cur + strlen(cur);
+		if (!line_key_name(cur, name, sizeof(name)) || parse_pubkey(k, line_key(cur)) < 0)
+			continue;
+		fingerprint(&fp, k);
+		printf("%s NAME=\"%s\" TYPE=\"%s\"\n", fp.buf, name, k->type);
+		buf_release(&fp);
+		count++;
+	}
+	if (!count)
+		say_warn("No public keys found.");
+	free(k);
+	buf_release(&text);
+	return 0;
+}
+
+int cmd_ssh_keys_remove(int argc, char **argv)
+{
+	struct buf text = BUF_INIT, kept = BUF_INIT;
+	struct lock l = LOCK_INIT;
+	char *cur, *next, name[128];
+	int found = 0, ret = -1;
+
+	if (argc != 2)
+		return cli_usage(argv[0]);
+	if (valid_key_name(argv[1]) < 0 || lock_keys(&l) < 0 || load_keys(&text) < 0)
+		goto out;
+	for (cur = text.buf; *cur; cur = next) {
+		next = strchr(cur, '\n');
+		next = next ? next + 1 : cur + strlen(cur);
+		if (line_key_name(cur, name, sizeof(name)) && !strcmp(name, argv[1]))
+			found = 1;
+		else
+			buf_add(&kept, cur, (size_t)(next - cur));
+	}
+	if (!found) {
+		err_set("no key named '%s'", argv[1]);
+		goto out;
+	}
+	if (save_keys(&kept) < 0)
+		goto out;
+	say_step("Removed key '%s'", argv[1]);
+	ret = 0;
+out:
+	lock_release(&l);
+	buf_release(&text);
+	buf_release(&kept);
+	return ret;
+}

@@ -1,0 +1,257 @@
+/* state.c - the JSON files under WHARF_ROOT that describe apps and releases. */
+#include "common.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int app_file(struct buf *out, const char *app, const char *leaf)
+{
+	return wharf_app_path(out, app, leaf);
+}
+
+int state_app_exists(const char *app)
+{
+	struct buf p = BUF_INIT;
+	int r = app_file(&p, app, "app.json") == 0 && fs_exists(p.buf);
+	buf_release(&p);
+	return r;
+}
+
+int state_now(struct buf *out)
+{
+	char t[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf_addstr(out, t);
+}
+
+int state_app_create(const char *app)
+{
+	struct buf dir = BUF_INIT, now = BUF_INIT;
+	json_t *obj = NULL;
+	int ret = -1;
+
+	if (valid_app_name(app) < 0)
+		goto out;
+	if (state_app_exists(app)) {
+		err_set("app '%s' already exists", app);
+		goto out;
+	}
+	if (wharf_app_path(&dir, app, NULL) < 0 || fs_mkdir_p(dir.buf, 0755) < 0 ||
+	    state_now(&now) < 0)
+		goto out;
+	obj = json_pack("{s:{},s:[],s:s}", "config", "domains", "created_at", now.buf);
+	if (!obj) {
+		err_set("out of memory");
+		goto out;
+	}
+	ret = state_app_save(app, obj);
+out:
+	json_decref(obj);
+	buf_release(&dir);
+	buf_release(&now);
+	return ret;
+}
+
+int state_app_load(const char *app, json_t **out)
+{
+	struct buf p = BUF_INIT;
+	int ret = -1;
+
+	*out = NULL;
+	if (valid_app_name(app) < 0)
+		goto out;
+	if (!state_app_exists(app)) {
+		err_set("app '%s' does not exist", app);
+		goto out;
+	}
+	if (app_file(&p, app, "app.json") < 0 || json_load_object(out, p.buf, 0) < 0)
+		goto out;
+	/* Fill what older or hand-edited files may lack, so callers need no checks. */
+	if (!json_is_object(json_object_get(*out, "config")))
+		json_object_set_new(*out, "config", json_object());
+	if (!json_is_array(json_object_get(*out, "domains")))
+		json_object_set_new(*out, "domains", json_array());
+	ret = 0;
+out:
+	buf_release(&p);
+	return ret;
+}
+
+int state_app_save(const char *app, const json_t *obj)
+{
+	struct buf p = BUF_INIT;
+	int ret = app_file(&p, app, "app.json") < 0 ? -1 : json_save_atomic(p.buf, obj);
+	buf_release(&p);
+	return ret;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int state_app_list(json_t **out)
+{
+	struct buf dir = BUF_INIT;
+	char **names = NULL;
+	size_t n = 0, i;
+	DIR *d = NULL;
+	struct dirent *e;
+	int ret = -1;
+
+	*out = json_array();
+	if (buf_addf(&dir, "%s/apps", wharf_root()) < 0)
+		goto out;
+	d = opendir(dir.buf);
+	if (!d) {
+		ret = 0;                /* no apps yet */
+		goto out;
+	}
+	while ((e = readdir(d)) != NULL) {
+		char **nn;
+		err_clear();
+		if (valid_app_name(e->d_name) < 0 || !state_app_exists(e->d_name))
+			continue;
+		nn = realloc(names, sizeof(*names) * (n + 1));
+		if (!nn)
+			goto out;
+		names = nn;
+		names[n++] = strdup(e->d_name);
+	}
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (i = 0; i < n; i++)
+		json_array_append_new(*out, json_string(names[i]));
+	ret = 0;
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (d)
+		closedir(d);
+	buf_release(&dir);
+	return ret;
+}
+
+int state_releases_load(const char *app, json_t **out)
+{
+	struct buf p = BUF_INIT;
+	int ret = -1;
+
+	if (app_file(&p, app, "releases.json") < 0 || json_load_object(out, p.buf, 1) < 0)
+		goto out;
+	if (!json_is_array(json_object_get(*out, "releases")))
+		json_object_set_new(*out, "releases", json_array());
+	ret = 0;
+out:
+	buf_release(&p);
+	return ret;
+}
+
+int state_releases_save(const char *app, const json_t *obj)
+{
+	struct buf p = BUF_INIT;
+	int ret = app_file(&p, app, "releases.json") < 0 ? -1 : json_save_atomic(p.buf, obj);
+	buf_release(&p);
+	return ret;
+}
+
+json_t *state_current_release(const json_t *releases)
+{
+	json_t *arr = json_object_get(releases, "releases");
+	size_t n = json_array_size(arr);
+	return n ? json_array_get(arr, n - 1) : NULL;
+}
+
+static int global_file(struct buf *p)
+{
+	return buf_addf(p, "%s/global.json", wharf_root());
+}
+
+int state_global_load(json_t **out)
+{
+	struct buf p = BUF_INIT;
+	int ret = global_file(&p) < 0 ? -1 : json_load_object(out, p.buf, 1);
+	buf_release(&p);
+	return ret;
+}
+
+int state_global_save(const json_t *obj)
+{
+	struct buf p = BUF_INIT;
+	int ret = -1;
+
+	if (global_file(&p) < 0 || fs_mkdir_p(wharf_root(), 0755) < 0)
+		goto out;
+	ret = json_save_atomic(p.buf, obj);
+out:
+	buf_release(&p);
+	return ret;
+}
+
+int state_global_domain(struct buf *out)
+{
+	json_t *g = NULL;
+	char host[256];
+	const char *d;
+	int ret = -1;
+
+	if (state_global_load(&g) < 0)
+		return -1;
+	d = json_str(g, "domain", NULL);
+	if (d && *d) {
+		ret = buf_addstr(out, d);
+	} else {
+		if (gethostname(host, sizeof(host)) < 0)
+			strcpy(host, "localhost");
+		host[sizeof(host) - 1] = '\0';
+		ret = buf_addstr(out, host);
+	}
+	json_decref(g);
+	return ret;
+}
+
+int state_app_domains(const char *app, const json_t *appobj, json_t **out)
+{
+	struct buf def = BUF_INIT;
+	json_t *extra = json_object_get(appobj, "domains");
+	json_t *v;
+	size_t i;
+	int ret = -1;
+
+	*out = json_array();
+	if (!json_is_false(json_object_get(appobj, "default_domain"))) {
+		if (buf_addf(&def, "%s.", app) < 0 || state_global_domain(&def) < 0)
+			goto out;
+		json_array_append_new(*out, json_string(def.buf));
+	}
+	json_array_foreach(extra, i, v) {
+		if (json_is_string(v) && strcmp(json_string_value(v), def.buf))
+			json_array_append(*out, v);
+	}
+	ret = 0;
+out:
+	buf_release(&def);
+	return ret;
+}
+
+int state_app_lock(struct lock *l, const char *app)
+{
+	struct buf p = BUF_INIT, msg = BUF_INIT;
+	int ret = -1;
+
+	if (wharf_app_path(&p, app, "deploy.lock") < 0 ||
+	    buf_addf(&msg, "Waiting for another deploy or change of '%s' to finish", app) < 0)
+		goto out;
+	ret = lock_take(l, p.buf, msg.buf);
+out:
+	buf_release(&p);
+	buf_release(&msg);
+	return ret;
+}
