@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# scripts/deps.sh - install the Debian packages wharf needs, only those missing.
+#   scripts/deps.sh          build and run wharf
+#   scripts/deps.sh --test   also what the tests need (cmocka, bats, python3)
+# Idempotent; runs `apt-get update` only when something has to be installed.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+pkgs=(build-essential pkg-config libgit2-dev libcurl4-openssl-dev libjansson-dev libuv1-dev
+	libssl-dev libarchive-dev node-llhttp git docker.io tini openssh-server openssh-client
+	debootstrap 'busybox|busybox-static' curl ca-certificates procps util-linux passwd)
+case ${1:-} in
+--test) pkgs+=(libcmocka-dev bats bats-assert bats-support python3) ;;
+"") ;;
+*) die "usage: $0 [--test]" ;;
+esac
+need_root "$0"
+
+# installed PKG: true when dpkg has PKG fully installed.
+installed() {
+	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = installed ]
+}
+
+# "a|b" means either will do (busybox-static also provides busybox); the first is installed.
+missing=()
+for alts in "${pkgs[@]}"; do
+	ok=0
+	IFS='|' read -ra choice <<<"$alts"
+	for p in "${choice[@]}"; do
+		installed "$p" && ok=1 && break
+	done
+	[ "$ok" = 1 ] || missing+=("${choice[0]}")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	say "Dependencies already installed"
+	exit 0
+fi
+say "Installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
