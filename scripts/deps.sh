@@ -8,14 +8,12 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config libgit2-dev libcurl4-openssl-dev libjansson-dev libuv1-dev
 	libssl-dev libarchive-dev node-llhttp git docker.io tini openssh-server openssh-client
-	debootstrap 'busybox|busybox-static' curl ca-certificates procps util-linux passwd)
+	debootstrap debian-archive-keyring 'busybox|busybox-static' curl ca-certificates procps util-linux passwd)
 case ${1:-} in
 --test) pkgs+=(libcmocka-dev bats bats-assert bats-support python3) ;;
 "") ;;
 *) die "usage: $0 [--test]" ;;
 esac
-need_root "$0"
-
 # installed PKG: true when dpkg has PKG fully installed.
 installed() {
 	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = installed ]
@@ -35,6 +33,7 @@ if [ ${#missing[@]} -eq 0 ]; then
 	say "Dependencies already installed"
 	exit 0
 fi
+need_root "$0"
 say "Installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
