@@ -10,6 +10,12 @@ struct router_opts {
 	const char *state_file;         /* the router's own persisted table */
 	size_t      max_header_bytes;   /* cap for untrusted input */
 	unsigned    idle_timeout_ms;
+	/* Called once when both sockets are bound and the table is restored, with the
+	 * listen address as bound (the real port when ":0" was asked for), so the
+	 * command can tell its user; may be NULL. */
+	void      (*on_ready)(const char *listen, const char *control_socket, size_t napps,
+			      void *data);
+	void       *ready_data;
 };
 #define ROUTER_OPTS_INIT { .max_header_bytes = 16384, .idle_timeout_ms = 60000 }
 

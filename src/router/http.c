@@ -1,0 +1,376 @@
+/* http.c - HTTP/1.1 heads for the router: parsing with llhttp, Host, and the rewrites
+ * a reverse proxy makes. Pure functions over byte ranges, so they can be unit
+ * tested and fuzzed without an event loop. */
+#include "internal.h"
+
+#include <string.h>
+#include <strings.h>
+
+static int span_add(struct http_head *h, struct http_span *s, const char *at, size_t len)
+{
+	size_t off = (size_t)(at - h->base);
+
+	/* llhttp hands a span over in pieces only when it crosses the end of one
+	 * execute() call; we parse a head in one call, but stay correct anyway. */
+	if (s->len == 0)
+		s->off = off;
+	s->len = off + len - s->off;
+	return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_head *h = p->data;
+	return h->base ? span_add(h, &h->url, at, len) : 0;
+}
+
+static int on_status(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_head *h = p->data;
+	return h->base ? span_add(h, &h->reason, at, len) : 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_head *h = p->data;
+
+	if (!h->base)
+		return 0;       /* trailers of a chunked body: not forwarded separately */
+	if (!h->field_open) {
+		if (h->nhdr >= ROUTER_MAX_HEADERS) {
+			h->error_status = 431;
+			return -1;
+		}
+		memset(&h->hdr[h->nhdr], 0, sizeof(h->hdr[0]));
+		h->field_open = 1;
+	}
+	return span_add(h, &h->hdr[h->nhdr].name, at, len);
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_head *h = p->data;
+
+	if (!h->base || !h->field_open)
+		return 0;
+	return span_add(h, &h->hdr[h->nhdr].value, at, len);
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+	struct http_head *h = p->data;
+
+	if (h->base && h->field_open) {
+		h->field_open = 0;
+		h->nhdr++;
+	}
+	return 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+	struct http_head *h = p->data;
+
+	if (!h->base)
+		return 0;
+	if (h->is_response && h->skip_body)
+		p->flags |= F_SKIPBODY;
+	h->method = p->method;
+	h->status = p->status_code;
+	h->http_major = p->http_major;
+	h->http_minor = p->http_minor;
+	h->keep_alive = llhttp_should_keep_alive(p);
+	h->upgrade = p->upgrade;
+	h->body_until_eof = h->is_response && llhttp_message_needs_eof(p);
+	h->has_body = !(p->flags & F_SKIPBODY) &&
+		      ((p->flags & F_CHUNKED) || p->content_length > 0 || h->body_until_eof);
+	/* Pause so that llhttp_get_error_pos() tells where the head ends. */
+	return HPE_PAUSED;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+	(void)p;
+	return HPE_PAUSED;      /* tells router__body_feed() where the message ends */
+}
+
+static const llhttp_settings_t settings = {
+	.on_url = on_url,
+	.on_status = on_status,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_header_value_complete = on_header_value_complete,
+	.on_headers_complete = on_headers_complete,
+	.on_message_complete = on_message_complete,
+};
+
+int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_t len)
+{
+	int is_response = h->is_response, skip_body = h->skip_body;
+	llhttp_errno_t e;
+
+	memset(h, 0, sizeof(*h));
+	h->is_response = is_response;
+	h->skip_body = skip_body;
+	h->base = data;
+	llhttp_init(p, is_response ? HTTP_RESPONSE : HTTP_REQUEST, &settings);
+	p->data = h;
+	e = llhttp_execute(p, data, len);
+	if (e == HPE_OK) {
+		h->base = NULL;
+		return 0;
+	}
+	if (e == HPE_PAUSED && llhttp_get_error_pos(p) >= data) {
+		h->head_len = (size_t)(llhttp_get_error_pos(p) - data);
+		h->base = NULL;
+		if (!is_response && (p->flags & F_TRANSFER_ENCODING) && !(p->flags & F_CHUNKED)) {
+			h->error_status = 400;
+			return err_set("bad request: Transfer-Encoding without chunked");
+		}
+		if (!is_response && h->method == HTTP_CONNECT) {
+			h->error_status = 405;
+			return err_set("CONNECT is not supported");
+		}
+		return h->head_len > 0 ? (int)h->head_len : -1;
+	}
+	h->base = NULL;
+	if (!h->error_status)
+		h->error_status = 400;
+	return err_set("bad %s: %s", is_response ? "response" : "request",
+		       llhttp_get_error_reason(p) ? llhttp_get_error_reason(p) : "parse error");
+}
+
+long router__body_feed(llhttp_t *p, const char *data, size_t len, int *done)
+{
+	static const char empty[1];
+	llhttp_errno_t e;
+
+	*done = 0;
+	if (!data)
+		data = empty;
+	e = llhttp_execute(p, data, len);
+	if (e == HPE_OK)
+		return (long)len;
+	if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
+		*done = 1;
+		return (long)(llhttp_get_error_pos(p) - data);
+	}
+	return err_set("bad message body: %s",
+		       llhttp_get_error_reason(p) ? llhttp_get_error_reason(p) : "parse error");
+}
+
+int router__hdr_is(const char *name, size_t len, const char *want)
+{
+	return strlen(want) == len && strncasecmp(name, want, len) == 0;
+}
+
+static void trim(const char **s, size_t *len)
+{
+	while (*len && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
+		(*len)--;
+}
+
+int router__host_normalise(char *out, size_t outsz, const char *value, size_t len)
+{
+	size_t i, hlen;
+	const char *port = NULL;
+
+	trim(&value, &len);
+	if (!len)
+		return -1;
+	if (value[0] == '[') {
+		const char *end = memchr(value, ']', len);
+		if (!end)
+			return -1;
+		hlen = (size_t)(end - value) + 1;
+		if (hlen < len) {
+			if (value[hlen] != ':')
+				return -1;
+			port = value + hlen + 1;
+		}
+	} else {
+		const char *colon = memchr(value, ':', len);
+		hlen = colon ? (size_t)(colon - value) : len;
+		if (colon)
+			port = colon + 1;
+	}
+	if (port) {
+		const char *p;
+		for (p = port; p < value + len; p++)
+			if (*p < '0' || *p > '9')
+				return -1;
+	}
+	if (hlen && value[hlen - 1] == '.' && value[0] != '[')
+		hlen--;
+	if (!hlen || hlen >= outsz)
+		return -1;
+	for (i = 0; i < hlen; i++) {
+		char c = value[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			   c == '-' || c == '.' || c == '_' ||
+			   (value[0] == '[' && (c == '[' || c == ']' || c == ':'))))
+			return -1;
+		out[i] = c;
+	}
+	out[hlen] = '\0';
+	return 0;
+}
+
+int router__head_host(char *out, size_t outsz, const struct http_head *h, const char *base)
+{
+	size_t i;
+	int found = 0;
+
+	for (i = 0; i < h->nhdr; i++) {
+		const struct http_header *hd = &h->hdr[i];
+		if (!router__hdr_is(base + hd->name.off, hd->name.len, "host"))
+			continue;
+		if (found)
+			return -1;      /* two Host headers: a request smuggling attempt */
+		if (router__host_normalise(out, outsz, base + hd->value.off, hd->value.len) < 0)
+			return -1;
+		found = 1;
+	}
+	return found;
+}
+
+/* 1 if name appears as a token in any Connection header value. */
+static int named_by_connection(const struct http_head *h, const char *base,
+			       const char *name, size_t nlen)
+{
+	size_t i;
+
+	for (i = 0; i < h->nhdr; i++) {
+		const char *v = base + h->hdr[i].value.off, *end;
+		size_t vlen = h->hdr[i].value.len;
+
+		if (!router__hdr_is(base + h->hdr[i].name.off, h->hdr[i].name.len, "connection"))
+			continue;
+		end = v + vlen;
+		while (v < end) {
+			const char *comma = memchr(v, ',', (size_t)(end - v));
+			const char *tok = v;
+			size_t tlen = (size_t)((comma ? comma : end) - v);
+
+			trim(&tok, &tlen);
+			if (tlen == nlen && strncasecmp(tok, name, nlen) == 0)
+				return 1;
+			v = comma ? comma + 1 : end;
+		}
+	}
+	return 0;
+}
+
+static int is_hop_by_hop(const struct http_head *h, const char *base, const struct http_header *hd)
+{
+	static const char *const hop[] = { "connection", "keep-alive", "proxy-connection", "te",
+					   "trailer", "upgrade", NULL };
+	const char *name = base + hd->name.off;
+	size_t i;
+
+	for (i = 0; hop[i]; i++)
+		if (router__hdr_is(name, hd->name.len, hop[i]))
+			return 1;
+	return named_by_connection(h, base, name, hd->name.len);
+}
+
+/* Connection may not name the framing headers away: dropping them would change
+ * where the body ends between us and the upstream. */
+static int is_framing(const char *base, const struct http_header *hd)
+{
+	const char *name = base + hd->name.off;
+	return router__hdr_is(name, hd->name.len, "content-length") ||
+	       router__hdr_is(name, hd->name.len, "transfer-encoding") ||
+	       router__hdr_is(name, hd->name.len, "host");
+}
+
+static int add_header(struct buf *out, const char *base, const struct http_header *hd)
+{
+	const char *v = base + hd->value.off;
+	size_t vlen = hd->value.len;
+
+	trim(&v, &vlen);
+	if (buf_add(out, base + hd->name.off, hd->name.len) < 0 || buf_addstr(out, ": ") < 0 ||
+	    buf_add(out, v, vlen) < 0 || buf_addstr(out, "\r\n") < 0)
+		return -1;
+	return 0;
+}
+
+int router__request_rewrite(struct buf *out, const struct http_head *h, const char *base,
+			    const char *client_ip, const char *proto)
+{
+	struct buf xff = BUF_INIT;
+	const char *host = NULL;
+	size_t i, host_len = 0;
+	int ret = -1;
+
+	if (buf_addf(out, "%s %.*s HTTP/%d.%d\r\n", llhttp_method_name(h->method),
+		     (int)h->url.len, base + h->url.off, h->http_major, h->http_minor) < 0)
+		goto out;
+	for (i = 0; i < h->nhdr; i++) {
+		const struct http_header *hd = &h->hdr[i];
+		const char *name = base + hd->name.off;
+
+		if (is_hop_by_hop(h, base, hd) && !is_framing(base, hd))
+			continue;
+		if (router__hdr_is(name, hd->name.len, "x-forwarded-for")) {
+			const char *v = base + hd->value.off;
+			size_t vlen = hd->value.len;
+			trim(&v, &vlen);
+			if (vlen && ((xff.len && buf_addstr(&xff, ", ") < 0) ||
+				     buf_add(&xff, v, vlen) < 0))
+				goto out;
+			continue;
+		}
+		/* The client must not be able to claim a scheme or host of its own. */
+		if (router__hdr_is(name, hd->name.len, "x-forwarded-proto") ||
+		    router__hdr_is(name, hd->name.len, "x-forwarded-host"))
+			continue;
+		if (router__hdr_is(name, hd->name.len, "host") && !host) {
+			host = base + hd->value.off;
+			host_len = hd->value.len;
+			trim(&host, &host_len);
+		}
+		if (add_header(out, base, hd) < 0)
+			goto out;
+	}
+	if ((xff.len && buf_addstr(&xff, ", ") < 0) || buf_addstr(&xff, client_ip) < 0)
+		goto out;
+	if (buf_addf(out, "X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\n", xff.buf, proto) < 0)
+		goto out;
+	if (host && buf_addf(out, "X-Forwarded-Host: %.*s\r\n", (int)host_len, host) < 0)
+		goto out;
+	if (buf_addstr(out, "\r\n") < 0)
+		goto out;
+	ret = 0;
+out:
+	buf_release(&xff);
+	return ret;
+}
+
+int router__response_rewrite(struct buf *out, const struct http_head *h, const char *base,
+			     int client_close, int client_http10)
+{
+	size_t i;
+
+	if (buf_addf(out, "HTTP/%d.%d %d %.*s\r\n", h->http_major, h->http_minor, h->status,
+		     (int)h->reason.len, base + h->reason.off) < 0)
+		return -1;
+	for (i = 0; i < h->nhdr; i++) {
+		if (is_hop_by_hop(h, base, &h->hdr[i]) && !is_framing(base, &h->hdr[i]))
+			continue;
+		if (add_header(out, base, &h->hdr[i]) < 0)
+			return -1;
+	}
+	if (client_close && buf_addstr(out, "Connection: close\r\n") < 0)
+		return -1;
+	if (!client_close && client_http10 && buf_addstr(out, "Connection: keep-alive\r\n") < 0)
+		return -1;
+	return buf_addstr(out, "\r\n");
+}

@@ -1,0 +1,216 @@
+/* src/router/internal.h - helpers shared between the files of src/router/ (prefix router__). */
+#ifndef WHARF_ROUTER_INTERNAL_H
+#define WHARF_ROUTER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <llhttp.h>
+#include <jansson.h>
+
+#include "common.h"
+#include "router.h"
+
+/* ---- HTTP heads (http.c): pure functions, no event loop ---------------------- */
+
+#define ROUTER_MAX_HEADERS 100
+
+struct http_span {
+	size_t off;             /* offset from the start of the head */
+	size_t len;
+};
+
+struct http_header {
+	struct http_span name;
+	struct http_span value;
+};
+
+/* What router__head_parse() learnt about one request or response head. Spans are
+ * offsets into the bytes given to the parser, so the head can move in memory. */
+struct http_head {
+	int      is_response;
+	int      skip_body;        /* in: response to HEAD (no body whatever it says) */
+	int      method;           /* llhttp_method_t of a request */
+	int      status;           /* of a response */
+	int      http_major, http_minor;
+	struct http_span url;      /* request target */
+	struct http_span reason;   /* response reason phrase */
+	struct http_header hdr[ROUTER_MAX_HEADERS];
+	size_t   nhdr;
+	size_t   head_len;         /* bytes of the head including the blank line */
+	int      keep_alive;       /* llhttp_should_keep_alive() at the end of the head */
+	int      upgrade;          /* an upgrade or CONNECT was asked for */
+	int      has_body;         /* Content-Length > 0, chunked, or read-until-close */
+	int      body_until_eof;   /* response body ends when the upstream closes */
+	int      error_status;     /* after a -1: 400 or 431 */
+	/* private to http.c */
+	const char *base;          /* the bytes being parsed; NULL once the head is done */
+	int      field_open;
+};
+
+/* Parses the head at data[0..len) with p (initialised here as a request or
+ * response parser per h->is_response; h->skip_body must be set by the caller for
+ * responses to HEAD). Returns the head length (> 0) when the head is complete,
+ * leaving p paused right after it so the caller can llhttp_resume() and feed the
+ * body; 0 when more bytes are needed; -1 on a malformed head, with
+ * h->error_status set (400, or 431 for too many headers) and err_set(). */
+int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_t len);
+
+/* Feeds body bytes to a parser that router__head_parse() left paused (the caller
+ * resumes it once). Returns the number of bytes of data that belong to the
+ * current message and sets *done when the message ended there; -1 on a framing
+ * error (err_set). */
+long router__body_feed(llhttp_t *p, const char *data, size_t len, int *done);
+
+/* 1 if the header name (len bytes) equals the NUL-terminated lowercase want. */
+int router__hdr_is(const char *name, size_t len, const char *want);
+
+/* Normalises a Host header value: lowercased, port and a trailing dot stripped,
+ * "[v6]" kept with its brackets. Writes a NUL-terminated name into out (size
+ * outsz). Returns 0, or -1 for an empty or malformed value. */
+int router__host_normalise(char *out, size_t outsz, const char *value, size_t len);
+
+/* Finds the one Host header of a request head (base = the head bytes). Returns
+ * 1 and the normalised name in out, 0 when there is none, -1 when there are
+ * several or it is malformed. */
+int router__head_host(char *out, size_t outsz, const struct http_head *h, const char *base);
+
+/* Appends the request head to send upstream: the request line as received, every
+ * header except hop-by-hop ones (Connection, Keep-Alive, Proxy-Connection, TE,
+ * Trailer, Upgrade, and those Connection names) and any X-Forwarded-Proto/-Host,
+ * with X-Forwarded-For extended by client_ip, X-Forwarded-Proto set to proto and
+ * X-Forwarded-Host set to the original Host. Host is kept. Returns 0 or -1. */
+int router__request_rewrite(struct buf *out, const struct http_head *h, const char *base,
+			    const char *client_ip, const char *proto);
+
+/* Appends the response head to send to the client: status line as received and
+ * headers minus hop-by-hop ones, plus "Connection: close" when client_close, or
+ * "Connection: keep-alive" for a kept HTTP/1.0 client. Returns 0 or -1. */
+int router__response_rewrite(struct buf *out, const struct http_head *h, const char *base,
+			     int client_close, int client_http10);
+
+/* ---- routes (route.c): validation and the persisted table --------------------- */
+
+struct route_spec {
+	char    *app;
+	char   **domains;           /* lowercased, unique */
+	size_t   ndomains;
+	char   **targets;           /* "a.b.c.d:port", unique */
+	size_t   ntargets;
+	int      has_health;
+	char    *health_path;
+	unsigned interval_ms, timeout_ms, deadline_ms;
+	unsigned drain_timeout_ms;
+};
+#define ROUTE_SPEC_INIT { .drain_timeout_ms = 30000 }
+
+#define ROUTER_MAX_DOMAINS 100
+#define ROUTER_MAX_TARGETS 64
+#define ROUTER_MAX_BODY    65536
+
+/* Validates a PUT /apps/<app> body for app and fills out (released by the
+ * caller with router__route_release even on failure). Rejects unknown keys,
+ * wrong types, invalid names, domains or targets, and numbers out of range, with
+ * err_set() saying what is wrong. Returns 0 or -1. */
+int  router__route_parse(struct route_spec *out, const char *app, const char *body, size_t len);
+/* Same, from an already parsed object (the table file uses it). */
+int  router__route_from_json(struct route_spec *out, const char *app, const json_t *obj);
+void router__route_release(struct route_spec *rs);
+/* {"app": …, "domains": […], "targets": […]}; new reference or NULL. */
+json_t *router__route_to_json(const struct route_spec *rs);
+/* Parses "a.b.c.d:port" into sa; returns 0 or -1 (err_set). */
+struct sockaddr_in;
+int  router__target_parse(struct sockaddr_in *sa, const char *s);
+
+/* The state file: {"version": 1, "apps": {"<app>": {"domains": […], "targets": […]}}}.
+ * router__table_parse() fills *out with n specs (caller releases each and frees
+ * the array); an invalid file is an error naming what is wrong. */
+int     router__table_parse(struct route_spec **out, size_t *n, const char *text, size_t len);
+json_t *router__table_to_json(const struct route_spec *const *specs, size_t n);
+
+/* ---- the running router (router.c, proxy.c, control.c) ------------------------ */
+
+#include <uv.h>
+#include <netinet/in.h>
+
+struct upstream;
+struct conn;
+struct cconn;
+struct update;
+
+/* One backend address of one app. Reference counted: the app's current set holds
+ * one reference, every upstream connection and in-flight request another, and a
+ * drain holds the retired ones until their requests finish. */
+struct target {
+	struct router     *r;
+	char               addr[32];         /* "a.b.c.d:port" */
+	struct sockaddr_in sa;
+	unsigned           refs;
+	unsigned           inflight;         /* requests forwarded and not yet answered */
+	int                retired;          /* out of its app's set: never pool again */
+	struct upstream   *idle;             /* pool of idle keep-alive connections */
+	size_t             nidle;
+};
+
+enum { STATUS_CLASSES = 6 };                /* [0] other, [1..5] = 1xx..5xx */
+
+struct app {
+	struct route_spec  spec;             /* name, domains, target addresses */
+	struct target    **targets;          /* parallel to spec.targets */
+	size_t             rr;               /* round-robin cursor */
+	unsigned           refs;             /* table + requests in flight */
+	int                deleted;
+	unsigned long long requests[STATUS_CLASSES];
+	struct app        *next;
+};
+
+struct router {
+	uv_loop_t         *loop;
+	struct router_opts opts;
+	uv_tcp_t           listener;
+	uv_pipe_t          control;
+	uv_signal_t        sigterm, sigint;
+	uv_timer_t         stop_timer;
+	uint64_t           stop_deadline;
+	int                stopping;
+	struct app        *apps;
+	struct conn       *conns;            /* every open client connection */
+	size_t             nconns;
+	struct cconn      *cconns;           /* every open control connection */
+	struct update     *updates;          /* PUTs checking or draining */
+	unsigned long long unrouted;         /* requests for a host no app serves */
+	unsigned long long requests_total;
+	char               readbuf[65536];   /* read callbacks copy out of it at once */
+};
+
+/* router.c */
+struct app    *router__app_find(struct router *r, const char *name);
+/* The app serving host (exact domain first, then "*.suffix"); borrowed or NULL. */
+struct app    *router__app_for_host(struct router *r, const char *host);
+void           router__app_unref(struct app *a);
+void           router__target_unref(struct target *t);
+/* Closes every idle pooled connection of t. */
+void           router__target_drain_pool(struct target *t);
+/* Writes the table, with spec replacing (or adding) its app, or with the app
+ * named remove left out; 0 or -1 (err_set). */
+int            router__persist(struct router *r, const struct route_spec *spec, const char *remove);
+/* Makes spec the app's route (taking ownership of its contents; spec is reset),
+ * creating the app if new. Targets not in the new set are marked retired, their
+ * pools closed, and returned in *retired (referenced; caller unrefs). */
+int            router__app_apply(struct router *r, struct route_spec *spec,
+				 struct target ***retired, size_t *nretired);
+void           router__app_remove(struct router *r, struct app *a);
+/* Stops once nothing is left in flight (called when a connection closes). */
+void           router__maybe_stopped(struct router *r);
+void           router__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+
+/* proxy.c */
+void router__on_connection(uv_stream_t *server, int status);
+void router__conns_stop(struct router *r, int force);  /* close idle / all clients */
+void router__upstream_close(struct upstream *up);
+
+/* control.c */
+int  router__control_listen(struct router *r);
+void router__control_stop(struct router *r);           /* close listener, conns, updates */
+int  router__metrics(struct buf *out, struct router *r);
+
+#endif

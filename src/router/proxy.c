@@ -1,0 +1,851 @@
+/* proxy.c - the data plane: one state machine per client connection, forwarding
+ * HTTP/1.1 requests to an app's targets over pooled keep-alive connections. */
+#include "internal.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEAD_TIMEOUT_MS     30000
+#define CONNECT_TIMEOUT_MS  5000
+#define RESPONSE_TIMEOUT_MS 60000
+#define FLUSH_TIMEOUT_MS    10000
+#define WQ_HIGH             (1024 * 1024)   /* stop reading the other side above this */
+#define WQ_LOW              (256 * 1024)    /* and resume below this */
+#define IN_CONNECTING_MAX   (256 * 1024)    /* body bytes buffered while connecting */
+#define POOL_MAX            64              /* idle connections kept per target */
+
+enum conn_state {
+	CONN_READ_HEAD = 0,     /* llhttp fed; no upstream yet */
+	CONN_CONNECTING,        /* head complete; upstream connect in flight */
+	CONN_STREAMING,         /* both sides open; bodies piped with backpressure */
+	CONN_FLUSHING,          /* last bytes queued; shutdown then close */
+	CONN_CLOSING,           /* uv_close() issued; memory freed only in the close callback */
+	CONN_STATE_COUNT        /* must stay last */
+};
+
+struct conn {
+	uv_tcp_t         tcp;
+	uv_timer_t       timer;
+	uv_shutdown_t    shutdown_req;
+	enum conn_state  state;
+	struct router   *r;
+	struct conn     *prev, *next;
+	int              open_handles;
+	char             client_ip[INET6_ADDRSTRLEN];
+	struct buf       in;            /* client bytes not yet forwarded */
+	llhttp_t         parser;
+	struct http_head req;
+	struct buf       head_out;      /* rewritten request head, kept for one retry */
+	struct app      *app;           /* referenced while a request is in flight */
+	struct target   *target;        /* referenced, inflight counted */
+	struct upstream *up;
+	int              tries;         /* targets tried for this request */
+	int              retried_stale; /* a pooled connection failed; tried a fresh one */
+	int              reading;
+	int              client_eof;
+	int              req_done;      /* whole request forwarded */
+	int              res_started;   /* response head sent to the client */
+	int              client_close;  /* close after this response */
+	unsigned long    served;        /* responses finished on this connection */
+	size_t           wq;            /* bytes queued to the client */
+};
+
+struct upstream {
+	uv_tcp_t         tcp;
+	uv_connect_t     connect_req;
+	struct target   *target;        /* referenced */
+	struct conn     *c;             /* NULL while pooled or orphaned */
+	struct upstream *pool_prev, *pool_next;
+	int              pooled;
+	int              closing;
+	int              reading;
+	int              reused;
+	int              head_done;
+	struct buf       in;
+	llhttp_t         parser;
+	struct http_head res;
+	size_t           wq;
+};
+
+struct wreq {
+	uv_write_t req;
+	size_t     len;
+	char       data[];
+};
+
+static void conn_process(struct conn *c);
+static void conn_forward_body(struct conn *c);
+static void conn_respond(struct conn *c, int status, const char *msg);
+static void conn_pick_target(struct conn *c);
+static void conn_connect(struct conn *c);
+static void up_process(struct upstream *up);
+static void up_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+
+static const char *reason_of(int status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 431: return "Request Header Fields Too Large";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default:  return "Error";
+	}
+}
+
+static void count_status(struct conn *c, int status)
+{
+	int cls = status >= 100 && status < 600 ? status / 100 : 0;
+
+	c->r->requests_total++;
+	if (c->app)
+		c->app->requests[cls]++;
+	else
+		c->r->unrouted++;
+}
+
+static void conn_on_timer(uv_timer_t *t);
+
+/* Every state has a deadline: (re)starts the connection's one timer. */
+static void timer_arm(struct conn *c, uint64_t ms)
+{
+	uv_timer_stop(&c->timer);
+	if (ms)
+		uv_timer_start(&c->timer, conn_on_timer, ms, 0);
+}
+
+/* ---- connection lifetime --------------------------------------------------------- */
+
+static void conn_on_handle_closed(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+	struct router *r = c->r;
+
+	if (--c->open_handles > 0)
+		return;
+	buf_release(&c->in);
+	buf_release(&c->head_out);
+	free(c);
+	router__maybe_stopped(r);
+}
+
+/* Ends the request's hold on its target and app. */
+static void conn_release_request(struct conn *c)
+{
+	if (c->target) {
+		c->target->inflight--;
+		router__target_unref(c->target);
+		c->target = NULL;
+	}
+	if (c->app) {
+		router__app_unref(c->app);
+		c->app = NULL;
+	}
+}
+
+static void conn_drop_upstream(struct conn *c)
+{
+	if (c->up) {
+		c->up->c = NULL;
+		router__upstream_close(c->up);
+		c->up = NULL;
+	}
+}
+
+/* The one way a client connection ends. Safe to call twice. */
+static void conn_close(struct conn *c)
+{
+	if (c->state == CONN_CLOSING)
+		return;
+	c->state = CONN_CLOSING;
+	conn_drop_upstream(c);
+	conn_release_request(c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->r->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->r->nconns--;
+	c->open_handles = 2;
+	uv_close((uv_handle_t *)&c->tcp, conn_on_handle_closed);
+	uv_close((uv_handle_t *)&c->timer, conn_on_handle_closed);
+}
+
+static void conn_on_shutdown(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	conn_close(req->data);
+}
+
+/* Closes once everything queued to the client has been written. */
+static void conn_flush_close(struct conn *c)
+{
+	if (c->state == CONN_CLOSING || c->state == CONN_FLUSHING)
+		return;
+	c->state = CONN_FLUSHING;
+	conn_drop_upstream(c);
+	conn_release_request(c);
+	if (c->reading) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->reading = 0;
+	}
+	timer_arm(c, FLUSH_TIMEOUT_MS);
+	c->shutdown_req.data = c;
+	if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, conn_on_shutdown) < 0)
+		conn_close(c);
+}
+
+/* ---- writes ---------------------------------------------------------------------- */
+
+static void up_set_reading(struct upstream *up, int on);
+
+static void conn_on_write(uv_write_t *req, int status)
+{
+	struct wreq *w = (struct wreq *)req;
+	struct conn *c = req->data;
+
+	c->wq -= w->len;
+	free(w);
+	if (c->state == CONN_CLOSING)
+		return;
+	if (status < 0) {
+		conn_close(c);
+		return;
+	}
+	/* Backpressure: the upstream was paused while the client lagged. */
+	if (c->up && c->wq < WQ_LOW)
+		up_set_reading(c->up, 1);
+}
+
+static struct wreq *wreq_new(const char *data, size_t len)
+{
+	struct wreq *w = malloc(sizeof(*w) + len);
+
+	if (w) {
+		w->len = len;
+		memcpy(w->data, data, len);
+	}
+	return w;
+}
+
+/* Queues bytes to the client; returns -1 (and closes) on failure. */
+static int conn_write(struct conn *c, const char *data, size_t len)
+{
+	struct wreq *w;
+	uv_buf_t b;
+
+	if (!len)
+		return 0;
+	if (!(w = wreq_new(data, len))) {
+		conn_close(c);
+		return -1;
+	}
+	w->req.data = c;
+	b = uv_buf_init(w->data, (unsigned)len);
+	if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, conn_on_write) < 0) {
+		free(w);
+		conn_close(c);
+		return -1;
+	}
+	c->wq += len;
+	if (c->up && c->wq > WQ_HIGH)
+		up_set_reading(c->up, 0);
+	return 0;
+}
+
+static void conn_set_reading(struct conn *c);
+
+static void up_on_write(uv_write_t *req, int status)
+{
+	struct wreq *w = (struct wreq *)req;
+	struct upstream *up = req->data;
+	struct conn *c = up->c;
+
+	up->wq -= w->len;
+	free(w);
+	if (up->closing || !c)
+		return;
+	if (status < 0) {
+		if (!c->res_started)
+			conn_respond(c, 502, "upstream write failed");
+		else
+			conn_close(c);
+		return;
+	}
+	conn_set_reading(c);
+}
+
+static int up_write(struct upstream *up, const char *data, size_t len)
+{
+	struct wreq *w;
+	uv_buf_t b;
+
+	if (!len)
+		return 0;
+	if (!(w = wreq_new(data, len)))
+		return -1;
+	w->req.data = up;
+	b = uv_buf_init(w->data, (unsigned)len);
+	if (uv_write(&w->req, (uv_stream_t *)&up->tcp, &b, 1, up_on_write) < 0) {
+		free(w);
+		return -1;
+	}
+	up->wq += len;
+	return 0;
+}
+
+/* ---- reading the client ---------------------------------------------------------- */
+
+static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+
+/* Reads from the client only when the state wants bytes and the upstream keeps up;
+ * while a request is answered, pipelined requests wait in the kernel's buffer. */
+static void conn_set_reading(struct conn *c)
+{
+	int want = 0;
+
+	if (c->client_eof)
+		want = 0;
+	else if (c->state == CONN_READ_HEAD)
+		want = 1;
+	else if (c->state == CONN_CONNECTING)
+		want = !c->req_done && c->in.len < IN_CONNECTING_MAX;
+	else if (c->state == CONN_STREAMING)
+		want = !c->req_done && c->up && c->up->wq < WQ_HIGH;
+	if (want && !c->reading) {
+		if (uv_read_start((uv_stream_t *)&c->tcp, router__alloc_cb, conn_on_read) == 0)
+			c->reading = 1;
+	} else if (!want && c->reading) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->reading = 0;
+	}
+}
+
+static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	struct conn *c = s->data;
+
+	if (nread == 0 || c->state == CONN_CLOSING)
+		return;
+	if (nread < 0) {
+		/* A client that half-closes after a complete request still gets its
+		 * answer; anywhere else the connection is over. */
+		c->client_eof = 1;
+		c->client_close = 1;
+		if (c->state == CONN_READ_HEAD || !c->req_done)
+			conn_close(c);
+		else
+			conn_set_reading(c);
+		return;
+	}
+	if (c->state == CONN_READ_HEAD && c->in.len == 0)
+		timer_arm(c, HEAD_TIMEOUT_MS);
+	if (buf_add(&c->in, b->base, (size_t)nread) < 0) {
+		if (c->state == CONN_READ_HEAD)
+			conn_respond(c, 431, "request head too large");
+		else
+			conn_close(c);
+		return;
+	}
+	if (c->state == CONN_STREAMING)
+		timer_arm(c, RESPONSE_TIMEOUT_MS);
+	conn_process(c);
+}
+
+/* ---- requests -------------------------------------------------------------------- */
+
+static void conn_respond(struct conn *c, int status, const char *msg)
+{
+	char head[256];
+	int n;
+
+	if (c->state == CONN_CLOSING || c->state == CONN_FLUSHING)
+		return;
+	if (c->res_started) {
+		conn_close(c);          /* too late for an error page */
+		return;
+	}
+	count_status(c, status);
+	n = snprintf(head, sizeof(head),
+		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+		     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
+		     status, reason_of(status), strlen(msg) + 1, msg);
+	if (conn_write(c, head, (size_t)n) < 0)
+		return;
+	conn_flush_close(c);
+}
+
+static void conn_start_request(struct conn *c)
+{
+	struct router *r = c->r;
+	char host[256];
+	int found;
+
+	if (c->req.head_len > r->opts.max_header_bytes) {
+		conn_respond(c, 431, "request head too large");
+		return;
+	}
+	found = router__head_host(host, sizeof(host), &c->req, c->in.buf);
+	if (found < 0 || (found == 0 && c->req.http_minor >= 1)) {
+		conn_respond(c, 400, found < 0 ? "bad Host header" : "missing Host header");
+		return;
+	}
+	c->app = found ? router__app_for_host(r, host) : NULL;
+	if (!c->app) {
+		conn_respond(c, 404, "no app is served at this host");
+		return;
+	}
+	c->app->refs++;
+	c->client_close = !c->req.keep_alive || c->req.upgrade || r->stopping;
+	buf_reset(&c->head_out);
+	if (router__request_rewrite(&c->head_out, &c->req, c->in.buf, c->client_ip, "http") < 0) {
+		conn_respond(c, 400, "bad request head");
+		return;
+	}
+	buf_remove_front(&c->in, c->req.head_len);
+	llhttp_resume(&c->parser);
+	c->req_done = c->res_started = 0;
+	c->tries = c->retried_stale = 0;
+	if (!c->app->spec.ntargets) {
+		conn_respond(c, 502, "the app has no running targets");
+		return;
+	}
+	conn_pick_target(c);
+}
+
+/* Round-robin to the app's next target and take a pooled connection or dial. */
+static void conn_pick_target(struct conn *c)
+{
+	struct app *a = c->app;
+	struct target *t = a->targets[a->rr++ % a->spec.ntargets];
+	struct upstream *up;
+
+	if (c->target) {
+		c->target->inflight--;
+		router__target_unref(c->target);
+	}
+	c->target = t;
+	t->refs++;
+	t->inflight++;
+	c->tries++;
+	/* A pooled connection the upstream closed was dropped by its read callback,
+	 * so whatever is here was alive a moment ago. */
+	while ((up = t->idle)) {
+		t->idle = up->pool_next;
+		if (t->idle)
+			t->idle->pool_prev = NULL;
+		up->pool_next = up->pool_prev = NULL;
+		up->pooled = 0;
+		t->nidle--;
+		up->c = c;
+		up->reused = 1;
+		c->up = up;
+		c->state = CONN_STREAMING;
+		timer_arm(c, RESPONSE_TIMEOUT_MS);
+		if (up_write(up, c->head_out.buf, c->head_out.len) < 0) {
+			conn_close(c);
+			return;
+		}
+		conn_forward_body(c);
+		return;
+	}
+	conn_connect(c);
+}
+
+static void up_on_connect(uv_connect_t *req, int status);
+
+static void conn_connect(struct conn *c)
+{
+	struct upstream *up = calloc(1, sizeof(*up));
+
+	if (!up) {
+		conn_respond(c, 502, "out of memory");
+		return;
+	}
+	up->target = c->target;
+	up->target->refs++;
+	buf_init(&up->in, c->r->opts.max_header_bytes * 2 + sizeof(c->r->readbuf));
+	uv_tcp_init(c->r->loop, &up->tcp);
+	up->tcp.data = up;
+	up->c = c;
+	c->up = up;
+	c->state = CONN_CONNECTING;
+	timer_arm(c, CONNECT_TIMEOUT_MS);
+	uv_tcp_nodelay(&up->tcp, 1);
+	up->connect_req.data = up;
+	if (uv_tcp_connect(&up->connect_req, &up->tcp, (const struct sockaddr *)&up->target->sa,
+			   up_on_connect) < 0)
+		up_on_connect(&up->connect_req, UV_ECONNREFUSED);
+}
+
+/* The upstream could not be reached before anything was sent: try the next
+ * target once, else answer 502. */
+static void conn_connect_failed(struct conn *c, const char *why)
+{
+	conn_drop_upstream(c);
+	if (c->tries < 2 && c->app->spec.ntargets > 1) {
+		conn_pick_target(c);
+		return;
+	}
+	conn_respond(c, 502, why);
+}
+
+static void up_on_connect(uv_connect_t *req, int status)
+{
+	struct upstream *up = req->data;
+	struct conn *c = up->c;
+
+	if (up->closing || !c)
+		return;
+	if (status < 0) {
+		conn_connect_failed(c, "the app's target is not reachable");
+		return;
+	}
+	c->state = CONN_STREAMING;
+	timer_arm(c, RESPONSE_TIMEOUT_MS);
+	up_set_reading(up, 1);
+	if (up_write(up, c->head_out.buf, c->head_out.len) < 0) {
+		conn_close(c);
+		return;
+	}
+	conn_forward_body(c);
+}
+
+/* Forwards buffered request body bytes up to the end of the message. */
+static void conn_forward_body(struct conn *c)
+{
+	int done = 0;
+	long n;
+
+	if (c->state != CONN_STREAMING || c->req_done)
+		goto reading;
+	n = router__body_feed(&c->parser, c->in.buf, c->in.len, &done);
+	if (n < 0) {
+		conn_close(c);          /* bad framing; the upstream saw part of it */
+		return;
+	}
+	if (up_write(c->up, c->in.buf, (size_t)n) < 0) {
+		conn_close(c);
+		return;
+	}
+	buf_remove_front(&c->in, (size_t)n);
+	if (done) {
+		c->req_done = 1;
+		/* After an upgrade request the bytes that follow are not HTTP. */
+		if (c->req.upgrade)
+			buf_reset(&c->in);
+	}
+reading:
+	conn_set_reading(c);
+}
+
+static void conn_process(struct conn *c)
+{
+	int n;
+
+	switch (c->state) {
+	case CONN_READ_HEAD:
+		if (!c->in.len)
+			return;
+		n = router__head_parse(&c->parser, &c->req, c->in.buf, c->in.len);
+		if (n < 0) {
+			conn_respond(c, c->req.error_status ? c->req.error_status : 400,
+				     "bad request");
+			return;
+		}
+		if (n == 0) {
+			if (c->in.len > c->r->opts.max_header_bytes)
+				conn_respond(c, 431, "request head too large");
+			return;
+		}
+		conn_start_request(c);
+		return;
+	case CONN_STREAMING:
+		conn_forward_body(c);
+		return;
+	case CONN_CONNECTING:
+		conn_set_reading(c);
+		return;
+	default:
+		return;
+	}
+}
+
+/* The response has been forwarded: pool the upstream, then serve the next request. */
+static void conn_response_done(struct conn *c)
+{
+	struct upstream *up = c->up;
+	struct target *t = up->target;
+
+	c->up = NULL;
+	up->c = NULL;
+	if (up->res.keep_alive && c->req_done && !up->in.len && !t->retired &&
+	    !c->r->stopping && t->nidle < POOL_MAX && !up->closing) {
+		up->head_done = 0;
+		up->reused = 0;
+		up->pooled = 1;
+		up->pool_prev = NULL;
+		up->pool_next = t->idle;
+		if (t->idle)
+			t->idle->pool_prev = up;
+		t->idle = up;
+		t->nidle++;
+		up_set_reading(up, 1);  /* to notice the upstream closing it */
+	} else {
+		router__upstream_close(up);
+	}
+	conn_release_request(c);
+	c->served++;
+	if (!c->req_done || c->client_close || c->r->stopping) {
+		conn_flush_close(c);
+		return;
+	}
+	c->state = CONN_READ_HEAD;
+	timer_arm(c, c->in.len ? HEAD_TIMEOUT_MS : c->r->opts.idle_timeout_ms);
+	conn_set_reading(c);
+	conn_process(c);
+}
+
+static void conn_on_timer(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+
+	switch (c->state) {
+	case CONN_READ_HEAD:
+		if (c->served && !c->in.len)
+			conn_close(c);          /* idle keep-alive connection */
+		else
+			conn_respond(c, 408, "timed out reading the request");
+		break;
+	case CONN_CONNECTING:
+		conn_connect_failed(c, "timed out connecting to the app");
+		break;
+	case CONN_STREAMING:
+		if (c->res_started)
+			conn_close(c);
+		else
+			conn_respond(c, 504, "the app did not answer in time");
+		break;
+	default:
+		conn_close(c);
+		break;
+	}
+}
+
+void router__on_connection(uv_stream_t *server, int status)
+{
+	struct router *r = server->data;
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	struct conn *c;
+
+	if (status < 0 || r->stopping)
+		return;
+	if (!(c = calloc(1, sizeof(*c))))
+		return;
+	c->r = r;
+	buf_init(&c->in, r->opts.max_header_bytes + 2 * sizeof(r->readbuf));
+	uv_tcp_init(r->loop, &c->tcp);
+	uv_timer_init(r->loop, &c->timer);
+	c->tcp.data = c->timer.data = c;
+	c->next = r->conns;
+	if (r->conns)
+		r->conns->prev = c;
+	r->conns = c;
+	r->nconns++;
+	if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+		conn_close(c);
+		return;
+	}
+	uv_tcp_nodelay(&c->tcp, 1);
+	strcpy(c->client_ip, "unknown");
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0) {
+		if (ss.ss_family == AF_INET)
+			uv_ip4_name((struct sockaddr_in *)&ss, c->client_ip, sizeof(c->client_ip));
+		else if (ss.ss_family == AF_INET6)
+			uv_ip6_name((struct sockaddr_in6 *)&ss, c->client_ip, sizeof(c->client_ip));
+	}
+	c->state = CONN_READ_HEAD;
+	uv_timer_start(&c->timer, conn_on_timer, HEAD_TIMEOUT_MS, 0);
+	conn_set_reading(c);
+}
+
+void router__conns_stop(struct router *r, int force)
+{
+	struct conn *c = r->conns, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (force || (c->state == CONN_READ_HEAD && !c->in.len))
+			conn_close(c);
+	}
+}
+
+/* ---- upstream connections -------------------------------------------------------- */
+
+static void up_on_closed(uv_handle_t *h)
+{
+	struct upstream *up = h->data;
+
+	buf_release(&up->in);
+	router__target_unref(up->target);
+	free(up);
+}
+
+void router__upstream_close(struct upstream *up)
+{
+	struct target *t = up->target;
+
+	if (up->closing)
+		return;
+	up->closing = 1;
+	if (up->pooled) {
+		if (up->pool_prev)
+			up->pool_prev->pool_next = up->pool_next;
+		else
+			t->idle = up->pool_next;
+		if (up->pool_next)
+			up->pool_next->pool_prev = up->pool_prev;
+		t->nidle--;
+		up->pooled = 0;
+	}
+	if (up->c && up->c->up == up)
+		up->c->up = NULL;
+	up->c = NULL;
+	uv_close((uv_handle_t *)&up->tcp, up_on_closed);
+}
+
+static void up_set_reading(struct upstream *up, int on)
+{
+	if (up->closing || on == up->reading)
+		return;
+	if (on) {
+		if (uv_read_start((uv_stream_t *)&up->tcp, router__alloc_cb, up_on_read) == 0)
+			up->reading = 1;
+	} else {
+		uv_read_stop((uv_stream_t *)&up->tcp);
+		up->reading = 0;
+	}
+}
+
+/* The upstream ended its side: the end of a read-until-close body, or a failure. */
+static void up_on_eof(struct upstream *up)
+{
+	struct conn *c = up->c;
+
+	if (up->head_done && up->res.body_until_eof) {
+		llhttp_finish(&up->parser);
+		up->res.keep_alive = 0;
+		conn_response_done(c);
+		return;
+	}
+	if (up->reused && !c->res_started && !up->in.len && !c->req.has_body &&
+	    !c->retried_stale) {
+		/* The upstream closed a pooled connection as we reused it: nothing was
+		 * answered and no body was consumed, so send the head again on a fresh
+		 * connection to the same target. */
+		c->retried_stale = 1;
+		conn_drop_upstream(c);
+		conn_connect(c);
+		return;
+	}
+	if (!c->res_started)
+		conn_respond(c, 502, "the app closed the connection without answering");
+	else
+		conn_close(c);          /* truncated response: the client must see it */
+}
+
+static void up_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	struct upstream *up = s->data;
+	struct conn *c = up->c;
+
+	if (nread == 0 || up->closing)
+		return;
+	if (!c) {
+		/* Pooled: the upstream closed it or sent bytes nobody asked for. */
+		router__upstream_close(up);
+		return;
+	}
+	if (nread < 0) {
+		up_on_eof(up);
+		return;
+	}
+	timer_arm(c, RESPONSE_TIMEOUT_MS);
+	if (buf_add(&up->in, b->base, (size_t)nread) < 0) {
+		conn_respond(c, 502, "the app's response head is too large");
+		return;
+	}
+	up_process(up);
+}
+
+/* Parses a response head and forwards it; 1 to go on, 0 to wait, -1 when the
+ * connection was answered or closed. */
+static int up_head(struct upstream *up)
+{
+	struct conn *c = up->c;
+	struct buf out = BUF_INIT;
+	int n, done;
+
+	up->res.is_response = 1;
+	up->res.skip_body = c->req.method == HTTP_HEAD;
+	n = router__head_parse(&up->parser, &up->res, up->in.buf, up->in.len);
+	if (n == 0)
+		return 0;
+	if (n < 0 || up->res.status == 101) {
+		conn_respond(c, 502, "the app sent an invalid response");
+		return -1;
+	}
+	if (up->res.body_until_eof)
+		c->client_close = 1;
+	if (router__response_rewrite(&out, &up->res, up->in.buf,
+				     up->res.status >= 200 && c->client_close,
+				     c->req.http_major == 1 && c->req.http_minor == 0) < 0) {
+		buf_release(&out);
+		conn_respond(c, 502, "out of memory");
+		return -1;
+	}
+	buf_remove_front(&up->in, (size_t)n);
+	llhttp_resume(&up->parser);
+	if (up->res.status < 200) {
+		/* An interim response (100 Continue): pass it on and read the final one. */
+		(void)router__body_feed(&up->parser, NULL, 0, &done);
+		n = conn_write(c, out.buf, out.len);
+		buf_release(&out);
+		return n < 0 || c->state == CONN_CLOSING ? -1 : 1;
+	}
+	c->res_started = 1;
+	up->head_done = 1;
+	count_status(c, up->res.status);
+	n = conn_write(c, out.buf, out.len);
+	buf_release(&out);
+	return n < 0 || c->state == CONN_CLOSING ? -1 : 1;
+}
+
+static void up_process(struct upstream *up)
+{
+	struct conn *c = up->c;
+	int done = 0, rc;
+	long n;
+
+	while (!up->head_done) {
+		rc = up_head(up);
+		if (rc <= 0)
+			return;
+	}
+	n = router__body_feed(&up->parser, up->in.buf, up->in.len, &done);
+	if (n < 0) {
+		conn_close(c);
+		return;
+	}
+	if (conn_write(c, up->in.buf, (size_t)n) < 0)
+		return;
+	buf_remove_front(&up->in, (size_t)n);
+	if (done)
+		conn_response_done(c);
+}

@@ -1,0 +1,436 @@
+/* router.c - `wharf router`: the event loop, the table of apps and targets, the state
+ * file, and a graceful stop on SIGTERM/SIGINT. */
+#include "internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STOP_GRACE_MS 10000
+
+void router__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct router *r = h->loop->data;
+
+	(void)suggested;
+	*buf = uv_buf_init(r->readbuf, sizeof(r->readbuf));
+}
+
+/* ---- targets and apps ------------------------------------------------------------ */
+
+void router__target_unref(struct target *t)
+{
+	if (t && --t->refs == 0)
+		free(t);
+}
+
+void router__target_drain_pool(struct target *t)
+{
+	while (t->idle)
+		router__upstream_close(t->idle);     /* unlinks it from the pool */
+}
+
+static struct target *target_new(struct router *r, const char *addr)
+{
+	struct target *t = calloc(1, sizeof(*t));
+
+	if (!t) {
+		err_set("out of memory");
+		return NULL;
+	}
+	if (router__target_parse(&t->sa, addr) < 0) {
+		free(t);
+		return NULL;
+	}
+	snprintf(t->addr, sizeof(t->addr), "%s", addr);
+	t->r = r;
+	t->refs = 1;
+	return t;
+}
+
+static void target_retire(struct target *t)
+{
+	t->retired = 1;
+	router__target_drain_pool(t);
+}
+
+void router__app_unref(struct app *a)
+{
+	if (!a || --a->refs > 0)
+		return;
+	router__route_release(&a->spec);
+	free(a->targets);
+	free(a);
+}
+
+struct app *router__app_find(struct router *r, const char *name)
+{
+	struct app *a;
+
+	for (a = r->apps; a; a = a->next)
+		if (!strcmp(a->spec.app, name))
+			return a;
+	return NULL;
+}
+
+struct app *router__app_for_host(struct router *r, const char *host)
+{
+	struct app *a, *best = NULL;
+	size_t i, hlen = strlen(host), best_len = 0;
+
+	/* A linear scan: a host runs tens of apps, not thousands. */
+	for (a = r->apps; a; a = a->next)
+		for (i = 0; i < a->spec.ndomains; i++)
+			if (!strcmp(a->spec.domains[i], host))
+				return a;
+	for (a = r->apps; a; a = a->next)
+		for (i = 0; i < a->spec.ndomains; i++) {
+			const char *d = a->spec.domains[i];
+			size_t dlen = strlen(d) - 1;        /* ".example.com" */
+			if (d[0] != '*' || hlen <= dlen || dlen <= best_len)
+				continue;
+			if (!strcmp(host + hlen - dlen, d + 1)) {
+				best = a;
+				best_len = dlen;
+			}
+		}
+	return best;
+}
+
+int router__app_apply(struct router *r, struct route_spec *spec, struct target ***retired,
+		      size_t *nretired)
+{
+	struct app *a = router__app_find(r, spec->app);
+	struct target **nt = NULL, **old = NULL;
+	size_t i, j, nold = 0, nret = 0;
+	int created = 0;
+
+	*retired = NULL;
+	*nretired = 0;
+	if (!a) {
+		if (!(a = calloc(1, sizeof(*a))))
+			return err_set("out of memory");
+		a->refs = 1;
+		created = 1;
+	}
+	nt = calloc(spec->ntargets + 1, sizeof(*nt));
+	old = calloc(a->spec.ntargets + 1, sizeof(*old));
+	if (!nt || !old)
+		goto oom;
+	/* Keep the target (and its pool) of an address that stays; make the rest. */
+	for (i = 0; i < spec->ntargets; i++) {
+		for (j = 0; j < a->spec.ntargets; j++)
+			if (a->targets[j] && !strcmp(a->targets[j]->addr, spec->targets[i]))
+				break;
+		if (j < a->spec.ntargets) {
+			nt[i] = a->targets[j];
+			a->targets[j] = NULL;
+		} else if (!(nt[i] = target_new(r, spec->targets[i]))) {
+			goto fail;
+		}
+	}
+	for (j = 0; j < a->spec.ntargets; j++)
+		if (a->targets[j])
+			old[nold++] = a->targets[j];
+	for (i = 0; i < nold; i++)
+		target_retire(old[i]);
+	nret = nold;
+	free(a->targets);
+	router__route_release(&a->spec);
+	a->spec = *spec;
+	memset(spec, 0, sizeof(*spec));
+	a->targets = nt;
+	a->rr = 0;
+	if (created) {
+		a->next = r->apps;
+		r->apps = a;
+	}
+	*retired = old;
+	*nretired = nret;
+	return 0;
+oom:
+	err_set("out of memory");
+fail:
+	/* Put back what was taken from the old set; free what was made. */
+	for (i = 0; nt && i < spec->ntargets && nt[i]; i++) {
+		for (j = 0; j < a->spec.ntargets; j++)
+			if (!a->targets[j] && !strcmp(spec->targets[i], nt[i]->addr))
+				break;
+		if (j < a->spec.ntargets)
+			a->targets[j] = nt[i];
+		else
+			router__target_unref(nt[i]);
+	}
+	free(nt);
+	free(old);
+	if (created)
+		free(a);
+	return -1;
+}
+
+void router__app_remove(struct router *r, struct app *a)
+{
+	struct app **pp;
+	size_t i;
+
+	for (pp = &r->apps; *pp; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	a->deleted = 1;
+	for (i = 0; i < a->spec.ntargets; i++) {
+		target_retire(a->targets[i]);
+		router__target_unref(a->targets[i]);
+	}
+	/* Requests in flight still hold the app; with no targets left they cannot
+	 * pick one again. */
+	for (i = 0; i < a->spec.ndomains; i++)
+		free(a->spec.domains[i]);
+	a->spec.ndomains = 0;
+	for (i = 0; i < a->spec.ntargets; i++)
+		free(a->spec.targets[i]);
+	a->spec.ntargets = 0;
+	router__app_unref(a);
+}
+
+/* ---- the state file -------------------------------------------------------------- */
+
+int router__persist(struct router *r, const struct route_spec *spec, const char *remove)
+{
+	const struct route_spec **specs = NULL;
+	struct app *a;
+	size_t n = 0, count = 1;
+	json_t *table = NULL;
+	char *text = NULL;
+	int replaced = 0, ret = -1;
+
+	if (!r->opts.state_file)
+		return 0;
+	for (a = r->apps; a; a = a->next)
+		count++;
+	if (!(specs = calloc(count, sizeof(*specs)))) {
+		err_set("out of memory");
+		goto out;
+	}
+	for (a = r->apps; a; a = a->next) {
+		if (remove && !strcmp(a->spec.app, remove))
+			continue;
+		if (spec && !strcmp(a->spec.app, spec->app)) {
+			specs[n++] = spec;
+			replaced = 1;
+		} else {
+			specs[n++] = &a->spec;
+		}
+	}
+	if (spec && !replaced)
+		specs[n++] = spec;
+	if (!(table = router__table_to_json((const struct route_spec *const *)specs, n)) ||
+	    !(text = json_dumps(table, JSON_INDENT(2) | JSON_SORT_KEYS))) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (fs_write_atomic(r->opts.state_file, text, strlen(text), 0640) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(text);
+	json_decref(table);
+	free(specs);
+	return ret;
+}
+
+static int restore(struct router *r, size_t *napps)
+{
+	struct buf text = BUF_INIT;
+	struct route_spec *specs = NULL;
+	struct target **retired;
+	size_t i, n = 0, nretired;
+	int ret = -1;
+
+	*napps = 0;
+	if (!r->opts.state_file)
+		return 0;
+	if (fs_read_file(r->opts.state_file, &text, 16 * 1024 * 1024) < 0) {
+		if (errno == ENOENT) {
+			err_clear();
+			ret = 0;
+		}
+		goto out;
+	}
+	if (router__table_parse(&specs, &n, text.buf, text.len) < 0) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s", err_msg());
+		err_set("invalid router state file %s: %s (fix or remove it)", r->opts.state_file,
+			msg);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (router__app_apply(r, &specs[i], &retired, &nretired) < 0)
+			goto out;
+		free(retired);
+	}
+	*napps = n;
+	ret = 0;
+out:
+	for (i = 0; i < n; i++)
+		router__route_release(&specs[i]);
+	free(specs);
+	buf_release(&text);
+	return ret;
+}
+
+/* ---- start and stop -------------------------------------------------------------- */
+
+static int listen_http(struct router *r, char *bound, size_t boundsz)
+{
+	const char *spec = r->opts.listen_http ? r->opts.listen_http : "0.0.0.0:80";
+	const char *colon = strrchr(spec, ':');
+	struct sockaddr_storage ss;
+	char host[64], ip[INET6_ADDRSTRLEN];
+	int len = sizeof(ss), rc;
+	char *end;
+	unsigned long port;
+
+	if (!colon || (size_t)(colon - spec) >= sizeof(host) || colon == spec)
+		return err_set("invalid listen address '%s': give ADDR:PORT", spec);
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	port = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || port > 65535)
+		return err_set("invalid port in listen address '%s'", spec);
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		host[strlen(host) - 1] = '\0';
+		rc = uv_ip6_addr(host + 1, (int)port, (struct sockaddr_in6 *)&ss);
+	} else {
+		rc = uv_ip4_addr(host, (int)port, (struct sockaddr_in *)&ss);
+	}
+	if (rc < 0)
+		return err_set("invalid listen address '%s'", spec);
+	uv_tcp_init(r->loop, &r->listener);
+	r->listener.data = r;
+	if ((rc = uv_tcp_bind(&r->listener, (struct sockaddr *)&ss, 0)) < 0 ||
+	    (rc = uv_listen((uv_stream_t *)&r->listener, 511, router__on_connection)) < 0)
+		return err_set("cannot listen on %s: %s", spec, uv_strerror(rc));
+	if (uv_tcp_getsockname(&r->listener, (struct sockaddr *)&ss, &len) < 0)
+		return err_set("cannot read the bound address of %s", spec);
+	if (ss.ss_family == AF_INET6) {
+		uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
+		snprintf(bound, boundsz, "[%s]:%u", ip,
+			 ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+	} else {
+		uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+		snprintf(bound, boundsz, "%s:%u", ip, ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	}
+	return 0;
+}
+
+static void close_handle(uv_handle_t *h)
+{
+	if (h->loop && !uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+/* Once every client connection is gone, closes what keeps the loop alive. */
+void router__maybe_stopped(struct router *r)
+{
+	struct app *a;
+	size_t i;
+
+	if (!r->stopping || r->nconns || r->stopping == 2)
+		return;
+	r->stopping = 2;
+	for (a = r->apps; a; a = a->next)
+		for (i = 0; i < a->spec.ntargets; i++)
+			router__target_drain_pool(a->targets[i]);
+	close_handle((uv_handle_t *)&r->stop_timer);
+	close_handle((uv_handle_t *)&r->sigterm);
+	close_handle((uv_handle_t *)&r->sigint);
+}
+
+static void on_stop_timer(uv_timer_t *t)
+{
+	struct router *r = t->data;
+
+	if (uv_now(r->loop) >= r->stop_deadline)
+		router__conns_stop(r, 1);       /* the grace period is over */
+	router__maybe_stopped(r);
+}
+
+/* SIGTERM/SIGINT: stop accepting, let requests in flight finish, then return. */
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct router *r = s->data;
+
+	(void)signum;
+	if (r->stopping)
+		return;
+	r->stopping = 1;
+	close_handle((uv_handle_t *)&r->listener);
+	router__control_stop(r);
+	router__conns_stop(r, 0);
+	r->stop_deadline = uv_now(r->loop) + STOP_GRACE_MS;
+	uv_timer_start(&r->stop_timer, on_stop_timer, 50, 50);
+	router__maybe_stopped(r);
+}
+
+static void walk_close(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	close_handle(h);
+}
+
+int router_run(const struct router_opts *opts)
+{
+	struct router *r = NULL;
+	uv_loop_t loop;
+	char bound[96];
+	size_t napps = 0;
+	int ret = -1, loop_ok = 0;
+
+	if (!opts->max_header_bytes || opts->max_header_bytes > 1024 * 1024)
+		return err_set("max_header_bytes must be between 1 and 1048576");
+	signal(SIGPIPE, SIG_IGN);
+	if (!(r = calloc(1, sizeof(*r))))
+		return err_set("out of memory");
+	r->opts = *opts;
+	if (!r->opts.idle_timeout_ms)
+		r->opts.idle_timeout_ms = 60000;
+	if (uv_loop_init(&loop) < 0) {
+		err_set("cannot start the event loop");
+		goto out;
+	}
+	loop_ok = 1;
+	loop.data = r;
+	r->loop = &loop;
+	uv_timer_init(&loop, &r->stop_timer);
+	r->stop_timer.data = r;
+	uv_signal_init(&loop, &r->sigterm);
+	uv_signal_init(&loop, &r->sigint);
+	r->sigterm.data = r->sigint.data = r;
+	if (restore(r, &napps) < 0 || listen_http(r, bound, sizeof(bound)) < 0 ||
+	    router__control_listen(r) < 0)
+		goto out;
+	uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&r->sigint, on_signal, SIGINT);
+	if (opts->on_ready)
+		opts->on_ready(bound, opts->control_socket, napps, opts->ready_data);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ret = 0;
+out:
+	if (loop_ok) {
+		/* On a failed start, and for anything left after a stop. */
+		if (ret < 0)
+			router__control_stop(r);
+		uv_walk(&loop, walk_close, NULL);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		while (r->apps)
+			router__app_remove(r, r->apps);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		uv_loop_close(&loop);
+	}
+	free(r);
+	return ret;
+}
