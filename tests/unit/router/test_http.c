@@ -1,0 +1,230 @@
+/* test_http.c - request and response heads: parsing, Host, and the proxy's rewrites. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "router/internal.h"
+
+static int parse(struct http_head *h, llhttp_t *p, const char *s)
+{
+	memset(h, 0, sizeof(*h));
+	return router__head_parse(p, h, s, strlen(s));
+}
+
+static void test_head_complete_and_incomplete(void **state)
+{
+	const char *req = "GET /a?b=1 HTTP/1.1\r\nHost: Example.COM:8080\r\nAccept: */*\r\n\r\nNEXT";
+	struct http_head h;
+	llhttp_t p;
+	(void)state;
+
+	assert_int_equal(parse(&h, &p, "GET / HTTP/1.1\r\nHost: x\r\n"), 0);
+	assert_int_equal(parse(&h, &p, req), (int)(strlen(req) - 4));
+	assert_int_equal(h.method, HTTP_GET);
+	assert_int_equal(h.nhdr, 2);
+	assert_memory_equal(req + h.url.off, "/a?b=1", 6);
+	assert_int_equal(h.url.len, 6);
+	assert_true(h.keep_alive);
+	assert_false(h.has_body);
+}
+
+static void test_head_bad_and_too_many(void **state)
+{
+	struct http_head h;
+	struct buf many = BUF_INIT;
+	llhttp_t p;
+	int i;
+	(void)state;
+
+	assert_int_equal(parse(&h, &p, "GARBAGE\r\n\r\n"), -1);
+	assert_int_equal(h.error_status, 400);
+	assert_int_equal(parse(&h, &p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"), -1);
+	assert_int_equal(h.error_status, 400);
+	assert_int_equal(parse(&h, &p, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+				       "Transfer-Encoding: chunked\r\n\r\n"), -1);
+	buf_addstr(&many, "GET / HTTP/1.1\r\n");
+	for (i = 0; i < ROUTER_MAX_HEADERS + 1; i++)
+		buf_addf(&many, "X-%d: y\r\n", i);
+	buf_addstr(&many, "\r\n");
+	assert_int_equal(parse(&h, &p, many.buf), -1);
+	assert_int_equal(h.error_status, 431);
+	buf_release(&many);
+}
+
+static void test_body_feed_finds_message_end(void **state)
+{
+	const char *req = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n";
+	const char *chunked = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+			      "3\r\nabc\r\n0\r\n\r\nX";
+	struct http_head h;
+	llhttp_t p;
+	int n, done;
+	long m;
+	(void)state;
+
+	n = parse(&h, &p, req);
+	assert_true(n > 0 && h.has_body);
+	llhttp_resume(&p);
+	m = router__body_feed(&p, req + n, 3, &done);
+	assert_int_equal(m, 3);
+	assert_false(done);
+	m = router__body_feed(&p, req + n + 3, strlen(req) - (size_t)n - 3, &done);
+	assert_int_equal(m, 2);
+	assert_true(done);
+
+	n = parse(&h, &p, chunked);
+	llhttp_resume(&p);
+	m = router__body_feed(&p, chunked + n, strlen(chunked) - (size_t)n, &done);
+	assert_true(done);
+	assert_int_equal(m, (long)(strlen(chunked) - (size_t)n - 1));
+
+	n = parse(&h, &p, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	llhttp_resume(&p);
+	assert_int_equal(router__body_feed(&p, NULL, 0, &done), 0);
+	assert_true(done);
+}
+
+static void test_response_head_to_head_request(void **state)
+{
+	const char *res = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n";
+	struct http_head h;
+	llhttp_t p;
+	int n, done;
+	(void)state;
+
+	memset(&h, 0, sizeof(h));
+	h.is_response = 1;
+	h.skip_body = 1;
+	n = router__head_parse(&p, &h, res, strlen(res));
+	assert_int_equal(n, (int)strlen(res));
+	assert_int_equal(h.status, 200);
+	assert_false(h.has_body);
+	llhttp_resume(&p);
+	assert_int_equal(router__body_feed(&p, NULL, 0, &done), 0);
+	assert_true(done);
+
+	memset(&h, 0, sizeof(h));
+	h.is_response = 1;
+	n = router__head_parse(&p, &h, "HTTP/1.1 200 OK\r\nServer: s\r\n\r\n", 31);
+	assert_true(n > 0);
+	assert_true(h.body_until_eof);
+	assert_false(h.keep_alive);
+}
+
+static void test_host_normalise(void **state)
+{
+	char out[64];
+	(void)state;
+
+#define HOST(in) router__host_normalise(out, sizeof(out), in, strlen(in))
+	assert_int_equal(HOST("Example.COM:8080"), 0);
+	assert_string_equal(out, "example.com");
+	assert_int_equal(HOST("  a.b.  "), 0);
+	assert_string_equal(out, "a.b");
+	assert_int_equal(HOST("[::1]:80"), 0);
+	assert_string_equal(out, "[::1]");
+	assert_int_equal(HOST(""), -1);
+	assert_int_equal(HOST("a:b"), -1);
+	assert_int_equal(HOST("a/b"), -1);
+	assert_int_equal(HOST("a b"), -1);
+	assert_int_equal(HOST(":80"), -1);
+#undef HOST
+}
+
+static void test_head_host(void **state)
+{
+	const char *two = "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n";
+	const char *none = "GET / HTTP/1.0\r\n\r\n";
+	struct http_head h;
+	char out[64];
+	llhttp_t p;
+	(void)state;
+
+	parse(&h, &p, two);
+	assert_int_equal(router__head_host(out, sizeof(out), &h, two), -1);
+	parse(&h, &p, none);
+	assert_int_equal(router__head_host(out, sizeof(out), &h, none), 0);
+}
+
+static void test_request_rewrite(void **state)
+{
+	const char *req = "POST /x HTTP/1.1\r\nHost: App.Example.com\r\nConnection: keep-alive, X-Secret\r\n"
+			  "Keep-Alive: timeout=5\r\nX-Secret: 1\r\nTE: trailers\r\nUpgrade: h2c\r\n"
+			  "Proxy-Connection: x\r\nTrailer: y\r\nX-Forwarded-For: 1.1.1.1\r\n"
+			  "X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil\r\nContent-Length: 0\r\n"
+			  "Accept: text/html\r\n\r\n";
+	struct http_head h;
+	struct buf out = BUF_INIT;
+	llhttp_t p;
+	(void)state;
+
+	assert_true(parse(&h, &p, req) > 0);
+	assert_int_equal(router__request_rewrite(&out, &h, req, "10.0.0.7", "http"), 0);
+	assert_string_equal(out.buf,
+			    "POST /x HTTP/1.1\r\n"
+			    "Host: App.Example.com\r\n"
+			    "Content-Length: 0\r\n"
+			    "Accept: text/html\r\n"
+			    "X-Forwarded-For: 1.1.1.1, 10.0.0.7\r\n"
+			    "X-Forwarded-Proto: http\r\n"
+			    "X-Forwarded-Host: App.Example.com\r\n"
+			    "\r\n");
+	buf_release(&out);
+}
+
+static void test_request_rewrite_connection_cannot_drop_framing(void **state)
+{
+	const char *req = "POST / HTTP/1.1\r\nHost: a\r\nConnection: Content-Length, Host\r\n"
+			  "Content-Length: 2\r\n\r\nhi";
+	struct http_head h;
+	struct buf out = BUF_INIT;
+	llhttp_t p;
+	(void)state;
+
+	assert_true(parse(&h, &p, req) > 0);
+	assert_int_equal(router__request_rewrite(&out, &h, req, "1.2.3.4", "http"), 0);
+	assert_non_null(strstr(out.buf, "Content-Length: 2\r\n"));
+	assert_non_null(strstr(out.buf, "Host: a\r\n"));
+	assert_null(strstr(out.buf, "Connection"));
+	buf_release(&out);
+}
+
+static void test_response_rewrite(void **state)
+{
+	const char *res = "HTTP/1.1 404 Not Found\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n"
+			  "Content-Length: 3\r\nSet-Cookie: a=b\r\n\r\n";
+	struct http_head h;
+	struct buf out = BUF_INIT;
+	llhttp_t p;
+	(void)state;
+
+	memset(&h, 0, sizeof(h));
+	h.is_response = 1;
+	assert_true(router__head_parse(&p, &h, res, strlen(res)) > 0);
+	assert_int_equal(router__response_rewrite(&out, &h, res, 1, 0), 0);
+	assert_string_equal(out.buf, "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n"
+				     "Set-Cookie: a=b\r\nConnection: close\r\n\r\n");
+	buf_reset(&out);
+	assert_int_equal(router__response_rewrite(&out, &h, res, 0, 1), 0);
+	assert_non_null(strstr(out.buf, "Connection: keep-alive\r\n"));
+	buf_release(&out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_head_complete_and_incomplete),
+		cmocka_unit_test(test_head_bad_and_too_many),
+		cmocka_unit_test(test_body_feed_finds_message_end),
+		cmocka_unit_test(test_response_head_to_head_request),
+		cmocka_unit_test(test_host_normalise),
+		cmocka_unit_test(test_head_host),
+		cmocka_unit_test(test_request_rewrite),
+		cmocka_unit_test(test_request_rewrite_connection_cannot_drop_framing),
+		cmocka_unit_test(test_response_rewrite),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

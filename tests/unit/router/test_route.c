@@ -1,0 +1,202 @@
+/* test_route.c - control API body validation and the persisted table. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "router/internal.h"
+
+static int put(struct route_spec *rs, const char *app, const char *body)
+{
+	struct route_spec tmp = ROUTE_SPEC_INIT;
+	*rs = tmp;
+	return router__route_parse(rs, app, body, strlen(body));
+}
+
+static void test_route_full(void **state)
+{
+	struct route_spec rs;
+	(void)state;
+
+	assert_int_equal(put(&rs, "web", "{\"domains\": [\"A.Example.com\", \"*.b.io\"], "
+				 "\"targets\": [\"127.0.0.1:32768\", \"10.0.0.2:80\"], "
+				 "\"health\": {\"path\": \"/up\", \"interval_ms\": 500, "
+				 "\"timeout_ms\": 2000, \"deadline_ms\": 9000}, "
+				 "\"drain_timeout_ms\": 100}"), 0);
+	assert_string_equal(rs.app, "web");
+	assert_int_equal(rs.ndomains, 2);
+	assert_string_equal(rs.domains[0], "a.example.com");
+	assert_int_equal(rs.ntargets, 2);
+	assert_string_equal(rs.targets[1], "10.0.0.2:80");
+	assert_true(rs.has_health);
+	assert_string_equal(rs.health_path, "/up");
+	assert_int_equal(rs.interval_ms, 500);
+	assert_int_equal(rs.timeout_ms, 2000);
+	assert_int_equal(rs.deadline_ms, 9000);
+	assert_int_equal(rs.drain_timeout_ms, 100);
+	router__route_release(&rs);
+}
+
+static void test_route_defaults(void **state)
+{
+	struct route_spec rs;
+	(void)state;
+
+	assert_int_equal(put(&rs, "web", "{\"domains\": [], \"targets\": [], \"health\": {}}"), 0);
+	assert_string_equal(rs.health_path, "/");
+	assert_int_equal(rs.interval_ms, 1000);
+	assert_int_equal(rs.timeout_ms, 5000);
+	assert_int_equal(rs.deadline_ms, 30000);
+	assert_int_equal(rs.drain_timeout_ms, 30000);
+	router__route_release(&rs);
+}
+
+static void test_route_rejects(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"[]",
+		"{\"domains\": [], \"targets\": [], \"extra\": 1}",
+		"{\"targets\": []}",
+		"{\"domains\": []}",
+		"{\"domains\": [\"a b\"], \"targets\": []}",
+		"{\"domains\": [\"https://a.com\"], \"targets\": []}",
+		"{\"domains\": [1], \"targets\": []}",
+		"{\"domains\": [\"a.com\", \"A.com\"], \"targets\": []}",
+		"{\"domains\": [], \"targets\": [\"localhost:80\"]}",
+		"{\"domains\": [], \"targets\": [\"127.0.0.1\"]}",
+		"{\"domains\": [], \"targets\": [\"127.0.0.1:0\"]}",
+		"{\"domains\": [], \"targets\": [\"127.0.0.1:65536\"]}",
+		"{\"domains\": [], \"targets\": [\"127.0.0.1:80x\"]}",
+		"{\"domains\": [], \"targets\": [\"127.0.0.1:-1\"]}",
+		"{\"domains\": [], \"targets\": [\"127.0.0.1:80\", \"127.0.0.1:80\"]}",
+		"{\"domains\": [], \"targets\": [], \"health\": {\"path\": \"x\"}}",
+		"{\"domains\": [], \"targets\": [], \"health\": {\"path\": \"/a b\"}}",
+		"{\"domains\": [], \"targets\": [], \"health\": {\"interval_ms\": 0}}",
+		"{\"domains\": [], \"targets\": [], \"health\": {\"timeout_ms\": \"5\"}}",
+		"{\"domains\": [], \"targets\": [], \"health\": {\"deadline_ms\": 1.5}}",
+		"{\"domains\": [], \"targets\": [], \"health\": {\"bogus\": 1}}",
+		"{\"domains\": [], \"targets\": [], \"drain_timeout_ms\": -1}",
+		"{\"domains\": [], \"targets\": [], \"app\": \"other\"}",
+		"{\"domains\": [], \"domains\": [], \"targets\": []}",
+		NULL
+	};
+	struct route_spec rs;
+	size_t i;
+	(void)state;
+
+	for (i = 0; bad[i]; i++) {
+		if (put(&rs, "web", bad[i]) == 0)
+			fail_msg("accepted: %s", bad[i]);
+		assert_true(strlen(err_msg()) > 0);
+		router__route_release(&rs);
+	}
+	assert_int_equal(put(&rs, "../etc", "{\"domains\": [], \"targets\": []}"), -1);
+	router__route_release(&rs);
+}
+
+static void test_target_parse(void **state)
+{
+	struct sockaddr_in sa;
+	(void)state;
+
+	assert_int_equal(router__target_parse(&sa, "127.0.0.1:32768"), 0);
+	assert_int_equal(ntohs(sa.sin_port), 32768);
+	assert_int_equal(router__target_parse(&sa, "::1:80"), -1);
+	assert_int_equal(router__target_parse(&sa, ":80"), -1);
+	assert_int_equal(router__target_parse(&sa, "1.2.3.4:"), -1);
+}
+
+static void test_table_round_trip(void **state)
+{
+	struct route_spec a, b, *back = NULL;
+	const struct route_spec *specs[2];
+	json_t *table;
+	char *text;
+	size_t n = 0, i;
+	(void)state;
+
+	assert_int_equal(put(&a, "web", "{\"domains\": [\"a.com\"], \"targets\": [\"127.0.0.1:1\"]}"), 0);
+	assert_int_equal(put(&b, "api", "{\"domains\": [], \"targets\": [], \"drain_timeout_ms\": 5}"), 0);
+	specs[0] = &a;
+	specs[1] = &b;
+	table = router__table_to_json(specs, 2);
+	assert_non_null(table);
+	text = json_dumps(table, JSON_SORT_KEYS);
+	assert_int_equal(router__table_parse(&back, &n, text, strlen(text)), 0);
+	assert_int_equal(n, 2);
+	for (i = 0; i < n; i++) {
+		if (!strcmp(back[i].app, "web")) {
+			assert_string_equal(back[i].domains[0], "a.com");
+			assert_string_equal(back[i].targets[0], "127.0.0.1:1");
+		} else {
+			assert_string_equal(back[i].app, "api");
+			assert_int_equal(back[i].drain_timeout_ms, 5);
+		}
+		router__route_release(&back[i]);
+	}
+	free(back);
+	free(text);
+	json_decref(table);
+	router__route_release(&a);
+	router__route_release(&b);
+}
+
+static void test_table_invalid(void **state)
+{
+	static const char *const bad[] = {
+		"not json",
+		"{}",
+		"{\"version\": 2, \"apps\": {}}",
+		"{\"version\": 1, \"apps\": []}",
+		"{\"version\": 1, \"apps\": {\"Bad\": {\"domains\": [], \"targets\": []}}}",
+		"{\"version\": 1, \"apps\": {\"a\": {\"domains\": [], \"targets\": [\"x\"]}}}",
+		"{\"version\": 1, \"apps\": {\"a\": {\"domains\": [], \"targets\": [], \"health\": {}}}}",
+		NULL
+	};
+	struct route_spec *specs;
+	size_t n, i;
+	(void)state;
+
+	for (i = 0; bad[i]; i++) {
+		if (router__table_parse(&specs, &n, bad[i], strlen(bad[i])) == 0)
+			fail_msg("accepted: %s", bad[i]);
+	}
+	assert_int_equal(router__table_parse(&specs, &n, "{\"version\": 1, \"apps\": {}}", 26), 0);
+	assert_int_equal(n, 0);
+	free(specs);
+}
+
+static void test_route_to_json(void **state)
+{
+	struct route_spec rs;
+	json_t *j;
+	char *s;
+	(void)state;
+
+	assert_int_equal(put(&rs, "web", "{\"domains\": [\"a.com\"], \"targets\": [\"127.0.0.1:9\"]}"), 0);
+	j = router__route_to_json(&rs);
+	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(s, "{\"app\":\"web\",\"domains\":[\"a.com\"],\"targets\":[\"127.0.0.1:9\"]}");
+	free(s);
+	json_decref(j);
+	router__route_release(&rs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_route_full),
+		cmocka_unit_test(test_route_defaults),
+		cmocka_unit_test(test_route_rejects),
+		cmocka_unit_test(test_target_parse),
+		cmocka_unit_test(test_table_round_trip),
+		cmocka_unit_test(test_table_invalid),
+		cmocka_unit_test(test_route_to_json),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
