@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# scripts/setup.sh - `make up`: turn a fresh Debian 12 (as root) into a wharf host. Installs the
+# packages, builds and installs wharf, creates the `wharf` user, starts dockerd and sshd when
+# they are not running, builds the base image, and (re)starts the router. Running it again is
+# harmless: every step checks first. docs/operations.md describes what it leaves where.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$WHARF_REPO"
+need_root "$0"
+
+WHARF_HOME=/var/lib/wharf
+LOG_DIR=/var/log/wharf
+RUN_DIR=/run/wharf
+DOCKER_SOCK=/var/run/docker.sock
+
+./scripts/deps.sh
+
+say "Building wharf"
+make
+make install
+note "installed /usr/local/bin/wharf ($(/usr/local/bin/wharf version 2>/dev/null || echo '?'))"
+
+say "Setting up the wharf user and $WHARF_HOME"
+ensure_wharf_user
+install -d -o wharf -g wharf -m 0755 "$WHARF_HOME"
+install -d -o wharf -g wharf -m 0700 "$WHARF_HOME/.ssh"
+install -d -m 0755 "$LOG_DIR" "$RUN_DIR"
+
+# Containers run with host networking only (DESIGN.md): a daemon wharf starts itself gets no
+# bridge, NAT or forwarding.
+start_dockerd() {
+	if docker_ping "$DOCKER_SOCK"; then
+		note "dockerd already answers on $DOCKER_SOCK"
+		return 0
+	fi
+	if have_systemd; then
+		if [ ! -e /etc/docker/daemon.json ]; then
+			mkdir -p /etc/docker
+			printf '{\n  "bridge": "none",\n  "iptables": false,\n  "ip-forward": false\n}\n' \
+				>/etc/docker/daemon.json
+			note "wrote /etc/docker/daemon.json (no bridge network: wharf uses host networking)"
+		fi
+		systemctl enable --now docker
+	else
+		say "Starting dockerd (no systemd; log $LOG_DIR/dockerd.log)"
+		setsid dockerd --bridge=none --iptables=false --ip-forward=false \
+			--pidfile "$RUN_DIR/dockerd.pid" -H "unix://$DOCKER_SOCK" -G docker \
+			>>"$LOG_DIR/dockerd.log" 2>&1 </dev/null &
+	fi
+	local i
+	for i in $(seq 150); do
+		docker_ping "$DOCKER_SOCK" && return 0
+		sleep 0.2
+	done
+	tail -20 "$LOG_DIR/dockerd.log" 2>/dev/null >&2 || true
+	die "dockerd did not answer on $DOCKER_SOCK within 30 s"
+}
+
+start_sshd() {
+	ssh-keygen -A >/dev/null
+	mkdir -p /run/sshd
+	if have_systemd; then
+		systemctl enable --now ssh
+		return 0
+	fi
+	if pid_alive /run/sshd.pid; then
+		note "sshd already running (pid $(cat /run/sshd.pid))"
+		return 0
+	fi
+	say "Starting sshd (no systemd)"
+	/usr/sbin/sshd -t || die "sshd rejects /etc/ssh/sshd_config"
+	/usr/sbin/sshd </dev/null
+}
+
+# A running router is restarted so the binary just installed is the one serving.
+start_router() {
+	local pidfile=$RUN_DIR/router.pid log=$LOG_DIR/router.log pid i
+	if have_systemd; then
+		install -m 0644 contrib/wharf-router.service /etc/systemd/system/wharf-router.service
+		systemctl daemon-reload
+		systemctl enable wharf-router.service
+		systemctl restart wharf-router.service
+		note "router: systemctl status wharf-router"
+		return 0
+	fi
+	if pid_alive "$pidfile"; then
+		pid=$(cat "$pidfile")
+		note "restarting the router (pid $pid)"
+		kill -TERM "$pid"
+		for i in $(seq 300); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -0 "$pid" 2>/dev/null && die "the router (pid $pid) did not stop within 60 s"
+	fi
+	say "Starting the router (no systemd; log $log)"
+	: >>"$log"
+	local mark
+	mark=$(wc -l <"$log")
+	WHARF_ROOT=$WHARF_HOME setsid /usr/local/bin/wharf router >>"$log" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$pidfile"
+	for i in $(seq 100); do
+		if tail -n +"$((mark + 1))" "$log" | grep -q 'wharf router: listening on'; then
+			note "$(tail -n +"$((mark + 1))" "$log" | grep -m1 'wharf router: listening on')"
+			note "router pid $pid (pidfile $pidfile)"
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	tail -n +"$((mark + 1))" "$log" | tail -20 >&2
+	die "the router did not start (log $log)"
+}
+
+say "Starting dockerd"
+start_dockerd
+say "Starting sshd"
+start_sshd
+./scripts/base-image.sh
+say "Starting the router"
+start_router
+
+host=$(hostname -I 2>/dev/null | awk '{ print $1 }')
+host=${host:-$(hostname -f 2>/dev/null || hostname)}
+cat <<MSG
+-----> wharf is up
+       Add your key:   cat ~/.ssh/id_ed25519.pub | ssh root@$host wharf ssh-keys:add alice
+       (or on this machine: wharf ssh-keys:add alice < key.pub)
+       Set a domain:   wharf domains:set-global example.com
+       Deploy an app:  git remote add deploy ssh://wharf@$host/hello
+                       git push deploy main
+MSG
