@@ -115,6 +115,11 @@ int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_
 	h->base = data;
 	llhttp_init(p, is_response ? HTTP_RESPONSE : HTTP_REQUEST, &settings);
 	p->data = h;
+	/* Upstreams are the apps we serve, and some (CGI scripts, small servers) end
+	 * header lines with a bare LF; accept that from them, never from clients.
+	 * add_header() drops any value that would carry a CR or LF onwards. */
+	if (is_response)
+		llhttp_set_lenient_headers(p, 1);
 	e = llhttp_execute(p, data, len);
 	if (e == HPE_OK) {
 		h->base = NULL;
@@ -296,6 +301,8 @@ static int add_header(struct buf *out, const char *base, const struct http_heade
 	size_t vlen = hd->value.len;
 
 	trim(&v, &vlen);
+	if (memchr(v, '\r', vlen) || memchr(v, '\n', vlen) || memchr(v, '\0', vlen))
+		return 0;
 	if (buf_add(out, base + hd->name.off, hd->name.len) < 0 || buf_addstr(out, ": ") < 0 ||
 	    buf_add(out, v, vlen) < 0 || buf_addstr(out, "\r\n") < 0)
 		return -1;
