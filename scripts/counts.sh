@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # scripts/counts.sh - shared by the runners: record a stage's counts where test.sh reads them.
 # counts_record STAGE PASSED FAILED [SKIPPED]: append "STAGE PASSED FAILED SKIPPED" to
 # $WHARF_COUNTS when it is set, and print the stage's own summary line.

@@ -7,7 +7,7 @@
 #   FUZZ_SECONDS=300 make fuzz       FUZZ_TARGETS="ssh_command" make fuzz
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
-cd "$WHARF_REPO"
+cd "$WHARF_REPO" || exit 1
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 CLANG=${CLANG:-clang}
@@ -30,7 +30,8 @@ libs="$(pkg-config --libs $PKGS) -lpthread"
 # (fuzzer-no-link) and the sanitizers, then linked into each target.
 say "Compiling the sources with $CLANG, ASan, UBSan and fuzzer instrumentation"
 objs=()
-for src in $(ls src/*/*.c | grep -v '^src/cli/main\.c$') "$LLHTTP"/llhttp.c "$LLHTTP"/api.c "$LLHTTP"/http.c; do
+for src in src/*/*.c "$LLHTTP"/llhttp.c "$LLHTTP"/api.c "$LLHTTP"/http.c; do
+	[ "$src" != src/cli/main.c ] || continue
 	obj=$OUT/obj/$(echo "${src#/}" | tr / _).o
 	mkdir -p "$OUT/obj"
 	if [ ! -e "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find src -name '*.h' -newer "$obj" -print -quit)" ]; then

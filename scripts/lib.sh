@@ -1,6 +1,8 @@
+# shellcheck shell=bash
 # scripts/lib.sh - helpers shared by setup.sh, the test harness and the other scripts.
 # Source it; it defines functions only (and WHARF_REPO), it changes no state by itself.
 
+export WHARF_REPO
 WHARF_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 say()  { printf -- '-----> %s\n' "$*"; }

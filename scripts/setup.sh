@@ -47,8 +47,7 @@ start_dockerd() {
 			--pidfile "$RUN_DIR/dockerd.pid" -H "unix://$DOCKER_SOCK" -G docker \
 			>>"$LOG_DIR/dockerd.log" 2>&1 </dev/null &
 	fi
-	local i
-	for i in $(seq 150); do
+	for _ in $(seq 150); do
 		docker_ping "$DOCKER_SOCK" && return 0
 		sleep 0.2
 	done
@@ -74,7 +73,7 @@ start_sshd() {
 
 # A running router is restarted so the binary just installed is the one serving.
 start_router() {
-	local pidfile=$RUN_DIR/router.pid log=$LOG_DIR/router.log pid i
+	local pidfile=$RUN_DIR/router.pid log=$LOG_DIR/router.log pid
 	if have_systemd; then
 		install -m 0644 contrib/wharf-router.service /etc/systemd/system/wharf-router.service
 		systemctl daemon-reload
@@ -87,7 +86,7 @@ start_router() {
 		pid=$(cat "$pidfile")
 		note "restarting the router (pid $pid)"
 		kill -TERM "$pid"
-		for i in $(seq 300); do
+		for _ in $(seq 300); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.2
 		done
@@ -100,7 +99,7 @@ start_router() {
 	WHARF_ROOT=$WHARF_HOME setsid /usr/local/bin/wharf router >>"$log" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$pidfile"
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		if tail -n +"$((mark + 1))" "$log" | grep -q 'wharf router: listening on'; then
 			note "$(tail -n +"$((mark + 1))" "$log" | grep -m1 'wharf router: listening on')"
 			note "router pid $pid (pidfile $pidfile)"

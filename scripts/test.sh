@@ -6,7 +6,7 @@
 # Works on a fresh Debian 12 as root, where `make up` never ran.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
-cd "$WHARF_REPO"
+cd "$WHARF_REPO" || exit 1
 
 WHARF_COUNTS=$(mktemp)
 export WHARF_COUNTS
