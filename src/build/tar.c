@@ -1,5 +1,5 @@
 /* src/build/tar.c - writes a directory as a tar build context with libarchive,
- * without ever following a symlink. */
+ * honouring .dockerignore and never following a symlink. */
 #include "build/internal.h"
 
 #include <archive.h>
@@ -14,6 +14,12 @@
 
 /* Each level of the walk holds a directory fd open; deeper trees are refused. */
 #define TAR_MAX_DEPTH 128
+
+struct walk {
+	struct archive      *a;
+	struct build__ignore ig;
+	struct buf           rel;   /* path of the current entry in the tar */
+};
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -114,12 +120,16 @@ static int write_header(struct archive *a, struct archive_entry *e, const char *
 	return 0;
 }
 
-static int walk(struct archive *a, int dirfd, struct buf *rel, int depth);
+static int walk(struct walk *w, int dirfd, int depth, int top);
 
-/* Adds the entry `name` of dirfd, whose path in the tar is rel (already holding it). */
-static int add_entry(struct archive *a, int dirfd, const char *name, struct buf *rel,
-		     int depth)
+/* Adds the entry `name` of dirfd, whose path in the tar is w->rel (already holding
+ * it). An excluded entry is left out, except a directory that a "!" pattern might
+ * re-include something in: it is walked without an entry of its own. */
+static int add_entry(struct walk *w, int dirfd, const char *name, int depth)
 {
+	struct archive *a = w->a;
+	struct buf *rel = &w->rel;
+	int excluded = build__ignore_match(&w->ig, rel->buf);
 	struct archive_entry *e = NULL;
 	struct stat st;
 	char target[4096];
@@ -138,6 +148,10 @@ static int add_entry(struct archive *a, int dirfd, const char *name, struct buf 
 		}
 	} else if (!S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) {
 		ret = 0;                /* sockets, fifos, devices: not build input */
+		goto out;
+	}
+	if (excluded && (!S_ISDIR(st.st_mode) || !w->ig.has_negations)) {
+		ret = 0;
 		goto out;
 	}
 	if (!(e = archive_entry_new())) {
@@ -164,7 +178,7 @@ static int add_entry(struct archive *a, int dirfd, const char *name, struct buf 
 	} else {
 		archive_entry_set_size(e, 0);
 	}
-	if (write_header(a, e, rel->buf) < 0)
+	if (!excluded && write_header(a, e, rel->buf) < 0)
 		goto out;
 	if (S_ISREG(st.st_mode)) {
 		ret = copy_data(a, fd, st.st_size, rel->buf);
@@ -181,7 +195,7 @@ static int add_entry(struct archive *a, int dirfd, const char *name, struct buf 
 			err_set_errno("cannot open '%s'", rel->buf);
 			goto out;
 		}
-		ret = walk(a, fd, rel, depth + 1);
+		ret = walk(w, fd, depth + 1, 0);
 		goto out;
 	}
 	ret = 0;
@@ -192,10 +206,11 @@ out:
 	return ret;
 }
 
-/* Adds every entry below dirfd; rel holds the directory's path in the tar ("" at
- * the top) and is restored before returning. */
-static int walk(struct archive *a, int dirfd, struct buf *rel, int depth)
+/* Adds every entry below dirfd; w->rel holds the directory's path in the tar (""
+ * at the top) and is restored before returning. */
+static int walk(struct walk *w, int dirfd, int depth, int top)
 {
+	struct buf *rel = &w->rel;
 	size_t base = rel->len, n = 0, i;
 	char **names = NULL;
 	int ret = -1;
@@ -210,7 +225,19 @@ static int walk(struct archive *a, int dirfd, struct buf *rel, int depth)
 		buf_setlen(rel, base);
 		if ((base && buf_addch(rel, '/') < 0) || buf_addstr(rel, names[i]) < 0)
 			goto out;
-		if (add_entry(a, dirfd, names[i], rel, depth) < 0)
+		/* The daemon reads these two, so like the docker CLI we always send
+		 * them, whatever .dockerignore says. */
+		if (top && (!strcmp(names[i], "Dockerfile") || !strcmp(names[i], ".dockerignore"))) {
+			struct build__ignore none = BUILD__IGNORE_INIT, saved = w->ig;
+			w->ig = none;
+			ret = add_entry(w, dirfd, names[i], depth);
+			w->ig = saved;
+			if (ret < 0)
+				goto out;
+			ret = -1;
+			continue;
+		}
+		if (add_entry(w, dirfd, names[i], depth) < 0)
 			goto out;
 	}
 	ret = 0;
@@ -220,36 +247,77 @@ out:
 	return ret;
 }
 
+/* Loads dir/.dockerignore when it is a regular file (a symlink is not followed). */
+static int load_ignore(struct build__ignore *ig, int dirfd)
+{
+	struct buf text = BUF_INIT;
+	struct stat st;
+	int fd, ret = -1;
+
+	fd = openat(dirfd, ".dockerignore", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		ret = 0;
+		goto out;
+	}
+	if (st.st_size > (off_t)BUILD__DOCKERFILE_MAX) {
+		err_set(".dockerignore is larger than %zu bytes", BUILD__DOCKERFILE_MAX);
+		goto out;
+	}
+	for (;;) {
+		char chunk[8192];
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err_set_errno("cannot read .dockerignore");
+			goto out;
+		}
+		if (r == 0)
+			break;
+		if (buf_add(&text, chunk, (size_t)r) < 0)
+			goto out;
+	}
+	ret = build__ignore_parse(ig, text.buf, text.len);
+out:
+	close(fd);
+	buf_release(&text);
+	return ret;
+}
+
 int build_tar_dir(const char *dir, int fd)
 {
-	struct archive *a = archive_write_new();
-	struct buf rel = BUF_INIT;
+	struct walk w = { .a = archive_write_new(), .ig = BUILD__IGNORE_INIT, .rel = BUF_INIT };
 	int dirfd = -1, ret = -1;
 
-	if (!a)
+	if (!w.a)
 		return err_set("out of memory");
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		err_set_errno("cannot open '%s'", dir);
 		goto out;
 	}
-	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-	    archive_write_open_fd(a, fd) != ARCHIVE_OK) {
-		err_set("cannot start the build context: %s", archive_error_string(a));
+	if (load_ignore(&w.ig, dirfd) < 0)
+		goto out;
+	if (archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(w.a, 1) != ARCHIVE_OK ||
+	    archive_write_open_fd(w.a, fd) != ARCHIVE_OK) {
+		err_set("cannot start the build context: %s", archive_error_string(w.a));
 		goto out;
 	}
-	if (walk(a, dirfd, &rel, 0) < 0)
+	if (walk(&w, dirfd, 0, 1) < 0)
 		goto out;
-	if (archive_write_close(a) != ARCHIVE_OK) {
-		err_set("cannot finish the build context: %s", archive_error_string(a));
+	if (archive_write_close(w.a) != ARCHIVE_OK) {
+		err_set("cannot finish the build context: %s", archive_error_string(w.a));
 		goto out;
 	}
 	ret = 0;
 out:
 	if (dirfd >= 0)
 		close(dirfd);
-	archive_write_free(a);
-	buf_release(&rel);
+	archive_write_free(w.a);
+	build__ignore_release(&w.ig);
+	buf_release(&w.rel);
 	return ret;
 }

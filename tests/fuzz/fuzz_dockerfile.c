@@ -1,5 +1,6 @@
 /* fuzz_dockerfile.c - the FROM-line parser must never crash on any Dockerfile, and
- * every image it returns must be a checkable reference. */
+ * every image it returns must be a checkable reference; the same bytes read as a
+ * .dockerignore must parse and match without crashing. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,5 +22,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	json_decref(images);
+
+	struct build__ignore ig = BUILD__IGNORE_INIT;
+	static const char *const paths[] = { "Dockerfile", "src/a/b/c.o", "a", "node_modules/x",
+					     "docs/sub/a.md", "**", "" };
+	if (build__ignore_parse(&ig, (const char *)data, size) == 0)
+		for (i = 0; i < sizeof(paths) / sizeof(*paths); i++)
+			build__ignore_match(&ig, paths[i]);
+	build__ignore_release(&ig);
 	return 0;
 }

@@ -120,6 +120,85 @@ static void tar_keeps_tree_and_modes(void **state)
 	buf_release(&seen);
 }
 
+/* Lists the entries of a tar of d as "name\n" lines. */
+static void tar_names(const char *d, struct buf *seen)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	char tmpl[] = "/tmp/wharf-test-ctx-XXXXXX";
+	int fd = mkstemp(tmpl);
+
+	assert_true(fd >= 0);
+	unlink(tmpl);
+	assert_int_equal(build_tar_dir(d, fd), 0);
+	lseek(fd, 0, SEEK_SET);
+	archive_read_support_format_tar(a);
+	assert_int_equal(archive_read_open_fd(a, fd, 10240), ARCHIVE_OK);
+	while (archive_read_next_header(a, &e) == ARCHIVE_OK)
+		buf_addf(seen, "%s\n", archive_entry_pathname(e));
+	archive_read_free(a);
+	close(fd);
+}
+
+static void tar_honours_dockerignore(void **state)
+{
+	struct buf seen = BUF_INIT;
+	char saved[256], p[512];
+
+	(void)state;
+	memcpy(saved, dir, sizeof(saved));
+	snprintf(p, sizeof(p), "%s/ign", saved);
+	assert_int_equal(mkdir(p, 0755), 0);
+	memcpy(dir, p, strlen(p) + 1);
+	write_file(".dockerignore", "# build junk\n\n  node_modules  \n*.log\n!keep.log\n"
+				    "/secret/\n**/*.tmp\nDockerfile\n.dockerignore\n"
+				    "vendor\n!vendor/keep/**\n", 0644);
+	write_file("Dockerfile", "FROM scratch\n", 0644);
+	make_dir("node_modules");
+	write_file("node_modules/x.js", "x", 0644);
+	write_file("a.log", "a", 0644);
+	write_file("keep.log", "k", 0644);
+	make_dir("secret");
+	write_file("secret/key", "k", 0600);
+	make_dir("src");
+	write_file("src/b.tmp", "b", 0644);
+	make_dir("src/deep");
+	write_file("src/deep/c.tmp", "c", 0644);
+	write_file("src/main.c", "m", 0644);
+	make_dir("vendor");
+	write_file("vendor/drop.c", "d", 0644);
+	make_dir("vendor/keep");
+	write_file("vendor/keep/lib.c", "l", 0644);
+	tar_names(dir, &seen);
+	memcpy(dir, saved, sizeof(saved));
+	assert_string_equal(seen.buf, ".dockerignore\nDockerfile\nkeep.log\nsrc/\nsrc/deep/\n"
+				      "src/main.c\nvendor/keep/\nvendor/keep/lib.c\n");
+	buf_release(&seen);
+	fs_rm_rf(p);
+}
+
+static void ignore_patterns_match_like_docker(void **state)
+{
+	struct build__ignore ig = BUILD__IGNORE_INIT;
+	const char *text = "/a/./b/\n**/**/*.o\n!keep.o\ndocs/*.md\n#x\n[\n";
+
+	(void)state;
+	assert_int_equal(build__ignore_parse(&ig, text, strlen(text)), 0);
+	assert_int_equal(ig.n, 5);
+	assert_string_equal(ig.rules[0].pattern, "a/b");
+	assert_string_equal(ig.rules[1].pattern, "**/*.o");
+	assert_true(build__ignore_match(&ig, "a/b"));
+	assert_true(build__ignore_match(&ig, "a/b/c/d"));
+	assert_false(build__ignore_match(&ig, "a/bc"));
+	assert_true(build__ignore_match(&ig, "x.o"));
+	assert_true(build__ignore_match(&ig, "x/y/z.o"));
+	assert_false(build__ignore_match(&ig, "keep.o"));
+	assert_true(build__ignore_match(&ig, "docs/a.md"));
+	assert_false(build__ignore_match(&ig, "docs/sub/a.md"));
+	assert_false(build__ignore_match(&ig, "main.c"));
+	build__ignore_release(&ig);
+}
+
 static void tar_of_missing_dir_fails(void **state)
 {
 	(void)state;
@@ -153,6 +232,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(tar_keeps_tree_and_modes),
+		cmocka_unit_test(tar_honours_dockerignore),
+		cmocka_unit_test(ignore_patterns_match_like_docker),
 		cmocka_unit_test(tar_of_missing_dir_fails),
 		cmocka_unit_test(detect_needs_a_regular_dockerfile),
 	};
