@@ -37,7 +37,7 @@ struct update {
 	struct router   *r;
 	struct update   *next;
 	struct cconn    *cc;            /* NULL once the client went away */
-	struct route_spec spec;
+	struct route_def spec;
 	struct check   **checks;
 	size_t           nchecks, pending;
 	struct target  **retired;       /* referenced while draining */
@@ -543,7 +543,7 @@ apply:
 /* ---- request handlers ------------------------------------------------------------ */
 
 /* Another app already serving one of spec's domains is a conflict. */
-static const char *domain_owner(struct router *r, const struct route_spec *spec,
+static const char *domain_owner(struct router *r, const struct route_def *spec,
 				const char **domain)
 {
 	struct app *a;
@@ -575,7 +575,7 @@ static struct update *update_find(struct router *r, const char *app)
 static void handle_put(struct cconn *cc, const char *app, const char *body, size_t len)
 {
 	struct router *r = cc->r;
-	struct route_spec spec = ROUTE_SPEC_INIT;
+	struct route_def spec = ROUTE_DEF_INIT;
 	struct update *u, *old;
 	const char *owner, *domain = NULL;
 	char msg[512];

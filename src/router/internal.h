@@ -90,7 +90,7 @@ int router__response_rewrite(struct buf *out, const struct http_head *h, const c
 
 /* ---- routes (route.c): validation and the persisted table --------------------- */
 
-struct route_spec {
+struct route_def {
 	char    *app;
 	char   **domains;           /* lowercased, unique */
 	size_t   ndomains;
@@ -101,7 +101,7 @@ struct route_spec {
 	unsigned interval_ms, timeout_ms, deadline_ms;
 	unsigned drain_timeout_ms;
 };
-#define ROUTE_SPEC_INIT { .drain_timeout_ms = 30000 }
+#define ROUTE_DEF_INIT { .drain_timeout_ms = 30000 }
 
 #define ROUTER_MAX_DOMAINS 100
 #define ROUTER_MAX_TARGETS 64
@@ -111,12 +111,12 @@ struct route_spec {
  * caller with router__route_release even on failure). Rejects unknown keys,
  * wrong types, invalid names, domains or targets, and numbers out of range, with
  * err_set() saying what is wrong. Returns 0 or -1. */
-int  router__route_parse(struct route_spec *out, const char *app, const char *body, size_t len);
+int  router__route_parse(struct route_def *out, const char *app, const char *body, size_t len);
 /* Same, from an already parsed object (the table file uses it). */
-int  router__route_from_json(struct route_spec *out, const char *app, const json_t *obj);
-void router__route_release(struct route_spec *rs);
+int  router__route_from_json(struct route_def *out, const char *app, const json_t *obj);
+void router__route_release(struct route_def *rs);
 /* {"app": …, "domains": […], "targets": […]}; new reference or NULL. */
-json_t *router__route_to_json(const struct route_spec *rs);
+json_t *router__route_to_json(const struct route_def *rs);
 /* Parses "a.b.c.d:port" into sa; returns 0 or -1 (err_set). */
 struct sockaddr_in;
 int  router__target_parse(struct sockaddr_in *sa, const char *s);
@@ -124,8 +124,8 @@ int  router__target_parse(struct sockaddr_in *sa, const char *s);
 /* The state file: {"version": 1, "apps": {"<app>": {"domains": […], "targets": […]}}}.
  * router__table_parse() fills *out with n specs (caller releases each and frees
  * the array); an invalid file is an error naming what is wrong. */
-int     router__table_parse(struct route_spec **out, size_t *n, const char *text, size_t len);
-json_t *router__table_to_json(const struct route_spec *const *specs, size_t n);
+int     router__table_parse(struct route_def **out, size_t *n, const char *text, size_t len);
+json_t *router__table_to_json(const struct route_def *const *specs, size_t n);
 
 /* ---- the running router (router.c, proxy.c, control.c) ------------------------ */
 
@@ -154,7 +154,7 @@ struct target {
 enum { STATUS_CLASSES = 6 };                /* [0] other, [1..5] = 1xx..5xx */
 
 struct app {
-	struct route_spec  spec;             /* name, domains, target addresses */
+	struct route_def  spec;             /* name, domains, target addresses */
 	struct target    **targets;          /* parallel to spec.targets */
 	size_t             rr;               /* round-robin cursor */
 	unsigned           refs;             /* table + requests in flight */
@@ -192,11 +192,11 @@ void           router__target_unref(struct target *t);
 void           router__target_drain_pool(struct target *t);
 /* Writes the table, with spec replacing (or adding) its app, or with the app
  * named remove left out; 0 or -1 (err_set). */
-int            router__persist(struct router *r, const struct route_spec *spec, const char *remove);
+int            router__persist(struct router *r, const struct route_def *spec, const char *remove);
 /* Makes spec the app's route (taking ownership of its contents; spec is reset),
  * creating the app if new. Targets not in the new set are marked retired, their
  * pools closed, and returned in *retired (referenced; caller unrefs). */
-int            router__app_apply(struct router *r, struct route_spec *spec,
+int            router__app_apply(struct router *r, struct route_def *spec,
 				 struct target ***retired, size_t *nretired);
 void           router__app_remove(struct router *r, struct app *a);
 /* Stops once nothing is left in flight (called when a connection closes). */

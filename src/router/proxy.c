@@ -795,6 +795,10 @@ static int up_head(struct upstream *up)
 	up->res.is_response = 1;
 	up->res.skip_body = c->req.method == HTTP_HEAD;
 	n = router__head_parse(&up->parser, &up->res, up->in.buf, up->in.len);
+	if (n == 0 && up->in.len > 2 * c->r->opts.max_header_bytes) {
+		conn_respond(c, 502, "the app's response head is too large");
+		return -1;
+	}
 	if (n == 0)
 		return 0;
 	if (n < 0 || up->res.status == 101) {

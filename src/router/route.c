@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void router__route_release(struct route_spec *rs)
+void router__route_release(struct route_def *rs)
 {
 	size_t i;
 
@@ -107,7 +107,7 @@ static int only_keys(const json_t *obj, const char *const *keys, const char *whe
 	return 0;
 }
 
-static int parse_domains(struct route_spec *out, const json_t *arr)
+static int parse_domains(struct route_def *out, const json_t *arr)
 {
 	char name[254];
 	size_t i, j;
@@ -132,7 +132,7 @@ static int parse_domains(struct route_spec *out, const json_t *arr)
 	return 0;
 }
 
-static int parse_targets(struct route_spec *out, const json_t *arr)
+static int parse_targets(struct route_def *out, const json_t *arr)
 {
 	struct sockaddr_in sa;
 	char norm[32], ip[INET_ADDRSTRLEN];
@@ -157,7 +157,7 @@ static int parse_targets(struct route_spec *out, const json_t *arr)
 	return 0;
 }
 
-static int parse_health(struct route_spec *out, const json_t *obj)
+static int parse_health(struct route_def *out, const json_t *obj)
 {
 	static const char *const keys[] = { "path", "interval_ms", "timeout_ms", "deadline_ms",
 					    NULL };
@@ -190,7 +190,7 @@ static int parse_health(struct route_spec *out, const json_t *obj)
 	return 0;
 }
 
-int router__route_from_json(struct route_spec *out, const char *app, const json_t *obj)
+int router__route_from_json(struct route_def *out, const char *app, const json_t *obj)
 {
 	static const char *const keys[] = { "app", "domains", "targets", "health",
 					    "drain_timeout_ms", NULL };
@@ -220,7 +220,7 @@ int router__route_from_json(struct route_spec *out, const char *app, const json_
 	return get_ms(&out->drain_timeout_ms, obj, "drain_timeout_ms", 0, 3600000);
 }
 
-int router__route_parse(struct route_spec *out, const char *app, const char *body, size_t len)
+int router__route_parse(struct route_def *out, const char *app, const char *body, size_t len)
 {
 	json_error_t jerr;
 	json_t *obj;
@@ -249,14 +249,14 @@ static json_t *string_array(char *const *items, size_t n)
 	return arr;
 }
 
-json_t *router__route_to_json(const struct route_spec *rs)
+json_t *router__route_to_json(const struct route_def *rs)
 {
 	return json_pack("{s:s, s:o, s:o}", "app", rs->app,
 			 "domains", string_array(rs->domains, rs->ndomains),
 			 "targets", string_array(rs->targets, rs->ntargets));
 }
 
-json_t *router__table_to_json(const struct route_spec *const *specs, size_t n)
+json_t *router__table_to_json(const struct route_def *const *specs, size_t n)
 {
 	json_t *apps = json_object(), *one;
 	size_t i;
@@ -276,9 +276,9 @@ json_t *router__table_to_json(const struct route_spec *const *specs, size_t n)
 	return json_pack("{s:i, s:o}", "version", 1, "apps", apps);
 }
 
-int router__table_parse(struct route_spec **out, size_t *n, const char *text, size_t len)
+int router__table_parse(struct route_def **out, size_t *n, const char *text, size_t len)
 {
-	struct route_spec *specs = NULL;
+	struct route_def *specs = NULL;
 	json_error_t jerr;
 	json_t *root, *apps, *v;
 	const char *app;
@@ -304,7 +304,7 @@ int router__table_parse(struct route_spec **out, size_t *n, const char *text, si
 		goto out;
 	}
 	json_object_foreach(apps, app, v) {
-		struct route_spec *rs = &specs[count++];
+		struct route_def *rs = &specs[count++];
 		rs->drain_timeout_ms = 30000;
 		if (router__route_from_json(rs, app, v) < 0) {
 			char msg[512];

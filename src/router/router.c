@@ -99,7 +99,7 @@ struct app *router__app_for_host(struct router *r, const char *host)
 	return best;
 }
 
-int router__app_apply(struct router *r, struct route_spec *spec, struct target ***retired,
+int router__app_apply(struct router *r, struct route_def *spec, struct target ***retired,
 		      size_t *nretired)
 {
 	struct app *a = router__app_find(r, spec->app);
@@ -198,9 +198,9 @@ void router__app_remove(struct router *r, struct app *a)
 
 /* ---- the state file -------------------------------------------------------------- */
 
-int router__persist(struct router *r, const struct route_spec *spec, const char *remove)
+int router__persist(struct router *r, const struct route_def *spec, const char *remove)
 {
-	const struct route_spec **specs = NULL;
+	const struct route_def **specs = NULL;
 	struct app *a;
 	size_t n = 0, count = 1;
 	json_t *table = NULL;
@@ -227,7 +227,7 @@ int router__persist(struct router *r, const struct route_spec *spec, const char 
 	}
 	if (spec && !replaced)
 		specs[n++] = spec;
-	if (!(table = router__table_to_json((const struct route_spec *const *)specs, n)) ||
+	if (!(table = router__table_to_json((const struct route_def *const *)specs, n)) ||
 	    !(text = json_dumps(table, JSON_INDENT(2) | JSON_SORT_KEYS))) {
 		err_set("out of memory");
 		goto out;
@@ -245,7 +245,7 @@ out:
 static int restore(struct router *r, size_t *napps)
 {
 	struct buf text = BUF_INIT;
-	struct route_spec *specs = NULL;
+	struct route_def *specs = NULL;
 	struct target **retired;
 	size_t i, n = 0, nretired;
 	int ret = -1;

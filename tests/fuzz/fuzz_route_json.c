@@ -8,12 +8,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct route_spec rs = ROUTE_SPEC_INIT, *specs = NULL;
+	struct route_def rs = ROUTE_DEF_INIT, *specs = NULL;
 	size_t n = 0, i;
 
 	if (router__route_parse(&rs, "web", (const char *)data, size) == 0) {
 		json_t *j = router__route_to_json(&rs);
-		const struct route_spec *one = &rs;
+		const struct route_def *one = &rs;
 		json_t *t = router__table_to_json(&one, 1);
 		if (!j || !t)
 			abort();

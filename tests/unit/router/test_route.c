@@ -10,16 +10,16 @@
 
 #include "router/internal.h"
 
-static int put(struct route_spec *rs, const char *app, const char *body)
+static int put(struct route_def *rs, const char *app, const char *body)
 {
-	struct route_spec tmp = ROUTE_SPEC_INIT;
+	struct route_def tmp = ROUTE_DEF_INIT;
 	*rs = tmp;
 	return router__route_parse(rs, app, body, strlen(body));
 }
 
 static void test_route_full(void **state)
 {
-	struct route_spec rs;
+	struct route_def rs;
 	(void)state;
 
 	assert_int_equal(put(&rs, "web", "{\"domains\": [\"A.Example.com\", \"*.b.io\"], "
@@ -43,7 +43,7 @@ static void test_route_full(void **state)
 
 static void test_route_defaults(void **state)
 {
-	struct route_spec rs;
+	struct route_def rs;
 	(void)state;
 
 	assert_int_equal(put(&rs, "web", "{\"domains\": [], \"targets\": [], \"health\": {}}"), 0);
@@ -85,7 +85,7 @@ static void test_route_rejects(void **state)
 		"{\"domains\": [], \"domains\": [], \"targets\": []}",
 		NULL
 	};
-	struct route_spec rs;
+	struct route_def rs;
 	size_t i;
 	(void)state;
 
@@ -113,8 +113,8 @@ static void test_target_parse(void **state)
 
 static void test_table_round_trip(void **state)
 {
-	struct route_spec a, b, *back = NULL;
-	const struct route_spec *specs[2];
+	struct route_def a, b, *back = NULL;
+	const struct route_def *specs[2];
 	json_t *table;
 	char *text;
 	size_t n = 0, i;
@@ -158,7 +158,7 @@ static void test_table_invalid(void **state)
 		"{\"version\": 1, \"apps\": {\"a\": {\"domains\": [], \"targets\": [], \"health\": {}}}}",
 		NULL
 	};
-	struct route_spec *specs;
+	struct route_def *specs;
 	size_t n, i;
 	(void)state;
 
@@ -173,7 +173,7 @@ static void test_table_invalid(void **state)
 
 static void test_route_to_json(void **state)
 {
-	struct route_spec rs;
+	struct route_def rs;
 	json_t *j;
 	char *s;
 	(void)state;
