@@ -1,0 +1,180 @@
+#!/usr/bin/env bats
+# tests/e2e/commands.bats - the spine's commands through a real sshd: apps, config,
+# domains, urls, logs, version, help; refusals; a dockerd that is not running.
+
+load lib/harness
+
+setup() {
+	harness_test_setup
+}
+
+teardown() {
+	harness_test_teardown
+}
+
+# A Dockerfile app that logs a line at start and serves $GREETING.
+make_logging_app() {
+	local dir=$1
+	h_git_init "$dir"
+	cat >"$dir/Dockerfile" <<-'EOF'
+		FROM wharf/debian:bookworm
+		RUN mkdir -p /www
+		CMD ["/bin/sh","-c","echo \"booting $WHARF_APP on port $PORT\"; echo \"greeting=$GREETING\" > /www/index.html; exec busybox httpd -f -p $PORT -h /www"]
+	EOF
+	h_git_commit "$dir" "logging app"
+}
+
+router_get() {
+	curl -sS --max-time 10 -o /dev/null -w '%{http_code}' -H "Host: $1" \
+		"http://127.0.0.1:$ROUTER_PORT/"
+}
+
+@test "apps:destroy asks for the name, then removes containers, route and repository" {
+	app=$(new_app_name)
+	make_app_repo "$TEST_TMP/app" "to be destroyed"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	run wharf_ssh apps:destroy "$app" </dev/null
+	assert_failure
+	assert_output --partial 'To proceed, type'
+	run wharf_ssh apps:exists "$app"
+	assert_success
+	run app_url_get "$app"
+	assert_output "to be destroyed"
+	run wharf_ssh apps:destroy "$app" --force
+	assert_success
+	assert_output --partial "-----> Destroying $app"
+	run wharf_ssh apps:exists "$app"
+	assert_failure
+	[ ! -e "$WHARF_ROOT/apps/$app" ]
+	[ -z "$(app_containers "$app")" ]
+	run router_get "$app.$WHARF_TEST_DOMAIN"
+	assert_output 404
+}
+
+@test "apps:create, apps:list and a clone of a pushed app" {
+	app=$(new_app_name)
+	run wharf_ssh apps:create "$app"
+	assert_success
+	assert_output --partial "-----> Creating $app"
+	run wharf_ssh apps:create "$app"
+	assert_failure
+	assert_output --partial "already exists"
+	run wharf_ssh apps:list
+	assert_line --index 0 "=====> My Apps"
+	assert_line "$app"
+	make_app_repo "$TEST_TMP/app" "cloned page"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	GIT_SSH_COMMAND="ssh ${SSH_OPTS[*]} -i $WHARF_KEYS/alice" \
+		run timeout 60 git clone -q "ssh://wharf@127.0.0.1:$SSH_PORT/$app" "$TEST_TMP/clone"
+	assert_success
+	[ "$(git -C "$TEST_TMP/clone" rev-parse HEAD)" = "$(git -C "$TEST_TMP/app" rev-parse HEAD)" ]
+}
+
+@test "domains:add routes a new host, domains:remove stops it, bad domains are refused" {
+	app=$(new_app_name)
+	make_app_repo "$TEST_TMP/app" "domain page"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	run router_get "www.$app.example"
+	assert_output 404
+	run wharf_ssh domains:add "$app" "www.$app.example"
+	assert_success
+	run curl -sS --max-time 10 -H "Host: www.$app.example" "http://127.0.0.1:$ROUTER_PORT/"
+	assert_output "domain page"
+	run wharf_ssh domains:report "$app" --domains-app-vhosts
+	assert_output "$app.$WHARF_TEST_DOMAIN www.$app.example"
+	run wharf_ssh urls "$app"
+	assert_output "http://$app.$WHARF_TEST_DOMAIN
+http://www.$app.example"
+	run wharf_ssh domains:remove "$app" "www.$app.example"
+	assert_success
+	run router_get "www.$app.example"
+	assert_output 404
+	run app_url_get "$app"
+	assert_output "domain page"
+	for bad in "http://x" "a..b" "x.com:80"; do
+		run wharf_ssh domains:add "$app" "$bad"
+		assert_failure
+		assert_output --partial "invalid domain"
+	done
+	run wharf_ssh "domains:add $app 'a b'"
+	assert_failure
+}
+
+@test "config values round-trip, unset redeploys, bad keys change nothing" {
+	app=$(new_app_name)
+	make_config_app_repo "$TEST_TMP/app"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	run wharf_ssh "config:set $app 'GREETING=hi there \"friend\" a=b'"
+	assert_success
+	assert_output --partial "-----> Setting config vars"
+	run wharf_ssh config:get "$app" GREETING
+	assert_output 'hi there "friend" a=b'
+	run app_url_get "$app"
+	assert_output 'greeting=hi there "friend" a=b'
+	run wharf_ssh config:set "$app" 1BAD=x
+	assert_failure
+	assert_output --partial "invalid config key"
+	run wharf_ssh config:set "$app" NOEQUALS
+	assert_failure
+	run wharf_ssh config:get "$app" GREETING
+	assert_output 'hi there "friend" a=b'
+	run wharf_ssh config:unset "$app" GREETING
+	assert_success
+	run app_url_get "$app"
+	assert_output "greeting="
+	run wharf_ssh config:get "$app" GREETING
+	assert_failure
+	# Every deploy and change made a release: push, set, unset.
+	run jq -r '[.releases[].version] | join(",")' "$WHARF_ROOT/apps/$app/releases.json"
+	assert_output "1,2,3"
+}
+
+@test "logs shows the app's output; version, help and unknown commands" {
+	app=$(new_app_name)
+	make_logging_app "$TEST_TMP/app"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	run wharf_ssh logs "$app" -n 10
+	assert_success
+	assert_output --regexp "booting $app on port [0-9]+"
+	run wharf_ssh version
+	assert_output --regexp '^wharf [0-9]+\.[0-9]+\.[0-9]+$'
+	run wharf_ssh help
+	assert_success
+	assert_output --partial "config:set"
+	assert_output --partial "apps:destroy"
+	run wharf_ssh config:help
+	assert_output --partial "config:get"
+	refute_output --partial "apps:create"
+	run wharf_ssh frobnicate
+	assert_failure
+	assert_output --partial "frobnicate"
+	run wharf logs "Bad_Name"
+	assert_failure
+	assert_output --partial "invalid app name"
+	run wharf logs nosuchapp
+	assert_failure
+	assert_output --partial "does not exist"
+}
+
+@test "a push while dockerd is not reachable is refused and creates nothing" {
+	app=$(new_app_name)
+	ssh-keygen -q -t ed25519 -N '' -C down -f "$TEST_TMP/down"
+	# A key added while DOCKER_HOST names a socket nobody listens on: its pushes
+	# reach a wharf whose Docker is down.
+	DOCKER_HOST="unix://$WHARF_T/nobody-$app.sock" run wharf ssh-keys:add down <"$TEST_TMP/down.pub"
+	assert_success
+	make_app_repo "$TEST_TMP/app" "never deployed"
+	GIT_SSH_COMMAND="ssh ${SSH_OPTS[*]} -i $TEST_TMP/down" \
+		run timeout 60 git -C "$TEST_TMP/app" push "ssh://wharf@127.0.0.1:$SSH_PORT/$app" main:main
+	assert_failure
+	assert_output --partial "cannot reach Docker"
+	assert_output --partial "is dockerd running?"
+	[ ! -e "$WHARF_ROOT/apps/$app" ]
+	run wharf ssh-keys:remove down
+	assert_success
+}
