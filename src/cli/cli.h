@@ -3,6 +3,7 @@
 #define WHARF_CLI_H
 
 #include "common.h"
+#include "runtime/runtime.h"
 
 /* A command returns 0 on success, or -1 after err_set() (main prints it with
  * " !     " and exits 1), or a positive exit code it chose itself. argv[0] is the
@@ -63,6 +64,18 @@ int cli_need_app(int argc, char **argv, int min_args, int must_exist);
 int cli_usage(const char *name);                 /* err_set("usage: wharf …") */
 /* Absolute path of the running wharf binary. */
 int cli_self_exe(struct buf *out);
+
+/* Builds (src/cli/build.c): export the pushed tree into dir, detect the builder,
+ * build the image. */
+struct cli_build {
+	struct buf image;        /* the new image's id */
+	json_t    *processes;    /* type -> Cmd array (or null: the image's CMD); NULL when
+	                          * the app only has the image's CMD as `web` */
+};
+#define CLI_BUILD_INIT { .image = BUF_INIT, .processes = NULL }
+void cli_build_release(struct cli_build *b);
+int  cli_build_tree(struct docker *d, const char *app, const char *rev, const char *dir,
+		    long version, struct cli_build *out);
 
 /* Deploys (src/cli/deploy.c): the only code that drives receiver, build and
  * runtime together. Both take and release the app's lock themselves. */

@@ -1,7 +1,6 @@
 /* deploy.c - the deploy of a push and of a config change: receiver → build →
  * release → runtime. The only code that drives those parts together. */
 #include "cli.h"
-#include "build/build.h"
 #include "receiver/receiver.h"
 #include "runtime/runtime.h"
 
@@ -67,45 +66,12 @@ out:
 	return ret;
 }
 
-static int build_tree(struct docker *d, const char *app, const char *rev, const char *dir,
-		      long version, struct buf *image)
-{
-	struct buf repo = BUF_INIT, tag = BUF_INIT;
-	json_t *labels = NULL;
-	const char *builder;
-	double t0 = now_s();
-	int ret = -1;
-
-	if (wharf_app_path(&repo, app, "repo.git") < 0 ||
-	    receiver_export_tree(repo.buf, rev, dir) < 0)
-		goto out;
-	if (build_detect(dir, &builder) < 0)
-		goto out;
-	say_step("%s app detected", builder);
-	if (build_check_base_images(d, dir) < 0)
-		goto out;
-	if (buf_addf(&tag, "wharf/%s:%ld", app, version) < 0)
-		goto out;
-	labels = json_pack("{s:s,s:s,s:s}", "wharf.managed", "1", "wharf.app", app,
-			   "wharf.root", wharf_root());
-	say_step("Building image %s", tag.buf);
-	if (build_dockerfile(d, dir, tag.buf, labels, image) < 0)
-		goto out;
-	say_detail("built %.12s in %.1fs", image->buf + (strncmp(image->buf, "sha256:", 7) ? 0 : 7),
-		   now_s() - t0);
-	ret = 0;
-out:
-	json_decref(labels);
-	buf_release(&repo);
-	buf_release(&tag);
-	return ret;
-}
-
 int cli_deploy_push(const char *app, const char *rev)
 {
 	struct lock l = LOCK_INIT;
 	struct docker *d = NULL;
-	struct buf tmp = BUF_INIT, tmproot = BUF_INIT, image = BUF_INIT, desc = BUF_INIT;
+	struct buf tmp = BUF_INIT, tmproot = BUF_INIT, desc = BUF_INIT;
+	struct cli_build built = CLI_BUILD_INIT;
 	json_t *releases = NULL;
 	double t0 = now_s();
 	int ret = -1;
@@ -118,10 +84,10 @@ int cli_deploy_push(const char *app, const char *rev)
 	if (buf_addf(&tmproot, "%s/tmp", wharf_root()) < 0 ||
 	    fs_mkdtemp(&tmp, tmproot.buf, "build-") < 0)
 		goto out;
-	if (build_tree(d, app, rev, tmp.buf, next_version(releases), &image) < 0)
+	if (cli_build_tree(d, app, rev, tmp.buf, next_version(releases), &built) < 0)
 		goto out;
 	if (buf_addf(&desc, "deploy %.7s", rev) < 0 ||
-	    release_and_run(d, app, image.buf, rev, desc.buf) < 0)
+	    release_and_run(d, app, built.image.buf, rev, desc.buf) < 0)
 		goto out;
 	say_detail("deployed in %.1fs", now_s() - t0);
 	ret = 0;
@@ -140,7 +106,7 @@ out:
 	docker_free(d);
 	buf_release(&tmp);
 	buf_release(&tmproot);
-	buf_release(&image);
+	cli_build_release(&built);
 	buf_release(&desc);
 	return ret;
 }
