@@ -1,12 +1,19 @@
-/* deploy.c - the deploy of a push and of a config change: receiver → build →
- * release → runtime. The only code that drives those parts together. */
+/* deploy.c - deploys of a push, of a change (config, scale) and of a rollback:
+ * receiver → build → release → runtime. The only code that drives those parts
+ * together, and the keeper of releases.json. */
 #include "cli.h"
 #include "receiver/receiver.h"
 #include "runtime/runtime.h"
 
+#include <dirent.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#define RETAIN_DEFAULT 5
 
 static double now_s(void)
 {
@@ -20,13 +27,73 @@ static long next_version(const json_t *releases)
 	return (long)json_int(state_current_release(releases), "version", 0) + 1;
 }
 
-/* Runs the release through the runtime and records it; prints the URLs. */
-static int release_and_run(struct docker *d, const char *app, const char *image,
-			   const char *git_rev, const char *description)
+/* What a release runs, wherever it came from (a build, the current release, an
+ * old one). Borrowed pointers. */
+struct release_src {
+	const char   *image;
+	const char   *git_rev;
+	const json_t *processes;
+	const json_t *checks;
+	const json_t *config;     /* NULL: the app's current config */
+};
+
+/* Who made the change: the ssh key's name, or the local user. */
+static void who(struct buf *out)
 {
-	struct buf now = BUF_INIT;
+	const char *key = getenv("WHARF_SSH_KEY");
+	struct passwd *pw = getpwuid(getuid());
+
+	if (key && *key)
+		buf_addstr(out, key);
+	else
+		buf_addf(out, "local:%s", pw ? pw->pw_name : "?");
+}
+
+/* Removes the images of releases older than the newest `retain` ones (images
+ * still used by a kept release stay) and marks those releases as pruned. */
+static void prune_images(struct docker *d, const char *app, json_t *releases, long retain)
+{
+	json_t *arr = json_object_get(releases, "releases"), *keep = json_array(), *r;
+	size_t i, n = json_array_size(arr);
+	int removed = 0;
+
+	for (i = n > (size_t)retain ? n - (size_t)retain : 0; i < n; i++)
+		json_array_append_new(keep, json_string(json_str(json_array_get(arr, i), "image", "")));
+	for (i = 0; n > (size_t)retain && i < n - (size_t)retain; i++) {
+		const char *img;
+		size_t j;
+		json_t *k;
+		int kept = 0;
+
+		r = json_array_get(arr, i);
+		img = json_str(r, "image", NULL);
+		if (!img || json_is_true(json_object_get(r, "pruned")))
+			continue;
+		json_array_foreach(keep, j, k)
+			kept |= !strcmp(json_string_value(k), img);
+		if (!kept && docker_image_remove(d, img, 0) < 0) {
+			say_warn("could not remove the image of v%lld: %s", json_int(r, "version", 0),
+				 err_msg());
+			continue;
+		}
+		json_object_set_new(r, "pruned", json_true());
+		removed += !kept;
+	}
+	if (removed)
+		say_step("Removed %d old image%s (keeping the last %ld releases)", removed,
+			 removed > 1 ? "s" : "", retain);
+	(void)app;
+	json_decref(keep);
+}
+
+/* Runs the release through the runtime and records it as release N; prints the
+ * URLs. The caller holds the app's lock. */
+static int release_and_run(struct docker *d, const char *app, const struct release_src *src,
+			   const char *description)
+{
+	struct buf now = BUF_INIT, by = BUF_INIT;
 	struct deploy_req req = { 0 };
-	json_t *appobj = NULL, *releases = NULL, *domains = NULL, *rel = NULL, *v;
+	json_t *appobj = NULL, *releases = NULL, *domains = NULL, *rel = NULL, *formation, *v;
 	size_t i;
 	long version;
 	int ret = -1;
@@ -34,27 +101,47 @@ static int release_and_run(struct docker *d, const char *app, const char *image,
 	if (state_app_load(app, &appobj) < 0 || state_releases_load(app, &releases) < 0 ||
 	    state_app_domains(app, appobj, &domains) < 0)
 		goto out;
+	if (!json_is_object(json_object_get(appobj, "formation")))
+		json_object_set_new(appobj, "formation", json_object());
+	formation = json_object_get(appobj, "formation");
 	version = next_version(releases);
 	req.app = app;
-	req.image = image;
+	req.image = src->image;
 	req.release = version;
-	req.git_rev = git_rev;
-	req.config = json_object_get(appobj, "config");
+	req.git_rev = src->git_rev;
+	req.config = src->config ? src->config : json_object_get(appobj, "config");
 	req.domains = domains;
+	req.processes = src->processes;
+	req.formation = formation;
+	req.checks = src->checks;
 	if (runtime_deploy(d, &req) < 0)
 		goto out;
 	if (state_now(&now) < 0)
 		goto out;
-	rel = json_pack("{s:I,s:s,s:s?,s:O,s:s,s:s}", "version", (json_int_t)version,
-			"image", image, "git_rev", git_rev, "config", req.config,
-			"created_at", now.buf, "description", description);
-	if (!rel || json_array_append_new(json_object_get(releases, "releases"), rel) < 0) {
+	who(&by);
+	rel = json_pack("{s:I,s:s,s:s?,s:O,s:O,s:s,s:s,s:s}", "version", (json_int_t)version,
+			"image", src->image, "git_rev", src->git_rev, "config", req.config,
+			"formation", formation, "created_at", now.buf, "description", description,
+			"by", by.buf);
+	if (!rel) {
 		err_set("out of memory");
 		goto out;
 	}
+	if (src->processes)
+		json_object_set(rel, "processes", (json_t *)src->processes);
+	if (src->checks)
+		json_object_set(rel, "checks", (json_t *)src->checks);
+	json_array_append_new(json_object_get(releases, "releases"), rel);
+	prune_images(d, app, releases, json_int(appobj, "retain", RETAIN_DEFAULT));
 	if (state_releases_save(app, releases) < 0)
 		goto out;
-	say_section("Application deployed:");
+	/* A rollback brings the old config back as the app's config. */
+	if (src->config) {
+		json_object_set(appobj, "config", (json_t *)src->config);
+		if (state_app_save(app, appobj) < 0)
+			goto out;
+	}
+	say_section("Application deployed: v%ld", version);
 	json_array_foreach(domains, i, v)
 		say_detail("http://%s", json_string_value(v));
 	ret = 0;
@@ -63,31 +150,77 @@ out:
 	json_decref(releases);
 	json_decref(domains);
 	buf_release(&now);
+	buf_release(&by);
 	return ret;
+}
+
+/* Removes build dirs an interrupted deploy of this app left (the caller holds
+ * the app's lock, so none is in use). '_' cannot occur in app names, so the
+ * prefix never matches another app's dirs. */
+static void remove_stale_build_dirs(const char *app, const char *tmproot)
+{
+	struct buf prefix = BUF_INIT;
+	DIR *dir = opendir(tmproot);
+	struct dirent *e;
+
+	buf_addf(&prefix, "build-%s_", app);
+	while (dir && (e = readdir(dir)) != NULL) {
+		struct buf p = BUF_INIT;
+		if (strncmp(e->d_name, prefix.buf, prefix.len))
+			continue;
+		if (buf_addf(&p, "%s/%s", tmproot, e->d_name) == 0 && fs_rm_rf(p.buf) < 0)
+			say_warn("%s", err_msg());
+		buf_release(&p);
+	}
+	if (dir)
+		closedir(dir);
+	buf_release(&prefix);
+}
+
+/* Before a deploy: what an interrupted one left behind goes. */
+static int clean_leftovers(struct docker *d, const char *app, const json_t *releases,
+			   const char *tmproot)
+{
+	remove_stale_build_dirs(app, tmproot);
+	return runtime_app_cleanup(d, app, json_int(state_current_release(releases), "version", 0));
 }
 
 int cli_deploy_push(const char *app, const char *rev)
 {
 	struct lock l = LOCK_INIT;
 	struct docker *d = NULL;
-	struct buf tmp = BUF_INIT, tmproot = BUF_INIT, desc = BUF_INIT;
+	struct buf tmp = BUF_INIT, tmproot = BUF_INIT, desc = BUF_INIT, prefix = BUF_INIT;
 	struct cli_build built = CLI_BUILD_INIT;
-	json_t *releases = NULL;
+	struct release_src src = { 0 };
+	json_t *releases = NULL, *checks = NULL;
+	const char *locked;
 	double t0 = now_s();
 	int ret = -1;
 
-	if (state_app_lock(&l, app) < 0)
+	/* A push over ssh already holds the app's lock (see sshcmd.c). */
+	locked = getenv("WHARF_APP_LOCKED");
+	if ((!locked || strcmp(locked, app)) && state_app_lock(&l, app) < 0)
 		goto out;
 	say_step("Deploying %s (%.7s)", app, rev);
 	if (docker_new(&d, NULL) < 0 || state_releases_load(app, &releases) < 0)
 		goto out;
 	if (buf_addf(&tmproot, "%s/tmp", wharf_root()) < 0 ||
-	    fs_mkdtemp(&tmp, tmproot.buf, "build-") < 0)
+	    buf_addf(&prefix, "build-%s_", app) < 0 || fs_mkdir_p(tmproot.buf, 0755) < 0 ||
+	    clean_leftovers(d, app, releases, tmproot.buf) < 0 ||
+	    fs_mkdtemp(&tmp, tmproot.buf, prefix.buf) < 0)
 		goto out;
 	if (cli_build_tree(d, app, rev, tmp.buf, next_version(releases), &built) < 0)
 		goto out;
-	if (buf_addf(&desc, "deploy %.7s", rev) < 0 ||
-	    release_and_run(d, app, built.image.buf, rev, desc.buf) < 0)
+	if (runtime_checks_from_dir(&checks, tmp.buf) < 0)
+		goto out;
+	if (checks)
+		say_step("Using %zu startup check%s from the app", json_array_size(checks),
+			 json_array_size(checks) == 1 ? "" : "s");
+	src.image = built.image.buf;
+	src.git_rev = rev;
+	src.processes = built.processes;
+	src.checks = checks;
+	if (buf_addf(&desc, "deploy %.7s", rev) < 0 || release_and_run(d, app, &src, desc.buf) < 0)
 		goto out;
 	say_detail("deployed in %.1fs", now_s() - t0);
 	ret = 0;
@@ -103,44 +236,79 @@ out:
 		say_warn("could not remove %s: %s", tmp.buf, err_msg());
 	lock_release(&l);
 	json_decref(releases);
+	json_decref(checks);
 	docker_free(d);
+	cli_build_release(&built);
 	buf_release(&tmp);
 	buf_release(&tmproot);
-	cli_build_release(&built);
+	buf_release(&prefix);
 	buf_release(&desc);
 	return ret;
 }
 
-int cli_redeploy(const char *app, const char *why)
+/* Redeploys release `from` (the current one when 0): with restore_config, its
+ * own config comes back too (a rollback); else the app's current config is used. */
+static int redeploy_release(const char *app, long from, int restore_config, const char *why)
 {
 	struct lock l = LOCK_INIT;
 	struct docker *d = NULL;
-	json_t *releases = NULL, *cur;
-	struct buf image = BUF_INIT, rev = BUF_INIT;
+	struct release_src src = { 0 };
+	struct buf tmproot = BUF_INIT;
+	json_t *releases = NULL, *rel = NULL, *r;
+	size_t i;
 	int ret = -1;
 
 	if (state_app_lock(&l, app) < 0 || state_releases_load(app, &releases) < 0)
 		goto out;
-	cur = state_current_release(releases);
-	if (!cur) {
+	json_array_foreach(json_object_get(releases, "releases"), i, r)
+		if (from ? json_int(r, "version", 0) == from : 1)
+			rel = r;
+	if (!rel && !from) {
 		say_detail("%s has no release yet: the change applies on the first deploy", app);
 		ret = 0;
 		goto out;
 	}
-	buf_addstr(&image, json_str(cur, "image", ""));
-	if (json_str(cur, "git_rev", NULL))
-		buf_addstr(&rev, json_str(cur, "git_rev", ""));
-	say_step("Restarting app %s (%s)", app, why);
-	if (docker_new(&d, NULL) < 0 ||
-	    release_and_run(d, app, image.buf, rev.len ? rev.buf : NULL, why) < 0)
+	if (!rel) {
+		err_set("%s has no release v%ld; see `wharf releases %s`", app, from, app);
+		goto out;
+	}
+	if (json_is_true(json_object_get(rel, "pruned"))) {
+		err_set("the image of v%ld was removed (only the last releases keep theirs: "
+			"releases:set %s retain N); push its commit again instead", from, app);
+		goto out;
+	}
+	src.image = json_str(rel, "image", "");
+	src.git_rev = json_str(rel, "git_rev", NULL);
+	src.processes = json_object_get(rel, "processes");
+	src.checks = json_object_get(rel, "checks");
+	src.config = restore_config ? json_object_get(rel, "config") : NULL;
+	say_step("%s %s", restore_config ? "Rolling back" : "Restarting", app);
+	if (docker_new(&d, NULL) < 0 || buf_addf(&tmproot, "%s/tmp", wharf_root()) < 0 ||
+	    clean_leftovers(d, app, releases, tmproot.buf) < 0 ||
+	    release_and_run(d, app, &src, why) < 0)
 		goto out;
 	ret = 0;
 out:
 	lock_release(&l);
 	json_decref(releases);
 	docker_free(d);
-	buf_release(&image);
-	buf_release(&rev);
+	buf_release(&tmproot);
+	return ret;
+}
+
+int cli_redeploy(const char *app, const char *why)
+{
+	return redeploy_release(app, 0, 0, why);
+}
+
+int cli_rollback(const char *app, long version)
+{
+	struct buf why = BUF_INIT;
+	int ret;
+
+	buf_addf(&why, "rollback to v%ld", version);
+	ret = redeploy_release(app, version, 1, why.buf);
+	buf_release(&why);
 	return ret;
 }
 

@@ -51,6 +51,7 @@ static int exec_git(const char *service, const char *app)
 int cmd_ssh_command(int argc, char **argv)
 {
 	struct ssh_request req = SSH_REQUEST_INIT;
+	struct lock l = LOCK_INIT;
 	const struct command *c;
 	const char *key = NULL;
 	int i = 0, ret = -1;
@@ -64,8 +65,16 @@ int cmd_ssh_command(int argc, char **argv)
 		goto out;
 	switch (req.kind) {
 	case SSH_GIT_RECEIVE:
-		if (ensure_app_for_push(req.app) < 0)
+		/* Pushes of an app queue here, before git receive-pack even advertises
+		 * its refs: git updates a ref only if it still has the value the pusher
+		 * saw, so a push let in while another deploys would be refused after its
+		 * own deploy ran. The lock stays held through exec and the hook; the
+		 * queue's messages go to stderr, as stdout carries git's protocol. */
+		say_set_stderr(1);
+		if (ensure_app_for_push(req.app) < 0 || state_app_lock(&l, req.app) < 0 ||
+		    lock_keep_on_exec(&l) < 0)
 			goto out;
+		setenv("WHARF_APP_LOCKED", req.app, 1);
 		ret = exec_git("receive-pack", req.app);
 		goto out;
 	case SSH_GIT_UPLOAD:
@@ -95,6 +104,7 @@ int cmd_ssh_command(int argc, char **argv)
 	}
 	ret = cli_run_argv(req.argc, req.argv);
 out:
+	lock_release(&l);
 	ssh_request_release(&req);
 	return ret;
 }

@@ -61,6 +61,7 @@ void say_detail(const char *fmt, ...) WHARF_PRINTF(1, 2);    /* 7 spaces */
 void say_warn(const char *fmt, ...) WHARF_PRINTF(1, 2);      /*  !     on stderr */
 void say_lines(const char *prefix, const char *text, size_t len); /* each line prefixed */
 void say_set_quiet(int quiet);                               /* hides step/section/detail */
+void say_set_stderr(int on);     /* all output to stderr: while stdout carries git's protocol */
 
 /* ---- paths under WHARF_ROOT ------------------------------------------------- */
 
@@ -86,13 +87,17 @@ int fs_mkdtemp(struct buf *out, const char *parent, const char *prefix);
 /* ---- locks ------------------------------------------------------------------ */
 
 struct lock {
-	int fd;
+	int   fd;
+	char *ticket;            /* queue ticket file, for state_app_lock() */
 };
-#define LOCK_INIT { .fd = -1 }
+#define LOCK_INIT { .fd = -1, .ticket = NULL }
 /* Takes an exclusive flock on path (created if missing). If another process holds
- * it and waiting_msg is not NULL, says it once (a "-----> " line) before blocking. */
+ * it and waiting_msg is not NULL, says it once (a "-----> " line) before blocking.
+ * Returns 1 if it had to wait, 0 if not, -1 on error. */
 int  lock_take(struct lock *l, const char *path, const char *waiting_msg);
-void lock_release(struct lock *l);       /* safe on a lock never taken */
+void lock_release(struct lock *l);       /* safe on a lock never taken; drops a ticket */
+/* Keeps a taken lock held across exec() (the fd stays open in the new program). */
+int  lock_keep_on_exec(struct lock *l);
 
 /* ---- JSON state ------------------------------------------------------------- */
 
@@ -135,7 +140,9 @@ int state_global_domain(struct buf *out);
 /* The app's domains: "<app>.<global domain>" unless the app turned the default
  * off, then the app's own. *out is a new array; caller decrefs. */
 int state_app_domains(const char *app, const json_t *appobj, json_t **out);
-/* Serialises deploys and changes of one app; waiters are told they wait. */
+/* Serialises deploys and changes of one app in arrival order (a queue of ticket
+ * files named by time and pid; tickets of dead processes are dropped, and the
+ * kernel drops the flock of a killed holder). Waiters are told they wait. */
 int state_app_lock(struct lock *l, const char *app);
 /* ISO-8601 UTC time, for records. Appends to out. */
 int state_now(struct buf *out);

@@ -3,12 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 int lock_take(struct lock *l, const char *path, const char *waiting_msg)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644), waited = 0;
 
 	if (fd < 0)
 		return err_set_errno("cannot open lock file '%s'", path);
@@ -21,6 +22,7 @@ int lock_take(struct lock *l, const char *path, const char *waiting_msg)
 		 * instead of failing, and the pusher is told why nothing happens. */
 		if (waiting_msg)
 			say_step("%s", waiting_msg);
+		waited = 1;
 		while (flock(fd, LOCK_EX) < 0) {
 			if (errno != EINTR) {
 				close(fd);
@@ -29,14 +31,28 @@ int lock_take(struct lock *l, const char *path, const char *waiting_msg)
 		}
 	}
 	l->fd = fd;
-	return 0;
+	return waited;
 }
 
 void lock_release(struct lock *l)
 {
+	if (l->ticket) {
+		unlink(l->ticket);
+		free(l->ticket);
+		l->ticket = NULL;
+	}
 	if (l->fd >= 0) {
 		flock(l->fd, LOCK_UN);
 		close(l->fd);
 	}
 	l->fd = -1;
+}
+
+int lock_keep_on_exec(struct lock *l)
+{
+	int flags = fcntl(l->fd, F_GETFD);
+
+	if (flags < 0 || fcntl(l->fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+		return err_set_errno("cannot keep the lock across exec");
+	return 0;
 }

@@ -5,6 +5,12 @@
 #include <string.h>
 
 static int quiet;
+static int to_stderr;
+
+void say_set_stderr(int on)
+{
+	to_stderr = on;
+}
 
 void say_set_quiet(int q)
 {
@@ -53,13 +59,15 @@ void say_lines(const char *prefix, const char *text, size_t len)
 {
 	size_t i = 0;
 
+	FILE *f = to_stderr ? stderr : stdout;
+
 	while (i < len) {
 		size_t j = i;
 		while (j < len && text[j] != '\n' && text[j] != '\r')
 			j++;
 		if (j > i)
-			printf("%s%.*s\n", prefix, (int)(j - i), text + i);
+			fprintf(f, "%s%.*s\n", prefix, (int)(j - i), text + i);
 		i = j + 1;
 	}
-	fflush(stdout);
+	fflush(f);
 }

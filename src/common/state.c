@@ -2,6 +2,9 @@
 #include "common.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -241,17 +244,79 @@ out:
 	return ret;
 }
 
+/* The oldest ticket of a live process in the queue dir, or "" when none. Tickets
+ * of processes that died (a dropped ssh session, SIGKILL) are removed. */
+static int queue_head(const char *dir, char *head, size_t size)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	head[0] = '\0';
+	if (!d)
+		return err_set_errno("cannot read the deploy queue '%s'", dir);
+	while ((e = readdir(d)) != NULL) {
+		const char *dot = strchr(e->d_name, '.');
+		long pid = dot ? atol(dot + 1) : 0;
+		if (e->d_name[0] == '.' || !dot || pid <= 0)
+			continue;
+		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+			struct buf p = BUF_INIT;
+			if (buf_addf(&p, "%s/%s", dir, e->d_name) == 0)
+				unlink(p.buf);
+			buf_release(&p);
+			continue;
+		}
+		if ((!head[0] || strcmp(e->d_name, head) < 0) && strlen(e->d_name) < size)
+			strcpy(head, e->d_name);
+	}
+	closedir(d);
+	return 0;
+}
+
 int state_app_lock(struct lock *l, const char *app)
 {
-	struct buf p = BUF_INIT, msg = BUF_INIT;
-	int ret = -1;
+	struct buf lockp = BUF_INIT, dir = BUF_INIT, ticket = BUF_INIT, msg = BUF_INIT;
+	struct timespec now;
+	char head[128];
+	const char *mine;
+	int fd, said = 0, ret = -1;
 
-	if (wharf_app_path(&p, app, "deploy.lock") < 0 ||
-	    buf_addf(&msg, "Waiting for another deploy or change of '%s' to finish", app) < 0)
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (wharf_app_path(&lockp, app, "deploy.lock") < 0 ||
+	    wharf_app_path(&dir, app, "queue") < 0 || fs_mkdir_p(dir.buf, 0755) < 0 ||
+	    buf_addf(&ticket, "%s/%013lld%09ld.%ld", dir.buf, (long long)now.tv_sec,
+		     (long)now.tv_nsec, (long)getpid()) < 0)
 		goto out;
-	ret = lock_take(l, p.buf, msg.buf);
+	fd = open(ticket.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err_set_errno("cannot join the deploy queue of '%s'", app);
+		goto out;
+	}
+	close(fd);
+	mine = strrchr(ticket.buf, '/') + 1;
+	buf_addf(&msg, "Waiting for another deploy or change of '%s' to finish", app);
+	for (;;) {
+		int waited = lock_take(l, lockp.buf, said ? NULL : msg.buf);
+		if (waited < 0 || queue_head(dir.buf, head, sizeof(head)) < 0)
+			break;
+		said |= waited;
+		if (!strcmp(head, mine)) {
+			l->ticket = buf_detach(&ticket, NULL);
+			ret = 0;
+			break;
+		}
+		/* Someone who came earlier is still waiting: let them go first. */
+		lock_release(l);
+		if (!said++)
+			say_step("%s", msg.buf);
+		usleep(100 * 1000);
+	}
 out:
-	buf_release(&p);
+	if (ret < 0 && ticket.len)
+		unlink(ticket.buf);
+	buf_release(&lockp);
+	buf_release(&dir);
+	buf_release(&ticket);
 	buf_release(&msg);
 	return ret;
 }

@@ -187,45 +187,56 @@ static const char **str_vec(const json_t *arr)
 	return v;
 }
 
-static int start_container(struct docker *d, const struct deploy_req *req, int port,
-			   struct buf *id)
+/* Creates (not starts) one container of process `type` running cmd (a JSON array,
+ * or NULL for the image's CMD). port 0: not a web container, no PORT. */
+static int create_container(struct docker *d, const struct deploy_req *req, const char *type,
+			    const json_t *cmd, int port, const char *restart, struct buf *id)
 {
 	struct container_spec spec = CONTAINER_SPEC_INIT;
 	struct buf name = BUF_INIT, num = BUF_INIT;
 	json_t *env = json_array(), *labels = NULL, *v;
-	const char **envv = NULL;
+	const char **envv = NULL, **cmdv = NULL;
 	const char *k;
 	int ret = -1;
 
 	json_object_foreach((json_t *)req->config, k, v)
 		if (json_is_string(v) && add_env(env, k, json_string_value(v)) < 0)
 			goto out;
-	if (buf_addf(&num, "%d", port) < 0 || add_env(env, "PORT", num.buf) < 0 ||
-	    add_env(env, "WHARF_APP", req->app) < 0 ||
+	if (add_env(env, "WHARF_APP", req->app) < 0 || add_env(env, "WHARF_PROCESS", type) < 0 ||
 	    (req->git_rev && add_env(env, "GIT_REV", req->git_rev) < 0))
 		goto out;
-	labels = json_pack("{s:s,s:s,s:s,s:s,s:s}", "wharf.managed", "1", "wharf.root", wharf_root(),
-			   "wharf.app", req->app, "wharf.process", "web", "wharf.port", num.buf);
-	buf_reset(&num);
-	if (!labels || buf_addf(&num, "%ld", req->release) < 0)
+	labels = json_pack("{s:s,s:s,s:s,s:s}", "wharf.managed", "1", "wharf.root", wharf_root(),
+			   "wharf.app", req->app, "wharf.process", type);
+	if (!labels)
+		goto out;
+	if (port) {
+		if (buf_addf(&num, "%d", port) < 0 || add_env(env, "PORT", num.buf) < 0)
+			goto out;
+		json_object_set_new(labels, "wharf.port", json_string(num.buf));
+		buf_reset(&num);
+	}
+	if (buf_addf(&num, "%ld", req->release) < 0)
 		goto out;
 	json_object_set_new(labels, "wharf.release", json_string(num.buf));
 	/* A random suffix: two wharfs on one Docker may both have release N of "web". */
-	if (buf_addf(&name, "%s.web.%ld.%04x", req->app, req->release,
-		     (unsigned)((now_s() - (long)now_s()) * 65536)) < 0)
+	if (buf_addf(&name, "%s.%s.%ld.%04x", req->app, type, req->release,
+		     (unsigned)(rand() & 0xffff)) < 0)
 		goto out;
 	envv = str_vec(env);
+	cmdv = json_is_array(cmd) ? str_vec(cmd) : NULL;
 	spec.name = name.buf;
 	spec.image = req->image;
 	spec.env = envv;
+	spec.cmd = cmdv;
 	spec.labels = labels;
-	spec.restart_policy = "on-failure";
+	spec.restart_policy = restart;
 	spec.init = 1;
 	if (docker_container_create(d, &spec, id) < 0)
 		goto out;
 	ret = 0;
 out:
 	free(envv);
+	free(cmdv);
 	json_decref(env);
 	json_decref(labels);
 	buf_release(&name);
@@ -233,21 +244,33 @@ out:
 	return ret;
 }
 
-static int switch_router(const struct deploy_req *req, int port)
+static const char *first_check_path(const json_t *checks)
 {
-	struct buf target = BUF_INIT;
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(checks, i, c)
+		if (json_str(c, "path", NULL))
+			return json_str(c, "path", NULL);
+	return NULL;
+}
+
+static int switch_router(const struct deploy_req *req, const json_t *targets)
+{
 	struct route_spec rs = { 0 };
-	const char *targets[2] = { NULL, NULL };
-	const char **domains = str_vec(req->domains);
+	const char **domains = str_vec(req->domains), **tv = str_vec(targets);
 	int ret = -1;
 
-	if (!domains || buf_addf(&target, "127.0.0.1:%d", port) < 0)
+	if (!domains || !tv) {
+		err_set("out of memory");
 		goto out;
-	targets[0] = target.buf;
+	}
 	rs.app = req->app;
 	rs.domains = domains;
-	rs.targets = targets;
-	rs.health_path = req->health_path ? req->health_path : "/";
+	rs.targets = tv;
+	/* The runtime already ran the checks; with a check path the router checks it
+	 * once more itself, right before it swaps. */
+	rs.health_path = first_check_path(req->checks);
 	rs.interval_ms = 500;
 	rs.timeout_ms = 5000;
 	rs.deadline_ms = 30000;
@@ -255,7 +278,7 @@ static int switch_router(const struct deploy_req *req, int port)
 	ret = router_client_put(&rs);
 out:
 	free(domains);
-	buf_release(&target);
+	free(tv);
 	return ret;
 }
 
@@ -278,9 +301,20 @@ out:
 	return ret;
 }
 
+static int in_ids(const json_t *ids, const char *id)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(ids, i, v)
+		if (!strcmp(json_string_value(v), id))
+			return 1;
+	return 0;
+}
+
 /* Stops (SIGTERM, then SIGKILL after the grace) and removes every container of
- * the app except keep_id. */
-static int retire(struct docker *d, const char *app, const char *keep_id, int grace_s)
+ * the app whose id is not in keep (an array of ids; NULL keeps none). */
+static int retire(struct docker *d, const char *app, const json_t *keep, int grace_s)
 {
 	json_t *list = NULL, *c;
 	size_t i;
@@ -290,7 +324,7 @@ static int retire(struct docker *d, const char *app, const char *keep_id, int gr
 		return -1;
 	json_array_foreach(list, i, c) {
 		const char *id = json_str(c, "Id", NULL);
-		if (!id || (keep_id && !strcmp(id, keep_id)))
+		if (!id || (keep && in_ids(keep, id)))
 			continue;
 		if (docker_container_stop(d, id, grace_s) < 0 ||
 		    docker_container_remove(d, id, 1) < 0) {
@@ -307,50 +341,226 @@ int runtime_app_remove(struct docker *d, const char *app, int stop_timeout_s)
 	return retire(d, app, NULL, stop_timeout_s > 0 ? stop_timeout_s : 10);
 }
 
-int runtime_deploy(struct docker *d, const struct deploy_req *req)
+/* The release phase: a one-off container of the "release" process, whose output
+ * streams to the pusher; a non-zero exit fails the deploy. */
+static int release_phase(struct docker *d, const struct deploy_req *req, const json_t *cmd)
 {
-	struct buf id = BUF_INIT, lockpath = BUF_INIT;
-	struct lock ports = LOCK_INIT;
-	int port = 0, wait_s = req->listen_wait_s > 0 ? req->listen_wait_s : 60;
-	int grace = req->stop_timeout_s > 0 ? req->stop_timeout_s : 10;
-	double t0 = now_s();
+	struct buf id = BUF_INIT;
+	json_t *info = NULL;
+	long long code;
 	int ret = -1;
+
+	say_step("Running the release command");
+	if (create_container(d, req, "release", cmd, 0, "no", &id) < 0 ||
+	    docker_container_start(d, id.buf) < 0)
+		goto out;
+	/* Following the logs returns when the container stops. */
+	if (docker_container_logs(d, id.buf, 1, -1, 0, show_log_line, NULL) < 0 ||
+	    docker_container_inspect(d, id.buf, &info) < 0)
+		goto out;
+	code = json_int(json_object_get(info, "State"), "ExitCode", -1);
+	if (code != 0) {
+		err_set("the release command failed (exit code %lld)", code);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (id.len)
+		docker_container_remove(d, id.buf, 1);
+	json_decref(info);
+	buf_release(&id);
+	return ret;
+}
+
+/* A new container starts without a restart policy, so one that crashes during
+ * its checks stays exited with its code; once it passed, Docker may restart it
+ * (on the same PORT, so the router's target stays valid). */
+static int set_restart_policy(struct docker *d, const char *id)
+{
+	struct buf path = BUF_INIT;
+	json_t *body = json_pack("{s:{s:s}}", "RestartPolicy", "Name", "on-failure");
+	int ret = -1;
+
+	if (body && buf_addf(&path, "/containers/%s/update", id) == 0)
+		ret = docker_call(d, "POST", path.buf, body, NULL, NULL);
+	json_decref(body);
+	buf_release(&path);
+	return ret;
+}
+
+/* Starts one web container on a fresh port and checks it. Its id goes to started
+ * as soon as it exists, so a failure removes it with the others. */
+static int start_web(struct docker *d, const struct deploy_req *req, const json_t *cmd,
+		     json_t *started, json_t *targets, struct buf *failed_id)
+{
+	struct buf id = BUF_INIT, lockpath = BUF_INIT, target = BUF_INIT;
+	struct lock ports = LOCK_INIT;
+	int port = 0, wait_s = req->listen_wait_s > 0 ? req->listen_wait_s : 60, ret = -1;
+	const char *host = json_string_value(json_array_get(req->domains, 0));
 
 	if (buf_addf(&lockpath, "%s/ports.lock", wharf_root()) < 0 ||
 	    lock_take(&ports, lockpath.buf, NULL) < 0)
 		goto out;
-	if (pick_port(d, &port) < 0 || start_container(d, req, port, &id) < 0) {
+	/* The port is held from the pick until the container exists (its label). */
+	if (pick_port(d, &port) < 0 || create_container(d, req, "web", cmd, port, "no", &id) < 0) {
 		lock_release(&ports);
 		goto out;
 	}
 	lock_release(&ports);
+	json_array_append_new(started, json_string(id.buf));
+	buf_addstr(failed_id, id.buf);
 	say_step("Starting web container for release %ld on port %d", req->release, port);
+	if (docker_container_start(d, id.buf) < 0 || wait_listening(d, id.buf, port, wait_s) < 0 ||
+	    runtime_run_checks(d, id.buf, port, host ? host : "localhost", req->checks) < 0 ||
+	    set_restart_policy(d, id.buf) < 0)
+		goto out;
+	if (buf_addf(&target, "127.0.0.1:%d", port) < 0)
+		goto out;
+	json_array_append_new(targets, json_string(target.buf));
+	buf_reset(failed_id);
+	ret = 0;
+out:
+	buf_release(&id);
+	buf_release(&lockpath);
+	buf_release(&target);
+	return ret;
+}
+
+static int start_other(struct docker *d, const struct deploy_req *req, const char *type,
+		       const json_t *cmd, json_t *started, struct buf *failed_id)
+{
+	struct buf id = BUF_INIT;
+	int ret = -1;
+
+	say_step("Starting %s container for release %ld", type, req->release);
+	if (create_container(d, req, type, cmd, 0, "no", &id) < 0)
+		goto out;
+	json_array_append_new(started, json_string(id.buf));
+	buf_addstr(failed_id, id.buf);
 	if (docker_container_start(d, id.buf) < 0)
+		goto out;
+	sleep_ms(500);          /* one that dies at once should fail the deploy */
+	if (runtime_check_running(d, id.buf) < 0 || set_restart_policy(d, id.buf) < 0)
+		goto out;
+	buf_reset(failed_id);
+	ret = 0;
+out:
+	buf_release(&id);
+	return ret;
+}
+
+static long formation_count(const json_t *formation, const char *type)
+{
+	json_t *v = json_object_get(formation, type);
+	if (json_is_integer(v))
+		return (long)json_integer_value(v);
+	return strcmp(type, "web") ? 0 : 1;
+}
+
+int runtime_deploy(struct docker *d, const struct deploy_req *req)
+{
+	json_t *started = json_array(), *targets = json_array(), *web_only = NULL, *cmd;
+	const json_t *procs = req->processes;
+	struct buf failed_id = BUF_INIT;
+	const char *type;
+	int grace = req->stop_timeout_s > 0 ? req->stop_timeout_s : 10;
+	double t0 = now_s();
+	long i, n;
+	int ret = -1;
+
+	if (!procs)
+		procs = web_only = json_pack("{s:n}", "web");
+	cmd = json_object_get(procs, "release");
+	if (cmd && release_phase(d, req, cmd) < 0)
 		goto failed;
-	if (wait_listening(d, id.buf, port, wait_s) < 0)
-		goto failed;
-	say_detail("listening after %.1fs", now_s() - t0);
-	say_step("Checking and switching the router to 127.0.0.1:%d", port);
-	if (switch_router(req, port) < 0)
-		goto failed;
-	say_detail("serving after %.1fs", now_s() - t0);
+	json_object_foreach((json_t *)procs, type, cmd) {
+		if (!strcmp(type, "release"))
+			continue;
+		n = formation_count(req->formation, type);
+		for (i = 0; i < n; i++) {
+			int r = !strcmp(type, "web")
+				? start_web(d, req, cmd, started, targets, &failed_id)
+				: start_other(d, req, type, cmd, started, &failed_id);
+			if (r < 0)
+				goto failed;
+		}
+	}
+	say_detail("started after %.1fs", now_s() - t0);
+	if (json_array_size(targets)) {
+		say_step("Switching the router to %s%s", json_string_value(json_array_get(targets, 0)),
+			 json_array_size(targets) > 1 ? " and others" : "");
+		if (switch_router(req, targets) < 0)
+			goto failed;
+		say_detail("serving after %.1fs", now_s() - t0);
+	} else if (router_client_delete(req->app) < 0) {
+		goto failed;    /* no web process: nothing may stay routed to the old one */
+	}
 	say_step("Retiring old containers");
-	retire(d, req->app, id.buf, grace);   /* a leftover is reported, not fatal */
+	retire(d, req->app, started, grace);   /* a leftover is reported, not fatal */
 	ret = 0;
 	goto out;
 failed:
 	{
 		/* Keep the failure message: showing logs and removing may set others. */
 		struct buf why = BUF_INIT;
+		size_t k;
+		json_t *v;
+
 		buf_addstr(&why, err_msg());
-		show_logs_tail(d, id.buf);
-		if (docker_container_remove(d, id.buf, 1) < 0)
-			say_warn("could not remove the new container %.12s: %s", id.buf, err_msg());
+		if (failed_id.len)
+			show_logs_tail(d, failed_id.buf);
+		json_array_foreach(started, k, v)
+			if (docker_container_remove(d, json_string_value(v), 1) < 0)
+				say_warn("could not remove new container %.12s: %s",
+					 json_string_value(v), err_msg());
 		err_set("%s", why.buf);
 		buf_release(&why);
 	}
 out:
-	buf_release(&id);
-	buf_release(&lockpath);
+	json_decref(started);
+	json_decref(targets);
+	json_decref(web_only);
+	buf_release(&failed_id);
+	return ret;
+}
+
+int runtime_app_cleanup(struct docker *d, const char *app, long keep_release)
+{
+	json_t *list = NULL, *route = NULL, *keep = json_array(), *c;
+	char rel[32];
+	size_t i;
+	int ret = -1, left = 0;
+
+	/* Containers the router serves stay, whatever their release: an interrupted
+	 * deploy may have swapped the router before it recorded its release. */
+	if (router_client_get(app, &route) < 0 || runtime_app_containers(d, app, &list) < 0)
+		goto out;
+	snprintf(rel, sizeof(rel), "%ld", keep_release);
+	json_array_foreach(list, i, c) {
+		json_t *labels = json_object_get(c, "Labels"), *t;
+		const char *port = json_str(labels, "wharf.port", NULL);
+		size_t j;
+		int served = 0;
+
+		json_array_foreach(json_object_get(route, "targets"), j, t) {
+			const char *colon = strrchr(json_string_value(t), ':');
+			if (port && colon && !strcmp(colon + 1, port))
+				served = 1;
+		}
+		if (served || !strcmp(json_str(labels, "wharf.release", ""), rel))
+			json_array_append_new(keep, json_string(json_str(c, "Id", "")));
+		else
+			left++;
+	}
+	if (left) {
+		say_step("Removing %d container%s left by an interrupted deploy", left,
+			 left > 1 ? "s" : "");
+		retire(d, app, keep, 1);
+	}
+	ret = 0;
+out:
+	json_decref(list);
+	json_decref(route);
+	json_decref(keep);
 	return ret;
 }

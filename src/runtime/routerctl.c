@@ -102,3 +102,34 @@ out:
 	http_reply_release(&reply);
 	return ret;
 }
+
+int router_client_get(const char *app, json_t **out)
+{
+	struct http_reply reply = HTTP_REPLY_INIT;
+	struct buf path = BUF_INIT;
+	int ret = -1;
+
+	*out = NULL;
+	if (buf_addf(&path, "/apps/%s", app) < 0)
+		goto out;
+	if (http_unix_request(wharf_router_socket(), "GET", path.buf, NULL, NULL, 0, 10000,
+			      &reply) < 0) {
+		unreachable();
+		goto out;
+	}
+	if (reply.status == 200) {
+		*out = json_loadb(reply.body.buf, reply.body.len, 0, NULL);
+		if (!*out) {
+			err_set("the router answered invalid JSON for %s", app);
+			goto out;
+		}
+	} else if (reply.status != 404) {
+		router_error(&reply, "cannot read the app's route");
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_release(&path);
+	http_reply_release(&reply);
+	return ret;
+}

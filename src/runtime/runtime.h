@@ -69,6 +69,10 @@ struct container_spec {
 	const char  *restart_policy;/* "on-failure", "no", …; NULL means "no" */
 	int          init;          /* HostConfig.Init */
 	/* Every container uses host networking (DESIGN.md): no field for it. */
+	const char **binds;         /* NULL-terminated "host:container[:ro]"; NULL: none */
+	const char  *working_dir;   /* NULL keeps the image's */
+	const char  *user;          /* "uid[:gid]" or a name; NULL keeps the image's */
+	const char **entrypoint;    /* NULL-terminated; NULL keeps the image's */
 };
 #define CONTAINER_SPEC_INIT { .init = 1 }
 
@@ -81,6 +85,17 @@ int docker_container_inspect(struct docker *d, const char *id, json_t **out);
 /* Lists containers (all states when all != 0) carrying every "key=value" label
  * of the NULL-terminated labels array. *out is a JSON array; caller decrefs. */
 int docker_container_list(struct docker *d, const char **labels, int all, json_t **out);
+/* Extracts the tar read from tar_fd (a regular file: its length is sent) into the
+ * container's directory path, which must exist (PUT /containers/{id}/archive).
+ * Works on a created container that has not started. */
+int docker_container_put_archive(struct docker *d, const char *id, const char *path,
+				 int tar_fd);
+/* Commits the container's filesystem as an image tagged repo:tag (POST /commit).
+ * config (borrowed, may be NULL) is a container config (Cmd, Entrypoint, Env,
+ * Labels, WorkingDir…); Docker merges the container's own config under it.
+ * image_id receives the new image's id ("sha256:…"). */
+int docker_container_commit(struct docker *d, const char *id, const char *repo,
+			    const char *tag, const json_t *config, struct buf *image_id);
 /* Reads a container's logs (stdout and stderr). tail < 0 means all lines. With
  * follow, returns when the container stops or fn returns < 0. Frames are
  * demultiplexed (or passed raw for TTY containers). */
@@ -104,30 +119,59 @@ int router_client_delete(const char *app);
 /* ---- deploys (src/runtime/deploy.c) ------------------------------------------ */
 
 /* Labels on every container wharf makes: wharf.managed=1, wharf.root=<WHARF_ROOT>,
- * wharf.app, wharf.process, wharf.release, wharf.port. */
+ * wharf.app, wharf.process, wharf.release, wharf.port (web only). */
 struct deploy_req {
 	const char   *app;
 	const char   *image;          /* image id or tag of the release */
 	long          release;        /* N */
 	const char   *git_rev;        /* may be NULL */
-	const json_t *config;         /* object K -> V (strings), borrowed */
-	const json_t *domains;        /* array of domain strings, borrowed */
-	const char   *health_path;    /* NULL means "/" */
-	int           listen_wait_s;  /* how long the container may take to listen; 0: 60 */
+	const json_t *config;         /* object K -> V (strings): the environment */
+	const json_t *domains;        /* array of domain strings */
+	const json_t *processes;      /* type -> Cmd array, or null for the image's CMD;
+	                               * NULL means {"web": null}. "release" runs once. */
+	const json_t *formation;      /* type -> count; absent: web 1, others 0 */
+	const json_t *checks;         /* startup checks of web containers; NULL: default */
+	int           listen_wait_s;  /* how long a web container may take to listen; 0: 60 */
 	int           stop_timeout_s; /* SIGTERM grace for old containers; 0: 10 */
 };
 
-/* Starts the release's web container on a fresh PORT beside the old one, waits
- * until it listens, asks the router to health-check and swap to it (the router
- * drains the old target before answering), then stops and removes the old
- * containers. On any failure the new container is removed, its last log lines
- * are shown, the old ones keep serving, and -1 is returned. */
+/* Runs the release phase (if any), starts the formation's containers beside the
+ * old ones (each web container on a fresh PORT, waited for and checked), asks the
+ * router to serve the new web targets (it drains the old before answering), then
+ * stops and removes every other container of the app. On any failure the new
+ * containers are removed, the failing one's last log lines are shown, the old
+ * ones keep serving, and -1 is returned. */
 int runtime_deploy(struct docker *d, const struct deploy_req *req);
+
+/* Removes containers of the app that belong to no release but `keep_release`
+ * and that the router does not serve: what an interrupted deploy left. */
+int runtime_app_cleanup(struct docker *d, const char *app, long keep_release);
 
 /* The app's containers on this wharf (all states), as Docker's list objects. */
 int runtime_app_containers(struct docker *d, const char *app, json_t **out);
 
 /* Stops and removes every container of the app (destroy). */
 int runtime_app_remove(struct docker *d, const char *app, int stop_timeout_s);
+
+/* GET /apps/<app> from the router: *out is the route or NULL when it has none. */
+int router_client_get(const char *app, json_t **out);
+
+/* ---- startup checks (src/runtime/checks.c) -------------------------------------
+ * A check is {"path"?, "content"?, "attempts", "timeout", "wait", "uptime"}: with a
+ * path, a GET must answer 2xx/3xx (containing content) within attempts; without,
+ * the container must stay up for uptime seconds. */
+
+/* Parses a Dokku CHECKS file (WAIT=, TIMEOUT=, ATTEMPTS=, "/path content" lines). */
+int runtime_checks_parse_file(json_t **out, const char *text, size_t len);
+/* Parses app.json's "healthchecks": {"web": [{"type": "startup", …}]}. */
+int runtime_checks_parse_appjson(json_t **out, const json_t *appjson);
+/* Reads app.json (preferred) or CHECKS from a build dir. *out is NULL when the
+ * app has neither (the default check applies). */
+int runtime_checks_from_dir(json_t **out, const char *dir);
+/* Runs checks (NULL or empty: the default check) against a started container. */
+int runtime_run_checks(struct docker *d, const char *id, int port, const char *host,
+		       const json_t *checks);
+/* 0 if the container runs and never restarted, else -1 with its state. */
+int runtime_check_running(struct docker *d, const char *id);
 
 #endif
