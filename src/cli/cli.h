@@ -54,6 +54,14 @@ int cmd_ssh_keys_list(int argc, char **argv);
 int cmd_ssh_keys_remove(int argc, char **argv);
 int cmd_ssh_command(int argc, char **argv);      /* sshcmd.c */
 int cmd_git_hook(int argc, char **argv);         /* githook.c */
+int cmd_releases(int argc, char **argv);         /* releases.c */
+int cmd_releases_info(int argc, char **argv);
+int cmd_releases_rollback(int argc, char **argv);
+int cmd_releases_set(int argc, char **argv);
+int cmd_ps_scale(int argc, char **argv);         /* ps.c */
+int cmd_ps_restart(int argc, char **argv);
+int cmd_ps_rebuild(int argc, char **argv);
+int cmd_ps_restore(int argc, char **argv);
 int cmd_help(int argc, char **argv);             /* main.c */
 int cmd_version(int argc, char **argv);
 
@@ -83,6 +91,8 @@ int cli_deploy_push(const char *app, const char *rev);
 /* Makes a new release from the current one's image with the app's current
  * config and deploys it; without a release yet, says the change waits. */
 int cli_redeploy(const char *app, const char *why);
+/* Redeploys release N's image with its config (which becomes the app's again). */
+int cli_rollback(const char *app, long version);
 /* Tells the router the app's current domains (after a domains change). */
 int cli_route_refresh(const char *app);
 

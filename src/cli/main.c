@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int cli_force;
@@ -29,6 +30,14 @@ const struct command commands[] = {
 	{ "git-hook", cmd_git_hook, "<app>", "Run by the app repository's pre-receive hook", CMD_HIDDEN },
 	{ "help", cmd_help, "", "Show this help", CMD_SSH_OK },
 	{ "logs", cmd_logs, "<app> [-t] [-n N]", "Show an app's logs (-t follows)", CMD_SSH_OK },
+	{ "ps:rebuild", cmd_ps_rebuild, "<app>", "Rebuild the current commit and deploy it", CMD_SSH_OK },
+	{ "ps:restart", cmd_ps_restart, "<app>", "Restart the app through a zero-downtime deploy", CMD_SSH_OK },
+	{ "ps:restore", cmd_ps_restore, "[<app>]", "Bring apps back to their current release (run at boot)", CMD_SSH_OK },
+	{ "ps:scale", cmd_ps_scale, "<app> [TYPE=N ...]", "Show or set how many containers of each process type run", CMD_SSH_OK },
+	{ "releases", cmd_releases, "<app> [--format json]", "List an app's releases, newest first", CMD_SSH_OK },
+	{ "releases:info", cmd_releases_info, "<app> N [--format json]", "Show one release", CMD_SSH_OK },
+	{ "releases:rollback", cmd_releases_rollback, "<app> [N]", "Redeploy release N (default: the one before the current) with its config", CMD_SSH_OK },
+	{ "releases:set", cmd_releases_set, "<app> retain [N]", "Keep the images of the last N releases (default 5)", CMD_SSH_OK },
 	{ "router", cmd_router, "[--listen ADDR:PORT]", "Run the HTTP router (the one long-running wharf process)", CMD_AS_ROOT },
 	{ "ssh-command", cmd_ssh_command, "--key NAME", "The forced command of wharf's ssh keys", CMD_HIDDEN },
 	{ "ssh-keys:add", cmd_ssh_keys_add, "NAME < key.pub", "Allow a public key (read on stdin) to push and run commands", 0 },
@@ -175,6 +184,7 @@ int main(int argc, char **argv)
 	int ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	srand((unsigned)time(NULL) ^ (unsigned)getpid() << 16);
 	ret = cli_run_argv(argc - 1, argv + 1);
 	fflush(stdout);
 	if (ret < 0) {
