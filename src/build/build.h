@@ -29,4 +29,74 @@ int build_dockerfile(struct docker *d, const char *dir, const char *tag,
  * Used by build_dockerfile(); exposed for tests. */
 int build_tar_dir(const char *dir, int fd);
 
+/* ---- buildpacks (buildpacks.c, stack.c) --------------------------------------------
+ * A tree without a Dockerfile is built by the Heroku buildpack API inside a builder
+ * container made from the stack image: the source is copied to /app through the
+ * Engine API, the bundled buildpacks (read-only), the per-app cache
+ * ($WHARF_ROOT/cache/<app>) and ENV_DIR (one file per config var) are bind mounts,
+ * and buildpacks/.wharf/build runs detect, compile and release. The container is
+ * then committed with Cmd ["/wharf/launch", "web"]. */
+
+/* Where `make install` puts the bundled buildpacks. */
+#define BUILD_BUILDPACKS_INSTALLED "/usr/local/share/wharf/buildpacks"
+/* The stack image when nothing else is set. */
+#define BUILD_STACK_DEFAULT "wharf/stack:bookworm"
+
+struct build_bp_opts {
+	const char   *app;          /* validated name */
+	const char   *dir;          /* the exported tree */
+	const char   *tag;          /* "repo:tag" of the image to make */
+	const json_t *labels;       /* object of strings for the image; borrowed */
+	const json_t *config;       /* config vars (strings) written into ENV_DIR */
+	const json_t *buildpacks;   /* the app's chain (names or git URLs); NULL or empty:
+	                             * the tree's .buildpacks, else BUILDPACK_URL, else the
+	                             * first bundled buildpack whose bin/detect passes */
+	const char   *stack;        /* NULL: build_stack_image() */
+};
+
+/* Builds o->dir into an image. Every line the buildpacks print is streamed to the
+ * pusher as it comes. A failing detect or compile returns -1 (the output is
+ * above). image_id gets the image id; *processes a new object type ->
+ * ["/wharf/launch", type] for every type of the final Procfile (the app's plus
+ * the buildpacks' default_process_types). The builder container is removed. */
+int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf *image_id,
+		     json_t **processes);
+
+/* Appends the directory of the bundled buildpacks: $WHARF_BUILDPACKS_DIR, else
+ * ../buildpacks beside the running binary (a checkout), else the installed one. */
+int build_buildpacks_dir(struct buf *out);
+/* Appends $WHARF_ROOT/cache/<app> (checks the name). */
+int build_cache_dir(struct buf *out, const char *app);
+/* Removes the app's build cache (npm/pip caches, fetched buildpacks). */
+int build_purge_cache(const char *app);
+/* Accepts a bundled buildpack's name or a git URL (https, http, git, ssh, file, or
+ * an absolute path; "#ref" picks a branch, tag or commit). */
+int build_buildpack_check(const char *ref);
+
+/* The stack image: $WHARF_STACK_IMAGE, else global.json's "stack", else
+ * BUILD_STACK_DEFAULT. Borrowed, valid until the next call. */
+const char *build_stack_image(void);
+/* Sets (image != NULL) or resets global.json's "stack". */
+int build_stack_set(const char *image);
+/* Appends the path of scripts/stack-image.sh (beside the binary or installed). */
+int build_stack_script(struct buf *out);
+
+/* ---- Procfile (procfile.c) ----------------------------------------------------- */
+
+/* Parses Procfile text (any bytes): one `<type>: <command>` a line, types
+ * ^[A-Za-z0-9_-]+$ (max 63 bytes), the command trimmed and non-empty; blank lines
+ * and lines whose first non-blank byte is '#' are skipped; CRLF and a UTF-8 BOM
+ * are accepted; a later line for a type replaces an earlier one. Rejects other
+ * lines with "Procfile line N: …", text over 64 KiB, more than 4096 lines and
+ * commands that are not UTF-8. *out is a new object type -> command string
+ * (caller decrefs), in file order. */
+int build_procfile_parse(const char *text, size_t len, json_t **out);
+/* Reads dir/Procfile (a regular file; a symlink counts as none) and parses it.
+ * *out is NULL when there is no Procfile. */
+int build_procfile_load(const char *dir, json_t **out);
+/* Turns parsed types into a release's processes for an image without the wharf
+ * launcher (a Dockerfile app): type -> ["/bin/sh", "-c", command]. *out is NULL
+ * when types is NULL. */
+int build_procfile_shell_processes(const json_t *types, json_t **out);
+
 #endif

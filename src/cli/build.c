@@ -1,5 +1,5 @@
 /* build.c - the build step of a deploy: export the pushed tree, detect the
- * builder, build the release image. */
+ * builder, build the release image and say which processes it runs. */
 #include "cli.h"
 #include "build/build.h"
 #include "receiver/receiver.h"
@@ -21,35 +21,93 @@ void cli_build_release(struct cli_build *b)
 	b->processes = NULL;
 }
 
+/* A Dockerfile app: the image's CMD is web, unless a Procfile names the types. */
+static int build_with_dockerfile(struct docker *d, const char *dir, const char *tag,
+				 const json_t *labels, struct cli_build *out)
+{
+	json_t *types = NULL;
+	int ret = -1;
+
+	if (build_procfile_load(dir, &types) < 0)
+		goto out;
+	if (build_check_base_images(d, dir) < 0)
+		goto out;
+	say_step("Building image %s", tag);
+	if (build_dockerfile(d, dir, tag, labels, &out->image) < 0)
+		goto out;
+	if (types && build_procfile_shell_processes(types, &out->processes) < 0)
+		goto out;
+	ret = 0;
+out:
+	json_decref(types);
+	return ret;
+}
+
+static int build_with_buildpacks(struct docker *d, const char *app, const char *dir,
+				 const char *tag, const json_t *labels, const json_t *appobj,
+				 struct cli_build *out)
+{
+	struct build_bp_opts o = { 0 };
+	json_t *types = NULL;
+	int ret = -1;
+
+	/* A bad Procfile fails the push before a builder container starts. */
+	if (build_procfile_load(dir, &types) < 0)
+		goto out;
+	o.app = app;
+	o.dir = dir;
+	o.tag = tag;
+	o.labels = labels;
+	o.config = json_object_get(appobj, "config");
+	o.buildpacks = json_object_get(appobj, "buildpacks");
+	say_step("Building image %s with buildpacks on %s", tag, build_stack_image());
+	ret = build_buildpacks(d, &o, &out->image, &out->processes);
+out:
+	json_decref(types);
+	return ret;
+}
+
 int cli_build_tree(struct docker *d, const char *app, const char *rev, const char *dir,
 		   long version, struct cli_build *out)
 {
 	struct buf repo = BUF_INIT, tag = BUF_INIT;
-	json_t *labels = NULL;
-	const char *builder;
+	json_t *labels = NULL, *appobj = NULL;
+	const char *builder = NULL, *url;
 	double t0 = now_s();
 	int ret = -1;
 
 	if (wharf_app_path(&repo, app, "repo.git") < 0 ||
 	    receiver_export_tree(repo.buf, rev, dir) < 0)
 		goto out;
-	if (build_detect(dir, &builder) < 0)
+	if (state_app_load(app, &appobj) < 0)
+		goto out;
+	url = json_str(json_object_get(appobj, "config"), "BUILDPACK_URL", NULL);
+	/* Buildpacks the app names are an explicit choice: they win over a Dockerfile. */
+	if (json_array_size(json_object_get(appobj, "buildpacks")) || (url && *url))
+		builder = "buildpacks";
+	else if (build_detect(dir, &builder) < 0)
 		goto out;
 	say_step("%s app detected", builder);
-	if (build_check_base_images(d, dir) < 0)
-		goto out;
 	if (buf_addf(&tag, "wharf/%s:%ld", app, version) < 0)
 		goto out;
 	labels = json_pack("{s:s,s:s,s:s}", "wharf.managed", "1", "wharf.app", app,
 			   "wharf.root", wharf_root());
-	say_step("Building image %s", tag.buf);
-	if (build_dockerfile(d, dir, tag.buf, labels, &out->image) < 0)
+	if (!labels) {
+		err_set("out of memory");
 		goto out;
+	}
+	if (!strcmp(builder, "buildpacks")) {
+		if (build_with_buildpacks(d, app, dir, tag.buf, labels, appobj, out) < 0)
+			goto out;
+	} else if (build_with_dockerfile(d, dir, tag.buf, labels, out) < 0) {
+		goto out;
+	}
 	say_detail("built %.12s in %.1fs",
 		   out->image.buf + (strncmp(out->image.buf, "sha256:", 7) ? 0 : 7), now_s() - t0);
 	ret = 0;
 out:
 	json_decref(labels);
+	json_decref(appobj);
 	buf_release(&repo);
 	buf_release(&tag);
 	return ret;

@@ -59,6 +59,14 @@ int cmd_releases_info(int argc, char **argv);
 int cmd_releases_rollback(int argc, char **argv);
 int cmd_releases_set(int argc, char **argv);
 int cmd_ps_scale(int argc, char **argv);         /* ps.c */
+int cmd_buildpacks_add(int argc, char **argv);   /* buildpacks.c */
+int cmd_buildpacks_clear(int argc, char **argv);
+int cmd_buildpacks_list(int argc, char **argv);
+int cmd_buildpacks_remove(int argc, char **argv);
+int cmd_repo_purge_cache(int argc, char **argv);
+int cmd_stack_build(int argc, char **argv);      /* stack.c */
+int cmd_stack_report(int argc, char **argv);
+int cmd_stack_set(int argc, char **argv);
 int cmd_ps_restart(int argc, char **argv);
 int cmd_ps_rebuild(int argc, char **argv);
 int cmd_ps_restore(int argc, char **argv);

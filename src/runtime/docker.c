@@ -713,7 +713,16 @@ static json_t *create_body(const struct container_spec *spec)
 			      spec->restart_policy ? spec->restart_policy : "no",
 			      "Init", spec->init);
 
-	if (b && spec->cmd && json_object_set_new(b, "Cmd", string_array(spec->cmd)) < 0) {
+	if (!b)
+		return NULL;
+	if ((spec->cmd && json_object_set_new(b, "Cmd", string_array(spec->cmd)) < 0) ||
+	    (spec->entrypoint &&
+	     json_object_set_new(b, "Entrypoint", string_array(spec->entrypoint)) < 0) ||
+	    (spec->working_dir &&
+	     json_object_set_new(b, "WorkingDir", json_string(spec->working_dir)) < 0) ||
+	    (spec->user && json_object_set_new(b, "User", json_string(spec->user)) < 0) ||
+	    (spec->binds && json_object_set_new(json_object_get(b, "HostConfig"), "Binds",
+						string_array(spec->binds)) < 0)) {
 		json_decref(b);
 		return NULL;
 	}
@@ -904,6 +913,66 @@ int docker_container_logs(struct docker *d, const char *id, int follow, int tail
 	ret = 0;
 out:
 	json_decref(info);
+	buf_release(&p);
+	return ret;
+}
+
+/* Discards a streamed reply body (PUT archive answers with an empty one). */
+static int discard_chunk(const char *data, size_t len, void *ud)
+{
+	(void)data;
+	(void)len;
+	(void)ud;
+	return 0;
+}
+
+int docker_container_put_archive(struct docker *d, const char *id, const char *path,
+				 int tar_fd)
+{
+	struct buf p = BUF_INIT;
+	int ret = -1;
+
+	if (!path || path[0] != '/')
+		return err_set("an archive must go to an absolute path in the container");
+	if (container_path(&p, id, "/archive?path=") < 0 || runtime__urlencode(&p, path) < 0)
+		goto out;
+	ret = docker_stream(d, "PUT", p.buf, "application/x-tar", tar_fd, discard_chunk, NULL,
+			    NULL);
+out:
+	buf_release(&p);
+	return ret;
+}
+
+int docker_container_commit(struct docker *d, const char *id, const char *repo,
+			    const char *tag, const json_t *config, struct buf *image_id)
+{
+	struct buf p = BUF_INIT;
+	json_t *reply = NULL;
+	const char *img;
+	int ret = -1;
+
+	buf_reset(image_id);
+	if (!id || !*id)
+		return err_set("empty container id");
+	if (buf_addstr(&p, "/commit?container=") < 0 || runtime__urlencode(&p, id) < 0)
+		goto out;
+	if (repo && (buf_addstr(&p, "&repo=") < 0 || runtime__urlencode(&p, repo) < 0))
+		goto out;
+	if (tag && (buf_addstr(&p, "&tag=") < 0 || runtime__urlencode(&p, tag) < 0))
+		goto out;
+	/* pause=0: the builder has exited; there is nothing to freeze. */
+	if (buf_addstr(&p, "&pause=0") < 0)
+		goto out;
+	if (docker_call(d, "POST", p.buf, config, &reply, NULL) < 0)
+		goto out;
+	img = json_str(reply, "Id", NULL);
+	if (!img || !*img) {
+		err_set("Docker committed the container but sent no image id");
+		goto out;
+	}
+	ret = buf_addstr(image_id, img);
+out:
+	json_decref(reply);
 	buf_release(&p);
 	return ret;
 }

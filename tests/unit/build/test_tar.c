@@ -217,7 +217,9 @@ static void detect_needs_a_regular_dockerfile(void **state)
 	assert_int_equal(build_detect("/nonexistent", &b), -1);
 	assert_null(b);
 	assert_string_equal(err_msg(), "no Dockerfile found in the pushed tree; wharf can build: "
-				       "dockerfile (add a Dockerfile at the repo root)");
+				       "dockerfile (add a Dockerfile at the repo root), buildpacks "
+				       "(add package.json, requirements.txt, index.html or a Procfile, "
+				       "or name a buildpack with buildpacks:add)");
 	/* A directory named Dockerfile is not one. */
 	snprintf(p, sizeof(p), "%s/src", dir);
 	make_dir("src/Dockerfile");
@@ -225,7 +227,8 @@ static void detect_needs_a_regular_dockerfile(void **state)
 	snprintf(p, sizeof(p), "%s/src/Dockerfile", dir);
 	rmdir(p);
 	assert_string_equal(build_builders[0], "dockerfile");
-	assert_null(build_builders[1]);
+	assert_string_equal(build_builders[1], "buildpacks");
+	assert_null(build_builders[2]);
 }
 
 int main(void)

@@ -1,0 +1,615 @@
+/* src/build/buildpacks.c - the buildpacks builder: run the Heroku buildpack API in a
+ * builder container made from the stack image, then commit it as the release image. */
+#include "build/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <git2.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Where things are inside the builder container (and so in the committed image).
+ * The bundled buildpacks, the per-app cache and ENV_DIR are bind mounts, which a
+ * commit leaves out: config vars never end up in an image. */
+#define CT_BUILDPACKS "/tmp/buildpacks"
+#define CT_CACHE      "/cache"
+#define CT_ENV        "/tmp/env"
+#define CT_APP        "/app"
+#define CT_DRIVER     CT_BUILDPACKS "/.wharf/build"
+
+/* The build driver ends with this line naming the release's process types. */
+static const char types_marker[] = "__wharf_process_types__";
+
+/* At most this many buildpacks in one chain. */
+#define CHAIN_MAX 16
+
+/* ---- locations ---------------------------------------------------------------- */
+
+/* 1 when dir holds the bundled buildpacks (their build driver is there). */
+static int is_buildpacks_dir(const char *dir)
+{
+	struct buf p = BUF_INIT;
+	int ok = buf_addf(&p, "%s/.wharf/build", dir) == 0 && fs_exists(p.buf);
+
+	buf_release(&p);
+	return ok;
+}
+
+int build_buildpacks_dir(struct buf *out)
+{
+	const char *env = getenv("WHARF_BUILDPACKS_DIR");
+	char exe[4096], *dir;
+	ssize_t n;
+
+	if (env && *env) {
+		if (!is_buildpacks_dir(env))
+			return err_set("WHARF_BUILDPACKS_DIR=%s holds no .wharf/build", env);
+		return buf_addstr(out, env);
+	}
+	/* From a checkout, bin/wharf finds ../buildpacks beside it. */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		struct buf p = BUF_INIT;
+		exe[n] = '\0';
+		dir = dirname(exe);
+		if (buf_addf(&p, "%s/../buildpacks", dir) == 0 && is_buildpacks_dir(p.buf)) {
+			char *real = realpath(p.buf, NULL);
+			int r = buf_addstr(out, real ? real : p.buf);
+			free(real);
+			buf_release(&p);
+			return r;
+		}
+		buf_release(&p);
+	}
+	if (is_buildpacks_dir(BUILD_BUILDPACKS_INSTALLED))
+		return buf_addstr(out, BUILD_BUILDPACKS_INSTALLED);
+	return err_set("cannot find the bundled buildpacks (looked beside the wharf binary and "
+		       "in %s): run `make install`", BUILD_BUILDPACKS_INSTALLED);
+}
+
+int build_cache_dir(struct buf *out, const char *app)
+{
+	if (valid_app_name(app) < 0)
+		return -1;
+	return buf_addf(out, "%s/cache/%s", wharf_root(), app);
+}
+
+int build_purge_cache(const char *app)
+{
+	struct buf p = BUF_INIT;
+	int ret = -1;
+
+	if (build_cache_dir(&p, app) < 0)
+		goto out;
+	ret = fs_rm_rf(p.buf);
+out:
+	buf_release(&p);
+	return ret;
+}
+
+/* ---- buildpack references ------------------------------------------------------ */
+
+static int bundled_name(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (!n || n > 64 || s[0] == '.' || s[0] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		      s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+int build_buildpack_check(const char *ref)
+{
+	static const char *const schemes[] = { "https://", "http://", "git://", "ssh://",
+					       "file://", NULL };
+	size_t i;
+
+	if (!ref || !*ref)
+		return err_set("empty buildpack");
+	if (strlen(ref) > 1024)
+		return err_set("buildpack URL longer than 1024 bytes");
+	for (i = 0; ref[i]; i++)
+		if ((unsigned char)ref[i] <= 0x20 || ref[i] == 0x7f)
+			return err_set("buildpack '%s' contains a blank or control character", ref);
+	if (bundled_name(ref))
+		return 0;
+	if (ref[0] == '/')
+		return 0;               /* a git repository on this host */
+	for (i = 0; schemes[i]; i++)
+		if (!strncmp(ref, schemes[i], strlen(schemes[i])) && ref[strlen(schemes[i])])
+			return 0;
+	return err_set("buildpack '%s' is neither a bundled one (nodejs, python, static, "
+		       "procfile) nor a git URL (https://, http://, git://, ssh://, file://, or "
+		       "an absolute path; #ref selects a branch or tag)", ref);
+}
+
+/* Clones url (with an optional "#ref") into dest, replacing what was there. */
+static int fetch_buildpack(const char *ref, const char *dest)
+{
+	git_clone_options opts;
+	git_checkout_options co;
+	git_repository *repo = NULL;
+	git_object *obj = NULL;
+	struct buf url = BUF_INIT, spec = BUF_INIT;
+	const char *hash = strrchr(ref, '#');
+	int ret = -1;
+
+	git_libgit2_init();
+	/* The _init() functions, not the macros: those leave fields to zero, which
+	 * -Wextra reports. */
+	git_clone_options_init(&opts, GIT_CLONE_OPTIONS_VERSION);
+	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
+	if (buf_add(&url, ref, hash ? (size_t)(hash - ref) : strlen(ref)) < 0)
+		goto out;
+	if (fs_rm_rf(dest) < 0)
+		goto out;
+	opts.checkout_opts.checkout_strategy = GIT_CHECKOUT_SAFE;
+	if (git_clone(&repo, url.buf, dest, &opts) < 0) {
+		const git_error *e = git_error_last();
+		err_set("cannot fetch the buildpack %s: %s", url.buf, e ? e->message : "git error");
+		goto out;
+	}
+	if (hash && hash[1]) {
+		/* A branch exists as origin/<ref> after a clone; a tag or commit as is. */
+		if (buf_addf(&spec, "origin/%s", hash + 1) < 0)
+			goto out;
+		if (git_revparse_single(&obj, repo, spec.buf) < 0 &&
+		    git_revparse_single(&obj, repo, hash + 1) < 0) {
+			err_set("buildpack %s has no branch, tag or commit '%s'", url.buf, hash + 1);
+			goto out;
+		}
+		co.checkout_strategy = GIT_CHECKOUT_FORCE;
+		if (git_checkout_tree(repo, obj, &co) < 0 ||
+		    git_repository_set_head_detached(repo, git_object_id(obj)) < 0) {
+			const git_error *e = git_error_last();
+			err_set("cannot check out '%s' of the buildpack %s: %s", hash + 1, url.buf,
+				e ? e->message : "git error");
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	git_object_free(obj);
+	git_repository_free(repo);
+	buf_release(&url);
+	buf_release(&spec);
+	return ret;
+}
+
+/* Appends to chain the buildpacks named by the tree's .buildpacks file (one a line;
+ * blank lines and '#' comments skipped). */
+static int dot_buildpacks(const char *dir, json_t *chain)
+{
+	struct buf p = BUF_INIT, text = BUF_INIT;
+	struct stat st;
+	char *line, *save = NULL;
+	int ret = -1;
+
+	if (buf_addf(&p, "%s/.buildpacks", dir) < 0)
+		goto out;
+	if (lstat(p.buf, &st) < 0 || !S_ISREG(st.st_mode)) {
+		ret = 0;
+		goto out;
+	}
+	if (fs_read_file(p.buf, &text, 64 << 10) < 0)
+		goto out;
+	for (line = strtok_r(text.buf, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+		while (*line == ' ' || *line == '\t')
+			line++;
+		size_t n = strlen(line);
+		while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+			line[--n] = '\0';
+		if (!n || line[0] == '#')
+			continue;
+		if (json_array_append_new(chain, json_string(line)) < 0) {
+			err_set(".buildpacks holds a line that is not UTF-8");
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	buf_release(&text);
+	buf_release(&p);
+	return ret;
+}
+
+/* The chain this build uses: the app's list, else .buildpacks, else BUILDPACK_URL;
+ * empty means "detect among the bundled ones". */
+static int resolve_chain(const struct build_bp_opts *o, json_t **out)
+{
+	json_t *chain = json_array(), *v;
+	const char *url;
+	size_t i;
+
+	*out = NULL;
+	if (!chain)
+		return err_set("out of memory");
+	if (json_array_size(o->buildpacks)) {
+		json_array_foreach(o->buildpacks, i, v)
+			if (json_is_string(v))
+				json_array_append(chain, v);
+	} else if (dot_buildpacks(o->dir, chain) < 0) {
+		json_decref(chain);
+		return -1;
+	} else if (!json_array_size(chain) &&
+		   (url = json_str(o->config, "BUILDPACK_URL", NULL)) && *url) {
+		json_array_append_new(chain, json_string(url));
+	}
+	if (json_array_size(chain) > CHAIN_MAX) {
+		json_decref(chain);
+		return err_set("at most %d buildpacks can be chained", CHAIN_MAX);
+	}
+	json_array_foreach(chain, i, v)
+		if (build_buildpack_check(json_string_value(v)) < 0) {
+			json_decref(chain);
+			return -1;
+		}
+	*out = chain;
+	return 0;
+}
+
+/* Turns each reference of chain into the buildpack's path inside the builder,
+ * fetching git ones into <cache>/buildpacks/<n>. Appends to argv (strings the
+ * caller frees via the array). */
+static int chain_paths(const json_t *chain, const char *bpdir, const char *cache,
+		       json_t *paths)
+{
+	struct buf host = BUF_INIT, ct = BUF_INIT;
+	json_t *v;
+	size_t i;
+	int ret = -1;
+
+	json_array_foreach(chain, i, v) {
+		const char *ref = json_string_value(v);
+
+		buf_reset(&host);
+		buf_reset(&ct);
+		if (bundled_name(ref)) {
+			if (buf_addf(&host, "%s/%s/bin/compile", bpdir, ref) < 0)
+				goto out;
+			if (!fs_exists(host.buf)) {
+				err_set("there is no bundled buildpack '%s'", ref);
+				goto out;
+			}
+			if (buf_addf(&ct, CT_BUILDPACKS "/%s", ref) < 0)
+				goto out;
+		} else {
+			if (buf_addf(&host, "%s/buildpacks/%zu", cache, i) < 0 ||
+			    buf_addf(&ct, CT_CACHE "/buildpacks/%zu", i) < 0)
+				goto out;
+			say_step("Fetching buildpack %s", ref);
+			if (fs_mkdir_p(dirname(host.buf), 0755) < 0)
+				goto out;
+			buf_reset(&host);
+			if (buf_addf(&host, "%s/buildpacks/%zu", cache, i) < 0 ||
+			    fetch_buildpack(ref, host.buf) < 0)
+				goto out;
+		}
+		if (json_array_append_new(paths, json_string(ct.buf)) < 0) {
+			err_set("out of memory");
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	buf_release(&host);
+	buf_release(&ct);
+	return ret;
+}
+
+/* ---- ENV_DIR ------------------------------------------------------------------ */
+
+/* Writes one file per config var (name = key, content = value) into dir. */
+static int write_env_dir(const char *dir, const json_t *config)
+{
+	struct buf p = BUF_INIT;
+	const char *k;
+	json_t *v;
+	int ret = -1;
+
+	json_object_foreach((json_t *)config, k, v) {
+		const char *s = json_string_value(v);
+		/* Keys were validated by config:set; check again, they become paths. */
+		if (!s || valid_config_key(k) < 0)
+			continue;
+		buf_reset(&p);
+		if (buf_addf(&p, "%s/%s", dir, k) < 0 ||
+		    fs_write_atomic(p.buf, s, strlen(s), 0600) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	buf_release(&p);
+	return ret;
+}
+
+/* ---- output of the builder ----------------------------------------------------- */
+
+struct bp_output {
+	struct buf line;            /* not yet ended by a newline */
+	json_t    *types;           /* from the marker line */
+};
+
+static void bp_line(struct bp_output *o, const char *s, size_t n)
+{
+	size_t m = sizeof(types_marker) - 1;
+
+	if (n >= m && !memcmp(s, types_marker, m)) {
+		struct buf copy = BUF_INIT;
+		char *tok, *save = NULL;
+		json_decref(o->types);
+		o->types = json_array();
+		if (buf_add(&copy, s + m, n - m) == 0)
+			for (tok = strtok_r(copy.buf, " \t", &save); tok;
+			     tok = strtok_r(NULL, " \t", &save))
+				json_array_append_new(o->types, json_string(tok));
+		buf_release(&copy);
+		return;
+	}
+	/* Buildpacks already write "-----> " and 7-space lines: pass them as they are. */
+	say_lines("", s, n);
+}
+
+static int bp_chunk(int stream, const char *data, size_t len, void *ud)
+{
+	struct bp_output *o = ud;
+	size_t i, start = 0;
+
+	(void)stream;               /* the driver sends stderr to stdout */
+	if (buf_add(&o->line, data, len) < 0)
+		return -1;
+	for (i = 0; i < o->line.len; i++) {
+		if (o->line.buf[i] != '\n')
+			continue;
+		bp_line(o, o->line.buf + start, i - start);
+		start = i + 1;
+	}
+	buf_remove_front(&o->line, start);
+	if (o->line.len > 65536) {
+		bp_line(o, o->line.buf, o->line.len);
+		buf_reset(&o->line);
+	}
+	return 0;
+}
+
+/* ---- the build ------------------------------------------------------------------ */
+
+/* A temporary file for the source tar (rewindable, known length). */
+static int tar_file(const char *near)
+{
+	struct buf path = BUF_INIT;
+	int fd = open(near, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd >= 0)
+		return fd;
+	if (buf_addf(&path, "%s/wharf-src-XXXXXX", near) < 0)
+		return -1;
+	fd = mkostemp(path.buf, O_CLOEXEC);
+	if (fd < 0)
+		err_set_errno("cannot create a temporary file in '%s'", near);
+	else
+		unlink(path.buf);
+	buf_release(&path);
+	return fd;
+}
+
+/* Processes of a launcher image: type -> ["/wharf/launch", type]. */
+static int launcher_processes(const json_t *types, json_t **out)
+{
+	json_t *v;
+	size_t i;
+
+	if (!(*out = json_object()))
+		return err_set("out of memory");
+	json_array_foreach(types, i, v) {
+		const char *t = json_string_value(v);
+		if (!t || json_object_set_new(*out, t, json_pack("[s,s]", "/wharf/launch", t)) < 0) {
+			json_decref(*out);
+			*out = NULL;
+			return err_set("out of memory");
+		}
+	}
+	return 0;
+}
+
+struct builder {
+	struct buf bpdir, cache, envdir, parent, id, owner;
+	json_t    *chain, *paths;
+	const char **cmd;
+	int        src_fd;
+};
+
+static void builder_release(struct docker *d, struct builder *b)
+{
+	if (b->id.len && docker_container_remove(d, b->id.buf, 1) < 0)
+		say_warn("could not remove the builder container %.12s: %s", b->id.buf, err_msg());
+	if (b->envdir.len)
+		fs_rm_rf(b->envdir.buf);
+	if (b->src_fd >= 0)
+		close(b->src_fd);
+	free(b->cmd);
+	json_decref(b->chain);
+	json_decref(b->paths);
+	buf_release(&b->bpdir);
+	buf_release(&b->cache);
+	buf_release(&b->envdir);
+	buf_release(&b->parent);
+	buf_release(&b->id);
+	buf_release(&b->owner);
+}
+
+/* Prepares everything the builder container needs on the host: the chain, the
+ * cache dir, ENV_DIR, the source tar, the driver's argv. */
+static int builder_prepare(struct builder *b, const struct build_bp_opts *o, const char *prefix)
+{
+	size_t i, n;
+	char *dircopy;
+
+	if (build_buildpacks_dir(&b->bpdir) < 0 || build_cache_dir(&b->cache, o->app) < 0 ||
+	    fs_mkdir_p(b->cache.buf, 0755) < 0)
+		return -1;
+	if (resolve_chain(o, &b->chain) < 0)
+		return -1;
+	if (!(b->paths = json_array()))
+		return err_set("out of memory");
+	if (chain_paths(b->chain, b->bpdir.buf, b->cache.buf, b->paths) < 0)
+		return -1;
+	/* ENV_DIR sits beside the build dir, so an interrupted deploy's cleanup of
+	 * build-<app>_* dirs removes it too. */
+	if (!(dircopy = strdup(o->dir)))
+		return err_set("out of memory");
+	i = buf_addstr(&b->parent, dirname(dircopy)) < 0;
+	free(dircopy);
+	if (i || fs_mkdtemp(&b->envdir, b->parent.buf, prefix) < 0)
+		return -1;
+	if (write_env_dir(b->envdir.buf, o->config) < 0)
+		return -1;
+	if ((b->src_fd = tar_file(b->parent.buf)) < 0 || build_tar_dir(o->dir, b->src_fd) < 0)
+		return -1;
+	if (lseek(b->src_fd, 0, SEEK_SET) != 0)
+		return err_set_errno("cannot rewind the source archive");
+	/* The cache is written as root inside the builder; the driver gives it back
+	 * to whoever runs wharf, so repo:purge-cache can remove it. */
+	if (buf_addf(&b->owner, "%u:%u", (unsigned)getuid(), (unsigned)getgid()) < 0)
+		return -1;
+	n = json_array_size(b->paths);
+	if (!(b->cmd = calloc(n + 4, sizeof(*b->cmd))))
+		return err_set("out of memory");
+	b->cmd[0] = "/bin/bash";
+	b->cmd[1] = CT_DRIVER;
+	b->cmd[2] = b->owner.buf;
+	for (i = 0; i < n; i++)
+		b->cmd[3 + i] = json_string_value(json_array_get(b->paths, i));
+	return 0;
+}
+
+int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf *image_id,
+		     json_t **processes)
+{
+	struct builder b = { .bpdir = BUF_INIT, .cache = BUF_INIT, .envdir = BUF_INIT,
+			     .parent = BUF_INIT, .id = BUF_INIT, .owner = BUF_INIT,
+			     .src_fd = -1 };
+	struct bp_output out = { .line = BUF_INIT, .types = NULL };
+	struct container_spec spec = CONTAINER_SPEC_INIT;
+	struct buf bind_bp = BUF_INIT, bind_cache = BUF_INIT, bind_env = BUF_INIT, prefix = BUF_INIT,
+		   repo = BUF_INIT;
+	const char *binds[4], *stack = o->stack ? o->stack : build_stack_image();
+	const char *tag;
+	json_t *info = NULL, *config = NULL, *labels = NULL;
+	long long code;
+	int exists = 0, ret = -1;
+
+	buf_reset(image_id);
+	*processes = NULL;
+	if (docker_image_exists(d, stack, &exists) < 0)
+		goto out;
+	if (!exists) {
+		err_set("the buildpack stack image %s is not on this host and wharf never pulls "
+			"images: run `wharf stack:build` once (as root), or `wharf stack:set IMAGE`",
+			stack);
+		goto out;
+	}
+	if (buf_addf(&prefix, "build-%s_env", o->app) < 0 || builder_prepare(&b, o, prefix.buf) < 0)
+		goto out;
+	if (buf_addf(&bind_bp, "%s:" CT_BUILDPACKS ":ro", b.bpdir.buf) < 0 ||
+	    buf_addf(&bind_cache, "%s:" CT_CACHE, b.cache.buf) < 0 ||
+	    buf_addf(&bind_env, "%s:" CT_ENV ":ro", b.envdir.buf) < 0)
+		goto out;
+	binds[0] = bind_bp.buf;
+	binds[1] = bind_cache.buf;
+	binds[2] = bind_env.buf;
+	binds[3] = NULL;
+	/* The builder carries the app's labels so that a deploy's cleanup of what an
+	 * interrupted one left also finds it. */
+	labels = o->labels ? json_deep_copy(o->labels) : json_object();
+	if (!labels || json_object_set_new(labels, "wharf.process", json_string("build")) < 0) {
+		err_set("out of memory");
+		goto out;
+	}
+	spec.image = stack;
+	spec.cmd = b.cmd;
+	spec.binds = binds;
+	spec.working_dir = CT_APP;
+	spec.labels = labels;
+	spec.user = "0:0";
+	if (docker_container_create(d, &spec, &b.id) < 0)
+		goto out;
+	if (docker_container_put_archive(d, b.id.buf, CT_APP, b.src_fd) < 0)
+		goto out;
+	if (docker_container_start(d, b.id.buf) < 0)
+		goto out;
+	/* Following the logs of the started container returns everything it wrote
+	 * from its start, and ends when it exits: no output is lost to a race. */
+	if (docker_container_logs(d, b.id.buf, 1, -1, 0, bp_chunk, &out) < 0)
+		goto out;
+	if (out.line.len)
+		bp_line(&out, out.line.buf, out.line.len);
+	if (docker_container_inspect(d, b.id.buf, &info) < 0)
+		goto out;
+	code = json_int(json_object_get(info, "State"), "ExitCode", -1);
+	if (json_is_true(json_object_get(json_object_get(info, "State"), "Running"))) {
+		err_set("lost the builder's output before it finished");
+		goto out;
+	}
+	if (code != 0) {
+		err_set("the buildpack build failed (exit status %lld; its output is above)", code);
+		goto out;
+	}
+	if (!out.types) {
+		err_set("the buildpack build ended without naming its process types");
+		goto out;
+	}
+	if (!json_array_size(out.types))
+		say_warn("no process types: add a Procfile (web: <command>)");
+	/* The image runs the launcher; its default is the web process. Env, WorkingDir
+	 * and the rest are Docker's merge of the builder's config (the stack's). */
+	config = json_pack("{s:[s,s],s:s,s:O}", "Cmd", "/wharf/launch", "web", "WorkingDir",
+			   CT_APP, "Labels", o->labels ? o->labels : labels);
+	if (!config) {
+		err_set("out of memory");
+		goto out;
+	}
+	tag = strrchr(o->tag, ':');
+	if (!tag || strchr(tag, '/')) {
+		err_set("image tag '%s' needs the form repo:tag", o->tag);
+		goto out;
+	}
+	if (buf_add(&repo, o->tag, (size_t)(tag - o->tag)) < 0)
+		goto out;
+	if (docker_container_commit(d, b.id.buf, repo.buf, tag + 1, config, image_id) < 0)
+		goto out;
+	if (launcher_processes(out.types, processes) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (ret < 0)
+		buf_reset(image_id);
+	{
+		/* Keep the build's error over any from the cleanup. */
+		struct buf why = BUF_INIT;
+		buf_addstr(&why, err_msg());
+		builder_release(d, &b);
+		if (ret < 0)
+			err_set("%s", why.buf);
+		buf_release(&why);
+	}
+	json_decref(out.types);
+	json_decref(info);
+	json_decref(config);
+	json_decref(labels);
+	buf_release(&out.line);
+	buf_release(&bind_bp);
+	buf_release(&bind_cache);
+	buf_release(&bind_env);
+	buf_release(&prefix);
+	buf_release(&repo);
+	return ret;
+}
