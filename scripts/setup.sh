@@ -120,6 +120,17 @@ start_sshd
 say "Starting the router"
 start_router
 
+# Apps come back after a reboot or a dockerd restart: a oneshot unit at boot; without
+# systemd, this run restores them now (rerun `make up` or `wharf ps:restore` after a boot).
+if have_systemd; then
+	install -m 0644 contrib/wharf-restore.service /etc/systemd/system/wharf-restore.service
+	systemctl daemon-reload
+	systemctl enable wharf-restore.service
+	note "apps are restored at boot by wharf-restore.service"
+fi
+say "Restoring apps to their current releases"
+WHARF_ROOT=$WHARF_HOME /usr/local/bin/wharf ps:restore || note "some apps could not be restored (see above)"
+
 host=$(hostname -I 2>/dev/null | awk '{ print $1 }')
 host=${host:-$(hostname -f 2>/dev/null || hostname)}
 cat <<MSG

@@ -159,7 +159,7 @@ static int wait_listening(struct docker *d, const char *id, int port, int wait_s
 				"listen on $PORT)", port, wait_s);
 			break;
 		}
-		sleep_ms(200);
+		sleep_ms(50);
 	}
 	json_decref(info);
 	return ret;

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# bench/zero-downtime.sh - deploys under load: wrk keeps 50 keep-alive connections on one app
+# through the router while it is deployed, rolled back, reconfigured, and fed deploys that
+# fail their checks or their build. Prints total requests, non-2xx responses and socket
+# errors (target: 0 and 0), push-to-serving times and the rollback time.
+# Runs a whole private wharf (dockerd, sshd, router) like the e2e tests; needs root.
+# Counts can be lowered for a quick run: DEPLOYS=20 ROLLBACKS=5 CONFIGS=5 BAD_CHECKS=3 BAD_BUILDS=2
+set -uo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+DEPLOYS=${DEPLOYS:-20} ROLLBACKS=${ROLLBACKS:-5} CONFIGS=${CONFIGS:-5}
+BAD_CHECKS=${BAD_CHECKS:-3} BAD_BUILDS=${BAD_BUILDS:-2} CONNS=${CONNS:-50}
+MAX_SECONDS=${MAX_SECONDS:-1500}     # wrk's hard bound; the scenario stops it sooner
+
+# shellcheck source=../tests/e2e/lib/harness.bash
+. "$REPO/tests/e2e/lib/harness.bash"
+command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
+[ -x "$REPO/bin/wharf" ] || make -C "$REPO" -s
+harness_suite_setup 3>/dev/null || { echo "bench: could not start a private wharf" >&2; exit 1; }
+WRK_PID=
+finish() {
+	[ -z "$WRK_PID" ] || kill "$WRK_PID" 2>/dev/null
+	harness_suite_teardown
+}
+trap finish EXIT
+TEST_TMP=$(mktemp -d "$WHARF_T/bench.XXXXXX")
+APP=zd
+DIR=$TEST_TMP/app
+HOST="$APP.$WHARF_TEST_DOMAIN"
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+push() { git_push_app "$DIR" "$APP" >"$TEST_TMP/push.log" 2>&1; }
+page() { curl -sS --max-time 5 -H "Host: $HOST" "http://127.0.0.1:$ROUTER_PORT/"; }
+# serving BODY: poll (bounded) until the router answers BODY.
+serving() {
+	local deadline=$((SECONDS + 60))
+	until [ "$(page 2>/dev/null)" = "$1" ]; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.05
+	done
+}
+good_dockerfile() {
+	cat >"$DIR/Dockerfile" <<-'DF'
+		FROM wharf/debian:bookworm
+		COPY index.html /www/index.html
+		CMD ["/bin/sh", "-c", "exec busybox httpd -f -p \"$PORT\" -h /www"]
+	DF
+	rm -f "$DIR/CHECKS"
+}
+
+make_app_repo "$DIR" "v0"
+push || { cat "$TEST_TMP/push.log"; exit 1; }
+serving "v0" || { echo "bench: the first deploy does not serve" >&2; exit 1; }
+
+wrk -t 2 -c "$CONNS" -d "${MAX_SECONDS}s" --timeout 10s -H "Host: $HOST" \
+	"http://127.0.0.1:$ROUTER_PORT/" >"$TEST_TMP/wrk.out" 2>&1 &
+WRK_PID=$!
+sleep 2
+
+deploy_times=() ok=0 failed_ok=0 n=0
+for i in $(seq 1 "$DEPLOYS"); do
+	n=$((n + 1))
+	app_change "$DIR" "v$n"
+	t=$(now)
+	if push && serving "v$n"; then ok=$((ok + 1)); deploy_times+=("$(since "$t")"); fi
+	# Sprinkle the other operations between the deploys.
+	if [ "$i" -le "$CONFIGS" ]; then
+		wharf_ssh config:set "$APP" "BENCH_ROUND=$i" >/dev/null 2>&1 && ok=$((ok + 1))
+	fi
+	if [ "$i" -le "$BAD_CHECKS" ]; then
+		printf 'ATTEMPTS=2\nTIMEOUT=2\n/ this text is never served\n' >"$DIR/CHECKS"
+		app_change "$DIR" "bad check $i"
+		push || failed_ok=$((failed_ok + 1))
+		git -C "$DIR" rm -q CHECKS && h_git_commit "$DIR" "drop CHECKS" && app_change "$DIR" "v$n"
+	fi
+	if [ "$i" -le "$BAD_BUILDS" ]; then
+		sed -i 's|^COPY|RUN false\nCOPY|' "$DIR/Dockerfile"
+		app_change "$DIR" "bad build $i"
+		push || failed_ok=$((failed_ok + 1))
+		good_dockerfile
+		app_change "$DIR" "v$n"
+	fi
+done
+rollback_times=() rollback_cmd_times=()
+for i in $(seq 1 "$ROLLBACKS"); do
+	before=$(page)
+	t=$(now)
+	wharf_ssh releases:rollback "$APP" >"$TEST_TMP/rollback.log" 2>&1 &
+	rb=$!
+	# Time to serving: until the router answers something else than before.
+	deadline=$((SECONDS + 60))
+	while [ "$(page 2>/dev/null)" = "$before" ] && [ $SECONDS -lt $deadline ]; do sleep 0.02; done
+	[ "$(page)" != "$before" ] && rollback_times+=("$(since "$t")")
+	wait "$rb" && ok=$((ok + 1)) && rollback_cmd_times+=("$(since "$t")")
+	[ "$(page)" != "$before" ] || echo "bench: rollback $i did not change the page" >&2
+done
+
+kill -INT "$WRK_PID"
+wait "$WRK_PID" 2>/dev/null
+WRK_PID=
+
+total=$(awk '/requests in/ { print $1 }' "$TEST_TMP/wrk.out")
+non2xx=$(awk -F': ' '/Non-2xx/ { print $2 }' "$TEST_TMP/wrk.out")
+sockerr=$(awk '/Socket errors/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' "$TEST_TMP/wrk.out")
+stats() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1; s += $1 } END {
+	if (NR) printf "min %.2f s, median %.2f s, max %.2f s (n=%d)", a[1], a[int((NR + 1) / 2)], a[NR], NR
+	else printf "none" }'; }
+
+cat <<REPORT
+
+=====> wharf zero-downtime benchmark ($(date -u +%F), $(nproc) cores, Docker $(docker version -f '{{.Server.Version}}'))
+       Load:                 wrk, $CONNS keep-alive connections through the router
+       Operations:           $DEPLOYS deploys, $CONFIGS config:set, $ROLLBACKS rollbacks (succeeded: $ok of $((DEPLOYS + CONFIGS + ROLLBACKS)))
+                             $BAD_CHECKS deploys failing their check, $BAD_BUILDS failing their build (rejected: $failed_ok of $((BAD_CHECKS + BAD_BUILDS)))
+       Requests:             ${total:-?}
+       Non-2xx responses:    ${non2xx:-0}          (target 0)
+       Socket errors:        ${sockerr:-0}          (target 0)
+       Push to serving:      $(stats "${deploy_times[@]}")   (cached Dockerfile app)
+       Rollback to serving:  $(stats "${rollback_times[@]}")   (target < 2 s)
+       Rollback command:     $(stats "${rollback_cmd_times[@]}")   (includes ssh and retiring the old container)
+       wrk:                  $(grep -E 'Socket errors|Requests/sec' "$TEST_TMP/wrk.out" | tr -s ' ' | paste -sd ';' -)
+       Buildpack app:        not measured here: see docs/buildpacks.md
+REPORT
+[ "${non2xx:-0}" = 0 ] && [ "${sockerr:-0}" = 0 ]
