@@ -21,6 +21,9 @@
 #define CT_APP        "/app"
 #define CT_DRIVER     CT_BUILDPACKS "/.wharf/build"
 
+/* The host's CA bundle (Debian's path, the stack's too). */
+#define HOST_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+
 /* The build driver ends with this line naming the release's process types. */
 static const char types_marker[] = "__wharf_process_types__";
 
@@ -501,7 +504,7 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 	struct container_spec spec = CONTAINER_SPEC_INIT;
 	struct buf bind_bp = BUF_INIT, bind_cache = BUF_INIT, bind_env = BUF_INIT, prefix = BUF_INIT,
 		   repo = BUF_INIT;
-	const char *binds[4], *stack = o->stack ? o->stack : build_stack_image();
+	const char *binds[5], *stack = o->stack ? o->stack : build_stack_image();
 	const char *tag;
 	json_t *info = NULL, *config = NULL, *labels = NULL;
 	long long code;
@@ -527,6 +530,12 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 	binds[1] = bind_cache.buf;
 	binds[2] = bind_env.buf;
 	binds[3] = NULL;
+	/* Builds reach registries as the host does (DESIGN.md), through a TLS proxy
+	 * the host trusts too: the host's CA bundle replaces the stack's while the
+	 * build runs. A bind mount, so the release image keeps the stack's. */
+	if (fs_exists(HOST_CA_BUNDLE))
+		binds[3] = HOST_CA_BUNDLE ":" HOST_CA_BUNDLE ":ro";
+	binds[4] = NULL;
 	/* The builder carries the app's labels so that a deploy's cleanup of what an
 	 * interrupted one left also finds it. */
 	labels = o->labels ? json_deep_copy(o->labels) : json_object();

@@ -1,0 +1,229 @@
+#!/usr/bin/env bats
+# tests/e2e/buildpacks.bats - apps without a Dockerfile: the buildpacks builder runs the
+# Heroku buildpack API on the stack image (Node.js with an npm dependency from the npm
+# registry, Python without third-party packages, a static site, a Procfile app, an external
+# buildpack from a local git repository), a failing compile keeps the old release, the cache
+# makes the second push faster and repo:purge-cache clears it.
+
+load lib/harness
+
+# The stack image comes from the tarball `wharf stack:build` caches (importing it takes
+# seconds; building it takes minutes and is not done here).
+setup_file() {
+	# shellcheck disable=SC1091
+	. "$WHARF_T/env"
+	if ! docker image inspect wharf/stack:bookworm >/dev/null 2>&1; then
+		"$WHARF_REPO/scripts/stack-image.sh" --docker-host "$DOCKER_HOST" --import-only \
+			>>"$WHARF_T/suite.log" 2>&1 ||
+			skip "no cached stack image: run 'wharf stack:build' once (as root)"
+	fi
+}
+
+setup() {
+	harness_test_setup
+	# Pushes run as the wharf user: it must read what the tests make (external buildpacks).
+	chmod 755 "$TEST_TMP"
+	docker image inspect wharf/stack:bookworm >/dev/null 2>&1 ||
+		skip "no stack image: run 'wharf stack:build' once (as root)"
+}
+
+teardown() {
+	harness_test_teardown
+}
+
+# make_node_app DIR BODY: an app whose page is BODY plus what the `ms` package says.
+make_node_app() {
+	local dir=$1 body=$2
+	h_git_init "$dir"
+	cat >"$dir/package.json" <<-'EOF'
+		{
+		  "name": "wharf-e2e-node",
+		  "version": "1.0.0",
+		  "private": true,
+		  "engines": { "node": ">=16" },
+		  "scripts": { "start": "node server.js" },
+		  "dependencies": { "ms": "2.1.3" }
+		}
+	EOF
+	node_body "$dir" "$body"
+	h_git_commit "$dir" "node app"
+}
+
+node_body() {
+	cat >"$1/server.js" <<-EOF
+		const http = require("http");
+		const ms = require("ms");
+		http.createServer((req, res) => res.end("$2 " + ms(60000) + " " + process.env.NODE_ENV + "\n"))
+		  .listen(process.env.PORT);
+	EOF
+}
+
+push_ok() {
+	run git_push_app "$1" "$2"
+	echo "$output"
+	assert_success
+	assert_output --partial "=====> Application deployed:"
+}
+
+# release_processes APP: the processes map of the app's newest release, as compact JSON.
+release_processes() {
+	jq -c '.releases[-1].processes' "$WHARF_ROOT/apps/$1/releases.json"
+}
+
+@test "a Node.js app with an npm dependency is built by the nodejs buildpack; the second push is faster" {
+	app=$(new_app_name)
+	make_node_app "$TEST_TMP/app" "node one"
+	start=$SECONDS
+	push_ok "$TEST_TMP/app" "$app"
+	first=$((SECONDS - start))
+	assert_output --partial "Node.js app detected"
+	assert_output --partial "Installing dependencies with npm install"
+	run app_url_get "$app"
+	assert_success
+	assert_output "node one 1m production"
+	run release_processes "$app"
+	assert_output '{"web":["/wharf/launch","web"]}'
+
+	node_body "$TEST_TMP/app" "node two"
+	h_git_commit "$TEST_TMP/app" "node two"
+	start=$SECONDS
+	push_ok "$TEST_TMP/app" "$app"
+	second=$((SECONDS - start))
+	assert_output --partial "Restoring node_modules from the cache"
+	run app_url_get "$app"
+	assert_output "node two 1m production"
+	echo "# node push: first ${first}s, second (warm cache) ${second}s" >&3
+
+	# The cache belongs to the wharf user, so purging works over ssh.
+	[ -n "$(ls -A "$WHARF_ROOT/cache/$app")" ]
+	run wharf_ssh repo:purge-cache "$app"
+	assert_success
+	[ ! -e "$WHARF_ROOT/cache/$app" ]
+}
+
+@test "a failing compile rejects the push with its output and keeps the previous release" {
+	app=$(new_app_name)
+	make_node_app "$TEST_TMP/app" "good node"
+	push_ok "$TEST_TMP/app" "$app"
+	jq '.scripts.build = "echo COMPILE-BROKE-HERE; exit 3"' "$TEST_TMP/app/package.json" \
+		>"$TEST_TMP/pj" && mv "$TEST_TMP/pj" "$TEST_TMP/app/package.json"
+	node_body "$TEST_TMP/app" "bad node"
+	h_git_commit "$TEST_TMP/app" "broken build"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_failure
+	assert_output --partial "COMPILE-BROKE-HERE"
+	assert_output --partial "buildpack build failed"
+	refute_output --partial "=====> Application deployed:"
+	run app_url_get "$app"
+	assert_output "good node 1m production"
+}
+
+@test "a Python app without third-party packages runs in its virtualenv" {
+	app=$(new_app_name)
+	h_git_init "$TEST_TMP/app"
+	printf '# no third-party packages\n' >"$TEST_TMP/app/requirements.txt"
+	cat >"$TEST_TMP/app/app.py" <<-'EOF'
+		import http.server, os, sys
+		class H(http.server.BaseHTTPRequestHandler):
+		    def do_GET(self):
+		        body = ("python ok " + sys.prefix + "\n").encode()
+		        self.send_response(200)
+		        self.send_header("Content-Length", str(len(body)))
+		        self.end_headers()
+		        self.wfile.write(body)
+		http.server.HTTPServer(("", int(os.environ["PORT"])), H).serve_forever()
+	EOF
+	h_git_commit "$TEST_TMP/app" "python app"
+	push_ok "$TEST_TMP/app" "$app"
+	assert_output --partial "Python app detected"
+	run app_url_get "$app"
+	assert_success
+	assert_output "python ok /app/.venv"
+}
+
+@test "a static site is served by busybox httpd" {
+	app=$(new_app_name)
+	h_git_init "$TEST_TMP/app"
+	mkdir -p "$TEST_TMP/app/public"
+	echo "static ok" >"$TEST_TMP/app/public/index.html"
+	h_git_commit "$TEST_TMP/app" "static site"
+	push_ok "$TEST_TMP/app" "$app"
+	assert_output --partial "Static HTML app detected"
+	run app_url_get "$app"
+	assert_success
+	assert_output "static ok"
+}
+
+@test "a Procfile app: every process type is in the release, web answers" {
+	app=$(new_app_name)
+	h_git_init "$TEST_TMP/app"
+	cat >"$TEST_TMP/app/Procfile" <<-'EOF'
+		# web and a worker
+		web: mkdir -p /tmp/www && echo "procfile web" > /tmp/www/index.html && exec busybox httpd -f -p "$PORT" -h /tmp/www
+		worker: while true; do echo working; sleep 5; done
+		release: echo releasing
+	EOF
+	h_git_commit "$TEST_TMP/app" "procfile app"
+	push_ok "$TEST_TMP/app" "$app"
+	assert_output --partial "Procfile app detected"
+	assert_output --partial "Process types: release web worker"
+	run app_url_get "$app"
+	assert_output "procfile web"
+	run release_processes "$app"
+	assert_output '{"release":["/wharf/launch","release"],"web":["/wharf/launch","web"],"worker":["/wharf/launch","worker"]}'
+}
+
+@test "a bad Procfile is refused before anything is built" {
+	app=$(new_app_name)
+	h_git_init "$TEST_TMP/app"
+	printf 'web: ok\nnot a process line\n' >"$TEST_TMP/app/Procfile"
+	h_git_commit "$TEST_TMP/app" "bad procfile"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_failure
+	assert_output --partial "Procfile line 2"
+}
+
+@test "an external buildpack from a local git repository, added with buildpacks:add" {
+	app=$(new_app_name)
+	bp=$TEST_TMP/bp
+	h_git_init "$bp"
+	mkdir -p "$bp/bin"
+	printf '#!/bin/sh\necho Greeter\n' >"$bp/bin/detect"
+	cat >"$bp/bin/compile" <<-'EOF'
+		#!/bin/sh
+		echo "-----> Greeter buildpack compiling"
+		greeting=hello
+		[ -f "$3/GREETING" ] && greeting=$(cat "$3/GREETING")
+		mkdir -p "$1/www" && echo "external $greeting" >"$1/www/index.html"
+	EOF
+	cat >"$bp/bin/release" <<-'EOF'
+		#!/bin/sh
+		cat <<'YAML'
+		---
+		default_process_types:
+		  web: exec busybox httpd -f -p "$PORT" -h /app/www
+		YAML
+	EOF
+	chmod +x "$bp"/bin/*
+	h_git_commit "$bp" "greeter buildpack"
+	chown -R wharf "$bp"
+	h_git_init "$TEST_TMP/app"
+	echo "nothing a bundled buildpack knows" >"$TEST_TMP/app/README"
+	h_git_commit "$TEST_TMP/app" "app for an external buildpack"
+	run wharf apps:create "$app"
+	assert_success
+	run wharf_ssh buildpacks:add "$app" "$bp"
+	assert_success
+	run wharf_ssh config:set --no-restart "$app" GREETING=bonjour
+	assert_success
+	push_ok "$TEST_TMP/app" "$app"
+	assert_output --partial "Fetching buildpack $bp"
+	assert_output --partial "Greeter buildpack compiling"
+	run app_url_get "$app"
+	assert_output "external bonjour"
+	run wharf_ssh buildpacks:list "$app"
+	assert_output --partial "$bp"
+	# The config var reached ENV_DIR only: it is not baked into the image.
+	run docker image inspect --format '{{json .Config.Env}}' "$(jq -r '.releases[-1].image' "$WHARF_ROOT/apps/$app/releases.json")"
+	refute_output --partial bonjour
+}
