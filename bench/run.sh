@@ -1,0 +1,426 @@
+#!/usr/bin/env bash
+# bench/run.sh - `make bench`: the wharf router against nginx and HAProxy on loopback.
+#
+# 1. Throughput: wrk with keep-alive against direct-to-backend, nginx (upstream keepalive),
+#    HAProxy (http-reuse always) and `wharf router`; each proxy pinned to core 0, the backend
+#    (nginx answering "ok") and wrk to core 1. Prints req/s, p50, p99, RSS and wharf's ratios.
+# 2. Memory: wharf's idle RSS, and every proxy's RSS holding IDLE_CLIENTS idle keep-alive
+#    clients (each past one request).
+# 3. Swaps: SWAPS times moves the app between two backends under CONNS wrk connections
+#    (wharf: control API PUT with a health check; nginx: config rewrite + reload; HAProxy:
+#    runtime API `set server` on its stats socket) and prints failed requests
+#    (non-2xx + socket errors as wrk counts them).
+# Everything listens on 127.0.0.1 ephemeral ports; every load is bounded by time (and the
+# swap loops by count); what is started is stopped by pid.
+#
+# Knobs: DURATION=10 CONNS=50 IDLE_CLIENTS=10000 SWAPS=100 SWAP_PAUSE=0.05 ONLY="wharf nginx"
+set -uo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-50}
+IDLE_CLIENTS=${IDLE_CLIENTS:-10000}
+SWAPS=${SWAPS:-100}
+SWAP_PAUSE=${SWAP_PAUSE:-0.05}
+PROXY_CPU=${PROXY_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+HOSTNAME_HDR=bench.local
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || need+=(nginx)
+command -v haproxy >/dev/null || need+=(haproxy)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "bench: installing ${need[*]}" >&2
+	apt-get install -y -qq "${need[@]}" >/dev/null || { echo "bench: cannot install ${need[*]}" >&2; exit 1; }
+fi
+[ -x "$REPO/bin/wharf" ] || make -C "$REPO" -s || exit 1
+
+# Idle clients, proxies and the backend each need one descriptor per connection.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+FDS=$(ulimit -n)
+if [ "$FDS" != unlimited ] && [ $((IDLE_CLIENTS * 2 + 1000)) -gt "$FDS" ]; then
+	IDLE_CLIENTS=$(((FDS - 1000) / 2))
+	echo "bench: ulimit -n is $FDS; idle clients lowered to $IDLE_CLIENTS" >&2
+fi
+
+D=$(mktemp -d /tmp/wharf-bench.XXXXXX)
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	sleep 0.3
+	for p in "${PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	rm -rf "$D"
+}
+trap cleanup EXIT
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() {   # PORT: until something accepts on it (5 s at most)
+	local i
+	for i in $(seq 1 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "bench: nothing listens on $1" >&2
+	return 1
+}
+
+# RSS in KiB of a process and its children (nginx: master + worker).
+rss_kb() {
+	local pid=$1 total=0 r c
+	r=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null) || r=0
+	total=${r:-0}
+	for r in $(ps -o rss= --ppid "$pid" 2>/dev/null); do
+		total=$((total + r))
+	done
+	echo "$total"
+}
+
+nginx_common() {   # the parts every nginx config here shares
+	cat <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile $FDS;
+error_log $D/nginx-\$1-error.log warn;
+events { worker_connections $((FDS - 100)); multi_accept on; }
+EOF
+}
+
+nginx_http_common() {
+	cat <<EOF
+	access_log off;
+	keepalive_requests 100000000;
+	keepalive_timeout 120s;
+	client_body_temp_path $D/tmp/body;
+	proxy_temp_path $D/tmp/proxy;
+	fastcgi_temp_path $D/tmp/fastcgi;
+	uwsgi_temp_path $D/tmp/uwsgi;
+	scgi_temp_path $D/tmp/scgi;
+EOF
+}
+
+# ---- the backend: nginx on LOAD_CPU answering "ok" (and "a"/"b" for the swaps) -----
+mkdir -p "$D/tmp"
+PB=$(free_port) PA2=$(free_port) PB2=$(free_port)
+{
+	nginx_common | sed "s/\\\$1/backend/"
+	echo "pid $D/backend.pid;"
+	echo "http {"
+	nginx_http_common
+	echo "	server { listen 127.0.0.1:$PB; location / { return 200 \"ok\n\"; } }"
+	echo "	server { listen 127.0.0.1:$PA2; location / { return 200 \"a\n\"; } }"
+	echo "	server { listen 127.0.0.1:$PB2; location / { return 200 \"b\n\"; } }"
+	echo "}"
+} >"$D/backend.conf"
+taskset -c "$LOAD_CPU" nginx -c "$D/backend.conf" -p "$D" 2>"$D/backend.err" &
+PIDS+=($!)
+wait_port "$PB" && wait_port "$PA2" && wait_port "$PB2" || { cat "$D/backend.err" >&2; exit 1; }
+
+# ---- the proxies ---------------------------------------------------------------------
+# start_X TARGET_PORT -> sets PORT_X and PID_X
+start_nginx() {
+	PORT_NGINX=$(free_port)
+	{
+		nginx_common | sed "s/\\\$1/proxy/"
+		echo "pid $D/nginx.pid;"
+		echo "http {"
+		nginx_http_common
+		echo "	include $D/nginx-upstream.conf;"
+		echo "	server { listen 127.0.0.1:$PORT_NGINX; location / { proxy_pass http://app;"
+		echo "		proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+		echo "}"
+	} >"$D/nginx.conf"
+	nginx_upstream "$1"
+	taskset -c "$PROXY_CPU" nginx -c "$D/nginx.conf" -p "$D" 2>"$D/nginx.err" &
+	PID_NGINX=$!
+	PIDS+=("$PID_NGINX")
+	wait_port "$PORT_NGINX"
+}
+nginx_upstream() {
+	echo "upstream app { server 127.0.0.1:$1; keepalive 64; keepalive_requests 100000000; }" \
+		>"$D/nginx-upstream.conf"
+}
+
+start_haproxy() {   # TARGET_PORT [SECOND_PORT: a disabled second server for the swaps]
+	PORT_HAPROXY=$(free_port)
+	cat >"$D/haproxy.cfg" <<EOF
+global
+	nbthread 1
+	maxconn $((FDS / 2 - 100))
+	stats socket $D/haproxy.sock mode 600 level admin
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 120s
+	timeout server 60s
+	timeout http-keep-alive 120s
+	option http-keep-alive
+	http-reuse always
+frontend fe
+	bind 127.0.0.1:$PORT_HAPROXY
+	maxconn $((FDS / 2 - 100))
+	default_backend be
+backend be
+	server a 127.0.0.1:$1
+EOF
+	[ -z "${2:-}" ] || echo "	server b 127.0.0.1:$2 disabled" >>"$D/haproxy.cfg"
+	taskset -c "$PROXY_CPU" haproxy -db -f "$D/haproxy.cfg" >"$D/haproxy.log" 2>&1 &
+	PID_HAPROXY=$!
+	PIDS+=("$PID_HAPROXY")
+	wait_port "$PORT_HAPROXY"
+}
+haproxy_cmd() {
+	python3 - "$D/haproxy.sock" "$1" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall((sys.argv[2] + "\n").encode())
+out = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    out += d
+sys.stdout.write(out.decode())
+EOF
+}
+
+start_wharf() {
+	PORT_WHARF=$(free_port)
+	rm -rf "$D/wharf"
+	mkdir -p "$D/wharf"
+	WHARF_ROOT=$D/wharf WHARF_ROUTER_SOCKET=$D/wharf.sock taskset -c "$PROXY_CPU" \
+		"$REPO/bin/wharf" router --listen "127.0.0.1:$PORT_WHARF" 2>"$D/wharf.log" &
+	PID_WHARF=$!
+	PIDS+=("$PID_WHARF")
+	wait_port "$PORT_WHARF" || { cat "$D/wharf.log" >&2; return 1; }
+	wharf_put "$1" >/dev/null
+}
+wharf_put() {   # TARGET_PORT [health]: prints the HTTP status
+	local health=
+	[ -z "${2:-}" ] || health=', "health": {"path": "/", "interval_ms": 10, "timeout_ms": 1000, "deadline_ms": 5000}'
+	curl -s -o /dev/null -w '%{http_code}' -m 30 --unix-socket "$D/wharf.sock" -X PUT \
+		http://x/apps/bench -d "{\"domains\": [\"$HOSTNAME_HDR\"],
+		\"targets\": [\"127.0.0.1:$1\"]$health, \"drain_timeout_ms\": 5000}"
+}
+
+stop_pid() {
+	kill "$1" 2>/dev/null || true
+	local i
+	for i in $(seq 1 50); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null || true
+}
+
+# ---- wrk and its numbers ---------------------------------------------------------------
+to_ms() {   # "1.23ms" / "850.00us" / "1.01s" -> milliseconds
+	awk -v v="$1" 'BEGIN {
+		if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
+		else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
+		else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
+		else printf "%s", v }'
+}
+
+run_wrk() {   # NAME PORT: writes $D/wrk-NAME.txt
+	taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency \
+		-H "Host: $HOSTNAME_HDR" "http://127.0.0.1:$2/" >"$D/wrk-$1.txt" 2>&1
+}
+wrk_rps() { awk '/^Requests\/sec/ {print $2}' "$1"; }
+wrk_pct() { to_ms "$(awk -v p="$2%" '$1 == p {print $2; exit}' "$1")"; }
+wrk_failed() {   # non-2xx/3xx + socket errors
+	awk '/Non-2xx/ {n += $NF} /Socket errors/ {
+		for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) { v = $i; sub(/,/, "", v); n += v } }
+		END {print n + 0}' "$1"
+}
+wrk_total() { awk '/requests in/ {print $1}' "$1"; }
+
+declare -A RPS P50 P99 RSS FAIL
+measure() {   # NAME PORT PID
+	run_wrk "$1" "$2"
+	RPS[$1]=$(wrk_rps "$D/wrk-$1.txt")
+	P50[$1]=$(wrk_pct "$D/wrk-$1.txt" 50)
+	P99[$1]=$(wrk_pct "$D/wrk-$1.txt" 99)
+	RSS[$1]=$(rss_kb "$3")
+	FAIL[$1]=$(wrk_failed "$D/wrk-$1.txt")
+	[ -n "${RPS[$1]}" ] || { echo "bench: wrk failed for $1:" >&2; cat "$D/wrk-$1.txt" >&2; }
+}
+
+idle_rss() {   # NAME PORT PID: RSS with IDLE_CLIENTS idle keep-alive clients
+	local fifo=$D/idle-$1.fifo line pid
+	mkfifo "$fifo"
+	taskset -c "$LOAD_CPU" python3 "$REPO/bench/idle_clients.py" "$2" "$HOSTNAME_HDR" \
+		"$IDLE_CLIENTS" 120 <"$fifo" >"$D/idle-$1.out" &
+	pid=$!
+	PIDS+=("$pid")
+	exec 5>"$fifo"
+	for _ in $(seq 1 1200); do
+		line=$(cat "$D/idle-$1.out")
+		[ -n "$line" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	sleep 0.5
+	IDLE_RSS[$1]=$(rss_kb "$3")
+	IDLE_OK[$1]=$(awk '{print $2}' "$D/idle-$1.out")
+	exec 5>&-
+	stop_pid "$pid"
+	rm -f "$fifo"
+}
+declare -A IDLE_RSS IDLE_OK
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+echo "-----> wharf router benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "       $(nproc) cores: $(lscpu | sed -n 's/^Model name: *//p'); kernel $(uname -r)"
+echo "       wrk -t1 -c$CONNS -d${DURATION}s keep-alive; proxy on cpu $PROXY_CPU, backend and wrk on cpu $LOAD_CPU"
+echo "       nginx $(nginx -v 2>&1 | sed 's/.*\///'), HAProxy $(haproxy -v | sed -n '1s/HAProxy version \([^ ]*\).*/\1/p'), wrk $(wrk -v 2>&1 | sed -n '1s/wrk \([^ ]*\).*/\1/p')"
+
+ONLY=${ONLY:-direct nginx haproxy wharf}
+for name in $ONLY; do
+	case $name in
+	direct) measure direct "$PB" "$(cat "$D/backend.pid" 2>/dev/null || echo "${PIDS[0]}")" ;;
+	nginx) start_nginx "$PB" && measure nginx "$PORT_NGINX" "$PID_NGINX" ;;
+	haproxy) start_haproxy "$PB" && measure haproxy "$PORT_HAPROXY" "$PID_HAPROXY" ;;
+	wharf)
+		start_wharf "$PB" || exit 1
+		sleep 0.3
+		WHARF_IDLE_RSS=$(rss_kb "$PID_WHARF")
+		measure wharf "$PORT_WHARF" "$PID_WHARF"
+		;;
+	esac
+done
+
+echo
+echo "## Throughput (req/s higher is better; latency in ms; RSS after the run)"
+echo
+printf '| %-8s | %10s | %8s | %8s | %9s | %6s |\n' target req/s p50 p99 "RSS MiB" failed
+printf '| %-8s | %10s | %8s | %8s | %9s | %6s |\n' --- ---: ---: ---: ---: ---:
+for name in $ONLY; do
+	[ -n "${RPS[$name]:-}" ] || continue
+	printf '| %-8s | %10s | %8s | %8s | %9s | %6s |\n' "$name" "${RPS[$name]}" \
+		"${P50[$name]}" "${P99[$name]}" "$(mb "${RSS[$name]}")" "${FAIL[$name]}"
+done
+if [ -n "${RPS[wharf]:-}" ]; then
+	echo
+	echo "wharf's ratios (req/s: wharf / other, higher is better; p99: wharf / other, lower is better):"
+	echo
+	for name in $ONLY; do
+		[ "$name" = wharf ] || [ -z "${RPS[$name]:-}" ] && continue
+		echo "- vs $name: req/s x$(ratio "${RPS[wharf]}" "${RPS[$name]}"), p99 x$(ratio "${P99[wharf]}" "${P99[$name]}")"
+	done
+	echo
+	echo "wharf idle RSS (one app, before any request): $(mb "$WHARF_IDLE_RSS") MiB"
+fi
+
+if [ "$IDLE_CLIENTS" -gt 0 ]; then
+	for name in $ONLY; do
+		case $name in
+		nginx) idle_rss nginx "$PORT_NGINX" "$PID_NGINX" ;;
+		haproxy) idle_rss haproxy "$PORT_HAPROXY" "$PID_HAPROXY" ;;
+		wharf) idle_rss wharf "$PORT_WHARF" "$PID_WHARF" ;;
+		esac
+	done
+	echo
+	echo "## Memory with $IDLE_CLIENTS idle keep-alive clients (each after one request)"
+	echo
+	printf '| %-8s | %9s | %8s |\n' proxy "RSS MiB" clients
+	printf '| %-8s | %9s | %8s |\n' --- ---: ---:
+	for name in $ONLY; do
+		[ -n "${IDLE_RSS[$name]:-}" ] || continue
+		printf '| %-8s | %9s | %8s |\n' "$name" "$(mb "${IDLE_RSS[$name]}")" "${IDLE_OK[$name]}"
+	done
+fi
+
+# ---- swaps under load ---------------------------------------------------------------------
+[ "$SWAPS" -gt 0 ] || exit 0
+for name in $ONLY; do
+	case $name in
+	nginx) stop_pid "$PID_NGINX" ;;
+	haproxy) stop_pid "$PID_HAPROXY" ;;
+	wharf) stop_pid "$PID_WHARF" ;;
+	esac
+done
+
+declare -A SWAP_FAIL SWAP_TOTAL SWAP_SECS SWAP_ERR
+swap_under_load() {   # NAME PORT SWAPFN
+	local name=$1 port=$2 fn=$3 wrk_pid i t0 t1 target errs=0
+	taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d600s -H "Host: $HOSTNAME_HDR" \
+		"http://127.0.0.1:$port/" >"$D/swap-$name.txt" 2>&1 &
+	wrk_pid=$!
+	PIDS+=("$wrk_pid")
+	sleep 1
+	t0=$(date +%s.%N)
+	for i in $(seq 1 "$SWAPS"); do
+		if [ $((i % 2)) -eq 1 ]; then target=$PB2; else target=$PA2; fi
+		$fn "$target" "$i" || errs=$((errs + 1))
+		sleep "$SWAP_PAUSE"
+	done
+	t1=$(date +%s.%N)
+	sleep 1
+	kill -INT "$wrk_pid" 2>/dev/null
+	wait "$wrk_pid" 2>/dev/null
+	SWAP_FAIL[$name]=$(wrk_failed "$D/swap-$name.txt")
+	SWAP_TOTAL[$name]=$(wrk_total "$D/swap-$name.txt")
+	SWAP_SECS[$name]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+	SWAP_ERR[$name]=$errs
+}
+swap_wharf() { [ "$(wharf_put "$1" health)" = 200 ]; }
+swap_nginx() {
+	nginx_upstream "$1"
+	kill -HUP "$(cat "$D/nginx.pid")"
+}
+swap_haproxy() {
+	# Bring the other server in before taking the current one out: no empty moment.
+	if [ $(($2 % 2)) -eq 1 ]; then
+		haproxy_cmd "set server be/b state ready" >/dev/null &&
+			haproxy_cmd "set server be/a state maint" >/dev/null
+	else
+		haproxy_cmd "set server be/a state ready" >/dev/null &&
+			haproxy_cmd "set server be/b state maint" >/dev/null
+	fi
+}
+
+for name in $ONLY; do
+	case $name in
+	nginx)
+		start_nginx "$PA2" && swap_under_load nginx "$PORT_NGINX" swap_nginx
+		stop_pid "$PID_NGINX"
+		;;
+	haproxy)
+		start_haproxy "$PA2" "$PB2" && swap_under_load haproxy "$PORT_HAPROXY" swap_haproxy
+		stop_pid "$PID_HAPROXY"
+		;;
+	wharf)
+		start_wharf "$PA2" && swap_under_load wharf "$PORT_WHARF" swap_wharf
+		stop_pid "$PID_WHARF"
+		;;
+	esac
+done
+echo
+echo "## $SWAPS swaps between two backends under $CONNS keep-alive connections (wrk, unbounded rate)"
+echo
+printf '| %-8s | %-34s | %9s | %8s | %7s | %11s |\n' proxy "swap by" requests failed seconds "swap errors"
+printf '| %-8s | %-34s | %9s | %8s | %7s | %11s |\n' --- --- ---: ---: ---: ---:
+for name in $ONLY; do
+	[ -n "${SWAP_FAIL[$name]:-}" ] || continue
+	case $name in
+	nginx) how="config rewrite + reload (SIGHUP)" ;;
+	haproxy) how="runtime API set server state" ;;
+	wharf) how="control API PUT, health-checked" ;;
+	esac
+	printf '| %-8s | %-34s | %9s | %8s | %7s | %11s |\n' "$name" "$how" "${SWAP_TOTAL[$name]}" \
+		"${SWAP_FAIL[$name]}" "${SWAP_SECS[$name]}" "${SWAP_ERR[$name]}"
+done
+echo
+echo "failed = non-2xx responses + socket errors (connect, read, write, timeout) counted by wrk."
