@@ -53,20 +53,25 @@ int build_buildpacks_dir(struct buf *out)
 			return err_set("WHARF_BUILDPACKS_DIR=%s holds no .wharf/build", env);
 		return buf_addstr(out, env);
 	}
-	/* From a checkout, bin/wharf finds ../buildpacks beside it. */
+	/* From a checkout, bin/wharf finds ../buildpacks beside it; installed under
+	 * any PREFIX, PREFIX/bin/wharf finds ../share/wharf/buildpacks. */
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
-		struct buf p = BUF_INIT;
+		static const char *const rel[] = { "../buildpacks", "../share/wharf/buildpacks" };
+		size_t i;
 		exe[n] = '\0';
 		dir = dirname(exe);
-		if (buf_addf(&p, "%s/../buildpacks", dir) == 0 && is_buildpacks_dir(p.buf)) {
-			char *real = realpath(p.buf, NULL);
-			int r = buf_addstr(out, real ? real : p.buf);
-			free(real);
+		for (i = 0; i < sizeof(rel) / sizeof(*rel); i++) {
+			struct buf p = BUF_INIT;
+			if (buf_addf(&p, "%s/%s", dir, rel[i]) == 0 && is_buildpacks_dir(p.buf)) {
+				char *real = realpath(p.buf, NULL);
+				int r = buf_addstr(out, real ? real : p.buf);
+				free(real);
+				buf_release(&p);
+				return r;
+			}
 			buf_release(&p);
-			return r;
 		}
-		buf_release(&p);
 	}
 	if (is_buildpacks_dir(BUILD_BUILDPACKS_INSTALLED))
 		return buf_addstr(out, BUILD_BUILDPACKS_INSTALLED);

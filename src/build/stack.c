@@ -57,18 +57,25 @@ int build_stack_script(struct buf *out)
 	char exe[4096];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
+	/* A checkout's scripts/, or PREFIX/share/wharf/scripts beside PREFIX/bin. */
 	if (n > 0) {
-		struct buf p = BUF_INIT;
+		static const char *const rel[] = { "../scripts", "../share/wharf/scripts" };
+		const char *dir;
+		size_t i;
 		exe[n] = '\0';
-		if (buf_addf(&p, "%s/../scripts/stack-image.sh", dirname(exe)) == 0 &&
-		    access(p.buf, X_OK) == 0) {
-			char *real = realpath(p.buf, NULL);
-			int r = buf_addstr(out, real ? real : p.buf);
-			free(real);
+		dir = dirname(exe);
+		for (i = 0; i < sizeof(rel) / sizeof(*rel); i++) {
+			struct buf p = BUF_INIT;
+			if (buf_addf(&p, "%s/%s/stack-image.sh", dir, rel[i]) == 0 &&
+			    access(p.buf, X_OK) == 0) {
+				char *real = realpath(p.buf, NULL);
+				int r = buf_addstr(out, real ? real : p.buf);
+				free(real);
+				buf_release(&p);
+				return r;
+			}
 			buf_release(&p);
-			return r;
 		}
-		buf_release(&p);
 	}
 	if (access(STACK_SCRIPT_INSTALLED, X_OK) == 0)
 		return buf_addstr(out, STACK_SCRIPT_INSTALLED);

@@ -227,3 +227,43 @@ release_processes() {
 	run docker image inspect --format '{{json .Config.Env}}' "$(jq -r '.releases[-1].image' "$WHARF_ROOT/apps/$app/releases.json")"
 	refute_output --partial bonjour
 }
+
+@test "buildpacks:add|list|remove|clear keep the app's chain in app.json" {
+	app=$(new_app_name)
+	run wharf apps:create "$app"
+	assert_success
+	run wharf_ssh buildpacks:add "$app" https://github.com/heroku/heroku-buildpack-nodejs.git#v1
+	assert_success
+	run wharf_ssh buildpacks:add --index 1 "$app" python
+	assert_success
+	run wharf_ssh buildpacks:list "$app"
+	assert_success
+	assert_line --index 1 python
+	assert_line --index 2 "https://github.com/heroku/heroku-buildpack-nodejs.git#v1"
+	run jq -c .buildpacks "$WHARF_ROOT/apps/$app/app.json"
+	assert_output '["python","https://github.com/heroku/heroku-buildpack-nodejs.git#v1"]'
+	run wharf_ssh buildpacks:add "$app" "not a url"
+	assert_failure
+	run wharf_ssh buildpacks:add "$app" "ftp://example.com/bp"
+	assert_failure
+	assert_output --partial "neither a bundled one"
+	run wharf_ssh buildpacks:remove "$app" python
+	assert_success
+	run jq -c .buildpacks "$WHARF_ROOT/apps/$app/app.json"
+	assert_output '["https://github.com/heroku/heroku-buildpack-nodejs.git#v1"]'
+	run wharf_ssh buildpacks:clear "$app"
+	assert_success
+	run jq -c .buildpacks "$WHARF_ROOT/apps/$app/app.json"
+	assert_output 'null'
+}
+
+@test "stack:build keeps the stack image it has; stack:report gives its size" {
+	run wharf stack:build
+	assert_success
+	assert_output --partial "already present"
+	assert_output --regexp "size: [0-9]+ MB"
+	echo "# $(echo "$output" | grep 'size:' | sed 's/^ *//')" >&3
+	run wharf_ssh stack:report
+	assert_success
+	assert_output --partial "wharf/stack:bookworm"
+}
