@@ -9,6 +9,7 @@ set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 DEPLOYS=${DEPLOYS:-20} ROLLBACKS=${ROLLBACKS:-5} CONFIGS=${CONFIGS:-5}
 BAD_CHECKS=${BAD_CHECKS:-3} BAD_BUILDS=${BAD_BUILDS:-2} CONNS=${CONNS:-50}
+WRK_THREADS=${WRK_THREADS:-2}
 MAX_SECONDS=${MAX_SECONDS:-1500}     # wrk's hard bound; the scenario stops it sooner
 
 # shellcheck source=../tests/e2e/lib/harness.bash
@@ -52,7 +53,7 @@ make_app_repo "$DIR" "v0"
 push || { cat "$TEST_TMP/push.log"; exit 1; }
 serving "v0" || { echo "bench: the first deploy does not serve" >&2; exit 1; }
 
-wrk -t 2 -c "$CONNS" -d "${MAX_SECONDS}s" --timeout 10s -H "Host: $HOST" \
+wrk -t "$WRK_THREADS" -c "$CONNS" -d "${MAX_SECONDS}s" --timeout 10s -H "Host: $HOST" \
 	"http://127.0.0.1:$ROUTER_PORT/" >"$TEST_TMP/wrk.out" 2>&1 &
 WRK_PID=$!
 sleep 2
@@ -109,7 +110,7 @@ stats() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1; s += $1 } END {
 cat <<REPORT
 
 =====> wharf zero-downtime benchmark ($(date -u +%F), $(nproc) cores, Docker $(docker version -f '{{.Server.Version}}'))
-       Load:                 wrk, $CONNS keep-alive connections through the router
+       Load:                 wrk, $WRK_THREADS threads, $CONNS keep-alive connections through the router
        Operations:           $DEPLOYS deploys, $CONFIGS config:set, $ROLLBACKS rollbacks (succeeded: $ok of $((DEPLOYS + CONFIGS + ROLLBACKS)))
                              $BAD_CHECKS deploys failing their check, $BAD_BUILDS failing their build (rejected: $failed_ok of $((BAD_CHECKS + BAD_BUILDS)))
        Requests:             ${total:-?}
