@@ -15,13 +15,6 @@
 
 #define RETAIN_DEFAULT 5
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static long next_version(const json_t *releases)
 {
 	return (long)json_int(state_current_release(releases), "version", 0) + 1;
@@ -194,7 +187,7 @@ int cli_deploy_push(const char *app, const char *rev)
 	struct release_src src = { 0 };
 	json_t *releases = NULL, *checks = NULL;
 	const char *locked;
-	double t0 = now_s();
+	double t0 = clock_now_s();
 	int ret = -1;
 
 	/* A push over ssh already holds the app's lock (see sshcmd.c). */
@@ -222,7 +215,7 @@ int cli_deploy_push(const char *app, const char *rev)
 	src.checks = checks;
 	if (buf_addf(&desc, "deploy %.7s", rev) < 0 || release_and_run(d, app, &src, desc.buf) < 0)
 		goto out;
-	say_detail("deployed in %.1fs", now_s() - t0);
+	say_detail("deployed in %.1fs", clock_now_s() - t0);
 	ret = 0;
 out:
 	if (ret < 0) {

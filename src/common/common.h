@@ -63,6 +63,9 @@ void say_lines(const char *prefix, const char *text, size_t len); /* each line p
 void say_set_quiet(int quiet);                               /* hides step/section/detail */
 void say_set_stderr(int on);     /* all output to stderr: while stdout carries git's protocol */
 
+/* Monotonic seconds, for durations and deadlines (src/common/clock.c). */
+double clock_now_s(void);
+
 /* ---- paths under WHARF_ROOT ------------------------------------------------- */
 
 const char *wharf_root(void);            /* $WHARF_ROOT or /var/lib/wharf; borrowed */
@@ -122,7 +125,7 @@ int valid_key_name(const char *name);    /* ssh key names: ^[A-Za-z0-9][A-Za-z0-
  * apps/<app>/app.json     {"config": {K: V}, "domains": [...], "deploy_branch": …,
  *                          "created_at": …}
  * apps/<app>/releases.json {"releases": [{"version": N, "image": …, …}]}
- * global.json             {"domain": …}
+ * global.json             {"domain": …, "domains": [...], "config": {K: V}}
  * Callers validate app names first; writers hold the app's lock. */
 int state_app_exists(const char *app);                    /* 1 or 0 */
 int state_app_create(const char *app);                    /* fails if it exists */
@@ -140,6 +143,13 @@ int state_global_domain(struct buf *out);
 /* The app's domains: "<app>.<global domain>" unless the app turned the default
  * off, then the app's own. *out is a new array; caller decrefs. */
 int state_app_domains(const char *app, const json_t *appobj, json_t **out);
+/* global.json's domains: its "domains" array, else its single "domain", else
+ * none. *out is a new array; caller decrefs. */
+int state_global_domains(json_t **out);
+/* The environment an app's containers get from config: global.json's "config"
+ * with the app's own "config" over it (the app wins). *out is a new object;
+ * caller decrefs. Fails when the app does not exist. */
+int state_app_env(const char *app, json_t **out);
 /* Serialises deploys and changes of one app in arrival order (a queue of ticket
  * files named by time and pid; tickets of dead processes are dropped, and the
  * kernel drops the flock of a killed holder). Waiters are told they wait. */

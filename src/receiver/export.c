@@ -1,5 +1,5 @@
 /* export.c - writing a pushed commit's tree to a build directory with libgit2. */
-#include "receiver.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,12 +16,6 @@ struct export {
 	int             failed;
 };
 
-static int git_fail(const char *what)
-{
-	const git_error *e = git_error_last();
-	return err_set("%s: %s", what, e && e->message ? e->message : "libgit2 error");
-}
-
 static int safe_entry_name(const char *name)
 {
 	return *name && strcmp(name, ".") && strcmp(name, "..") && strcasecmp(name, ".git") &&
@@ -37,7 +31,7 @@ static int write_blob(struct export *ex, const git_tree_entry *e, const char *pa
 	int fd = -1, ret = -1;
 
 	if (git_blob_lookup(&blob, ex->repo, git_tree_entry_id(e)) < 0) {
-		git_fail("cannot read a pushed file");
+		receiver__git_fail("cannot read a pushed file");
 		goto out;
 	}
 	data = git_blob_rawcontent(blob);
@@ -131,7 +125,7 @@ int receiver_export_tree(const char *repo_path, const char *rev, const char *des
 
 	git_libgit2_init();
 	if (git_repository_open_bare(&ex.repo, repo_path) < 0) {
-		git_fail("cannot open the app's repository");
+		receiver__git_fail("cannot open the app's repository");
 		goto out;
 	}
 	/* While pre-receive runs, the pushed objects live in a quarantine directory
@@ -139,21 +133,21 @@ int receiver_export_tree(const char *repo_path, const char *rev, const char *des
 	if (quarantine && *quarantine) {
 		if (git_repository_odb(&odb, ex.repo) < 0 ||
 		    git_odb_add_disk_alternate(odb, quarantine) < 0) {
-			git_fail("cannot read the pushed objects");
+			receiver__git_fail("cannot read the pushed objects");
 			goto out;
 		}
 	}
 	if (git_oid_fromstr(&oid, rev) < 0 || git_commit_lookup(&commit, ex.repo, &oid) < 0) {
-		git_fail("cannot find the pushed commit");
+		receiver__git_fail("cannot find the pushed commit");
 		goto out;
 	}
 	if (git_commit_tree(&tree, commit) < 0) {
-		git_fail("cannot read the pushed tree");
+		receiver__git_fail("cannot read the pushed tree");
 		goto out;
 	}
 	if (git_tree_walk(tree, GIT_TREEWALK_PRE, walk_cb, &ex) < 0) {
 		if (!ex.failed)
-			git_fail("cannot export the pushed tree");
+			receiver__git_fail("cannot export the pushed tree");
 		goto out;
 	}
 	ret = 0;

@@ -1,14 +1,8 @@
 /* repo.c - an app's bare repository and the hook that deploys pushes to it. */
-#include "receiver.h"
+#include "internal.h"
 
 #include <git2.h>
 #include <string.h>
-
-static int git_fail(const char *what)
-{
-	const git_error *e = git_error_last();
-	return err_set("%s: %s", what, e && e->message ? e->message : "libgit2 error");
-}
 
 /* The hook is a two-line shell script: everything it needs reaches it through
  * the environment git-receive-pack inherited from `wharf ssh-command`. */
@@ -56,7 +50,7 @@ int receiver_repo_ensure(const char *app, const char *wharf_exe, int *created)
 		     GIT_REPOSITORY_INIT_NO_REINIT;
 	opts.initial_head = "main";
 	if (git_repository_init_ext(&repo, path.buf, &opts) < 0) {
-		git_fail("cannot create the app's repository");
+		receiver__git_fail("cannot create the app's repository");
 		goto out;
 	}
 	/* Objects from a push are checked by git itself before the hook sees them:
@@ -64,7 +58,7 @@ int receiver_repo_ensure(const char *app, const char *wharf_exe, int *created)
 	if (git_repository_config(&cfg, repo) < 0 ||
 	    git_config_set_bool(cfg, "receive.fsckObjects", 1) < 0 ||
 	    git_config_set_bool(cfg, "receive.denyDeleteCurrent", 1) < 0) {
-		git_fail("cannot configure the app's repository");
+		receiver__git_fail("cannot configure the app's repository");
 		goto out;
 	}
 	if (write_hook(path.buf, app, wharf_exe) < 0)

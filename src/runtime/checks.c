@@ -179,13 +179,6 @@ out:
 	return ret;
 }
 
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* One HTTP/1.0 GET to 127.0.0.1:port. *status is 0 when no HTTP answer came. */
 static int http_probe(int port, const char *path, const char *host, int timeout_s, int *status,
 		      struct buf *body)
@@ -329,12 +322,12 @@ int runtime_run_checks(struct docker *d, const char *id, int port, const char *h
 	}
 	/* The default: an app that answers HTTP (any status) passes at once; one that
 	 * accepts connections but speaks no HTTP must stay up for a few seconds. */
-	t0 = mono_s();
+	t0 = clock_now_s();
 	if (http_probe(port, "/", host, 3, &status, NULL) == 0 && status) {
 		say_detail("default check: answered HTTP %d", status);
 		return runtime_check_running(d, id);
 	}
-	sleep_s(3.0 - (mono_s() - t0) > 0 ? 3.0 - (mono_s() - t0) : 0);
+	sleep_s(3.0 - (clock_now_s() - t0) > 0 ? 3.0 - (clock_now_s() - t0) : 0);
 	if (runtime_check_running(d, id) < 0)
 		return -1;
 	say_detail("default check: no HTTP answer, but up for 3 s");

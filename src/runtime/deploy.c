@@ -16,13 +16,6 @@
 #define PORT_MIN_DEFAULT 20000
 #define PORT_MAX_DEFAULT 29999
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -83,7 +76,7 @@ static int pick_port(struct docker *d, int *port)
 	if (docker_container_list(d, labels, 1, &all) < 0)
 		goto out;
 	span = hi - lo + 1;
-	start = (int)(now_s() * 1000) % span;
+	start = (int)(clock_now_s() * 1000) % span;
 	for (i = 0; i < span; i++) {
 		int p = lo + (start + i) % span;
 		if (!port_in_use(all, p) && port_bindable(p)) {
@@ -130,7 +123,7 @@ static void show_logs_tail(struct docker *d, const char *id)
  * (or keeps restarting) first, or the deadline passes. */
 static int wait_listening(struct docker *d, const char *id, int port, int wait_s)
 {
-	double deadline = now_s() + wait_s;
+	double deadline = clock_now_s() + wait_s;
 	json_t *info = NULL;
 	int ret = -1;
 
@@ -154,7 +147,7 @@ static int wait_listening(struct docker *d, const char *id, int port, int wait_s
 				json_int(state, "ExitCode", -1), port);
 			break;
 		}
-		if (now_s() > deadline) {
+		if (clock_now_s() > deadline) {
 			err_set("the new container did not listen on PORT %d within %d s (apps must "
 				"listen on $PORT)", port, wait_s);
 			break;
@@ -464,7 +457,7 @@ int runtime_deploy(struct docker *d, const struct deploy_req *req)
 	struct buf failed_id = BUF_INIT;
 	const char *type;
 	int grace = req->stop_timeout_s > 0 ? req->stop_timeout_s : 10;
-	double t0 = now_s();
+	double t0 = clock_now_s();
 	long i, n;
 	int ret = -1;
 
@@ -485,13 +478,13 @@ int runtime_deploy(struct docker *d, const struct deploy_req *req)
 				goto failed;
 		}
 	}
-	say_detail("started after %.1fs", now_s() - t0);
+	say_detail("started after %.1fs", clock_now_s() - t0);
 	if (json_array_size(targets)) {
 		say_step("Switching the router to %s%s", json_string_value(json_array_get(targets, 0)),
 			 json_array_size(targets) > 1 ? " and others" : "");
 		if (switch_router(req, targets) < 0)
 			goto failed;
-		say_detail("serving after %.1fs", now_s() - t0);
+		say_detail("serving after %.1fs", clock_now_s() - t0);
 	} else if (router_client_delete(req->app) < 0) {
 		goto failed;    /* no web process: nothing may stay routed to the old one */
 	}
