@@ -1,23 +1,44 @@
-/* apps.c - apps:create, apps:list, apps:exists, apps:destroy. */
+/* apps.c - apps:create, list, exists, destroy, report, lock, unlock, locked,
+ * rename, clone. */
 #include "cli.h"
 #include "receiver/receiver.h"
 #include "runtime/runtime.h"
 
+#include <errno.h>
+#include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Parses argv with no flags but `allowed` and needs exactly npos words, the
+ * first an app name (existing when must_exist). */
+static int app_args(struct cli_opts *o, int argc, char **argv, const char *allowed, int npos,
+		    int must_exist)
+{
+	if (cli_opts_parse(o, argc, argv, allowed, NULL) < 0)
+		return -1;
+	if (o->npos != npos)
+		return cli_usage(argv[0]);
+	return cli_opts_app(o, must_exist);
+}
 
 int cmd_apps_create(int argc, char **argv)
 {
+	struct cli_opts o;
 	struct buf exe = BUF_INIT;
 	int created, ret = -1;
 
-	if (cli_need_app(argc, argv, 1, 0) < 0)
+	if (app_args(&o, argc, argv, "", 1, 0) < 0)
 		return -1;
-	if (state_app_exists(argv[1]))
-		return err_set("app '%s' already exists", argv[1]);
-	say_step("Creating %s...", argv[1]);
-	if (state_app_create(argv[1]) < 0 || cli_self_exe(&exe) < 0 ||
-	    receiver_repo_ensure(argv[1], exe.buf, &created) < 0)
+	if (state_app_exists(o.pos[0]))
+		return err_set("app '%s' already exists", o.pos[0]);
+	say_step("Creating %s...", o.pos[0]);
+	if (state_app_create(o.pos[0]) < 0 || cli_self_exe(&exe) < 0 ||
+	    receiver_repo_ensure(o.pos[0], exe.buf, &created) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -27,26 +48,38 @@ out:
 
 int cmd_apps_list(int argc, char **argv)
 {
+	struct cli_opts o;
 	json_t *apps = NULL, *v;
 	size_t i;
+	int json;
 
-	(void)argc;
-	(void)argv;
+	if (cli_opts_parse(&o, argc, argv, "--format", NULL) < 0 || cli_opts_format(&o, &json) < 0)
+		return -1;
+	if (o.npos)
+		return cli_usage(argv[0]);
 	if (state_app_list(&apps) < 0)
 		return -1;
-	say_section("My Apps");
-	json_array_foreach(apps, i, v)
-		printf("%s\n", json_string_value(v));
+	if (json) {
+		char *s = json_dumps(apps, JSON_COMPACT);
+		printf("%s\n", s ? s : "[]");
+		free(s);
+	} else {
+		say_section("My Apps");
+		json_array_foreach(apps, i, v)
+			printf("%s\n", json_string_value(v));
+	}
 	json_decref(apps);
 	return 0;
 }
 
 int cmd_apps_exists(int argc, char **argv)
 {
-	if (cli_need_app(argc, argv, 1, 0) < 0)
+	struct cli_opts o;
+
+	if (app_args(&o, argc, argv, "", 1, 0) < 0)
 		return -1;
-	if (!state_app_exists(argv[1]))
-		return err_set("App %s does not exist", argv[1]);
+	if (!state_app_exists(o.pos[0]))
+		return err_set("App %s does not exist", o.pos[0]);
 	return 0;
 }
 
@@ -76,26 +109,24 @@ static void remove_images(struct docker *d, const char *app)
 	json_array_foreach(json_object_get(rels, "releases"), i, r) {
 		const char *img = json_str(r, "image", NULL);
 		if (img && docker_image_remove(d, img, 1) < 0)
-			err_clear();    /* shared by two releases, or already gone */
+			err_clear();    /* shared by two releases or a clone, or already gone */
 	}
 	json_decref(rels);
 }
 
 int cmd_apps_destroy(int argc, char **argv)
 {
+	struct cli_opts o;
 	struct lock l = LOCK_INIT;
 	struct docker *d = NULL;
 	struct buf dir = BUF_INIT;
 	const char *app;
-	int i, force = cli_force, ret = -1;
+	int ret = -1;
 
-	for (i = 2; i < argc; i++)
-		if (!strcmp(argv[i], "--force"))
-			force = 1;
-	if (cli_need_app(argc, argv, 1, 1) < 0)
+	if (app_args(&o, argc, argv, "--force", 1, 1) < 0)
 		return -1;
-	app = argv[1];
-	if (!force && confirm(app) < 0)
+	app = o.pos[0];
+	if (!o.force && !cli_force && confirm(app) < 0)
 		return -1;
 	if (docker_new(&d, NULL) < 0)
 		goto out;
@@ -113,6 +144,381 @@ int cmd_apps_destroy(int argc, char **argv)
 out:
 	lock_release(&l);
 	docker_free(d);
+	buf_release(&dir);
+	return ret;
+}
+
+/* ---- report ------------------------------------------------------------------ */
+
+/* Reports one app: printed (stdout, JSON or one flag), or added to all under its name. */
+static int app_report(const char *app, const char *flag, int json, json_t *all)
+{
+	struct buf dir = BUF_INIT, title = BUF_INIT, ver = BUF_INIT;
+	json_t *obj = NULL, *rels = NULL, *cur;
+	const char *rev;
+	int ret = -1;
+
+	if (state_app_load(app, &obj) < 0 || state_releases_load(app, &rels) < 0 ||
+	    wharf_app_path(&dir, app, NULL) < 0 ||
+	    buf_addf(&title, "%s apps information", app) < 0)
+		goto out;
+	cur = state_current_release(rels);
+	rev = json_str(cur, "git_rev", "");
+	if (cur)
+		buf_addf(&ver, "v%lld", json_int(cur, "version", 0));
+	{
+		struct cli_report_row rows[] = {
+			{ "Apps created at", json_str(obj, "created_at", "") },
+			{ "Apps current release", ver.buf },
+			{ "Apps deploy source", *rev ? "git" : "" },
+			{ "Apps deploy source metadata", rev },
+			{ "Apps dir", dir.buf },
+			{ "Apps locked", json_is_true(json_object_get(obj, "locked")) ? "true" : "false" },
+		};
+		size_t n = sizeof(rows) / sizeof(rows[0]);
+		if (all)
+			ret = json_object_set_new(all, app, cli_report_json(rows, n));
+		else
+			ret = cli_report_show(title.buf, rows, n, flag, json);
+	}
+out:
+	json_decref(obj);
+	json_decref(rels);
+	buf_release(&dir);
+	buf_release(&title);
+	buf_release(&ver);
+	return ret;
+}
+
+int cmd_apps_report(int argc, char **argv)
+{
+	struct cli_opts o;
+	json_t *apps = NULL, *all = NULL, *v;
+	size_t i;
+	int json, ret = -1;
+
+	if (cli_opts_parse(&o, argc, argv, "--format", "--apps-") < 0 ||
+	    cli_opts_format(&o, &json) < 0)
+		return -1;
+	if (o.npos > 1)
+		return cli_usage(argv[0]);
+	if (o.npos == 1)
+		return cli_opts_app(&o, 1) < 0 ? -1 : app_report(o.pos[0], o.flag, json, NULL);
+	if (o.flag)
+		return err_set("%s needs an app: wharf apps:report <app> %s", o.flag, o.flag);
+	if (state_app_list(&apps) < 0)
+		return -1;
+	if (json)
+		all = json_object();
+	json_array_foreach(apps, i, v)
+		if (app_report(json_string_value(v), NULL, 0, all) < 0)
+			goto out;
+	if (json) {
+		char *s = json_dumps(all, JSON_SORT_KEYS | JSON_COMPACT);
+		printf("%s\n", s ? s : "{}");
+		free(s);
+	}
+	ret = 0;
+out:
+	json_decref(apps);
+	json_decref(all);
+	return ret;
+}
+
+/* ---- deploy lock --------------------------------------------------------------- */
+
+static int set_locked(int argc, char **argv, int locked)
+{
+	struct cli_opts o;
+	struct lock l = LOCK_INIT;
+	json_t *obj = NULL;
+	int ret = -1;
+
+	if (app_args(&o, argc, argv, "", 1, 1) < 0)
+		return -1;
+	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &obj) < 0)
+		goto out;
+	if (locked)
+		json_object_set_new(obj, "locked", json_true());
+	else
+		json_object_del(obj, "locked");
+	if (state_app_save(o.pos[0], obj) < 0)
+		goto out;
+	say_step(locked ? "Deploy lock created" : "Deploy lock removed");
+	ret = 0;
+out:
+	lock_release(&l);
+	json_decref(obj);
+	return ret;
+}
+
+int cmd_apps_lock(int argc, char **argv)
+{
+	return set_locked(argc, argv, 1);
+}
+
+int cmd_apps_unlock(int argc, char **argv)
+{
+	return set_locked(argc, argv, 0);
+}
+
+int cmd_apps_locked(int argc, char **argv)
+{
+	struct cli_opts o;
+	json_t *obj = NULL;
+	int locked;
+
+	if (app_args(&o, argc, argv, "", 1, 1) < 0 || state_app_load(o.pos[0], &obj) < 0)
+		return -1;
+	locked = json_is_true(json_object_get(obj, "locked"));
+	json_decref(obj);
+	if (!locked)
+		return err_set("Deploy lock does not exist");
+	say_step("Deploy lock exists");
+	return 0;
+}
+
+/* ---- rename and clone ------------------------------------------------------------ */
+
+/* Both take <old> <new>: old exists, new is a valid name nobody uses. */
+static int two_apps(struct cli_opts *o, int argc, char **argv)
+{
+	if (app_args(o, argc, argv, "", 2, 1) < 0 || valid_app_name(o->pos[1]) < 0)
+		return -1;
+	if (!strcmp(o->pos[0], o->pos[1]))
+		return err_set("the new name is the old one");
+	if (state_app_exists(o->pos[1]))
+		return err_set("app '%s' already exists", o->pos[1]);
+	return 0;
+}
+
+/* Runs argv (a fixed program with derived, validated paths: no shell). */
+static int run_quiet(char *const *args)
+{
+	pid_t pid;
+	int status;
+
+	if ((errno = posix_spawnp(&pid, args[0], NULL, NULL, args, environ)) != 0)
+		return err_set_errno("cannot run %s", args[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return err_set_errno("waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return err_set("%s %s failed", args[0], args[1]);
+	return 0;
+}
+
+/* The hook of a moved or copied repo still names the old app: rewrite it. */
+static int refresh_hook(const char *app)
+{
+	struct buf exe = BUF_INIT;
+	int created, ret = cli_self_exe(&exe) < 0 ? -1 : receiver_repo_ensure(app, exe.buf, &created);
+	buf_release(&exe);
+	return ret;
+}
+
+/* Renames <root>/cache/<old> too when it exists (buildpack caches). */
+static int move_cache(const char *from, const char *to)
+{
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	int ret = -1;
+
+	if (buf_addf(&a, "%s/cache/%s", wharf_root(), from) < 0 ||
+	    buf_addf(&b, "%s/cache/%s", wharf_root(), to) < 0)
+		goto out;
+	if (fs_exists(a.buf) && rename(a.buf, b.buf) < 0) {
+		err_set_errno("cannot move %s to %s", a.buf, b.buf);
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_release(&a);
+	buf_release(&b);
+	return ret;
+}
+
+/* Dokku's apps:rename: the app's state, repository, config, domains and
+ * releases move to the new name; the old containers and route go, and the
+ * current release is deployed again under the new name (a short gap in service,
+ * as with Dokku: the custom domains must leave the old route before the new
+ * one may claim them). */
+int cmd_apps_rename(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct lock l = LOCK_INIT;
+	struct docker *d = NULL;
+	struct buf from = BUF_INIT, to = BUF_INIT, ticket = BUF_INIT;
+	const char *old, *new;
+	int ret = -1;
+
+	if (two_apps(&o, argc, argv) < 0)
+		return -1;
+	old = o.pos[0];
+	new = o.pos[1];
+	if (docker_new(&d, NULL) < 0 || wharf_app_path(&from, old, NULL) < 0 ||
+	    wharf_app_path(&to, new, NULL) < 0)
+		goto out;
+	if (state_app_lock(&l, old) < 0)
+		goto out;
+	say_step("Renaming %s to %s", old, new);
+	if (fs_exists(to.buf)) {
+		err_set("'%s' exists", to.buf);
+		goto out;
+	}
+	if (rename(from.buf, to.buf) < 0) {
+		err_set_errno("cannot move %s to %s", from.buf, to.buf);
+		goto out;
+	}
+	/* Our queue ticket moved with the directory: drop it there, or the new
+	 * name's queue would wait for us forever. */
+	if (buf_addf(&ticket, "%s/queue/%s", to.buf, strrchr(l.ticket, '/') + 1) == 0)
+		unlink(ticket.buf);
+	lock_release(&l);
+	if (move_cache(old, new) < 0 || refresh_hook(new) < 0)
+		goto out;
+	if (router_client_delete(old) < 0)
+		say_warn("%s", err_msg());
+	if (runtime_app_remove(d, old, 10) < 0)
+		goto out;
+	ret = cli_redeploy(new, "rename");
+out:
+	lock_release(&l);
+	docker_free(d);
+	buf_release(&from);
+	buf_release(&to);
+	buf_release(&ticket);
+	return ret;
+}
+
+/* Copies old's settings (config, formation, checks, builder …) into new's
+ * app.json. Custom domains stay with old (two apps cannot serve one host), the
+ * deploy lock too; new gets its own default domain. */
+static int copy_settings(const char *old, const char *new)
+{
+	json_t *src = NULL, *dst = NULL;
+	struct buf now = BUF_INIT;
+	int ret = -1;
+
+	if (state_app_load(old, &src) < 0 || state_now(&now) < 0)
+		goto out;
+	dst = json_deep_copy(src);
+	if (!dst) {
+		err_set("out of memory");
+		goto out;
+	}
+	json_object_set_new(dst, "domains", json_array());
+	json_object_del(dst, "locked");
+	json_object_set_new(dst, "created_at", json_string(now.buf));
+	json_object_set_new(dst, "cloned_from", json_string(old));
+	ret = state_app_save(new, dst);
+out:
+	json_decref(src);
+	json_decref(dst);
+	buf_release(&now);
+	return ret;
+}
+
+/* Seeds new's releases.json with old's current release as v0 so that
+ * cli_redeploy() deploys its image (with new's config) as new's v1; the seed is
+ * dropped once v1 exists. Returns 1 when there was a release to seed. */
+static int seed_release(const char *old, const char *new)
+{
+	json_t *rels = NULL, *seed = NULL, *cur;
+	int ret = -1;
+
+	if (state_releases_load(old, &rels) < 0)
+		return -1;
+	cur = state_current_release(rels);
+	if (!cur || json_is_true(json_object_get(cur, "pruned"))) {
+		ret = 0;
+		goto out;
+	}
+	seed = json_pack("{s:[O]}", "releases", cur);
+	if (!seed) {
+		err_set("out of memory");
+		goto out;
+	}
+	json_object_set_new(json_array_get(json_object_get(seed, "releases"), 0), "version",
+			    json_integer(0));
+	ret = state_releases_save(new, seed) < 0 ? -1 : 1;
+out:
+	json_decref(rels);
+	json_decref(seed);
+	return ret;
+}
+
+static void drop_seed(const char *app)
+{
+	json_t *rels = NULL, *arr;
+
+	if (state_releases_load(app, &rels) < 0)
+		return;
+	arr = json_object_get(rels, "releases");
+	if (json_array_size(arr) > 1 && json_int(json_array_get(arr, 0), "version", -1) == 0) {
+		json_array_remove(arr, 0);
+		if (state_releases_save(app, rels) < 0)
+			say_warn("%s", err_msg());
+	}
+	json_decref(rels);
+}
+
+/* Dokku's apps:clone: a new app with old's settings and repository, running
+ * old's current image (no rebuild) under its own name and config. */
+int cmd_apps_clone(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct lock l = LOCK_INIT;
+	struct buf from = BUF_INIT, to = BUF_INIT, dir = BUF_INIT;
+	const char *old, *new;
+	int seeded, ret = -1;
+
+	if (two_apps(&o, argc, argv) < 0)
+		return -1;
+	old = o.pos[0];
+	new = o.pos[1];
+	if (wharf_app_path(&from, old, "repo.git") < 0 || wharf_app_path(&to, new, "repo.git") < 0)
+		goto out;
+	say_step("Cloning %s to %s", old, new);
+	/* Old's lock: no push changes its repository or release while we copy. */
+	if (state_app_lock(&l, old) < 0 || state_app_create(new) < 0)
+		goto out;
+	if (copy_settings(old, new) < 0)
+		goto fail;
+	if (fs_exists(from.buf)) {
+		char *cp[] = { "cp", "-a", "--", from.buf, to.buf, NULL };
+		if (run_quiet(cp) < 0 || refresh_hook(new) < 0)
+			goto fail;
+	} else if (refresh_hook(new) < 0) {
+		goto fail;
+	}
+	seeded = seed_release(old, new);
+	lock_release(&l);
+	if (seeded < 0)
+		goto fail;
+	if (!seeded) {
+		say_detail("%s has no release yet: push to %s to deploy it", old, new);
+		ret = 0;
+		goto out;
+	}
+	if (cli_redeploy(new, "clone") < 0)
+		goto out;       /* new stays, with the seed: `ps:restart` retries */
+	drop_seed(new);
+	ret = 0;
+	goto out;
+fail:
+	/* A half-made clone would block the name: remove it. */
+	{
+		struct buf e = BUF_INIT;
+		buf_addstr(&e, err_msg());
+		if (wharf_app_path(&dir, new, NULL) == 0)
+			fs_rm_rf(dir.buf);
+		err_set("%s", e.buf);
+		buf_release(&e);
+	}
+out:
+	lock_release(&l);
+	buf_release(&from);
+	buf_release(&to);
 	buf_release(&dir);
 	return ret;
 }

@@ -104,4 +104,71 @@ int cli_rollback(const char *app, long version);
 /* Tells the router the app's current domains (after a domains change). */
 int cli_route_refresh(const char *app);
 
+/* apps, config, domains, git families beyond the spine (apps.c, config.c,
+ * domains.c, git.c) and help rendering (help.c). */
+int cmd_apps_report(int argc, char **argv);
+int cmd_apps_lock(int argc, char **argv);
+int cmd_apps_unlock(int argc, char **argv);
+int cmd_apps_locked(int argc, char **argv);
+int cmd_apps_rename(int argc, char **argv);
+int cmd_apps_clone(int argc, char **argv);
+int cmd_config_keys(int argc, char **argv);
+int cmd_config_clear(int argc, char **argv);
+int cmd_config_export(int argc, char **argv);
+int cmd_config_import(int argc, char **argv);
+int cmd_domains_set(int argc, char **argv);
+int cmd_domains_clear(int argc, char **argv);
+int cmd_domains_reset(int argc, char **argv);
+int cmd_domains_add_global(int argc, char **argv);
+int cmd_domains_remove_global(int argc, char **argv);
+int cmd_domains_clear_global(int argc, char **argv);
+int cmd_domains_enable(int argc, char **argv);
+int cmd_domains_disable(int argc, char **argv);
+int cmd_git_set(int argc, char **argv);
+int cmd_git_report(int argc, char **argv);
+/* Prints help for a family ("apps"), the whole table as markdown
+ * (`help --markdown`) or the command names (`help --commands`). */
+int cli_help_family(const char *family);
+int cli_help_markdown(void);
+int cli_help_commands(void);
+
+/* Options of a command (src/cli/report.c): known flags may come anywhere, an
+ * unknown one is an error; words not starting with '-' (and "-") are positional. */
+#define CLI_OPTS_MAX 256
+struct cli_opts {
+	const char *name;            /* argv[0] */
+	char       *pos[CLI_OPTS_MAX];
+	int         npos;
+	int         global, merged, encoded, quoted, no_restart, replace, force;
+	const char *format;          /* --format X, or NULL */
+	const char *flag;            /* one report flag starting with report_prefix */
+};
+/* allowed: space-separated flags ("--global --format"); report_prefix ("--apps-")
+ * lets one report flag through, or NULL. */
+int cli_opts_parse(struct cli_opts *o, int argc, char **argv, const char *allowed,
+		   const char *report_prefix);
+int cli_opts_format(const struct cli_opts *o, int *json);  /* stdout|json */
+/* pos[0] is a valid (and, with must_exist, existing) app; usage when missing. */
+int cli_opts_app(const struct cli_opts *o, int must_exist);
+struct cli_report_row {
+	const char *label;           /* "Apps locked": flag --apps-locked, JSON "apps-locked" */
+	const char *value;
+};
+/* Prints "=====> title" and the rows, or the rows as one JSON object, or with
+ * flag only the value of that row (an unknown flag is an error). */
+int cli_report_show(const char *title, const struct cli_report_row *rows, size_t n,
+		    const char *flag, int json);
+json_t *cli_report_json(const struct cli_report_row *rows, size_t n);  /* new object */
+
+/* Config text (src/cli/envfile.c; pure, unit-tested). */
+int cli_shell_quote(struct buf *out, const char *s);        /* 'it'\''s' */
+/* Sorted keys of an object, borrowed from it; caller frees the array. */
+const char **cli_env_sorted_keys(const json_t *env, size_t *n);
+/* format: shell | exports | envfile | docker-args | json | json-list. */
+int cli_env_export(struct buf *out, const json_t *env, const char *format);
+/* A JSON object of strings, or envfile/exports/shell/docker-args text (KEY=VALUE words,
+ * quotes, comments, `export `); keys validated. *out is a new object. */
+int cli_env_parse(json_t **out, const char *text, size_t len);
+int cli_base64_decode(struct buf *out, const char *in);     /* appends; no NULs */
+
 #endif

@@ -1,7 +1,11 @@
-/* domains.c - domains:add, domains:remove, domains:report, domains:set-global, urls. */
+/* domains.c - domains:add, remove, set, clear, reset, enable, disable, report,
+ * add-global, remove-global, set-global, clear-global; urls. An app is served on
+ * "<app>.<global domain>" for each global domain (unless disabled) and on its own
+ * domains (app.json "domains"). */
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int array_has(const json_t *arr, const char *s)
@@ -15,55 +19,6 @@ static int array_has(const json_t *arr, const char *s)
 	return 0;
 }
 
-/* Adds (add != 0) or removes the domains argv[2..] of app argv[1]. */
-static int change_domains(int argc, char **argv, int add)
-{
-	struct lock l = LOCK_INIT;
-	json_t *app = NULL, *domains;
-	int i, ret = -1;
-
-	if (cli_need_app(argc, argv, 2, 1) < 0)
-		return -1;
-	for (i = 2; i < argc; i++)
-		if (valid_domain(argv[i]) < 0)
-			return -1;
-	if (state_app_lock(&l, argv[1]) < 0 || state_app_load(argv[1], &app) < 0)
-		goto out;
-	domains = json_object_get(app, "domains");
-	for (i = 2; i < argc; i++) {
-		int at = array_has(domains, argv[i]);
-		if (add && !at) {
-			json_array_append_new(domains, json_string(argv[i]));
-			say_step("Added %s to %s", argv[i], argv[1]);
-		} else if (add) {
-			say_detail("%s is already a domain of %s", argv[i], argv[1]);
-		} else if (at) {
-			json_array_remove(domains, (size_t)at - 1);
-			say_step("Removed %s from %s", argv[i], argv[1]);
-		} else {
-			say_warn("%s is not a domain of %s", argv[i], argv[1]);
-		}
-	}
-	if (state_app_save(argv[1], app) < 0)
-		goto out;
-	lock_release(&l);
-	ret = cli_route_refresh(argv[1]);
-out:
-	lock_release(&l);
-	json_decref(app);
-	return ret;
-}
-
-int cmd_domains_add(int argc, char **argv)
-{
-	return change_domains(argc, argv, 1);
-}
-
-int cmd_domains_remove(int argc, char **argv)
-{
-	return change_domains(argc, argv, 0);
-}
-
 static void join_domains(struct buf *out, const json_t *arr)
 {
 	size_t i;
@@ -73,74 +28,297 @@ static void join_domains(struct buf *out, const json_t *arr)
 		buf_addf(out, "%s%s", i ? " " : "", json_string_value(v));
 }
 
-int cmd_domains_report(int argc, char **argv)
+/* Parses `<app> DOMAIN…` (at least min domains, all valid). */
+static int app_domain_args(struct cli_opts *o, int argc, char **argv, int min, int max)
 {
-	struct buf vhosts = BUF_INIT, global = BUF_INIT;
-	json_t *app = NULL, *domains = NULL;
-	int ret = -1;
+	int i;
 
-	if (cli_need_app(argc, argv, 1, 1) < 0)
+	if (cli_opts_parse(o, argc, argv, "", NULL) < 0)
 		return -1;
-	if (state_app_load(argv[1], &app) < 0 || state_app_domains(argv[1], app, &domains) < 0 ||
-	    state_global_domain(&global) < 0)
+	if (o->npos < 1 + min || (max >= 0 && o->npos > 1 + max))
+		return cli_usage(argv[0]);
+	if (cli_opts_app(o, 1) < 0)
+		return -1;
+	for (i = 1; i < o->npos; i++)
+		if (valid_domain(o->pos[i]) < 0)
+			return -1;
+	return 0;
+}
+
+enum change { ADD, REMOVE, SET, CLEAR, RESET, ENABLE, DISABLE };
+
+/* Applies one change to the app's domains under its lock, then tells the router. */
+static int change_app(int argc, char **argv, enum change what)
+{
+	static const int min[] = { 1, 1, 1, 0, 0, 0, 0 };
+	struct cli_opts o;
+	struct lock l = LOCK_INIT;
+	json_t *app = NULL, *domains;
+	const char *name;
+	int i, ret = -1;
+
+	if (app_domain_args(&o, argc, argv, min[what], min[what] ? -1 : 0) < 0)
+		return -1;
+	name = o.pos[0];
+	if (state_app_lock(&l, name) < 0 || state_app_load(name, &app) < 0)
 		goto out;
-	join_domains(&vhosts, domains);
-	if (argc > 2 && !strcmp(argv[2], "--domains-app-vhosts")) {
-		printf("%s\n", vhosts.buf);
-	} else if (argc > 2 && !strcmp(argv[2], "--domains-global-vhosts")) {
-		printf("%s\n", global.buf);
-	} else if (argc > 2) {
-		err_set("unknown flag '%s'", argv[2]);
-		goto out;
-	} else {
-		say_section("%s domains information", argv[1]);
-		printf("       %-31s%s\n", "Domains app vhosts:", vhosts.buf);
-		printf("       %-31s%s\n", "Domains global vhosts:", global.buf);
+	domains = json_object_get(app, "domains");
+	if (what == SET || what == CLEAR || what == RESET)
+		json_array_clear(domains);
+	for (i = 1; i < o.npos; i++) {
+		int at = array_has(domains, o.pos[i]);
+		if (what != REMOVE && !at) {
+			json_array_append_new(domains, json_string(o.pos[i]));
+			say_step("Added %s to %s", o.pos[i], name);
+		} else if (what != REMOVE) {
+			say_detail("%s is already a domain of %s", o.pos[i], name);
+		} else if (at) {
+			json_array_remove(domains, (size_t)at - 1);
+			say_step("Removed %s from %s", o.pos[i], name);
+		} else {
+			say_warn("%s is not a domain of %s", o.pos[i], name);
+		}
 	}
+	if (what == CLEAR)
+		say_step("Cleared domains in %s", name);
+	if (what == RESET || what == ENABLE)
+		json_object_del(app, "default_domain");
+	if (what == DISABLE)
+		json_object_set_new(app, "default_domain", json_false());
+	if (what == RESET)
+		say_step("Reset domains in %s", name);
+	if (what == ENABLE || what == DISABLE)
+		say_step("%s the default domain of %s", what == ENABLE ? "Enabled" : "Disabled", name);
+	if (state_app_save(name, app) < 0)
+		goto out;
+	lock_release(&l);
+	ret = cli_route_refresh(name);
+out:
+	lock_release(&l);
+	json_decref(app);
+	return ret;
+}
+
+int cmd_domains_add(int argc, char **argv)
+{
+	return change_app(argc, argv, ADD);
+}
+
+int cmd_domains_remove(int argc, char **argv)
+{
+	return change_app(argc, argv, REMOVE);
+}
+
+int cmd_domains_set(int argc, char **argv)
+{
+	return change_app(argc, argv, SET);
+}
+
+int cmd_domains_clear(int argc, char **argv)
+{
+	return change_app(argc, argv, CLEAR);
+}
+
+int cmd_domains_reset(int argc, char **argv)
+{
+	return change_app(argc, argv, RESET);
+}
+
+int cmd_domains_enable(int argc, char **argv)
+{
+	return change_app(argc, argv, ENABLE);
+}
+
+int cmd_domains_disable(int argc, char **argv)
+{
+	return change_app(argc, argv, DISABLE);
+}
+
+/* ---- global domains ------------------------------------------------------------- */
+
+/* Every app's default domains follow the global ones. */
+static void refresh_all_routes(void)
+{
+	json_t *apps = NULL, *v;
+	size_t i;
+
+	if (state_app_list(&apps) < 0) {
+		say_warn("%s", err_msg());
+		return;
+	}
+	json_array_foreach(apps, i, v)
+		if (cli_route_refresh(json_string_value(v)) < 0)
+			say_warn("%s", err_msg());
+	json_decref(apps);
+}
+
+static int change_global(int argc, char **argv, enum change what)
+{
+	struct cli_opts o;
+	struct lock l = LOCK_INIT;
+	struct buf p = BUF_INIT;
+	json_t *g = NULL, *list = NULL;
+	int i, ret = -1;
+
+	if (cli_opts_parse(&o, argc, argv, "", NULL) < 0)
+		return -1;
+	if (what == CLEAR ? o.npos != 0 : o.npos < 1)
+		return cli_usage(argv[0]);
+	for (i = 0; i < o.npos; i++)
+		if (valid_domain(o.pos[i]) < 0)
+			return -1;
+	if (buf_addf(&p, "%s/global.lock", wharf_root()) < 0 || fs_mkdir_p(wharf_root(), 0755) < 0 ||
+	    lock_take(&l, p.buf, NULL) < 0)
+		goto out;
+	if (state_global_load(&g) < 0 || state_global_domains(&list) < 0)
+		goto out;
+	if (what == SET || what == CLEAR)
+		json_array_clear(list);
+	for (i = 0; i < o.npos; i++) {
+		int at = array_has(list, o.pos[i]);
+		if (what != REMOVE && !at)
+			json_array_append_new(list, json_string(o.pos[i]));
+		else if (what == REMOVE && at)
+			json_array_remove(list, (size_t)at - 1);
+		else if (what == REMOVE)
+			say_warn("%s is not a global domain", o.pos[i]);
+	}
+	/* "domain" stays the first one, for readers of the single global domain. */
+	json_object_set(g, "domains", list);
+	if (json_array_size(list))
+		json_object_set(g, "domain", json_array_get(list, 0));
+	else
+		json_object_del(g, "domain");
+	if (state_global_save(g) < 0)
+		goto out;
+	lock_release(&l);
+	buf_reset(&p);
+	for (i = 0; i < o.npos; i++)
+		buf_addf(&p, "%s%s", i ? " " : "", o.pos[i]);
+	if (what == CLEAR)
+		say_step("Cleared global domains");
+	else
+		say_step("%s global domains: %s", what == REMOVE ? "Removed" : what == SET ? "Set" : "Added",
+			 p.buf);
+	refresh_all_routes();
 	ret = 0;
 out:
-	json_decref(app);
-	json_decref(domains);
-	buf_release(&vhosts);
-	buf_release(&global);
+	lock_release(&l);
+	json_decref(g);
+	json_decref(list);
+	buf_release(&p);
 	return ret;
 }
 
 int cmd_domains_set_global(int argc, char **argv)
 {
-	json_t *g = NULL, *apps = NULL, *v;
-	size_t i;
+	return change_global(argc, argv, SET);
+}
+
+int cmd_domains_add_global(int argc, char **argv)
+{
+	return change_global(argc, argv, ADD);
+}
+
+int cmd_domains_remove_global(int argc, char **argv)
+{
+	return change_global(argc, argv, REMOVE);
+}
+
+int cmd_domains_clear_global(int argc, char **argv)
+{
+	return change_global(argc, argv, CLEAR);
+}
+
+/* ---- report ----------------------------------------------------------------------- */
+
+/* Reports one app (or the global settings with app NULL); adds to all when given. */
+static int domains_report(const char *app, const char *flag, int json, json_t *all)
+{
+	struct buf vhosts = BUF_INIT, gvhosts = BUF_INIT, title = BUF_INIT;
+	json_t *obj = NULL, *domains = NULL, *globals = NULL;
 	int ret = -1;
 
-	if (argc != 2)
-		return cli_usage(argv[0]);
-	if (valid_domain(argv[1]) < 0 || state_global_load(&g) < 0)
+	if (state_global_domains(&globals) < 0)
+		goto out;
+	join_domains(&gvhosts, globals);
+	if (app && (state_app_load(app, &obj) < 0 || state_app_domains(app, obj, &domains) < 0))
+		goto out;
+	if (app)
+		join_domains(&vhosts, domains);
+	buf_addf(&title, "%s domains information", app ? app : "Global");
+	{
+		const char *enabled = json_is_false(json_object_get(obj, "default_domain")) ? "false"
+											   : "true";
+		struct cli_report_row rows[] = {
+			{ "Domains app enabled", enabled },
+			{ "Domains app vhosts", vhosts.buf },
+			{ "Domains global enabled", json_array_size(globals) ? "true" : "false" },
+			{ "Domains global vhosts", gvhosts.buf },
+		};
+		const struct cli_report_row *r = app ? rows : rows + 2;
+		size_t n = app ? 4 : 2;
+		if (all)
+			ret = json_object_set_new(all, app, cli_report_json(r, n));
+		else
+			ret = cli_report_show(title.buf, r, n, flag, json);
+	}
+out:
+	json_decref(obj);
+	json_decref(domains);
+	json_decref(globals);
+	buf_release(&vhosts);
+	buf_release(&gvhosts);
+	buf_release(&title);
+	return ret;
+}
+
+int cmd_domains_report(int argc, char **argv)
+{
+	struct cli_opts o;
+	json_t *apps = NULL, *all = NULL, *v;
+	size_t i;
+	int json, ret = -1;
+
+	if (cli_opts_parse(&o, argc, argv, "--format --global", "--domains-") < 0 ||
+	    cli_opts_format(&o, &json) < 0)
 		return -1;
-	json_object_set_new(g, "domain", json_string(argv[1]));
-	if (state_global_save(g) < 0)
-		goto out;
-	say_step("Set global domain to %s", argv[1]);
-	/* Every app's default domain follows the global one. */
+	if (o.npos > 1 || (o.global && o.npos))
+		return cli_usage(argv[0]);
+	if (o.global)
+		return domains_report(NULL, o.flag, json, NULL);
+	if (o.npos == 1)
+		return cli_opts_app(&o, 1) < 0 ? -1 : domains_report(o.pos[0], o.flag, json, NULL);
+	if (o.flag)
+		return err_set("%s needs an app or --global", o.flag);
 	if (state_app_list(&apps) < 0)
-		goto out;
+		return -1;
+	if (json)
+		all = json_object();
 	json_array_foreach(apps, i, v)
-		if (cli_route_refresh(json_string_value(v)) < 0)
-			say_warn("%s", err_msg());
+		if (domains_report(json_string_value(v), NULL, 0, all) < 0)
+			goto out;
+	if (json) {
+		char *s = json_dumps(all, JSON_SORT_KEYS | JSON_COMPACT);
+		printf("%s\n", s ? s : "{}");
+		free(s);
+	}
 	ret = 0;
 out:
-	json_decref(g);
 	json_decref(apps);
+	json_decref(all);
 	return ret;
 }
 
 int cmd_urls(int argc, char **argv)
 {
+	struct cli_opts o;
 	json_t *app = NULL, *domains = NULL, *v;
 	size_t i;
 
-	if (cli_need_app(argc, argv, 1, 1) < 0)
+	if (app_domain_args(&o, argc, argv, 0, 0) < 0)
 		return -1;
-	if (state_app_load(argv[1], &app) < 0 || state_app_domains(argv[1], app, &domains) < 0) {
+	if (state_app_load(o.pos[0], &app) < 0 || state_app_domains(o.pos[0], app, &domains) < 0) {
 		json_decref(app);
 		return -1;
 	}

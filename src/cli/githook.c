@@ -32,6 +32,11 @@ int cmd_git_hook(int argc, char **argv)
 		return cli_usage(argv[0]);
 	if (valid_app_name(argv[1]) < 0 || state_app_load(argv[1], &app) < 0)
 		return -1;
+	/* apps:lock: the push is refused before anything is built. */
+	if (json_is_true(json_object_get(app, "locked"))) {
+		err_set("%s is locked: apps:unlock %s to deploy", argv[1], argv[1]);
+		goto out;
+	}
 	while (fgets(line, sizeof(line), stdin)) {
 		size_t len = strcspn(line, "\n");
 		if (++nrefs > MAX_REFS) {

@@ -15,22 +15,42 @@ int cli_force;
 int cli_quiet;
 
 const struct command commands[] = {
+	{ "apps:clone", cmd_apps_clone, "<old-app> <new-app>", "Copy an app's config and repository to a new app running the current image", CMD_SSH_OK },
 	{ "apps:create", cmd_apps_create, "<app>", "Create a new app", CMD_SSH_OK },
 	{ "apps:destroy", cmd_apps_destroy, "<app> [--force]", "Destroy an app, its containers, images and repository", CMD_SSH_OK },
 	{ "apps:exists", cmd_apps_exists, "<app>", "Exit 0 if the app exists, 1 otherwise", CMD_SSH_OK },
-	{ "apps:list", cmd_apps_list, "", "List your apps", CMD_SSH_OK },
+	{ "apps:list", cmd_apps_list, "[--format json]", "List your apps", CMD_SSH_OK },
+	{ "apps:lock", cmd_apps_lock, "<app>", "Lock an app: pushes are refused until apps:unlock", CMD_SSH_OK },
+	{ "apps:locked", cmd_apps_locked, "<app>", "Exit 0 if the app is locked, 1 otherwise", CMD_SSH_OK },
+	{ "apps:rename", cmd_apps_rename, "<old-app> <new-app>", "Rename an app and deploy it under the new name", CMD_SSH_OK },
+	{ "apps:report", cmd_apps_report, "[<app>] [--format json] [--apps-KEY]", "Show an app's (or every app's) settings", CMD_SSH_OK },
+	{ "apps:unlock", cmd_apps_unlock, "<app>", "Unlock an app", CMD_SSH_OK },
 	{ "buildpacks:add", cmd_buildpacks_add, "[--index N] <app> BUILDPACK", "Add a buildpack (bundled name or git URL[#ref]) to an app's chain", CMD_SSH_OK },
 	{ "buildpacks:clear", cmd_buildpacks_clear, "<app>", "Forget an app's buildpacks (the next push detects one)", CMD_SSH_OK },
 	{ "buildpacks:list", cmd_buildpacks_list, "<app>", "List an app's buildpacks", CMD_SSH_OK },
 	{ "buildpacks:remove", cmd_buildpacks_remove, "<app> BUILDPACK", "Remove a buildpack from an app's chain", CMD_SSH_OK },
-	{ "config:get", cmd_config_get, "<app> KEY", "Print the value of a config var", CMD_SSH_OK },
-	{ "config:set", cmd_config_set, "[--no-restart] <app> KEY=VALUE [KEY=VALUE ...]", "Set config vars and redeploy", CMD_SSH_OK },
-	{ "config:show", cmd_config_show, "<app>", "Show an app's config vars", CMD_SSH_OK },
-	{ "config:unset", cmd_config_unset, "[--no-restart] <app> KEY [KEY ...]", "Unset config vars and redeploy", CMD_SSH_OK },
+	{ "config:clear", cmd_config_clear, "[--global|<app>] [--no-restart]", "Unset all config vars (and redeploy)", CMD_SSH_OK },
+	{ "config:export", cmd_config_export, "[--global|<app>] [--merged] [--format shell|exports|envfile|docker-args|json|json-list]", "Print config vars sorted by key (default format: exports)", CMD_SSH_OK },
+	{ "config:get", cmd_config_get, "[--global|<app>] [--quoted] [--merged] KEY", "Print the value of a config var (exit 1 if unset)", CMD_SSH_OK },
+	{ "config:import", cmd_config_import, "[--global|<app>] [--replace] [--no-restart] [FILE|-]", "Set config vars from a JSON object or envfile (stdin by default)", CMD_SSH_OK },
+	{ "config:keys", cmd_config_keys, "[--global|<app>] [--merged]", "List config keys", CMD_SSH_OK },
+	{ "config:set", cmd_config_set, "[--global|<app>] [--encoded] [--no-restart] KEY=VALUE [KEY=VALUE ...]", "Set config vars (base64 values with --encoded) and redeploy", CMD_SSH_OK },
+	{ "config:show", cmd_config_show, "[--global|<app>] [--merged]", "Show config vars", CMD_SSH_OK },
+	{ "config:unset", cmd_config_unset, "[--global|<app>] [--no-restart] KEY [KEY ...]", "Unset config vars and redeploy", CMD_SSH_OK },
 	{ "domains:add", cmd_domains_add, "<app> DOMAIN [DOMAIN ...]", "Add domains to an app", CMD_SSH_OK },
+	{ "domains:add-global", cmd_domains_add_global, "DOMAIN [DOMAIN ...]", "Add global domains (apps get <app>.DOMAIN)", CMD_SSH_OK },
+	{ "domains:clear", cmd_domains_clear, "<app>", "Remove all of an app's own domains", CMD_SSH_OK },
+	{ "domains:clear-global", cmd_domains_clear_global, "", "Remove all global domains", CMD_SSH_OK },
+	{ "domains:disable", cmd_domains_disable, "<app>", "Stop serving an app on its default domains (<app>.GLOBAL)", CMD_SSH_OK },
+	{ "domains:enable", cmd_domains_enable, "<app>", "Serve an app on its default domains again", CMD_SSH_OK },
 	{ "domains:remove", cmd_domains_remove, "<app> DOMAIN [DOMAIN ...]", "Remove domains from an app", CMD_SSH_OK },
-	{ "domains:report", cmd_domains_report, "<app> [--domains-app-vhosts|--domains-global-vhosts]", "Show an app's domains", CMD_SSH_OK },
-	{ "domains:set-global", cmd_domains_set_global, "DOMAIN", "Set the global domain (apps get <app>.DOMAIN)", CMD_SSH_OK },
+	{ "domains:remove-global", cmd_domains_remove_global, "DOMAIN [DOMAIN ...]", "Remove global domains", CMD_SSH_OK },
+	{ "domains:report", cmd_domains_report, "[<app>|--global] [--format json] [--domains-KEY]", "Show an app's (or every app's, or the global) domains", CMD_SSH_OK },
+	{ "domains:reset", cmd_domains_reset, "<app>", "Remove an app's own domains and enable its default ones", CMD_SSH_OK },
+	{ "domains:set", cmd_domains_set, "<app> DOMAIN [DOMAIN ...]", "Replace an app's own domains", CMD_SSH_OK },
+	{ "domains:set-global", cmd_domains_set_global, "DOMAIN [DOMAIN ...]", "Replace the global domains (apps get <app>.DOMAIN)", CMD_SSH_OK },
+	{ "git:report", cmd_git_report, "[<app>] [--format json] [--git-KEY]", "Show how pushes to an app deploy", CMD_SSH_OK },
+	{ "git:set", cmd_git_set, "<app> deploy-branch [BRANCH]", "Set (or, without BRANCH, unset) the branch whose pushes deploy", CMD_SSH_OK },
 	{ "git-hook", cmd_git_hook, "<app>", "Run by the app repository's pre-receive hook", CMD_HIDDEN },
 	{ "help", cmd_help, "", "Show this help", CMD_SSH_OK },
 	{ "logs", cmd_logs, "<app> [-t] [-n N]", "Show an app's logs (-t follows)", CMD_SSH_OK },
@@ -79,11 +99,18 @@ int cmd_help(int argc, char **argv)
 	const struct command *c;
 	const char *family = argc > 1 ? argv[1] : NULL;
 
+	if (family && !strcmp(family, "--markdown"))
+		return cli_help_markdown();        /* docs/commands.md */
+	if (family && !strcmp(family, "--commands"))
+		return cli_help_commands();        /* bash completion */
+	if (family)
+		return cli_help_family(family);
+
 	printf("Usage: wharf [--quiet|--force|--app APP] COMMAND [args]\n\n"
 	       "A git-push PaaS: `git push` builds your app and serves it with zero downtime.\n\n"
 	       "Commands:\n");
 	for (c = commands; c->name; c++) {
-		char left[96];
+		char left[160];
 		if (c->flags & CMD_HIDDEN)
 			continue;
 		if (family && strncmp(c->name, family, strlen(family)))
@@ -135,6 +162,8 @@ int command_dispatch(int argc, char **argv)
 		return cmd_help(2, hargv);
 	}
 	c = command_find(argv[0]);
+	if (!c && !colon)
+		return cli_help_family(argv[0]);   /* `wharf apps`: the family's help */
 	if (!c)
 		return err_set("`%s` is not a wharf command; see `wharf help`", argv[0]);
 	if (wants_help(argc, argv) && strcmp(c->name, "router")) {

@@ -220,27 +220,96 @@ int state_global_domain(struct buf *out)
 	return ret;
 }
 
+int state_global_domains(json_t **out)
+{
+	json_t *g = NULL, *list, *v;
+	const char *one;
+	size_t i;
+
+	*out = json_array();
+	if (state_global_load(&g) < 0)
+		return -1;
+	list = json_object_get(g, "domains");
+	one = json_str(g, "domain", NULL);
+	if (json_is_array(list)) {
+		json_array_foreach(list, i, v)
+			if (json_is_string(v) && *json_string_value(v))
+				json_array_append(*out, v);
+	} else if (one && *one) {
+		json_array_append_new(*out, json_string(one));
+	}
+	json_decref(g);
+	return 0;
+}
+
+static int array_has_str(const json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), s))
+			return 1;
+	return 0;
+}
+
 int state_app_domains(const char *app, const json_t *appobj, json_t **out)
 {
 	struct buf def = BUF_INIT;
 	json_t *extra = json_object_get(appobj, "domains");
-	json_t *v;
+	json_t *globals = NULL, *v;
 	size_t i;
 	int ret = -1;
 
 	*out = json_array();
 	if (!json_is_false(json_object_get(appobj, "default_domain"))) {
-		if (buf_addf(&def, "%s.", app) < 0 || state_global_domain(&def) < 0)
+		/* One default domain per global domain; the host's name without any. */
+		if (state_global_domains(&globals) < 0)
 			goto out;
-		json_array_append_new(*out, json_string(def.buf));
+		if (!json_array_size(globals)) {
+			if (buf_addf(&def, "%s.", app) < 0 || state_global_domain(&def) < 0)
+				goto out;
+			json_array_append_new(*out, json_string(def.buf));
+		}
+		json_array_foreach(globals, i, v) {
+			buf_reset(&def);
+			if (buf_addf(&def, "%s.%s", app, json_string_value(v)) < 0)
+				goto out;
+			if (!array_has_str(*out, def.buf))
+				json_array_append_new(*out, json_string(def.buf));
+		}
 	}
 	json_array_foreach(extra, i, v) {
-		if (json_is_string(v) && strcmp(json_string_value(v), def.buf))
+		if (json_is_string(v) && !array_has_str(*out, json_string_value(v)))
 			json_array_append(*out, v);
 	}
 	ret = 0;
 out:
+	json_decref(globals);
 	buf_release(&def);
+	return ret;
+}
+
+int state_app_env(const char *app, json_t **out)
+{
+	json_t *g = NULL, *appobj = NULL, *gc;
+	int ret = -1;
+
+	*out = NULL;
+	if (state_global_load(&g) < 0 || state_app_load(app, &appobj) < 0)
+		goto out;
+	gc = json_object_get(g, "config");
+	*out = json_is_object(gc) ? json_deep_copy(gc) : json_object();
+	if (!*out || json_object_update(*out, json_object_get(appobj, "config")) < 0) {
+		json_decref(*out);
+		*out = NULL;
+		err_set("out of memory");
+		goto out;
+	}
+	ret = 0;
+out:
+	json_decref(g);
+	json_decref(appobj);
 	return ret;
 }
 

@@ -1,0 +1,121 @@
+/* git.c - git:set <app> deploy-branch [BRANCH], git:report: how pushes deploy. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A branch name git accepts (check-ref-format) and that is safe to print and
+ * store: [A-Za-z0-9._/-], no "..", "//", "@{", leading '-', '/' or '.',
+ * trailing '/', '.' or ".lock", at most 200 characters. */
+static int valid_branch(const char *b)
+{
+	size_t n = strlen(b);
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-";
+
+	if (!n || n > 200 || strspn(b, ok) != n || strchr("-/.", b[0]) || strchr("/.", b[n - 1]) ||
+	    strstr(b, "..") || strstr(b, "//") || strstr(b, "/.") ||
+	    (n >= 5 && !strcmp(b + n - 5, ".lock")))
+		return err_set("invalid branch name '%s'", b);
+	return 0;
+}
+
+int cmd_git_set(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct lock l = LOCK_INIT;
+	json_t *app = NULL;
+	int ret = -1;
+
+	if (cli_opts_parse(&o, argc, argv, "", NULL) < 0)
+		return -1;
+	if (o.npos < 2 || o.npos > 3)
+		return cli_usage(argv[0]);
+	if (cli_opts_app(&o, 1) < 0)
+		return -1;
+	if (strcmp(o.pos[1], "deploy-branch"))
+		return err_set("unknown git property '%s': only deploy-branch", o.pos[1]);
+	if (o.npos == 3 && valid_branch(o.pos[2]) < 0)
+		return -1;
+	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &app) < 0)
+		goto out;
+	if (o.npos == 3) {
+		json_object_set_new(app, "deploy_branch", json_string(o.pos[2]));
+		say_step("Setting deploy-branch to %s", o.pos[2]);
+	} else {
+		json_object_del(app, "deploy_branch");
+		say_step("Unsetting deploy-branch");
+	}
+	ret = state_app_save(o.pos[0], app);
+out:
+	lock_release(&l);
+	json_decref(app);
+	return ret;
+}
+
+static int git_report(const char *name, const char *flag, int json, json_t *all)
+{
+	struct buf title = BUF_INIT;
+	json_t *app = NULL, *rels = NULL, *cur;
+	const char *branch;
+	int ret = -1;
+
+	if (state_app_load(name, &app) < 0 || state_releases_load(name, &rels) < 0 ||
+	    buf_addf(&title, "%s git information", name) < 0)
+		goto out;
+	cur = state_current_release(rels);
+	branch = json_str(app, "deploy_branch", "");
+	{
+		struct cli_report_row rows[] = {
+			{ "Git deploy branch", branch },
+			{ "Git computed deploy branch", *branch ? branch : "main master" },
+			{ "Git rev", json_str(cur, "git_rev", "") },
+			{ "Git last updated at", json_str(cur, "created_at", "") },
+		};
+		size_t n = sizeof(rows) / sizeof(rows[0]);
+		if (all)
+			ret = json_object_set_new(all, name, cli_report_json(rows, n));
+		else
+			ret = cli_report_show(title.buf, rows, n, flag, json);
+	}
+out:
+	json_decref(app);
+	json_decref(rels);
+	buf_release(&title);
+	return ret;
+}
+
+int cmd_git_report(int argc, char **argv)
+{
+	struct cli_opts o;
+	json_t *apps = NULL, *all = NULL, *v;
+	size_t i;
+	int json, ret = -1;
+
+	if (cli_opts_parse(&o, argc, argv, "--format", "--git-") < 0 ||
+	    cli_opts_format(&o, &json) < 0)
+		return -1;
+	if (o.npos > 1)
+		return cli_usage(argv[0]);
+	if (o.npos == 1)
+		return cli_opts_app(&o, 1) < 0 ? -1 : git_report(o.pos[0], o.flag, json, NULL);
+	if (o.flag)
+		return err_set("%s needs an app", o.flag);
+	if (state_app_list(&apps) < 0)
+		return -1;
+	if (json)
+		all = json_object();
+	json_array_foreach(apps, i, v)
+		if (git_report(json_string_value(v), NULL, 0, all) < 0)
+			goto out;
+	if (json) {
+		char *s = json_dumps(all, JSON_SORT_KEYS | JSON_COMPACT);
+		printf("%s\n", s ? s : "{}");
+		free(s);
+	}
+	ret = 0;
+out:
+	json_decref(apps);
+	json_decref(all);
+	return ret;
+}
