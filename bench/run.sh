@@ -13,7 +13,7 @@
 # Everything listens on 127.0.0.1 ephemeral ports; every load is bounded by time (and the
 # swap loops by count); what is started is stopped by pid.
 #
-# Knobs: DURATION=10 CONNS=50 IDLE_CLIENTS=10000 SWAPS=100 SWAP_PAUSE=0.05 ONLY="wharf nginx"
+# Knobs: ROUNDS=3 DURATION=10 CONNS=50 IDLE_CLIENTS=10000 SWAPS=100 SWAP_PAUSE=0.05 ONLY="wharf nginx"
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${DURATION:-10}
@@ -245,15 +245,25 @@ wrk_failed() {   # non-2xx/3xx + socket errors
 wrk_total() { awk '/requests in/ {print $1}' "$1"; }
 
 declare -A RPS P50 P99 RSS FAIL
-measure() {   # NAME PORT PID
-	run_wrk "$1" "$2"
-	RPS[$1]=$(wrk_rps "$D/wrk-$1.txt")
-	P50[$1]=$(wrk_pct "$D/wrk-$1.txt" 50)
-	P99[$1]=$(wrk_pct "$D/wrk-$1.txt" 99)
+# One wrk run per round for NAME; after the last round keeps the run with the median
+# req/s (the machine may be shared: rounds are interleaved across the targets).
+measure() {   # NAME PORT PID ROUND
+	run_wrk "$1-$4" "$2"
 	RSS[$1]=$(rss_kb "$3")
-	FAIL[$1]=$(wrk_failed "$D/wrk-$1.txt")
-	[ -n "${RPS[$1]}" ] || { echo "bench: wrk failed for $1:" >&2; cat "$D/wrk-$1.txt" >&2; }
+	[ -n "$(wrk_rps "$D/wrk-$1-$4.txt")" ] || { echo "bench: wrk failed for $1:" >&2; cat "$D/wrk-$1-$4.txt" >&2; }
 }
+pick_median() {   # NAME
+	local f
+	f=$(for f in "$D/wrk-$1-"*.txt; do echo "$(wrk_rps "$f") $f"; done | sort -n |
+		awk '{a[NR] = $2} END {print a[int((NR + 1) / 2)]}')
+	[ -n "$f" ] || return 0
+	RPS[$1]=$(wrk_rps "$f")
+	P50[$1]=$(wrk_pct "$f" 50)
+	P99[$1]=$(wrk_pct "$f" 99)
+	FAIL[$1]=$(wrk_failed "$f")
+	ALL_RPS[$1]=$(for f in "$D/wrk-$1-"*.txt; do wrk_rps "$f"; done | tr '\n' ' ')
+}
+declare -A ALL_RPS
 
 idle_rss() {   # NAME PORT PID: RSS with IDLE_CLIENTS idle keep-alive clients
 	local fifo=$D/idle-$1.fifo line pid
@@ -287,29 +297,42 @@ echo "       wrk -t1 -c$CONNS -d${DURATION}s keep-alive; proxy on cpu $PROXY_CPU
 echo "       nginx $(nginx -v 2>&1 | sed 's/.*\///'), HAProxy $(haproxy -v | sed -n '1s/HAProxy version \([^ ]*\).*/\1/p'), wrk $(wrk -v 2>&1 | sed -n '1s/wrk \([^ ]*\).*/\1/p')"
 
 ONLY=${ONLY:-direct nginx haproxy wharf}
+ROUNDS=${ROUNDS:-3}
 for name in $ONLY; do
 	case $name in
-	direct) measure direct "$PB" "$(cat "$D/backend.pid" 2>/dev/null || echo "${PIDS[0]}")" ;;
-	nginx) start_nginx "$PB" && measure nginx "$PORT_NGINX" "$PID_NGINX" ;;
-	haproxy) start_haproxy "$PB" && measure haproxy "$PORT_HAPROXY" "$PID_HAPROXY" ;;
+	nginx) start_nginx "$PB" || exit 1 ;;
+	haproxy) start_haproxy "$PB" || exit 1 ;;
 	wharf)
 		start_wharf "$PB" || exit 1
 		sleep 0.3
 		WHARF_IDLE_RSS=$(rss_kb "$PID_WHARF")
-		measure wharf "$PORT_WHARF" "$PID_WHARF"
+		WHARF_IDLE_ANON=$(awk '/^RssAnon/ {print $2}' "/proc/$PID_WHARF/status")
 		;;
 	esac
 done
+for round in $(seq 1 "$ROUNDS"); do
+	for name in $ONLY; do
+		case $name in
+		direct) measure direct "$PB" "${PIDS[0]}" "$round" ;;
+		nginx) measure nginx "$PORT_NGINX" "$PID_NGINX" "$round" ;;
+		haproxy) measure haproxy "$PORT_HAPROXY" "$PID_HAPROXY" "$round" ;;
+		wharf) measure wharf "$PORT_WHARF" "$PID_WHARF" "$round" ;;
+		esac
+	done
+done
+for name in $ONLY; do
+	pick_median "$name"
+done
 
 echo
-echo "## Throughput (req/s higher is better; latency in ms; RSS after the run)"
+echo "## Throughput (median of $ROUNDS interleaved runs by req/s; latency in ms; RSS after the runs)"
 echo
-printf '| %-8s | %10s | %8s | %8s | %9s | %6s |\n' target req/s p50 p99 "RSS MiB" failed
-printf '| %-8s | %10s | %8s | %8s | %9s | %6s |\n' --- ---: ---: ---: ---: ---:
+printf '| %-8s | %10s | %8s | %8s | %9s | %6s | %-28s |\n' target req/s p50 p99 "RSS MiB" failed "req/s of every round"
+printf '| %-8s | %10s | %8s | %8s | %9s | %6s | %-28s |\n' --- ---: ---: ---: ---: ---: ---
 for name in $ONLY; do
 	[ -n "${RPS[$name]:-}" ] || continue
-	printf '| %-8s | %10s | %8s | %8s | %9s | %6s |\n' "$name" "${RPS[$name]}" \
-		"${P50[$name]}" "${P99[$name]}" "$(mb "${RSS[$name]}")" "${FAIL[$name]}"
+	printf '| %-8s | %10s | %8s | %8s | %9s | %6s | %-28s |\n' "$name" "${RPS[$name]}" \
+		"${P50[$name]}" "${P99[$name]}" "$(mb "${RSS[$name]}")" "${FAIL[$name]}" "${ALL_RPS[$name]}"
 done
 if [ -n "${RPS[wharf]:-}" ]; then
 	echo
@@ -320,7 +343,8 @@ if [ -n "${RPS[wharf]:-}" ]; then
 		echo "- vs $name: req/s x$(ratio "${RPS[wharf]}" "${RPS[$name]}"), p99 x$(ratio "${P99[wharf]}" "${P99[$name]}")"
 	done
 	echo
-	echo "wharf idle RSS (one app, before any request): $(mb "$WHARF_IDLE_RSS") MiB"
+	echo "wharf idle RSS (one app, before any request): $(mb "$WHARF_IDLE_RSS") MiB" \
+		"(of which anonymous memory: $(mb "$WHARF_IDLE_ANON") MiB; the rest is shared library pages)"
 fi
 
 if [ "$IDLE_CLIENTS" -gt 0 ]; then
