@@ -428,6 +428,23 @@ static int launcher_processes(const json_t *types, json_t **out)
 	return 0;
 }
 
+/* Says how large the image is and how much of it the app's layer adds to the
+ * stack (shared by every buildpack app). Only informative: errors are dropped. */
+static void report_size(struct docker *d, const char *image, const char *stack)
+{
+	json_t *img = NULL, *st = NULL;
+
+	if (docker_image_inspect(d, image, &img) == 0 && docker_image_inspect(d, stack, &st) == 0) {
+		double mb = 1024.0 * 1024.0, total = (double)json_int(img, "Size", 0) / mb,
+		       base = (double)json_int(st, "Size", 0) / mb;
+		say_detail("image %.0f MB: the stack's %.0f MB (shared) + %.1f MB for the app",
+			   total, base, total - base);
+	}
+	err_clear();
+	json_decref(img);
+	json_decref(st);
+}
+
 struct builder {
 	struct buf bpdir, cache, envdir, parent, id, owner;
 	json_t    *chain, *paths;
@@ -602,6 +619,7 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 		goto out;
 	if (launcher_processes(out.types, processes) < 0)
 		goto out;
+	report_size(d, image_id->buf, stack);
 	ret = 0;
 out:
 	if (ret < 0)
