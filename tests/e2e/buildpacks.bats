@@ -92,13 +92,23 @@ release_processes() {
 	assert_output --partial "Restoring node_modules from the cache"
 	run app_url_get "$app"
 	assert_output "node two 1m production"
-	echo "# node push: first ${first}s, second (warm cache) ${second}s" >&3
 
 	# The cache belongs to the wharf user, so purging works over ssh.
 	[ -n "$(ls -A "$WHARF_ROOT/cache/$app")" ]
 	run wharf_ssh repo:purge-cache "$app"
 	assert_success
 	[ ! -e "$WHARF_ROOT/cache/$app" ]
+
+	# With the cache purged, npm fetches everything again.
+	node_body "$TEST_TMP/app" "node three"
+	h_git_commit "$TEST_TMP/app" "node three"
+	start=$SECONDS
+	push_ok "$TEST_TMP/app" "$app"
+	third=$((SECONDS - start))
+	assert_output --partial "Installing dependencies with npm install"
+	run app_url_get "$app"
+	assert_output "node three 1m production"
+	echo "# node push: first ${first}s, second (warm cache) ${second}s, third (cache purged) ${third}s" >&3
 }
 
 @test "a failing compile rejects the push with its output and keeps the previous release" {
@@ -171,6 +181,41 @@ release_processes() {
 	assert_output "procfile web"
 	run release_processes "$app"
 	assert_output '{"release":["/wharf/launch","release"],"web":["/wharf/launch","web"],"worker":["/wharf/launch","worker"]}'
+	assert [ -n "$(docker ps -q --filter "label=wharf.app=$app" --filter label=wharf.process=web)" ]
+}
+
+@test "a Procfile worker runs beside web; a failing release command stops the deploy" {
+	app=$(new_app_name)
+	h_git_init "$TEST_TMP/app"
+	cat >"$TEST_TMP/app/Procfile" <<-'EOF'
+		web: mkdir -p /tmp/www && echo "web v1" > /tmp/www/index.html && exec busybox httpd -f -p "$PORT" -h /tmp/www
+		worker: while true; do echo "worker is working"; sleep 1; done
+		release: echo "release phase ran"
+	EOF
+	h_git_commit "$TEST_TMP/app" "web, worker, release"
+	push_ok "$TEST_TMP/app" "$app"
+	assert_output --partial "release phase ran"
+	run app_url_get "$app"
+	assert_output "web v1"
+	run wharf_ssh ps:scale "$app" worker=1
+	assert_success
+	worker_logs() {
+		local id
+		id=$(docker ps -q --filter "label=wharf.app=$app" --filter label=wharf.process=worker \
+			--filter "label=wharf.root=$WHARF_ROOT")
+		[ -n "$id" ] && docker logs "$id" 2>&1 | grep -q "worker is working"
+	}
+	eventually 30 worker_logs
+
+	sed -i 's/^release: .*/release: echo "release phase FAILED"; exit 7/; s/web v1/web v2/' \
+		"$TEST_TMP/app/Procfile"
+	h_git_commit "$TEST_TMP/app" "failing release"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_failure
+	assert_output --partial "release phase FAILED"
+	refute_output --partial "=====> Application deployed:"
+	run app_url_get "$app"
+	assert_output "web v1"
 }
 
 @test "a bad Procfile is refused before anything is built" {
