@@ -272,6 +272,13 @@ static int named_by_connection(const struct http_head *h, const char *base,
 	return 0;
 }
 
+/* An upgrade the proxy passes on: a request asking for one (CONNECT is refused
+ * before any rewrite), or the 101 that accepts it. */
+static int passes_upgrade(const struct http_head *h)
+{
+	return h->is_response ? h->status == 101 : h->upgrade && h->method != HTTP_CONNECT;
+}
+
 static int is_hop_by_hop(const struct http_head *h, const char *base, const struct http_header *hd)
 {
 	static const char *const hop[] = { "connection", "keep-alive", "proxy-connection", "te",
@@ -279,6 +286,9 @@ static int is_hop_by_hop(const struct http_head *h, const char *base, const stru
 	const char *name = base + hd->name.off;
 	size_t i;
 
+	/* Upgrade is hop-by-hop, but a tunnel needs it at both hops. */
+	if (passes_upgrade(h) && router__hdr_is(name, hd->name.len, "upgrade"))
+		return 0;
 	for (i = 0; hop[i]; i++)
 		if (router__hdr_is(name, hd->name.len, hop[i]))
 			return 1;
@@ -353,6 +363,8 @@ int router__request_rewrite(struct buf *out, const struct http_head *h, const ch
 		goto out;
 	if (host && buf_addf(out, "X-Forwarded-Host: %.*s\r\n", (int)host_len, host) < 0)
 		goto out;
+	if (passes_upgrade(h) && buf_addstr(out, "Connection: upgrade\r\n") < 0)
+		goto out;
 	if (buf_addstr(out, "\r\n") < 0)
 		goto out;
 	ret = 0;
@@ -375,6 +387,8 @@ int router__response_rewrite(struct buf *out, const struct http_head *h, const c
 		if (add_header(out, base, &h->hdr[i]) < 0)
 			return -1;
 	}
+	if (passes_upgrade(h))
+		return buf_addstr(out, "Connection: upgrade\r\n\r\n");
 	if (client_close && buf_addstr(out, "Connection: close\r\n") < 0)
 		return -1;
 	if (!client_close && client_http10 && buf_addstr(out, "Connection: keep-alive\r\n") < 0)

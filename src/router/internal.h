@@ -76,14 +76,16 @@ int router__head_host(char *out, size_t outsz, const struct http_head *h, const 
 
 /* Appends the request head to send upstream: the request line as received, every
  * header except hop-by-hop ones (Connection, Keep-Alive, Proxy-Connection, TE,
- * Trailer, Upgrade, and those Connection names) and any X-Forwarded-Proto/-Host,
+ * Trailer, Upgrade, and those Connection names; an upgrade request keeps Upgrade
+ * and gets "Connection: upgrade") and any X-Forwarded-Proto/-Host,
  * with X-Forwarded-For extended by client_ip, X-Forwarded-Proto set to proto and
  * X-Forwarded-Host set to the original Host. Host is kept. Returns 0 or -1. */
 int router__request_rewrite(struct buf *out, const struct http_head *h, const char *base,
 			    const char *client_ip, const char *proto);
 
 /* Appends the response head to send to the client: status line as received and
- * headers minus hop-by-hop ones, plus "Connection: close" when client_close, or
+ * headers minus hop-by-hop ones (a 101 keeps Upgrade and says "Connection:
+ * upgrade", whatever client_close), plus "Connection: close" when client_close, or
  * "Connection: keep-alive" for a kept HTTP/1.0 client. Returns 0 or -1. */
 int router__response_rewrite(struct buf *out, const struct http_head *h, const char *base,
 			     int client_close, int client_http10);

@@ -15,11 +15,13 @@
 #define IN_CONNECTING_MAX   (256 * 1024)    /* body bytes buffered while connecting */
 #define POOL_MAX            64              /* idle connections kept per target */
 #define PIPELINE_MAX        (64 * 1024)     /* client bytes read ahead while answering */
+#define TUNNEL_TIMEOUT_MS   3600000         /* an upgraded connection silent both ways */
 
 enum conn_state {
 	CONN_READ_HEAD = 0,     /* llhttp fed; no upstream yet */
 	CONN_CONNECTING,        /* head complete; upstream connect in flight */
 	CONN_STREAMING,         /* both sides open; bodies piped with backpressure */
+	CONN_TUNNEL,            /* after a 101: raw bytes both ways until a side closes */
 	CONN_FLUSHING,          /* last bytes queued; shutdown then close */
 	CONN_CLOSING,           /* uv_close() issued; memory freed only in the close callback */
 	CONN_STATE_COUNT        /* must stay last */
@@ -63,6 +65,8 @@ struct upstream {
 	int              reading;
 	int              reused;
 	int              head_done;
+	int              shut;          /* write side shut down (tunnel, client gone) */
+	uv_shutdown_t    shutdown_req;
 	struct buf       in;
 	llhttp_t         parser;
 	struct http_head res;
@@ -83,6 +87,7 @@ static void conn_pick_target(struct conn *c);
 static void conn_connect(struct conn *c);
 static void up_process(struct upstream *up);
 static void up_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+static int up_switch(struct upstream *up, int head_len);
 
 static const char *reason_of(int status)
 {
@@ -350,6 +355,7 @@ static int up_write(struct upstream *up, const char *data, size_t len)
 /* ---- reading the client ---------------------------------------------------------- */
 
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+static void tunnel_client_eof(struct conn *c);
 
 /* Reads from the client only when the state wants bytes and the upstream keeps up.
  * While a request is answered the client stays read (pipelined requests are kept in
@@ -365,6 +371,8 @@ static void conn_set_reading(struct conn *c)
 		want = 1;
 	else if (c->state == CONN_CONNECTING)
 		want = !c->req_done && c->in.len < IN_CONNECTING_MAX;
+	else if (c->state == CONN_TUNNEL)
+		want = c->up && !c->up->shut && c->up->wq < WQ_HIGH;
 	else if (c->state == CONN_STREAMING && c->req_done)
 		want = !c->req.upgrade && c->in.len < PIPELINE_MAX;
 	else if (c->state == CONN_STREAMING)
@@ -384,6 +392,10 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 
 	if (nread == 0 || c->state == CONN_CLOSING)
 		return;
+	if (nread < 0 && c->state == CONN_TUNNEL) {
+		tunnel_client_eof(c);
+		return;
+	}
 	if (nread < 0) {
 		/* A client that half-closes after a complete request still gets its
 		 * answer; anywhere else the connection is over. */
@@ -406,6 +418,8 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	}
 	if (c->state == CONN_STREAMING && !c->req_done)
 		timer_arm(c, RESPONSE_TIMEOUT_MS);
+	else if (c->state == CONN_TUNNEL)
+		timer_arm(c, TUNNEL_TIMEOUT_MS);
 	conn_process(c);
 }
 
@@ -586,12 +600,10 @@ static void conn_forward_body(struct conn *c)
 		return;
 	}
 	buf_remove_front(&c->in, (size_t)n);
-	if (done) {
+	/* After an upgrade request the bytes that follow are not HTTP: they wait in
+	 * c->in for the 101 (then go up the tunnel) or for the connection to close. */
+	if (done)
 		c->req_done = 1;
-		/* After an upgrade request the bytes that follow are not HTTP. */
-		if (c->req.upgrade)
-			buf_reset(&c->in);
-	}
 reading:
 	conn_set_reading(c);
 }
@@ -619,6 +631,14 @@ static void conn_process(struct conn *c)
 		return;
 	case CONN_STREAMING:
 		conn_forward_body(c);
+		return;
+	case CONN_TUNNEL:
+		if (up_write(c->up, c->in.buf, c->in.len) < 0) {
+			conn_close(c);
+			return;
+		}
+		buf_reset(&c->in);
+		conn_set_reading(c);
 		return;
 	case CONN_CONNECTING:
 		conn_set_reading(c);
@@ -682,6 +702,9 @@ static void conn_on_timer(uv_timer_t *t)
 			conn_close(c);
 		else
 			conn_respond(c, 504, "the app did not answer in time");
+		break;
+	case CONN_TUNNEL:
+		conn_close(c);          /* silent both ways for an hour */
 		break;
 	default:
 		conn_close(c);
@@ -791,6 +814,11 @@ static void up_on_eof(struct upstream *up)
 {
 	struct conn *c = up->c;
 
+	if (c->state == CONN_TUNNEL) {
+		/* The app ended the tunnel: deliver what it sent, then close. */
+		conn_flush_close(c);
+		return;
+	}
 	if (up->head_done && up->res.body_until_eof) {
 		llhttp_finish(&up->parser);
 		up->res.keep_alive = 0;
@@ -829,7 +857,7 @@ static void up_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		up_on_eof(up);
 		return;
 	}
-	timer_arm(c, RESPONSE_TIMEOUT_MS);
+	timer_arm(c, c->state == CONN_TUNNEL ? TUNNEL_TIMEOUT_MS : RESPONSE_TIMEOUT_MS);
 	if (buf_add(&up->in, b->base, (size_t)nread) < 0) {
 		conn_respond(c, 502, "the app's response head is too large");
 		return;
@@ -854,10 +882,12 @@ static int up_head(struct upstream *up)
 	}
 	if (n == 0)
 		return 0;
-	if (n < 0 || up->res.status == 101) {
+	if (n < 0 || (up->res.status == 101 && !c->req.upgrade)) {
 		conn_respond(c, 502, "the app sent an invalid response");
 		return -1;
 	}
+	if (up->res.status == 101)
+		return up_switch(up, n);
 	if (up->res.body_until_eof)
 		c->client_close = 1;
 	if (router__response_rewrite(&out, &up->res, up->in.buf,
@@ -885,6 +915,59 @@ static int up_head(struct upstream *up)
 	return 1;
 }
 
+/* The app accepted an upgrade: send the 101 on, then the bytes either side sent
+ * after its head, and pipe raw bytes both ways (backpressure as for bodies) until
+ * one side closes. The request stays in flight, so a drain waits for the tunnel
+ * up to its drain timeout. Returns 1, or -1 when the connection was closed. */
+static int up_switch(struct upstream *up, int head_len)
+{
+	struct conn *c = up->c;
+	struct buf out = BUF_INIT;
+	int rc;
+
+	if (router__response_rewrite(&out, &up->res, up->in.buf, 0, 0) < 0) {
+		buf_release(&out);
+		conn_respond(c, 502, "out of memory");
+		return -1;
+	}
+	buf_remove_front(&up->in, (size_t)head_len);
+	c->res_started = 1;
+	up->head_done = 1;
+	count_status(c, 101);
+	c->state = CONN_TUNNEL;
+	timer_arm(c, TUNNEL_TIMEOUT_MS);
+	rc = conn_write(c, out.buf, out.len);
+	buf_release(&out);
+	if (rc < 0)
+		return -1;
+	conn_process(c);        /* client bytes that came after the request head */
+	return c->state == CONN_CLOSING ? -1 : 1;
+}
+
+static void up_on_shutdown(uv_shutdown_t *req, int status)
+{
+	(void)req;
+	(void)status;
+}
+
+/* The client closed its side of a tunnel: pass the end on to the app once what
+ * the client sent is written, and keep delivering the app's bytes until it closes. */
+static void tunnel_client_eof(struct conn *c)
+{
+	struct upstream *up = c->up;
+
+	c->client_eof = 1;
+	conn_set_reading(c);
+	if (!up || up->shut) {
+		conn_close(c);
+		return;
+	}
+	up->shut = 1;
+	up->shutdown_req.data = up;
+	if (uv_shutdown(&up->shutdown_req, (uv_stream_t *)&up->tcp, up_on_shutdown) < 0)
+		conn_close(c);
+}
+
 static void up_process(struct upstream *up)
 {
 	struct conn *c = up->c;
@@ -896,6 +979,11 @@ static void up_process(struct upstream *up)
 		rc = up_head(up);
 		if (rc <= 0)
 			return;
+	}
+	if (c->state == CONN_TUNNEL) {
+		if (conn_write(c, up->in.buf, up->in.len) == 0)
+			buf_reset(&up->in);
+		return;
 	}
 	n = router__body_feed(&up->parser, up->in.buf, up->in.len, &done);
 	if (n < 0) {

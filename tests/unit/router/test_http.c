@@ -213,6 +213,33 @@ static void test_response_rewrite(void **state)
 	buf_release(&out);
 }
 
+static void test_upgrade_keeps_upgrade_both_ways(void **state)
+{
+	const char *req = "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\n"
+			  "Upgrade: websocket\r\nSec-WebSocket-Key: k\r\n\r\n";
+	const char *res = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+			  "Connection: Upgrade\r\nSec-WebSocket-Accept: a\r\n\r\n";
+	struct http_head h;
+	struct buf out = BUF_INIT;
+	llhttp_t p;
+	(void)state;
+
+	assert_true(parse(&h, &p, req) > 0);
+	assert_true(h.upgrade);
+	assert_int_equal(router__request_rewrite(&out, &h, req, "1.2.3.4", "http"), 0);
+	assert_non_null(strstr(out.buf, "\r\nUpgrade: websocket\r\n"));
+	assert_non_null(strstr(out.buf, "\r\nConnection: upgrade\r\n"));
+	assert_null(strstr(out.buf, "keep-alive"));
+	buf_reset(&out);
+	memset(&h, 0, sizeof(h));
+	h.is_response = 1;
+	assert_true(router__head_parse(&p, &h, res, strlen(res)) > 0);
+	assert_int_equal(router__response_rewrite(&out, &h, res, 1, 0), 0);
+	assert_string_equal(out.buf, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+				     "Sec-WebSocket-Accept: a\r\nConnection: upgrade\r\n\r\n");
+	buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_request_rewrite),
 		cmocka_unit_test(test_request_rewrite_connection_cannot_drop_framing),
 		cmocka_unit_test(test_response_rewrite),
+		cmocka_unit_test(test_upgrade_keeps_upgrade_both_ways),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

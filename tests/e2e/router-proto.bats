@@ -1,0 +1,324 @@
+#!/usr/bin/env bats
+# router-proto.bats - the router's HTTP/1.1 data plane end to end against a small python
+# backend on an ephemeral loopback port: WebSocket-style Upgrade tunnelled both ways until
+# a side closes, Expect: 100-continue, pipelined requests answered in order, chunked and
+# large bodies in both directions.
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# The backend: one thread per connection, keep-alive, a few paths:
+#   GET /p/<x>        -> "<x>\n"
+#   POST /echo        -> "<bytes> <md5>\n" of the body (Content-Length or chunked; answers
+#                        100 Continue first when asked to)
+#   GET /big?n=N      -> N bytes of 'x' (Content-Length), /chunked?n=N the same chunked
+#   GET /headers      -> the request head as received
+#   GET /ws + Upgrade -> 101, "welcome\n", then echoes raw bytes; on EOF or "quit\n" sends
+#                        "bye\n" and closes
+write_backend() {
+	cat >"$RT/backend.py" <<'EOF'
+import hashlib, socket, sys, threading
+
+class Conn:
+    def __init__(self, s):
+        self.s, self.buf = s, b""
+    def fill(self):
+        d = self.s.recv(65536)
+        if not d:
+            raise EOFError
+        self.buf += d
+    def line(self):
+        while b"\n" not in self.buf:
+            self.fill()
+        l, self.buf = self.buf.split(b"\n", 1)
+        return l.rstrip(b"\r").decode("latin-1")
+    def read(self, n):
+        while len(self.buf) < n:
+            self.fill()
+        d, self.buf = self.buf[:n], self.buf[n:]
+        return d
+
+def body_of(c, h):
+    md5, total = hashlib.md5(), 0
+    if h.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            n = int(c.line().split(";")[0], 16)
+            if n == 0:
+                while c.line():
+                    pass
+                break
+            d = c.read(n)
+            md5.update(d)
+            total += n
+            c.read(2)
+    else:
+        left = int(h.get("content-length", "0"))
+        while left:
+            d = c.read(min(left, 65536))
+            md5.update(d)
+            total += len(d)
+            left -= len(d)
+    return total, md5.hexdigest()
+
+def serve(s):
+    c = Conn(s)
+    try:
+        while True:
+            rl = c.line()
+            if not rl:
+                continue
+            method, path, _ = rl.split(" ")
+            head, h = rl + "\n", {}
+            while True:
+                l = c.line()
+                if not l:
+                    break
+                head += l + "\n"
+                k, v = l.split(":", 1)
+                h[k.strip().lower()] = v.strip()
+            if h.get("upgrade", "").lower() == "websocket":
+                s.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                          b"Connection: Upgrade\r\n\r\nwelcome\n")
+                if c.buf:
+                    s.sendall(c.buf)
+                while True:
+                    d = s.recv(65536)
+                    if not d or d == b"quit\n":
+                        s.sendall(b"bye\n")
+                        s.close()
+                        return
+                    s.sendall(d)
+            if h.get("expect", "").lower() == "100-continue":
+                s.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if method == "POST":
+                n, md5 = body_of(c, h)
+                body = ("%d %s\n" % (n, md5)).encode()
+            elif path.startswith("/p/"):
+                body = (path[3:] + "\n").encode()
+            elif path == "/headers":
+                body = head.encode()
+            elif path.startswith("/big?n=") or path.startswith("/chunked?n="):
+                n = int(path.split("=")[1])
+                if path.startswith("/big"):
+                    s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n)
+                    while n:
+                        k = min(n, 1 << 20)
+                        s.sendall(b"x" * k)
+                        n -= k
+                else:
+                    s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    while n:
+                        k = min(n, 100000)
+                        s.sendall(b"%x\r\n" % k + b"x" * k + b"\r\n")
+                        n -= k
+                    s.sendall(b"0\r\n\r\n")
+                continue
+            else:
+                body = b"ok\n"
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    except (EOFError, OSError, ValueError):
+        pass
+    finally:
+        s.close()
+
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", int(sys.argv[1])))
+ls.listen(128)
+while True:
+    s, _ = ls.accept()
+    threading.Thread(target=serve, args=(s,), daemon=True).start()
+EOF
+}
+
+start_router() {
+	rm -f "$RT/router.rc" "$RT/port"
+	(
+		WHARF_ROOT=$RT/root WHARF_ROUTER_SOCKET=$RT/router.sock \
+			"$WHARF_BIN" router --listen 127.0.0.1:0 "$@" </dev/null >"$RT/router.log" 2>&1 3>&- &
+		echo $! >"$RT/router.pid"
+		wait $!
+		echo $? >"$RT/router.rc"
+	) 3>&- &
+	local i port
+	for i in $(seq 1 100); do
+		port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' \
+			"$RT/router.log" 2>/dev/null)
+		if [ -n "$port" ]; then
+			echo "$port" >"$RT/port"
+			return 0
+		fi
+		sleep 0.1
+	done
+	cat "$RT/router.log" >&2
+	return 1
+}
+
+stop_router() {
+	local pid i
+	pid=$(cat "$RT/router.pid" 2>/dev/null) || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 1 150); do
+		[ -f "$RT/router.rc" ] && return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+ctl() {
+	curl -s -m 60 --unix-socket "$RT/router.sock" "$@"
+}
+
+url() {
+	echo "http://127.0.0.1:$(cat "$RT/port")$1"
+}
+
+setup_file() {
+	export RT PB
+	RT=$(mktemp -d /tmp/wharf-router-proto.XXXXXX)
+	PB=$(free_port)
+	write_backend
+	python3 "$RT/backend.py" "$PB" </dev/null >"$RT/backend.log" 2>&1 3>&- &
+	echo $! >"$RT/backend.pid"
+	local i
+	for i in $(seq 1 50); do
+		curl -s -o /dev/null -m 1 "http://127.0.0.1:$PB/p/x" && break
+		sleep 0.1
+	done
+	start_router
+	ctl -X PUT http://x/apps/proto \
+		-d "{\"domains\": [\"proto.example.com\"], \"targets\": [\"127.0.0.1:$PB\"]}" >/dev/null
+}
+
+teardown_file() {
+	stop_router || true
+	[ -f "$RT/backend.pid" ] && kill "$(cat "$RT/backend.pid")" 2>/dev/null || true
+	rm -rf "$RT"
+}
+
+@test "router-proto: an Upgrade is tunnelled both ways until the client closes" {
+	run timeout 20 python3 - "$(cat "$RT/port")" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"GET /ws HTTP/1.1\r\nHost: proto.example.com\r\nUpgrade: websocket\r\n"
+          b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n")
+got = b""
+while b"welcome\n" not in got:
+    got += s.recv(4096)
+head = got.split(b"\r\n\r\n")[0].decode()
+print(head.splitlines()[0])
+print("upgrade:", "Upgrade: websocket" in head, "connection:", "Connection: upgrade" in head)
+for msg in (b"ping1\n", b"x" * 200000 + b"\n", b"ping3\n"):
+    s.sendall(msg)
+    echo = b""
+    while len(echo) < len(msg):
+        echo += s.recv(65536)
+    print("echo ok" if echo == msg else "echo BAD %r" % echo[:40])
+s.shutdown(socket.SHUT_WR)
+rest = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    rest += d
+print("after close:", rest.decode().strip())
+EOF
+	assert_success
+	assert_line --index 0 "HTTP/1.1 101 Switching Protocols"
+	assert_line --index 1 "upgrade: True connection: True"
+	assert_line --index 2 "echo ok"
+	assert_line --index 3 "echo ok"
+	assert_line --index 4 "echo ok"
+	assert_line --index 5 "after close: bye"
+}
+
+@test "router-proto: a tunnel ends when the app closes it; early bytes reach the app; /metrics counts the 101" {
+	run timeout 20 python3 - "$(cat "$RT/port")" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+# Bytes sent right behind the head (before the 101) must reach the app too.
+s.sendall(b"GET /ws HTTP/1.1\r\nHost: proto.example.com\r\nUpgrade: websocket\r\n"
+          b"Connection: Upgrade\r\n\r\nearly\n")
+got = b""
+while b"early\n" not in got:
+    got += s.recv(4096)
+print("early echoed")
+s.sendall(b"quit\n")
+rest = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    rest += d
+print("app closed after:", rest.decode().strip())
+EOF
+	assert_success
+	assert_line --index 0 "early echoed"
+	assert_line --index 1 "app closed after: bye"
+	run ctl http://x/metrics
+	assert_output --regexp 'wharf_router_requests_total\{app="proto",code="1xx"\} [1-9]'
+}
+
+@test "router-proto: Upgrade to an app that answers 200 is a plain response" {
+	run curl -s -m 5 -H 'Host: proto.example.com' -H 'Upgrade: foo' -H 'Connection: upgrade' \
+		"$(url /p/plain)"
+	assert_output "plain"
+}
+
+@test "router-proto: pipelined requests are answered in order on one connection" {
+	run timeout 20 python3 - "$(cat "$RT/port")" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+h = b"Host: proto.example.com\r\n"
+s.sendall(b"GET /p/one HTTP/1.1\r\n" + h + b"\r\n" +
+          b"POST /echo HTTP/1.1\r\n" + h + b"Content-Length: 5\r\n\r\nhello" +
+          b"GET /p/three HTTP/1.1\r\n" + h + b"\r\n" +
+          b"GET /p/four HTTP/1.1\r\n" + h + b"Connection: close\r\n\r\n")
+out = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    out += d
+for part in out.split(b"HTTP/1.1 ")[1:]:
+    print(part.split(b"\r\n", 1)[0].decode(), part.split(b"\r\n\r\n", 1)[1].decode().strip())
+EOF
+	assert_success
+	assert_line --index 0 "200 OK one"
+	assert_line --index 1 "200 OK 5 5d41402abc4b2a76b9719d911017c592"
+	assert_line --index 2 "200 OK three"
+	assert_line --index 3 "200 OK four"
+	[ "${#lines[@]}" -eq 4 ]
+}
+
+@test "router-proto: Expect: 100-continue passes the app's 100 on without a client stall" {
+	head -c 300000 /dev/urandom >"$RT/up.bin"
+	local want start end
+	want="300000 $(md5sum <"$RT/up.bin" | cut -d' ' -f1)"
+	start=$(date +%s%N)
+	run curl -sv -m 10 -H 'Host: proto.example.com' -H 'Expect: 100-continue' \
+		--expect100-timeout 5 --data-binary @"$RT/up.bin" "$(url /echo)"
+	end=$(date +%s%N)
+	assert_success
+	assert_output --partial "HTTP/1.1 100 Continue"
+	assert_output --partial "$want"
+	# curl waits --expect100-timeout (5 s) when no 100 comes.
+	[ $(((end - start) / 1000000)) -lt 4000 ]
+}
+
+@test "router-proto: chunked and large bodies pass both ways intact" {
+	head -c 5000000 /dev/urandom >"$RT/up5m.bin"
+	run curl -s -m 30 -H 'Host: proto.example.com' -H 'Transfer-Encoding: chunked' \
+		--data-binary @"$RT/up5m.bin" "$(url /echo)"
+	assert_output "5000000 $(md5sum <"$RT/up5m.bin" | cut -d' ' -f1)"
+	run bash -c "curl -s -m 60 -H 'Host: proto.example.com' '$(url /big?n=200000000)' | wc -c"
+	assert_output 200000000
+	run bash -c "curl -s -m 30 -H 'Host: proto.example.com' '$(url /chunked?n=3000000)' | wc -c"
+	assert_output 3000000
+}
