@@ -87,13 +87,24 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 	struct buf now = BUF_INIT, by = BUF_INIT;
 	struct deploy_req req = { 0 };
 	json_t *appobj = NULL, *releases = NULL, *domains = NULL, *rel = NULL, *formation, *v;
+	json_t *global = NULL, *env = NULL;
+	const json_t *config;
 	size_t i;
 	long version;
 	int ret = -1;
 
 	if (state_app_load(app, &appobj) < 0 || state_releases_load(app, &releases) < 0 ||
-	    state_app_domains(app, appobj, &domains) < 0)
+	    state_app_domains(app, appobj, &domains) < 0 || state_global_load(&global) < 0)
 		goto out;
+	/* The release records the app's own config; its containers get the global
+	 * config (config:set --global) with the app's over it. */
+	config = src->config ? src->config : json_object_get(appobj, "config");
+	env = json_object_get(global, "config") ? json_deep_copy(json_object_get(global, "config"))
+						 : json_object();
+	if (!env || json_object_update(env, (json_t *)config) < 0) {
+		err_set("out of memory");
+		goto out;
+	}
 	if (!json_is_object(json_object_get(appobj, "formation")))
 		json_object_set_new(appobj, "formation", json_object());
 	formation = json_object_get(appobj, "formation");
@@ -102,7 +113,7 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 	req.image = src->image;
 	req.release = version;
 	req.git_rev = src->git_rev;
-	req.config = src->config ? src->config : json_object_get(appobj, "config");
+	req.config = env;
 	req.domains = domains;
 	req.processes = src->processes;
 	req.formation = formation;
@@ -113,7 +124,7 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 		goto out;
 	who(&by);
 	rel = json_pack("{s:I,s:s,s:s?,s:O,s:O,s:s,s:s,s:s}", "version", (json_int_t)version,
-			"image", src->image, "git_rev", src->git_rev, "config", req.config,
+			"image", src->image, "git_rev", src->git_rev, "config", config,
 			"formation", formation, "created_at", now.buf, "description", description,
 			"by", by.buf);
 	if (!rel) {
@@ -142,6 +153,8 @@ out:
 	json_decref(appobj);
 	json_decref(releases);
 	json_decref(domains);
+	json_decref(global);
+	json_decref(env);
 	buf_release(&now);
 	buf_release(&by);
 	return ret;
