@@ -218,6 +218,21 @@ release_processes() {
 	assert_output "web v1"
 }
 
+@test "a .buildpacks file chains bundled buildpacks (python, then static)" {
+	app=$(new_app_name)
+	h_git_init "$TEST_TMP/app"
+	printf 'python\n# the site itself\nstatic\n' >"$TEST_TMP/app/.buildpacks"
+	printf '# nothing to install\n' >"$TEST_TMP/app/requirements.txt"
+	echo "chained ok" >"$TEST_TMP/app/index.html"
+	h_git_commit "$TEST_TMP/app" "chained buildpacks"
+	push_ok "$TEST_TMP/app" "$app"
+	assert_output --partial "Using buildpack: Python"
+	assert_output --partial "Using buildpack: Static HTML"
+	assert_output --partial "Creating the virtualenv"
+	run app_url_get "$app" index.html
+	assert_output "chained ok"
+}
+
 @test "a bad Procfile is refused before anything is built" {
 	app=$(new_app_name)
 	h_git_init "$TEST_TMP/app"
