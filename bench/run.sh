@@ -36,7 +36,8 @@ fi
 [ -x "$REPO/bin/wharf" ] || make -C "$REPO" -s || exit 1
 
 # Idle clients, proxies and the backend each need one descriptor per connection.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+# Root may raise the hard limit; anyone may go up to it.
+ulimit -n $((IDLE_CLIENTS * 2 + 5000)) 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 FDS=$(ulimit -n)
 if [ "$FDS" != unlimited ] && [ $((IDLE_CLIENTS * 2 + 1000)) -gt "$FDS" ]; then
 	IDLE_CLIENTS=$(((FDS - 1000) / 2))

@@ -181,6 +181,9 @@ struct router {
 	struct update     *updates;          /* PUTs checking or draining */
 	unsigned long long unrouted;         /* requests for a host no app serves */
 	unsigned long long requests_total;
+	/* Client request heads are parsed here and used before control returns to
+	 * the loop; a connection keeps only a summary (struct req_info in proxy.c). */
+	struct http_head   head;
 	char               readbuf[65536];   /* read callbacks copy out of it at once */
 };
 
