@@ -280,10 +280,10 @@ int cmd_apps_locked(int argc, char **argv)
 
 /* ---- rename and clone ------------------------------------------------------------ */
 
-/* Both take <old> <new>: old exists, new is a valid name nobody uses. */
+/* Both take <old> <new> [--skip-deploy]: old exists, new is a valid name nobody uses. */
 static int two_apps(struct cli_opts *o, int argc, char **argv)
 {
-	if (app_args(o, argc, argv, "", 2, 1) < 0 || valid_app_name(o->pos[1]) < 0)
+	if (app_args(o, argc, argv, "--skip-deploy", 2, 1) < 0 || valid_app_name(o->pos[1]) < 0)
 		return -1;
 	if (!strcmp(o->pos[0], o->pos[1]))
 		return err_set("the new name is the old one");
@@ -380,7 +380,12 @@ int cmd_apps_rename(int argc, char **argv)
 		say_warn("%s", err_msg());
 	if (runtime_app_remove(d, old, 10) < 0)
 		goto out;
-	ret = cli_redeploy(new, "rename");
+	if (o.skip_deploy) {
+		say_detail("%s is stopped: `ps:restart %s` deploys it", new, new);
+		ret = 0;
+	} else {
+		ret = cli_redeploy(new, "rename");
+	}
 out:
 	lock_release(&l);
 	docker_free(d);
@@ -438,8 +443,13 @@ static int seed_release(const char *old, const char *new)
 		err_set("out of memory");
 		goto out;
 	}
-	json_object_set_new(json_array_get(json_object_get(seed, "releases"), 0), "version",
-			    json_integer(0));
+	{
+		json_t *r = json_array_get(json_object_get(seed, "releases"), 0);
+		char desc[128];
+		snprintf(desc, sizeof(desc), "cloned from %s v%lld", old, json_int(cur, "version", 0));
+		json_object_set_new(r, "version", json_integer(0));
+		json_object_set_new(r, "description", json_string(desc));
+	}
 	ret = state_releases_save(new, seed) < 0 ? -1 : 1;
 out:
 	json_decref(rels);
@@ -497,6 +507,11 @@ int cmd_apps_clone(int argc, char **argv)
 		goto fail;
 	if (!seeded) {
 		say_detail("%s has no release yet: push to %s to deploy it", old, new);
+		ret = 0;
+		goto out;
+	}
+	if (o.skip_deploy) {
+		say_detail("not deployed: `ps:restart %s` deploys %s's image", new, old);
 		ret = 0;
 		goto out;
 	}

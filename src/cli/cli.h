@@ -139,7 +139,7 @@ struct cli_opts {
 	const char *name;            /* argv[0] */
 	char       *pos[CLI_OPTS_MAX];
 	int         npos;
-	int         global, merged, encoded, quoted, no_restart, replace, force;
+	int         global, merged, encoded, quoted, no_restart, replace, force, skip_deploy;
 	const char *format;          /* --format X, or NULL */
 	const char *flag;            /* one report flag starting with report_prefix */
 };

@@ -15,14 +15,14 @@ int cli_force;
 int cli_quiet;
 
 const struct command commands[] = {
-	{ "apps:clone", cmd_apps_clone, "<old-app> <new-app>", "Copy an app's config and repository to a new app running the current image", CMD_SSH_OK },
+	{ "apps:clone", cmd_apps_clone, "<old-app> <new-app> [--skip-deploy]", "Copy an app's config and repository to a new app running the current image", CMD_SSH_OK },
 	{ "apps:create", cmd_apps_create, "<app>", "Create a new app", CMD_SSH_OK },
 	{ "apps:destroy", cmd_apps_destroy, "<app> [--force]", "Destroy an app, its containers, images and repository", CMD_SSH_OK },
 	{ "apps:exists", cmd_apps_exists, "<app>", "Exit 0 if the app exists, 1 otherwise", CMD_SSH_OK },
 	{ "apps:list", cmd_apps_list, "[--format json]", "List your apps", CMD_SSH_OK },
 	{ "apps:lock", cmd_apps_lock, "<app>", "Lock an app: pushes are refused until apps:unlock", CMD_SSH_OK },
 	{ "apps:locked", cmd_apps_locked, "<app>", "Exit 0 if the app is locked, 1 otherwise", CMD_SSH_OK },
-	{ "apps:rename", cmd_apps_rename, "<old-app> <new-app>", "Rename an app and deploy it under the new name", CMD_SSH_OK },
+	{ "apps:rename", cmd_apps_rename, "<old-app> <new-app> [--skip-deploy]", "Rename an app and deploy it under the new name", CMD_SSH_OK },
 	{ "apps:report", cmd_apps_report, "[<app>] [--format json] [--apps-KEY]", "Show an app's (or every app's) settings", CMD_SSH_OK },
 	{ "apps:unlock", cmd_apps_unlock, "<app>", "Unlock an app", CMD_SSH_OK },
 	{ "buildpacks:add", cmd_buildpacks_add, "[--index N] <app> BUILDPACK", "Add a buildpack (bundled name or git URL[#ref]) to an app's chain", CMD_SSH_OK },

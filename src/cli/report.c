@@ -74,6 +74,8 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv, const char *allowe
 			o->replace = 1;
 		else if (!strcmp(flag, "--force"))
 			o->force = 1;
+		else if (!strcmp(flag, "--skip-deploy"))
+			o->skip_deploy = 1;
 	}
 	return 0;
 }

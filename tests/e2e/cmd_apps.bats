@@ -79,7 +79,7 @@ router_code() {
 	assert_output " !     usage: wharf apps:lock <app>"
 	run wharf_ssh apps:rename "$app"
 	assert_failure 1
-	assert_output " !     usage: wharf apps:rename <old-app> <new-app>"
+	assert_output " !     usage: wharf apps:rename <old-app> <new-app> [--skip-deploy]"
 	run wharf_ssh apps:lock "$app" extra
 	assert_failure 1
 	run wharf_ssh apps:lock "nosuch-$app"
@@ -97,6 +97,7 @@ router_code() {
 	run wharf_ssh "apps:create 'test;id'"
 	assert_failure 1
 	assert_output --partial "invalid app name"
+	# shellcheck disable=SC2016 # a literal $: the splitter must refuse it
 	run wharf_ssh 'apps:create test$cmd'
 	assert_failure 1
 	assert_output --regexp '^ !     '
@@ -205,13 +206,60 @@ router_code() {
 	assert_output "greeting=original"
 }
 
+@test "rename and clone of an app never deployed; clone --skip-deploy deploys on ps:restart" {
+	app=$(new_app_name)
+	run wharf_ssh apps:create "$app"
+	run wharf_ssh config:set --no-restart "$app" GREETING=kept
+	run wharf_ssh domains:add "$app" "own.$app.example"
+	run wharf_ssh apps:rename "$app" "$app-b"
+	assert_success
+	assert_output "-----> Renaming $app to $app-b
+       $app-b has no release yet: the change applies on the first deploy"
+	run wharf_ssh config:get "$app-b" GREETING
+	assert_output "kept"
+	run wharf_ssh apps:clone "$app-b" "$app-c"
+	assert_success
+	assert_output "-----> Cloning $app-b to $app-c
+       $app-b has no release yet: push to $app-c to deploy it"
+	run wharf_ssh config:get "$app-c" GREETING
+	assert_output "kept"
+	# Custom domains stay with the original: one host, one app.
+	run wharf_ssh domains:report "$app-c" --domains-app-vhosts
+	assert_output "$app-c.$WHARF_TEST_DOMAIN"
+	run wharf_ssh domains:report "$app-b" --domains-app-vhosts
+	assert_output "$app-b.$WHARF_TEST_DOMAIN own.$app.example"
+
+	make_config_app_repo "$TEST_TMP/app"
+	run git_push_app "$TEST_TMP/app" "$app-b"
+	assert_success
+	run wharf_ssh apps:clone "$app-b" "$app-d" --skip-deploy
+	assert_success
+	assert_output "-----> Cloning $app-b to $app-d
+       not deployed: \`ps:restart $app-d\` deploys $app-b's image"
+	[ -z "$(app_containers "$app-d")" ]
+	run wharf_ssh ps:restart "$app-d"
+	assert_success
+	assert_output --partial "Application deployed: v1"
+	run app_url_get "$app-d"
+	assert_output "greeting=kept"
+	run jq -r '[.releases[] | "v\(.version) \(.description)"] | join(",")' "$WHARF_ROOT/apps/$app-d/releases.json"
+	assert_output "v0 cloned from $app-b v1,v1 restart"
+	run wharf_ssh apps:rename "$app-d" "$app-e" --now
+	assert_failure 1
+	assert_output " !     unknown flag '--now' for apps:rename; see \`wharf apps:rename --help\`"
+	for a in "$app-b" "$app-c" "$app-d"; do
+		run wharf_ssh apps:destroy "$a" --force
+		assert_success
+	done
+}
+
 @test "family help in Dokku's style, docs/commands.md is generated, bash completion" {
 	run wharf_ssh apps:help
 	assert_success
 	assert_line --index 0 "Usage: wharf apps[:COMMAND]"
 	assert_line --index 1 "Manage apps"
 	assert_line --index 2 "Additional commands:"
-	assert_line --regexp '^    apps:rename <old-app> <new-app> +Rename an app and deploy it under the new name$'
+	assert_line --regexp '^    apps:rename <old-app> <new-app> \[--skip-deploy\] +Rename an app and deploy it under the new name$'
 	refute_output --partial "config:set"
 	run wharf help git
 	assert_line --index 0 "Usage: wharf git[:COMMAND]"
