@@ -39,11 +39,16 @@ fi
 # Root may raise the hard limit; anyone may go up to it.
 ulimit -n $((IDLE_CLIENTS * 2 + 5000)) 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 FDS=$(ulimit -n)
-if [ "$FDS" != unlimited ] && [ $((IDLE_CLIENTS * 2 + 1000)) -gt "$FDS" ]; then
-	IDLE_CLIENTS=$(((FDS - 1000) / 2))
+# The limit is per process: the client holds N, each proxy N and a few upstreams.
+if [ "$FDS" != unlimited ] && [ $((IDLE_CLIENTS + 1000)) -gt "$FDS" ]; then
+	IDLE_CLIENTS=$((FDS - 1000))
 	echo "bench: ulimit -n is $FDS; idle clients lowered to $IDLE_CLIENTS" >&2
 fi
 
+# HAProxy refuses to start unless it has 2 descriptors per connection of maxconn.
+HAPROXY_MAXCONN=$((IDLE_CLIENTS + 1000))
+[ "$FDS" = unlimited ] || [ $((HAPROXY_MAXCONN * 2 + 100)) -le "$FDS" ] ||
+	HAPROXY_MAXCONN=$(((FDS - 100) / 2))
 D=$(mktemp -d /tmp/wharf-bench.XXXXXX)
 PIDS=()
 cleanup() {
@@ -155,7 +160,7 @@ start_haproxy() {   # TARGET_PORT [SECOND_PORT: a disabled second server for the
 	cat >"$D/haproxy.cfg" <<EOF
 global
 	nbthread 1
-	maxconn $((FDS / 2 - 100))
+	maxconn $HAPROXY_MAXCONN
 	stats socket $D/haproxy.sock mode 600 level admin
 defaults
 	mode http
@@ -167,7 +172,7 @@ defaults
 	http-reuse always
 frontend fe
 	bind 127.0.0.1:$PORT_HAPROXY
-	maxconn $((FDS / 2 - 100))
+	maxconn $HAPROXY_MAXCONN
 	default_backend be
 backend be
 	server a 127.0.0.1:$1
@@ -176,7 +181,7 @@ EOF
 	taskset -c "$PROXY_CPU" haproxy -db -f "$D/haproxy.cfg" >"$D/haproxy.log" 2>&1 &
 	PID_HAPROXY=$!
 	PIDS+=("$PID_HAPROXY")
-	wait_port "$PORT_HAPROXY"
+	wait_port "$PORT_HAPROXY" || { cat "$D/haproxy.log" >&2; return 1; }
 }
 haproxy_cmd() {
 	python3 - "$D/haproxy.sock" "$1" <<'EOF'
@@ -266,11 +271,11 @@ pick_median() {   # NAME
 }
 declare -A ALL_RPS
 
-idle_rss() {   # NAME PORT PID: RSS with IDLE_CLIENTS idle keep-alive clients
+idle_rss() {   # NAME PORT PID [N]: RSS with N (IDLE_CLIENTS) idle keep-alive clients
 	local fifo=$D/idle-$1.fifo line pid
 	mkfifo "$fifo"
 	taskset -c "$LOAD_CPU" python3 "$REPO/bench/idle_clients.py" "$2" "$HOSTNAME_HDR" \
-		"$IDLE_CLIENTS" 120 <"$fifo" >"$D/idle-$1.out" &
+		"${4:-$IDLE_CLIENTS}" 120 <"$fifo" >"$D/idle-$1.out" &
 	pid=$!
 	PIDS+=("$pid")
 	exec 5>"$fifo"
@@ -352,12 +357,16 @@ if [ "$IDLE_CLIENTS" -gt 0 ]; then
 	for name in $ONLY; do
 		case $name in
 		nginx) idle_rss nginx "$PORT_NGINX" "$PID_NGINX" ;;
-		haproxy) idle_rss haproxy "$PORT_HAPROXY" "$PID_HAPROXY" ;;
+		haproxy)
+			n=$IDLE_CLIENTS
+			[ "$n" -lt $((HAPROXY_MAXCONN - 100)) ] || n=$((HAPROXY_MAXCONN - 100))
+			idle_rss haproxy "$PORT_HAPROXY" "$PID_HAPROXY" "$n"
+			;;
 		wharf) idle_rss wharf "$PORT_WHARF" "$PID_WHARF" ;;
 		esac
 	done
 	echo
-	echo "## Memory with $IDLE_CLIENTS idle keep-alive clients (each after one request)"
+	echo "## Memory with $IDLE_CLIENTS idle keep-alive clients (each after one request; ulimit -n $FDS)"
 	echo
 	printf '| %-8s | %9s | %8s |\n' proxy "RSS MiB" clients
 	printf '| %-8s | %9s | %8s |\n' --- ---: ---:
