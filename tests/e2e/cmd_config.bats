@@ -10,6 +10,8 @@ setup() {
 }
 
 teardown() {
+	# Global values reach every app's next deploy: never leave one behind.
+	[ -z "${CLEAR_GLOBAL:-}" ] || wharf config:clear --global >/dev/null 2>&1
 	harness_test_teardown
 }
 
@@ -41,6 +43,7 @@ b64() {
 second  line \$(id) \`id\` \\n \\'"
 	# The shell formats are real shell: eval gives the value back.
 	eval "$(wharf_ssh config:export "$app" --format exports)"
+	# shellcheck disable=SC2153 # TRICKY comes from the eval
 	[ "$TRICKY" = "$tricky" ]
 	run wharf_ssh config:export "$app" --format envfile
 	assert_line --index 0 'EMPTY=""'
@@ -67,6 +70,7 @@ second  line \$(id) \`id\` \\n \\'"
 	app=$(new_app_name)
 	run wharf_ssh apps:create "$app"
 	run wharf_ssh config:set --no-restart "$app" A=app B=2
+	CLEAR_GLOBAL=1
 	run wharf_ssh config:set --global A=global G=shared
 	assert_success
 	assert_output "-----> Setting config vars
@@ -118,12 +122,14 @@ second  line \$(id) \`id\` \\n \\'"
 	app=$(new_app_name)
 	run wharf_ssh apps:create "$app"
 	run wharf_ssh config:set --no-restart "$app" SAFE=1
+	# shellcheck disable=SC2016 # literal $ and backquotes: the point of the test
 	for key in '$(id)' '`id`' '1BAD' 'A-B' 'A B'; do
 		run wharf_ssh "config:set --no-restart $app '$key=x'"
 		assert_failure 1
 		assert_output --partial "invalid config key"
 	done
 	# Outside single quotes the ssh splitter refuses $ and backquotes outright.
+	# shellcheck disable=SC2016
 	run wharf_ssh 'config:set '"$app"' A=$(id)'
 	assert_failure 1
 	assert_output --partial "refused"
@@ -187,4 +193,28 @@ second  line \$(id) \`id\` \\n \\'"
 	assert_output --partial "Application deployed: v3"
 	run app_url_get "$app"
 	assert_output "greeting="
+}
+
+@test "global config reaches every app's containers on its next deploy, under the app's own" {
+	app=$(new_app_name)
+	make_config_app_repo "$TEST_TMP/app"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	CLEAR_GLOBAL=1
+	run wharf_ssh config:set --global GREETING=from-global
+	assert_success
+	run app_url_get "$app"
+	assert_output "greeting="
+	run wharf_ssh ps:restart "$app"
+	assert_success
+	run app_url_get "$app"
+	assert_output "greeting=from-global"
+	run wharf_ssh config:set "$app" GREETING=own
+	assert_success
+	run app_url_get "$app"
+	assert_output "greeting=own"
+	run wharf_ssh config:get "$app" GREETING --merged
+	assert_output "own"
+	run wharf_ssh config:unset --global GREETING
+	assert_success
 }
