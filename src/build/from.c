@@ -221,7 +221,7 @@ int build_check_base_images(struct docker *d, const char *dir)
 	if (!images)
 		return err_set("out of memory");
 	if (buf_addf(&path, "%s/Dockerfile", dir) < 0 ||
-	    fs_read_file(path.buf, &text, BUILD__DOCKERFILE_MAX) < 0 ||
+	    fs_read_regular(path.buf, &text, BUILD__DOCKERFILE_MAX) < 0 ||
 	    build__from_images(text.buf, text.len, images) < 0)
 		goto out;
 	json_array_foreach(images, i, v) {

@@ -114,7 +114,7 @@ int build_procfile_load(const char *dir, json_t **out)
 		ret = 0;
 		goto out;
 	}
-	if (fs_read_file(path.buf, &text, BUILD__PROCFILE_MAX) < 0 ||
+	if (fs_read_regular(path.buf, &text, BUILD__PROCFILE_MAX) < 0 ||
 	    build_procfile_parse(text.buf, text.len, out) < 0)
 		goto out;
 	ret = 0;

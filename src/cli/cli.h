@@ -101,8 +101,12 @@ int cli_deploy_push(const char *app, const char *rev);
 int cli_redeploy(const char *app, const char *why);
 /* Redeploys release N's image with its config (which becomes the app's again). */
 int cli_rollback(const char *app, long version);
-/* Tells the router the app's current domains (after a domains change). */
+/* Tells the router the app's current domains (after a domains change), with the
+ * targets it serves; takes the app's lock. */
 int cli_route_refresh(const char *app);
+/* The same with the lock held; from_containers routes the current release's
+ * running web containers instead (ps:restore). */
+int cli_route_refresh_locked(const char *app, int from_containers);
 
 /* apps, config, domains, git families beyond the spine (apps.c, config.c,
  * domains.c, git.c) and help rendering (help.c). */

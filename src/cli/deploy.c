@@ -43,8 +43,9 @@ static void who(struct buf *out)
 }
 
 /* Removes the images of releases older than the newest `retain` ones (images
- * still used by a kept release stay) and marks those releases as pruned. */
-static void prune_images(struct docker *d, const char *app, json_t *releases, long retain)
+ * still used by a kept release stay) and marks those releases as pruned.
+ * Returns how many images it removed. */
+static int prune_images(struct docker *d, json_t *releases, long retain)
 {
 	json_t *arr = json_object_get(releases, "releases"), *keep = json_array(), *r;
 	size_t i, n = json_array_size(arr);
@@ -64,19 +65,21 @@ static void prune_images(struct docker *d, const char *app, json_t *releases, lo
 			continue;
 		json_array_foreach(keep, j, k)
 			kept |= !strcmp(json_string_value(k), img);
-		if (!kept && docker_image_remove(d, img, 0) < 0) {
+		if (kept)
+			continue;       /* a newer release runs the same image: it stays */
+		if (docker_image_remove(d, img, 0) < 0) {
 			say_warn("could not remove the image of v%lld: %s", json_int(r, "version", 0),
 				 err_msg());
 			continue;
 		}
 		json_object_set_new(r, "pruned", json_true());
-		removed += !kept;
+		removed++;
 	}
 	if (removed)
 		say_step("Removed %d old image%s (keeping the last %ld releases)", removed,
 			 removed > 1 ? "s" : "", retain);
-	(void)app;
 	json_decref(keep);
+	return removed;
 }
 
 /* Runs the release through the runtime and records it as release N; prints the
@@ -136,14 +139,19 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 	if (src->checks)
 		json_object_set(rel, "checks", (json_t *)src->checks);
 	json_array_append_new(json_object_get(releases, "releases"), rel);
-	prune_images(d, app, releases, json_int(appobj, "retain", RETAIN_DEFAULT));
+	/* The new release serves from here on: a failure to record it must not
+	 * reject the push as if the old one still served. Say it loudly instead;
+	 * the next deploy keeps the containers the router serves. */
 	if (state_releases_save(app, releases) < 0)
-		goto out;
+		say_warn("v%ld serves, but could not be recorded: %s", version, err_msg());
+	else if (prune_images(d, releases, json_int(appobj, "retain", RETAIN_DEFAULT)) &&
+		 state_releases_save(app, releases) < 0)
+		say_warn("could not record which images were removed: %s", err_msg());
 	/* A rollback brings the old config back as the app's config. */
 	if (src->config) {
 		json_object_set(appobj, "config", (json_t *)src->config);
 		if (state_app_save(app, appobj) < 0)
-			goto out;
+			say_warn("could not restore the config of the release: %s", err_msg());
 	}
 	say_section("Application deployed: v%ld", version);
 	json_array_foreach(domains, i, v)
@@ -318,46 +326,94 @@ int cli_rollback(const char *app, long version)
 	return ret;
 }
 
-int cli_route_refresh(const char *app)
+/* The running web containers of release `version` as router targets. */
+static int release_targets(struct docker *d, const char *app, long version, json_t *targets)
+{
+	json_t *list = NULL, *c;
+	char rel[32];
+	size_t i;
+
+	if (runtime_app_containers(d, app, &list) < 0)
+		return -1;
+	snprintf(rel, sizeof(rel), "%ld", version);
+	json_array_foreach(list, i, c) {
+		json_t *labels = json_object_get(c, "Labels");
+		const char *port = json_str(labels, "wharf.port", NULL);
+		char t[32];
+		if (!port || strcmp(json_str(labels, "wharf.release", ""), rel) ||
+		    strcmp(json_str(c, "State", ""), "running"))
+			continue;
+		snprintf(t, sizeof(t), "127.0.0.1:%s", port);
+		json_array_append_new(targets, json_string(t));
+	}
+	json_decref(list);
+	return 0;
+}
+
+int cli_route_refresh_locked(const char *app, int from_containers)
 {
 	struct docker *d = NULL;
 	struct route_spec rs = { 0 };
-	json_t *appobj = NULL, *domains = NULL, *list = NULL, *c, *v;
-	const char *targets[64], *doms[256];
-	char tbuf[64][32];
-	size_t i, n = 0, nd = 0;
+	json_t *appobj = NULL, *domains = NULL, *route = NULL, *rels = NULL, *targets = NULL;
+	const char **doms = NULL, **tv = NULL;
+	size_t i, n;
 	int ret = -1;
 
 	if (state_app_load(app, &appobj) < 0 || state_app_domains(app, appobj, &domains) < 0)
 		goto out;
-	if (docker_new(&d, NULL) < 0 || runtime_app_containers(d, app, &list) < 0)
-		goto out;
-	json_array_foreach(list, i, c) {
-		const char *port = json_str(json_object_get(c, "Labels"), "wharf.port", NULL);
-		if (!port || strcmp(json_str(c, "State", ""), "running") || n >= 63)
-			continue;
-		snprintf(tbuf[n], sizeof(tbuf[n]), "127.0.0.1:%s", port);
-		targets[n] = tbuf[n];
-		n++;
+	if (from_containers) {
+		/* After a restart: what the current release runs is what to serve. */
+		targets = json_array();
+		if (state_releases_load(app, &rels) < 0 || docker_new(&d, NULL) < 0 ||
+		    release_targets(d, app, (long)json_int(state_current_release(rels), "version", 0),
+				    targets) < 0)
+			goto out;
+	} else {
+		/* A domains change keeps exactly the targets the router serves: never
+		 * a container that has not passed its checks. */
+		if (router_client_get(app, &route) < 0)
+			goto out;
+		targets = json_incref(json_object_get(route, "targets"));
 	}
-	targets[n] = NULL;
-	if (!n) {
-		ret = 0;                /* nothing runs yet: the next deploy routes it */
+	if (!json_array_size(targets)) {
+		ret = 0;                /* nothing serves yet: the next deploy routes it */
 		goto out;
 	}
-	json_array_foreach(domains, i, v)
-		if (nd < 255)
-			doms[nd++] = json_string_value(v);
-	doms[nd] = NULL;
+	n = json_array_size(domains);
+	doms = calloc(n + 1, sizeof(*doms));
+	tv = calloc(json_array_size(targets) + 1, sizeof(*tv));
+	if (!doms || !tv) {
+		err_set("out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		doms[i] = json_string_value(json_array_get(domains, i));
+	for (i = 0; i < json_array_size(targets); i++)
+		tv[i] = json_string_value(json_array_get(targets, i));
 	rs.app = app;
 	rs.domains = doms;
-	rs.targets = targets;
+	rs.targets = tv;
 	rs.drain_timeout_ms = 30000;
 	ret = router_client_put(&rs);
 out:
+	free(doms);
+	free(tv);
 	json_decref(appobj);
 	json_decref(domains);
-	json_decref(list);
+	json_decref(route);
+	json_decref(rels);
+	json_decref(targets);
 	docker_free(d);
+	return ret;
+}
+
+int cli_route_refresh(const char *app)
+{
+	struct lock l = LOCK_INIT;
+	int ret = -1;
+
+	if (state_app_lock(&l, app) == 0)
+		ret = cli_route_refresh_locked(app, 0);
+	lock_release(&l);
 	return ret;
 }

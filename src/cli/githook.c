@@ -4,6 +4,7 @@
 #include "receiver/receiver.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_REFS 1000
@@ -23,7 +24,9 @@ static int is_deploy_ref(const json_t *app, const char *ref)
 
 int cmd_git_hook(int argc, char **argv)
 {
-	char line[512];
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
 	struct push_ref ref, deploy;
 	json_t *app = NULL;
 	int nrefs = 0, have_deploy = 0, ret = -1;
@@ -37,7 +40,7 @@ int cmd_git_hook(int argc, char **argv)
 		err_set("%s is locked: apps:unlock %s to deploy", argv[1], argv[1]);
 		goto out;
 	}
-	while (fgets(line, sizeof(line), stdin)) {
+	while ((n = getline(&line, &cap, stdin)) > 0) {
 		size_t len = strcspn(line, "\n");
 		if (++nrefs > MAX_REFS) {
 			err_set("refused: more than %d refs in one push", MAX_REFS);
@@ -63,6 +66,7 @@ int cmd_git_hook(int argc, char **argv)
 	}
 	ret = cli_deploy_push(argv[1], deploy.new_oid);
 out:
+	free(line);
 	json_decref(app);
 	return ret;
 }

@@ -133,14 +133,16 @@ int cmd_ps_rebuild(int argc, char **argv)
  * the current release is redeployed; then the router is told the targets. */
 static int restore_app(struct docker *d, const char *app)
 {
+	struct lock l = LOCK_INIT;
 	json_t *rels = NULL, *list = NULL, *c;
 	char rel[32];
 	size_t i;
 	int running = 0, ret = -1;
 	long version;
 
-	if (state_releases_load(app, &rels) < 0)
-		return -1;
+	/* Under the app's lock: a restore must not race a deploy. */
+	if (state_app_lock(&l, app) < 0 || state_releases_load(app, &rels) < 0)
+		goto out;
 	version = (long)json_int(state_current_release(rels), "version", 0);
 	if (!version) {
 		ret = 0;        /* never deployed */
@@ -159,14 +161,16 @@ static int restore_app(struct docker *d, const char *app)
 			running++;
 	}
 	if (!running) {
+		lock_release(&l);
 		say_step("Redeploying %s v%ld", app, version);
 		ret = cli_redeploy(app, "restore");
 		goto out;
 	}
 	say_step("%s: %d container%s of v%ld running", app, running, running > 1 ? "s" : "",
 		 version);
-	ret = cli_route_refresh(app);
+	ret = cli_route_refresh_locked(app, 1);
 out:
+	lock_release(&l);
 	json_decref(rels);
 	json_decref(list);
 	return ret;

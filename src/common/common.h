@@ -81,6 +81,9 @@ int fs_mkdir_p(const char *path, mode_t mode);
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* Reads a whole file into out (appending). Missing file: returns -1 with errno ENOENT. */
 int fs_read_file(const char *path, struct buf *out, size_t max);
+/* Like fs_read_file() for files of an untrusted tree (a push): refuses anything
+ * but a regular file, never follows a symlink and never blocks on a FIFO. */
+int fs_read_regular(const char *path, struct buf *out, size_t max);
 int fs_rm_rf(const char *path);          /* missing path is not an error */
 int fs_exists(const char *path);         /* 1 if it exists, else 0 */
 int fs_is_dir(const char *path);
@@ -91,9 +94,10 @@ int fs_mkdtemp(struct buf *out, const char *parent, const char *prefix);
 
 struct lock {
 	int   fd;
+	int   ticket_fd;         /* holds a shared flock on the ticket while we live */
 	char *ticket;            /* queue ticket file, for state_app_lock() */
 };
-#define LOCK_INIT { .fd = -1, .ticket = NULL }
+#define LOCK_INIT { .fd = -1, .ticket_fd = -1, .ticket = NULL }
 /* Takes an exclusive flock on path (created if missing). If another process holds
  * it and waiting_msg is not NULL, says it once (a "-----> " line) before blocking.
  * Returns 1 if it had to wait, 0 if not, -1 on error. */
@@ -150,9 +154,10 @@ int state_global_domains(json_t **out);
  * with the app's own "config" over it (the app wins). *out is a new object;
  * caller decrefs. Fails when the app does not exist. */
 int state_app_env(const char *app, json_t **out);
-/* Serialises deploys and changes of one app in arrival order (a queue of ticket
- * files named by time and pid; tickets of dead processes are dropped, and the
- * kernel drops the flock of a killed holder). Waiters are told they wait. */
+/* Serialises deploys and changes of one app in arrival order: a queue of ticket
+ * files named by arrival time, each flocked (shared) by its owner for as long as
+ * it lives, so a ticket nobody holds is stale and dropped (no pid guessing); the
+ * kernel drops the flocks of a killed process. Waiters are told they wait. */
 int state_app_lock(struct lock *l, const char *app);
 /* ISO-8601 UTC time, for records. Appends to out. */
 int state_now(struct buf *out);

@@ -114,15 +114,41 @@ out:
 	return ret;
 }
 
+static int read_fd(int fd, const char *path, struct buf *out, size_t max);
+
 int fs_read_file(const char *path, struct buf *out, size_t max)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_set_errno("cannot open '%s'", path);
+	return read_fd(fd, path, out, max);
+}
+
+int fs_read_regular(const char *path, struct buf *out, size_t max)
+{
+	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
+
+	if (fd < 0 && errno == ELOOP)
+		return err_set("'%s' is a symlink; wharf reads it only as a regular file", name);
+	if (fd < 0)
+		return err_set_errno("cannot open '%s'", name);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return err_set("'%s' is not a regular file", name);
+	}
+	return read_fd(fd, path, out, max);
+}
+
+/* Reads fd to its end into out, then closes it. */
+static int read_fd(int fd, const char *path, struct buf *out, size_t max)
 {
 	char chunk[8192];
 	size_t total = 0;
-	int fd, ret = 0;
+	int ret = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_set_errno("cannot open '%s'", path);
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)

@@ -41,6 +41,9 @@ void lock_release(struct lock *l)
 		free(l->ticket);
 		l->ticket = NULL;
 	}
+	if (l->ticket_fd >= 0)
+		close(l->ticket_fd);
+	l->ticket_fd = -1;
 	if (l->fd >= 0) {
 		flock(l->fd, LOCK_UN);
 		close(l->fd);
@@ -48,11 +51,17 @@ void lock_release(struct lock *l)
 	l->fd = -1;
 }
 
-int lock_keep_on_exec(struct lock *l)
+static int keep_fd(int fd)
 {
-	int flags = fcntl(l->fd, F_GETFD);
+	int flags = fd < 0 ? 0 : fcntl(fd, F_GETFD);
 
-	if (flags < 0 || fcntl(l->fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+	if (fd >= 0 && (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0))
 		return err_set_errno("cannot keep the lock across exec");
 	return 0;
+}
+
+int lock_keep_on_exec(struct lock *l)
+{
+	/* The ticket stays held too: the queue sees the new program as its owner. */
+	return keep_fd(l->fd) < 0 || keep_fd(l->ticket_fd) < 0 ? -1 : 0;
 }

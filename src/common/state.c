@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -313,8 +314,21 @@ out:
 	return ret;
 }
 
-/* The oldest ticket of a live process in the queue dir, or "" when none. Tickets
- * of processes that died (a dropped ssh session, SIGKILL) are removed. */
+/* A ticket is alive while its owner holds a flock on it; one nobody holds
+ * belongs to a process that is gone (a dropped ssh session, SIGKILL). */
+static int ticket_alive(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), alive = 1;
+
+	if (fd < 0)
+		return 0;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		alive = 0;
+	close(fd);
+	return alive;
+}
+
+/* The oldest live ticket in the queue dir, or "" when none; stale ones go. */
 static int queue_head(const char *dir, char *head, size_t size)
 {
 	DIR *d = opendir(dir);
@@ -324,46 +338,62 @@ static int queue_head(const char *dir, char *head, size_t size)
 	if (!d)
 		return err_set_errno("cannot read the deploy queue '%s'", dir);
 	while ((e = readdir(d)) != NULL) {
-		const char *dot = strchr(e->d_name, '.');
-		long pid = dot ? atol(dot + 1) : 0;
-		if (e->d_name[0] == '.' || !dot || pid <= 0)
-			continue;
-		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
-			struct buf p = BUF_INIT;
-			if (buf_addf(&p, "%s/%s", dir, e->d_name) == 0)
-				unlink(p.buf);
-			buf_release(&p);
-			continue;
-		}
-		if ((!head[0] || strcmp(e->d_name, head) < 0) && strlen(e->d_name) < size)
+		struct buf p = BUF_INIT;
+		if (e->d_name[0] == '.' || strspn(e->d_name, "0123456789.") != strlen(e->d_name))
+			continue;       /* not a ticket (or one still being made) */
+		if (buf_addf(&p, "%s/%s", dir, e->d_name) == 0 && !ticket_alive(p.buf)) {
+			unlink(p.buf);
+		} else if ((!head[0] || strcmp(e->d_name, head) < 0) && strlen(e->d_name) < size) {
 			strcpy(head, e->d_name);
+		}
+		buf_release(&p);
 	}
 	closedir(d);
 	return 0;
 }
 
+/* Makes the ticket under a temporary name, flocks it, then renames it into the
+ * queue: nobody can see it unheld and take it for stale. */
+static int ticket_take(struct lock *l, struct buf *ticket, const char *dir)
+{
+	struct buf tmp = BUF_INIT;
+	struct timespec now;
+	int fd = -1, ret = -1;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (buf_addf(ticket, "%s/%013lld%09ld.%ld", dir, (long long)now.tv_sec, (long)now.tv_nsec,
+		     (long)getpid()) < 0 || buf_addf(&tmp, "%s.new", ticket->buf) < 0)
+		goto out;
+	fd = open(tmp.buf, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || flock(fd, LOCK_SH) < 0 || rename(tmp.buf, ticket->buf) < 0) {
+		err_set_errno("cannot join the deploy queue in '%s'", dir);
+		goto out;
+	}
+	l->ticket_fd = fd;
+	fd = -1;
+	ret = 0;
+out:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp.buf);
+	}
+	buf_release(&tmp);
+	return ret;
+}
+
 int state_app_lock(struct lock *l, const char *app)
 {
 	struct buf lockp = BUF_INIT, dir = BUF_INIT, ticket = BUF_INIT, msg = BUF_INIT;
-	struct timespec now;
 	char head[128];
 	const char *mine;
-	int fd, said = 0, ret = -1;
+	int said = 0, ret = -1;
 
-	clock_gettime(CLOCK_REALTIME, &now);
 	if (wharf_app_path(&lockp, app, "deploy.lock") < 0 ||
 	    wharf_app_path(&dir, app, "queue") < 0 || fs_mkdir_p(dir.buf, 0755) < 0 ||
-	    buf_addf(&ticket, "%s/%013lld%09ld.%ld", dir.buf, (long long)now.tv_sec,
-		     (long)now.tv_nsec, (long)getpid()) < 0)
+	    buf_addf(&msg, "Waiting for another deploy or change of '%s' to finish", app) < 0 ||
+	    ticket_take(l, &ticket, dir.buf) < 0)
 		goto out;
-	fd = open(ticket.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err_set_errno("cannot join the deploy queue of '%s'", app);
-		goto out;
-	}
-	close(fd);
 	mine = strrchr(ticket.buf, '/') + 1;
-	buf_addf(&msg, "Waiting for another deploy or change of '%s' to finish", app);
 	for (;;) {
 		int waited = lock_take(l, lockp.buf, said ? NULL : msg.buf);
 		if (waited < 0 || queue_head(dir.buf, head, sizeof(head)) < 0)
@@ -375,14 +405,19 @@ int state_app_lock(struct lock *l, const char *app)
 			break;
 		}
 		/* Someone who came earlier is still waiting: let them go first. */
-		lock_release(l);
+		if (l->fd >= 0)
+			close(l->fd);
+		l->fd = -1;
 		if (!said++)
 			say_step("%s", msg.buf);
 		usleep(100 * 1000);
 	}
 out:
-	if (ret < 0 && ticket.len)
-		unlink(ticket.buf);
+	if (ret < 0) {
+		if (ticket.len)
+			unlink(ticket.buf);
+		lock_release(l);
+	}
 	buf_release(&lockp);
 	buf_release(&dir);
 	buf_release(&ticket);

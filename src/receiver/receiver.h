@@ -50,7 +50,7 @@ int receiver_repo_ensure(const char *app, const char *wharf_exe, int *created);
 struct push_ref {
 	char old_oid[41];
 	char new_oid[41];
-	char ref[256];
+	char ref[1024];
 };
 /* Parses one line (without its newline). Refuses anything but two 40-hex ids and
  * a refname of printable characters without spaces. */

@@ -149,7 +149,7 @@ int runtime_checks_from_dir(json_t **out, const char *dir)
 		goto out;
 	if (fs_exists(p.buf)) {
 		json_error_t jerr;
-		if (fs_read_file(p.buf, &text, 1u << 20) < 0)
+		if (fs_read_regular(p.buf, &text, 1u << 20) < 0)
 			goto out;
 		appjson = json_loadb(text.buf, text.len, 0, &jerr);
 		if (!appjson) {
@@ -166,7 +166,7 @@ int runtime_checks_from_dir(json_t **out, const char *dir)
 	if (buf_addf(&p, "%s/CHECKS", dir) < 0)
 		goto out;
 	if (fs_exists(p.buf)) {
-		if (fs_read_file(p.buf, &text, 1u << 20) < 0)
+		if (fs_read_regular(p.buf, &text, 1u << 20) < 0)
 			goto out;
 		ret = runtime_checks_parse_file(out, text.buf, text.len);
 		goto out;

@@ -76,7 +76,7 @@ static int pick_port(struct docker *d, int *port)
 	if (docker_container_list(d, labels, 1, &all) < 0)
 		goto out;
 	span = hi - lo + 1;
-	start = (int)(clock_now_s() * 1000) % span;
+	start = rand() % span;
 	for (i = 0; i < span; i++) {
 		int p = lo + (start + i) % span;
 		if (!port_in_use(all, p) && port_bindable(p)) {
@@ -130,21 +130,25 @@ static int wait_listening(struct docker *d, const char *id, int port, int wait_s
 	for (;;) {
 		json_t *state;
 		const char *status;
-		long long restarts;
 
-		if (port_accepts(port)) {
-			ret = 0;
-			break;
-		}
+		/* The container's state first: with host networking, something else
+		 * accepting on the port must never pass for a container that died. */
 		json_decref(info);
 		if (docker_container_inspect(d, id, &info) < 0)
 			break;
 		state = json_object_get(info, "State");
 		status = json_str(state, "Status", "");
-		restarts = json_int(info, "RestartCount", 0);
-		if (!strcmp(status, "exited") || !strcmp(status, "dead") || restarts > 0) {
+		if (strcmp(status, "running") || json_int(info, "RestartCount", 0) > 0) {
+			if (!strcmp(status, "created")) {
+				sleep_ms(50);   /* still starting */
+				continue;
+			}
 			err_set("the new container exited (code %lld) before it listened on PORT %d",
 				json_int(state, "ExitCode", -1), port);
+			break;
+		}
+		if (port_accepts(port)) {
+			ret = 0;
 			break;
 		}
 		if (clock_now_s() > deadline) {
@@ -248,6 +252,18 @@ static const char *first_check_path(const json_t *checks)
 	return NULL;
 }
 
+/* 1 if the router's route for app has exactly these targets. */
+static int router_serves(const char *app, const json_t *targets)
+{
+	json_t *route = NULL;
+	int same = 0;
+
+	if (router_client_get(app, &route) == 0 && route)
+		same = json_equal(json_object_get(route, "targets"), (json_t *)targets);
+	json_decref(route);
+	return same;
+}
+
 static int switch_router(const struct deploy_req *req, const json_t *targets)
 {
 	struct route_spec rs = { 0 };
@@ -269,6 +285,12 @@ static int switch_router(const struct deploy_req *req, const json_t *targets)
 	rs.deadline_ms = 30000;
 	rs.drain_timeout_ms = 30000;
 	ret = router_client_put(&rs);
+	if (ret < 0 && router_serves(req->app, targets)) {
+		/* The router applied the swap but could not answer (it was stopping, or
+		 * the connection broke): the new containers serve and must stay. */
+		say_warn("%s; but the router serves the new containers", err_msg());
+		ret = 0;
+	}
 out:
 	free(domains);
 	free(tv);

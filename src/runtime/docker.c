@@ -516,8 +516,15 @@ out:
 
 static int image_path(struct buf *p, const char *ref, const char *suffix)
 {
-	if (!ref || !*ref)
+	size_t n = ref ? strlen(ref) : 0;
+
+	if (!n)
 		return err_set("empty image reference");
+	/* Docker's reference grammar in spirit: the name becomes part of a URL path,
+	 * so "..", a leading '/' or odd characters could reach another endpoint. */
+	if (n > 255 || strspn(ref, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:@-") != n ||
+	    strstr(ref, "..") || strstr(ref, "//") || ref[0] == '/' || ref[0] == '.' || ref[0] == '-')
+		return err_set("'%.80s' is not a valid image reference", ref);
 	if (buf_addstr(p, "/images/") < 0 || runtime__pathencode(p, ref) < 0)
 		return -1;
 	return buf_addstr(p, suffix);
