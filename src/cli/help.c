@@ -144,6 +144,37 @@ static const char md_tail[] =
 	"| `WHARF_ROUTER_SOCKET` | `/run/wharf/router.sock` | the router's control socket |\n"
 	"| `WHARF_PORT_RANGE` | `20000-29999` | ports given to app containers |\n";
 
+/* Commands that are a family of their own (`urls`, `version`) are listed
+ * together at the end rather than one section each. */
+static int is_single(const char *name, size_t n)
+{
+	const struct command *c;
+	int i, count = 0;
+
+	for (i = 0; purposes[i].family; i++)
+		if (strlen(purposes[i].family) == n && !strncmp(purposes[i].family, name, n))
+			return 0;
+	for (c = commands; c->name; c++)
+		count += !(c->flags & CMD_HIDDEN) && in_family(c->name, name, n);
+	return count == 1;
+}
+
+static void md_row(const struct command *d)
+{
+	fputs("| `", stdout);
+	md_cell(d->name);
+	if (*d->args) {
+		putchar(' ');
+		md_cell(d->args);
+	}
+	fputs("` | ", stdout);
+	md_cell(d->help);
+	fputs(d->flags & CMD_SSH_OK ? "" : " (local only)", stdout);
+	fputs(" |\n", stdout);
+}
+
+static const char md_table[] = "| command | what it does |\n| --- | --- |\n";
+
 int cli_help_markdown(void)
 {
 	const struct command *c, *d;
@@ -155,25 +186,17 @@ int cli_help_markdown(void)
 		/* A family's section starts at its first visible command. */
 		for (d = commands; d < c; d++)
 			first &= !(!(d->flags & CMD_HIDDEN) && in_family(d->name, c->name, n));
-		if (!first || (c->flags & CMD_HIDDEN))
+		if (!first || (c->flags & CMD_HIDDEN) || is_single(c->name, n))
 			continue;
-		printf("\n## %.*s\n\n%s\n\n| command | what it does |\n| --- | --- |\n", (int)n,
-		       c->name, purpose_of(c->name, n));
-		for (d = c; d->name; d++) {
-			if ((d->flags & CMD_HIDDEN) || !in_family(d->name, c->name, n))
-				continue;
-			fputs("| `", stdout);
-			md_cell(d->name);
-			if (*d->args) {
-				putchar(' ');
-				md_cell(d->args);
-			}
-			fputs("` | ", stdout);
-			md_cell(d->help);
-			fputs(d->flags & CMD_SSH_OK ? "" : " (local only)", stdout);
-			fputs(" |\n", stdout);
-		}
+		printf("\n## %.*s\n\n%s\n\n%s", (int)n, c->name, purpose_of(c->name, n), md_table);
+		for (d = c; d->name; d++)
+			if (!(d->flags & CMD_HIDDEN) && in_family(d->name, c->name, n))
+				md_row(d);
 	}
+	printf("\n## Other commands\n\n%s", md_table);
+	for (c = commands; c->name; c++)
+		if (!(c->flags & CMD_HIDDEN) && is_single(c->name, strcspn(c->name, ":")))
+			md_row(c);
 	fputs(md_tail, stdout);
 	return 0;
 }
