@@ -1,17 +1,11 @@
 /* sshkeys.c - ssh-keys:add, ssh-keys:list, ssh-keys:remove: the authorized_keys
  * file whose every line forces `wharf ssh-command --key NAME`. */
 #include "cli.h"
+#include "receiver/receiver.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const key_types[] = {
-	"ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
-	"ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
-	"sk-ecdsa-sha2-nistp256@openssh.com", NULL
-};
 
 /* The environment a forced command carries, so a key added to an isolated wharf
  * (tests, several wharfs side by side) pushes to that wharf. */
@@ -21,61 +15,9 @@ static const char *const carried_env[] = {
 
 #define SAFE_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._:+@=,-"
 
-struct pubkey {
-	char type[64];
-	char b64[16384];
-	unsigned char fp[EVP_MAX_MD_SIZE];
-};
-
 static int keys_path(struct buf *out, const char *leaf)
 {
 	return buf_addf(out, "%s/.ssh/%s", wharf_root(), leaf);
-}
-
-/* Decodes the base64 blob and checks it starts with the declared key type. */
-static int parse_pubkey(struct pubkey *k, const char *line)
-{
-	unsigned char *raw = NULL;
-	size_t b64len;
-	int i, n, ok = 0;
-	unsigned int fplen;
-	uint32_t tlen;
-
-	if (sscanf(line, "%63s %16383s", k->type, k->b64) != 2)
-		return err_set("expected one public key line: TYPE BASE64 [COMMENT]");
-	for (i = 0; key_types[i]; i++)
-		ok |= !strcmp(k->type, key_types[i]);
-	if (!ok)
-		return err_set("'%s' is not a public key type wharf accepts (ssh-ed25519, "
-			       "ssh-rsa, ecdsa-sha2-*, sk-*); options before the key are not accepted",
-			       k->type);
-	b64len = strlen(k->b64);
-	if (b64len % 4 || strspn(k->b64, SAFE_CHARS) != b64len)
-		return err_set("the key's base64 part is malformed");
-	raw = malloc(b64len);
-	n = raw ? EVP_DecodeBlock(raw, (const unsigned char *)k->b64, (int)b64len) : -1;
-	ok = 0;
-	if (n >= 4) {
-		while (b64len && k->b64[b64len - 1] == '=')
-			b64len--, n--;
-		tlen = (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3];
-		ok = tlen == strlen(k->type) && (size_t)n >= 4 + tlen &&
-		     !memcmp(raw + 4, k->type, tlen);
-	}
-	if (ok)
-		EVP_Digest(raw, (size_t)n, k->fp, &fplen, EVP_sha256(), NULL);
-	free(raw);
-	return ok ? 0 : err_set("the key's data does not match its type '%s'", k->type);
-}
-
-static void fingerprint(struct buf *out, const struct pubkey *k)
-{
-	unsigned char enc[64];
-	int n = EVP_EncodeBlock(enc, k->fp, 32);
-
-	while (n > 0 && enc[n - 1] == '=')
-		n--;
-	buf_addf(out, "SHA256:%.*s", n, enc);
 }
 
 /* The key name of an authorized_keys line written by wharf, or NULL. */
@@ -180,7 +122,7 @@ int cmd_ssh_keys_add(int argc, char **argv)
 {
 	struct buf in = BUF_INIT, text = BUF_INIT, line = BUF_INIT, fp = BUF_INIT;
 	struct lock l = LOCK_INIT;
-	struct pubkey *k = calloc(2, sizeof(*k));
+	struct receiver_pubkey *k = calloc(2, sizeof(*k));
 	char *cur, *next, name[128];
 	int ret = -1;
 
@@ -199,7 +141,7 @@ int cmd_ssh_keys_add(int argc, char **argv)
 		err_set("give exactly one public key on stdin");
 		goto out;
 	}
-	if (parse_pubkey(&k[0], in.buf) < 0 || lock_keys(&l) < 0 || load_keys(&text) < 0)
+	if (receiver_pubkey_parse(&k[0], in.buf) < 0 || lock_keys(&l) < 0 || load_keys(&text) < 0)
 		goto out;
 	for (cur = text.buf; *cur; cur = next) {
 		next = strchr(cur, '\n');
@@ -208,7 +150,7 @@ int cmd_ssh_keys_add(int argc, char **argv)
 			err_set("a key named '%s' already exists; remove it first", argv[1]);
 			goto out;
 		}
-		if (parse_pubkey(&k[1], line_key(cur)) == 0 && !strcmp(k[0].b64, k[1].b64)) {
+		if (receiver_pubkey_parse(&k[1], line_key(cur)) == 0 && !strcmp(k[0].b64, k[1].b64)) {
 			err_set("this key is already added as '%s'",
 				line_key_name(cur, name, sizeof(name)) ? name : "(unnamed)");
 			goto out;
@@ -219,7 +161,7 @@ int cmd_ssh_keys_add(int argc, char **argv)
 	    buf_addf(&line, " %s %s %s\n", k[0].type, k[0].b64, argv[1]) < 0 ||
 	    buf_add(&text, line.buf, line.len) < 0 || save_keys(&text) < 0)
 		goto out;
-	fingerprint(&fp, &k[0]);
+	receiver_pubkey_fingerprint(&fp, &k[0]);
 	say_step("Added key '%s' (%s)", argv[1], fp.buf);
 	ret = 0;
 out:
@@ -235,7 +177,7 @@ out:
 int cmd_ssh_keys_list(int argc, char **argv)
 {
 	struct buf text = BUF_INIT;
-	struct pubkey *k = calloc(1, sizeof(*k));
+	struct receiver_pubkey *k = calloc(1, sizeof(*k));
 	char *cur, *next, name[128];
 	int count = 0;
 
@@ -249,9 +191,9 @@ int cmd_ssh_keys_list(int argc, char **argv)
 		struct buf fp = BUF_INIT;
 		next = strchr(cur, '\n');
 		next = next ? next + 1 : cur + strlen(cur);
-		if (!line_key_name(cur, name, sizeof(name)) || parse_pubkey(k, line_key(cur)) < 0)
+		if (!line_key_name(cur, name, sizeof(name)) || receiver_pubkey_parse(k, line_key(cur)) < 0)
 			continue;
-		fingerprint(&fp, k);
+		receiver_pubkey_fingerprint(&fp, k);
 		printf("%s NAME=\"%s\" TYPE=\"%s\"\n", fp.buf, name, k->type);
 		buf_release(&fp);
 		count++;

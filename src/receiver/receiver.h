@@ -64,4 +64,15 @@ int receiver_oid_is_zero(const char *oid);
  * a warning; entry names ".", "..", ".git" or with '/' are refused. */
 int receiver_export_tree(const char *repo_path, const char *rev, const char *dest_dir);
 
+/* One public key as ssh-keys:add takes it: "TYPE BASE64 [COMMENT]" with a type
+ * from the accepted list and a blob that starts with that type. */
+struct receiver_pubkey {
+	char          type[64];
+	char          b64[16384];
+	unsigned char fp[64];        /* SHA-256 of the blob */
+};
+int  receiver_pubkey_parse(struct receiver_pubkey *k, const char *line);
+/* Appends "SHA256:<base64 without padding>", as ssh-keygen -l prints it. */
+void receiver_pubkey_fingerprint(struct buf *out, const struct receiver_pubkey *k);
+
 #endif
