@@ -692,12 +692,140 @@ int router__metrics(struct buf *out, struct router *r)
 	return buf_addf(out, "wharf_router_apps %zu\n", i);
 }
 
+/* Parses an optional JSON object body for the action endpoints: an empty body is
+ * {}; returns a new reference, or NULL after answering 400. */
+static json_t *action_body(struct cconn *cc, const char *body, size_t blen)
+{
+	json_error_t jerr;
+	json_t *j;
+	char msg[300];
+
+	if (!blen)
+		return json_object();
+	j = json_loadb(body, blen, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j || !json_is_object(j)) {
+		snprintf(msg, sizeof(msg), "the body must be a JSON object%s%s", j ? "" : ": ",
+			 j ? "" : jerr.text);
+		json_decref(j);
+		cconn_error(cc, 400, msg);
+		return NULL;
+	}
+	return j;
+}
+
+/* Only the keys in allowed (NULL-terminated) may appear; 0, or -1 after a 400. */
+static int only_keys(struct cconn *cc, json_t *j, const char *const *allowed)
+{
+	const char *key, *const *k;
+	json_t *v;
+	char msg[160];
+
+	json_object_foreach(j, key, v) {
+		for (k = allowed; *k && strcmp(*k, key); k++)
+			;
+		if (!*k) {
+			snprintf(msg, sizeof(msg), "unknown key '%.80s'", key);
+			cconn_error(cc, 400, msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+#define PAUSE_MAX_MS_DEFAULT 30000
+#define MAINTENANCE_MSG_MAX  4096
+
+/* POST /apps/<app>/pause {"max_ms": N}, POST /apps/<app>/resume,
+ * POST /apps/<app>/maintenance {"enabled": bool, "message": "…"},
+ * DELETE /apps/<app>/maintenance. */
+static void handle_action(struct cconn *cc, const char *app, const char *action,
+			  const char *body, size_t blen)
+{
+	static const char *const pause_keys[] = { "max_ms", NULL };
+	static const char *const maint_keys[] = { "enabled", "message", NULL };
+	struct app *a = router__app_find(cc->r, app);
+	int m = cc->head.method;
+	json_t *j = NULL, *v;
+	size_t n;
+
+	if (strcmp(action, "pause") && strcmp(action, "resume") && strcmp(action, "maintenance")) {
+		cconn_error(cc, 404, "not found");
+		return;
+	}
+	if (m != HTTP_POST && !(m == HTTP_DELETE && !strcmp(action, "maintenance"))) {
+		cconn_error(cc, 405, !strcmp(action, "maintenance") ? "use POST or DELETE"
+								    : "use POST");
+		return;
+	}
+	if (!a) {
+		cconn_error(cc, 404, "no such app");
+		return;
+	}
+	if (!(j = action_body(cc, body, m == HTTP_DELETE ? 0 : blen)))
+		return;
+	if (!strcmp(action, "pause")) {
+		json_int_t max = PAUSE_MAX_MS_DEFAULT;
+
+		if (only_keys(cc, j, pause_keys) < 0)
+			goto out;
+		if ((v = json_object_get(j, "max_ms"))) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			    json_integer_value(v) > 3600000) {
+				cconn_error(cc, 400, "max_ms must be an integer in 0..3600000");
+				goto out;
+			}
+			max = json_integer_value(v);
+		}
+		a->paused = 1;
+		a->pause_max_ms = (unsigned)max;
+		cconn_answer(cc, 200, json_pack("{s:s, s:b, s:I}", "app", app, "paused", 1,
+						"max_ms", max));
+	} else if (!strcmp(action, "resume")) {
+		if (only_keys(cc, j, pause_keys + 1) < 0)
+			goto out;
+		a->paused = 0;
+		n = router__app_release_held(a);
+		cconn_answer(cc, 200, json_pack("{s:s, s:b, s:I}", "app", app, "paused", 0,
+						"released", (json_int_t)n));
+	} else {
+		int enabled = m == HTTP_POST;
+		const char *text = NULL;
+
+		if (only_keys(cc, j, maint_keys) < 0)
+			goto out;
+		if ((v = json_object_get(j, "enabled"))) {
+			if (!json_is_boolean(v)) {
+				cconn_error(cc, 400, "enabled must be true or false");
+				goto out;
+			}
+			enabled = json_is_true(v);
+		}
+		if ((v = json_object_get(j, "message"))) {
+			if (!json_is_string(v) || json_string_length(v) > MAINTENANCE_MSG_MAX ||
+			    strlen(json_string_value(v)) != json_string_length(v)) {
+				cconn_error(cc, 400, "message must be a string of at most 4096 bytes");
+				goto out;
+			}
+			text = json_string_value(v);
+		}
+		free(a->maintenance_msg);
+		a->maintenance_msg = enabled && text ? strdup(text) : NULL;
+		a->maintenance = enabled;
+		/* Requests held by a pause now get the page too. */
+		if (enabled)
+			(void)router__app_release_held(a);
+		cconn_answer(cc, 200, json_pack("{s:s, s:b}", "app", app, "maintenance", enabled));
+	}
+out:
+	json_decref(j);
+}
+
 /* Dispatches a complete request: method, path and body. */
 static void cconn_dispatch(struct cconn *cc, const char *body, size_t blen)
 {
 	const struct http_head *h = &cc->head;
 	char path[256];
-	const char *app = NULL;
+	char *app = NULL, *action;
 	size_t plen = h->url.len;
 	int m = h->method;
 
@@ -725,19 +853,31 @@ static void cconn_dispatch(struct cconn *cc, const char *body, size_t blen)
 			cconn_error(cc, 405, "use GET");
 		return;
 	}
-	if (strncmp(path, "/apps/", 6) || strchr(path + 6, '/')) {
+	if (strncmp(path, "/apps/", 6)) {
 		cconn_error(cc, 404, "not found");
 		return;
 	}
 	app = path + 6;
+	if ((action = strchr(app, '/')))
+		*action++ = '\0';
 	if (valid_app_name(app) < 0) {
 		cconn_error(cc, 400, err_msg());
 		return;
 	}
+	if (action) {
+		handle_action(cc, app, action, body, blen);
+		return;
+	}
 	if (m == HTTP_GET) {
 		struct app *a = router__app_find(cc->r, app);
+		json_t *j = a ? router__route_to_json(&a->spec) : NULL;
+		if (j && (json_object_set_new(j, "paused", json_boolean(a->paused)) < 0 ||
+			  json_object_set_new(j, "maintenance", json_boolean(a->maintenance)) < 0)) {
+			json_decref(j);
+			j = NULL;
+		}
 		if (a)
-			cconn_answer(cc, 200, router__route_to_json(&a->spec));
+			cconn_answer(cc, 200, j);
 		else
 			cconn_error(cc, 404, "no such app");
 	} else if (m == HTTP_PUT) {

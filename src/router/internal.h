@@ -162,6 +162,13 @@ struct app {
 	unsigned           refs;             /* table + requests in flight */
 	int                deleted;
 	unsigned long long requests[STATUS_CLASSES];
+	/* POST /apps/<app>/pause|resume|maintenance; kept across PUTs, not persisted. */
+	int                paused;           /* hold new requests until resume */
+	unsigned           pause_max_ms;     /* each held request gets 503 after this */
+	struct conn       *held;             /* the held requests (proxy.c links them) */
+	size_t             nheld;
+	int                maintenance;      /* answer 503 with maintenance_msg */
+	char              *maintenance_msg;  /* owned; NULL for the default page */
 	struct app        *next;
 };
 
@@ -211,6 +218,9 @@ void           router__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 /* proxy.c */
 void router__on_connection(uv_stream_t *server, int status);
 void router__conns_stop(struct router *r, int force);  /* close idle / all clients */
+/* Lets every request held by a paused app go on (or be answered, if the app is
+ * in maintenance or has no targets); returns how many there were. */
+size_t router__app_release_held(struct app *a);
 void router__upstream_close(struct upstream *up);
 
 /* control.c */

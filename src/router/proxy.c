@@ -22,6 +22,7 @@ enum conn_state {
 	CONN_CONNECTING,        /* head complete; upstream connect in flight */
 	CONN_STREAMING,         /* both sides open; bodies piped with backpressure */
 	CONN_TUNNEL,            /* after a 101: raw bytes both ways until a side closes */
+	CONN_HELD,              /* head read; its app is paused */
 	CONN_FLUSHING,          /* last bytes queued; shutdown then close */
 	CONN_CLOSING,           /* uv_close() issued; memory freed only in the close callback */
 	CONN_STATE_COUNT        /* must stay last */
@@ -46,6 +47,8 @@ struct conn {
 	enum conn_state  state;
 	struct router   *r;
 	struct conn     *prev, *next;
+	struct conn     *held_prev, *held_next;     /* on app->held while paused */
+	int              held;
 	int              open_handles;
 	char             client_ip[INET6_ADDRSTRLEN];
 	struct buf       in;            /* client bytes not yet forwarded */
@@ -100,6 +103,7 @@ static void conn_connect(struct conn *c);
 static void up_process(struct upstream *up);
 static void up_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
 static int up_switch(struct upstream *up, int head_len);
+static void conn_unhold(struct conn *c);
 
 static const char *reason_of(int status)
 {
@@ -180,6 +184,7 @@ static void conn_close(struct conn *c)
 {
 	if (c->state == CONN_CLOSING)
 		return;
+	conn_unhold(c);
 	c->state = CONN_CLOSING;
 	conn_drop_upstream(c);
 	conn_release_request(c);
@@ -206,6 +211,7 @@ static void conn_flush_close(struct conn *c)
 {
 	if (c->state == CONN_CLOSING || c->state == CONN_FLUSHING)
 		return;
+	conn_unhold(c);
 	c->state = CONN_FLUSHING;
 	conn_drop_upstream(c);
 	conn_release_request(c);
@@ -440,6 +446,7 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 static void conn_respond(struct conn *c, int status, const char *msg)
 {
 	char head[256];
+	uv_buf_t bufs[3];
 	int n;
 
 	if (c->state == CONN_CLOSING || c->state == CONN_FLUSHING)
@@ -451,11 +458,88 @@ static void conn_respond(struct conn *c, int status, const char *msg)
 	count_status(c, status);
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-		     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
-		     status, reason_of(status), strlen(msg) + 1, msg);
-	if (conn_write(c, head, (size_t)n) < 0)
+		     "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+		     status, reason_of(status), strlen(msg) + 1);
+	bufs[0] = uv_buf_init(head, (unsigned)n);
+	bufs[1] = uv_buf_init((char *)msg, (unsigned)strlen(msg));
+	bufs[2] = uv_buf_init("\n", 1);
+	if (conn_writev(c, bufs, 3) < 0)
 		return;
 	conn_flush_close(c);
+}
+
+/* ---- paused apps ------------------------------------------------------------------ */
+
+static void conn_unhold(struct conn *c)
+{
+	struct app *a = c->app;
+
+	if (!c->held)
+		return;
+	c->held = 0;
+	if (c->held_prev)
+		c->held_prev->held_next = c->held_next;
+	else
+		a->held = c->held_next;
+	if (c->held_next)
+		c->held_next->held_prev = c->held_prev;
+	c->held_prev = c->held_next = NULL;
+	a->nheld--;
+}
+
+/* Parks a request of a paused app until resume, or 503 after pause_max_ms. The
+ * client is not read meanwhile (its body waits in the kernel). */
+static void conn_hold(struct conn *c)
+{
+	struct app *a = c->app;
+
+	c->state = CONN_HELD;
+	c->held = 1;
+	c->held_prev = NULL;
+	c->held_next = a->held;
+	if (a->held)
+		a->held->held_prev = c;
+	a->held = c;
+	a->nheld++;
+	timer_arm(c, a->pause_max_ms ? a->pause_max_ms : 1);
+	conn_set_reading(c);
+}
+
+/* Where a request goes once it has an app: maintenance page, hold, or a target. */
+static void conn_route(struct conn *c)
+{
+	struct app *a = c->app;
+
+	if (a->maintenance) {
+		char msg[160];
+
+		if (!a->maintenance_msg)
+			snprintf(msg, sizeof(msg), "%s is down for maintenance", a->spec.app);
+		conn_respond(c, 503, a->maintenance_msg ? a->maintenance_msg : msg);
+		return;
+	}
+	if (a->paused) {
+		conn_hold(c);
+		return;
+	}
+	if (!a->spec.ntargets) {
+		conn_respond(c, 502, "the app has no running targets");
+		return;
+	}
+	conn_pick_target(c);
+}
+
+size_t router__app_release_held(struct app *a)
+{
+	size_t n = 0;
+	struct conn *c;
+
+	while ((c = a->held)) {
+		conn_unhold(c);
+		n++;
+		conn_route(c);
+	}
+	return n;
 }
 
 static void conn_start_request(struct conn *c, const struct http_head *h)
@@ -496,11 +580,7 @@ static void conn_start_request(struct conn *c, const struct http_head *h)
 	llhttp_resume(&c->parser);
 	c->req_done = c->res_started = 0;
 	c->tries = c->retried_stale = 0;
-	if (!c->app->spec.ntargets) {
-		conn_respond(c, 502, "the app has no running targets");
-		return;
-	}
-	conn_pick_target(c);
+	conn_route(c);
 }
 
 /* Round-robin to the app's next target and take a pooled connection or dial. */
@@ -724,6 +804,10 @@ static void conn_on_timer(uv_timer_t *t)
 		break;
 	case CONN_TUNNEL:
 		conn_close(c);          /* silent both ways for an hour */
+		break;
+	case CONN_HELD:
+		conn_unhold(c);
+		conn_respond(c, 503, "the app is paused; try again later");
 		break;
 	default:
 		conn_close(c);

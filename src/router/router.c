@@ -62,6 +62,7 @@ void router__app_unref(struct app *a)
 		return;
 	router__route_release(&a->spec);
 	free(a->targets);
+	free(a->maintenance_msg);
 	free(a);
 }
 
@@ -181,6 +182,7 @@ void router__app_remove(struct router *r, struct app *a)
 			break;
 		}
 	a->deleted = 1;
+	a->paused = 0;
 	for (i = 0; i < a->spec.ntargets; i++) {
 		target_retire(a->targets[i]);
 		router__target_unref(a->targets[i]);
@@ -193,6 +195,9 @@ void router__app_remove(struct router *r, struct app *a)
 	for (i = 0; i < a->spec.ntargets; i++)
 		free(a->spec.targets[i]);
 	a->spec.ntargets = 0;
+	/* Held requests go on (to a 502: no targets); the table's reference keeps
+	 * the app alive while they do. */
+	(void)router__app_release_held(a);
 	router__app_unref(a);
 }
 

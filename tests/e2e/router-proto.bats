@@ -322,3 +322,65 @@ EOF
 	run bash -c "curl -s -m 30 -H 'Host: proto.example.com' '$(url /chunked?n=3000000)' | wc -c"
 	assert_output 3000000
 }
+
+@test "router-proto: pause holds new requests until resume, which releases them" {
+	run ctl -X POST http://x/apps/proto/pause
+	assert_output '{"app":"proto","max_ms":30000,"paused":true}'
+	curl -s -m 20 -H 'Host: proto.example.com' "$(url /p/held)" >"$RT/held.out" 2>&1 3>&- &
+	local pid=$!
+	sleep 0.7
+	kill -0 "$pid"          # still waiting
+	run ctl http://x/apps/proto
+	assert_output --partial '"paused":true'
+	run ctl -X POST http://x/apps/proto/resume
+	assert_output '{"app":"proto","paused":false,"released":1}'
+	wait "$pid"
+	run cat "$RT/held.out"
+	assert_output "held"
+	run curl -s -m 5 -H 'Host: proto.example.com' "$(url /p/after)"
+	assert_output "after"
+}
+
+@test "router-proto: a held request gets 503 after max_ms" {
+	run ctl -X POST http://x/apps/proto/pause -d '{"max_ms": 300}'
+	assert_output '{"app":"proto","max_ms":300,"paused":true}'
+	run curl -s -m 5 -w '%{http_code}' -H 'Host: proto.example.com' "$(url /p/x)"
+	assert_output "$(printf '%s\n503' "the app is paused; try again later")"
+	run ctl -w '%{http_code}' -X POST http://x/apps/proto/pause -d '{"max_ms": -1}'
+	assert_output --regexp '"error":"max_ms must be.*400$'
+	run ctl -X POST http://x/apps/proto/resume
+	assert_output '{"app":"proto","paused":false,"released":0}'
+	run ctl -w '%{http_code}' -X POST http://x/apps/nope/pause
+	assert_line --index 0 '{"error":"no such app"}'
+	assert_line --index 1 404
+	run ctl -w '%{http_code}' http://x/apps/proto/pause
+	assert_line --index 0 '{"error":"use POST"}'
+	assert_line --index 1 405
+}
+
+@test "router-proto: maintenance answers 503 with a page until turned off" {
+	run ctl -X POST http://x/apps/proto/maintenance
+	assert_output '{"app":"proto","maintenance":true}'
+	run curl -s -m 5 -w '%{http_code}' -H 'Host: proto.example.com' "$(url /p/x)"
+	assert_output "$(printf '%s\n503' "proto is down for maintenance")"
+	run ctl -X POST http://x/apps/proto/maintenance -d '{"message": "back at 5 pm"}'
+	run curl -s -m 5 -w '%{http_code}' -H 'Host: proto.example.com' "$(url /p/x)"
+	assert_output "$(printf '%s\n503' "back at 5 pm")"
+	run ctl http://x/apps/proto
+	assert_output --partial '"maintenance":true'
+	run ctl -X DELETE http://x/apps/proto/maintenance
+	assert_output '{"app":"proto","maintenance":false}'
+	run curl -s -m 5 -H 'Host: proto.example.com' "$(url /p/up)"
+	assert_output "up"
+	run ctl -X POST http://x/apps/proto/maintenance -d '{"enabled": true}'
+	run ctl -X POST http://x/apps/proto/maintenance -d '{"enabled": false}'
+	assert_output '{"app":"proto","maintenance":false}'
+	run curl -s -m 5 -H 'Host: proto.example.com' "$(url /p/up2)"
+	assert_output "up2"
+	run ctl -w '%{http_code}' -X POST http://x/apps/proto/maintenance -d '{"enabled": 1}'
+	assert_line --index 0 '{"error":"enabled must be true or false"}'
+	assert_line --index 1 400
+	run ctl -w '%{http_code}' -X POST http://x/apps/proto/maintenance -d '{"x": 1}'
+	assert_line --index 0 "{\"error\":\"unknown key 'x'\"}"
+	assert_line --index 1 400
+}
