@@ -8,12 +8,14 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: wharf router [--listen ADDR:PORT]\n"
+		"Usage: wharf router [--listen ADDR:PORT] [--access-log FILE|-]\n"
 		"\n"
 		"Runs the HTTP reverse proxy in the foreground until SIGTERM or SIGINT.\n"
 		"\n"
 		"  --listen ADDR:PORT   address to serve HTTP on (default 0.0.0.0:80;\n"
 		"                       port 0 picks a free port, printed at start)\n"
+		"  --access-log FILE    append one line per request to FILE ('-': stderr;\n"
+		"                       default: no access log)\n"
 		"\n"
 		"Control socket: $WHARF_ROUTER_SOCKET (default /run/wharf/router.sock).\n"
 		"State file:     $WHARF_ROOT/router/table.json\n");
@@ -52,6 +54,10 @@ int cmd_router(int argc, char **argv)
 			opts.listen_http = argv[++i];
 		} else if (!strncmp(argv[i], "--listen=", 9)) {
 			opts.listen_http = argv[i] + 9;
+		} else if (!strcmp(argv[i], "--access-log") && i + 1 < argc) {
+			opts.access_log = argv[++i];
+		} else if (!strncmp(argv[i], "--access-log=", 13)) {
+			opts.access_log = argv[i] + 13;
 		} else {
 			usage(stderr);
 			return err_set("unknown argument '%s' to router", argv[i]);

@@ -666,6 +666,27 @@ int router__metrics(struct buf *out, struct router *r)
 			if (buf_addf(out, "wharf_router_requests_total{app=\"%s\",code=\"%s\"} %llu\n",
 				     a->spec.app, cls[i], a->requests[i]) < 0)
 				return -1;
+	if (buf_addstr(out, "# HELP wharf_router_request_duration_seconds Time from a request's "
+		       "head to the end of its response, by app.\n"
+		       "# TYPE wharf_router_request_duration_seconds histogram\n") < 0)
+		return -1;
+	for (a = r->apps; a; a = a->next) {
+		unsigned long long cum = 0;
+
+		for (i = 0; i < ROUTER_LAT_BUCKETS; i++) {
+			cum += a->lat_bucket[i];
+			if (buf_addf(out, "wharf_router_request_duration_seconds_bucket{app=\"%s\","
+				     "le=\"%g\"} %llu\n", a->spec.app, router__lat_bounds[i], cum) < 0)
+				return -1;
+		}
+		if (buf_addf(out, "wharf_router_request_duration_seconds_bucket{app=\"%s\","
+			     "le=\"+Inf\"} %llu\n"
+			     "wharf_router_request_duration_seconds_sum{app=\"%s\"} %.6f\n"
+			     "wharf_router_request_duration_seconds_count{app=\"%s\"} %llu\n",
+			     a->spec.app, a->lat_count, a->spec.app, a->lat_sum, a->spec.app,
+			     a->lat_count) < 0)
+			return -1;
+	}
 	for (a = r->apps; a; a = a->next)
 		for (i = 0; i < a->spec.ntargets; i++) {
 			idle += a->targets[i]->nidle;

@@ -319,13 +319,41 @@ static int add_header(struct buf *out, const char *base, const struct http_heade
 	return 0;
 }
 
+/* A client's X-Request-Id is kept only if it is 1..64 characters of a safe set,
+ * so it can go into logs and other services' headers as it is. */
+static int request_id_ok(const char *v, size_t len)
+{
+	size_t i;
+
+	if (!len || len > ROUTER_REQUEST_ID_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		char c = v[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.' || c == ':' || c == '+' || c == '/' ||
+		      c == '='))
+			return 0;
+	}
+	return 1;
+}
+
+/* Headers the router sets itself: a client's own values are dropped so that it
+ * cannot claim a scheme, host, port, start time or (malformed) request id. */
+static int router_owned(const char *name, size_t len)
+{
+	return router__hdr_is(name, len, "x-forwarded-proto") ||
+	       router__hdr_is(name, len, "x-forwarded-host") ||
+	       router__hdr_is(name, len, "x-forwarded-port") ||
+	       router__hdr_is(name, len, "x-request-start");
+}
+
 int router__request_rewrite(struct buf *out, const struct http_head *h, const char *base,
-			    const char *client_ip, const char *proto)
+			    struct router_fwd *fwd)
 {
 	struct buf xff = BUF_INIT;
 	const char *host = NULL;
 	size_t i, host_len = 0;
-	int ret = -1;
+	int kept_id = 0, ret = -1;
 
 	if (buf_addf(out, "%s %.*s HTTP/%d.%d\r\n", llhttp_method_name(h->method),
 		     (int)h->url.len, base + h->url.off, h->http_major, h->http_minor) < 0)
@@ -333,35 +361,50 @@ int router__request_rewrite(struct buf *out, const struct http_head *h, const ch
 	for (i = 0; i < h->nhdr; i++) {
 		const struct http_header *hd = &h->hdr[i];
 		const char *name = base + hd->name.off;
+		const char *v = base + hd->value.off;
+		size_t vlen = hd->value.len;
 
 		if (is_hop_by_hop(h, base, hd) && !is_framing(base, hd))
 			continue;
 		if (router__hdr_is(name, hd->name.len, "x-forwarded-for")) {
-			const char *v = base + hd->value.off;
-			size_t vlen = hd->value.len;
 			trim(&v, &vlen);
 			if (vlen && ((xff.len && buf_addstr(&xff, ", ") < 0) ||
 				     buf_add(&xff, v, vlen) < 0))
 				goto out;
 			continue;
 		}
-		/* The client must not be able to claim a scheme or host of its own. */
-		if (router__hdr_is(name, hd->name.len, "x-forwarded-proto") ||
-		    router__hdr_is(name, hd->name.len, "x-forwarded-host"))
+		if (router_owned(name, hd->name.len))
 			continue;
+		if (router__hdr_is(name, hd->name.len, "x-request-id")) {
+			trim(&v, &vlen);
+			if (kept_id || !request_id_ok(v, vlen))
+				continue;       /* one id, and a safe one, or ours */
+			memcpy(fwd->request_id, v, vlen);
+			fwd->request_id[vlen] = '\0';
+			kept_id = 1;
+		}
 		if (router__hdr_is(name, hd->name.len, "host") && !host) {
-			host = base + hd->value.off;
-			host_len = hd->value.len;
+			host = v;
+			host_len = vlen;
 			trim(&host, &host_len);
 		}
 		if (add_header(out, base, hd) < 0)
 			goto out;
 	}
-	if ((xff.len && buf_addstr(&xff, ", ") < 0) || buf_addstr(&xff, client_ip) < 0)
+	if ((xff.len && buf_addstr(&xff, ", ") < 0) || buf_addstr(&xff, fwd->client_ip) < 0)
 		goto out;
-	if (buf_addf(out, "X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\n", xff.buf, proto) < 0)
+	if (buf_addf(out, "X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\n", xff.buf,
+		     fwd->proto) < 0)
 		goto out;
 	if (host && buf_addf(out, "X-Forwarded-Host: %.*s\r\n", (int)host_len, host) < 0)
+		goto out;
+	if (fwd->port && buf_addf(out, "X-Forwarded-Port: %u\r\n", fwd->port) < 0)
+		goto out;
+	if (!kept_id && fwd->request_id[0] &&
+	    buf_addf(out, "X-Request-Id: %s\r\n", fwd->request_id) < 0)
+		goto out;
+	if (fwd->start_ms && buf_addf(out, "X-Request-Start: t=%llu\r\n",
+				      (unsigned long long)fwd->start_ms) < 0)
 		goto out;
 	if (passes_upgrade(h) && buf_addstr(out, "Connection: upgrade\r\n") < 0)
 		goto out;

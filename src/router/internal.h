@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <llhttp.h>
 #include <jansson.h>
 
@@ -74,14 +75,30 @@ int router__host_normalise(char *out, size_t outsz, const char *value, size_t le
  * several or it is malformed. */
 int router__head_host(char *out, size_t outsz, const struct http_head *h, const char *base);
 
+#define ROUTER_REQUEST_ID_MAX 64
+
+/* What the router adds to a request it forwards. */
+struct router_fwd {
+	const char *client_ip;          /* appended to X-Forwarded-For */
+	const char *proto;              /* X-Forwarded-Proto: "http" or "https" */
+	unsigned    port;               /* X-Forwarded-Port: the port the client reached; 0: none */
+	uint64_t    start_ms;           /* X-Request-Start: t=<ms since the epoch>; 0: none */
+	/* In: an id made for the request ("" for none). Out: the id the app was sent:
+	 * the client's own X-Request-Id if it has one of 1..64 characters of
+	 * [A-Za-z0-9._:+/=-], else the one given. */
+	char        request_id[ROUTER_REQUEST_ID_MAX + 1];
+};
+
 /* Appends the request head to send upstream: the request line as received, every
  * header except hop-by-hop ones (Connection, Keep-Alive, Proxy-Connection, TE,
  * Trailer, Upgrade, and those Connection names; an upgrade request keeps Upgrade
- * and gets "Connection: upgrade") and any X-Forwarded-Proto/-Host,
- * with X-Forwarded-For extended by client_ip, X-Forwarded-Proto set to proto and
- * X-Forwarded-Host set to the original Host. Host is kept. Returns 0 or -1. */
+ * and gets "Connection: upgrade"), any X-Forwarded-Proto/-Host/-Port and
+ * X-Request-Start from the client, and a malformed or second X-Request-Id; then
+ * X-Forwarded-For extended by fwd->client_ip, X-Forwarded-Proto, X-Forwarded-Host
+ * (the original Host), X-Forwarded-Port, X-Request-Id and X-Request-Start as fwd
+ * says. Host is kept. Returns 0 or -1. */
 int router__request_rewrite(struct buf *out, const struct http_head *h, const char *base,
-			    const char *client_ip, const char *proto);
+			    struct router_fwd *fwd);
 
 /* Appends the response head to send to the client: status line as received and
  * headers minus hop-by-hop ones (a 101 keeps Upgrade and says "Connection:
@@ -155,6 +172,11 @@ struct target {
 
 enum { STATUS_CLASSES = 6 };                /* [0] other, [1..5] = 1xx..5xx */
 
+/* Upper bounds (seconds) of the request duration histogram's buckets; +Inf is the
+ * count. Defined in router.c. */
+#define ROUTER_LAT_BUCKETS 12
+extern const double router__lat_bounds[ROUTER_LAT_BUCKETS];
+
 struct app {
 	struct route_def  spec;             /* name, domains, target addresses */
 	struct target    **targets;          /* parallel to spec.targets */
@@ -162,6 +184,9 @@ struct app {
 	unsigned           refs;             /* table + requests in flight */
 	int                deleted;
 	unsigned long long requests[STATUS_CLASSES];
+	unsigned long long lat_bucket[ROUTER_LAT_BUCKETS];    /* not cumulative */
+	unsigned long long lat_count;
+	double             lat_sum;          /* seconds */
 	/* POST /apps/<app>/pause|resume|maintenance; kept across PUTs, not persisted. */
 	int                paused;           /* hold new requests until resume */
 	unsigned           pause_max_ms;     /* each held request gets 503 after this */
@@ -186,6 +211,11 @@ struct router {
 	size_t             nconns;
 	struct cconn      *cconns;           /* every open control connection */
 	struct update     *updates;          /* PUTs checking or draining */
+	unsigned           http_port;        /* as bound; for X-Forwarded-Port */
+	FILE              *access_log;       /* NULL when off */
+	int                access_log_owned; /* fclose() it at the end */
+	uv_timer_t         log_timer;        /* flushes the access log every second */
+	uint64_t           rng[2];           /* xorshift128+ state for request ids */
 	unsigned long long unrouted;         /* requests for a host no app serves */
 	unsigned long long requests_total;
 	/* Client request heads are parsed here and used before control returns to

@@ -54,6 +54,15 @@ struct conn {
 	struct buf       in;            /* client bytes not yet forwarded */
 	llhttp_t         parser;
 	struct req_info  req;           /* what the request's head said */
+	/* for the access log and the latency histogram */
+	int              log_pending;   /* a request started and is not accounted yet */
+	int              status;        /* sent to the client; 0 = nothing yet */
+	uint64_t         t_start;       /* uv_hrtime() when its head was read */
+	uint64_t         t_sent;        /* head forwarded to the app */
+	uint64_t         t_head;        /* the app's response head arrived */
+	size_t           bytes_out;     /* written to the client for it */
+	char            *log_path;      /* request target, when logging */
+	char             request_id[ROUTER_REQUEST_ID_MAX + 1];
 	struct buf       head_out;      /* rewritten request head, kept for one retry */
 	struct app      *app;           /* referenced while a request is in flight */
 	struct target   *target;        /* referenced, inflight counted */
@@ -125,6 +134,7 @@ static void count_status(struct conn *c, int status)
 	int cls = status >= 100 && status < 600 ? status / 100 : 0;
 
 	c->r->requests_total++;
+	c->status = status;
 	if (c->app)
 		c->app->requests[cls]++;
 	else
@@ -152,13 +162,73 @@ static void conn_on_handle_closed(uv_handle_t *h)
 		return;
 	buf_release(&c->in);
 	buf_release(&c->head_out);
+	free(c->log_path);
 	free(c);
 	router__maybe_stopped(r);
 }
 
 /* Ends the request's hold on its target and app. */
+/* Appends s to a log line with spaces, quotes, backslashes and control bytes
+ * %-escaped, so one request stays one parseable line. */
+static void log_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch <= ' ' || ch == '"' || ch == '\\' || ch >= 0x7f)
+			fprintf(f, "%%%02X", ch);
+		else
+			putc(ch, f);
+	}
+}
+
+/* Accounts a finished (or abandoned) request: the app's latency histogram and one
+ * access log line. */
+static void conn_account(struct conn *c)
+{
+	struct router *r = c->r;
+	uint64_t now = uv_hrtime();
+	double secs = (double)(now - c->t_start) / 1e9;
+	size_t i;
+
+	c->log_pending = 0;
+	if (c->app) {
+		for (i = 0; i < ROUTER_LAT_BUCKETS && secs > router__lat_bounds[i]; i++)
+			;
+		if (i < ROUTER_LAT_BUCKETS)
+			c->app->lat_bucket[i]++;
+		c->app->lat_count++;
+		c->app->lat_sum += secs;
+	}
+	if (r->access_log) {
+		struct timespec ts;
+		struct tm tm;
+		char when[32];
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(r->access_log, "%s.%03ldZ app=%s status=%d method=%s path=\"", when,
+			ts.tv_nsec / 1000000, c->app ? c->app->spec.app : "-", c->status,
+			llhttp_method_name(c->req.method));
+		log_escaped(r->access_log, c->log_path ? c->log_path : "");
+		fprintf(r->access_log, "\" bytes=%zu duration_ms=%.3f upstream_ms=", c->bytes_out,
+			secs * 1e3);
+		if (c->t_sent && c->t_head >= c->t_sent)
+			fprintf(r->access_log, "%.3f", (double)(c->t_head - c->t_sent) / 1e6);
+		else
+			fputs("-", r->access_log);
+		fprintf(r->access_log, " target=%s client=%s request_id=%s\n",
+			c->target ? c->target->addr : "-", c->client_ip,
+			c->request_id[0] ? c->request_id : "-");
+	}
+	free(c->log_path);
+	c->log_path = NULL;
+}
+
 static void conn_release_request(struct conn *c)
 {
+	if (c->log_pending)
+		conn_account(c);
 	if (c->target) {
 		c->target->inflight--;
 		router__target_unref(c->target);
@@ -298,6 +368,7 @@ static int conn_writev(struct conn *c, const uv_buf_t *bufs, unsigned n)
 		total += bufs[i].len;
 	if (!total)
 		return 0;
+	c->bytes_out += total;
 	done = try_write_now((uv_stream_t *)&c->tcp, c->wq, bufs, n);
 	if (done == total)
 		return 0;
@@ -542,12 +613,43 @@ size_t router__app_release_held(struct app *a)
 	return n;
 }
 
+/* 32 hex digits from the router's xorshift128+ generator: unique enough to find a
+ * request in logs, and cheap. */
+static void make_request_id(struct router *r, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	int i, k;
+
+	for (k = 0; k < 2; k++) {
+		uint64_t x = r->rng[0], y = r->rng[1], v;
+
+		r->rng[0] = y;
+		x ^= x << 23;
+		r->rng[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+		v = r->rng[1] + y;
+		for (i = 0; i < 16; i++)
+			out[k * 16 + i] = hex[(v >> (i * 4)) & 15];
+	}
+	out[32] = '\0';
+}
+
 static void conn_start_request(struct conn *c, const struct http_head *h)
 {
 	struct router *r = c->r;
+	struct router_fwd fwd = { .client_ip = c->client_ip, .proto = "http" };
+	struct timespec ts;
 	char host[256];
 	int found;
 
+	c->log_pending = 1;
+	c->status = 0;
+	c->bytes_out = 0;
+	c->t_start = uv_hrtime();
+	c->t_sent = c->t_head = 0;
+	c->res_started = 0;
+	c->request_id[0] = '\0';
+	if (r->access_log)
+		c->log_path = strndup(c->in.buf + h->url.off, h->url.len < 1024 ? h->url.len : 1024);
 	c->req.method = h->method;
 	c->req.http_major = h->http_major;
 	c->req.http_minor = h->http_minor;
@@ -572,10 +674,15 @@ static void conn_start_request(struct conn *c, const struct http_head *h)
 	c->app->refs++;
 	c->client_close = !c->req.keep_alive || c->req.upgrade || r->stopping;
 	buf_reset(&c->head_out);
-	if (router__request_rewrite(&c->head_out, h, c->in.buf, c->client_ip, "http") < 0) {
+	make_request_id(r, fwd.request_id);
+	fwd.port = r->http_port;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fwd.start_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (router__request_rewrite(&c->head_out, h, c->in.buf, &fwd) < 0) {
 		conn_respond(c, 400, "bad request head");
 		return;
 	}
+	memcpy(c->request_id, fwd.request_id, sizeof(c->request_id));
 	buf_remove_front(&c->in, c->req.head_len);
 	llhttp_resume(&c->parser);
 	c->req_done = c->res_started = 0;
@@ -612,6 +719,7 @@ static void conn_pick_target(struct conn *c)
 		c->up = up;
 		c->state = CONN_STREAMING;
 		timer_arm(c, RESPONSE_TIMEOUT_MS);
+		c->t_sent = uv_hrtime();
 		if (up_write(up, c->head_out.buf, c->head_out.len) < 0) {
 			conn_close(c);
 			return;
@@ -674,6 +782,7 @@ static void up_on_connect(uv_connect_t *req, int status)
 	c->state = CONN_STREAMING;
 	timer_arm(c, RESPONSE_TIMEOUT_MS);
 	up_set_reading(up, 1);
+	c->t_sent = uv_hrtime();
 	if (up_write(up, c->head_out.buf, c->head_out.len) < 0) {
 		conn_close(c);
 		return;
@@ -989,6 +1098,7 @@ static int up_head(struct upstream *up)
 		conn_respond(c, 502, "the app sent an invalid response");
 		return -1;
 	}
+	c->t_head = uv_hrtime();
 	if (up->res.status == 101)
 		return up_switch(up, n);
 	if (up->res.body_until_eof)

@@ -7,8 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define STOP_GRACE_MS 10000
+#define LOG_FLUSH_MS  1000
+
+const double router__lat_bounds[ROUTER_LAT_BUCKETS] = {
+	0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
+};
 
 void router__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
@@ -329,6 +335,8 @@ static int listen_http(struct router *r, char *bound, size_t boundsz)
 		uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
 		snprintf(bound, boundsz, "%s:%u", ip, ntohs(((struct sockaddr_in *)&ss)->sin_port));
 	}
+	r->http_port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+						: ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	return 0;
 }
 
@@ -351,6 +359,7 @@ void router__maybe_stopped(struct router *r)
 		for (i = 0; i < a->spec.ntargets; i++)
 			router__target_drain_pool(a->targets[i]);
 	close_handle((uv_handle_t *)&r->stop_timer);
+	close_handle((uv_handle_t *)&r->log_timer);
 	close_handle((uv_handle_t *)&r->sigterm);
 	close_handle((uv_handle_t *)&r->sigint);
 }
@@ -379,6 +388,49 @@ static void on_signal(uv_signal_t *s, int signum)
 	r->stop_deadline = uv_now(r->loop) + STOP_GRACE_MS;
 	uv_timer_start(&r->stop_timer, on_stop_timer, 50, 50);
 	router__maybe_stopped(r);
+}
+
+static void on_log_timer(uv_timer_t *t)
+{
+	struct router *r = t->data;
+
+	fflush(r->access_log);
+}
+
+/* Opens the access log: lines are buffered and flushed every second (and at the
+ * end), so logging costs no syscall per request. */
+static int access_log_open(struct router *r)
+{
+	const char *path = r->opts.access_log;
+
+	if (!path || !*path)
+		return 0;
+	if (!strcmp(path, "-")) {
+		r->access_log = stderr;
+	} else {
+		if (!(r->access_log = fopen(path, "ae")))
+			return err_set_errno("cannot open the access log %s", path);
+		r->access_log_owned = 1;
+	}
+	setvbuf(r->access_log, NULL, _IOFBF, 65536);
+	uv_timer_start(&r->log_timer, on_log_timer, LOG_FLUSH_MS, LOG_FLUSH_MS);
+	uv_unref((uv_handle_t *)&r->log_timer);
+	return 0;
+}
+
+/* Seeds the request id generator. */
+static void rng_seed(struct router *r)
+{
+	FILE *f = fopen("/dev/urandom", "re");
+
+	if (!f || fread(r->rng, sizeof(r->rng), 1, f) != 1) {
+		r->rng[0] = uv_hrtime() ^ 0x9e3779b97f4a7c15ULL;
+		r->rng[1] = (uint64_t)getpid() * 0xbf58476d1ce4e5b9ULL + 1;
+	}
+	if (f)
+		fclose(f);
+	if (!r->rng[0] && !r->rng[1])
+		r->rng[1] = 1;
 }
 
 static void walk_close(uv_handle_t *h, void *arg)
@@ -412,11 +464,14 @@ int router_run(const struct router_opts *opts)
 	r->loop = &loop;
 	uv_timer_init(&loop, &r->stop_timer);
 	r->stop_timer.data = r;
+	uv_timer_init(&loop, &r->log_timer);
+	r->log_timer.data = r;
+	rng_seed(r);
 	uv_signal_init(&loop, &r->sigterm);
 	uv_signal_init(&loop, &r->sigint);
 	r->sigterm.data = r->sigint.data = r;
-	if (restore(r, &napps) < 0 || listen_http(r, bound, sizeof(bound)) < 0 ||
-	    router__control_listen(r) < 0)
+	if (access_log_open(r) < 0 || restore(r, &napps) < 0 ||
+	    listen_http(r, bound, sizeof(bound)) < 0 || router__control_listen(r) < 0)
 		goto out;
 	uv_signal_start(&r->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&r->sigint, on_signal, SIGINT);
@@ -436,6 +491,10 @@ out:
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
 	}
+	if (r->access_log)
+		fflush(r->access_log);
+	if (r->access_log_owned)
+		fclose(r->access_log);
 	free(r);
 	return ret;
 }

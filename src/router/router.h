@@ -8,6 +8,7 @@ struct router_opts {
 	const char *listen_http;        /* "0.0.0.0:80"; "127.0.0.1:0" in tests */
 	const char *control_socket;     /* unix socket for the control API */
 	const char *state_file;         /* the router's own persisted table */
+	const char *access_log;         /* NULL: none; "-": stderr; else a file to append to */
 	size_t      max_header_bytes;   /* cap for untrusted input */
 	unsigned    idle_timeout_ms;
 	/* Called once when both sockets are bound and the table is restored, with the

@@ -191,7 +191,7 @@ setup_file() {
 		curl -s -o /dev/null -m 1 "http://127.0.0.1:$PB/p/x" && break
 		sleep 0.1
 	done
-	start_router
+	start_router --access-log "$RT/access.log"
 	ctl -X PUT http://x/apps/proto \
 		-d "{\"domains\": [\"proto.example.com\"], \"targets\": [\"127.0.0.1:$PB\"]}" >/dev/null
 }
@@ -383,4 +383,40 @@ EOF
 	run ctl -w '%{http_code}' -X POST http://x/apps/proto/maintenance -d '{"x": 1}'
 	assert_line --index 0 "{\"error\":\"unknown key 'x'\"}"
 	assert_line --index 1 400
+}
+
+@test "router-proto: X-Request-Id (generated or kept), X-Request-Start and X-Forwarded-Port reach the app" {
+	local port
+	port=$(cat "$RT/port")
+	run curl -s -m 5 -H 'Host: proto.example.com' -H 'X-Forwarded-Port: 1' "$(url /headers)"
+	assert_output --regexp $'\nX-Request-Id: [0-9a-f]{32}\n'
+	assert_output --regexp $'\nX-Request-Start: t=[0-9]{13}'
+	assert_output --partial $'\nX-Forwarded-Port: '"$port"$'\n'
+	refute_output --partial 'X-Forwarded-Port: 1'$'\n'
+	run curl -s -m 5 -H 'Host: proto.example.com' -H 'X-Request-Id: my-id.42' "$(url /headers)"
+	assert_output --partial $'\nX-Request-Id: my-id.42\n'
+	[ "$(grep -c X-Request-Id <<<"$output")" -eq 1 ]
+	run curl -s -m 5 -H 'Host: proto.example.com' -H 'X-Request-Id: bad id"' "$(url /headers)"
+	refute_output --partial 'bad id'
+	assert_output --regexp $'\nX-Request-Id: [0-9a-f]{32}\n'
+}
+
+@test "router-proto: --access-log writes one line per request" {
+	curl -s -m 5 -o /dev/null -H 'Host: proto.example.com' -H 'X-Request-Id: log-me-1' \
+		"$(url '/p/logged?a=1')"
+	curl -s -m 5 -o /dev/null -H 'Host: nobody.example.com' "$(url /x)"
+	sleep 1.5               # the log is flushed every second
+	run grep 'request_id=log-me-1' "$RT/access.log"
+	assert_output --regexp '^20[0-9-]{8}T[0-9:.]{12}Z app=proto status=200 method=GET path="/p/logged\?a=1" bytes=[0-9]+ duration_ms=[0-9.]+ upstream_ms=[0-9.]+ target=127\.0\.0\.1:[0-9]+ client=127\.0\.0\.1 request_id=log-me-1$'
+	run grep 'app=- status=404' "$RT/access.log"
+	assert_success
+}
+
+@test "router-proto: /metrics has a request duration histogram per app" {
+	run ctl http://x/metrics
+	assert_output --partial '# TYPE wharf_router_request_duration_seconds histogram'
+	assert_output --regexp 'wharf_router_request_duration_seconds_bucket\{app="proto",le="0.005"\} [0-9]+'
+	assert_output --regexp 'wharf_router_request_duration_seconds_bucket\{app="proto",le="\+Inf"\} [1-9][0-9]*'
+	assert_output --regexp 'wharf_router_request_duration_seconds_count\{app="proto"\} [1-9][0-9]*'
+	assert_output --regexp 'wharf_router_request_duration_seconds_sum\{app="proto"\} [0-9.]+'
 }

@@ -11,6 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *in = (const char *)data;
 	struct http_head h;
 	struct buf out = BUF_INIT;
+	struct router_fwd fwd = { .client_ip = "127.0.0.1", .proto = "http", .port = 80,
+				  .start_ms = 1, .request_id = "generated" };
 	char host[256];
 	llhttp_t p;
 	int n, done;
@@ -25,8 +27,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((size_t)n > size || h.nhdr > ROUTER_MAX_HEADERS)
 		abort();
 	(void)router__head_host(host, sizeof(host), &h, in);
-	if (router__request_rewrite(&out, &h, in, "127.0.0.1", "http") == 0 &&
+	if (router__request_rewrite(&out, &h, in, &fwd) == 0 &&
 	    (out.len < 4 || memcmp(out.buf + out.len - 4, "\r\n\r\n", 4)))
+		abort();
+	if (strlen(fwd.request_id) > ROUTER_REQUEST_ID_MAX || strpbrk(fwd.request_id, " \r\n\""))
 		abort();
 	llhttp_resume(&p);
 	m = router__body_feed(&p, in + n, size - (size_t)n, &done);

@@ -162,7 +162,9 @@ static void test_request_rewrite(void **state)
 	(void)state;
 
 	assert_true(parse(&h, &p, req) > 0);
-	assert_int_equal(router__request_rewrite(&out, &h, req, "10.0.0.7", "http"), 0);
+	struct router_fwd fwd = { .client_ip = "10.0.0.7", .proto = "http" };
+
+	assert_int_equal(router__request_rewrite(&out, &h, req, &fwd), 0);
 	assert_string_equal(out.buf,
 			    "POST /x HTTP/1.1\r\n"
 			    "Host: App.Example.com\r\n"
@@ -177,6 +179,7 @@ static void test_request_rewrite(void **state)
 
 static void test_request_rewrite_connection_cannot_drop_framing(void **state)
 {
+	struct router_fwd fwd = { .client_ip = "1.2.3.4", .proto = "http" };
 	const char *req = "POST / HTTP/1.1\r\nHost: a\r\nConnection: Content-Length, Host\r\n"
 			  "Content-Length: 2\r\n\r\nhi";
 	struct http_head h;
@@ -185,7 +188,7 @@ static void test_request_rewrite_connection_cannot_drop_framing(void **state)
 	(void)state;
 
 	assert_true(parse(&h, &p, req) > 0);
-	assert_int_equal(router__request_rewrite(&out, &h, req, "1.2.3.4", "http"), 0);
+	assert_int_equal(router__request_rewrite(&out, &h, req, &fwd), 0);
 	assert_non_null(strstr(out.buf, "Content-Length: 2\r\n"));
 	assert_non_null(strstr(out.buf, "Host: a\r\n"));
 	assert_null(strstr(out.buf, "Connection"));
@@ -215,6 +218,7 @@ static void test_response_rewrite(void **state)
 
 static void test_upgrade_keeps_upgrade_both_ways(void **state)
 {
+	struct router_fwd fwd = { .client_ip = "1.2.3.4", .proto = "http" };
 	const char *req = "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\n"
 			  "Upgrade: websocket\r\nSec-WebSocket-Key: k\r\n\r\n";
 	const char *res = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
@@ -226,7 +230,7 @@ static void test_upgrade_keeps_upgrade_both_ways(void **state)
 
 	assert_true(parse(&h, &p, req) > 0);
 	assert_true(h.upgrade);
-	assert_int_equal(router__request_rewrite(&out, &h, req, "1.2.3.4", "http"), 0);
+	assert_int_equal(router__request_rewrite(&out, &h, req, &fwd), 0);
 	assert_non_null(strstr(out.buf, "\r\nUpgrade: websocket\r\n"));
 	assert_non_null(strstr(out.buf, "\r\nConnection: upgrade\r\n"));
 	assert_null(strstr(out.buf, "keep-alive"));
@@ -237,6 +241,35 @@ static void test_upgrade_keeps_upgrade_both_ways(void **state)
 	assert_int_equal(router__response_rewrite(&out, &h, res, 1, 0), 0);
 	assert_string_equal(out.buf, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
 				     "Sec-WebSocket-Accept: a\r\nConnection: upgrade\r\n\r\n");
+	buf_release(&out);
+}
+
+static void test_request_rewrite_ids_and_times(void **state)
+{
+	const char *req = "GET / HTTP/1.1\r\nHost: a\r\nX-Request-Id: abc-123\r\n"
+			  "X-Request-Start: t=1\r\nX-Forwarded-Port: 1\r\n\r\n";
+	const char *bad = "GET / HTTP/1.1\r\nHost: a\r\nX-Request-Id: a b\"c\r\n\r\n";
+	struct router_fwd fwd = { .client_ip = "1.2.3.4", .proto = "https", .port = 443,
+				  .start_ms = 1700000000123ULL, .request_id = "gen1" };
+	struct http_head h;
+	struct buf out = BUF_INIT;
+	llhttp_t p;
+	(void)state;
+
+	assert_true(parse(&h, &p, req) > 0);
+	assert_int_equal(router__request_rewrite(&out, &h, req, &fwd), 0);
+	assert_string_equal(out.buf, "GET / HTTP/1.1\r\nHost: a\r\nX-Request-Id: abc-123\r\n"
+				     "X-Forwarded-For: 1.2.3.4\r\nX-Forwarded-Proto: https\r\n"
+				     "X-Forwarded-Host: a\r\nX-Forwarded-Port: 443\r\n"
+				     "X-Request-Start: t=1700000000123\r\n\r\n");
+	assert_string_equal(fwd.request_id, "abc-123");
+	buf_reset(&out);
+	snprintf(fwd.request_id, sizeof(fwd.request_id), "gen2");
+	assert_true(parse(&h, &p, bad) > 0);
+	assert_int_equal(router__request_rewrite(&out, &h, bad, &fwd), 0);
+	assert_non_null(strstr(out.buf, "\r\nX-Request-Id: gen2\r\n"));
+	assert_null(strstr(out.buf, "a b"));
+	assert_string_equal(fwd.request_id, "gen2");
 	buf_release(&out);
 }
 
@@ -253,6 +286,7 @@ int main(void)
 		cmocka_unit_test(test_request_rewrite_connection_cannot_drop_framing),
 		cmocka_unit_test(test_response_rewrite),
 		cmocka_unit_test(test_upgrade_keeps_upgrade_both_ways),
+		cmocka_unit_test(test_request_rewrite_ids_and_times),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
