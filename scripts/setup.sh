@@ -117,6 +117,9 @@ start_dockerd
 say "Starting sshd"
 start_sshd
 ./scripts/base-image.sh
+# The stack that builds and runs apps without a Dockerfile (buildpacks): built once from
+# Debian's packages and cached; `wharf stack:build --rebuild` makes it again.
+./scripts/stack-image.sh
 say "Starting the router"
 start_router
 

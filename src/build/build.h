@@ -99,4 +99,7 @@ int build_procfile_load(const char *dir, json_t **out);
  * when types is NULL. */
 int build_procfile_shell_processes(const json_t *types, json_t **out);
 
+/* 1 when ref names a repository on this host (an absolute path or file://). */
+int build_buildpack_is_local(const char *ref);
+
 #endif

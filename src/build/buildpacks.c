@@ -139,6 +139,11 @@ int build_buildpack_check(const char *ref)
 		       "an absolute path; #ref selects a branch or tag)", ref);
 }
 
+int build_buildpack_is_local(const char *ref)
+{
+	return ref[0] == '/' || !strncmp(ref, "file://", 7);
+}
+
 /* Clones url (with an optional "#ref") into dest, replacing what was there. */
 static int fetch_buildpack(const char *ref, const char *dest)
 {
@@ -255,11 +260,21 @@ static int resolve_chain(const struct build_bp_opts *o, json_t **out)
 		json_decref(chain);
 		return err_set("at most %d buildpacks can be chained", CHAIN_MAX);
 	}
-	json_array_foreach(chain, i, v)
-		if (build_buildpack_check(json_string_value(v)) < 0) {
+	json_array_foreach(chain, i, v) {
+		const char *ref = json_string_value(v);
+		if (build_buildpack_check(ref) < 0) {
 			json_decref(chain);
 			return -1;
 		}
+		/* A pushed .buildpacks or a BUILDPACK_URL set over ssh must not make the
+		 * builder read a repository of this host (another app's repo.git): local
+		 * buildpacks come only from buildpacks:add run on the server. */
+		if (!json_array_size(o->buildpacks) && build_buildpack_is_local(ref)) {
+			json_decref(chain);
+			return err_set("buildpack '%s' is a path on the server: only `wharf "
+				       "buildpacks:add` run on the server may name one", ref);
+		}
+	}
 	*out = chain;
 	return 0;
 }

@@ -83,6 +83,13 @@ int cmd_buildpacks_add(int argc, char **argv)
 	}
 	if (cli_need_app(argc, argv, 2, 1) < 0 || build_buildpack_check(argv[2]) < 0)
 		goto out;
+	/* A path on the server would let any pusher read repositories of this host
+	 * (another app's repo.git): only an admin on the server may name one. */
+	if (getenv("WHARF_SSH_KEY") && build_buildpack_is_local(argv[2])) {
+		err_set("a buildpack path on the server can only be added on the server "
+			"(wharf buildpacks:add as root), not over ssh");
+		goto out;
+	}
 	if (load_chain(&l, argv[1], &app, &chain) < 0)
 		goto out;
 	if (chain_find(chain, argv[2]) >= 0) {
