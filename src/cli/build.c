@@ -7,13 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void cli_build_release(struct cli_build *b)
 {
 	buf_release(&b->image);
@@ -73,7 +66,7 @@ int cli_build_tree(struct docker *d, const char *app, const char *rev, const cha
 	struct buf repo = BUF_INIT, tag = BUF_INIT;
 	json_t *labels = NULL, *appobj = NULL;
 	const char *builder = NULL, *url;
-	double t0 = now_s();
+	double t0 = clock_now_s();
 	int ret = -1;
 
 	if (wharf_app_path(&repo, app, "repo.git") < 0 ||
@@ -103,7 +96,7 @@ int cli_build_tree(struct docker *d, const char *app, const char *rev, const cha
 		goto out;
 	}
 	say_detail("built %.12s in %.1fs",
-		   out->image.buf + (strncmp(out->image.buf, "sha256:", 7) ? 0 : 7), now_s() - t0);
+		   out->image.buf + (strncmp(out->image.buf, "sha256:", 7) ? 0 : 7), clock_now_s() - t0);
 	ret = 0;
 out:
 	json_decref(labels);
