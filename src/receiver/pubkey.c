@@ -19,7 +19,7 @@ static const char *const key_types[] = {
 int receiver_pubkey_parse(struct receiver_pubkey *k, const char *line)
 {
 	unsigned char *raw = NULL;
-	size_t b64len;
+	size_t b64len, pad;
 	int i, n, ok = 0;
 	unsigned int fplen;
 	uint32_t tlen;
@@ -33,14 +33,18 @@ int receiver_pubkey_parse(struct receiver_pubkey *k, const char *line)
 			       "ssh-rsa, ecdsa-sha2-*, sk-*); options before the key are not accepted",
 			       k->type);
 	b64len = strlen(k->b64);
-	if (b64len % 4 || strspn(k->b64, B64_CHARS) != b64len)
+	pad = strspn(k->b64 + strcspn(k->b64, "="), "=");
+	/* Padding only at the end, at most two: EVP_DecodeBlock counts padded bytes
+	 * as data, and more '=' would drive the length below zero. */
+	if (b64len % 4 || strspn(k->b64, B64_CHARS) != b64len || pad > 2 ||
+	    strcspn(k->b64, "=") + pad != b64len)
 		return err_set("the key's base64 part is malformed");
 	raw = malloc(b64len);
 	n = raw ? EVP_DecodeBlock(raw, (const unsigned char *)k->b64, (int)b64len) : -1;
 	ok = 0;
+	if (n >= 0)
+		n -= (int)pad;
 	if (n >= 4) {
-		while (b64len && k->b64[b64len - 1] == '=')
-			b64len--, n--;
 		tlen = (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3];
 		ok = tlen == strlen(k->type) && (size_t)n >= 4 + tlen &&
 		     !memcmp(raw + 4, k->type, tlen);
