@@ -420,3 +420,23 @@ EOF
 	assert_output --regexp 'wharf_router_request_duration_seconds_count\{app="proto"\} [1-9][0-9]*'
 	assert_output --regexp 'wharf_router_request_duration_seconds_sum\{app="proto"\} [0-9.]+'
 }
+
+@test "router-proto: an unknown host after a served request on the same connection gets a 404 page" {
+	run timeout 20 python3 - "$(cat "$RT/port")" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"GET /p/first HTTP/1.1\r\nHost: proto.example.com\r\n\r\n")
+got = b""
+while not got.endswith(b"first\n"):
+    got += s.recv(4096)
+s.sendall(b"GET / HTTP/1.1\r\nHost: nobody.example.com\r\n\r\n")
+out = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    out += d
+print(out.split(b"\r\n")[0].decode())
+PYEOF
+	assert_output "HTTP/1.1 404 Not Found"
+}
