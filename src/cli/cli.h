@@ -33,6 +33,9 @@ extern int cli_force;
 extern int cli_quiet;
 
 int cmd_router(int argc, char **argv);   /* src/cli/router.c */
+int cmd_certs_add(int argc, char **argv);        /* certs.c */
+int cmd_certs_remove(int argc, char **argv);
+int cmd_certs_report(int argc, char **argv);
 
 /* Command families, one file each. */
 int cmd_apps_create(int argc, char **argv);      /* apps.c */

@@ -8,17 +8,27 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: wharf router [--listen ADDR:PORT] [--access-log FILE|-]\n"
+		"Usage: wharf router [--listen ADDR:PORT] [--listen-https ADDR:PORT]\n"
+		"                    [--access-log FILE|-]\n"
 		"\n"
 		"Runs the HTTP reverse proxy in the foreground until SIGTERM or SIGINT.\n"
 		"\n"
 		"  --listen ADDR:PORT   address to serve HTTP on (default 0.0.0.0:80;\n"
 		"                       port 0 picks a free port, printed at start)\n"
+		"  --listen-https ADDR:PORT  also serve HTTPS there (certificates per app,\n"
+		"                       chosen by SNI; see certs:add)\n"
 		"  --access-log FILE    append one line per request to FILE ('-': stderr;\n"
 		"                       default: no access log)\n"
 		"\n"
 		"Control socket: $WHARF_ROUTER_SOCKET (default /run/wharf/router.sock).\n"
 		"State file:     $WHARF_ROOT/router/table.json\n");
+}
+
+static void on_ready_https(const char *listen, void *data)
+{
+	(void)data;
+	fprintf(stderr, "wharf router: listening for HTTPS on %s\n", listen);
+	fflush(stderr);
 }
 
 static void on_ready(const char *listen, const char *control_socket, size_t napps, void *data)
@@ -54,6 +64,10 @@ int cmd_router(int argc, char **argv)
 			opts.listen_http = argv[++i];
 		} else if (!strncmp(argv[i], "--listen=", 9)) {
 			opts.listen_http = argv[i] + 9;
+		} else if (!strcmp(argv[i], "--listen-https") && i + 1 < argc) {
+			opts.listen_https = argv[++i];
+		} else if (!strncmp(argv[i], "--listen-https=", 15)) {
+			opts.listen_https = argv[i] + 15;
 		} else if (!strcmp(argv[i], "--access-log") && i + 1 < argc) {
 			opts.access_log = argv[++i];
 		} else if (!strncmp(argv[i], "--access-log=", 13)) {
@@ -71,6 +85,7 @@ int cmd_router(int argc, char **argv)
 		goto out;
 	opts.state_file = state.buf;
 	opts.on_ready = on_ready;
+	opts.on_ready_https = on_ready_https;
 	ret = router_run(&opts);
 out:
 	buf_release(&state);

@@ -753,6 +753,53 @@ static int only_keys(struct cconn *cc, json_t *j, const char *const *allowed)
 	return 0;
 }
 
+/* PUT /apps/<app>/cert {"cert": PEM chain, "key": PEM key}, GET, DELETE. A
+ * certificate may be stored before the app is served; SNI uses it once it is. */
+static void handle_cert(struct cconn *cc, const char *app, const char *body, size_t blen)
+{
+	static const char *const keys[] = { "cert", "key", NULL };
+	int m = cc->head.method, rc;
+	json_t *j = NULL, *crt, *key;
+
+	if (m == HTTP_GET) {
+		if ((j = router__cert_info(cc->r, app)))
+			cconn_answer(cc, 200, j);
+		else
+			cconn_error(cc, 404, "no certificate for this app");
+		return;
+	}
+	if (m == HTTP_DELETE) {
+		if ((rc = router__cert_remove(cc->r, app)) < 0)
+			cconn_error(cc, 500, err_msg());
+		else if (rc == 0)
+			cconn_error(cc, 404, "no certificate for this app");
+		else
+			cconn_answer(cc, 200, json_pack("{s:s, s:b}", "app", app, "cert", 0));
+		return;
+	}
+	if (m != HTTP_PUT) {
+		cconn_error(cc, 405, "use GET, PUT or DELETE");
+		return;
+	}
+	if (!(j = action_body(cc, body, blen)))
+		return;
+	if (only_keys(cc, j, keys) < 0)
+		goto out;
+	crt = json_object_get(j, "cert");
+	key = json_object_get(j, "key");
+	if (!json_is_string(crt) || !json_is_string(key)) {
+		cconn_error(cc, 400, "give \"cert\" and \"key\" as PEM strings");
+		goto out;
+	}
+	if (router__cert_set(cc->r, app, json_string_value(crt), json_string_value(key)) < 0) {
+		cconn_error(cc, 400, err_msg());
+		goto out;
+	}
+	cconn_answer(cc, 200, router__cert_info(cc->r, app));
+out:
+	json_decref(j);
+}
+
 #define PAUSE_MAX_MS_DEFAULT 30000
 #define MAINTENANCE_MSG_MAX  4096
 
@@ -769,6 +816,10 @@ static void handle_action(struct cconn *cc, const char *app, const char *action,
 	json_t *j = NULL, *v;
 	size_t n;
 
+	if (!strcmp(action, "cert")) {
+		handle_cert(cc, app, body, blen);
+		return;
+	}
 	if (strcmp(action, "pause") && strcmp(action, "resume") && strcmp(action, "maintenance")) {
 		cconn_error(cc, 404, "not found");
 		return;

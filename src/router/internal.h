@@ -192,6 +192,8 @@ struct app {
 	unsigned           pause_max_ms;     /* each held request gets 503 after this */
 	struct conn       *held;             /* the held requests (proxy.c links them) */
 	size_t             nheld;
+	struct ssl_ctx_st *tls_ctx;          /* its certificate (tls.c); NULL: none loaded */
+	int                tls_tried;        /* the store was looked at */
 	int                maintenance;      /* answer 503 with maintenance_msg */
 	char              *maintenance_msg;  /* owned; NULL for the default page */
 	struct app        *next;
@@ -201,6 +203,9 @@ struct router {
 	uv_loop_t         *loop;
 	struct router_opts opts;
 	uv_tcp_t           listener;
+	uv_tcp_t           listener_tls;     /* --listen-https; loop == NULL when off */
+	unsigned           https_port;
+	struct ssl_ctx_st *tls_default;      /* SNI picks an app's context from here */
 	uv_pipe_t          control;
 	uv_signal_t        sigterm, sigint;
 	uv_timer_t         stop_timer;
@@ -252,6 +257,31 @@ void router__conns_stop(struct router *r, int force);  /* close idle / all clien
  * in maintenance or has no targets); returns how many there were. */
 size_t router__app_release_held(struct app *a);
 void router__upstream_close(struct upstream *up);
+
+/* tls.c: TLS behind a byte-level transport; no other file calls SSL_*. */
+struct ssl_ctx_st;
+struct tls_conn;
+int   router__tls_init(struct router *r);
+void  router__tls_release(struct router *r);
+void  router__app_tls_free(struct app *a);
+/* A server-side TLS session whose certificate SNI picks; NULL when out of memory. */
+struct tls_conn *router__tls_conn_new(struct router *r);
+void  router__tls_conn_free(struct tls_conn *t);        /* NULL-safe */
+/* Feeds len bytes of ciphertext from the client: appends the plaintext they
+ * complete to plain and the bytes TLS must send back (handshake, alerts) to wire.
+ * Returns 0, 1 when the client sent close_notify, -1 on a TLS error (wire may
+ * still hold an alert to send). */
+int   router__tls_feed(struct tls_conn *t, const char *in, size_t len, struct buf *plain,
+		       struct buf *wire);
+/* Encrypts n buffers of plaintext, appending the records to wire; 0 or -1. */
+int   router__tls_seal(struct tls_conn *t, const uv_buf_t *bufs, unsigned n, struct buf *wire);
+/* The certificate store: $state_dir/certs/<app>.crt and .key (0600). _set checks
+ * that the PEM chain and key load and match before replacing anything (0, or -1
+ * with err_set); _remove returns 1 if there was one, 0 if not, -1 on error;
+ * _info returns {"app", "subject", "issuer", "expires", "names"} or NULL. */
+int     router__cert_set(struct router *r, const char *app, const char *crt, const char *key);
+int     router__cert_remove(struct router *r, const char *app);
+json_t *router__cert_info(struct router *r, const char *app);
 
 /* control.c */
 int  router__control_listen(struct router *r);

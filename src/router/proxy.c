@@ -48,6 +48,7 @@ struct conn {
 	struct router   *r;
 	struct conn     *prev, *next;
 	struct conn     *held_prev, *held_next;     /* on app->held while paused */
+	struct tls_conn *tls;           /* NULL for plain HTTP */
 	int              held;
 	int              open_handles;
 	char             client_ip[INET6_ADDRSTRLEN];
@@ -163,6 +164,7 @@ static void conn_on_handle_closed(uv_handle_t *h)
 	buf_release(&c->in);
 	buf_release(&c->head_out);
 	free(c->log_path);
+	router__tls_conn_free(c->tls);
 	free(c);
 	router__maybe_stopped(r);
 }
@@ -355,9 +357,9 @@ static struct wreq *wreq_rest(const uv_buf_t *bufs, unsigned n, size_t done, siz
 	return w;
 }
 
-/* Queues n buffers to the client, in one syscall when the socket takes them;
- * returns -1 (and closes) on failure. */
-static int conn_writev(struct conn *c, const uv_buf_t *bufs, unsigned n)
+/* Queues n buffers of bytes as they go on the wire to the client, in one syscall
+ * when the socket takes them; returns -1 (and closes) on failure. */
+static int conn_raw_writev(struct conn *c, const uv_buf_t *bufs, unsigned n)
 {
 	struct wreq *w;
 	uv_buf_t b;
@@ -368,7 +370,6 @@ static int conn_writev(struct conn *c, const uv_buf_t *bufs, unsigned n)
 		total += bufs[i].len;
 	if (!total)
 		return 0;
-	c->bytes_out += total;
 	done = try_write_now((uv_stream_t *)&c->tcp, c->wq, bufs, n);
 	if (done == total)
 		return 0;
@@ -387,6 +388,30 @@ static int conn_writev(struct conn *c, const uv_buf_t *bufs, unsigned n)
 	if (c->up && c->wq > WQ_HIGH)
 		up_set_reading(c->up, 0);
 	return 0;
+}
+
+/* Queues n buffers of response bytes to the client (sealed first on a TLS
+ * connection); returns -1 (and closes) on failure. */
+static int conn_writev(struct conn *c, const uv_buf_t *bufs, unsigned n)
+{
+	struct buf wire = BUF_INIT;
+	uv_buf_t b;
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		c->bytes_out += bufs[i].len;
+	if (!c->tls)
+		return conn_raw_writev(c, bufs, n);
+	if (router__tls_seal(c->tls, bufs, n, &wire) < 0) {
+		buf_release(&wire);
+		conn_close(c);
+		return -1;
+	}
+	b = uv_buf_init(wire.buf, (unsigned)wire.len);
+	rc = conn_raw_writev(c, &b, 1);
+	buf_release(&wire);
+	return rc;
 }
 
 static int conn_write(struct conn *c, const char *data, size_t len)
@@ -475,11 +500,42 @@ static void conn_set_reading(struct conn *c)
 	}
 }
 
+static void conn_on_plain(struct conn *c, ssize_t nread, const char *data);
+
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
 	struct conn *c = s->data;
+	struct buf plain = BUF_INIT, wire = BUF_INIT;
+	uv_buf_t w;
+	int rc;
 
 	if (nread == 0 || c->state == CONN_CLOSING)
+		return;
+	if (!c->tls || nread < 0) {
+		conn_on_plain(c, nread, b->base);
+		return;
+	}
+	rc = router__tls_feed(c->tls, b->base, (size_t)nread, &plain, &wire);
+	w = uv_buf_init(wire.buf, (unsigned)wire.len);
+	if (wire.len && conn_raw_writev(c, &w, 1) < 0)
+		goto out;
+	if (rc < 0) {
+		conn_flush_close(c);    /* after the alert */
+		goto out;
+	}
+	if (plain.len)
+		conn_on_plain(c, (ssize_t)plain.len, plain.buf);
+	if (rc == 1 && c->state != CONN_CLOSING)
+		conn_on_plain(c, UV_EOF, NULL);
+out:
+	buf_release(&plain);
+	buf_release(&wire);
+}
+
+/* Bytes from the client, decrypted if need be; nread < 0 is its end. */
+static void conn_on_plain(struct conn *c, ssize_t nread, const char *data)
+{
+	if (nread == 0 || c->state == CONN_CLOSING || c->state == CONN_FLUSHING)
 		return;
 	if (nread < 0 && c->state == CONN_TUNNEL) {
 		tunnel_client_eof(c);
@@ -498,7 +554,7 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	}
 	if (c->state == CONN_READ_HEAD && c->in.len == 0)
 		timer_arm(c, HEAD_TIMEOUT_MS);
-	if (buf_add(&c->in, b->base, (size_t)nread) < 0) {
+	if (buf_add(&c->in, data, (size_t)nread) < 0) {
 		if (c->state == CONN_READ_HEAD)
 			conn_respond(c, 431, "request head too large");
 		else
@@ -636,7 +692,7 @@ static void make_request_id(struct router *r, char *out)
 static void conn_start_request(struct conn *c, const struct http_head *h)
 {
 	struct router *r = c->r;
-	struct router_fwd fwd = { .client_ip = c->client_ip, .proto = "http" };
+	struct router_fwd fwd = { .client_ip = c->client_ip, .proto = c->tls ? "https" : "http" };
 	struct timespec ts;
 	char host[256];
 	int found;
@@ -675,7 +731,7 @@ static void conn_start_request(struct conn *c, const struct http_head *h)
 	c->client_close = !c->req.keep_alive || c->req.upgrade || r->stopping;
 	buf_reset(&c->head_out);
 	make_request_id(r, fwd.request_id);
-	fwd.port = r->http_port;
+	fwd.port = c->tls ? r->https_port : r->http_port;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	fwd.start_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	if (router__request_rewrite(&c->head_out, h, c->in.buf, &fwd) < 0) {
@@ -945,7 +1001,8 @@ void router__on_connection(uv_stream_t *server, int status)
 		r->conns->prev = c;
 	r->conns = c;
 	r->nconns++;
-	if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+	if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 ||
+	    (server == (uv_stream_t *)&r->listener_tls && !(c->tls = router__tls_conn_new(r)))) {
 		conn_close(c);
 		return;
 	}

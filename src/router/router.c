@@ -69,6 +69,7 @@ void router__app_unref(struct app *a)
 	router__route_release(&a->spec);
 	free(a->targets);
 	free(a->maintenance_msg);
+	router__app_tls_free(a);
 	free(a);
 }
 
@@ -295,9 +296,9 @@ out:
 
 /* ---- start and stop -------------------------------------------------------------- */
 
-static int listen_http(struct router *r, char *bound, size_t boundsz)
+static int listen_on(struct router *r, uv_tcp_t *l, const char *spec, unsigned *portp,
+		     char *bound, size_t boundsz)
 {
-	const char *spec = r->opts.listen_http ? r->opts.listen_http : "0.0.0.0:80";
 	const char *colon = strrchr(spec, ':');
 	struct sockaddr_storage ss;
 	char host[64], ip[INET6_ADDRSTRLEN];
@@ -320,12 +321,12 @@ static int listen_http(struct router *r, char *bound, size_t boundsz)
 	}
 	if (rc < 0)
 		return err_set("invalid listen address '%s'", spec);
-	uv_tcp_init(r->loop, &r->listener);
-	r->listener.data = r;
-	if ((rc = uv_tcp_bind(&r->listener, (struct sockaddr *)&ss, 0)) < 0 ||
-	    (rc = uv_listen((uv_stream_t *)&r->listener, 511, router__on_connection)) < 0)
+	uv_tcp_init(r->loop, l);
+	l->data = r;
+	if ((rc = uv_tcp_bind(l, (struct sockaddr *)&ss, 0)) < 0 ||
+	    (rc = uv_listen((uv_stream_t *)l, 511, router__on_connection)) < 0)
 		return err_set("cannot listen on %s: %s", spec, uv_strerror(rc));
-	if (uv_tcp_getsockname(&r->listener, (struct sockaddr *)&ss, &len) < 0)
+	if (uv_tcp_getsockname(l, (struct sockaddr *)&ss, &len) < 0)
 		return err_set("cannot read the bound address of %s", spec);
 	if (ss.ss_family == AF_INET6) {
 		uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
@@ -335,8 +336,8 @@ static int listen_http(struct router *r, char *bound, size_t boundsz)
 		uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
 		snprintf(bound, boundsz, "%s:%u", ip, ntohs(((struct sockaddr_in *)&ss)->sin_port));
 	}
-	r->http_port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-						: ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	*portp = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+					  : ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	return 0;
 }
 
@@ -383,6 +384,7 @@ static void on_signal(uv_signal_t *s, int signum)
 		return;
 	r->stopping = 1;
 	close_handle((uv_handle_t *)&r->listener);
+	close_handle((uv_handle_t *)&r->listener_tls);
 	router__control_stop(r);
 	router__conns_stop(r, 0);
 	r->stop_deadline = uv_now(r->loop) + STOP_GRACE_MS;
@@ -443,7 +445,7 @@ int router_run(const struct router_opts *opts)
 {
 	struct router *r = NULL;
 	uv_loop_t loop;
-	char bound[96];
+	char bound[96], bound_tls[96];
 	size_t napps = 0;
 	int ret = -1, loop_ok = 0;
 
@@ -471,12 +473,21 @@ int router_run(const struct router_opts *opts)
 	uv_signal_init(&loop, &r->sigint);
 	r->sigterm.data = r->sigint.data = r;
 	if (access_log_open(r) < 0 || restore(r, &napps) < 0 ||
-	    listen_http(r, bound, sizeof(bound)) < 0 || router__control_listen(r) < 0)
+	    listen_on(r, &r->listener, opts->listen_http ? opts->listen_http : "0.0.0.0:80",
+		      &r->http_port, bound, sizeof(bound)) < 0)
+		goto out;
+	if (opts->listen_https && (router__tls_init(r) < 0 ||
+				   listen_on(r, &r->listener_tls, opts->listen_https,
+					     &r->https_port, bound_tls, sizeof(bound_tls)) < 0))
+		goto out;
+	if (router__control_listen(r) < 0)
 		goto out;
 	uv_signal_start(&r->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&r->sigint, on_signal, SIGINT);
 	if (opts->on_ready)
 		opts->on_ready(bound, opts->control_socket, napps, opts->ready_data);
+	if (opts->listen_https && opts->on_ready_https)
+		opts->on_ready_https(bound_tls, opts->ready_data);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	ret = 0;
 out:
@@ -495,6 +506,7 @@ out:
 		fflush(r->access_log);
 	if (r->access_log_owned)
 		fclose(r->access_log);
+	router__tls_release(r);
 	free(r);
 	return ret;
 }

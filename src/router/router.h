@@ -6,6 +6,7 @@
 
 struct router_opts {
 	const char *listen_http;        /* "0.0.0.0:80"; "127.0.0.1:0" in tests */
+	const char *listen_https;       /* NULL: no TLS; else "0.0.0.0:443" */
 	const char *control_socket;     /* unix socket for the control API */
 	const char *state_file;         /* the router's own persisted table */
 	const char *access_log;         /* NULL: none; "-": stderr; else a file to append to */
@@ -16,6 +17,8 @@ struct router_opts {
 	 * command can tell its user; may be NULL. */
 	void      (*on_ready)(const char *listen, const char *control_socket, size_t napps,
 			      void *data);
+	/* Called after on_ready with the HTTPS address as bound, when there is one. */
+	void      (*on_ready_https)(const char *listen, void *data);
 	void       *ready_data;
 };
 #define ROUTER_OPTS_INIT { .max_header_bytes = 16384, .idle_timeout_ms = 60000 }

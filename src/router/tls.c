@@ -1,0 +1,343 @@
+/* tls.c - TLS termination for the router: OpenSSL behind a byte-level transport (memory
+ * BIOs), SNI choosing an app's certificate, and the per-app certificate store. The
+ * connection code (proxy.c) sees only router__tls_* and never an SSL_* call. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+struct tls_conn {
+	SSL *ssl;
+	BIO *rbio;              /* ciphertext from the client, owned by ssl */
+	BIO *wbio;              /* ciphertext to the client, owned by ssl */
+};
+
+static char tls_tmp[16384];
+
+static const char *ssl_error(void)
+{
+	static char msg[256];
+	unsigned long e = ERR_get_error();
+
+	if (!e)
+		return "unknown TLS error";
+	ERR_error_string_n(e, msg, sizeof(msg));
+	ERR_clear_error();
+	return msg;
+}
+
+/* Path of an app's certificate or key under the router's state directory. */
+static int cert_path(struct buf *out, struct router *r, const char *app, const char *ext)
+{
+	const char *slash = r->opts.state_file ? strrchr(r->opts.state_file, '/') : NULL;
+
+	if (!slash)
+		return err_set("the router has no state directory for certificates");
+	return buf_addf(out, "%.*s/certs/%s.%s", (int)(slash - r->opts.state_file),
+			r->opts.state_file, app, ext);
+}
+
+static SSL_CTX *ctx_base(void)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (!ctx)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	return ctx;
+}
+
+/* A context with the certificate chain and key in the given files; NULL and
+ * err_set() when they do not load or do not match. */
+static SSL_CTX *ctx_from_files(const char *crt, const char *key)
+{
+	SSL_CTX *ctx = ctx_base();
+
+	if (!ctx) {
+		err_set("cannot make a TLS context: %s", ssl_error());
+		return NULL;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, crt) != 1) {
+		err_set("invalid certificate: %s", ssl_error());
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		err_set("invalid private key: %s", ssl_error());
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		err_set("the private key does not match the certificate");
+		ERR_clear_error();
+		goto fail;
+	}
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* The app's context, loaded from the store on first use; borrowed or NULL. */
+static SSL_CTX *app_ctx(struct router *r, struct app *a)
+{
+	struct buf crt = BUF_INIT, key = BUF_INIT;
+
+	if (a->tls_ctx || a->tls_tried)
+		return a->tls_ctx;
+	a->tls_tried = 1;
+	if (cert_path(&crt, r, a->spec.app, "crt") == 0 &&
+	    cert_path(&key, r, a->spec.app, "key") == 0 && access(crt.buf, R_OK) == 0)
+		a->tls_ctx = ctx_from_files(crt.buf, key.buf);
+	err_clear();
+	buf_release(&crt);
+	buf_release(&key);
+	return a->tls_ctx;
+}
+
+/* SNI: the server name picks the app, the app its certificate. A name no app
+ * serves, or an app without a certificate, ends the handshake. */
+static int on_servername(SSL *ssl, int *alert, void *arg)
+{
+	struct router *r = arg;
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	char host[256];
+	struct app *a;
+	SSL_CTX *ctx;
+
+	*alert = SSL_AD_UNRECOGNIZED_NAME;
+	if (!name || router__host_normalise(host, sizeof(host), name, strlen(name)) < 0)
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	if (!(a = router__app_for_host(r, host)) || !(ctx = app_ctx(r, a)))
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	SSL_set_SSL_CTX(ssl, ctx);
+	return SSL_TLSEXT_ERR_OK;
+}
+
+int router__tls_init(struct router *r)
+{
+	if (!(r->tls_default = ctx_base()))
+		return err_set("cannot make a TLS context: %s", ssl_error());
+	SSL_CTX_set_tlsext_servername_callback((SSL_CTX *)r->tls_default, on_servername);
+	SSL_CTX_set_tlsext_servername_arg((SSL_CTX *)r->tls_default, r);
+	return 0;
+}
+
+void router__tls_release(struct router *r)
+{
+	SSL_CTX_free(r->tls_default);
+	r->tls_default = NULL;
+}
+
+void router__app_tls_free(struct app *a)
+{
+	SSL_CTX_free(a->tls_ctx);
+	a->tls_ctx = NULL;
+}
+
+struct tls_conn *router__tls_conn_new(struct router *r)
+{
+	struct tls_conn *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->ssl = SSL_new(r->tls_default);
+	t->rbio = BIO_new(BIO_s_mem());
+	t->wbio = BIO_new(BIO_s_mem());
+	if (!t->ssl || !t->rbio || !t->wbio) {
+		BIO_free(t->rbio);
+		BIO_free(t->wbio);
+		SSL_free(t->ssl);
+		free(t);
+		ERR_clear_error();
+		return NULL;
+	}
+	SSL_set_bio(t->ssl, t->rbio, t->wbio);
+	SSL_set_accept_state(t->ssl);
+	return t;
+}
+
+void router__tls_conn_free(struct tls_conn *t)
+{
+	if (!t)
+		return;
+	SSL_free(t->ssl);
+	free(t);
+}
+
+/* Moves what OpenSSL wrote into wire. */
+static int drain_wire(struct tls_conn *t, struct buf *wire)
+{
+	int n;
+
+	while ((n = BIO_read(t->wbio, tls_tmp, sizeof(tls_tmp))) > 0)
+		if (buf_add(wire, tls_tmp, (size_t)n) < 0)
+			return -1;
+	return 0;
+}
+
+int router__tls_feed(struct tls_conn *t, const char *in, size_t len, struct buf *plain,
+		     struct buf *wire)
+{
+	int n, e, ret = 0;
+
+	if (len && BIO_write(t->rbio, in, (int)len) != (int)len)
+		return err_set("out of memory");
+	for (;;) {
+		n = SSL_read(t->ssl, tls_tmp, sizeof(tls_tmp));
+		if (n > 0) {
+			if (buf_add(plain, tls_tmp, (size_t)n) < 0)
+				return -1;
+			continue;
+		}
+		e = SSL_get_error(t->ssl, n);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+			break;
+		if (e == SSL_ERROR_ZERO_RETURN) {
+			ret = 1;
+			break;
+		}
+		err_set("TLS: %s", ssl_error());
+		ret = -1;
+		break;
+	}
+	/* Handshake messages and alerts go out even after an error. */
+	if (drain_wire(t, wire) < 0)
+		return -1;
+	return ret;
+}
+
+int router__tls_seal(struct tls_conn *t, const uv_buf_t *bufs, unsigned n, struct buf *wire)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		if (!bufs[i].len)
+			continue;
+		if (SSL_write(t->ssl, bufs[i].base, (int)bufs[i].len) != (int)bufs[i].len) {
+			ERR_clear_error();
+			return err_set("TLS write failed");
+		}
+	}
+	return drain_wire(t, wire);
+}
+
+/* ---- the certificate store ------------------------------------------------------- */
+
+static int write_tmp(const char *path, const char *data, size_t len)
+{
+	return fs_write_atomic(path, data, len, 0600);
+}
+
+int router__cert_set(struct router *r, const char *app, const char *crt, const char *key)
+{
+	struct buf cp = BUF_INIT, kp = BUF_INIT, ct = BUF_INIT, kt = BUF_INIT, dir = BUF_INIT;
+	struct app *a = router__app_find(r, app);
+	SSL_CTX *ctx = NULL;
+	int ret = -1;
+
+	if (cert_path(&cp, r, app, "crt") < 0 || cert_path(&kp, r, app, "key") < 0 ||
+	    buf_addf(&ct, "%s.new", cp.buf) < 0 || buf_addf(&kt, "%s.new", kp.buf) < 0 ||
+	    buf_add(&dir, cp.buf, (size_t)(strrchr(cp.buf, '/') - cp.buf)) < 0)
+		goto out;
+	if (fs_mkdir_p(dir.buf, 0700) < 0 || write_tmp(ct.buf, crt, strlen(crt)) < 0 ||
+	    write_tmp(kt.buf, key, strlen(key)) < 0)
+		goto out;
+	if (!(ctx = ctx_from_files(ct.buf, kt.buf)))
+		goto out;
+	if (rename(kt.buf, kp.buf) < 0 || rename(ct.buf, cp.buf) < 0) {
+		err_set_errno("cannot store the certificate of %s", app);
+		goto out;
+	}
+	if (a) {
+		SSL_CTX_free(a->tls_ctx);
+		a->tls_ctx = ctx;       /* connections made with the old one keep it */
+		a->tls_tried = 1;
+		ctx = NULL;
+	}
+	ret = 0;
+out:
+	if (ret < 0) {
+		unlink(ct.buf);
+		unlink(kt.buf);
+	}
+	SSL_CTX_free(ctx);
+	buf_release(&cp);
+	buf_release(&kp);
+	buf_release(&ct);
+	buf_release(&kt);
+	buf_release(&dir);
+	return ret;
+}
+
+int router__cert_remove(struct router *r, const char *app)
+{
+	struct buf cp = BUF_INIT, kp = BUF_INIT;
+	struct app *a = router__app_find(r, app);
+	int ret = -1, had;
+
+	if (cert_path(&cp, r, app, "crt") < 0 || cert_path(&kp, r, app, "key") < 0)
+		goto out;
+	had = access(cp.buf, F_OK) == 0;
+	if ((unlink(cp.buf) < 0 && errno != ENOENT) || (unlink(kp.buf) < 0 && errno != ENOENT)) {
+		err_set_errno("cannot remove the certificate of %s", app);
+		goto out;
+	}
+	if (a) {
+		router__app_tls_free(a);
+		a->tls_tried = 1;
+	}
+	ret = had;
+out:
+	buf_release(&cp);
+	buf_release(&kp);
+	return ret;
+}
+
+json_t *router__cert_info(struct router *r, const char *app)
+{
+	struct buf cp = BUF_INIT;
+	json_t *j = NULL, *names = NULL;
+	X509 *x = NULL;
+	FILE *f = NULL;
+	BIO *mem = NULL;
+	GENERAL_NAMES *sans = NULL;
+	char subject[512], issuer[512];
+	char *text = NULL;
+	long tlen;
+	int i;
+
+	if (cert_path(&cp, r, app, "crt") < 0 || !(f = fopen(cp.buf, "re")))
+		goto out;
+	if (!(x = PEM_read_X509(f, NULL, NULL, NULL)) || !(mem = BIO_new(BIO_s_mem())))
+		goto out;
+	X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
+	X509_NAME_oneline(X509_get_issuer_name(x), issuer, sizeof(issuer));
+	ASN1_TIME_print(mem, X509_get0_notAfter(x));
+	tlen = BIO_get_mem_data(mem, &text);
+	names = json_array();
+	sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; sans && i < sk_GENERAL_NAME_num(sans); i++) {
+		GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+		if (g->type == GEN_DNS)
+			json_array_append_new(names, json_stringn((const char *)ASN1_STRING_get0_data(
+				g->d.dNSName), (size_t)ASN1_STRING_length(g->d.dNSName)));
+	}
+	j = json_pack("{s:s, s:s, s:s, s:s#, s:O}", "app", app, "subject", subject, "issuer",
+		      issuer, "expires", text ? text : "", (int)(text ? tlen : 0), "names", names);
+out:
+	ERR_clear_error();
+	GENERAL_NAMES_free(sans);
+	json_decref(names);
+	BIO_free(mem);
+	X509_free(x);
+	if (f)
+		fclose(f);
+	buf_release(&cp);
+	return j;
+}
