@@ -9,7 +9,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: wharf router [--listen ADDR:PORT] [--listen-https ADDR:PORT]\n"
-		"                    [--access-log FILE|-]\n"
+		"                    [--access-log FILE|-] [--takeover]\n"
 		"\n"
 		"Runs the HTTP reverse proxy in the foreground until SIGTERM or SIGINT.\n"
 		"\n"
@@ -17,6 +17,9 @@ static void usage(FILE *out)
 		"                       port 0 picks a free port, printed at start)\n"
 		"  --listen-https ADDR:PORT  also serve HTTPS there (certificates per app,\n"
 		"                       chosen by SNI; see certs:add)\n"
+		"  --takeover           take the listening sockets from the router running on\n"
+		"                       the same control socket (it then stops as on SIGTERM):\n"
+		"                       upgrade the router without refusing a connection\n"
 		"  --access-log FILE    append one line per request to FILE ('-': stderr;\n"
 		"                       default: no access log)\n"
 		"\n"
@@ -64,6 +67,8 @@ int cmd_router(int argc, char **argv)
 			opts.listen_http = argv[++i];
 		} else if (!strncmp(argv[i], "--listen=", 9)) {
 			opts.listen_http = argv[i] + 9;
+		} else if (!strcmp(argv[i], "--takeover")) {
+			opts.takeover = 1;
 		} else if (!strcmp(argv[i], "--listen-https") && i + 1 < argc) {
 			opts.listen_https = argv[++i];
 		} else if (!strncmp(argv[i], "--listen-https=", 15)) {

@@ -204,12 +204,14 @@ struct router {
 	struct router_opts opts;
 	uv_tcp_t           listener;
 	uv_tcp_t           listener_tls;     /* --listen-https; loop == NULL when off */
+	uv_pipe_t          takeover;         /* <control socket>.takeover: hands the listeners over */
 	unsigned           https_port;
 	struct ssl_ctx_st *tls_default;      /* SNI picks an app's context from here */
 	uv_pipe_t          control;
 	uv_signal_t        sigterm, sigint;
 	uv_timer_t         stop_timer;
 	uint64_t           stop_deadline;
+	uint64_t           idle_close_at;    /* stopping: idle keep-alive clients closed then */
 	int                stopping;
 	struct app        *apps;
 	struct conn       *conns;            /* every open client connection */
@@ -246,6 +248,9 @@ int            router__persist(struct router *r, const struct route_def *spec, c
 int            router__app_apply(struct router *r, struct route_def *spec,
 				 struct target ***retired, size_t *nretired);
 void           router__app_remove(struct router *r, struct app *a);
+/* SIGTERM's stop: close the listeners and the control socket, finish what is in
+ * flight (10 s at most), then the loop ends. */
+void           router__stop(struct router *r);
 /* Stops once nothing is left in flight (called when a connection closes). */
 void           router__maybe_stopped(struct router *r);
 void           router__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
@@ -282,6 +287,15 @@ int   router__tls_seal(struct tls_conn *t, const uv_buf_t *bufs, unsigned n, str
 int     router__cert_set(struct router *r, const char *app, const char *crt, const char *key);
 int     router__cert_remove(struct router *r, const char *app);
 json_t *router__cert_info(struct router *r, const char *app);
+
+/* takeover.c: a successor (`--takeover`) connects to <control socket>.takeover and
+ * receives r->listener (and r->listener_tls) over a libuv IPC pipe; the giver then
+ * stops as on SIGTERM. The sockets never close, so no connection is refused. */
+int  router__takeover_listen(struct router *r);
+void router__takeover_stop(struct router *r);
+/* In the successor, before its loop runs: fills r->listener (and r->listener_tls
+ * when want_tls) from the running router; 0, or -1 with err_set(). */
+int  router__takeover(struct router *r, int want_tls);
 
 /* control.c */
 int  router__control_listen(struct router *r);

@@ -937,7 +937,10 @@ static void conn_response_done(struct conn *c)
 	}
 	conn_release_request(c);
 	c->served++;
-	if (!c->req_done || c->client_close || c->r->stopping) {
+	/* A stopping router keeps a connection whose response did not say "close":
+	 * its next request is answered with Connection: close (the client may
+	 * already be sending it), and an idle one is closed after a moment. */
+	if (!c->req_done || c->client_close) {
 		conn_flush_close(c);
 		return;
 	}

@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define STOP_GRACE_MS 10000
+#define STOP_IDLE_LINGER_MS 1000
 #define LOG_FLUSH_MS  1000
 
 const double router__lat_bounds[ROUTER_LAT_BUCKETS] = {
@@ -296,13 +299,16 @@ out:
 
 /* ---- start and stop -------------------------------------------------------------- */
 
+static int describe_bound(uv_tcp_t *l, const char *spec, unsigned *portp, char *bound,
+			  size_t boundsz);
+
 static int listen_on(struct router *r, uv_tcp_t *l, const char *spec, unsigned *portp,
 		     char *bound, size_t boundsz)
 {
 	const char *colon = strrchr(spec, ':');
 	struct sockaddr_storage ss;
-	char host[64], ip[INET6_ADDRSTRLEN];
-	int len = sizeof(ss), rc;
+	char host[64];
+	int rc;
 	char *end;
 	unsigned long port;
 
@@ -326,6 +332,17 @@ static int listen_on(struct router *r, uv_tcp_t *l, const char *spec, unsigned *
 	if ((rc = uv_tcp_bind(l, (struct sockaddr *)&ss, 0)) < 0 ||
 	    (rc = uv_listen((uv_stream_t *)l, 511, router__on_connection)) < 0)
 		return err_set("cannot listen on %s: %s", spec, uv_strerror(rc));
+	return describe_bound(l, spec, portp, bound, boundsz);
+}
+
+/* The address l is bound to, as text and port. */
+static int describe_bound(uv_tcp_t *l, const char *spec, unsigned *portp, char *bound,
+			  size_t boundsz)
+{
+	struct sockaddr_storage ss;
+	char ip[INET6_ADDRSTRLEN];
+	int len = sizeof(ss);
+
 	if (uv_tcp_getsockname(l, (struct sockaddr *)&ss, &len) < 0)
 		return err_set("cannot read the bound address of %s", spec);
 	if (ss.ss_family == AF_INET6) {
@@ -371,22 +388,32 @@ static void on_stop_timer(uv_timer_t *t)
 
 	if (uv_now(r->loop) >= r->stop_deadline)
 		router__conns_stop(r, 1);       /* the grace period is over */
+	else if (uv_now(r->loop) >= r->idle_close_at)
+		router__conns_stop(r, 0);       /* idle keep-alive clients */
 	router__maybe_stopped(r);
 }
 
 /* SIGTERM/SIGINT: stop accepting, let requests in flight finish, then return. */
 static void on_signal(uv_signal_t *s, int signum)
 {
-	struct router *r = s->data;
-
 	(void)signum;
+	router__stop(s->data);
+}
+
+void router__stop(struct router *r)
+{
 	if (r->stopping)
 		return;
 	r->stopping = 1;
 	close_handle((uv_handle_t *)&r->listener);
 	close_handle((uv_handle_t *)&r->listener_tls);
+	router__takeover_stop(r);
 	router__control_stop(r);
-	router__conns_stop(r, 0);
+	/* An idle keep-alive client may be sending its next request right now:
+	 * closing under it would fail that request. For a moment, each such
+	 * connection still gets one more answer (with Connection: close); the ones
+	 * still idle after that are closed. */
+	r->idle_close_at = uv_now(r->loop) + STOP_IDLE_LINGER_MS;
 	r->stop_deadline = uv_now(r->loop) + STOP_GRACE_MS;
 	uv_timer_start(&r->stop_timer, on_stop_timer, 50, 50);
 	router__maybe_stopped(r);
@@ -435,6 +462,47 @@ static void rng_seed(struct router *r)
 		r->rng[1] = 1;
 }
 
+/* 1 while a router answers on the control socket. */
+static int control_answers(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, rc;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
+		return 0;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return rc == 0;
+}
+
+/* --takeover: receive the listening sockets, wait for the old router to let go of
+ * the control socket, take it, and read the table again (a PUT may have reached
+ * the old router after our first read). */
+static int take_over(struct router *r, char *bound, size_t boundsz, char *bound_tls,
+		     size_t bound_tlssz, size_t *napps)
+{
+	int i, rc;
+
+	if (router__takeover(r, r->opts.listen_https != NULL) < 0)
+		return -1;
+	if ((rc = uv_listen((uv_stream_t *)&r->listener, 511, router__on_connection)) < 0 ||
+	    (r->opts.listen_https &&
+	     (rc = uv_listen((uv_stream_t *)&r->listener_tls, 511, router__on_connection)) < 0))
+		return err_set("cannot listen on the handed-over socket: %s", uv_strerror(rc));
+	if (describe_bound(&r->listener, "the HTTP socket", &r->http_port, bound, boundsz) < 0 ||
+	    (r->opts.listen_https && describe_bound(&r->listener_tls, "the HTTPS socket",
+						    &r->https_port, bound_tls, bound_tlssz) < 0))
+		return -1;
+	for (i = 0; i < 500 && control_answers(r->opts.control_socket); i++)
+		usleep(20000);
+	if (router__control_listen(r) < 0)
+		return -1;
+	return restore(r, napps);
+}
+
 static void walk_close(uv_handle_t *h, void *arg)
 {
 	(void)arg;
@@ -473,14 +541,22 @@ int router_run(const struct router_opts *opts)
 	uv_signal_init(&loop, &r->sigint);
 	r->sigterm.data = r->sigint.data = r;
 	if (access_log_open(r) < 0 || restore(r, &napps) < 0 ||
-	    listen_on(r, &r->listener, opts->listen_http ? opts->listen_http : "0.0.0.0:80",
-		      &r->http_port, bound, sizeof(bound)) < 0)
+	    (opts->listen_https && router__tls_init(r) < 0))
 		goto out;
-	if (opts->listen_https && (router__tls_init(r) < 0 ||
-				   listen_on(r, &r->listener_tls, opts->listen_https,
-					     &r->https_port, bound_tls, sizeof(bound_tls)) < 0))
-		goto out;
-	if (router__control_listen(r) < 0)
+	if (opts->takeover) {
+		if (take_over(r, bound, sizeof(bound), bound_tls, sizeof(bound_tls), &napps) < 0)
+			goto out;
+	} else {
+		if (listen_on(r, &r->listener, opts->listen_http ? opts->listen_http : "0.0.0.0:80",
+			      &r->http_port, bound, sizeof(bound)) < 0)
+			goto out;
+		if (opts->listen_https && listen_on(r, &r->listener_tls, opts->listen_https,
+						    &r->https_port, bound_tls, sizeof(bound_tls)) < 0)
+			goto out;
+		if (router__control_listen(r) < 0)
+			goto out;
+	}
+	if (router__takeover_listen(r) < 0)
 		goto out;
 	uv_signal_start(&r->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&r->sigint, on_signal, SIGINT);

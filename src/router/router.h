@@ -9,6 +9,7 @@ struct router_opts {
 	const char *listen_https;       /* NULL: no TLS; else "0.0.0.0:443" */
 	const char *control_socket;     /* unix socket for the control API */
 	const char *state_file;         /* the router's own persisted table */
+	int         takeover;           /* take the listening sockets from the running router */
 	const char *access_log;         /* NULL: none; "-": stderr; else a file to append to */
 	size_t      max_header_bytes;   /* cap for untrusted input */
 	unsigned    idle_timeout_ms;

@@ -1,0 +1,103 @@
+#!/usr/bin/env bats
+# router-takeover.bats - upgrading the router itself without failing a request: a second
+# `wharf router --takeover` receives the listening socket from the running one (which then
+# stops gracefully), while wrk keeps 20 keep-alive connections busy; wrk must see no error.
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start_router NAME [args]: pid in $RT/NAME.pid, exit status in $RT/NAME.rc, log $RT/NAME.log
+start_router() {
+	local name=$1 i
+	shift
+	(
+		"$WHARF_BIN" router "$@" </dev/null >"$RT/$name.log" 2>&1 3>&- &
+		echo $! >"$RT/$name.pid"
+		wait $!
+		echo $? >"$RT/$name.rc"
+	) 3>&- &
+	for i in $(seq 1 100); do
+		grep -q 'listening on' "$RT/$name.log" 2>/dev/null && return 0
+		[ -f "$RT/$name.rc" ] && break
+		sleep 0.1
+	done
+	cat "$RT/$name.log" >&2
+	return 1
+}
+
+wait_rc() {   # NAME: up to 15 s for the router to exit
+	local i
+	for i in $(seq 1 150); do
+		[ -f "$RT/$1.rc" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+setup_file() {
+	export RT PB WHARF_ROOT WHARF_ROUTER_SOCKET
+	RT=$(mktemp -d /tmp/wharf-router-tko.XXXXXX)
+	WHARF_ROOT=$RT/root
+	WHARF_ROUTER_SOCKET=$RT/router.sock
+	mkdir -p "$WHARF_ROOT" "$RT/www"
+	echo ok >"$RT/www/index.html"
+	PB=$(free_port)
+	busybox httpd -f -p "127.0.0.1:$PB" -h "$RT/www" </dev/null >/dev/null 2>&1 3>&- &
+	echo $! >"$RT/backend.pid"
+	local i
+	for i in $(seq 1 50); do
+		curl -s -o /dev/null -m 1 "http://127.0.0.1:$PB/" && break
+		sleep 0.1
+	done
+}
+
+teardown_file() {
+	local f
+	for f in "$RT"/*.pid; do
+		kill "$(cat "$f")" 2>/dev/null || true
+	done
+	rm -rf "$RT"
+}
+
+@test "router-takeover: a new router takes the socket over under load without a failed request" {
+	start_router old --listen 127.0.0.1:0
+	local port
+	port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$RT/old.log")
+	curl -s -m 10 --unix-socket "$WHARF_ROUTER_SOCKET" -X PUT http://x/apps/tko \
+		-d "{\"domains\": [\"tko.example.com\"], \"targets\": [\"127.0.0.1:$PB\"]}" >/dev/null
+	wrk -t1 -c20 -d4s -H 'Host: tko.example.com' "http://127.0.0.1:$port/" >"$RT/wrk.txt" 2>&1 3>&- &
+	local wrk_pid=$!
+	sleep 1
+	start_router new --takeover
+	wait_rc old
+	run cat "$RT/old.rc"
+	assert_output 0
+	wait "$wrk_pid"
+	run cat "$RT/wrk.txt"
+	assert_output --regexp '[1-9][0-9]* requests in'
+	refute_output --partial 'Socket errors'
+	refute_output --partial 'Non-2xx'
+	run cat "$RT/new.log"
+	assert_output --partial "listening on 127.0.0.1:$port, control socket $WHARF_ROUTER_SOCKET, 1 app restored"
+	run curl -s -m 5 -H 'Host: tko.example.com' "http://127.0.0.1:$port/"
+	assert_output ok
+	run curl -s -m 5 --unix-socket "$WHARF_ROUTER_SOCKET" http://x/apps
+	assert_output --partial '"app":"tko"'
+	kill -TERM "$(cat "$RT/new.pid")"
+	wait_rc new
+	run cat "$RT/new.rc"
+	assert_output 0
+}
+
+@test "router-takeover: --takeover with no running router fails with a message" {
+	rm -f "$RT/lone.rc"
+	run env WHARF_ROUTER_SOCKET="$RT/none.sock" "$WHARF_BIN" router --takeover
+	assert_failure
+	assert_output --partial "takeover failed: no router to take over"
+}
