@@ -66,7 +66,7 @@ const struct command commands[] = {
 	{ "releases:rollback", cmd_releases_rollback, "<app> [N]", "Redeploy release N (default: the one before the current) with its config", CMD_SSH_OK },
 	{ "releases:set", cmd_releases_set, "<app> retain [N]", "Keep the images of the last N releases (default 5)", CMD_SSH_OK },
 	{ "repo:purge-cache", cmd_repo_purge_cache, "<app>", "Remove an app's build cache (npm and pip caches, fetched buildpacks)", CMD_SSH_OK },
-	{ "router", cmd_router, "[--listen ADDR:PORT] [--listen-https ADDR:PORT] [--access-log FILE|-]", "Run the HTTP router (the one long-running wharf process)", CMD_AS_ROOT },
+	{ "router", cmd_router, "[--listen ADDR:PORT] [--listen-https ADDR:PORT] [--access-log FILE|-] [--takeover]", "Run the HTTP router (the one long-running wharf process)", CMD_AS_ROOT },
 	{ "ssh-command", cmd_ssh_command, "--key NAME", "The forced command of wharf's ssh keys", CMD_HIDDEN },
 	{ "ssh-keys:add", cmd_ssh_keys_add, "NAME < key.pub", "Allow a public key (read on stdin) to push and run commands", 0 },
 	{ "ssh-keys:list", cmd_ssh_keys_list, "", "List the allowed keys", CMD_SSH_OK },
