@@ -241,13 +241,15 @@ release_versions() {
 	sed -i 's|^CMD .*|CMD ["/bin/sh","-c","sleep 20; exec busybox httpd -f -p $PORT -h /www"]|' "$TEST_TMP/app/Dockerfile"
 	app_change "$TEST_TMP/app" "slow"
 	git_push_app "$TEST_TMP/app" "$app" >"$TEST_TMP/push.out" 2>&1 &
+	pusher=$!
 	eventually 120 grep -q "Starting web container" "$TEST_TMP/push.out"
 	hook=$(for p in /proc/[0-9]*; do
 		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "git-hook $app"; then basename "$p"; fi
 	done | head -n 1)
 	[ -n "$hook" ]
 	kill -9 "$hook"       # the deploying process dies, as with a lost ssh session
-	wait || true
+	# Only the push: a bare `wait` would also wait for bats's own timeout watchdog.
+	wait "$pusher" || true
 	run app_url_get "$app"
 	assert_output "current"
 	[ "$(app_containers "$app" | wc -l)" -eq 2 ]
