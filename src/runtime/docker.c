@@ -530,6 +530,23 @@ static int image_path(struct buf *p, const char *ref, const char *suffix)
 	return buf_addstr(p, suffix);
 }
 
+/* One call whose answer `allowed` (a 404 for "already gone", a 304 for "already
+ * in that state") counts as success; *status (if not NULL) tells which it was. */
+static int call_allowing(struct docker *d, const char *method, const char *path, long allowed,
+			 long *status)
+{
+	long st = 0;
+	int ret = docker_call(d, method, path, NULL, NULL, &st);
+
+	if (ret < 0 && st == allowed) {
+		err_clear();
+		ret = 0;
+	}
+	if (status)
+		*status = st;
+	return ret;
+}
+
 int docker_image_exists(struct docker *d, const char *ref, int *exists)
 {
 	struct buf p = BUF_INIT;
@@ -539,13 +556,9 @@ int docker_image_exists(struct docker *d, const char *ref, int *exists)
 	*exists = 0;
 	if (image_path(&p, ref, "/json") < 0)
 		goto out;
-	if (docker_call(d, "GET", p.buf, NULL, NULL, &status) < 0) {
-		if (status != 404)
-			goto out;
-		err_clear();
-	} else {
-		*exists = 1;
-	}
+	if (call_allowing(d, "GET", p.buf, 404, &status) < 0)
+		goto out;
+	*exists = status != 404;
 	ret = 0;
 out:
 	buf_release(&p);
@@ -570,16 +583,12 @@ out:
 int docker_image_remove(struct docker *d, const char *ref, int force)
 {
 	struct buf p = BUF_INIT;
-	long status = 0;
 	int ret = -1;
 
 	if (image_path(&p, ref, force ? "?force=1" : "") < 0)
 		goto out;
-	if (docker_call(d, "DELETE", p.buf, NULL, NULL, &status) < 0) {
-		if (status != 404)
-			goto out;
-		err_clear();
-	}
+	if (call_allowing(d, "DELETE", p.buf, 404, NULL) < 0)
+		goto out;
 	ret = 0;
 out:
 	buf_release(&p);
@@ -780,16 +789,12 @@ out:
 static int container_action(struct docker *d, const char *id, const char *suffix)
 {
 	struct buf p = BUF_INIT;
-	long status = 0;
 	int ret = -1;
 
 	if (container_path(&p, id, suffix) < 0)
 		goto out;
-	if (docker_call(d, "POST", p.buf, NULL, NULL, &status) < 0) {
-		if (status != 304)
-			goto out;
-		err_clear();
-	}
+	if (call_allowing(d, "POST", p.buf, 304, NULL) < 0)
+		goto out;
 	ret = 0;
 out:
 	buf_release(&p);
@@ -816,16 +821,12 @@ int docker_container_stop(struct docker *d, const char *id, int timeout_s)
 int docker_container_remove(struct docker *d, const char *id, int force)
 {
 	struct buf p = BUF_INIT;
-	long status = 0;
 	int ret = -1;
 
 	if (container_path(&p, id, force ? "?force=1&v=1" : "?v=1") < 0)
 		goto out;
-	if (docker_call(d, "DELETE", p.buf, NULL, NULL, &status) < 0) {
-		if (status != 404)
-			goto out;
-		err_clear();
-	}
+	if (call_allowing(d, "DELETE", p.buf, 404, NULL) < 0)
+		goto out;
 	ret = 0;
 out:
 	buf_release(&p);
