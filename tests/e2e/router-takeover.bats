@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # router-takeover.bats - upgrading the router itself without failing a request: a second
 # `wharf router --takeover` receives the listening socket from the running one (which then
-# stops gracefully), while wrk keeps 20 keep-alive connections busy; wrk must see no error.
+# stops gracefully), while wrk keeps 8 keep-alive connections busy; wrk must see no error.
+# (8, not more: the busybox backend listens with a backlog of 9, and an overflowing backlog
+# turns into 1 s and 3 s SYN retransmits that wrk counts as timeouts on a loaded machine).
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
@@ -71,7 +73,7 @@ teardown_file() {
 	port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$RT/old.log")
 	curl -s -m 10 --unix-socket "$WHARF_ROUTER_SOCKET" -X PUT http://x/apps/tko \
 		-d "{\"domains\": [\"tko.example.com\"], \"targets\": [\"127.0.0.1:$PB\"]}" >/dev/null
-	wrk -t1 -c20 -d4s -H 'Host: tko.example.com' "http://127.0.0.1:$port/" >"$RT/wrk.txt" 2>&1 3>&- &
+	wrk -t1 -c8 -d4s -H 'Host: tko.example.com' "http://127.0.0.1:$port/" >"$RT/wrk.txt" 2>&1 3>&- &
 	local wrk_pid=$!
 	sleep 1
 	start_router new --takeover
