@@ -73,6 +73,11 @@ struct container_spec {
 	const char  *working_dir;   /* NULL keeps the image's */
 	const char  *user;          /* "uid[:gid]" or a name; NULL keeps the image's */
 	const char **entrypoint;    /* NULL-terminated; NULL keeps the image's */
+	int          restart_max_retry; /* RestartPolicy.MaximumRetryCount (on-failure:N) */
+	long long    memory;        /* HostConfig.Memory in bytes; 0: no limit */
+	long long    nano_cpus;     /* HostConfig.NanoCpus (1e9 = one CPU); 0: no limit */
+	int          tty;           /* Config.Tty: one raw output stream */
+	int          open_stdin;    /* Config.OpenStdin + StdinOnce: stdin through attach */
 };
 #define CONTAINER_SPEC_INIT { .init = 1 }
 
@@ -101,6 +106,49 @@ int docker_container_commit(struct docker *d, const char *id, const char *repo,
  * demultiplexed (or passed raw for TTY containers). */
 int docker_container_logs(struct docker *d, const char *id, int follow, int tail,
 			  int timestamps, docker_output_fn *fn, void *data);
+/* Waits for the container to stop (POST /wait) and gives its exit code. */
+int docker_container_wait(struct docker *d, const char *id, long long *code);
+/* Tells Docker the terminal size of a TTY container or exec (kind "containers"
+ * or "exec"); harmless before start. */
+int docker_resize(struct docker *d, const char *kind, const char *id, int rows, int cols);
+/* Sets a container's restart policy (name "no", "always", "unless-stopped",
+ * "on-failure" with max_retry, 0 = unlimited) through POST /update. */
+int docker_container_set_restart(struct docker *d, const char *id, const char *name,
+				 int max_retry);
+
+/* Hijacked connections (attach, exec): after the HTTP upgrade the connection
+ * carries the process's stdin one way and its output the other (raw with a TTY,
+ * multiplexed frames without). *conn is a connected socket the caller closes. */
+/* Attaches to a created (not yet started) container: stdout, stderr and, with
+ * with_stdin, stdin (the container needs open_stdin). */
+int docker_container_attach(struct docker *d, const char *id, int with_stdin, int *conn);
+/* Creates an exec of cmd (NULL-terminated) in a running container. */
+int docker_exec_create(struct docker *d, const char *id, const char **cmd,
+		       const char **env, int tty, struct buf *exec_id);
+/* Starts an exec attached (POST /exec/{id}/start, upgraded). */
+int docker_exec_start(struct docker *d, const char *exec_id, int tty, int *conn);
+/* The exit code of a finished exec (-1 while it runs). */
+int docker_exec_exit_code(struct docker *d, const char *exec_id, long long *code);
+/* Called whenever the pump wakes (data moved or a signal interrupted it);
+ * returning < 0 stops the pump with that value (the callback set the error). */
+typedef int docker_tick_fn(void *data);
+/* Copies in_fd (-1: none) to conn and conn's output to fds 1 and 2 until the
+ * output ends (the process exited). At in_fd's end the write side of conn is
+ * shut, which closes the process's stdin. A closed stdout (the ssh client went
+ * away) stops the pump with an error. */
+int docker_pump(int conn, int in_fd, int tty, docker_tick_fn *tick, void *data);
+
+/* ---- limits and policies (src/runtime/limits.c; pure, unit-tested) ----------- */
+
+/* "no", "always", "unless-stopped", "on-failure" or "on-failure:N" (N 1..1000).
+ * Appends Docker's policy name to name (may be NULL); *max_retry gets N or 0. */
+int runtime_parse_restart_policy(const char *s, struct buf *name, int *max_retry);
+/* A memory size: digits with an optional unit b, k, m or g (case-insensitive,
+ * "mb" = "m"), 6m (Docker's minimum) to 1024g; *bytes gets the size. */
+int runtime_parse_memory(const char *s, long long *bytes);
+/* CPUs as a decimal ("0.5", "2", at most 9 decimals), 0.01 to 1024; *nano gets
+ * the value in units of 1e-9 CPUs (Docker's NanoCpus). */
+int runtime_parse_cpus(const char *s, long long *nano);
 
 /* ---- the router's control socket -------------------------------------------- */
 
@@ -133,6 +181,13 @@ struct deploy_req {
 	const json_t *checks;         /* startup checks of web containers; NULL: default */
 	int           listen_wait_s;  /* how long a web container may take to listen; 0: 60 */
 	int           stop_timeout_s; /* SIGTERM grace for old containers; 0: 10 */
+	const char   *restart_policy; /* set once a container passed its checks (see
+	                               * runtime_parse_restart_policy); NULL: "on-failure" */
+	const char  **binds;          /* NULL-terminated "host:container[:ro]" for every
+	                               * container, the release phase included; NULL: none */
+	const json_t *resources;      /* {"memory": "256m", "cpu": "0.5", "process": {TYPE:
+	                               * {"memory"…, "cpu"…}}}: a type's own values win;
+	                               * NULL: no limits */
 };
 
 /* Runs the release phase (if any), starts the formation's containers beside the
