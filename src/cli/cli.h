@@ -71,6 +71,19 @@ int cmd_stack_build(int argc, char **argv);      /* stack.c */
 int cmd_stack_report(int argc, char **argv);
 int cmd_stack_set(int argc, char **argv);
 int cmd_ps_restart(int argc, char **argv);
+int cmd_ps_start(int argc, char **argv);         /* ps.c: stop/start/report/set */
+int cmd_ps_stop(int argc, char **argv);
+int cmd_ps_report(int argc, char **argv);
+int cmd_ps_set(int argc, char **argv);
+int cmd_storage_mount(int argc, char **argv);    /* storage.c */
+int cmd_storage_unmount(int argc, char **argv);
+int cmd_storage_list(int argc, char **argv);
+int cmd_storage_report(int argc, char **argv);
+int cmd_resource_limit(int argc, char **argv);   /* resource.c */
+int cmd_resource_limit_clear(int argc, char **argv);
+int cmd_resource_report(int argc, char **argv);
+int cmd_run(int argc, char **argv);              /* run.c */
+int cmd_enter(int argc, char **argv);
 int cmd_ps_rebuild(int argc, char **argv);
 int cmd_ps_restore(int argc, char **argv);
 int cmd_help(int argc, char **argv);             /* main.c */
@@ -166,6 +179,15 @@ struct cli_report_row {
 int cli_report_show(const char *title, const struct cli_report_row *rows, size_t n,
 		    const char *flag, int json);
 json_t *cli_report_json(const struct cli_report_row *rows, size_t n);  /* new object */
+
+/* Bind mounts (src/cli/storage.c). A mount is "HOSTDIR:CONTAINERDIR[:ro]": both
+ * absolute, no "." or ".." component, no ',', ':' or control character inside,
+ * the container dir not "/". Pure (the host dir's existence is checked by
+ * storage:mount); unit-tested. */
+int cli_mount_parse(const char *spec, struct buf *host, struct buf *container, int *ro);
+/* The app's mounts (app.json "storage") as a NULL-terminated vector borrowed from
+ * appobj, or NULL when it has none; caller frees the vector. */
+int cli_storage_binds(const json_t *appobj, const char ***out);
 
 /* Config text (src/cli/envfile.c; pure, unit-tested). */
 int cli_shell_quote(struct buf *out, const char *s);        /* 'it'\''s' */

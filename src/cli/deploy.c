@@ -92,9 +92,10 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 	json_t *appobj = NULL, *releases = NULL, *domains = NULL, *rel = NULL, *formation, *v;
 	json_t *global = NULL, *env = NULL;
 	const json_t *config;
+	const char **binds = NULL;
 	size_t i;
 	long version;
-	int ret = -1;
+	int stopped, ret = -1;
 
 	if (state_app_load(app, &appobj) < 0 || state_releases_load(app, &releases) < 0 ||
 	    state_app_domains(app, appobj, &domains) < 0 || state_global_load(&global) < 0)
@@ -121,7 +122,15 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 	req.processes = src->processes;
 	req.formation = formation;
 	req.checks = src->checks;
-	if (runtime_deploy(d, &req) < 0)
+	req.restart_policy = json_str(appobj, "restart_policy", NULL);
+	req.resources = json_object_get(appobj, "resources");
+	if (cli_storage_binds(appobj, &binds) < 0)
+		goto out;
+	req.binds = binds;
+	stopped = json_is_true(json_object_get(appobj, "stopped"));
+	/* A stopped app (ps:stop) stays stopped through every deploy: the release
+	 * is made and recorded, and ps:start runs it. */
+	if (!stopped && runtime_deploy(d, &req) < 0)
 		goto out;
 	if (state_now(&now) < 0)
 		goto out;
@@ -153,6 +162,12 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 		if (state_app_save(app, appobj) < 0)
 			say_warn("could not restore the config of the release: %s", err_msg());
 	}
+	if (stopped) {
+		say_step("%s is stopped: v%ld is recorded but not started; `ps:start %s` runs it",
+			 app, version, app);
+		ret = 0;
+		goto out;
+	}
 	say_section("Application deployed: v%ld", version);
 	json_array_foreach(domains, i, v)
 		say_detail("http://%s", json_string_value(v));
@@ -163,6 +178,7 @@ out:
 	json_decref(domains);
 	json_decref(global);
 	json_decref(env);
+	free(binds);
 	buf_release(&now);
 	buf_release(&by);
 	return ret;

@@ -1,4 +1,4 @@
-/* logs.c - `logs <app> [-t] [-n N]`: the web containers' output. */
+/* logs.c - `logs <app> [-t] [-n N] [-p PROCESS]`: the app's containers' output. */
 #include "cli.h"
 #include "runtime/runtime.h"
 
@@ -19,6 +19,7 @@ int cmd_logs(int argc, char **argv)
 	struct docker *d = NULL;
 	json_t *list = NULL, *c;
 	size_t i;
+	const char *process = NULL;
 	int follow = 0, tail = 100, n, ret = -1, shown = 0;
 
 	if (cli_need_app(argc, argv, 1, 1) < 0)
@@ -26,16 +27,27 @@ int cmd_logs(int argc, char **argv)
 	for (n = 2; n < argc; n++) {
 		if (!strcmp(argv[n], "-t") || !strcmp(argv[n], "--tail"))
 			follow = 1;
-		else if (!strcmp(argv[n], "-n") && n + 1 < argc && atoi(argv[n + 1]) >= 0)
+		else if ((!strcmp(argv[n], "-n") || !strcmp(argv[n], "--num")) && n + 1 < argc &&
+			 strspn(argv[n + 1], "0123456789") == strlen(argv[n + 1]) &&
+			 *argv[n + 1] && strlen(argv[n + 1]) < 7)
 			tail = atoi(argv[++n]);
+		else if ((!strcmp(argv[n], "-p") || !strcmp(argv[n], "--ps")) && n + 1 < argc)
+			process = argv[++n];
 		else
 			return cli_usage(argv[0]);
 	}
+	if (process && (!*process || strlen(process) > 63 ||
+			strspn(process, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+				strlen(process)))
+		return err_set("invalid process type '%s'", process);
 	if (docker_new(&d, NULL) < 0 || runtime_app_containers(d, argv[1], &list) < 0)
 		goto out;
 	json_array_foreach(list, i, c) {
 		const char *id = json_str(c, "Id", NULL);
 		if (!id || strcmp(json_str(c, "State", ""), "running"))
+			continue;
+		if (process && strcmp(json_str(json_object_get(c, "Labels"), "wharf.process", ""),
+				      process))
 			continue;
 		shown++;
 		/* With several containers, follow only the newest (the list is newest first). */
@@ -43,6 +55,10 @@ int cmd_logs(int argc, char **argv)
 			goto out;
 		if (follow)
 			break;
+	}
+	if (!shown && process) {
+		err_set("%s has no running %s containers", argv[1], process);
+		goto out;
 	}
 	if (!shown) {
 		err_set("%s has no running containers; push to deploy it", argv[1]);

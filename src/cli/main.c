@@ -52,21 +52,30 @@ const struct command commands[] = {
 	{ "domains:reset", cmd_domains_reset, "<app>", "Remove an app's own domains and enable its default ones", CMD_SSH_OK },
 	{ "domains:set", cmd_domains_set, "<app> DOMAIN [DOMAIN ...]", "Replace an app's own domains", CMD_SSH_OK },
 	{ "domains:set-global", cmd_domains_set_global, "DOMAIN [DOMAIN ...]", "Replace the global domains (apps get <app>.DOMAIN)", CMD_SSH_OK },
+	{ "enter", cmd_enter, "<app> [PROCESS] [CMD ...]", "Run a command (default: /bin/sh) in a running container of the app (a TTY with ssh -t)", CMD_SSH_OK },
 	{ "git:report", cmd_git_report, "[<app>] [--format json] [--git-KEY]", "Show how pushes to an app deploy", CMD_SSH_OK },
 	{ "git:set", cmd_git_set, "<app> deploy-branch [BRANCH]", "Set (or, without BRANCH, unset) the branch whose pushes deploy", CMD_SSH_OK },
 	{ "git-hook", cmd_git_hook, "<app>", "Run by the app repository's pre-receive hook", CMD_HIDDEN },
 	{ "help", cmd_help, "", "Show this help", CMD_SSH_OK },
-	{ "logs", cmd_logs, "<app> [-t] [-n N]", "Show an app's logs (-t follows)", CMD_SSH_OK },
+	{ "logs", cmd_logs, "<app> [-t] [-n N] [-p PROCESS]", "Show an app's logs (-t follows, -p one process type)", CMD_SSH_OK },
 	{ "ps:rebuild", cmd_ps_rebuild, "<app>", "Rebuild the current commit and deploy it", CMD_SSH_OK },
 	{ "ps:restart", cmd_ps_restart, "<app>", "Restart the app through a zero-downtime deploy", CMD_SSH_OK },
 	{ "ps:restore", cmd_ps_restore, "[<app>]", "Bring apps back to their current release (run at boot)", CMD_SSH_OK },
+	{ "ps:report", cmd_ps_report, "[<app>] [--format json] [--ps-KEY]", "Show an app's (or every app's) processes, their state and restart policy", CMD_SSH_OK },
 	{ "ps:scale", cmd_ps_scale, "<app> [TYPE=N ...]", "Show or set how many containers of each process type run", CMD_SSH_OK },
+	{ "ps:set", cmd_ps_set, "<app> restart-policy [always|unless-stopped|on-failure[:N]|no]", "Set (or, without a value, unset) the restart policy of the next deploy", CMD_SSH_OK },
+	{ "ps:start", cmd_ps_start, "<app>", "Start a stopped app: deploy its current release", CMD_SSH_OK },
+	{ "ps:stop", cmd_ps_stop, "<app>", "Stop every container of the app; it stays stopped until ps:start", CMD_SSH_OK },
 	{ "releases", cmd_releases, "<app> [--format json]", "List an app's releases, newest first", CMD_SSH_OK },
 	{ "releases:info", cmd_releases_info, "<app> N [--format json]", "Show one release", CMD_SSH_OK },
 	{ "releases:rollback", cmd_releases_rollback, "<app> [N]", "Redeploy release N (default: the one before the current) with its config", CMD_SSH_OK },
 	{ "releases:set", cmd_releases_set, "<app> retain [N]", "Keep the images of the last N releases (default 5)", CMD_SSH_OK },
 	{ "repo:purge-cache", cmd_repo_purge_cache, "<app>", "Remove an app's build cache (npm and pip caches, fetched buildpacks)", CMD_SSH_OK },
+	{ "resource:limit", cmd_resource_limit, "<app> [--memory SIZE] [--cpu N] [--process TYPE]", "Limit memory (256m, 1g) and CPUs (0.5) of an app's containers from the next deploy", CMD_SSH_OK },
+	{ "resource:limit-clear", cmd_resource_limit_clear, "<app> [--process TYPE]", "Remove an app's (or one process type's) limits from the next deploy", CMD_SSH_OK },
+	{ "resource:report", cmd_resource_report, "[<app>] [--format json] [--resource-KEY]", "Show an app's (or every app's) resource limits", CMD_SSH_OK },
 	{ "router", cmd_router, "[--listen ADDR:PORT] [--listen-https ADDR:PORT] [--access-log FILE|-] [--takeover]", "Run the HTTP router (the one long-running wharf process)", CMD_AS_ROOT },
+	{ "run", cmd_run, "<app> CMD [ARG ...]", "Run a command in a one-off container of the current release; exits with its code", CMD_SSH_OK },
 	{ "ssh-command", cmd_ssh_command, "--key NAME", "The forced command of wharf's ssh keys", CMD_HIDDEN },
 	{ "ssh-keys:add", cmd_ssh_keys_add, "NAME < key.pub", "Allow a public key (read on stdin) to push and run commands", 0 },
 	{ "ssh-keys:list", cmd_ssh_keys_list, "", "List the allowed keys", CMD_SSH_OK },
@@ -74,6 +83,10 @@ const struct command commands[] = {
 	{ "stack:build", cmd_stack_build, "[--rebuild]", "Build the buildpack stack image from Debian packages (as root, once)", CMD_AS_ROOT },
 	{ "stack:report", cmd_stack_report, "", "Show the stack image and its size", CMD_SSH_OK },
 	{ "stack:set", cmd_stack_set, "IMAGE|--unset", "Build and run buildpack apps on another (local) image", 0 },
+	{ "storage:list", cmd_storage_list, "<app> [--format json]", "List an app's bind mounts", CMD_SSH_OK },
+	{ "storage:mount", cmd_storage_mount, "<app> HOSTDIR:CONTAINERDIR[:ro]", "Bind-mount a host directory into the app's containers from the next deploy", CMD_SSH_OK },
+	{ "storage:report", cmd_storage_report, "[<app>] [--format json] [--storage-KEY]", "Show an app's (or every app's) bind mounts", CMD_SSH_OK },
+	{ "storage:unmount", cmd_storage_unmount, "<app> HOSTDIR:CONTAINERDIR[:ro]", "Remove a bind mount from the next deploy", CMD_SSH_OK },
 	{ "urls", cmd_urls, "<app>", "Show the URLs an app is served on", CMD_SSH_OK },
 	{ "version", cmd_version, "", "Print wharf's version", CMD_SSH_OK },
 	{ NULL, NULL, NULL, NULL, 0 }
@@ -169,7 +182,9 @@ int command_dispatch(int argc, char **argv)
 		return cli_help_family(argv[0]);   /* `wharf apps`: the family's help */
 	if (!c)
 		return err_set("`%s` is not a wharf command; see `wharf help`", argv[0]);
-	if (wants_help(argc, argv) && strcmp(c->name, "router")) {
+	/* run and enter pass their words to a command of the app: its --help. */
+	if (wants_help(argc, argv) && strcmp(c->name, "router") &&
+	    ((strcmp(c->name, "run") && strcmp(c->name, "enter")) || argc < 4)) {
 		printf("Usage: wharf %s %s\n\n%s\n", c->name, c->args, c->help);
 		return 0;
 	}

@@ -1,4 +1,5 @@
-/* ps.c - ps:scale, ps:restart, ps:rebuild, ps:restore: the app's processes. */
+/* ps.c - ps:scale, ps:restart, ps:rebuild, ps:restore, ps:stop, ps:start, ps:report,
+ * ps:set: the app's processes. */
 #include "cli.h"
 #include "runtime/runtime.h"
 
@@ -134,15 +135,21 @@ int cmd_ps_rebuild(int argc, char **argv)
 static int restore_app(struct docker *d, const char *app)
 {
 	struct lock l = LOCK_INIT;
-	json_t *rels = NULL, *list = NULL, *c;
+	json_t *rels = NULL, *list = NULL, *appobj = NULL, *c;
 	char rel[32];
 	size_t i;
 	int running = 0, ret = -1;
 	long version;
 
 	/* Under the app's lock: a restore must not race a deploy. */
-	if (state_app_lock(&l, app) < 0 || state_releases_load(app, &rels) < 0)
+	if (state_app_lock(&l, app) < 0 || state_releases_load(app, &rels) < 0 ||
+	    state_app_load(app, &appobj) < 0)
 		goto out;
+	if (json_is_true(json_object_get(appobj, "stopped"))) {
+		say_step("%s is stopped (ps:stop): not restored", app);
+		ret = 0;
+		goto out;
+	}
 	version = (long)json_int(state_current_release(rels), "version", 0);
 	if (!version) {
 		ret = 0;        /* never deployed */
@@ -172,6 +179,7 @@ static int restore_app(struct docker *d, const char *app)
 out:
 	lock_release(&l);
 	json_decref(rels);
+	json_decref(appobj);
 	json_decref(list);
 	return ret;
 }
@@ -205,4 +213,256 @@ int cmd_ps_restore(int argc, char **argv)
 	json_decref(apps);
 	docker_free(d);
 	return failed ? err_set("%d app%s could not be restored", failed, failed > 1 ? "s" : "") : 0;
+}
+
+/* Sets or clears app.json's "stopped" under the app's lock. */
+static int set_stopped(struct lock *l, const char *app, int stopped)
+{
+	json_t *obj = NULL;
+	int ret = -1;
+
+	if (state_app_lock(l, app) < 0 || state_app_load(app, &obj) < 0)
+		goto out;
+	if (stopped)
+		json_object_set_new(obj, "stopped", json_true());
+	else
+		json_object_del(obj, "stopped");
+	ret = state_app_save(app, obj);
+out:
+	json_decref(obj);
+	return ret;
+}
+
+/* Stops every container of the app and keeps it stopped: deploys record their
+ * release without starting it, and ps:restore leaves it, until ps:start. The
+ * containers stay (stopped) for logs; their restart policy becomes "no" first,
+ * so neither Docker nor a reboot brings them back. */
+int cmd_ps_stop(int argc, char **argv)
+{
+	struct lock l = LOCK_INIT;
+	struct docker *d = NULL;
+	json_t *list = NULL, *c;
+	size_t i;
+	int stopped = 0, ret = -1;
+
+	if (cli_need_app(argc, argv, 1, 1) < 0)
+		return -1;
+	if (argc != 2)
+		return cli_usage(argv[0]);
+	if (docker_new(&d, NULL) < 0 || set_stopped(&l, argv[1], 1) < 0)
+		goto out;
+	say_step("Stopping %s", argv[1]);
+	if (runtime_app_containers(d, argv[1], &list) < 0)
+		goto out;
+	json_array_foreach(list, i, c) {
+		const char *id = json_str(c, "Id", "");
+		if (strcmp(json_str(c, "State", ""), "running") &&
+		    strcmp(json_str(c, "State", ""), "restarting"))
+			continue;
+		if (docker_container_set_restart(d, id, "no", 0) < 0 ||
+		    docker_container_stop(d, id, 10) < 0) {
+			say_warn("could not stop %.12s: %s", id, err_msg());
+			goto out;
+		}
+		stopped++;
+	}
+	/* Nothing serves it now: the router answers 502 quickly instead of trying
+	 * dead targets; ps:start routes it again. */
+	if (router_client_delete(argv[1]) < 0)
+		say_warn("the router still has %s: %s", argv[1], err_msg());
+	say_detail("%d container%s stopped; `ps:start %s` starts it again", stopped,
+		   stopped == 1 ? "" : "s", argv[1]);
+	ret = 0;
+out:
+	lock_release(&l);
+	json_decref(list);
+	docker_free(d);
+	return ret;
+}
+
+int cmd_ps_start(int argc, char **argv)
+{
+	struct lock l = LOCK_INIT;
+	json_t *rels = NULL;
+	int ret = -1;
+
+	if (cli_need_app(argc, argv, 1, 1) < 0)
+		return -1;
+	if (argc != 2)
+		return cli_usage(argv[0]);
+	if (set_stopped(&l, argv[1], 0) < 0)
+		goto out;
+	lock_release(&l);
+	say_step("Starting %s", argv[1]);
+	ret = cli_redeploy(argv[1], "start");
+out:
+	lock_release(&l);
+	json_decref(rels);
+	return ret;
+}
+
+int cmd_ps_set(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct lock l = LOCK_INIT;
+	json_t *app = NULL;
+	int retry, ret = -1;
+
+	if (cli_opts_parse(&o, argc, argv, "", NULL) < 0)
+		return -1;
+	if (o.npos < 2 || o.npos > 3)
+		return cli_usage(argv[0]);
+	if (cli_opts_app(&o, 1) < 0)
+		return -1;
+	if (strcmp(o.pos[1], "restart-policy"))
+		return err_set("unknown ps property '%s': only restart-policy", o.pos[1]);
+	if (o.npos == 3 && runtime_parse_restart_policy(o.pos[2], NULL, &retry) < 0)
+		return -1;
+	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &app) < 0)
+		goto out;
+	if (o.npos == 3) {
+		json_object_set_new(app, "restart_policy", json_string(o.pos[2]));
+		say_step("Setting restart-policy to %s", o.pos[2]);
+	} else {
+		json_object_del(app, "restart_policy");
+		say_step("Unsetting restart-policy (default: on-failure)");
+	}
+	if (state_app_save(o.pos[0], app) < 0)
+		goto out;
+	say_detail("applies from the next deploy (ps:restart %s)", o.pos[0]);
+	ret = 0;
+out:
+	lock_release(&l);
+	json_decref(app);
+	return ret;
+}
+
+#define STATUS_ROWS_MAX 64
+
+static int ps_report(struct docker *d, const char *name, const char *flag, int json, json_t *all)
+{
+	struct cli_report_row rows[5 + STATUS_ROWS_MAX];
+	char labels[STATUS_ROWS_MAX][96], values[STATUS_ROWS_MAX][96], count[32];
+	struct buf title = BUF_INIT;
+	json_t *app = NULL, *rels = NULL, *list = NULL, *c;
+	const char *running;
+	char rel[32];
+	size_t i, n = 0, k = 0;
+	long version;
+	int up = 0, down = 0, ret = -1;
+
+	if (state_app_load(name, &app) < 0 || state_releases_load(name, &rels) < 0 ||
+	    buf_addf(&title, "%s ps information", name) < 0 ||
+	    runtime_app_containers(d, name, &list) < 0)
+		goto out;
+	version = (long)json_int(state_current_release(rels), "version", 0);
+	snprintf(rel, sizeof(rel), "%ld", version);
+	/* The list is newest first; a report reads better oldest first. */
+	for (i = json_array_size(list); i-- > 0 && k < STATUS_ROWS_MAX;) {
+		json_t *lb;
+		const char *state;
+		c = json_array_get(list, i);
+		lb = json_object_get(c, "Labels");
+		if (strcmp(json_str(lb, "wharf.release", ""), rel))
+			continue;
+		state = json_str(c, "State", "");
+		if (!strcmp(state, "running"))
+			up++;
+		else
+			down++;
+		snprintf(labels[k], sizeof(labels[k]), "Status %s %zu",
+			 json_str(lb, "wharf.process", "?"), k + 1);
+		snprintf(values[k], sizeof(values[k]), "%s (CID: %.12s)", state, json_str(c, "Id", ""));
+		k++;
+	}
+	/* Number the containers per process type, as Dokku does ("Status web 1"). */
+	for (i = 0; i < k; i++) {
+		size_t j, nth = 1;
+		char type[64];
+		sscanf(labels[i], "Status %63s", type);
+		for (j = 0; j < i; j++) {
+			char other[64];
+			sscanf(labels[j], "Status %63s", other);
+			nth += !strcmp(type, other);
+		}
+		snprintf(labels[i], sizeof(labels[i]), "Status %s %zu", type, nth);
+	}
+	running = !up ? "false" : down ? "mixed" : "true";
+	snprintf(count, sizeof(count), "%d", up + down);
+	rows[n].label = "Deployed";
+	rows[n++].value = version ? "true" : "false";
+	rows[n].label = "Processes";
+	rows[n++].value = count;
+	rows[n].label = "Ps restart policy";
+	rows[n++].value = json_str(app, "restart_policy", "on-failure");
+	rows[n].label = "Restore";
+	rows[n++].value = json_is_true(json_object_get(app, "stopped")) ? "false" : "true";
+	rows[n].label = "Running";
+	rows[n++].value = running;
+	for (i = 0; i < k; i++) {
+		rows[n].label = labels[i];
+		rows[n++].value = values[i];
+	}
+	if (all)
+		ret = json_object_set_new(all, name, cli_report_json(rows, n));
+	else
+		ret = cli_report_show(title.buf, rows, n, flag, json);
+out:
+	json_decref(app);
+	json_decref(rels);
+	json_decref(list);
+	buf_release(&title);
+	return ret;
+}
+
+int cmd_ps_report(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct docker *d = NULL;
+	json_t *apps = NULL, *all = NULL, *v;
+	size_t i;
+	int json, ret = -1;
+
+	if (cli_opts_parse(&o, argc, argv, "--format", "--ps-") < 0 ||
+	    cli_opts_format(&o, &json) < 0)
+		return -1;
+	if (o.npos > 1)
+		return cli_usage(argv[0]);
+	if (o.npos == 1 && cli_opts_app(&o, 1) < 0)
+		return -1;
+	if (o.npos == 0 && o.flag)
+		return err_set("%s needs an app", o.flag);
+	if (docker_new(&d, NULL) < 0)
+		return -1;
+	if (o.npos == 1) {
+		/* Dokku's keys carry no "ps-" but the restart policy's: --ps-running is
+		 * the "Running" row, --ps-restart-policy the "Ps restart policy" one. */
+		char flag[128];
+		if (o.flag && strcmp(o.flag, "--ps-restart-policy"))
+			snprintf(flag, sizeof(flag), "--%s", o.flag + 5);
+		else
+			snprintf(flag, sizeof(flag), "%s", o.flag ? o.flag : "");
+		ret = ps_report(d, o.pos[0], o.flag ? flag : NULL, json, NULL);
+		if (ret < 0 && o.flag && strstr(err_msg(), "unknown flag"))
+			err_set("unknown flag '%s'", o.flag);
+		goto out;
+	}
+	if (state_app_list(&apps) < 0)
+		goto out;
+	if (json)
+		all = json_object();
+	json_array_foreach(apps, i, v)
+		if (ps_report(d, json_string_value(v), NULL, 0, all) < 0)
+			goto out;
+	if (json) {
+		char *s = json_dumps(all, JSON_SORT_KEYS | JSON_COMPACT);
+		printf("%s\n", s ? s : "{}");
+		free(s);
+	}
+	ret = 0;
+out:
+	json_decref(apps);
+	json_decref(all);
+	docker_free(d);
+	return ret;
 }

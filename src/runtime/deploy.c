@@ -184,6 +184,22 @@ static const char **str_vec(const json_t *arr)
 	return v;
 }
 
+/* The limits of process `type`: its own values over the app's (see deploy_req). */
+static int type_limits(const json_t *resources, const char *type, long long *memory,
+		       long long *nano_cpus)
+{
+	const json_t *own = json_object_get(json_object_get(resources, "process"), type);
+	const char *mem = json_str(own, "memory", json_str(resources, "memory", NULL));
+	const char *cpu = json_str(own, "cpu", json_str(resources, "cpu", NULL));
+
+	*memory = *nano_cpus = 0;
+	if (mem && runtime_parse_memory(mem, memory) < 0)
+		return -1;
+	if (cpu && runtime_parse_cpus(cpu, nano_cpus) < 0)
+		return -1;
+	return 0;
+}
+
 /* Creates (not starts) one container of process `type` running cmd (a JSON array,
  * or NULL for the image's CMD). port 0: not a web container, no PORT. */
 static int create_container(struct docker *d, const struct deploy_req *req, const char *type,
@@ -228,6 +244,9 @@ static int create_container(struct docker *d, const struct deploy_req *req, cons
 	spec.labels = labels;
 	spec.restart_policy = restart;
 	spec.init = 1;
+	spec.binds = req->binds;
+	if (type_limits(req->resources, type, &spec.memory, &spec.nano_cpus) < 0)
+		goto out;
 	if (docker_container_create(d, &spec, id) < 0)
 		goto out;
 	ret = 0;
@@ -389,17 +408,17 @@ out:
 
 /* A new container starts without a restart policy, so one that crashes during
  * its checks stays exited with its code; once it passed, Docker may restart it
- * (on the same PORT, so the router's target stays valid). */
-static int set_restart_policy(struct docker *d, const char *id)
+ * (on the same PORT, so the router's target stays valid) as the app's policy
+ * (ps:set restart-policy) says. */
+static int set_restart_policy(struct docker *d, const struct deploy_req *req, const char *id)
 {
-	struct buf path = BUF_INIT;
-	json_t *body = json_pack("{s:{s:s}}", "RestartPolicy", "Name", "on-failure");
-	int ret = -1;
+	struct buf name = BUF_INIT;
+	int max_retry, ret = -1;
 
-	if (body && buf_addf(&path, "/containers/%s/update", id) == 0)
-		ret = docker_call(d, "POST", path.buf, body, NULL, NULL);
-	json_decref(body);
-	buf_release(&path);
+	if (runtime_parse_restart_policy(req->restart_policy ? req->restart_policy : "on-failure",
+					 &name, &max_retry) == 0)
+		ret = docker_container_set_restart(d, id, name.buf, max_retry);
+	buf_release(&name);
 	return ret;
 }
 
@@ -427,7 +446,7 @@ static int start_web(struct docker *d, const struct deploy_req *req, const json_
 	say_step("Starting web container for release %ld on port %d", req->release, port);
 	if (docker_container_start(d, id.buf) < 0 || wait_listening(d, id.buf, port, wait_s) < 0 ||
 	    runtime_run_checks(d, id.buf, port, host ? host : "localhost", req->checks) < 0 ||
-	    set_restart_policy(d, id.buf) < 0)
+	    set_restart_policy(d, req, id.buf) < 0)
 		goto out;
 	if (buf_addf(&target, "127.0.0.1:%d", port) < 0)
 		goto out;
@@ -455,7 +474,7 @@ static int start_other(struct docker *d, const struct deploy_req *req, const cha
 	if (docker_container_start(d, id.buf) < 0)
 		goto out;
 	sleep_ms(500);          /* one that dies at once should fail the deploy */
-	if (runtime_check_running(d, id.buf) < 0 || set_restart_policy(d, id.buf) < 0)
+	if (runtime_check_running(d, id.buf) < 0 || set_restart_policy(d, req, id.buf) < 0)
 		goto out;
 	buf_reset(failed_id);
 	ret = 0;

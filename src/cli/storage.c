@@ -1,0 +1,306 @@
+/* storage.c - storage:mount, storage:unmount, storage:list, storage:report: host
+ * directories bind-mounted into every container of an app (app.json "storage"). */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MOUNT_PATH_MAX 1024
+#define MOUNTS_MAX     64
+
+/* One side of a mount: absolute, printable, no ',' or ':' (Docker's bind syntax
+ * would split on them), no "." or ".." component, no trailing '/'. */
+static int valid_mount_path(const char *p, size_t n, const char *what, const char *spec)
+{
+	size_t i;
+
+	if (!n || p[0] != '/')
+		return err_set("%s in '%s' must be an absolute path", what, spec);
+	if (n > MOUNT_PATH_MAX)
+		return err_set("%s in '%s' is longer than %d bytes", what, spec, MOUNT_PATH_MAX);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c < 0x20 || c == 0x7f || c == ',' || c == '\\')
+			return err_set("%s in '%s' contains a character a mount cannot carry", what,
+				       spec);
+	}
+	for (i = 0; i < n; i++) {
+		if (p[i] != '/')
+			continue;
+		/* Each component after a '/': ".", ".." and "" (a "//" or a trailing '/'). */
+		if ((i + 1 == n && n > 1) || (i + 1 < n && p[i + 1] == '/') ||
+		    (i + 1 < n && p[i + 1] == '.' && (i + 2 == n || p[i + 2] == '/')) ||
+		    (i + 2 < n && p[i + 1] == '.' && p[i + 2] == '.' && (i + 3 == n || p[i + 3] == '/')))
+			return err_set("%s in '%s' must be a plain absolute path (no '.', '..', '//' "
+				       "or trailing '/')", what, spec);
+	}
+	return 0;
+}
+
+int cli_mount_parse(const char *spec, struct buf *host, struct buf *container, int *ro)
+{
+	const char *c1, *c2;
+	size_t hn, cn;
+
+	*ro = 0;
+	if (!spec || !*spec)
+		return err_set("empty mount: use HOSTDIR:CONTAINERDIR[:ro]");
+	if (strchr(spec, '\n') || strchr(spec, '\r'))
+		return err_set("a mount cannot contain a line break");
+	c1 = strchr(spec, ':');
+	if (!c1)
+		return err_set("'%s' is not HOSTDIR:CONTAINERDIR[:ro]", spec);
+	c2 = strchr(c1 + 1, ':');
+	hn = (size_t)(c1 - spec);
+	cn = c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
+	if (c2 && strcmp(c2 + 1, "ro"))
+		return err_set("'%s' is not HOSTDIR:CONTAINERDIR[:ro] (the only option is ro)", spec);
+	if (valid_mount_path(spec, hn, "the host dir", spec) < 0 ||
+	    valid_mount_path(c1 + 1, cn, "the container dir", spec) < 0)
+		return -1;
+	if (cn == 1)
+		return err_set("cannot mount over the container's /");
+	*ro = c2 != NULL;
+	if (buf_add(host, spec, hn) < 0 || buf_add(container, c1 + 1, cn) < 0)
+		return -1;
+	return 0;
+}
+
+int cli_storage_binds(const json_t *appobj, const char ***out)
+{
+	const json_t *arr = json_object_get(appobj, "storage");
+	size_t i, n = json_array_size(arr);
+	const char **v;
+
+	*out = NULL;
+	if (!n)
+		return 0;
+	v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return err_set("out of memory");
+	for (i = 0; i < n; i++)
+		v[i] = json_string_value(json_array_get(arr, i));
+	*out = v;
+	return 0;
+}
+
+/* The index in mounts of the one on container dir cdir, or -1. */
+static long find_mount(const json_t *mounts, const char *cdir)
+{
+	size_t i;
+	json_t *m;
+
+	json_array_foreach(mounts, i, m) {
+		struct buf h = BUF_INIT, c = BUF_INIT;
+		int ro, same;
+		same = cli_mount_parse(json_string_value(m), &h, &c, &ro) == 0 && !strcmp(c.buf, cdir);
+		buf_release(&h);
+		buf_release(&c);
+		if (same)
+			return (long)i;
+	}
+	err_clear();
+	return -1;
+}
+
+/* Mount and unmount share their checks: app, one spec, parsed. */
+static int mount_args(int argc, char **argv, struct buf *host, struct buf *cdir, int *ro)
+{
+	if (cli_need_app(argc, argv, 2, 1) < 0)
+		return -1;
+	if (argc != 3)
+		return cli_usage(argv[0]);
+	return cli_mount_parse(argv[2], host, cdir, ro);
+}
+
+int cmd_storage_mount(int argc, char **argv)
+{
+	struct buf host = BUF_INIT, cdir = BUF_INIT, norm = BUF_INIT;
+	struct lock l = LOCK_INIT;
+	json_t *app = NULL, *mounts;
+	int ro, ret = -1;
+
+	if (mount_args(argc, argv, &host, &cdir, &ro) < 0)
+		goto out;
+	if (!fs_is_dir(host.buf)) {
+		err_set("the host dir %s does not exist (or is not a directory): create it first",
+			host.buf);
+		goto out;
+	}
+	if (buf_addf(&norm, "%s:%s%s", host.buf, cdir.buf, ro ? ":ro" : "") < 0 ||
+	    state_app_lock(&l, argv[1]) < 0 || state_app_load(argv[1], &app) < 0)
+		goto out;
+	if (!json_is_array(json_object_get(app, "storage")))
+		json_object_set_new(app, "storage", json_array());
+	mounts = json_object_get(app, "storage");
+	if (find_mount(mounts, cdir.buf) >= 0) {
+		err_set("%s already has a mount on %s; storage:unmount it first", argv[1], cdir.buf);
+		goto out;
+	}
+	if (json_array_size(mounts) >= MOUNTS_MAX) {
+		err_set("%s has %d mounts, the most wharf allows", argv[1], MOUNTS_MAX);
+		goto out;
+	}
+	json_array_append_new(mounts, json_string(norm.buf));
+	if (state_app_save(argv[1], app) < 0)
+		goto out;
+	say_step("Mounting %s for %s", norm.buf, argv[1]);
+	say_detail("applies from the next deploy (ps:restart %s)", argv[1]);
+	ret = 0;
+out:
+	lock_release(&l);
+	json_decref(app);
+	buf_release(&host);
+	buf_release(&cdir);
+	buf_release(&norm);
+	return ret;
+}
+
+int cmd_storage_unmount(int argc, char **argv)
+{
+	struct buf host = BUF_INIT, cdir = BUF_INIT, norm = BUF_INIT;
+	struct lock l = LOCK_INIT;
+	json_t *app = NULL, *mounts;
+	size_t i;
+	json_t *m;
+	int ro, ret = -1;
+	long found = -1;
+
+	if (mount_args(argc, argv, &host, &cdir, &ro) < 0)
+		goto out;
+	if (buf_addf(&norm, "%s:%s%s", host.buf, cdir.buf, ro ? ":ro" : "") < 0 ||
+	    state_app_lock(&l, argv[1]) < 0 || state_app_load(argv[1], &app) < 0)
+		goto out;
+	mounts = json_object_get(app, "storage");
+	json_array_foreach(mounts, i, m)
+		if (!strcmp(json_string_value(m), norm.buf))
+			found = (long)i;
+	if (found < 0) {
+		err_set("%s has no mount %s; see `wharf storage:list %s`", argv[1], norm.buf, argv[1]);
+		goto out;
+	}
+	json_array_remove(mounts, (size_t)found);
+	if (state_app_save(argv[1], app) < 0)
+		goto out;
+	say_step("Unmounting %s for %s", norm.buf, argv[1]);
+	say_detail("applies from the next deploy (ps:restart %s)", argv[1]);
+	ret = 0;
+out:
+	lock_release(&l);
+	json_decref(app);
+	buf_release(&host);
+	buf_release(&cdir);
+	buf_release(&norm);
+	return ret;
+}
+
+int cmd_storage_list(int argc, char **argv)
+{
+	struct cli_opts o;
+	json_t *app = NULL, *m;
+	size_t i;
+	int json, ret = -1;
+
+	if (cli_opts_parse(&o, argc, argv, "--format", NULL) < 0 || cli_opts_format(&o, &json) < 0)
+		return -1;
+	if (o.npos != 1)
+		return cli_usage(argv[0]);
+	if (cli_opts_app(&o, 1) < 0 || state_app_load(o.pos[0], &app) < 0)
+		return -1;
+	if (json) {
+		json_t *out = json_array();
+		json_array_foreach(json_object_get(app, "storage"), i, m) {
+			struct buf h = BUF_INIT, c = BUF_INIT;
+			int ro;
+			if (cli_mount_parse(json_string_value(m), &h, &c, &ro) == 0)
+				json_array_append_new(out, json_pack("{s:s,s:s,s:b}", "host_path", h.buf,
+								     "container_path", c.buf,
+								     "readonly", ro));
+			buf_release(&h);
+			buf_release(&c);
+		}
+		{
+			char *s = json_dumps(out, JSON_COMPACT);
+			printf("%s\n", s ? s : "[]");
+			free(s);
+		}
+		json_decref(out);
+		ret = 0;
+		goto out;
+	}
+	say_section("%s volume bind-mounts:", o.pos[0]);
+	json_array_foreach(json_object_get(app, "storage"), i, m)
+		printf("       %s\n", json_string_value(m));
+	ret = 0;
+out:
+	json_decref(app);
+	return ret;
+}
+
+static int storage_report(const char *name, const char *flag, int json, json_t *all)
+{
+	struct buf title = BUF_INIT, list = BUF_INIT;
+	json_t *app = NULL, *m;
+	size_t i;
+	int ret = -1;
+
+	if (state_app_load(name, &app) < 0 || buf_addf(&title, "%s storage information", name) < 0)
+		goto out;
+	json_array_foreach(json_object_get(app, "storage"), i, m)
+		buf_addf(&list, "%s%s", list.len ? " " : "", json_string_value(m));
+	{
+		struct cli_report_row rows[] = {
+			{ "Storage mounts", list.buf },
+			{ "Storage mount count", NULL },
+		};
+		char count[32];
+		size_t n = sizeof(rows) / sizeof(rows[0]);
+		snprintf(count, sizeof(count), "%zu", json_array_size(json_object_get(app, "storage")));
+		rows[1].value = count;
+		if (all)
+			ret = json_object_set_new(all, name, cli_report_json(rows, n));
+		else
+			ret = cli_report_show(title.buf, rows, n, flag, json);
+	}
+out:
+	json_decref(app);
+	buf_release(&title);
+	buf_release(&list);
+	return ret;
+}
+
+int cmd_storage_report(int argc, char **argv)
+{
+	struct cli_opts o;
+	json_t *apps = NULL, *all = NULL, *v;
+	size_t i;
+	int json, ret = -1;
+
+	if (cli_opts_parse(&o, argc, argv, "--format", "--storage-") < 0 ||
+	    cli_opts_format(&o, &json) < 0)
+		return -1;
+	if (o.npos > 1)
+		return cli_usage(argv[0]);
+	if (o.npos == 1)
+		return cli_opts_app(&o, 1) < 0 ? -1 : storage_report(o.pos[0], o.flag, json, NULL);
+	if (o.flag)
+		return err_set("%s needs an app", o.flag);
+	if (state_app_list(&apps) < 0)
+		return -1;
+	if (json)
+		all = json_object();
+	json_array_foreach(apps, i, v)
+		if (storage_report(json_string_value(v), NULL, 0, all) < 0)
+			goto out;
+	if (json) {
+		char *s = json_dumps(all, JSON_SORT_KEYS | JSON_COMPACT);
+		printf("%s\n", s ? s : "{}");
+		free(s);
+	}
+	ret = 0;
+out:
+	json_decref(apps);
+	json_decref(all);
+	return ret;
+}
