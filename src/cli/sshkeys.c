@@ -37,10 +37,14 @@ static const char *line_key_name(const char *line, char *name, size_t size)
 	return name;
 }
 
-/* The key part (after the options) of a line. */
+/* The key part (after the options) of a line; lines written before `run` and
+ * `enter` needed a terminal lack ",pty". */
 static const char *line_key(const char *line)
 {
-	const char *p = strstr(line, "\",restrict ");
+	const char *p = strstr(line, "\",restrict,pty ");
+	if (p)
+		return p + strlen("\",restrict,pty ");
+	p = strstr(line, "\",restrict ");
 	return p ? p + strlen("\",restrict ") : line;
 }
 
@@ -112,7 +116,9 @@ static int forced_command(struct buf *out, const char *name)
 			exe.buf);
 		goto out;
 	}
-	ret = buf_addf(out, " %s ssh-command --key %s\",restrict", exe.buf, name);
+	/* restrict takes away forwarding and the terminal; pty gives the terminal
+	 * back, for `ssh -t wharf@host run app bash` and `enter`. */
+	ret = buf_addf(out, " %s ssh-command --key %s\",restrict,pty", exe.buf, name);
 out:
 	buf_release(&exe);
 	return ret;

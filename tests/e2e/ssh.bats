@@ -21,7 +21,7 @@ teardown() {
 @test "authorized_keys lines force wharf ssh-command and restrict the session" {
 	run cat "$WHARF_ROOT/.ssh/authorized_keys"
 	assert_success
-	assert_output --regexp 'command="[^"]*wharf ssh-command --key alice",restrict ssh-ed25519 AAAA'
+	assert_output --regexp 'command="[^"]*wharf ssh-command --key alice",restrict,pty ssh-ed25519 AAAA'
 	run stat -c %U "$WHARF_ROOT/.ssh/authorized_keys"
 	assert_output wharf
 }
