@@ -162,7 +162,7 @@ int cmd_storage_list(int argc, char **argv)
 			buf_release(&c);
 		}
 		{
-			char *s = json_dumps(out, JSON_COMPACT);
+			char *s = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
 			printf("%s\n", s ? s : "[]");
 			free(s);
 		}
