@@ -280,24 +280,51 @@ out:
 	return ret;
 }
 
+/* Removes the containers ps:stop left (none of them runs), so the deploy that
+ * follows does not take them for leftovers of an interrupted deploy. */
+static int remove_stopped(struct docker *d, const char *app)
+{
+	json_t *list = NULL, *c;
+	size_t i;
+	int n = 0;
+
+	if (runtime_app_containers(d, app, &list) < 0)
+		return -1;
+	json_array_foreach(list, i, c) {
+		const char *id = json_str(c, "Id", "");
+		if (!strcmp(json_str(c, "State", ""), "running"))
+			continue;
+		if (docker_container_remove(d, id, 1) < 0)
+			say_warn("could not remove stopped container %.12s: %s", id, err_msg());
+		else
+			n++;
+	}
+	if (n)
+		say_detail("removed %d stopped container%s", n, n == 1 ? "" : "s");
+	json_decref(list);
+	return 0;
+}
+
 int cmd_ps_start(int argc, char **argv)
 {
 	struct lock l = LOCK_INIT;
-	json_t *rels = NULL;
+	struct docker *d = NULL;
 	int ret = -1;
 
 	if (cli_need_app(argc, argv, 1, 1) < 0)
 		return -1;
 	if (argc != 2)
 		return cli_usage(argv[0]);
-	if (set_stopped(&l, argv[1], 0) < 0)
+	if (docker_new(&d, NULL) < 0 || set_stopped(&l, argv[1], 0) < 0)
+		goto out;
+	say_step("Starting %s", argv[1]);
+	if (remove_stopped(d, argv[1]) < 0)
 		goto out;
 	lock_release(&l);
-	say_step("Starting %s", argv[1]);
 	ret = cli_redeploy(argv[1], "start");
 out:
 	lock_release(&l);
-	json_decref(rels);
+	docker_free(d);
 	return ret;
 }
 

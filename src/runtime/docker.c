@@ -1270,8 +1270,11 @@ int docker_pump(int conn, int in_fd, int tty, docker_tick_fn *tick, void *data)
 			got = read(in_fd, b, sizeof(b));
 			if (got < 0 && errno == EINTR)
 				continue;
+			/* A process that stopped reading (it exited, or closed its
+			 * stdin) ends the copy, not the session: its output and exit
+			 * code still come. */
 			if (got > 0 && write_all(conn, b, (size_t)got) < 0)
-				return err_set_errno("cannot write to the container's stdin");
+				got = 0;
 			if (got <= 0) {
 				/* stdin ended: close the process's stdin, keep reading. */
 				shutdown(conn, SHUT_WR);

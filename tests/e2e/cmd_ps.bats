@@ -70,6 +70,8 @@ running_count() {
 	run wharf_ssh ps:start "$app"
 	assert_success
 	assert_line --index 0 "-----> Starting $app"
+	assert_line --index 1 "       removed 1 stopped container"
+	refute_output --partial "interrupted deploy"
 	assert_output --partial "=====> Application deployed: v3"
 	[ "$(running_count "$app")" = 1 ]
 	[ "$(app_containers "$app" | wc -l)" = 1 ]
