@@ -169,6 +169,10 @@ host_dir() {
 	run wharf_ssh ps:restart "$app"
 	assert_success
 	[ "$(docker inspect -f '{{.HostConfig.Memory}}/{{.HostConfig.NanoCpus}}' "$(app_containers "$app")")" = 268435456/500000000 ]
+	# A one-off container gets them too (cgroup v2 or v1, whichever the host has).
+	run wharf_ssh run "$app" sh -c "'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes'"
+	assert_success
+	assert_output "268435456"
 
 	# A process type's own value wins over the app's.
 	run wharf_ssh resource:limit "$app" --process web --memory=128m
