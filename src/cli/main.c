@@ -192,7 +192,7 @@ int cli_run_argv(int argc, char **argv)
 		else if (!strcmp(argv[i], "--force"))
 			cli_force = 1;
 		else if (!strcmp(argv[i], "--trace"))
-			;
+			setenv("WHARF_TRACE", "1", 1);   /* inherited by what wharf runs */
 		else if (!strcmp(argv[i], "--app") && i + 1 < argc)
 			app = argv[++i];
 		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
