@@ -122,17 +122,28 @@ for i in $(seq 1 "$DEPLOYS"); do
 		app_change "$DIR" "v$n"
 	fi
 done
-rollback_times=() rollback_cmd_times=()
+# trace_s LOG PATTERN: the time of day (seconds) of the first --trace line matching PATTERN.
+trace_s() {
+	awk -v pat="$2" '$1 == "trace" && index($0, pat) {
+		split($2, t, ":"); printf "%.3f", t[1] * 3600 + t[2] * 60 + t[3]; exit }' "$1"
+}
+rollback_times=() rollback_cmd_times=() rollback_wharf_times=()
 for i in $(seq 1 "$ROLLBACKS"); do
 	before=$(page)
 	t=$(now)
-	wharf_ssh releases:rollback "$APP" >"$TEST_TMP/rollback.log" 2>&1 &
+	# --trace splits the time: ssh and process start, then wharf's own work up to the
+	# router's switch (from "Rolling back" to the answer of the router's PUT).
+	wharf_ssh -- --trace releases:rollback "$APP" >"$TEST_TMP/rollback.log" 2>&1 &
 	rb=$!
 	# Time to serving: until the router answers something else than before.
 	deadline=$((SECONDS + 60))
 	while [ "$(page 2>/dev/null)" = "$before" ] && [ $SECONDS -lt $deadline ]; do sleep 0.02; done
 	[ "$(page)" != "$before" ] && rollback_times+=("$(since "$t")")
 	wait "$rb" && ok=$((ok + 1)) && rollback_cmd_times+=("$(since "$t")")
+	t1=$(trace_s "$TEST_TMP/rollback.log" "step: Rolling back")
+	t2=$(trace_s "$TEST_TMP/rollback.log" "PUT /apps/$APP:")
+	[ -z "$t1" ] || [ -z "$t2" ] ||
+		rollback_wharf_times+=("$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.2f", b - a }')")
 	[ "$(page)" != "$before" ] || echo "bench: rollback $i did not change the page" >&2
 done
 
@@ -159,6 +170,8 @@ if [ "$STACK_OK" = 1 ]; then
 			bp_line="$(since "$t") s (second push of a static site, no load)"
 		fi
 	fi
+	case $bp_line in not*) bp_line="not measured: a push of the static site failed: $(
+		grep -E '^remote:  !|error' "$TEST_TMP/bp.log" | head -n 2 | tr '\n' ' ')" ;; esac
 fi
 
 total=$(awk '/requests in/ { print $1 }' "$TEST_TMP/wrk.out")
@@ -181,6 +194,7 @@ cat <<REPORT
        Push to serving:      $(stats "${deploy_times[@]}")   (cached Dockerfile app)
        Rollback to serving:  $(stats "${rollback_times[@]}")   (target < 2 s)
        Rollback command:     $(stats "${rollback_cmd_times[@]}")   (includes ssh and retiring the old container)
+       Rollback in wharf:    $(stats "${rollback_wharf_times[@]}")   (from "Rolling back" to the router's switch, without ssh)
        wrk:                  $(grep -E 'Socket errors|Requests/sec' "$TEST_TMP/wrk.out" | tr -s ' ' | paste -sd ';' -)
        Buildpack app:        $bp_line
 REPORT
