@@ -109,7 +109,7 @@ int cmd_help(int argc, char **argv)
 	if (family)
 		return cli_help_family(family);
 
-	printf("Usage: wharf [--quiet|--force|--app APP] COMMAND [args]\n\n"
+	printf("Usage: wharf [--quiet|--force|--trace|--app APP] COMMAND [args]\n\n"
 	       "A git-push PaaS: `git push` builds your app and serves it with zero downtime.\n\n"
 	       "Commands:\n");
 	for (c = commands; c->name; c++) {
