@@ -237,15 +237,23 @@ release_versions() {
 	make_app_repo "$TEST_TMP/app" "current"
 	run git_push_app "$TEST_TMP/app" "$app"
 	assert_success
-	# v2 takes 20 s to listen: long enough to kill its deploy in the middle.
-	sed -i 's|^CMD .*|CMD ["/bin/sh","-c","sleep 20; exec busybox httpd -f -p $PORT -h /www"]|' "$TEST_TMP/app/Dockerfile"
+	# v2 takes 60 s to listen: long enough to kill its deploy in the middle.
+	sed -i 's|^CMD .*|CMD ["/bin/sh","-c","sleep 60; exec busybox httpd -f -p $PORT -h /www"]|' "$TEST_TMP/app/Dockerfile"
 	app_change "$TEST_TMP/app" "slow"
 	git_push_app "$TEST_TMP/app" "$app" >"$TEST_TMP/push.out" 2>&1 &
 	pusher=$!
 	eventually 120 grep -q "Starting web container" "$TEST_TMP/push.out"
-	hook=$(for p in /proc/[0-9]*; do
-		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "git-hook $app"; then basename "$p"; fi
-	done | head -n 1)
+	# Bash builtins only: forking two processes per pid made this scan outlast the 60 s
+	# on a loaded machine.
+	local p args
+	hook=
+	for p in /proc/[0-9]*; do
+		mapfile -d '' args 2>/dev/null <"$p/cmdline" || continue
+		if [ "${args[1]:-}" = git-hook ] && [ "${args[2]:-}" = "$app" ]; then
+			hook=${p#/proc/}
+			break
+		fi
+	done
 	[ -n "$hook" ]
 	kill -9 "$hook"       # the deploying process dies, as with a lost ssh session
 	# Only the push: a bare `wait` would also wait for bats's own timeout watchdog.
