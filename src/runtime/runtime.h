@@ -150,6 +150,16 @@ int runtime_parse_memory(const char *s, long long *bytes);
  * the value in units of 1e-9 CPUs (Docker's NanoCpus). */
 int runtime_parse_cpus(const char *s, long long *nano);
 
+/* A time limit for a container the caller waits on (a release command, a build):
+ * a thread kills it (POST /containers/{id}/kill) if it still runs timeout_s seconds
+ * after start, which ends the caller's blocking logs/wait call. timeout_s <= 0 means
+ * no limit (*out is NULL). stop() ends the watch and returns 1 if the kill was sent,
+ * 0 otherwise; NULL-safe. */
+struct container_watchdog;
+int container_watchdog_start(struct docker *d, const char *id, long timeout_s,
+			     struct container_watchdog **out);
+int container_watchdog_stop(struct container_watchdog *w);
+
 /* ---- the router's control socket -------------------------------------------- */
 
 struct route_spec {
@@ -181,6 +191,7 @@ struct deploy_req {
 	const json_t *checks;         /* startup checks of web containers; NULL: default */
 	int           listen_wait_s;  /* how long a web container may take to listen; 0: 60 */
 	int           stop_timeout_s; /* SIGTERM grace for old containers; 0: 10 */
+	long          release_timeout_s; /* limit of the release command; 0: 3600, <0: none */
 	const char   *restart_policy; /* set once a container passed its checks (see
 	                               * runtime_parse_restart_policy); NULL: "on-failure" */
 	const char  **binds;          /* NULL-terminated "host:container[:ro]" for every
