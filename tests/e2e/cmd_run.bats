@@ -5,6 +5,8 @@
 
 load lib/harness
 
+bats_require_minimum_version 1.5.0      # run -127
+
 setup() {
 	harness_test_setup
 }
