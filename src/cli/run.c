@@ -221,7 +221,8 @@ out:
 		buf_addstr(&why, err_msg());
 		if (docker_container_remove(d, id.buf, 1) < 0)
 			say_warn("could not remove the one-off container %.12s: %s", id.buf, err_msg());
-		err_set("%s", why.buf);
+		if (ret < 0)
+			err_set("%s", why.buf);
 		buf_release(&why);
 	}
 	free(envv);

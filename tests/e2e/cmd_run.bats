@@ -61,6 +61,14 @@ run_containers() {
 	run timeout 60 ssh -tt "${SSH_OPTS[@]}" -i "$WHARF_KEYS/alice" -p "$SSH_PORT" wharf@127.0.0.1 run "$app" tty
 	assert_success
 	assert_output --regexp '^/dev/pts/[0-9]+'$'\r''?$'
+	# Keys typed on the terminal reach an interactive shell; its exit code comes back.
+	run bash -c "{ sleep 2; printf 'echo typed-\$((6*7))\r'; sleep 1; printf 'exit 7\r'; sleep 5; } |
+		timeout 60 ssh -tt ${SSH_OPTS[*]} -i $WHARF_KEYS/alice -p $SSH_PORT wharf@127.0.0.1 run $app sh"
+	assert_failure 7
+	assert_output --partial "typed-42"
+	run timeout 60 ssh -tt "${SSH_OPTS[@]}" -i "$WHARF_KEYS/alice" -p "$SSH_PORT" wharf@127.0.0.1 enter "$app" web tty
+	assert_success
+	assert_output --regexp '^/dev/pts/[0-9]+'$'\r''?$'
 	# docker-init (Init: true) reports a command it cannot exec with 127, as a shell would.
 	run -127 wharf_ssh run "$app" no-such-command-here
 	assert_output --partial "no-such-command-here"
