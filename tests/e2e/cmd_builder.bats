@@ -109,7 +109,7 @@ row() {
 	for bad in TestApp test_app 'test;id' 'test$cmd' test/app; do
 		run wharf_ssh "builder:set '$bad' selected dockerfile"
 		assert_failure 1
-		assert_output " !     invalid app name '$bad'"
+		assert_output " !     invalid app name '$bad': use lowercase letters, digits, '.' and '-', starting with a letter or digit"
 	done
 	run wharf_ssh builder:report "$app" --builder-nope
 	assert_failure 1

@@ -159,7 +159,7 @@ make_checked_app() {
 	for bad in TestApp test_app 'test;id' 'test$cmd' test/app; do
 		run wharf_ssh "checks:skip '$bad'"
 		assert_failure 1
-		assert_output " !     invalid app name '$bad'"
+		assert_output " !     invalid app name '$bad': use lowercase letters, digits, '.' and '-', starting with a letter or digit"
 	done
 	for bad in 'web;id' 'web,' ',web' 'we b' '$(id)' '`id`' 'web,,worker'; do
 		run wharf_ssh "checks:disable $app '$bad'"

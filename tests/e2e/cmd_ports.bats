@@ -160,7 +160,7 @@ row() {
 	for bad in TestApp test_app 'test;id' 'test$cmd' test/app; do
 		run wharf_ssh "ports:list '$bad'"
 		assert_failure 1
-		assert_output " !     invalid app name '$bad'"
+		assert_output " !     invalid app name '$bad': use lowercase letters, digits, '.' and '-', starting with a letter or digit"
 	done
 	run wharf_ssh ports:add "$app"
 	assert_failure 1
