@@ -166,6 +166,8 @@ struct cli_port_map {
 	int         host, container;
 };
 int cli_port_map_parse(struct cli_port_map *out, const char *s);
+/* A decimal port of n bytes in [lo, 65535]: no sign, space or leading zero. */
+int cli_port_parse(const char *s, size_t n, int lo, int *out);
 int cli_port_map_format(struct buf *out, const struct cli_port_map *m);
 /* The container port of the app's first http map (else first map), or 0. */
 int cli_ports_web_port(const json_t *appobj);

@@ -154,7 +154,7 @@ row() {
 	assert_failure 1
 	run wharf_ssh ports:report "$app" --ports-map
 	assert_output ""
-	run wharf_ssh ports:remove "$app" 'x;id'
+	run wharf_ssh "ports:remove $app 'x;id'"
 	assert_failure 1
 	assert_output " !     'x;id' is neither a host port nor a port mapping"
 	for bad in TestApp test_app 'test;id' 'test$cmd' test/app; do
