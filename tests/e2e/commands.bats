@@ -291,3 +291,28 @@ http://www.$app.example"
 	assert_failure 1
 	assert_output " !     refused: \`certs:add\` cannot be run over ssh"
 }
+
+@test "bash completion: fixed words of the new commands; make install installs it" {
+	# shellcheck disable=SC1091
+	. "$WHARF_REPO/contrib/wharf-completion.bash"
+	PATH=$WHARF_REPO/bin:$PATH
+	COMP_WORDS=(wharf chec)
+	COMP_CWORD=1
+	_wharf
+	[ "${COMPREPLY[*]}" = "checks:disable checks:enable checks:report checks:run checks:skip" ]
+	COMP_WORDS=(wharf builder:set myapp s)
+	COMP_CWORD=3
+	_wharf
+	[ "${COMPREPLY[*]}" = "selected" ]
+	COMP_WORDS=(wharf builder:set myapp selected d)
+	COMP_CWORD=4
+	_wharf
+	[ "${COMPREPLY[*]}" = "dockerfile" ]
+	COMP_WORDS=(wharf --app myapp ports:add myapp https)
+	COMP_CWORD=5
+	_wharf
+	[ "${COMPREPLY[*]}" = "https:443:5000" ]
+	run make -s -C "$WHARF_REPO" install DESTDIR="$TEST_TMP/inst" PREFIX=/usr/local
+	assert_success
+	cmp "$WHARF_REPO/contrib/wharf-completion.bash" "$TEST_TMP/inst/usr/local/share/bash-completion/completions/wharf"
+}
