@@ -258,7 +258,7 @@ http://www.$app.example"
 	run wharf_ssh cleanup "$app" extra
 	assert_failure 1
 	assert_output " !     usage: wharf cleanup [<app>]"
-	run wharf_ssh cleanup 'test;id'
+	run wharf_ssh "cleanup 'test;id'"
 	assert_failure 1
 	assert_output --partial "invalid app name 'test;id'"
 }
