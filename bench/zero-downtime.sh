@@ -40,16 +40,56 @@ serving() {
 		sleep 0.05
 	done
 }
+# The app under load: a Node.js server on the stack image when its tarball is cached (a
+# realistic app: keep-alive, a listen backlog of 511), else busybox httpd on the base image.
+# busybox forks per request and listens with a backlog of 9: under 50 connections its
+# backlog overflows and some connects wait for a 1 s SYN retransmit, which then shows up in
+# every latency figure (and in how long draining an old container takes).
+BENCH_APP=${BENCH_APP:-node}
+STACK_OK=0
+"$REPO/scripts/stack-image.sh" --docker-host "$DOCKER_HOST" --import-only >/dev/null 2>&1 && STACK_OK=1
+[ "$STACK_OK" = 1 ] || BENCH_APP=busybox
 good_dockerfile() {
-	cat >"$DIR/Dockerfile" <<-'DF'
-		FROM wharf/debian:bookworm
-		COPY index.html /www/index.html
-		CMD ["/bin/sh", "-c", "exec busybox httpd -f -p \"$PORT\" -h /www"]
-	DF
+	if [ "$BENCH_APP" = node ]; then
+		cat >"$DIR/Dockerfile" <<-'DF'
+			FROM wharf/stack:bookworm
+			COPY server.js /app/server.js
+			COPY index.html /app/index.html
+			CMD ["node", "/app/server.js"]
+		DF
+	else
+		cat >"$DIR/Dockerfile" <<-'DF'
+			FROM wharf/debian:bookworm
+			COPY index.html /www/index.html
+			CMD ["/bin/sh", "-c", "exec busybox httpd -f -p \"$PORT\" -h /www"]
+		DF
+	fi
 	rm -f "$DIR/CHECKS"
 }
+make_bench_app() {
+	make_app_repo "$DIR" "v0"
+	[ "$BENCH_APP" = node ] || return 0
+	cat >"$DIR/server.js" <<-'JS'
+		// The benchmark's app: answers index.html, read once at startup, on $PORT.
+		const http = require('http');
+		const body = require('fs').readFileSync(__dirname + '/index.html');
+		const srv = http.createServer((req, res) => {
+			res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Length': body.length });
+			res.end(body);
+		});
+		srv.keepAliveTimeout = 65000;
+		srv.listen(Number(process.env.PORT));
+		process.on('SIGTERM', () => {
+			srv.close(() => process.exit(0));
+			srv.closeIdleConnections();
+			setTimeout(() => process.exit(0), 5000).unref();
+		});
+	JS
+	good_dockerfile
+	h_git_commit "$DIR" "node server"
+}
 
-make_app_repo "$DIR" "v0"
+make_bench_app
 push || { cat "$TEST_TMP/push.log"; exit 1; }
 serving "v0" || { echo "bench: the first deploy does not serve" >&2; exit 1; }
 
@@ -82,17 +122,28 @@ for i in $(seq 1 "$DEPLOYS"); do
 		app_change "$DIR" "v$n"
 	fi
 done
-rollback_times=() rollback_cmd_times=()
+# trace_s LOG PATTERN: the time of day (seconds) of the first --trace line matching PATTERN.
+trace_s() {
+	awk -v pat="$2" '$1 == "trace" && index($0, pat) {
+		split($2, t, ":"); printf "%.3f", t[1] * 3600 + t[2] * 60 + t[3]; exit }' "$1"
+}
+rollback_times=() rollback_cmd_times=() rollback_wharf_times=()
 for i in $(seq 1 "$ROLLBACKS"); do
 	before=$(page)
 	t=$(now)
-	wharf_ssh releases:rollback "$APP" >"$TEST_TMP/rollback.log" 2>&1 &
+	# --trace splits the time: ssh and process start, then wharf's own work up to the
+	# router's switch (from "Rolling back" to the answer of the router's PUT).
+	wharf_ssh -- --trace releases:rollback "$APP" >"$TEST_TMP/rollback.log" 2>&1 &
 	rb=$!
 	# Time to serving: until the router answers something else than before.
 	deadline=$((SECONDS + 60))
 	while [ "$(page 2>/dev/null)" = "$before" ] && [ $SECONDS -lt $deadline ]; do sleep 0.02; done
 	[ "$(page)" != "$before" ] && rollback_times+=("$(since "$t")")
 	wait "$rb" && ok=$((ok + 1)) && rollback_cmd_times+=("$(since "$t")")
+	t1=$(trace_s "$TEST_TMP/rollback.log" "step: Rolling back")
+	t2=$(trace_s "$TEST_TMP/rollback.log" "PUT /apps/$APP:")
+	[ -z "$t1" ] || [ -z "$t2" ] ||
+		rollback_wharf_times+=("$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.2f", b - a }')")
 	[ "$(page)" != "$before" ] || echo "bench: rollback $i did not change the page" >&2
 done
 
@@ -103,7 +154,7 @@ WRK_PID=
 # A cached buildpack app (a static site on the stack image): the second push's time
 # to serving, when the stack tarball is cached (`wharf stack:build` makes it).
 bp_line="not measured: no cached stack image (wharf stack:build)"
-if "$REPO/scripts/stack-image.sh" --docker-host "$DOCKER_HOST" --import-only >/dev/null 2>&1; then
+if [ "$STACK_OK" = 1 ]; then
 	BP=$TEST_TMP/bp
 	h_git_init "$BP"
 	mkdir -p "$BP/public" && echo "bp v1" >"$BP/public/index.html"
@@ -119,6 +170,8 @@ if "$REPO/scripts/stack-image.sh" --docker-host "$DOCKER_HOST" --import-only >/d
 			bp_line="$(since "$t") s (second push of a static site, no load)"
 		fi
 	fi
+	case $bp_line in not*) bp_line="not measured: a push of the static site failed: $(
+		grep -E '^remote:  !|error' "$TEST_TMP/bp.log" | head -n 2 | tr '\n' ' ')" ;; esac
 fi
 
 total=$(awk '/requests in/ { print $1 }' "$TEST_TMP/wrk.out")
@@ -132,6 +185,7 @@ cat <<REPORT
 
 =====> wharf zero-downtime benchmark ($(date -u +%F), $(nproc) cores, Docker $(docker version -f '{{.Server.Version}}'))
        Load:                 wrk, $WRK_THREADS threads, $CONNS keep-alive connections through the router
+       App:                  $BENCH_APP ($( [ "$BENCH_APP" = node ] && echo "Node.js http server on the stack image" || echo "busybox httpd, a fork per request, listen backlog 9"))
        Operations:           $DEPLOYS deploys, $CONFIGS config:set, $ROLLBACKS rollbacks (succeeded: $ok of $((DEPLOYS + CONFIGS + ROLLBACKS)))
                              $BAD_CHECKS deploys failing their check, $BAD_BUILDS failing their build (rejected: $failed_ok of $((BAD_CHECKS + BAD_BUILDS)))
        Requests:             ${total:-?}
@@ -140,6 +194,7 @@ cat <<REPORT
        Push to serving:      $(stats "${deploy_times[@]}")   (cached Dockerfile app)
        Rollback to serving:  $(stats "${rollback_times[@]}")   (target < 2 s)
        Rollback command:     $(stats "${rollback_cmd_times[@]}")   (includes ssh and retiring the old container)
+       Rollback in wharf:    $(stats "${rollback_wharf_times[@]}")   (from "Rolling back" to the router's switch, without ssh)
        wrk:                  $(grep -E 'Socket errors|Requests/sec' "$TEST_TMP/wrk.out" | tr -s ' ' | paste -sd ';' -)
        Buildpack app:        $bp_line
 REPORT

@@ -6,6 +6,7 @@
 #include "runtime/runtime.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,27 @@ static int prune_images(struct docker *d, json_t *releases, long retain)
 	return removed;
 }
 
+/* The release command's time limit from the app's WHARF_RELEASE_TIMEOUT (seconds;
+ * "0" means none) in deploy_req's terms; a value that is no number is reported and
+ * the default (an hour, as Heroku's release phase) applies. */
+static long release_timeout(const json_t *env)
+{
+	const char *v = json_string_value(json_object_get(env, "WHARF_RELEASE_TIMEOUT"));
+	char *end;
+	long n;
+
+	if (!v)
+		return 0;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < 0 || n > 7 * 86400) {
+		say_warn("WHARF_RELEASE_TIMEOUT=%s is not a number of seconds (0 to 604800); "
+			 "the release command gets the default hour", v);
+		return 0;
+	}
+	return n == 0 ? -1 : n;
+}
+
 /* Runs the release through the runtime and records it as release N; prints the
  * URLs. The caller holds the app's lock. */
 static int release_and_run(struct docker *d, const char *app, const struct release_src *src,
@@ -123,6 +145,7 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 	req.processes = src->processes;
 	req.formation = formation;
 	req.checks = src->checks;
+	req.release_timeout_s = release_timeout(env);
 	cli_checks_apply(appobj, &req);              /* checks:skip / checks:disable */
 	req.web_port = cli_ports_web_port(appobj);   /* ports:set, used without overlap */
 	if (runtime_deploy(d, &req) < 0)

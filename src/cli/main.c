@@ -126,7 +126,7 @@ int cmd_help(int argc, char **argv)
 	if (family)
 		return cli_help_family(family);
 
-	printf("Usage: wharf [--quiet|--force|--app APP] COMMAND [args]\n\n"
+	printf("Usage: wharf [--quiet|--force|--trace|--app APP] COMMAND [args]\n\n"
 	       "A git-push PaaS: `git push` builds your app and serves it with zero downtime.\n\n"
 	       "Commands:\n");
 	for (c = commands; c->name; c++) {
@@ -209,7 +209,7 @@ int cli_run_argv(int argc, char **argv)
 		else if (!strcmp(argv[i], "--force"))
 			cli_force = 1;
 		else if (!strcmp(argv[i], "--trace"))
-			;
+			setenv("WHARF_TRACE", "1", 1);   /* inherited by what wharf runs */
 		else if (!strcmp(argv[i], "--app") && i + 1 < argc)
 			app = argv[++i];
 		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))

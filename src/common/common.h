@@ -61,6 +61,10 @@ void say_detail(const char *fmt, ...) WHARF_PRINTF(1, 2);    /* 7 spaces */
 void say_warn(const char *fmt, ...) WHARF_PRINTF(1, 2);      /*  !     on stderr */
 void say_lines(const char *prefix, const char *text, size_t len); /* each line prefixed */
 void say_set_quiet(int quiet);                               /* hides step/section/detail */
+/* With WHARF_TRACE set (`wharf --trace …`): one timestamped line on stderr per step
+ * and per Docker or router API call, to see where a deploy's time goes. */
+void say_trace(const char *fmt, ...) WHARF_PRINTF(1, 2);
+int  say_tracing(void);
 void say_set_stderr(int on);     /* all output to stderr: while stdout carries git's protocol */
 
 /* Monotonic seconds, for durations and deadlines (src/common/clock.c). */

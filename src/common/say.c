@@ -2,7 +2,10 @@
 #include "common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 
 static int quiet;
 static int to_stderr;
@@ -34,9 +37,64 @@ static void say_v(const char *prefix, const char *fmt, va_list ap)
 	say_v(prefix, fmt, ap);             \
 	va_end(ap)
 
-void say_step(const char *fmt, ...)    { SAY_BODY(!quiet, "-----> "); }
+void say_step(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (say_tracing()) {
+		struct buf b = BUF_INIT;
+
+		va_start(ap, fmt);
+		if (buf_vaddf(&b, fmt, ap) == 0)
+			say_trace("step: %s", b.buf);
+		va_end(ap);
+		buf_release(&b);
+	}
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	say_v("-----> ", fmt, ap);
+	va_end(ap);
+}
 void say_section(const char *fmt, ...) { SAY_BODY(!quiet, "=====> "); }
 void say_detail(const char *fmt, ...)  { SAY_BODY(!quiet, "       "); }
+
+/* --trace sets WHARF_TRACE=1 in the environment, so the processes a command starts
+ * (git receive-pack, the pre-receive hook's `wharf git-hook`) trace too. */
+int say_tracing(void)
+{
+	static int tracing = -1;
+	const char *v;
+
+	if (tracing < 0) {
+		v = getenv("WHARF_TRACE");
+		tracing = v && *v && strcmp(v, "0") != 0;
+	}
+	return tracing;
+}
+
+/* Wall-clock time with milliseconds: comparable across the processes of a push. */
+void say_trace(const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	struct timeval tv;
+	struct tm tm;
+	va_list ap;
+
+	if (!say_tracing())
+		return;
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	va_start(ap, fmt);
+	if (buf_vaddf(&b, fmt, ap) == 0) {
+		fflush(stdout);
+		fprintf(stderr, " trace  %02d:%02d:%02d.%03ld  %s\n", tm.tm_hour, tm.tm_min,
+			tm.tm_sec, (long)(tv.tv_usec / 1000), b.buf);
+		fflush(stderr);
+	}
+	va_end(ap);
+	buf_release(&b);
+}
 
 void say_warn(const char *fmt, ...)
 {

@@ -46,6 +46,7 @@ struct update {
 	uint64_t         drain_deadline;
 	json_t          *answer;        /* the 200 body, made at the swap */
 	int              applied;       /* swapped; now draining */
+	char             name[64];      /* the app's, for --trace lines (spec.app moves) */
 };
 
 /* One target under check. Freed in its timer's close callback. */
@@ -300,6 +301,7 @@ static void on_drain_timer(uv_timer_t *t)
 	 * connections; the caller may now stop the old backends. */
 	answer = u->answer;
 	u->answer = NULL;
+	say_trace("router: %s drained", u->name);
 	update_finish(u, 200, answer);
 }
 
@@ -320,6 +322,7 @@ static void update_apply(struct update *u)
 		return;
 	}
 	u->applied = 1;
+	say_trace("router: %s swapped to its new targets", u->name);
 	u->drain_deadline = uv_now(r->loop) + drain_ms;
 	if (drained(u)) {
 		on_drain_timer(&u->drain_timer);
@@ -351,6 +354,7 @@ static void check_done(struct check *ck, int ok)
 		return;
 	}
 	u->pending--;
+	say_trace("router: %s: %s passed its health check", u->spec.app, ck->addr);
 	update_checked(u);
 }
 
@@ -495,6 +499,8 @@ static void update_start(struct update *u)
 	struct app *a = router__app_find(r, u->spec.app);
 	size_t i, j;
 
+	snprintf(u->name, sizeof(u->name), "%s", u->spec.app ? u->spec.app : "?");
+	say_trace("router: update of %s received", u->name);
 	if (!u->spec.has_health)
 		goto apply;
 	u->checks = calloc(u->spec.ntargets + 1, sizeof(*u->checks));

@@ -381,17 +381,25 @@ int runtime_app_remove(struct docker *d, const char *app, int stop_timeout_s)
 static int release_phase(struct docker *d, const struct deploy_req *req, const json_t *cmd)
 {
 	struct buf id = BUF_INIT;
+	struct container_watchdog *wd = NULL;
+	long limit = req->release_timeout_s ? req->release_timeout_s : 3600;
 	json_t *info = NULL;
 	long long code;
-	int ret = -1;
+	int ret = -1, logs;
 
 	say_step("Running the release command");
 	if (create_container(d, req, "release", cmd, 0, "no", &id) < 0 ||
-	    docker_container_start(d, id.buf) < 0)
+	    docker_container_start(d, id.buf) < 0 ||
+	    container_watchdog_start(d, id.buf, limit, &wd) < 0)
 		goto out;
-	/* Following the logs returns when the container stops. */
-	if (docker_container_logs(d, id.buf, 1, -1, 0, show_log_line, NULL) < 0 ||
-	    docker_container_inspect(d, id.buf, &info) < 0)
+	/* Following the logs returns when the container stops, or is killed. */
+	logs = docker_container_logs(d, id.buf, 1, -1, 0, show_log_line, NULL);
+	if (container_watchdog_stop(wd)) {
+		err_set("the release command did not finish within %ld s (WHARF_RELEASE_TIMEOUT) "
+			"and was killed", limit);
+		goto out;
+	}
+	if (logs < 0 || docker_container_inspect(d, id.buf, &info) < 0)
 		goto out;
 	code = json_int(json_object_get(info, "State"), "ExitCode", -1);
 	if (code != 0) {

@@ -369,6 +369,11 @@ void docker_free(struct docker *d)
 	free(d);
 }
 
+const char *runtime__docker_sock(const struct docker *d)
+{
+	return d->sock;
+}
+
 const char *docker_api_version(const struct docker *d)
 {
 	return d->version;

@@ -106,6 +106,7 @@ int runtime__http_perform(CURL *h, const char *sock_path, const char *method,
 	char errbuf[CURL_ERROR_SIZE];
 	struct curl_slist *headers = NULL;
 	CURLcode rc;
+	double t0;
 	int ret = -1;
 
 	if (curl_code)
@@ -128,7 +129,15 @@ int runtime__http_perform(CURL *h, const char *sock_path, const char *method,
 	if (timeout_ms > 0)
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
 
+	t0 = clock_now_s();
 	rc = curl_easy_perform(h);
+	if (say_tracing()) {
+		long st = 0;
+
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+		say_trace("%s %s %s: %ld in %.0f ms%s", sock_path, method, path, st,
+			  (clock_now_s() - t0) * 1000, rc == CURLE_OK ? "" : " (transfer failed)");
+	}
 	if (rc != CURLE_OK) {
 		if (curl_code)
 			*curl_code = rc;
@@ -221,6 +230,7 @@ int runtime__http_stream(const struct runtime__stream_req *req, long *status,
 	struct curl_slist *headers = NULL;
 	struct stream_ctx c = { .req = req, .err_body = err_body };
 	CURLcode rc;
+	double t0;
 	int ret = -1;
 
 	*status = 0;
@@ -248,8 +258,11 @@ int runtime__http_stream(const struct runtime__stream_req *req, long *status,
 	curl_easy_setopt(c.h, CURLOPT_WRITEFUNCTION, stream_write);
 	curl_easy_setopt(c.h, CURLOPT_WRITEDATA, &c);
 
+	t0 = clock_now_s();
 	rc = curl_easy_perform(c.h);
 	curl_easy_getinfo(c.h, CURLINFO_RESPONSE_CODE, status);
+	say_trace("%s %s %s (stream): %ld in %.0f ms%s", req->sock_path, req->method, req->path,
+		  *status, (clock_now_s() - t0) * 1000, rc == CURLE_OK ? "" : " (transfer failed)");
 	if (rc != CURLE_OK) {
 		if (c.aborted)
 			goto out;           /* fn's message stands */

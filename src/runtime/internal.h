@@ -55,6 +55,8 @@ int runtime__http_stream(const struct runtime__stream_req *req, long *status,
  * fails with "only unix:// DOCKER_HOST is supported (got '…')". Appends the socket
  * path to sock. */
 int runtime__parse_docker_host(const char *host, struct buf *sock);
+/* The unix socket path of a connected client ("/var/run/docker.sock"); borrowed. */
+const char *runtime__docker_sock(const struct docker *d);
 
 /* Picks the API version to speak: min(client_max, daemon_api), refusing it when it
  * is below daemon_min (NULL or "" means the daemon did not say) or below the oldest

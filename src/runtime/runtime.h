@@ -102,6 +102,16 @@ int docker_container_commit(struct docker *d, const char *id, const char *repo,
 int docker_container_logs(struct docker *d, const char *id, int follow, int tail,
 			  int timestamps, docker_output_fn *fn, void *data);
 
+/* A time limit for a container the caller waits on (a release command, a build):
+ * a thread kills it (POST /containers/{id}/kill) if it still runs timeout_s seconds
+ * after start, which ends the caller's blocking logs/wait call. timeout_s <= 0 means
+ * no limit (*out is NULL). stop() ends the watch and returns 1 if the kill was sent,
+ * 0 otherwise; NULL-safe. */
+struct container_watchdog;
+int container_watchdog_start(struct docker *d, const char *id, long timeout_s,
+			     struct container_watchdog **out);
+int container_watchdog_stop(struct container_watchdog *w);
+
 /* ---- the router's control socket -------------------------------------------- */
 
 struct route_spec {
@@ -133,6 +143,7 @@ struct deploy_req {
 	const json_t *checks;         /* startup checks of web containers; NULL: default */
 	int           listen_wait_s;  /* how long a web container may take to listen; 0: 60 */
 	int           stop_timeout_s; /* SIGTERM grace for old containers; 0: 10 */
+	long          release_timeout_s; /* limit of the release command; 0: 3600, <0: none */
 	/* checks:skip / checks:disable (arrays of process types; "_all_" means every
 	 * type; NULL: none). A skipped type runs no checks (a web container must still
 	 * listen on its PORT: the router can only switch to a listening target) but

@@ -237,15 +237,23 @@ release_versions() {
 	make_app_repo "$TEST_TMP/app" "current"
 	run git_push_app "$TEST_TMP/app" "$app"
 	assert_success
-	# v2 takes 20 s to listen: long enough to kill its deploy in the middle.
-	sed -i 's|^CMD .*|CMD ["/bin/sh","-c","sleep 20; exec busybox httpd -f -p $PORT -h /www"]|' "$TEST_TMP/app/Dockerfile"
+	# v2 takes 60 s to listen: long enough to kill its deploy in the middle.
+	sed -i 's|^CMD .*|CMD ["/bin/sh","-c","sleep 60; exec busybox httpd -f -p $PORT -h /www"]|' "$TEST_TMP/app/Dockerfile"
 	app_change "$TEST_TMP/app" "slow"
 	git_push_app "$TEST_TMP/app" "$app" >"$TEST_TMP/push.out" 2>&1 &
 	pusher=$!
 	eventually 120 grep -q "Starting web container" "$TEST_TMP/push.out"
-	hook=$(for p in /proc/[0-9]*; do
-		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "git-hook $app"; then basename "$p"; fi
-	done | head -n 1)
+	# Bash builtins only: forking two processes per pid made this scan outlast the 60 s
+	# on a loaded machine.
+	local p args
+	hook=
+	for p in /proc/[0-9]*; do
+		mapfile -d '' args 2>/dev/null <"$p/cmdline" || continue
+		if [ "${args[1]:-}" = git-hook ] && [ "${args[2]:-}" = "$app" ]; then
+			hook=${p#/proc/}
+			break
+		fi
+	done
 	[ -n "$hook" ]
 	kill -9 "$hook"       # the deploying process dies, as with a lost ssh session
 	# Only the push: a bare `wait` would also wait for bats's own timeout watchdog.
@@ -264,4 +272,53 @@ release_versions() {
 	eventually 30 one
 	run release_versions "$app"
 	assert_output "1,2"
+}
+
+@test "a release command that outlives WHARF_RELEASE_TIMEOUT is killed and the old release keeps serving" {
+	app=$(new_app_name)
+	make_app_repo "$TEST_TMP/app" "before the slow release"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	run wharf_ssh config:set --no-restart "$app" WHARF_RELEASE_TIMEOUT=2
+	assert_success
+	printf 'web: exec busybox httpd -f -p "$PORT" -h /www\nrelease: echo "release starts"; sleep 60\n' \
+		>"$TEST_TMP/app/Procfile"
+	app_change "$TEST_TMP/app" "after the slow release"
+	SECONDS=0
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_failure
+	assert_output --partial "release starts"
+	assert_output --partial "the release command did not finish within 2 s (WHARF_RELEASE_TIMEOUT) and was killed"
+	refute_output --partial "=====> Application deployed:"
+	# Killed at the limit, not after the command's own 60 s.
+	assert [ "$SECONDS" -lt 50 ]
+	run app_url_get "$app"
+	assert_output "before the slow release"
+	# No release container is left behind.
+	run docker ps -aq --filter "label=wharf.app=$app" --filter label=wharf.process=release
+	assert_output ""
+	run wharf_ssh config:set --no-restart "$app" WHARF_RELEASE_TIMEOUT=soon
+	assert_success
+	sed -i 's/sleep 60/true/' "$TEST_TMP/app/Procfile"
+	h_git_commit "$TEST_TMP/app" "quick release"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	assert_output --partial "WHARF_RELEASE_TIMEOUT=soon is not a number of seconds"
+	run app_url_get "$app"
+	assert_output "after the slow release"
+}
+
+@test "--trace shows each step and Docker API call with a timestamp" {
+	app=$(new_app_name)
+	make_app_repo "$TEST_TMP/app" "traced"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	run wharf_ssh -- --trace ps:restart "$app"
+	assert_success
+	assert_output --regexp ' trace  [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}  step: Starting web container for release 2'
+	assert_output --regexp ' trace  [0-9:.]+  /[^ ]+ POST /v1\.[0-9]+/containers/create\?name=[^ ]+: 201 in [0-9]+ ms'
+	assert_output --regexp ' trace  [0-9:.]+  /[^ ]+ PUT /apps/'"$app"': 200 in [0-9]+ ms'
+	run wharf_ssh ps:restart "$app"
+	assert_success
+	refute_output --partial " trace "
 }
