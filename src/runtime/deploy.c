@@ -50,6 +50,23 @@ static int port_bindable(int port)
 	return ok;
 }
 
+/* Can an app listen on port now? Like the app's own server, with SO_REUSEADDR:
+ * the connections a stopped container served leave TIME_WAIT sockets on its port
+ * for a minute, which only a listener without SO_REUSEADDR would trip over. */
+static int port_listenable(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, ok;
+
+	if (fd < 0)
+		return 0;
+	sa.sin_addr.s_addr = htonl(INADDR_ANY);
+	ok = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+	     bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, 1) == 0;
+	close(fd);
+	return ok;
+}
+
 int runtime_type_listed(const json_t *types, const char *type)
 {
 	size_t i;
@@ -449,7 +466,7 @@ static int start_web(struct docker *d, const struct deploy_req *req, const json_
 	 * was stopped, so the port must be free now. */
 	if (req->web_port && runtime_type_listed(req->checks_disabled, "web")) {
 		port = req->web_port;
-		if (!port_bindable(port)) {
+		if (!port_listenable(port)) {
 			err_set("port %d (the ports map's container port) is in use on this host", port);
 			lock_release(&ports);
 			goto out;
