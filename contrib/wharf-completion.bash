@@ -30,7 +30,19 @@ _wharf() {
 		help | version | router | apps:create | apps:list | ssh-keys:* | stack:* | *-global | ps:restore) ;;
 		*) mapfile -t COMPREPLY < <(compgen -W "$(wharf --quiet apps:list 2>/dev/null)" -- "$cur") ;;
 		esac
+		return 0
 	fi
+	# Fixed words after the app.
+	local words=""
+	case $cmd:$((COMP_CWORD - i)) in
+	builder:set:2) words=selected ;;
+	builder:set:3) words="dockerfile buildpacks image" ;;
+	git:set:2) words=deploy-branch ;;
+	releases:set:2) words=retain ;;
+	checks:enable:2 | checks:disable:2 | checks:skip:2) words="web worker _all_" ;;
+	ports:add:* | ports:set:*) words="http:80:5000 https:443:5000" ;;
+	esac
+	[ -z "$words" ] || mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
 	return 0
 }
 complete -F _wharf wharf

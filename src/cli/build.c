@@ -75,8 +75,13 @@ int cli_build_tree(struct docker *d, const char *app, const char *rev, const cha
 	if (state_app_load(app, &appobj) < 0)
 		goto out;
 	url = json_str(json_object_get(appobj, "config"), "BUILDPACK_URL", NULL);
+	/* builder:set selected is the most explicit choice of all. */
+	if (cli_builder_selected(appobj, dir, &builder) < 0)
+		goto out;
+	if (builder)
+		;
 	/* Buildpacks the app names are an explicit choice: they win over a Dockerfile. */
-	if (json_array_size(json_object_get(appobj, "buildpacks")) || (url && *url))
+	else if (json_array_size(json_object_get(appobj, "buildpacks")) || (url && *url))
 		builder = "buildpacks";
 	else if (build_detect(dir, &builder) < 0)
 		goto out;

@@ -146,6 +146,55 @@ int cmd_domains_enable(int argc, char **argv);
 int cmd_domains_disable(int argc, char **argv);
 int cmd_git_set(int argc, char **argv);
 int cmd_git_report(int argc, char **argv);
+int cmd_git_from_image(int argc, char **argv);
+
+/* checks, ports, builder families and the standard commands (checks.c, ports.c,
+ * builder.c, standard.c). */
+int cmd_checks_enable(int argc, char **argv);
+int cmd_checks_disable(int argc, char **argv);
+int cmd_checks_skip(int argc, char **argv);
+int cmd_checks_run(int argc, char **argv);
+int cmd_checks_report(int argc, char **argv);
+int cmd_ports_list(int argc, char **argv);
+int cmd_ports_add(int argc, char **argv);
+int cmd_ports_set(int argc, char **argv);
+int cmd_ports_remove(int argc, char **argv);
+int cmd_ports_clear(int argc, char **argv);
+int cmd_ports_report(int argc, char **argv);
+int cmd_builder_set(int argc, char **argv);
+int cmd_builder_report(int argc, char **argv);
+int cmd_url(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_cleanup(int argc, char **argv);
+/* A comma-separated list of process types (^[A-Za-z0-9_-]+$, max 63) or "_all_";
+ * *out is a new array without duplicates. */
+int cli_checks_parse_types(json_t **out, const char *list);
+/* Copies the app's checks:skip/disable lists into req (borrowed from appobj). */
+void cli_checks_apply(const json_t *appobj, struct deploy_req *req);
+/* One `scheme:host-port:container-port` map. http maps the router's port 80,
+ * https its 443 (wharf opens no other host port); the container port is
+ * 1024-65535 (containers share the host's network). */
+struct cli_port_map {
+	const char *scheme;          /* "http" or "https" (static) */
+	int         host, container;
+};
+int cli_port_map_parse(struct cli_port_map *out, const char *s);
+/* A decimal port of n bytes in [lo, 65535]: no sign, space or leading zero. */
+int cli_port_parse(const char *s, size_t n, int lo, int *out);
+int cli_port_map_format(struct buf *out, const struct cli_port_map *m);
+/* The container port of the app's first http map (else first map), or 0. */
+int cli_ports_web_port(const json_t *appobj);
+/* builder:set selected: *builder is "dockerfile" or "buildpacks" when one is
+ * forced, NULL when pushes are detected; fails for "image" (pushes are not built)
+ * and for "dockerfile" when dir has no Dockerfile. */
+int cli_builder_selected(const json_t *appobj, const char *dir, const char **builder);
+/* Deploys a local image (never pulled) as a new release tagged wharf/<app>:<N>,
+ * through the zero-downtime path; takes the app's lock. */
+int cli_deploy_image(const char *app, const char *ref);
+/* `<family>:report [<app>] [--format json] [--<prefix>KEY]`: fn reports one app,
+ * into all (an object keyed by app) when all is not NULL. */
+typedef int cli_report_fn(const char *app, const char *flag, int json, json_t *all);
+int cli_report_family(int argc, char **argv, const char *prefix, cli_report_fn *fn);
 /* Prints help for a family ("apps"), the whole table as markdown
  * (`help --markdown`) or the command names (`help --commands`). */
 int cli_help_family(const char *family);

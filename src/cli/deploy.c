@@ -29,6 +29,8 @@ struct release_src {
 	const json_t *processes;
 	const json_t *checks;
 	const json_t *config;     /* NULL: the app's current config */
+	const char   *what;       /* "from-image" for git:from-image; NULL: a push's build */
+	const char   *source;     /* the image reference git:from-image was given */
 };
 
 /* Who made the change: the ssh key's name, or the local user. */
@@ -153,6 +155,8 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 	stopped = json_is_true(json_object_get(appobj, "stopped"));
 	/* A stopped app (ps:stop) stays stopped through every deploy: the release
 	 * is made and recorded, and ps:start runs it. */
+	cli_checks_apply(appobj, &req);              /* checks:skip / checks:disable */
+	req.web_port = cli_ports_web_port(appobj);   /* ports:set, used without overlap */
 	if (!stopped && runtime_deploy(d, &req) < 0)
 		goto out;
 	if (state_now(&now) < 0)
@@ -170,6 +174,10 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 		json_object_set(rel, "processes", (json_t *)src->processes);
 	if (src->checks)
 		json_object_set(rel, "checks", (json_t *)src->checks);
+	if (src->what)
+		json_object_set_new(rel, "what", json_string(src->what));
+	if (src->source)
+		json_object_set_new(rel, "source_image", json_string(src->source));
 	json_array_append_new(json_object_get(releases, "releases"), rel);
 	/* The new release serves from here on: a failure to record it must not
 	 * reject the push as if the old one still served. Say it loudly instead;
@@ -335,6 +343,8 @@ static int redeploy_release(const char *app, long from, int restore_config, cons
 	src.processes = json_object_get(rel, "processes");
 	src.checks = json_object_get(rel, "checks");
 	src.config = restore_config ? json_object_get(rel, "config") : NULL;
+	src.what = json_str(rel, "what", NULL);
+	src.source = json_str(rel, "source_image", NULL);
 	say_step("%s %s", restore_config ? "Rolling back" : "Restarting", app);
 	if (docker_new(&d, NULL) < 0 || buf_addf(&tmproot, "%s/tmp", wharf_root()) < 0 ||
 	    clean_leftovers(d, app, releases, tmproot.buf) < 0 ||
@@ -346,6 +356,67 @@ out:
 	json_decref(releases);
 	docker_free(d);
 	buf_release(&tmproot);
+	return ret;
+}
+
+int cli_deploy_image(const char *app, const char *ref)
+{
+	struct lock l = LOCK_INIT;
+	struct docker *d = NULL;
+	struct release_src src = { 0 };
+	struct buf tmproot = BUF_INIT, path = BUF_INIT, tag = BUF_INIT, desc = BUF_INIT;
+	json_t *releases = NULL, *info = NULL;
+	const char *id;
+	long version;
+	int exists, ret = -1;
+
+	if (state_app_lock(&l, app) < 0 || state_releases_load(app, &releases) < 0 ||
+	    docker_new(&d, NULL) < 0)
+		goto out;
+	/* Only an image this Docker has: asking for another would make it pull. */
+	if (docker_image_exists(d, ref, &exists) < 0)
+		goto out;
+	if (!exists) {
+		err_set("image '%s' does not exist in the local Docker (wharf never pulls: "
+			"build or `docker load` it on this host first)", ref);
+		goto out;
+	}
+	if (docker_image_inspect(d, ref, &info) < 0)
+		goto out;
+	id = json_str(info, "Id", "");
+	version = next_version(releases);
+	say_step("Deploying image %s (%.19s) to %s", ref, id, app);
+	/* The release runs wharf's own tag of the image, so that image GC of old
+	 * releases removes that tag and never the name the user gave it. */
+	if (buf_addf(&path, "/images/%s/tag?repo=wharf/%s&tag=%ld", id, app, version) < 0 ||
+	    docker_call(d, "POST", path.buf, NULL, NULL, NULL) < 0 ||
+	    buf_addf(&tag, "wharf/%s:%ld", app, version) < 0)
+		goto out;
+	src.image = tag.buf;
+	src.what = "from-image";
+	src.source = ref;
+	if (buf_addf(&tmproot, "%s/tmp", wharf_root()) < 0 ||
+	    buf_addf(&desc, "from-image %s", ref) < 0 ||
+	    clean_leftovers(d, app, releases, tmproot.buf) < 0 ||
+	    release_and_run(d, app, &src, desc.buf) < 0) {
+		/* The failed release's tag goes; the message stays the deploy's. */
+		struct buf why = BUF_INIT;
+		buf_addstr(&why, err_msg());
+		docker_image_remove(d, tag.buf, 0);
+		err_set("%s", why.buf);
+		buf_release(&why);
+		goto out;
+	}
+	ret = 0;
+out:
+	lock_release(&l);
+	json_decref(releases);
+	json_decref(info);
+	docker_free(d);
+	buf_release(&tmproot);
+	buf_release(&path);
+	buf_release(&tag);
+	buf_release(&desc);
 	return ret;
 }
 

@@ -1,4 +1,5 @@
-/* git.c - git:set <app> deploy-branch [BRANCH], git:report: how pushes deploy. */
+/* git.c - git:set <app> deploy-branch [BRANCH], git:from-image <app> IMAGE, git:report:
+ * how pushes (and images) deploy. */
 #include "cli.h"
 
 #include <stdio.h>
@@ -53,6 +54,34 @@ out:
 	return ret;
 }
 
+/* A local image reference: name[:tag][@digest] or an id, in the characters
+ * Docker allows ([A-Za-z0-9._/:@-]), at most 255; nothing a path, query or shell
+ * could read differently. */
+static int valid_image_ref(const char *ref)
+{
+	size_t n = strlen(ref);
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:@-";
+
+	if (!n || n > 255 || strspn(ref, ok) != n || !strchr(
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", ref[0]) ||
+	    strstr(ref, "..") || strstr(ref, "//"))
+		return err_set("invalid image reference '%s'", ref);
+	return 0;
+}
+
+int cmd_git_from_image(int argc, char **argv)
+{
+	struct cli_opts o;
+
+	if (cli_opts_parse(&o, argc, argv, "", NULL) < 0)
+		return -1;
+	if (o.npos != 2)
+		return cli_usage(argv[0]);
+	if (cli_opts_app(&o, 1) < 0 || valid_image_ref(o.pos[1]) < 0)
+		return -1;
+	return cli_deploy_image(o.pos[0], o.pos[1]);
+}
+
 static int git_report(const char *name, const char *flag, int json, json_t *all)
 {
 	struct buf title = BUF_INIT;
@@ -71,6 +100,8 @@ static int git_report(const char *name, const char *flag, int json, json_t *all)
 			{ "Git computed deploy branch", *branch ? branch : "main master" },
 			{ "Git rev", json_str(cur, "git_rev", "") },
 			{ "Git last updated at", json_str(cur, "created_at", "") },
+			/* What the current release came from: a push, or git:from-image. */
+			{ "Git source image", json_str(cur, "source_image", "") },
 		};
 		size_t n = sizeof(rows) / sizeof(rows[0]);
 		if (all)

@@ -48,6 +48,16 @@ static int exec_git(const char *service, const char *app)
 	return -1;
 }
 
+static int has_help_flag(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	return 0;
+}
+
 int cmd_ssh_command(int argc, char **argv)
 {
 	struct ssh_request req = SSH_REQUEST_INIT;
@@ -96,7 +106,13 @@ int cmd_ssh_command(int argc, char **argv)
 		goto out;
 	}
 	c = command_find(req.argv[i]);
-	if (!strstr(req.argv[i], ":help") && (!c || !(c->flags & CMD_SSH_OK))) {
+	/* Help is harmless: `FAMILY:help`, a bare family name (Dokku shows the family's
+	 * help) and `COMMAND --help` of any command print text and run nothing. */
+	if (!c && !strchr(req.argv[i], ':'))
+		;
+	else if (c && strcmp(c->name, "router") && has_help_flag(req.argc - i, req.argv + i))
+		;
+	else if (!strstr(req.argv[i], ":help") && (!c || !(c->flags & CMD_SSH_OK))) {
 		err_set(c ? "refused: `%s` cannot be run over ssh"
 			  : "refused: `%s` is not a wharf command; see `ssh wharf@HOST help`",
 			req.argv[i]);

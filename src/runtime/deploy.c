@@ -50,6 +50,42 @@ static int port_bindable(int port)
 	return ok;
 }
 
+/* Can an app listen on port now? Like the app's own server, with SO_REUSEADDR:
+ * the connections a stopped container served leave TIME_WAIT sockets on its port
+ * for a minute, which only a listener without SO_REUSEADDR would trip over. */
+static int port_listenable(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, ok;
+
+	if (fd < 0)
+		return 0;
+	sa.sin_addr.s_addr = htonl(INADDR_ANY);
+	ok = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+	     bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, 1) == 0;
+	close(fd);
+	return ok;
+}
+
+int runtime_type_listed(const json_t *types, const char *type)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(types, i, v)
+		if (json_is_string(v) && (!strcmp(json_string_value(v), type) ||
+					  !strcmp(json_string_value(v), "_all_")))
+			return 1;
+	return 0;
+}
+
+/* Are the checks of this type skipped (checks:skip or checks:disable)? */
+static int checks_off(const struct deploy_req *req, const char *type)
+{
+	return runtime_type_listed(req->checks_skipped, type) ||
+	       runtime_type_listed(req->checks_disabled, type);
+}
+
 static int port_in_use(const json_t *containers, int port)
 {
 	size_t i;
@@ -153,7 +189,8 @@ static int wait_listening(struct docker *d, const char *id, int port, int wait_s
 		}
 		if (clock_now_s() > deadline) {
 			err_set("the new container did not listen on PORT %d within %d s (apps must "
-				"listen on $PORT)", port, wait_s);
+				"listen on $PORT; an app with a fixed port needs ports:set and "
+				"checks:disable, see docs/checks-and-ports.md)", port, wait_s);
 			break;
 		}
 		sleep_ms(50);
@@ -298,7 +335,7 @@ static int switch_router(const struct deploy_req *req, const json_t *targets)
 	rs.targets = tv;
 	/* The runtime already ran the checks; with a check path the router checks it
 	 * once more itself, right before it swaps. */
-	rs.health_path = first_check_path(req->checks);
+	rs.health_path = checks_off(req, "web") ? NULL : first_check_path(req->checks);
 	rs.interval_ms = 500;
 	rs.timeout_ms = 5000;
 	rs.deadline_ms = 30000;
@@ -443,8 +480,21 @@ static int start_web(struct docker *d, const struct deploy_req *req, const json_
 	if (buf_addf(&lockpath, "%s/ports.lock", wharf_root()) < 0 ||
 	    lock_take(&ports, lockpath.buf, NULL) < 0)
 		goto out;
-	/* The port is held from the pick until the container exists (its label). */
-	if (pick_port(d, &port) < 0 || create_container(d, req, "web", cmd, port, "no", &id) < 0) {
+	/* The port is held from the pick until the container exists (its label). A
+	 * fixed port (ports:set) is only asked for without overlap: the old container
+	 * was stopped, so the port must be free now. */
+	if (req->web_port && runtime_type_listed(req->checks_disabled, "web")) {
+		port = req->web_port;
+		if (!port_listenable(port)) {
+			err_set("port %d (the ports map's container port) is in use on this host", port);
+			lock_release(&ports);
+			goto out;
+		}
+	} else if (pick_port(d, &port) < 0) {
+		lock_release(&ports);
+		goto out;
+	}
+	if (create_container(d, req, "web", cmd, port, "no", &id) < 0) {
 		lock_release(&ports);
 		goto out;
 	}
@@ -452,9 +502,14 @@ static int start_web(struct docker *d, const struct deploy_req *req, const json_
 	json_array_append_new(started, json_string(id.buf));
 	buf_addstr(failed_id, id.buf);
 	say_step("Starting web container for release %ld on port %d", req->release, port);
-	if (docker_container_start(d, id.buf) < 0 || wait_listening(d, id.buf, port, wait_s) < 0 ||
-	    runtime_run_checks(d, id.buf, port, host ? host : "localhost", req->checks) < 0 ||
-	    set_restart_policy(d, req, id.buf) < 0)
+	if (docker_container_start(d, id.buf) < 0 || wait_listening(d, id.buf, port, wait_s) < 0)
+		goto out;
+	if (checks_off(req, "web"))
+		say_detail("checks skipped (checks:%s)",
+			   runtime_type_listed(req->checks_disabled, "web") ? "disable" : "skip");
+	else if (runtime_run_checks(d, id.buf, port, host ? host : "localhost", req->checks) < 0)
+		goto out;
+	if (set_restart_policy(d, req, id.buf) < 0)
 		goto out;
 	if (buf_addf(&target, "127.0.0.1:%d", port) < 0)
 		goto out;
@@ -481,13 +536,47 @@ static int start_other(struct docker *d, const struct deploy_req *req, const cha
 	buf_addstr(failed_id, id.buf);
 	if (docker_container_start(d, id.buf) < 0)
 		goto out;
-	sleep_ms(500);          /* one that dies at once should fail the deploy */
-	if (runtime_check_running(d, id.buf) < 0 || set_restart_policy(d, req, id.buf) < 0)
+	if (checks_off(req, type))
+		say_detail("checks skipped (checks:%s)",
+			   runtime_type_listed(req->checks_disabled, type) ? "disable" : "skip");
+	else
+		sleep_ms(500);  /* one that dies at once should fail the deploy */
+	if ((!checks_off(req, type) && runtime_check_running(d, id.buf) < 0) ||
+	    set_restart_policy(d, req, id.buf) < 0)
 		goto out;
 	buf_reset(failed_id);
 	ret = 0;
 out:
 	buf_release(&id);
+	return ret;
+}
+
+/* checks:disable: the old containers of `type` are stopped before the new ones
+ * start (no overlap). Their ids go to stopped, so a failed deploy starts them
+ * again; a successful one removes them with the other old containers. */
+static int stop_old_of_type(struct docker *d, const struct deploy_req *req, const char *type,
+			    const json_t *started, json_t *stopped, int grace_s)
+{
+	json_t *list = NULL, *c;
+	size_t i;
+	int ret = 0;
+
+	if (runtime_app_containers(d, req->app, &list) < 0)
+		return -1;
+	json_array_foreach(list, i, c) {
+		const char *id = json_str(c, "Id", NULL);
+		if (!id || in_ids(started, id) ||
+		    strcmp(json_str(json_object_get(c, "Labels"), "wharf.process", ""), type) ||
+		    strcmp(json_str(c, "State", ""), "running"))
+			continue;
+		say_step("Stopping old %s container %.12s first (checks:disable %s)", type, id, type);
+		if (docker_container_stop(d, id, grace_s) < 0) {
+			ret = -1;
+			break;
+		}
+		json_array_append_new(stopped, json_string(id));
+	}
+	json_decref(list);
 	return ret;
 }
 
@@ -502,6 +591,7 @@ static long formation_count(const json_t *formation, const char *type)
 int runtime_deploy(struct docker *d, const struct deploy_req *req)
 {
 	json_t *started = json_array(), *targets = json_array(), *web_only = NULL, *cmd;
+	json_t *stopped = json_array();
 	const json_t *procs = req->processes;
 	struct buf failed_id = BUF_INIT;
 	const char *type;
@@ -519,6 +609,15 @@ int runtime_deploy(struct docker *d, const struct deploy_req *req)
 		if (!strcmp(type, "release"))
 			continue;
 		n = formation_count(req->formation, type);
+		if (runtime_type_listed(req->checks_disabled, type) &&
+		    stop_old_of_type(d, req, type, started, stopped, grace) < 0)
+			goto failed;
+		if (n > 1 && req->web_port && !strcmp(type, "web") &&
+		    runtime_type_listed(req->checks_disabled, "web")) {
+			err_set("a fixed container port (ports:set) serves one web container; "
+				"scale web to 1 or clear the ports map");
+			goto failed;
+		}
 		for (i = 0; i < n; i++) {
 			int r = !strcmp(type, "web")
 				? start_web(d, req, cmd, started, targets, &failed_id)
@@ -555,11 +654,19 @@ failed:
 			if (docker_container_remove(d, json_string_value(v), 1) < 0)
 				say_warn("could not remove new container %.12s: %s",
 					 json_string_value(v), err_msg());
+		/* checks:disable stopped the old ones: they serve again. */
+		json_array_foreach(stopped, k, v) {
+			say_step("Starting old container %.12s again", json_string_value(v));
+			if (docker_container_start(d, json_string_value(v)) < 0)
+				say_warn("could not start old container %.12s again: %s",
+					 json_string_value(v), err_msg());
+		}
 		err_set("%s", why.buf);
 		buf_release(&why);
 	}
 out:
 	json_decref(started);
+	json_decref(stopped);
 	json_decref(targets);
 	json_decref(web_only);
 	buf_release(&failed_id);

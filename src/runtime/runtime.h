@@ -199,7 +199,21 @@ struct deploy_req {
 	const json_t *resources;      /* {"memory": "256m", "cpu": "0.5", "process": {TYPE:
 	                               * {"memory"…, "cpu"…}}}: a type's own values win;
 	                               * NULL: no limits */
+	/* checks:skip / checks:disable (arrays of process types; "_all_" means every
+	 * type; NULL: none). A skipped type runs no checks (a web container must still
+	 * listen on its PORT: the router can only switch to a listening target) but
+	 * keeps the overlap. A disabled type also runs no checks and has no overlap:
+	 * its old containers are stopped before the new ones start (and started again
+	 * if the deploy fails). */
+	const json_t *checks_skipped;
+	const json_t *checks_disabled;
+	/* A fixed PORT for the web container (ports:set's container port), honoured
+	 * only when web is disabled (no overlap) and scaled to 1; 0: a fresh PORT each. */
+	int           web_port;
 };
+
+/* 1 when type (or "_all_") is in the array of process types. */
+int runtime_type_listed(const json_t *types, const char *type);
 
 /* Runs the release phase (if any), starts the formation's containers beside the
  * old ones (each web container on a fresh PORT, waited for and checked), asks the

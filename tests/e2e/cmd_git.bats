@@ -123,3 +123,90 @@ make_rev_app() {
 	run wharf_ssh git:report "$app" --git-deploy-branch
 	assert_output "feature/x-1.2_b"
 }
+
+@test "GIT_REV stays the deployed commit through a redeploy (config:set)" {
+	app=$(new_app_name)
+	make_rev_app "$TEST_TMP/app"
+	rev=$(git -C "$TEST_TMP/app" rev-parse HEAD)
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	run wharf_ssh config:set "$app" OTHER=1
+	assert_success
+	assert_output --partial "Application deployed: v2"
+	run app_url_get "$app"
+	assert_output "rev=$rev"
+}
+
+@test "git:from-image deploys a local image as a release with zero downtime; a missing one is never pulled" {
+	src=$(new_app_name src)
+	app=$(new_app_name)
+	make_app_repo "$TEST_TMP/src" "image one"
+	run git_push_app "$TEST_TMP/src" "$src"
+	assert_success
+	docker tag "wharf/$src:1" "e2e-$app/img:v1"
+	run wharf_ssh apps:create "$app"
+	run wharf_ssh git:from-image "$app" "e2e-$app/img:v1"
+	assert_success
+	assert_line --index 0 --regexp "^-----> Deploying image e2e-$app/img:v1 \\(sha256:[0-9a-f]{12}\\) to $app$"
+	assert_output --partial "=====> Application deployed: v1"
+	run app_url_get "$app"
+	assert_output "image one"
+	run wharf_ssh git:report "$app" --git-source-image
+	assert_output "e2e-$app/img:v1"
+	run wharf_ssh git:report "$app" --git-rev
+	assert_output ""
+	docker image inspect "wharf/$app:1" >/dev/null
+	old=$(app_containers "$app")
+
+	app_change "$TEST_TMP/src" "image two"
+	run git_push_app "$TEST_TMP/src" "$src"
+	assert_success
+	docker tag "wharf/$src:2" "e2e-$app/img:v2"
+	run wharf_ssh git:from-image "$app" "e2e-$app/img:v2"
+	assert_success
+	assert_output --partial "Switching the router to"
+	assert_output --partial "=====> Application deployed: v2"
+	run app_url_get "$app"
+	assert_output "image two"
+	[ "$(app_containers "$app")" != "$old" ]
+	[ "$(app_containers "$app" | wc -l)" -eq 1 ]
+	run wharf_ssh releases:info "$app" 2 --format json
+	[ "$(jq -r '.source_image' <<<"$output")" = "e2e-$app/img:v2" ]
+	# A config change redeploys the image release.
+	run wharf_ssh config:set "$app" X=1
+	assert_success
+	run app_url_get "$app"
+	assert_output "image two"
+
+	run wharf_ssh git:from-image "$app" nope/missing:1
+	assert_failure 1
+	assert_output " !     image 'nope/missing:1' does not exist in the local Docker (wharf never pulls: build or \`docker load\` it on this host first)"
+	[ -z "$(docker image ls -q nope/missing)" ]
+	run app_url_get "$app"
+	assert_output "image two"
+}
+
+@test "git:from-image refuses bad references, names and missing arguments" {
+	app=$(new_app_name)
+	run wharf_ssh apps:create "$app"
+	# shellcheck disable=SC2016 # literal $ and backquotes: the point of the test
+	for bad in '$(id)' '`id`' 'img;id' 'img name' '-img' 'a/../b' 'img?x=1' '#img'; do
+		run wharf_ssh "git:from-image $app '$bad'"
+		assert_failure 1
+		refute_output --partial "uid="
+		[ "$bad" = -img ] || assert_output " !     invalid image reference '$bad'"
+	done
+	run wharf_ssh git:from-image "$app"
+	assert_failure 1
+	assert_output " !     usage: wharf git:from-image <app> IMAGE"
+	run wharf_ssh git:from-image "$app" a b
+	assert_failure 1
+	for bad in TestApp test_app 'test;id' 'test$cmd' test/app; do
+		run wharf_ssh "git:from-image '$bad' img:1"
+		assert_failure 1
+		assert_output --partial "invalid app name '$bad'"
+	done
+	run wharf_ssh git:from-image nosuchapp-y img:1
+	assert_failure 1
+	assert_output " !     app 'nosuchapp-y' does not exist"
+}

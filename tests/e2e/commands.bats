@@ -178,3 +178,141 @@ http://www.$app.example"
 	run wharf ssh-keys:remove down
 	assert_success
 }
+
+@test "url prints the first URL; report shows every family's report of an app" {
+	app=$(new_app_name)
+	run wharf_ssh apps:create "$app"
+	run wharf_ssh url "$app"
+	assert_success
+	assert_output "http://$app.$WHARF_TEST_DOMAIN"
+	run wharf_ssh domains:add "$app" "www.$app.example"
+	run wharf_ssh domains:disable "$app"
+	run wharf_ssh url "$app"
+	assert_output "http://www.$app.example"
+	run wharf_ssh domains:clear "$app"
+	run wharf_ssh url "$app"
+	assert_failure 1
+	assert_output " !     $app has no domains: see \`wharf domains:report $app\`"
+	run wharf_ssh report "$app"
+	assert_success
+	# Every `FAMILY:report [<app>]` of the table, in table order.
+	families=$(wharf help --commands | sed -n 's/^\([a-z-]*\):report$/\1/p')
+	for f in $families; do
+		grep -q "^$f:report \[<app>\]" < <(wharf help "$f" | sed 's/^    //') || continue
+		assert_line "=====> $app $f information"
+	done
+	assert_line "=====> $app checks information"
+	assert_line "=====> $app ports information"
+	run wharf_ssh report
+	assert_success
+	assert_line "=====> $app apps information"
+	for bad in TestApp test_app 'test;id' 'test$cmd' test/app; do
+		run wharf_ssh "report '$bad'"
+		assert_failure 1
+		assert_output --partial "invalid app name '$bad'"
+		run wharf_ssh "url '$bad'"
+		assert_failure 1
+		assert_output --partial "invalid app name '$bad'"
+	done
+	run wharf_ssh url
+	assert_failure 1
+	assert_output " !     usage: wharf url <app>"
+	run wharf_ssh report "$app" other
+	assert_failure 1
+	assert_output " !     usage: wharf report [<app>]"
+}
+
+@test "cleanup removes exited wharf containers and dangling wharf images, and says so" {
+	app=$(new_app_name)
+	make_app_repo "$TEST_TMP/app" "clean me"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	serving=$(app_containers "$app")
+	labels=(--label wharf.managed=1 --label "wharf.root=$WHARF_ROOT" --label "wharf.app=$app")
+	dead=$(docker create "${labels[@]}" --label wharf.process=web --label wharf.release=0 \
+		--name "$app.web.0.dead" wharf/debian:bookworm true)
+	docker start "$dead" >/dev/null
+	eventually 20 test "$(docker inspect -f '{{.State.Status}}' "$dead")" = exited
+	# An untagged image with wharf's labels: what a retagged failed build leaves.
+	img=$(docker commit --change "LABEL wharf.managed=1" --change "LABEL wharf.root=$WHARF_ROOT" \
+		--change "LABEL wharf.app=$app" "$dead")
+	# Another wharf's container is not ours.
+	other=$(docker create --label wharf.managed=1 --label wharf.root=/elsewhere \
+		--label "wharf.app=$app" wharf/debian:bookworm true)
+	docker start "$other" >/dev/null
+	run wharf_ssh cleanup "$app"
+	assert_success
+	assert_line --index 0 "-----> Cleaning up $app"
+	assert_line "       removed container ${dead:0:12} ($app.web.0.dead, exited)"
+	assert_line "       removed dangling image ${img:0:19}"
+	assert_line "-----> Removed 1 container and 1 image"
+	[ "$(app_containers "$app")" = "$serving" ]
+	run app_url_get "$app"
+	assert_output "clean me"
+	docker inspect "$other" >/dev/null
+	docker rm -f "$other" >/dev/null
+	run wharf_ssh cleanup
+	assert_success
+	assert_line --index 0 "-----> Cleaning up"
+	assert_line "-----> Removed 0 containers and 0 images"
+	run wharf_ssh cleanup "$app" extra
+	assert_failure 1
+	assert_output " !     usage: wharf cleanup [<app>]"
+	run wharf_ssh "cleanup 'test;id'"
+	assert_failure 1
+	assert_output --partial "invalid app name 'test;id'"
+}
+
+@test "a bare family over ssh shows its help; COMMAND --help works for every command" {
+	run wharf_ssh apps
+	assert_success
+	assert_line --index 0 "Usage: wharf apps[:COMMAND]"
+	assert_line --index 1 "Manage apps"
+	run wharf_ssh checks
+	assert_success
+	assert_line --index 0 "Usage: wharf checks[:COMMAND]"
+	run wharf_ssh nosuchfamily
+	assert_failure 1
+	assert_output " !     \`nosuchfamily\` is not a wharf command; see \`wharf help\`"
+	run wharf_ssh 'nosuch:thing'
+	assert_failure 1
+	assert_output " !     refused: \`nosuch:thing\` is not a wharf command; see \`ssh wharf@HOST help\`"
+	# Help runs nothing, so every command's --help works over ssh, local-only ones too.
+	for c in $(wharf help --commands); do
+		[ "$c" = router ] && continue
+		run wharf_ssh "$c" --help
+		assert_success
+		assert_line --index 0 --partial "Usage: wharf $c"
+	done
+	run wharf_ssh certs:add --help
+	assert_success
+	assert_line --index 0 "Usage: wharf certs:add <app> CRT-FILE KEY-FILE"
+	run wharf_ssh certs:add x y z
+	assert_failure 1
+	assert_output " !     refused: \`certs:add\` cannot be run over ssh"
+}
+
+@test "bash completion: fixed words of the new commands; make install installs it" {
+	# shellcheck disable=SC1091
+	. "$WHARF_REPO/contrib/wharf-completion.bash"
+	PATH=$WHARF_REPO/bin:$PATH
+	COMP_WORDS=(wharf chec)
+	COMP_CWORD=1
+	_wharf
+	[ "${COMPREPLY[*]}" = "checks:disable checks:enable checks:report checks:run checks:skip" ]
+	COMP_WORDS=(wharf builder:set myapp s)
+	COMP_CWORD=3
+	_wharf
+	[ "${COMPREPLY[*]}" = "selected" ]
+	COMP_WORDS=(wharf builder:set myapp selected d)
+	COMP_CWORD=4
+	_wharf
+	[ "${COMPREPLY[*]}" = "dockerfile" ]
+	COMP_WORDS=(wharf --app myapp ports:add myapp https)
+	COMP_CWORD=5
+	_wharf
+	[ "${COMPREPLY[*]}" = "https:443:5000" ]
+	run make -s -C "$WHARF_REPO" install DESTDIR="$TEST_TMP/inst" PREFIX=/usr/local
+	assert_success
+	cmp "$WHARF_REPO/contrib/wharf-completion.bash" "$TEST_TMP/inst/usr/local/share/bash-completion/completions/wharf"
+}
