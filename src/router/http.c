@@ -82,10 +82,20 @@ static int on_headers_complete(llhttp_t *p)
 	h->keep_alive = llhttp_should_keep_alive(p);
 	h->upgrade = p->upgrade;
 	h->body_until_eof = h->is_response && llhttp_message_needs_eof(p);
+	h->chunked = (p->flags & F_CHUNKED) != 0;
 	h->has_body = !(p->flags & F_SKIPBODY) &&
 		      ((p->flags & F_CHUNKED) || p->content_length > 0 || h->body_until_eof);
 	/* Pause so that llhttp_get_error_pos() tells where the head ends. */
 	return HPE_PAUSED;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_head *h = p->data;
+
+	if (h->body_out && buf_add(h->body_out, at, len) < 0)
+		return -1;
+	return 0;
 }
 
 static int on_message_complete(llhttp_t *p)
@@ -101,6 +111,7 @@ static const llhttp_settings_t settings = {
 	.on_header_value = on_header_value,
 	.on_header_value_complete = on_header_value_complete,
 	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
 	.on_message_complete = on_message_complete,
 };
 
@@ -162,6 +173,18 @@ long router__body_feed(llhttp_t *p, const char *data, size_t len, int *done)
 	}
 	return err_set("bad message body: %s",
 		       llhttp_get_error_reason(p) ? llhttp_get_error_reason(p) : "parse error");
+}
+
+long router__body_feed_decoded(llhttp_t *p, const char *data, size_t len, int *done,
+			       struct buf *out)
+{
+	struct http_head *h = p->data;
+	long n;
+
+	h->body_out = out;
+	n = router__body_feed(p, data, len, done);
+	h->body_out = NULL;
+	return n;
 }
 
 int router__hdr_is(const char *name, size_t len, const char *want)
@@ -426,6 +449,12 @@ int router__response_rewrite(struct buf *out, const struct http_head *h, const c
 		return -1;
 	for (i = 0; i < h->nhdr; i++) {
 		if (is_hop_by_hop(h, base, &h->hdr[i]) && !is_framing(base, &h->hdr[i]))
+			continue;
+		/* HTTP/1.0 has no chunked encoding: the body goes decoded and the
+		 * connection's end delimits it (RFC 9112 section 6.1). */
+		if (client_http10 && h->chunked &&
+		    router__hdr_is(base + h->hdr[i].name.off, h->hdr[i].name.len,
+				   "transfer-encoding"))
 			continue;
 		if (add_header(out, base, &h->hdr[i]) < 0)
 			return -1;
