@@ -86,7 +86,7 @@ launch_router() {
 	local pidfile=$RUN_DIR/router.pid log=$LOG_DIR/router.log pid mark
 	: >>"$log"
 	mark=$(wc -l <"$log")
-	WHARF_ROOT=$WHARF_HOME setsid /usr/local/bin/wharf router "$@" >>"$log" 2>&1 </dev/null &
+	WHARF_ROOT=$WHARF_HOME setsid /usr/local/bin/wharf-router "$@" >>"$log" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$pidfile"
 	for _ in $(seq 100); do
