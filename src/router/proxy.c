@@ -1237,7 +1237,7 @@ static void up_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 static int up_head(struct upstream *up)
 {
 	struct conn *c = up->c;
-	struct buf out = BUF_INIT;
+	struct buf *out = &up->hold;    /* reused: it keeps its allocation across responses */
 	int n, done, http10;
 
 	up->res.is_response = 1;
@@ -1264,9 +1264,10 @@ static int up_head(struct upstream *up)
 	c->dechunk = http10 && up->res.status >= 200 && up->res.chunked && up->res.has_body;
 	if (c->dechunk)
 		c->client_close = 1;
-	if (router__response_rewrite(&out, &up->res, up->in.buf,
+	buf_reset(out);
+	if (router__response_rewrite(out, &up->res, up->in.buf,
 				     up->res.status >= 200 && c->client_close, http10) < 0) {
-		buf_release(&out);
+		buf_reset(out);
 		conn_respond(c, 502, "out of memory");
 		return -1;
 	}
@@ -1276,16 +1277,14 @@ static int up_head(struct upstream *up)
 		/* An interim response (100 Continue): pass it on and read the final
 		 * one. An HTTP/1.0 client must not see one (RFC 9110 section 15.2). */
 		(void)router__body_feed(&up->parser, NULL, 0, &done);
-		n = http10 ? 0 : conn_write(c, out.buf, out.len);
-		buf_release(&out);
+		n = http10 ? 0 : conn_write(c, out->buf, out->len);
+		buf_reset(out);
 		return n < 0 || c->state == CONN_CLOSING ? -1 : 1;
 	}
 	c->res_started = 1;
 	up->head_done = 1;
 	count_status(c, up->res.status);
-	/* up_process() sends the head with the body bytes that came with it. */
-	buf_release(&up->hold);
-	up->hold = out;
+	/* up_process() sends the head (up->hold) with the body bytes that came with it. */
 	return 1;
 }
 
