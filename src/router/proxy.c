@@ -91,6 +91,7 @@ struct conn {
 	int              client_close;  /* close after this response */
 	int              dechunk;       /* HTTP/1.0 client, chunked response: send it decoded */
 	int              linger;        /* flushing: keep reading and dropping what comes */
+	int              shut_done;     /* flushing: our side is shut down, all written */
 	unsigned long    served;        /* responses finished on this connection */
 	size_t           wq;            /* bytes queued to the client */
 };
@@ -295,7 +296,8 @@ static void conn_on_shutdown(uv_shutdown_t *req, int status)
 {
 	struct conn *c = req->data;
 
-	if (c->linger && status == 0 && c->state == CONN_FLUSHING && c->reading) {
+	c->shut_done = 1;
+	if (c->linger && status == 0 && c->state == CONN_FLUSHING && c->reading && !c->client_eof) {
 		timer_arm(c, LINGER_MS);        /* then closed by the timer or the client's end */
 		return;
 	}
@@ -567,8 +569,13 @@ static void conn_on_plain(struct conn *c, ssize_t nread, const char *data)
 	if (nread == 0 || c->state == CONN_CLOSING)
 		return;
 	if (c->state == CONN_FLUSHING) {
-		if (nread < 0)
-			conn_close(c);  /* a lingering client is done sending */
+		/* A lingering client is done sending: close once the answer is out
+		 * (closing earlier would cancel its queued write). */
+		if (nread < 0) {
+			c->client_eof = 1;
+			if (c->shut_done)
+				conn_close(c);
+		}
 		return;                 /* else dropped */
 	}
 	if (nread < 0 && c->state == CONN_TUNNEL) {
