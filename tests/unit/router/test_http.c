@@ -309,6 +309,38 @@ static void test_chunked_response_for_http10_client(void **state)
 	buf_release(&dec);
 }
 
+/* Several X-Forwarded-For headers (and an empty one) become one list, in order,
+ * ending with the client; the heads are built without printf, so check the
+ * numbers and versions they carry. */
+static void test_rewrite_joins_forwarded_for_and_formats_numbers(void **state)
+{
+	const char *req = "POST /x HTTP/1.0\r\nHost: a\r\nX-Forwarded-For: 1.1.1.1\r\n"
+			  "X-Forwarded-For:  \r\nX-Forwarded-For: 2.2.2.2, 3.3.3.3 \r\n"
+			  "Content-Length: 0\r\n\r\n";
+	const char *res = "HTTP/1.0 204 No Content\r\n\r\n";
+	struct router_fwd fwd = { .client_ip = "9.9.9.9", .proto = "http", .port = 65535,
+				  .start_ms = 18446744073709551615ULL };
+	struct http_head h;
+	struct buf out = BUF_INIT;
+	llhttp_t p;
+	(void)state;
+
+	assert_true(parse(&h, &p, req) > 0);
+	assert_int_equal(router__request_rewrite(&out, &h, req, &fwd), 0);
+	assert_string_equal(out.buf, "POST /x HTTP/1.0\r\nHost: a\r\nContent-Length: 0\r\n"
+				     "X-Forwarded-For: 1.1.1.1, 2.2.2.2, 3.3.3.3, 9.9.9.9\r\n"
+				     "X-Forwarded-Proto: http\r\nX-Forwarded-Host: a\r\n"
+				     "X-Forwarded-Port: 65535\r\n"
+				     "X-Request-Start: t=18446744073709551615\r\n\r\n");
+	buf_reset(&out);
+	memset(&h, 0, sizeof(h));
+	h.is_response = 1;
+	assert_true(router__head_parse(&p, &h, res, strlen(res)) > 0);
+	assert_int_equal(router__response_rewrite(&out, &h, res, 0, 1), 0);
+	assert_string_equal(out.buf, "HTTP/1.0 204 No Content\r\nConnection: keep-alive\r\n\r\n");
+	buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_upgrade_keeps_upgrade_both_ways),
 		cmocka_unit_test(test_request_rewrite_ids_and_times),
 		cmocka_unit_test(test_chunked_response_for_http10_client),
+		cmocka_unit_test(test_rewrite_joins_forwarded_for_and_formats_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
