@@ -451,3 +451,32 @@ teardown_file() {
 	run curl -s -m 10 -H 'Host: drain.example.com' "$(url /p/new)"
 	assert_output "new"
 }
+
+@test "router-options: bin/wharf-router serves like \`wharf router\` without libgit2, libcurl or libarchive" {
+	local bin port i rss
+	bin=$(dirname "$WHARF_BIN")/wharf-router
+	[ -x "$bin" ] || skip "no $bin beside WHARF_BIN"
+	run ldd "$bin"
+	assert_success
+	refute_output --partial libcurl
+	refute_output --partial libgit2
+	refute_output --partial libarchive
+	mkdir -p "$RT/r2"
+	WHARF_ROOT=$RT/r2 WHARF_ROUTER_SOCKET=$RT/r2.sock "$bin" --listen 127.0.0.1:0 \
+		</dev/null >"$RT/r2.log" 2>&1 3>&- &
+	local pid=$!
+	for i in $(seq 1 100); do
+		port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$RT/r2.log" 2>/dev/null)
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+	curl -s -m 10 --unix-socket "$RT/r2.sock" -X PUT http://x/apps/r2 \
+		-d "{\"domains\": [\"r2.example.com\"], \"targets\": [\"127.0.0.1:$PB\"]}" >/dev/null
+	run curl -s -m 10 -H 'Host: r2.example.com' "http://127.0.0.1:$port/p/small"
+	kill -TERM "$pid"
+	wait "$pid"
+	assert_output "small"
+	# The issue's budget for an idle router; `wharf router` took 11 MiB.
+	[ "$rss" -le 8192 ]
+}
