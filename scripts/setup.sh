@@ -110,6 +110,15 @@ start_router() {
 	local pidfile=$RUN_DIR/router.pid old='' args
 	args=$(router_args)
 	if have_systemd; then
+		# Same unit and flags as the running router: `reload` (a --takeover, no
+		# connection refused). Anything else changed: a restart.
+		if systemctl is-active -q wharf-router.service &&
+			cmp -s contrib/wharf-router.service /etc/systemd/system/wharf-router.service &&
+			[ "$(cat /etc/default/wharf-router 2>/dev/null)" = "WHARF_ROUTER_ARGS=$args" ]; then
+			systemctl reload wharf-router.service
+			note "router upgraded with --takeover: systemctl status wharf-router"
+			return 0
+		fi
 		install -m 0644 contrib/wharf-router.service /etc/systemd/system/wharf-router.service
 		printf 'WHARF_ROUTER_ARGS=%s\n' "$args" >/etc/default/wharf-router
 		systemctl daemon-reload

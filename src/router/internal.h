@@ -282,6 +282,12 @@ void           router__stop(struct router *r);
 void           router__maybe_stopped(struct router *r);
 void           router__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
+/* Sends msg ("READY=1\n", "MAINPID=…\n") to systemd's $NOTIFY_SOCKET; a no-op
+ * without it. The unit is Type=notify: READY=1 once the router serves; a router
+ * handing its sockets to a successor makes that one the main process first, so
+ * the successor started by `systemctl reload` is what systemd then follows. */
+void           router__sd_notify(const char *msg);
+
 /* proxy.c */
 void router__on_connection(uv_stream_t *server, int status);
 void router__conns_stop(struct router *r, int force);  /* close idle / all clients */

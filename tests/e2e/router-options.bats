@@ -480,3 +480,49 @@ teardown_file() {
 	# The issue's budget for an idle router; `wharf router` took 11 MiB.
 	[ "$rss" -le 8192 ]
 }
+
+@test "router-options: under systemd (NOTIFY_SOCKET) a router says READY=1, and a takeover hands MAINPID to the successor" {
+	local i a b port
+	python3 - "$RT/notify.sock" "$RT/notify.log" </dev/null >/dev/null 2>&1 3>&- <<'PYEOF' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+while True:
+    m = s.recv(4096).decode()
+    with open(sys.argv[2], "a") as f:
+        f.write(m.replace("\n", " ").strip() + "\n")
+PYEOF
+	local npid=$!
+	for i in $(seq 1 50); do
+		[ -S "$RT/notify.sock" ] && break
+		sleep 0.1
+	done
+	mkdir -p "$RT/r3"
+	WHARF_ROOT=$RT/r3 WHARF_ROUTER_SOCKET=$RT/r3.sock NOTIFY_SOCKET=$RT/notify.sock \
+		"$WHARF_BIN" router --listen 127.0.0.1:0 </dev/null >"$RT/r3a.log" 2>&1 3>&- &
+	a=$!
+	for i in $(seq 1 100); do
+		grep -q 'READY=1' "$RT/notify.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	run cat "$RT/notify.log"
+	assert_output "READY=1"
+	WHARF_ROOT=$RT/r3 WHARF_ROUTER_SOCKET=$RT/r3.sock NOTIFY_SOCKET=$RT/notify.sock \
+		"$WHARF_BIN" router --takeover </dev/null >"$RT/r3b.log" 2>&1 3>&- &
+	b=$!
+	for i in $(seq 1 100); do
+		[ "$(grep -c 'READY=1' "$RT/notify.log")" -ge 2 ] && break
+		sleep 0.1
+	done
+	wait "$a"
+	port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$RT/r3a.log")
+	run curl -s -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/"
+	kill -TERM "$b"
+	wait "$b" || true
+	kill "$npid" 2>/dev/null || true
+	assert_output 404                               # served by the successor
+	run cat "$RT/notify.log"
+	assert_output "READY=1
+MAINPID=$b
+READY=1"
+}
