@@ -25,11 +25,17 @@ FUZZSRC   = $(wildcard tests/fuzz/fuzz_*.c)
 REPLAYBIN = $(FUZZSRC:tests/fuzz/%.c=$(B)/tests/fuzz/replay_%)
 
 .PHONY: all up test unit e2e fuzz-replay fuzz check bench lint install clean help
-all: bin/wharf
+all: bin/wharf bin/wharf-router
 
 bin/wharf: $(B)/src/cli/main.o $(B)/libwharf.a
 	@mkdir -p bin
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(LDLIBS)
+
+# `wharf router` alone, for the systemd unit: the same objects, without the libraries
+# only the other commands need (their loading alone is most of the router's idle RSS).
+bin/wharf-router: $(B)/src/routerd/main.o $(B)/libwharf.a
+	@mkdir -p bin
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(shell pkg-config --libs libuv openssl jansson 2>/dev/null) -lpthread
 
 $(B)/libwharf.a: $(LIBOBJ)
 	@rm -f $@
@@ -81,8 +87,9 @@ lint:          ## clang-format check and cppcheck
 	clang-format --dry-run --Werror $(SRC) 2>&1 | head -50
 	cppcheck --quiet --enable=warning,performance --error-exitcode=1 -Isrc/common $(SRC)
 
-install: bin/wharf ## install bin/wharf to $(PREFIX)/bin, buildpacks and stack script to $(PREFIX)/share/wharf, bash completion
+install: bin/wharf bin/wharf-router ## install bin/wharf and bin/wharf-router to $(PREFIX)/bin, buildpacks and stack script to $(PREFIX)/share/wharf, bash completion
 	install -D -m 0755 bin/wharf $(DESTDIR)$(PREFIX)/bin/wharf
+	install -D -m 0755 bin/wharf-router $(DESTDIR)$(PREFIX)/bin/wharf-router
 	rm -rf $(DESTDIR)$(PREFIX)/share/wharf/buildpacks
 	mkdir -p $(DESTDIR)$(PREFIX)/share/wharf/scripts
 	cp -R buildpacks $(DESTDIR)$(PREFIX)/share/wharf/buildpacks
@@ -95,4 +102,4 @@ clean:         ## remove build output
 help:          ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/' | expand -t 14
 
--include $(SRC:%.c=$(B)/%.d)
+-include $(SRC:%.c=$(B)/%.d) $(B)/src/routerd/main.d

@@ -33,7 +33,9 @@ if [ ${#need[@]} -gt 0 ]; then
 	echo "bench: installing ${need[*]}" >&2
 	apt-get install -y -qq "${need[@]}" >/dev/null || { echo "bench: cannot install ${need[*]}" >&2; exit 1; }
 fi
-[ -x "$REPO/bin/wharf" ] || make -C "$REPO" -s || exit 1
+# The router binary the systemd unit runs (bin/wharf-router: `wharf router` without the
+# libraries only the other commands need).
+[ -x "$REPO/bin/wharf-router" ] || make -C "$REPO" -s || exit 1
 
 # Idle clients, proxies and the backend each need one descriptor per connection.
 # Root may raise the hard limit; anyone may go up to it.
@@ -204,7 +206,7 @@ start_wharf() {
 	rm -rf "$D/wharf"
 	mkdir -p "$D/wharf"
 	WHARF_ROOT=$D/wharf WHARF_ROUTER_SOCKET=$D/wharf.sock taskset -c "$PROXY_CPU" \
-		"$REPO/bin/wharf" router --listen "127.0.0.1:$PORT_WHARF" 2>"$D/wharf.log" &
+		"$REPO/bin/wharf-router" --listen "127.0.0.1:$PORT_WHARF" 2>"$D/wharf.log" &
 	PID_WHARF=$!
 	PIDS+=("$PID_WHARF")
 	wait_port "$PORT_WHARF" || { cat "$D/wharf.log" >&2; return 1; }

@@ -71,32 +71,22 @@ start_sshd() {
 	/usr/sbin/sshd </dev/null
 }
 
-# A running router is restarted so the binary just installed is the one serving.
-start_router() {
-	local pidfile=$RUN_DIR/router.pid log=$LOG_DIR/router.log pid
-	if have_systemd; then
-		install -m 0644 contrib/wharf-router.service /etc/systemd/system/wharf-router.service
-		systemctl daemon-reload
-		systemctl enable wharf-router.service
-		systemctl restart wharf-router.service
-		note "router: systemctl status wharf-router"
-		return 0
+# The router's flags: HTTPS on :443 once any app has a certificate (certs:add or
+# certs:generate store them under $WHARF_HOME/router/certs); run `make up` again after the
+# first one. Written to /etc/default/wharf-router for the systemd unit.
+router_args() {
+	if compgen -G "$WHARF_HOME/router/certs/*.crt" >/dev/null; then
+		echo "--listen-https 0.0.0.0:443"
 	fi
-	if pid_alive "$pidfile"; then
-		pid=$(cat "$pidfile")
-		note "restarting the router (pid $pid)"
-		kill -TERM "$pid"
-		for _ in $(seq 300); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -0 "$pid" 2>/dev/null && die "the router (pid $pid) did not stop within 60 s"
-	fi
-	say "Starting the router (no systemd; log $log)"
+}
+
+# launch_router FLAGS...: starts `wharf router FLAGS` in the background (no systemd) and
+# waits for its "listening on" line; 0 when it serves, 1 when it died first.
+launch_router() {
+	local pidfile=$RUN_DIR/router.pid log=$LOG_DIR/router.log pid mark
 	: >>"$log"
-	local mark
 	mark=$(wc -l <"$log")
-	WHARF_ROOT=$WHARF_HOME setsid /usr/local/bin/wharf router >>"$log" 2>&1 </dev/null &
+	WHARF_ROOT=$WHARF_HOME setsid /usr/local/bin/wharf-router "$@" >>"$log" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$pidfile"
 	for _ in $(seq 100); do
@@ -109,7 +99,50 @@ start_router() {
 		sleep 0.2
 	done
 	tail -n +"$((mark + 1))" "$log" | tail -20 >&2
-	die "the router did not start (log $log)"
+	return 1
+}
+
+# A running router is replaced so the binary just installed is the one serving. Without
+# systemd the new one starts with --takeover: it receives the listening sockets from the
+# old one, which then stops as on SIGTERM, so no connection is refused during the upgrade.
+# If the takeover fails (an old router without it), the old one is stopped first.
+start_router() {
+	local pidfile=$RUN_DIR/router.pid old='' args
+	args=$(router_args)
+	if have_systemd; then
+		# Same unit and flags as the running router: `reload` (a --takeover, no
+		# connection refused). Anything else changed: a restart.
+		if systemctl is-active -q wharf-router.service &&
+			cmp -s contrib/wharf-router.service /etc/systemd/system/wharf-router.service &&
+			[ "$(cat /etc/default/wharf-router 2>/dev/null)" = "WHARF_ROUTER_ARGS=$args" ]; then
+			systemctl reload wharf-router.service
+			note "router upgraded with --takeover: systemctl status wharf-router"
+			return 0
+		fi
+		install -m 0644 contrib/wharf-router.service /etc/systemd/system/wharf-router.service
+		printf 'WHARF_ROUTER_ARGS=%s\n' "$args" >/etc/default/wharf-router
+		systemctl daemon-reload
+		systemctl enable wharf-router.service
+		systemctl restart wharf-router.service
+		note "router: systemctl status wharf-router${args:+ ($args)}"
+		return 0
+	fi
+	say "Starting the router (no systemd; log $LOG_DIR/router.log)${args:+ with $args}"
+	if pid_alive "$pidfile"; then
+		old=$(cat "$pidfile")
+		note "upgrading the running router (pid $old) with --takeover"
+		# shellcheck disable=SC2086 # args is a list of flags
+		launch_router --takeover $args && return 0
+		note "the takeover failed: stopping the old router (pid $old) first"
+		kill -TERM "$old" 2>/dev/null
+		for _ in $(seq 300); do
+			kill -0 "$old" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -0 "$old" 2>/dev/null && die "the router (pid $old) did not stop within 60 s"
+	fi
+	# shellcheck disable=SC2086 # args is a list of flags
+	launch_router $args || die "the router did not start (log $LOG_DIR/router.log)"
 }
 
 say "Starting dockerd"

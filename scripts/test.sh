@@ -30,11 +30,54 @@ stage() {
 	fi
 }
 
+# router_asan: the router's end-to-end files (tests/e2e/router*.bats) again, against an
+# ASan/UBSan build of wharf: objects in build-san/ (as `make check`), the binary at
+# build-san/wharf, given to the tests as WHARF_BIN (bin/wharf is left alone). Those files
+# start their own routers and backends, so they run from a copy outside tests/e2e, without
+# the whole-wharf suite. A sanitizer report from any wharf process fails the stage even
+# when the test that ran it passed.
+router_asan() {
+	local san=address,undefined tdir log rc ldlibs plan oks failed f
+	. "$WHARF_REPO/scripts/counts.sh"
+	make -s SANITIZE=$san build-san/libwharf.a build-san/src/cli/main.o || return 1
+	# shellcheck disable=SC2016 # $(LDLIBS) is make's, not the shell's
+	ldlibs=$(make -s --no-print-directory --eval 'print-ldlibs: ; @echo $(LDLIBS)' print-ldlibs) ||
+		return 1
+	# shellcheck disable=SC2086 # ldlibs is a list of linker flags
+	cc -fsanitize=$san -o build-san/wharf build-san/src/cli/main.o build-san/libwharf.a \
+		$ldlibs || return 1
+	tdir=$(mktemp -d /tmp/wharf-router-asan.XXXXXX)
+	log=$tdir/tap
+	cp tests/e2e/router*.bats "$tdir/"
+	mkdir "$tdir/san"
+	# Leaks are not checked: libcurl, OpenSSL and libgit2 keep process-lifetime state.
+	WHARF_BIN=$WHARF_REPO/build-san/wharf \
+		ASAN_OPTIONS=detect_leaks=0:log_path=$tdir/san/asan \
+		UBSAN_OPTIONS=print_stacktrace=1:log_path=$tdir/san/ubsan \
+		bats --tap "$tdir"/router*.bats 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$log" | head -n 1)
+	oks=$(grep -cE '^ok [0-9]+' "$log")
+	failed=$(grep -cE '^not ok [0-9]+' "$log")
+	[ -z "$plan" ] || [ $((oks + failed)) -ge "$plan" ] || failed=$((failed + plan - oks - failed))
+	[ "$rc" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+	for f in "$tdir"/san/*; do
+		[ -e "$f" ] || continue
+		printf ' !     sanitizer report %s:\n' "${f##*/}"
+		cat "$f"
+		failed=$((failed + 1))
+	done
+	counts_record router-asan "$oks" "$failed"
+	rm -rf "$tdir"
+	[ "$failed" -eq 0 ]
+}
+
 stage deps no ./scripts/deps.sh --test
 stage build no make
 stage unit yes make unit
 stage fuzz-replay yes make fuzz-replay
 stage e2e yes make e2e
+stage router-asan yes router_asan
 
 printf '\n=====> Summary\n'
 awk '{ printf "       %-12s %d passed, %d failed%s\n", $1, $2, $3, ($4 ? ", " $4 " skipped" : "") }' "$WHARF_COUNTS"

@@ -1,10 +1,17 @@
-/* certs.c - `certs:add|remove|report`: an app's TLS certificate, kept by the router
- * (PUT/DELETE/GET /apps/<app>/cert on its control socket). */
+/* certs.c - `certs:add|generate|remove|report`: an app's TLS certificate, kept by the
+ * router (PUT/DELETE/GET /apps/<app>/cert on its control socket). */
 #include "cli.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CERT_FILE_MAX (1024 * 1024)
@@ -14,9 +21,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 	return buf_add(arg, data, size * n) < 0 ? 0 : size * n;
 }
 
-/* One request to the router's control API. Returns the HTTP status (the body,
- * JSON, in *reply), or -1 with err_set() when the router cannot be reached. */
-static long router_call(const char *method, const char *path, const char *body, json_t **reply)
+long cli_router_call(const char *method, const char *path, const char *body, json_t **reply)
 {
 	struct buf url = BUF_INIT, out = BUF_INIT;
 	struct curl_slist *hdrs = NULL;
@@ -56,8 +61,7 @@ out:
 	return status;
 }
 
-/* err_set() from the router's {"error": …} answer. */
-static int router_error(long status, json_t *reply)
+int cli_router_error(long status, json_t *reply)
 {
 	const char *msg = json_string_value(json_object_get(reply, "error"));
 
@@ -109,10 +113,10 @@ int cmd_certs_add(int argc, char **argv)
 		goto out;
 	}
 	say_step("Adding certificate to %s", argv[1]);
-	if ((status = router_call("PUT", path.buf, text, &reply)) < 0)
+	if ((status = cli_router_call("PUT", path.buf, text, &reply)) < 0)
 		goto out;
 	if (status != 200) {
-		router_error(status, reply);
+		cli_router_error(status, reply);
 		goto out;
 	}
 	print_info(reply);
@@ -139,10 +143,10 @@ int cmd_certs_remove(int argc, char **argv)
 		return err_set("usage: certs:remove <app>");
 	if (valid_app_name(argv[1]) < 0 || buf_addf(&path, "/apps/%s/cert", argv[1]) < 0)
 		goto out;
-	if ((status = router_call("DELETE", path.buf, NULL, &reply)) < 0)
+	if ((status = cli_router_call("DELETE", path.buf, NULL, &reply)) < 0)
 		goto out;
 	if (status != 200) {
-		router_error(status, reply);
+		cli_router_error(status, reply);
 		goto out;
 	}
 	say_step("Removed the certificate of %s", argv[1]);
@@ -165,7 +169,7 @@ int cmd_certs_report(int argc, char **argv)
 		return err_set("usage: certs:report <app>");
 	if (valid_app_name(argv[1]) < 0 || buf_addf(&path, "/apps/%s/cert", argv[1]) < 0)
 		goto out;
-	if ((status = router_call("GET", path.buf, NULL, &reply)) < 0)
+	if ((status = cli_router_call("GET", path.buf, NULL, &reply)) < 0)
 		goto out;
 	printf("=====> %s ssl information\n", argv[1]);
 	if (status == 404) {
@@ -174,13 +178,155 @@ int cmd_certs_report(int argc, char **argv)
 		goto out;
 	}
 	if (status != 200) {
-		router_error(status, reply);
+		cli_router_error(status, reply);
 		goto out;
 	}
 	print_info(reply);
 	ret = 0;
 out:
 	json_decref(reply);
+	buf_release(&path);
+	return ret;
+}
+
+#define CERT_DAYS 365
+
+/* Appends the PEM of a self-signed certificate for names (the first is the
+ * subject's CN; all go in subjectAltName) and of its new P-256 key. */
+static int self_signed(struct buf *crt, struct buf *key, char *const *names, size_t n)
+{
+	EVP_PKEY *pkey = NULL;
+	X509 *x = NULL;
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	BIGNUM *serial = NULL;
+	BIO *bio = NULL;
+	struct buf san = BUF_INIT;
+	static const struct { int nid; const char *value; } exts[] = {
+		{ NID_basic_constraints, "critical,CA:TRUE" },
+		{ NID_subject_key_identifier, "hash" },
+		{ NID_ext_key_usage, "serverAuth" },
+	};
+	char *data;
+	long len;
+	size_t i;
+	int ret = -1;
+
+	for (i = 0; i < n; i++)
+		if (buf_addf(&san, "%sDNS:%s", i ? "," : "", names[i]) < 0)
+			goto out;
+	if (!(pkey = EVP_EC_gen("P-256")) || !(x = X509_new()) || !(serial = BN_new()) ||
+	    !X509_set_version(x, 2) || !BN_rand(serial, 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) ||
+	    !BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(x)) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), 0) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(x), 60L * 60 * 24 * CERT_DAYS) ||
+	    !X509_set_pubkey(x, pkey) ||
+	    /* A CN holds at most 64 characters; the names that count are in the SAN. */
+	    !X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+					(const unsigned char *)names[0],
+					strlen(names[0]) > 64 ? 64 : -1, -1, 0) ||
+	    !X509_set_issuer_name(x, X509_get_subject_name(x)))
+		goto ssl_failed;
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	for (i = 0; i <= sizeof(exts) / sizeof(exts[0]); i++) {
+		ext = i < sizeof(exts) / sizeof(exts[0])
+			      ? X509V3_EXT_conf_nid(NULL, &v3, exts[i].nid, exts[i].value)
+			      : X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san.buf);
+		if (!ext || !X509_add_ext(x, ext, -1)) {
+			X509_EXTENSION_free(ext);
+			goto ssl_failed;
+		}
+		X509_EXTENSION_free(ext);
+	}
+	if (!X509_sign(x, pkey, EVP_sha256()) || !(bio = BIO_new(BIO_s_mem())) ||
+	    !PEM_write_bio_X509(bio, x))
+		goto ssl_failed;
+	len = BIO_get_mem_data(bio, &data);
+	if (buf_add(crt, data, (size_t)len) < 0)
+		goto out;
+	(void)BIO_reset(bio);
+	if (!PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL))
+		goto ssl_failed;
+	len = BIO_get_mem_data(bio, &data);
+	if (buf_add(key, data, (size_t)len) < 0)
+		goto out;
+	ret = 0;
+	goto out;
+ssl_failed:
+	err_set("cannot make the certificate: %s",
+		ERR_reason_error_string(ERR_get_error()) ? ERR_reason_error_string(ERR_get_error())
+							 : "OpenSSL error");
+out:
+	BIO_free(bio);
+	BN_free(serial);
+	X509_free(x);
+	EVP_PKEY_free(pkey);
+	buf_release(&san);
+	return ret;
+}
+
+/* certs:generate <app> [DOMAIN ...]: a self-signed certificate for the domains
+ * given, or else for the domains the router serves the app on. */
+int cmd_certs_generate(int argc, char **argv)
+{
+	struct buf crt = BUF_INIT, key = BUF_INIT, path = BUF_INIT;
+	json_t *route = NULL, *body = NULL, *reply = NULL, *v;
+	char **names = NULL;
+	char *text = NULL;
+	size_t n = 0, i;
+	long status;
+	int ret = -1;
+
+	if (argc < 2)
+		return err_set("usage: certs:generate <app> [DOMAIN ...]");
+	if (valid_app_name(argv[1]) < 0 || buf_addf(&path, "/apps/%s", argv[1]) < 0)
+		goto out;
+	if (!(names = calloc((size_t)argc + 101, sizeof(*names)))) {
+		err_set("out of memory");
+		goto out;
+	}
+	for (i = 2; i < (size_t)argc; i++) {
+		if (valid_domain(argv[i]) < 0)
+			goto out;
+		names[n++] = argv[i];
+	}
+	if (!n) {
+		if ((status = cli_router_call("GET", path.buf, NULL, &route)) < 0)
+			goto out;
+		json_array_foreach(json_object_get(route, "domains"), i, v)
+			if (json_string_value(v) && n < 100)
+				names[n++] = (char *)json_string_value(v);
+	}
+	if (!n) {
+		err_set("the router serves %s on no domain: give them, "
+			"as in `certs:generate %s %s.example.com`", argv[1], argv[1], argv[1]);
+		goto out;
+	}
+	say_step("Generating a self-signed certificate for %s", argv[1]);
+	if (self_signed(&crt, &key, names, n) < 0)
+		goto out;
+	if (!(body = json_pack("{s:s, s:s}", "cert", crt.buf, "key", key.buf)) ||
+	    !(text = json_dumps(body, JSON_COMPACT)) || buf_addstr(&path, "/cert") < 0) {
+		err_set("out of memory");
+		goto out;
+	}
+	if ((status = cli_router_call("PUT", path.buf, text, &reply)) < 0)
+		goto out;
+	if (status != 200) {
+		cli_router_error(status, reply);
+		goto out;
+	}
+	print_info(reply);
+	say_detail("valid for %d days; browsers will warn: it is signed by no authority", CERT_DAYS);
+	ret = 0;
+out:
+	free(text);
+	free(names);
+	json_decref(body);
+	json_decref(reply);
+	json_decref(route);
+	buf_release(&crt);
+	buf_release(&key);
 	buf_release(&path);
 	return ret;
 }

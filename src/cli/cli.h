@@ -36,6 +36,15 @@ int cmd_router(int argc, char **argv);   /* src/cli/router.c */
 int cmd_certs_add(int argc, char **argv);        /* certs.c */
 int cmd_certs_remove(int argc, char **argv);
 int cmd_certs_report(int argc, char **argv);
+int cmd_certs_generate(int argc, char **argv);
+int cmd_router_set(int argc, char **argv);       /* router.c */
+int cmd_router_report(int argc, char **argv);
+/* One request to the router's control API (certs.c). Returns the HTTP status
+ * (the JSON body in *reply, NULL if none; caller decrefs), or -1 with err_set()
+ * when the router cannot be reached. */
+long cli_router_call(const char *method, const char *path, const char *body, json_t **reply);
+/* err_set() from the router's {"error": …} answer; returns -1. */
+int  cli_router_error(long status, json_t *reply);
 
 /* Command families, one file each. */
 int cmd_apps_create(int argc, char **argv);      /* apps.c */

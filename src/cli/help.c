@@ -22,6 +22,7 @@ static const struct {
 	{ "releases", "Manage the releases of an app" },
 	{ "repo", "Manage the repository and build cache of an app" },
 	{ "resource", "Manage the resource limits of an app" },
+	{ "router", "Run the HTTP router and manage how it serves an app" },
 	{ "ssh-keys", "Manage the public ssh keys allowed to push and run commands" },
 	{ "stack", "Manage the buildpack stack image" },
 	{ "storage", "Manage the persistent storage of an app" },

@@ -305,14 +305,36 @@ static void on_drain_timer(uv_timer_t *t)
 	update_finish(u, 200, answer);
 }
 
+static const char *domain_owner(struct router *r, const struct route_def *spec,
+				const char **domain);
+
 /* Every new target passed: persist, swap atomically, then drain the old set. */
 static void update_apply(struct update *u)
 {
 	struct router *r = u->r;
+	struct app *a = router__app_find(r, u->spec.app);
 	unsigned drain_ms = u->spec.drain_timeout_ms;
+	const char *owner, *domain = NULL;
+	char msg[512];
 
+	/* Another PUT may have taken one of the domains while this one was
+	 * checking: the check at arrival is not enough, the swap decides. */
+	if ((owner = domain_owner(r, &u->spec, &domain))) {
+		snprintf(msg, sizeof(msg), "domain '%s' is already served by app '%s'", domain,
+			 owner);
+		update_fail(u, 409, msg);
+		return;
+	}
+	/* Options the PUT did not give stay as they are (a deploy sends routes only). */
+	if (a && !u->spec.redirect_set) {
+		u->spec.redirect_https = a->spec.redirect_https;
+		u->spec.redirect_set = a->spec.redirect_set;
+	}
+	if (a && !u->spec.max_body_set) {
+		u->spec.max_body_bytes = a->spec.max_body_bytes;
+		u->spec.max_body_set = a->spec.max_body_set;
+	}
 	if (router__persist(r, &u->spec, NULL) < 0) {
-		char msg[512];
 		snprintf(msg, sizeof(msg), "cannot save the router table: %s", err_msg());
 		update_fail(u, 500, msg);
 		return;
@@ -806,6 +828,75 @@ out:
 	json_decref(j);
 }
 
+/* GET /apps/<app>/options; PUT with {"redirect_https": bool, "max_body_bytes":
+ * n|null}, either or both: changes those, persisted in the table, kept across
+ * the route PUTs of deploys. An app the router does not serve yet gets an entry
+ * with no domains and no targets, so options can be set before a first deploy. */
+static void handle_options(struct cconn *cc, const char *app, const char *body, size_t blen)
+{
+	static const char *const keys[] = { "redirect_https", "max_body_bytes", NULL };
+	struct router *r = cc->r;
+	struct app *a = router__app_find(r, app);
+	struct route_def spec = ROUTE_DEF_INIT;
+	struct target **retired = NULL;
+	size_t nretired = 0;
+	json_t *j = NULL, *answer;
+	char msg[512];
+
+	if (cc->head.method == HTTP_GET) {
+		if (a)
+			cconn_answer(cc, 200, json_pack("{s:s, s:o}", "app", app, "options",
+							router__route_options_json(&a->spec)));
+		else
+			cconn_error(cc, 404, "no such app");
+		return;
+	}
+	if (cc->head.method != HTTP_PUT) {
+		cconn_error(cc, 405, "use GET or PUT");
+		return;
+	}
+	if (!(j = action_body(cc, body, blen)))
+		return;
+	if (only_keys(cc, j, keys) < 0)
+		goto out;
+	/* spec borrows a's arrays only to be written out; options are plain values. */
+	if (a)
+		spec = a->spec;
+	else if (!(spec.app = strdup(app))) {
+		cconn_error(cc, 500, "out of memory");
+		goto out;
+	}
+	if (router__route_options(&spec, j) < 0) {
+		cconn_error(cc, 400, err_msg());
+		goto out;
+	}
+	if (router__persist(r, &spec, NULL) < 0) {
+		snprintf(msg, sizeof(msg), "cannot save the router table: %s", err_msg());
+		cconn_error(cc, 500, msg);
+		goto out;
+	}
+	if (a) {
+		a->spec.redirect_https = spec.redirect_https;
+		a->spec.redirect_set = spec.redirect_set;
+		a->spec.max_body_bytes = spec.max_body_bytes;
+		a->spec.max_body_set = spec.max_body_set;
+		memset(&spec, 0, sizeof(spec));         /* borrowed: a keeps its arrays */
+	} else if (router__app_apply(r, &spec, &retired, &nretired) < 0) {
+		cconn_error(cc, 500, err_msg());
+		goto out;
+	}
+	free(retired);
+	a = router__app_find(r, app);
+	answer = a ? json_pack("{s:s, s:o}", "app", app, "options",
+			       router__route_options_json(&a->spec)) : NULL;
+	cconn_answer(cc, 200, answer);
+out:
+	if (a && spec.app == a->spec.app)
+		memset(&spec, 0, sizeof(spec));
+	router__route_release(&spec);
+	json_decref(j);
+}
+
 #define PAUSE_MAX_MS_DEFAULT 30000
 #define MAINTENANCE_MSG_MAX  4096
 
@@ -824,6 +915,10 @@ static void handle_action(struct cconn *cc, const char *app, const char *action,
 
 	if (!strcmp(action, "cert")) {
 		handle_cert(cc, app, body, blen);
+		return;
+	}
+	if (!strcmp(action, "options")) {
+		handle_options(cc, app, body, blen);
 		return;
 	}
 	if (strcmp(action, "pause") && strcmp(action, "resume") && strcmp(action, "maintenance")) {
@@ -949,11 +1044,14 @@ static void cconn_dispatch(struct cconn *cc, const char *body, size_t blen)
 	if (m == HTTP_GET) {
 		struct app *a = router__app_find(cc->r, app);
 		json_t *j = a ? router__route_to_json(&a->spec) : NULL;
+		json_t *o = a ? router__route_options_json(&a->spec) : NULL;
 		if (j && (json_object_set_new(j, "paused", json_boolean(a->paused)) < 0 ||
-			  json_object_set_new(j, "maintenance", json_boolean(a->maintenance)) < 0)) {
+			  json_object_set_new(j, "maintenance", json_boolean(a->maintenance)) < 0 ||
+			  json_object_update(j, o) < 0)) {
 			json_decref(j);
 			j = NULL;
 		}
+		json_decref(o);
 		if (a)
 			cconn_answer(cc, 200, j);
 		else
@@ -1120,8 +1218,21 @@ void router__control_stop(struct router *r)
 {
 	struct cconn *cc, *next;
 
-	while (r->updates)
-		update_fail(r->updates, 503, "the router is stopping");
+	/* A PUT that already swapped is answered with the truth: it applied (the
+	 * stop lets requests on the old targets finish as a drain would). One still
+	 * checking did not, and may be retried against the next router. */
+	while (r->updates) {
+		struct update *u = r->updates;
+		json_t *answer = u->answer;
+
+		if (!u->applied || !answer) {
+			update_fail(u, 503, "the router is stopping");
+			continue;
+		}
+		u->answer = NULL;
+		(void)json_object_set_new(answer, "drained", json_false());
+		update_finish(u, 200, answer);
+	}
 	if (r->control.loop && !uv_is_closing((uv_handle_t *)&r->control)) {
 		uv_close((uv_handle_t *)&r->control, NULL);
 		if (r->opts.control_socket)

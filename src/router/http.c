@@ -82,10 +82,20 @@ static int on_headers_complete(llhttp_t *p)
 	h->keep_alive = llhttp_should_keep_alive(p);
 	h->upgrade = p->upgrade;
 	h->body_until_eof = h->is_response && llhttp_message_needs_eof(p);
+	h->chunked = (p->flags & F_CHUNKED) != 0;
 	h->has_body = !(p->flags & F_SKIPBODY) &&
 		      ((p->flags & F_CHUNKED) || p->content_length > 0 || h->body_until_eof);
 	/* Pause so that llhttp_get_error_pos() tells where the head ends. */
 	return HPE_PAUSED;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_head *h = p->data;
+
+	if (h->body_out && buf_add(h->body_out, at, len) < 0)
+		return -1;
+	return 0;
 }
 
 static int on_message_complete(llhttp_t *p)
@@ -101,6 +111,7 @@ static const llhttp_settings_t settings = {
 	.on_header_value = on_header_value,
 	.on_header_value_complete = on_header_value_complete,
 	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
 	.on_message_complete = on_message_complete,
 };
 
@@ -162,6 +173,18 @@ long router__body_feed(llhttp_t *p, const char *data, size_t len, int *done)
 	}
 	return err_set("bad message body: %s",
 		       llhttp_get_error_reason(p) ? llhttp_get_error_reason(p) : "parse error");
+}
+
+long router__body_feed_decoded(llhttp_t *p, const char *data, size_t len, int *done,
+			       struct buf *out)
+{
+	struct http_head *h = p->data;
+	long n;
+
+	h->body_out = out;
+	n = router__body_feed(p, data, len, done);
+	h->body_out = NULL;
+	return n;
 }
 
 int router__hdr_is(const char *name, size_t len, const char *want)
@@ -347,16 +370,40 @@ static int router_owned(const char *name, size_t len)
 	       router__hdr_is(name, len, "x-request-start");
 }
 
+/* Appends n in decimal. The heads are built from pieces rather than with
+ * buf_addf(): vfprintf was the router's largest user-space cost under load. */
+static int add_uint(struct buf *out, unsigned long long n)
+{
+	char d[24];
+	size_t i = sizeof(d);
+
+	do
+		d[--i] = (char)('0' + n % 10);
+	while ((n /= 10));
+	return buf_add(out, d + i, sizeof(d) - i);
+}
+
+static int add_version(struct buf *out, const struct http_head *h)
+{
+	char v[8] = "HTTP/1.1";
+
+	v[5] = (char)('0' + (h->http_major % 10));
+	v[7] = (char)('0' + (h->http_minor % 10));
+	return buf_add(out, v, sizeof(v));
+}
+
 int router__request_rewrite(struct buf *out, const struct http_head *h, const char *base,
 			    struct router_fwd *fwd)
 {
-	struct buf xff = BUF_INIT;
-	const char *host = NULL;
-	size_t i, host_len = 0;
+	const char *host = NULL, *method = llhttp_method_name(h->method);
+	size_t i, host_len = 0, nxff = 0;
 	int kept_id = 0, ret = -1;
 
-	if (buf_addf(out, "%s %.*s HTTP/%d.%d\r\n", llhttp_method_name(h->method),
-		     (int)h->url.len, base + h->url.off, h->http_major, h->http_minor) < 0)
+	/* Room for a typical head at once: growing from empty costs 3 reallocs. */
+	if (buf_grow(out, h->head_len + 256) < 0 ||
+	    buf_add(out, method, strlen(method)) < 0 || buf_addch(out, ' ') < 0 ||
+	    buf_add(out, base + h->url.off, h->url.len) < 0 || buf_addch(out, ' ') < 0 ||
+	    add_version(out, h) < 0 || buf_add(out, "\r\n", 2) < 0)
 		goto out;
 	for (i = 0; i < h->nhdr; i++) {
 		const struct http_header *hd = &h->hdr[i];
@@ -367,10 +414,7 @@ int router__request_rewrite(struct buf *out, const struct http_head *h, const ch
 		if (is_hop_by_hop(h, base, hd) && !is_framing(base, hd))
 			continue;
 		if (router__hdr_is(name, hd->name.len, "x-forwarded-for")) {
-			trim(&v, &vlen);
-			if (vlen && ((xff.len && buf_addstr(&xff, ", ") < 0) ||
-				     buf_add(&xff, v, vlen) < 0))
-				goto out;
+			nxff++;         /* joined into one at the end */
 			continue;
 		}
 		if (router_owned(name, hd->name.len))
@@ -391,20 +435,37 @@ int router__request_rewrite(struct buf *out, const struct http_head *h, const ch
 		if (add_header(out, base, hd) < 0)
 			goto out;
 	}
-	if ((xff.len && buf_addstr(&xff, ", ") < 0) || buf_addstr(&xff, fwd->client_ip) < 0)
+	if (buf_addstr(out, "X-Forwarded-For: ") < 0)
 		goto out;
-	if (buf_addf(out, "X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\n", xff.buf,
-		     fwd->proto) < 0)
+	for (i = 0; nxff && i < h->nhdr; i++) {
+		const struct http_header *hd = &h->hdr[i];
+		const char *v = base + hd->value.off;
+		size_t vlen = hd->value.len;
+
+		if (!router__hdr_is(base + hd->name.off, hd->name.len, "x-forwarded-for"))
+			continue;
+		trim(&v, &vlen);
+		if (!vlen || memchr(v, '\r', vlen) || memchr(v, '\n', vlen) || memchr(v, '\0', vlen))
+			continue;
+		if (buf_add(out, v, vlen) < 0 || buf_add(out, ", ", 2) < 0)
+			goto out;
+	}
+	if (buf_addstr(out, fwd->client_ip) < 0 ||
+	    buf_addstr(out, "\r\nX-Forwarded-Proto: ") < 0 || buf_addstr(out, fwd->proto) < 0 ||
+	    buf_add(out, "\r\n", 2) < 0)
 		goto out;
-	if (host && buf_addf(out, "X-Forwarded-Host: %.*s\r\n", (int)host_len, host) < 0)
+	if (host && (buf_addstr(out, "X-Forwarded-Host: ") < 0 || buf_add(out, host, host_len) < 0 ||
+		     buf_add(out, "\r\n", 2) < 0))
 		goto out;
-	if (fwd->port && buf_addf(out, "X-Forwarded-Port: %u\r\n", fwd->port) < 0)
+	if (fwd->port && (buf_addstr(out, "X-Forwarded-Port: ") < 0 || add_uint(out, fwd->port) < 0 ||
+			  buf_add(out, "\r\n", 2) < 0))
 		goto out;
 	if (!kept_id && fwd->request_id[0] &&
-	    buf_addf(out, "X-Request-Id: %s\r\n", fwd->request_id) < 0)
+	    (buf_addstr(out, "X-Request-Id: ") < 0 || buf_addstr(out, fwd->request_id) < 0 ||
+	     buf_add(out, "\r\n", 2) < 0))
 		goto out;
-	if (fwd->start_ms && buf_addf(out, "X-Request-Start: t=%llu\r\n",
-				      (unsigned long long)fwd->start_ms) < 0)
+	if (fwd->start_ms && (buf_addstr(out, "X-Request-Start: t=") < 0 ||
+			      add_uint(out, fwd->start_ms) < 0 || buf_add(out, "\r\n", 2) < 0))
 		goto out;
 	if (passes_upgrade(h) && buf_addstr(out, "Connection: upgrade\r\n") < 0)
 		goto out;
@@ -412,7 +473,6 @@ int router__request_rewrite(struct buf *out, const struct http_head *h, const ch
 		goto out;
 	ret = 0;
 out:
-	buf_release(&xff);
 	return ret;
 }
 
@@ -421,11 +481,19 @@ int router__response_rewrite(struct buf *out, const struct http_head *h, const c
 {
 	size_t i;
 
-	if (buf_addf(out, "HTTP/%d.%d %d %.*s\r\n", h->http_major, h->http_minor, h->status,
-		     (int)h->reason.len, base + h->reason.off) < 0)
+	if (buf_grow(out, h->head_len + 64) < 0 || add_version(out, h) < 0 ||
+	    buf_addch(out, ' ') < 0 || add_uint(out, (unsigned)h->status) < 0 ||
+	    buf_addch(out, ' ') < 0 || buf_add(out, base + h->reason.off, h->reason.len) < 0 ||
+	    buf_add(out, "\r\n", 2) < 0)
 		return -1;
 	for (i = 0; i < h->nhdr; i++) {
 		if (is_hop_by_hop(h, base, &h->hdr[i]) && !is_framing(base, &h->hdr[i]))
+			continue;
+		/* HTTP/1.0 has no chunked encoding: the body goes decoded and the
+		 * connection's end delimits it (RFC 9112 section 6.1). */
+		if (client_http10 && h->chunked &&
+		    router__hdr_is(base + h->hdr[i].name.off, h->hdr[i].name.len,
+				   "transfer-encoding"))
 			continue;
 		if (add_header(out, base, &h->hdr[i]) < 0)
 			return -1;

@@ -42,10 +42,12 @@ struct http_head {
 	int      upgrade;          /* an upgrade or CONNECT was asked for */
 	int      has_body;         /* Content-Length > 0, chunked, or read-until-close */
 	int      body_until_eof;   /* response body ends when the upstream closes */
+	int      chunked;          /* Transfer-Encoding: chunked */
 	int      error_status;     /* after a -1: 400 or 431 */
 	/* private to http.c */
 	const char *base;          /* the bytes being parsed; NULL once the head is done */
 	int      field_open;
+	struct buf *body_out;      /* router__body_feed_decoded(): where body bytes go */
 };
 
 /* Parses the head at data[0..len) with p (initialised here as a request or
@@ -61,6 +63,13 @@ int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_
  * current message and sets *done when the message ended there; -1 on a framing
  * error (err_set). */
 long router__body_feed(llhttp_t *p, const char *data, size_t len, int *done);
+
+/* Like router__body_feed(), but also appends the body's payload (chunk framing
+ * and trailers removed) to out, for a client that cannot take chunked encoding.
+ * p must have been set up by router__head_parse(). Returns the bytes of data
+ * consumed, or -1 on a framing error or when out is full (err_set). */
+long router__body_feed_decoded(llhttp_t *p, const char *data, size_t len, int *done,
+			       struct buf *out);
 
 /* 1 if the header name (len bytes) equals the NUL-terminated lowercase want. */
 int router__hdr_is(const char *name, size_t len, const char *want);
@@ -103,7 +112,10 @@ int router__request_rewrite(struct buf *out, const struct http_head *h, const ch
 /* Appends the response head to send to the client: status line as received and
  * headers minus hop-by-hop ones (a 101 keeps Upgrade and says "Connection:
  * upgrade", whatever client_close), plus "Connection: close" when client_close, or
- * "Connection: keep-alive" for a kept HTTP/1.0 client. Returns 0 or -1. */
+ * "Connection: keep-alive" for a kept HTTP/1.0 client. For an HTTP/1.0 client
+ * a chunked response loses its Transfer-Encoding header: the caller then sends
+ * the body decoded (router__body_feed_decoded) and closes after it, so it must
+ * pass client_close. Returns 0 or -1. */
 int router__response_rewrite(struct buf *out, const struct http_head *h, const char *base,
 			     int client_close, int client_http10);
 
@@ -119,8 +131,17 @@ struct route_def {
 	char    *health_path;
 	unsigned interval_ms, timeout_ms, deadline_ms;
 	unsigned drain_timeout_ms;
+	/* Per-app options ("redirect_https", "max_body_bytes"). A PUT that leaves
+	 * one out keeps the app's current value; _set says it was given. */
+	int      redirect_https, redirect_set;
+	unsigned long long max_body_bytes;  /* 0: no limit */
+	int      max_body_set;              /* else ROUTER_BODY_MAX_DEFAULT */
 };
 #define ROUTE_DEF_INIT { .drain_timeout_ms = 30000 }
+
+/* A request body larger than this gets 413 unless the app sets its own limit. */
+#define ROUTER_BODY_MAX_DEFAULT (1024ULL * 1024 * 1024)
+#define ROUTER_BODY_MAX_LIMIT   (1ULL << 50)    /* the largest limit one may set */
 
 #define ROUTER_MAX_DOMAINS 100
 #define ROUTER_MAX_TARGETS 64
@@ -131,6 +152,12 @@ struct route_def {
  * wrong types, invalid names, domains or targets, and numbers out of range, with
  * err_set() saying what is wrong. Returns 0 or -1. */
 int  router__route_parse(struct route_def *out, const char *app, const char *body, size_t len);
+/* Parses the options keys of obj ("redirect_https": bool, "max_body_bytes":
+ * integer 0..ROUTER_BODY_MAX_LIMIT or null for the default) into out, setting
+ * the _set flags of those given (null clears max_body_set). 0, or -1 (err_set). */
+int  router__route_options(struct route_def *out, const json_t *obj);
+/* {"redirect_https": bool, "max_body_bytes": n} as in effect for rs. */
+json_t *router__route_options_json(const struct route_def *rs);
 /* Same, from an already parsed object (the table file uses it). */
 int  router__route_from_json(struct route_def *out, const char *app, const json_t *obj);
 void router__route_release(struct route_def *rs);
@@ -255,6 +282,12 @@ void           router__stop(struct router *r);
 void           router__maybe_stopped(struct router *r);
 void           router__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
+/* Sends msg ("READY=1\n", "MAINPID=…\n") to systemd's $NOTIFY_SOCKET; a no-op
+ * without it. The unit is Type=notify: READY=1 once the router serves; a router
+ * handing its sockets to a successor makes that one the main process first, so
+ * the successor started by `systemctl reload` is what systemd then follows. */
+void           router__sd_notify(const char *msg);
+
 /* proxy.c */
 void router__on_connection(uv_stream_t *server, int status);
 void router__conns_stop(struct router *r, int force);  /* close idle / all clients */
@@ -269,6 +302,8 @@ struct tls_conn;
 int   router__tls_init(struct router *r);
 void  router__tls_release(struct router *r);
 void  router__app_tls_free(struct app *a);
+/* 1 if the app has a certificate that loads (read from the store on first use). */
+int   router__app_has_cert(struct router *r, struct app *a);
 /* A server-side TLS session whose certificate SNI picks; NULL when out of memory. */
 struct tls_conn *router__tls_conn_new(struct router *r);
 void  router__tls_conn_free(struct tls_conn *t);        /* NULL-safe */

@@ -12,10 +12,22 @@
 #define FLUSH_TIMEOUT_MS    10000
 #define WQ_HIGH             (1024 * 1024)   /* stop reading the other side above this */
 #define WQ_LOW              (256 * 1024)    /* and resume below this */
-#define IN_CONNECTING_MAX   (256 * 1024)    /* body bytes buffered while connecting */
+#define IN_CONNECTING_MAX   (64 * 1024)     /* body bytes read ahead while connecting */
 #define POOL_MAX            64              /* idle connections kept per target */
 #define PIPELINE_MAX        (64 * 1024)     /* client bytes read ahead while answering */
 #define TUNNEL_TIMEOUT_MS   3600000         /* an upgraded connection silent both ways */
+#define LINGER_MS           2000            /* reading (and dropping) a refused body */
+
+/* A client connection buffers at most max_header_bytes + 2 * readbuf (see
+ * router__on_connection), and one read adds up to a readbuf: reading must stop
+ * while a whole readbuf still fits, or the next read overflows the buffer and
+ * resets the client (the bug IN_CONNECTING_MAX at 256 KiB had). */
+_Static_assert(IN_CONNECTING_MAX + sizeof(((struct router *)0)->readbuf) <=
+		       2 * sizeof(((struct router *)0)->readbuf),
+	       "read-ahead while connecting must fit the client buffer");
+_Static_assert(PIPELINE_MAX + sizeof(((struct router *)0)->readbuf) <=
+		       2 * sizeof(((struct router *)0)->readbuf),
+	       "pipelined read-ahead must fit the client buffer");
 
 enum conn_state {
 	CONN_READ_HEAD = 0,     /* llhttp fed; no upstream yet */
@@ -38,6 +50,8 @@ struct req_info {
 	int    upgrade;
 	int    has_body;
 	size_t head_len;
+	unsigned long long body_max;    /* the app's limit; 0: none */
+	unsigned long long body_seen;   /* body bytes forwarded (chunk framing included) */
 };
 
 struct conn {
@@ -75,6 +89,9 @@ struct conn {
 	int              req_done;      /* whole request forwarded */
 	int              res_started;   /* response head sent to the client */
 	int              client_close;  /* close after this response */
+	int              dechunk;       /* HTTP/1.0 client, chunked response: send it decoded */
+	int              linger;        /* flushing: keep reading and dropping what comes */
+	int              shut_done;     /* flushing: our side is shut down, all written */
 	unsigned long    served;        /* responses finished on this connection */
 	size_t           wq;            /* bytes queued to the client */
 };
@@ -120,8 +137,11 @@ static const char *reason_of(int status)
 	switch (status) {
 	case 400: return "Bad Request";
 	case 404: return "Not Found";
+	case 301: return "Moved Permanently";
+	case 308: return "Permanent Redirect";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
 	case 431: return "Request Header Fields Too Large";
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
@@ -274,8 +294,14 @@ static void conn_close(struct conn *c)
 
 static void conn_on_shutdown(uv_shutdown_t *req, int status)
 {
-	(void)status;
-	conn_close(req->data);
+	struct conn *c = req->data;
+
+	c->shut_done = 1;
+	if (c->linger && status == 0 && c->state == CONN_FLUSHING && c->reading && !c->client_eof) {
+		timer_arm(c, LINGER_MS);        /* then closed by the timer or the client's end */
+		return;
+	}
+	conn_close(c);
 }
 
 /* Closes once everything queued to the client has been written. */
@@ -287,7 +313,10 @@ static void conn_flush_close(struct conn *c)
 	c->state = CONN_FLUSHING;
 	conn_drop_upstream(c);
 	conn_release_request(c);
-	if (c->reading) {
+	/* A refused request's body may still be on its way: reading (and dropping)
+	 * it for a moment lets the client read the answer; closing with unread bytes
+	 * would send a reset that can destroy the answer in flight. */
+	if (c->reading && !c->linger) {
 		uv_read_stop((uv_stream_t *)&c->tcp);
 		c->reading = 0;
 	}
@@ -479,6 +508,8 @@ static void conn_set_reading(struct conn *c)
 {
 	int want = 0;
 
+	if (c->state == CONN_FLUSHING || c->state == CONN_CLOSING)
+		return;         /* conn_flush_close() decided */
 	if (c->client_eof)
 		want = 0;
 	else if (c->state == CONN_READ_HEAD)
@@ -535,8 +566,18 @@ out:
 /* Bytes from the client, decrypted if need be; nread < 0 is its end. */
 static void conn_on_plain(struct conn *c, ssize_t nread, const char *data)
 {
-	if (nread == 0 || c->state == CONN_CLOSING || c->state == CONN_FLUSHING)
+	if (nread == 0 || c->state == CONN_CLOSING)
 		return;
+	if (c->state == CONN_FLUSHING) {
+		/* A lingering client is done sending: close once the answer is out
+		 * (closing earlier would cancel its queued write). */
+		if (nread < 0) {
+			c->client_eof = 1;
+			if (c->shut_done)
+				conn_close(c);
+		}
+		return;                 /* else dropped */
+	}
 	if (nread < 0 && c->state == CONN_TUNNEL) {
 		tunnel_client_eof(c);
 		return;
@@ -570,11 +611,12 @@ static void conn_on_plain(struct conn *c, ssize_t nread, const char *data)
 
 /* ---- requests -------------------------------------------------------------------- */
 
-static void conn_respond(struct conn *c, int status, const char *msg)
+/* Answers with the router's own text page and closes; extra is more header
+ * lines ("Name: value\r\n"…, or ""). */
+static void conn_respond_with(struct conn *c, int status, const char *extra, const char *msg)
 {
-	char head[256];
+	struct buf head = BUF_INIT;
 	uv_buf_t bufs[3];
-	int n;
 
 	if (c->state == CONN_CLOSING || c->state == CONN_FLUSHING)
 		return;
@@ -583,16 +625,24 @@ static void conn_respond(struct conn *c, int status, const char *msg)
 		return;
 	}
 	count_status(c, status);
-	n = snprintf(head, sizeof(head),
-		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	if (buf_addf(&head,
+		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n%s"
 		     "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-		     status, reason_of(status), strlen(msg) + 1);
-	bufs[0] = uv_buf_init(head, (unsigned)n);
+		     status, reason_of(status), extra, strlen(msg) + 1) < 0) {
+		conn_close(c);
+		return;
+	}
+	bufs[0] = uv_buf_init(head.buf, (unsigned)head.len);
 	bufs[1] = uv_buf_init((char *)msg, (unsigned)strlen(msg));
 	bufs[2] = uv_buf_init("\n", 1);
-	if (conn_writev(c, bufs, 3) < 0)
-		return;
-	conn_flush_close(c);
+	if (conn_writev(c, bufs, 3) == 0)
+		conn_flush_close(c);
+	buf_release(&head);
+}
+
+static void conn_respond(struct conn *c, int status, const char *msg)
+{
+	conn_respond_with(c, status, "", msg);
 }
 
 /* ---- paused apps ------------------------------------------------------------------ */
@@ -689,6 +739,35 @@ static void make_request_id(struct router *r, char *out)
 	out[32] = '\0';
 }
 
+/* HTTP to HTTPS for an app that asks for it: 301 for GET and HEAD, 308 (which
+ * keeps the method and body) for the rest, to the same host and target on the
+ * HTTPS listener's port. */
+static void conn_redirect_https(struct conn *c, const struct http_head *h, const char *host)
+{
+	struct buf loc = BUF_INIT, msg = BUF_INIT;
+	const char *url = c->in.buf + h->url.off;
+	size_t ulen = h->url.len;
+	int get = h->method == HTTP_GET || h->method == HTTP_HEAD;
+
+	if (!ulen || url[0] != '/') {
+		url = "/";      /* absolute-form or '*': the path is not ours to copy */
+		ulen = 1;
+	}
+	c->linger = h->has_body;
+	if (buf_addf(&loc, "Location: https://%s", host) < 0 ||
+	    (c->r->https_port != 443 && buf_addf(&loc, ":%u", c->r->https_port) < 0) ||
+	    buf_add(&loc, url, ulen) < 0 ||
+	    buf_addf(&msg, "Redirecting to %s", loc.buf + 10) < 0 ||
+	    buf_addstr(&loc, "\r\n") < 0) {
+		conn_respond(c, 500, "out of memory");
+		goto out;
+	}
+	conn_respond_with(c, get ? 301 : 308, loc.buf, msg.buf);
+out:
+	buf_release(&loc);
+	buf_release(&msg);
+}
+
 static void conn_start_request(struct conn *c, const struct http_head *h)
 {
 	struct router *r = c->r;
@@ -728,6 +807,21 @@ static void conn_start_request(struct conn *c, const struct http_head *h)
 		return;
 	}
 	c->app->refs++;
+	c->dechunk = 0;
+	c->linger = 0;
+	if (!c->tls && c->app->spec.redirect_https && r->listener_tls.loop &&
+	    router__app_has_cert(r, c->app)) {
+		conn_redirect_https(c, h, host);
+		return;
+	}
+	c->req.body_max = c->app->spec.max_body_set ? c->app->spec.max_body_bytes
+						    : ROUTER_BODY_MAX_DEFAULT;
+	c->req.body_seen = 0;
+	if (c->req.body_max && !h->chunked && c->parser.content_length > c->req.body_max) {
+		c->linger = 1;
+		conn_respond(c, 413, "the request body is larger than the app accepts");
+		return;
+	}
 	c->client_close = !c->req.keep_alive || c->req.upgrade || r->stopping;
 	buf_reset(&c->head_out);
 	make_request_id(r, fwd.request_id);
@@ -857,6 +951,14 @@ static void conn_forward_body(struct conn *c)
 	n = router__body_feed(&c->parser, c->in.buf, c->in.len, &done);
 	if (n < 0) {
 		conn_close(c);          /* bad framing; the upstream saw part of it */
+		return;
+	}
+	c->req.body_seen += (unsigned long long)n;
+	if (c->req.body_max && c->req.body_seen > c->req.body_max) {
+		/* A chunked body grew past the limit: the app saw part of it, so its
+		 * connection goes; the client gets 413 if nothing was answered yet. */
+		c->linger = 1;
+		conn_respond(c, 413, "the request body is larger than the app accepts");
 		return;
 	}
 	if (up_write(c->up, c->in.buf, (size_t)n) < 0) {
@@ -1142,8 +1244,8 @@ static void up_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 static int up_head(struct upstream *up)
 {
 	struct conn *c = up->c;
-	struct buf out = BUF_INIT;
-	int n, done;
+	struct buf *out = &up->hold;    /* reused: it keeps its allocation across responses */
+	int n, done, http10;
 
 	up->res.is_response = 1;
 	up->res.skip_body = c->req.method == HTTP_HEAD;
@@ -1161,30 +1263,35 @@ static int up_head(struct upstream *up)
 	c->t_head = uv_hrtime();
 	if (up->res.status == 101)
 		return up_switch(up, n);
+	http10 = c->req.http_major == 1 && c->req.http_minor == 0;
 	if (up->res.body_until_eof)
 		c->client_close = 1;
-	if (router__response_rewrite(&out, &up->res, up->in.buf,
-				     up->res.status >= 200 && c->client_close,
-				     c->req.http_major == 1 && c->req.http_minor == 0) < 0) {
-		buf_release(&out);
+	/* HTTP/1.0 knows no chunked encoding: decode the body, and the end of the
+	 * connection ends it. */
+	c->dechunk = http10 && up->res.status >= 200 && up->res.chunked && up->res.has_body;
+	if (c->dechunk)
+		c->client_close = 1;
+	buf_reset(out);
+	if (router__response_rewrite(out, &up->res, up->in.buf,
+				     up->res.status >= 200 && c->client_close, http10) < 0) {
+		buf_reset(out);
 		conn_respond(c, 502, "out of memory");
 		return -1;
 	}
 	buf_remove_front(&up->in, (size_t)n);
 	llhttp_resume(&up->parser);
 	if (up->res.status < 200) {
-		/* An interim response (100 Continue): pass it on and read the final one. */
+		/* An interim response (100 Continue): pass it on and read the final
+		 * one. An HTTP/1.0 client must not see one (RFC 9110 section 15.2). */
 		(void)router__body_feed(&up->parser, NULL, 0, &done);
-		n = conn_write(c, out.buf, out.len);
-		buf_release(&out);
+		n = http10 ? 0 : conn_write(c, out->buf, out->len);
+		buf_reset(out);
 		return n < 0 || c->state == CONN_CLOSING ? -1 : 1;
 	}
 	c->res_started = 1;
 	up->head_done = 1;
 	count_status(c, up->res.status);
-	/* up_process() sends the head with the body bytes that came with it. */
-	buf_release(&up->hold);
-	up->hold = out;
+	/* up_process() sends the head (up->hold) with the body bytes that came with it. */
 	return 1;
 }
 
@@ -1244,6 +1351,7 @@ static void tunnel_client_eof(struct conn *c)
 static void up_process(struct upstream *up)
 {
 	struct conn *c = up->c;
+	struct buf dec = BUF_INIT;
 	uv_buf_t bufs[2];
 	int done = 0, rc;
 	long n;
@@ -1258,14 +1366,21 @@ static void up_process(struct upstream *up)
 			buf_reset(&up->in);
 		return;
 	}
-	n = router__body_feed(&up->parser, up->in.buf, up->in.len, &done);
+	if (c->dechunk) {
+		n = router__body_feed_decoded(&up->parser, up->in.buf, up->in.len, &done, &dec);
+		bufs[1] = uv_buf_init(dec.buf, (unsigned)dec.len);
+	} else {
+		n = router__body_feed(&up->parser, up->in.buf, up->in.len, &done);
+		bufs[1] = uv_buf_init(up->in.buf, (unsigned)(n > 0 ? n : 0));
+	}
 	if (n < 0) {
+		buf_release(&dec);
 		conn_close(c);
 		return;
 	}
 	bufs[0] = uv_buf_init(up->hold.buf, (unsigned)up->hold.len);
-	bufs[1] = uv_buf_init(up->in.buf, (unsigned)n);
 	rc = conn_writev(c, bufs, 2);
+	buf_release(&dec);
 	buf_reset(&up->hold);
 	if (rc < 0)
 		return;

@@ -190,10 +190,46 @@ static int parse_health(struct route_def *out, const json_t *obj)
 	return 0;
 }
 
+int router__route_options(struct route_def *out, const json_t *obj)
+{
+	const json_t *v;
+
+	if ((v = json_object_get(obj, "redirect_https"))) {
+		if (!json_is_boolean(v))
+			return err_set("'redirect_https' must be true or false");
+		out->redirect_https = json_is_true(v);
+		out->redirect_set = 1;
+	}
+	if ((v = json_object_get(obj, "max_body_bytes"))) {
+		if (json_is_null(v)) {
+			out->max_body_bytes = 0;
+			out->max_body_set = 0;
+		} else if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			   (unsigned long long)json_integer_value(v) > ROUTER_BODY_MAX_LIMIT) {
+			return err_set("'max_body_bytes' must be an integer number of bytes "
+				       "(0 for no limit, at most %llu) or null for the default",
+				       ROUTER_BODY_MAX_LIMIT);
+		} else {
+			out->max_body_bytes = (unsigned long long)json_integer_value(v);
+			out->max_body_set = 1;
+		}
+	}
+	return 0;
+}
+
+json_t *router__route_options_json(const struct route_def *rs)
+{
+	return json_pack("{s:b, s:I}", "redirect_https", rs->redirect_https,
+			 "max_body_bytes",
+			 (json_int_t)(rs->max_body_set ? rs->max_body_bytes
+						       : ROUTER_BODY_MAX_DEFAULT));
+}
+
 int router__route_from_json(struct route_def *out, const char *app, const json_t *obj)
 {
 	static const char *const keys[] = { "app", "domains", "targets", "health",
-					    "drain_timeout_ms", NULL };
+					    "drain_timeout_ms", "redirect_https",
+					    "max_body_bytes", NULL };
 	const json_t *v;
 
 	if (valid_app_name(app) < 0)
@@ -216,6 +252,8 @@ int router__route_from_json(struct route_def *out, const char *app, const json_t
 	if (parse_targets(out, v) < 0)
 		return -1;
 	if ((v = json_object_get(obj, "health")) && !json_is_null(v) && parse_health(out, v) < 0)
+		return -1;
+	if (router__route_options(out, obj) < 0)
 		return -1;
 	return get_ms(&out->drain_timeout_ms, obj, "drain_timeout_ms", 0, 3600000);
 }
@@ -268,6 +306,18 @@ json_t *router__table_to_json(const struct route_def *const *specs, size_t n)
 				"domains", string_array(specs[i]->domains, specs[i]->ndomains),
 				"targets", string_array(specs[i]->targets, specs[i]->ntargets),
 				"drain_timeout_ms", (json_int_t)specs[i]->drain_timeout_ms);
+		if (one && specs[i]->redirect_set &&
+		    json_object_set_new(one, "redirect_https",
+					json_boolean(specs[i]->redirect_https)) < 0) {
+			json_decref(one);
+			one = NULL;
+		}
+		if (one && specs[i]->max_body_set &&
+		    json_object_set_new(one, "max_body_bytes",
+					json_integer((json_int_t)specs[i]->max_body_bytes)) < 0) {
+			json_decref(one);
+			one = NULL;
+		}
 		if (!one || json_object_set_new(apps, specs[i]->app, one) < 0) {
 			json_decref(apps);
 			return NULL;

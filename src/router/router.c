@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,29 @@ void router__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 	(void)suggested;
 	*buf = uv_buf_init(r->readbuf, sizeof(r->readbuf));
+}
+
+/* ---- systemd ---------------------------------------------------------------------- */
+
+void router__sd_notify(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') ||
+	    (len = strlen(path)) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';         /* an abstract socket */
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	/* Best effort: a lost message shows as a failed start or reload in systemd. */
+	(void)sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+	close(fd);
 }
 
 /* ---- targets and apps ------------------------------------------------------------ */
@@ -562,6 +586,7 @@ int router_run(const struct router_opts *opts)
 	uv_signal_start(&r->sigint, on_signal, SIGINT);
 	if (opts->on_ready)
 		opts->on_ready(bound, opts->control_socket, napps, opts->ready_data);
+	router__sd_notify("READY=1\n");
 	if (opts->listen_https && opts->on_ready_https)
 		opts->on_ready_https(bound_tls, opts->ready_data);
 	uv_run(&loop, UV_RUN_DEFAULT);

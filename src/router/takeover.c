@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,8 @@ struct giver {
 	uv_write_t    w1, w2;
 	struct router *r;
 	int           pending;
+	int           failed;
+	long          peer_pid;         /* the successor, from SO_PEERCRED; 0: unknown */
 };
 
 static void giver_closed(uv_handle_t *h)
@@ -29,9 +32,18 @@ static void giver_written(uv_write_t *req, int status)
 {
 	struct giver *g = req->data;
 
-	(void)status;
+	if (status < 0)
+		g->failed = 1;
 	if (--g->pending > 0)
 		return;
+	/* Under systemd the successor becomes the service's main process before
+	 * this one (the main process so far) stops, so systemd neither restarts
+	 * the service when this one exits nor loses track of the new one. */
+	if (!g->failed && g->peer_pid > 0) {
+		char msg[64];
+		snprintf(msg, sizeof(msg), "MAINPID=%ld\n", g->peer_pid);
+		router__sd_notify(msg);
+	}
 	/* The successor holds the sockets now (or failed, and then it exits and
 	 * this router stops anyway: the caller asked for a replacement). */
 	uv_close((uv_handle_t *)&g->pipe, giver_closed);
@@ -52,6 +64,15 @@ static void on_taker(uv_stream_t *server, int status)
 	if (uv_accept(server, (uv_stream_t *)&g->pipe) < 0) {
 		uv_close((uv_handle_t *)&g->pipe, giver_closed);
 		return;
+	}
+	{
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+		uv_os_fd_t fd;
+
+		if (uv_fileno((uv_handle_t *)&g->pipe, &fd) == 0 &&
+		    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
+			g->peer_pid = (long)cred.pid;
 	}
 	g->w1.data = g->w2.data = g;
 	g->pending = 1;

@@ -100,6 +100,11 @@ static SSL_CTX *app_ctx(struct router *r, struct app *a)
 	return a->tls_ctx;
 }
 
+int router__app_has_cert(struct router *r, struct app *a)
+{
+	return app_ctx(r, a) != NULL;
+}
+
 /* SNI: the server name picks the app, the app its certificate. A name no app
  * serves, or an app without a certificate, ends the handshake. */
 static int on_servername(SSL *ssl, int *alert, void *arg)

@@ -187,6 +187,56 @@ static void test_route_to_json(void **state)
 	router__route_release(&rs);
 }
 
+/* Options: validated, persisted only when set, and "given" is told apart from
+ * "left out" (a deploy's PUT leaves them out and must not reset them). */
+static void test_route_options(void **state)
+{
+	struct route_def a, b, *back = NULL;
+	const struct route_def *specs[2];
+	json_t *table, *o;
+	char *text;
+	size_t n = 0, i;
+	(void)state;
+
+	assert_int_equal(put(&a, "web", "{\"domains\": [], \"targets\": [], "
+				       "\"redirect_https\": true, \"max_body_bytes\": 10485760}"), 0);
+	assert_true(a.redirect_set && a.redirect_https);
+	assert_true(a.max_body_set);
+	assert_true(a.max_body_bytes == 10485760ULL);
+	assert_int_equal(put(&b, "api", "{\"domains\": [], \"targets\": []}"), 0);
+	assert_false(b.redirect_set || b.max_body_set);
+	o = router__route_options_json(&b);
+	text = json_dumps(o, JSON_SORT_KEYS);
+	assert_string_equal(text, "{\"max_body_bytes\": 1073741824, \"redirect_https\": false}");
+	free(text);
+	json_decref(o);
+	specs[0] = &a;
+	specs[1] = &b;
+	table = router__table_to_json(specs, 2);
+	text = json_dumps(table, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_non_null(strstr(text, "\"api\":{\"domains\":[],\"drain_timeout_ms\":30000,\"targets\":[]}"));
+	assert_int_equal(router__table_parse(&back, &n, text, strlen(text)), 0);
+	assert_int_equal(n, 2);
+	for (i = 0; i < n; i++) {
+		if (!strcmp(back[i].app, "web"))
+			assert_true(back[i].redirect_https && back[i].max_body_bytes == 10485760ULL);
+		else
+			assert_false(back[i].redirect_set || back[i].max_body_set);
+		router__route_release(&back[i]);
+	}
+	free(back);
+	free(text);
+	json_decref(table);
+	router__route_release(&a);
+	router__route_release(&b);
+	assert_int_equal(put(&a, "web", "{\"domains\": [], \"targets\": [], \"redirect_https\": 1}"), -1);
+	assert_non_null(strstr(err_msg(), "redirect_https"));
+	router__route_release(&a);
+	assert_int_equal(put(&a, "web", "{\"domains\": [], \"targets\": [], \"max_body_bytes\": -1}"), -1);
+	assert_non_null(strstr(err_msg(), "max_body_bytes"));
+	router__route_release(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_table_round_trip),
 		cmocka_unit_test(test_table_invalid),
 		cmocka_unit_test(test_route_to_json),
+		cmocka_unit_test(test_route_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
