@@ -73,6 +73,21 @@ int cmd_stack_set(int argc, char **argv);
 int cmd_ps_restart(int argc, char **argv);
 int cmd_ps_rebuild(int argc, char **argv);
 int cmd_ps_restore(int argc, char **argv);
+int cmd_plugin_list(int argc, char **argv);      /* plugin.c */
+int cmd_plugin_install(int argc, char **argv);
+int cmd_plugin_update(int argc, char **argv);
+int cmd_plugin_uninstall(int argc, char **argv);
+int cmd_plugin_enable(int argc, char **argv);
+int cmd_plugin_disable(int argc, char **argv);
+int cmd_plugin_installed(int argc, char **argv);
+int cmd_plugin_trigger(int argc, char **argv);
+/* A command wharf lacks, offered to the plugins' `commands`: their exit code,
+ * or -1 ("not a wharf command") when none takes it. */
+int cli_plugin_command(int argc, char **argv);
+int cmd_acl_add(int argc, char **argv);          /* acl.c */
+int cmd_acl_remove(int argc, char **argv);
+int cmd_acl_list(int argc, char **argv);
+int cmd_events(int argc, char **argv);
 int cmd_help(int argc, char **argv);             /* main.c */
 int cmd_version(int argc, char **argv);
 
