@@ -125,3 +125,60 @@ int cli_plugin_command(int argc, char **argv)
 
 	return ret == -2 ? -1 : ret;
 }
+
+void cli_trigger_post(const char *trigger, const char *app, const char *first,
+		      const char *second, int nrest, char **rest)
+{
+	const char **args = calloc((size_t)nrest + 3, sizeof(*args));
+	int i;
+
+	if (!args) {
+		say_warn("plugin %s: out of memory", trigger);
+		return;
+	}
+	args[0] = first;
+	args[1] = second;
+	for (i = 0; i < nrest; i++)
+		args[i + 2] = rest[i];
+	plugins_post(trigger, app, args);
+	free(args);
+}
+
+int cli_plugin_builder(const char *app, const char *dir, const char **builder)
+{
+	struct plugins_run_opts o = PLUGINS_RUN_OPTS_INIT;
+	struct buf out = BUF_INIT;
+	size_t start, end;
+	int ret = -1;
+
+	*builder = NULL;
+	o.app = app;
+	if (plugins_trigger(&out, "builder-detect", (const char *[]){ app, dir, NULL }, &o) < 0)
+		goto out;
+	/* The first plugin that names a builder decides: its first word. */
+	start = strspn(out.buf, " \t\r\n");
+	end = start + strcspn(out.buf + start, " \t\r\n");
+	out.buf[end] = '\0';
+	if (!strcmp(out.buf + start, "dockerfile"))
+		*builder = "dockerfile";
+	else if (!strcmp(out.buf + start, "buildpacks"))
+		*builder = "buildpacks";
+	else if (end > start) {
+		err_set("builder-detect: unknown builder '%.64s' (dockerfile or buildpacks)",
+			out.buf + start);
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_release(&out);
+	return ret;
+}
+
+int cli_check_deploy(void *data, const char *id, const char *type, int port)
+{
+	const char *app = data;
+	char ps[16];
+
+	snprintf(ps, sizeof(ps), "%d", port);
+	return plugins_pre("check-deploy", app, (const char *[]){ app, id, type, ps, NULL });
+}

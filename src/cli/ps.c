@@ -1,5 +1,6 @@
 /* ps.c - ps:scale, ps:restart, ps:rebuild, ps:restore: the app's processes. */
 #include "cli.h"
+#include "plugins/plugins.h"
 #include "runtime/runtime.h"
 
 #include <errno.h>
@@ -103,6 +104,8 @@ out:
 int cmd_ps_restart(int argc, char **argv)
 {
 	if (cli_need_app(argc, argv, 1, 1) < 0)
+		return -1;
+	if (plugins_pre("pre-restart", argv[1], (const char *[]){ argv[1], NULL }) < 0)
 		return -1;
 	return cli_redeploy(argv[1], "restart");
 }

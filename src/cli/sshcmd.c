@@ -29,6 +29,7 @@ static int ensure_app_for_push(const char *app)
 		fprintf(stderr, "-----> Creating app %s\n", app);
 		if (state_app_create(app) < 0)
 			goto out;
+		plugins_post("post-create", app, (const char *[]){ app, NULL });
 	}
 	if (cli_self_exe(&exe) < 0 || receiver_repo_ensure(app, exe.buf, &created) < 0)
 		goto out;

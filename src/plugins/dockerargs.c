@@ -65,7 +65,7 @@ static int type_ok(const json_t *v, enum arg_type t, const char **why)
 		*why = "an array of strings";
 		return all_strings(v);
 	case T_ENV:
-		*why = "an array of \"KEY=VALUE\" strings with valid keys";
+		*why = "an array of \"KEY=VALUE\" strings (not PORT, GIT_REV or WHARF_*)";
 		if (!all_strings(v))
 			return 0;
 		json_array_foreach(v, i, e) {
@@ -75,7 +75,8 @@ static int type_ok(const json_t *v, enum arg_type t, const char **why)
 				return 0;
 			memcpy(key, s, (size_t)(eq - s));
 			key[eq - s] = '\0';
-			if (valid_config_key(key) < 0)
+			if (valid_config_key(key) < 0 || !strcmp(key, "PORT") ||
+			    !strcmp(key, "GIT_REV") || !strncmp(key, "WHARF_", 6))
 				return 0;
 		}
 		return 1;

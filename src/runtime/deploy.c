@@ -228,6 +228,7 @@ static int create_container(struct docker *d, const struct deploy_req *req, cons
 	spec.labels = labels;
 	spec.restart_policy = restart;
 	spec.init = 1;
+	spec.extra = req->extra;
 	if (docker_container_create(d, &spec, id) < 0)
 		goto out;
 	ret = 0;
@@ -427,6 +428,7 @@ static int start_web(struct docker *d, const struct deploy_req *req, const json_
 	say_step("Starting web container for release %ld on port %d", req->release, port);
 	if (docker_container_start(d, id.buf) < 0 || wait_listening(d, id.buf, port, wait_s) < 0 ||
 	    runtime_run_checks(d, id.buf, port, host ? host : "localhost", req->checks) < 0 ||
+	    (req->check_fn && req->check_fn(req->check_data, id.buf, "web", port) < 0) ||
 	    set_restart_policy(d, id.buf) < 0)
 		goto out;
 	if (buf_addf(&target, "127.0.0.1:%d", port) < 0)

@@ -73,6 +73,9 @@ struct container_spec {
 	const char  *working_dir;   /* NULL keeps the image's */
 	const char  *user;          /* "uid[:gid]" or a name; NULL keeps the image's */
 	const char **entrypoint;    /* NULL-terminated; NULL keeps the image's */
+	const json_t *extra;        /* {"Config": {…}, "HostConfig": {…}} from plugins
+	                             * (docker-args-*), held to the allow-list of
+	                             * docs/plugins.md by the caller; NULL: none */
 };
 #define CONTAINER_SPEC_INIT { .init = 1 }
 
@@ -133,6 +136,12 @@ struct deploy_req {
 	const json_t *checks;         /* startup checks of web containers; NULL: default */
 	int           listen_wait_s;  /* how long a web container may take to listen; 0: 60 */
 	int           stop_timeout_s; /* SIGTERM grace for old containers; 0: 10 */
+	const json_t *extra;          /* container_spec.extra of every container; may be NULL */
+	/* Called for each new web container once wharf's checks pass, before the
+	 * router serves it (the check-deploy trigger); < 0 fails the deploy with
+	 * err_msg(). May be NULL. */
+	int         (*check_fn)(void *data, const char *id, const char *type, int port);
+	void         *check_data;
 };
 
 /* Runs the release phase (if any), starts the formation's containers beside the
