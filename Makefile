@@ -81,11 +81,13 @@ lint:          ## clang-format check and cppcheck
 	clang-format --dry-run --Werror $(SRC) 2>&1 | head -50
 	cppcheck --quiet --enable=warning,performance --error-exitcode=1 -Isrc/common $(SRC)
 
-install: bin/wharf ## install bin/wharf to $(PREFIX)/bin, buildpacks and stack script to $(PREFIX)/share/wharf
+install: bin/wharf ## install bin/wharf to $(PREFIX)/bin; buildpacks, bundled plugins and stack script to $(PREFIX)/share/wharf
 	install -D -m 0755 bin/wharf $(DESTDIR)$(PREFIX)/bin/wharf
 	rm -rf $(DESTDIR)$(PREFIX)/share/wharf/buildpacks
 	mkdir -p $(DESTDIR)$(PREFIX)/share/wharf/scripts
 	cp -R buildpacks $(DESTDIR)$(PREFIX)/share/wharf/buildpacks
+	rm -rf $(DESTDIR)$(PREFIX)/share/wharf/plugins
+	cp -R plugins $(DESTDIR)$(PREFIX)/share/wharf/plugins
 	install -m 0755 scripts/stack-image.sh scripts/lib.sh $(DESTDIR)$(PREFIX)/share/wharf/scripts/
 
 clean:         ## remove build output

@@ -1,0 +1,255 @@
+#!/usr/bin/env bats
+# tests/e2e/plugins.bats - plugins: install from a path and from a git repo, triggers around a
+# real deploy (pre-deploy refuses, post-deploy gets its arguments), a disabled plugin stays
+# silent, plugin commands over ssh, and the bundled maintenance plugin against the router.
+# The suite shares one wharf: every plugin here acts only on this test's app and is
+# uninstalled in teardown.
+
+load lib/harness
+
+setup() {
+	harness_test_setup
+	# Plugin sources are read by the wharf user (wharf drops to WHARF_ROOT's owner).
+	chmod 755 "$TEST_TMP"
+	PLUGINS_MADE=()
+}
+
+teardown() {
+	local p
+	for p in "${PLUGINS_MADE[@]}"; do
+		wharf plugin:uninstall "$p" >/dev/null 2>&1 || true
+	done
+	harness_test_teardown
+}
+
+# plugin_name: a plugin name unique to this test.
+plugin_name() {
+	echo "p$$-${BATS_SUITE_TEST_NUMBER:-$BATS_TEST_NUMBER}${1:+-$1}"
+}
+
+# write_exe FILE <<'EOF' … : an executable shell script.
+write_exe() {
+	cat >"$1"
+	chmod 755 "$1"
+}
+
+@test "plugin:install from a path: listed, install trigger run, triggers get args and env" {
+	name=$(plugin_name)
+	src=$TEST_TMP/src
+	mkdir -p "$src"
+	PLUGINS_MADE+=("$name")
+	cat >"$src/plugin.toml" <<-EOF
+		# a test plugin
+		name = "$name"
+		version = "1.2.3"
+		description = "says \"hi\""
+		[data]
+		name = 5
+	EOF
+	write_exe "$src/install" <<-'EOF'
+		#!/bin/sh
+		echo "install ran in $(pwd)"
+	EOF
+	write_exe "$src/uninstall" <<-'EOF'
+		#!/bin/sh
+		echo "uninstall ran"
+	EOF
+	write_exe "$src/hello-$name" <<-'EOF'
+		#!/bin/sh
+		echo "args=$* APP=$APP TRIGGER=$WHARF_TRIGGER"
+		echo "root=$WHARF_ROOT path=$WHARF_PLUGIN_PATH dir=$WHARF_PLUGIN_DIR"
+		read -r line || true
+		echo "stdin=$line"
+	EOF
+	run wharf plugin:install "$src"
+	assert_success
+	assert_line --index 0 "-----> Installing plugin from $src"
+	assert_line --index 1 "install ran in $WHARF_ROOT/plugins/available/$name"
+	assert_line --index 2 "-----> Plugin $name installed and enabled"
+	run wharf plugin:list
+	assert_success
+	assert_line "$(printf '  %-20s %-10s %-9s %s' "$name" 1.2.3 enabled 'says "hi"')"
+	run wharf plugin:installed "$name"
+	assert_success
+	run wharf plugin:trigger "hello-$name" one 'two words'
+	assert_success
+	assert_line --index 0 "args=one two words APP= TRIGGER=hello-$name"
+	assert_line --index 1 "root=$WHARF_ROOT path=$WHARF_ROOT/plugins dir=$WHARF_ROOT/plugins/available/$name"
+	assert_line --index 2 "stdin="
+	run wharf plugin:install "$src"
+	assert_failure 1
+	assert_output --partial " !     plugin '$name' is already installed"
+	run wharf plugin:uninstall "$name"
+	assert_success
+	assert_output "uninstall ran
+-----> Plugin $name uninstalled"
+	run wharf plugin:installed "$name"
+	assert_failure 1
+	[ ! -e "$WHARF_ROOT/plugins/available/$name" ]
+	[ ! -e "$WHARF_ROOT/plugins/enabled/$name" ]
+}
+
+@test "plugin:install from a local git repo, with --name; bad names and symlinks are refused" {
+	name=$(plugin_name)
+	repo=$TEST_TMP/repo
+	h_git_init "$repo"
+	PLUGINS_MADE+=("$name" "$name-b")
+	printf '{"name": "%s", "version": "0.2", "description": "from git"}\n' "$name" >"$repo/plugin.json"
+	write_exe "$repo/hello-$name" <<-'EOF'
+		#!/bin/sh
+		echo "from git: $*"
+	EOF
+	h_git_commit "$repo" "plugin"
+	chmod -R a+rX "$repo"
+	run wharf plugin:install "file://$repo"
+	assert_success
+	assert_output --partial "-----> Plugin $name installed and enabled"
+	[ ! -e "$WHARF_ROOT/plugins/available/$name/.git" ]
+	run wharf plugin:trigger "hello-$name" x
+	assert_success
+	assert_output "from git: x"
+	run wharf plugin:install "file://$repo" --name "$name-b"
+	assert_success
+	run wharf plugin:list --format json
+	jq -e --arg n "$name-b" '.[] | select(.name == $n) | .version == "0.2" and .enabled' <<<"$output"
+
+	# A new commit arrives with plugin:update.
+	write_exe "$repo/hello-$name" <<-'EOF'
+		#!/bin/sh
+		echo "updated: $*"
+	EOF
+	h_git_commit "$repo" "plugin v2"
+	run wharf plugin:update "$name"
+	assert_success
+	run wharf plugin:trigger "hello-$name" y
+	assert_output --partial "updated: y"
+
+	run wharf plugin:install "file://$repo" --name 'Bad/Name'
+	assert_failure 1
+	assert_output --partial "invalid plugin name 'Bad/Name'"
+	mkdir -p "$TEST_TMP/evil"
+	ln -s /etc "$TEST_TMP/evil/etc"
+	run wharf plugin:install "$TEST_TMP/evil" --name "$name-evil"
+	assert_failure 1
+	assert_output " !     refused: 'etc' in the plugin is a symlink; a plugin may hold only files and directories"
+	run wharf plugin:installed "$name-evil"
+	assert_failure 1
+	run wharf plugin:install "$TEST_TMP/nope"
+	assert_failure 1
+	assert_output " !     cannot find '$TEST_TMP/nope': No such file or directory"
+}
+
+@test "pre-deploy exit 1 stops a deploy, post-deploy gets its args, a disabled plugin is not called" {
+	app=$(new_app_name)
+	name=$(plugin_name)
+	src=$TEST_TMP/gate
+	mkdir -p "$src"
+	PLUGINS_MADE+=("$name")
+	# Acts on this test's app only: the suite's other apps deploy while this is installed.
+	write_exe "$src/pre-deploy" <<-EOF
+		#!/bin/sh
+		[ "\$1" = "$app" ] || exit 0
+		[ -e "\$WHARF_PLUGIN_DIR/block" ] || exit 0
+		echo "checking \$1" >&2
+		echo "deploys of \$1 are frozen by the gate" >&2
+		exit 1
+	EOF
+	write_exe "$src/post-deploy" <<-EOF
+		#!/bin/sh
+		[ "\$1" = "$app" ] || exit 0
+		echo "\$# \$*" >"\$WHARF_PLUGIN_DIR/post-deploy.args"
+		echo "post-deploy saw \$1"
+	EOF
+	run wharf plugin:install "$src" --name "$name"
+	assert_success
+	pdir=$WHARF_ROOT/plugins/available/$name
+
+	make_app_repo "$TEST_TMP/app" "gate one"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	assert_output --partial "remote: post-deploy saw $app"
+	rev=$(git -C "$TEST_TMP/app" rev-parse HEAD)
+	image=$(jq -r '.releases[-1].image' "$WHARF_ROOT/apps/$app/releases.json")
+	run cat "$pdir/post-deploy.args"
+	assert_output "4 $app 1 $image $rev"
+
+	runuser -u wharf -- touch "$pdir/block"
+	rm -f "$pdir/post-deploy.args"
+	app_change "$TEST_TMP/app" "gate two"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_failure
+	assert_output --partial "remote: checking $app"
+	assert_output --partial "deploy of $app failed: $name pre-deploy: deploys of $app are frozen by the gate; the previous release keeps serving"
+	[ ! -e "$pdir/post-deploy.args" ]
+	run app_url_get "$app"
+	assert_output "gate one"
+
+	run wharf plugin:disable "$name"
+	assert_success
+	assert_output "-----> Plugin $name disabled"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	refute_output --partial "post-deploy saw"
+	[ ! -e "$pdir/post-deploy.args" ]
+	run app_url_get "$app"
+	assert_output "gate two"
+	wharf apps:destroy "$app" --force >/dev/null
+}
+
+@test "a plugin command works over ssh; exit 10 passes it on; unknown commands still fail" {
+	name=$(plugin_name)
+	src=$TEST_TMP/cmd
+	mkdir -p "$src"
+	PLUGINS_MADE+=("$name")
+	write_exe "$src/commands" <<-EOF
+		#!/bin/sh
+		case "\$1" in
+		$name:greet) shift; echo "-----> hello \$*"; exit 0 ;;
+		$name:fail) echo " !     no luck" >&2; exit 3 ;;
+		*) exit 10 ;;
+		esac
+	EOF
+	run wharf plugin:install "$src" --name "$name"
+	assert_success
+	run wharf_ssh "$name:greet" bob "'and alice'"
+	assert_success
+	assert_output "-----> hello bob and alice"
+	run wharf_ssh "$name:fail"
+	assert_failure 3
+	assert_output " !     no luck"
+	run wharf_ssh "$name:other"
+	assert_failure 1
+	assert_output " !     \`$name:other\` is not a wharf command; see \`wharf help\`"
+	run wharf plugin:disable "$name"
+	run wharf_ssh "$name:greet" bob
+	assert_failure 1
+	assert_output " !     \`$name:greet\` is not a wharf command; see \`wharf help\`"
+}
+
+@test "maintenance:on makes the app answer 503 and maintenance:off restores it" {
+	app=$(new_app_name)
+	if ! wharf plugin:installed maintenance; then
+		PLUGINS_MADE+=(maintenance)
+		run wharf plugin:install "$WHARF_REPO/plugins/maintenance"
+		assert_success
+	fi
+	make_app_repo "$TEST_TMP/app" "open for business"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	run wharf_ssh maintenance:on "$app" "'back at five'"
+	assert_success
+	assert_output "-----> Maintenance on for $app: requests get 503"
+	run curl -sS --max-time 10 -w ' %{http_code}' -H "Host: $app.$WHARF_TEST_DOMAIN" "http://127.0.0.1:$ROUTER_PORT/"
+	assert_output "back at five 503"
+	run wharf_ssh maintenance:report "$app"
+	assert_line --index 1 "       Maintenance enabled:   true"
+	run wharf_ssh maintenance:off "$app"
+	assert_success
+	assert_output "-----> Maintenance off for $app"
+	run app_url_get "$app"
+	assert_output "open for business"
+	run wharf_ssh maintenance:on no-such-app-$$
+	assert_failure 1
+	assert_output " !     app 'no-such-app-$$' does not exist"
+	wharf apps:destroy "$app" --force >/dev/null
+}
