@@ -275,7 +275,9 @@ static int git_fetch(const char *url, const char *dest)
 	opts.checkout_opts.checkout_strategy = GIT_CHECKOUT_SAFE;
 	if (git_clone(&repo, url, dest, &opts) < 0) {
 		const git_error *e = git_error_last();
-		err_set("cannot clone %s: %s", url, e ? e->message : "git error");
+		err_set("cannot clone %s: %s%s", url, e ? e->message : "git error",
+			e && strstr(e->message, "safe.directory")
+				? " (a local repository must belong to the user wharf runs as)" : "");
 		goto out;
 	}
 	ret = 0;

@@ -100,7 +100,8 @@ write_exe() {
 		echo "from git: $*"
 	EOF
 	h_git_commit "$repo" "plugin"
-	chmod -R a+rX "$repo"
+	# libgit2 clones a local repo only for its owner (safe.directory): wharf, who runs it.
+	chown -R wharf: "$repo"
 	run wharf plugin:install "file://$repo"
 	assert_success
 	assert_output --partial "-----> Plugin $name installed and enabled"
@@ -118,7 +119,7 @@ write_exe() {
 		#!/bin/sh
 		echo "updated: $*"
 	EOF
-	h_git_commit "$repo" "plugin v2"
+	runuser -u wharf -- git -C "$repo" -c user.name=e2e -c user.email=e2e@wharf.test commit -qam "plugin v2"
 	run wharf plugin:update "$name"
 	assert_success
 	run wharf plugin:trigger "hello-$name" y
@@ -239,8 +240,11 @@ write_exe() {
 	run wharf_ssh maintenance:on "$app" "'back at five'"
 	assert_success
 	assert_output "-----> Maintenance on for $app: requests get 503"
-	run curl -sS --max-time 10 -w ' %{http_code}' -H "Host: $app.$WHARF_TEST_DOMAIN" "http://127.0.0.1:$ROUTER_PORT/"
-	assert_output "back at five 503"
+	run curl -sS --max-time 10 -o "$TEST_TMP/body" -w '%{http_code}' -H "Host: $app.$WHARF_TEST_DOMAIN" \
+		"http://127.0.0.1:$ROUTER_PORT/"
+	assert_output 503
+	run cat "$TEST_TMP/body"
+	assert_output "back at five"
 	run wharf_ssh maintenance:report "$app"
 	assert_line --index 1 "       Maintenance enabled:   true"
 	run wharf_ssh maintenance:off "$app"
