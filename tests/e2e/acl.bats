@@ -87,7 +87,8 @@ audit_has() {
 	run wharf_ssh_key "$dep" config:get "$mine" A
 	assert_success
 	assert_output "1"
-	run wharf_ssh_key "$dep" --app "$other" config:show
+	# One word with a leading space: ssh would take a word starting with "-" as its own option.
+	run wharf_ssh_key "$dep" " --app $other config:show"
 	assert_failure 1
 	assert_output " !     refused: key '$dep' (deployer) has no access to app '$other'"
 	run wharf_ssh_key "$dep" apps:destroy "$other" --force

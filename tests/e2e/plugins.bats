@@ -132,12 +132,12 @@ write_exe() {
 	ln -s /etc "$TEST_TMP/evil/etc"
 	run wharf plugin:install "$TEST_TMP/evil" --name "$name-evil"
 	assert_failure 1
-	assert_output " !     refused: 'etc' in the plugin is a symlink; a plugin may hold only files and directories"
+	assert_line --index 1 " !     refused: 'etc' in the plugin is a symlink; a plugin may hold only files and directories"
 	run wharf plugin:installed "$name-evil"
 	assert_failure 1
 	run wharf plugin:install "$TEST_TMP/nope"
 	assert_failure 1
-	assert_output " !     cannot find '$TEST_TMP/nope': No such file or directory"
+	assert_line --index 1 " !     cannot find '$TEST_TMP/nope': No such file or directory"
 }
 
 @test "pre-deploy exit 1 stops a deploy, post-deploy gets its args, a disabled plugin is not called" {
