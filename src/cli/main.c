@@ -174,6 +174,10 @@ int command_dispatch(int argc, char **argv)
 	if (colon && !strcmp(colon, ":help")) {
 		char *hargv[] = { "help", family, NULL };
 		snprintf(family, sizeof(family), "%.*s:", (int)(colon - argv[0]), argv[0]);
+		for (c = commands; c->name && strncmp(c->name, family, strlen(family)); c++)
+			;
+		if (!c->name)
+			return cli_plugin_command(argc, argv);   /* a plugin's family */
 		return cmd_help(2, hargv);
 	}
 	c = command_find(argv[0]);
