@@ -257,3 +257,29 @@ write_exe() {
 	assert_output " !     app 'no-such-app-$$' does not exist"
 	wharf apps:destroy "$app" --force >/dev/null
 }
+
+@test "redirect:set answers a domain with 301 to a URL through the router; unset stops it" {
+	domain=old$$-${BATS_SUITE_TEST_NUMBER:-$BATS_TEST_NUMBER}.$WHARF_TEST_DOMAIN
+	if ! wharf plugin:installed redirect; then
+		PLUGINS_MADE+=(redirect)
+		run wharf plugin:install "$WHARF_REPO/plugins/redirect"
+		assert_success
+	fi
+	run wharf_ssh redirect:set "$domain" https://new.example.com/
+	assert_success
+	assert_output "-----> Redirecting $domain to https://new.example.com"
+	run curl -sS --max-time 10 -o /dev/null -w '%{http_code} %{redirect_url}' -H "Host: $domain" \
+		"http://127.0.0.1:$ROUTER_PORT/a/b?c=1"
+	assert_output "301 https://new.example.com/a/b?c=1"
+	run wharf_ssh redirect:list
+	assert_line "$domain -> https://new.example.com"
+	run wharf_ssh redirect:set "$domain" "'javascript:alert(1)'"
+	assert_failure 1
+	assert_output " !     invalid URL 'javascript:alert(1)': http(s)://host[:port][/path] without spaces or quotes"
+	run wharf_ssh redirect:unset "$domain"
+	assert_success
+	assert_output "-----> Removed the redirect of $domain"
+	run curl -sS --max-time 10 -o /dev/null -w '%{http_code}' -H "Host: $domain" "http://127.0.0.1:$ROUTER_PORT/"
+	assert_output 404
+	[ -z "$(docker ps -aq --filter "label=wharf.redirect=$domain")" ]
+}
