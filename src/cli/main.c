@@ -177,14 +177,16 @@ int command_dispatch(int argc, char **argv)
 		for (c = commands; c->name && strncmp(c->name, family, strlen(family)); c++)
 			;
 		if (!c->name)
-			return cli_plugin_command(argc, argv);   /* a plugin's family */
+			return drop_to_root_owner() < 0 ? -1 : cli_plugin_command(argc, argv);
 		return cmd_help(2, hargv);
 	}
 	c = command_find(argv[0]);
 	if (!c && !colon)
 		return cli_help_family(argv[0]);   /* `wharf apps`: the family's help */
+	/* A plugin's command (or "not a wharf command"), run as WHARF_ROOT's owner
+	 * like every command, so what a plugin writes stays writable by pushes. */
 	if (!c)
-		return cli_plugin_command(argc, argv);   /* a plugin's, or "not a wharf command" */
+		return drop_to_root_owner() < 0 ? -1 : cli_plugin_command(argc, argv);
 	if (wants_help(argc, argv) && strcmp(c->name, "router")) {
 		printf("Usage: wharf %s %s\n\n%s\n", c->name, c->args, c->help);
 		return 0;

@@ -283,3 +283,38 @@ write_exe() {
 	assert_output 404
 	[ -z "$(docker ps -aq --filter "label=wharf.redirect=$domain")" ]
 }
+
+@test "docker-args-deploy adds allowed container options; a key outside the allow-list fails the deploy" {
+	app=$(new_app_name)
+	name=$(plugin_name)
+	src=$TEST_TMP/args
+	mkdir -p "$src"
+	PLUGINS_MADE+=("$name")
+	write_exe "$src/docker-args-deploy" <<-EOF
+		#!/bin/sh
+		[ "\$1" = "$app" ] || exit 0
+		if [ -e "\$WHARF_PLUGIN_DIR/bad" ]; then
+			echo '{"HostConfig": {"Privileged": true}}'
+		else
+			echo '{"Config": {"Env": ["GREETING=from-plugin-v\$2"], "Labels": {"team": "ops"}}, "HostConfig": {"Memory": 268435456}}'
+		fi
+	EOF
+	run wharf plugin:install "$src" --name "$name"
+	assert_success
+	make_config_app_repo "$TEST_TMP/app"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	run app_url_get "$app"
+	assert_output "greeting=from-plugin-v1"
+	id=$(docker ps -q --filter "label=wharf.app=$app" --filter "label=wharf.root=$WHARF_ROOT" | head -n 1)
+	run docker inspect -f '{{.HostConfig.Memory}} {{.HostConfig.NetworkMode}} {{index .Config.Labels "team"}} {{index .Config.Labels "wharf.app"}}' "$id"
+	assert_output "268435456 host ops $app"
+
+	runuser -u wharf -- touch "$WHARF_ROOT/plugins/available/$name/bad"
+	run wharf ps:restart "$app"
+	assert_failure 1
+	assert_output --partial " !     plugin $name: docker args: HostConfig.Privileged is not allowed; see docs/plugins.md"
+	run app_url_get "$app"
+	assert_output "greeting=from-plugin-v1"
+	wharf apps:destroy "$app" --force >/dev/null
+}
