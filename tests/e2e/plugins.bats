@@ -296,7 +296,7 @@ write_exe() {
 		if [ -e "\$WHARF_PLUGIN_DIR/bad" ]; then
 			echo '{"HostConfig": {"Privileged": true}}'
 		else
-			echo '{"Config": {"Env": ["GREETING=from-plugin-v\$2"], "Labels": {"team": "ops"}}, "HostConfig": {"Memory": 268435456}}'
+			printf '{"Config": {"Env": ["GREETING=from-plugin-v%s"], "Labels": {"team": "ops"}}, "HostConfig": {"Memory": 268435456}}\n' "\$2"
 		fi
 	EOF
 	run wharf plugin:install "$src" --name "$name"
