@@ -718,8 +718,9 @@ static json_t *string_array(const char **v)
 }
 
 /* Plugins' extra options: Config keys go to the top level and HostConfig keys
- * into HostConfig; Env is appended and Labels only add, so what wharf sets
- * (PORT, the wharf.* labels, host networking, Init) stays as it is. */
+ * into HostConfig, each only where wharf set nothing; Env is appended and
+ * Labels only add, so what wharf sets (PORT, the wharf.* labels, host
+ * networking, Init, a User) stays as it is. */
 static int merge_extra(json_t *b, const json_t *extra)
 {
 	json_t *hc = json_object_get(b, "HostConfig"), *v;
@@ -728,9 +729,11 @@ static int merge_extra(json_t *b, const json_t *extra)
 	json_object_foreach(json_object_get(extra, "Config"), k, v) {
 		if (!strcmp(k, "Env") && json_array_extend(json_object_get(b, "Env"), v) < 0)
 			return -1;
-		if (!strcmp(k, "Labels") && json_object_update_missing(json_object_get(b, "Labels"), v) < 0)
+		if (!strcmp(k, "Labels") &&
+		    json_object_update_missing(json_object_get(b, "Labels"), v) < 0)
 			return -1;
-		if (strcmp(k, "Env") && strcmp(k, "Labels") && json_object_set(b, k, v) < 0)
+		if (strcmp(k, "Env") && strcmp(k, "Labels") && !json_object_get(b, k) &&
+		    json_object_set(b, k, v) < 0)
 			return -1;
 	}
 	json_object_foreach(json_object_get(extra, "HostConfig"), k, v)

@@ -318,3 +318,53 @@ write_exe() {
 	assert_output "greeting=from-plugin-v1"
 	wharf apps:destroy "$app" --force >/dev/null
 }
+
+@test "app triggers: post-create, post-config-update, post-domains-update, pre-restart, post-rename, pre/post-delete" {
+	app=$(new_app_name)
+	name=$(plugin_name)
+	src=$TEST_TMP/log
+	mkdir -p "$src"
+	PLUGINS_MADE+=("$name")
+	# One script under every name; it logs only what concerns this test's apps.
+	write_exe "$src/log" <<-EOF
+		#!/bin/sh
+		case "\$*" in *"$app"*) ;; *) exit 0 ;; esac
+		echo "\$WHARF_TRIGGER APP=\$APP \$*" >>"\$WHARF_PLUGIN_DIR/log.txt"
+		[ "\$WHARF_TRIGGER" = pre-delete ] && [ -e "\$WHARF_PLUGIN_DIR/keep" ] && { echo "\$1 is kept" >&2; exit 1; }
+		exit 0
+	EOF
+	for t in post-create post-config-update post-domains-update pre-restart post-rename pre-delete post-delete; do
+		cp "$src/log" "$src/$t"
+	done
+	rm "$src/log"
+	run wharf plugin:install "$src" --name "$name"
+	assert_success
+	pdir=$WHARF_ROOT/plugins/available/$name
+	run wharf_ssh apps:create "$app"
+	assert_success
+	run wharf_ssh config:set "$app" --no-restart A=1
+	assert_success
+	run wharf_ssh domains:add "$app" "$app.example.com"
+	assert_success
+	run wharf_ssh ps:restart "$app"
+	assert_success
+	runuser -u wharf -- touch "$pdir/keep"
+	run wharf_ssh apps:destroy "$app" --force
+	assert_failure 1
+	assert_output " !     $name pre-delete: $app is kept"
+	[ -d "$WHARF_ROOT/apps/$app" ]
+	rm -f "$pdir/keep"
+	run wharf_ssh apps:rename "$app" "$app-new"
+	assert_success
+	run wharf_ssh apps:destroy "$app-new" --force
+	assert_success
+	run cat "$pdir/log.txt"
+	assert_output "post-create APP=$app $app
+post-config-update APP=$app $app set
+post-domains-update APP=$app $app add $app.example.com
+pre-restart APP=$app $app
+pre-delete APP=$app $app
+post-rename APP=$app-new $app $app-new
+pre-delete APP=$app-new $app-new
+post-delete APP=$app-new $app-new"
+}
