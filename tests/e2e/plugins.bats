@@ -368,3 +368,48 @@ post-rename APP=$app-new $app $app-new
 pre-delete APP=$app-new $app-new
 post-delete APP=$app-new $app-new"
 }
+
+@test "push triggers: pre-receive-app, post-extract changes the tree, builder-detect, pre/post-build, pre-release, check-deploy, post-release" {
+	app=$(new_app_name)
+	name=$(plugin_name)
+	src=$TEST_TMP/push
+	mkdir -p "$src"
+	PLUGINS_MADE+=("$name")
+	write_exe "$src/log" <<-EOF
+		#!/bin/sh
+		[ "\$APP" = "$app" ] || exit 0
+		echo "\$WHARF_TRIGGER \$*" >>"\$WHARF_PLUGIN_DIR/log.txt"
+		case \$WHARF_TRIGGER in
+		post-extract) echo "changed by a plugin" >"\$2/index.html" ;;
+		builder-detect) echo dockerfile ;;
+		check-deploy) curl -fsS "http://127.0.0.1:\$4/" >"\$WHARF_PLUGIN_DIR/checked.txt" ;;
+		esac
+		exit 0
+	EOF
+	for t in pre-receive-app post-extract builder-detect pre-build post-build pre-release check-deploy post-release; do
+		cp "$src/log" "$src/$t"
+	done
+	rm "$src/log"
+	run wharf plugin:install "$src" --name "$name"
+	assert_success
+	pdir=$WHARF_ROOT/plugins/available/$name
+	make_app_repo "$TEST_TMP/app" "as pushed"
+	rev=$(git -C "$TEST_TMP/app" rev-parse HEAD)
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	run app_url_get "$app"
+	assert_output "changed by a plugin"
+	run cat "$pdir/checked.txt"
+	assert_output "changed by a plugin"
+	image=$(jq -r '.releases[-1].image' "$WHARF_ROOT/apps/$app/releases.json")
+	run cat "$pdir/log.txt"
+	assert_line --index 0 "pre-receive-app $app $rev refs/heads/main"
+	assert_line --index 1 --regexp "^post-extract $app $WHARF_ROOT/tmp/build-${app}_[A-Za-z0-9]+ $rev\$"
+	assert_line --index 2 --regexp "^builder-detect $app $WHARF_ROOT/tmp/build-${app}_[A-Za-z0-9]+\$"
+	assert_line --index 3 --regexp "^pre-build $app dockerfile $WHARF_ROOT/tmp/build-${app}_[A-Za-z0-9]+\$"
+	assert_line --index 4 "post-build $app dockerfile $image"
+	assert_line --index 5 "pre-release $app $image $rev"
+	assert_line --index 6 --regexp "^check-deploy $app [0-9a-f]{64} web [0-9]+\$"
+	assert_line --index 7 "post-release $app 1"
+	wharf apps:destroy "$app" --force >/dev/null
+}
