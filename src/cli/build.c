@@ -42,12 +42,15 @@ static int build_with_buildpacks(struct docker *d, const char *app, const char *
 				 struct cli_build *out)
 {
 	struct build_bp_opts o = { 0 };
-	json_t *types = NULL;
+	json_t *types = NULL, *extra = NULL;
 	int ret = -1;
 
 	/* A bad Procfile fails the push before a builder container starts. */
-	if (build_procfile_load(dir, &types) < 0)
+	if (build_procfile_load(dir, &types) < 0 ||
+	    plugins_docker_args(&extra, "docker-args-build", app,
+				(const char *[]){ app, "buildpacks", NULL }) < 0)
 		goto out;
+	o.extra = extra;
 	o.app = app;
 	o.dir = dir;
 	o.tag = tag;
@@ -58,6 +61,7 @@ static int build_with_buildpacks(struct docker *d, const char *app, const char *
 	ret = build_buildpacks(d, &o, &out->image, &out->processes);
 out:
 	json_decref(types);
+	json_decref(extra);
 	return ret;
 }
 

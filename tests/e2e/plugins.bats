@@ -413,3 +413,48 @@ post-delete APP=$app-new $app-new"
 	assert_line --index 7 "post-release $app 1"
 	wharf apps:destroy "$app" --force >/dev/null
 }
+
+@test "docker-args-build options reach the buildpack builder container; a refused key rejects the push" {
+	if ! docker image inspect wharf/stack:bookworm >/dev/null 2>&1; then
+		"$WHARF_REPO/scripts/stack-image.sh" --docker-host "$DOCKER_HOST" --import-only >>"$WHARF_T/suite.log" 2>&1 ||
+			"$WHARF_REPO/scripts/stack-image.sh" --docker-host "$DOCKER_HOST" >>"$WHARF_T/suite.log" 2>&1
+	fi
+	app=$(new_app_name)
+	name=$(plugin_name)
+	src=$TEST_TMP/bargs
+	mkdir -p "$src"
+	PLUGINS_MADE+=("$name")
+	write_exe "$src/docker-args-build" <<-EOF
+		#!/bin/sh
+		[ "\$1" = "$app" ] || exit 0
+		echo "\$*" >"\$WHARF_PLUGIN_DIR/args.txt"
+		if [ -e "\$WHARF_PLUGIN_DIR/bad" ]; then
+			echo '{"HostConfig": {"Binds": ["/:/host"]}}'
+		else
+			echo '{"HostConfig": {"Memory": 536870912}}'
+		fi
+	EOF
+	run wharf plugin:install "$src" --name "$name"
+	assert_success
+	pdir=$WHARF_ROOT/plugins/available/$name
+	h_git_init "$TEST_TMP/app"
+	mkdir -p "$TEST_TMP/app/public"
+	echo "built with args" >"$TEST_TMP/app/public/index.html"
+	h_git_commit "$TEST_TMP/app" "static site"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	run cat "$pdir/args.txt"
+	assert_output "$app buildpacks"
+	run app_url_get "$app"
+	assert_output "built with args"
+
+	runuser -u wharf -- touch "$pdir/bad"
+	echo "second" >"$TEST_TMP/app/public/index.html"
+	h_git_commit "$TEST_TMP/app" "second"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_failure
+	assert_output --partial "plugin $name: docker args: HostConfig.Binds is not allowed; see docs/plugins.md"
+	run app_url_get "$app"
+	assert_output "built with args"
+	wharf apps:destroy "$app" --force >/dev/null
+}
