@@ -15,7 +15,7 @@ ALLCFLAGS = -std=gnu11 $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -Isrc -Isrc/c
 LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 B         = build$(if $(SANITIZE),-san)
 
-PARTS     = common receiver build runtime router cli
+PARTS     = common receiver build runtime router plugins cli
 SRC       = $(foreach p,$(PARTS),$(wildcard src/$(p)/*.c))
 LIBSRC    = $(filter-out src/cli/main.c,$(SRC))
 LIBOBJ    = $(LIBSRC:%.c=$(B)/%.o) $(B)/llhttp/llhttp.o $(B)/llhttp/api.o $(B)/llhttp/http.o
@@ -87,12 +87,14 @@ lint:          ## clang-format check and cppcheck
 	clang-format --dry-run --Werror $(SRC) 2>&1 | head -50
 	cppcheck --quiet --enable=warning,performance --error-exitcode=1 -Isrc/common $(SRC)
 
-install: bin/wharf bin/wharf-router ## install bin/wharf and bin/wharf-router to $(PREFIX)/bin, buildpacks and stack script to $(PREFIX)/share/wharf, bash completion
+install: bin/wharf bin/wharf-router ## install bin/wharf and bin/wharf-router to $(PREFIX)/bin; buildpacks, bundled plugins and stack script to $(PREFIX)/share/wharf; bash completion
 	install -D -m 0755 bin/wharf $(DESTDIR)$(PREFIX)/bin/wharf
 	install -D -m 0755 bin/wharf-router $(DESTDIR)$(PREFIX)/bin/wharf-router
 	rm -rf $(DESTDIR)$(PREFIX)/share/wharf/buildpacks
 	mkdir -p $(DESTDIR)$(PREFIX)/share/wharf/scripts
 	cp -R buildpacks $(DESTDIR)$(PREFIX)/share/wharf/buildpacks
+	rm -rf $(DESTDIR)$(PREFIX)/share/wharf/plugins
+	cp -R plugins $(DESTDIR)$(PREFIX)/share/wharf/plugins
 	install -m 0755 scripts/stack-image.sh scripts/lib.sh $(DESTDIR)$(PREFIX)/share/wharf/scripts/
 	install -D -m 0644 contrib/wharf-completion.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/wharf
 

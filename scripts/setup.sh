@@ -26,6 +26,14 @@ install -d -o wharf -g wharf -m 0755 "$WHARF_HOME"
 install -d -o wharf -g wharf -m 0700 "$WHARF_HOME/.ssh"
 install -d -m 0755 "$LOG_DIR" "$RUN_DIR"
 
+# The bundled plugins (plugins/ in the repo), installed once; `plugin:update NAME` refreshes one.
+for p in /usr/local/share/wharf/plugins/*/; do
+	[ -d "$p" ] || continue
+	name=$(basename "$p")
+	WHARF_ROOT=$WHARF_HOME /usr/local/bin/wharf plugin:installed "$name" ||
+		WHARF_ROOT=$WHARF_HOME /usr/local/bin/wharf plugin:install "$p" --name "$name"
+done
+
 # Containers run with host networking only (DESIGN.md): a daemon wharf starts itself gets no
 # bridge, NAT or forwarding.
 start_dockerd() {

@@ -52,6 +52,8 @@ struct build_bp_opts {
 	                             * the tree's .buildpacks, else BUILDPACK_URL, else the
 	                             * first bundled buildpack whose bin/detect passes */
 	const char   *stack;        /* NULL: build_stack_image() */
+	const json_t *extra;        /* container_spec.extra of the builder container
+	                             * (plugins' docker-args-build); may be NULL */
 };
 
 /* Builds o->dir into an image. Every line the buildpacks print is streamed to the

@@ -586,6 +586,7 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 	spec.working_dir = CT_APP;
 	spec.labels = labels;
 	spec.user = "0:0";
+	spec.extra = o->extra;
 	if (docker_container_create(d, &spec, &b.id) < 0)
 		goto out;
 	if (docker_container_put_archive(d, b.id.buf, CT_APP, b.src_fd) < 0)

@@ -1,6 +1,7 @@
 /* apps.c - apps:create, list, exists, destroy, report, lock, unlock, locked,
  * rename, clone. */
 #include "cli.h"
+#include "plugins/plugins.h"
 #include "receiver/receiver.h"
 #include "runtime/runtime.h"
 
@@ -40,6 +41,7 @@ int cmd_apps_create(int argc, char **argv)
 	if (state_app_create(o.pos[0]) < 0 || cli_self_exe(&exe) < 0 ||
 	    receiver_repo_ensure(o.pos[0], exe.buf, &created) < 0)
 		goto out;
+	plugins_post("post-create", o.pos[0], (const char *[]){ o.pos[0], NULL });
 	ret = 0;
 out:
 	buf_release(&exe);
@@ -128,6 +130,8 @@ int cmd_apps_destroy(int argc, char **argv)
 	app = o.pos[0];
 	if (!o.force && !cli_force && confirm(app) < 0)
 		return -1;
+	if (plugins_pre("pre-delete", app, (const char *[]){ app, NULL }) < 0)
+		return -1;
 	if (docker_new(&d, NULL) < 0)
 		goto out;
 	if (state_app_lock(&l, app) < 0)
@@ -140,6 +144,7 @@ int cmd_apps_destroy(int argc, char **argv)
 	remove_images(d, app);
 	if (wharf_app_path(&dir, app, NULL) < 0 || fs_rm_rf(dir.buf) < 0)
 		goto out;
+	plugins_post("post-delete", app, (const char *[]){ app, NULL });
 	ret = 0;
 out:
 	lock_release(&l);
@@ -376,6 +381,7 @@ int cmd_apps_rename(int argc, char **argv)
 	lock_release(&l);
 	if (move_cache(old, new) < 0 || refresh_hook(new) < 0)
 		goto out;
+	plugins_post("post-rename", new, (const char *[]){ old, new, NULL });
 	if (router_client_delete(old) < 0)
 		say_warn("%s", err_msg());
 	if (runtime_app_remove(d, old, 10) < 0)

@@ -1,6 +1,7 @@
 /* build.c - the build step of a deploy: export the pushed tree, detect the
  * builder, build the release image and say which processes it runs. */
 #include "cli.h"
+#include "plugins/plugins.h"
 #include "build/build.h"
 #include "receiver/receiver.h"
 
@@ -41,12 +42,15 @@ static int build_with_buildpacks(struct docker *d, const char *app, const char *
 				 struct cli_build *out)
 {
 	struct build_bp_opts o = { 0 };
-	json_t *types = NULL;
+	json_t *types = NULL, *extra = NULL;
 	int ret = -1;
 
 	/* A bad Procfile fails the push before a builder container starts. */
-	if (build_procfile_load(dir, &types) < 0)
+	if (build_procfile_load(dir, &types) < 0 ||
+	    plugins_docker_args(&extra, "docker-args-build", app,
+				(const char *[]){ app, "buildpacks", NULL }) < 0)
 		goto out;
+	o.extra = extra;
 	o.app = app;
 	o.dir = dir;
 	o.tag = tag;
@@ -57,6 +61,7 @@ static int build_with_buildpacks(struct docker *d, const char *app, const char *
 	ret = build_buildpacks(d, &o, &out->image, &out->processes);
 out:
 	json_decref(types);
+	json_decref(extra);
 	return ret;
 }
 
@@ -72,6 +77,8 @@ int cli_build_tree(struct docker *d, const char *app, const char *rev, const cha
 	if (wharf_app_path(&repo, app, "repo.git") < 0 ||
 	    receiver_export_tree(repo.buf, rev, dir) < 0)
 		goto out;
+	if (plugins_pre("post-extract", app, (const char *[]){ app, dir, rev, NULL }) < 0)
+		goto out;           /* the tree may be half-changed: no build from it */
 	if (state_app_load(app, &appobj) < 0)
 		goto out;
 	url = json_str(json_object_get(appobj, "config"), "BUILDPACK_URL", NULL);
@@ -83,7 +90,10 @@ int cli_build_tree(struct docker *d, const char *app, const char *rev, const cha
 	/* Buildpacks the app names are an explicit choice: they win over a Dockerfile. */
 	else if (json_array_size(json_object_get(appobj, "buildpacks")) || (url && *url))
 		builder = "buildpacks";
-	else if (build_detect(dir, &builder) < 0)
+	else if (cli_plugin_builder(app, dir, &builder) < 0 ||
+		 (!builder && build_detect(dir, &builder) < 0))
+		goto out;
+	if (plugins_pre("pre-build", app, (const char *[]){ app, builder, dir, NULL }) < 0)
 		goto out;
 	say_step("%s app detected", builder);
 	if (buf_addf(&tag, "wharf/%s:%ld", app, version) < 0)
@@ -100,6 +110,7 @@ int cli_build_tree(struct docker *d, const char *app, const char *rev, const cha
 	} else if (build_with_dockerfile(d, dir, tag.buf, labels, out) < 0) {
 		goto out;
 	}
+	plugins_post("post-build", app, (const char *[]){ app, builder, out->image.buf, NULL });
 	say_detail("built %.12s in %.1fs",
 		   out->image.buf + (strncmp(out->image.buf, "sha256:", 7) ? 0 : 7), clock_now_s() - t0);
 	ret = 0;

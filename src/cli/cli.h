@@ -95,6 +95,29 @@ int cmd_run(int argc, char **argv);              /* run.c */
 int cmd_enter(int argc, char **argv);
 int cmd_ps_rebuild(int argc, char **argv);
 int cmd_ps_restore(int argc, char **argv);
+int cmd_plugin_list(int argc, char **argv);      /* plugin.c */
+int cmd_plugin_install(int argc, char **argv);
+int cmd_plugin_update(int argc, char **argv);
+int cmd_plugin_uninstall(int argc, char **argv);
+int cmd_plugin_enable(int argc, char **argv);
+int cmd_plugin_disable(int argc, char **argv);
+int cmd_plugin_installed(int argc, char **argv);
+int cmd_plugin_trigger(int argc, char **argv);
+/* A command wharf lacks, offered to the plugins' `commands`: their exit code,
+ * or -1 ("not a wharf command") when none takes it. */
+int cli_plugin_command(int argc, char **argv);
+/* The builder-detect trigger's choice ("dockerfile", "buildpacks") or NULL when
+ * no plugin named one; an unknown name is an error. */
+int cli_plugin_builder(const char *app, const char *dir, const char **builder);
+/* deploy_req.check_fn: the check-deploy trigger (data is the app name). */
+int cli_check_deploy(void *data, const char *id, const char *type, int port);
+/* Fires a post-* trigger with args FIRST SECOND REST…; failures are warnings. */
+void cli_trigger_post(const char *trigger, const char *app, const char *first,
+		      const char *second, int nrest, char **rest);
+int cmd_acl_add(int argc, char **argv);          /* acl.c */
+int cmd_acl_remove(int argc, char **argv);
+int cmd_acl_list(int argc, char **argv);
+int cmd_events(int argc, char **argv);
 int cmd_help(int argc, char **argv);             /* main.c */
 int cmd_version(int argc, char **argv);
 

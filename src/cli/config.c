@@ -2,6 +2,7 @@
  * config vars (app.json "config") or, with --global, every app's (global.json
  * "config", under the app's own at deploy: state_app_env()). */
 #include "cli.h"
+#include "plugins/plugins.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,6 +72,9 @@ static int target_commit(struct target *t, const struct cli_opts *o, const char 
 	if (target_save(t) < 0)
 		return -1;
 	lock_release(&t->l);
+	/* why is "config set|unset|clear|import": the trigger gets the verb. */
+	plugins_post("post-config-update", t->app,
+		     (const char *[]){ t->app ? t->app : "--global", why + strlen("config "), NULL });
 	if (!t->app) {
 		say_detail("global config applies to each app on its next deploy or restart");
 		return 0;

@@ -2,6 +2,7 @@
  * receiver → build → release → runtime. The only code that drives those parts
  * together, and the keeper of releases.json. */
 #include "cli.h"
+#include "plugins/plugins.h"
 #include "receiver/receiver.h"
 #include "runtime/runtime.h"
 
@@ -114,9 +115,10 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 	struct buf now = BUF_INIT, by = BUF_INIT;
 	struct deploy_req req = { 0 };
 	json_t *appobj = NULL, *releases = NULL, *domains = NULL, *rel = NULL, *formation, *v;
-	json_t *global = NULL, *env = NULL;
+	json_t *global = NULL, *env = NULL, *extra = NULL;
 	const json_t *config;
 	const char **binds = NULL;
+	char vs[32];
 	size_t i;
 	long version;
 	int stopped, ret = -1;
@@ -157,6 +159,16 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 	 * is made and recorded, and ps:start runs it. */
 	cli_checks_apply(appobj, &req);              /* checks:skip / checks:disable */
 	req.web_port = cli_ports_web_port(appobj);   /* ports:set, used without overlap */
+	snprintf(vs, sizeof(vs), "%ld", version);
+	if (!stopped) {
+		if (plugins_pre("pre-deploy", app, (const char *[]){ app, src->image, vs, NULL }) < 0 ||
+		    plugins_docker_args(&extra, "docker-args-deploy", app,
+					(const char *[]){ app, vs, NULL }) < 0)
+			goto out;
+		req.extra = extra;
+		req.check_fn = cli_check_deploy;
+		req.check_data = (void *)app;
+	}
 	if (!stopped && runtime_deploy(d, &req) < 0)
 		goto out;
 	if (state_now(&now) < 0)
@@ -193,6 +205,7 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 		if (state_app_save(app, appobj) < 0)
 			say_warn("could not restore the config of the release: %s", err_msg());
 	}
+	plugins_post("post-release", app, (const char *[]){ app, vs, NULL });
 	if (stopped) {
 		say_step("%s is stopped: v%ld is recorded but not started; `ps:start %s` runs it",
 			 app, version, app);
@@ -202,6 +215,7 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 	say_section("Application deployed: v%ld", version);
 	json_array_foreach(domains, i, v)
 		say_detail("http://%s", json_string_value(v));
+	plugins_post("post-deploy", app, (const char *[]){ app, vs, src->image, src->git_rev, NULL });
 	ret = 0;
 out:
 	json_decref(appobj);
@@ -210,6 +224,7 @@ out:
 	json_decref(global);
 	json_decref(env);
 	free(binds);
+	json_decref(extra);
 	buf_release(&now);
 	buf_release(&by);
 	return ret;
@@ -277,6 +292,8 @@ int cli_deploy_push(const char *app, const char *rev)
 	if (checks)
 		say_step("Using %zu startup check%s from the app", json_array_size(checks),
 			 json_array_size(checks) == 1 ? "" : "s");
+	if (plugins_pre("pre-release", app, (const char *[]){ app, built.image.buf, rev, NULL }) < 0)
+		goto out;
 	src.image = built.image.buf;
 	src.git_rev = rev;
 	src.processes = built.processes;

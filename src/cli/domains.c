@@ -3,6 +3,7 @@
  * "<app>.<global domain>" for each global domain (unless disabled) and on its own
  * domains (app.json "domains"). */
 #include "cli.h"
+#include "plugins/plugins.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,7 @@ static int change_app(int argc, char **argv, enum change what)
 		goto out;
 	lock_release(&l);
 	ret = cli_route_refresh(name);
+	cli_trigger_post("post-domains-update", name, name, argv[0] + 8, o.npos - 1, o.pos + 1);
 out:
 	lock_release(&l);
 	json_decref(app);
@@ -201,6 +203,7 @@ static int change_global(int argc, char **argv, enum change what)
 		say_step("%s global domains: %s", what == REMOVE ? "Removed" : what == SET ? "Set" : "Added",
 			 p.buf);
 	refresh_all_routes();
+	cli_trigger_post("post-domains-update", NULL, "--global", argv[0] + 8, o.npos, o.pos);
 	ret = 0;
 out:
 	lock_release(&l);

@@ -1,6 +1,7 @@
 /* githook.c - `wharf git-hook <app>`, run by the app repository's pre-receive
  * hook: a push to the deploy branch deploys; a failed deploy rejects the push. */
 #include "cli.h"
+#include "plugins/plugins.h"
 #include "receiver/receiver.h"
 
 #include <stdio.h>
@@ -64,6 +65,9 @@ int cmd_git_hook(int argc, char **argv)
 		ret = 0;
 		goto out;
 	}
+	if (plugins_pre("pre-receive-app", argv[1],
+			(const char *[]){ argv[1], deploy.new_oid, deploy.ref, NULL }) < 0)
+		goto out;
 	ret = cli_deploy_push(argv[1], deploy.new_oid);
 out:
 	free(line);

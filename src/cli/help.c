@@ -9,6 +9,7 @@
 static const struct {
 	const char *family, *purpose;
 } purposes[] = {
+	{ "acl", "Manage which apps a deployer key may use" },
 	{ "apps", "Manage apps" },
 	{ "builder", "Manage the builder settings of an app" },
 	{ "buildpacks", "Manage the buildpacks of an app" },
@@ -17,6 +18,7 @@ static const struct {
 	{ "domains", "Manage the domains apps are served on" },
 	{ "git", "Manage app deploys through git" },
 	{ "logs", "Show an app's logs" },
+	{ "plugin", "Manage plugins: folders of executables run at named moments" },
 	{ "ports", "Manage the port mappings of an app" },
 	{ "ps", "Manage the processes of an app" },
 	{ "releases", "Manage the releases of an app" },

@@ -15,6 +15,9 @@ int cli_force;
 int cli_quiet;
 
 const struct command commands[] = {
+	{ "acl:add", cmd_acl_add, "<app> KEY", "Let a deployer key push to and run app commands for an app", CMD_SSH_OK },
+	{ "acl:list", cmd_acl_list, "[<app>] [--format json]", "List keys with a role on record and their apps (or the keys granted an app)", CMD_SSH_OK },
+	{ "acl:remove", cmd_acl_remove, "<app> KEY", "Take an app away from a deployer key", CMD_SSH_OK },
 	{ "apps:clone", cmd_apps_clone, "<old-app> <new-app> [--skip-deploy]", "Copy an app's config and repository to a new app running the current image", CMD_SSH_OK },
 	{ "apps:create", cmd_apps_create, "<app>", "Create a new app", CMD_SSH_OK },
 	{ "apps:destroy", cmd_apps_destroy, "<app> [--force]", "Destroy an app, its containers, images and repository", CMD_SSH_OK },
@@ -65,10 +68,19 @@ const struct command commands[] = {
 	{ "git:from-image", cmd_git_from_image, "<app> IMAGE", "Deploy an image from the local Docker (never pulled) as a new release", CMD_SSH_OK },
 	{ "git:report", cmd_git_report, "[<app>] [--format json] [--git-KEY]", "Show how pushes to an app deploy", CMD_SSH_OK },
 	{ "git:set", cmd_git_set, "<app> deploy-branch [BRANCH]", "Set (or, without BRANCH, unset) the branch whose pushes deploy", CMD_SSH_OK },
+	{ "events", cmd_events, "[-n N] [--format json]", "Show the audit log of commands run over ssh (last N, default 50)", CMD_SSH_OK },
 	{ "git-hook", cmd_git_hook, "<app>", "Run by the app repository's pre-receive hook", CMD_HIDDEN },
 	{ "help", cmd_help, "", "Show this help", CMD_SSH_OK },
 	{ "logs", cmd_logs, "<app> [-t] [-n N] [-p PROCESS]", "Show an app's logs (-t follows, -p one process type)", CMD_SSH_OK },
 	{ "logs", cmd_logs, "<app> [-t] [-n N]", "Show an app's logs (-t follows)", CMD_SSH_OK },
+	{ "plugin:disable", cmd_plugin_disable, "NAME", "Disable a plugin: its triggers and commands are no longer run", CMD_SSH_OK },
+	{ "plugin:enable", cmd_plugin_enable, "NAME", "Enable an installed plugin", CMD_SSH_OK },
+	{ "plugin:install", cmd_plugin_install, "PATH|GIT-URL [--name NAME]", "Install a plugin from a directory (copied) or a git URL (cloned), enable it and run its install trigger", CMD_SSH_OK },
+	{ "plugin:installed", cmd_plugin_installed, "NAME", "Exit 0 if the plugin is installed, 1 otherwise", CMD_SSH_OK },
+	{ "plugin:list", cmd_plugin_list, "[--format json]", "List installed plugins, their versions and whether they are enabled", CMD_SSH_OK },
+	{ "plugin:trigger", cmd_plugin_trigger, "TRIGGER [ARGS ...]", "Run a trigger in every enabled plugin (for plugin authors)", CMD_SSH_OK },
+	{ "plugin:uninstall", cmd_plugin_uninstall, "NAME", "Run a plugin's uninstall trigger and remove it", CMD_SSH_OK },
+	{ "plugin:update", cmd_plugin_update, "NAME", "Fetch a plugin again from where it was installed from and run its update trigger", CMD_SSH_OK },
 	{ "ports:add", cmd_ports_add, "<app> SCHEME:HOST-PORT:CONTAINER-PORT ...", "Add port mappings (http:80:5000)", CMD_SSH_OK },
 	{ "ports:clear", cmd_ports_clear, "<app>", "Remove all of an app's port mappings", CMD_SSH_OK },
 	{ "ports:list", cmd_ports_list, "<app>", "List an app's port mappings", CMD_SSH_OK },
@@ -97,9 +109,9 @@ const struct command commands[] = {
 	{ "router:set", cmd_router_set, "<app> max-body-size|redirect-https [VALUE]", "Set (or, without VALUE, reset) an app's router option: max-body-size 10m (0: no limit; default 1g), redirect-https on|off", CMD_SSH_OK },
 	{ "run", cmd_run, "<app> CMD [ARG ...]", "Run a command in a one-off container of the current release; exits with its code", CMD_SSH_OK },
 	{ "ssh-command", cmd_ssh_command, "--key NAME", "The forced command of wharf's ssh keys", CMD_HIDDEN },
-	{ "ssh-keys:add", cmd_ssh_keys_add, "NAME < key.pub", "Allow a public key (read on stdin) to push and run commands", 0 },
+	{ "ssh-keys:add", cmd_ssh_keys_add, "NAME [--role admin|deployer] < key.pub", "Allow a public key (read on stdin) to push and run commands; deployers only for the apps acl:add grants", CMD_SSH_OK },
 	{ "ssh-keys:list", cmd_ssh_keys_list, "", "List the allowed keys", CMD_SSH_OK },
-	{ "ssh-keys:remove", cmd_ssh_keys_remove, "NAME", "Remove a key", 0 },
+	{ "ssh-keys:remove", cmd_ssh_keys_remove, "NAME", "Remove a key", CMD_SSH_OK },
 	{ "stack:build", cmd_stack_build, "[--rebuild]", "Build the buildpack stack image from Debian packages (as root, once)", CMD_AS_ROOT },
 	{ "stack:report", cmd_stack_report, "", "Show the stack image and its size", CMD_SSH_OK },
 	{ "stack:set", cmd_stack_set, "IMAGE|--unset", "Build and run buildpack apps on another (local) image", 0 },
@@ -196,13 +208,19 @@ int command_dispatch(int argc, char **argv)
 	if (colon && !strcmp(colon, ":help")) {
 		char *hargv[] = { "help", family, NULL };
 		snprintf(family, sizeof(family), "%.*s:", (int)(colon - argv[0]), argv[0]);
+		for (c = commands; c->name && strncmp(c->name, family, strlen(family)); c++)
+			;
+		if (!c->name)
+			return drop_to_root_owner() < 0 ? -1 : cli_plugin_command(argc, argv);
 		return cmd_help(2, hargv);
 	}
 	c = command_find(argv[0]);
 	if (!c && !colon)
 		return cli_help_family(argv[0]);   /* `wharf apps`: the family's help */
+	/* A plugin's command (or "not a wharf command"), run as WHARF_ROOT's owner
+	 * like every command, so what a plugin writes stays writable by pushes. */
 	if (!c)
-		return err_set("`%s` is not a wharf command; see `wharf help`", argv[0]);
+		return drop_to_root_owner() < 0 ? -1 : cli_plugin_command(argc, argv);
 	/* run and enter pass their words to a command of the app: its --help. */
 	if (wants_help(argc, argv) && strcmp(c->name, "router") &&
 	    ((strcmp(c->name, "run") && strcmp(c->name, "enter")) || argc < 4)) {

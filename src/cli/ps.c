@@ -1,6 +1,7 @@
 /* ps.c - ps:scale, ps:restart, ps:rebuild, ps:restore, ps:stop, ps:start, ps:report,
  * ps:set: the app's processes. */
 #include "cli.h"
+#include "plugins/plugins.h"
 #include "runtime/runtime.h"
 
 #include <errno.h>
@@ -104,6 +105,8 @@ out:
 int cmd_ps_restart(int argc, char **argv)
 {
 	if (cli_need_app(argc, argv, 1, 1) < 0)
+		return -1;
+	if (plugins_pre("pre-restart", argv[1], (const char *[]){ argv[1], NULL }) < 0)
 		return -1;
 	return cli_redeploy(argv[1], "restart");
 }
@@ -272,6 +275,7 @@ int cmd_ps_stop(int argc, char **argv)
 		say_warn("the router still has %s: %s", argv[1], err_msg());
 	say_detail("%d container%s stopped; `ps:start %s` starts it again", stopped,
 		   stopped == 1 ? "" : "s", argv[1]);
+	plugins_post("post-stop", argv[1], (const char *[]){ argv[1], NULL });
 	ret = 0;
 out:
 	lock_release(&l);
@@ -322,6 +326,8 @@ int cmd_ps_start(int argc, char **argv)
 		goto out;
 	lock_release(&l);
 	ret = cli_redeploy(argv[1], "start");
+	if (ret == 0)
+		plugins_post("post-start", argv[1], (const char *[]){ argv[1], NULL });
 out:
 	lock_release(&l);
 	docker_free(d);

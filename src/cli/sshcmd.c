@@ -1,13 +1,17 @@
 /* sshcmd.c - `wharf ssh-command --key NAME`: the forced command of every key.
  * Runs exactly what SSH_ORIGINAL_COMMAND asks for when it is a git push or fetch
- * of an app, or a wharf command allowed over ssh; refuses everything else. */
+ * of an app, or a wharf command allowed over ssh, to the keys the access rules
+ * let in; refuses everything else, and records every request in the audit log. */
 #include "cli.h"
 #include "receiver/receiver.h"
 #include "runtime/runtime.h"
+#include "plugins/plugins.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* The first push of an app creates it, but only when Docker answers: a push to a
@@ -25,6 +29,7 @@ static int ensure_app_for_push(const char *app)
 		fprintf(stderr, "-----> Creating app %s\n", app);
 		if (state_app_create(app) < 0)
 			goto out;
+		plugins_post("post-create", app, (const char *[]){ app, NULL });
 	}
 	if (cli_self_exe(&exe) < 0 || receiver_repo_ensure(app, exe.buf, &created) < 0)
 		goto out;
@@ -35,17 +40,35 @@ out:
 	return ret;
 }
 
-static int exec_git(const char *service, const char *app)
+/* Runs git's side of a push or fetch as a child (it inherits the app's lock
+ * and stdin/stdout, which carry git's protocol) and returns its exit code, so
+ * the audit log can record it. */
+static int run_git(const char *service, const char *app)
 {
 	struct buf repo = BUF_INIT;
+	pid_t pid;
+	int st = 0, ret = -1;
 
 	if (wharf_app_path(&repo, app, "repo.git") < 0)
 		return -1;
 	fflush(stdout);
-	execlp("git", "git", service, repo.buf, (char *)NULL);
-	err_set_errno("cannot run git %s", service);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		err_set_errno("cannot run git %s", service);
+		goto out;
+	}
+	if (pid == 0) {
+		execlp("git", "git", service, repo.buf, (char *)NULL);
+		fprintf(stderr, " !     cannot run git %s: %s\n", service, strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	ret = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+out:
 	buf_release(&repo);
-	return -1;
+	return ret;
 }
 
 static int has_help_flag(int argc, char **argv)
@@ -58,20 +81,46 @@ static int has_help_flag(int argc, char **argv)
 	return 0;
 }
 
-int cmd_ssh_command(int argc, char **argv)
+/* The built-in rules (acl.json), then the user-auth trigger, which may refuse
+ * too: `user-auth KEY ROLE COMMAND [ARGS…]`. */
+static int authorize(const json_t *acl, const char *key, const char *app, int argc,
+		     char **argv, const char *app_flag)
+{
+	const char **targs;
+	int i, ret;
+
+	if ((app ? receiver_acl_check_app(acl, key, app)
+		 : receiver_acl_check_command(acl, key, argc, argv, app_flag)) < 0)
+		return -1;
+	targs = calloc((size_t)argc + 3, sizeof(*targs));
+	if (!targs)
+		return err_set("out of memory");
+	targs[0] = key;
+	targs[1] = receiver_acl_role(acl, key);
+	for (i = 0; i < argc; i++)
+		targs[i + 2] = argv[i];
+	ret = plugins_pre("user-auth", app, targs);
+	if (ret < 0) {
+		struct buf why = BUF_INIT;
+		buf_addstr(&why, err_msg());
+		err_set("refused by plugin %s", why.buf);
+		buf_release(&why);
+	}
+	free(targs);
+	return ret;
+}
+
+static int ssh_run(const char *key)
 {
 	struct ssh_request req = SSH_REQUEST_INIT;
 	struct lock l = LOCK_INIT;
 	const struct command *c;
-	const char *key = NULL;
+	const char *app_flag = NULL;
+	json_t *acl = NULL;
 	int i = 0, ret = -1;
 
-	if (argc == 3 && !strcmp(argv[1], "--key") && valid_key_name(argv[2]) == 0)
-		key = argv[2];
-	if (!key)
-		return err_set("usage: wharf ssh-command --key NAME (run by sshd for a key)");
-	setenv("WHARF_SSH_KEY", key, 1);
-	if (receiver_parse_ssh(&req, getenv("SSH_ORIGINAL_COMMAND")) < 0)
+	if (receiver_parse_ssh(&req, getenv("SSH_ORIGINAL_COMMAND")) < 0 ||
+	    receiver_acl_load(&acl) < 0)
 		goto out;
 	switch (req.kind) {
 	case SSH_GIT_RECEIVE:
@@ -81,46 +130,76 @@ int cmd_ssh_command(int argc, char **argv)
 		 * own deploy ran. The lock stays held through exec and the hook; the
 		 * queue's messages go to stderr, as stdout carries git's protocol. */
 		say_set_stderr(1);
+		if (authorize(acl, key, req.app, req.argc, req.argv, NULL) < 0)
+			goto out;
 		if (ensure_app_for_push(req.app) < 0 || state_app_lock(&l, req.app) < 0 ||
 		    lock_keep_on_exec(&l) < 0)
 			goto out;
 		setenv("WHARF_APP_LOCKED", req.app, 1);
-		ret = exec_git("receive-pack", req.app);
+		ret = run_git("receive-pack", req.app);
 		goto out;
 	case SSH_GIT_UPLOAD:
+		say_set_stderr(1);
+		if (authorize(acl, key, req.app, req.argc, req.argv, NULL) < 0)
+			goto out;
 		if (!state_app_exists(req.app)) {
 			err_set("app '%s' does not exist", req.app);
 			goto out;
 		}
-		ret = exec_git("upload-pack", req.app);
+		ret = run_git("upload-pack", req.app);
 		goto out;
 	case SSH_WHARF:
 		break;
 	}
 	/* Global flags may come first, as with a local `wharf`; the command after
 	 * them must be one that is allowed over ssh. */
-	while (i < req.argc && req.argv[i][0] == '-')
+	while (i < req.argc && req.argv[i][0] == '-') {
+		if (!strcmp(req.argv[i], "--app") && i + 1 < req.argc)
+			app_flag = req.argv[i + 1];
 		i += !strcmp(req.argv[i], "--app") ? 2 : 1;
+	}
 	if (i >= req.argc) {
 		err_set("refused: no command given; see `ssh wharf@HOST help`");
 		goto out;
 	}
 	c = command_find(req.argv[i]);
 	/* Help is harmless: `FAMILY:help`, a bare family name (Dokku shows the family's
-	 * help) and `COMMAND --help` of any command print text and run nothing. */
-	if (!c && !strchr(req.argv[i], ':'))
-		;
-	else if (c && strcmp(c->name, "router") && has_help_flag(req.argc - i, req.argv + i))
-		;
-	else if (!strstr(req.argv[i], ":help") && (!c || !(c->flags & CMD_SSH_OK))) {
-		err_set(c ? "refused: `%s` cannot be run over ssh"
-			  : "refused: `%s` is not a wharf command; see `ssh wharf@HOST help`",
-			req.argv[i]);
+	 * help) and `COMMAND --help` of any command print text and run nothing. A name
+	 * wharf lacks may be a plugin's command (dispatch asks the plugins). */
+	if (c && !(c->flags & CMD_SSH_OK) &&
+	    !(strcmp(c->name, "router") && has_help_flag(req.argc - i, req.argv + i))) {
+		err_set("refused: `%s` cannot be run over ssh", req.argv[i]);
 		goto out;
 	}
+	if (authorize(acl, key, NULL, req.argc - i, req.argv + i, app_flag) < 0)
+		goto out;
 	ret = cli_run_argv(req.argc, req.argv);
 out:
 	lock_release(&l);
+	json_decref(acl);
 	ssh_request_release(&req);
+	return ret;
+}
+
+int cmd_ssh_command(int argc, char **argv)
+{
+	struct buf msg = BUF_INIT;
+	const char *key = NULL;
+	int ret;
+
+	if (argc == 3 && !strcmp(argv[1], "--key") && valid_key_name(argv[2]) == 0)
+		key = argv[2];
+	if (!key)
+		return err_set("usage: wharf ssh-command --key NAME (run by sshd for a key)");
+	setenv("WHARF_SSH_KEY", key, 1);
+	ret = ssh_run(key);
+	/* Every request is recorded, refused ones too, with the exit code the
+	 * client sees; the command's own error message is kept for main to print. */
+	buf_addstr(&msg, err_msg());
+	fflush(stdout);
+	if (receiver_audit_append(key, getenv("SSH_ORIGINAL_COMMAND"), ret < 0 ? 1 : ret) < 0)
+		fprintf(stderr, " !     audit log: %s\n", err_msg());
+	err_set("%s", msg.buf);
+	buf_release(&msg);
 	return ret;
 }

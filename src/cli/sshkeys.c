@@ -130,16 +130,26 @@ int cmd_ssh_keys_add(int argc, char **argv)
 	struct lock l = LOCK_INIT;
 	struct receiver_pubkey *k = calloc(2, sizeof(*k));
 	char *cur, *next, name[128];
+	const char *role = "admin";
 	int ret = -1;
 
 	if (!k)
 		return err_set("out of memory");
-	if (argc != 2) {
+	/* NAME [--role admin|deployer]: admin, as before roles, unless told. */
+	if (argc == 4 && !strcmp(argv[2], "--role"))
+		role = argv[3];
+	else if (argc == 3 && !strncmp(argv[2], "--role=", 7))
+		role = argv[2] + 7;
+	else if (argc != 2) {
 		cli_usage(argv[0]);
 		goto out;
 	}
 	if (valid_key_name(argv[1]) < 0)
 		goto out;
+	if (strcmp(role, "admin") && strcmp(role, "deployer")) {
+		err_set("unknown role '%s': use admin or deployer", role);
+		goto out;
+	}
 	buf_init(&in, 64u << 10);
 	if (fs_read_file("/dev/stdin", &in, 64u << 10) < 0)
 		goto out;
@@ -165,10 +175,12 @@ int cmd_ssh_keys_add(int argc, char **argv)
 	}
 	if (forced_command(&line, argv[1]) < 0 ||
 	    buf_addf(&line, " %s %s %s\n", k[0].type, k[0].b64, argv[1]) < 0 ||
-	    buf_add(&text, line.buf, line.len) < 0 || save_keys(&text) < 0)
+	    buf_add(&text, line.buf, line.len) < 0 || receiver_acl_set_role(argv[1], role) < 0 ||
+	    save_keys(&text) < 0)
 		goto out;
 	receiver_pubkey_fingerprint(&fp, &k[0]);
-	say_step("Added key '%s' (%s)", argv[1], fp.buf);
+	say_step("Added key '%s' (%s)%s", argv[1], fp.buf,
+		 strcmp(role, "deployer") ? "" : " as a deployer: grant it apps with acl:add");
 	ret = 0;
 out:
 	lock_release(&l);
@@ -184,13 +196,15 @@ int cmd_ssh_keys_list(int argc, char **argv)
 {
 	struct buf text = BUF_INIT;
 	struct receiver_pubkey *k = calloc(1, sizeof(*k));
+	json_t *acl = NULL;
 	char *cur, *next, name[128];
 	int count = 0;
 
 	(void)argc;
 	(void)argv;
-	if (!k || load_keys(&text) < 0) {
+	if (!k || load_keys(&text) < 0 || receiver_acl_load(&acl) < 0) {
 		free(k);
+		buf_release(&text);
 		return -1;
 	}
 	for (cur = text.buf; *cur; cur = next) {
@@ -200,12 +214,14 @@ int cmd_ssh_keys_list(int argc, char **argv)
 		if (!line_key_name(cur, name, sizeof(name)) || receiver_pubkey_parse(k, line_key(cur)) < 0)
 			continue;
 		receiver_pubkey_fingerprint(&fp, k);
-		printf("%s NAME=\"%s\" TYPE=\"%s\"\n", fp.buf, name, k->type);
+		printf("%s NAME=\"%s\" TYPE=\"%s\" ROLE=\"%s\"\n", fp.buf, name, k->type,
+		       receiver_acl_role(acl, name));
 		buf_release(&fp);
 		count++;
 	}
 	if (!count)
 		say_warn("No public keys found.");
+	json_decref(acl);
 	free(k);
 	buf_release(&text);
 	return 0;
@@ -234,7 +250,7 @@ int cmd_ssh_keys_remove(int argc, char **argv)
 		err_set("no key named '%s'", argv[1]);
 		goto out;
 	}
-	if (save_keys(&kept) < 0)
+	if (save_keys(&kept) < 0 || receiver_acl_forget(argv[1]) < 0)
 		goto out;
 	say_step("Removed key '%s'", argv[1]);
 	ret = 0;

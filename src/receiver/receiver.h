@@ -75,4 +75,36 @@ int  receiver_pubkey_parse(struct receiver_pubkey *k, const char *line);
 /* Appends "SHA256:<base64 without padding>", as ssh-keygen -l prints it. */
 void receiver_pubkey_fingerprint(struct buf *out, const struct receiver_pubkey *k);
 
+/* ---- access control (src/receiver/acl.c) ---------------------------------------
+ * <root>/.ssh/acl.json {"keys": {"<key>": {"role": "admin"|"deployer",
+ * "apps": ["app", …]}}}. A key without an entry is an admin: keys added before
+ * roles existed keep what they could do. Writers hold <root>/.ssh/acl.lock. */
+int receiver_acl_load(json_t **out);                   /* {"keys": {}} when none */
+/* The key's role: "admin" or "deployer" (a static string). */
+const char *receiver_acl_role(const json_t *acl, const char *key);
+/* Records the role of key (validated names; role "admin" or "deployer"). */
+int receiver_acl_set_role(const char *key, const char *role);
+int receiver_acl_forget(const char *key);              /* when the key is removed */
+/* Grants (or revokes) a deployer key one app; refuses admins and unknown roles. */
+int receiver_acl_grant(const char *app, const char *key, int grant);
+/* May key run argv (a wharf command as given over ssh, global flags removed;
+ * argv[0] the command, app_flag the --app value or NULL)? Admins may run
+ * everything. A deployer may run help and version, and the app-scoped commands
+ * of receiver_acl_deployer_ok() when every word of argv that names an existing
+ * app names one granted to it, and at least one does; --global is refused.
+ * Returns 0, or -1 with "refused: …". */
+int receiver_acl_check_command(const json_t *acl, const char *key, int argc, char **argv,
+			       const char *app_flag);
+/* A git push or fetch of app by key: admins always, deployers for granted apps. */
+int receiver_acl_check_app(const json_t *acl, const char *key, const char *app);
+/* 1 when a deployer may use command name at all (for its apps). */
+int receiver_acl_deployer_ok(const char *name);
+
+/* ---- audit log (src/receiver/audit.c) -------------------------------------------
+ * <root>/audit.log: one JSON object a line {"time", "key", "command", "exit"},
+ * appended with one write(2) per record (O_APPEND keeps records whole). */
+int receiver_audit_append(const char *key, const char *command, int exit_code);
+/* The last n records (all when n == 0), oldest first. *out is a new array. */
+int receiver_audit_read(json_t **out, size_t n);
+
 #endif

@@ -284,6 +284,7 @@ static int create_container(struct docker *d, const struct deploy_req *req, cons
 	spec.binds = req->binds;
 	if (type_limits(req->resources, type, &spec.memory, &spec.nano_cpus) < 0)
 		goto out;
+	spec.extra = req->extra;
 	if (docker_container_create(d, &spec, id) < 0)
 		goto out;
 	ret = 0;
@@ -509,7 +510,8 @@ static int start_web(struct docker *d, const struct deploy_req *req, const json_
 			   runtime_type_listed(req->checks_disabled, "web") ? "disable" : "skip");
 	else if (runtime_run_checks(d, id.buf, port, host ? host : "localhost", req->checks) < 0)
 		goto out;
-	if (set_restart_policy(d, req, id.buf) < 0)
+	if ((req->check_fn && req->check_fn(req->check_data, id.buf, "web", port) < 0) ||
+	    set_restart_policy(d, req, id.buf) < 0)
 		goto out;
 	if (buf_addf(&target, "127.0.0.1:%d", port) < 0)
 		goto out;

@@ -726,6 +726,31 @@ static json_t *string_array(const char **v)
 	return a;
 }
 
+/* Plugins' extra options: Config keys go to the top level and HostConfig keys
+ * into HostConfig, each only where wharf set nothing; Env is appended and
+ * Labels only add, so what wharf sets (PORT, the wharf.* labels, host
+ * networking, Init, a User) stays as it is. */
+static int merge_extra(json_t *b, const json_t *extra)
+{
+	json_t *hc = json_object_get(b, "HostConfig"), *v;
+	const char *k;
+
+	json_object_foreach(json_object_get(extra, "Config"), k, v) {
+		if (!strcmp(k, "Env") && json_array_extend(json_object_get(b, "Env"), v) < 0)
+			return -1;
+		if (!strcmp(k, "Labels") &&
+		    json_object_update_missing(json_object_get(b, "Labels"), v) < 0)
+			return -1;
+		if (strcmp(k, "Env") && strcmp(k, "Labels") && !json_object_get(b, k) &&
+		    json_object_set(b, k, v) < 0)
+			return -1;
+	}
+	json_object_foreach(json_object_get(extra, "HostConfig"), k, v)
+		if (!json_object_get(hc, k) && json_object_set(hc, k, v) < 0)
+			return -1;
+	return 0;
+}
+
 static json_t *create_body(const struct container_spec *spec)
 {
 	json_t *hc;
@@ -748,7 +773,8 @@ static json_t *create_body(const struct container_spec *spec)
 	     json_object_set_new(b, "WorkingDir", json_string(spec->working_dir)) < 0) ||
 	    (spec->user && json_object_set_new(b, "User", json_string(spec->user)) < 0) ||
 	    (spec->binds && json_object_set_new(json_object_get(b, "HostConfig"), "Binds",
-						string_array(spec->binds)) < 0)) {
+						string_array(spec->binds)) < 0) ||
+	    (spec->extra && merge_extra(b, spec->extra) < 0)) {
 		json_decref(b);
 		return NULL;
 	}

@@ -78,6 +78,9 @@ struct container_spec {
 	long long    nano_cpus;     /* HostConfig.NanoCpus (1e9 = one CPU); 0: no limit */
 	int          tty;           /* Config.Tty: one raw output stream */
 	int          open_stdin;    /* Config.OpenStdin + StdinOnce: stdin through attach */
+	const json_t *extra;        /* {"Config": {…}, "HostConfig": {…}} from plugins
+	                             * (docker-args-*), held to the allow-list of
+	                             * docs/plugins.md by the caller; NULL: none */
 };
 #define CONTAINER_SPEC_INIT { .init = 1 }
 
@@ -210,6 +213,12 @@ struct deploy_req {
 	/* A fixed PORT for the web container (ports:set's container port), honoured
 	 * only when web is disabled (no overlap) and scaled to 1; 0: a fresh PORT each. */
 	int           web_port;
+	const json_t *extra;          /* container_spec.extra of every container; may be NULL */
+	/* Called for each new web container once wharf's checks pass, before the
+	 * router serves it (the check-deploy trigger); < 0 fails the deploy with
+	 * err_msg(). May be NULL. */
+	int         (*check_fn)(void *data, const char *id, const char *type, int port);
+	void         *check_data;
 };
 
 /* 1 when type (or "_all_") is in the array of process types. */
