@@ -102,4 +102,11 @@ int build_procfile_shell_processes(const json_t *types, json_t **out);
 /* 1 when ref names a repository on this host (an absolute path or file://). */
 int build_buildpack_is_local(const char *ref);
 
+/* Parses a build timeout: whole seconds, optionally with an s, m or h suffix ("90",
+ * "20m", "1h"), from 1 s to 24 h. Sets *secs or fails naming the accepted forms.
+ * A buildpack build uses the app's WHARF_BUILD_TIMEOUT config var, else
+ * WHARF_BUILD_TIMEOUT in wharf's environment, else 20 minutes; at the limit the
+ * builder container is stopped and the build fails. */
+int build_timeout_parse(const char *s, long *secs);
+
 #endif

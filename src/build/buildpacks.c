@@ -30,6 +30,15 @@ static const char types_marker[] = "__wharf_process_types__";
 /* At most this many buildpacks in one chain. */
 #define CHAIN_MAX 16
 
+/* A build (fetching buildpacks, compile, commit) stops after this long unless the app's
+ * WHARF_BUILD_TIMEOUT config var or wharf's environment says otherwise; a day at most. */
+#define BUILD_TIMEOUT_DEFAULT (20 * 60)
+#define BUILD_TIMEOUT_MAX     (24 * 60 * 60)
+/* After the TERM at the deadline, the builder's processes get this long before KILL. */
+#define BUILD_TIMEOUT_GRACE   5
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
 /* ---- locations ---------------------------------------------------------------- */
 
 /* 1 when dir holds the bundled buildpacks (their build driver is there). */
@@ -328,6 +337,57 @@ out:
 	return ret;
 }
 
+/* ---- the build timeout ----------------------------------------------------------- */
+
+int build_timeout_parse(const char *s, long *secs)
+{
+	char *end;
+	long v, unit = 1;
+
+	errno = 0;
+	v = (s && *s >= '0' && *s <= '9') ? strtol(s, &end, 10) : -1;
+	if (v >= 0 && !errno) {
+		if (*end == 's')
+			end++;
+		else if (*end == 'm')
+			unit = 60, end++;
+		else if (*end == 'h')
+			unit = 3600, end++;
+	}
+	if (v <= 0 || errno || *end || v > BUILD_TIMEOUT_MAX / unit)
+		return err_set("bad build timeout '%s': give seconds (1 to %d), or minutes or hours "
+			       "with an m or h suffix (20m, 1h)", s ? s : "", BUILD_TIMEOUT_MAX);
+	*secs = v * unit;
+	return 0;
+}
+
+/* The app's WHARF_BUILD_TIMEOUT config var, else wharf's environment, else the default.
+ * A bad value fails the build: silently building without the limit it meant is worse. */
+static int build_timeout(const json_t *config, long *secs, const char **from)
+{
+	const char *v = json_str(config, "WHARF_BUILD_TIMEOUT", NULL);
+
+	*from = "the app's WHARF_BUILD_TIMEOUT";
+	if (!v || !*v) {
+		v = getenv("WHARF_BUILD_TIMEOUT");
+		*from = "WHARF_BUILD_TIMEOUT in wharf's environment";
+	}
+	if (!v || !*v) {
+		*secs = BUILD_TIMEOUT_DEFAULT;
+		*from = "the default";
+		return 0;
+	}
+	if (build_timeout_parse(v, secs) < 0) {
+		struct buf why = BUF_INIT;
+		int r = buf_addstr(&why, err_msg());
+		if (r == 0)
+			err_set("%s (from %s)", why.buf, *from);
+		buf_release(&why);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- ENV_DIR ------------------------------------------------------------------ */
 
 /* Writes one file per config var (name = key, content = value) into dir. */
@@ -461,7 +521,7 @@ static void report_size(struct docker *d, const char *image, const char *stack)
 }
 
 struct builder {
-	struct buf bpdir, cache, envdir, parent, id, owner;
+	struct buf bpdir, cache, envdir, parent, id, owner, secs;
 	json_t    *chain, *paths;
 	const char **cmd;
 	int        src_fd;
@@ -484,6 +544,7 @@ static void builder_release(struct docker *d, struct builder *b)
 	buf_release(&b->parent);
 	buf_release(&b->id);
 	buf_release(&b->owner);
+	buf_release(&b->secs);
 }
 
 /* Prepares everything the builder container needs on the host: the chain, the
@@ -516,18 +577,24 @@ static int builder_prepare(struct builder *b, const struct build_bp_opts *o, con
 		return -1;
 	if (lseek(b->src_fd, 0, SEEK_SET) != 0)
 		return err_set_errno("cannot rewind the source archive");
-	/* The cache is written as root inside the builder; the driver gives it back
-	 * to whoever runs wharf, so repo:purge-cache can remove it. */
+	/* The driver compiles as whoever runs wharf (OWNER), so the cache stays theirs
+	 * and repo:purge-cache can remove it. */
 	if (buf_addf(&b->owner, "%u:%u", (unsigned)getuid(), (unsigned)getgid()) < 0)
 		return -1;
+	/* coreutils' timeout runs the driver: at the deadline it sends TERM to the
+	 * driver's process group, KILL after a grace period, and exits 124 (137 after
+	 * KILL), which ends the container. The seconds are filled in at the start. */
 	n = json_array_size(b->paths);
-	if (!(b->cmd = calloc(n + 4, sizeof(*b->cmd))))
+	if (!(b->cmd = calloc(n + 8, sizeof(*b->cmd))))
 		return err_set("out of memory");
-	b->cmd[0] = "/bin/bash";
-	b->cmd[1] = CT_DRIVER;
-	b->cmd[2] = b->owner.buf;
+	b->cmd[0] = "/usr/bin/timeout";
+	b->cmd[1] = "--kill-after=" STR(BUILD_TIMEOUT_GRACE);
+	b->cmd[2] = NULL;           /* the seconds left */
+	b->cmd[3] = "/bin/bash";
+	b->cmd[4] = CT_DRIVER;
+	b->cmd[5] = b->owner.buf;
 	for (i = 0; i < n; i++)
-		b->cmd[3 + i] = json_string_value(json_array_get(b->paths, i));
+		b->cmd[6 + i] = json_string_value(json_array_get(b->paths, i));
 	return 0;
 }
 
@@ -536,19 +603,23 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 {
 	struct builder b = { .bpdir = BUF_INIT, .cache = BUF_INIT, .envdir = BUF_INIT,
 			     .parent = BUF_INIT, .id = BUF_INIT, .owner = BUF_INIT,
-			     .src_fd = -1 };
+			     .secs = BUF_INIT, .src_fd = -1 };
 	struct bp_output out = { .line = BUF_INIT, .types = NULL };
 	struct container_spec spec = CONTAINER_SPEC_INIT;
 	struct buf bind_bp = BUF_INIT, bind_cache = BUF_INIT, bind_env = BUF_INIT, prefix = BUF_INIT,
 		   repo = BUF_INIT;
 	const char *binds[5], *stack = o->stack ? o->stack : build_stack_image();
-	const char *tag;
+	const char *tag, *limit_from;
 	json_t *info = NULL, *config = NULL, *labels = NULL;
 	long long code;
+	long limit, left;
+	double t0 = clock_now_s(), started;
 	int exists = 0, ret = -1;
 
 	buf_reset(image_id);
 	*processes = NULL;
+	if (build_timeout(o->config, &limit, &limit_from) < 0)
+		goto out;
 	if (docker_image_exists(d, stack, &exists) < 0)
 		goto out;
 	if (!exists) {
@@ -580,6 +651,16 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 		err_set("out of memory");
 		goto out;
 	}
+	/* Fetching buildpacks and copying the source count against the limit too. */
+	left = limit - (long)(clock_now_s() - t0);
+	if (left < 1) {
+		err_set("the build took longer than %ld s (%s) before the compile started", limit,
+			limit_from);
+		goto out;
+	}
+	if (buf_addf(&b.secs, "%ld", left) < 0)
+		goto out;
+	b.cmd[2] = b.secs.buf;
 	spec.image = stack;
 	spec.cmd = b.cmd;
 	spec.binds = binds;
@@ -590,6 +671,7 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 		goto out;
 	if (docker_container_put_archive(d, b.id.buf, CT_APP, b.src_fd) < 0)
 		goto out;
+	started = clock_now_s();
 	if (docker_container_start(d, b.id.buf) < 0)
 		goto out;
 	/* Following the logs of the started container returns everything it wrote
@@ -603,6 +685,12 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 	code = json_int(json_object_get(info, "State"), "ExitCode", -1);
 	if (json_is_true(json_object_get(json_object_get(info, "State"), "Running"))) {
 		err_set("lost the builder's output before it finished");
+		goto out;
+	}
+	if ((code == 124 || code == 137) && clock_now_s() - started >= (double)left - 1) {
+		err_set("the build took longer than %ld s (%s) and was stopped; set the app's "
+			"WHARF_BUILD_TIMEOUT config var (seconds, or 30m, 2h) to allow more",
+			limit, limit_from);
 		goto out;
 	}
 	if (code != 0) {
