@@ -613,7 +613,7 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 	json_t *info = NULL, *config = NULL, *labels = NULL;
 	long long code;
 	long limit, left;
-	double t0 = clock_now_s(), started;
+	double t0 = clock_now_s(), prepared = 0, created = 0, started = 0, ended = 0, committed = 0;
 	int exists = 0, ret = -1;
 
 	buf_reset(image_id);
@@ -667,8 +667,10 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 	spec.working_dir = CT_APP;
 	spec.labels = labels;
 	spec.user = "0:0";
+	prepared = clock_now_s();
 	if (docker_container_create(d, &spec, &b.id) < 0)
 		goto out;
+	created = clock_now_s();
 	if (docker_container_put_archive(d, b.id.buf, CT_APP, b.src_fd) < 0)
 		goto out;
 	started = clock_now_s();
@@ -680,6 +682,7 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 		goto out;
 	if (out.line.len)
 		bp_line(&out, out.line.buf, out.line.len);
+	ended = clock_now_s();
 	if (docker_container_inspect(d, b.id.buf, &info) < 0)
 		goto out;
 	code = json_int(json_object_get(info, "State"), "ExitCode", -1);
@@ -720,9 +723,14 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 		goto out;
 	if (docker_container_commit(d, b.id.buf, repo.buf, tag + 1, config, image_id) < 0)
 		goto out;
+	committed = clock_now_s();
 	if (launcher_processes(out.types, processes) < 0)
 		goto out;
 	report_size(d, image_id->buf, stack);
+	/* Where the time went, so a slow build says which part was slow. */
+	say_detail("builder: prepare %.1fs, create %.1fs, copy source %.1fs, buildpacks %.1fs, "
+		   "commit %.1fs", prepared - t0, created - prepared, started - created, ended - started,
+		   committed - ended);
 	ret = 0;
 out:
 	if (ret < 0)
