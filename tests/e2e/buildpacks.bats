@@ -82,6 +82,7 @@ release_processes() {
 	first=$((SECONDS - start))
 	assert_output --partial "Node.js app detected"
 	assert_output --partial "engines.node >=16: satisfied by the stack's v18."
+	assert_output --partial "Installing the dependencies into a layer of their own"
 	assert_output --partial "Installing dependencies with npm install"
 	run app_url_get "$app"
 	assert_success
@@ -94,9 +95,28 @@ release_processes() {
 	start=$SECONDS
 	push_ok "$TEST_TMP/app" "$app"
 	second=$((SECONDS - start))
-	assert_output --partial "Restoring node_modules from the cache"
+	assert_output --partial "Using node_modules from the dependency layer (dependencies unchanged)"
+	refute_output --partial "Installing"
 	run app_url_get "$app"
 	assert_output "node two 1m production"
+	# The release image sits on the dependency layer, which holds node_modules.
+	layer=$(docker image ls --format '{{.Repository}}:{{.Tag}}' "wharf/$app" | grep ':deps-')
+	[ "$(echo "$layer" | wc -l)" = 1 ]
+	run docker run --rm --network host "$layer" test -f /app/node_modules/ms/package.json
+	assert_success
+	# The web process is the start script itself, without npm in front of it.
+	run docker inspect --format '{{json .Config.Cmd}}' "$(jq -r '.releases[-1].image' "$WHARF_ROOT/apps/$app/releases.json")"
+	assert_output '["/wharf/launch","web"]'
+	run bash -c "docker top \$(docker ps -q --filter label=wharf.app=$app --filter label=wharf.process=web --filter label=wharf.root=$WHARF_ROOT) -o args"
+	assert_output --partial "node server.js"
+	refute_output --partial "npm"
+
+	# A change to package.json that is not about dependencies reuses the layer too.
+	jq '.version = "1.0.1"' "$TEST_TMP/app/package.json" >"$TEST_TMP/pj" &&
+		mv "$TEST_TMP/pj" "$TEST_TMP/app/package.json"
+	h_git_commit "$TEST_TMP/app" "version bump"
+	push_ok "$TEST_TMP/app" "$app"
+	assert_output --partial "Using node_modules from the dependency layer (dependencies unchanged)"
 
 	# The cache belongs to the wharf user, so purging works over ssh.
 	[ -n "$(ls -A "$WHARF_ROOT/cache/$app")" ]
@@ -110,6 +130,7 @@ release_processes() {
 	start=$SECONDS
 	push_ok "$TEST_TMP/app" "$app"
 	third=$((SECONDS - start))
+	assert_output --partial "Installing the dependencies into a layer of their own"
 	assert_output --partial "Installing dependencies with npm install"
 	run app_url_get "$app"
 	assert_output "node three 1m production"
