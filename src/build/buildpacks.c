@@ -876,8 +876,8 @@ static int build_deps_layer(struct docker *d, struct builder *b, const struct bu
 		goto out;
 	}
 	if (code != 0) {
-		err_set("installing the dependencies failed (exit status %lld; the output is "
-			"above)", code);
+		err_set("the buildpack build failed installing the dependencies (exit status "
+			"%lld; its output is above)", code);
 		goto out;
 	}
 	config = json_pack("{s:[s],s:s,s:O}", "Cmd", "/bin/bash", "WorkingDir", CT_APP, "Labels",

@@ -107,7 +107,7 @@ release_processes() {
 	# The web process is the start script itself, without npm in front of it.
 	run docker inspect --format '{{json .Config.Cmd}}' "$(jq -r '.releases[-1].image' "$WHARF_ROOT/apps/$app/releases.json")"
 	assert_output '["/wharf/launch","web"]'
-	run bash -c "docker top \$(docker ps -q --filter label=wharf.app=$app --filter label=wharf.process=web --filter label=wharf.root=$WHARF_ROOT) -o args"
+	run bash -c "docker top \$(docker ps -q --filter label=wharf.app=$app --filter label=wharf.process=web --filter label=wharf.root=$WHARF_ROOT) -o pid,args"
 	assert_output --partial "node server.js"
 	refute_output --partial "npm"
 
