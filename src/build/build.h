@@ -69,6 +69,10 @@ int build_buildpacks_dir(struct buf *out);
 int build_cache_dir(struct buf *out, const char *app);
 /* Removes the app's build cache (npm/pip caches, fetched buildpacks). */
 int build_purge_cache(const char *app);
+/* For apps:destroy, after the release images are gone: removes the app's dependency
+ * layer image (wharf/<app>:deps-<key>) and its build cache. Best effort: errors are
+ * dropped. */
+void build_forget_app(struct docker *d, const char *app);
 /* Accepts a bundled buildpack's name or a git URL (https, http, git, ssh, file, or
  * an absolute path; "#ref" picks a branch, tag or commit). */
 int build_buildpack_check(const char *ref);

@@ -109,6 +109,24 @@ out:
 	return ret;
 }
 
+void build_forget_app(struct docker *d, const char *app)
+{
+	struct buf p = BUF_INIT, tag = BUF_INIT, repo = BUF_INIT;
+
+	/* Only a tag of this app's own repository: the file is in a dir the build
+	 * user writes. */
+	if (build_cache_dir(&p, app) == 0 && buf_addstr(&p, "/deps-layer") == 0 &&
+	    buf_addf(&repo, "wharf/%s:deps-", app) == 0 && fs_exists(p.buf) &&
+	    fs_read_file(p.buf, &tag, 4096) == 0 && !strncmp(tag.buf, repo.buf, repo.len) &&
+	    !strchr(tag.buf + repo.len, ':') && !strchr(tag.buf + repo.len, '/'))
+		docker_image_remove(d, tag.buf, 0);
+	build_purge_cache(app);
+	err_clear();
+	buf_release(&p);
+	buf_release(&tag);
+	buf_release(&repo);
+}
+
 /* ---- buildpack references ------------------------------------------------------ */
 
 static int bundled_name(const char *s)

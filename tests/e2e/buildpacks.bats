@@ -135,6 +135,14 @@ release_processes() {
 	run app_url_get "$app"
 	assert_output "node three 1m production"
 	echo "# node push: first ${first}s, second (warm cache) ${second}s, third (cache purged) ${third}s" >&3
+
+	# apps:destroy takes the dependency layer and the build cache with the app.
+	[ -n "$(docker image ls -q "wharf/$app")" ]
+	run wharf apps:destroy --force "$app"
+	assert_success
+	run docker image ls --format '{{.Repository}}:{{.Tag}}' "wharf/$app"
+	assert_output ""
+	[ ! -e "$WHARF_ROOT/cache/$app" ]
 }
 
 @test "a failing compile rejects the push with its output and keeps the previous release" {
