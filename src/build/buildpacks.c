@@ -813,18 +813,19 @@ out:
 	return ret;
 }
 
-/* The seconds left of the limit, as the timeout argument of cmd (in secs). */
-static int time_left(const struct builder *b, struct buf *secs, long limit, const char *from,
-		     double t0, long *left)
+/* Sets *left to the seconds left of the limit since t0 and secs to them in text (the
+ * timeout argument of a builder's command); fails when none is left. */
+static int time_left(struct buf *secs, long limit, const char *from, double t0, long *left)
 {
 	*left = limit - (long)(clock_now_s() - t0);
 	if (*left < 1)
 		return err_set("the build took longer than %ld s (%s) and was stopped", limit, from);
-	(void)b;
 	buf_reset(secs);
 	return buf_addf(secs, "%ld", *left);
 }
 
+/* 1 when a builder that ran for left seconds from started ended by coreutils' timeout
+ * (124 after TERM, 137 after KILL) rather than by itself. */
 static int timed_out(long long code, double started, long left)
 {
 	return (code == 124 || code == 137) && clock_now_s() - started >= (double)left - 1;
@@ -874,7 +875,7 @@ static int build_deps_layer(struct docker *d, struct builder *b, const struct bu
 		err_set_errno("cannot rewind the dependency archive");
 		goto out;
 	}
-	if (time_left(b, &secs, limit, limit_from, t0, &left) < 0)
+	if (time_left(&secs, limit, limit_from, t0, &left) < 0)
 		goto out;
 	cmd[0] = b->cmd[0];
 	cmd[1] = b->cmd[1];
@@ -1019,7 +1020,7 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 	if (deps.len)
 		spec.image = deps.buf;
 	/* Fetching buildpacks and copying the source count against the limit too. */
-	if (time_left(&b, &b.secs, limit, limit_from, t0, &left) < 0)
+	if (time_left(&b.secs, limit, limit_from, t0, &left) < 0)
 		goto out;
 	b.cmd[2] = b.secs.buf;
 	spec.cmd = b.cmd;
