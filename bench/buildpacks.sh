@@ -73,6 +73,7 @@ mb() { docker image inspect -f '{{.Size}}' "$1" | awk '{ printf "%.0f", $1 / 104
 img_mb=$(mb "$image") stack_mb=$(mb wharf/stack:bookworm)
 app_mb=$(awk -v a="$img_mb" -v b="$stack_mb" 'BEGIN { printf "%.0f", a - b }')
 
+# shellcheck disable=SC2154 # T_* and B_* are set by push() with printf -v
 cat <<REPORT
 
 =====> wharf buildpacks benchmark ($(date -u +%F), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg), Docker $(docker version -f '{{.Server.Version}}'))
