@@ -71,6 +71,10 @@ int build_buildpacks_dir(struct buf *out);
 int build_cache_dir(struct buf *out, const char *app);
 /* Removes the app's build cache (npm/pip caches, fetched buildpacks). */
 int build_purge_cache(const char *app);
+/* For apps:destroy, after the release images are gone: removes the app's dependency
+ * layer image (wharf/<app>:deps-<key>) and its build cache. Best effort: errors are
+ * dropped. */
+void build_forget_app(struct docker *d, const char *app);
 /* Accepts a bundled buildpack's name or a git URL (https, http, git, ssh, file, or
  * an absolute path; "#ref" picks a branch, tag or commit). */
 int build_buildpack_check(const char *ref);
@@ -103,5 +107,12 @@ int build_procfile_shell_processes(const json_t *types, json_t **out);
 
 /* 1 when ref names a repository on this host (an absolute path or file://). */
 int build_buildpack_is_local(const char *ref);
+
+/* Parses a build timeout: whole seconds, optionally with an s, m or h suffix ("90",
+ * "20m", "1h"), from 1 s to 24 h. Sets *secs or fails naming the accepted forms.
+ * A buildpack build uses the app's WHARF_BUILD_TIMEOUT config var, else
+ * WHARF_BUILD_TIMEOUT in wharf's environment, else 20 minutes; at the limit the
+ * builder container is stopped and the build fails. */
+int build_timeout_parse(const char *s, long *secs);
 
 #endif

@@ -3,6 +3,7 @@
 #include "build/internal.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <fcntl.h>
 #include <git2.h>
 #include <libgen.h>
@@ -29,6 +30,15 @@ static const char types_marker[] = "__wharf_process_types__";
 
 /* At most this many buildpacks in one chain. */
 #define CHAIN_MAX 16
+
+/* A build (fetching buildpacks, compile, commit) stops after this long unless the app's
+ * WHARF_BUILD_TIMEOUT config var or wharf's environment says otherwise; a day at most. */
+#define BUILD_TIMEOUT_DEFAULT (20 * 60)
+#define BUILD_TIMEOUT_MAX     (24 * 60 * 60)
+/* After the TERM at the deadline, the builder's processes get this long before KILL. */
+#define BUILD_TIMEOUT_GRACE   5
+#define STR_(x) #x
+#define STR(x)  STR_(x)
 
 /* ---- locations ---------------------------------------------------------------- */
 
@@ -97,6 +107,24 @@ int build_purge_cache(const char *app)
 out:
 	buf_release(&p);
 	return ret;
+}
+
+void build_forget_app(struct docker *d, const char *app)
+{
+	struct buf p = BUF_INIT, tag = BUF_INIT, repo = BUF_INIT;
+
+	/* Only a tag of this app's own repository: the file is in a dir the build
+	 * user writes. */
+	if (build_cache_dir(&p, app) == 0 && buf_addstr(&p, "/deps-layer") == 0 &&
+	    buf_addf(&repo, "wharf/%s:deps-", app) == 0 && fs_exists(p.buf) &&
+	    fs_read_file(p.buf, &tag, 4096) == 0 && !strncmp(tag.buf, repo.buf, repo.len) &&
+	    !strchr(tag.buf + repo.len, ':') && !strchr(tag.buf + repo.len, '/'))
+		docker_image_remove(d, tag.buf, 0);
+	build_purge_cache(app);
+	err_clear();
+	buf_release(&p);
+	buf_release(&tag);
+	buf_release(&repo);
 }
 
 /* ---- buildpack references ------------------------------------------------------ */
@@ -328,6 +356,57 @@ out:
 	return ret;
 }
 
+/* ---- the build timeout ----------------------------------------------------------- */
+
+int build_timeout_parse(const char *s, long *secs)
+{
+	char *end;
+	long v, unit = 1;
+
+	errno = 0;
+	v = (s && *s >= '0' && *s <= '9') ? strtol(s, &end, 10) : -1;
+	if (v >= 0 && !errno) {
+		if (*end == 's')
+			end++;
+		else if (*end == 'm')
+			unit = 60, end++;
+		else if (*end == 'h')
+			unit = 3600, end++;
+	}
+	if (v <= 0 || errno || *end || v > BUILD_TIMEOUT_MAX / unit)
+		return err_set("bad build timeout '%s': give seconds (1 to %d), or minutes or hours "
+			       "with an m or h suffix (20m, 1h)", s ? s : "", BUILD_TIMEOUT_MAX);
+	*secs = v * unit;
+	return 0;
+}
+
+/* The app's WHARF_BUILD_TIMEOUT config var, else wharf's environment, else the default.
+ * A bad value fails the build: silently building without the limit it meant is worse. */
+static int build_timeout(const json_t *config, long *secs, const char **from)
+{
+	const char *v = json_str(config, "WHARF_BUILD_TIMEOUT", NULL);
+
+	*from = "the app's WHARF_BUILD_TIMEOUT";
+	if (!v || !*v) {
+		v = getenv("WHARF_BUILD_TIMEOUT");
+		*from = "WHARF_BUILD_TIMEOUT in wharf's environment";
+	}
+	if (!v || !*v) {
+		*secs = BUILD_TIMEOUT_DEFAULT;
+		*from = "the default";
+		return 0;
+	}
+	if (build_timeout_parse(v, secs) < 0) {
+		struct buf why = BUF_INIT;
+		int r = buf_addstr(&why, err_msg());
+		if (r == 0)
+			err_set("%s (from %s)", why.buf, *from);
+		buf_release(&why);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- ENV_DIR ------------------------------------------------------------------ */
 
 /* Writes one file per config var (name = key, content = value) into dir. */
@@ -461,7 +540,7 @@ static void report_size(struct docker *d, const char *image, const char *stack)
 }
 
 struct builder {
-	struct buf bpdir, cache, envdir, parent, id, owner;
+	struct buf bpdir, cache, envdir, parent, id, owner, secs;
 	json_t    *chain, *paths;
 	const char **cmd;
 	int        src_fd;
@@ -484,6 +563,7 @@ static void builder_release(struct docker *d, struct builder *b)
 	buf_release(&b->parent);
 	buf_release(&b->id);
 	buf_release(&b->owner);
+	buf_release(&b->secs);
 }
 
 /* Prepares everything the builder container needs on the host: the chain, the
@@ -516,19 +596,353 @@ static int builder_prepare(struct builder *b, const struct build_bp_opts *o, con
 		return -1;
 	if (lseek(b->src_fd, 0, SEEK_SET) != 0)
 		return err_set_errno("cannot rewind the source archive");
-	/* The cache is written as root inside the builder; the driver gives it back
-	 * to whoever runs wharf, so repo:purge-cache can remove it. */
+	/* The driver compiles as whoever runs wharf (OWNER), so the cache stays theirs
+	 * and repo:purge-cache can remove it. */
 	if (buf_addf(&b->owner, "%u:%u", (unsigned)getuid(), (unsigned)getgid()) < 0)
 		return -1;
+	/* coreutils' timeout runs the driver: at the deadline it sends TERM to the
+	 * driver's process group, KILL after a grace period, and exits 124 (137 after
+	 * KILL), which ends the container. The seconds are filled in at the start. */
 	n = json_array_size(b->paths);
-	if (!(b->cmd = calloc(n + 4, sizeof(*b->cmd))))
+	if (!(b->cmd = calloc(n + 8, sizeof(*b->cmd))))
 		return err_set("out of memory");
-	b->cmd[0] = "/bin/bash";
-	b->cmd[1] = CT_DRIVER;
-	b->cmd[2] = b->owner.buf;
+	b->cmd[0] = "/usr/bin/timeout";
+	b->cmd[1] = "--kill-after=" STR(BUILD_TIMEOUT_GRACE);
+	b->cmd[2] = NULL;           /* the seconds left */
+	b->cmd[3] = "/bin/bash";
+	b->cmd[4] = CT_DRIVER;
+	b->cmd[5] = b->owner.buf;
 	for (i = 0; i < n; i++)
-		b->cmd[3 + i] = json_string_value(json_array_get(b->paths, i));
+		b->cmd[6 + i] = json_string_value(json_array_get(b->paths, i));
 	return 0;
+}
+
+/* ---- the dependency layer --------------------------------------------------------
+ * A Node.js app's node_modules is thousands of small files: copying it from the cache
+ * into every builder, committing it into every release image and deleting it with
+ * every builder cost more than the rest of a warm build. So it gets an image layer of
+ * its own, wharf/<app>:deps-<key>: the stack plus /app/node_modules, made by a builder
+ * that sees only package.json, the lockfile and .npmrc. The app's build then starts
+ * from that image instead of the stack, and its layer holds the app's code only. The
+ * key hashes everything the install depends on; the cache dir's deps-layer file names
+ * the layer, so repo:purge-cache forgets it and the next build starts cold. */
+
+/* Files of the tree the dependency install sees. */
+static const char *const deps_files[] = { "package.json", "package-lock.json",
+					  "npm-shrinkwrap.json", ".npmrc", NULL };
+
+static int sha_add(EVP_MD_CTX *c, const char *s, size_t n)
+{
+	return EVP_DigestUpdate(c, s, n) == 1 ? 0 : err_set("sha256 failed");
+}
+
+/* Appends to tag "<repo>:deps-<16 hex>" when the build can use a dependency layer: the
+ * nodejs buildpack runs first (detected or named), package.json is a regular file
+ * holding an object, node_modules is not checked in, and no install script
+ * (preinstall, install, postinstall, prepare) needs the rest of the source. Else
+ * leaves tag empty. */
+static int deps_layer_tag(struct docker *d, const struct build_bp_opts *o, const json_t *chain,
+			  const char *stack, const char *repo, const char *owner, struct buf *tag)
+{
+	static const char *const dep_fields[] = { "dependencies", "devDependencies",
+		"optionalDependencies", "peerDependencies", "bundleDependencies",
+		"bundledDependencies", "overrides", NULL };
+	static const char *const scripts[] = { "preinstall", "install", "postinstall",
+					       "prepare", NULL };
+	struct buf p = BUF_INIT, text = BUF_INIT;
+	json_t *pkg = NULL, *deps = NULL, *img = NULL, *sc;
+	EVP_MD_CTX *c = NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char *dump = NULL;
+	const char *k;
+	json_t *v;
+	struct stat st;
+	size_t i;
+	int ret = -1;
+
+	if (json_array_size(chain) &&
+	    strcmp(json_string_value(json_array_get(chain, 0)) ? : "", "nodejs")) {
+		ret = 0;
+		goto out;
+	}
+	if (buf_addf(&p, "%s/node_modules", o->dir) < 0)
+		goto out;
+	if (lstat(p.buf, &st) == 0) {
+		ret = 0;
+		goto out;
+	}
+	buf_reset(&p);
+	if (buf_addf(&p, "%s/package.json", o->dir) < 0)
+		goto out;
+	if (lstat(p.buf, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    fs_read_file(p.buf, &text, 1 << 20) < 0 || !(pkg = json_loads(text.buf, 0, NULL)) ||
+	    !json_is_object(pkg)) {
+		err_clear();            /* the buildpack says what is wrong with it */
+		ret = 0;
+		goto out;
+	}
+	sc = json_object_get(pkg, "scripts");
+	for (i = 0; scripts[i]; i++)
+		if (json_object_get(sc, scripts[i])) {
+			ret = 0;
+			goto out;
+		}
+	if (!(deps = json_object()))
+		goto oom;
+	for (i = 0; dep_fields[i]; i++)
+		if ((v = json_object_get(pkg, dep_fields[i])) &&
+		    json_object_set(deps, dep_fields[i], v) < 0)
+			goto oom;
+	if (docker_image_inspect(d, stack, &img) < 0)
+		goto out;
+	if (!(dump = json_dumps(deps, JSON_SORT_KEYS | JSON_COMPACT)) || !(c = EVP_MD_CTX_new()))
+		goto oom;
+	if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
+		err_set("sha256 failed");
+		goto out;
+	}
+	/* Version 1 of the layer's recipe; the stack (its Node.js and npm), the user the
+	 * install ran as, the dependency fields, then each install file and the config
+	 * vars npm reads. */
+	k = json_str(img, "Id", stack);
+	if (sha_add(c, "wharf-deps-v1\n", 14) < 0 || sha_add(c, k, strlen(k) + 1) < 0 ||
+	    sha_add(c, owner, strlen(owner) + 1) < 0 || sha_add(c, dump, strlen(dump) + 1) < 0)
+		goto out;
+	for (i = 1; deps_files[i]; i++) {
+		buf_reset(&p);
+		buf_reset(&text);
+		if (buf_addf(&p, "%s/%s", o->dir, deps_files[i]) < 0)
+			goto out;
+		if (lstat(p.buf, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (fs_read_file(p.buf, &text, 256 << 20) < 0 ||
+		    sha_add(c, deps_files[i], strlen(deps_files[i]) + 1) < 0 ||
+		    sha_add(c, text.buf, text.len) < 0 || sha_add(c, "\n", 1) < 0)
+			goto out;
+	}
+	json_object_foreach((json_t *)o->config, k, v)
+		if (!strncasecmp(k, "npm_", 4) || !strncmp(k, "NODE_", 5)) {
+			const char *sv = json_string_value(v) ? : "";
+			if (sha_add(c, k, strlen(k) + 1) < 0 || sha_add(c, sv, strlen(sv) + 1) < 0)
+				goto out;
+		}
+	if (EVP_DigestFinal_ex(c, md, &mdlen) != 1 || mdlen < 8) {
+		err_set("sha256 failed");
+		goto out;
+	}
+	if (buf_addf(tag, "%s:deps-", repo) < 0)
+		goto out;
+	for (i = 0; i < 8; i++)
+		if (buf_addf(tag, "%02x", md[i]) < 0)
+			goto out;
+	ret = 0;
+	goto out;
+oom:
+	err_set("out of memory");
+out:
+	if (ret < 0)
+		buf_reset(tag);
+	EVP_MD_CTX_free(c);
+	free(dump);
+	json_decref(pkg);
+	json_decref(deps);
+	json_decref(img);
+	buf_release(&p);
+	buf_release(&text);
+	return ret;
+}
+
+/* 1 when the layer tag names is there to build on: the cache says it was made (and was
+ * not purged since) and the image exists. */
+static int deps_layer_ready(struct docker *d, const char *cache, const char *tag)
+{
+	struct buf p = BUF_INIT, text = BUF_INIT;
+	int exists = 0;
+
+	if (buf_addf(&p, "%s/deps-layer", cache) == 0 && fs_exists(p.buf) &&
+	    fs_read_file(p.buf, &text, 4096) == 0 && !strcmp(text.buf, tag))
+		docker_image_exists(d, tag, &exists);
+	err_clear();
+	buf_release(&p);
+	buf_release(&text);
+	return exists;
+}
+
+/* ---- the builder container ------------------------------------------------------ */
+
+struct run_times {
+	double created, started, ended;
+};
+
+/* Creates a container from spec, copies the tar read from tar_fd into /app, starts
+ * it and streams its output to out until it ends; *code gets its exit status. The
+ * container's id is left in id (the caller removes it). */
+static int run_builder(struct docker *d, const struct container_spec *spec, int tar_fd,
+		       struct bp_output *out, struct buf *id, long long *code, struct run_times *t)
+{
+	json_t *info = NULL;
+	int ret = -1;
+
+	if (docker_container_create(d, spec, id) < 0)
+		goto out;
+	t->created = clock_now_s();
+	if (docker_container_put_archive(d, id->buf, CT_APP, tar_fd) < 0)
+		goto out;
+	t->started = clock_now_s();
+	if (docker_container_start(d, id->buf) < 0)
+		goto out;
+	/* Following the logs of the started container returns everything it wrote
+	 * from its start, and ends when it exits: no output is lost to a race. */
+	if (docker_container_logs(d, id->buf, 1, -1, 0, bp_chunk, out) < 0)
+		goto out;
+	if (out->line.len)
+		bp_line(out, out->line.buf, out->line.len);
+	buf_reset(&out->line);
+	t->ended = clock_now_s();
+	if (docker_container_inspect(d, id->buf, &info) < 0)
+		goto out;
+	if (json_is_true(json_object_get(json_object_get(info, "State"), "Running"))) {
+		err_set("lost the builder's output before it finished");
+		goto out;
+	}
+	*code = json_int(json_object_get(info, "State"), "ExitCode", -1);
+	ret = 0;
+out:
+	json_decref(info);
+	return ret;
+}
+
+/* Sets *left to the seconds left of the limit since t0 and secs to them in text (the
+ * timeout argument of a builder's command); fails when none is left. */
+static int time_left(struct buf *secs, long limit, const char *from, double t0, long *left)
+{
+	*left = limit - (long)(clock_now_s() - t0);
+	if (*left < 1)
+		return err_set("the build took longer than %ld s (%s) and was stopped", limit, from);
+	buf_reset(secs);
+	return buf_addf(secs, "%ld", *left);
+}
+
+/* 1 when a builder that ran for left seconds from started ended by coreutils' timeout
+ * (124 after TERM, 137 after KILL) rather than by itself. */
+static int timed_out(long long code, double started, long left)
+{
+	return (code == 124 || code == 137) && clock_now_s() - started >= (double)left - 1;
+}
+
+/* Makes the dependency layer tag: a builder from the stack sees only the install files,
+ * runs the nodejs buildpack's install (the driver's --deps mode) and is committed.
+ * Records the layer in the cache dir. */
+static int build_deps_layer(struct docker *d, struct builder *b, const struct build_bp_opts *o,
+			    struct container_spec spec, const char *tag, long limit,
+			    const char *limit_from, double t0)
+{
+	struct buf dir = BUF_INIT, p = BUF_INIT, text = BUF_INIT, id = BUF_INIT, img = BUF_INIT,
+		   prefix = BUF_INIT, secs = BUF_INIT, marker = BUF_INIT;
+	struct bp_output out = { .line = BUF_INIT, .types = NULL };
+	struct run_times t = { 0 };
+	const char *cmd[8];
+	json_t *config = NULL;
+	const char *colon = strrchr(tag, ':');
+	long long code = -1;
+	long left;
+	struct stat st;
+	size_t i;
+	int fd = -1, ret = -1;
+
+	say_step("Installing the dependencies into a layer of their own");
+	if (buf_addf(&prefix, "build-%s_deps", o->app) < 0 ||
+	    fs_mkdtemp(&dir, b->parent.buf, prefix.buf) < 0)
+		goto out;
+	for (i = 0; deps_files[i]; i++) {
+		buf_reset(&p);
+		buf_reset(&text);
+		if (buf_addf(&p, "%s/%s", o->dir, deps_files[i]) < 0)
+			goto out;
+		if (lstat(p.buf, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (fs_read_file(p.buf, &text, 256 << 20) < 0)
+			goto out;
+		buf_reset(&p);
+		if (buf_addf(&p, "%s/%s", dir.buf, deps_files[i]) < 0 ||
+		    fs_write_atomic(p.buf, text.buf, text.len, 0644) < 0)
+			goto out;
+	}
+	if ((fd = tar_file(b->parent.buf)) < 0 || build_tar_dir(dir.buf, fd) < 0)
+		goto out;
+	if (lseek(fd, 0, SEEK_SET) != 0) {
+		err_set_errno("cannot rewind the dependency archive");
+		goto out;
+	}
+	if (time_left(&secs, limit, limit_from, t0, &left) < 0)
+		goto out;
+	cmd[0] = b->cmd[0];
+	cmd[1] = b->cmd[1];
+	cmd[2] = secs.buf;
+	cmd[3] = "/bin/bash";
+	cmd[4] = CT_DRIVER;
+	cmd[5] = "--deps";
+	cmd[6] = b->owner.buf;
+	cmd[7] = NULL;
+	spec.cmd = cmd;
+	if (run_builder(d, &spec, fd, &out, &id, &code, &t) < 0)
+		goto out;
+	if (timed_out(code, t.started, left)) {
+		err_set("the build took longer than %ld s (%s) and was stopped; set the app's "
+			"WHARF_BUILD_TIMEOUT config var (seconds, or 30m, 2h) to allow more",
+			limit, limit_from);
+		goto out;
+	}
+	if (code != 0) {
+		err_set("the buildpack build failed installing the dependencies (exit status "
+			"%lld; its output is above)", code);
+		goto out;
+	}
+	config = json_pack("{s:[s],s:s,s:O}", "Cmd", "/bin/bash", "WorkingDir", CT_APP, "Labels",
+			   spec.labels);
+	if (!config) {
+		err_set("out of memory");
+		goto out;
+	}
+	buf_reset(&p);
+	if (buf_add(&p, tag, (size_t)(colon - tag)) < 0 ||
+	    docker_container_commit(d, id.buf, p.buf, colon + 1, config, &img) < 0)
+		goto out;
+	if (buf_addf(&marker, "%s/deps-layer", b->cache.buf) < 0)
+		goto out;
+	/* The layer this one replaces loses its tag; its image goes with the last
+	 * release built on it (the release GC prunes untagged parents). */
+	buf_reset(&text);
+	if (fs_exists(marker.buf) && fs_read_file(marker.buf, &text, 4096) == 0 &&
+	    !strncmp(text.buf, p.buf, p.len) && text.buf[p.len] == ':' && strcmp(text.buf, tag))
+		docker_image_remove(d, text.buf, 0);
+	err_clear();
+	if (fs_write_atomic(marker.buf, tag, strlen(tag), 0644) < 0)
+		goto out;
+	say_detail("dependency layer %s in %.1fs", tag, clock_now_s() - t.created);
+	ret = 0;
+out:
+	if (id.len && docker_container_remove(d, id.buf, 1) < 0 && ret == 0) {
+		say_warn("could not remove the dependency builder %.12s: %s", id.buf, err_msg());
+		err_clear();
+	}
+	if (fd >= 0)
+		close(fd);
+	if (dir.len)
+		fs_rm_rf(dir.buf);
+	json_decref(out.types);
+	json_decref(config);
+	buf_release(&out.line);
+	buf_release(&dir);
+	buf_release(&p);
+	buf_release(&text);
+	buf_release(&id);
+	buf_release(&img);
+	buf_release(&prefix);
+	buf_release(&secs);
+	buf_release(&marker);
+	return ret;
 }
 
 int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf *image_id,
@@ -536,19 +950,31 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 {
 	struct builder b = { .bpdir = BUF_INIT, .cache = BUF_INIT, .envdir = BUF_INIT,
 			     .parent = BUF_INIT, .id = BUF_INIT, .owner = BUF_INIT,
-			     .src_fd = -1 };
+			     .secs = BUF_INIT, .src_fd = -1 };
 	struct bp_output out = { .line = BUF_INIT, .types = NULL };
 	struct container_spec spec = CONTAINER_SPEC_INIT;
 	struct buf bind_bp = BUF_INIT, bind_cache = BUF_INIT, bind_env = BUF_INIT, prefix = BUF_INIT,
-		   repo = BUF_INIT;
+		   repo = BUF_INIT, deps = BUF_INIT;
 	const char *binds[5], *stack = o->stack ? o->stack : build_stack_image();
-	const char *tag;
-	json_t *info = NULL, *config = NULL, *labels = NULL;
-	long long code;
+	const char *tag, *limit_from;
+	json_t *config = NULL, *labels = NULL;
+	struct run_times t = { 0 };
+	long long code = -1;
+	long limit, left;
+	double t0 = clock_now_s(), prepared = 0, committed = 0;
 	int exists = 0, ret = -1;
 
 	buf_reset(image_id);
 	*processes = NULL;
+	if (build_timeout(o->config, &limit, &limit_from) < 0)
+		goto out;
+	tag = strrchr(o->tag, ':');
+	if (!tag || strchr(tag, '/')) {
+		err_set("image tag '%s' needs the form repo:tag", o->tag);
+		goto out;
+	}
+	if (buf_add(&repo, o->tag, (size_t)(tag - o->tag)) < 0)
+		goto out;
 	if (docker_image_exists(d, stack, &exists) < 0)
 		goto out;
 	if (!exists) {
@@ -581,29 +1007,31 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 		goto out;
 	}
 	spec.image = stack;
-	spec.cmd = b.cmd;
 	spec.binds = binds;
 	spec.working_dir = CT_APP;
 	spec.labels = labels;
 	spec.user = "0:0";
 	spec.extra = o->extra;
-	if (docker_container_create(d, &spec, &b.id) < 0)
+	/* A Node.js app builds on its dependency layer, made first when missing. */
+	if (deps_layer_tag(d, o, b.chain, stack, repo.buf, b.owner.buf, &deps) < 0)
 		goto out;
-	if (docker_container_put_archive(d, b.id.buf, CT_APP, b.src_fd) < 0)
+	if (deps.len && !deps_layer_ready(d, b.cache.buf, deps.buf) &&
+	    build_deps_layer(d, &b, o, spec, deps.buf, limit, limit_from, t0) < 0)
 		goto out;
-	if (docker_container_start(d, b.id.buf) < 0)
+	if (deps.len)
+		spec.image = deps.buf;
+	/* Fetching buildpacks and copying the source count against the limit too. */
+	if (time_left(&b.secs, limit, limit_from, t0, &left) < 0)
 		goto out;
-	/* Following the logs of the started container returns everything it wrote
-	 * from its start, and ends when it exits: no output is lost to a race. */
-	if (docker_container_logs(d, b.id.buf, 1, -1, 0, bp_chunk, &out) < 0)
+	b.cmd[2] = b.secs.buf;
+	spec.cmd = b.cmd;
+	prepared = clock_now_s();
+	if (run_builder(d, &spec, b.src_fd, &out, &b.id, &code, &t) < 0)
 		goto out;
-	if (out.line.len)
-		bp_line(&out, out.line.buf, out.line.len);
-	if (docker_container_inspect(d, b.id.buf, &info) < 0)
-		goto out;
-	code = json_int(json_object_get(info, "State"), "ExitCode", -1);
-	if (json_is_true(json_object_get(json_object_get(info, "State"), "Running"))) {
-		err_set("lost the builder's output before it finished");
+	if (timed_out(code, t.started, left)) {
+		err_set("the build took longer than %ld s (%s) and was stopped; set the app's "
+			"WHARF_BUILD_TIMEOUT config var (seconds, or 30m, 2h) to allow more",
+			limit, limit_from);
 		goto out;
 	}
 	if (code != 0) {
@@ -624,18 +1052,16 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 		err_set("out of memory");
 		goto out;
 	}
-	tag = strrchr(o->tag, ':');
-	if (!tag || strchr(tag, '/')) {
-		err_set("image tag '%s' needs the form repo:tag", o->tag);
-		goto out;
-	}
-	if (buf_add(&repo, o->tag, (size_t)(tag - o->tag)) < 0)
-		goto out;
 	if (docker_container_commit(d, b.id.buf, repo.buf, tag + 1, config, image_id) < 0)
 		goto out;
+	committed = clock_now_s();
 	if (launcher_processes(out.types, processes) < 0)
 		goto out;
 	report_size(d, image_id->buf, stack);
+	/* Where the time went, so a slow build says which part was slow. */
+	say_detail("builder: prepare %.1fs, create %.1fs, copy source %.1fs, buildpacks %.1fs, "
+		   "commit %.1fs", prepared - t0, t.created - prepared, t.started - t.created,
+		   t.ended - t.started, committed - t.ended);
 	ret = 0;
 out:
 	if (ret < 0)
@@ -650,7 +1076,6 @@ out:
 		buf_release(&why);
 	}
 	json_decref(out.types);
-	json_decref(info);
 	json_decref(config);
 	json_decref(labels);
 	buf_release(&out.line);
@@ -659,5 +1084,6 @@ out:
 	buf_release(&bind_env);
 	buf_release(&prefix);
 	buf_release(&repo);
+	buf_release(&deps);
 	return ret;
 }

@@ -1,6 +1,7 @@
 /* apps.c - apps:create, list, exists, destroy, report, lock, unlock, locked,
  * rename, clone. */
 #include "cli.h"
+#include "build/build.h"
 #include "plugins/plugins.h"
 #include "receiver/receiver.h"
 #include "runtime/runtime.h"
@@ -142,6 +143,7 @@ int cmd_apps_destroy(int argc, char **argv)
 	if (runtime_app_remove(d, app, 10) < 0)
 		goto out;
 	remove_images(d, app);
+	build_forget_app(d, app);       /* the dependency layer and the build cache */
 	if (wharf_app_path(&dir, app, NULL) < 0 || fs_rm_rf(dir.buf) < 0)
 		goto out;
 	plugins_post("post-delete", app, (const char *[]){ app, NULL });

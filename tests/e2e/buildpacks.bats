@@ -81,6 +81,8 @@ release_processes() {
 	push_ok "$TEST_TMP/app" "$app"
 	first=$((SECONDS - start))
 	assert_output --partial "Node.js app detected"
+	assert_output --partial "engines.node >=16: satisfied by the stack's v18."
+	assert_output --partial "Installing the dependencies into a layer of their own"
 	assert_output --partial "Installing dependencies with npm install"
 	run app_url_get "$app"
 	assert_success
@@ -93,9 +95,28 @@ release_processes() {
 	start=$SECONDS
 	push_ok "$TEST_TMP/app" "$app"
 	second=$((SECONDS - start))
-	assert_output --partial "Restoring node_modules from the cache"
+	assert_output --partial "Using node_modules from the dependency layer (dependencies unchanged)"
+	refute_output --partial "Installing"
 	run app_url_get "$app"
 	assert_output "node two 1m production"
+	# The release image sits on the dependency layer, which holds node_modules.
+	layer=$(docker image ls --format '{{.Repository}}:{{.Tag}}' "wharf/$app" | grep ':deps-')
+	[ "$(echo "$layer" | wc -l)" = 1 ]
+	run docker run --rm --network host "$layer" test -f /app/node_modules/ms/package.json
+	assert_success
+	# The web process is the start script itself, without npm in front of it.
+	run docker inspect --format '{{json .Config.Cmd}}' "$(jq -r '.releases[-1].image' "$WHARF_ROOT/apps/$app/releases.json")"
+	assert_output '["/wharf/launch","web"]'
+	run bash -c "docker top \$(docker ps -q --filter label=wharf.app=$app --filter label=wharf.process=web --filter label=wharf.root=$WHARF_ROOT) -o pid,args"
+	assert_output --partial "node server.js"
+	refute_output --partial "npm"
+
+	# A change to package.json that is not about dependencies reuses the layer too.
+	jq '.version = "1.0.1"' "$TEST_TMP/app/package.json" >"$TEST_TMP/pj" &&
+		mv "$TEST_TMP/pj" "$TEST_TMP/app/package.json"
+	h_git_commit "$TEST_TMP/app" "version bump"
+	push_ok "$TEST_TMP/app" "$app"
+	assert_output --partial "Using node_modules from the dependency layer (dependencies unchanged)"
 
 	# The cache belongs to the wharf user, so purging works over ssh.
 	[ -n "$(ls -A "$WHARF_ROOT/cache/$app")" ]
@@ -109,10 +130,19 @@ release_processes() {
 	start=$SECONDS
 	push_ok "$TEST_TMP/app" "$app"
 	third=$((SECONDS - start))
+	assert_output --partial "Installing the dependencies into a layer of their own"
 	assert_output --partial "Installing dependencies with npm install"
 	run app_url_get "$app"
 	assert_output "node three 1m production"
 	echo "# node push: first ${first}s, second (warm cache) ${second}s, third (cache purged) ${third}s" >&3
+
+	# apps:destroy takes the dependency layer and the build cache with the app.
+	[ -n "$(docker image ls -q "wharf/$app")" ]
+	run wharf apps:destroy --force "$app"
+	assert_success
+	run docker image ls --format '{{.Repository}}:{{.Tag}}' "wharf/$app"
+	assert_output ""
+	[ ! -e "$WHARF_ROOT/cache/$app" ]
 }
 
 @test "a failing compile rejects the push with its output and keeps the previous release" {
@@ -153,6 +183,105 @@ release_processes() {
 	run app_url_get "$app"
 	assert_success
 	assert_output "python ok /app/.venv"
+}
+
+@test "engines.node and runtime.txt that the stack does not satisfy fail the push, naming both versions" {
+	app=$(new_app_name)
+	make_node_app "$TEST_TMP/app" "node engines"
+	jq '.engines.node = "^20.1"' "$TEST_TMP/app/package.json" >"$TEST_TMP/pj" &&
+		mv "$TEST_TMP/pj" "$TEST_TMP/app/package.json"
+	h_git_commit "$TEST_TMP/app" "wants node 20"
+	run git_push_app "$TEST_TMP/app" "$app"
+	echo "$output"
+	assert_failure
+	assert_output --regexp "package\.json asks for Node\.js \^20\.1 \(engines\.node\); the stack has v18\.[0-9.]+ only\."
+	assert_output --partial "buildpack build failed"
+	refute_output --partial "Installing dependencies"
+	refute_output --partial "=====> Application deployed:"
+
+	jq '.engines.node = "not a range"' "$TEST_TMP/app/package.json" >"$TEST_TMP/pj" &&
+		mv "$TEST_TMP/pj" "$TEST_TMP/app/package.json"
+	h_git_commit "$TEST_TMP/app" "bad range"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_failure
+	assert_output --partial "engines.node 'not a range' in package.json is not a semver range"
+
+	app2=$(new_app_name py)
+	h_git_init "$TEST_TMP/py"
+	printf '# none\n' >"$TEST_TMP/py/requirements.txt"
+	echo "python-3.12.1" >"$TEST_TMP/py/runtime.txt"
+	printf 'web: exec python3 -m http.server "$PORT"\n' >"$TEST_TMP/py/Procfile"
+	echo "python versions ok" >"$TEST_TMP/py/index.html"
+	h_git_commit "$TEST_TMP/py" "wants python 3.12"
+	run git_push_app "$TEST_TMP/py" "$app2"
+	echo "$output"
+	assert_failure
+	assert_output --regexp "runtime\.txt asks for Python 3\.12\.1; the stack has Python 3\.11\.[0-9]+ only\."
+	refute_output --partial "=====> Application deployed:"
+
+	# A version the stack matches is honoured (.python-version, pyenv's file, too).
+	git -C "$TEST_TMP/py" rm -q runtime.txt
+	echo "3.11" >"$TEST_TMP/py/.python-version"
+	h_git_commit "$TEST_TMP/py" "python 3.11"
+	push_ok "$TEST_TMP/py" "$app2"
+	assert_output --regexp ".python-version asks for Python 3\.11: satisfied by the stack's 3\.11\.[0-9]+"
+	run app_url_get "$app2" index.html
+	assert_output "python versions ok"
+}
+
+@test "a build runs as an unprivileged user and stops at WHARF_BUILD_TIMEOUT, keeping the old release" {
+	app=$(new_app_name)
+	h_git_init "$TEST_TMP/app"
+	echo "before the slow build" >"$TEST_TMP/app/index.html"
+	h_git_commit "$TEST_TMP/app" "static site"
+	push_ok "$TEST_TMP/app" "$app"
+	run app_url_get "$app"
+	assert_output "before the slow build"
+
+	bp=$TEST_TMP/slowbp
+	h_git_init "$bp"
+	mkdir -p "$bp/bin"
+	printf '#!/bin/sh\necho Slow\n' >"$bp/bin/detect"
+	cat >"$bp/bin/compile" <<-'EOF'
+		#!/bin/sh
+		echo "-----> compiling as uid $(id -u), gid $(id -g)"
+		touch /app/written-by-compile /etc/written-by-compile 2>/dev/null || echo "       /etc is read-only for the build"
+		echo "-----> sleeping"
+		sleep 600
+	EOF
+	chmod +x "$bp"/bin/*
+	h_git_commit "$bp" "slow buildpack"
+	chown -R wharf "$bp"
+	run wharf buildpacks:add "$app" "$bp"
+	assert_success
+
+	run wharf_ssh config:set --no-restart "$app" WHARF_BUILD_TIMEOUT=soon
+	assert_success
+	echo "after the slow build" >"$TEST_TMP/app/index.html"
+	h_git_commit "$TEST_TMP/app" "slow build"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_failure
+	assert_output --partial "bad build timeout 'soon': give seconds (1 to 86400), or minutes or hours with an m or h suffix (20m, 1h) (from the app's WHARF_BUILD_TIMEOUT)"
+
+	run wharf_ssh config:set --no-restart "$app" WHARF_BUILD_TIMEOUT=4s
+	assert_success
+	start=$SECONDS
+	run git_push_app "$TEST_TMP/app" "$app"
+	took=$((SECONDS - start))
+	echo "$output"
+	assert_failure
+	# The compile ran as the user wharf runs as (the sshd's forced command: wharf), not root.
+	assert_output --partial "compiling as uid $(id -u wharf), gid $(id -g wharf)"
+	assert_output --partial "/etc is read-only for the build"
+	assert_output --partial "sleeping"
+	assert_output --partial "the build took longer than 4 s (the app's WHARF_BUILD_TIMEOUT) and was stopped"
+	refute_output --partial "=====> Application deployed:"
+	[ "$took" -lt 60 ]
+	# The builder container is gone and the old release keeps serving.
+	run docker ps -aq --filter "label=wharf.app=$app" --filter label=wharf.process=build
+	assert_output ""
+	run app_url_get "$app"
+	assert_output "before the slow build"
 }
 
 @test "a static site is served by busybox httpd" {
