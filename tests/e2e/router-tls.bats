@@ -14,7 +14,9 @@ free_port() {
 }
 
 start_router() {
-	rm -f "$RT/router.rc" "$RT/port" "$RT/sport"
+	# The old log goes now, not in the background subshell: otherwise the wait below may
+	# read the previous router's "listening on" line and take its port.
+	rm -f "$RT/router.rc" "$RT/port" "$RT/sport" "$RT/router.log"
 	(
 		"$WHARF_BIN" router --listen 127.0.0.1:0 --listen-https 127.0.0.1:0 \
 			</dev/null >"$RT/router.log" 2>&1 3>&- &

@@ -38,7 +38,9 @@ EOF
 # Starts the router; its pid goes to $RT/router.pid, its exit status (when it ends)
 # to $RT/router.rc, the bound port to $RT/port.
 start_router() {
-	rm -f "$RT/router.rc" "$RT/port"
+	# The old log goes now, not in the background subshell: otherwise the wait below may
+	# read the previous router's "listening on" line and take its port.
+	rm -f "$RT/router.rc" "$RT/port" "$RT/router.log"
 	(
 		WHARF_ROOT=$RT/root WHARF_ROUTER_SOCKET=$RT/router.sock \
 			"$WHARF_BIN" router --listen 127.0.0.1:0 </dev/null >"$RT/router.log" 2>&1 3>&- &
