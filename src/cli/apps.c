@@ -200,9 +200,7 @@ out:
 int cmd_apps_report(int argc, char **argv)
 {
 	struct cli_opts o;
-	json_t *apps = NULL, *all = NULL, *v;
-	size_t i;
-	int json, ret = -1;
+	int json;
 
 	if (cli_opts_parse(&o, argc, argv, "--format", "--apps-") < 0 ||
 	    cli_opts_format(&o, &json) < 0)
@@ -213,23 +211,7 @@ int cmd_apps_report(int argc, char **argv)
 		return cli_opts_app(&o, 1) < 0 ? -1 : app_report(o.pos[0], o.flag, json, NULL);
 	if (o.flag)
 		return err_set("%s needs an app: wharf apps:report <app> %s", o.flag, o.flag);
-	if (state_app_list(&apps) < 0)
-		return -1;
-	if (json)
-		all = json_object();
-	json_array_foreach(apps, i, v)
-		if (app_report(json_string_value(v), NULL, 0, all) < 0)
-			goto out;
-	if (json) {
-		char *s = json_dumps(all, JSON_SORT_KEYS | JSON_COMPACT);
-		printf("%s\n", s ? s : "{}");
-		free(s);
-	}
-	ret = 0;
-out:
-	json_decref(apps);
-	json_decref(all);
-	return ret;
+	return cli_report_every_app(app_report, json);
 }
 
 /* ---- deploy lock --------------------------------------------------------------- */

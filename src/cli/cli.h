@@ -227,6 +227,9 @@ int cli_deploy_image(const char *app, const char *ref);
  * into all (an object keyed by app) when all is not NULL. */
 typedef int cli_report_fn(const char *app, const char *flag, int json, json_t *all);
 int cli_report_family(int argc, char **argv, const char *prefix, cli_report_fn *fn);
+/* The report of every app: fn's text reports one after the other, or with json one
+ * object keyed by app. */
+int cli_report_every_app(cli_report_fn *fn, int json);
 /* Prints help for a family ("apps"), the whole table as markdown
  * (`help --markdown`) or the command names (`help --commands`). */
 int cli_help_family(const char *family);

@@ -279,9 +279,7 @@ out:
 int cmd_domains_report(int argc, char **argv)
 {
 	struct cli_opts o;
-	json_t *apps = NULL, *all = NULL, *v;
-	size_t i;
-	int json, ret = -1;
+	int json;
 
 	if (cli_opts_parse(&o, argc, argv, "--format --global", "--domains-") < 0 ||
 	    cli_opts_format(&o, &json) < 0)
@@ -294,23 +292,7 @@ int cmd_domains_report(int argc, char **argv)
 		return cli_opts_app(&o, 1) < 0 ? -1 : domains_report(o.pos[0], o.flag, json, NULL);
 	if (o.flag)
 		return err_set("%s needs an app or --global", o.flag);
-	if (state_app_list(&apps) < 0)
-		return -1;
-	if (json)
-		all = json_object();
-	json_array_foreach(apps, i, v)
-		if (domains_report(json_string_value(v), NULL, 0, all) < 0)
-			goto out;
-	if (json) {
-		char *s = json_dumps(all, JSON_SORT_KEYS | JSON_COMPACT);
-		printf("%s\n", s ? s : "{}");
-		free(s);
-	}
-	ret = 0;
-out:
-	json_decref(apps);
-	json_decref(all);
-	return ret;
+	return cli_report_every_app(domains_report, json);
 }
 
 int cmd_urls(int argc, char **argv)

@@ -7,22 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cli_report_family(int argc, char **argv, const char *prefix, cli_report_fn *fn)
+int cli_report_every_app(cli_report_fn *fn, int json)
 {
-	struct cli_opts o;
 	json_t *apps = NULL, *all = NULL, *v;
 	size_t i;
-	int json, ret = -1;
+	int ret = -1;
 
-	if (cli_opts_parse(&o, argc, argv, "--format", prefix) < 0 ||
-	    cli_opts_format(&o, &json) < 0)
-		return -1;
-	if (o.npos > 1)
-		return cli_usage(argv[0]);
-	if (o.npos == 1)
-		return cli_opts_app(&o, 1) < 0 ? -1 : fn(o.pos[0], o.flag, json, NULL);
-	if (o.flag)
-		return err_set("%s needs an app", o.flag);
 	if (state_app_list(&apps) < 0)
 		return -1;
 	if (json)
@@ -40,6 +30,23 @@ out:
 	json_decref(apps);
 	json_decref(all);
 	return ret;
+}
+
+int cli_report_family(int argc, char **argv, const char *prefix, cli_report_fn *fn)
+{
+	struct cli_opts o;
+	int json;
+
+	if (cli_opts_parse(&o, argc, argv, "--format", prefix) < 0 ||
+	    cli_opts_format(&o, &json) < 0)
+		return -1;
+	if (o.npos > 1)
+		return cli_usage(argv[0]);
+	if (o.npos == 1)
+		return cli_opts_app(&o, 1) < 0 ? -1 : fn(o.pos[0], o.flag, json, NULL);
+	if (o.flag)
+		return err_set("%s needs an app", o.flag);
+	return cli_report_every_app(fn, json);
 }
 
 int cmd_url(int argc, char **argv)
