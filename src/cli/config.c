@@ -242,6 +242,17 @@ out:
 	return ret;
 }
 
+/* Opens the target (unlocked) and gives its view (see target_view) with its keys
+ * sorted, as config:show and config:keys print them. */
+static int sorted_view(struct target *t, const struct cli_opts *o, json_t **view,
+		       const char ***keys, size_t *n)
+{
+	if (target_open(t, o, 0) < 0 || target_view(t, o, view) < 0)
+		return -1;
+	*keys = cli_env_sorted_keys(*view, n);
+	return *keys ? 0 : err_set("out of memory");
+}
+
 int cmd_config_show(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -255,13 +266,8 @@ int cmd_config_show(int argc, char **argv)
 		return -1;
 	if (o.npos != (o.global ? 0 : 1))
 		return cli_usage(argv[0]);
-	if (target_open(&t, &o, 0) < 0 || target_view(&t, &o, &view) < 0)
+	if (sorted_view(&t, &o, &view, &keys, &n) < 0)
 		goto out;
-	keys = cli_env_sorted_keys(view, &n);
-	if (!keys) {
-		err_set("out of memory");
-		goto out;
-	}
 	say_section("%s env vars", t.app ? t.app : "global");
 	print_vars(view, keys, n);
 	ret = 0;
@@ -285,13 +291,8 @@ int cmd_config_keys(int argc, char **argv)
 		return -1;
 	if (o.npos != (o.global ? 0 : 1))
 		return cli_usage(argv[0]);
-	if (target_open(&t, &o, 0) < 0 || target_view(&t, &o, &view) < 0)
+	if (sorted_view(&t, &o, &view, &keys, &n) < 0)
 		goto out;
-	keys = cli_env_sorted_keys(view, &n);
-	if (!keys) {
-		err_set("out of memory");
-		goto out;
-	}
 	for (i = 0; i < n; i++)
 		printf("%s\n", keys[i]);
 	ret = 0;
