@@ -20,9 +20,30 @@ struct http_span {
 	size_t len;
 };
 
+/* The header names the router acts on, told apart once while parsing. */
+enum http_hdr_kind {
+	HDR_OTHER = 0,
+	HDR_HOST,
+	HDR_CONNECTION,
+	HDR_KEEP_ALIVE,
+	HDR_PROXY_CONNECTION,
+	HDR_TE,
+	HDR_TRAILER,
+	HDR_UPGRADE,
+	HDR_CONTENT_LENGTH,
+	HDR_TRANSFER_ENCODING,
+	HDR_X_FORWARDED_FOR,
+	HDR_X_FORWARDED_PROTO,
+	HDR_X_FORWARDED_HOST,
+	HDR_X_FORWARDED_PORT,
+	HDR_X_REQUEST_START,
+	HDR_X_REQUEST_ID,
+};
+
 struct http_header {
 	struct http_span name;
 	struct http_span value;
+	int              kind;     /* enum http_hdr_kind of the name */
 };
 
 /* What router__head_parse() learnt about one request or response head. Spans are
@@ -44,6 +65,7 @@ struct http_head {
 	int      body_until_eof;   /* response body ends when the upstream closes */
 	int      chunked;          /* Transfer-Encoding: chunked */
 	int      error_status;     /* after a -1: 400 or 431 */
+	int      has_connection;   /* a Connection header is present */
 	/* private to http.c */
 	const char *base;          /* the bytes being parsed; NULL once the head is done */
 	int      field_open;
@@ -73,6 +95,8 @@ long router__body_feed_decoded(llhttp_t *p, const char *data, size_t len, int *d
 
 /* 1 if the header name (len bytes) equals the NUL-terminated lowercase want. */
 int router__hdr_is(const char *name, size_t len, const char *want);
+/* Which of the names the router acts on this is (HDR_OTHER for the rest). */
+enum http_hdr_kind router__hdr_kind(const char *name, size_t len);
 
 /* Normalises a Host header value: lowercased, port and a trailing dot stripped,
  * "[v6]" kept with its brackets. Writes a NUL-terminated name into out (size

@@ -92,6 +92,8 @@ struct conn {
 	int              dechunk;       /* HTTP/1.0 client, chunked response: send it decoded */
 	int              linger;        /* flushing: keep reading and dropping what comes */
 	int              shut_done;     /* flushing: our side is shut down, all written */
+	uint64_t         deadline;      /* uv_now() when the state times out; 0: never */
+	uint64_t         timer_due;     /* when the timer is set to fire; 0: not set */
 	unsigned long    served;        /* responses finished on this connection */
 	size_t           wq;            /* bytes queued to the client */
 };
@@ -164,12 +166,17 @@ static void count_status(struct conn *c, int status)
 
 static void conn_on_timer(uv_timer_t *t);
 
-/* Every state has a deadline: (re)starts the connection's one timer. */
+/* Every state has a deadline (0: none), and it moves about three times per
+ * keep-alive request. The connection's one uv timer is restarted only when the
+ * new deadline is earlier than the time it is set for; a timer that fires before
+ * the deadline sets itself again for the rest (conn_on_timer). */
 static void timer_arm(struct conn *c, uint64_t ms)
 {
-	uv_timer_stop(&c->timer);
-	if (ms)
-		uv_timer_start(&c->timer, conn_on_timer, ms, 0);
+	c->deadline = ms ? uv_now(c->r->loop) + ms : 0;
+	if (!ms || (c->timer_due && c->timer_due <= c->deadline))
+		return;
+	uv_timer_start(&c->timer, conn_on_timer, ms, 0);
+	c->timer_due = c->deadline;
 }
 
 /* ---- connection lifetime --------------------------------------------------------- */
@@ -1055,7 +1062,16 @@ static void conn_response_done(struct conn *c)
 static void conn_on_timer(uv_timer_t *t)
 {
 	struct conn *c = t->data;
+	uint64_t now = uv_now(c->r->loop);
 
+	c->timer_due = 0;
+	if (!c->deadline)
+		return;
+	if (now < c->deadline) {        /* the deadline moved on since the timer was set */
+		uv_timer_start(t, conn_on_timer, c->deadline - now, 0);
+		c->timer_due = c->deadline;
+		return;
+	}
 	switch (c->state) {
 	case CONN_READ_HEAD:
 		if (c->served && !c->in.len)
@@ -1120,7 +1136,7 @@ void router__on_connection(uv_stream_t *server, int status)
 			uv_ip6_name((struct sockaddr_in6 *)&ss, c->client_ip, sizeof(c->client_ip));
 	}
 	c->state = CONN_READ_HEAD;
-	uv_timer_start(&c->timer, conn_on_timer, HEAD_TIMEOUT_MS, 0);
+	timer_arm(c, HEAD_TIMEOUT_MS);
 	conn_set_reading(c);
 }
 
