@@ -102,6 +102,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 {
 	struct http_head *h = p->data;
 
+	h->body_payload += len;
 	if (h->body_out && buf_add(h->body_out, at, len) < 0)
 		return -1;
 	return 0;
@@ -185,6 +186,18 @@ long router__body_feed(llhttp_t *p, const char *data, size_t len, int *done)
 	}
 	return err_set("bad message body: %s",
 		       llhttp_get_error_reason(p) ? llhttp_get_error_reason(p) : "parse error");
+}
+
+long router__body_feed_counted(llhttp_t *p, const char *data, size_t len, int *done,
+			       unsigned long long *payload)
+{
+	struct http_head *h = p->data;
+	long n;
+
+	h->body_payload = 0;
+	n = router__body_feed(p, data, len, done);
+	*payload += h->body_payload;
+	return n;
 }
 
 long router__body_feed_decoded(llhttp_t *p, const char *data, size_t len, int *done,

@@ -70,6 +70,7 @@ struct http_head {
 	const char *base;          /* the bytes being parsed; NULL once the head is done */
 	int      field_open;
 	struct buf *body_out;      /* router__body_feed_decoded(): where body bytes go */
+	unsigned long long body_payload;   /* router__body_feed_counted(): payload bytes seen */
 };
 
 /* Parses the head at data[0..len) with p (initialised here as a request or
@@ -85,6 +86,13 @@ int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_
  * current message and sets *done when the message ended there; -1 on a framing
  * error (err_set). */
 long router__body_feed(llhttp_t *p, const char *data, size_t len, int *done);
+
+/* Like router__body_feed(), and adds to *payload the body's payload bytes among
+ * those consumed: chunk sizes, extensions, CRLFs and trailers are not counted, so a
+ * limit on a chunked body means what it means for one with a Content-Length.
+ * p must have been set up by router__head_parse(). */
+long router__body_feed_counted(llhttp_t *p, const char *data, size_t len, int *done,
+			       unsigned long long *payload);
 
 /* Like router__body_feed(), but also appends the body's payload (chunk framing
  * and trailers removed) to out, for a client that cannot take chunked encoding.

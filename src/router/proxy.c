@@ -51,7 +51,7 @@ struct req_info {
 	int    has_body;
 	size_t head_len;
 	unsigned long long body_max;    /* the app's limit; 0: none */
-	unsigned long long body_seen;   /* body bytes forwarded (chunk framing included) */
+	unsigned long long body_seen;   /* body payload bytes read (chunk framing not counted) */
 };
 
 struct conn {
@@ -459,6 +459,37 @@ static int conn_write(struct conn *c, const char *data, size_t len)
 
 static void conn_set_reading(struct conn *c);
 
+/* RFC 9110 section 9.2.2: methods whose effect is the same sent once or twice. */
+static int method_idempotent(int method)
+{
+	return method == HTTP_GET || method == HTTP_HEAD || method == HTTP_PUT ||
+	       method == HTTP_DELETE || method == HTTP_OPTIONS || method == HTTP_TRACE;
+}
+
+/* The app's connection ended (its end or a reset was read, or a write failed)
+ * while c's request was on it. A pooled connection may have been closed by the
+ * app just as the request was written, but from here that cannot be told from an
+ * app that read the request and then died: bytes the kernel took may have reached
+ * it. So, as nginx's proxy_next_upstream does, only an idempotent request (no body,
+ * which is gone from c->in, nothing of a response yet) is sent again, once, on a
+ * fresh connection to the same target; anything else is a 502 (or a truncated
+ * response). A request whose first write failed at once never got here: see
+ * up_write_head(). */
+static void conn_upstream_lost(struct conn *c, struct upstream *up, const char *why)
+{
+	if (up->reused && !c->res_started && !up->in.len && !c->req.has_body &&
+	    !c->retried_stale && method_idempotent(c->req.method)) {
+		c->retried_stale = 1;
+		conn_drop_upstream(c);
+		conn_connect(c);
+		return;
+	}
+	if (!c->res_started)
+		conn_respond(c, 502, why);
+	else
+		conn_close(c);          /* truncated response: the client must see it */
+}
+
 static void up_on_write(uv_write_t *req, int status)
 {
 	struct wreq *w = (struct wreq *)req;
@@ -470,26 +501,18 @@ static void up_on_write(uv_write_t *req, int status)
 	if (up->closing || !c)
 		return;
 	if (status < 0) {
-		if (!c->res_started)
-			conn_respond(c, 502, "upstream write failed");
-		else
-			conn_close(c);
+		conn_upstream_lost(c, up, "upstream write failed");
 		return;
 	}
 	conn_set_reading(c);
 }
 
-static int up_write(struct upstream *up, const char *data, size_t len)
+/* Queues what is left of b after its first done bytes went at once. */
+static int up_write_rest(struct upstream *up, uv_buf_t b, size_t done)
 {
-	uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
 	struct wreq *w;
-	size_t done, left;
+	size_t left;
 
-	if (!len)
-		return 0;
-	done = try_write_now((uv_stream_t *)&up->tcp, up->wq, &b, 1);
-	if (done == len)
-		return 0;
 	if (!(w = wreq_rest(&b, 1, done, &left)))
 		return -1;
 	w->req.data = up;
@@ -500,6 +523,39 @@ static int up_write(struct upstream *up, const char *data, size_t len)
 	}
 	up->wq += left;
 	return 0;
+}
+
+static int up_write(struct upstream *up, const char *data, size_t len)
+{
+	uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+	size_t done;
+
+	if (!len)
+		return 0;
+	done = try_write_now((uv_stream_t *)&up->tcp, up->wq, &b, 1);
+	if (done == len)
+		return 0;
+	return up_write_rest(up, b, done);
+}
+
+/* Writes a request's head, the first bytes of a request on up. Returns 0, -1 on
+ * failure, or 1 when the write failed at once with nothing taken: the kernel
+ * already knew the app had reset or closed the connection, so no byte of the
+ * request reached the app and it may go to another connection whatever its
+ * method. The write is the probe: no extra syscall. */
+static int up_write_head(struct upstream *up, const char *data, size_t len)
+{
+	uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+	int rc;
+
+	if (up->wq)
+		return up_write(up, data, len);
+	rc = uv_try_write((uv_stream_t *)&up->tcp, &b, 1);
+	if (rc == (int)len)
+		return 0;
+	if (rc < 0 && rc != UV_EAGAIN)
+		return 1;
+	return up_write_rest(up, b, rc > 0 ? (size_t)rc : 0);
 }
 
 /* ---- reading the client ---------------------------------------------------------- */
@@ -847,12 +903,19 @@ static void conn_start_request(struct conn *c, const struct http_head *h)
 	conn_route(c);
 }
 
-/* Round-robin to the app's next target and take a pooled connection or dial. */
+/* Round-robin to the app's next target and take a pooled connection or dial. A
+ * retry (c->target set: the target that failed) never gets that target again when
+ * the app has another: the cursor is shared, so requests picked meanwhile may have
+ * moved it back onto the failed one. */
 static void conn_pick_target(struct conn *c)
 {
 	struct app *a = c->app;
 	struct target *t = a->targets[a->rr++ % a->spec.ntargets];
 	struct upstream *up;
+	int rc;
+
+	if (t == c->target && a->spec.ntargets > 1)
+		t = a->targets[a->rr++ % a->spec.ntargets];
 
 	if (c->target) {
 		c->target->inflight--;
@@ -863,7 +926,8 @@ static void conn_pick_target(struct conn *c)
 	t->inflight++;
 	c->tries++;
 	/* A pooled connection the upstream closed was dropped by its read callback,
-	 * so whatever is here was alive a moment ago. */
+	 * so whatever is here was alive a moment ago; one whose close or reset came
+	 * since fails its first write and is dropped for the next. */
 	while ((up = t->idle)) {
 		t->idle = up->pool_next;
 		if (t->idle)
@@ -877,7 +941,11 @@ static void conn_pick_target(struct conn *c)
 		c->state = CONN_STREAMING;
 		timer_arm(c, RESPONSE_TIMEOUT_MS);
 		c->t_sent = uv_hrtime();
-		if (up_write(up, c->head_out.buf, c->head_out.len) < 0) {
+		if ((rc = up_write_head(up, c->head_out.buf, c->head_out.len)) > 0) {
+			conn_drop_upstream(c);
+			continue;
+		}
+		if (rc < 0) {
 			conn_close(c);
 			return;
 		}
@@ -913,8 +981,8 @@ static void conn_connect(struct conn *c)
 		up_on_connect(&up->connect_req, UV_ECONNREFUSED);
 }
 
-/* The upstream could not be reached before anything was sent: try the next
- * target once, else answer 502. */
+/* The upstream could not be reached before anything was sent (so any method may
+ * go elsewhere): try another target once, else answer 502. */
 static void conn_connect_failed(struct conn *c, const char *why)
 {
 	conn_drop_upstream(c);
@@ -929,6 +997,7 @@ static void up_on_connect(uv_connect_t *req, int status)
 {
 	struct upstream *up = req->data;
 	struct conn *c = up->c;
+	int rc;
 
 	if (up->closing || !c)
 		return;
@@ -940,7 +1009,11 @@ static void up_on_connect(uv_connect_t *req, int status)
 	timer_arm(c, RESPONSE_TIMEOUT_MS);
 	up_set_reading(up, 1);
 	c->t_sent = uv_hrtime();
-	if (up_write(up, c->head_out.buf, c->head_out.len) < 0) {
+	if ((rc = up_write_head(up, c->head_out.buf, c->head_out.len)) > 0) {
+		conn_connect_failed(c, "the app's target is not reachable");
+		return;
+	}
+	if (rc < 0) {
 		conn_close(c);
 		return;
 	}
@@ -955,12 +1028,11 @@ static void conn_forward_body(struct conn *c)
 
 	if (c->state != CONN_STREAMING || c->req_done)
 		goto reading;
-	n = router__body_feed(&c->parser, c->in.buf, c->in.len, &done);
+	n = router__body_feed_counted(&c->parser, c->in.buf, c->in.len, &done, &c->req.body_seen);
 	if (n < 0) {
 		conn_close(c);          /* bad framing; the upstream saw part of it */
 		return;
 	}
-	c->req.body_seen += (unsigned long long)n;
 	if (c->req.body_max && c->req.body_seen > c->req.body_max) {
 		/* A chunked body grew past the limit: the app saw part of it, so its
 		 * connection goes; the client gets 413 if nothing was answered yet. */
@@ -1215,20 +1287,7 @@ static void up_on_eof(struct upstream *up)
 		conn_response_done(c);
 		return;
 	}
-	if (up->reused && !c->res_started && !up->in.len && !c->req.has_body &&
-	    !c->retried_stale) {
-		/* The upstream closed a pooled connection as we reused it: nothing was
-		 * answered and no body was consumed, so send the head again on a fresh
-		 * connection to the same target. */
-		c->retried_stale = 1;
-		conn_drop_upstream(c);
-		conn_connect(c);
-		return;
-	}
-	if (!c->res_started)
-		conn_respond(c, 502, "the app closed the connection without answering");
-	else
-		conn_close(c);          /* truncated response: the client must see it */
+	conn_upstream_lost(c, up, "the app closed the connection without answering");
 }
 
 static void up_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
