@@ -87,6 +87,55 @@ static void test_body_feed_finds_message_end(void **state)
 	assert_true(done);
 }
 
+/* The body limit counts payload: chunk sizes, extensions, CRLFs and trailers are
+ * consumed but not counted, in pieces split anywhere; a Content-Length body counts
+ * as it comes. */
+static void test_body_feed_counts_payload_only(void **state)
+{
+	const char *chunked = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+			      "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-T: t\r\n\r\nGET";
+	const char *sized = "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\nhello, worldGET";
+	unsigned long long payload = 0;
+	struct http_head h;
+	llhttp_t p;
+	size_t off, i;
+	long m;
+	int n, done = 0;
+	(void)state;
+
+	n = parse(&h, &p, chunked);
+	assert_true(n > 0 && h.chunked);
+	llhttp_resume(&p);
+	/* One byte at a time: every split of the framing. */
+	for (off = (size_t)n; !done; off += (size_t)m) {
+		m = router__body_feed_counted(&p, chunked + off, 1, &done, &payload);
+		assert_true(m == 0 || m == 1);
+		assert_true(m == 1 || done);
+	}
+	assert_int_equal(payload, 12);
+	assert_string_equal(chunked + off, "GET");
+
+	payload = 100;          /* it adds */
+	n = parse(&h, &p, chunked);
+	llhttp_resume(&p);
+	m = router__body_feed_counted(&p, chunked + n, strlen(chunked) - (size_t)n, &done, &payload);
+	assert_true(done);
+	assert_int_equal(m, (long)(strlen(chunked) - (size_t)n - 3));
+	assert_int_equal(payload, 112);
+
+	payload = 0;
+	n = parse(&h, &p, sized);
+	llhttp_resume(&p);
+	for (i = 0, off = (size_t)n; i < 2; i++) {
+		m = router__body_feed_counted(&p, sized + off, i ? strlen(sized) - off : 5, &done,
+					      &payload);
+		off += (size_t)m;
+	}
+	assert_true(done);
+	assert_int_equal(payload, 12);
+	assert_string_equal(sized + off, "GET");
+}
+
 static void test_response_head_to_head_request(void **state)
 {
 	const char *res = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n";
@@ -347,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_head_complete_and_incomplete),
 		cmocka_unit_test(test_head_bad_and_too_many),
 		cmocka_unit_test(test_body_feed_finds_message_end),
+		cmocka_unit_test(test_body_feed_counts_payload_only),
 		cmocka_unit_test(test_response_head_to_head_request),
 		cmocka_unit_test(test_host_normalise),
 		cmocka_unit_test(test_head_host),
