@@ -13,6 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct buf out = BUF_INIT;
 	struct router_fwd fwd = { .client_ip = "127.0.0.1", .proto = "http", .port = 80,
 				  .start_ms = 1, .request_id = "generated" };
+	unsigned long long payload = 0;
 	char host[256];
 	llhttp_t p;
 	int n, done;
@@ -33,8 +34,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (strlen(fwd.request_id) > ROUTER_REQUEST_ID_MAX || strpbrk(fwd.request_id, " \r\n\""))
 		abort();
 	llhttp_resume(&p);
-	m = router__body_feed(&p, in + n, size - (size_t)n, &done);
-	if (m > (long)(size - (size_t)n))
+	/* What the body limit counts is payload: never more than the bytes consumed,
+	 * and all of them for a Content-Length body. */
+	m = router__body_feed_counted(&p, in + n, size - (size_t)n, &done, &payload);
+	if (m > (long)(size - (size_t)n) || (m >= 0 && payload > (unsigned long long)m) ||
+	    (m >= 0 && !h.chunked && payload != (unsigned long long)m))
 		abort();
 	/* The same bytes as a response head, as an upstream could send them. */
 	buf_reset(&out);
