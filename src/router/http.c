@@ -233,7 +233,8 @@ enum http_hdr_kind router__hdr_kind(const char *name, size_t len)
 
 	/* By length first: most names are told apart without a comparison. */
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (known[i].len == len && strncasecmp(name, known[i].name, len) == 0)
+		if (known[i].len == len && (name[0] | 0x20) == known[i].name[0] &&
+		    strncasecmp(name, known[i].name, len) == 0)
 			return known[i].kind;
 	return HDR_OTHER;
 }
