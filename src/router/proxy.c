@@ -1005,13 +1005,18 @@ static void conn_process(struct conn *c)
 		if (!c->in.len)
 			return;
 		n = router__head_parse(&c->parser, &c->r->head, c->in.buf, c->in.len);
+		/* The rest of a refused head may still be coming: linger (read and
+		 * drop it for a moment) so that the client reads the answer. */
 		if (n < 0) {
+			c->linger = 1;
 			conn_respond(c, c->r->head.error_status ? c->r->head.error_status : 400,
-				     "bad request");
+				     c->r->head.error_status == 414 ? "request target too long"
+								    : "bad request");
 			return;
 		}
 		if (n == 0) {
-			if (c->in.len > c->r->opts.max_header_bytes)
+			c->linger = c->in.len > c->r->opts.max_header_bytes;
+			if (c->linger)
 				conn_respond(c, 431, "request head too large");
 			return;
 		}
