@@ -1008,10 +1008,12 @@ static void conn_process(struct conn *c)
 		/* The rest of a refused head may still be coming: linger (read and
 		 * drop it for a moment) so that the client reads the answer. */
 		if (n < 0) {
+			int st = c->r->head.error_status ? c->r->head.error_status : 400;
+
 			c->linger = 1;
-			conn_respond(c, c->r->head.error_status ? c->r->head.error_status : 400,
-				     c->r->head.error_status == 414 ? "request target too long"
-								    : "bad request");
+			conn_respond(c, st, st == 414   ? "request target too long"
+					    : st == 431 ? "too many header fields"
+							: "bad request");
 			return;
 		}
 		if (n == 0) {

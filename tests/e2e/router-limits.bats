@@ -479,7 +479,7 @@ EOF
 	assert_line --index 1 "big HTTP/1.1 431 Request Header Fields Too Large request head too large"
 	assert_line --index 2 "huge HTTP/1.1 431 Request Header Fields Too Large request head too large"
 	assert_line --index 3 "100 HTTP/1.1 200 OK many"
-	assert_line --index 4 "101 HTTP/1.1 431 Request Header Fields Too Large bad request"
+	assert_line --index 4 "101 HTTP/1.1 431 Request Header Fields Too Large too many header fields"
 	assert_serving
 }
 
