@@ -170,8 +170,7 @@ start_backend() {  # NAME MODE: starts backend.py MODE on a free port, saved in 
 	python3 "$RT/backend.py" "$2" "$port" </dev/null >"$RT/$1.log" 2>&1 3>&- &
 	echo $! >"$RT/$1.pid"
 	echo "$port" >"$RT/$1.port"
-	local i
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		grep -q ready "$RT/$1.log" 2>/dev/null && return 0
 		sleep 0.1
 	done
@@ -188,8 +187,8 @@ start_router() {
 		wait $!
 		echo $? >"$RT/router.rc"
 	) 3>&- &
-	local i port
-	for i in $(seq 1 100); do
+	local port
+	for _ in $(seq 1 100); do
 		port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' \
 			"$RT/router.log" 2>/dev/null)
 		if [ -n "$port" ]; then
@@ -203,10 +202,10 @@ start_router() {
 }
 
 stop_router() {
-	local pid i
+	local pid
 	pid=$(cat "$RT/router.pid" 2>/dev/null) || return 0
 	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 1 150); do
+	for _ in $(seq 1 150); do
 		[ -f "$RT/router.rc" ] && return 0
 		sleep 0.1
 	done
@@ -256,7 +255,9 @@ teardown_file() {
 	stop_router || true
 	local b
 	for b in normal silent blackhole; do
-		[ -f "$RT/$b.pid" ] && kill "$(cat "$RT/$b.pid")" 2>/dev/null || true
+		if [ -f "$RT/$b.pid" ]; then
+			kill "$(cat "$RT/$b.pid")" 2>/dev/null || true
+		fi
 	done
 	rm -rf "$RT"
 }
