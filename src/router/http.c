@@ -26,7 +26,18 @@ static int span_add(struct http_head *h, struct http_span *s, const char *at, si
 static int on_url(llhttp_t *p, const char *at, size_t len)
 {
 	struct http_head *h = p->data;
-	return h->base ? span_add(h, &h->url, at, len) : 0;
+
+	if (!h->base)
+		return 0;
+	span_add(h, &h->url, at, len);
+	/* llhttp also reports the part of a target seen so far when the bytes end
+	 * inside it, so a client is refused once it has sent too much of one, not
+	 * only when (if ever) its head is complete. */
+	if (h->max_url && h->url.len > h->max_url) {
+		h->error_status = 414;
+		return -1;
+	}
+	return 0;
 }
 
 static int on_status(llhttp_t *p, const char *at, size_t len)
@@ -128,6 +139,7 @@ static const llhttp_settings_t settings = {
 int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_t len)
 {
 	int is_response = h->is_response, skip_body = h->skip_body;
+	size_t max_url = h->max_url;
 	llhttp_errno_t e;
 
 	/* Everything but the header array (4 KiB; each entry is cleared as it is
@@ -136,6 +148,7 @@ int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_
 	memset(&h->nhdr, 0, sizeof(*h) - offsetof(struct http_head, nhdr));
 	h->is_response = is_response;
 	h->skip_body = skip_body;
+	h->max_url = max_url;
 	h->base = data;
 	llhttp_init(p, is_response ? HTTP_RESPONSE : HTTP_REQUEST, &settings);
 	p->data = h;
@@ -163,6 +176,8 @@ int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_
 		return h->head_len > 0 ? (int)h->head_len : -1;
 	}
 	h->base = NULL;
+	if (h->error_status == 414)
+		return err_set("request target longer than %zu bytes", h->max_url);
 	if (!h->error_status)
 		h->error_status = 400;
 	return err_set("bad %s: %s", is_response ? "response" : "request",
@@ -246,7 +261,8 @@ enum http_hdr_kind router__hdr_kind(const char *name, size_t len)
 
 	/* By length first: most names are told apart without a comparison. */
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (known[i].len == len && strncasecmp(name, known[i].name, len) == 0)
+		if (known[i].len == len && (name[0] | 0x20) == known[i].name[0] &&
+		    strncasecmp(name, known[i].name, len) == 0)
 			return known[i].kind;
 	return HDR_OTHER;
 }

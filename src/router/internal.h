@@ -51,6 +51,9 @@ struct http_header {
 struct http_head {
 	int      is_response;
 	int      skip_body;        /* in: response to HEAD (no body whatever it says) */
+	size_t   max_url;          /* in: a request target longer than this is refused
+				    * (414) as soon as that many bytes of it are seen;
+				    * 0: no limit */
 	int      method;           /* llhttp_method_t of a request */
 	int      status;           /* of a response */
 	int      http_major, http_minor;
@@ -64,7 +67,7 @@ struct http_head {
 	int      has_body;         /* Content-Length > 0, chunked, or read-until-close */
 	int      body_until_eof;   /* response body ends when the upstream closes */
 	int      chunked;          /* Transfer-Encoding: chunked */
-	int      error_status;     /* after a -1: 400 or 431 */
+	int      error_status;     /* after a -1: 400, 405, 414 or 431 */
 	int      has_connection;   /* a Connection header is present */
 	/* private to http.c */
 	const char *base;          /* the bytes being parsed; NULL once the head is done */
@@ -78,7 +81,9 @@ struct http_head {
  * responses to HEAD). Returns the head length (> 0) when the head is complete,
  * leaving p paused right after it so the caller can llhttp_resume() and feed the
  * body; 0 when more bytes are needed; -1 on a malformed head, with
- * h->error_status set (400, or 431 for too many headers) and err_set(). */
+ * h->error_status set (400, 414 for a target longer than h->max_url, or 431 for
+ * too many headers) and err_set(). The inputs is_response, skip_body and max_url
+ * are kept; the rest of h is reset. */
 int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_t len);
 
 /* Feeds body bytes to a parser that router__head_parse() left paused (the caller
