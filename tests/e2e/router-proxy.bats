@@ -600,17 +600,17 @@ GET: HTTP/1.1 200 OK, 1000 bytes, all h: True"
 @test "router-proxy: the client connections gauge counts open idle clients" {
 	run put_app gauge '["gauge.test"]' "$PA"
 	assert_success
-	local base i n
+	local base n
 	base=$(metric wharf_router_client_connections)
 	mkfifo "$RT/idle.fifo"
 	python3 "$RT/client.py" idle "$(cat "$RT/port")" gauge.test 5 "$RT/idle.fifo" \
 		>"$RT/idle.out" 2>&1 3>&- &
 	echo $! >"$RT/idle.pid"
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		grep -q open "$RT/idle.out" && break
 		sleep 0.1
 	done
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		n=$(metric wharf_router_client_connections)
 		[ "$n" -eq "$((base + 5))" ] && break
 		sleep 0.1
@@ -618,7 +618,7 @@ GET: HTTP/1.1 200 OK, 1000 bytes, all h: True"
 	run metric wharf_router_client_connections
 	assert_output "$((base + 5))"
 	echo close >"$RT/idle.fifo"
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		n=$(metric wharf_router_client_connections)
 		[ "$n" -eq "$base" ] && break
 		sleep 0.1
