@@ -560,9 +560,8 @@ teardown_file() {
 	run put_app pool '["pool.test"]' "$PD"
 	assert_success
 	: >"$RT/d.log"
-	local i
 	# 20 client connections one after the other, then 30 requests on one connection.
-	for i in $(seq 1 20); do
+	for _ in $(seq 1 20); do
 		curl -s -o /dev/null -H 'Host: pool.test' "http://127.0.0.1:$(cat "$RT/port")/who"
 	done
 	run client seq pool.test /who 30
