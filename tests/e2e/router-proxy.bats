@@ -398,11 +398,11 @@ EOF
 
 # start_backends NAME:PORT…: starts them (logs $RT/<NAME>.log) and waits until each accepts.
 start_backends() {
-	local a i
+	local a
 	python3 "$RT/backend.py" "$RT" "$@" </dev/null >>"$RT/backend.out" 2>&1 3>&- &
 	echo $! >>"$RT/backend.pids"
 	for a in "$@"; do
-		for i in $(seq 1 100); do
+		for _ in $(seq 1 100); do
 			(exec 4<>"/dev/tcp/127.0.0.1/${a#*:}") 2>/dev/null && continue 2
 			sleep 0.1
 		done
@@ -418,8 +418,8 @@ start_router() {
 		wait $!
 		echo $? >"$RT/router.rc"
 	) 3>&- &
-	local i port
-	for i in $(seq 1 100); do
+	local port
+	for _ in $(seq 1 100); do
 		port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$RT/router.log" 2>/dev/null)
 		if [ -n "$port" ]; then
 			echo "$port" >"$RT/port"
@@ -432,11 +432,11 @@ start_router() {
 }
 
 stop_router() {
-	local pid i
+	local pid
 	pid=$(cat "$RT/router.pid" 2>/dev/null) || return 0
 	kill -CONT "$pid" 2>/dev/null || true
 	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 1 150); do
+	for _ in $(seq 1 150); do
 		[ -f "$RT/router.rc" ] && return 0
 		sleep 0.1
 	done
