@@ -24,6 +24,10 @@ struct router_opts {
 };
 #define ROUTER_OPTS_INIT { .max_header_bytes = 16384, .idle_timeout_ms = 60000 }
 
+/* A request body larger than this gets 413 unless the app sets its own limit
+ * (router:set max-body-size; router:report shows it for an app not served). */
+#define ROUTER_BODY_MAX_DEFAULT (1024ULL * 1024 * 1024)
+
 /* Runs the router until SIGTERM/SIGINT: binds listen_http and control_socket,
  * restores state_file, serves. Returns 0 on a clean stop, -1 with err_msg(). */
 int router_run(const struct router_opts *opts);
