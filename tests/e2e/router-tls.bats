@@ -78,6 +78,9 @@ teardown_file() {
 	run "$WHARF_BIN" certs:report two
 	assert_output --partial "Ssl subject:                 /CN=two.example.com"
 	[ "$(stat -c %a "$WHARF_ROOT/router/certs/two.key")" = 600 ]
+	# wharf keeps its own copy with the app (0600: it holds the key).
+	[ "$(stat -c %a "$WHARF_ROOT/apps/two/cert.json")" = 600 ]
+	cmp "$RT/two.crt" <(jq -j .cert "$WHARF_ROOT/apps/two/cert.json")
 }
 
 @test "router-tls: a key that does not match is refused and the old certificate kept" {
@@ -86,6 +89,7 @@ teardown_file() {
 	assert_output --partial "mismatch"
 	run "$WHARF_BIN" certs:report two
 	assert_output --partial "/CN=two.example.com"
+	cmp "$RT/two.crt" <(jq -j .cert "$WHARF_ROOT/apps/two/cert.json")
 }
 
 @test "router-tls: SNI picks each app's certificate (curl --resolve)" {
@@ -155,6 +159,7 @@ PYEOF
 	assert_output "hello over tls"
 	run "$WHARF_BIN" certs:remove two
 	assert_success
+	[ ! -e "$WHARF_ROOT/apps/two/cert.json" ]
 	run https two /
 	assert_failure
 	run "$WHARF_BIN" certs:report two

@@ -19,7 +19,7 @@
 # waits up to 10 s until it listens (HTTP, and HTTPS when ARGS have --listen-https); fails,
 # showing its log, if it exits or never listens.
 router_start() {
-	local name=$1 i port sport https=0 a
+	local name=$1 _ port sport https=0 a
 	shift
 	[ $# -gt 0 ] || set -- --listen 127.0.0.1:0
 	for a in "$@"; do
@@ -37,7 +37,7 @@ router_start() {
 		wait $!
 		echo $? >"$RT/$name.rc"
 	) 3>&- &
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' \
 			"$RT/$name.log" 2>/dev/null)
 		sport=$(sed -n 's/^wharf router: listening for HTTPS on 127\.0\.0\.1:\([0-9]*\)$/\1/p' \
@@ -57,8 +57,8 @@ router_start() {
 
 # router_wait_exit NAME [SECONDS]: waits (default 15 s) until router NAME has ended.
 router_wait_exit() {
-	local name=$1 i
-	for i in $(seq 1 $((${2:-15} * 10))); do
+	local name=$1 _
+	for _ in $(seq 1 $((${2:-15} * 10))); do
 		[ -f "$RT/$name.rc" ] && return 0
 		sleep 0.1
 	done
