@@ -104,7 +104,7 @@ const struct command commands[] = {
 	{ "resource:limit", cmd_resource_limit, "<app> [--memory SIZE] [--cpu N] [--process TYPE]", "Limit memory (256m, 1g) and CPUs (0.5) of an app's containers from the next deploy", CMD_SSH_OK },
 	{ "resource:limit-clear", cmd_resource_limit_clear, "<app> [--process TYPE]", "Remove an app's (or one process type's) limits from the next deploy", CMD_SSH_OK },
 	{ "resource:report", cmd_resource_report, "[<app>] [--format json] [--resource-KEY]", "Show an app's (or every app's) resource limits", CMD_SSH_OK },
-	{ "router", cmd_router, "[--listen ADDR:PORT] [--listen-https ADDR:PORT] [--access-log FILE|-] [--takeover]", "Run the HTTP router (the one long-running wharf process)", CMD_AS_ROOT },
+	{ "router", cmd_router, "[--listen ADDR:PORT] [--listen-https ADDR:PORT] [--access-log FILE|-] [--takeover] [--max-header-bytes N] [--max-url-bytes N] [--head-timeout T] [--idle-timeout T] [--body-timeout T] [--connect-timeout T] [--response-timeout T]", "Run the HTTP router (the one long-running wharf process)", CMD_AS_ROOT },
 	{ "router:report", cmd_router_report, "<app> [--format json] [--router-KEY]", "Show how the router serves an app", CMD_SSH_OK },
 	{ "router:set", cmd_router_set, "<app> max-body-size|redirect-https [VALUE]", "Set (or, without VALUE, reset) an app's router option, kept with the app across renames and stop/start: max-body-size 10m (0: no limit; default 1g), redirect-https on|off", CMD_SSH_OK },
 	{ "run", cmd_run, "<app> CMD [ARG ...]", "Run a command in a one-off container of the current release; exits with its code", CMD_SSH_OK },

@@ -20,9 +20,30 @@ struct http_span {
 	size_t len;
 };
 
+/* The header names the router acts on, told apart once while parsing. */
+enum http_hdr_kind {
+	HDR_OTHER = 0,
+	HDR_HOST,
+	HDR_CONNECTION,
+	HDR_KEEP_ALIVE,
+	HDR_PROXY_CONNECTION,
+	HDR_TE,
+	HDR_TRAILER,
+	HDR_UPGRADE,
+	HDR_CONTENT_LENGTH,
+	HDR_TRANSFER_ENCODING,
+	HDR_X_FORWARDED_FOR,
+	HDR_X_FORWARDED_PROTO,
+	HDR_X_FORWARDED_HOST,
+	HDR_X_FORWARDED_PORT,
+	HDR_X_REQUEST_START,
+	HDR_X_REQUEST_ID,
+};
+
 struct http_header {
 	struct http_span name;
 	struct http_span value;
+	int              kind;     /* enum http_hdr_kind of the name */
 };
 
 /* What router__head_parse() learnt about one request or response head. Spans are
@@ -30,6 +51,9 @@ struct http_header {
 struct http_head {
 	int      is_response;
 	int      skip_body;        /* in: response to HEAD (no body whatever it says) */
+	size_t   max_url;          /* in: a request target longer than this is refused
+				    * (414) as soon as that many bytes of it are seen;
+				    * 0: no limit */
 	int      method;           /* llhttp_method_t of a request */
 	int      status;           /* of a response */
 	int      http_major, http_minor;
@@ -43,7 +67,8 @@ struct http_head {
 	int      has_body;         /* Content-Length > 0, chunked, or read-until-close */
 	int      body_until_eof;   /* response body ends when the upstream closes */
 	int      chunked;          /* Transfer-Encoding: chunked */
-	int      error_status;     /* after a -1: 400 or 431 */
+	int      error_status;     /* after a -1: 400, 405, 414 or 431 */
+	int      has_connection;   /* a Connection header is present */
 	/* private to http.c */
 	const char *base;          /* the bytes being parsed; NULL once the head is done */
 	int      field_open;
@@ -55,7 +80,9 @@ struct http_head {
  * responses to HEAD). Returns the head length (> 0) when the head is complete,
  * leaving p paused right after it so the caller can llhttp_resume() and feed the
  * body; 0 when more bytes are needed; -1 on a malformed head, with
- * h->error_status set (400, or 431 for too many headers) and err_set(). */
+ * h->error_status set (400, 414 for a target longer than h->max_url, or 431 for
+ * too many headers) and err_set(). The inputs is_response, skip_body and max_url
+ * are kept; the rest of h is reset. */
 int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_t len);
 
 /* Feeds body bytes to a parser that router__head_parse() left paused (the caller
@@ -73,6 +100,8 @@ long router__body_feed_decoded(llhttp_t *p, const char *data, size_t len, int *d
 
 /* 1 if the header name (len bytes) equals the NUL-terminated lowercase want. */
 int router__hdr_is(const char *name, size_t len, const char *want);
+/* Which of the names the router acts on this is (HDR_OTHER for the rest). */
+enum http_hdr_kind router__hdr_kind(const char *name, size_t len);
 
 /* Normalises a Host header value: lowercased, port and a trailing dot stripped,
  * "[v6]" kept with its brackets. Writes a NUL-terminated name into out (size

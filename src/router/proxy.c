@@ -6,9 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HEAD_TIMEOUT_MS     30000
-#define CONNECT_TIMEOUT_MS  5000
-#define RESPONSE_TIMEOUT_MS 60000
+/* The head, idle, body, connect and response timeouts are options (r->opts). */
 #define FLUSH_TIMEOUT_MS    10000
 #define WQ_HIGH             (1024 * 1024)   /* stop reading the other side above this */
 #define WQ_LOW              (256 * 1024)    /* and resume below this */
@@ -92,6 +90,8 @@ struct conn {
 	int              dechunk;       /* HTTP/1.0 client, chunked response: send it decoded */
 	int              linger;        /* flushing: keep reading and dropping what comes */
 	int              shut_done;     /* flushing: our side is shut down, all written */
+	uint64_t         deadline;      /* uv_now() when the state times out; 0: never */
+	uint64_t         timer_due;     /* when the timer is set to fire; 0: not set */
 	unsigned long    served;        /* responses finished on this connection */
 	size_t           wq;            /* bytes queued to the client */
 };
@@ -142,6 +142,7 @@ static const char *reason_of(int status)
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
 	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
 	case 431: return "Request Header Fields Too Large";
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
@@ -164,12 +165,17 @@ static void count_status(struct conn *c, int status)
 
 static void conn_on_timer(uv_timer_t *t);
 
-/* Every state has a deadline: (re)starts the connection's one timer. */
+/* Every state has a deadline (0: none), and it moves about three times per
+ * keep-alive request. The connection's one uv timer is restarted only when the
+ * new deadline is earlier than the time it is set for; a timer that fires before
+ * the deadline sets itself again for the rest (conn_on_timer). */
 static void timer_arm(struct conn *c, uint64_t ms)
 {
-	uv_timer_stop(&c->timer);
-	if (ms)
-		uv_timer_start(&c->timer, conn_on_timer, ms, 0);
+	c->deadline = ms ? uv_now(c->r->loop) + ms : 0;
+	if (!ms || (c->timer_due && c->timer_due <= c->deadline))
+		return;
+	uv_timer_start(&c->timer, conn_on_timer, ms, 0);
+	c->timer_due = c->deadline;
 }
 
 /* ---- connection lifetime --------------------------------------------------------- */
@@ -525,9 +531,15 @@ static void conn_set_reading(struct conn *c)
 	if (want && !c->reading) {
 		if (uv_read_start((uv_stream_t *)&c->tcp, router__alloc_cb, conn_on_read) == 0)
 			c->reading = 1;
+		if (c->state == CONN_STREAMING && !c->req_done)
+			timer_arm(c, c->r->opts.body_timeout_ms);
 	} else if (!want && c->reading) {
 		uv_read_stop((uv_stream_t *)&c->tcp);
 		c->reading = 0;
+		/* A body paused because the app does not take it fast enough: the
+		 * wait is the app's, so its response timeout runs, not the body's. */
+		if (c->state == CONN_STREAMING && !c->req_done)
+			timer_arm(c, c->r->opts.response_timeout_ms);
 	}
 }
 
@@ -593,8 +605,11 @@ static void conn_on_plain(struct conn *c, ssize_t nread, const char *data)
 			conn_set_reading(c);
 		return;
 	}
-	if (c->state == CONN_READ_HEAD && c->in.len == 0)
-		timer_arm(c, HEAD_TIMEOUT_MS);
+	/* The head timeout is a total: armed when an idle keep-alive connection
+	 * gets the first byte of its next request (a new one armed it at the
+	 * accept), never again per read, so a client dripping a head is cut. */
+	if (c->state == CONN_READ_HEAD && c->in.len == 0 && c->served)
+		timer_arm(c, c->r->opts.head_timeout_ms);
 	if (buf_add(&c->in, data, (size_t)nread) < 0) {
 		if (c->state == CONN_READ_HEAD)
 			conn_respond(c, 431, "request head too large");
@@ -602,9 +617,7 @@ static void conn_on_plain(struct conn *c, ssize_t nread, const char *data)
 			conn_close(c);
 		return;
 	}
-	if (c->state == CONN_STREAMING && !c->req_done)
-		timer_arm(c, RESPONSE_TIMEOUT_MS);
-	else if (c->state == CONN_TUNNEL)
+	if (c->state == CONN_TUNNEL)
 		timer_arm(c, TUNNEL_TIMEOUT_MS);
 	conn_process(c);
 }
@@ -868,7 +881,7 @@ static void conn_pick_target(struct conn *c)
 		up->reused = 1;
 		c->up = up;
 		c->state = CONN_STREAMING;
-		timer_arm(c, RESPONSE_TIMEOUT_MS);
+		timer_arm(c, c->r->opts.response_timeout_ms);
 		c->t_sent = uv_hrtime();
 		if (up_write(up, c->head_out.buf, c->head_out.len) < 0) {
 			conn_close(c);
@@ -898,7 +911,7 @@ static void conn_connect(struct conn *c)
 	up->c = c;
 	c->up = up;
 	c->state = CONN_CONNECTING;
-	timer_arm(c, CONNECT_TIMEOUT_MS);
+	timer_arm(c, c->r->opts.connect_timeout_ms);
 	uv_tcp_nodelay(&up->tcp, 1);
 	up->connect_req.data = up;
 	if (uv_tcp_connect(&up->connect_req, &up->tcp, (const struct sockaddr *)&up->target->sa,
@@ -930,7 +943,7 @@ static void up_on_connect(uv_connect_t *req, int status)
 		return;
 	}
 	c->state = CONN_STREAMING;
-	timer_arm(c, RESPONSE_TIMEOUT_MS);
+	timer_arm(c, c->r->opts.response_timeout_ms);
 	up_set_reading(up, 1);
 	c->t_sent = uv_hrtime();
 	if (up_write(up, c->head_out.buf, c->head_out.len) < 0) {
@@ -967,9 +980,18 @@ static void conn_forward_body(struct conn *c)
 	}
 	buf_remove_front(&c->in, (size_t)n);
 	/* After an upgrade request the bytes that follow are not HTTP: they wait in
-	 * c->in for the 101 (then go up the tunnel) or for the connection to close. */
-	if (done)
+	 * c->in for the 101 (then go up the tunnel) or for the connection to close.
+	 * While the body is still coming, its inactivity timeout runs from this
+	 * read (nginx's client_body_timeout: a client dripping a body keeps its
+	 * request only while each gap stays below it); once it is all sent, the
+	 * app's response timeout runs from its end. */
+	if (done) {
 		c->req_done = 1;
+		if (c->req.has_body)
+			timer_arm(c, c->r->opts.response_timeout_ms);
+	} else {
+		timer_arm(c, c->r->opts.body_timeout_ms);
+	}
 reading:
 	conn_set_reading(c);
 }
@@ -983,13 +1005,20 @@ static void conn_process(struct conn *c)
 		if (!c->in.len)
 			return;
 		n = router__head_parse(&c->parser, &c->r->head, c->in.buf, c->in.len);
+		/* The rest of a refused head may still be coming: linger (read and
+		 * drop it for a moment) so that the client reads the answer. */
 		if (n < 0) {
-			conn_respond(c, c->r->head.error_status ? c->r->head.error_status : 400,
-				     "bad request");
+			int st = c->r->head.error_status ? c->r->head.error_status : 400;
+
+			c->linger = 1;
+			conn_respond(c, st, st == 414   ? "request target too long"
+					    : st == 431 ? "too many header fields"
+							: "bad request");
 			return;
 		}
 		if (n == 0) {
-			if (c->in.len > c->r->opts.max_header_bytes)
+			c->linger = c->in.len > c->r->opts.max_header_bytes;
+			if (c->linger)
 				conn_respond(c, 431, "request head too large");
 			return;
 		}
@@ -1047,7 +1076,7 @@ static void conn_response_done(struct conn *c)
 		return;
 	}
 	c->state = CONN_READ_HEAD;
-	timer_arm(c, c->in.len ? HEAD_TIMEOUT_MS : c->r->opts.idle_timeout_ms);
+	timer_arm(c, c->in.len ? c->r->opts.head_timeout_ms : c->r->opts.idle_timeout_ms);
 	conn_set_reading(c);
 	conn_process(c);
 }
@@ -1055,7 +1084,16 @@ static void conn_response_done(struct conn *c)
 static void conn_on_timer(uv_timer_t *t)
 {
 	struct conn *c = t->data;
+	uint64_t now = uv_now(c->r->loop);
 
+	c->timer_due = 0;
+	if (!c->deadline)
+		return;
+	if (now < c->deadline) {        /* the deadline moved on since the timer was set */
+		uv_timer_start(t, conn_on_timer, c->deadline - now, 0);
+		c->timer_due = c->deadline;
+		return;
+	}
 	switch (c->state) {
 	case CONN_READ_HEAD:
 		if (c->served && !c->in.len)
@@ -1067,8 +1105,12 @@ static void conn_on_timer(uv_timer_t *t)
 		conn_connect_failed(c, "timed out connecting to the app");
 		break;
 	case CONN_STREAMING:
+		/* Reading an unfinished body means the client went quiet (the body
+		 * timeout); otherwise it is the app that did not answer or take it. */
 		if (c->res_started)
 			conn_close(c);
+		else if (!c->req_done && c->reading)
+			conn_respond(c, 408, "timed out reading the request body");
 		else
 			conn_respond(c, 504, "the app did not answer in time");
 		break;
@@ -1120,7 +1162,9 @@ void router__on_connection(uv_stream_t *server, int status)
 			uv_ip6_name((struct sockaddr_in6 *)&ss, c->client_ip, sizeof(c->client_ip));
 	}
 	c->state = CONN_READ_HEAD;
-	uv_timer_start(&c->timer, conn_on_timer, HEAD_TIMEOUT_MS, 0);
+	/* The head timeout of a new connection runs from the accept: a client
+	 * that connects and waits gets no more time than one that drips. */
+	timer_arm(c, r->opts.head_timeout_ms);
 	conn_set_reading(c);
 }
 
@@ -1231,7 +1275,7 @@ static void up_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		up_on_eof(up);
 		return;
 	}
-	timer_arm(c, c->state == CONN_TUNNEL ? TUNNEL_TIMEOUT_MS : RESPONSE_TIMEOUT_MS);
+	timer_arm(c, c->state == CONN_TUNNEL ? TUNNEL_TIMEOUT_MS : c->r->opts.response_timeout_ms);
 	if (buf_add(&up->in, b->base, (size_t)nread) < 0) {
 		conn_respond(c, 502, "the app's response head is too large");
 		return;

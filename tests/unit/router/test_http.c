@@ -54,6 +54,45 @@ static void test_head_bad_and_too_many(void **state)
 	buf_release(&many);
 }
 
+/* 414 for a request target past max_url: as soon as that much of it was read
+ * (the head need not be complete), and only for requests. */
+static void test_head_url_too_long(void **state)
+{
+	struct http_head h;
+	struct buf req = BUF_INIT;
+	llhttp_t p;
+	(void)state;
+
+	buf_addstr(&req, "GET /");
+	while (req.len < 4 + 64)                /* a target of exactly 64 bytes */
+		buf_addstr(&req, "a");
+	buf_addstr(&req, " HTTP/1.1\r\nHost: x\r\n\r\n");
+	memset(&h, 0, sizeof(h));
+	h.max_url = 64;
+	assert_int_equal(router__head_parse(&p, &h, req.buf, req.len), (int)req.len);
+	assert_int_equal(h.url.len, 64);
+	assert_int_equal(h.max_url, 64);        /* an input: kept by the parse */
+
+	/* One byte more: refused, complete head or not. */
+	h.max_url = 63;
+	assert_int_equal(router__head_parse(&p, &h, req.buf, req.len), -1);
+	assert_int_equal(h.error_status, 414);
+	assert_int_equal(router__head_parse(&p, &h, req.buf, 4 + 64), -1);
+	assert_int_equal(h.error_status, 414);
+	/* Not yet past the limit: more bytes are needed. */
+	assert_int_equal(router__head_parse(&p, &h, req.buf, 4 + 63), 0);
+	/* 0: no limit. */
+	h.max_url = 0;
+	assert_int_equal(router__head_parse(&p, &h, req.buf, req.len), (int)req.len);
+	/* A long reason phrase of a response is no target. */
+	memset(&h, 0, sizeof(h));
+	h.is_response = 1;
+	h.max_url = 4;
+	assert_int_equal(router__head_parse(&p, &h, "HTTP/1.1 200 Very Fine Indeed\r\n"
+						     "Content-Length: 0\r\n\r\n", 52), 52);
+	buf_release(&req);
+}
+
 static void test_body_feed_finds_message_end(void **state)
 {
 	const char *req = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n";
@@ -346,6 +385,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_head_complete_and_incomplete),
 		cmocka_unit_test(test_head_bad_and_too_many),
+		cmocka_unit_test(test_head_url_too_long),
 		cmocka_unit_test(test_body_feed_finds_message_end),
 		cmocka_unit_test(test_response_head_to_head_request),
 		cmocka_unit_test(test_host_normalise),
