@@ -325,12 +325,13 @@ static void update_apply(struct update *u)
 		update_fail(u, 409, msg);
 		return;
 	}
-	/* Options the PUT did not give stay as they are (a deploy sends routes only). */
+	/* Options the PUT did not give stay as they are (a bare PUT sends routes
+	 * only); wharf's deploys send both, from the app's state, null included. */
 	if (a && !u->spec.redirect_set) {
 		u->spec.redirect_https = a->spec.redirect_https;
 		u->spec.redirect_set = a->spec.redirect_set;
 	}
-	if (a && !u->spec.max_body_set) {
+	if (a && !u->spec.max_body_given) {
 		u->spec.max_body_bytes = a->spec.max_body_bytes;
 		u->spec.max_body_set = a->spec.max_body_set;
 	}

@@ -173,11 +173,11 @@ struct route_def {
 	int      redirect_https, redirect_set;
 	unsigned long long max_body_bytes;  /* 0: no limit */
 	int      max_body_set;              /* else ROUTER_BODY_MAX_DEFAULT */
+	int      max_body_given;            /* the key was there, null included: a
+	                                     * route PUT with null resets the limit */
 };
 #define ROUTE_DEF_INIT { .drain_timeout_ms = 30000 }
 
-/* A request body larger than this gets 413 unless the app sets its own limit. */
-#define ROUTER_BODY_MAX_DEFAULT (1024ULL * 1024 * 1024)
 #define ROUTER_BODY_MAX_LIMIT   (1ULL << 50)    /* the largest limit one may set */
 
 #define ROUTER_MAX_DOMAINS 100

@@ -51,6 +51,10 @@ struct router_opts {
 #define ROUTER_LIMIT_BYTES_MAX  (1024 * 1024)
 #define ROUTER_TIMEOUT_MS_MAX   (24U * 3600 * 1000)
 
+/* A request body larger than this gets 413 unless the app sets its own limit
+ * (router:set max-body-size; router:report shows it for an app not served). */
+#define ROUTER_BODY_MAX_DEFAULT (1024ULL * 1024 * 1024)
+
 /* Runs the router until SIGTERM/SIGINT: binds listen_http and control_socket,
  * restores state_file, serves. A limit or timeout of 0 takes its default; one
  * beyond the bounds above is an error. Returns 0 on a clean stop, -1 with err_msg(). */

@@ -11,6 +11,13 @@ load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
 WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
+# The router helpers (lib/router.bash) sit beside this file; the ASan stage of scripts/test.sh
+# runs a copy of it from a temp dir, with WHARF_REPO set.
+if [ -f "$BATS_TEST_DIRNAME/lib/router.bash" ]; then
+	load lib/router
+else
+	load "$WHARF_REPO/tests/e2e/lib/router"
+fi
 
 # The router's limits for this file (the defaults are seconds to minutes).
 HEAD_TIMEOUT=2s
@@ -110,7 +117,7 @@ write_client_lib() {
 	cat >"$RT/cl.py" <<'EOF'
 import os, select, socket, time
 
-PORT = int(open(os.path.join(os.environ["RT"], "port")).read())
+PORT = int(open(os.path.join(os.environ["RT"], "router.port")).read())
 
 def conn():
     return socket.create_connection(("127.0.0.1", PORT), timeout=20)
@@ -178,40 +185,6 @@ start_backend() {  # NAME MODE: starts backend.py MODE on a free port, saved in 
 	return 1
 }
 
-start_router() {
-	rm -f "$RT/router.rc" "$RT/port" "$RT/router.log"
-	(
-		WHARF_ROOT=$RT/root WHARF_ROUTER_SOCKET=$RT/router.sock \
-			"$WHARF_BIN" router --listen 127.0.0.1:0 "$@" </dev/null >"$RT/router.log" 2>&1 3>&- &
-		echo $! >"$RT/router.pid"
-		wait $!
-		echo $? >"$RT/router.rc"
-	) 3>&- &
-	local port
-	for _ in $(seq 1 100); do
-		port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' \
-			"$RT/router.log" 2>/dev/null)
-		if [ -n "$port" ]; then
-			echo "$port" >"$RT/port"
-			return 0
-		fi
-		sleep 0.1
-	done
-	cat "$RT/router.log" >&2
-	return 1
-}
-
-stop_router() {
-	local pid
-	pid=$(cat "$RT/router.pid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 1 150); do
-		[ -f "$RT/router.rc" ] && return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
-
 ctl() {
 	curl -s -m 60 --unix-socket "$RT/router.sock" "$@"
 }
@@ -227,7 +200,7 @@ put_app() {  # APP DOMAIN TARGET...
 
 # The router still serves: a plain request to the working app.
 assert_serving() {
-	run curl -s -m 10 -H 'Host: limits.example.com' "http://127.0.0.1:$(cat "$RT/port")/p/still"
+	run curl -s -m 10 -H 'Host: limits.example.com' "http://127.0.0.1:$(cat "$RT/router.port")/p/still"
 	assert_success
 	assert_output "still"
 }
@@ -240,7 +213,7 @@ setup_file() {
 	start_backend normal normal
 	start_backend silent silent
 	start_backend blackhole blackhole
-	start_router --head-timeout "$HEAD_TIMEOUT" --idle-timeout="$IDLE_TIMEOUT" \
+	router_start router --listen 127.0.0.1:0 --head-timeout "$HEAD_TIMEOUT" --idle-timeout="$IDLE_TIMEOUT" \
 		--body-timeout "$BODY_TIMEOUT" --connect-timeout "$CONNECT_TIMEOUT" \
 		--response-timeout "$RESPONSE_TIMEOUT" --max-url-bytes "$MAX_URL" \
 		--max-header-bytes "$MAX_HEADER"
@@ -252,7 +225,7 @@ setup_file() {
 }
 
 teardown_file() {
-	stop_router || true
+	router_stop router || true
 	local b
 	for b in normal silent blackhole; do
 		if [ -f "$RT/$b.pid" ]; then

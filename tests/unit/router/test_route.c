@@ -191,7 +191,7 @@ static void test_route_to_json(void **state)
  * "left out" (a deploy's PUT leaves them out and must not reset them). */
 static void test_route_options(void **state)
 {
-	struct route_def a, b, *back = NULL;
+	struct route_def a, b, c, *back = NULL;
 	const struct route_def *specs[2];
 	json_t *table, *o;
 	char *text;
@@ -204,7 +204,12 @@ static void test_route_options(void **state)
 	assert_true(a.max_body_set);
 	assert_true(a.max_body_bytes == 10485760ULL);
 	assert_int_equal(put(&b, "api", "{\"domains\": [], \"targets\": []}"), 0);
-	assert_false(b.redirect_set || b.max_body_set);
+	assert_false(b.redirect_set || b.max_body_set || b.max_body_given);
+	/* null is given (wharf's route PUT resets the limit with it) but not set. */
+	assert_int_equal(put(&c, "nul", "{\"domains\": [], \"targets\": [], "
+				       "\"max_body_bytes\": null}"), 0);
+	assert_true(c.max_body_given && !c.max_body_set);
+	router__route_release(&c);
 	o = router__route_options_json(&b);
 	text = json_dumps(o, JSON_SORT_KEYS);
 	assert_string_equal(text, "{\"max_body_bytes\": 1073741824, \"redirect_https\": false}");
