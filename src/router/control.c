@@ -294,14 +294,18 @@ static void on_drain_timer(uv_timer_t *t)
 {
 	struct update *u = t->data;
 	json_t *answer;
+	int done = drained(u);
 
-	if (!drained(u) && uv_now(u->r->loop) < u->drain_deadline)
+	if (!done && uv_now(u->r->loop) < u->drain_deadline)
 		return;
 	/* Requests still running on old targets after the drain timeout keep their
-	 * connections; the caller may now stop the old backends. */
+	 * connections; the caller may now stop the old backends, and is told that
+	 * those requests will fail if it does. */
 	answer = u->answer;
 	u->answer = NULL;
-	say_trace("router: %s drained", u->name);
+	if (!done)
+		(void)json_object_set_new(answer, "drained", json_false());
+	say_trace("router: %s %s", u->name, done ? "drained" : "drain timed out");
 	update_finish(u, 200, answer);
 }
 
