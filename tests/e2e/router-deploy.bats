@@ -312,6 +312,13 @@ put() {
 		\"targets\": [$targets]${health:+, \"health\": $health}${EXTRA:+, $EXTRA}}"
 }
 
+# upstream_conns PORT: how many connections to the backend on PORT are open (only the
+# router connects to backends here). Closed sockets leave ESTABLISHED at close(), so a
+# drained target shows 0 as soon as the PUT has answered.
+upstream_conns() {
+	ss -Htn state established dst "127.0.0.1:$1" | wc -l
+}
+
 # get HOST PATH: a request through the router; prints the body.
 get() {
 	curl -s -m 10 -H "Host: $1" "http://127.0.0.1:$(cat "$RT/port")$2"
@@ -356,7 +363,7 @@ teardown_file() {
 HOK='{"path": "/h/ok", "interval_ms": 50, "timeout_ms": 2000, "deadline_ms": 10000}'
 
 @test "router-deploy: 20 health-checked swaps under keep-alive load, not one failed request" {
-	local a b i p out load
+	local a b i p old out load
 	a=$(bport A)
 	b=$(bport B)
 	run put load load.example.com "$HOK" "$a"
@@ -371,11 +378,16 @@ HOK='{"path": "/h/ok", "interval_ms": 50, "timeout_ms": 2000, "deadline_ms": 100
 	done
 	[ -e "$RT/load.ready" ]
 	for i in $(seq 1 20); do
-		if [ $((i % 2)) -eq 1 ]; then p=$b; else p=$a; fi
+		if [ $((i % 2)) -eq 1 ]; then p=$b old=$a; else p=$a old=$b; fi
 		out=$(put load load.example.com "$HOK" "$p")
 		assert_equal "$out" "{\"app\":\"load\",\"domains\":[\"load.example.com\"],\"targets\":[\"127.0.0.1:$p\"]}
 200"
+		# Drained before the answer: no connection to the old backend is left open,
+		# in flight or pooled, while the load goes on.
+		assert_equal "$(upstream_conns "$old")" 0
 		sleep 0.2
+		# (and the count sees the load's pooled connections to the serving one)
+		[ "$(upstream_conns "$p")" -ge 1 ]
 	done
 	touch "$RT/load.stop"
 	wait_pid "$load" 30
@@ -426,6 +438,16 @@ HOK='{"path": "/h/ok", "interval_ms": 50, "timeout_ms": 2000, "deadline_ms": 100
 	run bash -c "for i in 1 2 3 4; do curl -s -m 10 -H 'Host: mixed.example.com' http://127.0.0.1:$(cat "$RT/port")/; done | sort | uniq -c | awk '{print \$2, \$1}'"
 	assert_output "B 2
 C 2"
+	assert_equal "$(upstream_conns "$a")" 0
+	# A set overlapping the old one: only the target not serving yet is checked.
+	run put mixed mixed.example.com \
+		'{"path": "/h/overlap", "interval_ms": 50, "timeout_ms": 500, "deadline_ms": 1000}' "$c" "$a"
+	assert_line --index 1 200
+	run grep -c '^GET /h/overlap ' "$RT/A.log"
+	assert_output 1
+	run grep -c '^GET /h/overlap ' "$RT/C.log"
+	assert_output 0
+	assert_equal "$(upstream_conns "$b")" 0
 	ctl -X DELETE http://x/apps/mixed >/dev/null
 }
 
@@ -512,6 +534,7 @@ C 2"
 	assert_line --index 0 "200 {\"app\":\"drain\",\"domains\":[\"drain.example.com\"],\"targets\":[\"127.0.0.1:$b\"]}"
 	assert_line --index 2 "slow_done_at_put yes"
 	assert_line --index 3 "200 slow A"
+	assert_equal "$(upstream_conns "$a")" 0
 	run get drain.example.com /
 	assert_output B
 	ctl -X DELETE http://x/apps/drain >/dev/null
