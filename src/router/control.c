@@ -55,7 +55,7 @@ struct check {
 	char               addr[32];
 	struct sockaddr_in sa;
 	uint64_t           deadline;
-	char               last[160];   /* why the last attempt failed */
+	char               last[160];   /* why the last attempt that ended failed */
 	int                done;
 };
 
@@ -393,7 +393,11 @@ static void check_on_timer(uv_timer_t *t)
 	if (!ck->u)
 		return;
 	if (ck->probe) {
-		snprintf(ck->last, sizeof(ck->last), "timeout");
+		/* An attempt cut short by the deadline (its timeout shortened to fit) says
+		 * less than the one before it: a target that answered 500 every time is
+		 * reported as "status 500", not "timeout". ck->last starts as "timeout". */
+		if (uv_now(ck->u->r->loop) < ck->deadline)
+			snprintf(ck->last, sizeof(ck->last), "timeout");
 		probe_abandon(ck->probe);
 		check_retry_later(ck);
 		return;

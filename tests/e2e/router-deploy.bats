@@ -22,6 +22,7 @@ free_port() {
 #   /h/500...          -> 500
 #   /h/fail-X...       -> 503 on the backend named X, 200 on the others
 #   /h/hang...         -> nothing: the connection stays open and silent for 30 s
+#   /h/500-then-hang.. -> 500 the first time, then as /h/hang
 #   /h/after/MS...     -> 503 until MS milliseconds after this path's first request, then 200
 write_backend() {
 	cat >"$RT/backend.py" <<'EOF'
@@ -44,7 +45,7 @@ def status_for(path):
     if path.startswith("/h/after/"):
         ms = int(path.split("/")[3].split("?")[0])
         with lock:
-            t0 = first.setdefault(path, time.monotonic())
+            t0 = first[path]
         return 200 if (time.monotonic() - t0) * 1000 >= ms else 503
     return 200
 
@@ -67,7 +68,10 @@ def serve(s):
             if path != "/":
                 note("%s %s host=%s ua=%s" % (method, path, h.get("host", "-"),
                                               h.get("user-agent", "-")))
-            if path.startswith("/h/hang"):
+            with lock:
+                again = path in first
+                first.setdefault(path, time.monotonic())
+            if path.startswith("/h/hang") or (path.startswith("/h/500-then-hang") and again):
                 time.sleep(30)
                 return
             code, body = 200, (name + "\n").encode()
@@ -462,18 +466,25 @@ C 2"
 	ctl -X DELETE http://x/apps/cpath >/dev/null
 }
 
-@test "router-deploy: a target answering 500 fails its check; the old target stays" {
+@test "router-deploy: a target answering 500 fails its check (so reported even when the deadline cuts a later attempt); the old target stays" {
 	local a b
 	a=$(bport A)
 	b=$(bport B)
 	run put c500 c500.example.com "" "$a"
 	assert_line --index 1 200
 	run put c500 c500.example.com \
-		'{"path": "/h/500", "interval_ms": 50, "timeout_ms": 500, "deadline_ms": 600}' "$b"
+		'{"path": "/h/500", "interval_ms": 50, "timeout_ms": 500, "deadline_ms": 1500}' "$b"
 	assert_output "{\"error\":\"health check failed for 127.0.0.1:$b: status 500\"}
 409"
 	run get c500.example.com /
 	assert_output A
+	# The deadline cuts the second attempt short: the reason stays the first one's.
+	run put c500 c500.example.com \
+		'{"path": "/h/500-then-hang", "interval_ms": 50, "timeout_ms": 5000, "deadline_ms": 1000}' "$b"
+	assert_output "{\"error\":\"health check failed for 127.0.0.1:$b: status 500\"}
+409"
+	run grep -c '^GET /h/500-then-hang ' "$RT/B.log"
+	assert_output 2
 	ctl -X DELETE http://x/apps/c500 >/dev/null
 }
 
