@@ -370,6 +370,32 @@ void router__takeover_stop(struct router *r);
 int  router__takeover(struct router *r, int want_tls);
 
 /* control.c */
+/* The control socket's framing, apart from the socket: one request per connection, its
+ * head, then Content-Length bytes of body (no chunked bodies). */
+struct control_frame {
+	llhttp_t         parser;
+	struct http_head head;
+	int              head_done;
+	size_t           body_len;      /* once complete; the body is at in + head.head_len */
+};
+/* Takes everything read so far (in, len: from the request's first byte; f zeroed before
+ * the first call): 0 while more is needed, 1 once the request is complete, or -1 after
+ * err_set with *status the answer's (400 malformed, 411 chunked, 413 too large). */
+int router__control_frame(struct control_frame *f, const char *in, size_t len, int *status);
+/* Copies a request target (up to '?') to path and splits it: *app and *action point into
+ * path, NULL for /metrics and /apps. -1 after err_set when nothing can match (*status
+ * 404) or the app name is invalid (400). */
+int router__control_path(char *path, size_t size, const char *url, size_t len, char **app,
+			 char **action, int *status);
+/* The action endpoints' bodies, apart from any connection: an empty body is {}; unknown
+ * keys, wrong types and out-of-range values are -1 after err_set (the API's 400).
+ * pause: {"max_ms"} (resume: {}); maintenance: {"enabled", "message"}, *enabled holds
+ * the default on entry, *message (malloc'd) is NULL for the default page; cert: {"cert",
+ * "key"}, both malloc'd; options: {"redirect_https", "max_body_bytes"} into spec. */
+int  router__pause_parse(const char *body, size_t len, int resume, unsigned *max_ms);
+int  router__maintenance_parse(const char *body, size_t len, int *enabled, char **message);
+int  router__cert_parse(const char *body, size_t len, char **crt, char **key);
+int  router__options_parse(struct route_def *spec, const char *body, size_t len);
 int  router__control_listen(struct router *r);
 void router__control_stop(struct router *r);           /* close listener, conns, updates */
 int  router__metrics(struct buf *out, struct router *r);
