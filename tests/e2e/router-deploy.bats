@@ -8,6 +8,14 @@
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
+# The router helpers (lib/router.bash) sit beside this file; the ASan stage of scripts/test.sh
+# runs a copy of it from a temp dir, with WHARF_REPO set.
+if [ -f "$BATS_TEST_DIRNAME/lib/router.bash" ]; then
+	load lib/router
+else
+	load "$WHARF_REPO/tests/e2e/lib/router"
+fi
+
 WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
 
 free_port() {
@@ -261,44 +269,6 @@ bport() {
 	cat "$RT/$1.port"
 }
 
-# Starts the router; pid in $RT/router.pid, its exit status in $RT/router.rc, port in
-# $RT/port. (A copy of router.bats' start/stop: tests/e2e/lib/router.bash may replace it.)
-start_router() {
-	rm -f "$RT/router.rc" "$RT/port" "$RT/router.log"
-	(
-		WHARF_ROOT=$RT/root WHARF_ROUTER_SOCKET=$RT/router.sock \
-			"$WHARF_BIN" router --listen 127.0.0.1:0 </dev/null >"$RT/router.log" 2>&1 3>&- &
-		echo $! >"$RT/router.pid"
-		wait $!
-		echo $? >"$RT/router.rc"
-	) 3>&- &
-	local i port
-	for i in $(seq 1 100); do
-		port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' \
-			"$RT/router.log" 2>/dev/null)
-		if [ -n "$port" ]; then
-			echo "$port" >"$RT/port"
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "router did not start:" >&2
-	cat "$RT/router.log" >&2
-	return 1
-}
-
-stop_router() {
-	local pid i
-	pid=$(cat "$RT/router.pid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 1 150); do
-		[ -f "$RT/router.rc" ] && return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	return 1
-}
-
 ctl() {
 	curl -s -m 60 --unix-socket "$RT/router.sock" "$@"
 }
@@ -325,7 +295,7 @@ upstream_conns() {
 
 # get HOST PATH: a request through the router; prints the body.
 get() {
-	curl -s -m 10 -H "Host: $1" "http://127.0.0.1:$(cat "$RT/port")$2"
+	curl -s -m 10 -H "Host: $1" "http://127.0.0.1:$(cat "$RT/router.port")$2"
 }
 
 # wait_pid PID SECONDS: waits for a background job of this shell, at most SECONDS; its status.
@@ -352,11 +322,11 @@ setup_file() {
 	start_backend A
 	start_backend B
 	start_backend C
-	start_router
+	router_start router
 }
 
 teardown_file() {
-	stop_router || true
+	router_stop router || true
 	local f
 	for f in "$RT"/backend-*.pid; do
 		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
@@ -373,7 +343,7 @@ HOK='{"path": "/h/ok", "interval_ms": 50, "timeout_ms": 2000, "deadline_ms": 100
 	run put load load.example.com "$HOK" "$a"
 	assert_line --index 1 200
 	rm -f "$RT/load.stop" "$RT/load.ready"
-	python3 "$RT/load.py" "$(cat "$RT/port")" load.example.com 8 "$RT/load.stop" 60 \
+	python3 "$RT/load.py" "$(cat "$RT/router.port")" load.example.com 8 "$RT/load.stop" 60 \
 		>"$RT/load.out" 2>&1 3>&- &
 	load=$!
 	for i in $(seq 1 100); do
@@ -439,7 +409,7 @@ HOK='{"path": "/h/ok", "interval_ms": 50, "timeout_ms": 2000, "deadline_ms": 100
 		'{"path": "/h/fail-A", "interval_ms": 50, "timeout_ms": 500, "deadline_ms": 1000}' "$b" "$c"
 	assert_output "{\"app\":\"mixed\",\"domains\":[\"mixed.example.com\"],\"targets\":[\"127.0.0.1:$b\",\"127.0.0.1:$c\"]}
 200"
-	run bash -c "for i in 1 2 3 4; do curl -s -m 10 -H 'Host: mixed.example.com' http://127.0.0.1:$(cat "$RT/port")/; done | sort | uniq -c | awk '{print \$2, \$1}'"
+	run bash -c "for i in 1 2 3 4; do curl -s -m 10 -H 'Host: mixed.example.com' http://127.0.0.1:$(cat "$RT/router.port")/; done | sort | uniq -c | awk '{print \$2, \$1}'"
 	assert_output "B 2
 C 2"
 	assert_equal "$(upstream_conns "$a")" 0
@@ -538,7 +508,7 @@ C 2"
 	b=$(bport B)
 	run put drain drain.example.com "" "$a"
 	assert_line --index 1 200
-	run python3 "$RT/drain.py" "$(cat "$RT/port")" drain.example.com "$RT/router.sock" drain \
+	run python3 "$RT/drain.py" "$(cat "$RT/router.port")" drain.example.com "$RT/router.sock" drain \
 		"{\"domains\": [\"drain.example.com\"], \"targets\": [\"127.0.0.1:$b\"], \"health\": $HOK, \"drain_timeout_ms\": 20000}" \
 		"$RT/A.log"
 	assert_success
@@ -557,7 +527,7 @@ C 2"
 	b=$(bport B)
 	run put drain2 drain2.example.com "" "$a"
 	assert_line --index 1 200
-	run python3 "$RT/drain.py" "$(cat "$RT/port")" drain2.example.com "$RT/router.sock" drain2 \
+	run python3 "$RT/drain.py" "$(cat "$RT/router.port")" drain2.example.com "$RT/router.sock" drain2 \
 		"{\"domains\": [\"drain2.example.com\"], \"targets\": [\"127.0.0.1:$b\"], \"drain_timeout_ms\": 500}" \
 		"$RT/A.log"
 	assert_success

@@ -7,11 +7,18 @@
 # upstream connections are reused; round-robin alternates exactly; HEAD then GET on one
 # connection; the open-clients gauge; wildcard hosts; the body limit counts payload, not
 # chunk framing; 1 GiB up (Content-Length and chunked) and down with flat router memory.
-# Starts its own router and backends (no dockerd); the start/stop blocks are this file's
-# own until they move to tests/e2e/lib/router.bash.
+# Starts its own router (tests/e2e/lib/router.bash) and backends (no dockerd).
 
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
+
+# The router helpers (lib/router.bash) sit beside this file; the ASan stage of scripts/test.sh
+# runs a copy of it from a temp dir, with WHARF_REPO set.
+if [ -f "$BATS_TEST_DIRNAME/lib/router.bash" ]; then
+	load lib/router
+else
+	load "$WHARF_REPO/tests/e2e/lib/router"
+fi
 
 WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
 
@@ -410,39 +417,6 @@ start_backends() {
 	done
 }
 
-start_router() {
-	rm -f "$RT/router.rc" "$RT/port" "$RT/router.log"
-	(
-		"$WHARF_BIN" router --listen 127.0.0.1:0 </dev/null >"$RT/router.log" 2>&1 3>&- &
-		echo $! >"$RT/router.pid"
-		wait $!
-		echo $? >"$RT/router.rc"
-	) 3>&- &
-	local port
-	for _ in $(seq 1 100); do
-		port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$RT/router.log" 2>/dev/null)
-		if [ -n "$port" ]; then
-			echo "$port" >"$RT/port"
-			return 0
-		fi
-		sleep 0.1
-	done
-	cat "$RT/router.log" >&2
-	return 1
-}
-
-stop_router() {
-	local pid
-	pid=$(cat "$RT/router.pid" 2>/dev/null) || return 0
-	kill -CONT "$pid" 2>/dev/null || true
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 1 150); do
-		[ -f "$RT/router.rc" ] && return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
-
 ctl() {
 	curl -s -m 30 --unix-socket "$WHARF_ROUTER_SOCKET" "$@"
 }
@@ -462,7 +436,7 @@ metric() {      # metric NAME: its value in /metrics (the first line that starts
 }
 
 client() {
-	python3 "$RT/client.py" "$1" "$(cat "$RT/port")" "${@:2}"
+	python3 "$RT/client.py" "$1" "$(cat "$RT/router.port")" "${@:2}"
 }
 
 count() {       # count NAME LINE: lines of backend NAME's log equal to LINE
@@ -479,11 +453,11 @@ setup_file() {
 	write_client
 	read -r PA PB PC PD PDEAD < <(free_ports 5)        # nothing listens on PDEAD
 	start_backends "a:$PA" "b:$PB" "c:$PC" "d:$PD"
-	start_router
+	router_start router
 }
 
 teardown_file() {
-	stop_router || true
+	router_stop router || true
 	local pid
 	while read -r pid; do
 		kill "$pid" 2>/dev/null || true
@@ -517,7 +491,7 @@ teardown_file() {
 	# is read, logged, and the connection closed without an answer.
 	run client seq reuse.test /close-on-reuse 1
 	assert_output fresh
-	run curl -s -o /dev/null -w '%{http_code}\n' -X POST "http://127.0.0.1:$(cat "$RT/port")/close-on-reuse" \
+	run curl -s -o /dev/null -w '%{http_code}\n' -X POST "http://127.0.0.1:$(cat "$RT/router.port")/close-on-reuse" \
 		-H 'Host: reuse.test'
 	assert_output 502
 	# The app saw the POST once: it was not silently sent again.
@@ -525,7 +499,7 @@ teardown_file() {
 	run client seq reuse.test /close-on-reuse 1        # pools a connection again
 	assert_output fresh
 	: >"$RT/b.log"
-	run curl -s -o "$RT/body" -w '%{http_code}\n' "http://127.0.0.1:$(cat "$RT/port")/close-on-reuse" \
+	run curl -s -o "$RT/body" -w '%{http_code}\n' "http://127.0.0.1:$(cat "$RT/router.port")/close-on-reuse" \
 		-H 'Host: reuse.test'
 	assert_output 200
 	run cat "$RT/body"
@@ -534,7 +508,7 @@ teardown_file() {
 	[ "$(count b 'req GET /close-on-reuse')" -eq 2 ]
 	[ "$(count b 'accept')" -eq 1 ]
 	: >"$RT/b.log"
-	run curl -s -o /dev/null -w '%{http_code}\n' -X PUT "http://127.0.0.1:$(cat "$RT/port")/close-on-reuse" \
+	run curl -s -o /dev/null -w '%{http_code}\n' -X PUT "http://127.0.0.1:$(cat "$RT/router.port")/close-on-reuse" \
 		-H 'Host: reuse.test'
 	assert_output 200
 	[ "$(count b 'req PUT /close-on-reuse')" -eq 2 ]
@@ -562,7 +536,7 @@ teardown_file() {
 	: >"$RT/d.log"
 	# 20 client connections one after the other, then 30 requests on one connection.
 	for _ in $(seq 1 20); do
-		curl -s -o /dev/null -H 'Host: pool.test' "http://127.0.0.1:$(cat "$RT/port")/who"
+		curl -s -o /dev/null -H 'Host: pool.test' "http://127.0.0.1:$(cat "$RT/router.port")/who"
 	done
 	run client seq pool.test /who 30
 	assert_output "$(printf 'd %.0s' $(seq 1 30) | sed 's/ $//')"
@@ -602,7 +576,7 @@ GET: HTTP/1.1 200 OK, 1000 bytes, all h: True"
 	local base n
 	base=$(metric wharf_router_client_connections)
 	mkfifo "$RT/idle.fifo"
-	python3 "$RT/client.py" idle "$(cat "$RT/port")" gauge.test 5 "$RT/idle.fifo" \
+	python3 "$RT/client.py" idle "$(cat "$RT/router.port")" gauge.test 5 "$RT/idle.fifo" \
 		>"$RT/idle.out" 2>&1 3>&- &
 	echo $! >"$RT/idle.pid"
 	for _ in $(seq 1 50); do
@@ -638,10 +612,10 @@ GET: HTTP/1.1 200 OK, 1000 bytes, all h: True"
 		z.y.deep.example.test:b exact.deep.example.test:c a.exact.deep.example.test:b \
 		EXACT.deep.example.test.:c; do
 		want=${h##*:}
-		run curl -s -H "Host: ${h%:*}" "http://127.0.0.1:$(cat "$RT/port")/who"
+		run curl -s -H "Host: ${h%:*}" "http://127.0.0.1:$(cat "$RT/router.port")/who"
 		assert_output "$want"
 	done
-	run curl -s -o /dev/null -w '%{http_code}\n' -H 'Host: example.test' "http://127.0.0.1:$(cat "$RT/port")/who"
+	run curl -s -o /dev/null -w '%{http_code}\n' -H 'Host: example.test' "http://127.0.0.1:$(cat "$RT/router.port")/who"
 	assert_output 404
 }
 

@@ -65,12 +65,13 @@ router_wait_exit() {
 	return 1
 }
 
-# router_stop NAME: SIGTERM, up to 15 s for it to end, then SIGKILL (and fails). A router that
+# router_stop NAME: SIGCONT and SIGTERM, up to 15 s for it to end, then SIGKILL (and fails). A router that
 # never started, or has ended, is fine.
 router_stop() {
 	local pid
 	pid=$(cat "$RT/$1.pid" 2>/dev/null) || return 0
 	[ -f "$RT/$1.rc" ] && return 0
+	kill -CONT "$pid" 2>/dev/null || true    # a test may have stopped it (SIGSTOP)
 	kill -TERM "$pid" 2>/dev/null || true
 	router_wait_exit "$1" && return 0
 	kill -KILL "$pid" 2>/dev/null || true
