@@ -125,36 +125,47 @@ out:
 	return ret;
 }
 
-/* PUT /apps/<app>/cert with cert; the router's answer (certificate info) in
- * *info when info is not NULL. */
-static int put_cert(const char *app, const json_t *cert, json_t **info)
+int cli_router_put(const char *app, const char *what, const json_t *body, json_t **reply)
 {
 	struct buf path = BUF_INIT;
-	json_t *reply = NULL;
-	char *text = json_dumps(cert, JSON_COMPACT);
+	json_t *answer = NULL;
+	char *text = json_dumps(body, JSON_COMPACT);
 	long status;
 	int ret = -1;
 
-	if (!text || buf_addf(&path, "/apps/%s/cert", app) < 0) {
-		err_set("invalid certificate or key file (not text?)");
+	if (reply)
+		*reply = NULL;
+	if (!text) {
+		err_set("cannot encode the request to the router (not UTF-8 text?)");
 		goto out;
 	}
-	if ((status = cli_router_call("PUT", path.buf, text, &reply)) < 0)
+	if (buf_addf(&path, "/apps/%s/%s", app, what) < 0) {
+		err_set("out of memory");
+		goto out;
+	}
+	if ((status = cli_router_call("PUT", path.buf, text, &answer)) < 0)
 		goto out;
 	if (status != 200) {
-		cli_router_error(status, reply);
+		cli_router_error(status, answer);
 		goto out;
 	}
-	if (info) {
-		*info = reply;
-		reply = NULL;
+	if (reply) {
+		*reply = answer;
+		answer = NULL;
 	}
 	ret = 0;
 out:
 	free(text);
-	json_decref(reply);
+	json_decref(answer);
 	buf_release(&path);
 	return ret;
+}
+
+/* PUT /apps/<app>/cert with cert; the router's answer (certificate info) in
+ * *info when info is not NULL. */
+static int put_cert(const char *app, const json_t *cert, json_t **info)
+{
+	return cli_router_put(app, "cert", cert, info);
 }
 
 int cli_cert_sync(const char *app)

@@ -45,6 +45,10 @@ int cmd_router_report(int argc, char **argv);
 long cli_router_call(const char *method, const char *path, const char *body, json_t **reply);
 /* err_set() from the router's {"error": …} answer; returns -1. */
 int  cli_router_error(long status, json_t *reply);
+/* PUT /apps/<app>/<what> with body (JSON): 0, with the router's answer in *reply
+ * when reply is not NULL (caller decrefs), or -1 with err_set() (the router's
+ * message when it refused). */
+int  cli_router_put(const char *app, const char *what, const json_t *body, json_t **reply);
 /* The app's router options (app.json "router", written by router:set) as a route
  * PUT carries them: *out is a new {"redirect_https": bool, "max_body_bytes":
  * n|null}, or NULL when router:set was never used on the app (the router then

@@ -67,28 +67,7 @@ int cli_router_options(const json_t *appobj, json_t **out)
 /* PUT /apps/<app>/options with body; 0 or -1 with the router's message. */
 static int put_options(const char *app, const json_t *body)
 {
-	struct buf path = BUF_INIT;
-	json_t *reply = NULL;
-	char *text = json_dumps(body, JSON_COMPACT);
-	long status;
-	int ret = -1;
-
-	if (!text || buf_addf(&path, "/apps/%s/options", app) < 0) {
-		err_set("out of memory");
-		goto out;
-	}
-	if ((status = cli_router_call("PUT", path.buf, text, &reply)) < 0)
-		goto out;
-	if (status != 200) {
-		cli_router_error(status, reply);
-		goto out;
-	}
-	ret = 0;
-out:
-	free(text);
-	json_decref(reply);
-	buf_release(&path);
-	return ret;
+	return cli_router_put(app, "options", body, NULL);
 }
 
 /* router:set <app> max-body-size [SIZE] | redirect-https [on|off]; no value sets

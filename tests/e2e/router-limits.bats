@@ -11,13 +11,9 @@ load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
 WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
-# The router helpers (lib/router.bash) sit beside this file; the ASan stage of scripts/test.sh
-# runs a copy of it from a temp dir, with WHARF_REPO set.
-if [ -f "$BATS_TEST_DIRNAME/lib/router.bash" ]; then
-	load lib/router
-else
-	load "$WHARF_REPO/tests/e2e/lib/router"
-fi
+# tests/e2e/lib/router.bash (the ASan stage of scripts/test.sh runs a copy of this file
+# from a temp dir, with WHARF_REPO set).
+load "${WHARF_REPO:-$BATS_TEST_DIRNAME/../..}/tests/e2e/lib/router"
 
 # The router's limits for this file (the defaults are seconds to minutes).
 HEAD_TIMEOUT=2s

@@ -8,13 +8,9 @@ load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
 WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
-# The router helpers (lib/router.bash) sit beside this file; the ASan stage of scripts/test.sh
-# runs a copy of it from a temp dir, with WHARF_REPO set.
-if [ -f "$BATS_TEST_DIRNAME/lib/router.bash" ]; then
-	load lib/router
-else
-	load "$WHARF_REPO/tests/e2e/lib/router"
-fi
+# tests/e2e/lib/router.bash (the ASan stage of scripts/test.sh runs a copy of this file
+# from a temp dir, with WHARF_REPO set).
+load "${WHARF_REPO:-$BATS_TEST_DIRNAME/../..}/tests/e2e/lib/router"
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
