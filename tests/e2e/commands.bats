@@ -173,7 +173,7 @@ http://www.$app.example"
 	GIT_SSH_COMMAND="ssh ${SSH_OPTS[*]} -i $TEST_TMP/down" \
 		run timeout 60 git -C "$TEST_TMP/app" push "ssh://wharf@127.0.0.1:$SSH_PORT/$app" main:main
 	assert_failure
-	assert_output --partial "remote:  !     cannot reach Docker at $down: is dockerd running?"
+	assert_output --partial " !     cannot reach Docker at $down: is dockerd running?"
 	refute_output --partial "Creating"
 	[ ! -e "$WHARF_ROOT/apps/$app" ]
 	# An app that exists and serves: the push is rejected, the repository keeps its

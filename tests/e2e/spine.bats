@@ -32,9 +32,19 @@ deploy_ok() {
 	make_app_repo "$TEST_TMP/app" "hello from $app"
 	run git_push_app "$TEST_TMP/app" "$app"
 	assert_success
-	assert_output --partial "-----> "
-	assert_output --partial "=====> Application deployed:"
-	assert_output --partial "http://$app.$WHARF_TEST_DOMAIN"
+	# The steps docs/getting-started.md shows, in this order (other lines may come between).
+	rev=$(git -C "$TEST_TMP/app" rev-parse HEAD | cut -c1-7)
+	printf '%s\n' "remote: -----> Creating $app..." "remote: -----> Deploying $app ($rev)" \
+		"remote: -----> dockerfile app detected" "remote: -----> Building image wharf/$app:1" \
+		"remote:        Step 1/3 : FROM wharf/debian:bookworm" \
+		"remote: -----> Starting web container for release 1 on port PORT" \
+		"remote:        default check: answered HTTP 200" \
+		"remote: -----> Switching the router to 127.0.0.1:PORT" \
+		"remote: -----> Retiring old containers" "remote: =====> Application deployed: v1" \
+		"remote:        http://$app.$WHARF_TEST_DOMAIN" >"$TEST_TMP/steps"
+	sed -E 's/port [0-9]+$/port PORT/; s/127\.0\.0\.1:[0-9]+$/127.0.0.1:PORT/' <<<"$output" |
+		awk -v want="$TEST_TMP/steps" 'BEGIN { while ((getline l < want) > 0) w[n++] = l }
+			i < n && $0 == w[i] { i++ } END { if (i < n) { print "missing: " w[i]; exit 1 } }'
 	run app_url_get "$app"
 	assert_success
 	assert_output "hello from $app"
