@@ -42,8 +42,9 @@ deploy_ok() {
 		"remote: -----> Switching the router to 127.0.0.1:PORT" \
 		"remote: -----> Retiring old containers" "remote: =====> Application deployed: v1" \
 		"remote:        http://$app.$WHARF_TEST_DOMAIN" >"$TEST_TMP/steps"
-	sed -E 's/port [0-9]+$/port PORT/; s/127\.0\.0\.1:[0-9]+$/127.0.0.1:PORT/' <<<"$output" |
-		awk -v want="$TEST_TMP/steps" 'BEGIN { while ((getline l < want) > 0) w[n++] = l }
+	# (git pads each remote line with spaces when stderr is not a terminal.)
+	sed -E 's/ +$//; s/port [0-9]+$/port PORT/; s/127\.0\.0\.1:[0-9]+$/127.0.0.1:PORT/' <<<"$output" |
+		awk -v want="$TEST_TMP/steps" 'BEGIN { i = 0; n = 0; while ((getline l < want) > 0) w[n++] = l }
 			i < n && $0 == w[i] { i++ } END { if (i < n) { print "missing: " w[i]; exit 1 } }'
 	run app_url_get "$app"
 	assert_success
@@ -303,4 +304,30 @@ deploy_ok() {
 	run wharf --trace cleanup "$app"
 	assert_success
 	assert_output --regexp " GET /v$want/containers/json[?].*: 200 in "
+}
+
+@test "a web process that speaks no HTTP passes the default check by staying up" {
+	app=$(new_app_name)
+	h_git_init "$TEST_TMP/app"
+	# It accepts connections on $PORT and closes them at once: no HTTP answer.
+	cat >"$TEST_TMP/app/Dockerfile" <<-'EOF'
+		FROM wharf/debian:bookworm
+		CMD ["/bin/sh", "-c", "exec busybox nc -ll -p \"$PORT\" -e /bin/true"]
+	EOF
+	h_git_commit "$TEST_TMP/app" "no HTTP"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	assert_output --partial "remote:        default check: no HTTP answer, but up for 3 s"
+	assert_output --partial "=====> Application deployed: v1"
+	# One that exits at once fails the deploy instead.
+	cat >"$TEST_TMP/app/Dockerfile" <<-'EOF'
+		FROM wharf/debian:bookworm
+		CMD ["/bin/sh", "-c", "echo giving up; exit 3"]
+	EOF
+	h_git_commit "$TEST_TMP/app" "exits"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_failure
+	assert_output --partial "the new container exited (code 3) before it listened on PORT"
+	assert_output --partial "remote:        | giving up"
+	[ "$(app_containers "$app" | wc -l)" -eq 1 ]
 }

@@ -22,6 +22,8 @@ teardown() {
 	run cat "$WHARF_ROOT/.ssh/authorized_keys"
 	assert_success
 	assert_output --regexp 'command="[^"]*wharf ssh-command --key alice",restrict,pty ssh-ed25519 AAAA'
+	# The test wharf's non-default paths travel with the key (see ssh-keys:add).
+	assert_output --partial "command=\"env WHARF_ROOT=$WHARF_ROOT DOCKER_HOST=$DOCKER_HOST WHARF_ROUTER_SOCKET=$WHARF_ROUTER_SOCKET $WHARF_REPO/bin/wharf ssh-command --key alice\""
 	run stat -c %U "$WHARF_ROOT/.ssh/authorized_keys"
 	assert_output wharf
 }
@@ -139,9 +141,12 @@ teardown() {
 	run wharf_ssh stack:build
 	assert_failure 1
 	assert_output " !     refused: \`stack:build\` cannot be run over ssh"
+	run wharf_ssh ssh-command --key alice
+	assert_failure 1
+	assert_output " !     refused: \`ssh-command\` cannot be run over ssh"
 	run wharf_ssh git-hook x
 	assert_failure 1
-	assert_output " !     refused: \`git-hook\` cannot be run over ssh"
+	assert_output " !     refused: only \`git-receive-pack '<app>'\` and \`git-upload-pack '<app>'\` are accepted"
 	run wharf_ssh
 	assert_failure
 	assert_output --partial " !     no command given; try \`ssh wharf@HOST help\`"
