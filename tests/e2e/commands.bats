@@ -422,3 +422,23 @@ http://www.$app.example"
 	assert_success
 	cmp "$WHARF_REPO/contrib/wharf-completion.bash" "$TEST_TMP/inst/usr/local/share/bash-completion/completions/wharf"
 }
+
+@test "Dokku's output: steps on stdout, ' !     ' errors on stderr with exit 1, locally and over ssh" {
+	app=$(new_app_name)
+	run --separate-stderr wharf apps:create "$app"
+	assert_success
+	assert_output "-----> Creating $app..."
+	[ -z "$stderr" ]
+	run --separate-stderr wharf apps:create Bad_Name
+	assert_failure 1
+	assert_output ""
+	[ "$stderr" = " !     invalid app name 'Bad_Name': use lowercase letters, digits, '.' and '-', starting with a letter or digit" ]
+	run --separate-stderr wharf_ssh apps:create "$app"
+	assert_failure 1
+	assert_output ""
+	[ "$stderr" = " !     app '$app' already exists" ]
+	run --separate-stderr wharf_ssh domains:report "$app" --domains-app-vhosts
+	assert_success
+	assert_output "$app.$WHARF_TEST_DOMAIN"
+	[ -z "$stderr" ]
+}

@@ -34,7 +34,7 @@ deploy_ok() {
 	assert_success
 	# The steps docs/getting-started.md shows, in this order (other lines may come between).
 	rev=$(git -C "$TEST_TMP/app" rev-parse HEAD | cut -c1-7)
-	printf '%s\n' "remote: -----> Creating $app..." "remote: -----> Deploying $app ($rev)" \
+	printf '%s\n' "-----> Creating $app..." "remote: -----> Deploying $app ($rev)" \
 		"remote: -----> dockerfile app detected" "remote: -----> Building image wharf/$app:1" \
 		"remote:        Step 1/3 : FROM wharf/debian:bookworm" \
 		"remote: -----> Starting web container for release 1 on port PORT" \
