@@ -36,7 +36,7 @@ deploy_ok() {
 	rev=$(git -C "$TEST_TMP/app" rev-parse HEAD | cut -c1-7)
 	printf '%s\n' "-----> Creating $app..." "remote: -----> Deploying $app ($rev)" \
 		"remote: -----> dockerfile app detected" "remote: -----> Building image wharf/$app:1" \
-		"remote:        Step 1/3 : FROM wharf/debian:bookworm" \
+		"remote:        Step 1/6 : FROM wharf/debian:bookworm" \
 		"remote: -----> Starting web container for release 1 on port PORT" \
 		"remote:        default check: answered HTTP 200" \
 		"remote: -----> Switching the router to 127.0.0.1:PORT" \
@@ -45,7 +45,8 @@ deploy_ok() {
 	# (git pads each remote line with spaces when stderr is not a terminal.)
 	sed -E 's/ +$//; s/port [0-9]+$/port PORT/; s/127\.0\.0\.1:[0-9]+$/127.0.0.1:PORT/' <<<"$output" |
 		awk -v want="$TEST_TMP/steps" 'BEGIN { i = 0; n = 0; while ((getline l < want) > 0) w[n++] = l }
-			i < n && $0 == w[i] { i++ } END { if (i < n) { print "missing: " w[i]; exit 1 } }'
+			i < n && $0 == w[i] { i++ } END { if (i < n) { print "missing: " w[i]; exit 1 } }' ||
+		{ printf '%s\n' "$output" | cat -A >&2; false; }
 	run app_url_get "$app"
 	assert_success
 	assert_output "hello from $app"
