@@ -4,6 +4,8 @@
 
 load lib/harness
 
+bats_require_minimum_version 1.5.0      # run --separate-stderr
+
 setup() {
 	harness_test_setup
 }
@@ -432,11 +434,12 @@ http://www.$app.example"
 	run --separate-stderr wharf apps:create Bad_Name
 	assert_failure 1
 	assert_output ""
-	[ "$stderr" = " !     invalid app name 'Bad_Name': use lowercase letters, digits, '.' and '-', starting with a letter or digit" ]
+	# (bats reads $stderr with `read`, which drops the leading space of " !     ".)
+	[ "$stderr" = "!     invalid app name 'Bad_Name': use lowercase letters, digits, '.' and '-', starting with a letter or digit" ]
 	run --separate-stderr wharf_ssh apps:create "$app"
 	assert_failure 1
 	assert_output ""
-	[ "$stderr" = " !     app '$app' already exists" ]
+	[ "$stderr" = "!     app '$app' already exists" ]
 	run --separate-stderr wharf_ssh domains:report "$app" --domains-app-vhosts
 	assert_success
 	assert_output "$app.$WHARF_TEST_DOMAIN"
