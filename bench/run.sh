@@ -4,16 +4,19 @@
 # 1. Throughput: wrk with keep-alive against direct-to-backend, nginx (upstream keepalive),
 #    HAProxy (http-reuse always) and `wharf router`; each proxy pinned to core 0, the backend
 #    (nginx answering "ok") and wrk to core 1. Prints req/s, p50, p99, RSS and wharf's ratios.
-# 2. Memory: wharf's idle RSS, and every proxy's RSS holding IDLE_CLIENTS idle keep-alive
+# 3. Memory: wharf's idle RSS, and every proxy's RSS holding IDLE_CLIENTS idle keep-alive
 #    clients (each past one request).
-# 3. Swaps: SWAPS times moves the app between two backends under CONNS wrk connections
+# 4. Swaps: SWAPS times moves the app between two backends under CONNS wrk connections
 #    (wharf: control API PUT with a health check; nginx: config rewrite + reload; HAProxy:
 #    runtime API `set server` on its stats socket) and prints failed requests
 #    (non-2xx + socket errors as wrk counts them).
 # Everything listens on 127.0.0.1 ephemeral ports; every load is bounded by time (and the
 # swap loops by count); what is started is stopped by pid.
 #
-# Knobs: ROUNDS=3 DURATION=10 CONNS=50 IDLE_CLIENTS=10000 SWAPS=100 SWAP_PAUSE=0.05 ONLY="wharf nginx"
+# 2. Capacity: the same load with every proxy held to QUOTA% of its core by a CPU cgroup,
+#    so that the proxy, not wrk and the backend on the other core, is the limit.
+# Knobs: ROUNDS=3 DURATION=10 CONNS=50 QUOTA=50 IDLE_CLIENTS=10000 SWAPS=100 SWAP_PAUSE=0.05
+#        ONLY="wharf nginx"
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${DURATION:-10}
@@ -252,11 +255,32 @@ wrk_failed() {   # non-2xx/3xx + socket errors
 }
 wrk_total() { awk '/requests in/ {print $1}' "$1"; }
 
-declare -A RPS P50 P99 RSS FAIL
+# CPU time (clock ticks, user + system) of a process and its children (nginx's worker).
+cpu_ticks() {
+	local pid total=0 t
+	for pid in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) || t=0
+		total=$((total + ${t:-0}))
+	done
+	echo "$total"
+}
+# Busy ticks of one CPU from /proc/stat (everything but idle and iowait).
+core_busy() { awk -v c="cpu$1" '$1 == c {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+CLK_TCK=$(getconf CLK_TCK)
+
+declare -A RPS P50 P99 RSS FAIL CPU LOADCPU
 # One wrk run per round for NAME; after the last round keeps the run with the median
 # req/s (the machine may be shared: rounds are interleaved across the targets).
+# Beside each run: the share of one core the proxy used, and how busy the load core was
+# (when the load core is at ~100% and the proxy is not, the figure is the load's limit).
 measure() {   # NAME PORT PID ROUND
+	local c0 c1 l0 l1 t0 t1
+	c0=$(cpu_ticks "$3") l0=$(core_busy "$LOAD_CPU") t0=$(date +%s.%N)
 	run_wrk "$1-$4" "$2"
+	c1=$(cpu_ticks "$3") l1=$(core_busy "$LOAD_CPU") t1=$(date +%s.%N)
+	awk -v a="$c0" -v b="$c1" -v la="$l0" -v lb="$l1" -v s="$t0" -v e="$t1" -v hz="$CLK_TCK" \
+		'BEGIN { printf "%.0f %.0f\n", 100 * (b - a) / hz / (e - s), 100 * (lb - la) / hz / (e - s) }' \
+		>"$D/cpu-$1-$4.txt"
 	RSS[$1]=$(rss_kb "$3")
 	[ -n "$(wrk_rps "$D/wrk-$1-$4.txt")" ] || { echo "bench: wrk failed for $1:" >&2; cat "$D/wrk-$1-$4.txt" >&2; }
 }
@@ -266,6 +290,7 @@ pick_median() {   # NAME
 		awk '{a[NR] = $2} END {print a[int((NR + 1) / 2)]}')
 	[ -n "$f" ] || return 0
 	RPS[$1]=$(wrk_rps "$f")
+	read -r CPU[$1] LOADCPU[$1] <"${f/wrk-/cpu-}"
 	P50[$1]=$(wrk_pct "$f" 50)
 	P99[$1]=$(wrk_pct "$f" 99)
 	FAIL[$1]=$(wrk_failed "$f")
@@ -335,13 +360,23 @@ done
 echo
 echo "## Throughput (median of $ROUNDS interleaved runs by req/s; latency in ms; RSS after the runs)"
 echo
-printf '| %-8s | %10s | %8s | %8s | %9s | %6s | %-28s |\n' target req/s p50 p99 "RSS MiB" failed "req/s of every round"
-printf '| %-8s | %10s | %8s | %8s | %9s | %6s | %-28s |\n' --- ---: ---: ---: ---: ---: ---
+printf '| %-8s | %10s | %8s | %8s | %9s | %6s | %9s | %8s | %13s | %-28s |\n' target req/s p50 p99 "RSS MiB" failed "proxy CPU" "load CPU" "req/s per core" "req/s of every round"
+printf '| %-8s | %10s | %8s | %8s | %9s | %6s | %9s | %8s | %13s | %-28s |\n' --- ---: ---: ---: ---: ---: ---: ---: ---: ---
 for name in $ONLY; do
 	[ -n "${RPS[$name]:-}" ] || continue
-	printf '| %-8s | %10s | %8s | %8s | %9s | %6s | %-28s |\n' "$name" "${RPS[$name]}" \
-		"${P50[$name]}" "${P99[$name]}" "$(mb "${RSS[$name]}")" "${FAIL[$name]}" "${ALL_RPS[$name]}"
+	pcpu=- per=-
+	if [ "$name" != direct ]; then
+		pcpu="${CPU[$name]}%"
+		per=$(awk -v r="${RPS[$name]}" -v c="${CPU[$name]}" 'BEGIN { if (c > 0) printf "%.0f", r * 100 / c; else print "-" }')
+	fi
+	printf '| %-8s | %10s | %8s | %8s | %9s | %6s | %9s | %8s | %13s | %-28s |\n' "$name" "${RPS[$name]}" \
+		"${P50[$name]}" "${P99[$name]}" "$(mb "${RSS[$name]}")" "${FAIL[$name]}" "$pcpu" \
+		"${LOADCPU[$name]}%" "$per" "${ALL_RPS[$name]}"
 done
+echo
+echo "proxy CPU: share of one core the proxy used during the run; load CPU: how busy cpu $LOAD_CPU"
+echo "(wrk + backend) was; req/s per core = req/s / proxy CPU, what the proxy serves per core-second."
+echo "A proxy below ~95% while the load core is near 100% is waiting for the load, not at its limit."
 if [ -n "${RPS[wharf]:-}" ]; then
 	echo
 	echo "wharf's ratios (req/s: wharf / other, higher is better; p99: wharf / other, lower is better):"
@@ -353,6 +388,80 @@ if [ -n "${RPS[wharf]:-}" ]; then
 	echo
 	echo "wharf idle RSS (one app, before any request): $(mb "$WHARF_IDLE_RSS") MiB" \
 		"(of which anonymous memory: $(mb "$WHARF_IDLE_ANON") MiB; the rest is shared library pages)"
+fi
+
+# ---- capacity: every proxy held to the same share of a core ------------------------------
+# In the runs above wrk and the backend share one core, and at ~40k req/s that core, not
+# the proxy's, is the limit (the load CPU column). Here each proxy is held to QUOTA% of a
+# core by a CPU cgroup (cfs quota over a 10 ms period), so the proxy is the bottleneck
+# and req/s measures what a proxy serves per unit of CPU. Latency here is shaped by the
+# quota's throttling, so only req/s is compared.
+QUOTA=${QUOTA:-50}
+CG=
+cg_setup() {   # makes $CG, a cgroup with a QUOTA% CPU limit; fails where cgroups are not writable
+	local base
+	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then        # cgroup v2
+		base=/sys/fs/cgroup
+		grep -qw cpu "$base/cgroup.subtree_control" 2>/dev/null ||
+			echo +cpu >"$base/cgroup.subtree_control" 2>/dev/null || return 1
+		CG=$base/wharf-bench.$$
+		mkdir "$CG" 2>/dev/null && echo "$((QUOTA * 100)) 10000" >"$CG/cpu.max" 2>/dev/null
+	elif [ -d /sys/fs/cgroup/cpu ]; then                      # cgroup v1
+		base=/sys/fs/cgroup/cpu
+		CG=$base/wharf-bench.$$
+		mkdir "$CG" 2>/dev/null && echo 10000 >"$CG/cpu.cfs_period_us" &&
+			echo "$((QUOTA * 100))" >"$CG/cpu.cfs_quota_us" 2>/dev/null
+	else
+		return 1
+	fi
+}
+cg_move() {   # PID DIR: the process and its children into cgroup DIR
+	local p
+	for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		echo "$p" >"$2/cgroup.procs" 2>/dev/null || return 1
+	done
+}
+cg_root() { dirname "$CG"; }
+declare -A CAP_RPS CAP_ALL
+if [ "${QUOTA:-0}" -gt 0 ] && cg_setup; then
+	for round in $(seq 1 "$ROUNDS"); do
+		for name in $ONLY; do
+			case $name in
+			nginx) port=$PORT_NGINX pid=$PID_NGINX ;;
+			haproxy) port=$PORT_HAPROXY pid=$PID_HAPROXY ;;
+			wharf) port=$PORT_WHARF pid=$PID_WHARF ;;
+			*) continue ;;
+			esac
+			cg_move "$pid" "$CG" || { echo "bench: cannot move $name into $CG" >&2; continue; }
+			run_wrk "cap-$name-$round" "$port"
+			cg_move "$pid" "$(cg_root)"
+		done
+	done
+	rmdir "$CG" 2>/dev/null
+	echo
+	echo "## Capacity: each proxy held to $QUOTA% of one core (CPU cgroup quota), so the proxy is the limit"
+	echo
+	printf '| %-8s | %10s | %-28s |\n' proxy req/s "req/s of every round"
+	printf '| %-8s | %10s | %-28s |\n' --- ---: ---
+	for name in $ONLY; do
+		[ "$name" = direct ] && continue
+		f=$(for f in "$D/wrk-cap-$name-"*.txt; do echo "$(wrk_rps "$f") $f"; done | sort -n |
+			awk '{a[NR] = $2} END {print a[int((NR + 1) / 2)]}')
+		[ -n "$f" ] && [ -n "$(wrk_rps "$f")" ] || continue
+		CAP_RPS[$name]=$(wrk_rps "$f")
+		CAP_ALL[$name]=$(for f in "$D/wrk-cap-$name-"*.txt; do wrk_rps "$f"; done | tr '\n' ' ')
+		printf '| %-8s | %10s | %-28s |\n' "$name" "${CAP_RPS[$name]}" "${CAP_ALL[$name]}"
+	done
+	if [ -n "${CAP_RPS[wharf]:-}" ]; then
+		echo
+		for name in $ONLY; do
+			[ "$name" = wharf ] || [ -z "${CAP_RPS[$name]:-}" ] && continue
+			echo "- wharf vs $name at $QUOTA% of a core: req/s x$(ratio "${CAP_RPS[wharf]}" "${CAP_RPS[$name]}")"
+		done
+	fi
+else
+	echo
+	echo "(capacity run skipped: QUOTA=0, or CPU cgroups are not writable here)"
 fi
 
 if [ "$IDLE_CLIENTS" -gt 0 ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/deps.sh - install the Debian packages wharf needs, only those missing.
 #   scripts/deps.sh          build and run wharf
-#   scripts/deps.sh --test   also what the tests need (cmocka, bats, python3, jq)
+#   scripts/deps.sh --test   also what the tests need (cmocka, bats, python3, jq, wrk for
+#                            router-takeover.bats, ss from iproute2 for router-deploy.bats)
 # Idempotent; runs `apt-get update` only when something has to be installed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -10,7 +11,7 @@ pkgs=(build-essential pkg-config libgit2-dev libcurl4-openssl-dev libjansson-dev
 	libssl-dev libarchive-dev node-llhttp git docker.io tini openssh-server openssh-client
 	debootstrap debian-archive-keyring 'busybox|busybox-static' curl jq ca-certificates procps util-linux passwd)
 case ${1:-} in
---test) pkgs+=(libcmocka-dev bats bats-assert bats-support python3 jq) ;;
+--test) pkgs+=(libcmocka-dev bats bats-assert bats-support python3 jq wrk iproute2) ;;
 "") ;;
 *) die "usage: $0 [--test]" ;;
 esac

@@ -35,11 +35,30 @@ stage() {
 # build-san/wharf, given to the tests as WHARF_BIN (bin/wharf is left alone). Those files
 # start their own routers and backends, so they run from a copy outside tests/e2e, without
 # the whole-wharf suite. A sanitizer report from any wharf process fails the stage even
-# when the test that ran it passed.
+# when the test that ran it passed. Before them, the router's unit tests (tests/unit/router/)
+# and every fuzz corpus replay run against the same objects, with leak checks and UBSan
+# fatal; their passes and failures count in this stage's line too.
 router_asan() {
-	local san=address,undefined tdir log rc ldlibs plan oks failed f
+	local san=address,undefined tdir log rc ldlibs plan oks failed f sub p fl
+	local units=() replays=()
 	. "$WHARF_REPO/scripts/counts.sh"
 	make -s SANITIZE=$san build-san/libwharf.a build-san/src/cli/main.o || return 1
+	for f in tests/unit/router/test_*.c; do
+		f=${f#tests/unit/}
+		units+=("build-san/tests/unit/${f%.c}")
+	done
+	for f in tests/fuzz/fuzz_*.c; do
+		f=${f#tests/fuzz/}
+		replays+=("build-san/tests/fuzz/replay_${f%.c}")
+	done
+	make -s SANITIZE=$san "${units[@]}" "${replays[@]}" || return 1
+	sub=$(mktemp)
+	WHARF_COUNTS=$sub UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		./scripts/run-unit.sh "${units[@]}"
+	WHARF_COUNTS=$sub UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		./scripts/run-fuzz-replay.sh "${replays[@]}"
+	read -r p fl < <(awk '{ p += $2; f += $3 } END { print p + 0, f + 0 }' "$sub")
+	rm -f "$sub"
 	# shellcheck disable=SC2016 # $(LDLIBS) is make's, not the shell's
 	ldlibs=$(make -s --no-print-directory --eval 'print-ldlibs: ; @echo $(LDLIBS)' print-ldlibs) ||
 		return 1
@@ -67,6 +86,8 @@ router_asan() {
 		cat "$f"
 		failed=$((failed + 1))
 	done
+	oks=$((oks + p))
+	failed=$((failed + fl))
 	counts_record router-asan "$oks" "$failed"
 	rm -rf "$tdir"
 	[ "$failed" -eq 0 ]

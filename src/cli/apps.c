@@ -166,6 +166,9 @@ int cmd_apps_destroy(int argc, char **argv)
 	say_step("Destroying %s", app);
 	if (router_client_delete(app) < 0)
 		say_warn("%s", err_msg());
+	/* Else an app made later under this name would get its certificate. */
+	if (cli_cert_forget(app) < 0)
+		say_warn("the router keeps the certificate of %s: %s", app, err_msg());
 	if (runtime_app_remove(d, app, 10) < 0)
 		goto out;
 	remove_images(d, app);
@@ -394,6 +397,13 @@ int cmd_apps_rename(int argc, char **argv)
 	plugins_post("post-rename", new, (const char *[]){ old, new, NULL });
 	if (router_client_delete(old) < 0)
 		say_warn("%s", err_msg());
+	/* The certificate moved with the app's state: the router gets it under the
+	 * new name (the deploy below sends it again with the route, and the router
+	 * options of app.json), and forgets the old name's. */
+	if (cli_cert_sync(new) < 0)
+		say_warn("the router did not get the certificate of %s: %s", new, err_msg());
+	if (cli_cert_forget(old) < 0)
+		say_warn("the router keeps the certificate of %s: %s", old, err_msg());
 	if (runtime_app_remove(d, old, 10) < 0)
 		goto out;
 	if (o.skip_deploy) {

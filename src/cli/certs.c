@@ -1,5 +1,6 @@
-/* certs.c - `certs:add|generate|remove|report`: an app's TLS certificate, kept by the
- * router (PUT/DELETE/GET /apps/<app>/cert on its control socket). */
+/* certs.c - `certs:add|generate|remove|report`: an app's TLS certificate, kept in its
+ * state (apps/<app>/cert.json) and given to the router (PUT/DELETE/GET
+ * /apps/<app>/cert on its control socket) now and with every route PUT. */
 #include "cli.h"
 
 #include <curl/curl.h>
@@ -10,9 +11,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CERT_FILE_MAX (1024 * 1024)
 
@@ -68,6 +71,156 @@ int cli_router_error(long status, json_t *reply)
 	return err_set("%s", msg ? msg : status == 404 ? "not found" : "the router refused");
 }
 
+int cli_cert_load(const char *app, json_t **out)
+{
+	struct buf path = BUF_INIT;
+	json_t *j = NULL;
+	int ret = -1;
+
+	*out = NULL;
+	if (wharf_app_path(&path, app, "cert.json") < 0 || json_load_object(&j, path.buf, 1) < 0)
+		goto out;
+	if (json_object_size(j) &&
+	    (!json_is_string(json_object_get(j, "cert")) || !json_is_string(json_object_get(j, "key")))) {
+		err_set("%s: expected {\"cert\": PEM, \"key\": PEM}", path.buf);
+		goto out;
+	}
+	if (json_object_size(j)) {
+		*out = j;
+		j = NULL;
+	}
+	ret = 0;
+out:
+	json_decref(j);
+	buf_release(&path);
+	return ret;
+}
+
+/* Writes cert ({"cert", "key"}) as the app's certificate (0600: it holds the
+ * private key), or removes it when cert is NULL. */
+static int cert_save(const char *app, const json_t *cert)
+{
+	struct buf path = BUF_INIT;
+	char *text = NULL;
+	int ret = -1;
+
+	if (wharf_app_path(&path, app, "cert.json") < 0)
+		goto out;
+	if (!cert) {
+		if (unlink(path.buf) < 0 && errno != ENOENT) {
+			err_set_errno("cannot remove %s", path.buf);
+			goto out;
+		}
+		ret = 0;
+		goto out;
+	}
+	if (!(text = json_dumps(cert, JSON_INDENT(2) | JSON_SORT_KEYS))) {
+		err_set("out of memory");
+		goto out;
+	}
+	ret = fs_write_atomic(path.buf, text, strlen(text), 0600);
+out:
+	free(text);
+	buf_release(&path);
+	return ret;
+}
+
+/* PUT /apps/<app>/cert with cert; the router's answer (certificate info) in
+ * *info when info is not NULL. */
+static int put_cert(const char *app, const json_t *cert, json_t **info)
+{
+	struct buf path = BUF_INIT;
+	json_t *reply = NULL;
+	char *text = json_dumps(cert, JSON_COMPACT);
+	long status;
+	int ret = -1;
+
+	if (!text || buf_addf(&path, "/apps/%s/cert", app) < 0) {
+		err_set("invalid certificate or key file (not text?)");
+		goto out;
+	}
+	if ((status = cli_router_call("PUT", path.buf, text, &reply)) < 0)
+		goto out;
+	if (status != 200) {
+		cli_router_error(status, reply);
+		goto out;
+	}
+	if (info) {
+		*info = reply;
+		reply = NULL;
+	}
+	ret = 0;
+out:
+	free(text);
+	json_decref(reply);
+	buf_release(&path);
+	return ret;
+}
+
+int cli_cert_sync(const char *app)
+{
+	json_t *cert = NULL;
+	int ret = -1;
+
+	if (cli_cert_load(app, &cert) == 0)
+		ret = cert ? put_cert(app, cert, NULL) : 0;
+	json_decref(cert);
+	return ret;
+}
+
+/* DELETE /apps/<app>/cert: 1 if the router had one, 0 if not, -1 on error. */
+static int router_cert_delete(const char *app)
+{
+	struct buf path = BUF_INIT;
+	json_t *reply = NULL;
+	long status;
+	int ret = -1;
+
+	if (buf_addf(&path, "/apps/%s/cert", app) < 0 ||
+	    (status = cli_router_call("DELETE", path.buf, NULL, &reply)) < 0)
+		goto out;
+	if (status != 200 && status != 404) {
+		cli_router_error(status, reply);
+		goto out;
+	}
+	ret = status == 200;
+out:
+	json_decref(reply);
+	buf_release(&path);
+	return ret;
+}
+
+int cli_cert_forget(const char *app)
+{
+	return router_cert_delete(app) < 0 ? -1 : 0;
+}
+
+/* Makes cert the app's certificate: the router first (it checks that the chain
+ * and key load and match, and refuses otherwise, changing nothing), then the
+ * app's state; if that cannot be written, the router gets the old one back.
+ * The caller holds the app's lock. */
+static int cert_install(const char *app, const json_t *cert, json_t **info)
+{
+	json_t *old = NULL;
+	struct buf why = BUF_INIT;
+	int ret = -1;
+
+	if (cli_cert_load(app, &old) < 0 || put_cert(app, cert, info) < 0)
+		goto out;
+	if (cert_save(app, cert) < 0) {
+		buf_addstr(&why, err_msg());
+		if (old ? put_cert(app, old, NULL) < 0 : router_cert_delete(app) < 0)
+			say_warn("the router keeps the new certificate: %s", err_msg());
+		err_set("%s", why.buf);
+		goto out;
+	}
+	ret = 0;
+out:
+	json_decref(old);
+	buf_release(&why);
+	return ret;
+}
+
 static void print_info(const json_t *info)
 {
 	json_t *names = json_object_get(info, "names"), *v;
@@ -93,71 +246,67 @@ static void print_info(const json_t *info)
 /* certs:add <app> CRT KEY */
 int cmd_certs_add(int argc, char **argv)
 {
-	struct buf crt = BUF_INIT, key = BUF_INIT, path = BUF_INIT;
-	json_t *body = NULL, *reply = NULL;
-	char *text = NULL;
-	long status;
+	struct lock l = LOCK_INIT;
+	struct buf crt = BUF_INIT, key = BUF_INIT;
+	json_t *cert = NULL, *info = NULL;
 	int ret = -1;
 
 	if (argc != 4)
 		return err_set("usage: certs:add <app> CRT-FILE KEY-FILE");
-	if (valid_app_name(argv[1]) < 0)
+	if (cli_need_app(argc, argv, 3, 1) < 0)
 		return -1;
 	if (fs_read_file(argv[2], &crt, CERT_FILE_MAX) < 0 ||
 	    fs_read_file(argv[3], &key, CERT_FILE_MAX) < 0)
 		goto out;
-	if (!(body = json_pack("{s:s, s:s}", "cert", crt.buf, "key", key.buf)) ||
-	    !(text = json_dumps(body, JSON_COMPACT)) ||
-	    buf_addf(&path, "/apps/%s/cert", argv[1]) < 0) {
+	if (!(cert = json_pack("{s:s, s:s}", "cert", crt.buf, "key", key.buf))) {
 		err_set("invalid certificate or key file (not text?)");
 		goto out;
 	}
+	if (state_app_lock(&l, argv[1]) < 0)
+		goto out;
 	say_step("Adding certificate to %s", argv[1]);
-	if ((status = cli_router_call("PUT", path.buf, text, &reply)) < 0)
+	if (cert_install(argv[1], cert, &info) < 0)
 		goto out;
-	if (status != 200) {
-		cli_router_error(status, reply);
-		goto out;
-	}
-	print_info(reply);
+	print_info(info);
 	ret = 0;
 out:
-	free(text);
-	json_decref(body);
-	json_decref(reply);
+	lock_release(&l);
+	json_decref(cert);
+	json_decref(info);
 	buf_release(&crt);
 	buf_release(&key);
-	buf_release(&path);
 	return ret;
 }
 
-/* certs:remove <app> */
+/* certs:remove <app>: from the router and from the app's state. */
 int cmd_certs_remove(int argc, char **argv)
 {
-	struct buf path = BUF_INIT;
-	json_t *reply = NULL;
-	long status;
-	int ret = -1;
+	struct lock l = LOCK_INIT;
+	json_t *cert = NULL;
+	int had, ret = -1;
 
 	if (argc != 2)
 		return err_set("usage: certs:remove <app>");
-	if (valid_app_name(argv[1]) < 0 || buf_addf(&path, "/apps/%s/cert", argv[1]) < 0)
+	if (cli_need_app(argc, argv, 1, 1) < 0)
+		return -1;
+	if (state_app_lock(&l, argv[1]) < 0 || cli_cert_load(argv[1], &cert) < 0 ||
+	    (had = router_cert_delete(argv[1])) < 0)
 		goto out;
-	if ((status = cli_router_call("DELETE", path.buf, NULL, &reply)) < 0)
-		goto out;
-	if (status != 200) {
-		cli_router_error(status, reply);
+	if (!had && !cert) {
+		err_set("no certificate for this app");
 		goto out;
 	}
+	if (cert_save(argv[1], NULL) < 0)
+		goto out;
 	say_step("Removed the certificate of %s", argv[1]);
 	ret = 0;
 out:
-	json_decref(reply);
-	buf_release(&path);
+	lock_release(&l);
+	json_decref(cert);
 	return ret;
 }
 
-/* certs:report <app> */
+/* certs:report <app>: what the router holds for the app. */
 int cmd_certs_report(int argc, char **argv)
 {
 	struct buf path = BUF_INIT;
@@ -167,21 +316,19 @@ int cmd_certs_report(int argc, char **argv)
 
 	if (argc != 2)
 		return err_set("usage: certs:report <app>");
-	if (valid_app_name(argv[1]) < 0 || buf_addf(&path, "/apps/%s/cert", argv[1]) < 0)
+	if (cli_need_app(argc, argv, 1, 1) < 0 || buf_addf(&path, "/apps/%s/cert", argv[1]) < 0)
 		goto out;
 	if ((status = cli_router_call("GET", path.buf, NULL, &reply)) < 0)
 		goto out;
-	printf("=====> %s ssl information\n", argv[1]);
-	if (status == 404) {
-		printf("       Ssl enabled:                 false\n");
-		ret = 0;
-		goto out;
-	}
-	if (status != 200) {
+	if (status != 200 && status != 404) {
 		cli_router_error(status, reply);
 		goto out;
 	}
-	print_info(reply);
+	printf("=====> %s ssl information\n", argv[1]);
+	if (status == 404)
+		printf("       Ssl enabled:                 false\n");
+	else
+		print_info(reply);
 	ret = 0;
 out:
 	json_decref(reply);
@@ -269,17 +416,17 @@ out:
  * given, or else for the domains the router serves the app on. */
 int cmd_certs_generate(int argc, char **argv)
 {
+	struct lock l = LOCK_INIT;
 	struct buf crt = BUF_INIT, key = BUF_INIT, path = BUF_INIT;
 	json_t *route = NULL, *body = NULL, *reply = NULL, *v;
 	char **names = NULL;
-	char *text = NULL;
 	size_t n = 0, i;
 	long status;
 	int ret = -1;
 
 	if (argc < 2)
 		return err_set("usage: certs:generate <app> [DOMAIN ...]");
-	if (valid_app_name(argv[1]) < 0 || buf_addf(&path, "/apps/%s", argv[1]) < 0)
+	if (cli_need_app(argc, argv, 1, 1) < 0 || buf_addf(&path, "/apps/%s", argv[1]) < 0)
 		goto out;
 	if (!(names = calloc((size_t)argc + 101, sizeof(*names)))) {
 		err_set("out of memory");
@@ -305,22 +452,17 @@ int cmd_certs_generate(int argc, char **argv)
 	say_step("Generating a self-signed certificate for %s", argv[1]);
 	if (self_signed(&crt, &key, names, n) < 0)
 		goto out;
-	if (!(body = json_pack("{s:s, s:s}", "cert", crt.buf, "key", key.buf)) ||
-	    !(text = json_dumps(body, JSON_COMPACT)) || buf_addstr(&path, "/cert") < 0) {
+	if (!(body = json_pack("{s:s, s:s}", "cert", crt.buf, "key", key.buf))) {
 		err_set("out of memory");
 		goto out;
 	}
-	if ((status = cli_router_call("PUT", path.buf, text, &reply)) < 0)
+	if (state_app_lock(&l, argv[1]) < 0 || cert_install(argv[1], body, &reply) < 0)
 		goto out;
-	if (status != 200) {
-		cli_router_error(status, reply);
-		goto out;
-	}
 	print_info(reply);
 	say_detail("valid for %d days; browsers will warn: it is signed by no authority", CERT_DAYS);
 	ret = 0;
 out:
-	free(text);
+	lock_release(&l);
 	free(names);
 	json_decref(body);
 	json_decref(reply);

@@ -45,6 +45,21 @@ int cmd_router_report(int argc, char **argv);
 long cli_router_call(const char *method, const char *path, const char *body, json_t **reply);
 /* err_set() from the router's {"error": …} answer; returns -1. */
 int  cli_router_error(long status, json_t *reply);
+/* The app's router options (app.json "router", written by router:set) as a route
+ * PUT carries them: *out is a new {"redirect_https": bool, "max_body_bytes":
+ * n|null}, or NULL when router:set was never used on the app (the router then
+ * keeps what it has, as for options set before wharf kept them). */
+int  cli_router_options(const json_t *appobj, json_t **out);
+/* The app's certificate (apps/<app>/cert.json, 0600, written by certs:add and
+ * certs:generate): *out is a new {"cert": PEM, "key": PEM}, or NULL when the app
+ * has none. The caller validated app. */
+int  cli_cert_load(const char *app, json_t **out);
+/* Gives the router the app's certificate from its state, if it has one;
+ * refused or unreachable is -1 with err_set(). */
+int  cli_cert_sync(const char *app);
+/* Removes the app's certificate from the router (none there is fine): for
+ * apps:destroy and the old name of apps:rename. */
+int  cli_cert_forget(const char *app);
 
 /* Command families, one file each. */
 int cmd_apps_create(int argc, char **argv);      /* apps.c */

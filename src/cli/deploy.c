@@ -115,7 +115,7 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 	struct buf now = BUF_INIT, by = BUF_INIT;
 	struct deploy_req req = { 0 };
 	json_t *appobj = NULL, *releases = NULL, *domains = NULL, *rel = NULL, *formation, *v;
-	json_t *global = NULL, *env = NULL, *extra = NULL;
+	json_t *global = NULL, *env = NULL, *extra = NULL, *ropts = NULL, *cert = NULL;
 	const json_t *config;
 	const char **binds = NULL;
 	char vs[32];
@@ -124,7 +124,8 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 	int stopped, ret = -1;
 
 	if (state_app_load(app, &appobj) < 0 || state_releases_load(app, &releases) < 0 ||
-	    state_app_domains(app, appobj, &domains) < 0 || state_global_load(&global) < 0)
+	    state_app_domains(app, appobj, &domains) < 0 || state_global_load(&global) < 0 ||
+	    cli_router_options(appobj, &ropts) < 0 || cli_cert_load(app, &cert) < 0)
 		goto out;
 	/* The release records the app's own config; its containers get the global
 	 * config (config:set --global) with the app's over it. */
@@ -159,6 +160,10 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 	 * is made and recorded, and ps:start runs it. */
 	cli_checks_apply(appobj, &req);              /* checks:skip / checks:disable */
 	req.web_port = cli_ports_web_port(appobj);   /* ports:set, used without overlap */
+	/* Whatever deleted the route (a rename, ps:stop, a release without web)
+	 * or lost it, the new one gets the app's options and certificate. */
+	req.router_options = ropts;
+	req.router_cert = cert;
 	snprintf(vs, sizeof(vs), "%ld", version);
 	if (!stopped) {
 		if (plugins_pre("pre-deploy", app, (const char *[]){ app, src->image, vs, NULL }) < 0 ||
@@ -225,6 +230,8 @@ out:
 	json_decref(env);
 	free(binds);
 	json_decref(extra);
+	json_decref(ropts);
+	json_decref(cert);
 	buf_release(&now);
 	buf_release(&by);
 	return ret;
@@ -503,6 +510,7 @@ int cli_route_refresh_locked(const char *app, int from_containers)
 	struct docker *d = NULL;
 	struct route_spec rs = { 0 };
 	json_t *appobj = NULL, *domains = NULL, *route = NULL, *rels = NULL, *targets = NULL;
+	json_t *ropts = NULL, *cert = NULL;
 	const char **doms = NULL, **tv = NULL;
 	size_t i, n;
 	int ret = -1;
@@ -542,8 +550,14 @@ int cli_route_refresh_locked(const char *app, int from_containers)
 	rs.domains = doms;
 	rs.targets = tv;
 	rs.drain_timeout_ms = 30000;
+	if (cli_router_options(appobj, &ropts) < 0 || cli_cert_load(app, &cert) < 0)
+		goto out;
+	rs.options = ropts;
+	rs.cert = cert;
 	ret = router_client_put(&rs);
 out:
+	json_decref(ropts);
+	json_decref(cert);
 	free(doms);
 	free(tv);
 	json_decref(appobj);

@@ -22,9 +22,7 @@ struct cconn {
 	struct cconn    *prev, *next;
 	struct update   *upd;           /* the PUT this connection waits for */
 	struct buf       in;
-	llhttp_t         parser;
-	struct http_head head;
-	int              head_done;
+	struct control_frame frame;     /* the request being read from in */
 	int              answered;
 	int              closing;
 	int              open_handles;
@@ -57,7 +55,7 @@ struct check {
 	char               addr[32];
 	struct sockaddr_in sa;
 	uint64_t           deadline;
-	char               last[160];   /* why the last attempt failed */
+	char               last[160];   /* why the last attempt that ended failed */
 	int                done;
 };
 
@@ -294,14 +292,18 @@ static void on_drain_timer(uv_timer_t *t)
 {
 	struct update *u = t->data;
 	json_t *answer;
+	int done = drained(u);
 
-	if (!drained(u) && uv_now(u->r->loop) < u->drain_deadline)
+	if (!done && uv_now(u->r->loop) < u->drain_deadline)
 		return;
 	/* Requests still running on old targets after the drain timeout keep their
-	 * connections; the caller may now stop the old backends. */
+	 * connections; the caller may now stop the old backends, and is told that
+	 * those requests will fail if it does. */
 	answer = u->answer;
 	u->answer = NULL;
-	say_trace("router: %s drained", u->name);
+	if (!done)
+		(void)json_object_set_new(answer, "drained", json_false());
+	say_trace("router: %s %s", u->name, done ? "drained" : "drain timed out");
 	update_finish(u, 200, answer);
 }
 
@@ -325,12 +327,13 @@ static void update_apply(struct update *u)
 		update_fail(u, 409, msg);
 		return;
 	}
-	/* Options the PUT did not give stay as they are (a deploy sends routes only). */
+	/* Options the PUT did not give stay as they are (a bare PUT sends routes
+	 * only); wharf's deploys send both, from the app's state, null included. */
 	if (a && !u->spec.redirect_set) {
 		u->spec.redirect_https = a->spec.redirect_https;
 		u->spec.redirect_set = a->spec.redirect_set;
 	}
-	if (a && !u->spec.max_body_set) {
+	if (a && !u->spec.max_body_given) {
 		u->spec.max_body_bytes = a->spec.max_body_bytes;
 		u->spec.max_body_set = a->spec.max_body_set;
 	}
@@ -391,7 +394,11 @@ static void check_on_timer(uv_timer_t *t)
 	if (!ck->u)
 		return;
 	if (ck->probe) {
-		snprintf(ck->last, sizeof(ck->last), "timeout");
+		/* An attempt cut short by the deadline (its timeout shortened to fit) says
+		 * less than the one before it: a target that answered 500 every time is
+		 * reported as "status 500", not "timeout". ck->last starts as "timeout". */
+		if (uv_now(ck->u->r->loop) < ck->deadline)
+			snprintf(ck->last, sizeof(ck->last), "timeout");
 		probe_abandon(ck->probe);
 		check_retry_later(ck);
 		return;
@@ -741,53 +748,142 @@ int router__metrics(struct buf *out, struct router *r)
 	return buf_addf(out, "wharf_router_apps %zu\n", i);
 }
 
-/* Parses an optional JSON object body for the action endpoints: an empty body is
- * {}; returns a new reference, or NULL after answering 400. */
-static json_t *action_body(struct cconn *cc, const char *body, size_t blen)
+/* ---- action bodies: parsed apart from any connection (fuzz_control_json.c) ---------- */
+
+#define PAUSE_MAX_MS_DEFAULT 30000
+#define MAINTENANCE_MSG_MAX  4096
+
+/* An optional JSON object body whose keys are all in allowed (NULL-terminated): an
+ * empty body is {}. A new reference, or NULL after err_set. */
+static json_t *action_body(const char *body, size_t blen, const char *const *allowed)
 {
+	const char *key, *const *k;
 	json_error_t jerr;
-	json_t *j;
-	char msg[300];
+	json_t *j, *v;
 
 	if (!blen)
 		return json_object();
 	j = json_loadb(body, blen, JSON_REJECT_DUPLICATES, &jerr);
 	if (!j || !json_is_object(j)) {
-		snprintf(msg, sizeof(msg), "the body must be a JSON object%s%s", j ? "" : ": ",
-			 j ? "" : jerr.text);
+		err_set("the body must be a JSON object%s%s", j ? "" : ": ", j ? "" : jerr.text);
 		json_decref(j);
-		cconn_error(cc, 400, msg);
 		return NULL;
 	}
-	return j;
-}
-
-/* Only the keys in allowed (NULL-terminated) may appear; 0, or -1 after a 400. */
-static int only_keys(struct cconn *cc, json_t *j, const char *const *allowed)
-{
-	const char *key, *const *k;
-	json_t *v;
-	char msg[160];
-
 	json_object_foreach(j, key, v) {
 		for (k = allowed; *k && strcmp(*k, key); k++)
 			;
 		if (!*k) {
-			snprintf(msg, sizeof(msg), "unknown key '%.80s'", key);
-			cconn_error(cc, 400, msg);
-			return -1;
+			err_set("unknown key '%.80s'", key);
+			json_decref(j);
+			return NULL;
 		}
 	}
-	return 0;
+	return j;
+}
+
+int router__pause_parse(const char *body, size_t len, int resume, unsigned *max_ms)
+{
+	static const char *const keys[] = { "max_ms", NULL };
+	json_t *j = action_body(body, len, resume ? keys + 1 : keys), *v;
+	int ret = -1;
+
+	if (!j)
+		return -1;
+	*max_ms = PAUSE_MAX_MS_DEFAULT;
+	if ((v = json_object_get(j, "max_ms"))) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 3600000) {
+			err_set("max_ms must be an integer in 0..3600000");
+			goto out;
+		}
+		*max_ms = (unsigned)json_integer_value(v);
+	}
+	ret = 0;
+out:
+	json_decref(j);
+	return ret;
+}
+
+int router__maintenance_parse(const char *body, size_t len, int *enabled, char **message)
+{
+	static const char *const keys[] = { "enabled", "message", NULL };
+	json_t *j = action_body(body, len, keys), *v;
+	int ret = -1;
+
+	*message = NULL;
+	if (!j)
+		return -1;
+	if ((v = json_object_get(j, "enabled"))) {
+		if (!json_is_boolean(v)) {
+			err_set("enabled must be true or false");
+			goto out;
+		}
+		*enabled = json_is_true(v);
+	}
+	if ((v = json_object_get(j, "message"))) {
+		if (!json_is_string(v) || json_string_length(v) > MAINTENANCE_MSG_MAX ||
+		    strlen(json_string_value(v)) != json_string_length(v)) {
+			err_set("message must be a string of at most 4096 bytes");
+			goto out;
+		}
+		if (*enabled && !(*message = strdup(json_string_value(v)))) {
+			err_set("out of memory");
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	json_decref(j);
+	return ret;
+}
+
+int router__cert_parse(const char *body, size_t len, char **crt, char **key)
+{
+	static const char *const keys[] = { "cert", "key", NULL };
+	json_t *j = action_body(body, len, keys), *c, *k;
+	int ret = -1;
+
+	*crt = *key = NULL;
+	if (!j)
+		return -1;
+	c = json_object_get(j, "cert");
+	k = json_object_get(j, "key");
+	if (!json_is_string(c) || !json_is_string(k)) {
+		err_set("give \"cert\" and \"key\" as PEM strings");
+		goto out;
+	}
+	if (!(*crt = strdup(json_string_value(c))) || !(*key = strdup(json_string_value(k)))) {
+		free(*crt);
+		*crt = NULL;
+		err_set("out of memory");
+		goto out;
+	}
+	ret = 0;
+out:
+	json_decref(j);
+	return ret;
+}
+
+int router__options_parse(struct route_def *spec, const char *body, size_t len)
+{
+	static const char *const keys[] = { "redirect_https", "max_body_bytes", NULL };
+	json_t *j = action_body(body, len, keys);
+	int ret;
+
+	if (!j)
+		return -1;
+	ret = router__route_options(spec, j);
+	json_decref(j);
+	return ret;
 }
 
 /* PUT /apps/<app>/cert {"cert": PEM chain, "key": PEM key}, GET, DELETE. A
  * certificate may be stored before the app is served; SNI uses it once it is. */
 static void handle_cert(struct cconn *cc, const char *app, const char *body, size_t blen)
 {
-	static const char *const keys[] = { "cert", "key", NULL };
-	int m = cc->head.method, rc;
-	json_t *j = NULL, *crt, *key;
+	int m = cc->frame.head.method, rc;
+	char *crt = NULL, *key = NULL;
+	json_t *j;
 
 	if (m == HTTP_GET) {
 		if ((j = router__cert_info(cc->r, app)))
@@ -809,23 +905,16 @@ static void handle_cert(struct cconn *cc, const char *app, const char *body, siz
 		cconn_error(cc, 405, "use GET, PUT or DELETE");
 		return;
 	}
-	if (!(j = action_body(cc, body, blen)))
-		return;
-	if (only_keys(cc, j, keys) < 0)
-		goto out;
-	crt = json_object_get(j, "cert");
-	key = json_object_get(j, "key");
-	if (!json_is_string(crt) || !json_is_string(key)) {
-		cconn_error(cc, 400, "give \"cert\" and \"key\" as PEM strings");
-		goto out;
-	}
-	if (router__cert_set(cc->r, app, json_string_value(crt), json_string_value(key)) < 0) {
+	if (router__cert_parse(body, blen, &crt, &key) < 0 ||
+	    router__cert_set(cc->r, app, crt, key) < 0)
 		cconn_error(cc, 400, err_msg());
-		goto out;
-	}
-	cconn_answer(cc, 200, router__cert_info(cc->r, app));
-out:
-	json_decref(j);
+	else
+		cconn_answer(cc, 200, router__cert_info(cc->r, app));
+	/* The key is secret: do not leave it in freed memory. */
+	if (key)
+		explicit_bzero(key, strlen(key));
+	free(crt);
+	free(key);
 }
 
 /* GET /apps/<app>/options; PUT with {"redirect_https": bool, "max_body_bytes":
@@ -834,16 +923,15 @@ out:
  * with no domains and no targets, so options can be set before a first deploy. */
 static void handle_options(struct cconn *cc, const char *app, const char *body, size_t blen)
 {
-	static const char *const keys[] = { "redirect_https", "max_body_bytes", NULL };
 	struct router *r = cc->r;
 	struct app *a = router__app_find(r, app);
 	struct route_def spec = ROUTE_DEF_INIT;
 	struct target **retired = NULL;
 	size_t nretired = 0;
-	json_t *j = NULL, *answer;
+	json_t *answer;
 	char msg[512];
 
-	if (cc->head.method == HTTP_GET) {
+	if (cc->frame.head.method == HTTP_GET) {
 		if (a)
 			cconn_answer(cc, 200, json_pack("{s:s, s:o}", "app", app, "options",
 							router__route_options_json(&a->spec)));
@@ -851,14 +939,10 @@ static void handle_options(struct cconn *cc, const char *app, const char *body, 
 			cconn_error(cc, 404, "no such app");
 		return;
 	}
-	if (cc->head.method != HTTP_PUT) {
+	if (cc->frame.head.method != HTTP_PUT) {
 		cconn_error(cc, 405, "use GET or PUT");
 		return;
 	}
-	if (!(j = action_body(cc, body, blen)))
-		return;
-	if (only_keys(cc, j, keys) < 0)
-		goto out;
 	/* spec borrows a's arrays only to be written out; options are plain values. */
 	if (a)
 		spec = a->spec;
@@ -866,7 +950,7 @@ static void handle_options(struct cconn *cc, const char *app, const char *body, 
 		cconn_error(cc, 500, "out of memory");
 		goto out;
 	}
-	if (router__route_options(&spec, j) < 0) {
+	if (router__options_parse(&spec, body, blen) < 0) {
 		cconn_error(cc, 400, err_msg());
 		goto out;
 	}
@@ -894,11 +978,7 @@ out:
 	if (a && spec.app == a->spec.app)
 		memset(&spec, 0, sizeof(spec));
 	router__route_release(&spec);
-	json_decref(j);
 }
-
-#define PAUSE_MAX_MS_DEFAULT 30000
-#define MAINTENANCE_MSG_MAX  4096
 
 /* POST /apps/<app>/pause {"max_ms": N}, POST /apps/<app>/resume,
  * POST /apps/<app>/maintenance {"enabled": bool, "message": "…"},
@@ -906,11 +986,9 @@ out:
 static void handle_action(struct cconn *cc, const char *app, const char *action,
 			  const char *body, size_t blen)
 {
-	static const char *const pause_keys[] = { "max_ms", NULL };
-	static const char *const maint_keys[] = { "enabled", "message", NULL };
 	struct app *a = router__app_find(cc->r, app);
-	int m = cc->head.method;
-	json_t *j = NULL, *v;
+	int m = cc->frame.head.method;
+	unsigned max;
 	size_t n;
 
 	if (!strcmp(action, "cert")) {
@@ -934,107 +1012,139 @@ static void handle_action(struct cconn *cc, const char *app, const char *action,
 		cconn_error(cc, 404, "no such app");
 		return;
 	}
-	if (!(j = action_body(cc, body, m == HTTP_DELETE ? 0 : blen)))
-		return;
 	if (!strcmp(action, "pause")) {
-		json_int_t max = PAUSE_MAX_MS_DEFAULT;
-
-		if (only_keys(cc, j, pause_keys) < 0)
-			goto out;
-		if ((v = json_object_get(j, "max_ms"))) {
-			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-			    json_integer_value(v) > 3600000) {
-				cconn_error(cc, 400, "max_ms must be an integer in 0..3600000");
-				goto out;
-			}
-			max = json_integer_value(v);
+		if (router__pause_parse(body, blen, 0, &max) < 0) {
+			cconn_error(cc, 400, err_msg());
+			return;
 		}
 		a->paused = 1;
-		a->pause_max_ms = (unsigned)max;
+		a->pause_max_ms = max;
 		cconn_answer(cc, 200, json_pack("{s:s, s:b, s:I}", "app", app, "paused", 1,
-						"max_ms", max));
+						"max_ms", (json_int_t)max));
 	} else if (!strcmp(action, "resume")) {
-		if (only_keys(cc, j, pause_keys + 1) < 0)
-			goto out;
+		if (router__pause_parse(body, blen, 1, &max) < 0) {
+			cconn_error(cc, 400, err_msg());
+			return;
+		}
 		a->paused = 0;
 		n = router__app_release_held(a);
 		cconn_answer(cc, 200, json_pack("{s:s, s:b, s:I}", "app", app, "paused", 0,
 						"released", (json_int_t)n));
 	} else {
 		int enabled = m == HTTP_POST;
-		const char *text = NULL;
+		char *text = NULL;
 
-		if (only_keys(cc, j, maint_keys) < 0)
-			goto out;
-		if ((v = json_object_get(j, "enabled"))) {
-			if (!json_is_boolean(v)) {
-				cconn_error(cc, 400, "enabled must be true or false");
-				goto out;
-			}
-			enabled = json_is_true(v);
-		}
-		if ((v = json_object_get(j, "message"))) {
-			if (!json_is_string(v) || json_string_length(v) > MAINTENANCE_MSG_MAX ||
-			    strlen(json_string_value(v)) != json_string_length(v)) {
-				cconn_error(cc, 400, "message must be a string of at most 4096 bytes");
-				goto out;
-			}
-			text = json_string_value(v);
+		if (router__maintenance_parse(body, m == HTTP_DELETE ? 0 : blen, &enabled,
+					      &text) < 0) {
+			cconn_error(cc, 400, err_msg());
+			return;
 		}
 		free(a->maintenance_msg);
-		a->maintenance_msg = enabled && text ? strdup(text) : NULL;
+		a->maintenance_msg = text;
 		a->maintenance = enabled;
 		/* Requests held by a pause now get the page too. */
 		if (enabled)
 			(void)router__app_release_held(a);
 		cconn_answer(cc, 200, json_pack("{s:s, s:b}", "app", app, "maintenance", enabled));
 	}
-out:
-	json_decref(j);
+}
+
+/* ---- framing: apart from the socket (fuzz_control_frame.c) ---------------------------- */
+
+int router__control_frame(struct control_frame *f, const char *in, size_t len, int *status)
+{
+	struct http_head *h = &f->head;
+	unsigned long long clen = 0;
+	size_t i;
+	int n;
+
+	if (!f->head_done) {
+		n = router__head_parse(&f->parser, h, in, len);
+		if (n == 0)
+			return 0;
+		if (n < 0) {
+			*status = 400;
+			return -1;
+		}
+		f->head_done = 1;
+	}
+	for (i = 0; i < h->nhdr; i++) {
+		const char *name = in + h->hdr[i].name.off;
+		if (router__hdr_is(name, h->hdr[i].name.len, "transfer-encoding")) {
+			*status = 411;
+			return err_set("send the body with Content-Length");
+		}
+		/* llhttp checked the value (digits only, one value) and it ends at the
+		 * head's CR, so strtoull() stops inside the head. */
+		if (router__hdr_is(name, h->hdr[i].name.len, "content-length"))
+			clen = strtoull(in + h->hdr[i].value.off, NULL, 10);
+	}
+	if (clen > ROUTER_MAX_BODY) {
+		*status = 413;
+		return err_set("body too large");
+	}
+	if (len - h->head_len < clen)
+		return 0;
+	f->body_len = (size_t)clen;
+	return 1;
+}
+
+int router__control_path(char *path, size_t size, const char *url, size_t len, char **app,
+			 char **action, int *status)
+{
+	char *q;
+
+	*app = *action = NULL;
+	*status = 404;
+	if (len >= size)
+		return err_set("not found");
+	memcpy(path, url, len);
+	path[len] = '\0';
+	if ((q = strchr(path, '?')))
+		*q = '\0';
+	if (!strcmp(path, "/metrics") || !strcmp(path, "/apps") || !strcmp(path, "/apps/"))
+		return 0;
+	if (strncmp(path, "/apps/", 6))
+		return err_set("not found");
+	*app = path + 6;
+	if ((*action = strchr(*app, '/')))
+		*(*action)++ = '\0';
+	if (valid_app_name(*app) < 0) {
+		*status = 400;
+		return -1;
+	}
+	return 0;
 }
 
 /* Dispatches a complete request: method, path and body. */
 static void cconn_dispatch(struct cconn *cc, const char *body, size_t blen)
 {
-	const struct http_head *h = &cc->head;
+	const struct http_head *h = &cc->frame.head;
 	char path[256];
-	char *app = NULL, *action;
-	size_t plen = h->url.len;
-	int m = h->method;
+	char *app, *action;
+	int m = h->method, status;
 
-	if (plen >= sizeof(path)) {
-		cconn_error(cc, 404, "not found");
+	if (router__control_path(path, sizeof(path), cc->in.buf + h->url.off, h->url.len, &app,
+				 &action, &status) < 0) {
+		cconn_error(cc, status, err_msg());
 		return;
 	}
-	memcpy(path, cc->in.buf + h->url.off, plen);
-	path[plen] = '\0';
-	if (strchr(path, '?'))
-		*strchr(path, '?') = '\0';
-	if (!strcmp(path, "/metrics") && m == HTTP_GET) {
+	if (!app && !strcmp(path, "/metrics")) {
 		struct buf out = BUF_INIT;
-		if (router__metrics(&out, cc->r) < 0)
+		if (m != HTTP_GET)
+			cconn_error(cc, 404, "not found");
+		else if (router__metrics(&out, cc->r) < 0)
 			cconn_error(cc, 500, "out of memory");
 		else
 			cconn_send(cc, 200, "text/plain; version=0.0.4", out.buf, out.len);
 		buf_release(&out);
 		return;
 	}
-	if (!strcmp(path, "/apps") || !strcmp(path, "/apps/")) {
+	if (!app) {
 		if (m == HTTP_GET)
 			handle_list(cc);
 		else
 			cconn_error(cc, 405, "use GET");
-		return;
-	}
-	if (strncmp(path, "/apps/", 6)) {
-		cconn_error(cc, 404, "not found");
-		return;
-	}
-	app = path + 6;
-	if ((action = strchr(app, '/')))
-		*action++ = '\0';
-	if (valid_app_name(app) < 0) {
-		cconn_error(cc, 400, err_msg());
 		return;
 	}
 	if (action) {
@@ -1068,37 +1178,12 @@ static void cconn_dispatch(struct cconn *cc, const char *body, size_t blen)
 /* Waits for the head, then for Content-Length bytes of body. */
 static void cconn_process(struct cconn *cc)
 {
-	struct http_head *h = &cc->head;
-	unsigned long long clen = 0;
-	size_t i;
-	int n;
+	int status, rc = router__control_frame(&cc->frame, cc->in.buf, cc->in.len, &status);
 
-	if (!cc->head_done) {
-		n = router__head_parse(&cc->parser, h, cc->in.buf, cc->in.len);
-		if (n == 0)
-			return;
-		if (n < 0) {
-			cconn_error(cc, 400, err_msg());
-			return;
-		}
-		cc->head_done = 1;
-	}
-	for (i = 0; i < h->nhdr; i++) {
-		const char *name = cc->in.buf + h->hdr[i].name.off;
-		if (router__hdr_is(name, h->hdr[i].name.len, "transfer-encoding")) {
-			cconn_error(cc, 411, "send the body with Content-Length");
-			return;
-		}
-		if (router__hdr_is(name, h->hdr[i].name.len, "content-length"))
-			clen = strtoull(cc->in.buf + h->hdr[i].value.off, NULL, 10);
-	}
-	if (clen > ROUTER_MAX_BODY) {
-		cconn_error(cc, 413, "body too large");
-		return;
-	}
-	if (cc->in.len - h->head_len < clen)
-		return;
-	cconn_dispatch(cc, cc->in.buf + h->head_len, (size_t)clen);
+	if (rc < 0)
+		cconn_error(cc, status, err_msg());
+	else if (rc > 0)
+		cconn_dispatch(cc, cc->in.buf + cc->frame.head.head_len, cc->frame.body_len);
 }
 
 static void cconn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)

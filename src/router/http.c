@@ -3,8 +3,13 @@
  * tested and fuzzed without an event loop. */
 #include "internal.h"
 
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
+
+_Static_assert(offsetof(struct http_head, nhdr) ==
+		       offsetof(struct http_head, hdr) + sizeof(((struct http_head *)0)->hdr),
+	       "router__head_parse() clears what is before hdr and from nhdr on");
 
 static int span_add(struct http_head *h, struct http_span *s, const char *at, size_t len)
 {
@@ -21,7 +26,18 @@ static int span_add(struct http_head *h, struct http_span *s, const char *at, si
 static int on_url(llhttp_t *p, const char *at, size_t len)
 {
 	struct http_head *h = p->data;
-	return h->base ? span_add(h, &h->url, at, len) : 0;
+
+	if (!h->base)
+		return 0;
+	span_add(h, &h->url, at, len);
+	/* llhttp also reports the part of a target seen so far when the bytes end
+	 * inside it, so a client is refused once it has sent too much of one, not
+	 * only when (if ever) its head is complete. */
+	if (h->max_url && h->url.len > h->max_url) {
+		h->error_status = 414;
+		return -1;
+	}
+	return 0;
 }
 
 static int on_status(llhttp_t *p, const char *at, size_t len)
@@ -61,6 +77,10 @@ static int on_header_value_complete(llhttp_t *p)
 	struct http_head *h = p->data;
 
 	if (h->base && h->field_open) {
+		struct http_header *hd = &h->hdr[h->nhdr];
+
+		hd->kind = router__hdr_kind(h->base + hd->name.off, hd->name.len);
+		h->has_connection |= hd->kind == HDR_CONNECTION;
 		h->field_open = 0;
 		h->nhdr++;
 	}
@@ -93,6 +113,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 {
 	struct http_head *h = p->data;
 
+	h->body_payload += len;
 	if (h->body_out && buf_add(h->body_out, at, len) < 0)
 		return -1;
 	return 0;
@@ -118,11 +139,16 @@ static const llhttp_settings_t settings = {
 int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_t len)
 {
 	int is_response = h->is_response, skip_body = h->skip_body;
+	size_t max_url = h->max_url;
 	llhttp_errno_t e;
 
-	memset(h, 0, sizeof(*h));
+	/* Everything but the header array (4 KiB; each entry is cleared as it is
+	 * used): this runs for every request and every response. */
+	memset(h, 0, offsetof(struct http_head, hdr));
+	memset(&h->nhdr, 0, sizeof(*h) - offsetof(struct http_head, nhdr));
 	h->is_response = is_response;
 	h->skip_body = skip_body;
+	h->max_url = max_url;
 	h->base = data;
 	llhttp_init(p, is_response ? HTTP_RESPONSE : HTTP_REQUEST, &settings);
 	p->data = h;
@@ -150,6 +176,8 @@ int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_
 		return h->head_len > 0 ? (int)h->head_len : -1;
 	}
 	h->base = NULL;
+	if (h->error_status == 414)
+		return err_set("request target longer than %zu bytes", h->max_url);
 	if (!h->error_status)
 		h->error_status = 400;
 	return err_set("bad %s: %s", is_response ? "response" : "request",
@@ -175,6 +203,18 @@ long router__body_feed(llhttp_t *p, const char *data, size_t len, int *done)
 		       llhttp_get_error_reason(p) ? llhttp_get_error_reason(p) : "parse error");
 }
 
+long router__body_feed_counted(llhttp_t *p, const char *data, size_t len, int *done,
+			       unsigned long long *payload)
+{
+	struct http_head *h = p->data;
+	long n;
+
+	h->body_payload = 0;
+	n = router__body_feed(p, data, len, done);
+	*payload += h->body_payload;
+	return n;
+}
+
 long router__body_feed_decoded(llhttp_t *p, const char *data, size_t len, int *done,
 			       struct buf *out)
 {
@@ -190,6 +230,41 @@ long router__body_feed_decoded(llhttp_t *p, const char *data, size_t len, int *d
 int router__hdr_is(const char *name, size_t len, const char *want)
 {
 	return strlen(want) == len && strncasecmp(name, want, len) == 0;
+}
+
+enum http_hdr_kind router__hdr_kind(const char *name, size_t len)
+{
+#define KNOWN(s, k) { s, sizeof(s) - 1, k }
+	static const struct {
+		const char *name;
+		size_t len;
+		enum http_hdr_kind kind;
+	} known[] = {
+		KNOWN("host", HDR_HOST),
+		KNOWN("connection", HDR_CONNECTION),
+		KNOWN("keep-alive", HDR_KEEP_ALIVE),
+		KNOWN("proxy-connection", HDR_PROXY_CONNECTION),
+		KNOWN("te", HDR_TE),
+		KNOWN("trailer", HDR_TRAILER),
+		KNOWN("upgrade", HDR_UPGRADE),
+		KNOWN("content-length", HDR_CONTENT_LENGTH),
+		KNOWN("transfer-encoding", HDR_TRANSFER_ENCODING),
+		KNOWN("x-forwarded-for", HDR_X_FORWARDED_FOR),
+		KNOWN("x-forwarded-proto", HDR_X_FORWARDED_PROTO),
+		KNOWN("x-forwarded-host", HDR_X_FORWARDED_HOST),
+		KNOWN("x-forwarded-port", HDR_X_FORWARDED_PORT),
+		KNOWN("x-request-start", HDR_X_REQUEST_START),
+		KNOWN("x-request-id", HDR_X_REQUEST_ID),
+	};
+#undef KNOWN
+	size_t i;
+
+	/* By length first: most names are told apart without a comparison. */
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (known[i].len == len && (name[0] | 0x20) == known[i].name[0] &&
+		    strncasecmp(name, known[i].name, len) == 0)
+			return known[i].kind;
+	return HDR_OTHER;
 }
 
 static void trim(const char **s, size_t *len)
@@ -257,7 +332,7 @@ int router__head_host(char *out, size_t outsz, const struct http_head *h, const 
 
 	for (i = 0; i < h->nhdr; i++) {
 		const struct http_header *hd = &h->hdr[i];
-		if (!router__hdr_is(base + hd->name.off, hd->name.len, "host"))
+		if (hd->kind != HDR_HOST)
 			continue;
 		if (found)
 			return -1;      /* two Host headers: a request smuggling attempt */
@@ -278,7 +353,7 @@ static int named_by_connection(const struct http_head *h, const char *base,
 		const char *v = base + h->hdr[i].value.off, *end;
 		size_t vlen = h->hdr[i].value.len;
 
-		if (!router__hdr_is(base + h->hdr[i].name.off, h->hdr[i].name.len, "connection"))
+		if (h->hdr[i].kind != HDR_CONNECTION)
 			continue;
 		end = v + vlen;
 		while (v < end) {
@@ -304,28 +379,28 @@ static int passes_upgrade(const struct http_head *h)
 
 static int is_hop_by_hop(const struct http_head *h, const char *base, const struct http_header *hd)
 {
-	static const char *const hop[] = { "connection", "keep-alive", "proxy-connection", "te",
-					   "trailer", "upgrade", NULL };
-	const char *name = base + hd->name.off;
-	size_t i;
-
-	/* Upgrade is hop-by-hop, but a tunnel needs it at both hops. */
-	if (passes_upgrade(h) && router__hdr_is(name, hd->name.len, "upgrade"))
-		return 0;
-	for (i = 0; hop[i]; i++)
-		if (router__hdr_is(name, hd->name.len, hop[i]))
-			return 1;
-	return named_by_connection(h, base, name, hd->name.len);
+	switch (hd->kind) {
+	case HDR_UPGRADE:
+		/* Upgrade is hop-by-hop, but a tunnel needs it at both hops. */
+		return !passes_upgrade(h);
+	case HDR_CONNECTION:
+	case HDR_KEEP_ALIVE:
+	case HDR_PROXY_CONNECTION:
+	case HDR_TE:
+	case HDR_TRAILER:
+		return 1;
+	default:
+		return h->has_connection &&
+		       named_by_connection(h, base, base + hd->name.off, hd->name.len);
+	}
 }
 
 /* Connection may not name the framing headers away: dropping them would change
  * where the body ends between us and the upstream. */
-static int is_framing(const char *base, const struct http_header *hd)
+static int is_framing(const struct http_header *hd)
 {
-	const char *name = base + hd->name.off;
-	return router__hdr_is(name, hd->name.len, "content-length") ||
-	       router__hdr_is(name, hd->name.len, "transfer-encoding") ||
-	       router__hdr_is(name, hd->name.len, "host");
+	return hd->kind == HDR_CONTENT_LENGTH || hd->kind == HDR_TRANSFER_ENCODING ||
+	       hd->kind == HDR_HOST;
 }
 
 static int add_header(struct buf *out, const char *base, const struct http_header *hd)
@@ -362,12 +437,10 @@ static int request_id_ok(const char *v, size_t len)
 
 /* Headers the router sets itself: a client's own values are dropped so that it
  * cannot claim a scheme, host, port, start time or (malformed) request id. */
-static int router_owned(const char *name, size_t len)
+static int router_owned(const struct http_header *hd)
 {
-	return router__hdr_is(name, len, "x-forwarded-proto") ||
-	       router__hdr_is(name, len, "x-forwarded-host") ||
-	       router__hdr_is(name, len, "x-forwarded-port") ||
-	       router__hdr_is(name, len, "x-request-start");
+	return hd->kind == HDR_X_FORWARDED_PROTO || hd->kind == HDR_X_FORWARDED_HOST ||
+	       hd->kind == HDR_X_FORWARDED_PORT || hd->kind == HDR_X_REQUEST_START;
 }
 
 /* Appends n in decimal. The heads are built from pieces rather than with
@@ -407,19 +480,18 @@ int router__request_rewrite(struct buf *out, const struct http_head *h, const ch
 		goto out;
 	for (i = 0; i < h->nhdr; i++) {
 		const struct http_header *hd = &h->hdr[i];
-		const char *name = base + hd->name.off;
 		const char *v = base + hd->value.off;
 		size_t vlen = hd->value.len;
 
-		if (is_hop_by_hop(h, base, hd) && !is_framing(base, hd))
+		if (is_hop_by_hop(h, base, hd) && !is_framing(hd))
 			continue;
-		if (router__hdr_is(name, hd->name.len, "x-forwarded-for")) {
+		if (hd->kind == HDR_X_FORWARDED_FOR) {
 			nxff++;         /* joined into one at the end */
 			continue;
 		}
-		if (router_owned(name, hd->name.len))
+		if (router_owned(hd))
 			continue;
-		if (router__hdr_is(name, hd->name.len, "x-request-id")) {
+		if (hd->kind == HDR_X_REQUEST_ID) {
 			trim(&v, &vlen);
 			if (kept_id || !request_id_ok(v, vlen))
 				continue;       /* one id, and a safe one, or ours */
@@ -427,7 +499,7 @@ int router__request_rewrite(struct buf *out, const struct http_head *h, const ch
 			fwd->request_id[vlen] = '\0';
 			kept_id = 1;
 		}
-		if (router__hdr_is(name, hd->name.len, "host") && !host) {
+		if (hd->kind == HDR_HOST && !host) {
 			host = v;
 			host_len = vlen;
 			trim(&host, &host_len);
@@ -442,7 +514,7 @@ int router__request_rewrite(struct buf *out, const struct http_head *h, const ch
 		const char *v = base + hd->value.off;
 		size_t vlen = hd->value.len;
 
-		if (!router__hdr_is(base + hd->name.off, hd->name.len, "x-forwarded-for"))
+		if (hd->kind != HDR_X_FORWARDED_FOR)
 			continue;
 		trim(&v, &vlen);
 		if (!vlen || memchr(v, '\r', vlen) || memchr(v, '\n', vlen) || memchr(v, '\0', vlen))
@@ -487,13 +559,11 @@ int router__response_rewrite(struct buf *out, const struct http_head *h, const c
 	    buf_add(out, "\r\n", 2) < 0)
 		return -1;
 	for (i = 0; i < h->nhdr; i++) {
-		if (is_hop_by_hop(h, base, &h->hdr[i]) && !is_framing(base, &h->hdr[i]))
+		if (is_hop_by_hop(h, base, &h->hdr[i]) && !is_framing(&h->hdr[i]))
 			continue;
 		/* HTTP/1.0 has no chunked encoding: the body goes decoded and the
 		 * connection's end delimits it (RFC 9112 section 6.1). */
-		if (client_http10 && h->chunked &&
-		    router__hdr_is(base + h->hdr[i].name.off, h->hdr[i].name.len,
-				   "transfer-encoding"))
+		if (client_http10 && h->chunked && h->hdr[i].kind == HDR_TRANSFER_ENCODING)
 			continue;
 		if (add_header(out, base, &h->hdr[i]) < 0)
 			return -1;

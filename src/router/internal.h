@@ -20,9 +20,30 @@ struct http_span {
 	size_t len;
 };
 
+/* The header names the router acts on, told apart once while parsing. */
+enum http_hdr_kind {
+	HDR_OTHER = 0,
+	HDR_HOST,
+	HDR_CONNECTION,
+	HDR_KEEP_ALIVE,
+	HDR_PROXY_CONNECTION,
+	HDR_TE,
+	HDR_TRAILER,
+	HDR_UPGRADE,
+	HDR_CONTENT_LENGTH,
+	HDR_TRANSFER_ENCODING,
+	HDR_X_FORWARDED_FOR,
+	HDR_X_FORWARDED_PROTO,
+	HDR_X_FORWARDED_HOST,
+	HDR_X_FORWARDED_PORT,
+	HDR_X_REQUEST_START,
+	HDR_X_REQUEST_ID,
+};
+
 struct http_header {
 	struct http_span name;
 	struct http_span value;
+	int              kind;     /* enum http_hdr_kind of the name */
 };
 
 /* What router__head_parse() learnt about one request or response head. Spans are
@@ -30,6 +51,9 @@ struct http_header {
 struct http_head {
 	int      is_response;
 	int      skip_body;        /* in: response to HEAD (no body whatever it says) */
+	size_t   max_url;          /* in: a request target longer than this is refused
+				    * (414) as soon as that many bytes of it are seen;
+				    * 0: no limit */
 	int      method;           /* llhttp_method_t of a request */
 	int      status;           /* of a response */
 	int      http_major, http_minor;
@@ -43,11 +67,13 @@ struct http_head {
 	int      has_body;         /* Content-Length > 0, chunked, or read-until-close */
 	int      body_until_eof;   /* response body ends when the upstream closes */
 	int      chunked;          /* Transfer-Encoding: chunked */
-	int      error_status;     /* after a -1: 400 or 431 */
+	int      error_status;     /* after a -1: 400, 405, 414 or 431 */
+	int      has_connection;   /* a Connection header is present */
 	/* private to http.c */
 	const char *base;          /* the bytes being parsed; NULL once the head is done */
 	int      field_open;
 	struct buf *body_out;      /* router__body_feed_decoded(): where body bytes go */
+	unsigned long long body_payload;   /* router__body_feed_counted(): payload bytes seen */
 };
 
 /* Parses the head at data[0..len) with p (initialised here as a request or
@@ -55,7 +81,9 @@ struct http_head {
  * responses to HEAD). Returns the head length (> 0) when the head is complete,
  * leaving p paused right after it so the caller can llhttp_resume() and feed the
  * body; 0 when more bytes are needed; -1 on a malformed head, with
- * h->error_status set (400, or 431 for too many headers) and err_set(). */
+ * h->error_status set (400, 414 for a target longer than h->max_url, or 431 for
+ * too many headers) and err_set(). The inputs is_response, skip_body and max_url
+ * are kept; the rest of h is reset. */
 int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_t len);
 
 /* Feeds body bytes to a parser that router__head_parse() left paused (the caller
@@ -63,6 +91,13 @@ int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_
  * current message and sets *done when the message ended there; -1 on a framing
  * error (err_set). */
 long router__body_feed(llhttp_t *p, const char *data, size_t len, int *done);
+
+/* Like router__body_feed(), and adds to *payload the body's payload bytes among
+ * those consumed: chunk sizes, extensions, CRLFs and trailers are not counted, so a
+ * limit on a chunked body means what it means for one with a Content-Length.
+ * p must have been set up by router__head_parse(). */
+long router__body_feed_counted(llhttp_t *p, const char *data, size_t len, int *done,
+			       unsigned long long *payload);
 
 /* Like router__body_feed(), but also appends the body's payload (chunk framing
  * and trailers removed) to out, for a client that cannot take chunked encoding.
@@ -73,6 +108,8 @@ long router__body_feed_decoded(llhttp_t *p, const char *data, size_t len, int *d
 
 /* 1 if the header name (len bytes) equals the NUL-terminated lowercase want. */
 int router__hdr_is(const char *name, size_t len, const char *want);
+/* Which of the names the router acts on this is (HDR_OTHER for the rest). */
+enum http_hdr_kind router__hdr_kind(const char *name, size_t len);
 
 /* Normalises a Host header value: lowercased, port and a trailing dot stripped,
  * "[v6]" kept with its brackets. Writes a NUL-terminated name into out (size
@@ -136,11 +173,11 @@ struct route_def {
 	int      redirect_https, redirect_set;
 	unsigned long long max_body_bytes;  /* 0: no limit */
 	int      max_body_set;              /* else ROUTER_BODY_MAX_DEFAULT */
+	int      max_body_given;            /* the key was there, null included: a
+	                                     * route PUT with null resets the limit */
 };
 #define ROUTE_DEF_INIT { .drain_timeout_ms = 30000 }
 
-/* A request body larger than this gets 413 unless the app sets its own limit. */
-#define ROUTER_BODY_MAX_DEFAULT (1024ULL * 1024 * 1024)
 #define ROUTER_BODY_MAX_LIMIT   (1ULL << 50)    /* the largest limit one may set */
 
 #define ROUTER_MAX_DOMAINS 100
@@ -333,6 +370,32 @@ void router__takeover_stop(struct router *r);
 int  router__takeover(struct router *r, int want_tls);
 
 /* control.c */
+/* The control socket's framing, apart from the socket: one request per connection, its
+ * head, then Content-Length bytes of body (no chunked bodies). */
+struct control_frame {
+	llhttp_t         parser;
+	struct http_head head;
+	int              head_done;
+	size_t           body_len;      /* once complete; the body is at in + head.head_len */
+};
+/* Takes everything read so far (in, len: from the request's first byte; f zeroed before
+ * the first call): 0 while more is needed, 1 once the request is complete, or -1 after
+ * err_set with *status the answer's (400 malformed, 411 chunked, 413 too large). */
+int router__control_frame(struct control_frame *f, const char *in, size_t len, int *status);
+/* Copies a request target (up to '?') to path and splits it: *app and *action point into
+ * path, NULL for /metrics and /apps. -1 after err_set when nothing can match (*status
+ * 404) or the app name is invalid (400). */
+int router__control_path(char *path, size_t size, const char *url, size_t len, char **app,
+			 char **action, int *status);
+/* The action endpoints' bodies, apart from any connection: an empty body is {}; unknown
+ * keys, wrong types and out-of-range values are -1 after err_set (the API's 400).
+ * pause: {"max_ms"} (resume: {}); maintenance: {"enabled", "message"}, *enabled holds
+ * the default on entry, *message (malloc'd) is NULL for the default page; cert: {"cert",
+ * "key"}, both malloc'd; options: {"redirect_https", "max_body_bytes"} into spec. */
+int  router__pause_parse(const char *body, size_t len, int resume, unsigned *max_ms);
+int  router__maintenance_parse(const char *body, size_t len, int *enabled, char **message);
+int  router__cert_parse(const char *body, size_t len, char **crt, char **key);
+int  router__options_parse(struct route_def *spec, const char *body, size_t len);
 int  router__control_listen(struct router *r);
 void router__control_stop(struct router *r);           /* close listener, conns, updates */
 int  router__metrics(struct buf *out, struct router *r);

@@ -6,9 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HEAD_TIMEOUT_MS     30000
-#define CONNECT_TIMEOUT_MS  5000
-#define RESPONSE_TIMEOUT_MS 60000
+/* The head, idle, body, connect and response timeouts are options (r->opts). */
 #define FLUSH_TIMEOUT_MS    10000
 #define WQ_HIGH             (1024 * 1024)   /* stop reading the other side above this */
 #define WQ_LOW              (256 * 1024)    /* and resume below this */
@@ -51,7 +49,7 @@ struct req_info {
 	int    has_body;
 	size_t head_len;
 	unsigned long long body_max;    /* the app's limit; 0: none */
-	unsigned long long body_seen;   /* body bytes forwarded (chunk framing included) */
+	unsigned long long body_seen;   /* body payload bytes read (chunk framing not counted) */
 };
 
 struct conn {
@@ -92,6 +90,8 @@ struct conn {
 	int              dechunk;       /* HTTP/1.0 client, chunked response: send it decoded */
 	int              linger;        /* flushing: keep reading and dropping what comes */
 	int              shut_done;     /* flushing: our side is shut down, all written */
+	uint64_t         deadline;      /* uv_now() when the state times out; 0: never */
+	uint64_t         timer_due;     /* when the timer is set to fire; 0: not set */
 	unsigned long    served;        /* responses finished on this connection */
 	size_t           wq;            /* bytes queued to the client */
 };
@@ -142,6 +142,7 @@ static const char *reason_of(int status)
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
 	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
 	case 431: return "Request Header Fields Too Large";
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
@@ -164,12 +165,17 @@ static void count_status(struct conn *c, int status)
 
 static void conn_on_timer(uv_timer_t *t);
 
-/* Every state has a deadline: (re)starts the connection's one timer. */
+/* Every state has a deadline (0: none), and it moves about three times per
+ * keep-alive request. The connection's one uv timer is restarted only when the
+ * new deadline is earlier than the time it is set for; a timer that fires before
+ * the deadline sets itself again for the rest (conn_on_timer). */
 static void timer_arm(struct conn *c, uint64_t ms)
 {
-	uv_timer_stop(&c->timer);
-	if (ms)
-		uv_timer_start(&c->timer, conn_on_timer, ms, 0);
+	c->deadline = ms ? uv_now(c->r->loop) + ms : 0;
+	if (!ms || (c->timer_due && c->timer_due <= c->deadline))
+		return;
+	uv_timer_start(&c->timer, conn_on_timer, ms, 0);
+	c->timer_due = c->deadline;
 }
 
 /* ---- connection lifetime --------------------------------------------------------- */
@@ -452,6 +458,37 @@ static int conn_write(struct conn *c, const char *data, size_t len)
 
 static void conn_set_reading(struct conn *c);
 
+/* RFC 9110 section 9.2.2: methods whose effect is the same sent once or twice. */
+static int method_idempotent(int method)
+{
+	return method == HTTP_GET || method == HTTP_HEAD || method == HTTP_PUT ||
+	       method == HTTP_DELETE || method == HTTP_OPTIONS || method == HTTP_TRACE;
+}
+
+/* The app's connection ended (its end or a reset was read, or a write failed)
+ * while c's request was on it. A pooled connection may have been closed by the
+ * app just as the request was written, but from here that cannot be told from an
+ * app that read the request and then died: bytes the kernel took may have reached
+ * it. So, as nginx's proxy_next_upstream does, only an idempotent request (no body,
+ * which is gone from c->in, nothing of a response yet) is sent again, once, on a
+ * fresh connection to the same target; anything else is a 502 (or a truncated
+ * response). A request whose first write failed at once never got here: see
+ * up_write_head(). */
+static void conn_upstream_lost(struct conn *c, struct upstream *up, const char *why)
+{
+	if (up->reused && !c->res_started && !up->in.len && !c->req.has_body &&
+	    !c->retried_stale && method_idempotent(c->req.method)) {
+		c->retried_stale = 1;
+		conn_drop_upstream(c);
+		conn_connect(c);
+		return;
+	}
+	if (!c->res_started)
+		conn_respond(c, 502, why);
+	else
+		conn_close(c);          /* truncated response: the client must see it */
+}
+
 static void up_on_write(uv_write_t *req, int status)
 {
 	struct wreq *w = (struct wreq *)req;
@@ -463,26 +500,18 @@ static void up_on_write(uv_write_t *req, int status)
 	if (up->closing || !c)
 		return;
 	if (status < 0) {
-		if (!c->res_started)
-			conn_respond(c, 502, "upstream write failed");
-		else
-			conn_close(c);
+		conn_upstream_lost(c, up, "upstream write failed");
 		return;
 	}
 	conn_set_reading(c);
 }
 
-static int up_write(struct upstream *up, const char *data, size_t len)
+/* Queues what is left of b after its first done bytes went at once. */
+static int up_write_rest(struct upstream *up, uv_buf_t b, size_t done)
 {
-	uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
 	struct wreq *w;
-	size_t done, left;
+	size_t left;
 
-	if (!len)
-		return 0;
-	done = try_write_now((uv_stream_t *)&up->tcp, up->wq, &b, 1);
-	if (done == len)
-		return 0;
 	if (!(w = wreq_rest(&b, 1, done, &left)))
 		return -1;
 	w->req.data = up;
@@ -493,6 +522,39 @@ static int up_write(struct upstream *up, const char *data, size_t len)
 	}
 	up->wq += left;
 	return 0;
+}
+
+static int up_write(struct upstream *up, const char *data, size_t len)
+{
+	uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+	size_t done;
+
+	if (!len)
+		return 0;
+	done = try_write_now((uv_stream_t *)&up->tcp, up->wq, &b, 1);
+	if (done == len)
+		return 0;
+	return up_write_rest(up, b, done);
+}
+
+/* Writes a request's head, the first bytes of a request on up. Returns 0, -1 on
+ * failure, or 1 when the write failed at once with nothing taken: the kernel
+ * already knew the app had reset or closed the connection, so no byte of the
+ * request reached the app and it may go to another connection whatever its
+ * method. The write is the probe: no extra syscall. */
+static int up_write_head(struct upstream *up, const char *data, size_t len)
+{
+	uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+	int rc;
+
+	if (up->wq)
+		return up_write(up, data, len);
+	rc = uv_try_write((uv_stream_t *)&up->tcp, &b, 1);
+	if (rc == (int)len)
+		return 0;
+	if (rc < 0 && rc != UV_EAGAIN)
+		return 1;
+	return up_write_rest(up, b, rc > 0 ? (size_t)rc : 0);
 }
 
 /* ---- reading the client ---------------------------------------------------------- */
@@ -525,9 +587,15 @@ static void conn_set_reading(struct conn *c)
 	if (want && !c->reading) {
 		if (uv_read_start((uv_stream_t *)&c->tcp, router__alloc_cb, conn_on_read) == 0)
 			c->reading = 1;
+		if (c->state == CONN_STREAMING && !c->req_done)
+			timer_arm(c, c->r->opts.body_timeout_ms);
 	} else if (!want && c->reading) {
 		uv_read_stop((uv_stream_t *)&c->tcp);
 		c->reading = 0;
+		/* A body paused because the app does not take it fast enough: the
+		 * wait is the app's, so its response timeout runs, not the body's. */
+		if (c->state == CONN_STREAMING && !c->req_done)
+			timer_arm(c, c->r->opts.response_timeout_ms);
 	}
 }
 
@@ -593,8 +661,11 @@ static void conn_on_plain(struct conn *c, ssize_t nread, const char *data)
 			conn_set_reading(c);
 		return;
 	}
-	if (c->state == CONN_READ_HEAD && c->in.len == 0)
-		timer_arm(c, HEAD_TIMEOUT_MS);
+	/* The head timeout is a total: armed when an idle keep-alive connection
+	 * gets the first byte of its next request (a new one armed it at the
+	 * accept), never again per read, so a client dripping a head is cut. */
+	if (c->state == CONN_READ_HEAD && c->in.len == 0 && c->served)
+		timer_arm(c, c->r->opts.head_timeout_ms);
 	if (buf_add(&c->in, data, (size_t)nread) < 0) {
 		if (c->state == CONN_READ_HEAD)
 			conn_respond(c, 431, "request head too large");
@@ -602,9 +673,7 @@ static void conn_on_plain(struct conn *c, ssize_t nread, const char *data)
 			conn_close(c);
 		return;
 	}
-	if (c->state == CONN_STREAMING && !c->req_done)
-		timer_arm(c, RESPONSE_TIMEOUT_MS);
-	else if (c->state == CONN_TUNNEL)
+	if (c->state == CONN_TUNNEL)
 		timer_arm(c, TUNNEL_TIMEOUT_MS);
 	conn_process(c);
 }
@@ -840,12 +909,19 @@ static void conn_start_request(struct conn *c, const struct http_head *h)
 	conn_route(c);
 }
 
-/* Round-robin to the app's next target and take a pooled connection or dial. */
+/* Round-robin to the app's next target and take a pooled connection or dial. A
+ * retry (c->target set: the target that failed) never gets that target again when
+ * the app has another: the cursor is shared, so requests picked meanwhile may have
+ * moved it back onto the failed one. */
 static void conn_pick_target(struct conn *c)
 {
 	struct app *a = c->app;
 	struct target *t = a->targets[a->rr++ % a->spec.ntargets];
 	struct upstream *up;
+	int rc;
+
+	if (t == c->target && a->spec.ntargets > 1)
+		t = a->targets[a->rr++ % a->spec.ntargets];
 
 	if (c->target) {
 		c->target->inflight--;
@@ -856,7 +932,8 @@ static void conn_pick_target(struct conn *c)
 	t->inflight++;
 	c->tries++;
 	/* A pooled connection the upstream closed was dropped by its read callback,
-	 * so whatever is here was alive a moment ago. */
+	 * so whatever is here was alive a moment ago; one whose close or reset came
+	 * since fails its first write and is dropped for the next. */
 	while ((up = t->idle)) {
 		t->idle = up->pool_next;
 		if (t->idle)
@@ -868,9 +945,13 @@ static void conn_pick_target(struct conn *c)
 		up->reused = 1;
 		c->up = up;
 		c->state = CONN_STREAMING;
-		timer_arm(c, RESPONSE_TIMEOUT_MS);
+		timer_arm(c, c->r->opts.response_timeout_ms);
 		c->t_sent = uv_hrtime();
-		if (up_write(up, c->head_out.buf, c->head_out.len) < 0) {
+		if ((rc = up_write_head(up, c->head_out.buf, c->head_out.len)) > 0) {
+			conn_drop_upstream(c);
+			continue;
+		}
+		if (rc < 0) {
 			conn_close(c);
 			return;
 		}
@@ -898,7 +979,7 @@ static void conn_connect(struct conn *c)
 	up->c = c;
 	c->up = up;
 	c->state = CONN_CONNECTING;
-	timer_arm(c, CONNECT_TIMEOUT_MS);
+	timer_arm(c, c->r->opts.connect_timeout_ms);
 	uv_tcp_nodelay(&up->tcp, 1);
 	up->connect_req.data = up;
 	if (uv_tcp_connect(&up->connect_req, &up->tcp, (const struct sockaddr *)&up->target->sa,
@@ -906,8 +987,8 @@ static void conn_connect(struct conn *c)
 		up_on_connect(&up->connect_req, UV_ECONNREFUSED);
 }
 
-/* The upstream could not be reached before anything was sent: try the next
- * target once, else answer 502. */
+/* The upstream could not be reached before anything was sent (so any method may
+ * go elsewhere): try another target once, else answer 502. */
 static void conn_connect_failed(struct conn *c, const char *why)
 {
 	conn_drop_upstream(c);
@@ -922,6 +1003,7 @@ static void up_on_connect(uv_connect_t *req, int status)
 {
 	struct upstream *up = req->data;
 	struct conn *c = up->c;
+	int rc;
 
 	if (up->closing || !c)
 		return;
@@ -930,10 +1012,14 @@ static void up_on_connect(uv_connect_t *req, int status)
 		return;
 	}
 	c->state = CONN_STREAMING;
-	timer_arm(c, RESPONSE_TIMEOUT_MS);
+	timer_arm(c, c->r->opts.response_timeout_ms);
 	up_set_reading(up, 1);
 	c->t_sent = uv_hrtime();
-	if (up_write(up, c->head_out.buf, c->head_out.len) < 0) {
+	if ((rc = up_write_head(up, c->head_out.buf, c->head_out.len)) > 0) {
+		conn_connect_failed(c, "the app's target is not reachable");
+		return;
+	}
+	if (rc < 0) {
 		conn_close(c);
 		return;
 	}
@@ -948,12 +1034,11 @@ static void conn_forward_body(struct conn *c)
 
 	if (c->state != CONN_STREAMING || c->req_done)
 		goto reading;
-	n = router__body_feed(&c->parser, c->in.buf, c->in.len, &done);
+	n = router__body_feed_counted(&c->parser, c->in.buf, c->in.len, &done, &c->req.body_seen);
 	if (n < 0) {
 		conn_close(c);          /* bad framing; the upstream saw part of it */
 		return;
 	}
-	c->req.body_seen += (unsigned long long)n;
 	if (c->req.body_max && c->req.body_seen > c->req.body_max) {
 		/* A chunked body grew past the limit: the app saw part of it, so its
 		 * connection goes; the client gets 413 if nothing was answered yet. */
@@ -967,9 +1052,18 @@ static void conn_forward_body(struct conn *c)
 	}
 	buf_remove_front(&c->in, (size_t)n);
 	/* After an upgrade request the bytes that follow are not HTTP: they wait in
-	 * c->in for the 101 (then go up the tunnel) or for the connection to close. */
-	if (done)
+	 * c->in for the 101 (then go up the tunnel) or for the connection to close.
+	 * While the body is still coming, its inactivity timeout runs from this
+	 * read (nginx's client_body_timeout: a client dripping a body keeps its
+	 * request only while each gap stays below it); once it is all sent, the
+	 * app's response timeout runs from its end. */
+	if (done) {
 		c->req_done = 1;
+		if (c->req.has_body)
+			timer_arm(c, c->r->opts.response_timeout_ms);
+	} else {
+		timer_arm(c, c->r->opts.body_timeout_ms);
+	}
 reading:
 	conn_set_reading(c);
 }
@@ -983,13 +1077,20 @@ static void conn_process(struct conn *c)
 		if (!c->in.len)
 			return;
 		n = router__head_parse(&c->parser, &c->r->head, c->in.buf, c->in.len);
+		/* The rest of a refused head may still be coming: linger (read and
+		 * drop it for a moment) so that the client reads the answer. */
 		if (n < 0) {
-			conn_respond(c, c->r->head.error_status ? c->r->head.error_status : 400,
-				     "bad request");
+			int st = c->r->head.error_status ? c->r->head.error_status : 400;
+
+			c->linger = 1;
+			conn_respond(c, st, st == 414   ? "request target too long"
+					    : st == 431 ? "too many header fields"
+							: "bad request");
 			return;
 		}
 		if (n == 0) {
-			if (c->in.len > c->r->opts.max_header_bytes)
+			c->linger = c->in.len > c->r->opts.max_header_bytes;
+			if (c->linger)
 				conn_respond(c, 431, "request head too large");
 			return;
 		}
@@ -1047,7 +1148,7 @@ static void conn_response_done(struct conn *c)
 		return;
 	}
 	c->state = CONN_READ_HEAD;
-	timer_arm(c, c->in.len ? HEAD_TIMEOUT_MS : c->r->opts.idle_timeout_ms);
+	timer_arm(c, c->in.len ? c->r->opts.head_timeout_ms : c->r->opts.idle_timeout_ms);
 	conn_set_reading(c);
 	conn_process(c);
 }
@@ -1055,7 +1156,16 @@ static void conn_response_done(struct conn *c)
 static void conn_on_timer(uv_timer_t *t)
 {
 	struct conn *c = t->data;
+	uint64_t now = uv_now(c->r->loop);
 
+	c->timer_due = 0;
+	if (!c->deadline)
+		return;
+	if (now < c->deadline) {        /* the deadline moved on since the timer was set */
+		uv_timer_start(t, conn_on_timer, c->deadline - now, 0);
+		c->timer_due = c->deadline;
+		return;
+	}
 	switch (c->state) {
 	case CONN_READ_HEAD:
 		if (c->served && !c->in.len)
@@ -1067,8 +1177,12 @@ static void conn_on_timer(uv_timer_t *t)
 		conn_connect_failed(c, "timed out connecting to the app");
 		break;
 	case CONN_STREAMING:
+		/* Reading an unfinished body means the client went quiet (the body
+		 * timeout); otherwise it is the app that did not answer or take it. */
 		if (c->res_started)
 			conn_close(c);
+		else if (!c->req_done && c->reading)
+			conn_respond(c, 408, "timed out reading the request body");
 		else
 			conn_respond(c, 504, "the app did not answer in time");
 		break;
@@ -1120,7 +1234,9 @@ void router__on_connection(uv_stream_t *server, int status)
 			uv_ip6_name((struct sockaddr_in6 *)&ss, c->client_ip, sizeof(c->client_ip));
 	}
 	c->state = CONN_READ_HEAD;
-	uv_timer_start(&c->timer, conn_on_timer, HEAD_TIMEOUT_MS, 0);
+	/* The head timeout of a new connection runs from the accept: a client
+	 * that connects and waits gets no more time than one that drips. */
+	timer_arm(c, r->opts.head_timeout_ms);
 	conn_set_reading(c);
 }
 
@@ -1199,20 +1315,7 @@ static void up_on_eof(struct upstream *up)
 		conn_response_done(c);
 		return;
 	}
-	if (up->reused && !c->res_started && !up->in.len && !c->req.has_body &&
-	    !c->retried_stale) {
-		/* The upstream closed a pooled connection as we reused it: nothing was
-		 * answered and no body was consumed, so send the head again on a fresh
-		 * connection to the same target. */
-		c->retried_stale = 1;
-		conn_drop_upstream(c);
-		conn_connect(c);
-		return;
-	}
-	if (!c->res_started)
-		conn_respond(c, 502, "the app closed the connection without answering");
-	else
-		conn_close(c);          /* truncated response: the client must see it */
+	conn_upstream_lost(c, up, "the app closed the connection without answering");
 }
 
 static void up_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
@@ -1231,7 +1334,7 @@ static void up_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		up_on_eof(up);
 		return;
 	}
-	timer_arm(c, c->state == CONN_TUNNEL ? TUNNEL_TIMEOUT_MS : RESPONSE_TIMEOUT_MS);
+	timer_arm(c, c->state == CONN_TUNNEL ? TUNNEL_TIMEOUT_MS : c->r->opts.response_timeout_ms);
 	if (buf_add(&up->in, b->base, (size_t)nread) < 0) {
 		conn_respond(c, 502, "the app's response head is too large");
 		return;

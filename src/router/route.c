@@ -201,6 +201,7 @@ int router__route_options(struct route_def *out, const json_t *obj)
 		out->redirect_set = 1;
 	}
 	if ((v = json_object_get(obj, "max_body_bytes"))) {
+		out->max_body_given = 1;
 		if (json_is_null(v)) {
 			out->max_body_bytes = 0;
 			out->max_body_set = 0;

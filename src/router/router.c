@@ -527,6 +527,43 @@ static int take_over(struct router *r, char *bound, size_t boundsz, char *bound_
 	return restore(r, napps);
 }
 
+/* Fills in the defaults of the limits and timeouts left at 0 and checks the rest
+ * against their bounds; 0, or -1 with err_set() naming the option. */
+static int opts_limits(struct router_opts *o)
+{
+	const struct {
+		const char *name;
+		size_t     *bytes;
+		unsigned   *ms;
+		unsigned    def;
+	} lim[] = {
+		{ "max_header_bytes", &o->max_header_bytes, NULL, ROUTER_MAX_HEADER_BYTES_DEFAULT },
+		{ "max_url_bytes", &o->max_url_bytes, NULL, ROUTER_MAX_URL_BYTES_DEFAULT },
+		{ "head_timeout_ms", NULL, &o->head_timeout_ms, ROUTER_HEAD_TIMEOUT_DEFAULT },
+		{ "idle_timeout_ms", NULL, &o->idle_timeout_ms, ROUTER_IDLE_TIMEOUT_DEFAULT },
+		{ "body_timeout_ms", NULL, &o->body_timeout_ms, ROUTER_BODY_TIMEOUT_DEFAULT },
+		{ "connect_timeout_ms", NULL, &o->connect_timeout_ms,
+		  ROUTER_CONNECT_TIMEOUT_DEFAULT },
+		{ "response_timeout_ms", NULL, &o->response_timeout_ms,
+		  ROUTER_RESPONSE_TIMEOUT_DEFAULT },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
+		if (lim[i].bytes && !*lim[i].bytes)
+			*lim[i].bytes = lim[i].def;
+		else if (lim[i].bytes && *lim[i].bytes > ROUTER_LIMIT_BYTES_MAX)
+			return err_set("%s must be between 1 and %d", lim[i].name,
+				       ROUTER_LIMIT_BYTES_MAX);
+		if (lim[i].ms && !*lim[i].ms)
+			*lim[i].ms = lim[i].def;
+		else if (lim[i].ms && *lim[i].ms > ROUTER_TIMEOUT_MS_MAX)
+			return err_set("%s must be between 1 and %u", lim[i].name,
+				       ROUTER_TIMEOUT_MS_MAX);
+	}
+	return 0;
+}
+
 static void walk_close(uv_handle_t *h, void *arg)
 {
 	(void)arg;
@@ -541,14 +578,15 @@ int router_run(const struct router_opts *opts)
 	size_t napps = 0;
 	int ret = -1, loop_ok = 0;
 
-	if (!opts->max_header_bytes || opts->max_header_bytes > 1024 * 1024)
-		return err_set("max_header_bytes must be between 1 and 1048576");
 	signal(SIGPIPE, SIG_IGN);
 	if (!(r = calloc(1, sizeof(*r))))
 		return err_set("out of memory");
 	r->opts = *opts;
-	if (!r->opts.idle_timeout_ms)
-		r->opts.idle_timeout_ms = 60000;
+	if (opts_limits(&r->opts) < 0) {
+		free(r);
+		return -1;
+	}
+	r->head.max_url = r->opts.max_url_bytes;
 	if (uv_loop_init(&loop) < 0) {
 		err_set("cannot start the event loop");
 		goto out;

@@ -341,6 +341,8 @@ static int switch_router(const struct deploy_req *req, const json_t *targets)
 	rs.timeout_ms = 5000;
 	rs.deadline_ms = 30000;
 	rs.drain_timeout_ms = 30000;
+	rs.options = req->router_options;
+	rs.cert = req->router_cert;
 	ret = router_client_put(&rs);
 	if (ret < 0 && router_serves(req->app, targets)) {
 		/* The router applied the swap but could not answer (it was stopping, or

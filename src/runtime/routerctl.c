@@ -35,6 +35,27 @@ static int unreachable(void)
 		       wharf_router_socket());
 }
 
+/* PUT /apps/<app>/cert with rs->cert; a refusal is said, not returned: the
+ * route must not wait on a certificate. */
+static void put_cert(const struct route_spec *rs)
+{
+	struct http_reply reply = HTTP_REPLY_INIT;
+	struct buf path = BUF_INIT;
+	char *text = json_dumps(rs->cert, JSON_COMPACT);
+
+	if (!text || buf_addf(&path, "/apps/%s/cert", rs->app) < 0)
+		say_warn("out of memory: the router did not get %s's certificate", rs->app);
+	else if (http_unix_request(wharf_router_socket(), "PUT", path.buf, "application/json",
+				   text, strlen(text), 10000, &reply) < 0 || reply.status != 200) {
+		if (reply.status)
+			router_error(&reply, "the router refused the certificate");
+		say_warn("%s's certificate: %s", rs->app, err_msg());
+	}
+	free(text);
+	buf_release(&path);
+	http_reply_release(&reply);
+}
+
 int router_client_put(const struct route_spec *rs)
 {
 	struct http_reply reply = HTTP_REPLY_INIT;
@@ -50,6 +71,12 @@ int router_client_put(const struct route_spec *rs)
 		err_set("out of memory");
 		goto out;
 	}
+	if (rs->options && json_object_update(body, (json_t *)rs->options) < 0) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (rs->cert)
+		put_cert(rs);
 	if (rs->health_path)
 		json_object_set_new(body, "health",
 				    json_pack("{s:s,s:I,s:I,s:I}", "path", rs->health_path,

@@ -171,9 +171,17 @@ struct route_spec {
 	const char **targets;       /* NULL-terminated "127.0.0.1:PORT" */
 	const char  *health_path;   /* NULL: no health check */
 	long         interval_ms, timeout_ms, deadline_ms, drain_timeout_ms;
+	/* The app's router options, {"redirect_https": bool, "max_body_bytes": n|null}
+	 * (null: the default), sent in the route's body so that a route deleted and
+	 * made again keeps them; NULL: the router keeps what it has. Borrowed. */
+	const json_t *options;
+	/* The app's certificate, {"cert": PEM, "key": PEM}: given to the router
+	 * (PUT /apps/<app>/cert) before the route; NULL: none sent. Borrowed. */
+	const json_t *cert;
 };
 /* PUT /apps/<app>: returns when the router serves the new targets and drained
- * the old ones; -1 with the router's message otherwise (old targets kept). */
+ * the old ones; -1 with the router's message otherwise (old targets kept). A
+ * certificate the router refuses is a warning, not a failure: the route goes on. */
 int router_client_put(const struct route_spec *rs);
 int router_client_delete(const char *app);
 
@@ -214,6 +222,8 @@ struct deploy_req {
 	 * only when web is disabled (no overlap) and scaled to 1; 0: a fresh PORT each. */
 	int           web_port;
 	const json_t *extra;          /* container_spec.extra of every container; may be NULL */
+	const json_t *router_options; /* route_spec.options and .cert of the route PUT; */
+	const json_t *router_cert;    /* may be NULL */
 	/* Called for each new web container once wharf's checks pass, before the
 	 * router serves it (the check-deploy trigger); < 0 fails the deploy with
 	 * err_msg(). May be NULL. */

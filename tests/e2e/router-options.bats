@@ -10,6 +10,13 @@ load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
 WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
+# The router helpers (lib/router.bash) sit beside this file; the ASan stage of scripts/test.sh
+# runs a copy of it from a temp dir, with WHARF_REPO set.
+if [ -f "$BATS_TEST_DIRNAME/lib/router.bash" ]; then
+	load lib/router
+else
+	load "$WHARF_REPO/tests/e2e/lib/router"
+fi
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -147,49 +154,12 @@ start_backend() {
 	return 1
 }
 
-start_router() {
-	# The old log goes now, not in the background subshell: otherwise the wait below may
-	# read the previous router's "listening on" line and take its port.
-	rm -f "$RT/router.rc" "$RT/port" "$RT/sport" "$RT/router.log"
-	(
-		"$WHARF_BIN" router --listen 127.0.0.1:0 --listen-https 127.0.0.1:0 \
-			</dev/null >"$RT/router.log" 2>&1 3>&- &
-		echo $! >"$RT/router.pid"
-		wait $!
-		echo $? >"$RT/router.rc"
-	) 3>&- &
-	local i port sport
-	for i in $(seq 1 100); do
-		port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$RT/router.log" 2>/dev/null)
-		sport=$(sed -n 's/^wharf router: listening for HTTPS on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$RT/router.log" 2>/dev/null)
-		if [ -n "$port" ] && [ -n "$sport" ]; then
-			echo "$port" >"$RT/port"
-			echo "$sport" >"$RT/sport"
-			return 0
-		fi
-		sleep 0.1
-	done
-	cat "$RT/router.log" >&2
-	return 1
-}
-
-stop_router() {
-	local pid i
-	pid=$(cat "$RT/router.pid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 1 150); do
-		[ -f "$RT/router.rc" ] && return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
-
 ctl() {
 	curl -s -m 30 --unix-socket "$WHARF_ROUTER_SOCKET" "$@"
 }
 
 url() {
-	echo "http://127.0.0.1:$(cat "$RT/port")$1"
+	echo "http://127.0.0.1:$(cat "$RT/router.port")$1"
 }
 
 put_app() {     # put_app APP DOMAIN PORT
@@ -199,7 +169,7 @@ put_app() {     # put_app APP DOMAIN PORT
 # raw10 REQUEST: sends REQUEST (printf escapes) on one connection, prints what comes back
 # until the router closes it, as "<status line>|te=<yes|no>|100=<yes|no>|<body bytes>|<body>".
 raw10() {
-	python3 - "$(cat "$RT/port")" "$1" <<'EOF'
+	python3 - "$(cat "$RT/router.port")" "$1" <<'EOF'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
 s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
@@ -229,12 +199,15 @@ setup_file() {
 	PB=$(free_port)
 	write_backend
 	start_backend "$PB"
-	start_router
+	router_start router --listen 127.0.0.1:0 --listen-https 127.0.0.1:0
+	# router:set and certs:* need an app wharf knows (apps:create needs no Docker).
+	"$WHARF_BIN" apps:create opt >/dev/null
+	"$WHARF_BIN" apps:create nodomains >/dev/null
 	put_app opt opt.example.com "$PB" >/dev/null
 }
 
 teardown_file() {
-	stop_router || true
+	router_stop router || true
 	local pid
 	while read -r pid; do
 		kill "$pid" 2>/dev/null || true
@@ -252,8 +225,8 @@ teardown_file() {
 	run "$WHARF_BIN" router:set opt redirect-https on
 	assert_success
 	put_app opt opt.example.com "$PB" >/dev/null        # what a deploy sends
-	stop_router
-	start_router
+	router_stop router
+	router_start router --listen 127.0.0.1:0 --listen-https 127.0.0.1:0
 	run "$WHARF_BIN" router:report opt
 	assert_success
 	assert_output "=====> opt router information
@@ -305,6 +278,83 @@ teardown_file() {
 	ctl -X DELETE http://x/apps/early >/dev/null
 }
 
+@test "router-options: options and certificate live in app.json and come back with wharf's next route PUT" {
+	"$WHARF_BIN" apps:create keep >/dev/null
+	run "$WHARF_BIN" router:set keep max-body-size 4
+	assert_success
+	run "$WHARF_BIN" router:set keep redirect-https on
+	assert_success
+	run jq -c .router "$WHARF_ROOT/apps/keep/app.json"
+	assert_output '{"max_body_bytes":4,"redirect_https":true}'
+	run "$WHARF_BIN" certs:generate keep keep2.example.com
+	assert_success
+	[ "$(stat -c %a "$WHARF_ROOT/apps/keep/cert.json")" = 600 ]
+	# The router loses the route and the certificate (as a new router would); the report
+	# shows app.json's options meanwhile.
+	ctl -X DELETE http://x/apps/keep >/dev/null
+	ctl -X DELETE http://x/apps/keep/cert >/dev/null
+	run "$WHARF_BIN" router:report keep
+	assert_success
+	assert_output "=====> keep router information
+       Router domains:                
+       Router targets:                
+       Router max body size:          4
+       Router redirect https:         true
+       Router paused:                 false
+       Router maintenance:            false"
+	# A bare PUT (not wharf's) gives the route only: defaults.
+	put_app keep keep.example.com "$PB" >/dev/null
+	run curl -s -m 10 -H 'Host: keep.example.com' --data-binary 12345 "$(url /echo)"
+	assert_output "5 $(printf 12345 | md5sum | cut -d' ' -f1)"
+	# wharf's route PUT (a domains change keeps the router's targets) brings both back.
+	run "$WHARF_BIN" domains:set keep keep2.example.com
+	assert_success
+	run ctl http://x/apps/keep
+	assert_output --partial '"max_body_bytes":4,'
+	assert_output --partial '"redirect_https":true'
+	run curl -s -m 10 -o /dev/null -w '%{http_code}' -H 'Host: keep2.example.com' "$(url /p/x)"
+	assert_output 301
+	local sport
+	sport=$(cat "$RT/router.sport")
+	jq -j .cert "$WHARF_ROOT/apps/keep/cert.json" >"$RT/keep.crt"
+	run curl -s -m 10 --resolve "keep2.example.com:$sport:127.0.0.1" --cacert "$RT/keep.crt" \
+		--data-binary 12345 "https://keep2.example.com:$sport/echo"
+	assert_output "the request body is larger than the app accepts"
+	run curl -s -m 10 --resolve "keep2.example.com:$sport:127.0.0.1" --cacert "$RT/keep.crt" \
+		"https://keep2.example.com:$sport/p/tls"
+	assert_output "tls"
+	# Unset in app.json is the default in the router, whatever the router was told meanwhile.
+	"$WHARF_BIN" router:set keep max-body-size >/dev/null
+	"$WHARF_BIN" router:set keep redirect-https >/dev/null
+	ctl -X PUT http://x/apps/keep/options -d '{"max_body_bytes": 4, "redirect_https": true}' >/dev/null
+	run "$WHARF_BIN" domains:set keep keep2.example.com keep3.example.com
+	assert_success
+	run ctl http://x/apps/keep/options
+	assert_output '{"app":"keep","options":{"max_body_bytes":1073741824,"redirect_https":false}}'
+	run grep -c max_body_bytes "$WHARF_ROOT/router/table.json"
+	assert_output 0
+	ctl -X DELETE http://x/apps/keep >/dev/null
+}
+
+@test "router-options: router:*, certs:* refuse an app wharf does not know and change nothing" {
+	local cmd
+	for cmd in "router:set ghost max-body-size 1k" "router:set ghost redirect-https on" \
+		"router:set ghost max-body-size" "router:report ghost" \
+		"certs:generate ghost ghost.example.com" "certs:remove ghost" "certs:report ghost" \
+		"certs:add ghost $RT/backend.py $RT/backend.py"; do
+		# shellcheck disable=SC2086 # cmd is words
+		run "$WHARF_BIN" $cmd
+		assert_failure 1
+		assert_output " !     app 'ghost' does not exist"
+	done
+	run ctl http://x/apps/ghost
+	assert_output '{"error":"no such app"}'
+	run ctl http://x/apps/ghost/cert
+	assert_output '{"error":"no certificate for this app"}'
+	[ ! -e "$WHARF_ROOT/apps/ghost" ]
+	[ ! -e "$WHARF_ROOT/router/certs/ghost.crt" ]
+}
+
 @test "router-options: max-body-size answers 413 by Content-Length, and when a chunked body grows past it" {
 	"$WHARF_BIN" router:set opt max-body-size 1k >/dev/null
 	run curl -s -m 10 -o /dev/null -w '%{http_code}' -H 'Host: opt.example.com' \
@@ -335,7 +385,7 @@ teardown_file() {
 	assert_output --partial "Ssl hostnames:               opt.example.com"
 	assert_output --partial "Ssl subject:                 /CN=opt.example.com"
 	local sport
-	sport=$(cat "$RT/sport")
+	sport=$(cat "$RT/router.sport")
 	run curl -s -m 10 --resolve "opt.example.com:$sport:127.0.0.1" \
 		--cacert "$WHARF_ROOT/router/certs/opt.crt" "https://opt.example.com:$sport/p/tls"
 	assert_output "tls"
@@ -358,7 +408,7 @@ teardown_file() {
 	assert_output "plain"                    # no certificate: nothing to redirect to
 	"$WHARF_BIN" certs:generate opt >/dev/null
 	local sport
-	sport=$(cat "$RT/sport")
+	sport=$(cat "$RT/router.sport")
 	run curl -s -m 10 -o /dev/null -w '%{http_code} %{redirect_url}' \
 		-H 'Host: OPT.example.com:80' "$(url '/p/x?y=1')"
 	assert_output "301 https://opt.example.com:$sport/p/x?y=1"
@@ -448,14 +498,14 @@ teardown_file() {
 	assert_equal "$(cat "$RT/drain.code")" 200
 	assert_equal "$(cat "$RT/drain.out")" "{\"app\":\"drain\",\"domains\":[\"drain.example.com\"],\"drained\":false,\"targets\":[\"127.0.0.1:$p2\"]}"
 	assert_equal "$(cat "$RT/slow.out")" "slow"
-	stop_router
-	start_router
+	router_stop router
+	router_start router --listen 127.0.0.1:0 --listen-https 127.0.0.1:0
 	run curl -s -m 10 -H 'Host: drain.example.com' "$(url /p/new)"
 	assert_output "new"
 }
 
 @test "router-options: bin/wharf-router serves like \`wharf router\` without libgit2, libcurl or libarchive" {
-	local bin port i rss
+	local bin port rss
 	bin=$(dirname "$WHARF_BIN")/wharf-router
 	[ -x "$bin" ] || skip "no $bin beside WHARF_BIN"
 	run ldd "$bin"
@@ -464,27 +514,21 @@ teardown_file() {
 	refute_output --partial libgit2
 	refute_output --partial libarchive
 	mkdir -p "$RT/r2"
-	WHARF_ROOT=$RT/r2 WHARF_ROUTER_SOCKET=$RT/r2.sock "$bin" --listen 127.0.0.1:0 \
-		</dev/null >"$RT/r2.log" 2>&1 3>&- &
-	local pid=$!
-	for i in $(seq 1 100); do
-		port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$RT/r2.log" 2>/dev/null)
-		[ -n "$port" ] && break
-		sleep 0.1
-	done
-	rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+	ROUTER_BIN=$bin ROUTER_ROOT=$RT/r2 ROUTER_SOCKET=$RT/r2.sock router_start r2
+	port=$(router_port r2)
+	rss=$(awk '/^VmRSS/ {print $2}' "/proc/$(cat "$RT/r2.pid")/status")
 	curl -s -m 10 --unix-socket "$RT/r2.sock" -X PUT http://x/apps/r2 \
 		-d "{\"domains\": [\"r2.example.com\"], \"targets\": [\"127.0.0.1:$PB\"]}" >/dev/null
 	run curl -s -m 10 -H 'Host: r2.example.com' "http://127.0.0.1:$port/p/small"
-	kill -TERM "$pid"
-	wait "$pid"
+	router_stop r2
 	assert_output "small"
+	assert_equal "$(cat "$RT/r2.rc")" 0
 	# The issue's budget for an idle router; `wharf router` took 11 MiB.
 	[ "$rss" -le 8192 ]
 }
 
 @test "router-options: under systemd (NOTIFY_SOCKET) a router says READY=1, and a takeover hands MAINPID to the successor" {
-	local i a b port
+	local i b port
 	python3 - "$RT/notify.sock" "$RT/notify.log" </dev/null >/dev/null 2>&1 3>&- <<'PYEOF' &
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -500,27 +544,24 @@ PYEOF
 		sleep 0.1
 	done
 	mkdir -p "$RT/r3"
-	WHARF_ROOT=$RT/r3 WHARF_ROUTER_SOCKET=$RT/r3.sock NOTIFY_SOCKET=$RT/notify.sock \
-		"$WHARF_BIN" router --listen 127.0.0.1:0 </dev/null >"$RT/r3a.log" 2>&1 3>&- &
-	a=$!
+	NOTIFY_SOCKET=$RT/notify.sock ROUTER_ROOT=$RT/r3 ROUTER_SOCKET=$RT/r3.sock router_start r3a
 	for i in $(seq 1 100); do
 		grep -q 'READY=1' "$RT/notify.log" 2>/dev/null && break
 		sleep 0.1
 	done
 	run cat "$RT/notify.log"
 	assert_output "READY=1"
-	WHARF_ROOT=$RT/r3 WHARF_ROUTER_SOCKET=$RT/r3.sock NOTIFY_SOCKET=$RT/notify.sock \
-		"$WHARF_BIN" router --takeover </dev/null >"$RT/r3b.log" 2>&1 3>&- &
-	b=$!
+	NOTIFY_SOCKET=$RT/notify.sock ROUTER_ROOT=$RT/r3 ROUTER_SOCKET=$RT/r3.sock \
+		router_start r3b --takeover
+	b=$(cat "$RT/r3b.pid")
 	for i in $(seq 1 100); do
 		[ "$(grep -c 'READY=1' "$RT/notify.log")" -ge 2 ] && break
 		sleep 0.1
 	done
-	wait "$a"
-	port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$RT/r3a.log")
+	router_wait_exit r3a
+	port=$(router_port r3a)
 	run curl -s -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/"
-	kill -TERM "$b"
-	wait "$b" || true
+	router_stop r3b || true
 	kill "$npid" 2>/dev/null || true
 	assert_output 404                               # served by the successor
 	run cat "$RT/notify.log"

@@ -8,6 +8,13 @@ load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
 WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
+# The router helpers (lib/router.bash) sit beside this file; the ASan stage of scripts/test.sh
+# runs a copy of it from a temp dir, with WHARF_REPO set.
+if [ -f "$BATS_TEST_DIRNAME/lib/router.bash" ]; then
+	load lib/router
+else
+	load "$WHARF_REPO/tests/e2e/lib/router"
+fi
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -137,48 +144,12 @@ while True:
 EOF
 }
 
-start_router() {
-	# The old log goes now, not in the background subshell: otherwise the wait below may
-	# read the previous router's "listening on" line and take its port.
-	rm -f "$RT/router.rc" "$RT/port" "$RT/router.log"
-	(
-		WHARF_ROOT=$RT/root WHARF_ROUTER_SOCKET=$RT/router.sock \
-			"$WHARF_BIN" router --listen 127.0.0.1:0 "$@" </dev/null >"$RT/router.log" 2>&1 3>&- &
-		echo $! >"$RT/router.pid"
-		wait $!
-		echo $? >"$RT/router.rc"
-	) 3>&- &
-	local i port
-	for i in $(seq 1 100); do
-		port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' \
-			"$RT/router.log" 2>/dev/null)
-		if [ -n "$port" ]; then
-			echo "$port" >"$RT/port"
-			return 0
-		fi
-		sleep 0.1
-	done
-	cat "$RT/router.log" >&2
-	return 1
-}
-
-stop_router() {
-	local pid i
-	pid=$(cat "$RT/router.pid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 1 150); do
-		[ -f "$RT/router.rc" ] && return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-}
-
 ctl() {
 	curl -s -m 60 --unix-socket "$RT/router.sock" "$@"
 }
 
 url() {
-	echo "http://127.0.0.1:$(cat "$RT/port")$1"
+	echo "http://127.0.0.1:$(cat "$RT/router.port")$1"
 }
 
 setup_file() {
@@ -193,19 +164,19 @@ setup_file() {
 		curl -s -o /dev/null -m 1 "http://127.0.0.1:$PB/p/x" && break
 		sleep 0.1
 	done
-	start_router --access-log "$RT/access.log"
+	router_start router --listen 127.0.0.1:0 --access-log "$RT/access.log"
 	ctl -X PUT http://x/apps/proto \
 		-d "{\"domains\": [\"proto.example.com\"], \"targets\": [\"127.0.0.1:$PB\"]}" >/dev/null
 }
 
 teardown_file() {
-	stop_router || true
+	router_stop router || true
 	[ -f "$RT/backend.pid" ] && kill "$(cat "$RT/backend.pid")" 2>/dev/null || true
 	rm -rf "$RT"
 }
 
 @test "router-proto: an Upgrade is tunnelled both ways until the client closes" {
-	run timeout 20 python3 - "$(cat "$RT/port")" <<'EOF'
+	run timeout 20 python3 - "$(cat "$RT/router.port")" <<'EOF'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 s.sendall(b"GET /ws HTTP/1.1\r\nHost: proto.example.com\r\nUpgrade: websocket\r\n"
@@ -241,7 +212,7 @@ EOF
 }
 
 @test "router-proto: a tunnel ends when the app closes it; early bytes reach the app; /metrics counts the 101" {
-	run timeout 20 python3 - "$(cat "$RT/port")" <<'EOF'
+	run timeout 20 python3 - "$(cat "$RT/router.port")" <<'EOF'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 # Bytes sent right behind the head (before the 101) must reach the app too.
@@ -274,7 +245,7 @@ EOF
 }
 
 @test "router-proto: pipelined requests are answered in order on one connection" {
-	run timeout 20 python3 - "$(cat "$RT/port")" <<'EOF'
+	run timeout 20 python3 - "$(cat "$RT/router.port")" <<'EOF'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 h = b"Host: proto.example.com\r\n"
@@ -389,7 +360,7 @@ EOF
 
 @test "router-proto: X-Request-Id (generated or kept), X-Request-Start and X-Forwarded-Port reach the app" {
 	local port
-	port=$(cat "$RT/port")
+	port=$(cat "$RT/router.port")
 	run curl -s -m 5 -H 'Host: proto.example.com' -H 'X-Forwarded-Port: 1' "$(url /headers)"
 	assert_output --regexp $'\nX-Request-Id: [0-9a-f]{32}\n'
 	assert_output --regexp $'\nX-Request-Start: t=[0-9]{13}'
@@ -424,7 +395,7 @@ EOF
 }
 
 @test "router-proto: an unknown host after a served request on the same connection gets a 404 page" {
-	run timeout 20 python3 - "$(cat "$RT/port")" <<'PYEOF'
+	run timeout 20 python3 - "$(cat "$RT/router.port")" <<'PYEOF'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 s.sendall(b"GET /p/first HTTP/1.1\r\nHost: proto.example.com\r\n\r\n")

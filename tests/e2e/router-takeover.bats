@@ -9,37 +9,16 @@ load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
 WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
+# The router helpers (lib/router.bash) sit beside this file; the ASan stage of scripts/test.sh
+# runs a copy of it from a temp dir, with WHARF_REPO set.
+if [ -f "$BATS_TEST_DIRNAME/lib/router.bash" ]; then
+	load lib/router
+else
+	load "$WHARF_REPO/tests/e2e/lib/router"
+fi
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# start_router NAME [args]: pid in $RT/NAME.pid, exit status in $RT/NAME.rc, log $RT/NAME.log
-start_router() {
-	local name=$1 i
-	shift
-	(
-		"$WHARF_BIN" router "$@" </dev/null >"$RT/$name.log" 2>&1 3>&- &
-		echo $! >"$RT/$name.pid"
-		wait $!
-		echo $? >"$RT/$name.rc"
-	) 3>&- &
-	for i in $(seq 1 100); do
-		grep -q 'listening on' "$RT/$name.log" 2>/dev/null && return 0
-		[ -f "$RT/$name.rc" ] && break
-		sleep 0.1
-	done
-	cat "$RT/$name.log" >&2
-	return 1
-}
-
-wait_rc() {   # NAME: up to 15 s for the router to exit
-	local i
-	for i in $(seq 1 150); do
-		[ -f "$RT/$1.rc" ] && return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 setup_file() {
@@ -68,16 +47,16 @@ teardown_file() {
 }
 
 @test "router-takeover: a new router takes the socket over under load without a failed request" {
-	start_router old --listen 127.0.0.1:0
+	router_start old --listen 127.0.0.1:0
 	local port
-	port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$RT/old.log")
+	port=$(router_port old)
 	curl -s -m 10 --unix-socket "$WHARF_ROUTER_SOCKET" -X PUT http://x/apps/tko \
 		-d "{\"domains\": [\"tko.example.com\"], \"targets\": [\"127.0.0.1:$PB\"]}" >/dev/null
 	wrk -t1 -c8 -d4s -H 'Host: tko.example.com' "http://127.0.0.1:$port/" >"$RT/wrk.txt" 2>&1 3>&- &
 	local wrk_pid=$!
 	sleep 1
-	start_router new --takeover
-	wait_rc old
+	router_start new --takeover
+	router_wait_exit old
 	run cat "$RT/old.rc"
 	assert_output 0
 	wait "$wrk_pid"
@@ -91,8 +70,7 @@ teardown_file() {
 	assert_output ok
 	run curl -s -m 5 --unix-socket "$WHARF_ROUTER_SOCKET" http://x/apps
 	assert_output --partial '"app":"tko"'
-	kill -TERM "$(cat "$RT/new.pid")"
-	wait_rc new
+	router_stop new
 	run cat "$RT/new.rc"
 	assert_output 0
 }

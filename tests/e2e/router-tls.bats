@@ -8,46 +8,16 @@ load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
 WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
+# The router helpers (lib/router.bash) sit beside this file; the ASan stage of scripts/test.sh
+# runs a copy of it from a temp dir, with WHARF_REPO set.
+if [ -f "$BATS_TEST_DIRNAME/lib/router.bash" ]; then
+	load lib/router
+else
+	load "$WHARF_REPO/tests/e2e/lib/router"
+fi
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-start_router() {
-	# The old log goes now, not in the background subshell: otherwise the wait below may
-	# read the previous router's "listening on" line and take its port.
-	rm -f "$RT/router.rc" "$RT/port" "$RT/sport" "$RT/router.log"
-	(
-		"$WHARF_BIN" router --listen 127.0.0.1:0 --listen-https 127.0.0.1:0 \
-			</dev/null >"$RT/router.log" 2>&1 3>&- &
-		echo $! >"$RT/router.pid"
-		wait $!
-		echo $? >"$RT/router.rc"
-	) 3>&- &
-	local i port sport
-	for i in $(seq 1 100); do
-		port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$RT/router.log")
-		sport=$(sed -n 's/^wharf router: listening for HTTPS on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$RT/router.log")
-		if [ -n "$port" ] && [ -n "$sport" ]; then
-			echo "$port" >"$RT/port"
-			echo "$sport" >"$RT/sport"
-			return 0
-		fi
-		sleep 0.1
-	done
-	cat "$RT/router.log" >&2
-	return 1
-}
-
-stop_router() {
-	local pid i
-	pid=$(cat "$RT/router.pid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 1 150); do
-		[ -f "$RT/router.rc" ] && return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
 }
 
 ctl() {
@@ -58,7 +28,7 @@ ctl() {
 https() {
 	local name=$1 path=$2 sport
 	shift 2
-	sport=$(cat "$RT/sport")
+	sport=$(cat "$RT/router.sport")
 	curl -s -m 10 --resolve "$name.example.com:$sport:127.0.0.1" --cacert "$RT/$name.crt" \
 		"$@" "https://$name.example.com:$sport$path"
 }
@@ -84,15 +54,16 @@ setup_file() {
 		curl -s -o /dev/null -m 1 "http://127.0.0.1:$PB/" && break
 		sleep 0.1
 	done
-	start_router
+	router_start router --listen 127.0.0.1:0 --listen-https 127.0.0.1:0
 	for n in one two; do
+		"$WHARF_BIN" apps:create "$n" >/dev/null
 		ctl -X PUT "http://x/apps/$n" \
 			-d "{\"domains\": [\"$n.example.com\"], \"targets\": [\"127.0.0.1:$PB\"]}" >/dev/null
 	done
 }
 
 teardown_file() {
-	stop_router || true
+	router_stop router || true
 	[ -f "$RT/backend.pid" ] && kill "$(cat "$RT/backend.pid")" 2>/dev/null || true
 	rm -rf "$RT"
 }
@@ -107,6 +78,9 @@ teardown_file() {
 	run "$WHARF_BIN" certs:report two
 	assert_output --partial "Ssl subject:                 /CN=two.example.com"
 	[ "$(stat -c %a "$WHARF_ROOT/router/certs/two.key")" = 600 ]
+	# wharf keeps its own copy with the app (0600: it holds the key).
+	[ "$(stat -c %a "$WHARF_ROOT/apps/two/cert.json")" = 600 ]
+	cmp "$RT/two.crt" <(jq -j .cert "$WHARF_ROOT/apps/two/cert.json")
 }
 
 @test "router-tls: a key that does not match is refused and the old certificate kept" {
@@ -115,6 +89,7 @@ teardown_file() {
 	assert_output --partial "mismatch"
 	run "$WHARF_BIN" certs:report two
 	assert_output --partial "/CN=two.example.com"
+	cmp "$RT/two.crt" <(jq -j .cert "$WHARF_ROOT/apps/two/cert.json")
 }
 
 @test "router-tls: SNI picks each app's certificate (curl --resolve)" {
@@ -123,14 +98,14 @@ teardown_file() {
 	run https two /
 	assert_output "hello over tls"
 	# two's name with one's certificate as the only trusted one fails verification.
-	run curl -s -m 10 --resolve "two.example.com:$(cat "$RT/sport"):127.0.0.1" \
-		--cacert "$RT/one.crt" "https://two.example.com:$(cat "$RT/sport")/"
+	run curl -s -m 10 --resolve "two.example.com:$(cat "$RT/router.sport"):127.0.0.1" \
+		--cacert "$RT/one.crt" "https://two.example.com:$(cat "$RT/router.sport")/"
 	assert_equal "$status" 60
 }
 
 @test "router-tls: openssl s_client sees the certificate of the name it asks for; TLS 1.2 and 1.3" {
 	local sport
-	sport=$(cat "$RT/sport")
+	sport=$(cat "$RT/router.sport")
 	run bash -c "openssl s_client -connect 127.0.0.1:$sport -servername two.example.com </dev/null 2>/dev/null | openssl x509 -noout -subject"
 	assert_output --regexp 'subject=CN ?= ?two\.example\.com'
 	run bash -c "openssl s_client -connect 127.0.0.1:$sport -servername one.example.com </dev/null 2>/dev/null | openssl x509 -noout -subject"
@@ -142,10 +117,10 @@ teardown_file() {
 }
 
 @test "router-tls: a name no app serves, or no SNI, ends the handshake" {
-	run curl -s -m 10 -k --resolve "nobody.example.com:$(cat "$RT/sport"):127.0.0.1" \
-		"https://nobody.example.com:$(cat "$RT/sport")/"
+	run curl -s -m 10 -k --resolve "nobody.example.com:$(cat "$RT/router.sport"):127.0.0.1" \
+		"https://nobody.example.com:$(cat "$RT/router.sport")/"
 	assert_failure
-	run curl -s -m 10 -k "https://127.0.0.1:$(cat "$RT/sport")/"
+	run curl -s -m 10 -k "https://127.0.0.1:$(cat "$RT/router.sport")/"
 	assert_failure
 }
 
@@ -174,16 +149,17 @@ PYEOF
 	run https one /
 	kill "$epid" 2>/dev/null || true
 	ctl -X PUT http://x/apps/one -d "{\"domains\": [\"one.example.com\"], \"targets\": [\"127.0.0.1:$PB\"]}" >/dev/null
-	assert_output "proto=https port=$(cat "$RT/sport")"
+	assert_output "proto=https port=$(cat "$RT/router.sport")"
 }
 
 @test "router-tls: certificates survive a restart; certs:remove ends HTTPS for the app" {
-	stop_router
-	start_router
+	router_stop router
+	router_start router --listen 127.0.0.1:0 --listen-https 127.0.0.1:0
 	run https two /
 	assert_output "hello over tls"
 	run "$WHARF_BIN" certs:remove two
 	assert_success
+	[ ! -e "$WHARF_ROOT/apps/two/cert.json" ]
 	run https two /
 	assert_failure
 	run "$WHARF_BIN" certs:report two

@@ -7,6 +7,13 @@ load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
 WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
+# The router helpers (lib/router.bash) sit beside this file; the ASan stage of scripts/test.sh
+# runs a copy of it from a temp dir, with WHARF_REPO set.
+if [ -f "$BATS_TEST_DIRNAME/lib/router.bash" ]; then
+	load lib/router
+else
+	load "$WHARF_REPO/tests/e2e/lib/router"
+fi
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -35,46 +42,6 @@ EOF
 	return 1
 }
 
-# Starts the router; its pid goes to $RT/router.pid, its exit status (when it ends)
-# to $RT/router.rc, the bound port to $RT/port.
-start_router() {
-	# The old log goes now, not in the background subshell: otherwise the wait below may
-	# read the previous router's "listening on" line and take its port.
-	rm -f "$RT/router.rc" "$RT/port" "$RT/router.log"
-	(
-		WHARF_ROOT=$RT/root WHARF_ROUTER_SOCKET=$RT/router.sock \
-			"$WHARF_BIN" router --listen 127.0.0.1:0 </dev/null >"$RT/router.log" 2>&1 3>&- &
-		echo $! >"$RT/router.pid"
-		wait $!
-		echo $? >"$RT/router.rc"
-	) 3>&- &
-	local i port
-	for i in $(seq 1 100); do
-		port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' \
-			"$RT/router.log" 2>/dev/null)
-		if [ -n "$port" ]; then
-			echo "$port" >"$RT/port"
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "router did not start:" >&2
-	cat "$RT/router.log" >&2
-	return 1
-}
-
-stop_router() {
-	local pid i
-	pid=$(cat "$RT/router.pid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 1 150); do
-		[ -f "$RT/router.rc" ] && return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	return 1
-}
-
 ctl() {
 	curl -s -m 60 --unix-socket "$RT/router.sock" "$@"
 }
@@ -83,7 +50,7 @@ ctl() {
 get() {
 	local host=$1 path=$2
 	shift 2
-	curl -s -m 10 -H "Host: $host" "$@" "http://127.0.0.1:$(cat "$RT/port")$path"
+	curl -s -m 10 -H "Host: $host" "$@" "http://127.0.0.1:$(cat "$RT/router.port")$path"
 }
 
 setup_file() {
@@ -95,11 +62,11 @@ setup_file() {
 	PDEAD=$(free_port)      # nothing listens here
 	start_backend one "$P1"
 	start_backend two "$P2"
-	start_router
+	router_start router
 }
 
 teardown_file() {
-	stop_router || true
+	router_stop router || true
 	local f
 	for f in "$RT"/one.pid "$RT"/two.pid; do
 		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
@@ -143,7 +110,7 @@ teardown_file() {
 
 @test "router: keeps the client connection alive across requests" {
 	run curl -sv -m 10 -H 'Host: web.example.com' \
-		"http://127.0.0.1:$(cat "$RT/port")/" "http://127.0.0.1:$(cat "$RT/port")/index.html"
+		"http://127.0.0.1:$(cat "$RT/router.port")/" "http://127.0.0.1:$(cat "$RT/router.port")/index.html"
 	assert_success
 	assert_output --regexp '[Rr]e-?using existing'
 	[ "$(grep -c '^backend one$' <<<"$output")" -eq 2 ]
@@ -158,7 +125,7 @@ teardown_file() {
 
 @test "router: a health-checked PUT swaps to the new backend without failed requests" {
 	local port i bad=0
-	port=$(cat "$RT/port")
+	port=$(cat "$RT/router.port")
 	# Requests run all through the swap; each must be answered by one or two.
 	(
 		for i in $(seq 1 150); do
@@ -210,11 +177,11 @@ teardown_file() {
 }
 
 @test "router: SIGTERM stops it cleanly and a restart restores the table" {
-	stop_router
+	router_stop router
 	run cat "$RT/router.rc"
 	assert_output 0
 	[ ! -e "$RT/router.sock" ]
-	start_router
+	router_start router
 	run cat "$RT/router.log"
 	assert_output --partial "2 apps restored"
 	run get web.example.com /

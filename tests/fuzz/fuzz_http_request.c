@@ -13,6 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct buf out = BUF_INIT;
 	struct router_fwd fwd = { .client_ip = "127.0.0.1", .proto = "http", .port = 80,
 				  .start_ms = 1, .request_id = "generated" };
+	unsigned long long payload = 0;
 	char host[256];
 	llhttp_t p;
 	int n, done;
@@ -21,9 +22,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 65536)
 		return -1;
 	memset(&h, 0, sizeof(h));
+	h.max_url = size & 8 ? 64 : 8192;       /* the 414 path, often enough */
 	n = router__head_parse(&p, &h, in, size);
+	if (n < 0 && h.error_status != 400 && h.error_status != 405 && h.error_status != 414 &&
+	    h.error_status != 431)
+		abort();
 	if (n <= 0)
 		return 0;
+	if (h.url.len > h.max_url)
+		abort();
 	if ((size_t)n > size || h.nhdr > ROUTER_MAX_HEADERS)
 		abort();
 	(void)router__head_host(host, sizeof(host), &h, in);
@@ -33,8 +40,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (strlen(fwd.request_id) > ROUTER_REQUEST_ID_MAX || strpbrk(fwd.request_id, " \r\n\""))
 		abort();
 	llhttp_resume(&p);
-	m = router__body_feed(&p, in + n, size - (size_t)n, &done);
-	if (m > (long)(size - (size_t)n))
+	/* What the body limit counts is payload: never more than the bytes consumed,
+	 * and all of them for a Content-Length body. */
+	m = router__body_feed_counted(&p, in + n, size - (size_t)n, &done, &payload);
+	if (m > (long)(size - (size_t)n) || (m >= 0 && payload > (unsigned long long)m) ||
+	    (m >= 0 && !h.chunked && payload != (unsigned long long)m))
 		abort();
 	/* The same bytes as a response head, as an upstream could send them. */
 	buf_reset(&out);

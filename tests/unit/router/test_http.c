@@ -54,6 +54,45 @@ static void test_head_bad_and_too_many(void **state)
 	buf_release(&many);
 }
 
+/* 414 for a request target past max_url: as soon as that much of it was read
+ * (the head need not be complete), and only for requests. */
+static void test_head_url_too_long(void **state)
+{
+	struct http_head h;
+	struct buf req = BUF_INIT;
+	llhttp_t p;
+	(void)state;
+
+	buf_addstr(&req, "GET /");
+	while (req.len < 4 + 64)                /* a target of exactly 64 bytes */
+		buf_addstr(&req, "a");
+	buf_addstr(&req, " HTTP/1.1\r\nHost: x\r\n\r\n");
+	memset(&h, 0, sizeof(h));
+	h.max_url = 64;
+	assert_int_equal(router__head_parse(&p, &h, req.buf, req.len), (int)req.len);
+	assert_int_equal(h.url.len, 64);
+	assert_int_equal(h.max_url, 64);        /* an input: kept by the parse */
+
+	/* One byte more: refused, complete head or not. */
+	h.max_url = 63;
+	assert_int_equal(router__head_parse(&p, &h, req.buf, req.len), -1);
+	assert_int_equal(h.error_status, 414);
+	assert_int_equal(router__head_parse(&p, &h, req.buf, 4 + 64), -1);
+	assert_int_equal(h.error_status, 414);
+	/* Not yet past the limit: more bytes are needed. */
+	assert_int_equal(router__head_parse(&p, &h, req.buf, 4 + 63), 0);
+	/* 0: no limit. */
+	h.max_url = 0;
+	assert_int_equal(router__head_parse(&p, &h, req.buf, req.len), (int)req.len);
+	/* A long reason phrase of a response is no target. */
+	memset(&h, 0, sizeof(h));
+	h.is_response = 1;
+	h.max_url = 4;
+	assert_int_equal(router__head_parse(&p, &h, "HTTP/1.1 200 Very Fine Indeed\r\n"
+						     "Content-Length: 0\r\n\r\n", 52), 52);
+	buf_release(&req);
+}
+
 static void test_body_feed_finds_message_end(void **state)
 {
 	const char *req = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n";
@@ -85,6 +124,55 @@ static void test_body_feed_finds_message_end(void **state)
 	llhttp_resume(&p);
 	assert_int_equal(router__body_feed(&p, NULL, 0, &done), 0);
 	assert_true(done);
+}
+
+/* The body limit counts payload: chunk sizes, extensions, CRLFs and trailers are
+ * consumed but not counted, in pieces split anywhere; a Content-Length body counts
+ * as it comes. */
+static void test_body_feed_counts_payload_only(void **state)
+{
+	const char *chunked = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+			      "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-T: t\r\n\r\nGET";
+	const char *sized = "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\nhello, worldGET";
+	unsigned long long payload = 0;
+	struct http_head h;
+	llhttp_t p;
+	size_t off, i;
+	long m;
+	int n, done = 0;
+	(void)state;
+
+	n = parse(&h, &p, chunked);
+	assert_true(n > 0 && h.chunked);
+	llhttp_resume(&p);
+	/* One byte at a time: every split of the framing. */
+	for (off = (size_t)n; !done; off += (size_t)m) {
+		m = router__body_feed_counted(&p, chunked + off, 1, &done, &payload);
+		assert_true(m == 0 || m == 1);
+		assert_true(m == 1 || done);
+	}
+	assert_int_equal(payload, 12);
+	assert_string_equal(chunked + off, "GET");
+
+	payload = 100;          /* it adds */
+	n = parse(&h, &p, chunked);
+	llhttp_resume(&p);
+	m = router__body_feed_counted(&p, chunked + n, strlen(chunked) - (size_t)n, &done, &payload);
+	assert_true(done);
+	assert_int_equal(m, (long)(strlen(chunked) - (size_t)n - 3));
+	assert_int_equal(payload, 112);
+
+	payload = 0;
+	n = parse(&h, &p, sized);
+	llhttp_resume(&p);
+	for (i = 0, off = (size_t)n; i < 2; i++) {
+		m = router__body_feed_counted(&p, sized + off, i ? strlen(sized) - off : 5, &done,
+					      &payload);
+		off += (size_t)m;
+	}
+	assert_true(done);
+	assert_int_equal(payload, 12);
+	assert_string_equal(sized + off, "GET");
 }
 
 static void test_response_head_to_head_request(void **state)
@@ -346,7 +434,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_head_complete_and_incomplete),
 		cmocka_unit_test(test_head_bad_and_too_many),
+		cmocka_unit_test(test_head_url_too_long),
 		cmocka_unit_test(test_body_feed_finds_message_end),
+		cmocka_unit_test(test_body_feed_counts_payload_only),
 		cmocka_unit_test(test_response_head_to_head_request),
 		cmocka_unit_test(test_host_normalise),
 		cmocka_unit_test(test_head_host),

@@ -191,7 +191,7 @@ static void test_route_to_json(void **state)
  * "left out" (a deploy's PUT leaves them out and must not reset them). */
 static void test_route_options(void **state)
 {
-	struct route_def a, b, *back = NULL;
+	struct route_def a, b, c, *back = NULL;
 	const struct route_def *specs[2];
 	json_t *table, *o;
 	char *text;
@@ -204,7 +204,12 @@ static void test_route_options(void **state)
 	assert_true(a.max_body_set);
 	assert_true(a.max_body_bytes == 10485760ULL);
 	assert_int_equal(put(&b, "api", "{\"domains\": [], \"targets\": []}"), 0);
-	assert_false(b.redirect_set || b.max_body_set);
+	assert_false(b.redirect_set || b.max_body_set || b.max_body_given);
+	/* null is given (wharf's route PUT resets the limit with it) but not set. */
+	assert_int_equal(put(&c, "nul", "{\"domains\": [], \"targets\": [], "
+				       "\"max_body_bytes\": null}"), 0);
+	assert_true(c.max_body_given && !c.max_body_set);
+	router__route_release(&c);
 	o = router__route_options_json(&b);
 	text = json_dumps(o, JSON_SORT_KEYS);
 	assert_string_equal(text, "{\"max_body_bytes\": 1073741824, \"redirect_https\": false}");
@@ -237,6 +242,59 @@ static void test_route_options(void **state)
 	router__route_release(&a);
 }
 
+/* Host to app: an exact domain wins over any wildcard, the longest matching
+ * wildcard over shorter ones, whatever the order of the table; "*.d" matches
+ * subdomains of d at any depth but not d itself. */
+static void test_app_for_host(void **state)
+{
+	static char *d_wide[] = { "*.example.test" };
+	static char *d_deep[] = { "*.deep.example.test", "other.test" };
+	static char *d_exact[] = { "exact.deep.example.test" };
+	static char *d_plain[] = { "example.test" };
+	struct app wide = { .spec = { .app = "wide", .domains = d_wide, .ndomains = 1 } };
+	struct app deep = { .spec = { .app = "deep", .domains = d_deep, .ndomains = 2 } };
+	struct app exact = { .spec = { .app = "exact", .domains = d_exact, .ndomains = 1 } };
+	struct app plain = { .spec = { .app = "plain", .domains = d_plain, .ndomains = 1 } };
+	struct router *r = calloc(1, sizeof(*r));
+	struct app *a;
+	int order;
+	(void)state;
+
+	assert_non_null(r);
+	for (order = 0; order < 2; order++) {
+		/* Both orders of the list: the answer must not depend on it. */
+		if (order == 0) {
+			r->apps = &wide;
+			wide.next = &deep;
+			deep.next = &exact;
+			exact.next = NULL;
+		} else {
+			r->apps = &exact;
+			exact.next = &deep;
+			deep.next = &wide;
+			wide.next = NULL;
+		}
+		assert_null(router__app_for_host(r, "example.test"));
+		assert_ptr_equal(router__app_for_host(r, "a.example.test"), &wide);
+		assert_ptr_equal(router__app_for_host(r, "deep.example.test"), &wide);
+		assert_ptr_equal(router__app_for_host(r, "a.deep.example.test"), &deep);
+		assert_ptr_equal(router__app_for_host(r, "x.a.deep.example.test"), &deep);
+		assert_ptr_equal(router__app_for_host(r, "exact.deep.example.test"), &exact);
+		assert_ptr_equal(router__app_for_host(r, "a.exact.deep.example.test"), &deep);
+		assert_ptr_equal(router__app_for_host(r, "other.test"), &deep);
+		assert_null(router__app_for_host(r, "a.other.test"));
+		assert_null(router__app_for_host(r, "xexample.test"));
+		assert_null(router__app_for_host(r, "a.example.testx"));
+		assert_null(router__app_for_host(r, ".example.test"));
+	}
+	/* An exact domain beats a wildcard that also matches. */
+	plain.next = r->apps;
+	r->apps = &plain;
+	a = router__app_for_host(r, "example.test");
+	assert_ptr_equal(a, &plain);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_table_invalid),
 		cmocka_unit_test(test_route_to_json),
 		cmocka_unit_test(test_route_options),
+		cmocka_unit_test(test_app_for_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
