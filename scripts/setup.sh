@@ -184,4 +184,5 @@ cat <<MSG
        Set a domain:   wharf domains:set-global example.com
        Deploy an app:  git remote add deploy ssh://wharf@$host/hello
                        git push deploy main
+       See it served:  curl -H 'Host: hello.example.com' http://$host/
 MSG

@@ -28,25 +28,51 @@ static int app_args(struct cli_opts *o, int argc, char **argv, const char *allow
 	return cli_opts_app(o, must_exist);
 }
 
+int cli_app_create(const char *app)
+{
+	struct docker *d = NULL;
+	struct buf exe = BUF_INIT, dir = BUF_INIT;
+	int created, made = 0, ret = -1;
+
+	if (valid_app_name(app) < 0)
+		return -1;
+	if (state_app_exists(app))
+		return err_set("app '%s' already exists", app);
+	/* An app is only of use with a Docker to build and run it: with dockerd
+	 * down, nothing is created and the message says why. */
+	if (docker_new(&d, NULL) < 0)
+		goto out;
+	say_step("Creating %s...", app);
+	if (state_app_create(app) < 0)
+		goto out;
+	made = 1;
+	if (cli_self_exe(&exe) < 0 || receiver_repo_ensure(app, exe.buf, &created) < 0)
+		goto out;
+	plugins_post("post-create", app, (const char *[]){ app, NULL });
+	ret = 0;
+out:
+	if (ret < 0 && made) {
+		/* No app without its repository: the next try starts afresh. */
+		struct buf why = BUF_INIT;
+		buf_addstr(&why, err_msg());
+		if (wharf_app_path(&dir, app, NULL) == 0)
+			fs_rm_rf(dir.buf);
+		err_set("%s", why.buf);
+		buf_release(&why);
+	}
+	docker_free(d);
+	buf_release(&exe);
+	buf_release(&dir);
+	return ret;
+}
+
 int cmd_apps_create(int argc, char **argv)
 {
 	struct cli_opts o;
-	struct buf exe = BUF_INIT;
-	int created, ret = -1;
 
 	if (app_args(&o, argc, argv, "", 1, 0) < 0)
 		return -1;
-	if (state_app_exists(o.pos[0]))
-		return err_set("app '%s' already exists", o.pos[0]);
-	say_step("Creating %s...", o.pos[0]);
-	if (state_app_create(o.pos[0]) < 0 || cli_self_exe(&exe) < 0 ||
-	    receiver_repo_ensure(o.pos[0], exe.buf, &created) < 0)
-		goto out;
-	plugins_post("post-create", o.pos[0], (const char *[]){ o.pos[0], NULL });
-	ret = 0;
-out:
-	buf_release(&exe);
-	return ret;
+	return cli_app_create(o.pos[0]);
 }
 
 int cmd_apps_list(int argc, char **argv)

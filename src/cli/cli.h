@@ -160,12 +160,22 @@ void cli_build_release(struct cli_build *b);
 int  cli_build_tree(struct docker *d, const char *app, const char *rev, const char *dir,
 		    long version, struct cli_build *out);
 
+/* Creates an app (apps:create, a first push): its state and its bare repository
+ * with the deploy hook, and fires post-create. Refuses an invalid or existing
+ * name, and a Docker that does not answer; on any failure nothing of the app is
+ * left. Prints the "Creating" step. */
+int cli_app_create(const char *app);
+
 /* Deploys (src/cli/deploy.c): the only code that drives receiver, build and
  * runtime together. Both take and release the app's lock themselves. */
 int cli_deploy_push(const char *app, const char *rev);
 /* Makes a new release from the current one's image with the app's current
  * config and deploys it; without a release yet, says the change waits. */
 int cli_redeploy(const char *app, const char *why);
+/* 0 when a redeploy of the app could run now: it has no release yet (nothing to
+ * redeploy), or Docker answers. -1 with Docker's error otherwise, so a change
+ * that would redeploy is refused before anything is saved. */
+int cli_redeploy_check(const char *app);
 /* Redeploys release N's image with its config (which becomes the app's again). */
 int cli_rollback(const char *app, long version);
 /* Tells the router the app's current domains (after a domains change), with the

@@ -25,7 +25,10 @@ struct target {
 #define TARGET_INIT { .app = NULL, .l = LOCK_INIT, .doc = NULL, .config = NULL }
 
 /* Resolves --global or the app in pos[0]; with lock, takes the app's (or the
- * global file's) lock before loading, so a read-modify-write loses nothing. */
+ * global file's) lock before loading, so a read-modify-write loses nothing. A
+ * change of an app that will redeploy it (no --no-restart) is refused here,
+ * before anything is saved, when Docker does not answer: a config that no
+ * release runs would otherwise be left behind. */
 static int target_open(struct target *t, const struct cli_opts *o, int lock)
 {
 	struct buf p = BUF_INIT;
@@ -46,6 +49,8 @@ static int target_open(struct target *t, const struct cli_opts *o, int lock)
 		t->args = (char **)o->pos + 1;
 		t->nargs = o->npos - 1;
 		if (lock && state_app_lock(&t->l, t->app) < 0)
+			goto out;
+		if (lock && !o->no_restart && cli_redeploy_check(t->app) < 0)
 			goto out;
 		if (state_app_load(t->app, &t->doc) < 0)
 			goto out;

@@ -285,7 +285,7 @@ int cli_deploy_push(const char *app, const char *rev)
 	if ((!locked || strcmp(locked, app)) && state_app_lock(&l, app) < 0)
 		goto out;
 	say_step("Deploying %s (%.7s)", app, rev);
-	if (docker_new(&d, NULL) < 0 || state_releases_load(app, &releases) < 0)
+	if (state_releases_load(app, &releases) < 0 || docker_new(&d, NULL) < 0)
 		goto out;
 	if (buf_addf(&tmproot, "%s/tmp", wharf_root()) < 0 ||
 	    buf_addf(&prefix, "build-%s_", app) < 0 || fs_mkdir_p(tmproot.buf, 0755) < 0 ||
@@ -314,7 +314,12 @@ out:
 		/* Say it while the pusher still reads: the push is rejected. */
 		struct buf why = BUF_INIT;
 		buf_addstr(&why, err_msg());
-		err_set("deploy of %s failed: %s; the previous release keeps serving", app, why.buf);
+		/* A first push has no previous release to keep serving. */
+		if (state_current_release(releases))
+			err_set("deploy of %s failed: %s; the previous release keeps serving", app,
+				why.buf);
+		else
+			err_set("deploy of %s failed: %s; nothing was deployed", app, why.buf);
 		buf_release(&why);
 	}
 	if (tmp.len && fs_rm_rf(tmp.buf) < 0)
@@ -441,6 +446,22 @@ out:
 	buf_release(&path);
 	buf_release(&tag);
 	buf_release(&desc);
+	return ret;
+}
+
+int cli_redeploy_check(const char *app)
+{
+	struct docker *d = NULL;
+	json_t *releases = NULL;
+	int ret = -1;
+
+	if (state_releases_load(app, &releases) < 0)
+		goto out;
+	if (!state_current_release(releases) || docker_new(&d, NULL) == 0)
+		ret = 0;
+out:
+	json_decref(releases);
+	docker_free(d);
 	return ret;
 }
 

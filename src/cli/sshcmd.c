@@ -14,28 +14,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The first push of an app creates it, but only when Docker answers: a push to a
- * wharf whose dockerd is down must not leave a half-made app behind. Nothing
- * may go to stdout here: it carries git's protocol. */
+/* The first push of an app creates it (cli_app_create: only when Docker answers,
+ * and never half). Nothing may go to stdout here: it carries git's protocol. */
 static int ensure_app_for_push(const char *app)
 {
-	struct docker *d = NULL;
 	struct buf exe = BUF_INIT;
 	int created, ret = -1;
 
-	if (!state_app_exists(app)) {
-		if (docker_new(&d, NULL) < 0)
-			goto out;
-		fprintf(stderr, "-----> Creating app %s\n", app);
-		if (state_app_create(app) < 0)
-			goto out;
-		plugins_post("post-create", app, (const char *[]){ app, NULL });
-	}
+	if (!state_app_exists(app) && cli_app_create(app) < 0)
+		goto out;
 	if (cli_self_exe(&exe) < 0 || receiver_repo_ensure(app, exe.buf, &created) < 0)
 		goto out;
 	ret = 0;
 out:
-	docker_free(d);
 	buf_release(&exe);
 	return ret;
 }

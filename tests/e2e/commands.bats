@@ -4,6 +4,8 @@
 
 load lib/harness
 
+bats_require_minimum_version 1.5.0      # run --separate-stderr
+
 setup() {
 	harness_test_setup
 }
@@ -163,20 +165,125 @@ http://www.$app.example"
 
 @test "a push while dockerd is not reachable is refused and creates nothing" {
 	app=$(new_app_name)
+	down="unix://$WHARF_T/nobody-$app.sock"
 	ssh-keygen -q -t ed25519 -N '' -C down -f "$TEST_TMP/down"
 	# A key added while DOCKER_HOST names a socket nobody listens on: its pushes
 	# reach a wharf whose Docker is down.
-	DOCKER_HOST="unix://$WHARF_T/nobody-$app.sock" run wharf ssh-keys:add down <"$TEST_TMP/down.pub"
+	DOCKER_HOST=$down run wharf ssh-keys:add down <"$TEST_TMP/down.pub"
 	assert_success
 	make_app_repo "$TEST_TMP/app" "never deployed"
 	GIT_SSH_COMMAND="ssh ${SSH_OPTS[*]} -i $TEST_TMP/down" \
 		run timeout 60 git -C "$TEST_TMP/app" push "ssh://wharf@127.0.0.1:$SSH_PORT/$app" main:main
 	assert_failure
-	assert_output --partial "cannot reach Docker"
-	assert_output --partial "is dockerd running?"
+	assert_output --partial " !     cannot reach Docker at $down: is dockerd running?"
+	refute_output --partial "Creating"
 	[ ! -e "$WHARF_ROOT/apps/$app" ]
+	# An app that exists and serves: the push is rejected, the repository keeps its
+	# old commit and the app keeps serving.
+	app_change "$TEST_TMP/app" "deployed"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	served=$(git -C "$TEST_TMP/app" rev-parse HEAD)
+	app_change "$TEST_TMP/app" "pushed while Docker is down"
+	GIT_SSH_COMMAND="ssh ${SSH_OPTS[*]} -i $TEST_TMP/down" \
+		run timeout 60 git -C "$TEST_TMP/app" push "ssh://wharf@127.0.0.1:$SSH_PORT/$app" main:main
+	assert_failure
+	assert_output --partial "remote:  !     deploy of $app failed: cannot reach Docker at $down: is dockerd running?; the previous release keeps serving"
+	[ "$(git -c safe.directory='*' --git-dir "$WHARF_ROOT/apps/$app/repo.git" rev-parse refs/heads/main)" = "$served" ]
+	run app_url_get "$app"
+	assert_output "deployed"
+	run jq -r '[.releases[].version] | join(",")' "$WHARF_ROOT/apps/$app/releases.json"
+	assert_output "1"
 	run wharf ssh-keys:remove down
 	assert_success
+}
+
+@test "apps:create and config changes while dockerd is not reachable change nothing" {
+	app=$(new_app_name)
+	down="unix://$WHARF_T/nobody-$app.sock"
+	DOCKER_HOST=$down run wharf apps:create "$app"
+	assert_failure 1
+	assert_output " !     cannot reach Docker at $down: is dockerd running?"
+	[ ! -e "$WHARF_ROOT/apps/$app" ]
+	make_config_app_repo "$TEST_TMP/app"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	run wharf config:set "$app" GREETING=up
+	assert_success
+	cp "$WHARF_ROOT/apps/$app/app.json" "$TEST_TMP/app.json"
+	cp "$WHARF_ROOT/apps/$app/releases.json" "$TEST_TMP/releases.json"
+	# Each of these would redeploy: refused before anything is saved.
+	for change in "config:set $app GREETING=down" "config:unset $app GREETING" \
+		"config:clear $app"; do
+		# shellcheck disable=SC2086 # the words of the command
+		DOCKER_HOST=$down run wharf $change
+		assert_failure 1
+		assert_output " !     cannot reach Docker at $down: is dockerd running?"
+		cmp "$TEST_TMP/app.json" "$WHARF_ROOT/apps/$app/app.json"
+		cmp "$TEST_TMP/releases.json" "$WHARF_ROOT/apps/$app/releases.json"
+	done
+	DOCKER_HOST=$down run wharf config:import "$app" <<<'{"GREETING": "imported"}'
+	assert_failure 1
+	run wharf config:get "$app" GREETING
+	assert_output "up"
+	run app_url_get "$app"
+	assert_output "greeting=up"
+	# --no-restart needs no Docker: the value waits for the next deploy.
+	DOCKER_HOST=$down run wharf config:set --no-restart "$app" LATER=1
+	assert_success
+	run wharf config:get "$app" LATER
+	assert_output "1"
+}
+
+@test "an app is never left half-made: a failed repository creation removes it" {
+	app=$(new_app_name)
+	# A wharf binary at a path a git hook cannot carry: creating the hook fails.
+	mkdir -p "$TEST_TMP/odd dir"
+	cp "$WHARF_REPO/bin/wharf" "$TEST_TMP/odd dir/wharf"
+	chmod 755 "$TEST_TMP" "$TEST_TMP/odd dir"
+	run "$TEST_TMP/odd dir/wharf" apps:create "$app"
+	assert_failure 1
+	assert_output --partial " !     wharf's path '$TEST_TMP/odd dir/wharf' has characters a hook cannot carry"
+	[ ! -e "$WHARF_ROOT/apps/$app" ]
+	run wharf apps:exists "$app"
+	assert_failure
+	run wharf apps:create "$app"
+	assert_success
+	[ -x "$WHARF_ROOT/apps/$app/repo.git/hooks/pre-receive" ]
+}
+
+@test "every command that takes an app refuses invalid names and creates nothing" {
+	# Every name of the issue is refused by valid_app_name() (tests/unit/common/
+	# test_validate.c); here each command shows it asks that function, for a few.
+	long=$(printf 'a%.0s' $(seq 64))
+	bad_names=(Hello ../x "$long")
+	n=0 missing=""
+	for c in $(wharf help --commands | sort -u); do
+		usage=$(wharf "$c" --help | head -n 1)
+		case $usage in *"<app>"* | *"<old-app>"*) ;; *) continue ;; esac
+		n=$((n + 1))
+		for bad in "${bad_names[@]}"; do
+			refused=0
+			# The name first, then as many other words as the command needs.
+			for rest in "" "x" "K=v" "x y" "x y z"; do
+				# shellcheck disable=SC2086 # rest is a list of words
+				out=$(wharf "$c" "$bad" $rest 2>&1 </dev/null) &&
+					missing+="$c '$bad' $rest: exit 0: $out"$'\n'
+				case $out in *"invalid app name '$bad'"* | *"app name is too long"*)
+					refused=1
+					break ;;
+				esac
+			done
+			[ "$refused" = 1 ] || missing+="$c '$bad': never said invalid app name: $out"$'\n'
+		done
+	done
+	out=$(wharf --app Hello config:show 2>&1) && missing+="--app Hello config:show: exit 0"$'\n'
+	case $out in *"invalid app name 'Hello'"*) ;; *) missing+="--app Hello: $out"$'\n' ;; esac
+	[ -z "$missing" ] || { printf '%s' "$missing" >&2; false; }
+	# Every family with apps was seen (the loop did not run empty).
+	[ "$n" -ge 60 ]
+	[ ! -e "$WHARF_ROOT/apps/Hello" ] && [ ! -e "$WHARF_ROOT/apps/a" ] &&
+		[ ! -e "$WHARF_ROOT/apps/$long" ] && [ ! -e "$WHARF_ROOT/x" ]
 }
 
 @test "url prints the first URL; report shows every family's report of an app" {
@@ -316,4 +423,25 @@ http://www.$app.example"
 	run make -s -C "$WHARF_REPO" install DESTDIR="$TEST_TMP/inst" PREFIX=/usr/local
 	assert_success
 	cmp "$WHARF_REPO/contrib/wharf-completion.bash" "$TEST_TMP/inst/usr/local/share/bash-completion/completions/wharf"
+}
+
+@test "Dokku's output: steps on stdout, ' !     ' errors on stderr with exit 1, locally and over ssh" {
+	app=$(new_app_name)
+	run --separate-stderr wharf apps:create "$app"
+	assert_success
+	assert_output "-----> Creating $app..."
+	[ -z "$stderr" ]
+	run --separate-stderr wharf apps:create Bad_Name
+	assert_failure 1
+	assert_output ""
+	# (bats reads $stderr with `read`, which drops the leading space of " !     ".)
+	[ "$stderr" = "!     invalid app name 'Bad_Name': use lowercase letters, digits, '.' and '-', starting with a letter or digit" ]
+	run --separate-stderr wharf_ssh apps:create "$app"
+	assert_failure 1
+	assert_output ""
+	[ "$stderr" = "!     app '$app' already exists" ]
+	run --separate-stderr wharf_ssh domains:report "$app" --domains-app-vhosts
+	assert_success
+	assert_output "$app.$WHARF_TEST_DOMAIN"
+	[ -z "$stderr" ]
 }

@@ -22,6 +22,8 @@ teardown() {
 	run cat "$WHARF_ROOT/.ssh/authorized_keys"
 	assert_success
 	assert_output --regexp 'command="[^"]*wharf ssh-command --key alice",restrict,pty ssh-ed25519 AAAA'
+	# The test wharf's non-default paths travel with the key (see ssh-keys:add).
+	assert_output --partial "command=\"env WHARF_ROOT=$WHARF_ROOT DOCKER_HOST=$DOCKER_HOST WHARF_ROUTER_SOCKET=$WHARF_ROUTER_SOCKET $WHARF_REPO/bin/wharf ssh-command --key alice\""
 	run stat -c %U "$WHARF_ROOT/.ssh/authorized_keys"
 	assert_output wharf
 }
@@ -100,4 +102,52 @@ teardown() {
 	assert_failure
 	run wharf_ssh_key mallory apps:list
 	assert_failure
+}
+
+@test "shell syntax over ssh is refused with a clear message, exit 1, and nothing runs" {
+	# shellcheck disable=SC2016 # literal $ and backquotes: they must reach wharf as is
+	for cmd in 'apps:list; touch X' 'apps:list && touch X' 'apps:list | touch X' \
+		'apps:list $(touch X)' 'apps:list `touch X`' 'apps:list > X' 'apps:list < X' \
+		'apps:list & touch X' '(touch X)'; do
+		char=$(sed 's/^[a-z:]* *//; s/^\(.\).*/\1/' <<<"$cmd")
+		run wharf_ssh "${cmd//X/$WHARF_T/ssh-made-this}"
+		assert_failure 1
+		assert_output " !     refused: shell syntax '$char' is not accepted; wharf runs no shell (quote the value if it is data)"
+	done
+	[ ! -e "$WHARF_T/ssh-made-this" ]
+	run wharf_ssh "$(printf 'apps:list\nid')"
+	assert_failure 1
+	assert_output " !     refused: the command contains a line break"
+}
+
+@test "unknown commands, programs and paths over ssh are refused by name" {
+	for cmd in frobnicate /bin/sh ../../bin/sh 'scp -t /tmp' 'sh -c id' 'rsync --server .'; do
+		run wharf_ssh "$cmd"
+		assert_failure 1
+		assert_output " !     \`${cmd%% *}\` is not a wharf command; see \`wharf help\`"
+	done
+	for cmd in "git upload-pack 'x'" 'git-receive-pack' "git-receive-pack 'a' 'b'" \
+		"git-upload-archive 'x'"; do
+		run wharf_ssh "$cmd"
+		assert_failure 1
+		assert_output " !     refused: only \`git-receive-pack '<app>'\` and \`git-upload-pack '<app>'\` are accepted"
+	done
+	for path in "'../x'" "'/etc/passwd'" "'x/../../y'"; do
+		run wharf_ssh "git-upload-pack $path"
+		assert_failure 1
+		assert_output " !     refused: $path is not an app (app names use lowercase letters, digits, '.' and '-')"
+	done
+	# Local-only commands say so; their --help is harmless.
+	run wharf_ssh stack:build
+	assert_failure 1
+	assert_output " !     refused: \`stack:build\` cannot be run over ssh"
+	run wharf_ssh ssh-command --key alice
+	assert_failure 1
+	assert_output " !     refused: \`ssh-command\` cannot be run over ssh"
+	run wharf_ssh git-hook x
+	assert_failure 1
+	assert_output " !     refused: only \`git-receive-pack '<app>'\` and \`git-upload-pack '<app>'\` are accepted"
+	run wharf_ssh
+	assert_failure
+	assert_output --partial " !     no command given; try \`ssh wharf@HOST help\`"
 }
