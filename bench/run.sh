@@ -4,18 +4,19 @@
 # 1. Throughput: wrk with keep-alive against direct-to-backend, nginx (upstream keepalive),
 #    HAProxy (http-reuse always) and `wharf router`; each proxy pinned to core 0, the backend
 #    (nginx answering "ok") and wrk to core 1. Prints req/s, p50, p99, RSS and wharf's ratios.
-# 3. Memory: wharf's idle RSS, and every proxy's RSS holding IDLE_CLIENTS idle keep-alive
+# 2. Capacity: the same load with every proxy held to QUOTA% of its core by a CPU cgroup,
+#    so that the proxy, not wrk and the backend on the other core, is the limit.
+# 3. Latency: hey offering the same fixed RATE to each, under every proxy's capacity.
+# 4. Memory: wharf's idle RSS, and every proxy's RSS holding IDLE_CLIENTS idle keep-alive
 #    clients (each past one request).
-# 4. Swaps: SWAPS times moves the app between two backends under CONNS wrk connections
+# 5. Swaps: SWAPS times moves the app between two backends under CONNS wrk connections
 #    (wharf: control API PUT with a health check; nginx: config rewrite + reload; HAProxy:
 #    runtime API `set server` on its stats socket) and prints failed requests
 #    (non-2xx + socket errors as wrk counts them).
 # Everything listens on 127.0.0.1 ephemeral ports; every load is bounded by time (and the
 # swap loops by count); what is started is stopped by pid.
 #
-# 2. Capacity: the same load with every proxy held to QUOTA% of its core by a CPU cgroup,
-#    so that the proxy, not wrk and the backend on the other core, is the limit.
-# Knobs: ROUNDS=3 DURATION=10 CONNS=50 QUOTA=50 IDLE_CLIENTS=10000 SWAPS=100 SWAP_PAUSE=0.05
+# Knobs: ROUNDS=3 DURATION=10 CONNS=50 QUOTA=50 RATE=10000 IDLE_CLIENTS=10000 SWAPS=100 SWAP_PAUSE=0.05
 #        ONLY="wharf nginx"
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +33,7 @@ need=()
 command -v wrk >/dev/null || need+=(wrk)
 command -v nginx >/dev/null || need+=(nginx)
 command -v haproxy >/dev/null || need+=(haproxy)
+command -v hey >/dev/null || need+=(hey)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "bench: installing ${need[*]}" >&2
 	apt-get install -y -qq "${need[@]}" >/dev/null || { echo "bench: cannot install ${need[*]}" >&2; exit 1; }
@@ -462,6 +464,57 @@ if [ "${QUOTA:-0}" -gt 0 ] && cg_setup; then
 else
 	echo
 	echo "(capacity run skipped: QUOTA=0, or CPU cgroups are not writable here)"
+fi
+
+# ---- latency at a fixed rate -------------------------------------------------------------
+# wrk runs a closed loop as fast as it can, so its latencies above are the saturated load
+# core's queueing (50 connections / req/s). Here hey sends RATE req/s in all (CONNS
+# keep-alive workers, each rate-limited) — well under every proxy's capacity, so no core
+# is saturated and p50/p99 are the time a request spends in the proxy and the loopback
+# path, the same offered load for each.
+RATE=${RATE:-10000}
+declare -A LAT_P50 LAT_P99 LAT_RPS LAT_ERR
+hey_pct() { awk -v p="$2%" '$1 == p && $2 == "in" {printf "%.3f", $3 * 1000; exit}' "$1"; }
+if [ "$RATE" -gt 0 ]; then
+	for round in $(seq 1 "$ROUNDS"); do
+		for name in $ONLY; do
+			case $name in
+			direct) port=$PB ;;
+			nginx) port=$PORT_NGINX ;;
+			haproxy) port=$PORT_HAPROXY ;;
+			wharf) port=$PORT_WHARF ;;
+			*) continue ;;
+			esac
+			taskset -c "$LOAD_CPU" hey -z "${DURATION}s" -c "$CONNS" -q $((RATE / CONNS)) \
+				-host "$HOSTNAME_HDR" "http://127.0.0.1:$port/" >"$D/hey-$name-$round.txt" 2>&1
+		done
+	done
+	echo
+	echo "## Latency at a fixed rate: $RATE req/s offered by hey over $CONNS keep-alive connections (ms; median round by p99)"
+	echo
+	printf '| %-8s | %10s | %8s | %8s | %6s | %-28s |\n' target req/s p50 p99 failed "p99 of every round"
+	printf '| %-8s | %10s | %8s | %8s | %6s | %-28s |\n' --- ---: ---: ---: ---: ---
+	for name in $ONLY; do
+		f=$(for f in "$D/hey-$name-"*.txt; do echo "$(hey_pct "$f" 99) $f"; done | sort -n |
+			awk '{a[NR] = $2} END {print a[int((NR + 1) / 2)]}')
+		[ -n "$f" ] && [ -n "$(hey_pct "$f" 99)" ] || { [ -z "$f" ] || cat "$f" >&2; continue; }
+		LAT_P50[$name]=$(hey_pct "$f" 50)
+		LAT_P99[$name]=$(hey_pct "$f" 99)
+		LAT_RPS[$name]=$(awk '/Requests\/sec:/ {print $2}' "$f")
+		LAT_ERR[$name]=$(awk '/^Status code distribution/ {s = 1; next} s && /\[[0-9]+\]/ {
+			gsub(/[][]/, "", $1); if ($1 !~ /^2/) n += $2 } /^Error distribution/ {e = 1; next}
+			e && /^ *\[[0-9]+\]/ {v = $1; gsub(/[][]/, "", v); n += v} END {print n + 0}' "$f")
+		printf '| %-8s | %10s | %8s | %8s | %6s | %-28s |\n' "$name" "${LAT_RPS[$name]}" \
+			"${LAT_P50[$name]}" "${LAT_P99[$name]}" "${LAT_ERR[$name]}" \
+			"$(for f in "$D/hey-$name-"*.txt; do hey_pct "$f" 99; echo -n ' '; done)"
+	done
+	if [ -n "${LAT_P99[wharf]:-}" ]; then
+		echo
+		for name in $ONLY; do
+			[ "$name" = wharf ] || [ "$name" = direct ] || [ -z "${LAT_P99[$name]:-}" ] && continue
+			echo "- wharf vs $name at $RATE req/s: p50 x$(ratio "${LAT_P50[wharf]}" "${LAT_P50[$name]}"), p99 x$(ratio "${LAT_P99[wharf]}" "${LAT_P99[$name]}") (lower is better)"
+		done
+	fi
 fi
 
 if [ "$IDLE_CLIENTS" -gt 0 ]; then

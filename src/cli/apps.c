@@ -28,7 +28,7 @@ static int app_args(struct cli_opts *o, int argc, char **argv, const char *allow
 	return cli_opts_app(o, must_exist);
 }
 
-int cli_app_create(const char *app)
+int cli_app_create(const char *app, int need_docker)
 {
 	struct docker *d = NULL;
 	struct buf exe = BUF_INIT, dir = BUF_INIT;
@@ -38,9 +38,10 @@ int cli_app_create(const char *app)
 		return -1;
 	if (state_app_exists(app))
 		return err_set("app '%s' already exists", app);
-	/* An app is only of use with a Docker to build and run it: with dockerd
-	 * down, nothing is created and the message says why. */
-	if (docker_new(&d, NULL) < 0)
+	/* A push is about to build: with dockerd down nothing is created and the
+	 * message says why. apps:create only writes wharf's own state, which an
+	 * admin may prepare (config, domains, router options) before Docker runs. */
+	if (need_docker && docker_new(&d, NULL) < 0)
 		goto out;
 	say_step("Creating %s...", app);
 	if (state_app_create(app) < 0)
@@ -72,7 +73,7 @@ int cmd_apps_create(int argc, char **argv)
 
 	if (app_args(&o, argc, argv, "", 1, 0) < 0)
 		return -1;
-	return cli_app_create(o.pos[0]);
+	return cli_app_create(o.pos[0], 0);
 }
 
 int cmd_apps_list(int argc, char **argv)

@@ -162,9 +162,9 @@ int  cli_build_tree(struct docker *d, const char *app, const char *rev, const ch
 
 /* Creates an app (apps:create, a first push): its state and its bare repository
  * with the deploy hook, and fires post-create. Refuses an invalid or existing
- * name, and a Docker that does not answer; on any failure nothing of the app is
- * left. Prints the "Creating" step. */
-int cli_app_create(const char *app);
+ * name, and with need_docker (a first push) a Docker that does not answer; on
+ * any failure nothing of the app is left. Prints the "Creating" step. */
+int cli_app_create(const char *app, int need_docker);
 
 /* Deploys (src/cli/deploy.c): the only code that drives receiver, build and
  * runtime together. Both take and release the app's lock themselves. */

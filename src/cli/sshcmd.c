@@ -21,7 +21,7 @@ static int ensure_app_for_push(const char *app)
 	struct buf exe = BUF_INIT;
 	int created, ret = -1;
 
-	if (!state_app_exists(app) && cli_app_create(app) < 0)
+	if (!state_app_exists(app) && cli_app_create(app, 1) < 0)
 		goto out;
 	if (cli_self_exe(&exe) < 0 || receiver_repo_ensure(app, exe.buf, &created) < 0)
 		goto out;
