@@ -16,7 +16,7 @@
 # Everything listens on 127.0.0.1 ephemeral ports; every load is bounded by time (and the
 # swap loops by count); what is started is stopped by pid.
 #
-# Knobs: ROUNDS=3 DURATION=10 CONNS=50 QUOTA=50 RATE=10000 IDLE_CLIENTS=10000 SWAPS=100 SWAP_PAUSE=0.05
+# Knobs: ROUNDS=3 DURATION=10 CONNS=50 QUOTA=50 RATE=10000 SAME_HEADERS=1 IDLE_CLIENTS=10000 SWAPS=100 SWAP_PAUSE=0.05
 #        ONLY="wharf nginx"
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +28,7 @@ SWAP_PAUSE=${SWAP_PAUSE:-0.05}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 HOSTNAME_HDR=bench.local
+SAME_HEADERS=${SAME_HEADERS:-1}
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
@@ -148,7 +149,9 @@ start_nginx() {
 		nginx_http_common
 		echo "	include $D/nginx-upstream.conf;"
 		echo "	server { listen 127.0.0.1:$PORT_NGINX; location / { proxy_pass http://app;"
-		echo "		proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+		echo "		proxy_http_version 1.1; proxy_set_header Connection \"\";"
+		[ "$SAME_HEADERS" = 0 ] || nginx_headers
+		echo "	} }"
 		echo "}"
 	} >"$D/nginx.conf"
 	nginx_upstream "$1"
@@ -156,6 +159,32 @@ start_nginx() {
 	PID_NGINX=$!
 	PIDS+=("$PID_NGINX")
 	wait_port "$PORT_NGINX"
+}
+# The request headers wharf adds to every request (X-Forwarded-For/-Proto/-Host/-Port,
+# X-Request-Id, X-Request-Start), set the way Dokku's nginx template sets them, so that every
+# proxy does the same work per request and the backend parses the same heads (SAME_HEADERS=0:
+# nginx and HAProxy forward the request as it came).
+nginx_headers() {
+	cat <<'EOF'
+		proxy_set_header Host $http_host;
+		proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+		proxy_set_header X-Forwarded-Proto $scheme;
+		proxy_set_header X-Forwarded-Host $host;
+		proxy_set_header X-Forwarded-Port $server_port;
+		proxy_set_header X-Request-Id $request_id;
+		proxy_set_header X-Request-Start "t=${msec}";
+EOF
+}
+haproxy_headers() {
+	cat <<'EOF'
+	option forwardfor
+	unique-id-format %[uuid()]
+	unique-id-header X-Request-Id
+	http-request set-header X-Forwarded-Proto http
+	http-request set-header X-Forwarded-Host %[req.hdr(host)]
+	http-request set-header X-Forwarded-Port %[dst_port]
+	http-request set-header X-Request-Start t=%Ts%ms
+EOF
 }
 nginx_upstream() {
 	echo "upstream app { server 127.0.0.1:$1; keepalive 64; keepalive_requests 100000000; }" \
@@ -181,6 +210,7 @@ frontend fe
 	bind 127.0.0.1:$PORT_HAPROXY
 	maxconn $HAPROXY_MAXCONN
 	default_backend be
+$([ "$SAME_HEADERS" = 0 ] || haproxy_headers)
 backend be
 	server a 127.0.0.1:$1
 EOF
@@ -329,6 +359,11 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 echo "-----> wharf router benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "       $(nproc) cores: $(lscpu | sed -n 's/^Model name: *//p'); kernel $(uname -r)"
 echo "       wrk -t1 -c$CONNS -d${DURATION}s keep-alive; proxy on cpu $PROXY_CPU, backend and wrk on cpu $LOAD_CPU"
+if [ "$SAME_HEADERS" = 0 ]; then
+	echo "       nginx and HAProxy forward requests as they came (SAME_HEADERS=0); wharf adds its 6 headers"
+else
+	echo "       every proxy adds X-Forwarded-For/-Proto/-Host/-Port, X-Request-Id, X-Request-Start (as wharf does)"
+fi
 echo "       nginx $(nginx -v 2>&1 | sed 's/.*\///'), HAProxy $(haproxy -v | sed -n '1s/HAProxy version \([^ ]*\).*/\1/p'), wrk $(wrk -v 2>&1 | sed -n '1s/wrk \([^ ]*\).*/\1/p')"
 
 ONLY=${ONLY:-direct nginx haproxy wharf}
