@@ -1069,14 +1069,13 @@ int router__control_frame(struct control_frame *f, const char *in, size_t len, i
 		f->head_done = 1;
 	}
 	for (i = 0; i < h->nhdr; i++) {
-		const char *name = in + h->hdr[i].name.off;
-		if (router__hdr_is(name, h->hdr[i].name.len, "transfer-encoding")) {
+		if (h->hdr[i].kind == HDR_TRANSFER_ENCODING) {
 			*status = 411;
 			return err_set("send the body with Content-Length");
 		}
 		/* llhttp checked the value (digits only, one value) and it ends at the
 		 * head's CR, so strtoull() stops inside the head. */
-		if (router__hdr_is(name, h->hdr[i].name.len, "content-length"))
+		if (h->hdr[i].kind == HDR_CONTENT_LENGTH)
 			clen = strtoull(in + h->hdr[i].value.off, NULL, 10);
 	}
 	if (clen > ROUTER_MAX_BODY) {

@@ -227,11 +227,6 @@ long router__body_feed_decoded(llhttp_t *p, const char *data, size_t len, int *d
 	return n;
 }
 
-int router__hdr_is(const char *name, size_t len, const char *want)
-{
-	return strlen(want) == len && strncasecmp(name, want, len) == 0;
-}
-
 enum http_hdr_kind router__hdr_kind(const char *name, size_t len)
 {
 #define KNOWN(s, k) { s, sizeof(s) - 1, k }

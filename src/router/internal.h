@@ -106,8 +106,6 @@ long router__body_feed_counted(llhttp_t *p, const char *data, size_t len, int *d
 long router__body_feed_decoded(llhttp_t *p, const char *data, size_t len, int *done,
 			       struct buf *out);
 
-/* 1 if the header name (len bytes) equals the NUL-terminated lowercase want. */
-int router__hdr_is(const char *name, size_t len, const char *want);
 /* Which of the names the router acts on this is (HDR_OTHER for the rest). */
 enum http_hdr_kind router__hdr_kind(const char *name, size_t len);
 
