@@ -631,6 +631,26 @@ static int builder_prepare(struct builder *b, const struct build_bp_opts *o, con
 static const char *const deps_files[] = { "package.json", "package-lock.json",
 					  "npm-shrinkwrap.json", ".npmrc", NULL };
 
+/* Reads the app's deps_files[i] (under dir) into text: 1 when it is there as a
+ * regular file, 0 when not, -1 with err_set(). */
+static int read_deps_file(const char *dir, size_t i, struct buf *text)
+{
+	struct buf p = BUF_INIT;
+	struct stat st;
+	int ret = -1;
+
+	buf_reset(text);
+	if (buf_addf(&p, "%s/%s", dir, deps_files[i]) < 0)
+		goto out;
+	ret = 0;
+	if (lstat(p.buf, &st) < 0 || !S_ISREG(st.st_mode))
+		goto out;
+	ret = fs_read_file(p.buf, text, 256 << 20) < 0 ? -1 : 1;
+out:
+	buf_release(&p);
+	return ret;
+}
+
 static int sha_add(EVP_MD_CTX *c, const char *s, size_t n)
 {
 	return EVP_DigestUpdate(c, s, n) == 1 ? 0 : err_set("sha256 failed");
@@ -659,7 +679,7 @@ static int deps_layer_tag(struct docker *d, const struct build_bp_opts *o, const
 	json_t *v;
 	struct stat st;
 	size_t i;
-	int ret = -1;
+	int found, ret = -1;
 
 	if (json_array_size(chain) &&
 	    strcmp(json_string_value(json_array_get(chain, 0)) ? : "", "nodejs")) {
@@ -710,14 +730,11 @@ static int deps_layer_tag(struct docker *d, const struct build_bp_opts *o, const
 	    sha_add(c, owner, strlen(owner) + 1) < 0 || sha_add(c, dump, strlen(dump) + 1) < 0)
 		goto out;
 	for (i = 1; deps_files[i]; i++) {
-		buf_reset(&p);
-		buf_reset(&text);
-		if (buf_addf(&p, "%s/%s", o->dir, deps_files[i]) < 0)
+		if ((found = read_deps_file(o->dir, i, &text)) < 0)
 			goto out;
-		if (lstat(p.buf, &st) < 0 || !S_ISREG(st.st_mode))
+		if (!found)
 			continue;
-		if (fs_read_file(p.buf, &text, 256 << 20) < 0 ||
-		    sha_add(c, deps_files[i], strlen(deps_files[i]) + 1) < 0 ||
+		if (sha_add(c, deps_files[i], strlen(deps_files[i]) + 1) < 0 ||
 		    sha_add(c, text.buf, text.len) < 0 || sha_add(c, "\n", 1) < 0)
 			goto out;
 	}
@@ -847,23 +864,18 @@ static int build_deps_layer(struct docker *d, struct builder *b, const struct bu
 	const char *colon = strrchr(tag, ':');
 	long long code = -1;
 	long left;
-	struct stat st;
 	size_t i;
-	int fd = -1, ret = -1;
+	int found, fd = -1, ret = -1;
 
 	say_step("Installing the dependencies into a layer of their own");
 	if (buf_addf(&prefix, "build-%s_deps", o->app) < 0 ||
 	    fs_mkdtemp(&dir, b->parent.buf, prefix.buf) < 0)
 		goto out;
 	for (i = 0; deps_files[i]; i++) {
-		buf_reset(&p);
-		buf_reset(&text);
-		if (buf_addf(&p, "%s/%s", o->dir, deps_files[i]) < 0)
+		if ((found = read_deps_file(o->dir, i, &text)) < 0)
 			goto out;
-		if (lstat(p.buf, &st) < 0 || !S_ISREG(st.st_mode))
+		if (!found)
 			continue;
-		if (fs_read_file(p.buf, &text, 256 << 20) < 0)
-			goto out;
 		buf_reset(&p);
 		if (buf_addf(&p, "%s/%s", dir.buf, deps_files[i]) < 0 ||
 		    fs_write_atomic(p.buf, text.buf, text.len, 0644) < 0)
