@@ -316,10 +316,16 @@ measure() {   # NAME PORT PID ROUND
 	RSS[$1]=$(rss_kb "$3")
 	[ -n "$(wrk_rps "$D/wrk-$1-$4.txt")" ] || { echo "bench: wrk failed for $1:" >&2; cat "$D/wrk-$1-$4.txt" >&2; }
 }
+# median_run FN FILE...: the FILE whose figure (`FN FILE` prints it) is the median.
+median_run() {
+	local fn=$1 f
+	shift
+	for f in "$@"; do echo "$($fn "$f") $f"; done | sort -n |
+		awk '{a[NR] = $2} END {print a[int((NR + 1) / 2)]}'
+}
 pick_median() {   # NAME
 	local f
-	f=$(for f in "$D/wrk-$1-"*.txt; do echo "$(wrk_rps "$f") $f"; done | sort -n |
-		awk '{a[NR] = $2} END {print a[int((NR + 1) / 2)]}')
+	f=$(median_run wrk_rps "$D/wrk-$1-"*.txt)
 	[ -n "$f" ] || return 0
 	RPS[$1]=$(wrk_rps "$f")
 	read -r CPU[$1] LOADCPU[$1] <"${f/wrk-/cpu-}"
@@ -482,8 +488,7 @@ if [ "${QUOTA:-0}" -gt 0 ] && cg_setup; then
 	printf '| %-8s | %10s | %-28s |\n' --- ---: ---
 	for name in $ONLY; do
 		[ "$name" = direct ] && continue
-		f=$(for f in "$D/wrk-cap-$name-"*.txt; do echo "$(wrk_rps "$f") $f"; done | sort -n |
-			awk '{a[NR] = $2} END {print a[int((NR + 1) / 2)]}')
+		f=$(median_run wrk_rps "$D/wrk-cap-$name-"*.txt)
 		[ -n "$f" ] && [ -n "$(wrk_rps "$f")" ] || continue
 		CAP_RPS[$name]=$(wrk_rps "$f")
 		CAP_ALL[$name]=$(for f in "$D/wrk-cap-$name-"*.txt; do wrk_rps "$f"; done | tr '\n' ' ')
@@ -509,6 +514,7 @@ fi
 # path, the same offered load for each.
 RATE=${RATE:-10000}
 declare -A LAT_P50 LAT_P99 LAT_RPS LAT_ERR
+hey_p99() { hey_pct "$1" 99; }
 hey_pct() { awk -v p="$2%" '$1 == p && $2 == "in" {printf "%.3f", $3 * 1000; exit}' "$1"; }
 if [ "$RATE" -gt 0 ]; then
 	for round in $(seq 1 "$ROUNDS"); do
@@ -530,8 +536,7 @@ if [ "$RATE" -gt 0 ]; then
 	printf '| %-8s | %10s | %8s | %8s | %6s | %-28s |\n' target req/s p50 p99 failed "p99 of every round"
 	printf '| %-8s | %10s | %8s | %8s | %6s | %-28s |\n' --- ---: ---: ---: ---: ---
 	for name in $ONLY; do
-		f=$(for f in "$D/hey-$name-"*.txt; do echo "$(hey_pct "$f" 99) $f"; done | sort -n |
-			awk '{a[NR] = $2} END {print a[int((NR + 1) / 2)]}')
+		f=$(median_run hey_p99 "$D/hey-$name-"*.txt)
 		[ -n "$f" ] && [ -n "$(hey_pct "$f" 99)" ] || { [ -z "$f" ] || cat "$f" >&2; continue; }
 		LAT_P50[$name]=$(hey_pct "$f" 50)
 		LAT_P99[$name]=$(hey_pct "$f" 99)
