@@ -1,7 +1,6 @@
 /* apps.c - apps:create, list, exists, destroy, report, lock, unlock, locked,
  * rename, clone. */
 #include "cli.h"
-#include "build/build.h"
 #include "plugins/plugins.h"
 #include "receiver/receiver.h"
 #include "runtime/runtime.h"
@@ -30,7 +29,7 @@ static int app_args(struct cli_opts *o, int argc, char **argv, const char *allow
 
 int cli_app_create(const char *app, int need_docker)
 {
-	struct docker *d = NULL;
+	struct scheduler *sched = NULL;
 	struct buf exe = BUF_INIT, dir = BUF_INIT;
 	int created, made = 0, ret = -1;
 
@@ -41,7 +40,7 @@ int cli_app_create(const char *app, int need_docker)
 	/* A push is about to build: with dockerd down nothing is created and the
 	 * message says why. apps:create only writes wharf's own state, which an
 	 * admin may prepare (config, domains, router options) before Docker runs. */
-	if (need_docker && docker_new(&d, NULL) < 0)
+	if (need_docker && scheduler_new(&sched, NULL) < 0)
 		goto out;
 	say_step("Creating %s...", app);
 	if (state_app_create(app) < 0)
@@ -61,7 +60,7 @@ out:
 		err_set("%s", why.buf);
 		buf_release(&why);
 	}
-	docker_free(d);
+	scheduler_free(sched);
 	buf_release(&exe);
 	buf_release(&dir);
 	return ret;
@@ -129,26 +128,11 @@ static int confirm(const char *app)
 	return 0;
 }
 
-static void remove_images(struct docker *d, const char *app)
-{
-	json_t *rels = NULL, *r;
-	size_t i;
-
-	if (state_releases_load(app, &rels) < 0)
-		return;
-	json_array_foreach(json_object_get(rels, "releases"), i, r) {
-		const char *img = json_str(r, "image", NULL);
-		if (img && docker_image_remove(d, img, 1) < 0)
-			err_clear();    /* shared by two releases or a clone, or already gone */
-	}
-	json_decref(rels);
-}
-
 int cmd_apps_destroy(int argc, char **argv)
 {
 	struct cli_opts o;
 	struct lock l = LOCK_INIT;
-	struct docker *d = NULL;
+	struct scheduler *sched = NULL;
 	struct buf dir = BUF_INIT;
 	const char *app;
 	int ret = -1;
@@ -160,7 +144,7 @@ int cmd_apps_destroy(int argc, char **argv)
 		return -1;
 	if (plugins_pre("pre-delete", app, (const char *[]){ app, NULL }) < 0)
 		return -1;
-	if (docker_new(&d, NULL) < 0)
+	if (scheduler_new(&sched, NULL) < 0)
 		goto out;
 	if (state_app_lock(&l, app) < 0)
 		goto out;
@@ -170,17 +154,16 @@ int cmd_apps_destroy(int argc, char **argv)
 	/* Else an app made later under this name would get its certificate. */
 	if (cli_cert_forget(app) < 0)
 		say_warn("the router keeps the certificate of %s: %s", app, err_msg());
-	if (runtime_app_remove(d, app, 10) < 0)
+	/* Its processes, release images, dependency layer and build cache. */
+	if (deploy_remove_app(&(struct deploy_request){ .app = app, .sched = sched }, 1) < 0)
 		goto out;
-	remove_images(d, app);
-	build_forget_app(d, app);       /* the dependency layer and the build cache */
 	if (wharf_app_path(&dir, app, NULL) < 0 || fs_rm_rf(dir.buf) < 0)
 		goto out;
 	plugins_post("post-delete", app, (const char *[]){ app, NULL });
 	ret = 0;
 out:
 	lock_release(&l);
-	docker_free(d);
+	scheduler_free(sched);
 	buf_release(&dir);
 	return ret;
 }
@@ -365,7 +348,7 @@ int cmd_apps_rename(int argc, char **argv)
 {
 	struct cli_opts o;
 	struct lock l = LOCK_INIT;
-	struct docker *d = NULL;
+	struct scheduler *sched = NULL;
 	struct buf from = BUF_INIT, to = BUF_INIT, ticket = BUF_INIT;
 	const char *old, *new;
 	int ret = -1;
@@ -374,7 +357,7 @@ int cmd_apps_rename(int argc, char **argv)
 		return -1;
 	old = o.pos[0];
 	new = o.pos[1];
-	if (docker_new(&d, NULL) < 0 || wharf_app_path(&from, old, NULL) < 0 ||
+	if (scheduler_new(&sched, NULL) < 0 || wharf_app_path(&from, old, NULL) < 0 ||
 	    wharf_app_path(&to, new, NULL) < 0)
 		goto out;
 	if (state_app_lock(&l, old) < 0)
@@ -405,17 +388,18 @@ int cmd_apps_rename(int argc, char **argv)
 		say_warn("the router did not get the certificate of %s: %s", new, err_msg());
 	if (cli_cert_forget(old) < 0)
 		say_warn("the router keeps the certificate of %s: %s", old, err_msg());
-	if (runtime_app_remove(d, old, 10) < 0)
+	if (deploy_remove_app(&(struct deploy_request){ .app = old, .sched = sched }, 0) < 0)
 		goto out;
 	if (o.skip_deploy) {
 		say_detail("%s is stopped: `ps:restart %s` deploys it", new, new);
 		ret = 0;
 	} else {
-		ret = cli_redeploy(new, "rename");
+		ret = deploy_redeploy(&(struct deploy_request){ .app = new, .why = "rename",
+							     .sched = sched });
 	}
 out:
 	lock_release(&l);
-	docker_free(d);
+	scheduler_free(sched);
 	buf_release(&from);
 	buf_release(&to);
 	buf_release(&ticket);
@@ -451,7 +435,7 @@ out:
 }
 
 /* Seeds new's releases.json with old's current release as v0 so that
- * cli_redeploy() deploys its image (with new's config) as new's v1; the seed is
+ * deploy_redeploy() deploys its image (with new's config) as new's v1; the seed is
  * dropped once v1 exists. Returns 1 when there was a release to seed. */
 static int seed_release(const char *old, const char *new)
 {
@@ -542,7 +526,7 @@ int cmd_apps_clone(int argc, char **argv)
 		ret = 0;
 		goto out;
 	}
-	if (cli_redeploy(new, "clone") < 0)
+	if (deploy_redeploy(&(struct deploy_request){ .app = new, .why = "clone" }) < 0)
 		goto out;       /* new stays, with the seed: `ps:restart` retries */
 	drop_seed(new);
 	ret = 0;

@@ -8,37 +8,6 @@
 
 static const char *const selectable[] = { "dockerfile", "buildpacks", "image", NULL };
 
-int cli_builder_selected(const json_t *appobj, const char *dir, const char **builder)
-{
-	const char *sel = json_str(appobj, "builder", NULL);
-	struct buf path = BUF_INIT;
-	struct stat st;
-	int has_dockerfile;
-
-	*builder = NULL;
-	if (!sel || !*sel)
-		return 0;
-	if (!strcmp(sel, "image"))
-		return err_set("this app deploys images (builder:set selected image): use "
-			       "`git:from-image <app> IMAGE`, or unset the builder to build pushes");
-	if (!strcmp(sel, "dockerfile")) {
-		if (buf_addf(&path, "%s/Dockerfile", dir) < 0)
-			return -1;
-		has_dockerfile = lstat(path.buf, &st) == 0 && S_ISREG(st.st_mode);
-		buf_release(&path);
-		if (!has_dockerfile)
-			return err_set("the dockerfile builder is selected (builder:set), but the "
-				       "pushed tree has no Dockerfile at its root");
-		*builder = "dockerfile";
-		return 0;
-	}
-	if (!strcmp(sel, "buildpacks")) {
-		*builder = "buildpacks";    /* a Dockerfile in the tree is ignored */
-		return 0;
-	}
-	return err_set("unknown builder '%s' in the app's settings", sel);
-}
-
 int cmd_builder_set(int argc, char **argv)
 {
 	struct cli_opts o;

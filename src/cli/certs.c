@@ -71,31 +71,6 @@ int cli_router_error(long status, json_t *reply)
 	return err_set("%s", msg ? msg : status == 404 ? "not found" : "the router refused");
 }
 
-int cli_cert_load(const char *app, json_t **out)
-{
-	struct buf path = BUF_INIT;
-	json_t *j = NULL;
-	int ret = -1;
-
-	*out = NULL;
-	if (wharf_app_path(&path, app, "cert.json") < 0 || json_load_object(&j, path.buf, 1) < 0)
-		goto out;
-	if (json_object_size(j) &&
-	    (!json_is_string(json_object_get(j, "cert")) || !json_is_string(json_object_get(j, "key")))) {
-		err_set("%s: expected {\"cert\": PEM, \"key\": PEM}", path.buf);
-		goto out;
-	}
-	if (json_object_size(j)) {
-		*out = j;
-		j = NULL;
-	}
-	ret = 0;
-out:
-	json_decref(j);
-	buf_release(&path);
-	return ret;
-}
-
 /* Writes cert ({"cert", "key"}) as the app's certificate (0600: it holds the
  * private key), or removes it when cert is NULL. */
 static int cert_save(const char *app, const json_t *cert)
@@ -173,7 +148,7 @@ int cli_cert_sync(const char *app)
 	json_t *cert = NULL;
 	int ret = -1;
 
-	if (cli_cert_load(app, &cert) == 0)
+	if (deploy_cert_load(app, &cert) == 0)
 		ret = cert ? put_cert(app, cert, NULL) : 0;
 	json_decref(cert);
 	return ret;
@@ -216,7 +191,7 @@ static int cert_install(const char *app, const json_t *cert, json_t **info)
 	struct buf why = BUF_INIT;
 	int ret = -1;
 
-	if (cli_cert_load(app, &old) < 0 || put_cert(app, cert, info) < 0)
+	if (deploy_cert_load(app, &old) < 0 || put_cert(app, cert, info) < 0)
 		goto out;
 	if (cert_save(app, cert) < 0) {
 		buf_addstr(&why, err_msg());
@@ -300,7 +275,7 @@ int cmd_certs_remove(int argc, char **argv)
 		return err_set("usage: certs:remove <app>");
 	if (cli_need_app(argc, argv, 1, 1) < 0)
 		return -1;
-	if (state_app_lock(&l, argv[1]) < 0 || cli_cert_load(argv[1], &cert) < 0 ||
+	if (state_app_lock(&l, argv[1]) < 0 || deploy_cert_load(argv[1], &cert) < 0 ||
 	    (had = router_cert_delete(argv[1])) < 0)
 		goto out;
 	if (!had && !cert) {

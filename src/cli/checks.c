@@ -136,23 +136,11 @@ int cmd_checks_skip(int argc, char **argv)
 	return change(argc, argv, SKIP);
 }
 
-void cli_checks_apply(const json_t *appobj, struct deploy_req *req)
-{
-	req->checks_disabled = json_object_get(appobj, "checks_disabled");
-	req->checks_skipped = json_object_get(appobj, "checks_skipped");
-}
-
 /* checks:run: the current release's checks against each of its running web
  * containers, now. The first failing one fails the command. */
 int cmd_checks_run(int argc, char **argv)
 {
 	struct cli_opts o;
-	struct docker *d = NULL;
-	json_t *app = NULL, *rels = NULL, *cur, *list = NULL, *domains = NULL, *c;
-	const char *host;
-	char rel[32];
-	size_t i;
-	int ret = -1, ran = 0;
 
 	if (cli_opts_parse(&o, argc, argv, "", NULL) < 0)
 		return -1;
@@ -160,45 +148,7 @@ int cmd_checks_run(int argc, char **argv)
 		return cli_usage(argv[0]);
 	if (cli_opts_app(&o, 1) < 0)
 		return -1;
-	if (state_app_load(o.pos[0], &app) < 0 || state_releases_load(o.pos[0], &rels) < 0 ||
-	    state_app_domains(o.pos[0], app, &domains) < 0)
-		goto out;
-	cur = state_current_release(rels);
-	if (!cur) {
-		err_set("%s has no release yet: push it first", o.pos[0]);
-		goto out;
-	}
-	if (docker_new(&d, NULL) < 0 || runtime_app_containers(d, o.pos[0], &list) < 0)
-		goto out;
-	host = json_string_value(json_array_get(domains, 0));
-	snprintf(rel, sizeof(rel), "%lld", json_int(cur, "version", 0));
-	say_step("Running checks of %s v%s", o.pos[0], rel);
-	json_array_foreach(list, i, c) {
-		json_t *labels = json_object_get(c, "Labels");
-		const char *port = json_str(labels, "wharf.port", NULL);
-		if (!port || strcmp(json_str(labels, "wharf.release", ""), rel) ||
-		    strcmp(json_str(labels, "wharf.process", ""), "web") ||
-		    strcmp(json_str(c, "State", ""), "running"))
-			continue;
-		say_detail("web container %.12s on port %s", json_str(c, "Id", ""), port);
-		if (runtime_run_checks(d, json_str(c, "Id", ""), atoi(port), host ? host : "localhost",
-				       json_object_get(cur, "checks")) < 0)
-			goto out;
-		ran++;
-	}
-	if (!ran) {
-		err_set("%s v%s has no running web container to check", o.pos[0], rel);
-		goto out;
-	}
-	say_step("All checks passed");
-	ret = 0;
-out:
-	json_decref(app);
-	json_decref(rels);
-	json_decref(list);
-	json_decref(domains);
-	docker_free(d);
-	return ret;
+	return deploy_checks_run(&(struct deploy_request){ .app = o.pos[0] });
 }
 
 static int checks_report(const char *name, const char *flag, int json, json_t *all)

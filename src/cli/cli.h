@@ -3,6 +3,7 @@
 #define WHARF_CLI_H
 
 #include "common.h"
+#include "deploy/deploy.h"
 #include "runtime/runtime.h"
 
 /* A command returns 0 on success, or -1 after err_set() (main prints it with
@@ -49,15 +50,6 @@ int  cli_router_error(long status, json_t *reply);
  * when reply is not NULL (caller decrefs), or -1 with err_set() (the router's
  * message when it refused). */
 int  cli_router_put(const char *app, const char *what, const json_t *body, json_t **reply);
-/* The app's router options (app.json "router", written by router:set) as a route
- * PUT carries them: *out is a new {"redirect_https": bool, "max_body_bytes":
- * n|null}, or NULL when router:set was never used on the app (the router then
- * keeps what it has, as for options set before wharf kept them). */
-int  cli_router_options(const json_t *appobj, json_t **out);
-/* The app's certificate (apps/<app>/cert.json, 0600, written by certs:add and
- * certs:generate): *out is a new {"cert": PEM, "key": PEM}, or NULL when the app
- * has none. The caller validated app. */
-int  cli_cert_load(const char *app, json_t **out);
 /* Gives the router the app's certificate from its state, if it has one;
  * refused or unreachable is -1 with err_set(). */
 int  cli_cert_sync(const char *app);
@@ -125,11 +117,6 @@ int cmd_plugin_trigger(int argc, char **argv);
 /* A command wharf lacks, offered to the plugins' `commands`: their exit code,
  * or -1 ("not a wharf command") when none takes it. */
 int cli_plugin_command(int argc, char **argv);
-/* The builder-detect trigger's choice ("dockerfile", "buildpacks") or NULL when
- * no plugin named one; an unknown name is an error. */
-int cli_plugin_builder(const char *app, const char *dir, const char **builder);
-/* deploy_req.check_fn: the check-deploy trigger (data is the app name). */
-int cli_check_deploy(void *data, const char *id, const char *type, int port);
 /* Fires a post-* trigger with args FIRST SECOND REST…; failures are warnings. */
 void cli_trigger_post(const char *trigger, const char *app, const char *first,
 		      const char *second, int nrest, char **rest);
@@ -147,43 +134,15 @@ int cli_need_app(int argc, char **argv, int min_args, int must_exist);
 int cli_usage(const char *name);                 /* err_set("usage: wharf …") */
 /* Absolute path of the running wharf binary. */
 int cli_self_exe(struct buf *out);
-
-/* Builds (src/cli/build.c): export the pushed tree into dir, detect the builder,
- * build the image. */
-struct cli_build {
-	struct buf image;        /* the new image's id */
-	json_t    *processes;    /* type -> Cmd array (or null: the image's CMD); NULL when
-	                          * the app only has the image's CMD as `web` */
-};
-#define CLI_BUILD_INIT { .image = BUF_INIT, .processes = NULL }
-void cli_build_release(struct cli_build *b);
-int  cli_build_tree(struct docker *d, const char *app, const char *rev, const char *dir,
-		    long version, struct cli_build *out);
+/* 1 when this process runs under the app's lock, taken by the ssh command of a
+ * push (sshcmd.c hands it over in WHARF_APP_LOCKED). */
+int cli_app_locked(const char *app);
 
 /* Creates an app (apps:create, a first push): its state and its bare repository
  * with the deploy hook, and fires post-create. Refuses an invalid or existing
  * name, and with need_docker (a first push) a Docker that does not answer; on
  * any failure nothing of the app is left. Prints the "Creating" step. */
 int cli_app_create(const char *app, int need_docker);
-
-/* Deploys (src/cli/deploy.c): the only code that drives receiver, build and
- * runtime together. Both take and release the app's lock themselves. */
-int cli_deploy_push(const char *app, const char *rev);
-/* Makes a new release from the current one's image with the app's current
- * config and deploys it; without a release yet, says the change waits. */
-int cli_redeploy(const char *app, const char *why);
-/* 0 when a redeploy of the app could run now: it has no release yet (nothing to
- * redeploy), or Docker answers. -1 with Docker's error otherwise, so a change
- * that would redeploy is refused before anything is saved. */
-int cli_redeploy_check(const char *app);
-/* Redeploys release N's image with its config (which becomes the app's again). */
-int cli_rollback(const char *app, long version);
-/* Tells the router the app's current domains (after a domains change), with the
- * targets it serves; takes the app's lock. */
-int cli_route_refresh(const char *app);
-/* The same with the lock held; from_containers routes the current release's
- * running web containers instead (ps:restore). */
-int cli_route_refresh_locked(const char *app, int from_containers);
 
 /* apps, config, domains, git families beyond the spine (apps.c, config.c,
  * domains.c, git.c) and help rendering (help.c). */
@@ -230,28 +189,6 @@ int cmd_cleanup(int argc, char **argv);
 /* A comma-separated list of process types (^[A-Za-z0-9_-]+$, max 63) or "_all_";
  * *out is a new array without duplicates. */
 int cli_checks_parse_types(json_t **out, const char *list);
-/* Copies the app's checks:skip/disable lists into req (borrowed from appobj). */
-void cli_checks_apply(const json_t *appobj, struct deploy_req *req);
-/* One `scheme:host-port:container-port` map. http maps the router's port 80,
- * https its 443 (wharf opens no other host port); the container port is
- * 1024-65535 (containers share the host's network). */
-struct cli_port_map {
-	const char *scheme;          /* "http" or "https" (static) */
-	int         host, container;
-};
-int cli_port_map_parse(struct cli_port_map *out, const char *s);
-/* A decimal port of n bytes in [lo, 65535]: no sign, space or leading zero. */
-int cli_port_parse(const char *s, size_t n, int lo, int *out);
-int cli_port_map_format(struct buf *out, const struct cli_port_map *m);
-/* The container port of the app's first http map (else first map), or 0. */
-int cli_ports_web_port(const json_t *appobj);
-/* builder:set selected: *builder is "dockerfile" or "buildpacks" when one is
- * forced, NULL when pushes are detected; fails for "image" (pushes are not built)
- * and for "dockerfile" when dir has no Dockerfile. */
-int cli_builder_selected(const json_t *appobj, const char *dir, const char **builder);
-/* Deploys a local image (never pulled) as a new release tagged wharf/<app>:<N>,
- * through the zero-downtime path; takes the app's lock. */
-int cli_deploy_image(const char *app, const char *ref);
 /* `<family>:report [<app>] [--format json] [--<prefix>KEY]`: fn reports one app,
  * into all (an object keyed by app) when all is not NULL. */
 typedef int cli_report_fn(const char *app, const char *flag, int json, json_t *all);
@@ -298,9 +235,6 @@ json_t *cli_report_json(const struct cli_report_row *rows, size_t n);  /* new ob
  * the container dir not "/". Pure (the host dir's existence is checked by
  * storage:mount); unit-tested. */
 int cli_mount_parse(const char *spec, struct buf *host, struct buf *container, int *ro);
-/* The app's mounts (app.json "storage") as a NULL-terminated vector borrowed from
- * appobj, or NULL when it has none; caller frees the vector. */
-int cli_storage_binds(const json_t *appobj, const char ***out);
 
 /* Config text (src/cli/envfile.c; pure, unit-tested). */
 int cli_shell_quote(struct buf *out, const char *s);        /* 'it'\''s' */

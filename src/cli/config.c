@@ -50,7 +50,7 @@ static int target_open(struct target *t, const struct cli_opts *o, int lock)
 		t->nargs = o->npos - 1;
 		if (lock && state_app_lock(&t->l, t->app) < 0)
 			goto out;
-		if (lock && !o->no_restart && cli_redeploy_check(t->app) < 0)
+		if (lock && !o->no_restart && deploy_redeploy_check(t->app) < 0)
 			goto out;
 		if (state_app_load(t->app, &t->doc) < 0)
 			goto out;
@@ -84,7 +84,7 @@ static int target_commit(struct target *t, const struct cli_opts *o, const char 
 		say_detail("global config applies to each app on its next deploy or restart");
 		return 0;
 	}
-	return o->no_restart ? 0 : cli_redeploy(t->app, why);
+	return o->no_restart ? 0 : deploy_redeploy(&(struct deploy_request){ .app = t->app, .why = why });
 }
 
 static void target_release(struct target *t)

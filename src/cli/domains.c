@@ -93,7 +93,7 @@ static int change_app(int argc, char **argv, enum change what)
 	if (state_app_save(name, app) < 0)
 		goto out;
 	lock_release(&l);
-	ret = cli_route_refresh(name);
+	ret = deploy_route_refresh(&(struct deploy_request){ .app = name }, 0);
 	cli_trigger_post("post-domains-update", name, name, argv[0] + 8, o.npos - 1, o.pos + 1);
 out:
 	lock_release(&l);
@@ -149,7 +149,7 @@ static void refresh_all_routes(void)
 		return;
 	}
 	json_array_foreach(apps, i, v)
-		if (cli_route_refresh(json_string_value(v)) < 0)
+		if (deploy_route_refresh(&(struct deploy_request){ .app = json_string_value(v) }, 0) < 0)
 			say_warn("%s", err_msg());
 	json_decref(apps);
 }

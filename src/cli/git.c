@@ -79,7 +79,7 @@ int cmd_git_from_image(int argc, char **argv)
 		return cli_usage(argv[0]);
 	if (cli_opts_app(&o, 1) < 0 || valid_image_ref(o.pos[1]) < 0)
 		return -1;
-	return cli_deploy_image(o.pos[0], o.pos[1]);
+	return deploy_image(&(struct deploy_request){ .app = o.pos[0], .image = o.pos[1] });
 }
 
 static int git_report(const char *name, const char *flag, int json, json_t *all)

@@ -68,7 +68,8 @@ int cmd_git_hook(int argc, char **argv)
 	if (plugins_pre("pre-receive-app", argv[1],
 			(const char *[]){ argv[1], deploy.new_oid, deploy.ref, NULL }) < 0)
 		goto out;
-	ret = cli_deploy_push(argv[1], deploy.new_oid);
+	ret = deploy_push(&(struct deploy_request){ .app = argv[1], .rev = deploy.new_oid,
+						    .locked = cli_app_locked(argv[1]) });
 out:
 	free(line);
 	json_decref(app);

@@ -16,8 +16,8 @@ static int print_chunk(int stream, const char *data, size_t len, void *unused)
 
 int cmd_logs(int argc, char **argv)
 {
-	struct docker *d = NULL;
-	json_t *list = NULL, *c;
+	struct scheduler *sched = NULL;
+	struct sched_procs procs = SCHED_PROCS_INIT;
 	size_t i;
 	const char *process = NULL;
 	int follow = 0, tail = 100, n, ret = -1, shown = 0;
@@ -40,18 +40,15 @@ int cmd_logs(int argc, char **argv)
 			strspn(process, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
 				strlen(process)))
 		return err_set("invalid process type '%s'", process);
-	if (docker_new(&d, NULL) < 0 || runtime_app_containers(d, argv[1], &list) < 0)
+	if (scheduler_new(&sched, NULL) < 0 || scheduler_list(sched, argv[1], &procs) < 0)
 		goto out;
-	json_array_foreach(list, i, c) {
-		const char *id = json_str(c, "Id", NULL);
-		if (!id || strcmp(json_str(c, "State", ""), "running"))
-			continue;
-		if (process && strcmp(json_str(json_object_get(c, "Labels"), "wharf.process", ""),
-				      process))
+	for (i = 0; i < procs.n; i++) {
+		const struct sched_proc *p = &procs.v[i];
+		if (strcmp(p->state, "running") || (process && strcmp(p->type, process)))
 			continue;
 		shown++;
-		/* With several containers, follow only the newest (the list is newest first). */
-		if (docker_container_logs(d, id, follow && shown == 1, tail, 0, print_chunk, NULL) < 0)
+		/* With several processes, follow only the newest (the list is newest first). */
+		if (scheduler_logs(sched, p->id, follow && shown == 1, tail, print_chunk, NULL) < 0)
 			goto out;
 		if (follow)
 			break;
@@ -66,7 +63,7 @@ int cmd_logs(int argc, char **argv)
 	}
 	ret = 0;
 out:
-	json_decref(list);
-	docker_free(d);
+	sched_procs_release(&procs);
+	scheduler_free(sched);
 	return ret;
 }

@@ -23,13 +23,13 @@ static int contains(const json_t *maps, const char *s)
 /* Parses every MAP argument into a new array of canonical strings. */
 static int parse_maps(json_t **out, char **args, int n)
 {
-	struct cli_port_map m;
+	struct deploy_port_map m;
 	int i;
 
 	*out = json_array();
 	for (i = 0; i < n; i++) {
 		struct buf s = BUF_INIT;
-		if (cli_port_map_parse(&m, args[i]) < 0 || cli_port_map_format(&s, &m) < 0) {
+		if (deploy_port_map_parse(&m, args[i]) < 0 || deploy_port_map_format(&s, &m) < 0) {
 			buf_release(&s);
 			json_decref(*out);
 			*out = NULL;
@@ -45,7 +45,7 @@ static int parse_maps(json_t **out, char **args, int n)
 /* What the maps do for this app, said after every change. */
 static void explain(const char *app, const json_t *appobj)
 {
-	int port = cli_ports_web_port(appobj);
+	int port = deploy_web_port(appobj);
 
 	if (!port)
 		say_detail("%s's web container gets a fresh $PORT on each deploy", app);
@@ -78,11 +78,11 @@ static int change(int argc, char **argv, enum ports_change what)
 		return -1;
 	if (what == REMOVE) {
 		/* HOST-PORT or a whole map: each must be valid before anything changes. */
-		struct cli_port_map m;
+		struct deploy_port_map m;
 		int port;
 		for (k = 1; k < o.npos; k++)
-			if (cli_port_parse(o.pos[k], strlen(o.pos[k]), 1, &port) < 0 &&
-			    cli_port_map_parse(&m, o.pos[k]) < 0)
+			if (deploy_port_parse(o.pos[k], strlen(o.pos[k]), 1, &port) < 0 &&
+			    deploy_port_map_parse(&m, o.pos[k]) < 0)
 				return err_set("'%s' is neither a host port nor a port mapping", o.pos[k]);
 	}
 	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &app) < 0)
@@ -160,7 +160,7 @@ int cmd_ports_clear(int argc, char **argv)
 int cmd_ports_list(int argc, char **argv)
 {
 	struct cli_opts o;
-	struct cli_port_map m;
+	struct deploy_port_map m;
 	json_t *app = NULL, *maps, *v;
 	size_t i;
 
@@ -181,7 +181,7 @@ int cmd_ports_list(int argc, char **argv)
 	say_step("Port mappings for %s", o.pos[0]);
 	printf("    %-25s %-25s %s\n", "-----> scheme", "host port", "container port");
 	json_array_foreach(maps, i, v)
-		if (cli_port_map_parse(&m, json_string_value(v)) == 0)
+		if (deploy_port_map_parse(&m, json_string_value(v)) == 0)
 			printf("    %-25s %-25d %d\n", m.scheme, m.host, m.container);
 	json_decref(app);
 	return 0;
@@ -198,7 +198,7 @@ static int ports_report(const char *name, const char *flag, int json, json_t *al
 		goto out;
 	json_array_foreach(json_object_get(app, "ports"), i, v)
 		buf_addf(&map, "%s%s", i ? " " : "", json_string_value(v));
-	web = cli_ports_web_port(app);
+	web = deploy_web_port(app);
 	if (web && runtime_type_listed(json_object_get(app, "checks_disabled"), "web"))
 		buf_addf(&port, "%d", web);
 	else

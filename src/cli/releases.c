@@ -138,7 +138,7 @@ int cmd_releases_rollback(int argc, char **argv)
 		version = (long)json_int(json_array_get(arr, n - 2), "version", 0);
 		json_decref(rels);
 	}
-	return cli_rollback(argv[1], version);
+	return deploy_rollback(&(struct deploy_request){ .app = argv[1], .version = version });
 }
 
 int cmd_releases_set(int argc, char **argv)

@@ -50,20 +50,6 @@ static int parse_switch(int *out, const char *s)
 	return 0;
 }
 
-int cli_router_options(const json_t *appobj, json_t **out)
-{
-	const json_t *o = json_object_get(appobj, "router"), *max;
-
-	*out = NULL;
-	if (!json_is_object(o))
-		return 0;
-	max = json_object_get(o, "max_body_bytes");
-	*out = json_pack("{s:b, s:O}", "redirect_https",
-			 json_is_true(json_object_get(o, "redirect_https")), "max_body_bytes",
-			 json_is_integer(max) ? (json_t *)max : json_null());
-	return *out ? 0 : err_set("out of memory");
-}
-
 /* PUT /apps/<app>/options with body; 0 or -1 with the router's message. */
 static int put_options(const char *app, const json_t *body)
 {
@@ -166,7 +152,7 @@ int cmd_router_report(int argc, char **argv)
 	if (o.npos != 1)
 		return cli_usage(argv[0]);
 	if (cli_opts_app(&o, 1) < 0 || state_app_load(o.pos[0], &appobj) < 0 ||
-	    cli_router_options(appobj, &opts) < 0 || buf_addf(&path, "/apps/%s", o.pos[0]) < 0 ||
+	    deploy_router_options(appobj, &opts) < 0 || buf_addf(&path, "/apps/%s", o.pos[0]) < 0 ||
 	    buf_addf(&title, "%s router information", o.pos[0]) < 0)
 		goto out;
 	if ((status = cli_router_call("GET", path.buf, NULL, &reply)) < 0)

@@ -15,27 +15,25 @@ extern char **environ;
 /* Prints the stack image's size, or that it is missing. */
 static int report_stack(void)
 {
-	struct docker *d = NULL;
+	struct scheduler *sched = NULL;
 	json_t *info = NULL;
 	const char *image = build_stack_image();
-	int exists = 0, ret = -1;
+	int ret = -1;
 
-	if (docker_new(&d, NULL) < 0 || docker_image_exists(d, image, &exists) < 0)
+	if (scheduler_new(&sched, NULL) < 0 || scheduler_image_inspect(sched, image, &info) < 0)
 		goto out;
-	if (!exists) {
+	if (!info) {
 		say_detail("stack image: %s (not built: wharf stack:build)", image);
 		ret = 0;
 		goto out;
 	}
-	if (docker_image_inspect(d, image, &info) < 0)
-		goto out;
 	say_detail("stack image: %s", image);
 	say_detail("id: %.19s", json_str(info, "Id", "?"));
 	say_detail("size: %.0f MB", (double)json_int(info, "Size", 0) / (1024.0 * 1024.0));
 	ret = 0;
 out:
 	json_decref(info);
-	docker_free(d);
+	scheduler_free(sched);
 	return ret;
 }
 

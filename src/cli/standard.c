@@ -118,139 +118,10 @@ int cmd_report(int argc, char **argv)
 
 /* ---- cleanup ---------------------------------------------------------------- */
 
-/* Appends s percent-encoded for a query value. */
-static int urlencode(struct buf *out, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    strchr("-._~", ch)) {
-			if (buf_addch(out, ch) < 0)
-				return -1;
-		} else if (buf_addf(out, "%%%c%c", hex[ch >> 4], hex[ch & 15]) < 0) {
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Removes the app's exited or dead containers that the router does not serve.
- * The caller holds the app's lock, so no deploy of it is under way. */
-static int cleanup_containers(struct docker *d, const char *app, int *removed)
-{
-	json_t *list = NULL, *route = NULL, *c;
-	size_t i;
-	int ret = -1;
-
-	if (runtime_app_containers(d, app, &list) < 0 || router_client_get(app, &route) < 0)
-		goto out;
-	json_array_foreach(list, i, c) {
-		const char *state = json_str(c, "State", ""), *id = json_str(c, "Id", "");
-		const char *port = json_str(json_object_get(c, "Labels"), "wharf.port", NULL);
-		const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
-		json_t *t;
-		size_t j;
-		int served = 0;
-
-		if (strcmp(state, "exited") && strcmp(state, "dead"))
-			continue;
-		json_array_foreach(json_object_get(route, "targets"), j, t) {
-			const char *colon = strrchr(json_string_value(t), ':');
-			served |= port && colon && !strcmp(colon + 1, port);
-		}
-		if (served)
-			continue;
-		if (docker_container_remove(d, id, 1) < 0) {
-			say_warn("could not remove container %.12s: %s", id, err_msg());
-			continue;
-		}
-		say_detail("removed container %.12s (%s, %s)", id, name ? name + (*name == '/') : "?",
-			   state);
-		(*removed)++;
-	}
-	ret = 0;
-out:
-	json_decref(list);
-	json_decref(route);
-	return ret;
-}
-
-/* The image of every release of every app: never garbage, even when untagged. */
-static int release_images(json_t *out)
-{
-	json_t *apps = NULL, *v;
-	size_t i;
-
-	if (state_app_list(&apps) < 0)
-		return -1;
-	json_array_foreach(apps, i, v) {
-		json_t *rels = NULL, *r;
-		size_t j;
-		if (state_releases_load(json_string_value(v), &rels) < 0) {
-			json_decref(apps);
-			return -1;
-		}
-		json_array_foreach(json_object_get(rels, "releases"), j, r)
-			if (json_str(r, "image", NULL))
-				json_object_set_new(out, json_str(r, "image", ""), json_true());
-		json_decref(rels);
-	}
-	json_decref(apps);
-	return 0;
-}
-
-/* Removes dangling (untagged) images that wharf built on this root (for one app,
- * or all): what failed builds and retagged releases leave. */
-static int cleanup_images(struct docker *d, const char *app, int *removed)
-{
-	struct buf path = BUF_INIT, lroot = BUF_INIT, lapp = BUF_INIT;
-	json_t *filters = NULL, *list = NULL, *keep = json_object(), *img;
-	char *fs = NULL;
-	size_t i;
-	int ret = -1;
-
-	if (buf_addf(&lroot, "wharf.root=%s", wharf_root()) < 0 ||
-	    (app && buf_addf(&lapp, "wharf.app=%s", app) < 0))
-		goto out;
-	filters = json_pack("{s:[s],s:[s]}", "dangling", "true", "label", lroot.buf);
-	if (app)
-		json_array_append_new(json_object_get(filters, "label"), json_string(lapp.buf));
-	fs = filters ? json_dumps(filters, JSON_COMPACT) : NULL;
-	if (!fs || buf_addstr(&path, "/images/json?filters=") < 0 || urlencode(&path, fs) < 0 ||
-	    release_images(keep) < 0 || docker_call(d, "GET", path.buf, NULL, &list, NULL) < 0)
-		goto out;
-	json_array_foreach(list, i, img) {
-		const char *id = json_str(img, "Id", "");
-		if (json_object_get(keep, id))
-			continue;
-		if (docker_image_remove(d, id, 0) < 0) {
-			say_warn("could not remove image %.19s: %s", id, err_msg());
-			continue;
-		}
-		say_detail("removed dangling image %.19s", id);
-		(*removed)++;
-	}
-	ret = 0;
-out:
-	free(fs);
-	json_decref(filters);
-	json_decref(list);
-	json_decref(keep);
-	buf_release(&path);
-	buf_release(&lroot);
-	buf_release(&lapp);
-	return ret;
-}
-
 int cmd_cleanup(int argc, char **argv)
 {
 	struct cli_opts o;
-	struct docker *d = NULL;
-	json_t *apps = NULL, *v;
-	size_t i;
-	int containers = 0, images = 0, ret = -1;
+	int containers, images;
 
 	if (cli_opts_parse(&o, argc, argv, "", NULL) < 0)
 		return -1;
@@ -258,32 +129,10 @@ int cmd_cleanup(int argc, char **argv)
 		return cli_usage(argv[0]);
 	if (o.npos == 1 && cli_opts_app(&o, 1) < 0)
 		return -1;
-	if (o.npos == 1)
-		apps = json_pack("[s]", o.pos[0]);
-	else if (state_app_list(&apps) < 0)
+	if (deploy_cleanup(&(struct deploy_request){ .app = o.npos ? o.pos[0] : NULL },
+			   &containers, &images) < 0)
 		return -1;
-	if (docker_new(&d, NULL) < 0)
-		goto out;
-	say_step("Cleaning up%s%s", o.npos ? " " : "", o.npos ? o.pos[0] : "");
-	json_array_foreach(apps, i, v) {
-		struct lock l = LOCK_INIT;
-		int r;
-		/* The app's lock: a deploy under way has containers that are not yet (or
-		 * no longer) served, and they are not garbage. */
-		if (state_app_lock(&l, json_string_value(v)) < 0)
-			goto out;
-		r = cleanup_containers(d, json_string_value(v), &containers);
-		lock_release(&l);
-		if (r < 0)
-			goto out;
-	}
-	if (cleanup_images(d, o.npos ? o.pos[0] : NULL, &images) < 0)
-		goto out;
 	say_step("Removed %d container%s and %d image%s", containers, containers == 1 ? "" : "s",
 		 images, images == 1 ? "" : "s");
-	ret = 0;
-out:
-	json_decref(apps);
-	docker_free(d);
-	return ret;
+	return 0;
 }

@@ -8,24 +8,6 @@
 
 #define MOUNTS_MAX     64
 
-int cli_storage_binds(const json_t *appobj, const char ***out)
-{
-	const json_t *arr = json_object_get(appobj, "storage");
-	size_t i, n = json_array_size(arr);
-	const char **v;
-
-	*out = NULL;
-	if (!n)
-		return 0;
-	v = calloc(n + 1, sizeof(*v));
-	if (!v)
-		return err_set("out of memory");
-	for (i = 0; i < n; i++)
-		v[i] = json_string_value(json_array_get(arr, i));
-	*out = v;
-	return 0;
-}
-
 /* The index in mounts of the one on container dir cdir, or -1. */
 static long find_mount(const json_t *mounts, const char *cdir)
 {

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -31,4 +32,11 @@ int cli_self_exe(struct buf *out)
 		return err_set_errno("cannot find wharf's own path");
 	path[n] = '\0';
 	return buf_addstr(out, path);
+}
+
+int cli_app_locked(const char *app)
+{
+	const char *locked = getenv("WHARF_APP_LOCKED");
+
+	return locked && !strcmp(locked, app);
 }

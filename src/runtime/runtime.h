@@ -273,4 +273,122 @@ int runtime_run_checks(struct docker *d, const char *id, int port, const char *h
 /* 0 if the container runs and never restarted, else -1 with its state. */
 int runtime_check_running(struct docker *d, const char *id);
 
+/* ---- the scheduler (src/runtime/scheduler.c) -----------------------------------
+ * Where an app's processes run. The deploy layer and the commands reach processes
+ * only through it, so another scheduler ("swarm" for several hosts) is one more
+ * ops table, not a change to them. "docker-local" (this host's Docker) is the
+ * first and the default. */
+
+/* One process of an app (a container with docker-local). */
+struct sched_proc {
+	char id[72];            /* the scheduler's id of the process (a container id) */
+	char name[128];         /* its name, "app.web.3.1a2b" */
+	char type[64];          /* process type ("web", "worker"…) */
+	char state[16];         /* "running", "exited", "created", "restarting", "dead" */
+	long release;           /* release N it runs; 0: unknown */
+	int  port;              /* PORT of a web process; 0: none */
+	char target[80];        /* "ADDR:PORT" the router dials for a web process; "" */
+};
+/* The processes of an app, newest first. */
+struct sched_procs {
+	struct sched_proc *v;
+	size_t             n;
+};
+#define SCHED_PROCS_INIT { .v = NULL, .n = 0 }
+void sched_procs_release(struct sched_procs *p);
+/* 1 when one of procs serves target ("ADDR:PORT"), or has the port of it. */
+int  sched_target_is(const struct sched_proc *p, const char *target);
+
+/* A one-off process (`run`): its own container of the release's image, never
+ * retired by a deploy, removed when it ends. */
+struct sched_oneoff {
+	const char  *app;
+	const char  *image;
+	const char **env;           /* NULL-terminated "K=V" */
+	const char **cmd;           /* NULL-terminated */
+	const char **binds;         /* NULL-terminated; NULL: none */
+	long long    memory, nano_cpus;
+};
+/* The caller's side of an interactive process: output goes to fds 1 and 2,
+ * stdin (fd 0) goes in; with tty, the process gets a terminal sized as fd 1's.
+ * tick is called whenever the pump wakes: < 0 stops it with that error, 1 says
+ * fd 1's terminal changed size, 0 goes on. started is called once the process
+ * runs (the caller switches its terminal to raw mode). Both may be NULL. */
+struct sched_io {
+	int    tty;
+	int  (*tick)(void *data);
+	void (*started)(void *data);
+	void  *data;
+};
+
+struct scheduler;
+struct scheduler_ops {
+	const char *name;
+	/* runtime_deploy()'s contract: start beside, check, route, retire. */
+	int  (*deploy)(struct scheduler *s, const struct deploy_req *req);
+	/* A new formation of the same release (docker-local: a deploy). */
+	int  (*scale)(struct scheduler *s, const struct deploy_req *req);
+	int  (*list)(struct scheduler *s, const char *app, struct sched_procs *out);
+	int  (*logs)(struct scheduler *s, const char *id, int follow, int tail,
+		     docker_output_fn *fn, void *data);
+	int  (*run)(struct scheduler *s, const struct sched_oneoff *o, const struct sched_io *io,
+		    long long *code);
+	int  (*exec)(struct scheduler *s, const char *id, const char **cmd,
+		     const struct sched_io *io, long long *code);
+	/* Stops a process for good (no restart policy brings it back). */
+	int  (*stop)(struct scheduler *s, const char *id, int grace_s);
+	int  (*start)(struct scheduler *s, const char *id);
+	int  (*remove)(struct scheduler *s, const char *id);
+	/* Runs startup checks against a running web process. */
+	int  (*check)(struct scheduler *s, const struct sched_proc *p, const char *host,
+		      const json_t *checks);
+	/* runtime_app_cleanup()'s contract: what an interrupted deploy left goes. */
+	int  (*cleanup)(struct scheduler *s, const char *app, long keep_release);
+	/* Stops and removes every process of the app. */
+	int  (*remove_app)(struct scheduler *s, const char *app, int grace_s);
+	/* Images the releases run: *out NULL when ref does not exist here. */
+	int  (*image_inspect)(struct scheduler *s, const char *ref, json_t **out);
+	int  (*image_tag)(struct scheduler *s, const char *id, const char *repo, const char *tag);
+	int  (*image_remove)(struct scheduler *s, const char *ref, int force);
+	/* Untagged images wharf built on this root (of app; NULL: all): an array of ids. */
+	int  (*images_dangling)(struct scheduler *s, const char *app, json_t **out);
+	/* The Docker builds run on (docker-local: the same); borrowed. */
+	struct docker *(*builder)(struct scheduler *s);
+	void (*free)(struct scheduler *s);
+};
+struct scheduler {
+	const struct scheduler_ops *ops;
+};
+
+/* Makes the scheduler called name (NULL: $WHARF_SCHEDULER, else "docker-local")
+ * and connects it (docker-local: docker_new(), so a Docker that does not answer
+ * fails here with its message). An unknown name fails. */
+int  scheduler_new(struct scheduler **out, const char *name);
+void scheduler_free(struct scheduler *s);              /* NULL-safe */
+/* Makes the docker-local scheduler on a Docker handle the caller keeps. */
+int  scheduler_docker_local(struct scheduler **out, struct docker *d);
+
+/* Thin wrappers over s->ops, so callers read as verbs. */
+int  scheduler_deploy(struct scheduler *s, const struct deploy_req *req);
+int  scheduler_scale(struct scheduler *s, const struct deploy_req *req);
+int  scheduler_list(struct scheduler *s, const char *app, struct sched_procs *out);
+int  scheduler_logs(struct scheduler *s, const char *id, int follow, int tail,
+		    docker_output_fn *fn, void *data);
+int  scheduler_run(struct scheduler *s, const struct sched_oneoff *o, const struct sched_io *io,
+		   long long *code);
+int  scheduler_exec(struct scheduler *s, const char *id, const char **cmd,
+		    const struct sched_io *io, long long *code);
+int  scheduler_stop(struct scheduler *s, const char *id, int grace_s);
+int  scheduler_start(struct scheduler *s, const char *id);
+int  scheduler_remove(struct scheduler *s, const char *id);
+int  scheduler_check(struct scheduler *s, const struct sched_proc *p, const char *host,
+		     const json_t *checks);
+int  scheduler_cleanup(struct scheduler *s, const char *app, long keep_release);
+int  scheduler_remove_app(struct scheduler *s, const char *app, int grace_s);
+int  scheduler_image_inspect(struct scheduler *s, const char *ref, json_t **out);
+int  scheduler_image_tag(struct scheduler *s, const char *id, const char *repo, const char *tag);
+int  scheduler_image_remove(struct scheduler *s, const char *ref, int force);
+int  scheduler_images_dangling(struct scheduler *s, const char *app, json_t **out);
+struct docker *scheduler_builder(struct scheduler *s);
+
 #endif

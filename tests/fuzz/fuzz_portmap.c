@@ -9,15 +9,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct cli_port_map m;
+	struct deploy_port_map m;
 	struct buf text = BUF_INIT, s = BUF_INIT;
 	json_t *types = NULL, *v;
 	size_t i;
 
 	if (size > 4096 || buf_add(&text, data, size) < 0)
 		return 0;
-	if (strlen(text.buf) == size && cli_port_map_parse(&m, text.buf) == 0) {
-		if (cli_port_map_format(&s, &m) < 0 || strcmp(s.buf, text.buf) ||
+	if (strlen(text.buf) == size && deploy_port_map_parse(&m, text.buf) == 0) {
+		if (deploy_port_map_format(&s, &m) < 0 || strcmp(s.buf, text.buf) ||
 		    m.host != (strcmp(m.scheme, "http") ? 443 : 80) || m.container < 1024 ||
 		    m.container > 65535)
 			abort();

@@ -11,20 +11,20 @@
 
 static void maps_accepted(void **state)
 {
-	struct cli_port_map m;
+	struct deploy_port_map m;
 	struct buf b = BUF_INIT;
 
 	(void)state;
-	assert_int_equal(cli_port_map_parse(&m, "http:80:5000"), 0);
+	assert_int_equal(deploy_port_map_parse(&m, "http:80:5000"), 0);
 	assert_string_equal(m.scheme, "http");
 	assert_int_equal(m.host, 80);
 	assert_int_equal(m.container, 5000);
-	assert_int_equal(cli_port_map_format(&b, &m), 0);
+	assert_int_equal(deploy_port_map_format(&b, &m), 0);
 	assert_string_equal(b.buf, "http:80:5000");
-	assert_int_equal(cli_port_map_parse(&m, "https:443:65535"), 0);
+	assert_int_equal(deploy_port_map_parse(&m, "https:443:65535"), 0);
 	assert_string_equal(m.scheme, "https");
 	assert_int_equal(m.container, 65535);
-	assert_int_equal(cli_port_map_parse(&m, "http:80:1024"), 0);
+	assert_int_equal(deploy_port_map_parse(&m, "http:80:1024"), 0);
 	buf_release(&b);
 }
 
@@ -36,32 +36,32 @@ static void maps_refused(void **state)
 					      "http:80:", "http::5000", "http:80:999999", "http::", NULL };
 	static const char *const scheme[] = { "tcp:80:5000", "HTTP:80:5000", "$(id):80:5000",
 					      "`id`:80:5000", "httpx:80:5000", ":80:5000", NULL };
-	struct cli_port_map m;
+	struct deploy_port_map m;
 	int i;
 
 	(void)state;
 	for (i = 0; shape[i]; i++) {
-		assert_int_equal(cli_port_map_parse(&m, shape[i]), -1);
+		assert_int_equal(deploy_port_map_parse(&m, shape[i]), -1);
 		assert_non_null(strstr(err_msg(), "use SCHEME:HOST-PORT:CONTAINER-PORT"));
 	}
 	for (i = 0; number[i]; i++) {
-		assert_int_equal(cli_port_map_parse(&m, number[i]), -1);
+		assert_int_equal(deploy_port_map_parse(&m, number[i]), -1);
 		assert_non_null(strstr(err_msg(), "ports are numbers from 1 to 65535"));
 	}
 	for (i = 0; scheme[i]; i++) {
-		assert_int_equal(cli_port_map_parse(&m, scheme[i]), -1);
+		assert_int_equal(deploy_port_map_parse(&m, scheme[i]), -1);
 		assert_non_null(strstr(err_msg(), "the scheme must be http or https"));
 	}
-	assert_int_equal(cli_port_map_parse(&m, "http:8080:5000"), -1);
+	assert_int_equal(deploy_port_map_parse(&m, "http:8080:5000"), -1);
 	assert_string_equal(err_msg(), "invalid port mapping 'http:8080:5000': the router serves "
 			    "http on host port 80 only (wharf opens no other host port; apps are "
 			    "told apart by domain)");
-	assert_int_equal(cli_port_map_parse(&m, "https:80:5000"), -1);
+	assert_int_equal(deploy_port_map_parse(&m, "https:80:5000"), -1);
 	assert_non_null(strstr(err_msg(), "serves https on host port 443 only"));
-	assert_int_equal(cli_port_map_parse(&m, "http:80:1023"), -1);
+	assert_int_equal(deploy_port_map_parse(&m, "http:80:1023"), -1);
 	assert_non_null(strstr(err_msg(), "the container port must be 1024-65535"));
 	/* Long input is cut in the message, never overflows. */
-	assert_int_equal(cli_port_map_parse(&m, "http:80:50000000000000000000000000000000000000"),
+	assert_int_equal(deploy_port_map_parse(&m, "http:80:50000000000000000000000000000000000000"),
 			 -1);
 }
 
@@ -70,13 +70,13 @@ static void web_port(void **state)
 	json_t *app = json_pack("{s:[s,s]}", "ports", "https:443:6000", "http:80:5000");
 
 	(void)state;
-	assert_int_equal(cli_ports_web_port(app), 5000);       /* http wins */
+	assert_int_equal(deploy_web_port(app), 5000);       /* http wins */
 	json_object_set_new(app, "ports", json_pack("[s]", "https:443:6000"));
-	assert_int_equal(cli_ports_web_port(app), 6000);
+	assert_int_equal(deploy_web_port(app), 6000);
 	json_object_set_new(app, "ports", json_pack("[s,i]", "junk", 3));
-	assert_int_equal(cli_ports_web_port(app), 0);          /* bad state counts as none */
+	assert_int_equal(deploy_web_port(app), 0);          /* bad state counts as none */
 	json_object_del(app, "ports");
-	assert_int_equal(cli_ports_web_port(app), 0);
+	assert_int_equal(deploy_web_port(app), 0);
 	json_decref(app);
 }
 

@@ -1,6 +1,6 @@
 /* build.c - the build step of a deploy: export the pushed tree, detect the
  * builder, build the release image and say which processes it runs. */
-#include "cli.h"
+#include "internal.h"
 #include "plugins/plugins.h"
 #include "build/build.h"
 #include "receiver/receiver.h"
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-void cli_build_release(struct cli_build *b)
+void deploy__build_release(struct deploy__build *b)
 {
 	buf_release(&b->image);
 	json_decref(b->processes);
@@ -17,7 +17,7 @@ void cli_build_release(struct cli_build *b)
 
 /* A Dockerfile app: the image's CMD is web, unless a Procfile names the types. */
 static int build_with_dockerfile(struct docker *d, const char *dir, const char *tag,
-				 const json_t *labels, struct cli_build *out)
+				 const json_t *labels, struct deploy__build *out)
 {
 	json_t *types = NULL;
 	int ret = -1;
@@ -39,7 +39,7 @@ out:
 
 static int build_with_buildpacks(struct docker *d, const char *app, const char *dir,
 				 const char *tag, const json_t *labels, const json_t *appobj,
-				 struct cli_build *out)
+				 struct deploy__build *out)
 {
 	struct build_bp_opts o = { 0 };
 	json_t *types = NULL, *extra = NULL;
@@ -65,8 +65,8 @@ out:
 	return ret;
 }
 
-int cli_build_tree(struct docker *d, const char *app, const char *rev, const char *dir,
-		   long version, struct cli_build *out)
+int deploy__build_tree(struct docker *d, const char *app, const char *rev, const char *dir,
+		   long version, struct deploy__build *out)
 {
 	struct buf repo = BUF_INIT, tag = BUF_INIT;
 	json_t *labels = NULL, *appobj = NULL;
@@ -83,14 +83,14 @@ int cli_build_tree(struct docker *d, const char *app, const char *rev, const cha
 		goto out;
 	url = json_str(json_object_get(appobj, "config"), "BUILDPACK_URL", NULL);
 	/* builder:set selected is the most explicit choice of all. */
-	if (cli_builder_selected(appobj, dir, &builder) < 0)
+	if (deploy_builder_selected(appobj, dir, &builder) < 0)
 		goto out;
 	if (builder)
 		;
 	/* Buildpacks the app names are an explicit choice: they win over a Dockerfile. */
 	else if (json_array_size(json_object_get(appobj, "buildpacks")) || (url && *url))
 		builder = "buildpacks";
-	else if (cli_plugin_builder(app, dir, &builder) < 0 ||
+	else if (deploy__plugin_builder(app, dir, &builder) < 0 ||
 		 (!builder && build_detect(dir, &builder) < 0))
 		goto out;
 	if (plugins_pre("pre-build", app, (const char *[]){ app, builder, dir, NULL }) < 0)

@@ -1,0 +1,126 @@
+/* src/deploy/deploy.h - public interface of the deploy layer: push, redeploy,
+ * rollback, scale, stop/start, restart/rebuild, image deploys, route refreshes,
+ * one-off processes. The only code that drives receiver, build, app state,
+ * plugins and the scheduler together, and the keeper of releases.json and of
+ * image retention. Functions print only the `-----> ` progress lines of what
+ * they do; the command layer prints the rest and exits. */
+#ifndef WHARF_DEPLOY_H
+#define WHARF_DEPLOY_H
+
+#include "common.h"
+#include "runtime/runtime.h"
+
+/* What to deploy, why and by whom. Every pointer is borrowed. */
+struct deploy_request {
+	const char       *app;      /* a valid, existing app (the caller checked) */
+	const char       *why;      /* the release's description ("restart", "scale", …);
+	                             * NULL: the function's own ("deploy 1a2b3c4", …) */
+	const char       *by;       /* who asked; NULL: the ssh key's name, else local:<user> */
+	const char       *rev;      /* deploy_push, deploy_rebuild: the commit (full id) */
+	long              version;  /* deploy_rollback: release N */
+	const char       *image;    /* deploy_image: a local image reference */
+	/* The caller already holds the app's lock (a push over ssh: sshcmd.c took
+	 * it); else each function takes it itself. */
+	int               locked;
+	/* Where the processes run; NULL: each function makes scheduler_new(NULL). */
+	struct scheduler *sched;
+};
+#define DEPLOY_REQUEST_INIT { .app = NULL }
+
+/* A push (the pre-receive hook, ps:rebuild): export rev, build it, run the
+ * release through the scheduler, record it. On failure err_msg() says the deploy
+ * failed and whether the previous release keeps serving. */
+int deploy_push(const struct deploy_request *req);
+/* ps:rebuild: the current release's commit pushed again. */
+int deploy_rebuild(const struct deploy_request *req);
+/* A new release of the current one's image with the app's current config (a
+ * config change, ps:restart, scale, rename…). Without a release yet it says
+ * the change waits for the first deploy and returns 0. */
+int deploy_redeploy(const struct deploy_request *req);
+/* 0 when a redeploy of the app could run now: it has no release yet, or the
+ * scheduler answers; -1 with its error otherwise, so a change that would
+ * redeploy is refused before anything is saved. */
+int deploy_redeploy_check(const char *app);
+/* releases:rollback: release req->version's image with its config, which
+ * becomes the app's again. A pruned image is refused. */
+int deploy_rollback(const struct deploy_request *req);
+/* git:from-image: a local image (never pulled) as a new release tagged
+ * wharf/<app>:<N>, so image retention never removes the user's own name. */
+int deploy_image(const struct deploy_request *req);
+/* ps:restart: the pre-restart trigger, then a redeploy. */
+int deploy_restart(const struct deploy_request *req);
+/* ps:scale: counts is {TYPE: N} (types valid, counts checked by the caller);
+ * each type must be web or one the current release runs. The formation is
+ * saved under the lock, then the release is redeployed. */
+int deploy_scale(const struct deploy_request *req, const json_t *counts);
+/* ps:stop: every process stopped for good and the route removed; the app stays
+ * stopped through deploys until deploy_start(); post-stop fires. *stopped gets
+ * how many. */
+int deploy_stop(const struct deploy_request *req, int *stopped);
+/* ps:start: what ps:stop left is removed and the current release deployed;
+ * post-start fires. */
+int deploy_start(const struct deploy_request *req);
+/* ps:restore for one app: its current release's stopped processes started (or
+ * the release redeployed when none is left), and routed. */
+int deploy_restore(const struct deploy_request *req);
+
+/* Tells the router the app's current domains, with the targets it serves
+ * (a domains change); takes the app's lock unless req->locked. With
+ * from_processes, the current release's running web processes are routed
+ * instead (after a restore). */
+int deploy_route_refresh(const struct deploy_request *req, int from_processes);
+
+/* checks:run: the current release's checks against each running web process. */
+int deploy_checks_run(const struct deploy_request *req);
+
+/* apps:destroy, apps:rename: every process of the app removed. With images, the
+ * release images and the build cache go too (destroy). */
+int deploy_remove_app(const struct deploy_request *req, int images);
+
+/* cleanup: exited processes the router does not serve (of req->app, or of every
+ * app when it is NULL; each under its lock), then dangling images wharf built
+ * that no release runs. Counts go to *containers and *images. */
+int deploy_cleanup(const struct deploy_request *req, int *containers, int *images);
+
+/* `run`: cmd (NULL-terminated) in a one-off process of the current release with
+ * the app's environment, storage and `run` limits. `enter`: cmd in the newest
+ * running process of type (NULL: web if one runs, else any). *code gets the
+ * command's exit code. */
+int deploy_run(const struct deploy_request *req, const char **cmd, const struct sched_io *io,
+	       long long *code);
+int deploy_enter(const struct deploy_request *req, const char *type, const char **cmd,
+		 const struct sched_io *io, long long *code);
+
+/* ---- the app settings a deploy is assembled from ---------------------------- */
+
+/* The app's router options (app.json "router", written by router:set) as a route
+ * PUT carries them: *out is a new {"redirect_https": bool, "max_body_bytes":
+ * n|null}, or NULL when router:set was never used on the app. */
+int deploy_router_options(const json_t *appobj, json_t **out);
+/* The app's certificate (apps/<app>/cert.json): *out is a new {"cert": PEM,
+ * "key": PEM}, or NULL when the app has none. The caller validated app. */
+int deploy_cert_load(const char *app, json_t **out);
+/* The app's storage mounts as a NULL-terminated vector borrowed from appobj
+ * (free() the vector only), or NULL when it has none. */
+int deploy_storage_binds(const json_t *appobj, const char ***out);
+
+/* One `scheme:host-port:container-port` map. http maps the router's port 80,
+ * https its 443 (wharf opens no other host port); the container port is
+ * 1024-65535 (containers share the host's network). */
+struct deploy_port_map {
+	const char *scheme;          /* "http" or "https" (static) */
+	int         host, container;
+};
+int deploy_port_map_parse(struct deploy_port_map *out, const char *s);
+/* A decimal port of n bytes in [lo, 65535]: no sign, space or leading zero. */
+int deploy_port_parse(const char *s, size_t n, int lo, int *out);
+int deploy_port_map_format(struct buf *out, const struct deploy_port_map *m);
+/* The container port of the app's first http map (else first map), or 0. */
+int deploy_web_port(const json_t *appobj);
+
+/* builder:set selected: *builder is "dockerfile" or "buildpacks" when one is
+ * forced, NULL when pushes are detected; fails for "image" (pushes are not built)
+ * and for "dockerfile" when dir has no Dockerfile. */
+int deploy_builder_selected(const json_t *appobj, const char *dir, const char **builder);
+
+#endif

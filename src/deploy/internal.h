@@ -1,0 +1,51 @@
+/* src/deploy/internal.h - helpers shared by the deploy layer's files. */
+#ifndef WHARF_DEPLOY_INTERNAL_H
+#define WHARF_DEPLOY_INTERNAL_H
+
+#include "deploy/deploy.h"
+
+/* How many releases keep their image unless releases:set retain says. */
+#define DEPLOY__RETAIN_DEFAULT 5
+
+/* ---- the scheduler of a request (deploy.c) ------------------------------------ */
+
+/* req->sched, or a new one in *owned (the caller frees it with scheduler_free). */
+int deploy__sched(const struct deploy_request *req, struct scheduler **owned,
+		  struct scheduler **out);
+
+/* ---- releases and retention (releases.c) -------------------------------------- */
+
+/* N of the next release: the current one's plus one. */
+long deploy__next_version(const json_t *releases);
+/* Who made the change: req->by, the ssh key's name, or local:<user>. */
+void deploy__who(struct buf *out, const char *by);
+/* Removes the images of releases older than the newest `retain` ones (images
+ * still used by a kept release stay) and marks those releases "pruned".
+ * Returns how many images it removed. */
+int  deploy__prune_images(struct scheduler *s, json_t *releases, long retain);
+
+/* ---- builds (build.c) --------------------------------------------------------- */
+
+struct deploy__build {
+	struct buf image;        /* the new image's id */
+	json_t    *processes;    /* type -> Cmd array (or null: the image's CMD); NULL when
+	                          * the app only has the image's CMD as `web` */
+};
+#define DEPLOY__BUILD_INIT { .image = BUF_INIT, .processes = NULL }
+void deploy__build_release(struct deploy__build *b);
+/* Exports rev of the app's repository into dir, detects the builder, builds
+ * the image of release `version` on d. */
+int  deploy__build_tree(struct docker *d, const char *app, const char *rev, const char *dir,
+			long version, struct deploy__build *out);
+
+/* ---- settings (settings.c) ---------------------------------------------------- */
+
+/* Copies the app's checks:skip/disable lists into req (borrowed from appobj). */
+void deploy__checks_apply(const json_t *appobj, struct deploy_req *req);
+/* The builder-detect trigger's choice ("dockerfile", "buildpacks") or NULL when
+ * no plugin named one; an unknown name is an error. */
+int  deploy__plugin_builder(const char *app, const char *dir, const char **builder);
+/* deploy_req.check_fn: the check-deploy trigger (data is the app name). */
+int  deploy__check_deploy(void *data, const char *id, const char *type, int port);
+
+#endif

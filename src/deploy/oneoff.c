@@ -1,0 +1,152 @@
+/* oneoff.c - `run` (a one-off process of the current release, assembled like
+ * the release's own: the app's environment, storage and limits) and `enter` (a
+ * command in a running process). */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int add_env(json_t *arr, const char *k, const char *v)
+{
+	struct buf kv = BUF_INIT;
+	int ret = buf_addf(&kv, "%s=%s", k, v);
+
+	if (!ret)
+		json_array_append_new(arr, json_string(kv.buf));
+	buf_release(&kv);
+	return ret;
+}
+
+static const char **str_vec(const json_t *arr)
+{
+	size_t i, n = json_array_size(arr);
+	const char **v = calloc(n + 1, sizeof(*v));
+
+	for (i = 0; v && i < n; i++)
+		v[i] = json_string_value(json_array_get(arr, i));
+	return v;
+}
+
+/* The limits of a one-off process: the app's "run" values, else its own. */
+static int run_limits(const json_t *appobj, long long *memory, long long *nano)
+{
+	const json_t *res = json_object_get(appobj, "resources");
+	const json_t *own = json_object_get(json_object_get(res, "process"), "run");
+	const char *mem = json_str(own, "memory", json_str(res, "memory", NULL));
+	const char *cpu = json_str(own, "cpu", json_str(res, "cpu", NULL));
+
+	*memory = *nano = 0;
+	if ((mem && runtime_parse_memory(mem, memory) < 0) ||
+	    (cpu && runtime_parse_cpus(cpu, nano) < 0))
+		return -1;
+	return 0;
+}
+
+/* The environment of a one-off process: the app's config as its processes get
+ * it, plus what a deploy adds. */
+static int run_env(const char *app, const json_t *rel, json_t *env)
+{
+	json_t *cfg = NULL, *v;
+	const char *k;
+	int ret = -1;
+
+	if (state_app_env(app, &cfg) < 0)
+		return -1;
+	json_object_foreach(cfg, k, v)
+		if (json_is_string(v) && add_env(env, k, json_string_value(v)) < 0)
+			goto out;
+	if (add_env(env, "WHARF_APP", app) < 0 || add_env(env, "WHARF_PROCESS", "run") < 0 ||
+	    (json_str(rel, "git_rev", NULL) && add_env(env, "GIT_REV", json_str(rel, "git_rev", "")) < 0))
+		goto out;
+	ret = 0;
+out:
+	json_decref(cfg);
+	return ret;
+}
+
+int deploy_run(const struct deploy_request *req, const char **cmd, const struct sched_io *io,
+	       long long *code)
+{
+	struct sched_oneoff o = { 0 };
+	struct scheduler *owned = NULL, *s = NULL;
+	json_t *appobj = NULL, *rels = NULL, *env = json_array();
+	const json_t *rel;
+	const char **envv = NULL, **binds = NULL;
+	int ret = -1;
+
+	*code = -1;
+	if (state_app_load(req->app, &appobj) < 0 || state_releases_load(req->app, &rels) < 0)
+		goto out;
+	rel = state_current_release(rels);
+	if (!json_str(rel, "image", NULL)) {
+		err_set("%s has no release yet: push first", req->app);
+		goto out;
+	}
+	if (!env || run_env(req->app, rel, env) < 0)
+		goto out;
+	if (!(envv = str_vec(env)) || deploy_storage_binds(appobj, &binds) < 0 ||
+	    run_limits(appobj, &o.memory, &o.nano_cpus) < 0) {
+		if (!envv)
+			err_set("out of memory");
+		goto out;
+	}
+	o.app = req->app;
+	o.image = json_str(rel, "image", "");
+	o.env = envv;
+	o.cmd = cmd;
+	o.binds = binds;
+	if (deploy__sched(req, &owned, &s) < 0 || scheduler_run(s, &o, io, code) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(envv);
+	free(binds);
+	json_decref(appobj);
+	json_decref(rels);
+	json_decref(env);
+	scheduler_free(owned);
+	return ret;
+}
+
+/* The newest running process of the app of type (NULL: web if one runs, else
+ * any); borrowed from procs. */
+static const struct sched_proc *pick(const struct sched_procs *procs, const char *app,
+				     const char *type)
+{
+	const struct sched_proc *any = NULL;
+	size_t i;
+
+	for (i = 0; i < procs->n; i++) {
+		const struct sched_proc *p = &procs->v[i];
+		if (strcmp(p->state, "running"))
+			continue;
+		if (type ? !strcmp(p->type, type) : !strcmp(p->type, "web"))
+			return p;
+		if (!type && !any)
+			any = p;
+	}
+	if (!any)
+		err_set(type ? "%s has no running %s container" : "%s has no running container",
+			app, type);
+	return any;
+}
+
+int deploy_enter(const struct deploy_request *req, const char *type, const char **cmd,
+		 const struct sched_io *io, long long *code)
+{
+	struct scheduler *owned = NULL, *s = NULL;
+	struct sched_procs procs = SCHED_PROCS_INIT;
+	const struct sched_proc *p;
+	int ret = -1;
+
+	*code = -1;
+	if (deploy__sched(req, &owned, &s) < 0 || scheduler_list(s, req->app, &procs) < 0 ||
+	    !(p = pick(&procs, req->app, type)) || scheduler_exec(s, p->id, cmd, io, code) < 0)
+		goto out;
+	ret = 0;
+out:
+	sched_procs_release(&procs);
+	scheduler_free(owned);
+	return ret;
+}
