@@ -21,6 +21,7 @@ LIBSRC    = $(filter-out src/cli/main.c,$(SRC))
 LIBOBJ    = $(LIBSRC:%.c=$(B)/%.o) $(B)/llhttp/llhttp.o $(B)/llhttp/api.o $(B)/llhttp/http.o
 UNITSRC   = $(wildcard tests/unit/*/test_*.c)
 UNITBIN   = $(UNITSRC:tests/unit/%.c=$(B)/tests/unit/%)
+UNITLIB   = $(wildcard tests/unit/lib/*.c)
 FUZZSRC   = $(wildcard tests/fuzz/fuzz_*.c)
 REPLAYBIN = $(FUZZSRC:tests/fuzz/%.c=$(B)/tests/fuzz/replay_%)
 
@@ -49,9 +50,10 @@ $(B)/llhttp/%.o: $(LLHTTP)/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(SANFLAGS) -w -I/usr/share/include/llhttp -c -o $@ $<
 
-$(B)/tests/unit/%: tests/unit/%.c $(B)/libwharf.a
+# tests/unit/lib/ holds fakes shared by the tests (a fake Docker, a fake router).
+$(B)/tests/unit/%: tests/unit/%.c $(UNITLIB) $(wildcard tests/unit/lib/*.h) $(B)/libwharf.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -Itests/unit -o $@ $< $(B)/libwharf.a $(LDLIBS) -lcmocka
+	$(CC) $(ALLCFLAGS) -Itests/unit -o $@ $< $(UNITLIB) $(B)/libwharf.a $(LDLIBS) -lcmocka
 
 # Fuzz targets are replayed over their corpora with a plain driver in every test
 # run; `make fuzz` builds real libFuzzer binaries with clang.
