@@ -121,6 +121,12 @@ int json_save_atomic(const char *path, const json_t *obj);
 const char *json_str(const json_t *obj, const char *key, const char *def);
 /* Integer member or def. */
 long long json_int(const json_t *obj, const char *key, long long def);
+/* A JSON array of strings as a NULL-terminated vector borrowed from it (a member
+ * that is no string is NULL too); the caller frees the vector only. NULL when
+ * out of memory. */
+const char **json_str_vec(const json_t *arr);
+/* Appends "k=v" to the array env (an environment in Docker's shape); 0 or -1. */
+int json_env_add(json_t *env, const char *k, const char *v);
 
 /* ---- validation of names from users ------------------------------------------ */
 

@@ -64,3 +64,24 @@ long long json_int(const json_t *obj, const char *key, long long def)
 	json_t *v = json_object_get(obj, key);
 	return json_is_integer(v) ? (long long)json_integer_value(v) : def;
 }
+
+const char **json_str_vec(const json_t *arr)
+{
+	size_t i, n = json_array_size(arr);
+	const char **v = calloc(n + 1, sizeof(*v));
+
+	for (i = 0; v && i < n; i++)
+		v[i] = json_string_value(json_array_get(arr, i));
+	return v;
+}
+
+int json_env_add(json_t *env, const char *k, const char *v)
+{
+	struct buf kv = BUF_INIT;
+	int ret = buf_addf(&kv, "%s=%s", k, v);
+
+	if (ret == 0 && json_array_append_new(env, json_string(kv.buf)) < 0)
+		ret = err_set("out of memory");
+	buf_release(&kv);
+	return ret;
+}

@@ -7,27 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int add_env(json_t *arr, const char *k, const char *v)
-{
-	struct buf kv = BUF_INIT;
-	int ret = buf_addf(&kv, "%s=%s", k, v);
-
-	if (!ret)
-		json_array_append_new(arr, json_string(kv.buf));
-	buf_release(&kv);
-	return ret;
-}
-
-static const char **str_vec(const json_t *arr)
-{
-	size_t i, n = json_array_size(arr);
-	const char **v = calloc(n + 1, sizeof(*v));
-
-	for (i = 0; v && i < n; i++)
-		v[i] = json_string_value(json_array_get(arr, i));
-	return v;
-}
-
 /* The limits of a one-off process: the app's "run" values, else its own. */
 static int run_limits(const json_t *appobj, long long *memory, long long *nano)
 {
@@ -54,10 +33,12 @@ static int run_env(const char *app, const json_t *rel, json_t *env)
 	if (state_app_env(app, &cfg) < 0)
 		return -1;
 	json_object_foreach(cfg, k, v)
-		if (json_is_string(v) && add_env(env, k, json_string_value(v)) < 0)
+		if (json_is_string(v) && json_env_add(env, k, json_string_value(v)) < 0)
 			goto out;
-	if (add_env(env, "WHARF_APP", app) < 0 || add_env(env, "WHARF_PROCESS", "run") < 0 ||
-	    (json_str(rel, "git_rev", NULL) && add_env(env, "GIT_REV", json_str(rel, "git_rev", "")) < 0))
+	if (json_env_add(env, "WHARF_APP", app) < 0 ||
+	    json_env_add(env, "WHARF_PROCESS", "run") < 0 ||
+	    (json_str(rel, "git_rev", NULL) &&
+	     json_env_add(env, "GIT_REV", json_str(rel, "git_rev", "")) < 0))
 		goto out;
 	ret = 0;
 out:
@@ -85,7 +66,7 @@ int deploy_run(const struct deploy_request *req, const char **cmd, const struct 
 	}
 	if (!env || run_env(req->app, rel, env) < 0)
 		goto out;
-	if (!(envv = str_vec(env)) || deploy_storage_binds(appobj, &binds) < 0 ||
+	if (!(envv = json_str_vec(env)) || deploy_storage_binds(appobj, &binds) < 0 ||
 	    run_limits(appobj, &o.memory, &o.nano_cpus) < 0) {
 		if (!envv)
 			err_set("out of memory");

@@ -298,17 +298,6 @@ out:
 	return ret;
 }
 
-/* Flattens a JSON array of strings into a NULL-terminated vector borrowed from it. */
-static const char **str_vec(const json_t *arr)
-{
-	size_t i, n = json_array_size(arr);
-	const char **v = calloc(n + 1, sizeof(*v));
-
-	for (i = 0; v && i < n; i++)
-		v[i] = json_string_value(json_array_get(arr, i));
-	return v;
-}
-
 static int route_refresh_locked(const struct deploy_request *req, int from_processes)
 {
 	struct route_spec rs = { 0 };
@@ -324,8 +313,8 @@ static int route_refresh_locked(const struct deploy_request *req, int from_proce
 		ret = 0;                /* nothing serves yet: the next deploy routes it */
 		goto out;
 	}
-	doms = str_vec(domains);
-	tv = str_vec(targets);
+	doms = json_str_vec(domains);
+	tv = json_str_vec(targets);
 	if (!doms || !tv) {
 		err_set("out of memory");
 		goto out;

@@ -199,28 +199,6 @@ static int wait_listening(struct docker *d, const char *id, int port, int wait_s
 	return ret;
 }
 
-static int add_env(json_t *env_arr, const char *k, const char *v)
-{
-	struct buf kv = BUF_INIT;
-	int ret = buf_addf(&kv, "%s=%s", k, v);
-
-	if (ret == 0)
-		json_array_append_new(env_arr, json_string(kv.buf));
-	buf_release(&kv);
-	return ret;
-}
-
-/* Flattens a JSON array of strings into a NULL-terminated vector borrowed from it. */
-static const char **str_vec(const json_t *arr)
-{
-	size_t i, n = json_array_size(arr);
-	const char **v = calloc(n + 1, sizeof(*v));
-
-	for (i = 0; v && i < n; i++)
-		v[i] = json_string_value(json_array_get(arr, i));
-	return v;
-}
-
 /* The limits of process `type`: its own values over the app's (see deploy_req). */
 static int type_limits(const json_t *resources, const char *type, long long *memory,
 		       long long *nano_cpus)
@@ -250,17 +228,18 @@ static int create_container(struct docker *d, const struct deploy_req *req, cons
 	int ret = -1;
 
 	json_object_foreach((json_t *)req->config, k, v)
-		if (json_is_string(v) && add_env(env, k, json_string_value(v)) < 0)
+		if (json_is_string(v) && json_env_add(env, k, json_string_value(v)) < 0)
 			goto out;
-	if (add_env(env, "WHARF_APP", req->app) < 0 || add_env(env, "WHARF_PROCESS", type) < 0 ||
-	    (req->git_rev && add_env(env, "GIT_REV", req->git_rev) < 0))
+	if (json_env_add(env, "WHARF_APP", req->app) < 0 ||
+	    json_env_add(env, "WHARF_PROCESS", type) < 0 ||
+	    (req->git_rev && json_env_add(env, "GIT_REV", req->git_rev) < 0))
 		goto out;
 	labels = json_pack("{s:s,s:s,s:s,s:s}", "wharf.managed", "1", "wharf.root", wharf_root(),
 			   "wharf.app", req->app, "wharf.process", type);
 	if (!labels)
 		goto out;
 	if (port) {
-		if (buf_addf(&num, "%d", port) < 0 || add_env(env, "PORT", num.buf) < 0)
+		if (buf_addf(&num, "%d", port) < 0 || json_env_add(env, "PORT", num.buf) < 0)
 			goto out;
 		json_object_set_new(labels, "wharf.port", json_string(num.buf));
 		buf_reset(&num);
@@ -272,8 +251,8 @@ static int create_container(struct docker *d, const struct deploy_req *req, cons
 	if (buf_addf(&name, "%s.%s.%ld.%04x", req->app, type, req->release,
 		     (unsigned)(rand() & 0xffff)) < 0)
 		goto out;
-	envv = str_vec(env);
-	cmdv = json_is_array(cmd) ? str_vec(cmd) : NULL;
+	envv = json_str_vec(env);
+	cmdv = json_is_array(cmd) ? json_str_vec(cmd) : NULL;
 	spec.name = name.buf;
 	spec.image = req->image;
 	spec.env = envv;
@@ -324,7 +303,7 @@ static int router_serves(const char *app, const json_t *targets)
 static int switch_router(const struct deploy_req *req, const json_t *targets)
 {
 	struct route_spec rs = { 0 };
-	const char **domains = str_vec(req->domains), **tv = str_vec(targets);
+	const char **domains = json_str_vec(req->domains), **tv = json_str_vec(targets);
 	int ret = -1;
 
 	if (!domains || !tv) {
