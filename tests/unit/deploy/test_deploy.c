@@ -427,6 +427,49 @@ static void image_deploy_tags_and_runs(void **state)
 	assert_non_null(strstr(err_msg(), "does not exist in the local Docker"));
 }
 
+/* checks:run checks the running web container; cleanup removes exited
+ * containers the router does not serve and dangling images no release runs. */
+static void checks_run_and_cleanup(void **state)
+{
+	struct deploy_request r = { .app = "cc" };
+	char rev[41];
+	json_t *list;
+	int containers = -1, images = -1, stopped;
+
+	(void)state;
+	make_app("cc");
+	commit("cc", "one", NULL, rev);
+	assert_int_equal(push("cc", rev), 0);
+	assert_int_equal(deploy_checks_run(&r), 0);
+	fakes_image_add(NULL, "sha256:dangling");
+	assert_int_equal(deploy_cleanup(&r, &containers, &images), 0);
+	assert_int_equal(containers, 0);
+	assert_int_equal(images, 1);
+	assert_false(fakes_image_exists("sha256:dangling"));
+	assert_int_equal(deploy_stop(&r, &stopped), 0);
+	assert_int_equal(deploy_checks_run(&r), -1);
+	assert_non_null(strstr(err_msg(), "no running web container"));
+	assert_int_equal(deploy_cleanup(&r, &containers, &images), 0);
+	assert_int_equal(containers, 1);
+	list = containers_of("cc");
+	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+}
+
+/* Only the schedulers this wharf has can be asked for. */
+static void unknown_scheduler_refused(void **state)
+{
+	struct scheduler *s = NULL;
+
+	(void)state;
+	assert_int_equal(scheduler_new(&s, "swarm"), -1);
+	assert_null(s);
+	assert_non_null(strstr(err_msg(), "unknown scheduler 'swarm'"));
+	assert_int_equal(scheduler_new(&s, NULL), 0);
+	assert_string_equal(s->ops->name, "docker-local");
+	scheduler_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +480,8 @@ int main(void)
 		cmocka_unit_test_setup(retention_removes_old_images, each),
 		cmocka_unit_test_setup(stop_then_start, each),
 		cmocka_unit_test_setup(image_deploy_tags_and_runs, each),
+		cmocka_unit_test_setup(checks_run_and_cleanup, each),
+		cmocka_unit_test_setup(unknown_scheduler_refused, each),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
