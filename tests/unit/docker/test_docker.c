@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "runtime/internal.h"
+#include "docker/internal.h"
 
 /* ---- the fake daemon --------------------------------------------------------------- */
 
