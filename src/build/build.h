@@ -4,7 +4,7 @@
 #define WHARF_BUILD_H
 
 #include "common.h"
-#include "runtime/runtime.h"
+#include "docker/docker.h"
 
 /* The builders wharf knows, for messages ("dockerfile"). */
 extern const char *const build_builders[];

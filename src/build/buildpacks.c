@@ -1014,7 +1014,7 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 	/* The builder carries the app's labels so that a deploy's cleanup of what an
 	 * interrupted one left also finds it. */
 	labels = o->labels ? json_deep_copy(o->labels) : json_object();
-	if (!labels || json_object_set_new(labels, "wharf.process", json_string("build")) < 0) {
+	if (!labels || json_object_set_new(labels, DOCKER_LABEL_PROCESS, json_string("build")) < 0) {
 		err_set("out of memory");
 		goto out;
 	}

@@ -98,8 +98,8 @@ int cli_build_tree(struct docker *d, const char *app, const char *rev, const cha
 	say_step("%s app detected", builder);
 	if (buf_addf(&tag, "wharf/%s:%ld", app, version) < 0)
 		goto out;
-	labels = json_pack("{s:s,s:s,s:s}", "wharf.managed", "1", "wharf.app", app,
-			   "wharf.root", wharf_root());
+	labels = json_pack("{s:s,s:s,s:s}", DOCKER_LABEL_MANAGED, "1", DOCKER_LABEL_APP, app,
+			   DOCKER_LABEL_ROOT, wharf_root());
 	if (!labels) {
 		err_set("out of memory");
 		goto out;

@@ -394,6 +394,7 @@ int cli_deploy_image(const char *app, const char *ref)
 	struct docker *d = NULL;
 	struct release_src src = { 0 };
 	struct buf tmproot = BUF_INIT, path = BUF_INIT, tag = BUF_INIT, desc = BUF_INIT;
+	struct buf num = BUF_INIT;
 	json_t *releases = NULL, *info = NULL;
 	const char *id;
 	long version;
@@ -417,8 +418,8 @@ int cli_deploy_image(const char *app, const char *ref)
 	say_step("Deploying image %s (%.19s) to %s", ref, id, app);
 	/* The release runs wharf's own tag of the image, so that image GC of old
 	 * releases removes that tag and never the name the user gave it. */
-	if (buf_addf(&path, "/images/%s/tag?repo=wharf/%s&tag=%ld", id, app, version) < 0 ||
-	    docker_call(d, "POST", path.buf, NULL, NULL, NULL) < 0 ||
+	if (buf_addf(&path, "wharf/%s", app) < 0 || buf_addf(&num, "%ld", version) < 0 ||
+	    docker_image_tag(d, id, path.buf, num.buf) < 0 ||
 	    buf_addf(&tag, "wharf/%s:%ld", app, version) < 0)
 		goto out;
 	src.image = tag.buf;
@@ -444,6 +445,7 @@ out:
 	docker_free(d);
 	buf_release(&tmproot);
 	buf_release(&path);
+	buf_release(&num);
 	buf_release(&tag);
 	buf_release(&desc);
 	return ret;
@@ -493,9 +495,9 @@ static int release_targets(struct docker *d, const char *app, long version, json
 	snprintf(rel, sizeof(rel), "%ld", version);
 	json_array_foreach(list, i, c) {
 		json_t *labels = json_object_get(c, "Labels");
-		const char *port = json_str(labels, "wharf.port", NULL);
+		const char *port = json_str(labels, DOCKER_LABEL_PORT, NULL);
 		char t[32];
-		if (!port || strcmp(json_str(labels, "wharf.release", ""), rel) ||
+		if (!port || strcmp(json_str(labels, DOCKER_LABEL_RELEASE, ""), rel) ||
 		    strcmp(json_str(c, "State", ""), "running"))
 			continue;
 		snprintf(t, sizeof(t), "127.0.0.1:%s", port);
