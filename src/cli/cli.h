@@ -39,12 +39,6 @@ int cmd_certs_report(int argc, char **argv);
 int cmd_certs_generate(int argc, char **argv);
 int cmd_router_set(int argc, char **argv);       /* router.c */
 int cmd_router_report(int argc, char **argv);
-/* One request to the router's control API (certs.c). Returns the HTTP status
- * (the JSON body in *reply, NULL if none; caller decrefs), or -1 with err_set()
- * when the router cannot be reached. */
-long cli_router_call(const char *method, const char *path, const char *body, json_t **reply);
-/* err_set() from the router's {"error": …} answer; returns -1. */
-int  cli_router_error(long status, json_t *reply);
 /* PUT /apps/<app>/<what> with body (JSON): 0, with the router's answer in *reply
  * when reply is not NULL (caller decrefs), or -1 with err_set() (the router's
  * message when it refused). */

@@ -169,10 +169,10 @@ int cmd_router_report(int argc, char **argv)
 	    cli_router_options(appobj, &opts) < 0 || buf_addf(&path, "/apps/%s", o.pos[0]) < 0 ||
 	    buf_addf(&title, "%s router information", o.pos[0]) < 0)
 		goto out;
-	if ((status = cli_router_call("GET", path.buf, NULL, &reply)) < 0)
+	if ((status = router_client_call("GET", path.buf, NULL, 0, &reply)) < 0)
 		goto out;
 	if (status != 200 && status != 404) {
-		cli_router_error(status, reply);
+		router_client_error(status, reply, NULL);
 		goto out;
 	}
 	if (status == 404) {

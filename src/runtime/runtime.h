@@ -35,6 +35,18 @@ struct route_spec {
 	 * (PUT /apps/<app>/cert) before the route; NULL: none sent. Borrowed. */
 	const json_t *cert;
 };
+/* Used when a call gives no timeout. */
+#define ROUTER_CLIENT_TIMEOUT_MS 60000L
+/* One request to the router's control API on WHARF_ROUTER_SOCKET; body (may be
+ * NULL) is sent as JSON; timeout_ms 0 means ROUTER_CLIENT_TIMEOUT_MS. Returns the
+ * HTTP status with the JSON answer in *reply (NULL when the body was empty; caller
+ * decrefs), or -1 with err_set() when the router cannot be reached or answered
+ * something that is not JSON. */
+long router_client_call(const char *method, const char *path, const json_t *body,
+			long timeout_ms, json_t **reply);
+/* err_set() from the router's {"error": …} answer (reply may be NULL), prefixed
+ * with "what: " unless what is NULL; returns -1. */
+int  router_client_error(long status, const json_t *reply, const char *what);
 /* PUT /apps/<app>: returns when the router serves the new targets and drained
  * the old ones; -1 with the router's message otherwise (old targets kept). A
  * certificate the router refuses is a warning, not a failure: the route goes on. */
