@@ -138,12 +138,12 @@ EOF
 
 # start_backend PORT [args]: starts it and waits until it answers (or, slow, is ready).
 start_backend() {
-	local port=$1 i
+	local port=$1 _
 	shift
 	python3 "$RT/backend.py" "$port" "$@" </dev/null >>"$RT/backend.log" 2>&1 3>&- &
 	echo $! >>"$RT/backend.pids"
 	[ $# -eq 0 ] || return 0
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		curl -s -o /dev/null -m 1 "http://127.0.0.1:$port/p/x" && return 0
 		sleep 0.1
 	done
@@ -524,7 +524,7 @@ teardown_file() {
 }
 
 @test "router-options: under systemd (NOTIFY_SOCKET) a router says READY=1, and a takeover hands MAINPID to the successor" {
-	local i b port
+	local b port
 	python3 - "$RT/notify.sock" "$RT/notify.log" </dev/null >/dev/null 2>&1 3>&- <<'PYEOF' &
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -535,13 +535,13 @@ while True:
         f.write(m.replace("\n", " ").strip() + "\n")
 PYEOF
 	local npid=$!
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		[ -S "$RT/notify.sock" ] && break
 		sleep 0.1
 	done
 	mkdir -p "$RT/r3"
 	NOTIFY_SOCKET=$RT/notify.sock ROUTER_ROOT=$RT/r3 ROUTER_SOCKET=$RT/r3.sock router_start r3a
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		grep -q 'READY=1' "$RT/notify.log" 2>/dev/null && break
 		sleep 0.1
 	done
@@ -550,7 +550,7 @@ PYEOF
 	NOTIFY_SOCKET=$RT/notify.sock ROUTER_ROOT=$RT/r3 ROUTER_SOCKET=$RT/r3.sock \
 		router_start r3b --takeover
 	b=$(cat "$RT/r3b.pid")
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		[ "$(grep -c 'READY=1' "$RT/notify.log")" -ge 2 ] && break
 		sleep 0.1
 	done

@@ -155,8 +155,8 @@ setup_file() {
 	write_backend
 	python3 "$RT/backend.py" "$PB" </dev/null >"$RT/backend.log" 2>&1 3>&- &
 	echo $! >"$RT/backend.pid"
-	local i
-	for i in $(seq 1 50); do
+	local _
+	for _ in $(seq 1 50); do
 		curl -s -o /dev/null -m 1 "http://127.0.0.1:$PB/p/x" && break
 		sleep 0.1
 	done

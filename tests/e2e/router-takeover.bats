@@ -27,8 +27,8 @@ setup_file() {
 	PB=$(free_port)
 	busybox httpd -f -p "127.0.0.1:$PB" -h "$RT/www" </dev/null >/dev/null 2>&1 3>&- &
 	echo $! >"$RT/backend.pid"
-	local i
-	for i in $(seq 1 50); do
+	local _
+	for _ in $(seq 1 50); do
 		curl -s -o /dev/null -m 1 "http://127.0.0.1:$PB/" && break
 		sleep 0.1
 	done

@@ -40,13 +40,13 @@ setup_file() {
 	python3 -m http.server "$PB" --bind 127.0.0.1 --directory "$RT/www" \
 		</dev/null >"$RT/backend.log" 2>&1 3>&- &
 	echo $! >"$RT/backend.pid"
-	local n i
+	local n
 	for n in one two; do
 		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout "$RT/$n.key" \
 			-out "$RT/$n.crt" -subj "/CN=$n.example.com" \
 			-addext "subjectAltName=DNS:$n.example.com" 2>/dev/null
 	done
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		curl -s -o /dev/null -m 1 "http://127.0.0.1:$PB/" && break
 		sleep 0.1
 	done
@@ -136,8 +136,8 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 PYEOF
 	python3 "$RT/echo.py" "$pe" </dev/null >/dev/null 2>&1 3>&- &
-	local epid=$! i
-	for i in $(seq 1 50); do
+	local epid=$! _
+	for _ in $(seq 1 50); do
 		curl -s -o /dev/null -m 1 "http://127.0.0.1:$pe/" && break
 		sleep 0.1
 	done

@@ -29,8 +29,8 @@ EOF
 	chmod +x "$dir/cgi-bin/env"
 	busybox httpd -f -p "127.0.0.1:$port" -h "$dir" </dev/null >/dev/null 2>&1 3>&- &
 	echo $! >"$RT/$name.pid"
-	local i
-	for i in $(seq 1 50); do
+	local _
+	for _ in $(seq 1 50); do
 		curl -s -o /dev/null -m 1 "http://127.0.0.1:$port/" && return 0
 		sleep 0.1
 	done
@@ -120,11 +120,11 @@ teardown_file() {
 }
 
 @test "router: a health-checked PUT swaps to the new backend without failed requests" {
-	local port i bad=0
+	local port bad=0
 	port=$(cat "$RT/router.port")
 	# Requests run all through the swap; each must be answered by one or two.
 	(
-		for i in $(seq 1 150); do
+		for _ in $(seq 1 150); do
 			curl -s -m 5 -H 'Host: web.example.com' "http://127.0.0.1:$port/"
 		done >"$RT/during.txt" 2>&1
 	) 3>&- &
@@ -136,7 +136,7 @@ teardown_file() {
 	assert_line --index 1 200
 	run get web.example.com /
 	assert_output "backend two"
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		kill -0 "$loader" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -219,11 +219,13 @@ harness_stop_all() {
 	pid=$(cat "$t/docker/pid" 2>/dev/null || cat "$t/docker/launch.pid" 2>/dev/null)
 	h_stop_pid "$pid" dockerd 30
 	# containerd and shims started by that dockerd carry T in their command lines.
+	# shellcheck disable=SC2013 # pids and mount points have no spaces
 	for pid in $(grep -lsF "$t/" /proc/[0-9]*/cmdline | cut -d/ -f3); do
 		[ "$pid" != $$ ] && [ "$pid" != "$BASHPID" ] && h_stop_pid "$pid" "leftover process" 10
 	done
 	# dockerd leaves nsfs and overlay mounts under its exec and data roots.
 	local m
+	# shellcheck disable=SC2013
 	for m in $(awk -v t="$t/" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r); do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 	done
