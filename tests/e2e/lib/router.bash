@@ -14,6 +14,9 @@
 # stopped by its pid only.
 
 : "${WHARF_BIN:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/bin/wharf}"
+# free_port, free_ports, the backend (lib/backend.py), http_wait.
+# shellcheck source=net.bash
+. "$(dirname "${BASH_SOURCE[0]}")/net.bash"
 
 # router_start NAME [ARGS...]: starts a router (ARGS default to `--listen 127.0.0.1:0`) and
 # waits up to 10 s until it listens (HTTP, and HTTPS when ARGS have --listen-https); fails,
