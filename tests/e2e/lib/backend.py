@@ -5,7 +5,7 @@ python3 backend.py [OPTIONS] [NAME:]PORT...  one listener per argument on 127.0.
 thread per connection, keep-alive; prints "ready" once every listener is bound (or, with
 --never-accept, once its queue is full). Requests, whatever the method unless said:
   /p/<x>            -> "<x>\\n"
-  POST|PUT          -> "<bytes> <digest>\\n" of the body (Content-Length or chunked; --digest)
+  POST|PUT, /echo   -> "<bytes> <digest>\\n" of the body (Content-Length or chunked; --digest)
   /who              -> "NAME\\n"
   /slow...          -> "slow\\n" after 3 s ("slow NAME\\n" with --say-name)
   /headers          -> the request head as received, lines ending in "\\n"
@@ -253,7 +253,7 @@ def answer(c, method, path, head, h, served):
             time.sleep(30)
             return False
         body = b"health\n"
-    elif method in ("POST", "PUT"):
+    elif method in ("POST", "PUT") or path == "/echo":
         body = ("%d %s\n" % c.body(h)).encode()
     elif path.startswith("/p/"):
         body = (path[3:] + "\n").encode()
