@@ -14,12 +14,15 @@ WHARF_COUNTS=$(mktemp)
 export WHARF_COUNTS
 trap 'rm -f "$WHARF_COUNTS"' EXIT
 broken=()
+only=("$@")
 
 # stage NAME COUNTS CMD...: run CMD; a stage whose runner records counts (COUNTS=yes) but that
 # failed without recording any, or a plain stage (COUNTS=no) that failed, adds "NAME 0 1".
+# `scripts/test.sh STAGE...` runs only the stages named (e.g. `scripts/test.sh asan`).
 stage() {
 	local name=$1 counts=$2 before after rc
 	shift 2
+	[ ${#only[@]} -eq 0 ] || [[ " ${only[*]} " == *" $name "* ]] || return 0
 	printf '\n=====> %s: %s\n' "$name" "$*"
 	before=$(wc -l <"$WHARF_COUNTS")
 	"$@"
