@@ -91,7 +91,7 @@ $(B)/tests/fuzz/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(B)/libwharf.
 up:            ## as root: install dependencies, build, install, start dockerd, sshd and the router
 	./scripts/setup.sh
 
-test:          ## everything CI runs: deps, build, unit tests, fuzz corpora, end-to-end tests
+test:          ## everything CI runs: deps, build, lint, unit tests, fuzz corpora, end-to-end tests, the same under ASan (scripts/test.sh STAGE... for some)
 	./scripts/test.sh
 
 unit: $(UNITBIN) ## build and run the cmocka unit tests
