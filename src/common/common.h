@@ -110,6 +110,75 @@ void lock_release(struct lock *l);       /* safe on a lock never taken; drops a 
 /* Keeps a taken lock held across exec() (the fd stays open in the new program). */
 int  lock_keep_on_exec(struct lock *l);
 
+/* ---- child processes (src/common/proc.c) ---------------------------------------
+ * The one way wharf runs a program: argv (never a shell), the environment given,
+ * cwd, each std stream wired as asked, every other fd closed in the child except
+ * keep_fds, and a timeout that ends the child's whole process group. */
+
+enum proc_io {
+	PROC_INHERIT = 0,   /* the child shares ours */
+	PROC_NULL,          /* /dev/null */
+	PROC_CAPTURE,       /* out/err: appended to out_buf/err_buf (their max caps it) */
+	PROC_LINES,         /* out/err: each line to on_line() as it comes */
+	PROC_FD,            /* in_fd/out_fd/err_fd, still the caller's to close */
+	PROC_DATA           /* in: in_data/in_len from a rewound temp file */
+};
+#define PROC_KEEP_FDS_MAX 4
+#define PROC_LINE_MAX     (64u << 10)   /* a longer line reaches on_line() in pieces */
+#define PROC_TIMED_OUT    256           /* status of a child ended by the timeout */
+
+/* stream: 1 for stdout, 2 for stderr; line without its '\n'. */
+typedef void proc_line_fn(int stream, const char *line, size_t len, void *data);
+
+struct proc_opts {
+	const char *const *argv;       /* argv[0]: a path, or a name looked up in PATH */
+	const char        *cwd;        /* NULL: ours */
+	int                clear_env;  /* start from nothing instead of our environ */
+	const char *const *env_set;    /* "K=V" added or replacing; NULL-terminated */
+	const char *const *env_unset;  /* names that never reach the child (wins over set) */
+	enum proc_io       in, out, err;
+	int                in_fd, out_fd, err_fd;
+	const char        *in_data;
+	size_t             in_len;
+	struct buf        *out_buf, *err_buf;
+	proc_line_fn      *on_line;
+	void              *data;
+	int                keep_fds[PROC_KEEP_FDS_MAX]; /* > 2 to keep open in the child */
+	int                new_group;  /* own process group (implied by a timeout) */
+	int                timeout_ms; /* 0: none; else SIGTERM to the group, then SIGKILL */
+	int                grace_ms;   /* between that SIGTERM and SIGKILL */
+};
+#define PROC_OPTS_INIT { .in_fd = -1, .out_fd = -1, .err_fd = -1, \
+			 .keep_fds = { -1, -1, -1, -1 }, .grace_ms = 2000 }
+
+struct proc {
+	pid_t       pid;
+	int         fd[2];          /* our ends of the stdout/stderr pipes */
+	struct buf  pend[2];        /* partial lines for PROC_LINES */
+	int         status;         /* after proc_wait(): as it returns */
+	int         timed_out;
+	int         truncated;      /* a capture hit its buffer's max */
+	int         exec_errno;     /* proc_start() failed because exec did */
+	double      started;
+	const struct proc_opts *opts;   /* borrowed: must outlive the child */
+};
+#define PROC_INIT { .pid = -1, .fd = { -1, -1 }, .pend = { BUF_INIT, BUF_INIT } }
+
+/* Starts the child. -1 with err_set() when it cannot run (fork, pipes, exec:
+ * "cannot run NAME: strerror", and p->exec_errno set), else 0. */
+int proc_start(struct proc *p, const struct proc_opts *o);
+/* Feeds captures and line callbacks until the child has exited and closed its
+ * output, or the timeout passed. Returns the status, >= 0 (documented positive
+ * values): the exit code, 128+signal when a signal ended it, PROC_TIMED_OUT. */
+int proc_wait(struct proc *p);
+/* proc_start() then proc_wait(): -1 when it could not run, else the status. */
+int proc_run(const struct proc_opts *o);
+/* A new NULL-terminated "K=V" vector: base without the names in set and unset,
+ * then set without the names in unset. Caller frees with proc_env_free(). */
+int  proc_env_build(char ***out, const char *const *base, const char *const *set,
+		    const char *const *unset);
+void proc_env_free(char **env);
+
 /* ---- JSON state ------------------------------------------------------------- */
 
 /* Loads a JSON object from path. A missing file gives an empty object when
