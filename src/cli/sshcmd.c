@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* The first push of an app creates it (cli_app_create: only when Docker answers,
@@ -31,34 +30,36 @@ out:
 	return ret;
 }
 
-/* Runs git's side of a push or fetch as a child (it inherits the app's lock
- * and stdin/stdout, which carry git's protocol) and returns its exit code, so
- * the audit log can record it. */
-static int run_git(const char *service, const char *app)
+/* Runs git's side of a push or fetch as a child (stdin/stdout carry git's
+ * protocol) and returns its exit code, so the audit log can record it. A push
+ * hands the app's lock to git, and through it to the pre-receive hook, by its
+ * fd (LOCK_FD_ENV): nothing else this process runs gets it. The key's name
+ * goes along as the record of who deployed. */
+static int run_git(const char *service, const char *app, const struct lock *l)
 {
-	struct buf repo = BUF_INIT;
-	pid_t pid;
-	int st = 0, ret = -1;
+	struct proc_opts o = PROC_OPTS_INIT;
+	struct buf repo = BUF_INIT, lockenv = BUF_INIT, keyenv = BUF_INIT;
+	const char *env[3] = { NULL, NULL, NULL };
+	int n = 0, ret = -1;
 
-	if (wharf_app_path(&repo, app, "repo.git") < 0)
-		return -1;
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0) {
-		err_set_errno("cannot run git %s", service);
+	if (wharf_app_path(&repo, app, "repo.git") < 0 ||
+	    buf_addf(&keyenv, "WHARF_SSH_KEY=%s", caller_get()->key) < 0)
 		goto out;
+	env[n++] = keyenv.buf;
+	if (l && l->fd >= 0) {
+		if (lock_handover(l, &lockenv) < 0)
+			goto out;
+		env[n++] = lockenv.buf;
+		o.keep_fds[0] = l->fd;
+		o.keep_fds[1] = l->ticket_fd;
 	}
-	if (pid == 0) {
-		execlp("git", "git", service, repo.buf, (char *)NULL);
-		fprintf(stderr, " !     cannot run git %s: %s\n", service, strerror(errno));
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	ret = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	o.argv = (const char *[]){ "git", service, repo.buf, NULL };
+	o.env_set = env;
+	ret = proc_run(&o);
 out:
 	buf_release(&repo);
+	buf_release(&lockenv);
+	buf_release(&keyenv);
 	return ret;
 }
 
@@ -113,6 +114,8 @@ static int ssh_run(const char *key)
 	if (receiver_parse_ssh(&req, getenv("SSH_ORIGINAL_COMMAND")) < 0 ||
 	    receiver_acl_load(&acl) < 0)
 		goto out;
+	caller_set(key, strcmp(receiver_acl_role(acl, key), "admin") ? CALLER_DEPLOYER
+								       : CALLER_ADMIN, 1);
 	switch (req.kind) {
 	case SSH_GIT_RECEIVE:
 		/* Pushes of an app queue here, before git receive-pack even advertises
@@ -123,11 +126,9 @@ static int ssh_run(const char *key)
 		say_set_stderr(1);
 		if (authorize(acl, key, req.app, req.argc, req.argv, NULL) < 0)
 			goto out;
-		if (ensure_app_for_push(req.app) < 0 || state_app_lock(&l, req.app) < 0 ||
-		    lock_keep_on_exec(&l) < 0)
+		if (ensure_app_for_push(req.app) < 0 || state_app_lock(&l, req.app) < 0)
 			goto out;
-		setenv("WHARF_APP_LOCKED", req.app, 1);
-		ret = run_git("receive-pack", req.app);
+		ret = run_git("receive-pack", req.app, &l);
 		goto out;
 	case SSH_GIT_UPLOAD:
 		say_set_stderr(1);
@@ -137,7 +138,7 @@ static int ssh_run(const char *key)
 			err_set("app '%s' does not exist", req.app);
 			goto out;
 		}
-		ret = run_git("upload-pack", req.app);
+		ret = run_git("upload-pack", req.app, NULL);
 		goto out;
 	case SSH_WHARF:
 		break;
@@ -182,7 +183,8 @@ int cmd_ssh_command(int argc, char **argv)
 		key = argv[2];
 	if (!key)
 		return err_set("usage: wharf ssh-command --key NAME (run by sshd for a key)");
-	setenv("WHARF_SSH_KEY", key, 1);
+	/* Remote from here on; the least role until the rules are read. */
+	caller_set(key, CALLER_DEPLOYER, 1);
 	ret = ssh_run(key);
 	/* Every request is recorded, refused ones too, with the exit code the
 	 * client sees; the command's own error message is kept for main to print. */

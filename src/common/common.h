@@ -100,8 +100,9 @@ struct lock {
 	int   fd;
 	int   ticket_fd;         /* holds a shared flock on the ticket while we live */
 	char *ticket;            /* queue ticket file, for state_app_lock() */
+	int   borrowed;          /* adopted from the process that took it (lock_adopt) */
 };
-#define LOCK_INIT { .fd = -1, .ticket_fd = -1, .ticket = NULL }
+#define LOCK_INIT { .fd = -1, .ticket_fd = -1, .ticket = NULL, .borrowed = 0 }
 /* Takes an exclusive flock on path (created if missing). If another process holds
  * it and waiting_msg is not NULL, says it once (a "-----> " line) before blocking.
  * Returns 1 if it had to wait, 0 if not, -1 on error. */
@@ -109,6 +110,37 @@ int  lock_take(struct lock *l, const char *path, const char *waiting_msg);
 void lock_release(struct lock *l);       /* safe on a lock never taken; drops a ticket */
 /* Keeps a taken lock held across exec() (the fd stays open in the new program). */
 int  lock_keep_on_exec(struct lock *l);
+
+/* Handing a held lock to one child explicitly: the child gets the lock's fd
+ * (proc_opts.keep_fds) and LOCK_FD_ENV=<fd> (appended to env by lock_handover());
+ * no other child gets either (proc.c closes other fds and drops the variable).
+ * The child calls lock_adopt() with the lock file's path: it adopts the fd only
+ * when it is that file (same device and inode), some process holds the file's
+ * lock (a fresh open cannot take it) and the fd is the holder. Returns 1 when
+ * adopted (l is then borrowed: lock_release() closes it without unlocking, as
+ * the handing process still holds it), else 0 (the caller takes the lock as
+ * usual, and waits for it). The variable is removed either way. */
+#define LOCK_FD_ENV "WHARF_LOCK_FD"
+int  lock_handover(const struct lock *l, struct buf *env);
+int  lock_adopt(struct lock *l, const char *path);
+/* lock_adopt() for an app's deploy lock (the one state_app_lock() takes). */
+int  lock_adopt_app(struct lock *l, const char *app);
+
+/* ---- the caller (src/common/caller.c) -------------------------------------------
+ * Who runs this process: a person at the host (local, the default) or an ssh key
+ * through `wharf ssh-command`, which sets it before running anything. Decisions
+ * ("over ssh a path names a file on the server") ask caller_is_remote(), never an
+ * environment variable: a child (a plugin, a command a plugin runs) is local. */
+enum caller_role { CALLER_LOCAL = 0, CALLER_ADMIN, CALLER_DEPLOYER };
+struct caller {
+	const char      *key;      /* the ssh key's name (borrowed); NULL when local */
+	enum caller_role role;
+	int              remote;   /* 1: came in over ssh */
+};
+/* key must outlive the process's use of it (argv or a static). */
+void                 caller_set(const char *key, enum caller_role role, int remote);
+const struct caller *caller_get(void);      /* never NULL */
+int                  caller_is_remote(void);
 
 /* ---- child processes (src/common/proc.c) ---------------------------------------
  * The one way wharf runs a program: argv (never a shell), the environment given,

@@ -57,9 +57,11 @@ int proc_env_build(char ***out, const char *const *base, const char *const *set,
 	if (!env)
 		return err_set("out of memory");
 	/* A variable that is set is dropped from the base first, so it appears once
-	 * with the new value; names listed in unset never reach the child. */
+	 * with the new value; names listed in unset never reach the child. A lock
+	 * handed to this process is never handed on unless set says so. */
 	for (e = base; e && *e; e++)
 		if (strchr(*e, '=') && !listed(*e, unset) && !listed(*e, set) &&
+		    !name_is(*e, LOCK_FD_ENV) &&
 		    !(env[i++] = strdup(*e)))
 			goto oom;
 	for (e = set; e && *e; e++)
