@@ -43,13 +43,38 @@ void  buf_remove_front(struct buf *b, size_t n);        /* drop the first n byte
 void  buf_release(struct buf *b);                       /* frees; back to BUF_INIT */
 char *buf_detach(struct buf *b, size_t *len);           /* caller frees the result */
 
-/* ---- errors: one thread-local message (libgit2's git_error_set) -------------- */
+/* ---- errors: one thread-local message (libgit2's git_error_set) --------------
+ *
+ * The return convention, everywhere (STYLE.md §4):
+ *   0   success;
+ *  -1   failure, with the reason recorded by err_set() (or a callee's err_set(),
+ *       which the caller may extend with err_prefix()); nothing is printed below
+ *       src/cli/, which prints err_msg() once with " !     " and exits non-zero;
+ *  > 0  only where the function's header comment documents it (a count, "1: had
+ *       to wait", an exit status of a child: proc_wait(), plugins_command()).
+ * Other negative values are not used for new code; the few that remain are
+ * documented where they are returned (plugins_command()'s -2: "not mine").
+ *
+ * Cleanup that may fail and overwrite the message keeps it with err_save() /
+ * err_restore() instead of copying err_msg() by hand. err_clear() is for an
+ * error that was really handled (an expected "does not exist"), and says why.
+ * Every err_*() may take err_msg() (or a pointer into it) as an argument. */
+#define ERR_MAX 1024
+struct err_saved {
+	char text[ERR_MAX];
+};
 
 /* err_set() records the message and returns -1 so callers can `return err_set(…)`. */
 int         err_set(const char *fmt, ...) WHARF_PRINTF(1, 2);
 int         err_set_errno(const char *fmt, ...) WHARF_PRINTF(1, 2); /* appends ": strerror" */
+/* Puts "<formatted>" in front of the current message, in place: "deploy of x
+ * failed: " + what the callee said. Returns -1. */
+int         err_prefix(const char *fmt, ...) WHARF_PRINTF(1, 2);
 const char *err_msg(void);                              /* never NULL */
 void        err_clear(void);
+/* Keeps the current message across cleanup that may set another. */
+void        err_save(struct err_saved *s);
+int         err_restore(const struct err_saved *s);    /* returns -1 */
 
 /* ---- output for humans (Dokku's conventions) ---------------------------------
  * "-----> Step", "=====> Section", "       detail", " !     error" (stderr).
