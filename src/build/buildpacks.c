@@ -298,9 +298,11 @@ static int resolve_chain(const struct build_bp_opts *o, json_t **out)
 		 * builder read a repository of this host (another app's repo.git): local
 		 * buildpacks come only from buildpacks:add run on the server. */
 		if (!json_array_size(o->buildpacks) && build_buildpack_is_local(ref)) {
+			/* ref lives in chain: the message is made before chain goes. */
+			err_set("buildpack '%s' is a path on the server: only `wharf "
+				"buildpacks:add` run on the server may name one", ref);
 			json_decref(chain);
-			return err_set("buildpack '%s' is a path on the server: only `wharf "
-				       "buildpacks:add` run on the server may name one", ref);
+			return -1;
 		}
 	}
 	*out = chain;
