@@ -75,14 +75,14 @@ static int has_help_flag(int argc, char **argv)
 
 /* The built-in rules (acl.json), then the user-auth trigger, which may refuse
  * too: `user-auth KEY ROLE COMMAND [ARGS…]`. */
-static int authorize(const json_t *acl, const char *key, const char *app, int argc,
-		     char **argv, const char *app_flag)
+static int authorize(const json_t *acl, const char *key, const char *app,
+		     enum receiver_access access, int argc, char **argv, const char *app_flag)
 {
 	const char **targs;
 	int i, ret;
 
 	if ((app ? receiver_acl_check_app(acl, key, app)
-		 : receiver_acl_check_command(acl, key, argc, argv, app_flag)) < 0)
+		 : receiver_acl_check_command(acl, key, access, argc, argv, app_flag)) < 0)
 		return -1;
 	targs = calloc((size_t)argc + 3, sizeof(*targs));
 	if (!targs)
@@ -108,6 +108,7 @@ static int ssh_run(const char *key)
 	struct lock l = LOCK_INIT;
 	const struct command *c;
 	const char *app_flag = NULL;
+	enum receiver_access access;
 	json_t *acl = NULL;
 	int i = 0, ret = -1;
 
@@ -124,7 +125,7 @@ static int ssh_run(const char *key)
 		 * own deploy ran. The lock stays held through exec and the hook; the
 		 * queue's messages go to stderr, as stdout carries git's protocol. */
 		say_set_stderr(1);
-		if (authorize(acl, key, req.app, req.argc, req.argv, NULL) < 0)
+		if (authorize(acl, key, req.app, ACCESS_DEPLOYER, req.argc, req.argv, NULL) < 0)
 			goto out;
 		if (ensure_app_for_push(req.app) < 0 || state_app_lock(&l, req.app) < 0)
 			goto out;
@@ -132,7 +133,7 @@ static int ssh_run(const char *key)
 		goto out;
 	case SSH_GIT_UPLOAD:
 		say_set_stderr(1);
-		if (authorize(acl, key, req.app, req.argc, req.argv, NULL) < 0)
+		if (authorize(acl, key, req.app, ACCESS_DEPLOYER, req.argc, req.argv, NULL) < 0)
 			goto out;
 		if (!state_app_exists(req.app)) {
 			err_set("app '%s' does not exist", req.app);
@@ -158,12 +159,15 @@ static int ssh_run(const char *key)
 	/* Help is harmless: `FAMILY:help`, a bare family name (Dokku shows the family's
 	 * help) and `COMMAND --help` of any command print text and run nothing. A name
 	 * wharf lacks may be a plugin's command (dispatch asks the plugins). */
-	if (c && !(c->flags & CMD_SSH_OK) &&
-	    !(strcmp(c->name, "router") && has_help_flag(req.argc - i, req.argv + i))) {
-		err_set("refused: `%s` cannot be run over ssh", req.argv[i]);
-		goto out;
+	access = cli_command_access(c);
+	if (access == ACCESS_LOCAL) {
+		if (!strcmp(c->name, "router") || !has_help_flag(req.argc - i, req.argv + i)) {
+			err_set("refused: `%s` cannot be run over ssh", req.argv[i]);
+			goto out;
+		}
+		access = ACCESS_ADMIN;  /* its --help, for those who may see it */
 	}
-	if (authorize(acl, key, NULL, req.argc - i, req.argv + i, app_flag) < 0)
+	if (authorize(acl, key, NULL, access, req.argc - i, req.argv + i, app_flag) < 0)
 		goto out;
 	ret = cli_run_argv(req.argc, req.argv);
 out:
