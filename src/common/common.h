@@ -192,7 +192,7 @@ struct proc_opts {
 	const char        *cwd;        /* NULL: ours */
 	int                clear_env;  /* start from nothing instead of our environ */
 	const char *const *env_set;    /* "K=V" added or replacing; NULL-terminated */
-	const char *const *env_unset;  /* names that never reach the child (wins over set) */
+	const char *const *env_unset;  /* names dropped from the base (set may add them) */
 	enum proc_io       in, out, err;
 	int                in_fd, out_fd, err_fd;
 	const char        *in_data;
@@ -230,8 +230,8 @@ int proc_start(struct proc *p, const struct proc_opts *o);
 int proc_wait(struct proc *p);
 /* proc_start() then proc_wait(): -1 when it could not run, else the status. */
 int proc_run(const struct proc_opts *o);
-/* A new NULL-terminated "K=V" vector: base without the names in set and unset,
- * then set without the names in unset. Caller frees with proc_env_free(). */
+/* A new NULL-terminated "K=V" vector: base without the names in set and unset
+ * (nor LOCK_FD_ENV), then set. Caller frees with proc_env_free(). */
 int  proc_env_build(char ***out, const char *const *base, const char *const *set,
 		    const char *const *unset);
 void proc_env_free(char **env);

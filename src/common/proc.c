@@ -57,7 +57,7 @@ int proc_env_build(char ***out, const char *const *base, const char *const *set,
 	if (!env)
 		return err_set("out of memory");
 	/* A variable that is set is dropped from the base first, so it appears once
-	 * with the new value; names listed in unset never reach the child. A lock
+	 * with the new value; names listed in unset are dropped from the base. A lock
 	 * handed to this process is never handed on unless set says so. */
 	for (e = base; e && *e; e++)
 		if (strchr(*e, '=') && !listed(*e, unset) && !listed(*e, set) &&
@@ -65,7 +65,7 @@ int proc_env_build(char ***out, const char *const *base, const char *const *set,
 		    !(env[i++] = strdup(*e)))
 			goto oom;
 	for (e = set; e && *e; e++)
-		if (strchr(*e, '=') && !listed(*e, unset) && !(env[i++] = strdup(*e)))
+		if (strchr(*e, '=') && !(env[i++] = strdup(*e)))
 			goto oom;
 	*out = env;
 	return 0;
