@@ -398,14 +398,8 @@ static int build_timeout(const json_t *config, long *secs, const char **from)
 		*from = "the default";
 		return 0;
 	}
-	if (build_timeout_parse(v, secs) < 0) {
-		struct buf why = BUF_INIT;
-		int r = buf_addstr(&why, err_msg());
-		if (r == 0)
-			err_set("%s (from %s)", why.buf, *from);
-		buf_release(&why);
-		return -1;
-	}
+	if (build_timeout_parse(v, secs) < 0)
+		return err_set("%s (from %s)", err_msg(), *from);
 	return 0;
 }
 
@@ -1082,12 +1076,11 @@ out:
 		buf_reset(image_id);
 	{
 		/* Keep the build's error over any from the cleanup. */
-		struct buf why = BUF_INIT;
-		buf_addstr(&why, err_msg());
+		struct err_saved why;
+		err_save(&why);
 		builder_release(d, &b);
 		if (ret < 0)
-			err_set("%s", why.buf);
-		buf_release(&why);
+			err_restore(&why);
 	}
 	json_decref(out.types);
 	json_decref(config);

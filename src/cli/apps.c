@@ -50,12 +50,11 @@ int cli_app_create(const char *app, int need_docker)
 out:
 	if (ret < 0 && made) {
 		/* No app without its repository: the next try starts afresh. */
-		struct buf why = BUF_INIT;
-		buf_addstr(&why, err_msg());
+		struct err_saved why;
+		err_save(&why);
 		if (wharf_app_path(&dir, app, NULL) == 0)
 			fs_rm_rf(dir.buf);
-		err_set("%s", why.buf);
-		buf_release(&why);
+		err_restore(&why);
 	}
 	docker_free(d);
 	buf_release(&exe);
@@ -544,12 +543,11 @@ int cmd_apps_clone(int argc, char **argv)
 fail:
 	/* A half-made clone would block the name: remove it. */
 	{
-		struct buf e = BUF_INIT;
-		buf_addstr(&e, err_msg());
+		struct err_saved e;
+		err_save(&e);
 		if (wharf_app_path(&dir, new, NULL) == 0)
 			fs_rm_rf(dir.buf);
-		err_set("%s", e.buf);
-		buf_release(&e);
+		err_restore(&e);
 	}
 out:
 	lock_release(&l);

@@ -92,12 +92,8 @@ static int authorize(const json_t *acl, const char *key, const char *app,
 	for (i = 0; i < argc; i++)
 		targs[i + 2] = argv[i];
 	ret = plugins_pre("user-auth", app, targs);
-	if (ret < 0) {
-		struct buf why = BUF_INIT;
-		buf_addstr(&why, err_msg());
-		err_set("refused by plugin %s", why.buf);
-		buf_release(&why);
-	}
+	if (ret < 0)
+		err_prefix("refused by plugin ");
 	free(targs);
 	return ret;
 }
@@ -179,7 +175,7 @@ out:
 
 int cmd_ssh_command(int argc, char **argv)
 {
-	struct buf msg = BUF_INIT;
+	struct err_saved msg;
 	const char *key = NULL;
 	int ret;
 
@@ -192,11 +188,10 @@ int cmd_ssh_command(int argc, char **argv)
 	ret = ssh_run(key);
 	/* Every request is recorded, refused ones too, with the exit code the
 	 * client sees; the command's own error message is kept for main to print. */
-	buf_addstr(&msg, err_msg());
+	err_save(&msg);
 	fflush(stdout);
 	if (receiver_audit_append(key, getenv("SSH_ORIGINAL_COMMAND"), ret < 0 ? 1 : ret) < 0)
 		fprintf(stderr, " !     audit log: %s\n", err_msg());
-	err_set("%s", msg.buf);
-	buf_release(&msg);
+	err_restore(&msg);
 	return ret;
 }

@@ -300,10 +300,8 @@ static int restore(struct router *r, size_t *napps)
 		goto out;
 	}
 	if (router__table_parse(&specs, &n, text.buf, text.len) < 0) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "%s", err_msg());
 		err_set("invalid router state file %s: %s (fix or remove it)", r->opts.state_file,
-			msg);
+			err_msg());
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
