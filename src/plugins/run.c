@@ -38,12 +38,10 @@ static int plugin_names(json_t **out, const char *only)
 		ret = errno == ENOENT ? 0 : err_set_errno("cannot read %s", dir.buf);
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		err_clear();
+	for (i = 0; i < n; i++)
 		if (plugins_valid_name(ents[i]->d_name) == 0)
 			json_array_append_new(*out, json_string(ents[i]->d_name));
-	}
-	err_clear();
+	err_clear();    /* handled: entries that are not plugin names ('.', staging) are skipped */
 	ret = 0;
 out:
 	for (i = 0; i < n; i++)
@@ -286,7 +284,7 @@ void plugins_post(const char *trigger, const char *app, const char *const *args)
 	o.keep_going = 1;
 	if (plugins_trigger(NULL, trigger, args, &o) < 0)
 		say_warn("plugin %s (not undone)", err_msg());
-	err_clear();
+	err_clear();    /* handled: said; a post-* failure does not fail the caller */
 }
 
 int plugins_pre(const char *trigger, const char *app, const char *const *args)

@@ -177,7 +177,7 @@ int receiver_acl_check_command(const json_t *acl, const char *key, enum receiver
 			return err_set("refused: key '%s' (deployer) may not change global "
 				       "settings", key);
 		if (w[0] == '-' || valid_app_name(w) < 0 || !state_app_exists(w)) {
-			err_clear();
+			err_clear();    /* handled: a word that names no app is not an app word */
 			continue;
 		}
 		if (!granted(acl, key, w))

@@ -294,7 +294,7 @@ static int restore(struct router *r, size_t *napps)
 		return 0;
 	if (fs_read_file(r->opts.state_file, &text, 16 * 1024 * 1024) < 0) {
 		if (errno == ENOENT) {
-			err_clear();
+			err_clear();    /* handled: no state file yet is an empty table */
 			ret = 0;
 		}
 		goto out;

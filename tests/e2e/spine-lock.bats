@@ -26,7 +26,7 @@ teardown() {
 	# (as the plugin timeout would bound it): it must still be waiting when that ends.
 	cat >"$src/pre-release" <<-EOF
 		#!/bin/sh
-		[ "\$1" = "$app" ] || exit 0
+		[ "\$1" = "$app" ] && [ -e "\$WHARF_PLUGIN_DIR/armed" ] || exit 0
 		out=\$WHARF_PLUGIN_DIR/seen
 		{
 			echo "lockvar=\${WHARF_LOCK_FD-none} applocked=\${WHARF_APP_LOCKED-none}"
@@ -42,7 +42,12 @@ teardown() {
 	assert_success
 	pdir=$WHARF_ROOT/plugins/available/$PLUGIN
 
-	make_app_repo "$TEST_TMP/app" "locked one"
+	# A first release, so that ps:rebuild has a pushed commit to rebuild.
+	make_app_repo "$TEST_TMP/app" "locked zero"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	runuser -u wharf -- touch "$pdir/armed"
+	app_change "$TEST_TMP/app" "locked one"
 	run git_push_app "$TEST_TMP/app" "$app"
 	assert_success
 	assert_output --partial "=====> Application deployed:"
@@ -57,15 +62,16 @@ teardown() {
 	assert_output --partial "Waiting for another deploy or change of '$app' to finish"
 	refute_output --partial "Deploying $app"
 	run jq '.releases | length' "$WHARF_ROOT/apps/$app/releases.json"
-	assert_output "1"
+	assert_output "2"
 	run app_url_get "$app"
 	assert_output "locked one"
 
 	# The lock is free again: the same command now deploys.
+	rm -f "$pdir/armed"
 	run wharf ps:rebuild "$app"
 	assert_success
 	run jq '.releases | length' "$WHARF_ROOT/apps/$app/releases.json"
-	assert_output "2"
+	assert_output "3"
 	wharf apps:destroy "$app" --force >/dev/null
 }
 
