@@ -27,6 +27,8 @@ struct command {
 
 extern const struct command commands[];
 const struct command *command_find(const char *name);
+/* 1 when argv (argv[0] the command) asks for --help or -h. */
+int cli_wants_help(int argc, char **argv);
 /* What the table says of c (NULL: a plugin's command, admins only). */
 enum receiver_access cli_command_access(const struct command *c);
 /* Runs argv[0] from the command table (used by main and ssh-command). */

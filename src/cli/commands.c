@@ -208,8 +208,7 @@ static int drop_to_root_owner(void)
 	return 0;
 }
 
-/* A command given as `family:help` or with --help prints that family's lines. */
-static int wants_help(int argc, char **argv)
+int cli_wants_help(int argc, char **argv)
 {
 	int i;
 
@@ -242,7 +241,7 @@ int command_dispatch(int argc, char **argv)
 	if (!c)
 		return drop_to_root_owner() < 0 ? -1 : cli_plugin_command(argc, argv);
 	/* run and enter pass their words to a command of the app: its --help. */
-	if (wants_help(argc, argv) && strcmp(c->name, "router") &&
+	if (cli_wants_help(argc, argv) && strcmp(c->name, "router") &&
 	    ((strcmp(c->name, "run") && strcmp(c->name, "enter")) || argc < 4)) {
 		printf("Usage: wharf %s %s\n\n%s\n", c->name, c->args, c->help);
 		return 0;

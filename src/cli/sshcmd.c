@@ -63,16 +63,6 @@ out:
 	return ret;
 }
 
-static int has_help_flag(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-			return 1;
-	return 0;
-}
-
 /* The built-in rules (acl.json), then the user-auth trigger, which may refuse
  * too: `user-auth KEY ROLE COMMAND [ARGS…]`. */
 static int authorize(const json_t *acl, const char *key, const char *app,
@@ -157,7 +147,7 @@ static int ssh_run(const char *key)
 	 * wharf lacks may be a plugin's command (dispatch asks the plugins). */
 	access = cli_command_access(c);
 	if (access == ACCESS_LOCAL) {
-		if (!strcmp(c->name, "router") || !has_help_flag(req.argc - i, req.argv + i)) {
+		if (!strcmp(c->name, "router") || !cli_wants_help(req.argc - i, req.argv + i)) {
 			err_set("refused: `%s` cannot be run over ssh", req.argv[i]);
 			goto out;
 		}
