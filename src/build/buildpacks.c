@@ -121,7 +121,7 @@ void build_forget_app(struct docker *d, const char *app)
 	    !strchr(tag.buf + repo.len, ':') && !strchr(tag.buf + repo.len, '/'))
 		docker_image_remove(d, tag.buf, 0);
 	build_purge_cache(app);
-	err_clear();
+	err_clear();    /* handled: best effort, forgetting an app never fails its destroy */
 	buf_release(&p);
 	buf_release(&tag);
 	buf_release(&repo);
@@ -530,7 +530,7 @@ static void report_size(struct docker *d, const char *image, const char *stack)
 		say_detail("image %.0f MB: the stack's %.0f MB (shared) + %.1f MB for the app",
 			   total, base, total - base);
 	}
-	err_clear();
+	err_clear();    /* handled: only informative (see above) */
 	json_decref(img);
 	json_decref(st);
 }
@@ -776,7 +776,7 @@ static int deps_layer_ready(struct docker *d, const char *cache, const char *tag
 	if (buf_addf(&p, "%s/deps-layer", cache) == 0 && fs_exists(p.buf) &&
 	    fs_read_file(p.buf, &text, 4096) == 0 && !strcmp(text.buf, tag))
 		docker_image_exists(d, tag, &exists);
-	err_clear();
+	err_clear();    /* handled: an unreadable marker or image is "not ready": rebuilt */
 	buf_release(&p);
 	buf_release(&text);
 	return exists;
@@ -925,7 +925,7 @@ static int build_deps_layer(struct docker *d, struct builder *b, const struct bu
 	if (fs_exists(marker.buf) && fs_read_file(marker.buf, &text, 4096) == 0 &&
 	    !strncmp(text.buf, p.buf, p.len) && text.buf[p.len] == ':' && strcmp(text.buf, tag))
 		docker_image_remove(d, text.buf, 0);
-	err_clear();
+	err_clear();    /* handled: a replaced layer left behind is pruned with its releases */
 	if (fs_write_atomic(marker.buf, tag, strlen(tag), 0644) < 0)
 		goto out;
 	say_detail("dependency layer %s in %.1fs", tag, clock_now_s() - t.created);
