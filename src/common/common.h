@@ -133,9 +133,6 @@ struct lock {
  * Returns 1 if it had to wait, 0 if not, -1 on error. */
 int  lock_take(struct lock *l, const char *path, const char *waiting_msg);
 void lock_release(struct lock *l);       /* safe on a lock never taken; drops a ticket */
-/* Keeps a taken lock held across exec() (the fd stays open in the new program). */
-int  lock_keep_on_exec(struct lock *l);
-
 /* Handing a held lock to one child explicitly: the child gets the lock's fd
  * (proc_opts.keep_fds) and LOCK_FD_ENV=<fd> (appended to env by lock_handover());
  * no other child gets either (proc.c closes other fds and drops the variable).

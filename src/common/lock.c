@@ -56,21 +56,6 @@ void lock_release(struct lock *l)
 	l->borrowed = 0;
 }
 
-static int keep_fd(int fd)
-{
-	int flags = fd < 0 ? 0 : fcntl(fd, F_GETFD);
-
-	if (fd >= 0 && (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0))
-		return err_set_errno("cannot keep the lock across exec");
-	return 0;
-}
-
-int lock_keep_on_exec(struct lock *l)
-{
-	/* The ticket stays held too: the queue sees the new program as its owner. */
-	return keep_fd(l->fd) < 0 || keep_fd(l->ticket_fd) < 0 ? -1 : 0;
-}
-
 int lock_handover(const struct lock *l, struct buf *env)
 {
 	if (l->fd < 0)

@@ -77,7 +77,7 @@ struct plugin_env {
 };
 #define PLUGIN_ENV_INIT { .text = BUF_INIT }
 
-static const char *const plugin_env_unset[] = { "WHARF_LOCK_FD", "WHARF_APP_LOCKED",
+static const char *const plugin_env_unset[] = { LOCK_FD_ENV, "WHARF_APP_LOCKED",
 						 "WHARF_SSH_KEY", NULL };
 
 static int plugin_env(struct plugin_env *pe, const char *trigger, const char *app,
