@@ -933,7 +933,7 @@ static int build_deps_layer(struct docker *d, struct builder *b, const struct bu
 out:
 	if (id.len && docker_container_remove(d, id.buf, 1) < 0 && ret == 0) {
 		say_warn("could not remove the dependency builder %.12s: %s", id.buf, err_msg());
-		err_clear();
+		err_clear();    /* handled: said; the layer was made */
 	}
 	if (fd >= 0)
 		close(fd);
