@@ -154,22 +154,21 @@ int cli_cert_forget(const char *app)
 static int cert_install(const char *app, const json_t *cert, json_t **info)
 {
 	json_t *old = NULL;
-	struct buf why = BUF_INIT;
+	struct err_saved why;
 	int ret = -1;
 
 	if (cli_cert_load(app, &old) < 0 || put_cert(app, cert, info) < 0)
 		goto out;
 	if (cert_save(app, cert) < 0) {
-		buf_addstr(&why, err_msg());
+		err_save(&why);
 		if (old ? put_cert(app, old, NULL) < 0 : router_cert_delete(app) < 0)
 			say_warn("the router keeps the new certificate: %s", err_msg());
-		err_set("%s", why.buf);
+		err_restore(&why);
 		goto out;
 	}
 	ret = 0;
 out:
 	json_decref(old);
-	buf_release(&why);
 	return ret;
 }
 

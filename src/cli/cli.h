@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "runtime/runtime.h"
+#include "receiver/receiver.h"
 
 /* A command returns 0 on success, or -1 after err_set() (main prints it with
  * " !     " and exits 1), or a positive exit code it chose itself. argv[0] is the
@@ -17,12 +18,19 @@ struct command {
 	const char *help;        /* one line */
 	unsigned    flags;
 };
-#define CMD_SSH_OK   0x1     /* may be run through `ssh wharf@host …` */
+/* Who may run it (see src/cli/commands.c); none of the three: admins only. */
+#define CMD_LOCAL    0x1     /* never over ssh */
 #define CMD_HIDDEN   0x2     /* internal: not listed in help */
 #define CMD_AS_ROOT  0x4     /* keeps root: does not drop to WHARF_ROOT's owner */
+#define CMD_DEPLOYER 0x8     /* deployers too, for the apps they are granted */
+#define CMD_ANYONE   0x10    /* any key (help, version) */
 
 extern const struct command commands[];
 const struct command *command_find(const char *name);
+/* 1 when argv (argv[0] the command) asks for --help or -h. */
+int cli_wants_help(int argc, char **argv);
+/* What the table says of c (NULL: a plugin's command, admins only). */
+enum receiver_access cli_command_access(const struct command *c);
 /* Runs argv[0] from the command table (used by main and ssh-command). */
 int command_dispatch(int argc, char **argv);
 /* Parses global flags (--quiet, --force, --app) then dispatches (main, ssh). */

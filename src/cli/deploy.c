@@ -37,7 +37,7 @@ struct release_src {
 /* Who made the change: the ssh key's name, or the local user. */
 static void who(struct buf *out)
 {
-	const char *key = getenv("WHARF_SSH_KEY");
+	const char *key = caller_get()->key;
 	struct passwd *pw = getpwuid(getuid());
 
 	if (key && *key)
@@ -276,13 +276,11 @@ int cli_deploy_push(const char *app, const char *rev)
 	struct cli_build built = CLI_BUILD_INIT;
 	struct release_src src = { 0 };
 	json_t *releases = NULL, *checks = NULL;
-	const char *locked;
 	double t0 = clock_now_s();
 	int ret = -1;
 
-	/* A push over ssh already holds the app's lock (see sshcmd.c). */
-	locked = getenv("WHARF_APP_LOCKED");
-	if ((!locked || strcmp(locked, app)) && state_app_lock(&l, app) < 0)
+	/* A push over ssh already holds the app's lock and hands it over (sshcmd.c). */
+	if (!lock_adopt_app(&l, app) && state_app_lock(&l, app) < 0)
 		goto out;
 	say_step("Deploying %s (%.7s)", app, rev);
 	if (state_releases_load(app, &releases) < 0 || docker_new(&d, NULL) < 0)

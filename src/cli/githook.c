@@ -34,6 +34,9 @@ int cmd_git_hook(int argc, char **argv)
 
 	if (argc != 2)
 		return cli_usage(argv[0]);
+	/* The pusher's key name, handed down by ssh-command through git: kept as
+	 * the record of who deployed (and told to plugins), never used to decide. */
+	caller_set(getenv("WHARF_SSH_KEY"), CALLER_LOCAL, 0);
 	if (valid_app_name(argv[1]) < 0 || state_app_load(argv[1], &app) < 0)
 		return -1;
 	/* apps:lock: the push is refused before anything is built. */

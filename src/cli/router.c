@@ -128,13 +128,12 @@ int cmd_router_set(int argc, char **argv)
 	if (put_options(app, body) < 0)
 		goto out;
 	if (state_app_save(app, appobj) < 0) {
-		struct buf why = BUF_INIT;
+		struct err_saved why;
 
-		buf_addstr(&why, err_msg());
+		err_save(&why);
 		if (undo && put_options(app, undo) < 0)
 			say_warn("the router keeps the new value: %s", err_msg());
-		err_set("%s", why.buf);
-		buf_release(&why);
+		err_restore(&why);
 		goto out;
 	}
 	ret = 0;

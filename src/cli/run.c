@@ -217,13 +217,12 @@ out:
 		close(conn);
 	if (id.len && d) {
 		/* Keep the failure's message: the removal may set another. */
-		struct buf why = BUF_INIT;
-		buf_addstr(&why, err_msg());
+		struct err_saved why;
+		err_save(&why);
 		if (docker_container_remove(d, id.buf, 1) < 0)
 			say_warn("could not remove the one-off container %.12s: %s", id.buf, err_msg());
 		if (ret < 0)
-			err_set("%s", why.buf);
-		buf_release(&why);
+			err_restore(&why);
 	}
 	free(envv);
 	free(binds);

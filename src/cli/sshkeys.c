@@ -171,7 +171,7 @@ int cmd_ssh_keys_add(int argc, char **argv)
 				line_key_name(cur, name, sizeof(name)) ? name : "(unnamed)");
 			goto out;
 		}
-		err_clear();
+		err_clear();    /* handled: a line that is no key cannot be this key again */
 	}
 	if (forced_command(&line, argv[1]) < 0 ||
 	    buf_addf(&line, " %s %s %s\n", k[0].type, k[0].b64, argv[1]) < 0 ||

@@ -41,7 +41,7 @@ static long find_mount(const json_t *mounts, const char *cdir)
 		if (same)
 			return (long)i;
 	}
-	err_clear();
+	err_clear();    /* handled: -1 here means "not found", not an error */
 	return -1;
 }
 

@@ -397,7 +397,7 @@ int docker__call_allowing(struct docker *d, const char *method, const char *path
 	int ret = docker_call(d, method, path, NULL, NULL, &st);
 
 	if (ret < 0 && st == allowed) {
-		err_clear();
+		err_clear();    /* handled: the caller asked for this status (a 404 = absent) */
 		ret = 0;
 	}
 	if (status)

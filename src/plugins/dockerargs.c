@@ -195,10 +195,7 @@ int plugins_docker_args(json_t **out, const char *trigger, const char *app,
 			goto out;
 		}
 		if (plugins_docker_args_check(obj) < 0) {
-			struct buf why = BUF_INIT;
-			buf_addstr(&why, err_msg());
-			err_set("plugin %s: %s", name, why.buf);
-			buf_release(&why);
+			err_prefix("plugin %s: ", name);
 			json_decref(obj);
 			goto out;
 		}

@@ -4,34 +4,6 @@
 
 #include <string.h>
 
-/* Commands (or families, ending in ':') a deployer may run for its own apps.
- * Left out on purpose: apps:create/rename/clone (they make apps), storage
- * (host paths), certs:add/remove, every *-global domain command, plugin:*,
- * ssh-keys:*, acl:*, events, and plugin commands. */
-static const char *const deployer_cmds[] = {
-	"apps:destroy", "apps:exists", "apps:lock", "apps:locked", "apps:report", "apps:unlock",
-	"buildpacks:", "builder:", "certs:report", "checks:", "config:", "domains:add",
-	"domains:clear", "domains:disable", "domains:enable", "domains:remove", "domains:report",
-	"domains:reset", "domains:set", "git:", "logs", "ports:", "ps:", "releases", "releases:",
-	"repo:", "resource:", "run", "urls", NULL
-};
-
-int receiver_acl_deployer_ok(const char *name)
-{
-	size_t n;
-	int i;
-
-	if (strstr(name, "-global"))
-		return 0;
-	for (i = 0; deployer_cmds[i]; i++) {
-		n = strlen(deployer_cmds[i]);
-		if (deployer_cmds[i][n - 1] == ':' ? !strncmp(name, deployer_cmds[i], n)
-						   : !strcmp(name, deployer_cmds[i]))
-			return 1;
-	}
-	return 0;
-}
-
 static int acl_path(struct buf *out, const char *leaf)
 {
 	return buf_addf(out, "%s/.ssh/%s", wharf_root(), leaf);
@@ -178,18 +150,20 @@ int receiver_acl_check_app(const json_t *acl, const char *key, const char *app)
 	return err_set("refused: key '%s' (deployer) has no access to app '%s'", key, app);
 }
 
-int receiver_acl_check_command(const json_t *acl, const char *key, int argc, char **argv,
-			       const char *app_flag)
+int receiver_acl_check_command(const json_t *acl, const char *key, enum receiver_access access,
+			       int argc, char **argv, const char *app_flag)
 {
 	const char *name = argv[0];
 	int i, apps = 0;
 
+	if (access == ACCESS_LOCAL)
+		return err_set("refused: `%s` cannot be run over ssh", name);
 	if (!strcmp(receiver_acl_role(acl, key), "admin"))
 		return 0;
-	if (!strcmp(name, "help") || !strcmp(name, "version") ||
+	if (access == ACCESS_ANYONE ||
 	    (strlen(name) > 5 && !strcmp(name + strlen(name) - 5, ":help")))
 		return 0;
-	if (!receiver_acl_deployer_ok(name))
+	if (access != ACCESS_DEPLOYER)
 		return err_set("refused: key '%s' (deployer) may not run `%s`; deployers run "
 			       "app commands for their own apps", key, name);
 	/* Every word that names an existing app must name one of this key's: which
@@ -203,7 +177,7 @@ int receiver_acl_check_command(const json_t *acl, const char *key, int argc, cha
 			return err_set("refused: key '%s' (deployer) may not change global "
 				       "settings", key);
 		if (w[0] == '-' || valid_app_name(w) < 0 || !state_app_exists(w)) {
-			err_clear();
+			err_clear();    /* handled: a word that names no app is not an app word */
 			continue;
 		}
 		if (!granted(acl, key, w))

@@ -64,7 +64,7 @@ int receiver_audit_read(json_t **out, size_t n)
 		goto out;
 	if (fs_read_file(p.buf, &text, AUDIT_READ_MAX) < 0) {
 		if (errno == ENOENT) {
-			err_clear();
+			err_clear();    /* handled: no log yet is an empty log */
 			ret = 0;
 		}
 		goto out;

@@ -87,18 +87,25 @@ int receiver_acl_set_role(const char *key, const char *role);
 int receiver_acl_forget(const char *key);              /* when the key is removed */
 /* Grants (or revokes) a deployer key one app; refuses admins and unknown roles. */
 int receiver_acl_grant(const char *app, const char *key, int grant);
+/* Who may run a command, as the command table says (src/cli/commands.c): the
+ * zero value is the default of a command that says nothing. */
+enum receiver_access {
+	ACCESS_ADMIN = 0,   /* admins only */
+	ACCESS_DEPLOYER,    /* admins, and deployers for their own apps */
+	ACCESS_ANYONE,      /* any key (help, version) */
+	ACCESS_LOCAL        /* never over ssh */
+};
 /* May key run argv (a wharf command as given over ssh, global flags removed;
- * argv[0] the command, app_flag the --app value or NULL)? Admins may run
- * everything. A deployer may run help and version, and the app-scoped commands
- * of receiver_acl_deployer_ok() when every word of argv that names an existing
- * app names one granted to it, and at least one does; --global is refused.
+ * argv[0] the command, app_flag the --app value or NULL), whose access the
+ * command table gives? ACCESS_LOCAL: nobody. Admins: everything else. A
+ * deployer: ACCESS_ANYONE commands and any `FAMILY:help`; ACCESS_DEPLOYER
+ * commands when every word of argv that names an existing app names one
+ * granted to it, and at least one does; --global is refused.
  * Returns 0, or -1 with "refused: …". */
-int receiver_acl_check_command(const json_t *acl, const char *key, int argc, char **argv,
-			       const char *app_flag);
+int receiver_acl_check_command(const json_t *acl, const char *key, enum receiver_access access,
+			       int argc, char **argv, const char *app_flag);
 /* A git push or fetch of app by key: admins always, deployers for granted apps. */
 int receiver_acl_check_app(const json_t *acl, const char *key, const char *app);
-/* 1 when a deployer may use command name at all (for its apps). */
-int receiver_acl_deployer_ok(const char *name);
 
 /* ---- audit log (src/receiver/audit.c) -------------------------------------------
  * <root>/audit.log: one JSON object a line {"time", "key", "command", "exit"},
