@@ -302,6 +302,30 @@ int cli_mount_parse(const char *spec, struct buf *host, struct buf *container, i
  * appobj, or NULL when it has none; caller frees the vector. */
 int cli_storage_binds(const json_t *appobj, const char ***out);
 
+/* Host directories storage:mount may use (global.json "storage_allow", set by root
+ * with storage:allow). Pure, unit-tested: may a mount of host dir `host` be made,
+ * given the allow-list `allow` (array of absolute dirs) and WHARF_ROOT `root`?
+ * Never "/", /etc, /proc, /sys, /dev, /run, /var/run, /boot, the Docker socket or
+ * wharf's own state, nor a parent of one of them, even when a parent is allowed;
+ * otherwise only a listed dir or one below it. 0, or -1 with a message. */
+int cli_storage_host_ok(const char *host, const json_t *allow, const char *root);
+
+/* ---- who runs this (src/cli/sshkeys.c) ---------------------------------------- */
+/* 1 when this run serves a deployer key over ssh: WHARF_SSH_KEY (set by
+ * ssh-command, inherited by the git hook) names a key whose role is deployer. */
+int cli_caller_is_deployer(void);
+
+/* ---- domain policy (src/cli/domains.c; pure, unit-tested) --------------------- */
+/* May a deployer of app add domain (lowercase)? Never a wildcard, a global domain,
+ * "<name>.<global>" for any valid app name other than app (the default domain of
+ * that name, reserved even before the app exists), or a public suffix (a built-in
+ * list, plus psl_file, Debian's public_suffix_list.dat, when it is not NULL and
+ * exists). 0, or -1 with a message that says why. */
+int cli_domain_deployer_ok(const char *domain, const char *app, const json_t *globals,
+			   const char *psl_file);
+/* 1 when domain is a public suffix ("com", "co.uk", "github.io"). */
+int cli_domain_is_public_suffix(const char *domain, const char *psl_file);
+
 /* Config text (src/cli/envfile.c; pure, unit-tested). */
 int cli_shell_quote(struct buf *out, const char *s);        /* 'it'\''s' */
 /* Sorted keys of an object, borrowed from it; caller frees the array. */

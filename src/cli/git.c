@@ -1,6 +1,7 @@
 /* git.c - git:set <app> deploy-branch [BRANCH], git:from-image <app> IMAGE, git:report:
  * how pushes (and images) deploy. */
 #include "cli.h"
+#include "build/build.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,34 @@ static int valid_image_ref(const char *ref)
 	return 0;
 }
 
+/* A deployer deploys only images built for its app: another app's image would
+ * hand it that app's code (and whatever the build baked in). Admins may deploy
+ * any local image. A missing image is left to cli_deploy_image() to report. */
+static int deployer_image_ok(const char *app, const char *ref)
+{
+	struct docker *d = NULL;
+	json_t *info = NULL;
+	int ret = -1;
+
+	if (docker_new(&d, NULL) < 0)
+		goto out;
+	if (docker_image_inspect(d, ref, &info) < 0) {
+		err_clear();
+		ret = 0;
+		goto out;
+	}
+	if (!build_image_is_apps(info, ref, app)) {
+		err_set("refused: deployers may deploy only images built for %s (wharf/%s:… or "
+			"labelled wharf.app=%s); '%s' is not", app, app, app, ref);
+		goto out;
+	}
+	ret = 0;
+out:
+	json_decref(info);
+	docker_free(d);
+	return ret;
+}
+
 int cmd_git_from_image(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -78,6 +107,8 @@ int cmd_git_from_image(int argc, char **argv)
 	if (o.npos != 2)
 		return cli_usage(argv[0]);
 	if (cli_opts_app(&o, 1) < 0 || valid_image_ref(o.pos[1]) < 0)
+		return -1;
+	if (cli_caller_is_deployer() && deployer_image_ok(o.pos[0], o.pos[1]) < 0)
 		return -1;
 	return cli_deploy_image(o.pos[0], o.pos[1]);
 }

@@ -260,3 +260,21 @@ out:
 	buf_release(&kept);
 	return ret;
 }
+
+int cli_caller_is_deployer(void)
+{
+	const char *key = getenv("WHARF_SSH_KEY");
+	json_t *acl = NULL;
+	int deployer;
+
+	if (!key || !*key)
+		return 0;
+	/* Unreadable rules count as a deployer: the caller gets less, never more. */
+	if (receiver_acl_load(&acl) < 0) {
+		err_clear();
+		return 1;
+	}
+	deployer = !strcmp(receiver_acl_role(acl, key), "deployer");
+	json_decref(acl);
+	return deployer;
+}

@@ -87,6 +87,10 @@ int receiver_acl_set_role(const char *key, const char *role);
 int receiver_acl_forget(const char *key);              /* when the key is removed */
 /* Grants (or revokes) a deployer key one app; refuses admins and unknown roles. */
 int receiver_acl_grant(const char *app, const char *key, int grant);
+/* apps:destroy: no key keeps a grant of app (an app made later under the name is
+ * not theirs). apps:rename: grants of from become grants of to. */
+int receiver_acl_app_gone(const char *app);
+int receiver_acl_app_renamed(const char *from, const char *to);
 /* May key run argv (a wharf command as given over ssh, global flags removed;
  * argv[0] the command, app_flag the --app value or NULL)? Admins may run
  * everything. A deployer may run help and version, and the app-scoped commands
@@ -101,9 +105,13 @@ int receiver_acl_check_app(const json_t *acl, const char *key, const char *app);
 int receiver_acl_deployer_ok(const char *name);
 
 /* ---- audit log (src/receiver/audit.c) -------------------------------------------
- * <root>/audit.log: one JSON object a line {"time", "key", "command", "exit"},
- * appended with one write(2) per record (O_APPEND keeps records whole). */
+ * <root>/audit.log (0600): one JSON object a line {"time", "key", "command",
+ * "exit"}, appended with one write(2) per record (O_APPEND keeps records whole). */
 int receiver_audit_append(const char *key, const char *command, int exit_code);
+/* The command as the log records it: config commands (config:set …) with every
+ * KEY=VALUE word as KEY=*** (words re-quoted); a config command that does not
+ * split is cut after its first '='; anything else unchanged. Appends to out. */
+int receiver_audit_mask(struct buf *out, const char *command);
 /* The last n records (all when n == 0), oldest first. *out is a new array. */
 int receiver_audit_read(json_t **out, size_t n);
 
