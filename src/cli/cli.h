@@ -25,6 +25,10 @@ extern const struct command commands[];
 const struct command *command_find(const char *name);
 /* Runs argv[0] from the command table (used by main and ssh-command). */
 int command_dispatch(int argc, char **argv);
+/* Run as root, become the owner of WHARF_ROOT (the wharf user) so what is written
+ * stays writable by pushes; a no-op otherwise. For CMD_AS_ROOT commands that
+ * checked they run as root and then write state (main.c). */
+int cli_drop_to_root_owner(void);
 /* Parses global flags (--quiet, --force, --app) then dispatches (main, ssh). */
 int cli_run_argv(int argc, char **argv);
 
@@ -107,6 +111,8 @@ int cmd_storage_mount(int argc, char **argv);    /* storage.c */
 int cmd_storage_unmount(int argc, char **argv);
 int cmd_storage_list(int argc, char **argv);
 int cmd_storage_report(int argc, char **argv);
+int cmd_storage_allow(int argc, char **argv);
+int cmd_storage_disallow(int argc, char **argv);
 int cmd_resource_limit(int argc, char **argv);   /* resource.c */
 int cmd_resource_limit_clear(int argc, char **argv);
 int cmd_resource_report(int argc, char **argv);

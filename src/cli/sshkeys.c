@@ -181,6 +181,12 @@ int cmd_ssh_keys_add(int argc, char **argv)
 	receiver_pubkey_fingerprint(&fp, &k[0]);
 	say_step("Added key '%s' (%s)%s", argv[1], fp.buf,
 		 strcmp(role, "deployer") ? "" : " as a deployer: grant it apps with acl:add");
+	/* An admin mounts host directories, installs plugins that run as a member of
+	 * the docker group and runs any image: that is root on this host. */
+	if (strcmp(role, "deployer"))
+		say_warn("'%s' is an admin key: whoever holds it is root on this host (docker "
+			 "group, plugins, mounts; see docs/security.md). Give people who deploy "
+			 "apps --role deployer", argv[1]);
 	ret = 0;
 out:
 	lock_release(&l);

@@ -42,9 +42,20 @@ void ssh_request_release(struct ssh_request *r);
 int receiver_app_from_path(struct buf *app, const char *path);
 
 /* Creates <root>/apps/<app>/repo.git (bare, receive.fsckObjects on) with a
- * pre-receive hook that runs `<wharf_exe> git-hook <app>`, unless it exists.
- * *created tells which. wharf_exe must be an absolute path of safe characters. */
+ * pre-receive hook that runs `<wharf_exe> git-hook <app>` and a post-receive hook
+ * that runs `git gc --prune=now` after a branch is deleted or rewritten, unless it
+ * exists (then the hooks are rewritten). Either way receive.maxInputSize is set
+ * to receiver_push_max_bytes(). *created tells which. wharf_exe must be an
+ * absolute path of safe characters. */
 int receiver_repo_ensure(const char *app, const char *wharf_exe, int *created);
+/* The most one push may send: global.json "git_max_push_size" (bytes, set with
+ * `git:set --global max-push-size SIZE`), else 200 MiB. */
+#define RECEIVER_PUSH_MAX_DEFAULT (200LL << 20)
+long long receiver_push_max_bytes(void);
+/* Refs a repository may keep besides the deploy branch (the hook refuses more). */
+#define RECEIVER_REFS_MAX 50
+/* How many refs (branches and tags) repo_path holds; in *n. */
+int receiver_repo_count_refs(const char *repo_path, size_t *n);
 
 /* One line of pre-receive input: "<old-oid> <new-oid> <refname>". */
 struct push_ref {
