@@ -315,13 +315,16 @@ int cli_storage_binds(const json_t *appobj, const char ***out);
  * wharf's own state, nor a parent of one of them, even when a parent is allowed;
  * otherwise only a listed dir or one below it. 0, or -1 with a message. */
 int cli_storage_host_ok(const char *host, const json_t *allow, const char *root);
+/* Refuses host when it is forbidden or below it, or a parent of it: "refused: HOST
+ * would expose WHAT" (what NULL: "FORBIDDEN of the host"). */
+int cli_storage_host_near(const char *host, const char *forbidden, const char *what);
 
 /* ---- who runs this (src/cli/sshkeys.c) ---------------------------------------- */
 /* 1 when this run serves a deployer key over ssh: WHARF_SSH_KEY (set by
  * ssh-command, inherited by the git hook) names a key whose role is deployer. */
 int cli_caller_is_deployer(void);
 
-/* ---- domain policy (src/cli/domains.c; pure, unit-tested) --------------------- */
+/* ---- domain policy (src/cli/domainpolicy.c; pure, unit-tested) ---------------- */
 /* May a deployer of app add domain (lowercase)? Never a wildcard, a global domain,
  * "<name>.<global>" for any valid app name other than app (the default domain of
  * that name, reserved even before the app exists), or a public suffix (a built-in

@@ -11,58 +11,6 @@
 #define MOUNTS_MAX     64
 #define ALLOW_MAX      64
 
-/* ---- which host dirs may be mounted ---------------------------------------------- */
-
-/* The host's own directories: a container writing (or reading) them owns the host.
- * "/" is refused as the parent of all of them. */
-static const char *const never_mount[] = {
-	"/etc", "/proc", "/sys", "/dev", "/run", "/var/run", "/var/lib/docker",
-	"/var/lib/containerd", "/boot", "/root", "/usr", "/bin", "/sbin", "/lib", "/lib32",
-	"/lib64", "/libx32", NULL
-};
-
-/* p is dir or below it (whole components). */
-static int path_under(const char *p, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (!strcmp(dir, "/"))
-		return 1;
-	return !strncmp(p, dir, n) && (p[n] == '\0' || p[n] == '/');
-}
-
-/* Refuses host when it is forbidden, or a parent of it (mounting /var would
- * mount /var/run too). */
-static int near(const char *host, const char *forbidden, const char *what)
-{
-	if (path_under(host, forbidden) || path_under(forbidden, host))
-		return err_set("refused: %s would expose %s%s; wharf never mounts it, even when a "
-			       "parent dir is allowed", host, what ? what : forbidden,
-			       what ? "" : " of the host");
-	return 0;
-}
-
-int cli_storage_host_ok(const char *host, const json_t *allow, const char *root)
-{
-	json_t *v;
-	size_t i;
-
-	if (!host || host[0] != '/')
-		return err_set("refused: '%s' is not an absolute path", host ? host : "");
-	if (!strcmp(host, "/"))
-		return err_set("refused: / is the whole host; wharf never mounts it");
-	for (i = 0; never_mount[i]; i++)
-		if (near(host, never_mount[i], NULL) < 0)
-			return -1;
-	if (root && *root && near(host, root, "wharf's own state (WHARF_ROOT)") < 0)
-		return -1;
-	json_array_foreach(allow, i, v)
-		if (json_is_string(v) && path_under(host, json_string_value(v)))
-			return 0;
-	return err_set("refused: %s is not under a host dir root allowed for mounts "
-		       "(`wharf storage:allow DIR`, as root on the host)", host);
-}
-
 static int load_allow(json_t **out)
 {
 	json_t *g = NULL;
@@ -91,8 +39,8 @@ static int host_allowed(const char *host, const json_t *allow)
 	if (cli_storage_host_ok(host, allow, wharf_root()) < 0 ||
 	    (real && cli_storage_host_ok(real, allow, wharf_root()) < 0))
 		goto out;
-	if (sock && (near(host, sock, "the Docker socket") < 0 ||
-		     (real && near(real, sock, "the Docker socket") < 0)))
+	if (sock && (cli_storage_host_near(host, sock, "the Docker socket") < 0 ||
+		     (real && cli_storage_host_near(real, sock, "the Docker socket") < 0)))
 		goto out;
 	ret = 0;
 out:
