@@ -25,8 +25,9 @@ int build_image_is_apps(const json_t *info, const char *ref, const char *app);
 /* The app, other than app, that info was built for (its wharf.app label, or a
  * wharf/<other>:<release or deps-…> tag), copied into other; 0 when none. Pure. */
 int build_image_other_app(const json_t *info, const char *app, char *other, size_t size);
-/* For a deployer's push: no FROM line of dir/Dockerfile may name an image built
- * for another app (its code and its config would leak into this one). */
+/* For a deployer's push: no FROM line, COPY --from= or RUN --mount=from= of
+ * dir/Dockerfile may name an image built for another app (its code and what its
+ * build baked in would leak into this one). */
 int build_check_base_owners(struct docker *d, const char *dir, const char *app);
 
 /* Builds dir (which holds a Dockerfile) into an image tagged `tag`, with labels

@@ -293,6 +293,26 @@ int build_image_other_app(const json_t *info, const char *app, char *other, size
 	return 0;
 }
 
+/* The images `COPY --from=IMAGE` and `RUN --mount=…,from=IMAGE` read: every
+ * "from=" value in the text (a stage name among them is harmless: no image of
+ * another app is called like a stage). Appended to images. */
+static int from_flags(const char *text, size_t len, json_t *images)
+{
+	size_t i, n;
+
+	for (i = 0; i + 5 < len; i++) {
+		if (strncasecmp(text + i, "from=", 5) || (i && isalnum((unsigned char)text[i - 1])))
+			continue;
+		i += 5;
+		n = strcspn(text + i, " \t\r\n,\"'");
+		if (i + n > len)
+			n = len - i;
+		if (n && json_array_append_new(images, json_stringn_nocheck(text + i, n)) < 0)
+			return err_set("out of memory");
+	}
+	return 0;
+}
+
 int build_check_base_owners(struct docker *d, const char *dir, const char *app)
 {
 	struct buf path = BUF_INIT, text = BUF_INIT;
@@ -307,6 +327,8 @@ int build_check_base_owners(struct docker *d, const char *dir, const char *app)
 	    fs_read_regular(path.buf, &text, BUILD__DOCKERFILE_MAX) < 0 ||
 	    build__from_images(text.buf, text.len, images) < 0)
 		goto out;
+	if (from_flags(text.buf, text.len, images) < 0)
+		goto out;
 	json_array_foreach(images, i, v) {
 		json_decref(info);
 		info = NULL;
@@ -316,8 +338,8 @@ int build_check_base_owners(struct docker *d, const char *dir, const char *app)
 		}
 		if (build_image_other_app(info, app, other, sizeof(other))) {
 			err_set("refused: FROM %s is an image of app '%s'; deployers build only "
-				"from base images and images of their own app", json_string_value(v),
-				other);
+				"from (and copy only from) base images and images of their own app",
+				json_string_value(v), other);
 			goto out;
 		}
 	}

@@ -67,7 +67,7 @@ const struct command commands[] = {
 	{ "enter", cmd_enter, "<app> [PROCESS] [CMD ...]", "Run a command (default: /bin/sh) in a running container of the app (a TTY with ssh -t)", CMD_SSH_OK },
 	{ "git:from-image", cmd_git_from_image, "<app> IMAGE", "Deploy an image from the local Docker (never pulled) as a new release", CMD_SSH_OK },
 	{ "git:report", cmd_git_report, "[<app>] [--format json] [--git-KEY]", "Show how pushes to an app deploy", CMD_SSH_OK },
-	{ "git:set", cmd_git_set, "<app> deploy-branch [BRANCH] | --global max-push-size [SIZE]", "Set (or, without a value, unset) the branch whose pushes deploy, or the most one push may send (default 200m)", CMD_SSH_OK },
+	{ "git:set", cmd_git_set, "<app> deploy-branch [BRANCH]", "Set (or, without BRANCH, unset) the branch whose pushes deploy; `git:set --global max-push-size [SIZE]`: the most one push may send (default 200m)", CMD_SSH_OK },
 	{ "events", cmd_events, "[-n N] [--format json]", "Show the audit log of commands run over ssh (last N, default 50)", CMD_SSH_OK },
 	{ "git-hook", cmd_git_hook, "<app>", "Run by the app repository's pre-receive hook", CMD_HIDDEN },
 	{ "help", cmd_help, "", "Show this help", CMD_SSH_OK },
