@@ -213,18 +213,37 @@ out:
 	return ret;
 }
 
-int build_check_base_images(struct docker *d, const char *dir)
+static int from_flags(const char *text, size_t len, json_t *images);
+
+/* The images dir/Dockerfile names in FROM lines (and, with copy_sources, in
+ * COPY --from= and RUN --mount=from=): a new array in *out. */
+static int dockerfile_images(json_t **out, const char *dir, int copy_sources)
 {
 	struct buf path = BUF_INIT, text = BUF_INIT;
-	json_t *images = json_array(), *v;
-	size_t i;
 	int ret = -1;
 
-	if (!images)
+	*out = json_array();
+	if (!*out)
 		return err_set("out of memory");
 	if (buf_addf(&path, "%s/Dockerfile", dir) < 0 ||
 	    fs_read_regular(path.buf, &text, BUILD__DOCKERFILE_MAX) < 0 ||
-	    build__from_images(text.buf, text.len, images) < 0)
+	    build__from_images(text.buf, text.len, *out) < 0 ||
+	    (copy_sources && from_flags(text.buf, text.len, *out) < 0))
+		goto out;
+	ret = 0;
+out:
+	buf_release(&text);
+	buf_release(&path);
+	return ret;
+}
+
+int build_check_base_images(struct docker *d, const char *dir)
+{
+	json_t *images = NULL, *v;
+	size_t i;
+	int ret = -1;
+
+	if (dockerfile_images(&images, dir, 0) < 0)
 		goto out;
 	json_array_foreach(images, i, v) {
 		const char *ref = json_string_value(v);
@@ -241,8 +260,6 @@ int build_check_base_images(struct docker *d, const char *dir)
 	ret = 0;
 out:
 	json_decref(images);
-	buf_release(&text);
-	buf_release(&path);
 	return ret;
 }
 
@@ -315,19 +332,12 @@ static int from_flags(const char *text, size_t len, json_t *images)
 
 int build_check_base_owners(struct docker *d, const char *dir, const char *app)
 {
-	struct buf path = BUF_INIT, text = BUF_INIT;
-	json_t *images = json_array(), *v, *info = NULL;
+	json_t *images = NULL, *v, *info = NULL;
 	char other[256];
 	size_t i;
 	int ret = -1;
 
-	if (!images)
-		return err_set("out of memory");
-	if (buf_addf(&path, "%s/Dockerfile", dir) < 0 ||
-	    fs_read_regular(path.buf, &text, BUILD__DOCKERFILE_MAX) < 0 ||
-	    build__from_images(text.buf, text.len, images) < 0)
-		goto out;
-	if (from_flags(text.buf, text.len, images) < 0)
+	if (dockerfile_images(&images, dir, 1) < 0)
 		goto out;
 	json_array_foreach(images, i, v) {
 		json_decref(info);
@@ -347,7 +357,5 @@ int build_check_base_owners(struct docker *d, const char *dir, const char *app)
 out:
 	json_decref(info);
 	json_decref(images);
-	buf_release(&text);
-	buf_release(&path);
 	return ret;
 }

@@ -59,21 +59,24 @@ host_status() {
 	curl -s --max-time 10 -o /dev/null -w '%{http_code}' -H "Host: $1" "http://127.0.0.1:$ROUTER_PORT/"
 }
 
+# deployer_and_admin_apps DEP A B BODY-A BODY-B: app B pushed by the admin alice; app A created
+# by alice, granted to a new deployer key DEP, and pushed by DEP.
+deployer_and_admin_apps() {
+	make_app_repo "$TEST_TMP/a" "$4"
+	make_app_repo "$TEST_TMP/b" "$5"
+	git_push_app "$TEST_TMP/b" "$3" >/dev/null || return 1
+	wharf_ssh apps:create "$2" >/dev/null || return 1
+	deployer "$1" "$2"
+	PUSH_KEY=$1 git_push_app "$TEST_TMP/a" "$2" >/dev/null
+}
+
 @test "isolation: a deployer cannot take another app's domains, wildcards, global domains or public suffixes" {
 	dep=dom$$
 	a=$(new_app_name a)
 	b=$(new_app_name b)
 	b2=$(new_app_name b2)
 	made_apps "$a" "$b"
-	make_app_repo "$TEST_TMP/a" "page of a"
-	make_app_repo "$TEST_TMP/b" "page of b"
-	run git_push_app "$TEST_TMP/b" "$b"
-	assert_success
-	run wharf_ssh apps:create "$a"
-	assert_success
-	deployer "$dep" "$a"
-	PUSH_KEY=$dep run git_push_app "$TEST_TMP/a" "$a"
-	assert_success
+	deployer_and_admin_apps "$dep" "$a" "$b" "page of a" "page of b"
 	run wharf domains:add "$b" "shop-$$.example.com"
 	assert_success
 
@@ -135,15 +138,7 @@ host_status() {
 	b=$(new_app_name b)
 	c=$(new_app_name c)
 	made_apps "$a" "$b" "$c"
-	make_app_repo "$TEST_TMP/a" "code of a"
-	make_app_repo "$TEST_TMP/b" "secret code of b"
-	run git_push_app "$TEST_TMP/b" "$b"
-	assert_success
-	run wharf_ssh apps:create "$a"
-	assert_success
-	deployer "$dep" "$a"
-	PUSH_KEY=$dep run git_push_app "$TEST_TMP/a" "$a"
-	assert_success
+	deployer_and_admin_apps "$dep" "$a" "$b" "code of a" "secret code of b"
 	bimage=$(jq -r '.releases[-1].image' "$WHARF_ROOT/apps/$b/releases.json")
 	bid=$(docker image inspect -f '{{.Id}}' "$bimage")
 
