@@ -5,7 +5,6 @@
 #include "cli.h"
 #include "plugins/plugins.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
