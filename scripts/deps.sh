@@ -10,7 +10,8 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config libgit2-dev libcurl4-openssl-dev libjansson-dev libuv1-dev
 	libssl-dev libarchive-dev node-llhttp git docker.io tini openssh-server openssh-client
-	debootstrap debian-archive-keyring 'busybox|busybox-static' curl jq ca-certificates procps util-linux passwd)
+	debootstrap debian-archive-keyring 'busybox|busybox-static' curl jq ca-certificates procps util-linux passwd
+	publicsuffix)
 case ${1:-} in
 --test) pkgs+=(libcmocka-dev bats bats-assert bats-support python3 jq wrk iproute2
 	clang-format cppcheck shellcheck) ;;

@@ -569,8 +569,15 @@ static int builder_prepare(struct builder *b, const struct build_bp_opts *o, con
 	size_t i, n;
 	char *dircopy;
 
-	if (build_buildpacks_dir(&b->bpdir) < 0 || build_cache_dir(&b->cache, o->app) < 0 ||
-	    fs_mkdir_p(b->cache.buf, 0755) < 0)
+	struct buf root = BUF_INIT;
+	int private_ok;
+
+	/* cache/ is private (another app's cache holds its dependencies and what its
+	 * build wrote); cache/<app> keeps its mode, as the builder container writes it. */
+	private_ok = buf_addf(&root, "%s/cache", wharf_root()) == 0 && fs_private_dir(root.buf) == 0;
+	buf_release(&root);
+	if (!private_ok || build_buildpacks_dir(&b->bpdir) < 0 ||
+	    build_cache_dir(&b->cache, o->app) < 0 || fs_mkdir_p(b->cache.buf, 0755) < 0)
 		return -1;
 	if (resolve_chain(o, &b->chain) < 0)
 		return -1;

@@ -159,6 +159,10 @@ int cmd_apps_destroy(int argc, char **argv)
 		goto out;
 	if (state_app_lock(&l, app) < 0)
 		goto out;
+	/* Grants go first: if anything below fails half-way, no deployer is left
+	 * with a grant an app made later under this name would inherit. */
+	if (receiver_acl_app_gone(app) < 0)
+		goto out;
 	say_step("Destroying %s", app);
 	if (router_client_delete(app) < 0)
 		say_warn("%s", err_msg());
@@ -386,7 +390,9 @@ int cmd_apps_rename(int argc, char **argv)
 	if (buf_addf(&ticket, "%s/queue/%s", to.buf, strrchr(l.ticket, '/') + 1) == 0)
 		unlink(ticket.buf);
 	lock_release(&l);
-	if (move_cache(old, new) < 0 || refresh_hook(new) < 0)
+	/* The deployers of the app follow it to its new name. */
+	if (receiver_acl_app_renamed(old, new) < 0 || move_cache(old, new) < 0 ||
+	    refresh_hook(new) < 0)
 		goto out;
 	plugins_post("post-rename", new, (const char *[]){ old, new, NULL });
 	if (router_client_delete(old) < 0)

@@ -76,7 +76,7 @@ const struct command commands[] = {
 	{ "enter", cmd_enter, "<app> [PROCESS] [CMD ...]", "Run a command (default: /bin/sh) in a running container of the app (a TTY with ssh -t)", 0 },
 	{ "git:from-image", cmd_git_from_image, "<app> IMAGE", "Deploy an image from the local Docker (never pulled) as a new release", CMD_DEPLOYER },
 	{ "git:report", cmd_git_report, "[<app>] [--format json] [--git-KEY]", "Show how pushes to an app deploy", CMD_DEPLOYER },
-	{ "git:set", cmd_git_set, "<app> deploy-branch [BRANCH]", "Set (or, without BRANCH, unset) the branch whose pushes deploy", CMD_DEPLOYER },
+	{ "git:set", cmd_git_set, "<app> deploy-branch [BRANCH]", "Set (or, without BRANCH, unset) the branch whose pushes deploy; `git:set --global max-push-size [SIZE]`: the most one push may send (default 200m)", CMD_DEPLOYER },
 	{ "events", cmd_events, "[-n N] [--format json]", "Show the audit log of commands run over ssh (last N, default 50)", 0 },
 	{ "git-hook", cmd_git_hook, "<app>", "Run by the app repository's pre-receive hook", CMD_HIDDEN | CMD_LOCAL },
 	{ "help", cmd_help, "", "Show this help", CMD_ANYONE },
@@ -124,9 +124,11 @@ const struct command commands[] = {
 	{ "stack:build", cmd_stack_build, "[--rebuild]", "Build the buildpack stack image from Debian packages (as root, once)", CMD_AS_ROOT | CMD_LOCAL },
 	{ "stack:report", cmd_stack_report, "", "Show the stack image and its size", 0 },
 	{ "stack:set", cmd_stack_set, "IMAGE|--unset", "Build and run buildpack apps on another (local) image", CMD_LOCAL },
+	{ "storage:allow", cmd_storage_allow, "DIR", "Let apps mount DIR and the dirs below it (as root; never /, /etc, /run, /proc, /sys, /dev, the Docker socket or WHARF_ROOT)", CMD_AS_ROOT | CMD_LOCAL },
+	{ "storage:disallow", cmd_storage_disallow, "DIR", "Take DIR off the host dirs apps may mount (as root)", CMD_AS_ROOT | CMD_LOCAL },
 	{ "storage:list", cmd_storage_list, "<app> [--format json]", "List an app's bind mounts", 0 },
 	{ "storage:mount", cmd_storage_mount, "<app> HOSTDIR:CONTAINERDIR[:ro]", "Bind-mount a host directory into the app's containers from the next deploy", 0 },
-	{ "storage:report", cmd_storage_report, "[<app>] [--format json] [--storage-KEY]", "Show an app's (or every app's) bind mounts", 0 },
+	{ "storage:report", cmd_storage_report, "[<app>|--global] [--format json] [--storage-KEY]", "Show an app's (or every app's) bind mounts, or with --global the host dirs root allowed", 0 },
 	{ "storage:unmount", cmd_storage_unmount, "<app> HOSTDIR:CONTAINERDIR[:ro]", "Remove a bind mount from the next deploy", 0 },
 	{ "url", cmd_url, "<app>", "Show the first URL an app is served on", 0 },
 	{ "urls", cmd_urls, "<app>", "Show the URLs an app is served on", CMD_DEPLOYER },
@@ -192,7 +194,7 @@ int cmd_help(int argc, char **argv)
 
 /* `wharf` run as root works as the owner of WHARF_ROOT (the `wharf` user), so
  * every file it writes stays writable by pushes, which run as that user. */
-static int drop_to_root_owner(void)
+int cli_drop_to_root_owner(void)
 {
 	struct stat st;
 	struct passwd *pw;
@@ -230,7 +232,7 @@ int command_dispatch(int argc, char **argv)
 		for (c = commands; c->name && strncmp(c->name, family, strlen(family)); c++)
 			;
 		if (!c->name)
-			return drop_to_root_owner() < 0 ? -1 : cli_plugin_command(argc, argv);
+			return cli_drop_to_root_owner() < 0 ? -1 : cli_plugin_command(argc, argv);
 		return cmd_help(2, hargv);
 	}
 	c = command_find(argv[0]);
@@ -239,14 +241,14 @@ int command_dispatch(int argc, char **argv)
 	/* A plugin's command (or "not a wharf command"), run as WHARF_ROOT's owner
 	 * like every command, so what a plugin writes stays writable by pushes. */
 	if (!c)
-		return drop_to_root_owner() < 0 ? -1 : cli_plugin_command(argc, argv);
+		return cli_drop_to_root_owner() < 0 ? -1 : cli_plugin_command(argc, argv);
 	/* run and enter pass their words to a command of the app: its --help. */
 	if (cli_wants_help(argc, argv) && strcmp(c->name, "router") &&
 	    ((strcmp(c->name, "run") && strcmp(c->name, "enter")) || argc < 4)) {
 		printf("Usage: wharf %s %s\n\n%s\n", c->name, c->args, c->help);
 		return 0;
 	}
-	if (!(c->flags & CMD_AS_ROOT) && drop_to_root_owner() < 0)
+	if (!(c->flags & CMD_AS_ROOT) && cli_drop_to_root_owner() < 0)
 		return -1;
 	return c->fn(argc, argv);
 }

@@ -286,7 +286,7 @@ int cli_deploy_push(const char *app, const char *rev)
 	if (state_releases_load(app, &releases) < 0 || docker_new(&d, NULL) < 0)
 		goto out;
 	if (buf_addf(&tmproot, "%s/tmp", wharf_root()) < 0 ||
-	    buf_addf(&prefix, "build-%s_", app) < 0 || fs_mkdir_p(tmproot.buf, 0755) < 0 ||
+	    buf_addf(&prefix, "build-%s_", app) < 0 || fs_private_dir(tmproot.buf) < 0 ||
 	    clean_leftovers(d, app, releases, tmproot.buf) < 0 ||
 	    fs_mkdtemp(&tmp, tmproot.buf, prefix.buf) < 0)
 		goto out;

@@ -106,6 +106,9 @@ int wharf_app_path(struct buf *out, const char *app, const char *leaf);
 /* ---- files ------------------------------------------------------------------ */
 
 int fs_mkdir_p(const char *path, mode_t mode);
+/* fs_mkdir_p(path, 0700), and path itself made 0700 when it is wider (roots an
+ * older wharf made 0755: apps/, cache/, tmp/). */
+int fs_private_dir(const char *path);
 /* Writes a temp file beside path, fsyncs it, renames it over path, fsyncs the dir. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* Reads a whole file into out (appending). Missing file: returns -1 with errno ENOENT. */

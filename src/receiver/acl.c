@@ -32,7 +32,8 @@ const char *receiver_acl_role(const json_t *acl, const char *key)
 	return !strcmp(role, "deployer") ? "deployer" : "admin";
 }
 
-/* Loads, lets change() edit, saves; under the lock. */
+/* Loads, lets change() edit, saves; under the lock. key NULL: every key's entry
+ * is change()'s to edit. */
 typedef int acl_change_fn(json_t *keys, const char *key, const void *arg);
 
 static int acl_update(const char *key, acl_change_fn *change, const void *arg)
@@ -42,7 +43,7 @@ static int acl_update(const char *key, acl_change_fn *change, const void *arg)
 	json_t *acl = NULL;
 	int ret = -1;
 
-	if (valid_key_name(key) < 0)
+	if (key && valid_key_name(key) < 0)
 		return -1;
 	if (buf_addf(&dir, "%s/.ssh", wharf_root()) < 0 || fs_mkdir_p(dir.buf, 0700) < 0 ||
 	    acl_path(&p, "acl.lock") < 0 || lock_take(&l, p.buf, NULL) < 0)
@@ -129,6 +130,52 @@ int receiver_acl_grant(const char *app, const char *key, int grant_it)
 	if (valid_app_name(app) < 0)
 		return -1;
 	return acl_update(key, grant, &g);
+}
+
+struct move_arg {
+	const char *from, *to;          /* to NULL: the app is gone */
+};
+
+/* Every grant of from becomes a grant of to, or goes. */
+static int move_grants(json_t *keys, const char *unused, const void *arg)
+{
+	const struct move_arg *m = arg;
+	const char *key;
+	json_t *k, *apps, *v;
+	size_t i;
+
+	(void)unused;
+	json_object_foreach(keys, key, k) {
+		apps = json_object_get(k, "apps");
+		for (i = json_array_size(apps); i-- > 0;) {
+			v = json_array_get(apps, i);
+			if (!json_is_string(v) || strcmp(json_string_value(v), m->from))
+				continue;
+			if (m->to)
+				json_array_set_new(apps, i, json_string(m->to));
+			else
+				json_array_remove(apps, i);
+		}
+	}
+	return 0;
+}
+
+int receiver_acl_app_gone(const char *app)
+{
+	struct move_arg m = { app, NULL };
+
+	if (valid_app_name(app) < 0)
+		return -1;
+	return acl_update(NULL, move_grants, &m);
+}
+
+int receiver_acl_app_renamed(const char *from, const char *to)
+{
+	struct move_arg m = { from, to };
+
+	if (valid_app_name(from) < 0 || valid_app_name(to) < 0)
+		return -1;
+	return acl_update(NULL, move_grants, &m);
 }
 
 static int granted(const json_t *acl, const char *key, const char *app)
