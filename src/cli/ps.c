@@ -106,7 +106,7 @@ int cmd_ps_rebuild(int argc, char **argv)
 	if (cli_need_app(argc, argv, 1, 1) < 0)
 		return -1;
 	return deploy_rebuild(&(struct deploy_request){ .app = argv[1],
-						    .locked = cli_app_locked(argv[1]) });
+						    .deployer = cli_caller_is_deployer() });
 }
 
 int cmd_ps_restore(int argc, char **argv)

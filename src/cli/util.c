@@ -33,10 +33,3 @@ int cli_self_exe(struct buf *out)
 	path[n] = '\0';
 	return buf_addstr(out, path);
 }
-
-int cli_app_locked(const char *app)
-{
-	const char *locked = getenv("WHARF_APP_LOCKED");
-
-	return locked && !strcmp(locked, app);
-}

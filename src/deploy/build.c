@@ -16,8 +16,8 @@ void deploy__build_release(struct deploy__build *b)
 }
 
 /* A Dockerfile app: the image's CMD is web, unless a Procfile names the types. */
-static int build_with_dockerfile(struct docker *d, const char *dir, const char *tag,
-				 const json_t *labels, struct deploy__build *out)
+static int build_with_dockerfile(struct docker *d, const char *app, int deployer, const char *dir,
+				 const char *tag, const json_t *labels, struct deploy__build *out)
 {
 	json_t *types = NULL;
 	int ret = -1;
@@ -25,6 +25,8 @@ static int build_with_dockerfile(struct docker *d, const char *dir, const char *
 	if (build_procfile_load(dir, &types) < 0)
 		goto out;
 	if (build_check_base_images(d, dir) < 0)
+		goto out;
+	if (deployer && build_check_base_owners(d, dir, app) < 0)
 		goto out;
 	say_step("Building image %s", tag);
 	if (build_dockerfile(d, dir, tag, labels, &out->image) < 0)
@@ -65,9 +67,10 @@ out:
 	return ret;
 }
 
-int deploy__build_tree(struct docker *d, const char *app, const char *rev, const char *dir,
-		   long version, struct deploy__build *out)
+int deploy__build_tree(struct docker *d, const struct deploy_request *req, const char *dir,
+		       long version, struct deploy__build *out)
 {
+	const char *app = req->app, *rev = req->rev;
 	struct buf repo = BUF_INIT, tag = BUF_INIT;
 	json_t *labels = NULL, *appobj = NULL;
 	const char *builder = NULL, *url;
@@ -98,8 +101,8 @@ int deploy__build_tree(struct docker *d, const char *app, const char *rev, const
 	say_step("%s app detected", builder);
 	if (buf_addf(&tag, "wharf/%s:%ld", app, version) < 0)
 		goto out;
-	labels = json_pack("{s:s,s:s,s:s}", "wharf.managed", "1", "wharf.app", app,
-			   "wharf.root", wharf_root());
+	labels = json_pack("{s:s,s:s,s:s}", DOCKER_LABEL_MANAGED, "1", DOCKER_LABEL_APP, app,
+			   DOCKER_LABEL_ROOT, wharf_root());
 	if (!labels) {
 		err_set("out of memory");
 		goto out;
@@ -107,7 +110,7 @@ int deploy__build_tree(struct docker *d, const char *app, const char *rev, const
 	if (!strcmp(builder, "buildpacks")) {
 		if (build_with_buildpacks(d, app, dir, tag.buf, labels, appobj, out) < 0)
 			goto out;
-	} else if (build_with_dockerfile(d, dir, tag.buf, labels, out) < 0) {
+	} else if (build_with_dockerfile(d, app, req->deployer, dir, tag.buf, labels, out) < 0) {
 		goto out;
 	}
 	plugins_post("post-build", app, (const char *[]){ app, builder, out->image.buf, NULL });

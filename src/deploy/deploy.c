@@ -286,10 +286,10 @@ static int build_and_run(struct scheduler *s, const struct deploy_request *req,
 	int ret = -1;
 
 	if (buf_addf(&tmproot, "%s/tmp", wharf_root()) < 0 ||
-	    buf_addf(&prefix, "build-%s_", app) < 0 || fs_mkdir_p(tmproot.buf, 0755) < 0 ||
+	    buf_addf(&prefix, "build-%s_", app) < 0 || fs_private_dir(tmproot.buf) < 0 ||
 	    clean_leftovers(s, app, releases) < 0 || fs_mkdtemp(&tmp, tmproot.buf, prefix.buf) < 0)
 		goto out;
-	if (deploy__build_tree(scheduler_builder(s), app, rev, tmp.buf,
+	if (deploy__build_tree(scheduler_builder(s), req, tmp.buf,
 			       deploy__next_version(releases), &built) < 0 ||
 	    runtime_checks_from_dir(&checks, tmp.buf) < 0)
 		goto out;
@@ -326,7 +326,8 @@ int deploy_push(const struct deploy_request *req)
 	double t0 = clock_now_s();
 	int ret = -1;
 
-	if (!req->locked && state_app_lock(&l, req->app) < 0)
+	/* A push over ssh already holds the app's lock and hands it over (sshcmd.c). */
+	if (!req->locked && !lock_adopt_app(&l, req->app) && state_app_lock(&l, req->app) < 0)
 		goto out;
 	say_step("Deploying %s (%.7s)", req->app, req->rev);
 	if (state_releases_load(req->app, &releases) < 0)

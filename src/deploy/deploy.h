@@ -22,6 +22,9 @@ struct deploy_request {
 	/* The caller already holds the app's lock (a push over ssh: sshcmd.c took
 	 * it); else each function takes it itself. */
 	int               locked;
+	/* The caller is a deployer key (not an admin): a pushed Dockerfile's FROM
+	 * images must be its app's own (build_check_base_owners). */
+	int               deployer;
 	/* Where the processes run; NULL: each function makes scheduler_new(NULL). */
 	struct scheduler *sched;
 };
@@ -101,8 +104,32 @@ int deploy_router_options(const json_t *appobj, json_t **out);
  * "key": PEM}, or NULL when the app has none. The caller validated app. */
 int deploy_cert_load(const char *app, json_t **out);
 /* The app's storage mounts as a NULL-terminated vector borrowed from appobj
- * (free() the vector only), or NULL when it has none. */
+ * (free() the vector only), or NULL when it has none. Every mount is checked
+ * against root's allow-list again: one made before the list existed, or whose
+ * dir has since been disallowed, stops the deploy with the way out. */
 int deploy_storage_binds(const json_t *appobj, const char ***out);
+/* root's allow-list of host dirs (global.json "storage_allow"): *out is a new
+ * array (empty when none). */
+int deploy_storage_allow_load(json_t **out);
+/* May host (as given and as the kernel resolves it) be mounted, given allow? Also
+ * refuses the Docker socket. 0, or -1 with a message. */
+int deploy_storage_host_allowed(const char *host, const json_t *allow);
+/* Bind mounts (src/deploy/mount.c). A mount is "HOSTDIR:CONTAINERDIR[:ro]": both
+ * absolute, no "." or ".." component, no ',', ':' or control character inside,
+ * the container dir not "/". Pure (the host dir's existence is checked by
+ * storage:mount); unit-tested. */
+int deploy_mount_parse(const char *spec, struct buf *host, struct buf *container, int *ro);
+
+/* Host directories storage:mount may use (global.json "storage_allow", set by root
+ * with storage:allow). Pure, unit-tested: may a mount of host dir `host` be made,
+ * given the allow-list `allow` (array of absolute dirs) and WHARF_ROOT `root`?
+ * Never "/", /etc, /proc, /sys, /dev, /run, /var/run, /boot, the Docker socket or
+ * wharf's own state, nor a parent of one of them, even when a parent is allowed;
+ * otherwise only a listed dir or one below it. 0, or -1 with a message. */
+int deploy_storage_host_ok(const char *host, const json_t *allow, const char *root);
+/* Refuses host when it is forbidden or below it, or a parent of it: "refused: HOST
+ * would expose WHAT" (what NULL: "FORBIDDEN of the host"). */
+int deploy_storage_host_near(const char *host, const char *forbidden, const char *what);
 
 /* One `scheme:host-port:container-port` map. http maps the router's port 80,
  * https its 443 (wharf opens no other host port); the container port is

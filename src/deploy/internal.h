@@ -33,9 +33,9 @@ struct deploy__build {
 };
 #define DEPLOY__BUILD_INIT { .image = BUF_INIT, .processes = NULL }
 void deploy__build_release(struct deploy__build *b);
-/* Exports rev of the app's repository into dir, detects the builder, builds
- * the image of release `version` on d. */
-int  deploy__build_tree(struct docker *d, const char *app, const char *rev, const char *dir,
+/* Exports req->rev of the app's repository into dir, detects the builder,
+ * builds the image of release `version` on d. */
+int  deploy__build_tree(struct docker *d, const struct deploy_request *req, const char *dir,
 			long version, struct deploy__build *out);
 
 /* ---- settings (settings.c) ---------------------------------------------------- */

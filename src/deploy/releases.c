@@ -13,7 +13,7 @@ long deploy__next_version(const json_t *releases)
 
 void deploy__who(struct buf *out, const char *by)
 {
-	const char *key = getenv("WHARF_SSH_KEY");
+	const char *key = caller_get()->key;
 	struct passwd *pw;
 
 	if (by && *by) {

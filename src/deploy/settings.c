@@ -49,15 +49,74 @@ out:
 	return ret;
 }
 
+int deploy_storage_allow_load(json_t **out)
+{
+	json_t *g = NULL;
+
+	*out = NULL;
+	if (state_global_load(&g) < 0)
+		return -1;
+	*out = json_incref(json_object_get(g, "storage_allow"));
+	if (!json_is_array(*out)) {
+		json_decref(*out);
+		*out = json_array();
+	}
+	json_decref(g);
+	return 0;
+}
+
+/* The checks of a host dir as given and, when it exists, as the kernel resolves
+ * it (a symlink under an allowed dir may point at /etc), plus the Docker socket. */
+int deploy_storage_host_allowed(const char *host, const json_t *allow)
+{
+	const char *dh = getenv("DOCKER_HOST");
+	const char *sock = dh && !strncmp(dh, "unix:///", 8) ? dh + 7 : NULL;
+	char *real = realpath(host, NULL);
+	int ret = -1;
+
+	if (deploy_storage_host_ok(host, allow, wharf_root()) < 0 ||
+	    (real && deploy_storage_host_ok(real, allow, wharf_root()) < 0))
+		goto out;
+	if (sock && (deploy_storage_host_near(host, sock, "the Docker socket") < 0 ||
+		     (real && deploy_storage_host_near(real, sock, "the Docker socket") < 0)))
+		goto out;
+	ret = 0;
+out:
+	free(real);
+	return ret;
+}
+
 int deploy_storage_binds(const json_t *appobj, const char ***out)
 {
 	const json_t *arr = json_object_get(appobj, "storage");
 	size_t i, n = json_array_size(arr);
+	json_t *allow = NULL;
 	const char **v;
 
 	*out = NULL;
 	if (!n)
 		return 0;
+	/* Mounts made before the allow-list existed (or whose dir root has since
+	 * disallowed) stop the deploy, with the way out in the message. */
+	if (deploy_storage_allow_load(&allow) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *m = json_string_value(json_array_get(arr, i));
+		struct buf h = BUF_INIT, c = BUF_INIT;
+		int ro, bad = deploy_mount_parse(m, &h, &c, &ro) < 0 || deploy_storage_host_allowed(h.buf, allow) < 0;
+		buf_release(&h);
+		buf_release(&c);
+		if (bad) {
+			struct buf why = BUF_INIT;
+			buf_addstr(&why, err_msg());
+			err_set("mount %s: %s; storage:unmount it, or have root allow its dir",
+				m ? m : "", why.buf);
+			buf_release(&why);
+			json_decref(allow);
+			return -1;
+		}
+	}
+	json_decref(allow);
 	v = calloc(n + 1, sizeof(*v));
 	if (!v)
 		return err_set("out of memory");

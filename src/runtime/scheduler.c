@@ -1,6 +1,6 @@
 /* scheduler.c - the scheduler interface and its first implementation,
  * "docker-local": every process is a container on this host's Docker. */
-#include "internal.h"
+#include "runtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,13 +70,13 @@ static int local_list(struct scheduler *s, const char *app, struct sched_procs *
 		struct sched_proc *p = &out->v[out->n++];
 		const json_t *labels = json_object_get(c, "Labels");
 		const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
-		const char *port = json_str(labels, "wharf.port", NULL);
+		const char *port = json_str(labels, DOCKER_LABEL_PORT, NULL);
 
 		copy(p->id, sizeof(p->id), json_str(c, "Id", ""));
 		copy(p->name, sizeof(p->name), name ? name + (*name == '/') : "");
-		copy(p->type, sizeof(p->type), json_str(labels, "wharf.process", ""));
+		copy(p->type, sizeof(p->type), json_str(labels, DOCKER_LABEL_PROCESS, ""));
 		copy(p->state, sizeof(p->state), json_str(c, "State", ""));
-		p->release = atol(json_str(labels, "wharf.release", "0"));
+		p->release = atol(json_str(labels, DOCKER_LABEL_RELEASE, "0"));
 		p->port = port ? atoi(port) : 0;
 		/* Host networking: the router dials the PORT on loopback. */
 		if (p->port)
@@ -150,8 +150,8 @@ static int local_run(struct scheduler *s, const struct sched_oneoff *o, const st
 
 	/* No wharf.app label: deploys retire and clean the app's containers by it,
 	 * and a one-off command must outlive a deploy. */
-	labels = json_pack("{s:s,s:s,s:s}", "wharf.managed", "1", "wharf.root", wharf_root(),
-			   "wharf.run", o->app);
+	labels = json_pack("{s:s,s:s,s:s}", DOCKER_LABEL_MANAGED, "1", DOCKER_LABEL_ROOT,
+			   wharf_root(), DOCKER_LABEL_RUN, o->app);
 	if (!labels || buf_addf(&name, "%s.run.%04x", o->app, (unsigned)(rand() & 0xffff)) < 0) {
 		err_set("out of memory");
 		goto out;
@@ -275,15 +275,7 @@ static int local_image_inspect(struct scheduler *s, const char *ref, json_t **ou
 
 static int local_image_tag(struct scheduler *s, const char *id, const char *repo, const char *tag)
 {
-	struct buf path = BUF_INIT;
-	int ret = -1;
-
-	if (buf_addf(&path, "/images/%s/tag?repo=", id) == 0 &&
-	    runtime__urlencode(&path, repo) == 0 && buf_addstr(&path, "&tag=") == 0 &&
-	    runtime__urlencode(&path, tag) == 0)
-		ret = docker_call(D(s), "POST", path.buf, NULL, NULL, NULL);
-	buf_release(&path);
-	return ret;
+	return docker_image_tag(D(s), id, repo, tag);
 }
 
 static int local_image_remove(struct scheduler *s, const char *ref, int force)
@@ -300,15 +292,15 @@ static int local_images_dangling(struct scheduler *s, const char *app, json_t **
 	int ret = -1;
 
 	*out = NULL;
-	if (buf_addf(&lroot, "wharf.root=%s", wharf_root()) < 0 ||
-	    (app && buf_addf(&lapp, "wharf.app=%s", app) < 0))
+	if (buf_addf(&lroot, "%s=%s", DOCKER_LABEL_ROOT, wharf_root()) < 0 ||
+	    (app && buf_addf(&lapp, "%s=%s", DOCKER_LABEL_APP, app) < 0))
 		goto out;
 	filters = json_pack("{s:[s],s:[s]}", "dangling", "true", "label", lroot.buf);
 	if (filters && app)
 		json_array_append_new(json_object_get(filters, "label"), json_string(lapp.buf));
 	fs = filters ? json_dumps(filters, JSON_COMPACT) : NULL;
 	if (!fs || buf_addstr(&path, "/images/json?filters=") < 0 ||
-	    runtime__urlencode(&path, fs) < 0 ||
+	    docker_urlencode(&path, fs) < 0 ||
 	    docker_call(D(s), "GET", path.buf, NULL, &list, NULL) < 0)
 		goto out;
 	*out = json_array();

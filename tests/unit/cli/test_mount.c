@@ -14,7 +14,7 @@ static void parse_ok(const char *spec, const char *host, const char *ctr, int ro
 	struct buf h = BUF_INIT, c = BUF_INIT;
 	int r = -1;
 
-	assert_int_equal(cli_mount_parse(spec, &h, &c, &r), 0);
+	assert_int_equal(deploy_mount_parse(spec, &h, &c, &r), 0);
 	assert_string_equal(h.buf, host);
 	assert_string_equal(c.buf, ctr);
 	assert_int_equal(r, ro);
@@ -44,7 +44,7 @@ static void refused(void **state)
 	for (p = bad; *p; p++) {
 		struct buf h = BUF_INIT, c = BUF_INIT;
 		int ro;
-		assert_int_equal(cli_mount_parse(*p, &h, &c, &ro), -1);
+		assert_int_equal(deploy_mount_parse(*p, &h, &c, &ro), -1);
 		buf_release(&h);
 		buf_release(&c);
 	}
@@ -56,17 +56,17 @@ static void messages(void **state)
 	int ro;
 
 	(void)state;
-	assert_int_equal(cli_mount_parse("data:/data", &h, &c, &ro), -1);
+	assert_int_equal(deploy_mount_parse("data:/data", &h, &c, &ro), -1);
 	assert_string_equal(err_msg(), "the host dir in 'data:/data' must be an absolute path");
-	assert_int_equal(cli_mount_parse("/d:/x/../y", &h, &c, &ro), -1);
+	assert_int_equal(deploy_mount_parse("/d:/x/../y", &h, &c, &ro), -1);
 	assert_string_equal(err_msg(), "the container dir in '/d:/x/../y' must be a plain absolute "
 			    "path (no '.', '..', '//' or trailing '/')");
-	assert_int_equal(cli_mount_parse("/d", &h, &c, &ro), -1);
+	assert_int_equal(deploy_mount_parse("/d", &h, &c, &ro), -1);
 	assert_string_equal(err_msg(), "'/d' is not HOSTDIR:CONTAINERDIR[:ro]");
-	assert_int_equal(cli_mount_parse("/d:/e:rw", &h, &c, &ro), -1);
+	assert_int_equal(deploy_mount_parse("/d:/e:rw", &h, &c, &ro), -1);
 	assert_string_equal(err_msg(), "'/d:/e:rw' is not HOSTDIR:CONTAINERDIR[:ro] (the only "
 			    "option is ro)");
-	assert_int_equal(cli_mount_parse("/d:/", &h, &c, &ro), -1);
+	assert_int_equal(deploy_mount_parse("/d:/", &h, &c, &ro), -1);
 	assert_string_equal(err_msg(), "cannot mount over the container's /");
 	buf_release(&h);
 	buf_release(&c);
