@@ -133,34 +133,6 @@ static int valid_image_ref(const char *ref)
 	return 0;
 }
 
-/* A deployer deploys only images built for its app: another app's image would
- * hand it that app's code (and whatever the build baked in). Admins may deploy
- * any local image. A missing image is left to cli_deploy_image() to report. */
-static int deployer_image_ok(const char *app, const char *ref)
-{
-	struct docker *d = NULL;
-	json_t *info = NULL;
-	int ret = -1;
-
-	if (docker_new(&d, NULL) < 0)
-		goto out;
-	if (docker_image_inspect(d, ref, &info) < 0) {
-		err_clear();
-		ret = 0;
-		goto out;
-	}
-	if (!build_image_is_apps(info, ref, app)) {
-		err_set("refused: deployers may deploy only images built for %s (wharf/%s:… or "
-			"labelled wharf.app=%s); '%s' is not", app, app, app, ref);
-		goto out;
-	}
-	ret = 0;
-out:
-	json_decref(info);
-	docker_free(d);
-	return ret;
-}
-
 int cmd_git_from_image(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -171,9 +143,8 @@ int cmd_git_from_image(int argc, char **argv)
 		return cli_usage(argv[0]);
 	if (cli_opts_app(&o, 1) < 0 || valid_image_ref(o.pos[1]) < 0)
 		return -1;
-	if (cli_caller_is_deployer() && deployer_image_ok(o.pos[0], o.pos[1]) < 0)
-		return -1;
-	return deploy_image(&(struct deploy_request){ .app = o.pos[0], .image = o.pos[1] });
+	return deploy_image(&(struct deploy_request){ .app = o.pos[0], .image = o.pos[1],
+						  .deployer = cli_caller_is_deployer() });
 }
 
 static int git_report(const char *name, const char *flag, int json, json_t *all)

@@ -2,6 +2,7 @@
  * receiver → build → release → scheduler. The only code that drives those parts
  * together, and the keeper of releases.json. */
 #include "internal.h"
+#include "build/build.h"
 #include "plugins/plugins.h"
 #include "receiver/receiver.h"
 
@@ -446,6 +447,14 @@ int deploy_image(const struct deploy_request *req)
 	if (!info) {
 		err_set("image '%s' does not exist in the local Docker (wharf never pulls: "
 			"build or `docker load` it on this host first)", ref);
+		goto out;
+	}
+	/* A deployer deploys only images built for its app: another app's image would
+	 * hand it that app's code (and whatever the build baked in). Admins may
+	 * deploy any local image. */
+	if (req->deployer && !build_image_is_apps(info, ref, app)) {
+		err_set("refused: deployers may deploy only images built for %s (wharf/%s:… or "
+			"labelled wharf.app=%s); '%s' is not", app, app, app, ref);
 		goto out;
 	}
 	id = json_str(info, "Id", "");

@@ -23,7 +23,8 @@ struct deploy_request {
 	 * it); else each function takes it itself. */
 	int               locked;
 	/* The caller is a deployer key (not an admin): a pushed Dockerfile's FROM
-	 * images must be its app's own (build_check_base_owners). */
+	 * images (build_check_base_owners) and a git:from-image image must be its
+	 * app's own. */
 	int               deployer;
 	/* Where the processes run; NULL: each function makes scheduler_new(NULL). */
 	struct scheduler *sched;
