@@ -472,11 +472,10 @@ int deploy_image(const struct deploy_request *req)
 	if (buf_addf(&desc, "from-image %s", ref) < 0 || clean_leftovers(s, app, releases) < 0 ||
 	    release_and_run(s, app, &src, req->why ? req->why : desc.buf, req->by) < 0) {
 		/* The failed release's tag goes; the message stays the deploy's. */
-		struct buf why = BUF_INIT;
-		buf_addstr(&why, err_msg());
+		struct err_saved why;
+		err_save(&why);
 		scheduler_image_remove(s, tag.buf, 0);
-		err_set("%s", why.buf);
-		buf_release(&why);
+		err_restore(&why);
 		goto out;
 	}
 	ret = 0;

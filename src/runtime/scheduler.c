@@ -184,13 +184,12 @@ out:
 	session(s, NULL, NULL);
 	if (id.len) {
 		/* Keep the failure's message: the removal may set another. */
-		struct buf why = BUF_INIT;
-		buf_addstr(&why, err_msg());
+		struct err_saved why;
+		err_save(&why);
 		if (docker_container_remove(D(s), id.buf, 1) < 0)
 			say_warn("could not remove the one-off container %.12s: %s", id.buf, err_msg());
 		if (ret < 0)
-			err_set("%s", why.buf);
-		buf_release(&why);
+			err_restore(&why);
 	}
 	json_decref(labels);
 	buf_release(&id);
