@@ -237,8 +237,8 @@ json_t *cli_report_json(const struct cli_report_row *rows, size_t n);  /* new ob
 
 
 /* ---- who runs this (src/cli/sshkeys.c) ---------------------------------------- */
-/* 1 when this run serves a deployer key over ssh: WHARF_SSH_KEY (set by
- * ssh-command, inherited by the git hook) names a key whose role is deployer. */
+/* 1 when this run serves a deployer key: caller_get()'s key (set by ssh-command,
+ * and by the git hook from the push's WHARF_SSH_KEY) has the role deployer. */
 int cli_caller_is_deployer(void);
 
 /* ---- domain policy (src/cli/domainpolicy.c; pure, unit-tested) ---------------- */
