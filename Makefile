@@ -15,7 +15,7 @@ ALLCFLAGS = -std=gnu11 $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -Isrc -Isrc/c
 LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 B         = build$(if $(SANITIZE),-san)
 
-PARTS     = common receiver build runtime router plugins cli
+PARTS     = common app receiver build runtime router plugins cli
 SRC       = $(foreach p,$(PARTS),$(wildcard src/$(p)/*.c))
 LIBSRC    = $(filter-out src/cli/main.c,$(SRC))
 LIBOBJ    = $(LIBSRC:%.c=$(B)/%.o) $(B)/llhttp/llhttp.o $(B)/llhttp/api.o $(B)/llhttp/http.o

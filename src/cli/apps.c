@@ -36,7 +36,7 @@ int cli_app_create(const char *app, int need_docker)
 
 	if (valid_app_name(app) < 0)
 		return -1;
-	if (state_app_exists(app))
+	if (app_exists(app))
 		return err_set("app '%s' already exists", app);
 	/* A push is about to build: with dockerd down nothing is created and the
 	 * message says why. apps:create only writes wharf's own state, which an
@@ -44,7 +44,7 @@ int cli_app_create(const char *app, int need_docker)
 	if (need_docker && docker_new(&d, NULL) < 0)
 		goto out;
 	say_step("Creating %s...", app);
-	if (state_app_create(app) < 0)
+	if (app_create(app) < 0)
 		goto out;
 	made = 1;
 	if (cli_self_exe(&exe) < 0 || receiver_repo_ensure(app, exe.buf, &created) < 0)
@@ -87,7 +87,7 @@ int cmd_apps_list(int argc, char **argv)
 		return -1;
 	if (o.npos)
 		return cli_usage(argv[0]);
-	if (state_app_list(&apps) < 0)
+	if (app_list(&apps) < 0)
 		return -1;
 	if (json) {
 		char *s = json_dumps(apps, JSON_COMPACT);
@@ -108,7 +108,7 @@ int cmd_apps_exists(int argc, char **argv)
 
 	if (app_args(&o, argc, argv, "", 1, 0) < 0)
 		return -1;
-	if (!state_app_exists(o.pos[0]))
+	if (!app_exists(o.pos[0]))
 		return err_set("App %s does not exist", o.pos[0]);
 	return 0;
 }
@@ -134,7 +134,7 @@ static void remove_images(struct docker *d, const char *app)
 	json_t *rels = NULL, *r;
 	size_t i;
 
-	if (state_releases_load(app, &rels) < 0)
+	if (app_releases_load(app, &rels) < 0)
 		return;
 	json_array_foreach(json_object_get(rels, "releases"), i, r) {
 		const char *img = json_str(r, "image", NULL);
@@ -162,7 +162,7 @@ int cmd_apps_destroy(int argc, char **argv)
 		return -1;
 	if (docker_new(&d, NULL) < 0)
 		goto out;
-	if (state_app_lock(&l, app) < 0)
+	if (app_lock(&l, app) < 0)
 		goto out;
 	say_step("Destroying %s", app);
 	if (router_client_delete(app) < 0)
@@ -195,11 +195,11 @@ static int app_report(const char *app, const char *flag, int json, json_t *all)
 	const char *rev;
 	int ret = -1;
 
-	if (state_app_load(app, &obj) < 0 || state_releases_load(app, &rels) < 0 ||
+	if (app_load(app, &obj) < 0 || app_releases_load(app, &rels) < 0 ||
 	    wharf_app_path(&dir, app, NULL) < 0 ||
 	    buf_addf(&title, "%s apps information", app) < 0)
 		goto out;
-	cur = state_current_release(rels);
+	cur = app_release_current(rels);
 	rev = json_str(cur, "git_rev", "");
 	if (cur)
 		buf_addf(&ver, "v%lld", json_int(cur, "version", 0));
@@ -255,13 +255,13 @@ static int set_locked(int argc, char **argv, int locked)
 
 	if (app_args(&o, argc, argv, "", 1, 1) < 0)
 		return -1;
-	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &obj) < 0)
+	if (app_lock(&l, o.pos[0]) < 0 || app_load(o.pos[0], &obj) < 0)
 		goto out;
 	if (locked)
 		json_object_set_new(obj, "locked", json_true());
 	else
 		json_object_del(obj, "locked");
-	if (state_app_save(o.pos[0], obj) < 0)
+	if (app_save(o.pos[0], obj) < 0)
 		goto out;
 	say_step(locked ? "Deploy lock created" : "Deploy lock removed");
 	ret = 0;
@@ -287,7 +287,7 @@ int cmd_apps_locked(int argc, char **argv)
 	json_t *obj = NULL;
 	int locked;
 
-	if (app_args(&o, argc, argv, "", 1, 1) < 0 || state_app_load(o.pos[0], &obj) < 0)
+	if (app_args(&o, argc, argv, "", 1, 1) < 0 || app_load(o.pos[0], &obj) < 0)
 		return -1;
 	locked = json_is_true(json_object_get(obj, "locked"));
 	json_decref(obj);
@@ -306,7 +306,7 @@ static int two_apps(struct cli_opts *o, int argc, char **argv)
 		return -1;
 	if (!strcmp(o->pos[0], o->pos[1]))
 		return err_set("the new name is the old one");
-	if (state_app_exists(o->pos[1]))
+	if (app_exists(o->pos[1]))
 		return err_set("app '%s' already exists", o->pos[1]);
 	return 0;
 }
@@ -377,7 +377,7 @@ int cmd_apps_rename(int argc, char **argv)
 	if (docker_new(&d, NULL) < 0 || wharf_app_path(&from, old, NULL) < 0 ||
 	    wharf_app_path(&to, new, NULL) < 0)
 		goto out;
-	if (state_app_lock(&l, old) < 0)
+	if (app_lock(&l, old) < 0)
 		goto out;
 	say_step("Renaming %s to %s", old, new);
 	if (fs_exists(to.buf)) {
@@ -431,7 +431,7 @@ static int copy_settings(const char *old, const char *new)
 	struct buf now = BUF_INIT;
 	int ret = -1;
 
-	if (state_app_load(old, &src) < 0 || state_now(&now) < 0)
+	if (app_load(old, &src) < 0 || app_now(&now) < 0)
 		goto out;
 	dst = json_deep_copy(src);
 	if (!dst) {
@@ -442,7 +442,7 @@ static int copy_settings(const char *old, const char *new)
 	json_object_del(dst, "locked");
 	json_object_set_new(dst, "created_at", json_string(now.buf));
 	json_object_set_new(dst, "cloned_from", json_string(old));
-	ret = state_app_save(new, dst);
+	ret = app_save(new, dst);
 out:
 	json_decref(src);
 	json_decref(dst);
@@ -458,9 +458,9 @@ static int seed_release(const char *old, const char *new)
 	json_t *rels = NULL, *seed = NULL, *cur;
 	int ret = -1;
 
-	if (state_releases_load(old, &rels) < 0)
+	if (app_releases_load(old, &rels) < 0)
 		return -1;
-	cur = state_current_release(rels);
+	cur = app_release_current(rels);
 	if (!cur || json_is_true(json_object_get(cur, "pruned"))) {
 		ret = 0;
 		goto out;
@@ -477,7 +477,7 @@ static int seed_release(const char *old, const char *new)
 		json_object_set_new(r, "version", json_integer(0));
 		json_object_set_new(r, "description", json_string(desc));
 	}
-	ret = state_releases_save(new, seed) < 0 ? -1 : 1;
+	ret = app_releases_save(new, seed) < 0 ? -1 : 1;
 out:
 	json_decref(rels);
 	json_decref(seed);
@@ -488,12 +488,12 @@ static void drop_seed(const char *app)
 {
 	json_t *rels = NULL, *arr;
 
-	if (state_releases_load(app, &rels) < 0)
+	if (app_releases_load(app, &rels) < 0)
 		return;
 	arr = json_object_get(rels, "releases");
 	if (json_array_size(arr) > 1 && json_int(json_array_get(arr, 0), "version", -1) == 0) {
 		json_array_remove(arr, 0);
-		if (state_releases_save(app, rels) < 0)
+		if (app_releases_save(app, rels) < 0)
 			say_warn("%s", err_msg());
 	}
 	json_decref(rels);
@@ -517,7 +517,7 @@ int cmd_apps_clone(int argc, char **argv)
 		goto out;
 	say_step("Cloning %s to %s", old, new);
 	/* Old's lock: no push changes its repository or release while we copy. */
-	if (state_app_lock(&l, old) < 0 || state_app_create(new) < 0)
+	if (app_lock(&l, old) < 0 || app_create(new) < 0)
 		goto out;
 	if (copy_settings(old, new) < 0)
 		goto fail;

@@ -79,7 +79,7 @@ int cli_build_tree(struct docker *d, const char *app, const char *rev, const cha
 		goto out;
 	if (plugins_pre("post-extract", app, (const char *[]){ app, dir, rev, NULL }) < 0)
 		goto out;           /* the tree may be half-changed: no build from it */
-	if (state_app_load(app, &appobj) < 0)
+	if (app_load(app, &appobj) < 0)
 		goto out;
 	url = json_str(json_object_get(appobj, "config"), "BUILDPACK_URL", NULL);
 	/* builder:set selected is the most explicit choice of all. */

@@ -58,7 +58,7 @@ int cmd_builder_set(int argc, char **argv)
 		ok |= !strcmp(o.pos[2], selectable[i]);
 	if (o.npos == 3 && *o.pos[2] && !ok)
 		return err_set("invalid builder '%s': use dockerfile, buildpacks or image", o.pos[2]);
-	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &app) < 0)
+	if (app_lock(&l, o.pos[0]) < 0 || app_load(o.pos[0], &app) < 0)
 		goto out;
 	if (o.npos == 3 && *o.pos[2]) {
 		json_object_set_new(app, "builder", json_string(o.pos[2]));
@@ -67,7 +67,7 @@ int cmd_builder_set(int argc, char **argv)
 		json_object_del(app, "builder");
 		say_step("Unsetting selected");
 	}
-	ret = state_app_save(o.pos[0], app);
+	ret = app_save(o.pos[0], app);
 out:
 	lock_release(&l);
 	json_decref(app);
@@ -81,7 +81,7 @@ static int builder_report(const char *name, const char *flag, int json, json_t *
 	const char *sel;
 	int ret = -1;
 
-	if (state_app_load(name, &app) < 0 || buf_addf(&title, "%s builder information", name) < 0)
+	if (app_load(name, &app) < 0 || buf_addf(&title, "%s builder information", name) < 0)
 		goto out;
 	sel = json_str(app, "builder", "");
 	{

@@ -11,7 +11,7 @@
  * missing) to the caller, who saves with save_chain(). */
 static int load_chain(struct lock *l, const char *app, json_t **appobj, json_t **chain)
 {
-	if (state_app_lock(l, app) < 0 || state_app_load(app, appobj) < 0)
+	if (app_lock(l, app) < 0 || app_load(app, appobj) < 0)
 		return -1;
 	*chain = json_object_get(*appobj, "buildpacks");
 	if (!json_is_array(*chain)) {
@@ -51,7 +51,7 @@ int cmd_buildpacks_list(int argc, char **argv)
 	json_t *app = NULL;
 	int ret = -1;
 
-	if (cli_need_app(argc, argv, 1, 1) < 0 || state_app_load(argv[1], &app) < 0)
+	if (cli_need_app(argc, argv, 1, 1) < 0 || app_load(argv[1], &app) < 0)
 		goto out;
 	print_chain(argv[1], json_object_get(app, "buildpacks"));
 	ret = 0;
@@ -100,7 +100,7 @@ int cmd_buildpacks_add(int argc, char **argv)
 		json_array_insert_new(chain, (size_t)index - 1, json_string(argv[2]));
 	else
 		json_array_append_new(chain, json_string(argv[2]));
-	if (state_app_save(argv[1], app) < 0)
+	if (app_save(argv[1], app) < 0)
 		goto out;
 	print_chain(argv[1], chain);
 	ret = 0;
@@ -128,7 +128,7 @@ int cmd_buildpacks_remove(int argc, char **argv)
 		goto out;
 	}
 	json_array_remove(chain, (size_t)i);
-	if (state_app_save(argv[1], app) < 0)
+	if (app_save(argv[1], app) < 0)
 		goto out;
 	print_chain(argv[1], chain);
 	ret = 0;
@@ -148,7 +148,7 @@ int cmd_buildpacks_clear(int argc, char **argv)
 		goto out;
 	json_array_clear(chain);
 	json_object_del(app, "buildpacks");
-	if (state_app_save(argv[1], app) < 0)
+	if (app_save(argv[1], app) < 0)
 		goto out;
 	say_step("Cleared the buildpacks of %s: the next push detects one", argv[1]);
 	ret = 0;
@@ -164,7 +164,7 @@ int cmd_repo_purge_cache(int argc, char **argv)
 	int ret = -1;
 
 	/* Under the app's lock: a build running now keeps its cache until it ends. */
-	if (cli_need_app(argc, argv, 1, 1) < 0 || state_app_lock(&l, argv[1]) < 0)
+	if (cli_need_app(argc, argv, 1, 1) < 0 || app_lock(&l, argv[1]) < 0)
 		goto out;
 	if (build_purge_cache(argv[1]) < 0)
 		goto out;

@@ -88,7 +88,7 @@ static int change(int argc, char **argv, enum checks_change what)
 	if (cli_opts_app(&o, 1) < 0 ||
 	    cli_checks_parse_types(&types, o.npos == 2 ? o.pos[1] : ALL) < 0)
 		return -1;
-	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &app) < 0)
+	if (app_lock(&l, o.pos[0]) < 0 || app_load(o.pos[0], &app) < 0)
 		goto out;
 	disabled = types_of(app, "checks_disabled");
 	skipped = types_of(app, "checks_skipped");
@@ -109,7 +109,7 @@ static int change(int argc, char **argv, enum checks_change what)
 	if (what == DISABLE)
 		say_detail("the old containers of those types stop before the new ones start: "
 			   "deploys cause downtime");
-	if (state_app_save(o.pos[0], app) < 0)
+	if (app_save(o.pos[0], app) < 0)
 		goto out;
 	say_detail("applies from the next deploy");
 	ret = 0;
@@ -160,10 +160,10 @@ int cmd_checks_run(int argc, char **argv)
 		return cli_usage(argv[0]);
 	if (cli_opts_app(&o, 1) < 0)
 		return -1;
-	if (state_app_load(o.pos[0], &app) < 0 || state_releases_load(o.pos[0], &rels) < 0 ||
-	    state_app_domains(o.pos[0], app, &domains) < 0)
+	if (app_load(o.pos[0], &app) < 0 || app_releases_load(o.pos[0], &rels) < 0 ||
+	    app_domains(o.pos[0], app, &domains) < 0)
 		goto out;
-	cur = state_current_release(rels);
+	cur = app_release_current(rels);
 	if (!cur) {
 		err_set("%s has no release yet: push it first", o.pos[0]);
 		goto out;
@@ -208,14 +208,14 @@ static int checks_report(const char *name, const char *flag, int json, json_t *a
 	const json_t *d, *s;
 	int ret = -1;
 
-	if (state_app_load(name, &app) < 0 || state_releases_load(name, &rels) < 0 ||
+	if (app_load(name, &app) < 0 || app_releases_load(name, &rels) < 0 ||
 	    buf_addf(&title, "%s checks information", name) < 0)
 		goto out;
 	d = json_object_get(app, "checks_disabled");
 	s = json_object_get(app, "checks_skipped");
 	join_types(&dis, d);
 	join_types(&skip, s);
-	cur = state_current_release(rels);
+	cur = app_release_current(rels);
 	buf_addstr(&web, runtime_type_listed(d, "web") ? "disabled"
 			 : runtime_type_listed(s, "web") ? "skipped" : "enabled");
 	{

@@ -3,6 +3,7 @@
 #define WHARF_CLI_H
 
 #include "common.h"
+#include "app/app.h"
 #include "runtime/runtime.h"
 
 /* A command returns 0 on success, or -1 after err_set() (main prints it with

@@ -1,6 +1,6 @@
 /* config.c - config:set, get, unset, show, keys, clear, export, import: an app's
  * config vars (app.json "config") or, with --global, every app's (global.json
- * "config", under the app's own at deploy: state_app_env()). */
+ * "config", under the app's own at deploy: app_env()). */
 #include "cli.h"
 #include "plugins/plugins.h"
 
@@ -40,7 +40,7 @@ static int target_open(struct target *t, const struct cli_opts *o, int lock)
 		if (lock && (buf_addf(&p, "%s/global.lock", wharf_root()) < 0 ||
 			     fs_mkdir_p(wharf_root(), 0755) < 0 || lock_take(&t->l, p.buf, NULL) < 0))
 			goto out;
-		if (state_global_load(&t->doc) < 0)
+		if (app_global_load(&t->doc) < 0)
 			goto out;
 	} else {
 		if (cli_opts_app(o, 1) < 0)
@@ -48,11 +48,11 @@ static int target_open(struct target *t, const struct cli_opts *o, int lock)
 		t->app = o->pos[0];
 		t->args = (char **)o->pos + 1;
 		t->nargs = o->npos - 1;
-		if (lock && state_app_lock(&t->l, t->app) < 0)
+		if (lock && app_lock(&t->l, t->app) < 0)
 			goto out;
 		if (lock && !o->no_restart && cli_redeploy_check(t->app) < 0)
 			goto out;
-		if (state_app_load(t->app, &t->doc) < 0)
+		if (app_load(t->app, &t->doc) < 0)
 			goto out;
 	}
 	if (!json_is_object(json_object_get(t->doc, "config")))
@@ -66,7 +66,7 @@ out:
 
 static int target_save(struct target *t)
 {
-	return t->app ? state_app_save(t->app, t->doc) : state_global_save(t->doc);
+	return t->app ? app_save(t->app, t->doc) : app_global_save(t->doc);
 }
 
 /* Saves, unlocks, and redeploys the app unless asked not to. Global values reach
@@ -97,7 +97,7 @@ static void target_release(struct target *t)
 static int target_view(struct target *t, const struct cli_opts *o, json_t **view)
 {
 	if (o->merged && t->app)
-		return state_app_env(t->app, view);
+		return app_env(t->app, view);
 	*view = json_incref(t->config);
 	return 0;
 }

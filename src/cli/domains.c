@@ -61,7 +61,7 @@ static int change_app(int argc, char **argv, enum change what)
 	if (app_domain_args(&o, argc, argv, min[what], min[what] ? -1 : 0) < 0)
 		return -1;
 	name = o.pos[0];
-	if (state_app_lock(&l, name) < 0 || state_app_load(name, &app) < 0)
+	if (app_lock(&l, name) < 0 || app_load(name, &app) < 0)
 		goto out;
 	domains = json_object_get(app, "domains");
 	if (what == SET || what == CLEAR || what == RESET)
@@ -90,7 +90,7 @@ static int change_app(int argc, char **argv, enum change what)
 		say_step("Reset domains in %s", name);
 	if (what == ENABLE || what == DISABLE)
 		say_step("%s the default domain of %s", what == ENABLE ? "Enabled" : "Disabled", name);
-	if (state_app_save(name, app) < 0)
+	if (app_save(name, app) < 0)
 		goto out;
 	lock_release(&l);
 	ret = cli_route_refresh(name);
@@ -144,7 +144,7 @@ static void refresh_all_routes(void)
 	json_t *apps = NULL, *v;
 	size_t i;
 
-	if (state_app_list(&apps) < 0) {
+	if (app_list(&apps) < 0) {
 		say_warn("%s", err_msg());
 		return;
 	}
@@ -172,7 +172,7 @@ static int change_global(int argc, char **argv, enum change what)
 	if (buf_addf(&p, "%s/global.lock", wharf_root()) < 0 || fs_mkdir_p(wharf_root(), 0755) < 0 ||
 	    lock_take(&l, p.buf, NULL) < 0)
 		goto out;
-	if (state_global_load(&g) < 0 || state_global_domains(&list) < 0)
+	if (app_global_load(&g) < 0 || app_global_domains(&list) < 0)
 		goto out;
 	if (what == SET || what == CLEAR)
 		json_array_clear(list);
@@ -191,7 +191,7 @@ static int change_global(int argc, char **argv, enum change what)
 		json_object_set(g, "domain", json_array_get(list, 0));
 	else
 		json_object_del(g, "domain");
-	if (state_global_save(g) < 0)
+	if (app_global_save(g) < 0)
 		goto out;
 	lock_release(&l);
 	buf_reset(&p);
@@ -242,10 +242,10 @@ static int domains_report(const char *app, const char *flag, int json, json_t *a
 	json_t *obj = NULL, *domains = NULL, *globals = NULL;
 	int ret = -1;
 
-	if (state_global_domains(&globals) < 0)
+	if (app_global_domains(&globals) < 0)
 		goto out;
 	join_domains(&gvhosts, globals);
-	if (app && (state_app_load(app, &obj) < 0 || state_app_domains(app, obj, &domains) < 0))
+	if (app && (app_load(app, &obj) < 0 || app_domains(app, obj, &domains) < 0))
 		goto out;
 	if (app)
 		join_domains(&vhosts, domains);
@@ -303,7 +303,7 @@ int cmd_urls(int argc, char **argv)
 
 	if (app_domain_args(&o, argc, argv, 0, 0) < 0)
 		return -1;
-	if (state_app_load(o.pos[0], &app) < 0 || state_app_domains(o.pos[0], app, &domains) < 0) {
+	if (app_load(o.pos[0], &app) < 0 || app_domains(o.pos[0], app, &domains) < 0) {
 		json_decref(app);
 		return -1;
 	}

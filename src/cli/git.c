@@ -38,7 +38,7 @@ int cmd_git_set(int argc, char **argv)
 		return err_set("unknown git property '%s': only deploy-branch", o.pos[1]);
 	if (o.npos == 3 && valid_branch(o.pos[2]) < 0)
 		return -1;
-	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &app) < 0)
+	if (app_lock(&l, o.pos[0]) < 0 || app_load(o.pos[0], &app) < 0)
 		goto out;
 	if (o.npos == 3) {
 		json_object_set_new(app, "deploy_branch", json_string(o.pos[2]));
@@ -47,7 +47,7 @@ int cmd_git_set(int argc, char **argv)
 		json_object_del(app, "deploy_branch");
 		say_step("Unsetting deploy-branch");
 	}
-	ret = state_app_save(o.pos[0], app);
+	ret = app_save(o.pos[0], app);
 out:
 	lock_release(&l);
 	json_decref(app);
@@ -89,10 +89,10 @@ static int git_report(const char *name, const char *flag, int json, json_t *all)
 	const char *branch;
 	int ret = -1;
 
-	if (state_app_load(name, &app) < 0 || state_releases_load(name, &rels) < 0 ||
+	if (app_load(name, &app) < 0 || app_releases_load(name, &rels) < 0 ||
 	    buf_addf(&title, "%s git information", name) < 0)
 		goto out;
-	cur = state_current_release(rels);
+	cur = app_release_current(rels);
 	branch = json_str(app, "deploy_branch", "");
 	{
 		struct cli_report_row rows[] = {

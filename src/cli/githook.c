@@ -34,7 +34,7 @@ int cmd_git_hook(int argc, char **argv)
 
 	if (argc != 2)
 		return cli_usage(argv[0]);
-	if (valid_app_name(argv[1]) < 0 || state_app_load(argv[1], &app) < 0)
+	if (valid_app_name(argv[1]) < 0 || app_load(argv[1], &app) < 0)
 		return -1;
 	/* apps:lock: the push is refused before anything is built. */
 	if (json_is_true(json_object_get(app, "locked"))) {

@@ -85,7 +85,7 @@ static int change(int argc, char **argv, enum ports_change what)
 			    cli_port_map_parse(&m, o.pos[k]) < 0)
 				return err_set("'%s' is neither a host port nor a port mapping", o.pos[k]);
 	}
-	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &app) < 0)
+	if (app_lock(&l, o.pos[0]) < 0 || app_load(o.pos[0], &app) < 0)
 		goto out;
 	cur = json_object_get(app, "ports");
 	if (!json_is_array(cur)) {
@@ -122,7 +122,7 @@ static int change(int argc, char **argv, enum ports_change what)
 			}
 		}
 	}
-	if (state_app_save(o.pos[0], app) < 0)
+	if (app_save(o.pos[0], app) < 0)
 		goto out;
 	if (what == CLEAR)
 		say_step("Cleared port mappings of %s", o.pos[0]);
@@ -168,7 +168,7 @@ int cmd_ports_list(int argc, char **argv)
 		return -1;
 	if (o.npos != 1)
 		return cli_usage(argv[0]);
-	if (cli_opts_app(&o, 1) < 0 || state_app_load(o.pos[0], &app) < 0)
+	if (cli_opts_app(&o, 1) < 0 || app_load(o.pos[0], &app) < 0)
 		return -1;
 	maps = json_object_get(app, "ports");
 	if (!json_array_size(maps)) {
@@ -194,7 +194,7 @@ static int ports_report(const char *name, const char *flag, int json, json_t *al
 	size_t i;
 	int web, ret = -1;
 
-	if (state_app_load(name, &app) < 0 || buf_addf(&title, "%s ports information", name) < 0)
+	if (app_load(name, &app) < 0 || buf_addf(&title, "%s ports information", name) < 0)
 		goto out;
 	json_array_foreach(json_object_get(app, "ports"), i, v)
 		buf_addf(&map, "%s%s", i ? " " : "", json_string_value(v));

@@ -31,12 +31,12 @@ int cmd_ps_scale(int argc, char **argv)
 
 	if (cli_need_app(argc, argv, 1, 1) < 0)
 		return -1;
-	if (state_app_load(argv[1], &app) < 0 || state_releases_load(argv[1], &rels) < 0)
+	if (app_load(argv[1], &app) < 0 || app_releases_load(argv[1], &rels) < 0)
 		goto out;
 	if (!json_is_object(json_object_get(app, "formation")))
 		json_object_set_new(app, "formation", json_object());
 	formation = json_object_get(app, "formation");
-	procs = json_object_get(state_current_release(rels), "processes");
+	procs = json_object_get(app_release_current(rels), "processes");
 	if (argc == 2) {
 		/* No changes: print the formation, as Dokku does. */
 		say_section("Scaling for %s", argv[1]);
@@ -78,7 +78,7 @@ int cmd_ps_scale(int argc, char **argv)
 	}
 	json_decref(app);
 	app = NULL;
-	if (state_app_lock(&l, argv[1]) < 0 || state_app_load(argv[1], &app) < 0)
+	if (app_lock(&l, argv[1]) < 0 || app_load(argv[1], &app) < 0)
 		goto out;
 	if (!json_is_object(json_object_get(app, "formation")))
 		json_object_set_new(app, "formation", json_object());
@@ -91,7 +91,7 @@ int cmd_ps_scale(int argc, char **argv)
 		say_detail("%s: %s", argv[i], eq + 1);
 		*eq = '=';
 	}
-	if (state_app_save(argv[1], app) < 0)
+	if (app_save(argv[1], app) < 0)
 		goto out;
 	lock_release(&l);
 	ret = cli_redeploy(argv[1], "scale");
@@ -118,9 +118,9 @@ int cmd_ps_rebuild(int argc, char **argv)
 	struct buf r = BUF_INIT;
 	int ret;
 
-	if (cli_need_app(argc, argv, 1, 1) < 0 || state_releases_load(argv[1], &rels) < 0)
+	if (cli_need_app(argc, argv, 1, 1) < 0 || app_releases_load(argv[1], &rels) < 0)
 		return -1;
-	rev = json_str(state_current_release(rels), "git_rev", NULL);
+	rev = json_str(app_release_current(rels), "git_rev", NULL);
 	if (!rev) {
 		json_decref(rels);
 		return err_set("%s has no pushed commit to rebuild: push first", argv[1]);
@@ -145,15 +145,15 @@ static int restore_app(struct docker *d, const char *app)
 	long version;
 
 	/* Under the app's lock: a restore must not race a deploy. */
-	if (state_app_lock(&l, app) < 0 || state_releases_load(app, &rels) < 0 ||
-	    state_app_load(app, &appobj) < 0)
+	if (app_lock(&l, app) < 0 || app_releases_load(app, &rels) < 0 ||
+	    app_load(app, &appobj) < 0)
 		goto out;
 	if (json_is_true(json_object_get(appobj, "stopped"))) {
 		say_step("%s is stopped (ps:stop): not restored", app);
 		ret = 0;
 		goto out;
 	}
-	version = (long)json_int(state_current_release(rels), "version", 0);
+	version = (long)json_int(app_release_current(rels), "version", 0);
 	if (!version) {
 		ret = 0;        /* never deployed */
 		goto out;
@@ -203,7 +203,7 @@ int cmd_ps_restore(int argc, char **argv)
 	if (argc == 2) {
 		apps = json_array();
 		json_array_append_new(apps, json_string(argv[1]));
-	} else if (state_app_list(&apps) < 0) {
+	} else if (app_list(&apps) < 0) {
 		docker_free(d);
 		return -1;
 	}
@@ -224,13 +224,13 @@ static int set_stopped(struct lock *l, const char *app, int stopped)
 	json_t *obj = NULL;
 	int ret = -1;
 
-	if (state_app_lock(l, app) < 0 || state_app_load(app, &obj) < 0)
+	if (app_lock(l, app) < 0 || app_load(app, &obj) < 0)
 		goto out;
 	if (stopped)
 		json_object_set_new(obj, "stopped", json_true());
 	else
 		json_object_del(obj, "stopped");
-	ret = state_app_save(app, obj);
+	ret = app_save(app, obj);
 out:
 	json_decref(obj);
 	return ret;
@@ -351,7 +351,7 @@ int cmd_ps_set(int argc, char **argv)
 		return err_set("unknown ps property '%s': only restart-policy", o.pos[1]);
 	if (o.npos == 3 && runtime_parse_restart_policy(o.pos[2], NULL, &retry) < 0)
 		return -1;
-	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &app) < 0)
+	if (app_lock(&l, o.pos[0]) < 0 || app_load(o.pos[0], &app) < 0)
 		goto out;
 	if (o.npos == 3) {
 		json_object_set_new(app, "restart_policy", json_string(o.pos[2]));
@@ -360,7 +360,7 @@ int cmd_ps_set(int argc, char **argv)
 		json_object_del(app, "restart_policy");
 		say_step("Unsetting restart-policy (default: on-failure)");
 	}
-	if (state_app_save(o.pos[0], app) < 0)
+	if (app_save(o.pos[0], app) < 0)
 		goto out;
 	say_detail("applies from the next deploy (ps:restart %s)", o.pos[0]);
 	ret = 0;
@@ -384,11 +384,11 @@ static int ps_report(struct docker *d, const char *name, const char *flag, int j
 	long version;
 	int up = 0, down = 0, ret = -1;
 
-	if (state_app_load(name, &app) < 0 || state_releases_load(name, &rels) < 0 ||
+	if (app_load(name, &app) < 0 || app_releases_load(name, &rels) < 0 ||
 	    buf_addf(&title, "%s ps information", name) < 0 ||
 	    runtime_app_containers(d, name, &list) < 0)
 		goto out;
-	version = (long)json_int(state_current_release(rels), "version", 0);
+	version = (long)json_int(app_release_current(rels), "version", 0);
 	snprintf(rel, sizeof(rel), "%ld", version);
 	/* The list is newest first; a report reads better oldest first. */
 	for (i = json_array_size(list); i-- > 0 && k < STATUS_ROWS_MAX;) {
@@ -480,7 +480,7 @@ int cmd_ps_report(int argc, char **argv)
 			err_set("unknown flag '%s'", o.flag);
 		goto out;
 	}
-	if (state_app_list(&apps) < 0)
+	if (app_list(&apps) < 0)
 		goto out;
 	if (json)
 		all = json_object();

@@ -42,7 +42,7 @@ int cmd_releases(int argc, char **argv)
 	json = want_json(argc, argv, 2);
 	if (argc > 2 && !json)
 		return cli_usage(argv[0]);
-	if (state_releases_load(argv[1], &rels) < 0)
+	if (app_releases_load(argv[1], &rels) < 0)
 		return -1;
 	arr = json_object_get(rels, "releases");
 	if (json) {
@@ -78,7 +78,7 @@ int cmd_releases_info(int argc, char **argv)
 
 	if (cli_need_app(argc, argv, 2, 1) < 0 || parse_version(argv[2], &version) < 0)
 		return -1;
-	if (state_releases_load(argv[1], &rels) < 0)
+	if (app_releases_load(argv[1], &rels) < 0)
 		return -1;
 	json_array_foreach(json_object_get(rels, "releases"), i, r)
 		if (json_int(r, "version", 0) == version)
@@ -127,7 +127,7 @@ int cmd_releases_rollback(int argc, char **argv)
 	if (argc == 3 && parse_version(argv[2], &version) < 0)
 		return -1;
 	if (!version) {
-		if (state_releases_load(argv[1], &rels) < 0)
+		if (app_releases_load(argv[1], &rels) < 0)
 			return -1;
 		arr = json_object_get(rels, "releases");
 		n = json_array_size(arr);
@@ -157,13 +157,13 @@ int cmd_releases_set(int argc, char **argv)
 	} else if (argc != 4 || parse_version(argv[3], &n) < 0 || n > 100) {
 		return err_set("retain takes a number of releases from 1 to 100");
 	}
-	if (state_app_lock(&l, argv[1]) < 0 || state_app_load(argv[1], &app) < 0)
+	if (app_lock(&l, argv[1]) < 0 || app_load(argv[1], &app) < 0)
 		goto out;
 	if (n)
 		json_object_set_new(app, "retain", json_integer(n));
 	else
 		json_object_del(app, "retain");
-	if (state_app_save(argv[1], app) < 0)
+	if (app_save(argv[1], app) < 0)
 		goto out;
 	say_step("Keeping the images of the last %ld releases of %s (applies after the next deploy)",
 		 n ? n : 5, argv[1]);

@@ -57,7 +57,7 @@ static int parse_limit_args(int argc, char **argv, int with_values, struct limit
 		return cli_usage(argv[0]);
 	if (valid_app_name(a->app) < 0)
 		return -1;
-	if (!state_app_exists(a->app))
+	if (!app_exists(a->app))
 		return err_set("app '%s' does not exist", a->app);
 	if (a->process && valid_type(a->process) < 0)
 		return -1;
@@ -84,7 +84,7 @@ int cmd_resource_limit(int argc, char **argv)
 	/* Docker refuses more CPUs than the host has, at deploy time: say it now. */
 	if (a.cpu && cpus > 0 && nano > (long long)cpus * 1000000000LL)
 		return err_set("cpu '%s' is more than the %ld CPUs of this host", a.cpu, cpus);
-	if (state_app_lock(&l, a.app) < 0 || state_app_load(a.app, &app) < 0)
+	if (app_lock(&l, a.app) < 0 || app_load(a.app, &app) < 0)
 		goto out;
 	if (!json_is_object(json_object_get(app, "resources")))
 		json_object_set_new(app, "resources", json_object());
@@ -100,7 +100,7 @@ int cmd_resource_limit(int argc, char **argv)
 		json_object_set_new(target, "memory", json_string(a.memory));
 	if (a.cpu)
 		json_object_set_new(target, "cpu", json_string(a.cpu));
-	if (state_app_save(a.app, app) < 0)
+	if (app_save(a.app, app) < 0)
 		goto out;
 	say_step("Setting resource limits for %s (%s)", a.app, a.process ? a.process : "all processes");
 	if (a.memory)
@@ -124,14 +124,14 @@ int cmd_resource_limit_clear(int argc, char **argv)
 
 	if (parse_limit_args(argc, argv, 0, &a) < 0)
 		return -1;
-	if (state_app_lock(&l, a.app) < 0 || state_app_load(a.app, &app) < 0)
+	if (app_lock(&l, a.app) < 0 || app_load(a.app, &app) < 0)
 		goto out;
 	res = json_object_get(app, "resources");
 	if (a.process)
 		json_object_del(json_object_get(res, "process"), a.process);
 	else
 		json_object_del(app, "resources");
-	if (state_app_save(a.app, app) < 0)
+	if (app_save(a.app, app) < 0)
 		goto out;
 	say_step("Clearing resource limits for %s (%s)", a.app,
 		 a.process ? a.process : "all processes");
@@ -153,7 +153,7 @@ static int resource_report(const char *name, const char *flag, int json, json_t 
 	char (*lab)[96] = NULL;
 	int ret = -1;
 
-	if (state_app_load(name, &app) < 0 || buf_addf(&title, "%s resource information", name) < 0)
+	if (app_load(name, &app) < 0 || buf_addf(&title, "%s resource information", name) < 0)
 		goto out;
 	res = json_object_get(app, "resources");
 	rows[n].label = "Resource limit memory";

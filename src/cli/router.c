@@ -108,7 +108,7 @@ int cmd_router_set(int argc, char **argv)
 		err_set("out of memory");
 		goto out;
 	}
-	if (state_app_lock(&l, app) < 0 || state_app_load(app, &appobj) < 0)
+	if (app_lock(&l, app) < 0 || app_load(app, &appobj) < 0)
 		goto out;
 	if (!json_is_object(json_object_get(appobj, "router")))
 		json_object_set_new(appobj, "router", json_object());
@@ -127,7 +127,7 @@ int cmd_router_set(int argc, char **argv)
 		say_step("Unsetting %s for %s", key, app);
 	if (put_options(app, body) < 0)
 		goto out;
-	if (state_app_save(app, appobj) < 0) {
+	if (app_save(app, appobj) < 0) {
 		struct buf why = BUF_INIT;
 
 		buf_addstr(&why, err_msg());
@@ -165,7 +165,7 @@ int cmd_router_report(int argc, char **argv)
 		return -1;
 	if (o.npos != 1)
 		return cli_usage(argv[0]);
-	if (cli_opts_app(&o, 1) < 0 || state_app_load(o.pos[0], &appobj) < 0 ||
+	if (cli_opts_app(&o, 1) < 0 || app_load(o.pos[0], &appobj) < 0 ||
 	    cli_router_options(appobj, &opts) < 0 || buf_addf(&path, "/apps/%s", o.pos[0]) < 0 ||
 	    buf_addf(&title, "%s router information", o.pos[0]) < 0)
 		goto out;

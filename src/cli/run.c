@@ -154,15 +154,15 @@ int cmd_run(int argc, char **argv)
 
 	if (cli_need_app(argc, argv, 2, 1) < 0)
 		goto out;
-	if (state_app_load(argv[1], &appobj) < 0 || state_releases_load(argv[1], &rels) < 0)
+	if (app_load(argv[1], &appobj) < 0 || app_releases_load(argv[1], &rels) < 0)
 		goto out;
-	rel = state_current_release(rels);
+	rel = app_release_current(rels);
 	if (!json_str(rel, "image", NULL)) {
 		err_set("%s has no release yet: push first", argv[1]);
 		goto out;
 	}
 	/* The app's config as its containers get it, plus what a deploy adds. */
-	if (state_app_env(argv[1], &cfg) < 0)
+	if (app_env(argv[1], &cfg) < 0)
 		goto out;
 	json_object_foreach(cfg, k, v)
 		if (json_is_string(v) && add_env(env, k, json_string_value(v)) < 0)

@@ -21,7 +21,7 @@ static int ensure_app_for_push(const char *app)
 	struct buf exe = BUF_INIT;
 	int created, ret = -1;
 
-	if (!state_app_exists(app) && cli_app_create(app, 1) < 0)
+	if (!app_exists(app) && cli_app_create(app, 1) < 0)
 		goto out;
 	if (cli_self_exe(&exe) < 0 || receiver_repo_ensure(app, exe.buf, &created) < 0)
 		goto out;
@@ -123,7 +123,7 @@ static int ssh_run(const char *key)
 		say_set_stderr(1);
 		if (authorize(acl, key, req.app, req.argc, req.argv, NULL) < 0)
 			goto out;
-		if (ensure_app_for_push(req.app) < 0 || state_app_lock(&l, req.app) < 0 ||
+		if (ensure_app_for_push(req.app) < 0 || app_lock(&l, req.app) < 0 ||
 		    lock_keep_on_exec(&l) < 0)
 			goto out;
 		setenv("WHARF_APP_LOCKED", req.app, 1);
@@ -133,7 +133,7 @@ static int ssh_run(const char *key)
 		say_set_stderr(1);
 		if (authorize(acl, key, req.app, req.argc, req.argv, NULL) < 0)
 			goto out;
-		if (!state_app_exists(req.app)) {
+		if (!app_exists(req.app)) {
 			err_set("app '%s' does not exist", req.app);
 			goto out;
 		}

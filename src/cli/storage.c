@@ -70,7 +70,7 @@ int cmd_storage_mount(int argc, char **argv)
 		goto out;
 	}
 	if (buf_addf(&norm, "%s:%s%s", host.buf, cdir.buf, ro ? ":ro" : "") < 0 ||
-	    state_app_lock(&l, argv[1]) < 0 || state_app_load(argv[1], &app) < 0)
+	    app_lock(&l, argv[1]) < 0 || app_load(argv[1], &app) < 0)
 		goto out;
 	if (!json_is_array(json_object_get(app, "storage")))
 		json_object_set_new(app, "storage", json_array());
@@ -84,7 +84,7 @@ int cmd_storage_mount(int argc, char **argv)
 		goto out;
 	}
 	json_array_append_new(mounts, json_string(norm.buf));
-	if (state_app_save(argv[1], app) < 0)
+	if (app_save(argv[1], app) < 0)
 		goto out;
 	say_step("Mounting %s for %s", norm.buf, argv[1]);
 	say_detail("applies from the next deploy (ps:restart %s)", argv[1]);
@@ -111,7 +111,7 @@ int cmd_storage_unmount(int argc, char **argv)
 	if (mount_args(argc, argv, &host, &cdir, &ro) < 0)
 		goto out;
 	if (buf_addf(&norm, "%s:%s%s", host.buf, cdir.buf, ro ? ":ro" : "") < 0 ||
-	    state_app_lock(&l, argv[1]) < 0 || state_app_load(argv[1], &app) < 0)
+	    app_lock(&l, argv[1]) < 0 || app_load(argv[1], &app) < 0)
 		goto out;
 	mounts = json_object_get(app, "storage");
 	json_array_foreach(mounts, i, m)
@@ -122,7 +122,7 @@ int cmd_storage_unmount(int argc, char **argv)
 		goto out;
 	}
 	json_array_remove(mounts, (size_t)found);
-	if (state_app_save(argv[1], app) < 0)
+	if (app_save(argv[1], app) < 0)
 		goto out;
 	say_step("Unmounting %s for %s", norm.buf, argv[1]);
 	say_detail("applies from the next deploy (ps:restart %s)", argv[1]);
@@ -147,7 +147,7 @@ int cmd_storage_list(int argc, char **argv)
 		return -1;
 	if (o.npos != 1)
 		return cli_usage(argv[0]);
-	if (cli_opts_app(&o, 1) < 0 || state_app_load(o.pos[0], &app) < 0)
+	if (cli_opts_app(&o, 1) < 0 || app_load(o.pos[0], &app) < 0)
 		return -1;
 	if (json) {
 		json_t *out = json_array();
@@ -186,7 +186,7 @@ static int storage_report(const char *name, const char *flag, int json, json_t *
 	size_t i;
 	int ret = -1;
 
-	if (state_app_load(name, &app) < 0 || buf_addf(&title, "%s storage information", name) < 0)
+	if (app_load(name, &app) < 0 || buf_addf(&title, "%s storage information", name) < 0)
 		goto out;
 	json_array_foreach(json_object_get(app, "storage"), i, m)
 		buf_addf(&list, "%s%s", list.len ? " " : "", json_string_value(m));

@@ -1,5 +1,6 @@
-/* state.c - the JSON files under WHARF_ROOT that describe apps and releases. */
-#include "common.h"
+/* state.c - the JSON files under WHARF_ROOT that describe apps, their releases and
+ * every app's global settings; the per-app lock queue. */
+#include "app.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,7 +17,7 @@ static int app_file(struct buf *out, const char *app, const char *leaf)
 	return wharf_app_path(out, app, leaf);
 }
 
-int state_app_exists(const char *app)
+int app_exists(const char *app)
 {
 	struct buf p = BUF_INIT;
 	int r = app_file(&p, app, "app.json") == 0 && fs_exists(p.buf);
@@ -24,7 +25,7 @@ int state_app_exists(const char *app)
 	return r;
 }
 
-int state_now(struct buf *out)
+int app_now(struct buf *out)
 {
 	char t[32];
 	time_t now = time(NULL);
@@ -35,7 +36,7 @@ int state_now(struct buf *out)
 	return buf_addstr(out, t);
 }
 
-int state_app_create(const char *app)
+int app_create(const char *app)
 {
 	struct buf dir = BUF_INIT, now = BUF_INIT;
 	json_t *obj = NULL;
@@ -43,19 +44,20 @@ int state_app_create(const char *app)
 
 	if (valid_app_name(app) < 0)
 		goto out;
-	if (state_app_exists(app)) {
+	if (app_exists(app)) {
 		err_set("app '%s' already exists", app);
 		goto out;
 	}
 	if (wharf_app_path(&dir, app, NULL) < 0 || fs_mkdir_p(dir.buf, 0755) < 0 ||
-	    state_now(&now) < 0)
+	    app_now(&now) < 0)
 		goto out;
-	obj = json_pack("{s:{},s:[],s:s}", "config", "domains", "created_at", now.buf);
-	if (!obj) {
+	obj = json_object();
+	if (!obj || !app_ensure(obj, APP_CONFIG) || !app_ensure(obj, APP_DOMAINS) ||
+	    app_set_str(obj, APP_CREATED_AT, now.buf) < 0) {
 		err_set("out of memory");
 		goto out;
 	}
-	ret = state_app_save(app, obj);
+	ret = app_save(app, obj);
 out:
 	json_decref(obj);
 	buf_release(&dir);
@@ -63,32 +65,34 @@ out:
 	return ret;
 }
 
-int state_app_load(const char *app, json_t **out)
+int app_load(const char *app, json_t **out)
 {
 	struct buf p = BUF_INIT;
+	json_t *doc = NULL;
 	int ret = -1;
 
 	*out = NULL;
 	if (valid_app_name(app) < 0)
 		goto out;
-	if (!state_app_exists(app)) {
+	if (!app_exists(app)) {
 		err_set("app '%s' does not exist", app);
 		goto out;
 	}
-	if (app_file(&p, app, "app.json") < 0 || json_load_object(out, p.buf, 0) < 0)
+	if (app_file(&p, app, "app.json") < 0 || json_load_object(&doc, p.buf, 0) < 0)
 		goto out;
 	/* Fill what older or hand-edited files may lack, so callers need no checks. */
-	if (!json_is_object(json_object_get(*out, "config")))
-		json_object_set_new(*out, "config", json_object());
-	if (!json_is_array(json_object_get(*out, "domains")))
-		json_object_set_new(*out, "domains", json_array());
+	if (!app_ensure(doc, APP_CONFIG) || !app_ensure(doc, APP_DOMAINS))
+		goto out;
+	*out = doc;
+	doc = NULL;
 	ret = 0;
 out:
+	json_decref(doc);
 	buf_release(&p);
 	return ret;
 }
 
-int state_app_save(const char *app, const json_t *obj)
+int app_save(const char *app, const json_t *obj)
 {
 	struct buf p = BUF_INIT;
 	int ret = app_file(&p, app, "app.json") < 0 ? -1 : json_save_atomic(p.buf, obj);
@@ -101,39 +105,47 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int state_app_list(json_t **out)
+int app_list(json_t **out)
 {
 	struct buf dir = BUF_INIT;
 	char **names = NULL;
 	size_t n = 0, i;
 	DIR *d = NULL;
 	struct dirent *e;
+	json_t *list = json_array();
 	int ret = -1;
 
-	*out = json_array();
-	if (buf_addf(&dir, "%s/apps", wharf_root()) < 0)
+	if (!list || buf_addf(&dir, "%s/apps", wharf_root()) < 0)
 		goto out;
 	d = opendir(dir.buf);
-	if (!d) {
-		ret = 0;                /* no apps yet */
-		goto out;
-	}
+	if (!d)
+		goto done;              /* no apps yet */
 	while ((e = readdir(d)) != NULL) {
 		char **nn;
 		err_clear();
-		if (valid_app_name(e->d_name) < 0 || !state_app_exists(e->d_name))
+		if (valid_app_name(e->d_name) < 0 || !app_exists(e->d_name))
 			continue;
 		nn = realloc(names, sizeof(*names) * (n + 1));
-		if (!nn)
+		if (!nn || !(nn[n] = strdup(e->d_name))) {
+			names = nn ? nn : names;
+			err_set("out of memory");
 			goto out;
+		}
 		names = nn;
-		names[n++] = strdup(e->d_name);
+		n++;
 	}
 	qsort(names, n, sizeof(*names), cmp_str);
 	for (i = 0; i < n; i++)
-		json_array_append_new(*out, json_string(names[i]));
+		if (json_array_append_new(list, json_string(names[i])) < 0) {
+			err_set("out of memory");
+			goto out;
+		}
+done:
+	*out = list;
+	list = NULL;
 	ret = 0;
 out:
+	json_decref(list);
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
@@ -143,22 +155,26 @@ out:
 	return ret;
 }
 
-int state_releases_load(const char *app, json_t **out)
+int app_releases_load(const char *app, json_t **out)
 {
 	struct buf p = BUF_INIT;
+	json_t *doc = NULL;
 	int ret = -1;
 
-	if (app_file(&p, app, "releases.json") < 0 || json_load_object(out, p.buf, 1) < 0)
+	*out = NULL;
+	if (app_file(&p, app, "releases.json") < 0 || json_load_object(&doc, p.buf, 1) < 0 ||
+	    !app_ensure(doc, APP_RELEASES))
 		goto out;
-	if (!json_is_array(json_object_get(*out, "releases")))
-		json_object_set_new(*out, "releases", json_array());
+	*out = doc;
+	doc = NULL;
 	ret = 0;
 out:
+	json_decref(doc);
 	buf_release(&p);
 	return ret;
 }
 
-int state_releases_save(const char *app, const json_t *obj)
+int app_releases_save(const char *app, const json_t *obj)
 {
 	struct buf p = BUF_INIT;
 	int ret = app_file(&p, app, "releases.json") < 0 ? -1 : json_save_atomic(p.buf, obj);
@@ -166,11 +182,27 @@ int state_releases_save(const char *app, const json_t *obj)
 	return ret;
 }
 
-json_t *state_current_release(const json_t *releases)
+json_t *app_releases(const json_t *rels)
 {
-	json_t *arr = json_object_get(releases, "releases");
+	return app_get(rels, APP_RELEASES);
+}
+
+json_t *app_release_current(const json_t *rels)
+{
+	json_t *arr = app_releases(rels);
 	size_t n = json_array_size(arr);
 	return n ? json_array_get(arr, n - 1) : NULL;
+}
+
+json_t *app_release_find(const json_t *rels, long long version)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(app_releases(rels), i, r)
+		if (app_get_int(r, APP_VERSION) == version)
+			return r;
+	return NULL;
 }
 
 static int global_file(struct buf *p)
@@ -178,15 +210,22 @@ static int global_file(struct buf *p)
 	return buf_addf(p, "%s/global.json", wharf_root());
 }
 
-int state_global_load(json_t **out)
+int app_global_load(json_t **out)
 {
 	struct buf p = BUF_INIT;
-	int ret = global_file(&p) < 0 ? -1 : json_load_object(out, p.buf, 1);
+	int ret;
+
+	*out = NULL;
+	ret = global_file(&p) < 0 ? -1 : json_load_object(out, p.buf, 1);
+	if (ret < 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
 	buf_release(&p);
 	return ret;
 }
 
-int state_global_save(const json_t *obj)
+int app_global_save(const json_t *obj)
 {
 	struct buf p = BUF_INIT;
 	int ret = -1;
@@ -199,16 +238,16 @@ out:
 	return ret;
 }
 
-int state_global_domain(struct buf *out)
+int app_global_domain(struct buf *out)
 {
 	json_t *g = NULL;
 	char host[256];
 	const char *d;
 	int ret = -1;
 
-	if (state_global_load(&g) < 0)
+	if (app_global_load(&g) < 0)
 		return -1;
-	d = json_str(g, "domain", NULL);
+	d = app_get_str(g, APP_DOMAIN);
 	if (d && *d) {
 		ret = buf_addstr(out, d);
 	} else {
@@ -221,26 +260,47 @@ int state_global_domain(struct buf *out)
 	return ret;
 }
 
-int state_global_domains(json_t **out)
+int app_global_domains(json_t **out)
 {
-	json_t *g = NULL, *list, *v;
+	json_t *g = NULL, *list, *v, *res = NULL;
 	const char *one;
 	size_t i;
+	int ret = -1;
 
-	*out = json_array();
-	if (state_global_load(&g) < 0)
+	*out = NULL;
+	if (app_global_load(&g) < 0)
 		return -1;
-	list = json_object_get(g, "domains");
-	one = json_str(g, "domain", NULL);
-	if (json_is_array(list)) {
+	if (!(res = json_array())) {
+		err_set("out of memory");
+		goto out;
+	}
+	list = app_get(g, APP_DOMAINS);
+	one = app_get_str(g, APP_DOMAIN);
+	if (list) {
 		json_array_foreach(list, i, v)
 			if (json_is_string(v) && *json_string_value(v))
-				json_array_append(*out, v);
+				json_array_append(res, v);
 	} else if (one && *one) {
-		json_array_append_new(*out, json_string(one));
+		json_array_append_new(res, json_string(one));
 	}
+	*out = res;
+	res = NULL;
+	ret = 0;
+out:
+	json_decref(res);
 	json_decref(g);
-	return 0;
+	return ret;
+}
+
+int app_global_set_domains(json_t *gdoc, json_t *list)
+{
+	if (app_set(gdoc, APP_DOMAINS, json_incref(list)) < 0)
+		return -1;
+	if (!json_array_size(list)) {
+		app_unset(gdoc, APP_DOMAIN);
+		return 0;
+	}
+	return app_set(gdoc, APP_DOMAIN, json_incref(json_array_get(list, 0)));
 }
 
 static int array_has_str(const json_t *arr, const char *s)
@@ -254,54 +314,61 @@ static int array_has_str(const json_t *arr, const char *s)
 	return 0;
 }
 
-int state_app_domains(const char *app, const json_t *appobj, json_t **out)
+int app_domains(const char *app, const json_t *appobj, json_t **out)
 {
 	struct buf def = BUF_INIT;
-	json_t *extra = json_object_get(appobj, "domains");
-	json_t *globals = NULL, *v;
+	json_t *extra = app_get(appobj, APP_DOMAINS);
+	json_t *globals = NULL, *v, *res = json_array();
 	size_t i;
 	int ret = -1;
 
-	*out = json_array();
-	if (!json_is_false(json_object_get(appobj, "default_domain"))) {
+	*out = NULL;
+	if (!res) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (app_get_bool(appobj, APP_DEFAULT_DOMAIN)) {
 		/* One default domain per global domain; the host's name without any. */
-		if (state_global_domains(&globals) < 0)
+		if (app_global_domains(&globals) < 0)
 			goto out;
 		if (!json_array_size(globals)) {
-			if (buf_addf(&def, "%s.", app) < 0 || state_global_domain(&def) < 0)
+			if (buf_addf(&def, "%s.", app) < 0 || app_global_domain(&def) < 0)
 				goto out;
-			json_array_append_new(*out, json_string(def.buf));
+			json_array_append_new(res, json_string(def.buf));
 		}
 		json_array_foreach(globals, i, v) {
 			buf_reset(&def);
 			if (buf_addf(&def, "%s.%s", app, json_string_value(v)) < 0)
 				goto out;
-			if (!array_has_str(*out, def.buf))
-				json_array_append_new(*out, json_string(def.buf));
+			if (!array_has_str(res, def.buf))
+				json_array_append_new(res, json_string(def.buf));
 		}
 	}
 	json_array_foreach(extra, i, v) {
-		if (json_is_string(v) && !array_has_str(*out, json_string_value(v)))
-			json_array_append(*out, v);
+		if (json_is_string(v) && !array_has_str(res, json_string_value(v)))
+			json_array_append(res, v);
 	}
+	*out = res;
+	res = NULL;
 	ret = 0;
 out:
+	json_decref(res);
 	json_decref(globals);
 	buf_release(&def);
 	return ret;
 }
 
-int state_app_env(const char *app, json_t **out)
+int app_env(const char *app, json_t **out)
 {
 	json_t *g = NULL, *appobj = NULL, *gc;
 	int ret = -1;
 
 	*out = NULL;
-	if (state_global_load(&g) < 0 || state_app_load(app, &appobj) < 0)
+	if (app_global_load(&g) < 0 || app_load(app, &appobj) < 0)
 		goto out;
-	gc = json_object_get(g, "config");
-	*out = json_is_object(gc) ? json_deep_copy(gc) : json_object();
-	if (!*out || json_object_update(*out, json_object_get(appobj, "config")) < 0) {
+	gc = app_get(g, APP_CONFIG);
+	*out = gc ? json_deep_copy(gc) : json_object();
+	if (!*out || json_object_update(*out, app_get(appobj, APP_CONFIG)) < 0) {
 		json_decref(*out);
 		*out = NULL;
 		err_set("out of memory");
@@ -381,7 +448,7 @@ out:
 	return ret;
 }
 
-int state_app_lock(struct lock *l, const char *app)
+int app_lock(struct lock *l, const char *app)
 {
 	struct buf lockp = BUF_INIT, dir = BUF_INIT, ticket = BUF_INIT, msg = BUF_INIT;
 	char head[128];
@@ -422,5 +489,61 @@ out:
 	buf_release(&dir);
 	buf_release(&ticket);
 	buf_release(&msg);
+	return ret;
+}
+
+/* Runs fn on doc (loaded by the caller under the lock) and saves it when fn asks. */
+static int update_locked(const char *app, json_t *doc, app_update_fn *fn, void *data)
+{
+	int r = fn(app, doc, data);
+
+	if (r < 0)
+		return -1;
+	if (r > 0 && (app ? app_save(app, doc) : app_global_save(doc)) < 0)
+		return -1;
+	return r;
+}
+
+int app_update(const char *app, app_update_fn *fn, void *data)
+{
+	struct lock l = LOCK_INIT;
+	json_t *doc = NULL;
+	int ret = -1;
+
+	if (app_lock(&l, app) < 0 || app_load(app, &doc) < 0)
+		goto out;
+	ret = update_locked(app, doc, fn, data);
+out:
+	lock_release(&l);
+	json_decref(doc);
+	return ret;
+}
+
+int app_global_lock(struct lock *l)
+{
+	struct buf p = BUF_INIT;
+	int ret = -1;
+
+	if (buf_addf(&p, "%s/global.lock", wharf_root()) < 0 || fs_mkdir_p(wharf_root(), 0755) < 0 ||
+	    lock_take(l, p.buf, NULL) < 0)
+		goto out;
+	ret = 0;
+out:
+	buf_release(&p);
+	return ret;
+}
+
+int app_global_update(app_update_fn *fn, void *data)
+{
+	struct lock l = LOCK_INIT;
+	json_t *doc = NULL;
+	int ret = -1;
+
+	if (app_global_lock(&l) < 0 || app_global_load(&doc) < 0)
+		goto out;
+	ret = update_locked(NULL, doc, fn, data);
+out:
+	lock_release(&l);
+	json_decref(doc);
 	return ret;
 }
