@@ -111,6 +111,8 @@ const char *app_key_name(enum app_key k);
 
 /* Borrowed string, or the key's default (may be NULL). */
 const char *app_get_str(const json_t *doc, enum app_key k);
+/* Borrowed string, or def when absent (whatever the key's default). */
+const char *app_get_str_or(const json_t *doc, enum app_key k, const char *def);
 /* BOOL: 1 or 0, the key's default when absent. */
 int         app_get_bool(const json_t *doc, enum app_key k);
 /* INT (and BOOL): the value or the key's default. */
@@ -175,6 +177,9 @@ typedef int app_update_fn(const char *app, json_t *doc, void *data);
  * returns 1, releases the lock. Returns fn's 0 or 1, or -1 (err_set). fn runs
  * under the lock: what it prints comes between the waiting message and the save. */
 int app_update(const char *app, app_update_fn *fn, void *data);
+/* app_update() of one key: stores v, or removes the key when v is NULL. Takes v's
+ * reference in every case (json_object_set_new's contract). */
+int app_update_key(const char *app, enum app_key k, json_t *v);
 
 /* ---- global.json ---------------------------------------------------------------- */
 
@@ -212,7 +217,7 @@ int app_releases_save(const char *app, const json_t *doc);
 json_t *app_releases(const json_t *rels);
 /* The newest release object (borrowed from rels) or NULL. */
 json_t *app_release_current(const json_t *rels);
-/* The release with this version (borrowed from rels) or NULL. */
+/* The release with this version, the newest if several (borrowed from rels), or NULL. */
 json_t *app_release_find(const json_t *rels, long long version);
 
 /* ISO-8601 UTC time, for records. Appends to out. */

@@ -27,6 +27,12 @@ const char *app_get_str(const json_t *doc, enum app_key k)
 	return json_is_string(v) ? json_string_value(v) : keys[k].defs;
 }
 
+const char *app_get_str_or(const json_t *doc, enum app_key k, const char *def)
+{
+	const json_t *v = json_object_get(doc, keys[k].name);
+	return json_is_string(v) ? json_string_value(v) : def;
+}
+
 int app_get_bool(const json_t *doc, enum app_key k)
 {
 	const json_t *v = json_object_get(doc, keys[k].name);

@@ -196,11 +196,11 @@ json_t *app_release_current(const json_t *rels)
 
 json_t *app_release_find(const json_t *rels, long long version)
 {
-	json_t *r;
+	json_t *arr = app_releases(rels), *r;
 	size_t i;
 
-	json_array_foreach(app_releases(rels), i, r)
-		if (app_get_int(r, APP_VERSION) == version)
+	for (i = json_array_size(arr); i-- > 0;)
+		if (app_get_int(r = json_array_get(arr, i), APP_VERSION) == version)
 			return r;
 	return NULL;
 }
@@ -516,6 +516,27 @@ int app_update(const char *app, app_update_fn *fn, void *data)
 out:
 	lock_release(&l);
 	json_decref(doc);
+	return ret;
+}
+
+static int store_key(const char *app, json_t *doc, void *data)
+{
+	const struct { enum app_key k; json_t *v; } *kv = data;
+
+	(void)app;
+	if (!kv->v) {
+		app_unset(doc, kv->k);
+		return 1;
+	}
+	return app_set(doc, kv->k, json_incref(kv->v)) < 0 ? -1 : 1;
+}
+
+int app_update_key(const char *app, enum app_key k, json_t *v)
+{
+	struct { enum app_key k; json_t *v; } kv = { k, v };
+	int ret = app_update(app, store_key, &kv);
+
+	json_decref(v);
 	return ret;
 }
 

@@ -136,8 +136,8 @@ static void remove_images(struct docker *d, const char *app)
 
 	if (app_releases_load(app, &rels) < 0)
 		return;
-	json_array_foreach(json_object_get(rels, "releases"), i, r) {
-		const char *img = json_str(r, "image", NULL);
+	json_array_foreach(app_releases(rels), i, r) {
+		const char *img = app_get_str(r, APP_IMAGE);
 		if (img && docker_image_remove(d, img, 1) < 0)
 			err_clear();    /* shared by two releases or a clone, or already gone */
 	}
@@ -200,17 +200,17 @@ static int app_report(const char *app, const char *flag, int json, json_t *all)
 	    buf_addf(&title, "%s apps information", app) < 0)
 		goto out;
 	cur = app_release_current(rels);
-	rev = json_str(cur, "git_rev", "");
+	rev = app_get_str_or(cur, APP_GIT_REV, "");
 	if (cur)
-		buf_addf(&ver, "v%lld", json_int(cur, "version", 0));
+		buf_addf(&ver, "v%lld", app_get_int(cur, APP_VERSION));
 	{
 		struct cli_report_row rows[] = {
-			{ "Apps created at", json_str(obj, "created_at", "") },
+			{ "Apps created at", app_get_str(obj, APP_CREATED_AT) },
 			{ "Apps current release", ver.buf },
 			{ "Apps deploy source", *rev ? "git" : "" },
 			{ "Apps deploy source metadata", rev },
 			{ "Apps dir", dir.buf },
-			{ "Apps locked", json_is_true(json_object_get(obj, "locked")) ? "true" : "false" },
+			{ "Apps locked", app_get_bool(obj, APP_LOCKED) ? "true" : "false" },
 		};
 		size_t n = sizeof(rows) / sizeof(rows[0]);
 		if (all)
@@ -246,29 +246,20 @@ int cmd_apps_report(int argc, char **argv)
 
 /* ---- deploy lock --------------------------------------------------------------- */
 
+static int store_locked(const char *app, json_t *doc, void *data)
+{
+	(void)app;
+	return app_set_bool(doc, APP_LOCKED, *(int *)data) < 0 ? -1 : 1;
+}
+
 static int set_locked(int argc, char **argv, int locked)
 {
 	struct cli_opts o;
-	struct lock l = LOCK_INIT;
-	json_t *obj = NULL;
-	int ret = -1;
 
-	if (app_args(&o, argc, argv, "", 1, 1) < 0)
+	if (app_args(&o, argc, argv, "", 1, 1) < 0 || app_update(o.pos[0], store_locked, &locked) < 0)
 		return -1;
-	if (app_lock(&l, o.pos[0]) < 0 || app_load(o.pos[0], &obj) < 0)
-		goto out;
-	if (locked)
-		json_object_set_new(obj, "locked", json_true());
-	else
-		json_object_del(obj, "locked");
-	if (app_save(o.pos[0], obj) < 0)
-		goto out;
 	say_step(locked ? "Deploy lock created" : "Deploy lock removed");
-	ret = 0;
-out:
-	lock_release(&l);
-	json_decref(obj);
-	return ret;
+	return 0;
 }
 
 int cmd_apps_lock(int argc, char **argv)
@@ -289,7 +280,7 @@ int cmd_apps_locked(int argc, char **argv)
 
 	if (app_args(&o, argc, argv, "", 1, 1) < 0 || app_load(o.pos[0], &obj) < 0)
 		return -1;
-	locked = json_is_true(json_object_get(obj, "locked"));
+	locked = app_get_bool(obj, APP_LOCKED);
 	json_decref(obj);
 	if (!locked)
 		return err_set("Deploy lock does not exist");
@@ -438,10 +429,11 @@ static int copy_settings(const char *old, const char *new)
 		err_set("out of memory");
 		goto out;
 	}
-	json_object_set_new(dst, "domains", json_array());
-	json_object_del(dst, "locked");
-	json_object_set_new(dst, "created_at", json_string(now.buf));
-	json_object_set_new(dst, "cloned_from", json_string(old));
+	app_unset(dst, APP_LOCKED);
+	if (app_set(dst, APP_DOMAINS, json_array()) < 0 ||
+	    app_set_str(dst, APP_CREATED_AT, now.buf) < 0 ||
+	    app_set_str(dst, APP_CLONED_FROM, old) < 0)
+		goto out;
 	ret = app_save(new, dst);
 out:
 	json_decref(src);
@@ -461,21 +453,19 @@ static int seed_release(const char *old, const char *new)
 	if (app_releases_load(old, &rels) < 0)
 		return -1;
 	cur = app_release_current(rels);
-	if (!cur || json_is_true(json_object_get(cur, "pruned"))) {
+	if (!cur || app_get_bool(cur, APP_PRUNED)) {
 		ret = 0;
 		goto out;
 	}
-	seed = json_pack("{s:[O]}", "releases", cur);
-	if (!seed) {
-		err_set("out of memory");
+	seed = json_object();
+	if (!seed || app_set(seed, APP_RELEASES, json_pack("[O]", cur)) < 0)
 		goto out;
-	}
 	{
-		json_t *r = json_array_get(json_object_get(seed, "releases"), 0);
+		json_t *r = json_array_get(app_releases(seed), 0);
 		char desc[128];
-		snprintf(desc, sizeof(desc), "cloned from %s v%lld", old, json_int(cur, "version", 0));
-		json_object_set_new(r, "version", json_integer(0));
-		json_object_set_new(r, "description", json_string(desc));
+		snprintf(desc, sizeof(desc), "cloned from %s v%lld", old, app_get_int(cur, APP_VERSION));
+		if (app_set_int(r, APP_VERSION, 0) < 0 || app_set_str(r, APP_DESCRIPTION, desc) < 0)
+			goto out;
 	}
 	ret = app_releases_save(new, seed) < 0 ? -1 : 1;
 out:
@@ -490,8 +480,10 @@ static void drop_seed(const char *app)
 
 	if (app_releases_load(app, &rels) < 0)
 		return;
-	arr = json_object_get(rels, "releases");
-	if (json_array_size(arr) > 1 && json_int(json_array_get(arr, 0), "version", -1) == 0) {
+	arr = app_releases(rels);
+	if (json_array_size(arr) > 1 && json_is_integer(json_object_get(json_array_get(arr, 0),
+								   app_key_name(APP_VERSION))) &&
+	    app_get_int(json_array_get(arr, 0), APP_VERSION) == 0) {
 		json_array_remove(arr, 0);
 		if (app_releases_save(app, rels) < 0)
 			say_warn("%s", err_msg());

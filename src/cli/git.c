@@ -24,9 +24,6 @@ static int valid_branch(const char *b)
 int cmd_git_set(int argc, char **argv)
 {
 	struct cli_opts o;
-	struct lock l = LOCK_INIT;
-	json_t *app = NULL;
-	int ret = -1;
 
 	if (cli_opts_parse(&o, argc, argv, "", NULL) < 0)
 		return -1;
@@ -38,20 +35,14 @@ int cmd_git_set(int argc, char **argv)
 		return err_set("unknown git property '%s': only deploy-branch", o.pos[1]);
 	if (o.npos == 3 && valid_branch(o.pos[2]) < 0)
 		return -1;
-	if (app_lock(&l, o.pos[0]) < 0 || app_load(o.pos[0], &app) < 0)
-		goto out;
-	if (o.npos == 3) {
-		json_object_set_new(app, "deploy_branch", json_string(o.pos[2]));
+	if (app_update_key(o.pos[0], APP_DEPLOY_BRANCH,
+			   o.npos == 3 ? json_string(o.pos[2]) : NULL) < 0)
+		return -1;
+	if (o.npos == 3)
 		say_step("Setting deploy-branch to %s", o.pos[2]);
-	} else {
-		json_object_del(app, "deploy_branch");
+	else
 		say_step("Unsetting deploy-branch");
-	}
-	ret = app_save(o.pos[0], app);
-out:
-	lock_release(&l);
-	json_decref(app);
-	return ret;
+	return 0;
 }
 
 /* A local image reference: name[:tag][@digest] or an id, in the characters
@@ -93,15 +84,15 @@ static int git_report(const char *name, const char *flag, int json, json_t *all)
 	    buf_addf(&title, "%s git information", name) < 0)
 		goto out;
 	cur = app_release_current(rels);
-	branch = json_str(app, "deploy_branch", "");
+	branch = app_get_str_or(app, APP_DEPLOY_BRANCH, "");
 	{
 		struct cli_report_row rows[] = {
 			{ "Git deploy branch", branch },
 			{ "Git computed deploy branch", *branch ? branch : "main master" },
-			{ "Git rev", json_str(cur, "git_rev", "") },
-			{ "Git last updated at", json_str(cur, "created_at", "") },
+			{ "Git rev", app_get_str_or(cur, APP_GIT_REV, "") },
+			{ "Git last updated at", app_get_str_or(cur, APP_CREATED_AT, "") },
 			/* What the current release came from: a push, or git:from-image. */
-			{ "Git source image", json_str(cur, "source_image", "") },
+			{ "Git source image", app_get_str_or(cur, APP_SOURCE_IMAGE, "") },
 		};
 		size_t n = sizeof(rows) / sizeof(rows[0]);
 		if (all)

@@ -13,7 +13,7 @@
 /* The deploy branch is the app's `deploy_branch`, else main or master. */
 static int is_deploy_ref(const json_t *app, const char *ref)
 {
-	const char *branch = json_str(app, "deploy_branch", NULL);
+	const char *branch = app_get_str(app, APP_DEPLOY_BRANCH);
 
 	if (strncmp(ref, "refs/heads/", 11))
 		return 0;
@@ -37,7 +37,7 @@ int cmd_git_hook(int argc, char **argv)
 	if (valid_app_name(argv[1]) < 0 || app_load(argv[1], &app) < 0)
 		return -1;
 	/* apps:lock: the push is refused before anything is built. */
-	if (json_is_true(json_object_get(app, "locked"))) {
+	if (app_get_bool(app, APP_LOCKED)) {
 		err_set("%s is locked: apps:unlock %s to deploy", argv[1], argv[1]);
 		goto out;
 	}
@@ -51,7 +51,7 @@ int cmd_git_hook(int argc, char **argv)
 			goto out;
 		if (!is_deploy_ref(app, ref.ref)) {
 			say_step("Not deploying %s: only the deploy branch deploys (%s)", ref.ref,
-				 json_str(app, "deploy_branch", "main or master"));
+				 app_get_str_or(app, APP_DEPLOY_BRANCH, "main or master"));
 			continue;
 		}
 		if (receiver_oid_is_zero(ref.new_oid)) {

@@ -64,7 +64,7 @@ int cli_port_map_format(struct buf *out, const struct cli_port_map *m)
 
 int cli_ports_web_port(const json_t *appobj)
 {
-	json_t *maps = json_object_get(appobj, "ports"), *v;
+	json_t *maps = app_get(appobj, APP_PORTS), *v;
 	struct cli_port_map m;
 	size_t i;
 	int port = 0;

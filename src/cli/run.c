@@ -127,14 +127,12 @@ static const char **str_vec(const json_t *arr)
 /* The limits of a one-off container: the app's "run" values, else its own. */
 static int run_limits(const json_t *appobj, long long *memory, long long *nano)
 {
-	const json_t *res = json_object_get(appobj, "resources");
-	const json_t *own = json_object_get(json_object_get(res, "process"), "run");
-	const char *mem = json_str(own, "memory", json_str(res, "memory", NULL));
-	const char *cpu = json_str(own, "cpu", json_str(res, "cpu", NULL));
+	struct app_limits lim;
 
+	app_limits_of(app_get(appobj, APP_RESOURCES), "run", &lim);
 	*memory = *nano = 0;
-	if ((mem && runtime_parse_memory(mem, memory) < 0) ||
-	    (cpu && runtime_parse_cpus(cpu, nano) < 0))
+	if ((lim.memory && runtime_parse_memory(lim.memory, memory) < 0) ||
+	    (lim.cpu && runtime_parse_cpus(lim.cpu, nano) < 0))
 		return -1;
 	return 0;
 }
@@ -157,7 +155,7 @@ int cmd_run(int argc, char **argv)
 	if (app_load(argv[1], &appobj) < 0 || app_releases_load(argv[1], &rels) < 0)
 		goto out;
 	rel = app_release_current(rels);
-	if (!json_str(rel, "image", NULL)) {
+	if (!app_get_str(rel, APP_IMAGE)) {
 		err_set("%s has no release yet: push first", argv[1]);
 		goto out;
 	}
@@ -168,7 +166,7 @@ int cmd_run(int argc, char **argv)
 		if (json_is_string(v) && add_env(env, k, json_string_value(v)) < 0)
 			goto out;
 	if (add_env(env, "WHARF_APP", argv[1]) < 0 || add_env(env, "WHARF_PROCESS", "run") < 0 ||
-	    (json_str(rel, "git_rev", NULL) && add_env(env, "GIT_REV", json_str(rel, "git_rev", "")) < 0))
+	    (app_get_str(rel, APP_GIT_REV) && add_env(env, "GIT_REV", app_get_str(rel, APP_GIT_REV)) < 0))
 		goto out;
 	/* No wharf.app label: deploys retire and clean the app's containers by it,
 	 * and a one-off command must outlive a deploy. */
@@ -183,7 +181,7 @@ int cmd_run(int argc, char **argv)
 	}
 	s.tty = isatty(0) && isatty(1);
 	spec.name = name.buf;
-	spec.image = json_str(rel, "image", "");
+	spec.image = app_get_str(rel, APP_IMAGE);
 	spec.env = envv;
 	spec.cmd = (const char **)argv + 2;
 	spec.labels = labels;
