@@ -177,6 +177,10 @@ typedef int app_update_fn(const char *app, json_t *doc, void *data);
  * returns 1, releases the lock. Returns fn's 0 or 1, or -1 (err_set). fn runs
  * under the lock: what it prints comes between the waiting message and the save. */
 int app_update(const char *app, app_update_fn *fn, void *data);
+/* app_update() that keeps the lock: on return (success or not) it is in *l, which
+ * the caller releases with lock_release(). For a change that must stay serialised
+ * with what follows it (ps:stop stops the containers under it). */
+int app_update_held(struct lock *l, const char *app, app_update_fn *fn, void *data);
 /* app_update() of one key: stores v, or removes the key when v is NULL. Takes v's
  * reference in every case (json_object_set_new's contract). */
 int app_update_key(const char *app, enum app_key k, json_t *v);

@@ -504,18 +504,25 @@ static int update_locked(const char *app, json_t *doc, app_update_fn *fn, void *
 	return r;
 }
 
-int app_update(const char *app, app_update_fn *fn, void *data)
+int app_update_held(struct lock *l, const char *app, app_update_fn *fn, void *data)
 {
-	struct lock l = LOCK_INIT;
 	json_t *doc = NULL;
 	int ret = -1;
 
-	if (app_lock(&l, app) < 0 || app_load(app, &doc) < 0)
+	if (app_lock(l, app) < 0 || app_load(app, &doc) < 0)
 		goto out;
 	ret = update_locked(app, doc, fn, data);
 out:
-	lock_release(&l);
 	json_decref(doc);
+	return ret;
+}
+
+int app_update(const char *app, app_update_fn *fn, void *data)
+{
+	struct lock l = LOCK_INIT;
+	int ret = app_update_held(&l, app, fn, data);
+
+	lock_release(&l);
 	return ret;
 }
 

@@ -21,18 +21,6 @@ static void join_types(struct buf *out, const json_t *types)
 		buf_addstr(out, "none");
 }
 
-/* The array app[key], created when missing. Borrowed. */
-static json_t *types_of(json_t *app, const char *key)
-{
-	json_t *a = json_object_get(app, key);
-
-	if (!json_is_array(a)) {
-		a = json_array();
-		json_object_set_new(app, key, a);
-	}
-	return a;
-}
-
 /* Removes the types from list. A list of every type ("_all_") cannot lose one of
  * them: wharf does not know every type an app will have. */
 static int remove_types(json_t *list, const json_t *types, const char *what)
@@ -72,13 +60,49 @@ static int add_types(json_t *list, const json_t *types)
 
 enum checks_change { ENABLE, DISABLE, SKIP };
 
-static int change(int argc, char **argv, enum checks_change what)
+struct checks_req {
+	enum checks_change what;
+	const json_t *types;         /* the types named, or [_all_] */
+};
+
+/* app_update() callback: moves the types between enabled, disabled and skipped. */
+static int change_types(const char *app, json_t *doc, void *data)
 {
 	static const char *const verbs[] = { "Enabling", "Disabling", "Skipping" };
-	struct cli_opts o;
-	struct lock l = LOCK_INIT;
+	const struct checks_req *rq = data;
+	enum checks_change what = rq->what;
+	const json_t *types = rq->types;
+	json_t *disabled = app_ensure(doc, APP_CHECKS_DISABLED);
+	json_t *skipped = app_ensure(doc, APP_CHECKS_SKIPPED);
 	struct buf shown = BUF_INIT;
-	json_t *app = NULL, *types = NULL, *disabled, *skipped;
+
+	if (!disabled || !skipped)
+		return -1;
+	/* A type is enabled, disabled or skipped: never two of them. Only "every
+	 * type is skipped" may stay beside a disabled type, as disabled wins. */
+	if ((what != DISABLE && remove_types(disabled, types, "disabled") < 0) ||
+	    (what == ENABLE && remove_types(skipped, types, "skipped") < 0))
+		return -1;
+	if (what == DISABLE && !runtime_type_listed(skipped, ALL))
+		remove_types(skipped, types, "skipped");
+	if (what == DISABLE)
+		add_types(disabled, types);
+	else if (what == SKIP)
+		add_types(skipped, types);
+	join_types(&shown, types);
+	say_step("%s zero downtime for app's (%s) proctypes (%s)", verbs[what], app, shown.buf);
+	if (what == DISABLE)
+		say_detail("the old containers of those types stop before the new ones start: "
+			   "deploys cause downtime");
+	buf_release(&shown);
+	return 1;
+}
+
+static int change(int argc, char **argv, enum checks_change what)
+{
+	struct cli_opts o;
+	struct checks_req rq = { .what = what };
+	json_t *types = NULL;
 	int ret = -1;
 
 	if (cli_opts_parse(&o, argc, argv, "", NULL) < 0)
@@ -88,36 +112,13 @@ static int change(int argc, char **argv, enum checks_change what)
 	if (cli_opts_app(&o, 1) < 0 ||
 	    cli_checks_parse_types(&types, o.npos == 2 ? o.pos[1] : ALL) < 0)
 		return -1;
-	if (app_lock(&l, o.pos[0]) < 0 || app_load(o.pos[0], &app) < 0)
-		goto out;
-	disabled = types_of(app, "checks_disabled");
-	skipped = types_of(app, "checks_skipped");
-	/* A type is enabled, disabled or skipped: never two of them. Only "every
-	 * type is skipped" may stay beside a disabled type, as disabled wins. */
-	if ((what != DISABLE && remove_types(disabled, types, "disabled") < 0) ||
-	    (what == ENABLE && remove_types(skipped, types, "skipped") < 0))
-		goto out;
-	if (what == DISABLE && !runtime_type_listed(skipped, ALL))
-		remove_types(skipped, types, "skipped");
-	if (what == DISABLE)
-		add_types(disabled, types);
-	else if (what == SKIP)
-		add_types(skipped, types);
-	join_types(&shown, types);
-	say_step("%s zero downtime for app's (%s) proctypes (%s)", verbs[what], o.pos[0],
-		 shown.buf);
-	if (what == DISABLE)
-		say_detail("the old containers of those types stop before the new ones start: "
-			   "deploys cause downtime");
-	if (app_save(o.pos[0], app) < 0)
+	rq.types = types;
+	if (app_update(o.pos[0], change_types, &rq) < 0)
 		goto out;
 	say_detail("applies from the next deploy");
 	ret = 0;
 out:
-	lock_release(&l);
-	json_decref(app);
 	json_decref(types);
-	buf_release(&shown);
 	return ret;
 }
 
@@ -138,8 +139,8 @@ int cmd_checks_skip(int argc, char **argv)
 
 void cli_checks_apply(const json_t *appobj, struct deploy_req *req)
 {
-	req->checks_disabled = json_object_get(appobj, "checks_disabled");
-	req->checks_skipped = json_object_get(appobj, "checks_skipped");
+	req->checks_disabled = app_get(appobj, APP_CHECKS_DISABLED);
+	req->checks_skipped = app_get(appobj, APP_CHECKS_SKIPPED);
 }
 
 /* checks:run: the current release's checks against each of its running web
@@ -171,7 +172,7 @@ int cmd_checks_run(int argc, char **argv)
 	if (docker_new(&d, NULL) < 0 || runtime_app_containers(d, o.pos[0], &list) < 0)
 		goto out;
 	host = json_string_value(json_array_get(domains, 0));
-	snprintf(rel, sizeof(rel), "%lld", json_int(cur, "version", 0));
+	snprintf(rel, sizeof(rel), "%lld", app_get_int(cur, APP_VERSION));
 	say_step("Running checks of %s v%s", o.pos[0], rel);
 	json_array_foreach(list, i, c) {
 		json_t *labels = json_object_get(c, "Labels");
@@ -182,7 +183,7 @@ int cmd_checks_run(int argc, char **argv)
 			continue;
 		say_detail("web container %.12s on port %s", json_str(c, "Id", ""), port);
 		if (runtime_run_checks(d, json_str(c, "Id", ""), atoi(port), host ? host : "localhost",
-				       json_object_get(cur, "checks")) < 0)
+				       app_get(cur, APP_CHECKS)) < 0)
 			goto out;
 		ran++;
 	}
@@ -211,8 +212,8 @@ static int checks_report(const char *name, const char *flag, int json, json_t *a
 	if (app_load(name, &app) < 0 || app_releases_load(name, &rels) < 0 ||
 	    buf_addf(&title, "%s checks information", name) < 0)
 		goto out;
-	d = json_object_get(app, "checks_disabled");
-	s = json_object_get(app, "checks_skipped");
+	d = app_get(app, APP_CHECKS_DISABLED);
+	s = app_get(app, APP_CHECKS_SKIPPED);
 	join_types(&dis, d);
 	join_types(&skip, s);
 	cur = app_release_current(rels);
@@ -230,7 +231,7 @@ static int checks_report(const char *name, const char *flag, int json, json_t *a
 
 		/* The checks the current release came with (CHECKS or app.json): 0 means the
 		 * default check. */
-		snprintf(count, sizeof(count), "%zu", json_array_size(json_object_get(cur, "checks")));
+		snprintf(count, sizeof(count), "%zu", json_array_size(app_get(cur, APP_CHECKS)));
 		rows[3].value = count;
 		if (all)
 			ret = json_object_set_new(all, name, cli_report_json(rows, n));

@@ -22,9 +22,34 @@ static int valid_process_type(const char *t)
 	return 0;
 }
 
+struct scale_req {
+	int argc;
+	char **argv;                 /* argv[2..argc-1]: checked TYPE=N words */
+};
+
+/* app_update() callback of ps:scale: the TYPE=N words into the formation. */
+static int store_formation(const char *app, json_t *doc, void *data)
+{
+	const struct scale_req *rq = data;
+	char **argv = rq->argv;
+	json_t *formation = app_ensure(doc, APP_FORMATION);
+	int i;
+
+	if (!formation)
+		return -1;
+	say_step("Scaling %s processes", app);
+	for (i = 2; i < rq->argc; i++) {
+		char *eq = strchr(argv[i], '=');
+		*eq = '\0';
+		json_object_set_new(formation, argv[i], json_integer(atol(eq + 1)));
+		say_detail("%s: %s", argv[i], eq + 1);
+		*eq = '=';
+	}
+	return 1;
+}
+
 int cmd_ps_scale(int argc, char **argv)
 {
-	struct lock l = LOCK_INIT;
 	json_t *app = NULL, *rels = NULL, *formation, *procs, *v;
 	const char *k;
 	int i, ret = -1;
@@ -33,10 +58,8 @@ int cmd_ps_scale(int argc, char **argv)
 		return -1;
 	if (app_load(argv[1], &app) < 0 || app_releases_load(argv[1], &rels) < 0)
 		goto out;
-	if (!json_is_object(json_object_get(app, "formation")))
-		json_object_set_new(app, "formation", json_object());
-	formation = json_object_get(app, "formation");
-	procs = json_object_get(app_release_current(rels), "processes");
+	formation = app_get(app, APP_FORMATION);
+	procs = app_get(app_release_current(rels), APP_PROCESSES);
 	if (argc == 2) {
 		/* No changes: print the formation, as Dokku does. */
 		say_section("Scaling for %s", argv[1]);
@@ -76,27 +99,10 @@ int cmd_ps_scale(int argc, char **argv)
 		}
 		*eq = '=';
 	}
-	json_decref(app);
-	app = NULL;
-	if (app_lock(&l, argv[1]) < 0 || app_load(argv[1], &app) < 0)
+	if (app_update(argv[1], store_formation, &(struct scale_req){ argc, argv }) < 0)
 		goto out;
-	if (!json_is_object(json_object_get(app, "formation")))
-		json_object_set_new(app, "formation", json_object());
-	formation = json_object_get(app, "formation");
-	say_step("Scaling %s processes", argv[1]);
-	for (i = 2; i < argc; i++) {
-		char *eq = strchr(argv[i], '=');
-		*eq = '\0';
-		json_object_set_new(formation, argv[i], json_integer(atol(eq + 1)));
-		say_detail("%s: %s", argv[i], eq + 1);
-		*eq = '=';
-	}
-	if (app_save(argv[1], app) < 0)
-		goto out;
-	lock_release(&l);
 	ret = cli_redeploy(argv[1], "scale");
 out:
-	lock_release(&l);
 	json_decref(app);
 	json_decref(rels);
 	return ret;
@@ -120,7 +126,7 @@ int cmd_ps_rebuild(int argc, char **argv)
 
 	if (cli_need_app(argc, argv, 1, 1) < 0 || app_releases_load(argv[1], &rels) < 0)
 		return -1;
-	rev = json_str(app_release_current(rels), "git_rev", NULL);
+	rev = app_get_str(app_release_current(rels), APP_GIT_REV);
 	if (!rev) {
 		json_decref(rels);
 		return err_set("%s has no pushed commit to rebuild: push first", argv[1]);
@@ -148,12 +154,12 @@ static int restore_app(struct docker *d, const char *app)
 	if (app_lock(&l, app) < 0 || app_releases_load(app, &rels) < 0 ||
 	    app_load(app, &appobj) < 0)
 		goto out;
-	if (json_is_true(json_object_get(appobj, "stopped"))) {
+	if (app_get_bool(appobj, APP_STOPPED)) {
 		say_step("%s is stopped (ps:stop): not restored", app);
 		ret = 0;
 		goto out;
 	}
-	version = (long)json_int(app_release_current(rels), "version", 0);
+	version = (long)app_get_int(app_release_current(rels), APP_VERSION);
 	if (!version) {
 		ret = 0;        /* never deployed */
 		goto out;
@@ -218,22 +224,16 @@ int cmd_ps_restore(int argc, char **argv)
 	return failed ? err_set("%d app%s could not be restored", failed, failed > 1 ? "s" : "") : 0;
 }
 
-/* Sets or clears app.json's "stopped" under the app's lock. */
+static int store_stopped(const char *app, json_t *doc, void *data)
+{
+	(void)app;
+	return app_set_bool(doc, APP_STOPPED, *(int *)data) < 0 ? -1 : 1;
+}
+
+/* Sets or clears app.json's "stopped" under the app's lock, which stays held in l. */
 static int set_stopped(struct lock *l, const char *app, int stopped)
 {
-	json_t *obj = NULL;
-	int ret = -1;
-
-	if (app_lock(l, app) < 0 || app_load(app, &obj) < 0)
-		goto out;
-	if (stopped)
-		json_object_set_new(obj, "stopped", json_true());
-	else
-		json_object_del(obj, "stopped");
-	ret = app_save(app, obj);
-out:
-	json_decref(obj);
-	return ret;
+	return app_update_held(l, app, store_stopped, &stopped) < 0 ? -1 : 0;
 }
 
 /* Stops every container of the app and keeps it stopped: deploys record their
@@ -337,9 +337,7 @@ out:
 int cmd_ps_set(int argc, char **argv)
 {
 	struct cli_opts o;
-	struct lock l = LOCK_INIT;
-	json_t *app = NULL;
-	int retry, ret = -1;
+	int retry;
 
 	if (cli_opts_parse(&o, argc, argv, "", NULL) < 0)
 		return -1;
@@ -351,23 +349,16 @@ int cmd_ps_set(int argc, char **argv)
 		return err_set("unknown ps property '%s': only restart-policy", o.pos[1]);
 	if (o.npos == 3 && runtime_parse_restart_policy(o.pos[2], NULL, &retry) < 0)
 		return -1;
-	if (app_lock(&l, o.pos[0]) < 0 || app_load(o.pos[0], &app) < 0)
-		goto out;
-	if (o.npos == 3) {
-		json_object_set_new(app, "restart_policy", json_string(o.pos[2]));
+	if (app_update_key(o.pos[0], APP_RESTART_POLICY,
+			   o.npos == 3 ? json_string(o.pos[2]) : NULL) < 0)
+		return -1;
+	if (o.npos == 3)
 		say_step("Setting restart-policy to %s", o.pos[2]);
-	} else {
-		json_object_del(app, "restart_policy");
-		say_step("Unsetting restart-policy (default: on-failure)");
-	}
-	if (app_save(o.pos[0], app) < 0)
-		goto out;
+	else
+		say_step("Unsetting restart-policy (default: %s)",
+			 app_key_info(APP_RESTART_POLICY)->defs);
 	say_detail("applies from the next deploy (ps:restart %s)", o.pos[0]);
-	ret = 0;
-out:
-	lock_release(&l);
-	json_decref(app);
-	return ret;
+	return 0;
 }
 
 #define STATUS_ROWS_MAX 64
@@ -388,7 +379,7 @@ static int ps_report(struct docker *d, const char *name, const char *flag, int j
 	    buf_addf(&title, "%s ps information", name) < 0 ||
 	    runtime_app_containers(d, name, &list) < 0)
 		goto out;
-	version = (long)json_int(app_release_current(rels), "version", 0);
+	version = (long)app_get_int(app_release_current(rels), APP_VERSION);
 	snprintf(rel, sizeof(rel), "%ld", version);
 	/* The list is newest first; a report reads better oldest first. */
 	for (i = json_array_size(list); i-- > 0 && k < STATUS_ROWS_MAX;) {
@@ -427,9 +418,9 @@ static int ps_report(struct docker *d, const char *name, const char *flag, int j
 	rows[n].label = "Processes";
 	rows[n++].value = count;
 	rows[n].label = "Ps restart policy";
-	rows[n++].value = json_str(app, "restart_policy", "on-failure");
+	rows[n++].value = app_get_str(app, APP_RESTART_POLICY);
 	rows[n].label = "Restore";
-	rows[n++].value = json_is_true(json_object_get(app, "stopped")) ? "false" : "true";
+	rows[n++].value = app_get_bool(app, APP_STOPPED) ? "false" : "true";
 	rows[n].label = "Running";
 	rows[n++].value = running;
 	for (i = 0; i < k; i++) {
