@@ -144,7 +144,7 @@ int cmd_releases_set(int argc, char **argv)
 
 	if (cli_need_app(argc, argv, 2, 1) < 0)
 		return -1;
-	if (strcmp(argv[2], "retain"))
+	if (strcmp(argv[2], app_key_name(APP_RETAIN)))
 		return err_set("unknown releases setting '%s' (known: retain)", argv[2]);
 	if (argc == 3) {
 		n = 0;          /* no value: back to the default */

@@ -192,9 +192,9 @@ static int release_images(json_t *out)
 			json_decref(apps);
 			return -1;
 		}
-		json_array_foreach(json_object_get(rels, "releases"), j, r)
-			if (json_str(r, "image", NULL))
-				json_object_set_new(out, json_str(r, "image", ""), json_true());
+		json_array_foreach(app_releases(rels), j, r)
+			if (app_get_str(r, APP_IMAGE))
+				json_object_set_new(out, app_get_str(r, APP_IMAGE), json_true());
 		json_decref(rels);
 	}
 	json_decref(apps);
