@@ -413,32 +413,57 @@ out:
 	return ret;
 }
 
-/* Copies old's settings (config, formation, checks, builder …) into new's
- * app.json. Custom domains stay with old (two apps cannot serve one host), the
- * deploy lock too; new gets its own default domain. */
-static int copy_settings(const char *old, const char *new)
+struct settings_copy {
+	const char *old;
+	json_t *src;                 /* a copy of old's app.json */
+};
+
+/* app_update() callback of new: old's settings replace new's. Custom domains stay
+ * with old (two apps cannot serve one host), the deploy lock too; new gets its
+ * own default domain. */
+static int take_settings(const char *new, json_t *dst, void *data)
 {
-	json_t *src = NULL, *dst = NULL;
+	const struct settings_copy *sc = data;
 	struct buf now = BUF_INIT;
 	int ret = -1;
 
-	if (app_load(old, &src) < 0 || app_now(&now) < 0)
+	(void)new;
+	if (app_now(&now) < 0)
 		goto out;
-	dst = json_deep_copy(src);
-	if (!dst) {
+	json_object_clear(dst);
+	if (json_object_update(dst, sc->src) < 0) {
 		err_set("out of memory");
 		goto out;
 	}
 	app_unset(dst, APP_LOCKED);
 	if (app_set(dst, APP_DOMAINS, json_array()) < 0 ||
 	    app_set_str(dst, APP_CREATED_AT, now.buf) < 0 ||
-	    app_set_str(dst, APP_CLONED_FROM, old) < 0)
+	    app_set_str(dst, APP_CLONED_FROM, sc->old) < 0)
 		goto out;
-	ret = app_save(new, dst);
+	ret = 1;
+out:
+	buf_release(&now);
+	return ret;
+}
+
+/* Copies old's settings (config, formation, checks, builder …) into new's
+ * app.json (see take_settings()). */
+static int copy_settings(const char *old, const char *new)
+{
+	json_t *src = NULL, *copy = NULL;
+	int ret = -1;
+
+	if (app_load(old, &src) < 0)
+		goto out;
+	copy = json_deep_copy(src);
+	if (!copy) {
+		err_set("out of memory");
+		goto out;
+	}
+	ret = app_update(new, take_settings, &(struct settings_copy){ old, copy }) < 0 ? -1 : 0;
 out:
 	json_decref(src);
-	json_decref(dst);
-	buf_release(&now);
+	json_decref(copy);
 	return ret;
 }
 
