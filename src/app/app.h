@@ -224,6 +224,28 @@ json_t *app_release_current(const json_t *rels);
 /* The release with this version, the newest if several (borrowed from rels), or NULL. */
 json_t *app_release_find(const json_t *rels, long long version);
 
+/* One release, typed. Every pointer is borrowed. */
+struct app_release {
+	long long     version;
+	const char   *image;
+	const char   *git_rev;          /* NULL: none (stored as null) */
+	const json_t *config;           /* the vars it runs with */
+	const json_t *formation;
+	const char   *created_at;
+	const char   *description;
+	const char   *by;
+	const json_t *processes;        /* Procfile types; NULL: not stored */
+	const json_t *checks;           /* NULL: not stored */
+	const char   *what;             /* NULL: not stored */
+	const char   *source_image;     /* git:from-image; NULL: not stored */
+	int           pruned;           /* its image was removed */
+};
+/* Appends r to rels' array as a new release object (config, formation, processes
+ * and checks are shared by reference, as json_object_set does). */
+int app_release_append(json_t *rels, const struct app_release *r);
+/* Reads a release object; out's pointers are borrowed from rel. */
+void app_release_read(const json_t *rel, struct app_release *out);
+
 /* ISO-8601 UTC time, for records. Appends to out. */
 int app_now(struct buf *out);
 

@@ -205,6 +205,52 @@ json_t *app_release_find(const json_t *rels, long long version)
 	return NULL;
 }
 
+/* Stores a shared object (a new reference) when there is one. */
+static int set_shared(json_t *doc, enum app_key k, const json_t *v)
+{
+	return v ? app_set(doc, k, json_incref((json_t *)v)) : 0;
+}
+
+int app_release_append(json_t *rels, const struct app_release *r)
+{
+	json_t *rel = json_object(), *arr = app_ensure(rels, APP_RELEASES);
+
+	if (!rel || !arr || app_set_int(rel, APP_VERSION, r->version) < 0 ||
+	    app_set_str(rel, APP_IMAGE, r->image) < 0 ||
+	    app_set(rel, APP_GIT_REV, r->git_rev ? json_string(r->git_rev) : json_null()) < 0 ||
+	    set_shared(rel, APP_CONFIG, r->config) < 0 ||
+	    set_shared(rel, APP_FORMATION, r->formation) < 0 ||
+	    app_set_str(rel, APP_CREATED_AT, r->created_at) < 0 ||
+	    app_set_str(rel, APP_DESCRIPTION, r->description) < 0 ||
+	    app_set_str(rel, APP_BY, r->by) < 0 ||
+	    set_shared(rel, APP_PROCESSES, r->processes) < 0 ||
+	    set_shared(rel, APP_CHECKS, r->checks) < 0 ||
+	    app_set_str(rel, APP_WHAT, r->what) < 0 ||
+	    app_set_str(rel, APP_SOURCE_IMAGE, r->source_image) < 0 ||
+	    app_set_bool(rel, APP_PRUNED, r->pruned) < 0 || json_array_append_new(arr, rel) < 0) {
+		json_decref(rel);
+		return err_set("out of memory");
+	}
+	return 0;
+}
+
+void app_release_read(const json_t *rel, struct app_release *out)
+{
+	out->version = app_get_int(rel, APP_VERSION);
+	out->image = app_get_str(rel, APP_IMAGE);
+	out->git_rev = app_get_str(rel, APP_GIT_REV);
+	out->config = app_get(rel, APP_CONFIG);
+	out->formation = app_get(rel, APP_FORMATION);
+	out->created_at = app_get_str(rel, APP_CREATED_AT);
+	out->description = app_get_str(rel, APP_DESCRIPTION);
+	out->by = app_get_str(rel, APP_BY);
+	out->processes = app_get(rel, APP_PROCESSES);
+	out->checks = app_get(rel, APP_CHECKS);
+	out->what = app_get_str(rel, APP_WHAT);
+	out->source_image = app_get_str(rel, APP_SOURCE_IMAGE);
+	out->pruned = app_get_bool(rel, APP_PRUNED);
+}
+
 static int global_file(struct buf *p)
 {
 	return buf_addf(p, "%s/global.json", wharf_root());

@@ -183,6 +183,46 @@ static void releases_helpers(void **state)
 	json_decref(rels);
 }
 
+/* app_release_append() makes the object cli/deploy.c has always written. */
+static void release_record_matches_the_old_one(void **state)
+{
+	json_t *config = json_pack("{s:s}", "A", "1"), *formation = json_pack("{s:i}", "web", 1);
+	json_t *procs = json_pack("{s:s}", "web", "./run"), *rels = json_object(), *old;
+	struct app_release r = { .version = 3, .image = "wharf/x:3", .git_rev = NULL,
+				 .config = config, .formation = formation,
+				 .created_at = "2026-01-01T00:00:00Z", .description = "deploy",
+				 .by = "alice" }, back;
+
+	(void)state;
+	old = json_pack("{s:I,s:s,s:s?,s:O,s:O,s:s,s:s,s:s}", "version", (json_int_t)3, "image",
+			"wharf/x:3", "git_rev", NULL, "config", config, "formation", formation,
+			"created_at", "2026-01-01T00:00:00Z", "description", "deploy", "by", "alice");
+	assert_int_equal(app_release_append(rels, &r), 0);
+	assert_true(json_equal(app_release_current(rels), old));
+	r.git_rev = "abc";
+	r.processes = procs;
+	r.what = "rollback";
+	r.source_image = "busybox";
+	json_object_set_new(old, "git_rev", json_string("abc"));
+	json_object_set(old, "processes", procs);
+	json_object_set_new(old, "what", json_string("rollback"));
+	json_object_set_new(old, "source_image", json_string("busybox"));
+	assert_int_equal(app_release_append(rels, &r), 0);
+	assert_int_equal(json_array_size(app_releases(rels)), 2);
+	assert_true(json_equal(app_release_current(rels), old));
+	app_release_read(app_release_current(rels), &back);
+	assert_int_equal(back.version, 3);
+	assert_string_equal(back.git_rev, "abc");
+	assert_ptr_equal(back.processes, procs);
+	assert_null(back.checks);
+	assert_int_equal(back.pruned, 0);
+	json_decref(old);
+	json_decref(rels);
+	json_decref(config);
+	json_decref(formation);
+	json_decref(procs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +231,7 @@ int main(void)
 		cmocka_unit_test(setters),
 		cmocka_unit_test(round_trip_is_byte_identical),
 		cmocka_unit_test(releases_helpers),
+		cmocka_unit_test(release_record_matches_the_old_one),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
