@@ -65,23 +65,20 @@ out:
 	return ret;
 }
 
-int app_load(const char *app, json_t **out)
+/* Loads apps/<app>/<leaf> into *out (set only on success), with the keys k1 and
+ * k2 (APP_KEY_COUNT: none) made when missing, so callers need no checks. */
+static int load_file(json_t **out, const char *app, const char *leaf, int missing_ok,
+		     enum app_key k1, enum app_key k2)
 {
 	struct buf p = BUF_INIT;
 	json_t *doc = NULL;
 	int ret = -1;
 
 	*out = NULL;
-	if (valid_app_name(app) < 0)
+	if (app_file(&p, app, leaf) < 0 || json_load_object(&doc, p.buf, missing_ok) < 0)
 		goto out;
-	if (!app_exists(app)) {
-		err_set("app '%s' does not exist", app);
-		goto out;
-	}
-	if (app_file(&p, app, "app.json") < 0 || json_load_object(&doc, p.buf, 0) < 0)
-		goto out;
-	/* Fill what older or hand-edited files may lack, so callers need no checks. */
-	if (!app_ensure(doc, APP_CONFIG) || !app_ensure(doc, APP_DOMAINS))
+	if ((k1 < APP_KEY_COUNT && !app_ensure(doc, k1)) ||
+	    (k2 < APP_KEY_COUNT && !app_ensure(doc, k2)))
 		goto out;
 	*out = doc;
 	doc = NULL;
@@ -92,12 +89,28 @@ out:
 	return ret;
 }
 
-int app_save(const char *app, const json_t *obj)
+static int save_file(const char *app, const char *leaf, const json_t *doc)
 {
 	struct buf p = BUF_INIT;
-	int ret = app_file(&p, app, "app.json") < 0 ? -1 : json_save_atomic(p.buf, obj);
+	int ret = app_file(&p, app, leaf) < 0 ? -1 : json_save_atomic(p.buf, doc);
 	buf_release(&p);
 	return ret;
+}
+
+int app_load(const char *app, json_t **out)
+{
+	*out = NULL;
+	if (valid_app_name(app) < 0)
+		return -1;
+	if (!app_exists(app))
+		return err_set("app '%s' does not exist", app);
+	/* Fill what older or hand-edited files may lack. */
+	return load_file(out, app, "app.json", 0, APP_CONFIG, APP_DOMAINS);
+}
+
+int app_save(const char *app, const json_t *obj)
+{
+	return save_file(app, "app.json", obj);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -157,29 +170,12 @@ out:
 
 int app_releases_load(const char *app, json_t **out)
 {
-	struct buf p = BUF_INIT;
-	json_t *doc = NULL;
-	int ret = -1;
-
-	*out = NULL;
-	if (app_file(&p, app, "releases.json") < 0 || json_load_object(&doc, p.buf, 1) < 0 ||
-	    !app_ensure(doc, APP_RELEASES))
-		goto out;
-	*out = doc;
-	doc = NULL;
-	ret = 0;
-out:
-	json_decref(doc);
-	buf_release(&p);
-	return ret;
+	return load_file(out, app, "releases.json", 1, APP_RELEASES, APP_KEY_COUNT);
 }
 
 int app_releases_save(const char *app, const json_t *obj)
 {
-	struct buf p = BUF_INIT;
-	int ret = app_file(&p, app, "releases.json") < 0 ? -1 : json_save_atomic(p.buf, obj);
-	buf_release(&p);
-	return ret;
+	return save_file(app, "releases.json", obj);
 }
 
 json_t *app_releases(const json_t *rels)

@@ -9,25 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/app.h"
-
-static char root[256];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(root, sizeof(root), "/tmp/wharf-unit-XXXXXX");
-	if (!mkdtemp(root))
-		return -1;
-	setenv("WHARF_ROOT", root, 1);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return fs_rm_rf(root);
-}
+#include "app/root.h"
 
 /* Every key is declared once, with a name and a default of its own type. */
 static void every_key_once(void **state)

@@ -15,26 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app/app.h"
-
-static char root[256];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(root, sizeof(root), "/tmp/wharf-unit-XXXXXX");
-	if (!mkdtemp(root))
-		return -1;
-	setenv("WHARF_ROOT", root, 1);
-	say_set_quiet(1);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return fs_rm_rf(root);
-}
+#include "app/root.h"
 
 struct change {
 	int ret;                        /* what the callback returns */
