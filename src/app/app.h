@@ -246,8 +246,6 @@ int app_release_append(json_t *rels, const struct app_release *r);
 /* Reads a release object; out's pointers are borrowed from rel. */
 void app_release_read(const json_t *rel, struct app_release *out);
 
-/* ISO-8601 UTC time, for records. Appends to out. */
-int app_now(struct buf *out);
 
 /* ---- the former common/state.c names -----------------------------------------------
  * Thin wrappers kept for src/cli/deploy.c until it moves to src/deploy/ and uses the

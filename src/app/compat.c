@@ -79,5 +79,5 @@ int state_app_lock(struct lock *l, const char *app)
 
 int state_now(struct buf *out)
 {
-	return app_now(out);
+	return clock_utc_iso8601(out);
 }

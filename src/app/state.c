@@ -25,17 +25,6 @@ int app_exists(const char *app)
 	return r;
 }
 
-int app_now(struct buf *out)
-{
-	char t[32];
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&now, &tm);
-	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf_addstr(out, t);
-}
-
 int app_create(const char *app)
 {
 	struct buf dir = BUF_INIT, now = BUF_INIT;
@@ -49,7 +38,7 @@ int app_create(const char *app)
 		goto out;
 	}
 	if (wharf_app_path(&dir, app, NULL) < 0 || fs_mkdir_p(dir.buf, 0755) < 0 ||
-	    app_now(&now) < 0)
+	    clock_utc_iso8601(&now) < 0)
 		goto out;
 	obj = json_object();
 	if (!obj || !app_ensure(obj, APP_CONFIG) || !app_ensure(obj, APP_DOMAINS) ||

@@ -428,7 +428,7 @@ static int take_settings(const char *new, json_t *dst, void *data)
 	int ret = -1;
 
 	(void)new;
-	if (app_now(&now) < 0)
+	if (clock_utc_iso8601(&now) < 0)
 		goto out;
 	json_object_clear(dst);
 	if (json_object_update(dst, sc->src) < 0) {

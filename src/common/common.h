@@ -69,6 +69,8 @@ void say_set_stderr(int on);     /* all output to stderr: while stdout carries g
 
 /* Monotonic seconds, for durations and deadlines (src/common/clock.c). */
 double clock_now_s(void);
+/* This moment as ISO-8601 UTC ("2026-01-01T00:00:00Z"), for records. Appends to out. */
+int clock_utc_iso8601(struct buf *out);
 
 /* ---- paths under WHARF_ROOT ------------------------------------------------- */
 

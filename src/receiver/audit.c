@@ -1,6 +1,5 @@
 /* audit.c - the audit log of everything run over ssh: time, key, command, exit. */
 #include "receiver.h"
-#include "app/app.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +25,7 @@ int receiver_audit_append(const char *key, const char *command, int exit_code)
 
 	/* A command of megabytes is recorded cut, not refused: the record matters. */
 	if (buf_add(&cmd, command ? command : "", command ? strnlen(command, 4096) : 0) < 0 ||
-	    app_now(&now) < 0 || audit_path(&p) < 0)
+	    clock_utc_iso8601(&now) < 0 || audit_path(&p) < 0)
 		goto out;
 	rec = json_pack("{s:s,s:s,s:s%,s:i}", "time", now.buf, "key", key ? key : "",
 			"command", cmd.buf, cmd.len, "exit", exit_code);
