@@ -11,8 +11,8 @@
  * One row per key: X(ID, "name", TYPE, int default, string default, FAMILY, FILES).
  * The int default is a BOOL's or an INT's value when the key is absent; the string
  * default a STRING's (NULL: none). FILES says where the key may appear: APP_IN_APP
- * (app.json), APP_IN_GLOBAL (global.json), APP_IN_RELEASE (one release of
- * releases.json), APP_IN_NESTED (inside another key's object: resources' and
+ * (app.json), APP_IN_GLOBAL (global.json), APP_IN_RELEASES (releases.json),
+ * APP_IN_RELEASE (one release of releases.json), APP_IN_NESTED (inside another key's object: resources' and
  * router's members). A key shared by several files is declared once.
  *
  *   app.json      {"config": {K: V}, "domains": [...], "created_at": …, …}
@@ -21,55 +21,55 @@
  *
  * Writers keep keys they do not know (a newer wharf's), and a BOOL at its default
  * is stored as no key at all, as the files have always been written. */
-#define APP_KEYS(X)                                                                              \
-	/* meta */                                                                               \
+#define APP_KEYS(X)                                                                                 \
+	/* meta */                                                                                  \
 	X(CREATED_AT,      "created_at",      STRING, 0, "",           META,      APP_IN_APP | APP_IN_RELEASE) \
-	X(CLONED_FROM,     "cloned_from",     STRING, 0, NULL,         META,      APP_IN_APP)           \
-	X(LOCKED,          "locked",          BOOL,   0, NULL,         META,      APP_IN_APP)           \
-	/* config vars (global.json's under the app's own; a release's copy) */                 \
+	X(CLONED_FROM,     "cloned_from",     STRING, 0, NULL,         META,      APP_IN_APP)       \
+	X(LOCKED,          "locked",          BOOL,   0, NULL,         META,      APP_IN_APP)       \
+	/* config vars (global.json's under the app's own; a release's copy) */                     \
 	X(CONFIG,          "config",          OBJECT, 0, NULL,         CONFIG,    APP_IN_APP | APP_IN_GLOBAL | APP_IN_RELEASE) \
-	/* domains */                                                                            \
-	X(DOMAINS,         "domains",         ARRAY,  0, NULL,         DOMAINS,   APP_IN_APP | APP_IN_GLOBAL)  \
-	X(DEFAULT_DOMAIN,  "default_domain",  BOOL,   1, NULL,         DOMAINS,   APP_IN_APP)           \
-	X(DOMAIN,          "domain",          STRING, 0, NULL,         DOMAINS,   APP_IN_GLOBAL)        \
-	/* git */                                                                                \
-	X(DEPLOY_BRANCH,   "deploy_branch",   STRING, 0, NULL,         GIT,       APP_IN_APP)           \
-	/* builder */                                                                            \
-	X(BUILDER,         "builder",         STRING, 0, NULL,         BUILDER,   APP_IN_APP)           \
-	X(BUILDPACKS,      "buildpacks",      ARRAY,  0, NULL,         BUILDER,   APP_IN_APP)           \
-	X(STACK,           "stack",           STRING, 0, NULL,         BUILDER,   APP_IN_GLOBAL)        \
-	/* checks */                                                                             \
-	X(CHECKS_DISABLED, "checks_disabled", ARRAY,  0, NULL,         CHECKS,    APP_IN_APP)           \
-	X(CHECKS_SKIPPED,  "checks_skipped",  ARRAY,  0, NULL,         CHECKS,    APP_IN_APP)           \
-	/* ports */                                                                              \
-	X(PORTS,           "ports",           ARRAY,  0, NULL,         PORTS,     APP_IN_APP)           \
-	/* ps: formation, restart policy, stopped */                                             \
+	/* domains */                                                                               \
+	X(DOMAINS,         "domains",         ARRAY,  0, NULL,         DOMAINS,   APP_IN_APP | APP_IN_GLOBAL) \
+	X(DEFAULT_DOMAIN,  "default_domain",  BOOL,   1, NULL,         DOMAINS,   APP_IN_APP)       \
+	X(DOMAIN,          "domain",          STRING, 0, NULL,         DOMAINS,   APP_IN_GLOBAL)    \
+	/* git */                                                                                   \
+	X(DEPLOY_BRANCH,   "deploy_branch",   STRING, 0, NULL,         GIT,       APP_IN_APP)       \
+	/* builder */                                                                               \
+	X(BUILDER,         "builder",         STRING, 0, NULL,         BUILDER,   APP_IN_APP)       \
+	X(BUILDPACKS,      "buildpacks",      ARRAY,  0, NULL,         BUILDER,   APP_IN_APP)       \
+	X(STACK,           "stack",           STRING, 0, NULL,         BUILDER,   APP_IN_GLOBAL)    \
+	/* checks */                                                                                \
+	X(CHECKS_DISABLED, "checks_disabled", ARRAY,  0, NULL,         CHECKS,    APP_IN_APP)       \
+	X(CHECKS_SKIPPED,  "checks_skipped",  ARRAY,  0, NULL,         CHECKS,    APP_IN_APP)       \
+	/* ports */                                                                                 \
+	X(PORTS,           "ports",           ARRAY,  0, NULL,         PORTS,     APP_IN_APP)       \
+	/* ps: formation, restart policy, stopped */                                                \
 	X(FORMATION,       "formation",       OBJECT, 0, NULL,         PS,        APP_IN_APP | APP_IN_RELEASE) \
-	X(RESTART_POLICY,  "restart_policy",  STRING, 0, "on-failure", PS,        APP_IN_APP)           \
-	X(STOPPED,         "stopped",         BOOL,   0, NULL,         PS,        APP_IN_APP)           \
-	/* resources: {"memory", "cpu", "process": {TYPE: {"memory", "cpu"}}} */                 \
-	X(RESOURCES,       "resources",       OBJECT, 0, NULL,         RESOURCES, APP_IN_APP)           \
-	X(RES_PROCESS,     "process",         OBJECT, 0, NULL,         RESOURCES, APP_IN_NESTED)        \
-	X(RES_MEMORY,      "memory",          STRING, 0, NULL,         RESOURCES, APP_IN_NESTED)        \
-	X(RES_CPU,         "cpu",             STRING, 0, NULL,         RESOURCES, APP_IN_NESTED)        \
-	/* storage */                                                                            \
-	X(STORAGE,         "storage",         ARRAY,  0, NULL,         STORAGE,   APP_IN_APP)           \
-	/* router options: {"redirect_https", "max_body_bytes"} */                               \
-	X(ROUTER,          "router",          OBJECT, 0, NULL,         ROUTER,    APP_IN_APP)           \
-	X(REDIRECT_HTTPS,  "redirect_https",  BOOL,   0, NULL,         ROUTER,    APP_IN_NESTED)        \
-	X(MAX_BODY_BYTES,  "max_body_bytes",  INT,    0, NULL,         ROUTER,    APP_IN_NESTED)        \
-	/* releases */                                                                           \
-	X(RETAIN,          "retain",          INT,    5, NULL,         RELEASES,  APP_IN_APP)           \
-	X(RELEASES,        "releases",        ARRAY,  0, NULL,         RELEASES,  APP_IN_NESTED)        \
-	X(VERSION,         "version",         INT,    0, NULL,         RELEASES,  APP_IN_RELEASE)       \
-	X(IMAGE,           "image",           STRING, 0, NULL,         RELEASES,  APP_IN_RELEASE)       \
-	X(GIT_REV,         "git_rev",         STRING, 0, NULL,         RELEASES,  APP_IN_RELEASE)       \
-	X(DESCRIPTION,     "description",     STRING, 0, "",           RELEASES,  APP_IN_RELEASE)       \
-	X(BY,              "by",              STRING, 0, "",           RELEASES,  APP_IN_RELEASE)       \
-	X(WHAT,            "what",            STRING, 0, NULL,         RELEASES,  APP_IN_RELEASE)       \
-	X(SOURCE_IMAGE,    "source_image",    STRING, 0, NULL,         RELEASES,  APP_IN_RELEASE)       \
-	X(PROCESSES,       "processes",       OBJECT, 0, NULL,         RELEASES,  APP_IN_RELEASE)       \
-	X(CHECKS,          "checks",          ARRAY,  0, NULL,         RELEASES,  APP_IN_RELEASE)       \
+	X(RESTART_POLICY,  "restart_policy",  STRING, 0, "on-failure", PS,        APP_IN_APP)       \
+	X(STOPPED,         "stopped",         BOOL,   0, NULL,         PS,        APP_IN_APP)       \
+	/* resources: {"memory", "cpu", "process": {TYPE: {"memory", "cpu"}}} */                    \
+	X(RESOURCES,       "resources",       OBJECT, 0, NULL,         RESOURCES, APP_IN_APP)       \
+	X(RES_PROCESS,     "process",         OBJECT, 0, NULL,         RESOURCES, APP_IN_NESTED)    \
+	X(RES_MEMORY,      "memory",          STRING, 0, NULL,         RESOURCES, APP_IN_NESTED)    \
+	X(RES_CPU,         "cpu",             STRING, 0, NULL,         RESOURCES, APP_IN_NESTED)    \
+	/* storage */                                                                               \
+	X(STORAGE,         "storage",         ARRAY,  0, NULL,         STORAGE,   APP_IN_APP)       \
+	/* router options: {"redirect_https", "max_body_bytes"} */                                  \
+	X(ROUTER,          "router",          OBJECT, 0, NULL,         ROUTER,    APP_IN_APP)       \
+	X(REDIRECT_HTTPS,  "redirect_https",  BOOL,   0, NULL,         ROUTER,    APP_IN_NESTED)    \
+	X(MAX_BODY_BYTES,  "max_body_bytes",  INT,    0, NULL,         ROUTER,    APP_IN_NESTED)    \
+	/* releases */                                                                              \
+	X(RETAIN,          "retain",          INT,    5, NULL,         RELEASES,  APP_IN_APP)       \
+	X(RELEASES,        "releases",        ARRAY,  0, NULL,         RELEASES,  APP_IN_RELEASES)  \
+	X(VERSION,         "version",         INT,    0, NULL,         RELEASES,  APP_IN_RELEASE)   \
+	X(IMAGE,           "image",           STRING, 0, NULL,         RELEASES,  APP_IN_RELEASE)   \
+	X(GIT_REV,         "git_rev",         STRING, 0, NULL,         RELEASES,  APP_IN_RELEASE)   \
+	X(DESCRIPTION,     "description",     STRING, 0, "",           RELEASES,  APP_IN_RELEASE)   \
+	X(BY,              "by",              STRING, 0, "",           RELEASES,  APP_IN_RELEASE)   \
+	X(WHAT,            "what",            STRING, 0, NULL,         RELEASES,  APP_IN_RELEASE)   \
+	X(SOURCE_IMAGE,    "source_image",    STRING, 0, NULL,         RELEASES,  APP_IN_RELEASE)   \
+	X(PROCESSES,       "processes",       OBJECT, 0, NULL,         RELEASES,  APP_IN_RELEASE)   \
+	X(CHECKS,          "checks",          ARRAY,  0, NULL,         RELEASES,  APP_IN_RELEASE)   \
 	X(PRUNED,          "pruned",          BOOL,   0, NULL,         RELEASES,  APP_IN_RELEASE)
 
 enum app_key {
@@ -88,7 +88,7 @@ enum app_family {
 };
 
 enum {
-	APP_IN_APP = 1, APP_IN_GLOBAL = 2, APP_IN_RELEASE = 4, APP_IN_NESTED = 8
+	APP_IN_APP = 1, APP_IN_GLOBAL = 2, APP_IN_RELEASES = 4, APP_IN_RELEASE = 8, APP_IN_NESTED = 16
 };
 
 struct app_key_info {
