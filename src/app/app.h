@@ -246,24 +246,17 @@ int app_release_append(json_t *rels, const struct app_release *r);
 /* Reads a release object; out's pointers are borrowed from rel. */
 void app_release_read(const json_t *rel, struct app_release *out);
 
-
 /* ---- the former common/state.c names -----------------------------------------------
  * Thin wrappers kept for src/cli/deploy.c until it moves to src/deploy/ and uses the
- * app_* names above; nothing else may call them. */
-int state_app_exists(const char *app);
-int state_app_create(const char *app);
+ * app_* names above (state_X is app_X; state_current_release is app_release_current,
+ * state_now clock_utc_iso8601); nothing else may call them. */
 int state_app_load(const char *app, json_t **out);
 int state_app_save(const char *app, const json_t *obj);
-int state_app_list(json_t **out);
 int state_releases_load(const char *app, json_t **out);
 int state_releases_save(const char *app, const json_t *obj);
 json_t *state_current_release(const json_t *releases);
 int state_global_load(json_t **out);
-int state_global_save(const json_t *obj);
-int state_global_domain(struct buf *out);
 int state_app_domains(const char *app, const json_t *appobj, json_t **out);
-int state_global_domains(json_t **out);
-int state_app_env(const char *app, json_t **out);
 int state_app_lock(struct lock *l, const char *app);
 int state_now(struct buf *out);
 

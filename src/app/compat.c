@@ -2,15 +2,7 @@
  * for src/cli/deploy.c until it moves to src/deploy/ (see app.h). */
 #include "app.h"
 
-int state_app_exists(const char *app)
-{
-	return app_exists(app);
-}
 
-int state_app_create(const char *app)
-{
-	return app_create(app);
-}
 
 int state_app_load(const char *app, json_t **out)
 {
@@ -22,10 +14,6 @@ int state_app_save(const char *app, const json_t *obj)
 	return app_save(app, obj);
 }
 
-int state_app_list(json_t **out)
-{
-	return app_list(out);
-}
 
 int state_releases_load(const char *app, json_t **out)
 {
@@ -47,30 +35,14 @@ int state_global_load(json_t **out)
 	return app_global_load(out);
 }
 
-int state_global_save(const json_t *obj)
-{
-	return app_global_save(obj);
-}
 
-int state_global_domain(struct buf *out)
-{
-	return app_global_domain(out);
-}
 
 int state_app_domains(const char *app, const json_t *appobj, json_t **out)
 {
 	return app_domains(app, appobj, out);
 }
 
-int state_global_domains(json_t **out)
-{
-	return app_global_domains(out);
-}
 
-int state_app_env(const char *app, json_t **out)
-{
-	return app_env(app, out);
-}
 
 int state_app_lock(struct lock *l, const char *app)
 {
