@@ -145,7 +145,9 @@ void app_limits_of(const json_t *resources, const char *type, struct app_limits 
 json_t *app_limits_ensure(json_t *appdoc, const char *type);
 
 /* ---- apps/<app>/app.json --------------------------------------------------------
- * Callers validate app names first; writers hold the app's lock (app_update()). */
+ * Callers validate app names first; writers hold the app's lock (app_update()).
+ * Every function here that hands over an object through json_t **out sets *out to
+ * NULL first and only fills it on success: a failure leaves nothing to free. */
 int app_exists(const char *app);                          /* 1 or 0 */
 /* Makes apps/<app>/ and its app.json; fails if it exists. */
 int app_create(const char *app);
@@ -153,7 +155,7 @@ int app_create(const char *app);
  * on failure ("app 'x' does not exist"); the caller decrefs it. */
 int app_load(const char *app, json_t **out);
 int app_save(const char *app, const json_t *doc);
-/* Sorted array of app names. *out is set only on success; the caller decrefs it. */
+/* Sorted array of app names. *out is NULL on failure; the caller decrefs it. */
 int app_list(json_t **out);
 
 /* The app's lock: serialises deploys and changes of one app in arrival order. A
@@ -197,14 +199,14 @@ int app_global_update(app_update_fn *fn, void *data);
 /* The global domain: global.json's, else this host's name. Appends to out. */
 int app_global_domain(struct buf *out);
 /* global.json's domains: its "domains" array, else its single "domain", else
- * none. *out is a new array set only on success; the caller decrefs it. */
+ * none. *out is a new array, NULL on failure; the caller decrefs it. */
 int app_global_domains(json_t **out);
 /* Stores list as global.json's domains, the first also as its single "domain"
  * (for readers of the single global domain). Takes a reference of list. */
 int app_global_set_domains(json_t *gdoc, json_t *list);
 
 /* The app's domains: "<app>.<global domain>" unless the app turned the default
- * off, then the app's own. *out is a new array set only on success. */
+ * off, then the app's own. *out is a new array, NULL on failure. */
 int app_domains(const char *app, const json_t *appdoc, json_t **out);
 /* The environment an app's containers get from config: global.json's "config"
  * with the app's own over it (the app wins). *out is a new object set only on
@@ -213,7 +215,7 @@ int app_env(const char *app, json_t **out);
 
 /* ---- apps/<app>/releases.json ---------------------------------------------------- */
 
-/* {"releases": []} if none. *out is set only on success; the caller decrefs it. */
+/* {"releases": []} if none. *out is NULL on failure; the caller decrefs it. */
 int app_releases_load(const char *app, json_t **out);
 int app_releases_save(const char *app, const json_t *doc);
 /* The releases array of a loaded releases.json (borrowed, never NULL for a doc

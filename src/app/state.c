@@ -117,6 +117,7 @@ int app_list(json_t **out)
 	json_t *list = json_array();
 	int ret = -1;
 
+	*out = NULL;
 	if (!list || buf_addf(&dir, "%s/apps", wharf_root()) < 0)
 		goto out;
 	d = opendir(dir.buf);
