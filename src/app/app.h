@@ -209,8 +209,8 @@ int app_global_set_domains(json_t *gdoc, json_t *list);
  * off, then the app's own. *out is a new array, NULL on failure. */
 int app_domains(const char *app, const json_t *appdoc, json_t **out);
 /* The environment an app's containers get from config: global.json's "config"
- * with the app's own over it (the app wins). *out is a new object set only on
- * success. Fails when the app does not exist. */
+ * with the app's own over it (the app wins). *out is a new object, NULL on
+ * failure. Fails when the app does not exist. */
 int app_env(const char *app, json_t **out);
 
 /* ---- apps/<app>/releases.json ---------------------------------------------------- */
