@@ -33,6 +33,7 @@
 	X(DEFAULT_DOMAIN,  "default_domain",  BOOL,   1, NULL,         DOMAINS,   APP_IN_APP)       \
 	X(DOMAIN,          "domain",          STRING, 0, NULL,         DOMAINS,   APP_IN_GLOBAL)    \
 	/* git */                                                                                   \
+	X(GIT_MAX_PUSH_SIZE, "git_max_push_size", INT, 0, NULL,        GIT,       APP_IN_GLOBAL)     \
 	X(DEPLOY_BRANCH,   "deploy_branch",   STRING, 0, NULL,         GIT,       APP_IN_APP)       \
 	/* builder */                                                                               \
 	X(BUILDER,         "builder",         STRING, 0, NULL,         BUILDER,   APP_IN_APP)       \
@@ -54,6 +55,7 @@
 	X(RES_CPU,         "cpu",             STRING, 0, NULL,         RESOURCES, APP_IN_NESTED)    \
 	/* storage */                                                                               \
 	X(STORAGE,         "storage",         ARRAY,  0, NULL,         STORAGE,   APP_IN_APP)       \
+	X(STORAGE_ALLOW,   "storage_allow",   ARRAY,  0, NULL,         STORAGE,   APP_IN_GLOBAL)       \
 	/* router options: {"redirect_https", "max_body_bytes"} */                                  \
 	X(ROUTER,          "router",          OBJECT, 0, NULL,         ROUTER,    APP_IN_APP)       \
 	X(REDIRECT_HTTPS,  "redirect_https",  BOOL,   0, NULL,         ROUTER,    APP_IN_NESTED)    \

@@ -20,6 +20,22 @@ int app_exists(const char *app)
 	return r;
 }
 
+/* apps/ and apps/<app> are 0700: config, repository and certificate are the
+ * app's secrets. Roots an older wharf made 0755 are closed on the next write. */
+static int app_dirs_private(const char *app)
+{
+	struct buf p = BUF_INIT;
+	int ret = -1;
+
+	if (buf_addf(&p, "%s/apps", wharf_root()) < 0 || fs_private_dir(p.buf) < 0 ||
+	    buf_addf(&p, "/%s", app) < 0 || fs_private_dir(p.buf) < 0)
+		goto out;
+	ret = 0;
+out:
+	buf_release(&p);
+	return ret;
+}
+
 int app_create(const char *app)
 {
 	struct buf dir = BUF_INIT, now = BUF_INIT;
@@ -32,7 +48,7 @@ int app_create(const char *app)
 		err_set("app '%s' already exists", app);
 		goto out;
 	}
-	if (wharf_app_path(&dir, app, NULL) < 0 || fs_mkdir_p(dir.buf, 0755) < 0 ||
+	if (wharf_app_path(&dir, app, NULL) < 0 || app_dirs_private(app) < 0 ||
 	    clock_utc_iso8601(&now) < 0)
 		goto out;
 	obj = json_object();
@@ -94,7 +110,7 @@ int app_load(const char *app, json_t **out)
 
 int app_save(const char *app, const json_t *obj)
 {
-	return save_file(app, "app.json", obj);
+	return app_dirs_private(app) < 0 ? -1 : save_file(app, "app.json", obj);
 }
 
 static int cmp_str(const void *a, const void *b)
