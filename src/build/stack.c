@@ -1,6 +1,7 @@
 /* src/build/stack.c - which image buildpack apps are built on and run from, and
  * where the script that makes it lives. */
 #include "build/internal.h"
+#include "app/app.h"
 
 #include <libgen.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ const char *build_stack_image(void)
 	if (env && *env && strlen(env) < sizeof(image))
 		return env;
 	snprintf(image, sizeof(image), "%s", BUILD_STACK_DEFAULT);
-	if (state_global_load(&global) == 0 && (s = json_str(global, "stack", NULL)) && *s &&
+	if (app_global_load(&global) == 0 && (s = app_get_str(global, APP_STACK)) && *s &&
 	    strlen(s) < sizeof(image))
 		snprintf(image, sizeof(image), "%s", s);
 	err_clear();    /* handled: no or unreadable global.json means the default image */
@@ -28,11 +29,15 @@ const char *build_stack_image(void)
 	return image;
 }
 
+static int store_stack(const char *app, json_t *global, void *data)
+{
+	(void)app;
+	return app_set_str(global, APP_STACK, data) < 0 ? -1 : 1;
+}
+
 int build_stack_set(const char *image)
 {
-	json_t *global = NULL;
 	size_t i;
-	int ret = -1;
 
 	if (image) {
 		if (!*image || strlen(image) > 255)
@@ -41,15 +46,7 @@ int build_stack_set(const char *image)
 			if ((unsigned char)image[i] <= 0x20 || image[i] == 0x7f)
 				return err_set("bad image name '%s'", image);
 	}
-	if (state_global_load(&global) < 0)
-		goto out;
-	if (image ? json_object_set_new(global, "stack", json_string(image)) < 0
-		  : json_object_del(global, "stack") < -1)
-		goto out;
-	ret = state_global_save(global);
-out:
-	json_decref(global);
-	return ret;
+	return app_global_update(store_stack, (void *)image) < 0 ? -1 : 0;
 }
 
 int build_stack_script(struct buf *out)

@@ -13,7 +13,7 @@ static int acl_change(int argc, char **argv, int grant)
 		return cli_usage(argv[0]);
 	if (valid_app_name(argv[1]) < 0 || valid_key_name(argv[2]) < 0)
 		return -1;
-	if (grant && !state_app_exists(argv[1]))
+	if (grant && !app_exists(argv[1]))
 		return err_set("app '%s' does not exist", argv[1]);
 	if (receiver_acl_grant(argv[1], argv[2], grant) < 0)
 		return -1;

@@ -31,7 +31,7 @@ int cli_app_create(const char *app, int need_docker)
 
 	if (valid_app_name(app) < 0)
 		return -1;
-	if (state_app_exists(app))
+	if (app_exists(app))
 		return err_set("app '%s' already exists", app);
 	/* A push is about to build: with dockerd down nothing is created and the
 	 * message says why. apps:create only writes wharf's own state, which an
@@ -39,7 +39,7 @@ int cli_app_create(const char *app, int need_docker)
 	if (need_docker && scheduler_new(&sched, NULL) < 0)
 		goto out;
 	say_step("Creating %s...", app);
-	if (state_app_create(app) < 0)
+	if (app_create(app) < 0)
 		goto out;
 	made = 1;
 	if (cli_self_exe(&exe) < 0 || receiver_repo_ensure(app, exe.buf, &created) < 0)
@@ -81,7 +81,7 @@ int cmd_apps_list(int argc, char **argv)
 		return -1;
 	if (o.npos)
 		return cli_usage(argv[0]);
-	if (state_app_list(&apps) < 0)
+	if (app_list(&apps) < 0)
 		return -1;
 	if (json) {
 		char *s = json_dumps(apps, JSON_COMPACT);
@@ -102,7 +102,7 @@ int cmd_apps_exists(int argc, char **argv)
 
 	if (app_args(&o, argc, argv, "", 1, 0) < 0)
 		return -1;
-	if (!state_app_exists(o.pos[0]))
+	if (!app_exists(o.pos[0]))
 		return err_set("App %s does not exist", o.pos[0]);
 	return 0;
 }
@@ -141,7 +141,7 @@ int cmd_apps_destroy(int argc, char **argv)
 		return -1;
 	if (scheduler_new(&sched, NULL) < 0)
 		goto out;
-	if (state_app_lock(&l, app) < 0)
+	if (app_lock(&l, app) < 0)
 		goto out;
 	/* Grants go first: if anything below fails half-way, no deployer is left
 	 * with a grant an app made later under this name would inherit. */
@@ -177,22 +177,22 @@ static int app_report(const char *app, const char *flag, int json, json_t *all)
 	const char *rev;
 	int ret = -1;
 
-	if (state_app_load(app, &obj) < 0 || state_releases_load(app, &rels) < 0 ||
+	if (app_load(app, &obj) < 0 || app_releases_load(app, &rels) < 0 ||
 	    wharf_app_path(&dir, app, NULL) < 0 ||
 	    buf_addf(&title, "%s apps information", app) < 0)
 		goto out;
-	cur = state_current_release(rels);
-	rev = json_str(cur, "git_rev", "");
+	cur = app_release_current(rels);
+	rev = app_get_str_or(cur, APP_GIT_REV, "");
 	if (cur)
-		buf_addf(&ver, "v%lld", json_int(cur, "version", 0));
+		buf_addf(&ver, "v%lld", app_get_int(cur, APP_VERSION));
 	{
 		struct cli_report_row rows[] = {
-			{ "Apps created at", json_str(obj, "created_at", "") },
+			{ "Apps created at", app_get_str(obj, APP_CREATED_AT) },
 			{ "Apps current release", ver.buf },
 			{ "Apps deploy source", *rev ? "git" : "" },
 			{ "Apps deploy source metadata", rev },
 			{ "Apps dir", dir.buf },
-			{ "Apps locked", json_is_true(json_object_get(obj, "locked")) ? "true" : "false" },
+			{ "Apps locked", app_get_bool(obj, APP_LOCKED) ? "true" : "false" },
 		};
 		size_t n = sizeof(rows) / sizeof(rows[0]);
 		if (all)
@@ -228,29 +228,20 @@ int cmd_apps_report(int argc, char **argv)
 
 /* ---- deploy lock --------------------------------------------------------------- */
 
+static int store_locked(const char *app, json_t *doc, void *data)
+{
+	(void)app;
+	return app_set_bool(doc, APP_LOCKED, *(int *)data) < 0 ? -1 : 1;
+}
+
 static int set_locked(int argc, char **argv, int locked)
 {
 	struct cli_opts o;
-	struct lock l = LOCK_INIT;
-	json_t *obj = NULL;
-	int ret = -1;
 
-	if (app_args(&o, argc, argv, "", 1, 1) < 0)
+	if (app_args(&o, argc, argv, "", 1, 1) < 0 || app_update(o.pos[0], store_locked, &locked) < 0)
 		return -1;
-	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &obj) < 0)
-		goto out;
-	if (locked)
-		json_object_set_new(obj, "locked", json_true());
-	else
-		json_object_del(obj, "locked");
-	if (state_app_save(o.pos[0], obj) < 0)
-		goto out;
 	say_step(locked ? "Deploy lock created" : "Deploy lock removed");
-	ret = 0;
-out:
-	lock_release(&l);
-	json_decref(obj);
-	return ret;
+	return 0;
 }
 
 int cmd_apps_lock(int argc, char **argv)
@@ -269,9 +260,9 @@ int cmd_apps_locked(int argc, char **argv)
 	json_t *obj = NULL;
 	int locked;
 
-	if (app_args(&o, argc, argv, "", 1, 1) < 0 || state_app_load(o.pos[0], &obj) < 0)
+	if (app_args(&o, argc, argv, "", 1, 1) < 0 || app_load(o.pos[0], &obj) < 0)
 		return -1;
-	locked = json_is_true(json_object_get(obj, "locked"));
+	locked = app_get_bool(obj, APP_LOCKED);
 	json_decref(obj);
 	if (!locked)
 		return err_set("Deploy lock does not exist");
@@ -288,7 +279,7 @@ static int two_apps(struct cli_opts *o, int argc, char **argv)
 		return -1;
 	if (!strcmp(o->pos[0], o->pos[1]))
 		return err_set("the new name is the old one");
-	if (state_app_exists(o->pos[1]))
+	if (app_exists(o->pos[1]))
 		return err_set("app '%s' already exists", o->pos[1]);
 	return 0;
 }
@@ -357,7 +348,7 @@ int cmd_apps_rename(int argc, char **argv)
 	if (scheduler_new(&sched, NULL) < 0 || wharf_app_path(&from, old, NULL) < 0 ||
 	    wharf_app_path(&to, new, NULL) < 0)
 		goto out;
-	if (state_app_lock(&l, old) < 0)
+	if (app_lock(&l, old) < 0)
 		goto out;
 	say_step("Renaming %s to %s", old, new);
 	if (fs_exists(to.buf)) {
@@ -405,31 +396,57 @@ out:
 	return ret;
 }
 
-/* Copies old's settings (config, formation, checks, builder …) into new's
- * app.json. Custom domains stay with old (two apps cannot serve one host), the
- * deploy lock too; new gets its own default domain. */
-static int copy_settings(const char *old, const char *new)
+struct settings_copy {
+	const char *old;
+	json_t *src;                 /* a copy of old's app.json */
+};
+
+/* app_update() callback of new: old's settings replace new's. Custom domains stay
+ * with old (two apps cannot serve one host), the deploy lock too; new gets its
+ * own default domain. */
+static int take_settings(const char *new, json_t *dst, void *data)
 {
-	json_t *src = NULL, *dst = NULL;
+	const struct settings_copy *sc = data;
 	struct buf now = BUF_INIT;
 	int ret = -1;
 
-	if (state_app_load(old, &src) < 0 || state_now(&now) < 0)
+	(void)new;
+	if (clock_utc_iso8601(&now) < 0)
 		goto out;
-	dst = json_deep_copy(src);
-	if (!dst) {
+	json_object_clear(dst);
+	if (json_object_update(dst, sc->src) < 0) {
 		err_set("out of memory");
 		goto out;
 	}
-	json_object_set_new(dst, "domains", json_array());
-	json_object_del(dst, "locked");
-	json_object_set_new(dst, "created_at", json_string(now.buf));
-	json_object_set_new(dst, "cloned_from", json_string(old));
-	ret = state_app_save(new, dst);
+	app_unset(dst, APP_LOCKED);
+	if (app_set(dst, APP_DOMAINS, json_array()) < 0 ||
+	    app_set_str(dst, APP_CREATED_AT, now.buf) < 0 ||
+	    app_set_str(dst, APP_CLONED_FROM, sc->old) < 0)
+		goto out;
+	ret = 1;
+out:
+	buf_release(&now);
+	return ret;
+}
+
+/* Copies old's settings (config, formation, checks, builder …) into new's
+ * app.json (see take_settings()). */
+static int copy_settings(const char *old, const char *new)
+{
+	json_t *src = NULL, *copy = NULL;
+	int ret = -1;
+
+	if (app_load(old, &src) < 0)
+		goto out;
+	copy = json_deep_copy(src);
+	if (!copy) {
+		err_set("out of memory");
+		goto out;
+	}
+	ret = app_update(new, take_settings, &(struct settings_copy){ old, copy }) < 0 ? -1 : 0;
 out:
 	json_decref(src);
-	json_decref(dst);
-	buf_release(&now);
+	json_decref(copy);
 	return ret;
 }
 
@@ -441,26 +458,24 @@ static int seed_release(const char *old, const char *new)
 	json_t *rels = NULL, *seed = NULL, *cur;
 	int ret = -1;
 
-	if (state_releases_load(old, &rels) < 0)
+	if (app_releases_load(old, &rels) < 0)
 		return -1;
-	cur = state_current_release(rels);
-	if (!cur || json_is_true(json_object_get(cur, "pruned"))) {
+	cur = app_release_current(rels);
+	if (!cur || app_get_bool(cur, APP_PRUNED)) {
 		ret = 0;
 		goto out;
 	}
-	seed = json_pack("{s:[O]}", "releases", cur);
-	if (!seed) {
-		err_set("out of memory");
+	seed = json_object();
+	if (!seed || app_set(seed, APP_RELEASES, json_pack("[O]", cur)) < 0)
 		goto out;
-	}
 	{
-		json_t *r = json_array_get(json_object_get(seed, "releases"), 0);
+		json_t *r = json_array_get(app_releases(seed), 0);
 		char desc[128];
-		snprintf(desc, sizeof(desc), "cloned from %s v%lld", old, json_int(cur, "version", 0));
-		json_object_set_new(r, "version", json_integer(0));
-		json_object_set_new(r, "description", json_string(desc));
+		snprintf(desc, sizeof(desc), "cloned from %s v%lld", old, app_get_int(cur, APP_VERSION));
+		if (app_set_int(r, APP_VERSION, 0) < 0 || app_set_str(r, APP_DESCRIPTION, desc) < 0)
+			goto out;
 	}
-	ret = state_releases_save(new, seed) < 0 ? -1 : 1;
+	ret = app_releases_save(new, seed) < 0 ? -1 : 1;
 out:
 	json_decref(rels);
 	json_decref(seed);
@@ -471,12 +486,14 @@ static void drop_seed(const char *app)
 {
 	json_t *rels = NULL, *arr;
 
-	if (state_releases_load(app, &rels) < 0)
+	if (app_releases_load(app, &rels) < 0)
 		return;
-	arr = json_object_get(rels, "releases");
-	if (json_array_size(arr) > 1 && json_int(json_array_get(arr, 0), "version", -1) == 0) {
+	arr = app_releases(rels);
+	if (json_array_size(arr) > 1 && json_is_integer(json_object_get(json_array_get(arr, 0),
+								   app_key_name(APP_VERSION))) &&
+	    app_get_int(json_array_get(arr, 0), APP_VERSION) == 0) {
 		json_array_remove(arr, 0);
-		if (state_releases_save(app, rels) < 0)
+		if (app_releases_save(app, rels) < 0)
 			say_warn("%s", err_msg());
 	}
 	json_decref(rels);
@@ -500,7 +517,7 @@ int cmd_apps_clone(int argc, char **argv)
 		goto out;
 	say_step("Cloning %s to %s", old, new);
 	/* Old's lock: no push changes its repository or release while we copy. */
-	if (state_app_lock(&l, old) < 0 || state_app_create(new) < 0)
+	if (app_lock(&l, old) < 0 || app_create(new) < 0)
 		goto out;
 	if (copy_settings(old, new) < 0)
 		goto fail;

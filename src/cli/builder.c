@@ -11,9 +11,7 @@ static const char *const selectable[] = { "dockerfile", "buildpacks", "image", N
 int cmd_builder_set(int argc, char **argv)
 {
 	struct cli_opts o;
-	struct lock l = LOCK_INIT;
-	json_t *app = NULL;
-	int i, ok = 0, ret = -1;
+	int i, ok = 0, set;
 
 	if (cli_opts_parse(&o, argc, argv, "", NULL) < 0)
 		return -1;
@@ -27,20 +25,14 @@ int cmd_builder_set(int argc, char **argv)
 		ok |= !strcmp(o.pos[2], selectable[i]);
 	if (o.npos == 3 && *o.pos[2] && !ok)
 		return err_set("invalid builder '%s': use dockerfile, buildpacks or image", o.pos[2]);
-	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &app) < 0)
-		goto out;
-	if (o.npos == 3 && *o.pos[2]) {
-		json_object_set_new(app, "builder", json_string(o.pos[2]));
+	set = o.npos == 3 && *o.pos[2];
+	if (app_update_key(o.pos[0], APP_BUILDER, set ? json_string(o.pos[2]) : NULL) < 0)
+		return -1;
+	if (set)
 		say_step("Setting selected to %s", o.pos[2]);
-	} else {
-		json_object_del(app, "builder");
+	else
 		say_step("Unsetting selected");
-	}
-	ret = state_app_save(o.pos[0], app);
-out:
-	lock_release(&l);
-	json_decref(app);
-	return ret;
+	return 0;
 }
 
 static int builder_report(const char *name, const char *flag, int json, json_t *all)
@@ -50,9 +42,9 @@ static int builder_report(const char *name, const char *flag, int json, json_t *
 	const char *sel;
 	int ret = -1;
 
-	if (state_app_load(name, &app) < 0 || buf_addf(&title, "%s builder information", name) < 0)
+	if (app_load(name, &app) < 0 || buf_addf(&title, "%s builder information", name) < 0)
 		goto out;
-	sel = json_str(app, "builder", "");
+	sel = app_get_str_or(app, APP_BUILDER, "");
 	{
 		struct cli_report_row rows[] = {
 			{ "Builder selected", sel },

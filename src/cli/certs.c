@@ -188,7 +188,7 @@ int cmd_certs_add(int argc, char **argv)
 		err_set("invalid certificate or key file (not text?)");
 		goto out;
 	}
-	if (state_app_lock(&l, argv[1]) < 0)
+	if (app_lock(&l, argv[1]) < 0)
 		goto out;
 	say_step("Adding certificate to %s", argv[1]);
 	if (cert_install(argv[1], cert, &info) < 0)
@@ -215,7 +215,7 @@ int cmd_certs_remove(int argc, char **argv)
 		return err_set("usage: certs:remove <app>");
 	if (cli_need_app(argc, argv, 1, 1) < 0)
 		return -1;
-	if (state_app_lock(&l, argv[1]) < 0 || deploy_cert_load(argv[1], &cert) < 0 ||
+	if (app_lock(&l, argv[1]) < 0 || deploy_cert_load(argv[1], &cert) < 0 ||
 	    (had = router_cert_delete(argv[1])) < 0)
 		goto out;
 	if (!had && !cert) {
@@ -382,7 +382,7 @@ int cmd_certs_generate(int argc, char **argv)
 		err_set("out of memory");
 		goto out;
 	}
-	if (state_app_lock(&l, argv[1]) < 0 || cert_install(argv[1], body, &reply) < 0)
+	if (app_lock(&l, argv[1]) < 0 || cert_install(argv[1], body, &reply) < 0)
 		goto out;
 	print_info(reply);
 	say_detail("valid for %d days; browsers will warn: it is signed by no authority", CERT_DAYS);

@@ -21,18 +21,6 @@ static void join_types(struct buf *out, const json_t *types)
 		buf_addstr(out, "none");
 }
 
-/* The array app[key], created when missing. Borrowed. */
-static json_t *types_of(json_t *app, const char *key)
-{
-	json_t *a = json_object_get(app, key);
-
-	if (!json_is_array(a)) {
-		a = json_array();
-		json_object_set_new(app, key, a);
-	}
-	return a;
-}
-
 /* Removes the types from list. A list of every type ("_all_") cannot lose one of
  * them: wharf does not know every type an app will have. */
 static int remove_types(json_t *list, const json_t *types, const char *what)
@@ -72,13 +60,49 @@ static int add_types(json_t *list, const json_t *types)
 
 enum checks_change { ENABLE, DISABLE, SKIP };
 
-static int change(int argc, char **argv, enum checks_change what)
+struct checks_req {
+	enum checks_change what;
+	const json_t *types;         /* the types named, or [_all_] */
+};
+
+/* app_update() callback: moves the types between enabled, disabled and skipped. */
+static int change_types(const char *app, json_t *doc, void *data)
 {
 	static const char *const verbs[] = { "Enabling", "Disabling", "Skipping" };
-	struct cli_opts o;
-	struct lock l = LOCK_INIT;
+	const struct checks_req *rq = data;
+	enum checks_change what = rq->what;
+	const json_t *types = rq->types;
+	json_t *disabled = app_ensure(doc, APP_CHECKS_DISABLED);
+	json_t *skipped = app_ensure(doc, APP_CHECKS_SKIPPED);
 	struct buf shown = BUF_INIT;
-	json_t *app = NULL, *types = NULL, *disabled, *skipped;
+
+	if (!disabled || !skipped)
+		return -1;
+	/* A type is enabled, disabled or skipped: never two of them. Only "every
+	 * type is skipped" may stay beside a disabled type, as disabled wins. */
+	if ((what != DISABLE && remove_types(disabled, types, "disabled") < 0) ||
+	    (what == ENABLE && remove_types(skipped, types, "skipped") < 0))
+		return -1;
+	if (what == DISABLE && !runtime_type_listed(skipped, ALL))
+		remove_types(skipped, types, "skipped");
+	if (what == DISABLE)
+		add_types(disabled, types);
+	else if (what == SKIP)
+		add_types(skipped, types);
+	join_types(&shown, types);
+	say_step("%s zero downtime for app's (%s) proctypes (%s)", verbs[what], app, shown.buf);
+	if (what == DISABLE)
+		say_detail("the old containers of those types stop before the new ones start: "
+			   "deploys cause downtime");
+	buf_release(&shown);
+	return 1;
+}
+
+static int change(int argc, char **argv, enum checks_change what)
+{
+	struct cli_opts o;
+	struct checks_req rq = { .what = what };
+	json_t *types = NULL;
 	int ret = -1;
 
 	if (cli_opts_parse(&o, argc, argv, "", NULL) < 0)
@@ -88,36 +112,13 @@ static int change(int argc, char **argv, enum checks_change what)
 	if (cli_opts_app(&o, 1) < 0 ||
 	    cli_checks_parse_types(&types, o.npos == 2 ? o.pos[1] : ALL) < 0)
 		return -1;
-	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &app) < 0)
-		goto out;
-	disabled = types_of(app, "checks_disabled");
-	skipped = types_of(app, "checks_skipped");
-	/* A type is enabled, disabled or skipped: never two of them. Only "every
-	 * type is skipped" may stay beside a disabled type, as disabled wins. */
-	if ((what != DISABLE && remove_types(disabled, types, "disabled") < 0) ||
-	    (what == ENABLE && remove_types(skipped, types, "skipped") < 0))
-		goto out;
-	if (what == DISABLE && !runtime_type_listed(skipped, ALL))
-		remove_types(skipped, types, "skipped");
-	if (what == DISABLE)
-		add_types(disabled, types);
-	else if (what == SKIP)
-		add_types(skipped, types);
-	join_types(&shown, types);
-	say_step("%s zero downtime for app's (%s) proctypes (%s)", verbs[what], o.pos[0],
-		 shown.buf);
-	if (what == DISABLE)
-		say_detail("the old containers of those types stop before the new ones start: "
-			   "deploys cause downtime");
-	if (state_app_save(o.pos[0], app) < 0)
+	rq.types = types;
+	if (app_update(o.pos[0], change_types, &rq) < 0)
 		goto out;
 	say_detail("applies from the next deploy");
 	ret = 0;
 out:
-	lock_release(&l);
-	json_decref(app);
 	json_decref(types);
-	buf_release(&shown);
 	return ret;
 }
 
@@ -158,14 +159,14 @@ static int checks_report(const char *name, const char *flag, int json, json_t *a
 	const json_t *d, *s;
 	int ret = -1;
 
-	if (state_app_load(name, &app) < 0 || state_releases_load(name, &rels) < 0 ||
+	if (app_load(name, &app) < 0 || app_releases_load(name, &rels) < 0 ||
 	    buf_addf(&title, "%s checks information", name) < 0)
 		goto out;
-	d = json_object_get(app, "checks_disabled");
-	s = json_object_get(app, "checks_skipped");
+	d = app_get(app, APP_CHECKS_DISABLED);
+	s = app_get(app, APP_CHECKS_SKIPPED);
 	join_types(&dis, d);
 	join_types(&skip, s);
-	cur = state_current_release(rels);
+	cur = app_release_current(rels);
 	buf_addstr(&web, runtime_type_listed(d, "web") ? "disabled"
 			 : runtime_type_listed(s, "web") ? "skipped" : "enabled");
 	{
@@ -180,7 +181,7 @@ static int checks_report(const char *name, const char *flag, int json, json_t *a
 
 		/* The checks the current release came with (CHECKS or app.json): 0 means the
 		 * default check. */
-		snprintf(count, sizeof(count), "%zu", json_array_size(json_object_get(cur, "checks")));
+		snprintf(count, sizeof(count), "%zu", json_array_size(app_get(cur, APP_CHECKS)));
 		rows[3].value = count;
 		if (all)
 			ret = json_object_set_new(all, name, cli_report_json(rows, n));

@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "deploy/deploy.h"
+#include "app/app.h"
 #include "runtime/runtime.h"
 #include "receiver/receiver.h"
 

@@ -1,6 +1,6 @@
 /* config.c - config:set, get, unset, show, keys, clear, export, import: an app's
  * config vars (app.json "config") or, with --global, every app's (global.json
- * "config", under the app's own at deploy: state_app_env()). */
+ * "config", under the app's own at deploy: app_env()). */
 #include "cli.h"
 #include "plugins/plugins.h"
 
@@ -16,67 +16,73 @@
 /* Where the vars live: an app's app.json or global.json. */
 struct target {
 	const char *app;             /* NULL with --global */
-	struct lock l;
-	json_t     *doc;             /* app.json or global.json */
+	json_t     *doc;             /* app.json or global.json, for reads */
 	json_t     *config;          /* borrowed from doc */
 	char      **args;            /* positional words after the app */
 	int         nargs;
 };
-#define TARGET_INIT { .app = NULL, .l = LOCK_INIT, .doc = NULL, .config = NULL }
+#define TARGET_INIT { .app = NULL, .doc = NULL, .config = NULL }
 
-/* Resolves --global or the app in pos[0]; with lock, takes the app's (or the
- * global file's) lock before loading, so a read-modify-write loses nothing. A
- * change of an app that will redeploy it (no --no-restart) is refused here,
- * before anything is saved, when Docker does not answer: a config that no
- * release runs would otherwise be left behind. */
-static int target_open(struct target *t, const struct cli_opts *o, int lock)
+/* Resolves --global or the app in pos[0]; with load, reads its vars (unlocked:
+ * changes go through target_change()). */
+static int target_open(struct target *t, const struct cli_opts *o, int load)
 {
-	struct buf p = BUF_INIT;
-	int ret = -1;
-
 	if (o->global) {
 		t->args = (char **)o->pos;
 		t->nargs = o->npos;
-		if (lock && (buf_addf(&p, "%s/global.lock", wharf_root()) < 0 ||
-			     fs_mkdir_p(wharf_root(), 0755) < 0 || lock_take(&t->l, p.buf, NULL) < 0))
-			goto out;
-		if (state_global_load(&t->doc) < 0)
-			goto out;
+		if (load && app_global_load(&t->doc) < 0)
+			return -1;
 	} else {
 		if (cli_opts_app(o, 1) < 0)
-			goto out;
+			return -1;
 		t->app = o->pos[0];
 		t->args = (char **)o->pos + 1;
 		t->nargs = o->npos - 1;
-		if (lock && state_app_lock(&t->l, t->app) < 0)
-			goto out;
-		if (lock && !o->no_restart && deploy_redeploy_check(t->app) < 0)
-			goto out;
-		if (state_app_load(t->app, &t->doc) < 0)
-			goto out;
+		if (load && app_load(t->app, &t->doc) < 0)
+			return -1;
 	}
-	if (!json_is_object(json_object_get(t->doc, "config")))
-		json_object_set_new(t->doc, "config", json_object());
-	t->config = json_object_get(t->doc, "config");
-	ret = 0;
-out:
-	buf_release(&p);
-	return ret;
-}
-
-static int target_save(struct target *t)
-{
-	return t->app ? state_app_save(t->app, t->doc) : state_global_save(t->doc);
-}
-
-/* Saves, unlocks, and redeploys the app unless asked not to. Global values reach
- * each app on its next deploy: redeploying every app at once is not what an
- * admin setting one shared value expects. */
-static int target_commit(struct target *t, const struct cli_opts *o, const char *why)
-{
-	if (target_save(t) < 0)
+	if (load && !(t->config = app_ensure(t->doc, APP_CONFIG)))
 		return -1;
-	lock_release(&t->l);
+	return 0;
+}
+
+/* What a change does to the vars (under the lock); 0 or -1 (err_set). */
+typedef int config_change_fn(json_t *config, void *data);
+
+struct config_change {
+	const struct cli_opts *o;
+	config_change_fn *fn;
+	void *data;
+};
+
+/* app_update() callback. A change of an app that will redeploy it (no
+ * --no-restart) is refused here, before anything is saved, when Docker does not
+ * answer: a config that no release runs would otherwise be left behind. */
+static int change_config(const char *app, json_t *doc, void *data)
+{
+	const struct config_change *cc = data;
+	json_t *config;
+
+	if (app && !cc->o->no_restart && deploy_redeploy_check(app) < 0)
+		return -1;
+	if (!(config = app_ensure(doc, APP_CONFIG)))
+		return -1;
+	return cc->fn(config, cc->data) < 0 ? -1 : 1;
+}
+
+/* Changes the target's vars with fn under the app's (or the global file's) lock,
+ * so a read-modify-write loses nothing; then tells the plugins and redeploys the
+ * app unless asked not to. Global values reach each app on its next deploy:
+ * redeploying every app at once is not what an admin setting one shared value
+ * expects. */
+static int target_change(struct target *t, const struct cli_opts *o, config_change_fn *fn,
+			 void *data, const char *why)
+{
+	struct config_change cc = { o, fn, data };
+
+	if ((t->app ? app_update(t->app, change_config, &cc)
+		    : app_global_update(change_config, &cc)) < 0)
+		return -1;
 	/* why is "config set|unset|clear|import": the trigger gets the verb. */
 	plugins_post("post-config-update", t->app,
 		     (const char *[]){ t->app ? t->app : "--global", why + strlen("config "), NULL });
@@ -89,7 +95,6 @@ static int target_commit(struct target *t, const struct cli_opts *o, const char 
 
 static void target_release(struct target *t)
 {
-	lock_release(&t->l);
 	json_decref(t->doc);
 }
 
@@ -97,7 +102,7 @@ static void target_release(struct target *t)
 static int target_view(struct target *t, const struct cli_opts *o, json_t **view)
 {
 	if (o->merged && t->app)
-		return state_app_env(t->app, view);
+		return app_env(t->app, view);
 	*view = json_incref(t->config);
 	return 0;
 }
@@ -115,14 +120,28 @@ static void print_vars(const json_t *config, const char **keys, size_t n)
 	}
 }
 
+/* config:set's change: the decoded pairs over the vars. */
+static int set_vars(json_t *config, void *data)
+{
+	const json_t *changes = data;
+	const char **keys;
+	size_t n = 0;
+
+	if (json_object_update(config, (json_t *)changes) < 0)
+		return err_set("out of memory");
+	keys = cli_env_sorted_keys(changes, &n);
+	say_step("Setting config vars");
+	print_vars(config, keys, n);
+	free(keys);
+	return 0;
+}
+
 int cmd_config_set(int argc, char **argv)
 {
 	struct cli_opts o;
 	struct target t = TARGET_INIT;
 	struct buf val = BUF_INIT;
 	json_t *changes = NULL;
-	const char **keys = NULL;
-	size_t n = 0;
 	int i, ret = -1;
 
 	if (cli_opts_parse(&o, argc, argv, "--global --encoded --no-restart", NULL) < 0)
@@ -153,18 +172,39 @@ int cmd_config_set(int argc, char **argv)
 		if (bad < 0)
 			goto out;
 	}
-	if (target_open(&t, &o, 1) < 0 || json_object_update(t.config, changes) < 0)
+	if (target_open(&t, &o, 0) < 0)
 		goto out;
-	keys = cli_env_sorted_keys(changes, &n);
-	say_step("Setting config vars");
-	print_vars(t.config, keys, n);
-	ret = target_commit(&t, &o, "config set");
+	ret = target_change(&t, &o, set_vars, changes, "config set");
 out:
 	target_release(&t);
 	json_decref(changes);
 	buf_release(&val);
-	free(keys);
 	return ret;
+}
+
+/* config:unset's change: the named vars go. */
+static int unset_vars(json_t *config, void *data)
+{
+	const struct target *t = data;
+	int i;
+
+	say_step("Unsetting config vars");
+	for (i = 0; i < t->nargs; i++) {
+		if (json_object_del(config, t->args[i]) == 0)
+			say_detail("%s", t->args[i]);
+		else
+			say_warn("%s is not set", t->args[i]);
+	}
+	return 0;
+}
+
+/* config:clear's change. */
+static int clear_vars(json_t *config, void *data)
+{
+	(void)data;
+	say_step("Clearing config vars");
+	json_object_clear(config);
+	return 0;
 }
 
 int cmd_config_unset(int argc, char **argv)
@@ -180,16 +220,9 @@ int cmd_config_unset(int argc, char **argv)
 	for (i = o.global ? 0 : 1; i < o.npos; i++)
 		if (valid_config_key(o.pos[i]) < 0)
 			return -1;
-	if (target_open(&t, &o, 1) < 0)
+	if (target_open(&t, &o, 0) < 0)
 		goto out;
-	say_step("Unsetting config vars");
-	for (i = 0; i < t.nargs; i++) {
-		if (json_object_del(t.config, t.args[i]) == 0)
-			say_detail("%s", t.args[i]);
-		else
-			say_warn("%s is not set", t.args[i]);
-	}
-	ret = target_commit(&t, &o, "config unset");
+	ret = target_change(&t, &o, unset_vars, &t, "config unset");
 out:
 	target_release(&t);
 	return ret;
@@ -205,11 +238,9 @@ int cmd_config_clear(int argc, char **argv)
 		return -1;
 	if (o.npos != (o.global ? 0 : 1))
 		return cli_usage(argv[0]);
-	if (target_open(&t, &o, 1) < 0)
+	if (target_open(&t, &o, 0) < 0)
 		goto out;
-	say_step("Clearing config vars");
-	json_object_clear(t.config);
-	ret = target_commit(&t, &o, "config clear");
+	ret = target_change(&t, &o, clear_vars, NULL, "config clear");
 out:
 	target_release(&t);
 	return ret;
@@ -228,7 +259,7 @@ int cmd_config_get(int argc, char **argv)
 		return -1;
 	if (o.npos != (o.global ? 1 : 2))
 		return cli_usage(argv[0]);
-	if (valid_config_key(o.pos[o.npos - 1]) < 0 || target_open(&t, &o, 0) < 0 ||
+	if (valid_config_key(o.pos[o.npos - 1]) < 0 || target_open(&t, &o, 1) < 0 ||
 	    target_view(&t, &o, &view) < 0)
 		goto out;
 	v = json_str(view, t.args[0], NULL);
@@ -252,7 +283,7 @@ out:
 static int sorted_view(struct target *t, const struct cli_opts *o, json_t **view,
 		       const char ***keys, size_t *n)
 {
-	if (target_open(t, o, 0) < 0 || target_view(t, o, view) < 0)
+	if (target_open(t, o, 1) < 0 || target_view(t, o, view) < 0)
 		return -1;
 	*keys = cli_env_sorted_keys(*view, n);
 	return *keys ? 0 : err_set("out of memory");
@@ -320,7 +351,7 @@ int cmd_config_export(int argc, char **argv)
 		return -1;
 	if (o.npos != (o.global ? 0 : 1))
 		return cli_usage(argv[0]);
-	if (target_open(&t, &o, 0) < 0 || target_view(&t, &o, &view) < 0 ||
+	if (target_open(&t, &o, 1) < 0 || target_view(&t, &o, &view) < 0 ||
 	    cli_env_export(&text, view, o.format ? o.format : "exports") < 0)
 		goto out;
 	fwrite(text.buf, 1, text.len, stdout);
@@ -351,14 +382,40 @@ static int read_all(int fd, struct buf *out, const char *what)
 	return 0;
 }
 
+struct import_req {
+	const json_t *vars;
+	int replace;
+};
+
+/* config:import's change: the file's vars over (or instead of) the others. */
+static int import_vars(json_t *config, void *data)
+{
+	const struct import_req *rq = data;
+	const char **keys;
+	size_t n, i;
+
+	if (rq->replace)
+		json_object_clear(config);
+	if (json_object_update(config, (json_t *)rq->vars) < 0)
+		return err_set("out of memory");
+	keys = cli_env_sorted_keys(rq->vars, &n);
+	if (!keys)
+		return err_set("out of memory");
+	say_step("Importing %zu config var%s%s", n, n == 1 ? "" : "s",
+		 rq->replace ? " (replacing all others)" : "");
+	for (i = 0; i < n; i++)
+		say_detail("%s", keys[i]);
+	free(keys);
+	return 0;
+}
+
 int cmd_config_import(int argc, char **argv)
 {
 	struct cli_opts o;
 	struct target t = TARGET_INIT;
 	struct buf text = BUF_INIT;
 	json_t *vars = NULL;
-	const char **keys = NULL, *src;
-	size_t n, i;
+	const char *src;
 	int fd = -1, ret = -1;
 
 	if (cli_opts_parse(&o, argc, argv, "--global --replace --no-restart", NULL) < 0)
@@ -381,30 +438,15 @@ int cmd_config_import(int argc, char **argv)
 	if (read_all(fd < 0 ? 0 : fd, &text, fd < 0 ? "stdin" : src) < 0 ||
 	    cli_env_parse(&vars, text.buf, text.len) < 0)
 		goto out;
-	if (target_open(&t, &o, 1) < 0)
+	if (target_open(&t, &o, 0) < 0)
 		goto out;
-	if (o.replace)
-		json_object_clear(t.config);
-	if (json_object_update(t.config, vars) < 0) {
-		err_set("out of memory");
-		goto out;
-	}
-	keys = cli_env_sorted_keys(vars, &n);
-	if (!keys) {
-		err_set("out of memory");
-		goto out;
-	}
-	say_step("Importing %zu config var%s%s", n, n == 1 ? "" : "s",
-		 o.replace ? " (replacing all others)" : "");
-	for (i = 0; i < n; i++)
-		say_detail("%s", keys[i]);
-	ret = target_commit(&t, &o, "config import");
+	ret = target_change(&t, &o, import_vars, &(struct import_req){ vars, o.replace },
+			    "config import");
 out:
 	if (fd >= 0)
 		close(fd);
 	target_release(&t);
 	json_decref(vars);
 	buf_release(&text);
-	free(keys);
 	return ret;
 }

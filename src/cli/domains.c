@@ -41,7 +41,7 @@ static int served_by_other(char **other, const char *domain, const char *app, in
 	const char *dot = strchr(domain, '.');
 
 	*other = NULL;
-	if (state_app_list(&apps) < 0)
+	if (app_list(&apps) < 0)
 		return -1;
 	json_array_foreach(apps, i, v) {
 		const char *name = json_string_value(v);
@@ -49,7 +49,7 @@ static int served_by_other(char **other, const char *domain, const char *app, in
 		size_t j;
 		if (!strcmp(name, app))
 			continue;
-		if (state_app_load(name, &obj) < 0 || state_app_domains(name, obj, &served) < 0) {
+		if (app_load(name, &obj) < 0 || app_domains(name, obj, &served) < 0) {
 			err_clear();
 			json_decref(obj);
 			continue;
@@ -81,7 +81,7 @@ static int check_new_domains(const char *app, const json_t *have, int n, char **
 	json_t *globals = NULL;
 	int i, deployer = cli_caller_is_deployer(), ret = -1;
 
-	if (state_global_domains(&globals) < 0)
+	if (app_global_domains(&globals) < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
 		char *other = NULL;
@@ -123,58 +123,66 @@ static int app_domain_args(struct cli_opts *o, int argc, char **argv, int min, i
 
 enum change { ADD, REMOVE, SET, CLEAR, RESET, ENABLE, DISABLE };
 
+struct domains_req {
+	enum change what;
+	const struct cli_opts *o;    /* pos[1..] are the domains */
+};
+
+/* app_update() callback: one change to the app's domains. */
+static int change_domains(const char *name, json_t *app, void *data)
+{
+	const struct domains_req *rq = data;
+	const struct cli_opts *o = rq->o;
+	enum change what = rq->what;
+	json_t *domains = app_get(app, APP_DOMAINS);    /* app_load() made it */
+	int i;
+
+	if ((what == ADD || what == SET) &&
+	    check_new_domains(name, domains, o->npos - 1, (char **)o->pos + 1) < 0)
+		return -1;
+	if (what == SET || what == CLEAR || what == RESET)
+		json_array_clear(domains);
+	for (i = 1; i < o->npos; i++) {
+		int at = array_has(domains, o->pos[i]);
+		if (what != REMOVE && !at) {
+			json_array_append_new(domains, json_string(o->pos[i]));
+			say_step("Added %s to %s", o->pos[i], name);
+		} else if (what != REMOVE) {
+			say_detail("%s is already a domain of %s", o->pos[i], name);
+		} else if (at) {
+			json_array_remove(domains, (size_t)at - 1);
+			say_step("Removed %s from %s", o->pos[i], name);
+		} else {
+			say_warn("%s is not a domain of %s", o->pos[i], name);
+		}
+	}
+	if (what == CLEAR)
+		say_step("Cleared domains in %s", name);
+	if ((what == RESET || what == ENABLE || what == DISABLE) &&
+	    app_set_bool(app, APP_DEFAULT_DOMAIN, what != DISABLE) < 0)
+		return -1;
+	if (what == RESET)
+		say_step("Reset domains in %s", name);
+	if (what == ENABLE || what == DISABLE)
+		say_step("%s the default domain of %s", what == ENABLE ? "Enabled" : "Disabled", name);
+	return 1;
+}
+
 /* Applies one change to the app's domains under its lock, then tells the router. */
 static int change_app(int argc, char **argv, enum change what)
 {
 	static const int min[] = { 1, 1, 1, 0, 0, 0, 0 };
 	struct cli_opts o;
-	struct lock l = LOCK_INIT;
-	json_t *app = NULL, *domains;
-	const char *name;
-	int i, ret = -1;
+	struct domains_req rq = { .what = what, .o = &o };
+	int ret;
 
 	if (app_domain_args(&o, argc, argv, min[what], min[what] ? -1 : 0) < 0)
 		return -1;
-	name = o.pos[0];
-	if (state_app_lock(&l, name) < 0 || state_app_load(name, &app) < 0)
-		goto out;
-	domains = json_object_get(app, "domains");
-	if ((what == ADD || what == SET) && check_new_domains(name, domains, o.npos - 1, o.pos + 1) < 0)
-		goto out;
-	if (what == SET || what == CLEAR || what == RESET)
-		json_array_clear(domains);
-	for (i = 1; i < o.npos; i++) {
-		int at = array_has(domains, o.pos[i]);
-		if (what != REMOVE && !at) {
-			json_array_append_new(domains, json_string(o.pos[i]));
-			say_step("Added %s to %s", o.pos[i], name);
-		} else if (what != REMOVE) {
-			say_detail("%s is already a domain of %s", o.pos[i], name);
-		} else if (at) {
-			json_array_remove(domains, (size_t)at - 1);
-			say_step("Removed %s from %s", o.pos[i], name);
-		} else {
-			say_warn("%s is not a domain of %s", o.pos[i], name);
-		}
-	}
-	if (what == CLEAR)
-		say_step("Cleared domains in %s", name);
-	if (what == RESET || what == ENABLE)
-		json_object_del(app, "default_domain");
-	if (what == DISABLE)
-		json_object_set_new(app, "default_domain", json_false());
-	if (what == RESET)
-		say_step("Reset domains in %s", name);
-	if (what == ENABLE || what == DISABLE)
-		say_step("%s the default domain of %s", what == ENABLE ? "Enabled" : "Disabled", name);
-	if (state_app_save(name, app) < 0)
-		goto out;
-	lock_release(&l);
-	ret = deploy_route_refresh(&(struct deploy_request){ .app = name }, 0);
-	cli_trigger_post("post-domains-update", name, name, argv[0] + 8, o.npos - 1, o.pos + 1);
-out:
-	lock_release(&l);
-	json_decref(app);
+	if (app_update(o.pos[0], change_domains, &rq) < 0)
+		return -1;
+	ret = deploy_route_refresh(&(struct deploy_request){ .app = o.pos[0] }, 0);
+	cli_trigger_post("post-domains-update", o.pos[0], o.pos[0], argv[0] + 8, o.npos - 1,
+			 o.pos + 1);
 	return ret;
 }
 
@@ -221,7 +229,7 @@ static void refresh_all_routes(void)
 	json_t *apps = NULL, *v;
 	size_t i;
 
-	if (state_app_list(&apps) < 0) {
+	if (app_list(&apps) < 0) {
 		say_warn("%s", err_msg());
 		return;
 	}
@@ -231,13 +239,45 @@ static void refresh_all_routes(void)
 	json_decref(apps);
 }
 
+struct global_req {
+	enum change what;
+	const struct cli_opts *o;    /* pos[] are the domains */
+};
+
+/* app_global_update() callback: one change to the global domains. */
+static int change_global_domains(const char *app, json_t *g, void *data)
+{
+	const struct global_req *rq = data;
+	const struct cli_opts *o = rq->o;
+	enum change what = rq->what;
+	json_t *list = NULL;
+	int i, ret;
+
+	(void)app;
+	if (app_global_domains(&list) < 0)
+		return -1;
+	if (what == SET || what == CLEAR)
+		json_array_clear(list);
+	for (i = 0; i < o->npos; i++) {
+		int at = array_has(list, o->pos[i]);
+		if (what != REMOVE && !at)
+			json_array_append_new(list, json_string(o->pos[i]));
+		else if (what == REMOVE && at)
+			json_array_remove(list, (size_t)at - 1);
+		else if (what == REMOVE)
+			say_warn("%s is not a global domain", o->pos[i]);
+	}
+	ret = app_global_set_domains(g, list) < 0 ? -1 : 1;
+	json_decref(list);
+	return ret;
+}
+
 static int change_global(int argc, char **argv, enum change what)
 {
 	struct cli_opts o;
-	struct lock l = LOCK_INIT;
+	struct global_req rq = { .what = what, .o = &o };
 	struct buf p = BUF_INIT;
-	json_t *g = NULL, *list = NULL;
-	int i, ret = -1;
+	int i;
 
 	if (cli_opts_parse(&o, argc, argv, "", NULL) < 0)
 		return -1;
@@ -246,32 +286,8 @@ static int change_global(int argc, char **argv, enum change what)
 	for (i = 0; i < o.npos; i++)
 		if (valid_domain(o.pos[i]) < 0)
 			return -1;
-	if (buf_addf(&p, "%s/global.lock", wharf_root()) < 0 || fs_mkdir_p(wharf_root(), 0755) < 0 ||
-	    lock_take(&l, p.buf, NULL) < 0)
-		goto out;
-	if (state_global_load(&g) < 0 || state_global_domains(&list) < 0)
-		goto out;
-	if (what == SET || what == CLEAR)
-		json_array_clear(list);
-	for (i = 0; i < o.npos; i++) {
-		int at = array_has(list, o.pos[i]);
-		if (what != REMOVE && !at)
-			json_array_append_new(list, json_string(o.pos[i]));
-		else if (what == REMOVE && at)
-			json_array_remove(list, (size_t)at - 1);
-		else if (what == REMOVE)
-			say_warn("%s is not a global domain", o.pos[i]);
-	}
-	/* "domain" stays the first one, for readers of the single global domain. */
-	json_object_set(g, "domains", list);
-	if (json_array_size(list))
-		json_object_set(g, "domain", json_array_get(list, 0));
-	else
-		json_object_del(g, "domain");
-	if (state_global_save(g) < 0)
-		goto out;
-	lock_release(&l);
-	buf_reset(&p);
+	if (app_global_update(change_global_domains, &rq) < 0)
+		return -1;
 	for (i = 0; i < o.npos; i++)
 		buf_addf(&p, "%s%s", i ? " " : "", o.pos[i]);
 	if (what == CLEAR)
@@ -281,13 +297,8 @@ static int change_global(int argc, char **argv, enum change what)
 			 p.buf);
 	refresh_all_routes();
 	cli_trigger_post("post-domains-update", NULL, "--global", argv[0] + 8, o.npos, o.pos);
-	ret = 0;
-out:
-	lock_release(&l);
-	json_decref(g);
-	json_decref(list);
 	buf_release(&p);
-	return ret;
+	return 0;
 }
 
 int cmd_domains_set_global(int argc, char **argv)
@@ -319,17 +330,16 @@ static int domains_report(const char *app, const char *flag, int json, json_t *a
 	json_t *obj = NULL, *domains = NULL, *globals = NULL;
 	int ret = -1;
 
-	if (state_global_domains(&globals) < 0)
+	if (app_global_domains(&globals) < 0)
 		goto out;
 	join_domains(&gvhosts, globals);
-	if (app && (state_app_load(app, &obj) < 0 || state_app_domains(app, obj, &domains) < 0))
+	if (app && (app_load(app, &obj) < 0 || app_domains(app, obj, &domains) < 0))
 		goto out;
 	if (app)
 		join_domains(&vhosts, domains);
 	buf_addf(&title, "%s domains information", app ? app : "Global");
 	{
-		const char *enabled = json_is_false(json_object_get(obj, "default_domain")) ? "false"
-											   : "true";
+		const char *enabled = app_get_bool(obj, APP_DEFAULT_DOMAIN) ? "true" : "false";
 		struct cli_report_row rows[] = {
 			{ "Domains app enabled", enabled },
 			{ "Domains app vhosts", vhosts.buf },
@@ -380,7 +390,7 @@ int cmd_urls(int argc, char **argv)
 
 	if (app_domain_args(&o, argc, argv, 0, 0) < 0)
 		return -1;
-	if (state_app_load(o.pos[0], &app) < 0 || state_app_domains(o.pos[0], app, &domains) < 0) {
+	if (app_load(o.pos[0], &app) < 0 || app_domains(o.pos[0], app, &domains) < 0) {
 		json_decref(app);
 		return -1;
 	}

@@ -66,16 +66,16 @@ static int set_global(const struct cli_opts *o, const char *cmd)
 	if (o->npos == 2 && parse_push_size(o->pos[1], &bytes) < 0)
 		return -1;
 	if (buf_addf(&p, "%s/global.lock", wharf_root()) < 0 || lock_take(&l, p.buf, NULL) < 0 ||
-	    state_global_load(&g) < 0)
+	    app_global_load(&g) < 0)
 		goto out;
 	if (o->npos == 2) {
-		json_object_set_new(g, "git_max_push_size", json_integer(bytes));
+		app_set_int(g, APP_GIT_MAX_PUSH_SIZE, bytes);
 		say_step("Setting max-push-size to %s (from each app's next push)", o->pos[1]);
 	} else {
-		json_object_del(g, "git_max_push_size");
+		app_unset(g, APP_GIT_MAX_PUSH_SIZE);
 		say_step("Unsetting max-push-size (200m)");
 	}
-	ret = state_global_save(g);
+	ret = app_global_save(g);
 out:
 	lock_release(&l);
 	json_decref(g);
@@ -86,9 +86,6 @@ out:
 int cmd_git_set(int argc, char **argv)
 {
 	struct cli_opts o;
-	struct lock l = LOCK_INIT;
-	json_t *app = NULL;
-	int ret = -1;
 
 	if (cli_opts_parse(&o, argc, argv, "--global", NULL) < 0)
 		return -1;
@@ -102,20 +99,14 @@ int cmd_git_set(int argc, char **argv)
 		return err_set("unknown git property '%s': only deploy-branch", o.pos[1]);
 	if (o.npos == 3 && valid_branch(o.pos[2]) < 0)
 		return -1;
-	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &app) < 0)
-		goto out;
-	if (o.npos == 3) {
-		json_object_set_new(app, "deploy_branch", json_string(o.pos[2]));
+	if (app_update_key(o.pos[0], APP_DEPLOY_BRANCH,
+			   o.npos == 3 ? json_string(o.pos[2]) : NULL) < 0)
+		return -1;
+	if (o.npos == 3)
 		say_step("Setting deploy-branch to %s", o.pos[2]);
-	} else {
-		json_object_del(app, "deploy_branch");
+	else
 		say_step("Unsetting deploy-branch");
-	}
-	ret = state_app_save(o.pos[0], app);
-out:
-	lock_release(&l);
-	json_decref(app);
-	return ret;
+	return 0;
 }
 
 /* A local image reference: name[:tag][@digest] or an id, in the characters
@@ -155,20 +146,20 @@ static int git_report(const char *name, const char *flag, int json, json_t *all)
 	char max_push[32];
 	int ret = -1;
 
-	if (state_app_load(name, &app) < 0 || state_releases_load(name, &rels) < 0 ||
+	if (app_load(name, &app) < 0 || app_releases_load(name, &rels) < 0 ||
 	    buf_addf(&title, "%s git information", name) < 0)
 		goto out;
-	cur = state_current_release(rels);
-	branch = json_str(app, "deploy_branch", "");
+	cur = app_release_current(rels);
+	branch = app_get_str_or(app, APP_DEPLOY_BRANCH, "");
 	snprintf(max_push, sizeof(max_push), "%lld", receiver_push_max_bytes());
 	{
 		struct cli_report_row rows[] = {
 			{ "Git deploy branch", branch },
 			{ "Git computed deploy branch", *branch ? branch : "main master" },
-			{ "Git rev", json_str(cur, "git_rev", "") },
-			{ "Git last updated at", json_str(cur, "created_at", "") },
+			{ "Git rev", app_get_str_or(cur, APP_GIT_REV, "") },
+			{ "Git last updated at", app_get_str_or(cur, APP_CREATED_AT, "") },
 			/* What the current release came from: a push, or git:from-image. */
-			{ "Git source image", json_str(cur, "source_image", "") },
+			{ "Git source image", app_get_str_or(cur, APP_SOURCE_IMAGE, "") },
 			{ "Git max push size", max_push },
 		};
 		size_t n = sizeof(rows) / sizeof(rows[0]);

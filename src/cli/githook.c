@@ -13,7 +13,7 @@
 /* The deploy branch is the app's `deploy_branch`, else main or master. */
 static int is_deploy_ref(const json_t *app, const char *ref)
 {
-	const char *branch = json_str(app, "deploy_branch", NULL);
+	const char *branch = app_get_str(app, APP_DEPLOY_BRANCH);
 
 	if (strncmp(ref, "refs/heads/", 11))
 		return 0;
@@ -59,10 +59,10 @@ int cmd_git_hook(int argc, char **argv)
 	/* The pusher's key name, handed down by ssh-command through git: kept as
 	 * the record of who deployed (and told to plugins), never used to decide. */
 	caller_set(getenv("WHARF_SSH_KEY"), CALLER_LOCAL, 0);
-	if (valid_app_name(argv[1]) < 0 || state_app_load(argv[1], &app) < 0)
+	if (valid_app_name(argv[1]) < 0 || app_load(argv[1], &app) < 0)
 		return -1;
 	/* apps:lock: the push is refused before anything is built. */
-	if (json_is_true(json_object_get(app, "locked"))) {
+	if (app_get_bool(app, APP_LOCKED)) {
 		err_set("%s is locked: apps:unlock %s to deploy", argv[1], argv[1]);
 		goto out;
 	}
@@ -78,7 +78,7 @@ int cmd_git_hook(int argc, char **argv)
 			if (receiver_oid_is_zero(ref.old_oid) && !receiver_oid_is_zero(ref.new_oid))
 				created++;
 			say_step("Not deploying %s: only the deploy branch deploys (%s)", ref.ref,
-				 json_str(app, "deploy_branch", "main or master"));
+				 app_get_str_or(app, APP_DEPLOY_BRANCH, "main or master"));
 			continue;
 		}
 		if (receiver_oid_is_zero(ref.new_oid)) {
@@ -88,7 +88,7 @@ int cmd_git_hook(int argc, char **argv)
 		deploy = ref;
 		have_deploy = 1;
 	}
-	if (created && refs_room(argv[1], created, json_str(app, "deploy_branch", "main")) < 0)
+	if (created && refs_room(argv[1], created, app_get_str_or(app, APP_DEPLOY_BRANCH, "main")) < 0)
 		goto out;
 	if (!have_deploy) {
 		ret = 0;

@@ -42,14 +42,13 @@ static int parse_maps(json_t **out, char **args, int n)
 	return 0;
 }
 
-/* What the maps do for this app, said after every change. */
-static void explain(const char *app, const json_t *appobj)
+/* What the maps do for this app, said after every change: port is
+ * deploy_web_port(), nocheck whether checks are disabled for web. */
+static void explain(const char *app, int port, int nocheck)
 {
-	int port = deploy_web_port(appobj);
-
 	if (!port)
 		say_detail("%s's web container gets a fresh $PORT on each deploy", app);
-	else if (runtime_type_listed(json_object_get(appobj, "checks_disabled"), "web"))
+	else if (nocheck)
 		say_detail("the web container gets PORT=%d (checks are disabled for web: no "
 			   "overlap)", port);
 	else
@@ -60,12 +59,61 @@ static void explain(const char *app, const json_t *appobj)
 
 enum ports_change { ADD, SET, REMOVE, CLEAR };
 
+struct ports_req {
+	enum ports_change what;
+	const struct cli_opts *o;
+	const json_t *maps;          /* parsed MAP arguments (ADD, SET) */
+	int port, nocheck;           /* for explain(), after the change */
+};
+
+/* app_update() callback: applies the change to app.json's "ports". */
+static int change_maps(const char *app, json_t *doc, void *data)
+{
+	struct ports_req *rq = data;
+	const struct cli_opts *o = rq->o;
+	enum ports_change what = rq->what;
+	json_t *cur = app_ensure(doc, APP_PORTS);
+	size_t i;
+	int k;
+
+	if (!cur)
+		return -1;
+	if (what == SET || what == CLEAR)
+		json_array_clear(cur);
+	if (what == ADD || what == SET) {
+		json_t *v;
+		json_array_foreach(rq->maps, i, v)
+			if (!contains(cur, json_string_value(v)))
+				json_array_append(cur, v);
+		if (json_array_size(cur) > PORTS_MAX)
+			return err_set("at most %d port mappings", PORTS_MAX);
+	}
+	if (what == REMOVE) {
+		for (k = 1; k < o->npos; k++) {
+			size_t before = json_array_size(cur);
+			for (i = before; i-- > 0;) {
+				const char *s = json_string_value(json_array_get(cur, i));
+				const char *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+				int byport = strchr(o->pos[k], ':') == NULL;
+				if (byport ? (c1 && c2 && (size_t)(c2 - c1 - 1) == strlen(o->pos[k]) &&
+					      !strncmp(c1 + 1, o->pos[k], strlen(o->pos[k])))
+					   : !strcmp(s, o->pos[k]))
+					json_array_remove(cur, i);
+			}
+			if (json_array_size(cur) == before)
+				return err_set("%s has no port mapping %s", app, o->pos[k]);
+		}
+	}
+	rq->port = deploy_web_port(doc);
+	rq->nocheck = runtime_type_listed(app_get(doc, APP_CHECKS_DISABLED), "web");
+	return 1;
+}
+
 static int change(int argc, char **argv, enum ports_change what)
 {
 	struct cli_opts o;
-	struct lock l = LOCK_INIT;
-	json_t *app = NULL, *maps = NULL, *cur;
-	size_t i;
+	struct ports_req rq = { .what = what, .o = &o };
+	json_t *maps = NULL;
 	int k, ret = -1;
 
 	if (cli_opts_parse(&o, argc, argv, "", NULL) < 0)
@@ -85,54 +133,16 @@ static int change(int argc, char **argv, enum ports_change what)
 			    deploy_port_map_parse(&m, o.pos[k]) < 0)
 				return err_set("'%s' is neither a host port nor a port mapping", o.pos[k]);
 	}
-	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &app) < 0)
-		goto out;
-	cur = json_object_get(app, "ports");
-	if (!json_is_array(cur)) {
-		cur = json_array();
-		json_object_set_new(app, "ports", cur);
-	}
-	if (what == SET || what == CLEAR)
-		json_array_clear(cur);
-	if (what == ADD || what == SET) {
-		json_t *v;
-		json_array_foreach(maps, i, v)
-			if (!contains(cur, json_string_value(v)))
-				json_array_append(cur, v);
-		if (json_array_size(cur) > PORTS_MAX) {
-			err_set("at most %d port mappings", PORTS_MAX);
-			goto out;
-		}
-	}
-	if (what == REMOVE) {
-		for (k = 1; k < o.npos; k++) {
-			size_t before = json_array_size(cur);
-			for (i = before; i-- > 0;) {
-				const char *s = json_string_value(json_array_get(cur, i));
-				const char *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-				int byport = strchr(o.pos[k], ':') == NULL;
-				if (byport ? (c1 && c2 && (size_t)(c2 - c1 - 1) == strlen(o.pos[k]) &&
-					      !strncmp(c1 + 1, o.pos[k], strlen(o.pos[k])))
-					   : !strcmp(s, o.pos[k]))
-					json_array_remove(cur, i);
-			}
-			if (json_array_size(cur) == before) {
-				err_set("%s has no port mapping %s", o.pos[0], o.pos[k]);
-				goto out;
-			}
-		}
-	}
-	if (state_app_save(o.pos[0], app) < 0)
+	rq.maps = maps;
+	if (app_update(o.pos[0], change_maps, &rq) < 0)
 		goto out;
 	if (what == CLEAR)
 		say_step("Cleared port mappings of %s", o.pos[0]);
 	else
 		say_step("%s port mappings of %s", what == REMOVE ? "Removed" : "Setting", o.pos[0]);
-	explain(o.pos[0], app);
+	explain(o.pos[0], rq.port, rq.nocheck);
 	ret = 0;
 out:
-	lock_release(&l);
-	json_decref(app);
 	json_decref(maps);
 	return ret;
 }
@@ -168,9 +178,9 @@ int cmd_ports_list(int argc, char **argv)
 		return -1;
 	if (o.npos != 1)
 		return cli_usage(argv[0]);
-	if (cli_opts_app(&o, 1) < 0 || state_app_load(o.pos[0], &app) < 0)
+	if (cli_opts_app(&o, 1) < 0 || app_load(o.pos[0], &app) < 0)
 		return -1;
-	maps = json_object_get(app, "ports");
+	maps = app_get(app, APP_PORTS);
 	if (!json_array_size(maps)) {
 		say_step("No port mappings configured for app %s", o.pos[0]);
 		say_detail("served on the router's http:80 (and https:443 with a certificate); "
@@ -194,12 +204,12 @@ static int ports_report(const char *name, const char *flag, int json, json_t *al
 	size_t i;
 	int web, ret = -1;
 
-	if (state_app_load(name, &app) < 0 || buf_addf(&title, "%s ports information", name) < 0)
+	if (app_load(name, &app) < 0 || buf_addf(&title, "%s ports information", name) < 0)
 		goto out;
-	json_array_foreach(json_object_get(app, "ports"), i, v)
+	json_array_foreach(app_get(app, APP_PORTS), i, v)
 		buf_addf(&map, "%s%s", i ? " " : "", json_string_value(v));
 	web = deploy_web_port(app);
-	if (web && runtime_type_listed(json_object_get(app, "checks_disabled"), "web"))
+	if (web && runtime_type_listed(app_get(app, APP_CHECKS_DISABLED), "web"))
 		buf_addf(&port, "%d", web);
 	else
 		buf_addstr(&port, "fresh per container");

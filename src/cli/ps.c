@@ -30,12 +30,10 @@ int cmd_ps_scale(int argc, char **argv)
 
 	if (cli_need_app(argc, argv, 1, 1) < 0)
 		return -1;
-	if (state_app_load(argv[1], &app) < 0 || state_releases_load(argv[1], &rels) < 0)
+	if (app_load(argv[1], &app) < 0 || app_releases_load(argv[1], &rels) < 0)
 		goto out;
-	if (!json_is_object(json_object_get(app, "formation")))
-		json_object_set_new(app, "formation", json_object());
-	formation = json_object_get(app, "formation");
-	procs = json_object_get(state_current_release(rels), "processes");
+	formation = app_get(app, APP_FORMATION);
+	procs = app_get(app_release_current(rels), APP_PROCESSES);
 	if (argc == 2) {
 		/* No changes: print the formation, as Dokku does. */
 		say_section("Scaling for %s", argv[1]);
@@ -125,7 +123,7 @@ int cmd_ps_restore(int argc, char **argv)
 	if (argc == 2) {
 		apps = json_array();
 		json_array_append_new(apps, json_string(argv[1]));
-	} else if (state_app_list(&apps) < 0) {
+	} else if (app_list(&apps) < 0) {
 		scheduler_free(sched);
 		return -1;
 	}
@@ -166,9 +164,7 @@ int cmd_ps_start(int argc, char **argv)
 int cmd_ps_set(int argc, char **argv)
 {
 	struct cli_opts o;
-	struct lock l = LOCK_INIT;
-	json_t *app = NULL;
-	int retry, ret = -1;
+	int retry;
 
 	if (cli_opts_parse(&o, argc, argv, "", NULL) < 0)
 		return -1;
@@ -180,23 +176,16 @@ int cmd_ps_set(int argc, char **argv)
 		return err_set("unknown ps property '%s': only restart-policy", o.pos[1]);
 	if (o.npos == 3 && runtime_parse_restart_policy(o.pos[2], NULL, &retry) < 0)
 		return -1;
-	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &app) < 0)
-		goto out;
-	if (o.npos == 3) {
-		json_object_set_new(app, "restart_policy", json_string(o.pos[2]));
+	if (app_update_key(o.pos[0], APP_RESTART_POLICY,
+			   o.npos == 3 ? json_string(o.pos[2]) : NULL) < 0)
+		return -1;
+	if (o.npos == 3)
 		say_step("Setting restart-policy to %s", o.pos[2]);
-	} else {
-		json_object_del(app, "restart_policy");
-		say_step("Unsetting restart-policy (default: on-failure)");
-	}
-	if (state_app_save(o.pos[0], app) < 0)
-		goto out;
+	else
+		say_step("Unsetting restart-policy (default: %s)",
+			 app_key_info(APP_RESTART_POLICY)->defs);
 	say_detail("applies from the next deploy (ps:restart %s)", o.pos[0]);
-	ret = 0;
-out:
-	lock_release(&l);
-	json_decref(app);
-	return ret;
+	return 0;
 }
 
 #define STATUS_ROWS_MAX 64
@@ -214,11 +203,11 @@ static int ps_report(struct scheduler *sched, const char *name, const char *flag
 	long version;
 	int up = 0, down = 0, ret = -1;
 
-	if (state_app_load(name, &app) < 0 || state_releases_load(name, &rels) < 0 ||
+	if (app_load(name, &app) < 0 || app_releases_load(name, &rels) < 0 ||
 	    buf_addf(&title, "%s ps information", name) < 0 ||
 	    scheduler_list(sched, name, &procs) < 0)
 		goto out;
-	version = (long)json_int(state_current_release(rels), "version", 0);
+	version = (long)app_get_int(app_release_current(rels), APP_VERSION);
 	/* The list is newest first; a report reads better oldest first. */
 	for (i = procs.n; i-- > 0 && k < STATUS_ROWS_MAX;) {
 		const struct sched_proc *p = &procs.v[i];
@@ -252,9 +241,9 @@ static int ps_report(struct scheduler *sched, const char *name, const char *flag
 	rows[n].label = "Processes";
 	rows[n++].value = count;
 	rows[n].label = "Ps restart policy";
-	rows[n++].value = json_str(app, "restart_policy", "on-failure");
+	rows[n++].value = app_get_str(app, APP_RESTART_POLICY);
 	rows[n].label = "Restore";
-	rows[n++].value = json_is_true(json_object_get(app, "stopped")) ? "false" : "true";
+	rows[n++].value = app_get_bool(app, APP_STOPPED) ? "false" : "true";
 	rows[n].label = "Running";
 	rows[n++].value = running;
 	for (i = 0; i < k; i++) {
@@ -305,7 +294,7 @@ int cmd_ps_report(int argc, char **argv)
 			err_set("unknown flag '%s'", o.flag);
 		goto out;
 	}
-	if (state_app_list(&apps) < 0)
+	if (app_list(&apps) < 0)
 		goto out;
 	if (json)
 		all = json_object();

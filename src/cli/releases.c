@@ -42,9 +42,9 @@ int cmd_releases(int argc, char **argv)
 	json = want_json(argc, argv, 2);
 	if (argc > 2 && !json)
 		return cli_usage(argv[0]);
-	if (state_releases_load(argv[1], &rels) < 0)
+	if (app_releases_load(argv[1], &rels) < 0)
 		return -1;
-	arr = json_object_get(rels, "releases");
+	arr = app_releases(rels);
 	if (json) {
 		char *text = json_dumps(arr, JSON_INDENT(2));
 		printf("%s\n", text ? text : "[]");
@@ -57,10 +57,10 @@ int cmd_releases(int argc, char **argv)
 	/* Newest first, as Heroku prints them; the current one is marked. */
 	for (i = n; i-- > 0;) {
 		r = json_array_get(arr, i);
-		printf("       v%-4lld %-32s %-16s %s%s%s\n", json_int(r, "version", 0),
-		       json_str(r, "description", ""), json_str(r, "by", ""),
-		       json_str(r, "created_at", ""), i == n - 1 ? "  (current)" : "",
-		       json_is_true(json_object_get(r, "pruned")) ? "  (image removed)" : "");
+		printf("       v%-4lld %-32s %-16s %s%s%s\n", app_get_int(r, APP_VERSION),
+		       app_get_str(r, APP_DESCRIPTION), app_get_str(r, APP_BY),
+		       app_get_str(r, APP_CREATED_AT), i == n - 1 ? "  (current)" : "",
+		       app_get_bool(r, APP_PRUNED) ? "  (image removed)" : "");
 	}
 	if (!n)
 		say_detail("no releases yet: push to deploy");
@@ -70,19 +70,16 @@ int cmd_releases(int argc, char **argv)
 
 int cmd_releases_info(int argc, char **argv)
 {
-	json_t *rels = NULL, *r, *found = NULL, *v;
+	json_t *rels = NULL, *found, *v;
 	const char *k;
-	size_t i;
 	long version;
 	int ret = -1;
 
 	if (cli_need_app(argc, argv, 2, 1) < 0 || parse_version(argv[2], &version) < 0)
 		return -1;
-	if (state_releases_load(argv[1], &rels) < 0)
+	if (app_releases_load(argv[1], &rels) < 0)
 		return -1;
-	json_array_foreach(json_object_get(rels, "releases"), i, r)
-		if (json_int(r, "version", 0) == version)
-			found = r;
+	found = app_release_find(rels, version);
 	if (!found) {
 		err_set("%s has no release v%ld", argv[1], version);
 		goto out;
@@ -95,17 +92,17 @@ int cmd_releases_info(int argc, char **argv)
 		goto out;
 	}
 	say_section("%s v%ld", argv[1], version);
-	printf("       %-14s%s\n", "Description:", json_str(found, "description", ""));
-	printf("       %-14s%s\n", "By:", json_str(found, "by", ""));
-	printf("       %-14s%s\n", "Created at:", json_str(found, "created_at", ""));
-	printf("       %-14s%s%s\n", "Image:", json_str(found, "image", ""),
-	       json_is_true(json_object_get(found, "pruned")) ? " (removed)" : "");
-	printf("       %-14s%s\n", "Git rev:", json_str(found, "git_rev", "-"));
+	printf("       %-14s%s\n", "Description:", app_get_str(found, APP_DESCRIPTION));
+	printf("       %-14s%s\n", "By:", app_get_str(found, APP_BY));
+	printf("       %-14s%s\n", "Created at:", app_get_str(found, APP_CREATED_AT));
+	printf("       %-14s%s%s\n", "Image:", app_get_str_or(found, APP_IMAGE, ""),
+	       app_get_bool(found, APP_PRUNED) ? " (removed)" : "");
+	printf("       %-14s%s\n", "Git rev:", app_get_str_or(found, APP_GIT_REV, "-"));
 	printf("       %-14s", "Formation:");
-	json_object_foreach(json_object_get(found, "formation"), k, v)
+	json_object_foreach(app_get(found, APP_FORMATION), k, v)
 		printf("%s=%lld ", k, (long long)json_integer_value(v));
 	printf("\n       %-14s", "Config keys:");
-	json_object_foreach(json_object_get(found, "config"), k, v)
+	json_object_foreach(app_get(found, APP_CONFIG), k, v)
 		printf("%s ", k);
 	printf("\n");
 	ret = 0;
@@ -127,15 +124,15 @@ int cmd_releases_rollback(int argc, char **argv)
 	if (argc == 3 && parse_version(argv[2], &version) < 0)
 		return -1;
 	if (!version) {
-		if (state_releases_load(argv[1], &rels) < 0)
+		if (app_releases_load(argv[1], &rels) < 0)
 			return -1;
-		arr = json_object_get(rels, "releases");
+		arr = app_releases(rels);
 		n = json_array_size(arr);
 		if (n < 2) {
 			json_decref(rels);
 			return err_set("%s has no release before the current one", argv[1]);
 		}
-		version = (long)json_int(json_array_get(arr, n - 2), "version", 0);
+		version = (long)app_get_int(json_array_get(arr, n - 2), APP_VERSION);
 		json_decref(rels);
 	}
 	return deploy_rollback(&(struct deploy_request){ .app = argv[1], .version = version });
@@ -143,33 +140,20 @@ int cmd_releases_rollback(int argc, char **argv)
 
 int cmd_releases_set(int argc, char **argv)
 {
-	struct lock l = LOCK_INIT;
-	json_t *app = NULL;
 	long n;
-	int ret = -1;
 
 	if (cli_need_app(argc, argv, 2, 1) < 0)
 		return -1;
-	if (strcmp(argv[2], "retain"))
+	if (strcmp(argv[2], app_key_name(APP_RETAIN)))
 		return err_set("unknown releases setting '%s' (known: retain)", argv[2]);
 	if (argc == 3) {
 		n = 0;          /* no value: back to the default */
 	} else if (argc != 4 || parse_version(argv[3], &n) < 0 || n > 100) {
 		return err_set("retain takes a number of releases from 1 to 100");
 	}
-	if (state_app_lock(&l, argv[1]) < 0 || state_app_load(argv[1], &app) < 0)
-		goto out;
-	if (n)
-		json_object_set_new(app, "retain", json_integer(n));
-	else
-		json_object_del(app, "retain");
-	if (state_app_save(argv[1], app) < 0)
-		goto out;
+	if (app_update_key(argv[1], APP_RETAIN, n ? json_integer(n) : NULL) < 0)
+		return -1;
 	say_step("Keeping the images of the last %ld releases of %s (applies after the next deploy)",
-		 n ? n : 5, argv[1]);
-	ret = 0;
-out:
-	lock_release(&l);
-	json_decref(app);
-	return ret;
+		 n ? n : (long)app_key_info(APP_RETAIN)->defi, argv[1]);
+	return 0;
 }

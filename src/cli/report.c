@@ -98,7 +98,7 @@ int cli_opts_app(const struct cli_opts *o, int must_exist)
 		return cli_usage(o->name);
 	if (valid_app_name(o->pos[0]) < 0)
 		return -1;
-	if (must_exist && !state_app_exists(o->pos[0]))
+	if (must_exist && !app_exists(o->pos[0]))
 		return err_set("app '%s' does not exist", o->pos[0]);
 	return 0;
 }

@@ -57,21 +57,45 @@ static int parse_limit_args(int argc, char **argv, int with_values, struct limit
 		return cli_usage(argv[0]);
 	if (valid_app_name(a->app) < 0)
 		return -1;
-	if (!state_app_exists(a->app))
+	if (!app_exists(a->app))
 		return err_set("app '%s' does not exist", a->app);
 	if (a->process && valid_type(a->process) < 0)
 		return -1;
 	return 0;
 }
 
+/* app_update() callback of resource:limit: the given limits into the app's or
+ * the process type's. */
+static int store_limits(const char *app, json_t *doc, void *data)
+{
+	const struct limit_args *a = data;
+	json_t *target = app_limits_ensure(doc, a->process);
+
+	(void)app;
+	if (!target || (a->memory && app_set_str(target, APP_RES_MEMORY, a->memory) < 0) ||
+	    (a->cpu && app_set_str(target, APP_RES_CPU, a->cpu) < 0))
+		return -1;
+	return 1;
+}
+
+/* app_update() callback of resource:limit-clear. */
+static int clear_limits(const char *app, json_t *doc, void *data)
+{
+	const struct limit_args *a = data;
+
+	(void)app;
+	if (a->process)
+		json_object_del(app_get(app_get(doc, APP_RESOURCES), APP_RES_PROCESS), a->process);
+	else
+		app_unset(doc, APP_RESOURCES);
+	return 1;
+}
+
 int cmd_resource_limit(int argc, char **argv)
 {
 	struct limit_args a;
-	struct lock l = LOCK_INIT;
-	json_t *app = NULL, *res, *target;
 	long long bytes, nano;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	int ret = -1;
 
 	if (parse_limit_args(argc, argv, 1, &a) < 0)
 		return -1;
@@ -84,63 +108,27 @@ int cmd_resource_limit(int argc, char **argv)
 	/* Docker refuses more CPUs than the host has, at deploy time: say it now. */
 	if (a.cpu && cpus > 0 && nano > (long long)cpus * 1000000000LL)
 		return err_set("cpu '%s' is more than the %ld CPUs of this host", a.cpu, cpus);
-	if (state_app_lock(&l, a.app) < 0 || state_app_load(a.app, &app) < 0)
-		goto out;
-	if (!json_is_object(json_object_get(app, "resources")))
-		json_object_set_new(app, "resources", json_object());
-	res = target = json_object_get(app, "resources");
-	if (a.process) {
-		if (!json_is_object(json_object_get(res, "process")))
-			json_object_set_new(res, "process", json_object());
-		if (!json_is_object(json_object_get(json_object_get(res, "process"), a.process)))
-			json_object_set_new(json_object_get(res, "process"), a.process, json_object());
-		target = json_object_get(json_object_get(res, "process"), a.process);
-	}
-	if (a.memory)
-		json_object_set_new(target, "memory", json_string(a.memory));
-	if (a.cpu)
-		json_object_set_new(target, "cpu", json_string(a.cpu));
-	if (state_app_save(a.app, app) < 0)
-		goto out;
+	if (app_update(a.app, store_limits, &a) < 0)
+		return -1;
 	say_step("Setting resource limits for %s (%s)", a.app, a.process ? a.process : "all processes");
 	if (a.memory)
 		say_detail("memory: %s", a.memory);
 	if (a.cpu)
 		say_detail("cpu: %s", a.cpu);
 	say_detail("applies from the next deploy (ps:restart %s)", a.app);
-	ret = 0;
-out:
-	lock_release(&l);
-	json_decref(app);
-	return ret;
+	return 0;
 }
 
 int cmd_resource_limit_clear(int argc, char **argv)
 {
 	struct limit_args a;
-	struct lock l = LOCK_INIT;
-	json_t *app = NULL, *res;
-	int ret = -1;
 
-	if (parse_limit_args(argc, argv, 0, &a) < 0)
+	if (parse_limit_args(argc, argv, 0, &a) < 0 || app_update(a.app, clear_limits, &a) < 0)
 		return -1;
-	if (state_app_lock(&l, a.app) < 0 || state_app_load(a.app, &app) < 0)
-		goto out;
-	res = json_object_get(app, "resources");
-	if (a.process)
-		json_object_del(json_object_get(res, "process"), a.process);
-	else
-		json_object_del(app, "resources");
-	if (state_app_save(a.app, app) < 0)
-		goto out;
 	say_step("Clearing resource limits for %s (%s)", a.app,
 		 a.process ? a.process : "all processes");
 	say_detail("applies from the next deploy (ps:restart %s)", a.app);
-	ret = 0;
-out:
-	lock_release(&l);
-	json_decref(app);
-	return ret;
+	return 0;
 }
 
 static int resource_report(const char *name, const char *flag, int json, json_t *all)
@@ -153,28 +141,28 @@ static int resource_report(const char *name, const char *flag, int json, json_t 
 	char (*lab)[96] = NULL;
 	int ret = -1;
 
-	if (state_app_load(name, &app) < 0 || buf_addf(&title, "%s resource information", name) < 0)
+	if (app_load(name, &app) < 0 || buf_addf(&title, "%s resource information", name) < 0)
 		goto out;
-	res = json_object_get(app, "resources");
+	res = app_get(app, APP_RESOURCES);
 	rows[n].label = "Resource limit memory";
-	rows[n++].value = json_str(res, "memory", "");
+	rows[n++].value = app_get_str_or(res, APP_RES_MEMORY, "");
 	rows[n].label = "Resource limit cpu";
-	rows[n++].value = json_str(res, "cpu", "");
+	rows[n++].value = app_get_str_or(res, APP_RES_CPU, "");
 	lab = calloc(2 * 32, sizeof(*lab));
 	if (!lab) {
 		err_set("out of memory");
 		goto out;
 	}
 	k = 0;
-	json_object_foreach(json_object_get(res, "process"), type, v) {
+	json_object_foreach(app_get(res, APP_RES_PROCESS), type, v) {
 		if (k >= 2 * 32)
 			break;
 		snprintf(lab[k], sizeof(lab[k]), "Resource limit %s memory", type);
 		rows[n].label = lab[k++];
-		rows[n++].value = json_str(v, "memory", "");
+		rows[n++].value = app_get_str_or(v, APP_RES_MEMORY, "");
 		snprintf(lab[k], sizeof(lab[k]), "Resource limit %s cpu", type);
 		rows[n].label = lab[k++];
-		rows[n++].value = json_str(v, "cpu", "");
+		rows[n++].value = app_get_str_or(v, APP_RES_CPU, "");
 	}
 	if (all)
 		ret = json_object_set_new(all, name, cli_report_json(rows, n));

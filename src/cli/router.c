@@ -56,15 +56,51 @@ static int put_options(const char *app, const json_t *body)
 	return cli_router_put(app, "options", body, NULL);
 }
 
+/* One router:set: the app.json field, the router's body for it, and what the
+ * router had before (to put back when app.json cannot be saved). */
+struct router_change {
+	const char  *key, *value;   /* the command's words; value NULL: unset */
+	enum app_key field;
+	json_t      *body, *undo;
+	int          sent;          /* the router has the new value */
+};
+
+/* app_update() callback: the router is told first, under the app's lock, so a
+ * router that refuses (or is down) leaves app.json as it was. */
+static int change_option(const char *app, json_t *appobj, void *data)
+{
+	struct router_change *rc = data;
+	const char *field = app_key_name(rc->field);
+	json_t *opts = app_ensure(appobj, APP_ROUTER), *old;
+
+	if (!opts)
+		return -1;
+	old = json_object_get(opts, field);
+	rc->undo = json_pack("{s:O}", field, old ? old : rc->field == APP_REDIRECT_HTTPS
+								 ? json_false() : json_null());
+	if (rc->value)
+		json_object_set_new(opts, field, json_deep_copy(json_object_get(rc->body, field)));
+	else
+		json_object_del(opts, field);
+	if (rc->value)
+		say_step("Setting %s to %s for %s", rc->key, rc->value, app);
+	else
+		say_step("Unsetting %s for %s", rc->key, app);
+	if (put_options(app, rc->body) < 0)
+		return -1;
+	rc->sent = 1;
+	return 1;
+}
+
 /* router:set <app> max-body-size [SIZE] | redirect-https [on|off]; no value sets
  * the default back. The app's lock keeps a deploy from sending the old value
- * after us; the router is told first, so a router that refuses (or is down)
- * leaves app.json as it was, and app.json is put back if it cannot be saved. */
+ * after us; the router is told first (change_option()), and its old value is put
+ * back if app.json cannot be saved. */
 int cmd_router_set(int argc, char **argv)
 {
-	struct lock l = LOCK_INIT;
-	json_t *appobj = NULL, *opts, *body = NULL, *undo = NULL, *old;
-	const char *app, *key, *value, *field;
+	struct router_change rc = { .body = NULL };
+	json_t *body = NULL;
+	const char *app, *key, *value;
 	unsigned long long size = 0;
 	int on = 0, ret = -1;
 
@@ -78,14 +114,14 @@ int cmd_router_set(int argc, char **argv)
 	if (!strcmp(key, "max-body-size")) {
 		if (value && parse_size(&size, value) < 0)
 			return -1;
-		field = "max_body_bytes";
-		body = value ? json_pack("{s:I}", field, (json_int_t)size)
-			     : json_pack("{s:n}", field);
+		rc.field = APP_MAX_BODY_BYTES;
+		body = value ? json_pack("{s:I}", app_key_name(rc.field), (json_int_t)size)
+			     : json_pack("{s:n}", app_key_name(rc.field));
 	} else if (!strcmp(key, "redirect-https")) {
 		if (value && parse_switch(&on, value) < 0)
 			return -1;
-		field = "redirect_https";
-		body = json_pack("{s:b}", field, on);
+		rc.field = APP_REDIRECT_HTTPS;
+		body = json_pack("{s:b}", app_key_name(rc.field), on);
 	} else {
 		return err_set("unknown router property '%s': give max-body-size or redirect-https",
 			       key);
@@ -94,40 +130,22 @@ int cmd_router_set(int argc, char **argv)
 		err_set("out of memory");
 		goto out;
 	}
-	if (state_app_lock(&l, app) < 0 || state_app_load(app, &appobj) < 0)
-		goto out;
-	if (!json_is_object(json_object_get(appobj, "router")))
-		json_object_set_new(appobj, "router", json_object());
-	opts = json_object_get(appobj, "router");
-	/* What the router had, to put back if app.json cannot be saved. */
-	old = json_object_get(opts, field);
-	undo = json_pack("{s:O}", field, old ? old : !strcmp(field, "redirect_https")
-							 ? json_false() : json_null());
-	if (value)
-		json_object_set_new(opts, field, json_deep_copy(json_object_get(body, field)));
-	else
-		json_object_del(opts, field);
-	if (value)
-		say_step("Setting %s to %s for %s", key, value, app);
-	else
-		say_step("Unsetting %s for %s", key, app);
-	if (put_options(app, body) < 0)
-		goto out;
-	if (state_app_save(app, appobj) < 0) {
+	rc.key = key;
+	rc.value = value;
+	rc.body = body;
+	if (app_update(app, change_option, &rc) < 0) {
 		struct err_saved why;
 
 		err_save(&why);
-		if (undo && put_options(app, undo) < 0)
+		if (rc.sent && rc.undo && put_options(app, rc.undo) < 0)
 			say_warn("the router keeps the new value: %s", err_msg());
 		err_restore(&why);
 		goto out;
 	}
 	ret = 0;
 out:
-	lock_release(&l);
-	json_decref(appobj);
 	json_decref(body);
-	json_decref(undo);
+	json_decref(rc.undo);
 	return ret;
 }
 
@@ -150,7 +168,7 @@ int cmd_router_report(int argc, char **argv)
 		return -1;
 	if (o.npos != 1)
 		return cli_usage(argv[0]);
-	if (cli_opts_app(&o, 1) < 0 || state_app_load(o.pos[0], &appobj) < 0 ||
+	if (cli_opts_app(&o, 1) < 0 || app_load(o.pos[0], &appobj) < 0 ||
 	    deploy_router_options(appobj, &opts) < 0 || buf_addf(&path, "/apps/%s", o.pos[0]) < 0 ||
 	    buf_addf(&title, "%s router information", o.pos[0]) < 0)
 		goto out;
@@ -171,7 +189,7 @@ int cmd_router_report(int argc, char **argv)
 		if (buf_addf(&targets, "%s%s", i ? " " : "", json_string_value(v)) < 0)
 			goto out;
 	src = reply ? reply : opts;
-	v = json_object_get(src, "max_body_bytes");
+	v = json_object_get(src, app_key_name(APP_MAX_BODY_BYTES));
 	snprintf(size, sizeof(size), "%llu",
 		 json_is_integer(v) ? (unsigned long long)json_integer_value(v)
 				    : ROUTER_BODY_MAX_DEFAULT);
@@ -181,7 +199,7 @@ int cmd_router_report(int argc, char **argv)
 			{ "Router targets", targets.buf },
 			{ "Router max body size", size },
 			{ "Router redirect https",
-			  json_is_true(json_object_get(src, "redirect_https")) ? "true" : "false" },
+			  app_get_bool(src, APP_REDIRECT_HTTPS) ? "true" : "false" },
 			{ "Router paused", json_is_true(json_object_get(reply, "paused")) ? "true"
 											  : "false" },
 			{ "Router maintenance",

@@ -20,7 +20,7 @@ static int ensure_app_for_push(const char *app)
 	struct buf exe = BUF_INIT;
 	int created, ret = -1;
 
-	if (!state_app_exists(app) && cli_app_create(app, 1) < 0)
+	if (!app_exists(app) && cli_app_create(app, 1) < 0)
 		goto out;
 	if (cli_self_exe(&exe) < 0 || receiver_repo_ensure(app, exe.buf, &created) < 0)
 		goto out;
@@ -113,7 +113,7 @@ static int ssh_run(const char *key)
 		say_set_stderr(1);
 		if (authorize(acl, key, req.app, ACCESS_DEPLOYER, req.argc, req.argv, NULL) < 0)
 			goto out;
-		if (ensure_app_for_push(req.app) < 0 || state_app_lock(&l, req.app) < 0)
+		if (ensure_app_for_push(req.app) < 0 || app_lock(&l, req.app) < 0)
 			goto out;
 		ret = run_git("receive-pack", req.app, &l);
 		goto out;
@@ -121,7 +121,7 @@ static int ssh_run(const char *key)
 		say_set_stderr(1);
 		if (authorize(acl, key, req.app, ACCESS_DEPLOYER, req.argc, req.argv, NULL) < 0)
 			goto out;
-		if (!state_app_exists(req.app)) {
+		if (!app_exists(req.app)) {
 			err_set("app '%s' does not exist", req.app);
 			goto out;
 		}

@@ -13,7 +13,7 @@ int cli_report_every_app(cli_report_fn *fn, int json)
 	size_t i;
 	int ret = -1;
 
-	if (state_app_list(&apps) < 0)
+	if (app_list(&apps) < 0)
 		return -1;
 	if (json)
 		all = json_object();
@@ -61,7 +61,7 @@ int cmd_url(int argc, char **argv)
 		return cli_usage(argv[0]);
 	if (cli_opts_app(&o, 1) < 0)
 		return -1;
-	if (state_app_load(o.pos[0], &app) < 0 || state_app_domains(o.pos[0], app, &domains) < 0)
+	if (app_load(o.pos[0], &app) < 0 || app_domains(o.pos[0], app, &domains) < 0)
 		goto out;
 	if (!json_array_size(domains)) {
 		err_set("%s has no domains: see `wharf domains:report %s`", o.pos[0], o.pos[0]);
@@ -107,7 +107,7 @@ int cmd_report(int argc, char **argv)
 		return cli_usage(argv[0]);
 	if (o.npos == 1)
 		return cli_opts_app(&o, 1) < 0 ? -1 : report_app(o.pos[0]);
-	if (state_app_list(&apps) < 0)
+	if (app_list(&apps) < 0)
 		return -1;
 	json_array_foreach(apps, i, v)
 		if ((ret = report_app(json_string_value(v))) < 0)

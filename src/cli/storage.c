@@ -45,13 +45,10 @@ static int change_allow(int argc, char **argv, int add)
 			goto out;
 	}
 	if (cli_drop_to_root_owner() < 0 || buf_addf(&p, "%s/global.lock", wharf_root()) < 0 ||
-	    lock_take(&l, p.buf, NULL) < 0 || state_global_load(&g) < 0)
+	    lock_take(&l, p.buf, NULL) < 0 || app_global_load(&g) < 0)
 		goto out;
-	list = json_object_get(g, "storage_allow");
-	if (!json_is_array(list)) {
-		list = json_array();
-		json_object_set_new(g, "storage_allow", list);
-	}
+	if (!(list = app_ensure(g, APP_STORAGE_ALLOW)))
+		goto out;
 	json_array_foreach(list, i, v)
 		if (!strcmp(json_string_value(v), add ? real : host.buf))
 			found = (int)i;
@@ -67,7 +64,7 @@ static int change_allow(int argc, char **argv, int add)
 		json_array_append_new(list, json_string(real));
 	else if (!add)
 		json_array_remove(list, (size_t)found);
-	if (state_global_save(g) < 0)
+	if (app_global_save(g) < 0)
 		goto out;
 	if (add)
 		say_step("Allowed mounts of %s and the dirs below it", real);
@@ -126,11 +123,49 @@ static int mount_args(int argc, char **argv, struct buf *host, struct buf *cdir,
 	return deploy_mount_parse(argv[2], host, cdir, ro);
 }
 
+/* What storage:mount and storage:unmount change: the mount spec norm
+ * ("HOST:DIR[:ro]") on container dir cdir. */
+struct mount_change {
+	const char *norm, *cdir;
+};
+
+/* app_update() callback of storage:mount. */
+static int add_mount(const char *app, json_t *doc, void *data)
+{
+	const struct mount_change *mc = data;
+	json_t *mounts = app_ensure(doc, APP_STORAGE);
+
+	if (!mounts)
+		return -1;
+	if (find_mount(mounts, mc->cdir) >= 0)
+		return err_set("%s already has a mount on %s; storage:unmount it first", app, mc->cdir);
+	if (json_array_size(mounts) >= MOUNTS_MAX)
+		return err_set("%s has %d mounts, the most wharf allows", app, MOUNTS_MAX);
+	return json_array_append_new(mounts, json_string(mc->norm)) < 0 ? err_set("out of memory")
+									 : 1;
+}
+
+/* app_update() callback of storage:unmount. */
+static int remove_mount(const char *app, json_t *doc, void *data)
+{
+	const struct mount_change *mc = data;
+	json_t *mounts = app_get(doc, APP_STORAGE), *m;
+	long found = -1;
+	size_t i;
+
+	json_array_foreach(mounts, i, m)
+		if (!strcmp(json_string_value(m), mc->norm))
+			found = (long)i;
+	if (found < 0)
+		return err_set("%s has no mount %s; see `wharf storage:list %s`", app, mc->norm, app);
+	json_array_remove(mounts, (size_t)found);
+	return 1;
+}
+
 int cmd_storage_mount(int argc, char **argv)
 {
 	struct buf host = BUF_INIT, cdir = BUF_INIT, norm = BUF_INIT;
-	struct lock l = LOCK_INIT;
-	json_t *app = NULL, *mounts, *allow = NULL;
+	json_t *allow = NULL;
 	int ro, ret = -1;
 
 	if (mount_args(argc, argv, &host, &cdir, &ro) < 0)
@@ -143,29 +178,13 @@ int cmd_storage_mount(int argc, char **argv)
 	if (deploy_storage_allow_load(&allow) < 0 || deploy_storage_host_allowed(host.buf, allow) < 0)
 		goto out;
 	if (buf_addf(&norm, "%s:%s%s", host.buf, cdir.buf, ro ? ":ro" : "") < 0 ||
-	    state_app_lock(&l, argv[1]) < 0 || state_app_load(argv[1], &app) < 0)
-		goto out;
-	if (!json_is_array(json_object_get(app, "storage")))
-		json_object_set_new(app, "storage", json_array());
-	mounts = json_object_get(app, "storage");
-	if (find_mount(mounts, cdir.buf) >= 0) {
-		err_set("%s already has a mount on %s; storage:unmount it first", argv[1], cdir.buf);
-		goto out;
-	}
-	if (json_array_size(mounts) >= MOUNTS_MAX) {
-		err_set("%s has %d mounts, the most wharf allows", argv[1], MOUNTS_MAX);
-		goto out;
-	}
-	json_array_append_new(mounts, json_string(norm.buf));
-	if (state_app_save(argv[1], app) < 0)
+	    app_update(argv[1], add_mount, &(struct mount_change){ norm.buf, cdir.buf }) < 0)
 		goto out;
 	say_step("Mounting %s for %s", norm.buf, argv[1]);
 	say_detail("applies from the next deploy (ps:restart %s)", argv[1]);
 	ret = 0;
 out:
-	lock_release(&l);
 	json_decref(allow);
-	json_decref(app);
 	buf_release(&host);
 	buf_release(&cdir);
 	buf_release(&norm);
@@ -175,35 +194,17 @@ out:
 int cmd_storage_unmount(int argc, char **argv)
 {
 	struct buf host = BUF_INIT, cdir = BUF_INIT, norm = BUF_INIT;
-	struct lock l = LOCK_INIT;
-	json_t *app = NULL, *mounts;
-	size_t i;
-	json_t *m;
 	int ro, ret = -1;
-	long found = -1;
 
 	if (mount_args(argc, argv, &host, &cdir, &ro) < 0)
 		goto out;
 	if (buf_addf(&norm, "%s:%s%s", host.buf, cdir.buf, ro ? ":ro" : "") < 0 ||
-	    state_app_lock(&l, argv[1]) < 0 || state_app_load(argv[1], &app) < 0)
-		goto out;
-	mounts = json_object_get(app, "storage");
-	json_array_foreach(mounts, i, m)
-		if (!strcmp(json_string_value(m), norm.buf))
-			found = (long)i;
-	if (found < 0) {
-		err_set("%s has no mount %s; see `wharf storage:list %s`", argv[1], norm.buf, argv[1]);
-		goto out;
-	}
-	json_array_remove(mounts, (size_t)found);
-	if (state_app_save(argv[1], app) < 0)
+	    app_update(argv[1], remove_mount, &(struct mount_change){ norm.buf, cdir.buf }) < 0)
 		goto out;
 	say_step("Unmounting %s for %s", norm.buf, argv[1]);
 	say_detail("applies from the next deploy (ps:restart %s)", argv[1]);
 	ret = 0;
 out:
-	lock_release(&l);
-	json_decref(app);
 	buf_release(&host);
 	buf_release(&cdir);
 	buf_release(&norm);
@@ -221,11 +222,11 @@ int cmd_storage_list(int argc, char **argv)
 		return -1;
 	if (o.npos != 1)
 		return cli_usage(argv[0]);
-	if (cli_opts_app(&o, 1) < 0 || state_app_load(o.pos[0], &app) < 0)
+	if (cli_opts_app(&o, 1) < 0 || app_load(o.pos[0], &app) < 0)
 		return -1;
 	if (json) {
 		json_t *out = json_array();
-		json_array_foreach(json_object_get(app, "storage"), i, m) {
+		json_array_foreach(app_get(app, APP_STORAGE), i, m) {
 			struct buf h = BUF_INIT, c = BUF_INIT;
 			int ro;
 			if (deploy_mount_parse(json_string_value(m), &h, &c, &ro) == 0)
@@ -245,7 +246,7 @@ int cmd_storage_list(int argc, char **argv)
 		goto out;
 	}
 	say_section("%s volume bind-mounts:", o.pos[0]);
-	json_array_foreach(json_object_get(app, "storage"), i, m)
+	json_array_foreach(app_get(app, APP_STORAGE), i, m)
 		printf("       %s\n", json_string_value(m));
 	ret = 0;
 out:
@@ -260,9 +261,9 @@ static int storage_report(const char *name, const char *flag, int json, json_t *
 	size_t i;
 	int ret = -1;
 
-	if (state_app_load(name, &app) < 0 || buf_addf(&title, "%s storage information", name) < 0)
+	if (app_load(name, &app) < 0 || buf_addf(&title, "%s storage information", name) < 0)
 		goto out;
-	json_array_foreach(json_object_get(app, "storage"), i, m)
+	json_array_foreach(app_get(app, APP_STORAGE), i, m)
 		buf_addf(&list, "%s%s", list.len ? " " : "", json_string_value(m));
 	{
 		struct cli_report_row rows[] = {
@@ -271,7 +272,7 @@ static int storage_report(const char *name, const char *flag, int json, json_t *
 		};
 		char count[32];
 		size_t n = sizeof(rows) / sizeof(rows[0]);
-		snprintf(count, sizeof(count), "%zu", json_array_size(json_object_get(app, "storage")));
+		snprintf(count, sizeof(count), "%zu", json_array_size(app_get(app, APP_STORAGE)));
 		rows[1].value = count;
 		if (all)
 			ret = json_object_set_new(all, name, cli_report_json(rows, n));

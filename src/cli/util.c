@@ -18,7 +18,7 @@ int cli_need_app(int argc, char **argv, int min_args, int must_exist)
 		return cli_usage(argv[0]);
 	if (valid_app_name(argv[1]) < 0)
 		return -1;
-	if (must_exist && !state_app_exists(argv[1]))
+	if (must_exist && !app_exists(argv[1]))
 		return err_set("app '%s' does not exist", argv[1]);
 	return 0;
 }

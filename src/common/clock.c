@@ -1,4 +1,5 @@
-/* clock.c - monotonic time for durations shown to users and for deadlines. */
+/* clock.c - monotonic time for durations shown to users and for deadlines; UTC
+ * timestamps for records. */
 #include "common.h"
 
 #include <time.h>
@@ -9,4 +10,15 @@ double clock_now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int clock_utc_iso8601(struct buf *out)
+{
+	char t[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf_addstr(out, t);
 }

@@ -1,5 +1,5 @@
 /* src/common/common.h - public interface of wharf's shared base: buffers, errors,
- * output, files, locks, JSON state and validation. Knows nothing of git, HTTP or Docker. */
+ * output, files, locks, JSON helpers and validation. Knows nothing of git, HTTP or Docker. */
 #ifndef WHARF_COMMON_H
 #define WHARF_COMMON_H
 
@@ -94,6 +94,8 @@ void say_set_stderr(int on);     /* all output to stderr: while stdout carries g
 
 /* Monotonic seconds, for durations and deadlines (src/common/clock.c). */
 double clock_now_s(void);
+/* This moment as ISO-8601 UTC ("2026-01-01T00:00:00Z"), for records. Appends to out. */
+int clock_utc_iso8601(struct buf *out);
 
 /* ---- paths under WHARF_ROOT ------------------------------------------------- */
 
@@ -127,7 +129,7 @@ int fs_mkdtemp(struct buf *out, const char *parent, const char *prefix);
 struct lock {
 	int   fd;
 	int   ticket_fd;         /* holds a shared flock on the ticket while we live */
-	char *ticket;            /* queue ticket file, for state_app_lock() */
+	char *ticket;            /* queue ticket file, for app_lock() (src/app) */
 	int   borrowed;          /* adopted from the process that took it (lock_adopt) */
 };
 #define LOCK_INIT { .fd = -1, .ticket_fd = -1, .ticket = NULL, .borrowed = 0 }
@@ -148,7 +150,7 @@ void lock_release(struct lock *l);       /* safe on a lock never taken; drops a 
 #define LOCK_FD_ENV "WHARF_LOCK_FD"
 int  lock_handover(const struct lock *l, struct buf *env);
 int  lock_adopt(struct lock *l, const char *path);
-/* lock_adopt() for an app's deploy lock (the one state_app_lock() takes). */
+/* lock_adopt() for an app's deploy lock (the one app_lock() takes). */
 int  lock_adopt_app(struct lock *l, const char *app);
 
 /* ---- the caller (src/common/caller.c) -------------------------------------------
@@ -261,41 +263,5 @@ int valid_config_key(const char *key);   /* ^[A-Za-z_][A-Za-z0-9_]*$, max 255 */
 int valid_domain(const char *domain);    /* hostname labels, max 253; no scheme/port/space */
 int valid_key_name(const char *name);    /* ssh key names: ^[A-Za-z0-9][A-Za-z0-9_.@-]*$, max 64 */
 
-/* ---- state under WHARF_ROOT (src/common/state.c) -------------------------------
- * apps/<app>/app.json     {"config": {K: V}, "domains": [...], "deploy_branch": …,
- *                          "created_at": …}
- * apps/<app>/releases.json {"releases": [{"version": N, "image": …, …}]}
- * global.json             {"domain": …, "domains": [...], "config": {K: V}}
- * Callers validate app names first; writers hold the app's lock. */
-int state_app_exists(const char *app);                    /* 1 or 0 */
-int state_app_create(const char *app);                    /* fails if it exists */
-int state_app_load(const char *app, json_t **out);        /* "app 'x' does not exist" */
-int state_app_save(const char *app, const json_t *obj);
-int state_app_list(json_t **out);                         /* sorted array of names */
-int state_releases_load(const char *app, json_t **out);   /* {"releases": []} if none */
-int state_releases_save(const char *app, const json_t *obj);
-/* The newest release object (borrowed from releases) or NULL. */
-json_t *state_current_release(const json_t *releases);
-int state_global_load(json_t **out);
-int state_global_save(const json_t *obj);
-/* The global domain: global.json's, else this host's name. Appends to out. */
-int state_global_domain(struct buf *out);
-/* The app's domains: "<app>.<global domain>" unless the app turned the default
- * off, then the app's own. *out is a new array; caller decrefs. */
-int state_app_domains(const char *app, const json_t *appobj, json_t **out);
-/* global.json's domains: its "domains" array, else its single "domain", else
- * none. *out is a new array; caller decrefs. */
-int state_global_domains(json_t **out);
-/* The environment an app's containers get from config: global.json's "config"
- * with the app's own "config" over it (the app wins). *out is a new object;
- * caller decrefs. Fails when the app does not exist. */
-int state_app_env(const char *app, json_t **out);
-/* Serialises deploys and changes of one app in arrival order: a queue of ticket
- * files named by arrival time, each flocked (shared) by its owner for as long as
- * it lives, so a ticket nobody holds is stale and dropped (no pid guessing); the
- * kernel drops the flocks of a killed process. Waiters are told they wait. */
-int state_app_lock(struct lock *l, const char *app);
-/* ISO-8601 UTC time, for records. Appends to out. */
-int state_now(struct buf *out);
 
 #endif

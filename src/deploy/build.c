@@ -57,8 +57,8 @@ static int build_with_buildpacks(struct docker *d, const char *app, const char *
 	o.dir = dir;
 	o.tag = tag;
 	o.labels = labels;
-	o.config = json_object_get(appobj, "config");
-	o.buildpacks = json_object_get(appobj, "buildpacks");
+	o.config = app_get(appobj, APP_CONFIG);
+	o.buildpacks = app_get(appobj, APP_BUILDPACKS);
 	say_step("Building image %s with buildpacks on %s", tag, build_stack_image());
 	ret = build_buildpacks(d, &o, &out->image, &out->processes);
 out:
@@ -82,16 +82,16 @@ int deploy__build_tree(struct docker *d, const struct deploy_request *req, const
 		goto out;
 	if (plugins_pre("post-extract", app, (const char *[]){ app, dir, rev, NULL }) < 0)
 		goto out;           /* the tree may be half-changed: no build from it */
-	if (state_app_load(app, &appobj) < 0)
+	if (app_load(app, &appobj) < 0)
 		goto out;
-	url = json_str(json_object_get(appobj, "config"), "BUILDPACK_URL", NULL);
+	url = json_str(app_get(appobj, APP_CONFIG), "BUILDPACK_URL", NULL);
 	/* builder:set selected is the most explicit choice of all. */
 	if (deploy_builder_selected(appobj, dir, &builder) < 0)
 		goto out;
 	if (builder)
 		;
 	/* Buildpacks the app names are an explicit choice: they win over a Dockerfile. */
-	else if (json_array_size(json_object_get(appobj, "buildpacks")) || (url && *url))
+	else if (json_array_size(app_get(appobj, APP_BUILDPACKS)) || (url && *url))
 		builder = "buildpacks";
 	else if (deploy__plugin_builder(app, dir, &builder) < 0 ||
 		 (!builder && build_detect(dir, &builder) < 0))

@@ -91,20 +91,19 @@ static long release_timeout(const json_t *env)
  * trigger unless the app is stopped. */
 static int assemble(struct assembly *a, const char *app, const struct release_src *src)
 {
-	if (state_app_load(app, &a->appobj) < 0 || state_releases_load(app, &a->releases) < 0 ||
-	    state_app_domains(app, a->appobj, &a->domains) < 0 || state_global_load(&a->global) < 0 ||
+	if (app_load(app, &a->appobj) < 0 || app_releases_load(app, &a->releases) < 0 ||
+	    app_domains(app, a->appobj, &a->domains) < 0 || app_global_load(&a->global) < 0 ||
 	    deploy_router_options(a->appobj, &a->ropts) < 0 || deploy_cert_load(app, &a->cert) < 0)
 		return -1;
 	/* The release records the app's own config; its containers get the global
 	 * config (config:set --global) with the app's over it. */
-	a->config = src->config ? src->config : json_object_get(a->appobj, "config");
-	a->env = json_object_get(a->global, "config")
-		       ? json_deep_copy(json_object_get(a->global, "config")) : json_object();
+	a->config = src->config ? src->config : app_get(a->appobj, APP_CONFIG);
+	a->env = app_get(a->global, APP_CONFIG)
+		       ? json_deep_copy(app_get(a->global, APP_CONFIG)) : json_object();
 	if (!a->env || json_object_update(a->env, (json_t *)a->config) < 0)
 		return err_set("out of memory");
-	if (!json_is_object(json_object_get(a->appobj, "formation")))
-		json_object_set_new(a->appobj, "formation", json_object());
-	a->formation = json_object_get(a->appobj, "formation");
+	if (!(a->formation = app_ensure(a->appobj, APP_FORMATION)))
+		return -1;
 	a->version = deploy__next_version(a->releases);
 	a->req.app = app;
 	a->req.image = src->image;
@@ -116,14 +115,14 @@ static int assemble(struct assembly *a, const char *app, const struct release_sr
 	a->req.formation = a->formation;
 	a->req.checks = src->checks;
 	a->req.release_timeout_s = release_timeout(a->env);
-	a->req.restart_policy = json_str(a->appobj, "restart_policy", NULL);
-	a->req.resources = json_object_get(a->appobj, "resources");
+	a->req.restart_policy = app_get_str_or(a->appobj, APP_RESTART_POLICY, NULL);
+	a->req.resources = app_get(a->appobj, APP_RESOURCES);
 	if (deploy_storage_binds(a->appobj, &a->binds) < 0)
 		return -1;
 	a->req.binds = a->binds;
 	/* A stopped app (ps:stop) stays stopped through every deploy: the release
 	 * is made and recorded, and ps:start runs it. */
-	a->stopped = json_is_true(json_object_get(a->appobj, "stopped"));
+	a->stopped = app_get_bool(a->appobj, APP_STOPPED);
 	deploy__checks_apply(a->appobj, &a->req);          /* checks:skip / checks:disable */
 	a->req.web_port = deploy_web_port(a->appobj);      /* ports:set, used without overlap */
 	/* Whatever deleted the route (a rename, ps:stop, a release without web)
@@ -149,41 +148,37 @@ static int assemble(struct assembly *a, const char *app, const struct release_sr
 static int record(struct assembly *a, struct scheduler *s, const char *app,
 		  const struct release_src *src, const char *description, const char *by)
 {
+	struct app_release r = { 0 };
 	struct buf now = BUF_INIT, who = BUF_INIT;
-	json_t *rel;
 	int ret = -1;
 
-	if (state_now(&now) < 0)
+	if (clock_utc_iso8601(&now) < 0)
 		goto out;
 	deploy__who(&who, by);
-	rel = json_pack("{s:I,s:s,s:s?,s:O,s:O,s:s,s:s,s:s}", "version", (json_int_t)a->version,
-			"image", src->image, "git_rev", src->git_rev, "config", a->config,
-			"formation", a->formation, "created_at", now.buf, "description", description,
-			"by", who.buf);
-	if (!rel) {
-		err_set("out of memory");
+	r.version = a->version;
+	r.image = src->image;
+	r.git_rev = src->git_rev;
+	r.config = a->config;
+	r.formation = a->formation;
+	r.created_at = now.buf;
+	r.description = description;
+	r.by = who.buf;
+	r.processes = src->processes;
+	r.checks = src->checks;
+	r.what = src->what;
+	r.source_image = src->source;
+	if (app_release_append(a->releases, &r) < 0)
 		goto out;
-	}
-	if (src->processes)
-		json_object_set(rel, "processes", (json_t *)src->processes);
-	if (src->checks)
-		json_object_set(rel, "checks", (json_t *)src->checks);
-	if (src->what)
-		json_object_set_new(rel, "what", json_string(src->what));
-	if (src->source)
-		json_object_set_new(rel, "source_image", json_string(src->source));
-	json_array_append_new(json_object_get(a->releases, "releases"), rel);
 	/* The next deploy keeps the containers the router serves. */
-	if (state_releases_save(app, a->releases) < 0)
+	if (app_releases_save(app, a->releases) < 0)
 		say_warn("v%ld serves, but could not be recorded: %s", a->version, err_msg());
-	else if (deploy__prune_images(s, a->releases,
-				      json_int(a->appobj, "retain", DEPLOY__RETAIN_DEFAULT)) &&
-		 state_releases_save(app, a->releases) < 0)
+	else if (deploy__prune_images(s, a->releases, app_get_int(a->appobj, APP_RETAIN)) &&
+		 app_releases_save(app, a->releases) < 0)
 		say_warn("could not record which images were removed: %s", err_msg());
 	/* A rollback brings the old config back as the app's config. */
 	if (src->config) {
-		json_object_set(a->appobj, "config", (json_t *)src->config);
-		if (state_app_save(app, a->appobj) < 0)
+		if (app_set(a->appobj, APP_CONFIG, json_incref((json_t *)src->config)) < 0 ||
+		    app_save(app, a->appobj) < 0)
 			say_warn("could not restore the config of the release: %s", err_msg());
 	}
 	ret = 0;
@@ -258,7 +253,7 @@ static int clean_leftovers(struct scheduler *s, const char *app, const json_t *r
 	if (buf_addf(&tmproot, "%s/tmp", wharf_root()) == 0)
 		remove_stale_build_dirs(app, tmproot.buf);
 	buf_release(&tmproot);
-	return scheduler_cleanup(s, app, json_int(state_current_release(releases), "version", 0));
+	return scheduler_cleanup(s, app, app_get_int(app_release_current(releases), APP_VERSION));
 }
 
 /* Keeps the deploy's message and says what still serves: the push is rejected. */
@@ -268,7 +263,7 @@ static void push_failed(const char *app, const json_t *releases)
 
 	buf_addstr(&why, err_msg());
 	/* A first push has no previous release to keep serving. */
-	if (state_current_release(releases))
+	if (app_release_current(releases))
 		err_set("deploy of %s failed: %s; the previous release keeps serving", app, why.buf);
 	else
 		err_set("deploy of %s failed: %s; nothing was deployed", app, why.buf);
@@ -328,10 +323,10 @@ int deploy_push(const struct deploy_request *req)
 	int ret = -1;
 
 	/* A push over ssh already holds the app's lock and hands it over (sshcmd.c). */
-	if (!req->locked && !lock_adopt_app(&l, req->app) && state_app_lock(&l, req->app) < 0)
+	if (!req->locked && !lock_adopt_app(&l, req->app) && app_lock(&l, req->app) < 0)
 		goto out;
 	say_step("Deploying %s (%.7s)", req->app, req->rev);
-	if (state_releases_load(req->app, &releases) < 0)
+	if (app_releases_load(req->app, &releases) < 0)
 		goto out;
 	if (deploy__sched(req, &owned, &s) < 0 || build_and_run(s, req, releases) < 0)
 		goto out;
@@ -353,13 +348,13 @@ int deploy_rebuild(const struct deploy_request *req)
 	struct buf rev = BUF_INIT;
 	int ret = -1;
 
-	if (state_releases_load(req->app, &rels) < 0)
+	if (app_releases_load(req->app, &rels) < 0)
 		return -1;
-	if (!json_str(state_current_release(rels), "git_rev", NULL)) {
+	if (!app_get_str(app_release_current(rels), APP_GIT_REV)) {
 		err_set("%s has no pushed commit to rebuild: push first", req->app);
 		goto out;
 	}
-	buf_addstr(&rev, json_str(state_current_release(rels), "git_rev", ""));
+	buf_addstr(&rev, app_get_str_or(app_release_current(rels), APP_GIT_REV, ""));
 	r.rev = rev.buf;
 	ret = deploy_push(&r);
 out:
@@ -375,13 +370,13 @@ static int pick_release(const json_t *releases, long from, const char *app, cons
 	json_t *r;
 	size_t i;
 
-	json_array_foreach(json_object_get(releases, "releases"), i, r)
-		if (from ? json_int(r, "version", 0) == from : 1)
+	json_array_foreach(app_releases(releases), i, r)
+		if (from ? app_get_int(r, APP_VERSION) == from : 1)
 			rel = r;
 	*out = rel;
 	if (!rel && from)
 		return err_set("%s has no release v%ld; see `wharf releases %s`", app, from, app);
-	if (rel && json_is_true(json_object_get(rel, "pruned")))
+	if (rel && app_get_bool(rel, APP_PRUNED))
 		return err_set("the image of v%ld was removed (only the last releases keep theirs: "
 			       "releases:set %s retain N); push its commit again instead", from, app);
 	return 0;
@@ -399,8 +394,8 @@ static int redeploy_release(const struct deploy_request *req, long from, int res
 	const json_t *rel;
 	int ret = -1;
 
-	if ((!req->locked && state_app_lock(&l, req->app) < 0) ||
-	    state_releases_load(req->app, &releases) < 0 ||
+	if ((!req->locked && app_lock(&l, req->app) < 0) ||
+	    app_releases_load(req->app, &releases) < 0 ||
 	    pick_release(releases, from, req->app, &rel) < 0)
 		goto out;
 	if (!rel) {
@@ -408,13 +403,13 @@ static int redeploy_release(const struct deploy_request *req, long from, int res
 		ret = 0;
 		goto out;
 	}
-	src.image = json_str(rel, "image", "");
-	src.git_rev = json_str(rel, "git_rev", NULL);
-	src.processes = json_object_get(rel, "processes");
-	src.checks = json_object_get(rel, "checks");
-	src.config = restore_config ? json_object_get(rel, "config") : NULL;
-	src.what = json_str(rel, "what", NULL);
-	src.source = json_str(rel, "source_image", NULL);
+	src.image = app_get_str_or(rel, APP_IMAGE, "");
+	src.git_rev = app_get_str(rel, APP_GIT_REV);
+	src.processes = app_get(rel, APP_PROCESSES);
+	src.checks = app_get(rel, APP_CHECKS);
+	src.config = restore_config ? app_get(rel, APP_CONFIG) : NULL;
+	src.what = app_get_str(rel, APP_WHAT);
+	src.source = app_get_str(rel, APP_SOURCE_IMAGE);
 	say_step("%s %s", restore_config ? "Rolling back" : "Restarting", req->app);
 	if (deploy__sched(req, &owned, &s) < 0 || clean_leftovers(s, req->app, releases) < 0 ||
 	    release_and_run(s, req->app, &src, why, req->by) < 0)
@@ -438,8 +433,8 @@ int deploy_image(const struct deploy_request *req)
 	long version;
 	int ret = -1;
 
-	if ((!req->locked && state_app_lock(&l, app) < 0) ||
-	    state_releases_load(app, &releases) < 0 || deploy__sched(req, &owned, &s) < 0)
+	if ((!req->locked && app_lock(&l, app) < 0) ||
+	    app_releases_load(app, &releases) < 0 || deploy__sched(req, &owned, &s) < 0)
 		goto out;
 	/* Only an image this Docker has: asking for another would make it pull. */
 	if (scheduler_image_inspect(s, ref, &info) < 0)
@@ -497,9 +492,9 @@ int deploy_redeploy_check(const char *app)
 	json_t *releases = NULL;
 	int ret = -1;
 
-	if (state_releases_load(app, &releases) < 0)
+	if (app_releases_load(app, &releases) < 0)
 		goto out;
-	if (!state_current_release(releases) || scheduler_new(&s, NULL) == 0)
+	if (!app_release_current(releases) || scheduler_new(&s, NULL) == 0)
 		ret = 0;
 out:
 	json_decref(releases);

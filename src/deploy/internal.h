@@ -2,6 +2,7 @@
 #ifndef WHARF_DEPLOY_INTERNAL_H
 #define WHARF_DEPLOY_INTERNAL_H
 
+#include "app/app.h"
 #include "deploy/deploy.h"
 
 /* How many releases keep their image unless releases:set retain says. */

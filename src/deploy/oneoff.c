@@ -10,14 +10,12 @@
 /* The limits of a one-off process: the app's "run" values, else its own. */
 static int run_limits(const json_t *appobj, long long *memory, long long *nano)
 {
-	const json_t *res = json_object_get(appobj, "resources");
-	const json_t *own = json_object_get(json_object_get(res, "process"), "run");
-	const char *mem = json_str(own, "memory", json_str(res, "memory", NULL));
-	const char *cpu = json_str(own, "cpu", json_str(res, "cpu", NULL));
+	struct app_limits lim;
 
+	app_limits_of(app_get(appobj, APP_RESOURCES), "run", &lim);
 	*memory = *nano = 0;
-	if ((mem && runtime_parse_memory(mem, memory) < 0) ||
-	    (cpu && runtime_parse_cpus(cpu, nano) < 0))
+	if ((lim.memory && runtime_parse_memory(lim.memory, memory) < 0) ||
+	    (lim.cpu && runtime_parse_cpus(lim.cpu, nano) < 0))
 		return -1;
 	return 0;
 }
@@ -30,15 +28,15 @@ static int run_env(const char *app, const json_t *rel, json_t *env)
 	const char *k;
 	int ret = -1;
 
-	if (state_app_env(app, &cfg) < 0)
+	if (app_env(app, &cfg) < 0)
 		return -1;
 	json_object_foreach(cfg, k, v)
 		if (json_is_string(v) && json_env_add(env, k, json_string_value(v)) < 0)
 			goto out;
 	if (json_env_add(env, "WHARF_APP", app) < 0 ||
 	    json_env_add(env, "WHARF_PROCESS", "run") < 0 ||
-	    (json_str(rel, "git_rev", NULL) &&
-	     json_env_add(env, "GIT_REV", json_str(rel, "git_rev", "")) < 0))
+	    (app_get_str(rel, APP_GIT_REV) &&
+	     json_env_add(env, "GIT_REV", app_get_str_or(rel, APP_GIT_REV, "")) < 0))
 		goto out;
 	ret = 0;
 out:
@@ -57,10 +55,10 @@ int deploy_run(const struct deploy_request *req, const char **cmd, const struct 
 	int ret = -1;
 
 	*code = -1;
-	if (state_app_load(req->app, &appobj) < 0 || state_releases_load(req->app, &rels) < 0)
+	if (app_load(req->app, &appobj) < 0 || app_releases_load(req->app, &rels) < 0)
 		goto out;
-	rel = state_current_release(rels);
-	if (!json_str(rel, "image", NULL)) {
+	rel = app_release_current(rels);
+	if (!app_get_str(rel, APP_IMAGE)) {
 		err_set("%s has no release yet: push first", req->app);
 		goto out;
 	}
@@ -73,7 +71,7 @@ int deploy_run(const struct deploy_request *req, const char **cmd, const struct 
 		goto out;
 	}
 	o.app = req->app;
-	o.image = json_str(rel, "image", "");
+	o.image = app_get_str_or(rel, APP_IMAGE, "");
 	o.env = envv;
 	o.cmd = cmd;
 	o.binds = binds;

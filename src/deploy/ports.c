@@ -1,6 +1,6 @@
 /* ports.c - the app's port maps (`scheme:host-port:container-port`, ports:set)
  * and the fixed web port a deploy gives its web container; pure, unit-tested. */
-#include "deploy.h"
+#include "internal.h"
 
 #include <string.h>
 
@@ -62,7 +62,7 @@ int deploy_port_map_format(struct buf *out, const struct deploy_port_map *m)
 
 int deploy_web_port(const json_t *appobj)
 {
-	json_t *maps = json_object_get(appobj, "ports"), *v;
+	json_t *maps = app_get(appobj, APP_PORTS), *v;
 	struct deploy_port_map m;
 	size_t i;
 	int port = 0;

@@ -12,9 +12,9 @@
 /* The current release's N (0: none yet). */
 static long current_version(const char *app, json_t **rels)
 {
-	if (state_releases_load(app, rels) < 0)
+	if (app_releases_load(app, rels) < 0)
 		return -1;
-	return (long)json_int(state_current_release(*rels), "version", 0);
+	return (long)app_get_int(app_release_current(*rels), APP_VERSION);
 }
 
 int deploy_restart(const struct deploy_request *req)
@@ -27,18 +27,33 @@ int deploy_restart(const struct deploy_request *req)
 	return deploy_redeploy(&r);
 }
 
+/* app_update() callback of deploy_scale(): counts into the formation. */
+static int store_formation(const char *app, json_t *doc, void *data)
+{
+	json_t *formation = app_ensure(doc, APP_FORMATION), *v;
+	const char *type;
+
+	if (!formation)
+		return -1;
+	say_step("Scaling %s processes", app);
+	json_object_foreach((json_t *)data, type, v) {
+		json_object_set(formation, type, v);
+		say_detail("%s: %lld", type, (long long)json_integer_value(v));
+	}
+	return 1;
+}
+
 int deploy_scale(const struct deploy_request *req, const json_t *counts)
 {
 	struct deploy_request r = *req;
-	struct lock l = LOCK_INIT;
-	json_t *app = NULL, *rels = NULL, *formation, *v;
+	json_t *rels = NULL, *v;
 	const json_t *procs;
 	const char *type;
 	int ret = -1;
 
-	if (state_releases_load(req->app, &rels) < 0)
+	if (app_releases_load(req->app, &rels) < 0)
 		goto out;
-	procs = json_object_get(state_current_release(rels), "processes");
+	procs = app_get(app_release_current(rels), APP_PROCESSES);
 	json_object_foreach((json_t *)counts, type, v) {
 		if (strcmp(type, "web") && !json_object_get(procs, type)) {
 			err_set("%s has no process type '%s' (its Procfile defines: %s)", req->app,
@@ -46,45 +61,43 @@ int deploy_scale(const struct deploy_request *req, const json_t *counts)
 			goto out;
 		}
 	}
-	if ((!req->locked && state_app_lock(&l, req->app) < 0) ||
-	    state_app_load(req->app, &app) < 0)
+	/* With the lock held by the caller, the change is made in place. */
+	if (req->locked) {
+		json_t *doc = NULL;
+		if (app_load(req->app, &doc) < 0 || store_formation(req->app, doc, (void *)counts) < 0 ||
+		    app_save(req->app, doc) < 0) {
+			json_decref(doc);
+			goto out;
+		}
+		json_decref(doc);
+	} else if (app_update(req->app, store_formation, (void *)counts) < 0) {
 		goto out;
-	if (!json_is_object(json_object_get(app, "formation")))
-		json_object_set_new(app, "formation", json_object());
-	formation = json_object_get(app, "formation");
-	say_step("Scaling %s processes", req->app);
-	json_object_foreach((json_t *)counts, type, v) {
-		json_object_set(formation, type, v);
-		say_detail("%s: %lld", type, (long long)json_integer_value(v));
 	}
-	if (state_app_save(req->app, app) < 0)
-		goto out;
-	lock_release(&l);
 	r.why = req->why ? req->why : "scale";
 	ret = deploy_redeploy(&r);
 out:
-	lock_release(&l);
-	json_decref(app);
 	json_decref(rels);
 	return ret;
 }
 
-/* Sets or clears app.json's "stopped" under the app's lock (taken into l). */
+static int store_stopped(const char *app, json_t *doc, void *data)
+{
+	(void)app;
+	return app_set_bool(doc, APP_STOPPED, *(int *)data) < 0 ? -1 : 1;
+}
+
+/* Sets or clears app.json's "stopped" under the app's lock, which stays held in
+ * l (unless the caller holds it already). */
 static int set_stopped(struct lock *l, const struct deploy_request *req, int stopped)
 {
-	json_t *obj = NULL;
-	int ret = -1;
+	json_t *doc = NULL;
+	int ret;
 
-	if ((!req->locked && state_app_lock(l, req->app) < 0) ||
-	    state_app_load(req->app, &obj) < 0)
-		goto out;
-	if (stopped)
-		json_object_set_new(obj, "stopped", json_true());
-	else
-		json_object_del(obj, "stopped");
-	ret = state_app_save(req->app, obj);
-out:
-	json_decref(obj);
+	if (!req->locked)
+		return app_update_held(l, req->app, store_stopped, &stopped) < 0 ? -1 : 0;
+	ret = app_load(req->app, &doc) < 0 || store_stopped(req->app, doc, &stopped) < 0 ||
+	      app_save(req->app, doc) < 0 ? -1 : 0;
+	json_decref(doc);
 	return ret;
 }
 
@@ -213,11 +226,11 @@ int deploy_restore(const struct deploy_request *req)
 
 	/* Under the app's lock: a restore must not race a deploy. */
 	if (deploy__sched(req, &owned, &s) < 0 ||
-	    (!req->locked && state_app_lock(&l, req->app) < 0) ||
+	    (!req->locked && app_lock(&l, req->app) < 0) ||
 	    (version = current_version(req->app, &rels)) < 0 ||
-	    state_app_load(req->app, &appobj) < 0)
+	    app_load(req->app, &appobj) < 0)
 		goto out;
-	if (json_is_true(json_object_get(appobj, "stopped"))) {
+	if (app_get_bool(appobj, APP_STOPPED)) {
 		say_step("%s is stopped (ps:stop): not restored", req->app);
 		ret = 0;
 		goto out;
@@ -305,8 +318,8 @@ static int route_refresh_locked(const struct deploy_request *req, int from_proce
 	const char **doms = NULL, **tv = NULL;
 	int ret = -1;
 
-	if (state_app_load(req->app, &appobj) < 0 ||
-	    state_app_domains(req->app, appobj, &domains) < 0 ||
+	if (app_load(req->app, &appobj) < 0 ||
+	    app_domains(req->app, appobj, &domains) < 0 ||
 	    refresh_targets(req, from_processes, &targets) < 0)
 		goto out;
 	if (!json_array_size(targets)) {
@@ -344,7 +357,7 @@ int deploy_route_refresh(const struct deploy_request *req, int from_processes)
 	struct lock l = LOCK_INIT;
 	int ret = -1;
 
-	if (req->locked || state_app_lock(&l, req->app) == 0)
+	if (req->locked || app_lock(&l, req->app) == 0)
 		ret = route_refresh_locked(req, from_processes);
 	lock_release(&l);
 	return ret;
@@ -361,10 +374,10 @@ int deploy_checks_run(const struct deploy_request *req)
 	long version;
 	int ran = 0, ret = -1;
 
-	if (state_app_load(req->app, &app) < 0 || state_releases_load(req->app, &rels) < 0 ||
-	    state_app_domains(req->app, app, &domains) < 0)
+	if (app_load(req->app, &app) < 0 || app_releases_load(req->app, &rels) < 0 ||
+	    app_domains(req->app, app, &domains) < 0)
 		goto out;
-	cur = state_current_release(rels);
+	cur = app_release_current(rels);
 	if (!cur) {
 		err_set("%s has no release yet: push it first", req->app);
 		goto out;
@@ -372,7 +385,7 @@ int deploy_checks_run(const struct deploy_request *req)
 	if (deploy__sched(req, &owned, &s) < 0 || scheduler_list(s, req->app, &procs) < 0)
 		goto out;
 	host = json_string_value(json_array_get(domains, 0));
-	version = (long)json_int(cur, "version", 0);
+	version = (long)app_get_int(cur, APP_VERSION);
 	say_step("Running checks of %s v%ld", req->app, version);
 	for (i = 0; i < procs.n; i++) {
 		const struct sched_proc *p = &procs.v[i];
@@ -381,7 +394,7 @@ int deploy_checks_run(const struct deploy_request *req)
 			continue;
 		say_detail("web container %.12s on port %d", p->id, p->port);
 		if (scheduler_check(s, p, host ? host : "localhost",
-				    json_object_get(cur, "checks")) < 0)
+				    app_get(cur, APP_CHECKS)) < 0)
 			goto out;
 		ran++;
 	}
@@ -407,10 +420,10 @@ static void remove_release_images(struct scheduler *s, const char *app)
 	json_t *rels = NULL, *r;
 	size_t i;
 
-	if (state_releases_load(app, &rels) < 0)
+	if (app_releases_load(app, &rels) < 0)
 		return;
-	json_array_foreach(json_object_get(rels, "releases"), i, r) {
-		const char *img = json_str(r, "image", NULL);
+	json_array_foreach(app_releases(rels), i, r) {
+		const char *img = app_get_str(r, APP_IMAGE);
 		if (img && scheduler_image_remove(s, img, 1) < 0)
 			err_clear();
 	}
@@ -483,18 +496,18 @@ static int release_images(json_t *out)
 	json_t *apps = NULL, *v;
 	size_t i;
 
-	if (state_app_list(&apps) < 0)
+	if (app_list(&apps) < 0)
 		return -1;
 	json_array_foreach(apps, i, v) {
 		json_t *rels = NULL, *r;
 		size_t j;
-		if (state_releases_load(json_string_value(v), &rels) < 0) {
+		if (app_releases_load(json_string_value(v), &rels) < 0) {
 			json_decref(apps);
 			return -1;
 		}
-		json_array_foreach(json_object_get(rels, "releases"), j, r)
-			if (json_str(r, "image", NULL))
-				json_object_set_new(out, json_str(r, "image", ""), json_true());
+		json_array_foreach(app_releases(rels), j, r)
+			if (app_get_str(r, APP_IMAGE))
+				json_object_set_new(out, app_get_str_or(r, APP_IMAGE, ""), json_true());
 		json_decref(rels);
 	}
 	json_decref(apps);
@@ -539,7 +552,7 @@ int deploy_cleanup(const struct deploy_request *req, int *containers, int *image
 	*containers = *images = 0;
 	if (req->app)
 		apps = json_pack("[s]", req->app);
-	else if (state_app_list(&apps) < 0)
+	else if (app_list(&apps) < 0)
 		return -1;
 	if (deploy__sched(req, &owned, &s) < 0)
 		goto out;
@@ -549,7 +562,7 @@ int deploy_cleanup(const struct deploy_request *req, int *containers, int *image
 		int r;
 		/* The app's lock: a deploy under way has processes that are not yet (or
 		 * no longer) served, and they are not garbage. */
-		if (state_app_lock(&l, json_string_value(v)) < 0)
+		if (app_lock(&l, json_string_value(v)) < 0)
 			goto out;
 		r = cleanup_processes(s, json_string_value(v), containers);
 		lock_release(&l);

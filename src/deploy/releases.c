@@ -8,7 +8,7 @@
 
 long deploy__next_version(const json_t *releases)
 {
-	return (long)json_int(state_current_release(releases), "version", 0) + 1;
+	return (long)app_get_int(app_release_current(releases), APP_VERSION) + 1;
 }
 
 void deploy__who(struct buf *out, const char *by)
@@ -34,14 +34,14 @@ static int kept_image(const json_t *arr, size_t n, long retain, const char *img)
 	size_t i;
 
 	for (i = n > (size_t)retain ? n - (size_t)retain : 0; i < n; i++)
-		if (!strcmp(json_str(json_array_get(arr, i), "image", ""), img))
+		if (!strcmp(app_get_str_or(json_array_get(arr, i), APP_IMAGE, ""), img))
 			return 1;
 	return 0;
 }
 
 int deploy__prune_images(struct scheduler *s, json_t *releases, long retain)
 {
-	json_t *arr = json_object_get(releases, "releases"), *r;
+	json_t *arr = app_releases(releases), *r;
 	size_t i, n = json_array_size(arr);
 	int removed = 0;
 
@@ -49,17 +49,17 @@ int deploy__prune_images(struct scheduler *s, json_t *releases, long retain)
 		const char *img;
 
 		r = json_array_get(arr, i);
-		img = json_str(r, "image", NULL);
-		if (!img || json_is_true(json_object_get(r, "pruned")))
+		img = app_get_str(r, APP_IMAGE);
+		if (!img || app_get_bool(r, APP_PRUNED))
 			continue;
 		if (kept_image(arr, n, retain, img))
 			continue;       /* a newer release runs the same image: it stays */
 		if (scheduler_image_remove(s, img, 0) < 0) {
-			say_warn("could not remove the image of v%lld: %s", json_int(r, "version", 0),
+			say_warn("could not remove the image of v%lld: %s", app_get_int(r, APP_VERSION),
 				 err_msg());
 			continue;
 		}
-		json_object_set_new(r, "pruned", json_true());
+		app_set_bool(r, APP_PRUNED, 1);
 		removed++;
 	}
 	if (removed)

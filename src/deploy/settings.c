@@ -12,14 +12,14 @@
 
 int deploy_router_options(const json_t *appobj, json_t **out)
 {
-	const json_t *o = json_object_get(appobj, "router"), *max;
+	const json_t *o = app_get(appobj, APP_ROUTER), *max;
 
 	*out = NULL;
-	if (!json_is_object(o))
+	if (!o)
 		return 0;
-	max = json_object_get(o, "max_body_bytes");
-	*out = json_pack("{s:b, s:O}", "redirect_https",
-			 json_is_true(json_object_get(o, "redirect_https")), "max_body_bytes",
+	max = json_object_get(o, app_key_name(APP_MAX_BODY_BYTES));
+	*out = json_pack("{s:b, s:O}", app_key_name(APP_REDIRECT_HTTPS),
+			 app_get_bool(o, APP_REDIRECT_HTTPS), app_key_name(APP_MAX_BODY_BYTES),
 			 json_is_integer(max) ? (json_t *)max : json_null());
 	return *out ? 0 : err_set("out of memory");
 }
@@ -54,9 +54,9 @@ int deploy_storage_allow_load(json_t **out)
 	json_t *g = NULL;
 
 	*out = NULL;
-	if (state_global_load(&g) < 0)
+	if (app_global_load(&g) < 0)
 		return -1;
-	*out = json_incref(json_object_get(g, "storage_allow"));
+	*out = json_incref(app_get(g, APP_STORAGE_ALLOW));
 	if (!json_is_array(*out)) {
 		json_decref(*out);
 		*out = json_array();
@@ -88,7 +88,7 @@ out:
 
 int deploy_storage_binds(const json_t *appobj, const char ***out)
 {
-	const json_t *arr = json_object_get(appobj, "storage");
+	const json_t *arr = app_get(appobj, APP_STORAGE);
 	size_t i, n = json_array_size(arr);
 	json_t *allow = NULL;
 	const char **v;
@@ -128,13 +128,13 @@ int deploy_storage_binds(const json_t *appobj, const char ***out)
 
 void deploy__checks_apply(const json_t *appobj, struct deploy_req *req)
 {
-	req->checks_disabled = json_object_get(appobj, "checks_disabled");
-	req->checks_skipped = json_object_get(appobj, "checks_skipped");
+	req->checks_disabled = app_get(appobj, APP_CHECKS_DISABLED);
+	req->checks_skipped = app_get(appobj, APP_CHECKS_SKIPPED);
 }
 
 int deploy_builder_selected(const json_t *appobj, const char *dir, const char **builder)
 {
-	const char *sel = json_str(appobj, "builder", NULL);
+	const char *sel = app_get_str(appobj, APP_BUILDER);
 	struct buf path = BUF_INIT;
 	struct stat st;
 	int has_dockerfile;

@@ -418,7 +418,7 @@ int plugins_install(const char *source, const char *name_opt, char **name_out)
 		goto out;
 	}
 	placed = 1;
-	if (link_enabled(name.buf) < 0 || sources_load(&sources) < 0 || state_now(&now) < 0)
+	if (link_enabled(name.buf) < 0 || sources_load(&sources) < 0 || clock_utc_iso8601(&now) < 0)
 		goto out;
 	json_object_set_new(sources, name.buf,
 			    json_pack("{s:s,s:s,s:s}", "source", src.buf, "kind",

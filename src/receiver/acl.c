@@ -1,6 +1,7 @@
 /* acl.c - who may do what over ssh: each key is an admin (everything) or a
  * deployer limited to the apps it is granted. */
 #include "receiver.h"
+#include "app/app.h"
 
 #include <string.h>
 
@@ -223,7 +224,7 @@ int receiver_acl_check_command(const json_t *acl, const char *key, enum receiver
 		if (!strcmp(w, "--global"))
 			return err_set("refused: key '%s' (deployer) may not change global "
 				       "settings", key);
-		if (w[0] == '-' || valid_app_name(w) < 0 || !state_app_exists(w)) {
+		if (w[0] == '-' || valid_app_name(w) < 0 || !app_exists(w)) {
 			err_clear();    /* handled: a word that names no app is not an app word */
 			continue;
 		}

@@ -86,7 +86,7 @@ int receiver_audit_append(const char *key, const char *command, int exit_code)
 	/* A command of megabytes is recorded cut, not refused: the record matters.
 	 * Config values are masked (config:set app KEY=***). */
 	if (buf_add(&cut, command ? command : "", command ? strnlen(command, 4096) : 0) < 0 ||
-	    receiver_audit_mask(&cmd, cut.buf) < 0 || state_now(&now) < 0 || audit_path(&p) < 0)
+	    receiver_audit_mask(&cmd, cut.buf) < 0 || clock_utc_iso8601(&now) < 0 || audit_path(&p) < 0)
 		goto out;
 	rec = json_pack("{s:s,s:s,s:s%,s:i}", "time", now.buf, "key", key ? key : "",
 			"command", cmd.buf, cmd.len, "exit", exit_code);

@@ -1,5 +1,6 @@
 /* repo.c - an app's bare repository and the hook that deploys pushes to it. */
 #include "internal.h"
+#include "app/app.h"
 
 #include <git2.h>
 #include <string.h>
@@ -53,9 +54,8 @@ long long receiver_push_max_bytes(void)
 	json_t *g = NULL;
 	long long n = RECEIVER_PUSH_MAX_DEFAULT;
 
-	if (state_global_load(&g) == 0 && json_is_integer(json_object_get(g, "git_max_push_size")) &&
-	    json_integer_value(json_object_get(g, "git_max_push_size")) > 0)
-		n = json_integer_value(json_object_get(g, "git_max_push_size"));
+	if (app_global_load(&g) == 0 && app_get_int(g, APP_GIT_MAX_PUSH_SIZE) > 0)
+		n = app_get_int(g, APP_GIT_MAX_PUSH_SIZE);
 	err_clear();
 	json_decref(g);
 	return n;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/app.h"
 #include "deploy/deploy.h"
 #include "lib/fakes.h"
 
@@ -34,7 +35,7 @@ static int sh(const char *fmt, ...)
 /* Makes app with its bare repository and a work tree to commit from. */
 static void make_app(const char *app)
 {
-	assert_int_equal(state_app_create(app), 0);
+	assert_int_equal(app_create(app), 0);
 	assert_int_equal(sh("git init -q --bare %s/root/apps/%s/repo.git && "
 			    "git init -q -b main %s/work-%s", tmpdir, app, tmpdir, app), 0);
 	snprintf(workdir, sizeof(workdir), "%s/work-%s", tmpdir, app);
@@ -82,11 +83,11 @@ static void set_config(const char *app, const char *key, const char *value)
 {
 	json_t *obj = NULL;
 
-	assert_int_equal(state_app_load(app, &obj), 0);
+	assert_int_equal(app_load(app, &obj), 0);
 	if (!json_is_object(json_object_get(obj, "config")))
 		json_object_set_new(obj, "config", json_object());
 	json_object_set_new(json_object_get(obj, "config"), key, json_string(value));
-	assert_int_equal(state_app_save(app, obj), 0);
+	assert_int_equal(app_save(app, obj), 0);
 	json_decref(obj);
 }
 
@@ -108,8 +109,8 @@ static long current_version(const char *app)
 	json_t *rels = NULL;
 	long v;
 
-	assert_int_equal(state_releases_load(app, &rels), 0);
-	v = (long)json_int(state_current_release(rels), "version", 0);
+	assert_int_equal(app_releases_load(app, &rels), 0);
+	v = (long)json_int(app_release_current(rels), "version", 0);
 	json_decref(rels);
 	return v;
 }
@@ -321,7 +322,7 @@ static void rollback_runs_old_image_with_old_config(void **state)
 	json_decref(list);
 
 	assert_int_equal(deploy_rollback(&r), 0);
-	assert_int_equal(state_releases_load("rb", &rels), 0);
+	assert_int_equal(app_releases_load("rb", &rels), 0);
 	v1 = json_array_get(json_object_get(rels, "releases"), 0);
 	v3 = json_array_get(json_object_get(rels, "releases"), 2);
 	assert_int_equal(json_int(v3, "version", 0), 3);
@@ -334,7 +335,7 @@ static void rollback_runs_old_image_with_old_config(void **state)
 	assert_string_equal(json_str(c, "Image", ""), json_str(v1, "image", "x"));
 	assert_string_equal(env_of(c, "GREETING"), "one");
 	assert_string_equal(json_str(json_object_get(c, "Labels"), "wharf.release", ""), "3");
-	assert_int_equal(state_app_load("rb", &app), 0);
+	assert_int_equal(app_load("rb", &app), 0);
 	assert_string_equal(json_str(json_object_get(app, "config"), "GREETING", ""), "one");
 	json_decref(app);
 	json_decref(list);
@@ -352,16 +353,16 @@ static void retention_removes_old_images(void **state)
 
 	(void)state;
 	make_app("ret");
-	assert_int_equal(state_app_load("ret", &app), 0);
+	assert_int_equal(app_load("ret", &app), 0);
 	json_object_set_new(app, "retain", json_integer(1));
-	assert_int_equal(state_app_save("ret", app), 0);
+	assert_int_equal(app_save("ret", app), 0);
 	json_decref(app);
 	for (i = 1; i <= 3; i++) {
 		snprintf(marker, sizeof(marker), "m%d", i);
 		commit("ret", marker, NULL, rev);
 		assert_int_equal(push("ret", rev), 0);
 	}
-	assert_int_equal(state_releases_load("ret", &rels), 0);
+	assert_int_equal(app_releases_load("ret", &rels), 0);
 	arr = json_object_get(rels, "releases");
 	assert_int_equal(json_array_size(arr), 3);
 	for (i = 0; i < 2; i++) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/app.h"
 #include "cli/cli.h"
 #include "receiver/receiver.h"
 
@@ -20,7 +21,7 @@ static int setup(void **state)
 	if (!mkdtemp(root))
 		return -1;
 	setenv("WHARF_ROOT", root, 1);
-	if (state_app_create("mine") < 0 || state_app_create("other") < 0 ||
+	if (app_create("mine") < 0 || app_create("other") < 0 ||
 	    receiver_acl_set_role("dora", "deployer") < 0 || receiver_acl_grant("mine", "dora", 1) < 0)
 		return -1;
 	return 0;
