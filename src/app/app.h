@@ -21,85 +21,98 @@
  *
  * Writers keep keys they do not know (a newer wharf's), and a BOOL at its default
  * is stored as no key at all, as the files have always been written. */
-#define APP_KEYS(X)                                                                                 \
-	/* meta */                                                                                  \
-	X(CREATED_AT,      "created_at",      STRING, 0, "",           META,      APP_IN_APP | APP_IN_RELEASE) \
-	X(CLONED_FROM,     "cloned_from",     STRING, 0, NULL,         META,      APP_IN_APP)       \
-	X(LOCKED,          "locked",          BOOL,   0, NULL,         META,      APP_IN_APP)       \
-	/* config vars (global.json's under the app's own; a release's copy) */                     \
-	X(CONFIG,          "config",          OBJECT, 0, NULL,         CONFIG,    APP_IN_APP | APP_IN_GLOBAL | APP_IN_RELEASE) \
-	/* domains */                                                                               \
-	X(DOMAINS,         "domains",         ARRAY,  0, NULL,         DOMAINS,   APP_IN_APP | APP_IN_GLOBAL) \
-	X(DEFAULT_DOMAIN,  "default_domain",  BOOL,   1, NULL,         DOMAINS,   APP_IN_APP)       \
-	X(DOMAIN,          "domain",          STRING, 0, NULL,         DOMAINS,   APP_IN_GLOBAL)    \
-	/* git */                                                                                   \
-	X(GIT_MAX_PUSH_SIZE, "git_max_push_size", INT, 0, NULL,        GIT,       APP_IN_GLOBAL)     \
-	X(DEPLOY_BRANCH,   "deploy_branch",   STRING, 0, NULL,         GIT,       APP_IN_APP)       \
-	/* builder */                                                                               \
-	X(BUILDER,         "builder",         STRING, 0, NULL,         BUILDER,   APP_IN_APP)       \
-	X(BUILDPACKS,      "buildpacks",      ARRAY,  0, NULL,         BUILDER,   APP_IN_APP)       \
-	X(STACK,           "stack",           STRING, 0, NULL,         BUILDER,   APP_IN_GLOBAL)    \
-	/* checks */                                                                                \
-	X(CHECKS_DISABLED, "checks_disabled", ARRAY,  0, NULL,         CHECKS,    APP_IN_APP)       \
-	X(CHECKS_SKIPPED,  "checks_skipped",  ARRAY,  0, NULL,         CHECKS,    APP_IN_APP)       \
-	/* ports */                                                                                 \
-	X(PORTS,           "ports",           ARRAY,  0, NULL,         PORTS,     APP_IN_APP)       \
-	/* ps: formation, restart policy, stopped */                                                \
-	X(FORMATION,       "formation",       OBJECT, 0, NULL,         PS,        APP_IN_APP | APP_IN_RELEASE) \
-	X(RESTART_POLICY,  "restart_policy",  STRING, 0, "on-failure", PS,        APP_IN_APP)       \
-	X(STOPPED,         "stopped",         BOOL,   0, NULL,         PS,        APP_IN_APP)       \
-	/* resources: {"memory", "cpu", "process": {TYPE: {"memory", "cpu"}}} */                    \
-	X(RESOURCES,       "resources",       OBJECT, 0, NULL,         RESOURCES, APP_IN_APP)       \
-	X(RES_PROCESS,     "process",         OBJECT, 0, NULL,         RESOURCES, APP_IN_NESTED)    \
-	X(RES_MEMORY,      "memory",          STRING, 0, NULL,         RESOURCES, APP_IN_NESTED)    \
-	X(RES_CPU,         "cpu",             STRING, 0, NULL,         RESOURCES, APP_IN_NESTED)    \
-	/* storage */                                                                               \
-	X(STORAGE,         "storage",         ARRAY,  0, NULL,         STORAGE,   APP_IN_APP)       \
-	X(STORAGE_ALLOW,   "storage_allow",   ARRAY,  0, NULL,         STORAGE,   APP_IN_GLOBAL)       \
-	/* router options: {"redirect_https", "max_body_bytes"} */                                  \
-	X(ROUTER,          "router",          OBJECT, 0, NULL,         ROUTER,    APP_IN_APP)       \
-	X(REDIRECT_HTTPS,  "redirect_https",  BOOL,   0, NULL,         ROUTER,    APP_IN_NESTED)    \
-	X(MAX_BODY_BYTES,  "max_body_bytes",  INT,    0, NULL,         ROUTER,    APP_IN_NESTED)    \
-	/* releases */                                                                              \
-	X(RETAIN,          "retain",          INT,    5, NULL,         RELEASES,  APP_IN_APP)       \
-	X(RELEASES,        "releases",        ARRAY,  0, NULL,         RELEASES,  APP_IN_RELEASES)  \
-	X(VERSION,         "version",         INT,    0, NULL,         RELEASES,  APP_IN_RELEASE)   \
-	X(IMAGE,           "image",           STRING, 0, NULL,         RELEASES,  APP_IN_RELEASE)   \
-	X(GIT_REV,         "git_rev",         STRING, 0, NULL,         RELEASES,  APP_IN_RELEASE)   \
-	X(DESCRIPTION,     "description",     STRING, 0, "",           RELEASES,  APP_IN_RELEASE)   \
-	X(BY,              "by",              STRING, 0, "",           RELEASES,  APP_IN_RELEASE)   \
-	X(WHAT,            "what",            STRING, 0, NULL,         RELEASES,  APP_IN_RELEASE)   \
-	X(SOURCE_IMAGE,    "source_image",    STRING, 0, NULL,         RELEASES,  APP_IN_RELEASE)   \
-	X(PROCESSES,       "processes",       OBJECT, 0, NULL,         RELEASES,  APP_IN_RELEASE)   \
-	X(CHECKS,          "checks",          ARRAY,  0, NULL,         RELEASES,  APP_IN_RELEASE)   \
-	X(PRUNED,          "pruned",          BOOL,   0, NULL,         RELEASES,  APP_IN_RELEASE)
+#define APP_KEYS(X)                                                                               \
+	/* meta */                                                                                \
+	X(CREATED_AT, "created_at", STRING, 0, "", META, APP_IN_APP | APP_IN_RELEASE)             \
+	X(CLONED_FROM, "cloned_from", STRING, 0, NULL, META, APP_IN_APP)                          \
+	X(LOCKED, "locked", BOOL, 0, NULL, META, APP_IN_APP)                                      \
+	/* config vars (global.json's under the app's own; a release's copy) */                   \
+	X(CONFIG, "config", OBJECT, 0, NULL, CONFIG, APP_IN_APP | APP_IN_GLOBAL | APP_IN_RELEASE) \
+	/* domains */                                                                             \
+	X(DOMAINS, "domains", ARRAY, 0, NULL, DOMAINS, APP_IN_APP | APP_IN_GLOBAL)                \
+	X(DEFAULT_DOMAIN, "default_domain", BOOL, 1, NULL, DOMAINS, APP_IN_APP)                   \
+	X(DOMAIN, "domain", STRING, 0, NULL, DOMAINS, APP_IN_GLOBAL)                              \
+	/* git */                                                                                 \
+	X(GIT_MAX_PUSH_SIZE, "git_max_push_size", INT, 0, NULL, GIT, APP_IN_GLOBAL)               \
+	X(DEPLOY_BRANCH, "deploy_branch", STRING, 0, NULL, GIT, APP_IN_APP)                       \
+	/* builder */                                                                             \
+	X(BUILDER, "builder", STRING, 0, NULL, BUILDER, APP_IN_APP)                               \
+	X(BUILDPACKS, "buildpacks", ARRAY, 0, NULL, BUILDER, APP_IN_APP)                          \
+	X(STACK, "stack", STRING, 0, NULL, BUILDER, APP_IN_GLOBAL)                                \
+	/* checks */                                                                              \
+	X(CHECKS_DISABLED, "checks_disabled", ARRAY, 0, NULL, CHECKS, APP_IN_APP)                 \
+	X(CHECKS_SKIPPED, "checks_skipped", ARRAY, 0, NULL, CHECKS, APP_IN_APP)                   \
+	/* ports */                                                                               \
+	X(PORTS, "ports", ARRAY, 0, NULL, PORTS, APP_IN_APP)                                      \
+	/* ps: formation, restart policy, stopped */                                              \
+	X(FORMATION, "formation", OBJECT, 0, NULL, PS, APP_IN_APP | APP_IN_RELEASE)               \
+	X(RESTART_POLICY, "restart_policy", STRING, 0, "on-failure", PS, APP_IN_APP)              \
+	X(STOPPED, "stopped", BOOL, 0, NULL, PS, APP_IN_APP)                                      \
+	/* resources: {"memory", "cpu", "process": {TYPE: {"memory", "cpu"}}} */                  \
+	X(RESOURCES, "resources", OBJECT, 0, NULL, RESOURCES, APP_IN_APP)                         \
+	X(RES_PROCESS, "process", OBJECT, 0, NULL, RESOURCES, APP_IN_NESTED)                      \
+	X(RES_MEMORY, "memory", STRING, 0, NULL, RESOURCES, APP_IN_NESTED)                        \
+	X(RES_CPU, "cpu", STRING, 0, NULL, RESOURCES, APP_IN_NESTED)                              \
+	/* storage */                                                                             \
+	X(STORAGE, "storage", ARRAY, 0, NULL, STORAGE, APP_IN_APP)                                \
+	X(STORAGE_ALLOW, "storage_allow", ARRAY, 0, NULL, STORAGE, APP_IN_GLOBAL)                 \
+	/* router options: {"redirect_https", "max_body_bytes"} */                                \
+	X(ROUTER, "router", OBJECT, 0, NULL, ROUTER, APP_IN_APP)                                  \
+	X(REDIRECT_HTTPS, "redirect_https", BOOL, 0, NULL, ROUTER, APP_IN_NESTED)                 \
+	X(MAX_BODY_BYTES, "max_body_bytes", INT, 0, NULL, ROUTER, APP_IN_NESTED)                  \
+	/* releases */                                                                            \
+	X(RETAIN, "retain", INT, 5, NULL, RELEASES, APP_IN_APP)                                   \
+	X(RELEASES, "releases", ARRAY, 0, NULL, RELEASES, APP_IN_RELEASES)                        \
+	X(VERSION, "version", INT, 0, NULL, RELEASES, APP_IN_RELEASE)                             \
+	X(IMAGE, "image", STRING, 0, NULL, RELEASES, APP_IN_RELEASE)                              \
+	X(GIT_REV, "git_rev", STRING, 0, NULL, RELEASES, APP_IN_RELEASE)                          \
+	X(DESCRIPTION, "description", STRING, 0, "", RELEASES, APP_IN_RELEASE)                    \
+	X(BY, "by", STRING, 0, "", RELEASES, APP_IN_RELEASE)                                      \
+	X(WHAT, "what", STRING, 0, NULL, RELEASES, APP_IN_RELEASE)                                \
+	X(SOURCE_IMAGE, "source_image", STRING, 0, NULL, RELEASES, APP_IN_RELEASE)                \
+	X(PROCESSES, "processes", OBJECT, 0, NULL, RELEASES, APP_IN_RELEASE)                      \
+	X(CHECKS, "checks", ARRAY, 0, NULL, RELEASES, APP_IN_RELEASE)                             \
+	X(PRUNED, "pruned", BOOL, 0, NULL, RELEASES, APP_IN_RELEASE)
 
 enum app_key {
 #define APP__ENUM(id, name, type, defi, defs, fam, files) APP_##id,
 	APP_KEYS(APP__ENUM)
 #undef APP__ENUM
-	APP_KEY_COUNT                   /* must stay last */
+		APP_KEY_COUNT /* must stay last */
 };
 
 enum app_type { APP_T_STRING, APP_T_BOOL, APP_T_INT, APP_T_OBJECT, APP_T_ARRAY };
 
 enum app_family {
-	APP_FAM_META, APP_FAM_CONFIG, APP_FAM_DOMAINS, APP_FAM_GIT, APP_FAM_BUILDER,
-	APP_FAM_CHECKS, APP_FAM_PORTS, APP_FAM_PS, APP_FAM_RESOURCES, APP_FAM_STORAGE,
-	APP_FAM_ROUTER, APP_FAM_RELEASES
+	APP_FAM_META,
+	APP_FAM_CONFIG,
+	APP_FAM_DOMAINS,
+	APP_FAM_GIT,
+	APP_FAM_BUILDER,
+	APP_FAM_CHECKS,
+	APP_FAM_PORTS,
+	APP_FAM_PS,
+	APP_FAM_RESOURCES,
+	APP_FAM_STORAGE,
+	APP_FAM_ROUTER,
+	APP_FAM_RELEASES
 };
 
 enum {
-	APP_IN_APP = 1, APP_IN_GLOBAL = 2, APP_IN_RELEASES = 4, APP_IN_RELEASE = 8, APP_IN_NESTED = 16
+	APP_IN_APP = 1,
+	APP_IN_GLOBAL = 2,
+	APP_IN_RELEASES = 4,
+	APP_IN_RELEASE = 8,
+	APP_IN_NESTED = 16
 };
 
 struct app_key_info {
-	const char     *name;           /* the JSON member name */
-	enum app_type   type;
-	long long       defi;           /* BOOL/INT: value when absent */
-	const char     *defs;           /* STRING: value when absent (NULL: none) */
+	const char *name; /* the JSON member name */
+	enum app_type type;
+	long long defi;   /* BOOL/INT: value when absent */
+	const char *defs; /* STRING: value when absent (NULL: none) */
 	enum app_family family;
-	unsigned        files;          /* APP_IN_* */
+	unsigned files; /* APP_IN_* */
 };
 
 /* The row of k (a static table). */
@@ -116,16 +129,16 @@ const char *app_get_str(const json_t *doc, enum app_key k);
 /* Borrowed string, or def when absent (whatever the key's default). */
 const char *app_get_str_or(const json_t *doc, enum app_key k, const char *def);
 /* BOOL: 1 or 0, the key's default when absent. */
-int         app_get_bool(const json_t *doc, enum app_key k);
+int app_get_bool(const json_t *doc, enum app_key k);
 /* INT (and BOOL): the value or the key's default. */
-long long   app_get_int(const json_t *doc, enum app_key k);
+long long app_get_int(const json_t *doc, enum app_key k);
 /* OBJECT or ARRAY: borrowed, or NULL when absent or of another type. */
-json_t     *app_get(const json_t *doc, enum app_key k);
+json_t *app_get(const json_t *doc, enum app_key k);
 /* OBJECT or ARRAY: borrowed, made empty and stored first when absent or of another
  * type; NULL only when out of memory (err_set). */
-json_t     *app_ensure(json_t *doc, enum app_key k);
+json_t *app_ensure(json_t *doc, enum app_key k);
 /* Setters return 0, or -1 (err_set) when out of memory. */
-int app_set_str(json_t *doc, enum app_key k, const char *v);    /* NULL removes */
+int app_set_str(json_t *doc, enum app_key k, const char *v); /* NULL removes */
 int app_set_int(json_t *doc, enum app_key k, long long v);
 /* Stores true or false, or removes the key when on is its default. */
 int app_set_bool(json_t *doc, enum app_key k, int on);
@@ -150,7 +163,7 @@ json_t *app_limits_ensure(json_t *appdoc, const char *type);
  * Callers validate app names first; writers hold the app's lock (app_update()).
  * Every function here that hands over an object through json_t **out sets *out to
  * NULL first and only fills it on success: a failure leaves nothing to free. */
-int app_exists(const char *app);                          /* 1 or 0 */
+int app_exists(const char *app); /* 1 or 0 */
 /* Makes apps/<app>/ and its app.json; fails if it exists. */
 int app_create(const char *app);
 /* Loads app.json; "config" and "domains" are filled in when missing. *out is NULL
@@ -191,7 +204,7 @@ int app_update_key(const char *app, enum app_key k, json_t *v);
 
 /* ---- global.json ---------------------------------------------------------------- */
 
-int app_global_load(json_t **out);                         /* {} if none; NULL on failure */
+int app_global_load(json_t **out); /* {} if none; NULL on failure */
 int app_global_save(const json_t *doc);
 /* global.json's own lock (<root>/global.lock), for app_global_update() and for
  * callers that hold it across more than one step. */
@@ -230,19 +243,19 @@ json_t *app_release_find(const json_t *rels, long long version);
 
 /* One release, typed. Every pointer is borrowed. */
 struct app_release {
-	long long     version;
-	const char   *image;
-	const char   *git_rev;          /* NULL: none (stored as null) */
-	const json_t *config;           /* the vars it runs with */
+	long long version;
+	const char *image;
+	const char *git_rev;  /* NULL: none (stored as null) */
+	const json_t *config; /* the vars it runs with */
 	const json_t *formation;
-	const char   *created_at;
-	const char   *description;
-	const char   *by;
-	const json_t *processes;        /* Procfile types; NULL: not stored */
-	const json_t *checks;           /* NULL: not stored */
-	const char   *what;             /* NULL: not stored */
-	const char   *source_image;     /* git:from-image; NULL: not stored */
-	int           pruned;           /* its image was removed */
+	const char *created_at;
+	const char *description;
+	const char *by;
+	const json_t *processes;  /* Procfile types; NULL: not stored */
+	const json_t *checks;     /* NULL: not stored */
+	const char *what;         /* NULL: not stored */
+	const char *source_image; /* git:from-image; NULL: not stored */
+	int pruned;               /* its image was removed */
 };
 /* Appends r to rels' array as a new release object (config, formation, processes
  * and checks are shared by reference, as json_object_set does). */

@@ -35,7 +35,7 @@ static int queue_head(const char *dir, char *head, size_t size)
 	while ((e = readdir(d)) != NULL) {
 		struct buf p = BUF_INIT;
 		if (e->d_name[0] == '.' || strspn(e->d_name, "0123456789.") != strlen(e->d_name))
-			continue;       /* not a ticket (or one still being made) */
+			continue; /* not a ticket (or one still being made) */
 		if (buf_addf(&p, "%s/%s", dir, e->d_name) == 0 && !ticket_alive(p.buf)) {
 			unlink(p.buf);
 		} else if ((!head[0] || strcmp(e->d_name, head) < 0) && strlen(e->d_name) < size) {
@@ -57,7 +57,8 @@ static int ticket_take(struct lock *l, struct buf *ticket, const char *dir)
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (buf_addf(ticket, "%s/%013lld%09ld.%ld", dir, (long long)now.tv_sec, (long)now.tv_nsec,
-		     (long)getpid()) < 0 || buf_addf(&tmp, "%s.new", ticket->buf) < 0)
+		     (long)getpid()) < 0 ||
+	    buf_addf(&tmp, "%s.new", ticket->buf) < 0)
 		goto out;
 	fd = open(tmp.buf, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0 || flock(fd, LOCK_SH) < 0 || rename(tmp.buf, ticket->buf) < 0) {

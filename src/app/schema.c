@@ -108,7 +108,8 @@ void app_unset(json_t *doc, enum app_key k)
 
 void app_limits_of(const json_t *resources, const char *type, struct app_limits *out)
 {
-	const json_t *own = type ? json_object_get(app_get(resources, APP_RES_PROCESS), type) : NULL;
+	const json_t *own =
+		type ? json_object_get(app_get(resources, APP_RES_PROCESS), type) : NULL;
 
 	out->memory = app_get_str(own, APP_RES_MEMORY);
 	if (!out->memory)

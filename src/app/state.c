@@ -133,7 +133,7 @@ int app_list(json_t **out)
 		goto out;
 	d = opendir(dir.buf);
 	if (!d)
-		goto done;              /* no apps yet */
+		goto done; /* no apps yet */
 	while ((e = readdir(d)) != NULL) {
 		char **nn;
 		err_clear();
@@ -221,8 +221,7 @@ int app_release_append(json_t *rels, const struct app_release *r)
 	    app_set_str(rel, APP_DESCRIPTION, r->description) < 0 ||
 	    app_set_str(rel, APP_BY, r->by) < 0 ||
 	    set_shared(rel, APP_PROCESSES, r->processes) < 0 ||
-	    set_shared(rel, APP_CHECKS, r->checks) < 0 ||
-	    app_set_str(rel, APP_WHAT, r->what) < 0 ||
+	    set_shared(rel, APP_CHECKS, r->checks) < 0 || app_set_str(rel, APP_WHAT, r->what) < 0 ||
 	    app_set_str(rel, APP_SOURCE_IMAGE, r->source_image) < 0 ||
 	    app_set_bool(rel, APP_PRUNED, r->pruned) < 0 || json_array_append_new(arr, rel) < 0) {
 		json_decref(rel);
@@ -460,7 +459,10 @@ int app_update(const char *app, app_update_fn *fn, void *data)
 
 static int store_key(const char *app, json_t *doc, void *data)
 {
-	const struct { enum app_key k; json_t *v; } *kv = data;
+	const struct {
+		enum app_key k;
+		json_t *v;
+	} *kv = data;
 
 	(void)app;
 	if (!kv->v) {
@@ -472,7 +474,10 @@ static int store_key(const char *app, json_t *doc, void *data)
 
 int app_update_key(const char *app, enum app_key k, json_t *v)
 {
-	struct { enum app_key k; json_t *v; } kv = { k, v };
+	struct {
+		enum app_key k;
+		json_t *v;
+	} kv = { k, v };
 	int ret = app_update(app, store_key, &kv);
 
 	json_decref(v);
@@ -484,8 +489,8 @@ int app_global_lock(struct lock *l)
 	struct buf p = BUF_INIT;
 	int ret = -1;
 
-	if (buf_addf(&p, "%s/global.lock", wharf_root()) < 0 || fs_mkdir_p(wharf_root(), 0755) < 0 ||
-	    lock_take(l, p.buf, NULL) < 0)
+	if (buf_addf(&p, "%s/global.lock", wharf_root()) < 0 ||
+	    fs_mkdir_p(wharf_root(), 0755) < 0 || lock_take(l, p.buf, NULL) < 0)
 		goto out;
 	ret = 0;
 out:

@@ -24,7 +24,7 @@ const char *build_stack_image(void)
 	if (app_global_load(&global) == 0 && (s = app_get_str(global, APP_STACK)) && *s &&
 	    strlen(s) < sizeof(image))
 		snprintf(image, sizeof(image), "%s", s);
-	err_clear();    /* handled: no or unreadable global.json means the default image */
+	err_clear(); /* handled: no or unreadable global.json means the default image */
 	json_decref(global);
 	return image;
 }

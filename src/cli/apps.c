@@ -178,8 +178,7 @@ static int app_report(const char *app, const char *flag, int json, json_t *all)
 	int ret = -1;
 
 	if (app_load(app, &obj) < 0 || app_releases_load(app, &rels) < 0 ||
-	    wharf_app_path(&dir, app, NULL) < 0 ||
-	    buf_addf(&title, "%s apps information", app) < 0)
+	    wharf_app_path(&dir, app, NULL) < 0 || buf_addf(&title, "%s apps information", app) < 0)
 		goto out;
 	cur = app_release_current(rels);
 	rev = app_get_str_or(cur, APP_GIT_REV, "");
@@ -238,7 +237,8 @@ static int set_locked(int argc, char **argv, int locked)
 {
 	struct cli_opts o;
 
-	if (app_args(&o, argc, argv, "", 1, 1) < 0 || app_update(o.pos[0], store_locked, &locked) < 0)
+	if (app_args(&o, argc, argv, "", 1, 1) < 0 ||
+	    app_update(o.pos[0], store_locked, &locked) < 0)
 		return -1;
 	say_step(locked ? "Deploy lock created" : "Deploy lock removed");
 	return 0;
@@ -302,7 +302,8 @@ static int run_quiet(const char *const *args)
 static int refresh_hook(const char *app)
 {
 	struct buf exe = BUF_INIT;
-	int created, ret = cli_self_exe(&exe) < 0 ? -1 : receiver_repo_ensure(app, exe.buf, &created);
+	int created,
+		ret = cli_self_exe(&exe) < 0 ? -1 : receiver_repo_ensure(app, exe.buf, &created);
 	buf_release(&exe);
 	return ret;
 }
@@ -384,8 +385,8 @@ int cmd_apps_rename(int argc, char **argv)
 		say_detail("%s is stopped: `ps:restart %s` deploys it", new, new);
 		ret = 0;
 	} else {
-		ret = deploy_redeploy(&(struct deploy_request){ .app = new, .why = "rename",
-							     .sched = sched });
+		ret = deploy_redeploy(
+			&(struct deploy_request){ .app = new, .why = "rename", .sched = sched });
 	}
 out:
 	lock_release(&l);
@@ -398,7 +399,7 @@ out:
 
 struct settings_copy {
 	const char *old;
-	json_t *src;                 /* a copy of old's app.json */
+	json_t *src; /* a copy of old's app.json */
 };
 
 /* app_update() callback of new: old's settings replace new's. Custom domains stay
@@ -471,7 +472,8 @@ static int seed_release(const char *old, const char *new)
 	{
 		json_t *r = json_array_get(app_releases(seed), 0);
 		char desc[128];
-		snprintf(desc, sizeof(desc), "cloned from %s v%lld", old, app_get_int(cur, APP_VERSION));
+		snprintf(desc, sizeof(desc), "cloned from %s v%lld", old,
+			 app_get_int(cur, APP_VERSION));
 		if (app_set_int(r, APP_VERSION, 0) < 0 || app_set_str(r, APP_DESCRIPTION, desc) < 0)
 			goto out;
 	}
@@ -489,8 +491,8 @@ static void drop_seed(const char *app)
 	if (app_releases_load(app, &rels) < 0)
 		return;
 	arr = app_releases(rels);
-	if (json_array_size(arr) > 1 && json_is_integer(json_object_get(json_array_get(arr, 0),
-								   app_key_name(APP_VERSION))) &&
+	if (json_array_size(arr) > 1 &&
+	    json_is_integer(json_object_get(json_array_get(arr, 0), app_key_name(APP_VERSION))) &&
 	    app_get_int(json_array_get(arr, 0), APP_VERSION) == 0) {
 		json_array_remove(arr, 0);
 		if (app_releases_save(app, rels) < 0)
@@ -543,7 +545,7 @@ int cmd_apps_clone(int argc, char **argv)
 		goto out;
 	}
 	if (deploy_redeploy(&(struct deploy_request){ .app = new, .why = "clone" }) < 0)
-		goto out;       /* new stays, with the seed: `ps:restart` retries */
+		goto out; /* new stays, with the seed: `ps:restart` retries */
 	drop_seed(new);
 	ret = 0;
 	goto out;

@@ -24,7 +24,8 @@ int cmd_builder_set(int argc, char **argv)
 	for (i = 0; o.npos == 3 && selectable[i]; i++)
 		ok |= !strcmp(o.pos[2], selectable[i]);
 	if (o.npos == 3 && *o.pos[2] && !ok)
-		return err_set("invalid builder '%s': use dockerfile, buildpacks or image", o.pos[2]);
+		return err_set("invalid builder '%s': use dockerfile, buildpacks or image",
+			       o.pos[2]);
 	set = o.npos == 3 && *o.pos[2];
 	if (app_update_key(o.pos[0], APP_BUILDER, set ? json_string(o.pos[2]) : NULL) < 0)
 		return -1;

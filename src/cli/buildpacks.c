@@ -50,9 +50,9 @@ enum chain_change { CHAIN_ADD, CHAIN_REMOVE, CHAIN_CLEAR };
 
 struct chain_req {
 	enum chain_change what;
-	const char *ref;             /* the buildpack added or removed */
-	long index;                  /* CHAIN_ADD: 1-based position, 0 for the end */
-	json_t *chain;               /* after the change, for print_chain() (a reference) */
+	const char *ref; /* the buildpack added or removed */
+	long index;      /* CHAIN_ADD: 1-based position, 0 for the end */
+	json_t *chain;   /* after the change, for print_chain() (a reference) */
 };
 
 /* app_update() callback: the change to app.json's "buildpacks". */

@@ -275,7 +275,10 @@ static int self_signed(struct buf *crt, struct buf *key, char *const *names, siz
 	BIGNUM *serial = NULL;
 	BIO *bio = NULL;
 	struct buf san = BUF_INIT;
-	static const struct { int nid; const char *value; } exts[] = {
+	static const struct {
+		int nid;
+		const char *value;
+	} exts[] = {
 		{ NID_basic_constraints, "critical,CA:TRUE" },
 		{ NID_subject_key_identifier, "hash" },
 		{ NID_ext_key_usage, "serverAuth" },
@@ -372,7 +375,8 @@ int cmd_certs_generate(int argc, char **argv)
 	}
 	if (!n) {
 		err_set("the router serves %s on no domain: give them, "
-			"as in `certs:generate %s %s.example.com`", argv[1], argv[1], argv[1]);
+			"as in `certs:generate %s %s.example.com`",
+			argv[1], argv[1], argv[1]);
 		goto out;
 	}
 	say_step("Generating a self-signed certificate for %s", argv[1]);
@@ -385,7 +389,8 @@ int cmd_certs_generate(int argc, char **argv)
 	if (app_lock(&l, argv[1]) < 0 || cert_install(argv[1], body, &reply) < 0)
 		goto out;
 	print_info(reply);
-	say_detail("valid for %d days; browsers will warn: it is signed by no authority", CERT_DAYS);
+	say_detail("valid for %d days; browsers will warn: it is signed by no authority",
+		   CERT_DAYS);
 	ret = 0;
 out:
 	lock_release(&l);

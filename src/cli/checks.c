@@ -34,10 +34,12 @@ static int remove_types(json_t *list, const json_t *types, const char *what)
 	}
 	if (runtime_type_listed(list, ALL))
 		return err_set("checks are %s for all process types: change them all (no type "
-			       "list) first", what);
+			       "list) first",
+			       what);
 	json_array_foreach(types, i, v)
 		for (j = json_array_size(list); j-- > 0;)
-			if (!strcmp(json_string_value(json_array_get(list, j)), json_string_value(v)))
+			if (!strcmp(json_string_value(json_array_get(list, j)),
+				    json_string_value(v)))
 				json_array_remove(list, j);
 	return 0;
 }
@@ -62,7 +64,7 @@ enum checks_change { ENABLE, DISABLE, SKIP };
 
 struct checks_req {
 	enum checks_change what;
-	const json_t *types;         /* the types named, or [_all_] */
+	const json_t *types; /* the types named, or [_all_] */
 };
 
 /* app_update() callback: moves the types between enabled, disabled and skipped. */
@@ -167,8 +169,9 @@ static int checks_report(const char *name, const char *flag, int json, json_t *a
 	join_types(&dis, d);
 	join_types(&skip, s);
 	cur = app_release_current(rels);
-	buf_addstr(&web, runtime_type_listed(d, "web") ? "disabled"
-			 : runtime_type_listed(s, "web") ? "skipped" : "enabled");
+	buf_addstr(&web, runtime_type_listed(d, "web")   ? "disabled"
+			 : runtime_type_listed(s, "web") ? "skipped"
+							 : "enabled");
 	{
 		struct cli_report_row rows[] = {
 			{ "Checks disabled list", dis.buf },

@@ -15,13 +15,16 @@
 
 /* Where the vars live: an app's app.json or global.json. */
 struct target {
-	const char *app;             /* NULL with --global */
-	json_t     *doc;             /* app.json or global.json, for reads */
-	json_t     *config;          /* borrowed from doc */
-	char      **args;            /* positional words after the app */
-	int         nargs;
+	const char *app; /* NULL with --global */
+	json_t *doc;     /* app.json or global.json, for reads */
+	json_t *config;  /* borrowed from doc */
+	char **args;     /* positional words after the app */
+	int nargs;
 };
-#define TARGET_INIT { .app = NULL, .doc = NULL, .config = NULL }
+#define TARGET_INIT                                      \
+	{                                                \
+		.app = NULL, .doc = NULL, .config = NULL \
+	}
 
 /* Resolves --global or the app in pos[0]; with load, reads its vars (unlocked:
  * changes go through target_change()). */
@@ -85,12 +88,15 @@ static int target_change(struct target *t, const struct cli_opts *o, config_chan
 		return -1;
 	/* why is "config set|unset|clear|import": the trigger gets the verb. */
 	plugins_post("post-config-update", t->app,
-		     (const char *[]){ t->app ? t->app : "--global", why + strlen("config "), NULL });
+		     (const char *[]){ t->app ? t->app : "--global", why + strlen("config "),
+				       NULL });
 	if (!t->app) {
 		say_detail("global config applies to each app on its next deploy or restart");
 		return 0;
 	}
-	return o->no_restart ? 0 : deploy_redeploy(&(struct deploy_request){ .app = t->app, .why = why });
+	return o->no_restart
+		       ? 0
+		       : deploy_redeploy(&(struct deploy_request){ .app = t->app, .why = why });
 }
 
 static void target_release(struct target *t)
@@ -264,7 +270,7 @@ int cmd_config_get(int argc, char **argv)
 		goto out;
 	v = json_str(view, t.args[0], NULL);
 	if (!v) {
-		ret = 1;                /* Dokku: an unset key prints nothing, exits 1 */
+		ret = 1; /* Dokku: an unset key prints nothing, exits 1 */
 		goto out;
 	}
 	if (o.quoted && cli_shell_quote(&q, v) < 0)

@@ -86,7 +86,7 @@ static int check_new_domains(const char *app, const json_t *have, int n, char **
 	for (i = 0; i < n; i++) {
 		char *other = NULL;
 		if (array_has(have, domains[i]))
-			continue;       /* the app has it already: nothing is taken */
+			continue; /* the app has it already: nothing is taken */
 		if (deployer && cli_domain_deployer_ok(domains[i], app, globals, PSL_FILE) < 0)
 			goto out;
 		if (served_by_other(&other, domains[i], app, deployer) < 0)
@@ -125,7 +125,7 @@ enum change { ADD, REMOVE, SET, CLEAR, RESET, ENABLE, DISABLE };
 
 struct domains_req {
 	enum change what;
-	const struct cli_opts *o;    /* pos[1..] are the domains */
+	const struct cli_opts *o; /* pos[1..] are the domains */
 };
 
 /* app_update() callback: one change to the app's domains. */
@@ -134,7 +134,7 @@ static int change_domains(const char *name, json_t *app, void *data)
 	const struct domains_req *rq = data;
 	const struct cli_opts *o = rq->o;
 	enum change what = rq->what;
-	json_t *domains = app_get(app, APP_DOMAINS);    /* app_load() made it */
+	json_t *domains = app_get(app, APP_DOMAINS); /* app_load() made it */
 	int i;
 
 	if ((what == ADD || what == SET) &&
@@ -164,7 +164,8 @@ static int change_domains(const char *name, json_t *app, void *data)
 	if (what == RESET)
 		say_step("Reset domains in %s", name);
 	if (what == ENABLE || what == DISABLE)
-		say_step("%s the default domain of %s", what == ENABLE ? "Enabled" : "Disabled", name);
+		say_step("%s the default domain of %s", what == ENABLE ? "Enabled" : "Disabled",
+			 name);
 	return 1;
 }
 
@@ -234,14 +235,15 @@ static void refresh_all_routes(void)
 		return;
 	}
 	json_array_foreach(apps, i, v)
-		if (deploy_route_refresh(&(struct deploy_request){ .app = json_string_value(v) }, 0) < 0)
+		if (deploy_route_refresh(&(struct deploy_request){ .app = json_string_value(v) },
+					 0) < 0)
 			say_warn("%s", err_msg());
 	json_decref(apps);
 }
 
 struct global_req {
 	enum change what;
-	const struct cli_opts *o;    /* pos[] are the domains */
+	const struct cli_opts *o; /* pos[] are the domains */
 };
 
 /* app_global_update() callback: one change to the global domains. */
@@ -293,7 +295,10 @@ static int change_global(int argc, char **argv, enum change what)
 	if (what == CLEAR)
 		say_step("Cleared global domains");
 	else
-		say_step("%s global domains: %s", what == REMOVE ? "Removed" : what == SET ? "Set" : "Added",
+		say_step("%s global domains: %s",
+			 what == REMOVE ? "Removed"
+			 : what == SET  ? "Set"
+					: "Added",
 			 p.buf);
 	refresh_all_routes();
 	cli_trigger_post("post-domains-update", NULL, "--global", argv[0] + 8, o.npos, o.pos);

@@ -31,12 +31,13 @@ static int refs_room(const char *app, int created, const char *deploy_branch)
 	size_t have = 0;
 	int ret = -1;
 
-	if (wharf_app_path(&repo, app, "repo.git") < 0 || receiver_repo_count_refs(repo.buf, &have) < 0)
+	if (wharf_app_path(&repo, app, "repo.git") < 0 ||
+	    receiver_repo_count_refs(repo.buf, &have) < 0)
 		goto out;
 	if (have + (size_t)created > RECEIVER_REFS_MAX) {
 		err_set("refused: %s keeps at most %d branches and tags; only %s deploys: delete "
-			"branches you no longer need (git push REMOTE :BRANCH)", app, RECEIVER_REFS_MAX,
-			deploy_branch);
+			"branches you no longer need (git push REMOTE :BRANCH)",
+			app, RECEIVER_REFS_MAX, deploy_branch);
 		goto out;
 	}
 	ret = 0;
@@ -88,7 +89,8 @@ int cmd_git_hook(int argc, char **argv)
 		deploy = ref;
 		have_deploy = 1;
 	}
-	if (created && refs_room(argv[1], created, app_get_str_or(app, APP_DEPLOY_BRANCH, "main")) < 0)
+	if (created &&
+	    refs_room(argv[1], created, app_get_str_or(app, APP_DEPLOY_BRANCH, "main")) < 0)
 		goto out;
 	if (!have_deploy) {
 		ret = 0;
@@ -97,8 +99,8 @@ int cmd_git_hook(int argc, char **argv)
 	if (plugins_pre("pre-receive-app", argv[1],
 			(const char *[]){ argv[1], deploy.new_oid, deploy.ref, NULL }) < 0)
 		goto out;
-	ret = deploy_push(&(struct deploy_request){ .app = argv[1], .rev = deploy.new_oid,
-						    .deployer = cli_caller_is_deployer() });
+	ret = deploy_push(&(struct deploy_request){
+		.app = argv[1], .rev = deploy.new_oid, .deployer = cli_caller_is_deployer() });
 out:
 	free(line);
 	json_decref(app);

@@ -28,17 +28,18 @@ int cmd_logs(int argc, char **argv)
 		if (!strcmp(argv[n], "-t") || !strcmp(argv[n], "--tail"))
 			follow = 1;
 		else if ((!strcmp(argv[n], "-n") || !strcmp(argv[n], "--num")) && n + 1 < argc &&
-			 strspn(argv[n + 1], "0123456789") == strlen(argv[n + 1]) &&
-			 *argv[n + 1] && strlen(argv[n + 1]) < 7)
+			 strspn(argv[n + 1], "0123456789") == strlen(argv[n + 1]) && *argv[n + 1] &&
+			 strlen(argv[n + 1]) < 7)
 			tail = atoi(argv[++n]);
 		else if ((!strcmp(argv[n], "-p") || !strcmp(argv[n], "--ps")) && n + 1 < argc)
 			process = argv[++n];
 		else
 			return cli_usage(argv[0]);
 	}
-	if (process && (!*process || strlen(process) > 63 ||
-			strspn(process, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
-				strlen(process)))
+	if (process &&
+	    (!*process || strlen(process) > 63 ||
+	     strspn(process, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+		     strlen(process)))
 		return err_set("invalid process type '%s'", process);
 	if (scheduler_new(&sched, NULL) < 0 || scheduler_list(sched, argv[1], &procs) < 0)
 		goto out;

@@ -26,7 +26,8 @@ int cli_checks_parse_types(json_t **out, const char *list)
 			json_decref(*out);
 			*out = NULL;
 			return err_set("invalid process type list '%s': use TYPE[,TYPE...] with "
-				       "letters, digits, '-' and '_'", list);
+				       "letters, digits, '-' and '_'",
+				       list);
 		}
 		memcpy(type, p, n);
 		type[n] = '\0';

@@ -50,10 +50,13 @@ static void explain(const char *app, int port, int nocheck)
 		say_detail("%s's web container gets a fresh $PORT on each deploy", app);
 	else if (nocheck)
 		say_detail("the web container gets PORT=%d (checks are disabled for web: no "
-			   "overlap)", port);
+			   "overlap)",
+			   port);
 	else
-		say_detail("container port %d is used only without overlap (checks:disable %s web); "
-			   "zero-downtime deploys give each container a fresh $PORT", port, app);
+		say_detail(
+			"container port %d is used only without overlap (checks:disable %s web); "
+			"zero-downtime deploys give each container a fresh $PORT",
+			port, app);
 	say_detail("applies from the next deploy");
 }
 
@@ -62,8 +65,8 @@ enum ports_change { ADD, SET, REMOVE, CLEAR };
 struct ports_req {
 	enum ports_change what;
 	const struct cli_opts *o;
-	const json_t *maps;          /* parsed MAP arguments (ADD, SET) */
-	int port, nocheck;           /* for explain(), after the change */
+	const json_t *maps; /* parsed MAP arguments (ADD, SET) */
+	int port, nocheck;  /* for explain(), after the change */
 };
 
 /* app_update() callback: applies the change to app.json's "ports". */
@@ -93,9 +96,11 @@ static int change_maps(const char *app, json_t *doc, void *data)
 			size_t before = json_array_size(cur);
 			for (i = before; i-- > 0;) {
 				const char *s = json_string_value(json_array_get(cur, i));
-				const char *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+				const char *c1 = strchr(s, ':'),
+					   *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 				int byport = strchr(o->pos[k], ':') == NULL;
-				if (byport ? (c1 && c2 && (size_t)(c2 - c1 - 1) == strlen(o->pos[k]) &&
+				if (byport ? (c1 && c2 &&
+					      (size_t)(c2 - c1 - 1) == strlen(o->pos[k]) &&
 					      !strncmp(c1 + 1, o->pos[k], strlen(o->pos[k])))
 					   : !strcmp(s, o->pos[k]))
 					json_array_remove(cur, i);
@@ -131,7 +136,8 @@ static int change(int argc, char **argv, enum ports_change what)
 		for (k = 1; k < o.npos; k++)
 			if (deploy_port_parse(o.pos[k], strlen(o.pos[k]), 1, &port) < 0 &&
 			    deploy_port_map_parse(&m, o.pos[k]) < 0)
-				return err_set("'%s' is neither a host port nor a port mapping", o.pos[k]);
+				return err_set("'%s' is neither a host port nor a port mapping",
+					       o.pos[k]);
 	}
 	rq.maps = maps;
 	if (app_update(o.pos[0], change_maps, &rq) < 0)
@@ -139,7 +145,8 @@ static int change(int argc, char **argv, enum ports_change what)
 	if (what == CLEAR)
 		say_step("Cleared port mappings of %s", o.pos[0]);
 	else
-		say_step("%s port mappings of %s", what == REMOVE ? "Removed" : "Setting", o.pos[0]);
+		say_step("%s port mappings of %s", what == REMOVE ? "Removed" : "Setting",
+			 o.pos[0]);
 	explain(o.pos[0], rq.port, rq.nocheck);
 	ret = 0;
 out:

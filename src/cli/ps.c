@@ -15,7 +15,8 @@ static int valid_process_type(const char *t)
 {
 	size_t n = strlen(t);
 
-	if (!n || n > 63 || strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n)
+	if (!n || n > 63 ||
+	    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n)
 		return err_set("invalid process type '%s'", t);
 	if (!strcmp(t, "release"))
 		return err_set("the release process runs once per deploy and cannot be scaled");
@@ -103,8 +104,8 @@ int cmd_ps_rebuild(int argc, char **argv)
 {
 	if (cli_need_app(argc, argv, 1, 1) < 0)
 		return -1;
-	return deploy_rebuild(&(struct deploy_request){ .app = argv[1],
-						    .deployer = cli_caller_is_deployer() });
+	return deploy_rebuild(
+		&(struct deploy_request){ .app = argv[1], .deployer = cli_caller_is_deployer() });
 }
 
 int cmd_ps_restore(int argc, char **argv)
@@ -136,7 +137,8 @@ int cmd_ps_restore(int argc, char **argv)
 	}
 	json_decref(apps);
 	scheduler_free(sched);
-	return failed ? err_set("%d app%s could not be restored", failed, failed > 1 ? "s" : "") : 0;
+	return failed ? err_set("%d app%s could not be restored", failed, failed > 1 ? "s" : "")
+		      : 0;
 }
 
 /* ps:stop: the app stays stopped (deploys record their release without starting

@@ -147,13 +147,14 @@ int cmd_releases_set(int argc, char **argv)
 	if (strcmp(argv[2], app_key_name(APP_RETAIN)))
 		return err_set("unknown releases setting '%s' (known: retain)", argv[2]);
 	if (argc == 3) {
-		n = 0;          /* no value: back to the default */
+		n = 0; /* no value: back to the default */
 	} else if (argc != 4 || parse_version(argv[3], &n) < 0 || n > 100) {
 		return err_set("retain takes a number of releases from 1 to 100");
 	}
 	if (app_update_key(argv[1], APP_RETAIN, n ? json_integer(n) : NULL) < 0)
 		return -1;
-	say_step("Keeping the images of the last %ld releases of %s (applies after the next deploy)",
-		 n ? n : (long)app_key_info(APP_RETAIN)->defi, argv[1]);
+	say_step(
+		"Keeping the images of the last %ld releases of %s (applies after the next deploy)",
+		n ? n : (long)app_key_info(APP_RETAIN)->defi, argv[1]);
 	return 0;
 }

@@ -47,8 +47,8 @@ static int parse_limit_args(int argc, char **argv, int with_values, struct limit
 			 (n == 14 && !strncmp(arg, "--process-type", n)))
 			slot = &a->process;
 		if (!slot)
-			return err_set("unknown flag '%s' for %s; see `wharf %s --help`", arg, argv[0],
-				       argv[0]);
+			return err_set("unknown flag '%s' for %s; see `wharf %s --help`", arg,
+				       argv[0], argv[0]);
 		if (!eq && i + 1 >= argc)
 			return err_set("%.*s needs a value", (int)n, arg);
 		*slot = eq ? eq + 1 : argv[++i];
@@ -110,7 +110,8 @@ int cmd_resource_limit(int argc, char **argv)
 		return err_set("cpu '%s' is more than the %ld CPUs of this host", a.cpu, cpus);
 	if (app_update(a.app, store_limits, &a) < 0)
 		return -1;
-	say_step("Setting resource limits for %s (%s)", a.app, a.process ? a.process : "all processes");
+	say_step("Setting resource limits for %s (%s)", a.app,
+		 a.process ? a.process : "all processes");
 	if (a.memory)
 		say_detail("memory: %s", a.memory);
 	if (a.cpu)
@@ -138,7 +139,7 @@ static int resource_report(const char *name, const char *flag, int json, json_t 
 	json_t *app = NULL, *res, *v;
 	const char *type;
 	size_t n = 0, k;
-	char (*lab)[96] = NULL;
+	char(*lab)[96] = NULL;
 	int ret = -1;
 
 	if (app_load(name, &app) < 0 || buf_addf(&title, "%s resource information", name) < 0)

@@ -22,10 +22,23 @@ static int parse_size(unsigned long long *out, const char *s)
 		n = n * 10 + (unsigned long long)(*p - '0');
 	}
 	switch (*p) {
-	case 'k': case 'K': mult = 1024ULL; p++; break;
-	case 'm': case 'M': mult = 1024ULL * 1024; p++; break;
-	case 'g': case 'G': mult = 1024ULL * 1024 * 1024; p++; break;
-	default: break;
+	case 'k':
+	case 'K':
+		mult = 1024ULL;
+		p++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1024ULL * 1024;
+		p++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1024ULL * 1024 * 1024;
+		p++;
+		break;
+	default:
+		break;
 	}
 	if (*p == 'b' || *p == 'B')
 		p++;
@@ -35,7 +48,8 @@ static int parse_size(unsigned long long *out, const char *s)
 	return 0;
 bad:
 	return err_set("invalid size '%s': give bytes, or a number with k, m or g "
-		       "(as in 10m; 0 for no limit)", s);
+		       "(as in 10m; 0 for no limit)",
+		       s);
 }
 
 /* "on|off|true|false" into *out; 0 or -1. */
@@ -59,10 +73,10 @@ static int put_options(const char *app, const json_t *body)
 /* One router:set: the app.json field, the router's body for it, and what the
  * router had before (to put back when app.json cannot be saved). */
 struct router_change {
-	const char  *key, *value;   /* the command's words; value NULL: unset */
+	const char *key, *value; /* the command's words; value NULL: unset */
 	enum app_key field;
-	json_t      *body, *undo;
-	int          sent;          /* the router has the new value */
+	json_t *body, *undo;
+	int sent; /* the router has the new value */
 };
 
 /* app_update() callback: the router is told first, under the app's lock, so a
@@ -76,8 +90,10 @@ static int change_option(const char *app, json_t *appobj, void *data)
 	if (!opts)
 		return -1;
 	old = json_object_get(opts, field);
-	rc->undo = json_pack("{s:O}", field, old ? old : rc->field == APP_REDIRECT_HTTPS
-								 ? json_false() : json_null());
+	rc->undo = json_pack("{s:O}", field,
+			     old                               ? old
+			     : rc->field == APP_REDIRECT_HTTPS ? json_false()
+							       : json_null());
 	if (rc->value)
 		json_object_set_new(opts, field, json_deep_copy(json_object_get(rc->body, field)));
 	else
@@ -200,12 +216,13 @@ int cmd_router_report(int argc, char **argv)
 			{ "Router max body size", size },
 			{ "Router redirect https",
 			  app_get_bool(src, APP_REDIRECT_HTTPS) ? "true" : "false" },
-			{ "Router paused", json_is_true(json_object_get(reply, "paused")) ? "true"
-											  : "false" },
+			{ "Router paused",
+			  json_is_true(json_object_get(reply, "paused")) ? "true" : "false" },
 			{ "Router maintenance",
 			  json_is_true(json_object_get(reply, "maintenance")) ? "true" : "false" },
 		};
-		ret = cli_report_show(title.buf, rows, sizeof(rows) / sizeof(rows[0]), o.flag, json);
+		ret = cli_report_show(title.buf, rows, sizeof(rows) / sizeof(rows[0]), o.flag,
+				      json);
 	}
 out:
 	json_decref(reply);

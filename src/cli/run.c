@@ -14,8 +14,8 @@
 
 #define DEFAULT_SHELL "/bin/sh"
 
-static volatile sig_atomic_t got_stop;      /* SIGINT, SIGTERM or SIGHUP arrived */
-static volatile sig_atomic_t got_winch;     /* the terminal changed size */
+static volatile sig_atomic_t got_stop;  /* SIGINT, SIGTERM or SIGHUP arrived */
+static volatile sig_atomic_t got_winch; /* the terminal changed size */
 
 static void on_stop(int sig)
 {
@@ -37,7 +37,7 @@ static void catch_signals(void)
 
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_stop;         /* no SA_RESTART: poll() returns EINTR */
+	sa.sa_handler = on_stop; /* no SA_RESTART: poll() returns EINTR */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -49,7 +49,7 @@ static void catch_signals(void)
 /* The local terminal in raw mode while a TTY session runs: keys (^C included)
  * go to the container's terminal, which does its own echo and line editing. */
 struct term {
-	int            raw;
+	int raw;
 	struct termios saved;
 };
 
@@ -80,7 +80,7 @@ static int tick(void *data)
 		return err_set("interrupted (signal %d)", (int)got_stop);
 	if (got_winch) {
 		got_winch = 0;
-		return 1;           /* the scheduler resizes the process's terminal */
+		return 1; /* the scheduler resizes the process's terminal */
 	}
 	return 0;
 }
@@ -127,9 +127,10 @@ int cmd_enter(int argc, char **argv)
 
 	if (cli_need_app(argc, argv, 1, 1) < 0)
 		return -1;
-	if (type && (!*type || strlen(type) > 63 ||
-		     strspn(type, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
-			     strlen(type)))
+	if (type &&
+	    (!*type || strlen(type) > 63 ||
+	     strspn(type, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+		     strlen(type)))
 		return err_set("invalid process type '%s'", type);
 	return session(1, argv[1], type, cmd);
 }

@@ -129,8 +129,8 @@ int cmd_cleanup(int argc, char **argv)
 		return cli_usage(argv[0]);
 	if (o.npos == 1 && cli_opts_app(&o, 1) < 0)
 		return -1;
-	if (deploy_cleanup(&(struct deploy_request){ .app = o.npos ? o.pos[0] : NULL },
-			   &containers, &images) < 0)
+	if (deploy_cleanup(&(struct deploy_request){ .app = o.npos ? o.pos[0] : NULL }, &containers,
+			   &images) < 0)
 		return -1;
 	say_step("Removed %d container%s and %d image%s", containers, containers == 1 ? "" : "s",
 		 images, images == 1 ? "" : "s");

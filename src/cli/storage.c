@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MOUNTS_MAX     64
-#define ALLOW_MAX      64
+#define MOUNTS_MAX 64
+#define ALLOW_MAX  64
 
 /* storage:allow DIR / storage:disallow DIR: root's list of host dirs apps may
  * mount (global.json "storage_allow"). Root only: an admin key over ssh, or the
@@ -32,7 +32,8 @@ static int change_allow(int argc, char **argv, int add)
 	}
 	/* The dir is written to global.json the way mounts are written: plain and
 	 * absolute; an existing dir is recorded as the kernel resolves it. */
-	if (buf_addf(&spec, "%s:/x", argv[1]) < 0 || deploy_mount_parse(spec.buf, &host, &cdir, &ro) < 0)
+	if (buf_addf(&spec, "%s:/x", argv[1]) < 0 ||
+	    deploy_mount_parse(spec.buf, &host, &cdir, &ro) < 0)
 		goto out;
 	if (add) {
 		if (!(real = realpath(host.buf, NULL)) || !fs_is_dir(real)) {
@@ -103,13 +104,14 @@ static long find_mount(const json_t *mounts, const char *cdir)
 	json_array_foreach(mounts, i, m) {
 		struct buf h = BUF_INIT, c = BUF_INIT;
 		int ro, same;
-		same = deploy_mount_parse(json_string_value(m), &h, &c, &ro) == 0 && !strcmp(c.buf, cdir);
+		same = deploy_mount_parse(json_string_value(m), &h, &c, &ro) == 0 &&
+		       !strcmp(c.buf, cdir);
 		buf_release(&h);
 		buf_release(&c);
 		if (same)
 			return (long)i;
 	}
-	err_clear();    /* handled: -1 here means "not found", not an error */
+	err_clear(); /* handled: -1 here means "not found", not an error */
 	return -1;
 }
 
@@ -138,11 +140,12 @@ static int add_mount(const char *app, json_t *doc, void *data)
 	if (!mounts)
 		return -1;
 	if (find_mount(mounts, mc->cdir) >= 0)
-		return err_set("%s already has a mount on %s; storage:unmount it first", app, mc->cdir);
+		return err_set("%s already has a mount on %s; storage:unmount it first", app,
+			       mc->cdir);
 	if (json_array_size(mounts) >= MOUNTS_MAX)
 		return err_set("%s has %d mounts, the most wharf allows", app, MOUNTS_MAX);
 	return json_array_append_new(mounts, json_string(mc->norm)) < 0 ? err_set("out of memory")
-									 : 1;
+									: 1;
 }
 
 /* app_update() callback of storage:unmount. */
@@ -157,7 +160,8 @@ static int remove_mount(const char *app, json_t *doc, void *data)
 		if (!strcmp(json_string_value(m), mc->norm))
 			found = (long)i;
 	if (found < 0)
-		return err_set("%s has no mount %s; see `wharf storage:list %s`", app, mc->norm, app);
+		return err_set("%s has no mount %s; see `wharf storage:list %s`", app, mc->norm,
+			       app);
 	json_array_remove(mounts, (size_t)found);
 	return 1;
 }
@@ -175,7 +179,8 @@ int cmd_storage_mount(int argc, char **argv)
 			host.buf);
 		goto out;
 	}
-	if (deploy_storage_allow_load(&allow) < 0 || deploy_storage_host_allowed(host.buf, allow) < 0)
+	if (deploy_storage_allow_load(&allow) < 0 ||
+	    deploy_storage_host_allowed(host.buf, allow) < 0)
 		goto out;
 	if (buf_addf(&norm, "%s:%s%s", host.buf, cdir.buf, ro ? ":ro" : "") < 0 ||
 	    app_update(argv[1], add_mount, &(struct mount_change){ norm.buf, cdir.buf }) < 0)
@@ -230,8 +235,8 @@ int cmd_storage_list(int argc, char **argv)
 			struct buf h = BUF_INIT, c = BUF_INIT;
 			int ro;
 			if (deploy_mount_parse(json_string_value(m), &h, &c, &ro) == 0)
-				json_array_append_new(out, json_pack("{s:s,s:s,s:b}", "host_path", h.buf,
-								     "container_path", c.buf,
+				json_array_append_new(out, json_pack("{s:s,s:s,s:b}", "host_path",
+								     h.buf, "container_path", c.buf,
 								     "readonly", ro));
 			buf_release(&h);
 			buf_release(&c);

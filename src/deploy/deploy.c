@@ -31,26 +31,26 @@ int deploy__sched(const struct deploy_request *req, struct scheduler **owned,
 /* What a release runs, wherever it came from (a build, the current release, an
  * old one). Borrowed pointers. */
 struct release_src {
-	const char   *image;
-	const char   *git_rev;
+	const char *image;
+	const char *git_rev;
 	const json_t *processes;
 	const json_t *checks;
-	const json_t *config;     /* NULL: the app's current config */
-	const char   *what;       /* "from-image" for git:from-image; NULL: a push's build */
-	const char   *source;     /* the image reference git:from-image was given */
+	const json_t *config; /* NULL: the app's current config */
+	const char *what;     /* "from-image" for git:from-image; NULL: a push's build */
+	const char *source;   /* the image reference git:from-image was given */
 };
 
 /* A deploy being assembled from the app's state: what runtime's deploy_req
  * borrows from, owned here. */
 struct assembly {
-	json_t       *appobj, *releases, *domains, *global, *env, *extra, *ropts, *cert;
-	const json_t *config;     /* what the release records (borrowed) */
-	json_t       *formation;  /* borrowed from appobj */
-	const char  **binds;
+	json_t *appobj, *releases, *domains, *global, *env, *extra, *ropts, *cert;
+	const json_t *config; /* what the release records (borrowed) */
+	json_t *formation;    /* borrowed from appobj */
+	const char **binds;
 	struct deploy_req req;
-	long          version;
-	int           stopped;
-	char          vs[32];     /* the version as a trigger argument */
+	long version;
+	int stopped;
+	char vs[32]; /* the version as a trigger argument */
 };
 
 static void assembly_release(struct assembly *a)
@@ -81,7 +81,8 @@ static long release_timeout(const json_t *env)
 	n = strtol(v, &end, 10);
 	if (errno || end == v || *end || n < 0 || n > 7 * 86400) {
 		say_warn("WHARF_RELEASE_TIMEOUT=%s is not a number of seconds (0 to 604800); "
-			 "the release command gets the default hour", v);
+			 "the release command gets the default hour",
+			 v);
 		return 0;
 	}
 	return n == 0 ? -1 : n;
@@ -98,8 +99,8 @@ static int assemble(struct assembly *a, const char *app, const struct release_sr
 	/* The release records the app's own config; its containers get the global
 	 * config (config:set --global) with the app's over it. */
 	a->config = src->config ? src->config : app_get(a->appobj, APP_CONFIG);
-	a->env = app_get(a->global, APP_CONFIG)
-		       ? json_deep_copy(app_get(a->global, APP_CONFIG)) : json_object();
+	a->env = app_get(a->global, APP_CONFIG) ? json_deep_copy(app_get(a->global, APP_CONFIG))
+						: json_object();
 	if (!a->env || json_object_update(a->env, (json_t *)a->config) < 0)
 		return err_set("out of memory");
 	if (!(a->formation = app_ensure(a->appobj, APP_FORMATION)))
@@ -123,8 +124,8 @@ static int assemble(struct assembly *a, const char *app, const struct release_sr
 	/* A stopped app (ps:stop) stays stopped through every deploy: the release
 	 * is made and recorded, and ps:start runs it. */
 	a->stopped = app_get_bool(a->appobj, APP_STOPPED);
-	deploy__checks_apply(a->appobj, &a->req);          /* checks:skip / checks:disable */
-	a->req.web_port = deploy_web_port(a->appobj);      /* ports:set, used without overlap */
+	deploy__checks_apply(a->appobj, &a->req);     /* checks:skip / checks:disable */
+	a->req.web_port = deploy_web_port(a->appobj); /* ports:set, used without overlap */
 	/* Whatever deleted the route (a rename, ps:stop, a release without web)
 	 * or lost it, the new one gets the app's options and certificate. */
 	a->req.router_options = a->ropts;
@@ -264,7 +265,8 @@ static void push_failed(const char *app, const json_t *releases)
 	buf_addstr(&why, err_msg());
 	/* A first push has no previous release to keep serving. */
 	if (app_release_current(releases))
-		err_set("deploy of %s failed: %s; the previous release keeps serving", app, why.buf);
+		err_set("deploy of %s failed: %s; the previous release keeps serving", app,
+			why.buf);
 	else
 		err_set("deploy of %s failed: %s; nothing was deployed", app, why.buf);
 	buf_release(&why);
@@ -285,14 +287,15 @@ static int build_and_run(struct scheduler *s, const struct deploy_request *req,
 	    buf_addf(&prefix, "build-%s_", app) < 0 || fs_private_dir(tmproot.buf) < 0 ||
 	    clean_leftovers(s, app, releases) < 0 || fs_mkdtemp(&tmp, tmproot.buf, prefix.buf) < 0)
 		goto out;
-	if (deploy__build_tree(scheduler_builder(s), req, tmp.buf,
-			       deploy__next_version(releases), &built) < 0 ||
+	if (deploy__build_tree(scheduler_builder(s), req, tmp.buf, deploy__next_version(releases),
+			       &built) < 0 ||
 	    runtime_checks_from_dir(&checks, tmp.buf) < 0)
 		goto out;
 	if (checks)
 		say_step("Using %zu startup check%s from the app", json_array_size(checks),
 			 json_array_size(checks) == 1 ? "" : "s");
-	if (plugins_pre("pre-release", app, (const char *[]){ app, built.image.buf, rev, NULL }) < 0)
+	if (plugins_pre("pre-release", app, (const char *[]){ app, built.image.buf, rev, NULL }) <
+	    0)
 		goto out;
 	src.image = built.image.buf;
 	src.git_rev = rev;
@@ -378,7 +381,8 @@ static int pick_release(const json_t *releases, long from, const char *app, cons
 		return err_set("%s has no release v%ld; see `wharf releases %s`", app, from, app);
 	if (rel && app_get_bool(rel, APP_PRUNED))
 		return err_set("the image of v%ld was removed (only the last releases keep theirs: "
-			       "releases:set %s retain N); push its commit again instead", from, app);
+			       "releases:set %s retain N); push its commit again instead",
+			       from, app);
 	return 0;
 }
 
@@ -399,7 +403,8 @@ static int redeploy_release(const struct deploy_request *req, long from, int res
 	    pick_release(releases, from, req->app, &rel) < 0)
 		goto out;
 	if (!rel) {
-		say_detail("%s has no release yet: the change applies on the first deploy", req->app);
+		say_detail("%s has no release yet: the change applies on the first deploy",
+			   req->app);
 		ret = 0;
 		goto out;
 	}
@@ -433,15 +438,16 @@ int deploy_image(const struct deploy_request *req)
 	long version;
 	int ret = -1;
 
-	if ((!req->locked && app_lock(&l, app) < 0) ||
-	    app_releases_load(app, &releases) < 0 || deploy__sched(req, &owned, &s) < 0)
+	if ((!req->locked && app_lock(&l, app) < 0) || app_releases_load(app, &releases) < 0 ||
+	    deploy__sched(req, &owned, &s) < 0)
 		goto out;
 	/* Only an image this Docker has: asking for another would make it pull. */
 	if (scheduler_image_inspect(s, ref, &info) < 0)
 		goto out;
 	if (!info) {
 		err_set("image '%s' does not exist in the local Docker (wharf never pulls: "
-			"build or `docker load` it on this host first)", ref);
+			"build or `docker load` it on this host first)",
+			ref);
 		goto out;
 	}
 	/* A deployer deploys only images built for its app: another app's image would
@@ -449,7 +455,8 @@ int deploy_image(const struct deploy_request *req)
 	 * deploy any local image. */
 	if (req->deployer && !build_image_is_apps(info, ref, app)) {
 		err_set("refused: deployers may deploy only images built for %s (wharf/%s:… or "
-			"labelled wharf.app=%s); '%s' is not", app, app, app, ref);
+			"labelled wharf.app=%s); '%s' is not",
+			app, app, app, ref);
 		goto out;
 	}
 	id = json_str(info, "Id", "");

@@ -12,24 +12,27 @@
 
 /* What to deploy, why and by whom. Every pointer is borrowed. */
 struct deploy_request {
-	const char       *app;      /* a valid, existing app (the caller checked) */
-	const char       *why;      /* the release's description ("restart", "scale", …);
+	const char *app;   /* a valid, existing app (the caller checked) */
+	const char *why;   /* the release's description ("restart", "scale", …);
 	                             * NULL: the function's own ("deploy 1a2b3c4", …) */
-	const char       *by;       /* who asked; NULL: the ssh key's name, else local:<user> */
-	const char       *rev;      /* deploy_push, deploy_rebuild: the commit (full id) */
-	long              version;  /* deploy_rollback: release N */
-	const char       *image;    /* deploy_image: a local image reference */
+	const char *by;    /* who asked; NULL: the ssh key's name, else local:<user> */
+	const char *rev;   /* deploy_push, deploy_rebuild: the commit (full id) */
+	long version;      /* deploy_rollback: release N */
+	const char *image; /* deploy_image: a local image reference */
 	/* The caller already holds the app's lock (a push over ssh: sshcmd.c took
 	 * it); else each function takes it itself. */
-	int               locked;
+	int locked;
 	/* The caller is a deployer key (not an admin): a pushed Dockerfile's FROM
 	 * images (build_check_base_owners) and a git:from-image image must be its
 	 * app's own. */
-	int               deployer;
+	int deployer;
 	/* Where the processes run; NULL: each function makes scheduler_new(NULL). */
 	struct scheduler *sched;
 };
-#define DEPLOY_REQUEST_INIT { .app = NULL }
+#define DEPLOY_REQUEST_INIT \
+	{                   \
+		.app = NULL \
+	}
 
 /* A push (the pre-receive hook, ps:rebuild): export rev, build it, run the
  * release through the scheduler, record it. On failure err_msg() says the deploy
@@ -136,8 +139,8 @@ int deploy_storage_host_near(const char *host, const char *forbidden, const char
  * https its 443 (wharf opens no other host port); the container port is
  * 1024-65535 (containers share the host's network). */
 struct deploy_port_map {
-	const char *scheme;          /* "http" or "https" (static) */
-	int         host, container;
+	const char *scheme; /* "http" or "https" (static) */
+	int host, container;
 };
 int deploy_port_map_parse(struct deploy_port_map *out, const char *s);
 /* A decimal port of n bytes in [lo, 65535]: no sign, space or leading zero. */

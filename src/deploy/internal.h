@@ -23,21 +23,24 @@ void deploy__who(struct buf *out, const char *by);
 /* Removes the images of releases older than the newest `retain` ones (images
  * still used by a kept release stay) and marks those releases "pruned".
  * Returns how many images it removed. */
-int  deploy__prune_images(struct scheduler *s, json_t *releases, long retain);
+int deploy__prune_images(struct scheduler *s, json_t *releases, long retain);
 
 /* ---- builds (build.c) --------------------------------------------------------- */
 
 struct deploy__build {
-	struct buf image;        /* the new image's id */
-	json_t    *processes;    /* type -> Cmd array (or null: the image's CMD); NULL when
+	struct buf image;  /* the new image's id */
+	json_t *processes; /* type -> Cmd array (or null: the image's CMD); NULL when
 	                          * the app only has the image's CMD as `web` */
 };
-#define DEPLOY__BUILD_INIT { .image = BUF_INIT, .processes = NULL }
+#define DEPLOY__BUILD_INIT                           \
+	{                                            \
+		.image = BUF_INIT, .processes = NULL \
+	}
 void deploy__build_release(struct deploy__build *b);
 /* Exports req->rev of the app's repository into dir, detects the builder,
  * builds the image of release `version` on d. */
-int  deploy__build_tree(struct docker *d, const struct deploy_request *req, const char *dir,
-			long version, struct deploy__build *out);
+int deploy__build_tree(struct docker *d, const struct deploy_request *req, const char *dir,
+		       long version, struct deploy__build *out);
 
 /* ---- settings (settings.c) ---------------------------------------------------- */
 
@@ -45,8 +48,8 @@ int  deploy__build_tree(struct docker *d, const struct deploy_request *req, cons
 void deploy__checks_apply(const json_t *appobj, struct deploy_req *req);
 /* The builder-detect trigger's choice ("dockerfile", "buildpacks") or NULL when
  * no plugin named one; an unknown name is an error. */
-int  deploy__plugin_builder(const char *app, const char *dir, const char **builder);
+int deploy__plugin_builder(const char *app, const char *dir, const char **builder);
 /* deploy_req.check_fn: the check-deploy trigger (data is the app name). */
-int  deploy__check_deploy(void *data, const char *id, const char *type, int port);
+int deploy__check_deploy(void *data, const char *id, const char *type, int port);
 
 #endif

@@ -31,7 +31,8 @@ int deploy_port_map_parse(struct deploy_port_map *out, const char *s)
 	memset(out, 0, sizeof(*out));
 	if (!c1 || !c2 || strchr(c2 + 1, ':') || strlen(s) > 32)
 		return err_set("invalid port mapping '%.40s': use SCHEME:HOST-PORT:CONTAINER-PORT "
-			       "(http:80:5000)", s);
+			       "(http:80:5000)",
+			       s);
 	if (slen == 4 && !strncmp(s, "http", 4))
 		out->scheme = "http";
 	else if (slen == 5 && !strncmp(s, "https", 5))
@@ -46,12 +47,14 @@ int deploy_port_map_parse(struct deploy_port_map *out, const char *s)
 	if (out->host != (!strcmp(out->scheme, "http") ? 80 : 443))
 		return err_set("invalid port mapping '%s': the router serves %s on host port %d "
 			       "only (wharf opens no other host port; apps are told apart by "
-			       "domain)", s, out->scheme, !strcmp(out->scheme, "http") ? 80 : 443);
+			       "domain)",
+			       s, out->scheme, !strcmp(out->scheme, "http") ? 80 : 443);
 	/* Containers share the host's network: below 1024 lie the host's own services
 	 * (and the router's 80 and 443). */
 	if (out->container < 1024)
 		return err_set("invalid port mapping '%s': the container port must be 1024-65535 "
-			       "(containers use the host's network)", s);
+			       "(containers use the host's network)",
+			       s);
 	return 0;
 }
 
@@ -79,4 +82,3 @@ int deploy_web_port(const json_t *appobj)
 	}
 	return port;
 }
-

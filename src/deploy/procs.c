@@ -64,7 +64,8 @@ int deploy_scale(const struct deploy_request *req, const json_t *counts)
 	/* With the lock held by the caller, the change is made in place. */
 	if (req->locked) {
 		json_t *doc = NULL;
-		if (app_load(req->app, &doc) < 0 || store_formation(req->app, doc, (void *)counts) < 0 ||
+		if (app_load(req->app, &doc) < 0 ||
+		    store_formation(req->app, doc, (void *)counts) < 0 ||
 		    app_save(req->app, doc) < 0) {
 			json_decref(doc);
 			goto out;
@@ -96,7 +97,9 @@ static int set_stopped(struct lock *l, const struct deploy_request *req, int sto
 	if (!req->locked)
 		return app_update_held(l, req->app, store_stopped, &stopped) < 0 ? -1 : 0;
 	ret = app_load(req->app, &doc) < 0 || store_stopped(req->app, doc, &stopped) < 0 ||
-	      app_save(req->app, doc) < 0 ? -1 : 0;
+			      app_save(req->app, doc) < 0
+		      ? -1
+		      : 0;
 	json_decref(doc);
 	return ret;
 }
@@ -225,10 +228,8 @@ int deploy_restore(const struct deploy_request *req)
 	long version;
 
 	/* Under the app's lock: a restore must not race a deploy. */
-	if (deploy__sched(req, &owned, &s) < 0 ||
-	    (!req->locked && app_lock(&l, req->app) < 0) ||
-	    (version = current_version(req->app, &rels)) < 0 ||
-	    app_load(req->app, &appobj) < 0)
+	if (deploy__sched(req, &owned, &s) < 0 || (!req->locked && app_lock(&l, req->app) < 0) ||
+	    (version = current_version(req->app, &rels)) < 0 || app_load(req->app, &appobj) < 0)
 		goto out;
 	if (app_get_bool(appobj, APP_STOPPED)) {
 		say_step("%s is stopped (ps:stop): not restored", req->app);
@@ -236,7 +237,7 @@ int deploy_restore(const struct deploy_request *req)
 		goto out;
 	}
 	if (!version) {
-		ret = 0;        /* never deployed */
+		ret = 0; /* never deployed */
 		goto out;
 	}
 	if ((running = start_release(s, req->app, version)) < 0)
@@ -318,12 +319,11 @@ static int route_refresh_locked(const struct deploy_request *req, int from_proce
 	const char **doms = NULL, **tv = NULL;
 	int ret = -1;
 
-	if (app_load(req->app, &appobj) < 0 ||
-	    app_domains(req->app, appobj, &domains) < 0 ||
+	if (app_load(req->app, &appobj) < 0 || app_domains(req->app, appobj, &domains) < 0 ||
 	    refresh_targets(req, from_processes, &targets) < 0)
 		goto out;
 	if (!json_array_size(targets)) {
-		ret = 0;                /* nothing serves yet: the next deploy routes it */
+		ret = 0; /* nothing serves yet: the next deploy routes it */
 		goto out;
 	}
 	doms = json_str_vec(domains);
@@ -393,8 +393,7 @@ int deploy_checks_run(const struct deploy_request *req)
 		    strcmp(p->state, "running"))
 			continue;
 		say_detail("web container %.12s on port %d", p->id, p->port);
-		if (scheduler_check(s, p, host ? host : "localhost",
-				    app_get(cur, APP_CHECKS)) < 0)
+		if (scheduler_check(s, p, host ? host : "localhost", app_get(cur, APP_CHECKS)) < 0)
 			goto out;
 		ran++;
 	}
@@ -507,7 +506,8 @@ static int release_images(json_t *out)
 		}
 		json_array_foreach(app_releases(rels), j, r)
 			if (app_get_str(r, APP_IMAGE))
-				json_object_set_new(out, app_get_str_or(r, APP_IMAGE, ""), json_true());
+				json_object_set_new(out, app_get_str_or(r, APP_IMAGE, ""),
+						    json_true());
 		json_decref(rels);
 	}
 	json_decref(apps);

@@ -53,10 +53,10 @@ int deploy__prune_images(struct scheduler *s, json_t *releases, long retain)
 		if (!img || app_get_bool(r, APP_PRUNED))
 			continue;
 		if (kept_image(arr, n, retain, img))
-			continue;       /* a newer release runs the same image: it stays */
+			continue; /* a newer release runs the same image: it stays */
 		if (scheduler_image_remove(s, img, 0) < 0) {
-			say_warn("could not remove the image of v%lld: %s", app_get_int(r, APP_VERSION),
-				 err_msg());
+			say_warn("could not remove the image of v%lld: %s",
+				 app_get_int(r, APP_VERSION), err_msg());
 			continue;
 		}
 		app_set_bool(r, APP_PRUNED, 1);

@@ -33,8 +33,8 @@ int deploy_cert_load(const char *app, json_t **out)
 	*out = NULL;
 	if (wharf_app_path(&path, app, "cert.json") < 0 || json_load_object(&j, path.buf, 1) < 0)
 		goto out;
-	if (json_object_size(j) &&
-	    (!json_is_string(json_object_get(j, "cert")) || !json_is_string(json_object_get(j, "key")))) {
+	if (json_object_size(j) && (!json_is_string(json_object_get(j, "cert")) ||
+				    !json_is_string(json_object_get(j, "key")))) {
 		err_set("%s: expected {\"cert\": PEM, \"key\": PEM}", path.buf);
 		goto out;
 	}
@@ -103,7 +103,8 @@ int deploy_storage_binds(const json_t *appobj, const char ***out)
 	for (i = 0; i < n; i++) {
 		const char *m = json_string_value(json_array_get(arr, i));
 		struct buf h = BUF_INIT, c = BUF_INIT;
-		int ro, bad = deploy_mount_parse(m, &h, &c, &ro) < 0 || deploy_storage_host_allowed(h.buf, allow) < 0;
+		int ro, bad = deploy_mount_parse(m, &h, &c, &ro) < 0 ||
+			      deploy_storage_host_allowed(h.buf, allow) < 0;
 		buf_release(&h);
 		buf_release(&c);
 		if (bad) {
@@ -143,8 +144,9 @@ int deploy_builder_selected(const json_t *appobj, const char *dir, const char **
 	if (!sel || !*sel)
 		return 0;
 	if (!strcmp(sel, "image"))
-		return err_set("this app deploys images (builder:set selected image): use "
-			       "`git:from-image <app> IMAGE`, or unset the builder to build pushes");
+		return err_set(
+			"this app deploys images (builder:set selected image): use "
+			"`git:from-image <app> IMAGE`, or unset the builder to build pushes");
 	if (!strcmp(sel, "dockerfile")) {
 		if (buf_addf(&path, "%s/Dockerfile", dir) < 0)
 			return -1;
@@ -157,7 +159,7 @@ int deploy_builder_selected(const json_t *appobj, const char *dir, const char **
 		return 0;
 	}
 	if (!strcmp(sel, "buildpacks")) {
-		*builder = "buildpacks";    /* a Dockerfile in the tree is ignored */
+		*builder = "buildpacks"; /* a Dockerfile in the tree is ignored */
 		return 0;
 	}
 	return err_set("unknown builder '%s' in the app's settings", sel);

@@ -11,63 +11,63 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define CONTROL_TIMEOUT_MS 30000        /* to send a whole request */
+#define CONTROL_TIMEOUT_MS 30000 /* to send a whole request */
 #define DRAIN_POLL_MS      20
 
 struct cconn {
-	uv_pipe_t        pipe;
-	uv_timer_t       timer;
-	uv_shutdown_t    shutdown_req;
-	struct router   *r;
-	struct cconn    *prev, *next;
-	struct update   *upd;           /* the PUT this connection waits for */
-	struct buf       in;
-	struct control_frame frame;     /* the request being read from in */
-	int              answered;
-	int              closing;
-	int              open_handles;
+	uv_pipe_t pipe;
+	uv_timer_t timer;
+	uv_shutdown_t shutdown_req;
+	struct router *r;
+	struct cconn *prev, *next;
+	struct update *upd; /* the PUT this connection waits for */
+	struct buf in;
+	struct control_frame frame; /* the request being read from in */
+	int answered;
+	int closing;
+	int open_handles;
 };
 
 struct check;
 
 /* One PUT: health checks of the new targets, then swap, persist and drain. */
 struct update {
-	struct router   *r;
-	struct update   *next;
-	struct cconn    *cc;            /* NULL once the client went away */
+	struct router *r;
+	struct update *next;
+	struct cconn *cc; /* NULL once the client went away */
 	struct route_def spec;
-	struct check   **checks;
-	size_t           nchecks, pending;
-	struct target  **retired;       /* referenced while draining */
-	size_t           nretired;
-	uv_timer_t       drain_timer;
-	uint64_t         drain_deadline;
-	json_t          *answer;        /* the 200 body, made at the swap */
-	int              applied;       /* swapped; now draining */
-	char             name[64];      /* the app's, for --trace lines (spec.app moves) */
+	struct check **checks;
+	size_t nchecks, pending;
+	struct target **retired; /* referenced while draining */
+	size_t nretired;
+	uv_timer_t drain_timer;
+	uint64_t drain_deadline;
+	json_t *answer; /* the 200 body, made at the swap */
+	int applied;    /* swapped; now draining */
+	char name[64];  /* the app's, for --trace lines (spec.app moves) */
 };
 
 /* One target under check. Freed in its timer's close callback. */
 struct check {
-	struct update     *u;           /* NULL once cancelled */
-	uv_timer_t         timer;       /* attempt timeout, then the wait for the next */
-	struct probe      *probe;       /* the attempt in flight */
-	char               addr[32];
+	struct update *u;    /* NULL once cancelled */
+	uv_timer_t timer;    /* attempt timeout, then the wait for the next */
+	struct probe *probe; /* the attempt in flight */
+	char addr[32];
 	struct sockaddr_in sa;
-	uint64_t           deadline;
-	char               last[160];   /* why the last attempt that ended failed */
-	int                done;
+	uint64_t deadline;
+	char last[160]; /* why the last attempt that ended failed */
+	int done;
 };
 
 /* One attempt: a TCP connection with a GET. Freed in its close callback. */
 struct probe {
-	uv_tcp_t         tcp;
-	uv_connect_t     creq;
-	uv_write_t       wreq;
-	struct check    *ck;            /* NULL once abandoned */
-	struct buf       req;
-	struct buf       in;
-	llhttp_t         parser;
+	uv_tcp_t tcp;
+	uv_connect_t creq;
+	uv_write_t wreq;
+	struct check *ck; /* NULL once abandoned */
+	struct buf req;
+	struct buf in;
+	llhttp_t parser;
 	struct http_head head;
 };
 
@@ -80,17 +80,28 @@ static void update_checked(struct update *u);
 static const char *status_text(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
-	case 413: return "Payload Too Large";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default:  return "Error";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Payload Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Error";
 	}
 }
 
@@ -115,7 +126,7 @@ static void cconn_close(struct cconn *cc)
 		return;
 	cc->closing = 1;
 	if (cc->upd) {
-		cc->upd->cc = NULL;     /* the update goes on; nobody hears the answer */
+		cc->upd->cc = NULL; /* the update goes on; nobody hears the answer */
 		cc->upd = NULL;
 	}
 	if (cc->prev)
@@ -151,8 +162,10 @@ static void cconn_send(struct cconn *cc, int status, const char *ctype, const ch
 	if (cc->closing || cc->answered)
 		return;
 	cc->answered = 1;
-	if (buf_addf(&out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		     "Connection: close\r\n\r\n", status, status_text(status), ctype, len) < 0 ||
+	if (buf_addf(&out,
+		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		     "Connection: close\r\n\r\n",
+		     status, status_text(status), ctype, len) < 0 ||
 	    buf_add(&out, body, len) < 0 || !(req = malloc(sizeof(*req) + out.len)))
 		goto fail;
 	memcpy(req + 1, out.buf, out.len);
@@ -440,7 +453,7 @@ static void probe_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		return;
 	if (nread < 0) {
 		probe_fail(p, nread == UV_EOF ? "connection closed before a response"
-						    : uv_strerror((int)nread));
+					      : uv_strerror((int)nread));
 		return;
 	}
 	if (buf_add(&p->in, b->base, (size_t)nread) < 0) {
@@ -507,9 +520,10 @@ static void check_attempt(struct check *ck)
 	uv_tcp_init(u->r->loop, &p->tcp);
 	p->tcp.data = p;
 	p->creq.data = p;
-	if (buf_addf(&p->req, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: wharf-router\r\n"
-		     "Accept: */*\r\nConnection: close\r\n\r\n", u->spec.health_path,
-		     u->spec.ndomains ? u->spec.domains[0] : ck->addr) < 0) {
+	if (buf_addf(&p->req,
+		     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: wharf-router\r\n"
+		     "Accept: */*\r\nConnection: close\r\n\r\n",
+		     u->spec.health_path, u->spec.ndomains ? u->spec.domains[0] : ck->addr) < 0) {
 		probe_fail(p, "out of memory");
 		return;
 	}
@@ -544,7 +558,7 @@ static void update_start(struct update *u)
 			if (!strcmp(a->spec.targets[j], u->spec.targets[i]))
 				break;
 		if (a && j < a->spec.ntargets)
-			continue;               /* serving already */
+			continue; /* serving already */
 		if (!(ck = calloc(1, sizeof(*ck)))) {
 			update_fail(u, 500, "out of memory");
 			return;
@@ -578,8 +592,7 @@ apply:
 /* ---- request handlers ------------------------------------------------------------ */
 
 /* Another app already serving one of spec's domains is a conflict. */
-static const char *domain_owner(struct router *r, const struct route_def *spec,
-				const char **domain)
+static const char *domain_owner(struct router *r, const struct route_def *spec, const char **domain)
 {
 	struct app *a;
 	size_t i, j;
@@ -687,33 +700,38 @@ static void handle_list(struct cconn *cc)
 
 int router__metrics(struct buf *out, struct router *r)
 {
-	static const char *const cls[STATUS_CLASSES] = { "other", "1xx", "2xx", "3xx", "4xx",
-							 "5xx" };
+	static const char *const cls[STATUS_CLASSES] = {
+		"other", "1xx", "2xx", "3xx", "4xx", "5xx"
+	};
 	struct app *a;
 	size_t i, idle = 0, inflight = 0;
 
 	if (buf_addstr(out, "# HELP wharf_router_requests_total Requests answered, by app and "
-		       "status class.\n# TYPE wharf_router_requests_total counter\n") < 0)
+			    "status class.\n# TYPE wharf_router_requests_total counter\n") < 0)
 		return -1;
 	for (a = r->apps; a; a = a->next)
 		for (i = 0; i < STATUS_CLASSES; i++)
-			if (buf_addf(out, "wharf_router_requests_total{app=\"%s\",code=\"%s\"} %llu\n",
+			if (buf_addf(out,
+				     "wharf_router_requests_total{app=\"%s\",code=\"%s\"} %llu\n",
 				     a->spec.app, cls[i], a->requests[i]) < 0)
 				return -1;
 	if (buf_addstr(out, "# HELP wharf_router_request_duration_seconds Time from a request's "
-		       "head to the end of its response, by app.\n"
-		       "# TYPE wharf_router_request_duration_seconds histogram\n") < 0)
+			    "head to the end of its response, by app.\n"
+			    "# TYPE wharf_router_request_duration_seconds histogram\n") < 0)
 		return -1;
 	for (a = r->apps; a; a = a->next) {
 		unsigned long long cum = 0;
 
 		for (i = 0; i < ROUTER_LAT_BUCKETS; i++) {
 			cum += a->lat_bucket[i];
-			if (buf_addf(out, "wharf_router_request_duration_seconds_bucket{app=\"%s\","
-				     "le=\"%g\"} %llu\n", a->spec.app, router__lat_bounds[i], cum) < 0)
+			if (buf_addf(out,
+				     "wharf_router_request_duration_seconds_bucket{app=\"%s\","
+				     "le=\"%g\"} %llu\n",
+				     a->spec.app, router__lat_bounds[i], cum) < 0)
 				return -1;
 		}
-		if (buf_addf(out, "wharf_router_request_duration_seconds_bucket{app=\"%s\","
+		if (buf_addf(out,
+			     "wharf_router_request_duration_seconds_bucket{app=\"%s\","
 			     "le=\"+Inf\"} %llu\n"
 			     "wharf_router_request_duration_seconds_sum{app=\"%s\"} %.6f\n"
 			     "wharf_router_request_duration_seconds_count{app=\"%s\"} %llu\n",
@@ -726,20 +744,22 @@ int router__metrics(struct buf *out, struct router *r)
 			idle += a->targets[i]->nidle;
 			inflight += a->targets[i]->inflight;
 		}
-	if (buf_addf(out, "# HELP wharf_router_unrouted_requests_total Requests for a host no "
-		     "app serves, or malformed.\n# TYPE wharf_router_unrouted_requests_total "
-		     "counter\nwharf_router_unrouted_requests_total %llu\n"
-		     "# HELP wharf_router_client_connections Open client connections.\n"
-		     "# TYPE wharf_router_client_connections gauge\n"
-		     "wharf_router_client_connections %zu\n"
-		     "# HELP wharf_router_upstream_idle_connections Pooled keep-alive connections.\n"
-		     "# TYPE wharf_router_upstream_idle_connections gauge\n"
-		     "wharf_router_upstream_idle_connections %zu\n"
-		     "# HELP wharf_router_requests_in_flight Requests forwarded and not yet "
-		     "answered.\n# TYPE wharf_router_requests_in_flight gauge\n"
-		     "wharf_router_requests_in_flight %zu\n"
-		     "# HELP wharf_router_apps Apps in the table.\n# TYPE wharf_router_apps gauge\n",
-		     r->unrouted, r->nconns, idle, inflight) < 0)
+	if (buf_addf(
+		    out,
+		    "# HELP wharf_router_unrouted_requests_total Requests for a host no "
+		    "app serves, or malformed.\n# TYPE wharf_router_unrouted_requests_total "
+		    "counter\nwharf_router_unrouted_requests_total %llu\n"
+		    "# HELP wharf_router_client_connections Open client connections.\n"
+		    "# TYPE wharf_router_client_connections gauge\n"
+		    "wharf_router_client_connections %zu\n"
+		    "# HELP wharf_router_upstream_idle_connections Pooled keep-alive connections.\n"
+		    "# TYPE wharf_router_upstream_idle_connections gauge\n"
+		    "wharf_router_upstream_idle_connections %zu\n"
+		    "# HELP wharf_router_requests_in_flight Requests forwarded and not yet "
+		    "answered.\n# TYPE wharf_router_requests_in_flight gauge\n"
+		    "wharf_router_requests_in_flight %zu\n"
+		    "# HELP wharf_router_apps Apps in the table.\n# TYPE wharf_router_apps gauge\n",
+		    r->unrouted, r->nconns, idle, inflight) < 0)
 		return -1;
 	i = 0;
 	for (a = r->apps; a; a = a->next)
@@ -931,8 +951,9 @@ static void handle_options(struct cconn *cc, const char *app, const char *body, 
 
 	if (cc->frame.head.method == HTTP_GET) {
 		if (a)
-			cconn_answer(cc, 200, json_pack("{s:s, s:o}", "app", app, "options",
-							router__route_options_json(&a->spec)));
+			cconn_answer(cc, 200,
+				     json_pack("{s:s, s:o}", "app", app, "options",
+					       router__route_options_json(&a->spec)));
 		else
 			cconn_error(cc, 404, "no such app");
 		return;
@@ -962,7 +983,7 @@ static void handle_options(struct cconn *cc, const char *app, const char *body, 
 		a->spec.redirect_set = spec.redirect_set;
 		a->spec.max_body_bytes = spec.max_body_bytes;
 		a->spec.max_body_set = spec.max_body_set;
-		memset(&spec, 0, sizeof(spec));         /* borrowed: a keeps its arrays */
+		memset(&spec, 0, sizeof(spec)); /* borrowed: a keeps its arrays */
 	} else if (router__app_apply(r, &spec, &retired, &nretired) < 0) {
 		cconn_error(cc, 500, err_msg());
 		goto out;
@@ -970,7 +991,8 @@ static void handle_options(struct cconn *cc, const char *app, const char *body, 
 	free(retired);
 	a = router__app_find(r, app);
 	answer = a ? json_pack("{s:s, s:o}", "app", app, "options",
-			       router__route_options_json(&a->spec)) : NULL;
+			       router__route_options_json(&a->spec))
+		   : NULL;
 	cconn_answer(cc, 200, answer);
 out:
 	if (a && spec.app == a->spec.app)
@@ -981,8 +1003,8 @@ out:
 /* POST /apps/<app>/pause {"max_ms": N}, POST /apps/<app>/resume,
  * POST /apps/<app>/maintenance {"enabled": bool, "message": "…"},
  * DELETE /apps/<app>/maintenance. */
-static void handle_action(struct cconn *cc, const char *app, const char *action,
-			  const char *body, size_t blen)
+static void handle_action(struct cconn *cc, const char *app, const char *action, const char *body,
+			  size_t blen)
 {
 	struct app *a = router__app_find(cc->r, app);
 	int m = cc->frame.head.method;
@@ -1002,8 +1024,8 @@ static void handle_action(struct cconn *cc, const char *app, const char *action,
 		return;
 	}
 	if (m != HTTP_POST && !(m == HTTP_DELETE && !strcmp(action, "maintenance"))) {
-		cconn_error(cc, 405, !strcmp(action, "maintenance") ? "use POST or DELETE"
-								    : "use POST");
+		cconn_error(cc, 405,
+			    !strcmp(action, "maintenance") ? "use POST or DELETE" : "use POST");
 		return;
 	}
 	if (!a) {
@@ -1017,8 +1039,9 @@ static void handle_action(struct cconn *cc, const char *app, const char *action,
 		}
 		a->paused = 1;
 		a->pause_max_ms = max;
-		cconn_answer(cc, 200, json_pack("{s:s, s:b, s:I}", "app", app, "paused", 1,
-						"max_ms", (json_int_t)max));
+		cconn_answer(cc, 200,
+			     json_pack("{s:s, s:b, s:I}", "app", app, "paused", 1, "max_ms",
+				       (json_int_t)max));
 	} else if (!strcmp(action, "resume")) {
 		if (router__pause_parse(body, blen, 1, &max) < 0) {
 			cconn_error(cc, 400, err_msg());
@@ -1026,14 +1049,15 @@ static void handle_action(struct cconn *cc, const char *app, const char *action,
 		}
 		a->paused = 0;
 		n = router__app_release_held(a);
-		cconn_answer(cc, 200, json_pack("{s:s, s:b, s:I}", "app", app, "paused", 0,
-						"released", (json_int_t)n));
+		cconn_answer(cc, 200,
+			     json_pack("{s:s, s:b, s:I}", "app", app, "paused", 0, "released",
+				       (json_int_t)n));
 	} else {
 		int enabled = m == HTTP_POST;
 		char *text = NULL;
 
-		if (router__maintenance_parse(body, m == HTTP_DELETE ? 0 : blen, &enabled,
-					      &text) < 0) {
+		if (router__maintenance_parse(body, m == HTTP_DELETE ? 0 : blen, &enabled, &text) <
+		    0) {
 			cconn_error(cc, 400, err_msg());
 			return;
 		}
@@ -1193,7 +1217,7 @@ static void cconn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		if (!cc->upd)
 			cconn_close(cc);
 		else
-			uv_read_stop(s);        /* half-closed: still answer the PUT */
+			uv_read_stop(s); /* half-closed: still answer the PUT */
 		return;
 	}
 	if (cc->answered || cc->upd)
@@ -1290,8 +1314,7 @@ int router__control_listen(struct router *r)
 		return err_set_errno("cannot chmod %s", path);
 	/* The unprivileged wharf user who owns WHARF_ROOT runs deploys and must be
 	 * able to connect. */
-	if (geteuid() == 0 && stat(wharf_root(), &st) == 0 &&
-	    chown(path, st.st_uid, st.st_gid) < 0)
+	if (geteuid() == 0 && stat(wharf_root(), &st) == 0 && chown(path, st.st_uid, st.st_gid) < 0)
 		return err_set_errno("cannot chown %s", path);
 	return 0;
 }

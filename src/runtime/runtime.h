@@ -22,11 +22,11 @@ int runtime_parse_cpus(const char *s, long long *nano);
 /* ---- the router's control socket -------------------------------------------- */
 
 struct route_spec {
-	const char  *app;
-	const char **domains;       /* NULL-terminated */
-	const char **targets;       /* NULL-terminated "127.0.0.1:PORT" */
-	const char  *health_path;   /* NULL: no health check */
-	long         interval_ms, timeout_ms, deadline_ms, drain_timeout_ms;
+	const char *app;
+	const char **domains;    /* NULL-terminated */
+	const char **targets;    /* NULL-terminated "127.0.0.1:PORT" */
+	const char *health_path; /* NULL: no health check */
+	long interval_ms, timeout_ms, deadline_ms, drain_timeout_ms;
 	/* The app's router options, {"redirect_https": bool, "max_body_bytes": n|null}
 	 * (null: the default), sent in the route's body so that a route deleted and
 	 * made again keeps them; NULL: the router keeps what it has. Borrowed. */
@@ -42,11 +42,11 @@ struct route_spec {
  * HTTP status with the JSON answer in *reply (NULL when the body was empty; caller
  * decrefs), or -1 with err_set() when the router cannot be reached or answered
  * something that is not JSON. */
-long router_client_call(const char *method, const char *path, const json_t *body,
-			long timeout_ms, json_t **reply);
+long router_client_call(const char *method, const char *path, const json_t *body, long timeout_ms,
+			json_t **reply);
 /* err_set() from the router's {"error": …} answer (reply may be NULL), prefixed
  * with "what: " unless what is NULL; returns -1. */
-int  router_client_error(long status, const json_t *reply, const char *what);
+int router_client_error(long status, const json_t *reply, const char *what);
 /* PUT /apps/<app>: returns when the router serves the new targets and drained
  * the old ones; -1 with the router's message otherwise (old targets kept). A
  * certificate the router refuses is a warning, not a failure: the route goes on. */
@@ -57,24 +57,24 @@ int router_client_delete(const char *app);
 
 /* Every container gets the labels of docker.h (DOCKER_LABEL_*). */
 struct deploy_req {
-	const char   *app;
-	const char   *image;          /* image id or tag of the release */
-	long          release;        /* N */
-	const char   *git_rev;        /* may be NULL */
-	const json_t *config;         /* object K -> V (strings): the environment */
-	const json_t *domains;        /* array of domain strings */
-	const json_t *processes;      /* type -> Cmd array, or null for the image's CMD;
+	const char *app;
+	const char *image;          /* image id or tag of the release */
+	long release;               /* N */
+	const char *git_rev;        /* may be NULL */
+	const json_t *config;       /* object K -> V (strings): the environment */
+	const json_t *domains;      /* array of domain strings */
+	const json_t *processes;    /* type -> Cmd array, or null for the image's CMD;
 	                               * NULL means {"web": null}. "release" runs once. */
-	const json_t *formation;      /* type -> count; absent: web 1, others 0 */
-	const json_t *checks;         /* startup checks of web containers; NULL: default */
-	int           listen_wait_s;  /* how long a web container may take to listen; 0: 60 */
-	int           stop_timeout_s; /* SIGTERM grace for old containers; 0: 10 */
-	long          release_timeout_s; /* limit of the release command; 0: 3600, <0: none */
-	const char   *restart_policy; /* set once a container passed its checks (see
+	const json_t *formation;    /* type -> count; absent: web 1, others 0 */
+	const json_t *checks;       /* startup checks of web containers; NULL: default */
+	int listen_wait_s;          /* how long a web container may take to listen; 0: 60 */
+	int stop_timeout_s;         /* SIGTERM grace for old containers; 0: 10 */
+	long release_timeout_s;     /* limit of the release command; 0: 3600, <0: none */
+	const char *restart_policy; /* set once a container passed its checks (see
 	                               * runtime_parse_restart_policy); NULL: "on-failure" */
-	const char  **binds;          /* NULL-terminated "host:container[:ro]" for every
+	const char **binds;         /* NULL-terminated "host:container[:ro]" for every
 	                               * container, the release phase included; NULL: none */
-	const json_t *resources;      /* {"memory": "256m", "cpu": "0.5", "process": {TYPE:
+	const json_t *resources;    /* {"memory": "256m", "cpu": "0.5", "process": {TYPE:
 	                               * {"memory"…, "cpu"…}}}: a type's own values win;
 	                               * NULL: no limits */
 	/* checks:skip / checks:disable (arrays of process types; "_all_" means every
@@ -87,15 +87,15 @@ struct deploy_req {
 	const json_t *checks_disabled;
 	/* A fixed PORT for the web container (ports:set's container port), honoured
 	 * only when web is disabled (no overlap) and scaled to 1; 0: a fresh PORT each. */
-	int           web_port;
+	int web_port;
 	const json_t *extra;          /* container_spec.extra of every container; may be NULL */
 	const json_t *router_options; /* route_spec.options and .cert of the route PUT; */
 	const json_t *router_cert;    /* may be NULL */
 	/* Called for each new web container once wharf's checks pass, before the
 	 * router serves it (the check-deploy trigger); < 0 fails the deploy with
 	 * err_msg(). May be NULL. */
-	int         (*check_fn)(void *data, const char *id, const char *type, int port);
-	void         *check_data;
+	int (*check_fn)(void *data, const char *id, const char *type, int port);
+	void *check_data;
 };
 
 /* 1 when type (or "_all_") is in the array of process types. */
@@ -148,33 +148,36 @@ int runtime_check_running(struct docker *d, const char *id);
 
 /* One process of an app (a container with docker-local). */
 struct sched_proc {
-	char id[72];            /* the scheduler's id of the process (a container id) */
-	char name[128];         /* its name, "app.web.3.1a2b" */
-	char type[64];          /* process type ("web", "worker"…) */
-	char state[16];         /* "running", "exited", "created", "restarting", "dead" */
-	long release;           /* release N it runs; 0: unknown */
-	int  port;              /* PORT of a web process; 0: none */
-	char target[80];        /* "ADDR:PORT" the router dials for a web process; "" */
+	char id[72];     /* the scheduler's id of the process (a container id) */
+	char name[128];  /* its name, "app.web.3.1a2b" */
+	char type[64];   /* process type ("web", "worker"…) */
+	char state[16];  /* "running", "exited", "created", "restarting", "dead" */
+	long release;    /* release N it runs; 0: unknown */
+	int port;        /* PORT of a web process; 0: none */
+	char target[80]; /* "ADDR:PORT" the router dials for a web process; "" */
 };
 /* The processes of an app, newest first. */
 struct sched_procs {
 	struct sched_proc *v;
-	size_t             n;
+	size_t n;
 };
-#define SCHED_PROCS_INIT { .v = NULL, .n = 0 }
+#define SCHED_PROCS_INIT          \
+	{                         \
+		.v = NULL, .n = 0 \
+	}
 void sched_procs_release(struct sched_procs *p);
 /* 1 when one of procs serves target ("ADDR:PORT"), or has the port of it. */
-int  sched_target_is(const struct sched_proc *p, const char *target);
+int sched_target_is(const struct sched_proc *p, const char *target);
 
 /* A one-off process (`run`): its own container of the release's image, never
  * retired by a deploy, removed when it ends. */
 struct sched_oneoff {
-	const char  *app;
-	const char  *image;
-	const char **env;           /* NULL-terminated "K=V" */
-	const char **cmd;           /* NULL-terminated */
-	const char **binds;         /* NULL-terminated; NULL: none */
-	long long    memory, nano_cpus;
+	const char *app;
+	const char *image;
+	const char **env;   /* NULL-terminated "K=V" */
+	const char **cmd;   /* NULL-terminated */
+	const char **binds; /* NULL-terminated; NULL: none */
+	long long memory, nano_cpus;
 };
 /* The caller's side of an interactive process: output goes to fds 1 and 2,
  * stdin (fd 0) goes in; with tty, the process gets a terminal sized as fd 1's.
@@ -182,43 +185,43 @@ struct sched_oneoff {
  * fd 1's terminal changed size, 0 goes on. started is called once the process
  * runs (the caller switches its terminal to raw mode). Both may be NULL. */
 struct sched_io {
-	int    tty;
-	int  (*tick)(void *data);
+	int tty;
+	int (*tick)(void *data);
 	void (*started)(void *data);
-	void  *data;
+	void *data;
 };
 
 struct scheduler;
 struct scheduler_ops {
 	const char *name;
 	/* runtime_deploy()'s contract: start beside, check, route, retire. */
-	int  (*deploy)(struct scheduler *s, const struct deploy_req *req);
+	int (*deploy)(struct scheduler *s, const struct deploy_req *req);
 	/* A new formation of the same release (docker-local: a deploy). */
-	int  (*scale)(struct scheduler *s, const struct deploy_req *req);
-	int  (*list)(struct scheduler *s, const char *app, struct sched_procs *out);
-	int  (*logs)(struct scheduler *s, const char *id, int follow, int tail,
-		     docker_output_fn *fn, void *data);
-	int  (*run)(struct scheduler *s, const struct sched_oneoff *o, const struct sched_io *io,
-		    long long *code);
-	int  (*exec)(struct scheduler *s, const char *id, const char **cmd,
-		     const struct sched_io *io, long long *code);
+	int (*scale)(struct scheduler *s, const struct deploy_req *req);
+	int (*list)(struct scheduler *s, const char *app, struct sched_procs *out);
+	int (*logs)(struct scheduler *s, const char *id, int follow, int tail, docker_output_fn *fn,
+		    void *data);
+	int (*run)(struct scheduler *s, const struct sched_oneoff *o, const struct sched_io *io,
+		   long long *code);
+	int (*exec)(struct scheduler *s, const char *id, const char **cmd,
+		    const struct sched_io *io, long long *code);
 	/* Stops a process for good (no restart policy brings it back). */
-	int  (*stop)(struct scheduler *s, const char *id, int grace_s);
-	int  (*start)(struct scheduler *s, const char *id);
-	int  (*remove)(struct scheduler *s, const char *id);
+	int (*stop)(struct scheduler *s, const char *id, int grace_s);
+	int (*start)(struct scheduler *s, const char *id);
+	int (*remove)(struct scheduler *s, const char *id);
 	/* Runs startup checks against a running web process. */
-	int  (*check)(struct scheduler *s, const struct sched_proc *p, const char *host,
-		      const json_t *checks);
+	int (*check)(struct scheduler *s, const struct sched_proc *p, const char *host,
+		     const json_t *checks);
 	/* runtime_app_cleanup()'s contract: what an interrupted deploy left goes. */
-	int  (*cleanup)(struct scheduler *s, const char *app, long keep_release);
+	int (*cleanup)(struct scheduler *s, const char *app, long keep_release);
 	/* Stops and removes every process of the app. */
-	int  (*remove_app)(struct scheduler *s, const char *app, int grace_s);
+	int (*remove_app)(struct scheduler *s, const char *app, int grace_s);
 	/* Images the releases run: *out NULL when ref does not exist here. */
-	int  (*image_inspect)(struct scheduler *s, const char *ref, json_t **out);
-	int  (*image_tag)(struct scheduler *s, const char *id, const char *repo, const char *tag);
-	int  (*image_remove)(struct scheduler *s, const char *ref, int force);
+	int (*image_inspect)(struct scheduler *s, const char *ref, json_t **out);
+	int (*image_tag)(struct scheduler *s, const char *id, const char *repo, const char *tag);
+	int (*image_remove)(struct scheduler *s, const char *ref, int force);
 	/* Untagged images wharf built on this root (of app; NULL: all): an array of ids. */
-	int  (*images_dangling)(struct scheduler *s, const char *app, json_t **out);
+	int (*images_dangling)(struct scheduler *s, const char *app, json_t **out);
 	/* The Docker builds run on (docker-local: the same); borrowed. */
 	struct docker *(*builder)(struct scheduler *s);
 	void (*free)(struct scheduler *s);
@@ -230,32 +233,32 @@ struct scheduler {
 /* Makes the scheduler called name (NULL: $WHARF_SCHEDULER, else "docker-local")
  * and connects it (docker-local: docker_new(), so a Docker that does not answer
  * fails here with its message). An unknown name fails. */
-int  scheduler_new(struct scheduler **out, const char *name);
-void scheduler_free(struct scheduler *s);              /* NULL-safe */
+int scheduler_new(struct scheduler **out, const char *name);
+void scheduler_free(struct scheduler *s); /* NULL-safe */
 /* Makes the docker-local scheduler on a Docker handle the caller keeps. */
-int  scheduler_docker_local(struct scheduler **out, struct docker *d);
+int scheduler_docker_local(struct scheduler **out, struct docker *d);
 
 /* Thin wrappers over s->ops, so callers read as verbs. */
-int  scheduler_deploy(struct scheduler *s, const struct deploy_req *req);
-int  scheduler_scale(struct scheduler *s, const struct deploy_req *req);
-int  scheduler_list(struct scheduler *s, const char *app, struct sched_procs *out);
-int  scheduler_logs(struct scheduler *s, const char *id, int follow, int tail,
-		    docker_output_fn *fn, void *data);
-int  scheduler_run(struct scheduler *s, const struct sched_oneoff *o, const struct sched_io *io,
+int scheduler_deploy(struct scheduler *s, const struct deploy_req *req);
+int scheduler_scale(struct scheduler *s, const struct deploy_req *req);
+int scheduler_list(struct scheduler *s, const char *app, struct sched_procs *out);
+int scheduler_logs(struct scheduler *s, const char *id, int follow, int tail, docker_output_fn *fn,
+		   void *data);
+int scheduler_run(struct scheduler *s, const struct sched_oneoff *o, const struct sched_io *io,
+		  long long *code);
+int scheduler_exec(struct scheduler *s, const char *id, const char **cmd, const struct sched_io *io,
 		   long long *code);
-int  scheduler_exec(struct scheduler *s, const char *id, const char **cmd,
-		    const struct sched_io *io, long long *code);
-int  scheduler_stop(struct scheduler *s, const char *id, int grace_s);
-int  scheduler_start(struct scheduler *s, const char *id);
-int  scheduler_remove(struct scheduler *s, const char *id);
-int  scheduler_check(struct scheduler *s, const struct sched_proc *p, const char *host,
-		     const json_t *checks);
-int  scheduler_cleanup(struct scheduler *s, const char *app, long keep_release);
-int  scheduler_remove_app(struct scheduler *s, const char *app, int grace_s);
-int  scheduler_image_inspect(struct scheduler *s, const char *ref, json_t **out);
-int  scheduler_image_tag(struct scheduler *s, const char *id, const char *repo, const char *tag);
-int  scheduler_image_remove(struct scheduler *s, const char *ref, int force);
-int  scheduler_images_dangling(struct scheduler *s, const char *app, json_t **out);
+int scheduler_stop(struct scheduler *s, const char *id, int grace_s);
+int scheduler_start(struct scheduler *s, const char *id);
+int scheduler_remove(struct scheduler *s, const char *id);
+int scheduler_check(struct scheduler *s, const struct sched_proc *p, const char *host,
+		    const json_t *checks);
+int scheduler_cleanup(struct scheduler *s, const char *app, long keep_release);
+int scheduler_remove_app(struct scheduler *s, const char *app, int grace_s);
+int scheduler_image_inspect(struct scheduler *s, const char *ref, json_t **out);
+int scheduler_image_tag(struct scheduler *s, const char *id, const char *repo, const char *tag);
+int scheduler_image_remove(struct scheduler *s, const char *ref, int force);
+int scheduler_images_dangling(struct scheduler *s, const char *app, json_t **out);
 struct docker *scheduler_builder(struct scheduler *s);
 
 #endif

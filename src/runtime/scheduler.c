@@ -29,11 +29,11 @@ int sched_target_is(const struct sched_proc *p, const char *target)
 /* ---- docker-local ---------------------------------------------------------------- */
 
 struct local {
-	struct scheduler s;             /* first: a struct scheduler * is a struct local * */
-	struct docker   *d;
-	int              own;           /* d is ours to free */
-	const char      *session_kind;  /* "containers" or "exec": what resize resizes */
-	const char      *session_id;
+	struct scheduler s; /* first: a struct scheduler * is a struct local * */
+	struct docker *d;
+	int own;                  /* d is ours to free */
+	const char *session_kind; /* "containers" or "exec": what resize resizes */
+	const char *session_id;
 };
 
 static struct docker *D(struct scheduler *s)
@@ -69,7 +69,8 @@ static int local_list(struct scheduler *s, const char *app, struct sched_procs *
 	json_array_foreach(list, i, c) {
 		struct sched_proc *p = &out->v[out->n++];
 		const json_t *labels = json_object_get(c, "Labels");
-		const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+		const char *name =
+			json_string_value(json_array_get(json_object_get(c, "Names"), 0));
 		const char *port = json_str(labels, DOCKER_LABEL_PORT, NULL);
 
 		copy(p->id, sizeof(p->id), json_str(c, "Id", ""));
@@ -106,13 +107,13 @@ static void resize(struct local *l, const struct sched_io *io)
 {
 	struct winsize ws;
 
-	if (io->tty && l->session_id && ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row &&
-	    ws.ws_col && docker_resize(l->d, l->session_kind, l->session_id, ws.ws_row, ws.ws_col) < 0)
+	if (io->tty && l->session_id && ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col &&
+	    docker_resize(l->d, l->session_kind, l->session_id, ws.ws_row, ws.ws_col) < 0)
 		err_clear();
 }
 
 struct pump {
-	struct local          *l;
+	struct local *l;
 	const struct sched_io *io;
 };
 
@@ -187,7 +188,8 @@ out:
 		struct err_saved why;
 		err_save(&why);
 		if (docker_container_remove(D(s), id.buf, 1) < 0)
-			say_warn("could not remove the one-off container %.12s: %s", id.buf, err_msg());
+			say_warn("could not remove the one-off container %.12s: %s", id.buf,
+				 err_msg());
 		if (ret < 0)
 			err_restore(&why);
 	}
@@ -333,7 +335,7 @@ static void local_free(struct scheduler *s)
 static const struct scheduler_ops docker_local_ops = {
 	.name = "docker-local",
 	.deploy = local_deploy,
-	.scale = local_deploy,      /* a formation is a deploy of the same release */
+	.scale = local_deploy, /* a formation is a deploy of the same release */
 	.list = local_list,
 	.logs = local_logs,
 	.run = local_run,
@@ -413,8 +415,8 @@ int scheduler_list(struct scheduler *s, const char *app, struct sched_procs *out
 	return s->ops->list(s, app, out);
 }
 
-int scheduler_logs(struct scheduler *s, const char *id, int follow, int tail,
-		   docker_output_fn *fn, void *data)
+int scheduler_logs(struct scheduler *s, const char *id, int follow, int tail, docker_output_fn *fn,
+		   void *data)
 {
 	return s->ops->logs(s, id, follow, tail, fn, data);
 }
@@ -425,8 +427,8 @@ int scheduler_run(struct scheduler *s, const struct sched_oneoff *o, const struc
 	return s->ops->run(s, o, io, code);
 }
 
-int scheduler_exec(struct scheduler *s, const char *id, const char **cmd,
-		   const struct sched_io *io, long long *code)
+int scheduler_exec(struct scheduler *s, const char *id, const char **cmd, const struct sched_io *io,
+		   long long *code)
 {
 	return s->ops->exec(s, id, cmd, io, code);
 }

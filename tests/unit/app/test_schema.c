@@ -37,18 +37,19 @@ static void every_key_once(void **state)
 /* Absent keys (and keys of the wrong type) read as their defaults. */
 static void defaults(void **state)
 {
-	json_t *doc = json_pack("{s:i, s:s, s:{}}", "locked", 1, "formation", "web=2", "ports", "x");
+	json_t *doc =
+		json_pack("{s:i, s:s, s:{}}", "locked", 1, "formation", "web=2", "ports", "x");
 
 	(void)state;
 	assert_string_equal(app_get_str(NULL, APP_RESTART_POLICY), "on-failure");
 	assert_null(app_get_str(doc, APP_DEPLOY_BRANCH));
 	assert_string_equal(app_get_str_or(doc, APP_DEPLOY_BRANCH, "main"), "main");
 	assert_int_equal(app_get_bool(doc, APP_DEFAULT_DOMAIN), 1);
-	assert_int_equal(app_get_bool(doc, APP_LOCKED), 0);          /* 1 is not true */
+	assert_int_equal(app_get_bool(doc, APP_LOCKED), 0); /* 1 is not true */
 	assert_int_equal(app_get_bool(doc, APP_STOPPED), 0);
 	assert_int_equal(app_get_int(doc, APP_RETAIN), 5);
-	assert_null(app_get(doc, APP_FORMATION));                     /* a string, not an object */
-	assert_null(app_get(doc, APP_PORTS));                         /* an object, not an array */
+	assert_null(app_get(doc, APP_FORMATION)); /* a string, not an object */
+	assert_null(app_get(doc, APP_PORTS));     /* an object, not an array */
 	assert_string_equal(app_get_str(doc, APP_CREATED_AT), "");
 	json_decref(doc);
 }
@@ -136,7 +137,8 @@ static void round_trip_is_byte_identical(void **state)
 	assert_int_equal(app_load("rt", &doc), 0);
 	assert_int_equal(app_get_bool(doc, APP_LOCKED), 1);
 	assert_int_equal(app_get_bool(doc, APP_DEFAULT_DOMAIN), 0);
-	assert_int_equal(json_integer_value(json_object_get(app_get(doc, APP_FORMATION), "web")), 2);
+	assert_int_equal(json_integer_value(json_object_get(app_get(doc, APP_FORMATION), "web")),
+			 2);
 	assert_int_equal(app_save("rt", doc), 0);
 	json_decref(doc);
 	read_file(p.buf, &after);
@@ -154,9 +156,10 @@ static void releases_helpers(void **state)
 	assert_int_equal(app_create("relh"), 0);
 	assert_int_equal(app_releases_load("relh", &rels), 0);
 	assert_int_equal(json_array_size(app_releases(rels)), 0);
-	json_array_append_new(app_releases(rels), json_pack("{s:i,s:s}", "version", 1, "image", "a"));
-	json_array_append_new(app_releases(rels), json_pack("{s:i,s:s,s:b}", "version", 2, "image",
-							     "b", "pruned", 1));
+	json_array_append_new(app_releases(rels),
+			      json_pack("{s:i,s:s}", "version", 1, "image", "a"));
+	json_array_append_new(app_releases(rels),
+			      json_pack("{s:i,s:s,s:b}", "version", 2, "image", "b", "pruned", 1));
 	assert_string_equal(app_get_str(app_release_current(rels), APP_IMAGE), "b");
 	assert_string_equal(app_get_str(app_release_find(rels, 1), APP_IMAGE), "a");
 	assert_int_equal(app_get_bool(app_release_find(rels, 2), APP_PRUNED), 1);
@@ -170,15 +173,21 @@ static void release_record_matches_the_old_one(void **state)
 {
 	json_t *config = json_pack("{s:s}", "A", "1"), *formation = json_pack("{s:i}", "web", 1);
 	json_t *procs = json_pack("{s:s}", "web", "./run"), *rels = json_object(), *old;
-	struct app_release r = { .version = 3, .image = "wharf/x:3", .git_rev = NULL,
-				 .config = config, .formation = formation,
-				 .created_at = "2026-01-01T00:00:00Z", .description = "deploy",
-				 .by = "alice" }, back;
+	struct app_release r = { .version = 3,
+				 .image = "wharf/x:3",
+				 .git_rev = NULL,
+				 .config = config,
+				 .formation = formation,
+				 .created_at = "2026-01-01T00:00:00Z",
+				 .description = "deploy",
+				 .by = "alice" },
+			   back;
 
 	(void)state;
 	old = json_pack("{s:I,s:s,s:s?,s:O,s:O,s:s,s:s,s:s}", "version", (json_int_t)3, "image",
 			"wharf/x:3", "git_rev", NULL, "config", config, "formation", formation,
-			"created_at", "2026-01-01T00:00:00Z", "description", "deploy", "by", "alice");
+			"created_at", "2026-01-01T00:00:00Z", "description", "deploy", "by",
+			"alice");
 	assert_int_equal(app_release_append(rels, &r), 0);
 	assert_true(json_equal(app_release_current(rels), old));
 	r.git_rev = "abc";

@@ -18,7 +18,7 @@
 #include "app/root.h"
 
 struct change {
-	int ret;                        /* what the callback returns */
+	int ret; /* what the callback returns */
 	int calls;
 	const char *app;
 };
@@ -52,12 +52,12 @@ static void update_saves_only_when_asked(void **state)
 
 	(void)state;
 	assert_int_equal(app_create("up"), 0);
-	c.ret = 0;                                   /* changed in memory, not saved */
+	c.ret = 0; /* changed in memory, not saved */
 	assert_int_equal(app_update("up", set_branch, &c), 0);
 	assert_int_equal(c.calls, 1);
 	assert_string_equal(c.app, "up");
 	assert_string_equal(branch_on_disk("up"), "-");
-	c.ret = -1;                                  /* an error: nothing saved */
+	c.ret = -1; /* an error: nothing saved */
 	assert_int_equal(app_update("up", set_branch, &c), -1);
 	assert_string_equal(err_msg(), "refused");
 	assert_string_equal(branch_on_disk("up"), "-");
@@ -108,7 +108,7 @@ static void update_held_keeps_the_lock(void **state)
 	assert_int_equal(wharf_app_path(&p, "held", "deploy.lock"), 0);
 	fd = open(p.buf, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
-	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), -1);     /* still ours */
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), -1); /* still ours */
 	lock_release(&l);
 	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
 	close(fd);
@@ -234,12 +234,12 @@ static void lock_queue_order(void **state)
 	assert_int_equal(read(fds[0], &c, 1), 1);
 	t0 = now_s();
 	a = spawn_updater("q", "a");
-	usleep(100 * 1000);                          /* a's ticket is older than b's */
+	usleep(100 * 1000); /* a's ticket is older than b's */
 	b = spawn_updater("q", "b");
 	wait_ok(a);
 	wait_ok(b);
 	wait_ok(holder);
-	assert_true(now_s() - t0 > 0.25);            /* they waited for the holder */
+	assert_true(now_s() - t0 > 0.25); /* they waited for the holder */
 	assert_int_equal(app_load("q", &doc), 0);
 	assert_string_equal(json_str(app_get(doc, APP_CONFIG), "order", ""), "ab");
 	json_decref(doc);

@@ -37,7 +37,9 @@ static void make_app(const char *app)
 {
 	assert_int_equal(app_create(app), 0);
 	assert_int_equal(sh("git init -q --bare %s/root/apps/%s/repo.git && "
-			    "git init -q -b main %s/work-%s", tmpdir, app, tmpdir, app), 0);
+			    "git init -q -b main %s/work-%s",
+			    tmpdir, app, tmpdir, app),
+			 0);
 	snprintf(workdir, sizeof(workdir), "%s/work-%s", tmpdir, app);
 }
 
@@ -65,7 +67,8 @@ static void commit(const char *app, const char *marker, const char *checks, char
 	}
 	assert_int_equal(sh("cd %s && git add -A && git -c user.name=t -c user.email=t@t commit "
 			    "-q -m %s && git push -q %s/root/apps/%s/repo.git main 2>/dev/null",
-			    workdir, marker, tmpdir, app), 0);
+			    workdir, marker, tmpdir, app),
+			 0);
 	snprintf(path, sizeof(path), "git -C %s rev-parse HEAD", workdir);
 	f = popen(path, "r");
 	assert_non_null(f);
@@ -183,7 +186,8 @@ static void push_starts_new_routes_then_retires_old(void **state)
 	assert_string_equal(json_str(json_object_get(c1, "Labels"), "wharf.release", ""), "1");
 	target_of(c1, t1, sizeof(t1));
 	route = fakes_route("demo");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(route, "targets"), 0)), t1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(route, "targets"), 0)),
+			    t1);
 	json_decref(route);
 
 	fakes_log_clear();
@@ -198,14 +202,17 @@ static void push_starts_new_routes_then_retires_old(void **state)
 	assert_string_not_equal(t1, t2);
 
 	create = fakes_log_find(0, "docker POST /containers/create", "demo.web.2", NULL);
-	start = fakes_log_find(create, "docker POST /containers/", json_str(c2, "Id", ""), "/start", NULL);
+	start = fakes_log_find(create, "docker POST /containers/", json_str(c2, "Id", ""), "/start",
+			       NULL);
 	put = fakes_log_find(start, "router PUT /apps/demo ", t2, NULL);
-	stop = fakes_log_find(put, "docker POST /containers/", json_str(c1, "Id", ""), "/stop", NULL);
+	stop = fakes_log_find(put, "docker POST /containers/", json_str(c1, "Id", ""), "/stop",
+			      NULL);
 	del = fakes_log_find(stop, "docker DELETE /containers/", json_str(c1, "Id", ""), NULL);
 	assert_true(create >= 0 && start > create && put > start && stop > put && del > stop);
 	route = fakes_route("demo");
 	assert_int_equal(json_array_size(json_object_get(route, "targets")), 1);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(route, "targets"), 0)), t2);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(route, "targets"), 0)),
+			    t2);
 	assert_int_equal(current_version("demo"), 2);
 	json_decref(route);
 	json_decref(list);
@@ -249,14 +256,16 @@ static void failed_check_keeps_old(void **state)
 	del = fakes_log_find(create, "docker DELETE /containers/", line.buf, NULL);
 	assert_true(del > create);
 	assert_int_equal(fakes_log_find(0, "router PUT /apps/chk ", NULL), -1);
-	assert_int_equal(fakes_log_find(0, "/containers/", json_str(c1, "Id", ""), "/stop", NULL), -1);
+	assert_int_equal(fakes_log_find(0, "/containers/", json_str(c1, "Id", ""), "/stop", NULL),
+			 -1);
 
 	list = containers_of("chk");
 	assert_int_equal(json_array_size(list), 1);
 	assert_string_equal(json_str(json_array_get(list, 0), "Id", ""), json_str(c1, "Id", ""));
 	assert_string_equal(json_str(json_array_get(list, 0), "State", ""), "running");
 	route = fakes_route("chk");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(route, "targets"), 0)), t1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(route, "targets"), 0)),
+			    t1);
 	assert_int_equal(current_version("chk"), 1);
 	json_decref(route);
 	json_decref(list);
@@ -289,12 +298,14 @@ static void router_refusal_keeps_old(void **state)
 	assert_non_null(strstr(err_msg(), "health check"));
 	assert_true(fakes_log_find(0, "docker POST /containers/create", "rr.web.2", NULL) >= 0);
 	assert_true(fakes_log_find(0, "router PUT /apps/rr ", NULL) >= 0);
-	assert_int_equal(fakes_log_find(0, "/containers/", json_str(c1, "Id", ""), "/stop", NULL), -1);
+	assert_int_equal(fakes_log_find(0, "/containers/", json_str(c1, "Id", ""), "/stop", NULL),
+			 -1);
 	list = containers_of("rr");
 	assert_int_equal(json_array_size(list), 1);
 	assert_string_equal(json_str(json_array_get(list, 0), "Id", ""), json_str(c1, "Id", ""));
 	route = fakes_route("rr");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(route, "targets"), 0)), t1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(route, "targets"), 0)),
+			    t1);
 	assert_int_equal(current_version("rr"), 1);
 	json_decref(route);
 	json_decref(list);
@@ -367,7 +378,8 @@ static void retention_removes_old_images(void **state)
 	assert_int_equal(json_array_size(arr), 3);
 	for (i = 0; i < 2; i++) {
 		const char *img = json_str(json_array_get(arr, (size_t)i), "image", "");
-		assert_true(json_is_true(json_object_get(json_array_get(arr, (size_t)i), "pruned")));
+		assert_true(
+			json_is_true(json_object_get(json_array_get(arr, (size_t)i), "pruned")));
 		assert_false(fakes_image_exists(img));
 		assert_true(fakes_log_find(0, "docker DELETE /images/", img, NULL) >= 0);
 	}
@@ -401,7 +413,8 @@ static void stop_then_start(void **state)
 	assert_int_equal(json_array_size(list), 1);
 	assert_string_equal(json_str(json_array_get(list, 0), "State", ""), "running");
 	assert_string_equal(json_str(json_object_get(json_array_get(list, 0), "Labels"),
-				     "wharf.release", ""), "2");
+				     "wharf.release", ""),
+			    "2");
 	route = fakes_route("ss");
 	assert_non_null(route);
 	json_decref(route);

@@ -17,40 +17,42 @@
 #define CONTAINERS_MAX 256
 
 struct fcont {
-	char      id[65];
-	json_t   *obj;          /* Id, Names, Image, Labels, Env, State (Docker's list shape) */
+	char id[65];
+	json_t *obj; /* Id, Names, Image, Labels, Env, State (Docker's list shape) */
 	long long exit_code;
-	int       lfd;          /* listener of a running web container, or -1 */
+	int lfd; /* listener of a running web container, or -1 */
 	pthread_t th;
-	int       status;       /* what its listener answers */
+	int status; /* what its listener answers */
 };
 
 static struct {
 	pthread_mutex_t mu;
-	struct buf      log;
-	struct fcont    c[CONTAINERS_MAX];
-	size_t          nc;
-	unsigned        next_id;
-	json_t         *images;     /* id -> {"refs": [..]} */
-	json_t         *routes;     /* app -> route */
-	int             refuse;
-	char            docker_sock[108], router_sock[108];
+	struct buf log;
+	struct fcont c[CONTAINERS_MAX];
+	size_t nc;
+	unsigned next_id;
+	json_t *images; /* id -> {"refs": [..]} */
+	json_t *routes; /* app -> route */
+	int refuse;
+	char docker_sock[108], router_sock[108];
 } F = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 /* ---- HTTP plumbing ------------------------------------------------------------ */
 
 struct req {
-	char        method[16];
-	char        path[2048];     /* without the query */
-	char        query[4096];
-	struct buf  body;
+	char method[16];
+	char path[2048]; /* without the query */
+	char query[4096];
+	struct buf body;
 };
 
 static void reply(int fd, int status, const char *ctype, const char *body, size_t len)
 {
 	char head[256];
-	int n = snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: %s\r\n"
-			 "Content-Length: %zu\r\n\r\n", status, ctype, len);
+	int n = snprintf(head, sizeof(head),
+			 "HTTP/1.1 %d X\r\nContent-Type: %s\r\n"
+			 "Content-Length: %zu\r\n\r\n",
+			 status, ctype, len);
 
 	if (write(fd, head, (size_t)n) < 0 || (len && write(fd, body, len) < 0))
 		return;
@@ -85,8 +87,10 @@ static void log_line(const char *fmt, ...)
 
 static int hexval(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
 }
 
 /* The value of key in a query string, percent-decoded, into out. */
@@ -185,7 +189,7 @@ static int read_request(int fd, struct buf *in, struct req *r)
 }
 
 struct conn_arg {
-	int         fd;
+	int fd;
 	handler_fn *fn;
 };
 
@@ -205,7 +209,7 @@ static void *serve_conn(void *arg)
 }
 
 struct listener {
-	int         fd;
+	int fd;
 	handler_fn *fn;
 };
 
@@ -269,8 +273,10 @@ static void *app_loop(void *arg)
 			close(fd);
 			continue;
 		}
-		n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: 2\r\n"
-			     "Connection: close\r\n\r\nok", a.status);
+		n = snprintf(resp, sizeof(resp),
+			     "HTTP/1.1 %d X\r\nContent-Length: 2\r\n"
+			     "Connection: close\r\n\r\nok",
+			     a.status);
 		if (write(fd, resp, (size_t)n) < 0) {
 			close(fd);
 			continue;
@@ -337,7 +343,10 @@ static struct fcont *find_container(const char *id)
 
 	for (i = 0; i < F.nc; i++)
 		if (!strcmp(F.c[i].id, id) ||
-		    !strcmp(json_string_value(json_array_get(json_object_get(F.c[i].obj, "Names"), 0)) + 1, id))
+		    !strcmp(json_string_value(
+				    json_array_get(json_object_get(F.c[i].obj, "Names"), 0)) +
+				    1,
+			    id))
 			return &F.c[i];
 	return NULL;
 }
@@ -427,7 +436,7 @@ static void containers_list(int fd, struct req *r)
 	if (query_get(r->query, "filters", fs, sizeof(fs)))
 		filters = json_loads(fs, 0, NULL);
 	pthread_mutex_lock(&F.mu);
-	for (i = F.nc; i-- > 0;)        /* newest first, as Docker lists them */
+	for (i = F.nc; i-- > 0;) /* newest first, as Docker lists them */
 		if (labels_match(json_object_get(F.c[i].obj, "Labels"), filters))
 			json_array_append(out, F.c[i].obj);
 	json_t *copy = json_deep_copy(out);
@@ -455,15 +464,14 @@ static void container_create(int fd, struct req *r)
 	memset(c, 0, sizeof(*c));
 	c->lfd = -1;
 	snprintf(c->id, sizeof(c->id), "%08x%056x", ++F.next_id, 0);
-	c->obj = json_pack("{s:s,s:[s+],s:s,s:O,s:O,s:s,s:O}", "Id", c->id, "Names", "/",
-			   name[0] ? name : c->id, "Image", json_str(body, "Image", ""), "Labels",
-			   json_object_get(body, "Labels") ? json_object_get(body, "Labels")
-							   : json_object(),
-			   "Env", json_object_get(body, "Env") ? json_object_get(body, "Env")
-							       : json_array(),
-			   "State", "created", "HostConfig",
-			   json_object_get(body, "HostConfig") ? json_object_get(body, "HostConfig")
-							       : json_object());
+	c->obj = json_pack(
+		"{s:s,s:[s+],s:s,s:O,s:O,s:s,s:O}", "Id", c->id, "Names", "/",
+		name[0] ? name : c->id, "Image", json_str(body, "Image", ""), "Labels",
+		json_object_get(body, "Labels") ? json_object_get(body, "Labels") : json_object(),
+		"Env", json_object_get(body, "Env") ? json_object_get(body, "Env") : json_array(),
+		"State", "created", "HostConfig",
+		json_object_get(body, "HostConfig") ? json_object_get(body, "HostConfig")
+						    : json_object());
 	pthread_mutex_unlock(&F.mu);
 	log_line("docker POST /containers/create %s image=%s", name, json_str(body, "Image", ""));
 	reply_obj(fd, 201, json_pack("{s:s,s:[]}", "Id", c->id, "Warnings"));
@@ -472,14 +480,13 @@ static void container_create(int fd, struct req *r)
 
 static void container_inspect(int fd, struct fcont *c)
 {
-	json_t *o = json_pack("{s:s,s:s,s:{s:s,s:b,s:I},s:i,s:{s:b,s:O,s:O,s:s},s:s}", "Id",
-			      c->id, "Name",
-			      json_string_value(json_array_get(json_object_get(c->obj, "Names"), 0)),
-			      "State", "Status", state(c), "Running", !strcmp(state(c), "running"),
-			      "ExitCode", (json_int_t)c->exit_code, "RestartCount", 0, "Config",
-			      "Tty", 0, "Env", json_object_get(c->obj, "Env"), "Labels",
-			      json_object_get(c->obj, "Labels"), "Image", json_str(c->obj, "Image", ""),
-			      "Image", json_str(c->obj, "Image", ""));
+	json_t *o = json_pack(
+		"{s:s,s:s,s:{s:s,s:b,s:I},s:i,s:{s:b,s:O,s:O,s:s},s:s}", "Id", c->id, "Name",
+		json_string_value(json_array_get(json_object_get(c->obj, "Names"), 0)), "State",
+		"Status", state(c), "Running", !strcmp(state(c), "running"), "ExitCode",
+		(json_int_t)c->exit_code, "RestartCount", 0, "Config", "Tty", 0, "Env",
+		json_object_get(c->obj, "Env"), "Labels", json_object_get(c->obj, "Labels"),
+		"Image", json_str(c->obj, "Image", ""), "Image", json_str(c->obj, "Image", ""));
 	pthread_mutex_unlock(&F.mu);
 	reply_obj(fd, 200, o);
 }
@@ -502,7 +509,7 @@ static void container_start(int fd, struct fcont *c)
 		c->status = status ? atoi(status) : 200;
 		set_state(c, "running");
 		if (port && app_listen(c, atoi(port)) < 0) {
-			c->exit_code = 98;      /* EADDRINUSE, as an app would */
+			c->exit_code = 98; /* EADDRINUSE, as an app would */
 			set_state(c, "exited");
 		}
 	}
@@ -602,8 +609,10 @@ static void build(int fd, struct req *r)
 	image_add_locked(tag[0] ? tag : NULL, id);
 	pthread_mutex_unlock(&F.mu);
 	log_line("docker POST /build t=%s context=%zu -> %s", tag, r->body.len, id);
-	n = snprintf(stream, sizeof(stream), "{\"stream\":\"Step 1/1 : FROM fake\\n\"}\n"
-		     "{\"aux\":{\"ID\":\"%s\"}}\n", id);
+	n = snprintf(stream, sizeof(stream),
+		     "{\"stream\":\"Step 1/1 : FROM fake\\n\"}\n"
+		     "{\"aux\":{\"ID\":\"%s\"}}\n",
+		     id);
 	reply(fd, 200, "application/json", stream, (size_t)n);
 }
 
@@ -708,7 +717,7 @@ static void router_handler(int fd, struct req *r)
 	}
 	slash = strchr(rest, '/');
 	snprintf(app, sizeof(app), "%.*s", slash ? (int)(slash - rest) : (int)strlen(rest), rest);
-	if (slash) {                    /* cert, options */
+	if (slash) { /* cert, options */
 		reply_json(fd, 200, "{}");
 		return;
 	}
@@ -718,7 +727,8 @@ static void router_handler(int fd, struct req *r)
 		if (F.refuse || !body) {
 			pthread_mutex_unlock(&F.mu);
 			json_decref(body);
-			reply_json(fd, 502, "{\"error\":\"the new targets failed their health check\"}");
+			reply_json(fd, 502,
+				   "{\"error\":\"the new targets failed their health check\"}");
 			return;
 		}
 		json_object_set_new(F.routes, app, body);

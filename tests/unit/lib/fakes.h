@@ -21,14 +21,14 @@
 
 /* Starts both fakes with sockets under dir, and points DOCKER_HOST and
  * WHARF_ROUTER_SOCKET at them. Returns 0 or -1. */
-int  fakes_start(const char *dir);
+int fakes_start(const char *dir);
 /* Forgets containers, images, routes and the log; listeners of containers stop. */
 void fakes_reset(void);
 
 /* Adds an image the fake Docker has (a FROM image, a user's image). */
 void fakes_image_add(const char *ref, const char *id);
 /* 1 when ref (a name or an id) is an image of the fake Docker. */
-int  fakes_image_exists(const char *ref);
+int fakes_image_exists(const char *ref);
 
 /* The event log: one line per request, "docker METHOD PATH" (without the
  * /vX.Y prefix and the query) or "router METHOD PATH BODY". *out is a copy. */
@@ -43,6 +43,6 @@ void fakes_log_clear(void);
 json_t *fakes_containers(void);
 /* The route the fake router holds for app (NULL when none); caller decrefs. */
 json_t *fakes_route(const char *app);
-void    fakes_router_refuse(int refuse);
+void fakes_router_refuse(int refuse);
 
 #endif
