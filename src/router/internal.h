@@ -367,7 +367,8 @@ void router__takeover_stop(struct router *r);
  * when want_tls) from the running router; 0, or -1 with err_set(). */
 int  router__takeover(struct router *r, int want_tls);
 
-/* control.c */
+/* control.c: the control API's connections. One request per connection; the handlers in
+ * update.c, actions.c, certs.c and metrics.c answer it through router__cconn_*(). */
 /* The control socket's framing, apart from the socket: one request per connection, its
  * head, then Content-Length bytes of body (no chunked bodies). */
 struct control_frame {
@@ -376,6 +377,21 @@ struct control_frame {
 	int              head_done;
 	size_t           body_len;      /* once complete; the body is at in + head.head_len */
 };
+
+struct cconn {
+	uv_pipe_t        pipe;
+	uv_timer_t       timer;
+	uv_shutdown_t    shutdown_req;
+	struct router   *r;
+	struct cconn    *prev, *next;
+	struct update   *upd;           /* the PUT this connection waits for */
+	struct buf       in;
+	struct control_frame frame;     /* the request being read from in */
+	int              answered;
+	int              closing;
+	int              open_handles;
+};
+
 /* Takes everything read so far (in, len: from the request's first byte; f zeroed before
  * the first call): 0 while more is needed, 1 once the request is complete, or -1 after
  * err_set with *status the answer's (400 malformed, 411 chunked, 413 too large). */
@@ -385,6 +401,32 @@ int router__control_frame(struct control_frame *f, const char *in, size_t len, i
  * 404) or the app name is invalid (400). */
 int router__control_path(char *path, size_t size, const char *url, size_t len, char **app,
 			 char **action, int *status);
+int  router__control_listen(struct router *r);
+void router__control_stop(struct router *r);           /* close listener, conns, updates */
+/* Answers cc (once; later calls are no-ops) and closes it after the write. _answer sends
+ * body as JSON and takes ownership of it (NULL: a 500 "out of memory"); _error sends
+ * {"error": msg}. */
+void    router__cconn_send(struct cconn *cc, int status, const char *ctype, const char *body,
+			   size_t len);
+void    router__cconn_answer(struct cconn *cc, int status, json_t *body);
+void    router__cconn_error(struct cconn *cc, int status, const char *msg);
+json_t *router__error_json(const char *msg);            /* {"error": msg}; new reference */
+
+/* update.c: PUT /apps/<app> (checks, swap, drain; answered when done) and DELETE. */
+void router__control_put(struct cconn *cc, const char *app, const char *body, size_t len);
+void router__control_delete(struct cconn *cc, const char *app);
+/* The client of u went away: u goes on, and nobody hears its answer. */
+void router__update_orphan(struct update *u);
+/* The router stops: a PUT that swapped is answered 200 with "drained": false, one still
+ * checking 503. */
+void router__updates_stop(struct router *r);
+
+/* actions.c: /apps/<app>/pause|resume|maintenance|options (and /cert, handed to certs.c). */
+void router__control_action(struct cconn *cc, const char *app, const char *action,
+			    const char *body, size_t blen);
+/* An optional JSON object body whose keys are all in allowed (NULL-terminated): an
+ * empty body is {}. A new reference, or NULL after err_set. */
+json_t *router__action_body(const char *body, size_t blen, const char *const *allowed);
 /* The action endpoints' bodies, apart from any connection: an empty body is {}; unknown
  * keys, wrong types and out-of-range values are -1 after err_set (the API's 400).
  * pause: {"max_ms"} (resume: {}); maintenance: {"enabled", "message"}, *enabled holds
@@ -392,10 +434,13 @@ int router__control_path(char *path, size_t size, const char *url, size_t len, c
  * "key"}, both malloc'd; options: {"redirect_https", "max_body_bytes"} into spec. */
 int  router__pause_parse(const char *body, size_t len, int resume, unsigned *max_ms);
 int  router__maintenance_parse(const char *body, size_t len, int *enabled, char **message);
-int  router__cert_parse(const char *body, size_t len, char **crt, char **key);
 int  router__options_parse(struct route_def *spec, const char *body, size_t len);
-int  router__control_listen(struct router *r);
-void router__control_stop(struct router *r);           /* close listener, conns, updates */
+
+/* certs.c: PUT|GET|DELETE /apps/<app>/cert. */
+void router__control_cert(struct cconn *cc, const char *app, const char *body, size_t blen);
+int  router__cert_parse(const char *body, size_t len, char **crt, char **key);
+
+/* metrics.c: GET /metrics in Prometheus text format; 0, or -1 when out of memory. */
 int  router__metrics(struct buf *out, struct router *r);
 
 #endif
