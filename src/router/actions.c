@@ -109,14 +109,46 @@ int router__options_parse(struct route_def *spec, const char *body, size_t len)
  * n|null}, either or both: changes those, persisted in the table, kept across
  * the route PUTs of deploys. An app the router does not serve yet gets an entry
  * with no domains and no targets, so options can be set before a first deploy. */
+/* The write carrying the options is on disk (or failed): apply and answer. */
+static void options_persisted(struct router *r, int status, const char *why, void *data)
+{
+	struct cwait *w = data;
+	struct app *a = router__app_find(r, w->app);
+	struct target **retired = NULL;
+	size_t nretired = 0;
+	json_t *answer = NULL;
+	char msg[512];
+
+	if (status < 0) {
+		snprintf(msg, sizeof(msg), "cannot save the router table: %s", why);
+		if (w->cc)
+			router__cconn_error(w->cc, 500, msg);
+		goto out;
+	}
+	if (a) {
+		router__route_set_options(&a->spec, &w->spec);
+	} else if (router__app_apply(r, &w->spec, &retired, &nretired) < 0) {
+		if (w->cc)
+			router__cconn_error(w->cc, 500, err_msg());
+		goto out;
+	}
+	free(retired);
+	if ((a = router__app_find(r, w->app)))
+		answer = json_pack("{s:s, s:o}", "app", w->app, "options",
+				   router__route_options_json(&a->spec));
+	if (w->cc)
+		router__cconn_answer(w->cc, 200, answer);
+	else
+		json_decref(answer);
+out:
+	router__cwait_free(w);
+}
+
 static void handle_options(struct cconn *cc, const char *app, const char *body, size_t blen)
 {
 	struct router *r = cc->r;
 	struct app *a = router__app_find(r, app);
-	struct route_def spec = ROUTE_DEF_INIT;
-	struct target **retired = NULL;
-	size_t nretired = 0;
-	json_t *answer;
+	struct cwait *w = NULL;
 	char msg[512];
 
 	if (cc->frame.head.method == HTTP_GET) {
@@ -131,41 +163,22 @@ static void handle_options(struct cconn *cc, const char *app, const char *body, 
 		router__cconn_error(cc, 405, "use GET or PUT");
 		return;
 	}
-	/* spec borrows a's arrays only to be written out; options are plain values. */
-	if (a)
-		spec = a->spec;
-	else if (!(spec.app = strdup(app))) {
+	/* w->spec holds only the options given: the writer and options_persisted() set
+	 * those on the app's route as it is then. */
+	if (!(w = router__cwait_new(cc, app))) {
 		router__cconn_error(cc, 500, "out of memory");
-		goto out;
+		return;
 	}
-	if (router__options_parse(&spec, body, blen) < 0) {
+	if (router__options_parse(&w->spec, body, blen) < 0) {
+		router__cwait_free(w);
 		router__cconn_error(cc, 400, err_msg());
-		goto out;
+		return;
 	}
-	if (router__persist(r, &spec, NULL) < 0) {
+	if (router__persist_submit(r, ROUTER_PERSIST_OPTIONS, &w->spec, options_persisted, w) < 0) {
 		snprintf(msg, sizeof(msg), "cannot save the router table: %s", err_msg());
+		router__cwait_free(w);
 		router__cconn_error(cc, 500, msg);
-		goto out;
 	}
-	if (a) {
-		a->spec.redirect_https = spec.redirect_https;
-		a->spec.redirect_set = spec.redirect_set;
-		a->spec.max_body_bytes = spec.max_body_bytes;
-		a->spec.max_body_set = spec.max_body_set;
-		memset(&spec, 0, sizeof(spec));         /* borrowed: a keeps its arrays */
-	} else if (router__app_apply(r, &spec, &retired, &nretired) < 0) {
-		router__cconn_error(cc, 500, err_msg());
-		goto out;
-	}
-	free(retired);
-	a = router__app_find(r, app);
-	answer = a ? json_pack("{s:s, s:o}", "app", app, "options",
-			       router__route_options_json(&a->spec)) : NULL;
-	router__cconn_answer(cc, 200, answer);
-out:
-	if (a && spec.app == a->spec.app)
-		memset(&spec, 0, sizeof(spec));
-	router__route_release(&spec);
 }
 
 /* POST /apps/<app>/pause {"max_ms": N}, POST /apps/<app>/resume,

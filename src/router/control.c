@@ -56,6 +56,10 @@ static void cconn_close(struct cconn *cc)
 		router__update_orphan(cc->upd);  /* it goes on; nobody hears the answer */
 		cc->upd = NULL;
 	}
+	if (cc->wait) {
+		cc->wait->cc = NULL;
+		cc->wait = NULL;
+	}
 	if (cc->prev)
 		cc->prev->next = cc->next;
 	else
@@ -65,6 +69,36 @@ static void cconn_close(struct cconn *cc)
 	cc->open_handles = 2;
 	uv_close((uv_handle_t *)&cc->pipe, cconn_on_closed);
 	uv_close((uv_handle_t *)&cc->timer, cconn_on_closed);
+}
+
+struct cwait *router__cwait_new(struct cconn *cc, const char *app)
+{
+	struct cwait *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		err_set("out of memory");
+		return NULL;
+	}
+	snprintf(w->app, sizeof(w->app), "%s", app);
+	w->spec.drain_timeout_ms = 30000;
+	if (!(w->spec.app = strdup(app))) {
+		free(w);
+		err_set("out of memory");
+		return NULL;
+	}
+	w->cc = cc;
+	cc->wait = w;
+	return w;
+}
+
+void router__cwait_free(struct cwait *w)
+{
+	if (!w)
+		return;
+	if (w->cc)
+		w->cc->wait = NULL;
+	router__route_release(&w->spec);
+	free(w);
 }
 
 static void cconn_on_shutdown(uv_shutdown_t *req, int status)
@@ -292,13 +326,13 @@ static void cconn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	if (nread == 0 || cc->closing)
 		return;
 	if (nread < 0) {
-		if (!cc->upd)
+		if (!cc->upd && !cc->wait)
 			cconn_close(cc);
 		else
 			uv_read_stop(s);        /* half-closed: still answer the PUT */
 		return;
 	}
-	if (cc->answered || cc->upd)
+	if (cc->answered || cc->upd || cc->wait)
 		return;
 	if (buf_add(&cc->in, b->base, (size_t)nread) < 0) {
 		router__cconn_error(cc, 413, "request too large");
@@ -311,8 +345,9 @@ static void cconn_on_timer(uv_timer_t *t)
 {
 	struct cconn *cc = t->data;
 
-	/* A PUT waiting for checks and drain is bounded by those, not by this timer. */
-	if (!cc->upd && !cc->answered)
+	/* A PUT waiting for checks and drain is bounded by those, not by this timer, and
+	 * a change waiting for its write by the write. */
+	if (!cc->upd && !cc->wait && !cc->answered)
 		router__cconn_error(cc, 408, "timed out reading the request");
 	else if (cc->answered)
 		cconn_close(cc);
@@ -398,20 +433,27 @@ int router__control_listen(struct router *r)
 	return 0;
 }
 
-void router__control_stop(struct router *r)
+/* The control socket goes once the table is written: a successor (--takeover) reads
+ * the table when the socket is released, so it must find every change there. */
+static void control_close_listener(struct router *r)
 {
-	struct cconn *cc, *next;
-
-	router__updates_stop(r);
 	if (r->control.loop && !uv_is_closing((uv_handle_t *)&r->control)) {
 		uv_close((uv_handle_t *)&r->control, NULL);
 		if (r->opts.control_socket)
 			unlink(r->opts.control_socket);
 	}
+}
+
+void router__control_stop(struct router *r)
+{
+	struct cconn *cc, *next;
+
+	router__updates_stop(r);
+	router__persist_when_idle(r, control_close_listener);
+	/* Those still waiting for a write are answered when it ends. */
 	for (cc = r->cconns; cc; cc = next) {
 		next = cc->next;
-		if (!cc->answered)
+		if (!cc->answered && !cc->wait && !(cc->upd && router__update_committing(cc->upd)))
 			cconn_close(cc);
 	}
 }
-

@@ -196,6 +196,14 @@ json_t *router__route_options_json(const struct route_def *rs);
 /* Same, from an already parsed object (the table file uses it). */
 int  router__route_from_json(struct route_def *out, const char *app, const json_t *obj);
 void router__route_release(struct route_def *rs);
+/* Copies what the table keeps of src (app, domains, targets, drain and options, not
+ * health) into dst, which the caller releases even on failure. 0, or -1 (err_set). */
+int  router__route_copy(struct route_def *dst, const struct route_def *src);
+/* A route PUT that leaves an option out keeps the app's current value (cur: the app's
+ * route, NULL for a new app). */
+void router__route_keep_options(struct route_def *next, const struct route_def *cur);
+/* Sets in rs the options opts was given (router__route_options()'s _set/_given flags). */
+void router__route_set_options(struct route_def *rs, const struct route_def *opts);
 /* {"app": …, "domains": […], "targets": […]}; new reference or NULL. */
 json_t *router__route_to_json(const struct route_def *rs);
 /* Parses "a.b.c.d:port" into sa; returns 0 or -1 (err_set). */
@@ -207,6 +215,28 @@ int  router__target_parse(struct sockaddr_in *sa, const char *s);
  * the array); an invalid file is an error naming what is wrong. */
 int     router__table_parse(struct route_def **out, size_t *n, const char *text, size_t len);
 json_t *router__table_to_json(const struct route_def *const *specs, size_t n);
+
+/* ---- string-keyed hash table (map.c) ------------------------------------------- */
+
+struct map_node;
+struct router_map {
+	struct map_node **buckets;
+	size_t            cap, count;
+};
+#define ROUTER_MAP_INIT { 0 }
+
+/* Adds key (copied) -> val; a key may be added more than once. 0, or -1 (err_set). */
+int   router__map_add(struct router_map *m, const char *key, void *val);
+/* The value of the first entry for key, or NULL. */
+void *router__map_get(const struct router_map *m, const char *key);
+/* The value of the entry for key after the one whose value is after (NULL: the first). */
+void *router__map_next(const struct router_map *m, const char *key, const void *after);
+/* Removes the entry key -> val; 1 if there was one. */
+int   router__map_del(struct router_map *m, const char *key, const void *val);
+/* Calls fn for every entry, in no order; fn may remove the entry it is given. */
+void  router__map_each(const struct router_map *m,
+		       void (*fn)(const char *key, void *val, void *data), void *data);
+void  router__map_release(struct router_map *m);       /* frees the nodes, not the values */
 
 /* ---- the running router (router.c, proxy.c, control.c) ------------------------ */
 
@@ -276,6 +306,9 @@ struct router {
 	uint64_t           idle_close_at;    /* stopping: idle keep-alive clients closed then */
 	int                stopping;
 	struct app        *apps;
+	struct router_map  apps_by_name;     /* app name -> struct app */
+	struct router_map  apps_by_domain;   /* each domain (wildcards as "*.x") -> struct app */
+	struct persist    *persist;          /* the table's writer (persist.c) */
 	struct conn       *conns;            /* every open client connection */
 	size_t             nconns;
 	struct cconn      *cconns;           /* every open control connection */
@@ -301,9 +334,6 @@ void           router__app_unref(struct app *a);
 void           router__target_unref(struct target *t);
 /* Closes every idle pooled connection of t. */
 void           router__target_drain_pool(struct target *t);
-/* Writes the table, with spec replacing (or adding) its app, or with the app
- * named remove left out; 0 or -1 (err_set). */
-int            router__persist(struct router *r, const struct route_def *spec, const char *remove);
 /* Makes spec the app's route (taking ownership of its contents; spec is reset),
  * creating the app if new. Targets not in the new set are marked retired, their
  * pools closed, and returned in *retired (referenced; caller unrefs). */
@@ -330,6 +360,34 @@ void router__conns_stop(struct router *r, int force);  /* close idle / all clien
  * in maintenance or has no targets); returns how many there were. */
 size_t router__app_release_held(struct app *a);
 void router__upstream_close(struct upstream *up);
+
+/* persist.c: the table on disk, written on libuv's thread pool (see the file's head).
+ * A change is submitted as an operation on one app and applied by its caller in done(),
+ * on the loop, once a write containing it is on disk (status 0) or failed (-1, with
+ * why; the change must then not be applied). Operations complete in submission order.
+ * Without a state file done() is called at once, from within _submit(). */
+enum router_persist_kind {
+	ROUTER_PERSIST_ROUTE,           /* spec: the app's route (options as in a PUT) */
+	ROUTER_PERSIST_OPTIONS,         /* spec: app and the options given */
+	ROUTER_PERSIST_REMOVE,          /* spec: app */
+};
+struct router;
+typedef void router_persist_fn(struct router *r, int status, const char *why, void *data);
+/* (Re)builds the writer's table from the apps in r (after restoring the table, before
+ * the loop runs); 0, or -1 (err_set). */
+int  router__persist_init(struct router *r);
+/* Copies what it needs of spec; 0, or -1 (err_set) and done() is never called. */
+int  router__persist_submit(struct router *r, enum router_persist_kind kind,
+			    const struct route_def *spec, router_persist_fn *done, void *data);
+/* The kind of the newest operation on app not yet done, or -1. */
+int  router__persist_pending(struct router *r, const char *app);
+/* An app other than spec's whose route, being written, has one of spec's domains (*domain
+ * says which); NULL if none. */
+const char *router__persist_domain_owner(struct router *r, const struct route_def *spec,
+					 const char **domain);
+/* Calls fn once nothing is being written or waiting to be (at once if so already). */
+void router__persist_when_idle(struct router *r, void (*fn)(struct router *r));
+void router__persist_free(struct router *r);            /* after the loop ended */
 
 /* tls.c: TLS behind a byte-level transport; no other file calls SSL_*. */
 struct ssl_ctx_st;
@@ -385,6 +443,7 @@ struct cconn {
 	struct router   *r;
 	struct cconn    *prev, *next;
 	struct update   *upd;           /* the PUT this connection waits for */
+	struct cwait    *wait;          /* or the write of its change */
 	struct buf       in;
 	struct control_frame frame;     /* the request being read from in */
 	int              answered;
@@ -411,12 +470,24 @@ void    router__cconn_send(struct cconn *cc, int status, const char *ctype, cons
 void    router__cconn_answer(struct cconn *cc, int status, json_t *body);
 void    router__cconn_error(struct cconn *cc, int status, const char *msg);
 json_t *router__error_json(const char *msg);            /* {"error": msg}; new reference */
+/* A request whose change waits for the table's writer (router__persist_submit()): the
+ * client may go away meanwhile (cc is then NULL); the change applies all the same. */
+struct cwait {
+	struct cconn    *cc;
+	char             app[64];
+	struct route_def spec;          /* app set; what the change needs besides */
+};
+/* Attaches a new wait to cc (NULL after err_set); _free detaches and frees it (NULL-safe). */
+struct cwait *router__cwait_new(struct cconn *cc, const char *app);
+void          router__cwait_free(struct cwait *w);
 
 /* update.c: PUT /apps/<app> (checks, swap, drain; answered when done) and DELETE. */
 void router__control_put(struct cconn *cc, const char *app, const char *body, size_t len);
 void router__control_delete(struct cconn *cc, const char *app);
 /* The client of u went away: u goes on, and nobody hears its answer. */
 void router__update_orphan(struct update *u);
+/* 1 while u's route is being written (it applies whatever happens to its client). */
+int  router__update_committing(const struct update *u);
 /* The router stops: a PUT that swapped is answered 200 with "drained": false, one still
  * checking 503. */
 void router__updates_stop(struct router *r);

@@ -381,3 +381,59 @@ out:
 	json_decref(root);
 	return ret;
 }
+
+static int strings_copy(char ***dst, size_t *ndst, char *const *src, size_t n)
+{
+	size_t i;
+
+	*ndst = 0;
+	if (!(*dst = calloc(n + 1, sizeof(**dst))))
+		return err_set("out of memory");
+	for (i = 0; i < n; i++) {
+		if (!((*dst)[i] = strdup(src[i])))
+			return err_set("out of memory");
+		(*ndst)++;
+	}
+	return 0;
+}
+
+int router__route_copy(struct route_def *dst, const struct route_def *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->drain_timeout_ms = src->drain_timeout_ms;
+	dst->redirect_https = src->redirect_https;
+	dst->redirect_set = src->redirect_set;
+	dst->max_body_bytes = src->max_body_bytes;
+	dst->max_body_set = src->max_body_set;
+	dst->max_body_given = src->max_body_given;
+	if (!(dst->app = strdup(src->app)))
+		return err_set("out of memory");
+	if (strings_copy(&dst->domains, &dst->ndomains, src->domains, src->ndomains) < 0 ||
+	    strings_copy(&dst->targets, &dst->ntargets, src->targets, src->ntargets) < 0)
+		return -1;
+	return 0;
+}
+
+void router__route_keep_options(struct route_def *next, const struct route_def *cur)
+{
+	if (cur && !next->redirect_set) {
+		next->redirect_https = cur->redirect_https;
+		next->redirect_set = cur->redirect_set;
+	}
+	if (cur && !next->max_body_given) {
+		next->max_body_bytes = cur->max_body_bytes;
+		next->max_body_set = cur->max_body_set;
+	}
+}
+
+void router__route_set_options(struct route_def *rs, const struct route_def *opts)
+{
+	if (opts->redirect_set) {
+		rs->redirect_https = opts->redirect_https;
+		rs->redirect_set = 1;
+	}
+	if (opts->max_body_given) {
+		rs->max_body_bytes = opts->max_body_bytes;
+		rs->max_body_set = opts->max_body_set;
+	}
+}

@@ -23,6 +23,8 @@ struct update {
 	uv_timer_t       drain_timer;
 	uint64_t         drain_deadline;
 	json_t          *answer;        /* the 200 body, made at the swap */
+	unsigned         drain_timeout_ms;
+	int              committing;    /* checked; its route is being written */
 	int              applied;       /* swapped; now draining */
 	char             name[64];      /* the app's, for --trace lines (spec.app moves) */
 };
@@ -166,12 +168,44 @@ static void on_drain_timer(uv_timer_t *t)
 static const char *domain_owner(struct router *r, const struct route_def *spec,
 				const char **domain);
 
-/* Every new target passed: persist, swap atomically, then drain the old set. */
+/* The write that carries u's route is on disk (or failed): swap atomically, then
+ * drain the old set. */
+static void update_persisted(struct router *r, int status, const char *why, void *data)
+{
+	struct update *u = data;
+	struct app *a = router__app_find(r, u->spec.app);
+	char msg[512];
+
+	u->committing = 0;
+	if (status < 0) {
+		snprintf(msg, sizeof(msg), "cannot save the router table: %s", why);
+		update_fail(u, 500, msg);
+		return;
+	}
+	/* Options the PUT did not give stay as they are (a bare PUT sends routes
+	 * only); wharf's deploys send both, from the app's state, null included. The
+	 * writer merged them the same way into the file. */
+	router__route_keep_options(&u->spec, a ? &a->spec : NULL);
+	if (router__app_apply(r, &u->spec, &u->retired, &u->nretired) < 0) {
+		update_fail(u, 500, err_msg());
+		return;
+	}
+	u->applied = 1;
+	say_trace("router: %s swapped to its new targets", u->name);
+	/* Told to stop while this was written: answered now, as router__updates_stop()
+	 * answers one that had swapped. */
+	u->drain_deadline = r->stopping ? 0 : uv_now(r->loop) + u->drain_timeout_ms;
+	if (drained(u) || r->stopping) {
+		on_drain_timer(&u->drain_timer);
+		return;
+	}
+	uv_timer_start(&u->drain_timer, on_drain_timer, DRAIN_POLL_MS, DRAIN_POLL_MS);
+}
+
+/* Every new target passed: have the route written; update_persisted() swaps. */
 static void update_apply(struct update *u)
 {
 	struct router *r = u->r;
-	struct app *a = router__app_find(r, u->spec.app);
-	unsigned drain_ms = u->spec.drain_timeout_ms;
 	const char *owner, *domain = NULL;
 	char msg[512];
 
@@ -183,33 +217,13 @@ static void update_apply(struct update *u)
 		update_fail(u, 409, msg);
 		return;
 	}
-	/* Options the PUT did not give stay as they are (a bare PUT sends routes
-	 * only); wharf's deploys send both, from the app's state, null included. */
-	if (a && !u->spec.redirect_set) {
-		u->spec.redirect_https = a->spec.redirect_https;
-		u->spec.redirect_set = a->spec.redirect_set;
-	}
-	if (a && !u->spec.max_body_given) {
-		u->spec.max_body_bytes = a->spec.max_body_bytes;
-		u->spec.max_body_set = a->spec.max_body_set;
-	}
-	if (router__persist(r, &u->spec, NULL) < 0) {
+	u->committing = 1;
+	u->drain_timeout_ms = u->spec.drain_timeout_ms;
+	if (router__persist_submit(r, ROUTER_PERSIST_ROUTE, &u->spec, update_persisted, u) < 0) {
+		u->committing = 0;
 		snprintf(msg, sizeof(msg), "cannot save the router table: %s", err_msg());
 		update_fail(u, 500, msg);
-		return;
 	}
-	if (router__app_apply(r, &u->spec, &u->retired, &u->nretired) < 0) {
-		update_fail(u, 500, err_msg());
-		return;
-	}
-	u->applied = 1;
-	say_trace("router: %s swapped to its new targets", u->name);
-	u->drain_deadline = uv_now(r->loop) + drain_ms;
-	if (drained(u)) {
-		on_drain_timer(&u->drain_timer);
-		return;
-	}
-	uv_timer_start(&u->drain_timer, on_drain_timer, DRAIN_POLL_MS, DRAIN_POLL_MS);
 }
 
 static void update_checked(struct update *u)
@@ -433,32 +447,32 @@ apply:
 
 /* ---- request handlers ------------------------------------------------------------ */
 
-/* Another app already serving one of spec's domains is a conflict. */
+/* Another app serving one of spec's domains, or about to (its route is being
+ * written), is a conflict. Looked up per domain: the cost does not grow with the
+ * number of apps. */
 static const char *domain_owner(struct router *r, const struct route_def *spec,
 				const char **domain)
 {
 	struct app *a;
-	size_t i, j;
+	size_t i;
 
-	for (a = r->apps; a; a = a->next) {
-		if (!strcmp(a->spec.app, spec->app))
-			continue;
-		for (i = 0; i < spec->ndomains; i++)
-			for (j = 0; j < a->spec.ndomains; j++)
-				if (!strcmp(spec->domains[i], a->spec.domains[j])) {
-					*domain = spec->domains[i];
-					return a->spec.app;
-				}
-	}
-	return NULL;
+	for (i = 0; i < spec->ndomains; i++)
+		for (a = router__map_get(&r->apps_by_domain, spec->domains[i]); a;
+		     a = router__map_next(&r->apps_by_domain, spec->domains[i], a))
+			if (strcmp(a->spec.app, spec->app)) {
+				*domain = spec->domains[i];
+				return a->spec.app;
+			}
+	return router__persist_domain_owner(r, spec, domain);
 }
 
 static struct update *update_find(struct router *r, const char *app)
 {
 	struct update *u;
 
+	/* One being written can no longer be called off: it applies. */
 	for (u = r->updates; u; u = u->next)
-		if (!u->applied && !strcmp(u->spec.app, app))
+		if (!u->applied && !u->committing && !strcmp(u->spec.app, app))
 			return u;
 	return NULL;
 }
@@ -507,43 +521,74 @@ out:
 	router__route_release(&spec);
 }
 
+static void delete_persisted(struct router *r, int status, const char *why, void *data)
+{
+	struct cwait *w = data;
+	struct app *a = router__app_find(r, w->app);
+	char msg[512];
+
+	if (status < 0) {
+		snprintf(msg, sizeof(msg), "cannot save the router table: %s", why);
+		if (w->cc)
+			router__cconn_error(w->cc, 500, msg);
+	} else {
+		if (a)
+			router__app_remove(r, a);
+		if (w->cc)
+			router__cconn_answer(w->cc, 200, json_pack("{s:s, s:b}", "app", w->app,
+								   "deleted", 1));
+	}
+	router__cwait_free(w);
+}
+
 void router__control_delete(struct cconn *cc, const char *app)
 {
 	struct router *r = cc->r;
 	struct app *a = router__app_find(r, app);
+	int pending = router__persist_pending(r, app);
 	struct update *u;
+	struct cwait *w;
 
 	if ((u = update_find(r, app)))
 		update_fail(u, 409, "the app was deleted");
-	if (!a) {
+	/* An app being written is there for a DELETE, one being removed is not. */
+	if (pending == ROUTER_PERSIST_REMOVE || (!a && pending < 0)) {
 		router__cconn_error(cc, 404, "no such app");
 		return;
 	}
-	if (router__persist(r, NULL, app) < 0) {
+	if (!(w = router__cwait_new(cc, app)) ||
+	    router__persist_submit(r, ROUTER_PERSIST_REMOVE, &w->spec, delete_persisted, w) < 0) {
 		char msg[512];
 		snprintf(msg, sizeof(msg), "cannot save the router table: %s", err_msg());
+		router__cwait_free(w);
 		router__cconn_error(cc, 500, msg);
-		return;
 	}
-	router__app_remove(r, a);
-	router__cconn_answer(cc, 200, json_pack("{s:s, s:b}", "app", app, "deleted", 1));
 }
-
 
 void router__update_orphan(struct update *u)
 {
 	u->cc = NULL;
 }
 
+int router__update_committing(const struct update *u)
+{
+	return u->committing;
+}
+
 void router__updates_stop(struct router *r)
 {
+	struct update *u, *next;
+
 	/* A PUT that already swapped is answered with the truth: it applied (the
 	 * stop lets requests on the old targets finish as a drain would). One still
-	 * checking did not, and may be retried against the next router. */
-	while (r->updates) {
-		struct update *u = r->updates;
+	 * checking did not, and may be retried against the next router. One being
+	 * written is answered when its write ends (update_persisted()). */
+	for (u = r->updates; u; u = next) {
 		json_t *answer = u->answer;
 
+		next = u->next;
+		if (u->committing)
+			continue;
 		if (!u->applied || !answer) {
 			update_fail(u, 503, "the router is stopping");
 			continue;

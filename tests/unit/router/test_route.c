@@ -242,6 +242,18 @@ static void test_route_options(void **state)
 	router__route_release(&a);
 }
 
+/* Indexes the apps of r->apps by domain, as router__app_apply() does. */
+static void index_apps(struct router *r)
+{
+	struct app *a;
+	size_t i;
+
+	router__map_release(&r->apps_by_domain);
+	for (a = r->apps; a; a = a->next)
+		for (i = 0; i < a->spec.ndomains; i++)
+			assert_int_equal(router__map_add(&r->apps_by_domain, a->spec.domains[i], a), 0);
+}
+
 /* Host to app: an exact domain wins over any wildcard, the longest matching
  * wildcard over shorter ones, whatever the order of the table; "*.d" matches
  * subdomains of d at any depth but not d itself. */
@@ -274,6 +286,7 @@ static void test_app_for_host(void **state)
 			deep.next = &wide;
 			wide.next = NULL;
 		}
+		index_apps(r);
 		assert_null(router__app_for_host(r, "example.test"));
 		assert_ptr_equal(router__app_for_host(r, "a.example.test"), &wide);
 		assert_ptr_equal(router__app_for_host(r, "deep.example.test"), &wide);
@@ -290,8 +303,10 @@ static void test_app_for_host(void **state)
 	/* An exact domain beats a wildcard that also matches. */
 	plain.next = r->apps;
 	r->apps = &plain;
+	index_apps(r);
 	a = router__app_for_host(r, "example.test");
 	assert_ptr_equal(a, &plain);
+	router__map_release(&r->apps_by_domain);
 	free(r);
 }
 
