@@ -74,11 +74,19 @@ struct http_head {
 	int      field_open;
 	struct buf *body_out;      /* router__body_feed_decoded(): where body bytes go */
 	unsigned long long body_payload;   /* router__body_feed_counted(): payload bytes seen */
+	const char *feed_end;      /* end of the bytes router__body_feed() is feeding */
+	unsigned    crlf_want;     /* bytes of a chunk's CRLF not yet seen: 2, 1 or 0 */
+	int         crlf_bad;      /* a chunk's data was not followed by CRLF */
+	const char *why;           /* what is wrong with a refused head, for err_set() */
 };
 
 /* Parses the head at data[0..len) with p (initialised here as a request or
  * response parser per h->is_response; h->skip_body must be set by the caller for
- * responses to HEAD). Returns the head length (> 0) when the head is complete,
+ * responses to HEAD). A request is held to RFC 9112 where leniency lets a proxy and an
+ * app read one message two ways: a header line folded onto the next (obs-fold), a
+ * Transfer-Encoding other than exactly one "chunked", Transfer-Encoding in HTTP/1.0 or
+ * with Content-Length are refused (400); so is a chunk whose data is not followed by
+ * CRLF, in either direction (router__body_feed()). Returns the head length (> 0) when the head is complete,
  * leaving p paused right after it so the caller can llhttp_resume() and feed the
  * body; 0 when more bytes are needed; -1 on a malformed head, with
  * h->error_status set (400, 414 for a target longer than h->max_url, or 431 for
@@ -118,6 +126,11 @@ int router__host_normalise(char *out, size_t outsz, const char *value, size_t le
  * 1 and the normalised name in out, 0 when there is none, -1 when there are
  * several or it is malformed. */
 int router__head_host(char *out, size_t outsz, const struct http_head *h, const char *base);
+
+/* For a request target in absolute-form ("http://host[:port]/path"): 1 and its host,
+ * normalised, in out; 0 for any other form ("/path", "*"); -1 for a malformed one
+ * (no "scheme://", userinfo, a bad host). */
+int router__target_host(char *out, size_t outsz, const char *url, size_t len);
 
 #define ROUTER_REQUEST_ID_MAX 64
 
