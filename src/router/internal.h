@@ -228,6 +228,14 @@ int  router__target_parse(struct sockaddr_in *sa, const char *s);
  * the array); an invalid file is an error naming what is wrong. */
 int     router__table_parse(struct route_def **out, size_t *n, const char *text, size_t len);
 json_t *router__table_to_json(const struct route_def *const *specs, size_t n);
+/* One app's value in the table; new reference or NULL. */
+json_t *router__table_entry_json(const struct route_def *rs);
+/* The same text as json_dumps(router__table_to_json(), JSON_INDENT(2) | JSON_SORT_KEYS),
+ * in pieces: _entry_text appends one app's ("    \"app\": {…}", indented as in the
+ * table); _text_join appends the table made of n pieces, given in strcmp() order of
+ * their apps. 0, or -1 (err_set). */
+int     router__table_entry_text(struct buf *out, const struct route_def *rs);
+int     router__table_text_join(struct buf *out, const char *const *pieces, size_t n);
 
 /* ---- string-keyed hash table (map.c) ------------------------------------------- */
 

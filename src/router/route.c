@@ -295,6 +295,26 @@ json_t *router__route_to_json(const struct route_def *rs)
 			 "targets", string_array(rs->targets, rs->ntargets));
 }
 
+json_t *router__table_entry_json(const struct route_def *rs)
+{
+	json_t *one = json_pack("{s:o, s:o, s:i}",
+				"domains", string_array(rs->domains, rs->ndomains),
+				"targets", string_array(rs->targets, rs->ntargets),
+				"drain_timeout_ms", (json_int_t)rs->drain_timeout_ms);
+
+	if (one && rs->redirect_set &&
+	    json_object_set_new(one, "redirect_https", json_boolean(rs->redirect_https)) < 0) {
+		json_decref(one);
+		one = NULL;
+	}
+	if (one && rs->max_body_set &&
+	    json_object_set_new(one, "max_body_bytes", json_integer((json_int_t)rs->max_body_bytes)) < 0) {
+		json_decref(one);
+		one = NULL;
+	}
+	return one;
+}
+
 json_t *router__table_to_json(const struct route_def *const *specs, size_t n)
 {
 	json_t *apps = json_object(), *one;
@@ -303,28 +323,56 @@ json_t *router__table_to_json(const struct route_def *const *specs, size_t n)
 	if (!apps)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		one = json_pack("{s:o, s:o, s:i}",
-				"domains", string_array(specs[i]->domains, specs[i]->ndomains),
-				"targets", string_array(specs[i]->targets, specs[i]->ntargets),
-				"drain_timeout_ms", (json_int_t)specs[i]->drain_timeout_ms);
-		if (one && specs[i]->redirect_set &&
-		    json_object_set_new(one, "redirect_https",
-					json_boolean(specs[i]->redirect_https)) < 0) {
-			json_decref(one);
-			one = NULL;
-		}
-		if (one && specs[i]->max_body_set &&
-		    json_object_set_new(one, "max_body_bytes",
-					json_integer((json_int_t)specs[i]->max_body_bytes)) < 0) {
-			json_decref(one);
-			one = NULL;
-		}
+		one = router__table_entry_json(specs[i]);
 		if (!one || json_object_set_new(apps, specs[i]->app, one) < 0) {
 			json_decref(apps);
 			return NULL;
 		}
 	}
 	return json_pack("{s:i, s:o}", "version", 1, "apps", apps);
+}
+
+/* The text json_dumps(JSON_INDENT(2) | JSON_SORT_KEYS) gives the table is made of one
+ * piece per app, each indented by 4; these make and join the pieces, so that a write
+ * serialises only the apps that changed. */
+int router__table_entry_text(struct buf *out, const struct route_def *rs)
+{
+	json_t *one = router__table_entry_json(rs), *key = json_string(rs->app);
+	char *k = key ? json_dumps(key, JSON_ENCODE_ANY) : NULL;
+	char *v = one ? json_dumps(one, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	const char *s;
+	int ret = -1;
+
+	if (!k || !v) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (buf_addstr(out, "    ") < 0 || buf_addstr(out, k) < 0 || buf_addstr(out, ": ") < 0)
+		goto out;
+	for (s = v; *s; s++)
+		if (buf_addch(out, *s) < 0 || (*s == '\n' && buf_addstr(out, "    ") < 0))
+			goto out;
+	ret = 0;
+out:
+	free(k);
+	free(v);
+	json_decref(key);
+	json_decref(one);
+	return ret;
+}
+
+int router__table_text_join(struct buf *out, const char *const *pieces, size_t n)
+{
+	size_t i;
+
+	if (!n)
+		return buf_addstr(out, "{\n  \"apps\": {},\n  \"version\": 1\n}");
+	if (buf_addstr(out, "{\n  \"apps\": {\n") < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (buf_addstr(out, pieces[i]) < 0 || buf_addstr(out, i + 1 < n ? ",\n" : "\n") < 0)
+			return -1;
+	return buf_addstr(out, "  },\n  \"version\": 1\n}");
 }
 
 int router__table_parse(struct route_def **out, size_t *n, const char *text, size_t len)
