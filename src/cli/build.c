@@ -16,8 +16,8 @@ void cli_build_release(struct cli_build *b)
 }
 
 /* A Dockerfile app: the image's CMD is web, unless a Procfile names the types. */
-static int build_with_dockerfile(struct docker *d, const char *dir, const char *tag,
-				 const json_t *labels, struct cli_build *out)
+static int build_with_dockerfile(struct docker *d, const char *app, const char *dir,
+				 const char *tag, const json_t *labels, struct cli_build *out)
 {
 	json_t *types = NULL;
 	int ret = -1;
@@ -25,6 +25,8 @@ static int build_with_dockerfile(struct docker *d, const char *dir, const char *
 	if (build_procfile_load(dir, &types) < 0)
 		goto out;
 	if (build_check_base_images(d, dir) < 0)
+		goto out;
+	if (cli_caller_is_deployer() && build_check_base_owners(d, dir, app) < 0)
 		goto out;
 	say_step("Building image %s", tag);
 	if (build_dockerfile(d, dir, tag, labels, &out->image) < 0)
@@ -98,8 +100,8 @@ int cli_build_tree(struct docker *d, const char *app, const char *rev, const cha
 	say_step("%s app detected", builder);
 	if (buf_addf(&tag, "wharf/%s:%ld", app, version) < 0)
 		goto out;
-	labels = json_pack("{s:s,s:s,s:s}", "wharf.managed", "1", "wharf.app", app,
-			   "wharf.root", wharf_root());
+	labels = json_pack("{s:s,s:s,s:s}", DOCKER_LABEL_MANAGED, "1", DOCKER_LABEL_APP, app,
+			   DOCKER_LABEL_ROOT, wharf_root());
 	if (!labels) {
 		err_set("out of memory");
 		goto out;
@@ -107,7 +109,7 @@ int cli_build_tree(struct docker *d, const char *app, const char *rev, const cha
 	if (!strcmp(builder, "buildpacks")) {
 		if (build_with_buildpacks(d, app, dir, tag.buf, labels, appobj, out) < 0)
 			goto out;
-	} else if (build_with_dockerfile(d, dir, tag.buf, labels, out) < 0) {
+	} else if (build_with_dockerfile(d, app, dir, tag.buf, labels, out) < 0) {
 		goto out;
 	}
 	plugins_post("post-build", app, (const char *[]){ app, builder, out->image.buf, NULL });

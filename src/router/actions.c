@@ -149,7 +149,6 @@ static void handle_options(struct cconn *cc, const char *app, const char *body, 
 	struct router *r = cc->r;
 	struct app *a = router__app_find(r, app);
 	struct cwait *w = NULL;
-	char msg[512];
 
 	if (cc->frame.head.method == HTTP_GET) {
 		if (a)
@@ -175,9 +174,9 @@ static void handle_options(struct cconn *cc, const char *app, const char *body, 
 		return;
 	}
 	if (router__persist_submit(r, ROUTER_PERSIST_OPTIONS, &w->spec, options_persisted, w) < 0) {
-		snprintf(msg, sizeof(msg), "cannot save the router table: %s", err_msg());
+		err_prefix("cannot save the router table: ");
 		router__cwait_free(w);
-		router__cconn_error(cc, 500, msg);
+		router__cconn_error(cc, 500, err_msg());
 	}
 }
 

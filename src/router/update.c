@@ -221,8 +221,8 @@ static void update_apply(struct update *u)
 	u->drain_timeout_ms = u->spec.drain_timeout_ms;
 	if (router__persist_submit(r, ROUTER_PERSIST_ROUTE, &u->spec, update_persisted, u) < 0) {
 		u->committing = 0;
-		snprintf(msg, sizeof(msg), "cannot save the router table: %s", err_msg());
-		update_fail(u, 500, msg);
+		err_prefix("cannot save the router table: ");
+		update_fail(u, 500, err_msg());
 	}
 }
 
@@ -558,10 +558,9 @@ void router__control_delete(struct cconn *cc, const char *app)
 	}
 	if (!(w = router__cwait_new(cc, app)) ||
 	    router__persist_submit(r, ROUTER_PERSIST_REMOVE, &w->spec, delete_persisted, w) < 0) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "cannot save the router table: %s", err_msg());
+		err_prefix("cannot save the router table: ");
 		router__cwait_free(w);
-		router__cconn_error(cc, 500, msg);
+		router__cconn_error(cc, 500, err_msg());
 	}
 }
 
