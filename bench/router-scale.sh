@@ -132,14 +132,14 @@ wrk_ms() {   # FILE LABEL
 }
 
 run_one() {   # NAME BINARY
-	local name=$1 bin=$2 root=$D/$1 port i t0 t1
+	local name=$1 bin=$2 root=$D/$1 port t0 t1
 	mkdir -p "$root/router"
 	cp "$D/table.json" "$root/router/table.json"
 	t0=$(date +%s%N)
 	WHARF_ROOT=$root WHARF_ROUTER_SOCKET=$root/router.sock \
 		"$bin" --listen 127.0.0.1:0 </dev/null >"$root/router.log" 2>&1 &
 	PIDS+=($!)
-	for i in $(seq 1 300); do
+	for _ in $(seq 1 300); do
 		port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' \
 			"$root/router.log" 2>/dev/null)
 		[ -n "$port" ] && break

@@ -120,8 +120,7 @@ setup_file() {
 	write_backend
 	python3 "$RT/backend.py" "$PB" "$RT/seen.log" </dev/null >"$RT/backend.log" 2>&1 3>&- &
 	echo $! >"$RT/backend.pid"
-	local i
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		curl -s -o /dev/null -m 1 "http://127.0.0.1:$PB/" && break
 		sleep 0.1
 	done
