@@ -12,10 +12,6 @@ load '/usr/lib/bats/bats-assert/load'
 WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
 load "${WHARF_REPO:-$BATS_TEST_DIRNAME/../..}/tests/e2e/lib/router"
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 # The backend: appends every byte it receives to $RT/seen.log; answers each request (after
 # its Content-Length or chunked body) with 200 and the head it got as the body.
 write_backend() {
