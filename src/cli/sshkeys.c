@@ -269,7 +269,7 @@ out:
 
 int cli_caller_is_deployer(void)
 {
-	const char *key = getenv("WHARF_SSH_KEY");
+	const char *key = caller_get()->key;
 	json_t *acl = NULL;
 	int deployer;
 
