@@ -35,8 +35,8 @@ int build_check_base_owners(struct docker *d, const char *dir, const char *app);
  * output is streamed line by line with say_detail() as it arrives. A failing
  * build returns -1 with the builder's message in err_msg(). image_id receives the
  * new image's id. */
-int build_dockerfile(struct docker *d, const char *dir, const char *tag,
-		     const json_t *labels, struct buf *image_id);
+int build_dockerfile(struct docker *d, const char *dir, const char *tag, const json_t *labels,
+		     struct buf *image_id);
 
 /* Writes a tar of dir (regular files, dirs, symlinks; modes kept; no .git) to fd.
  * Used by build_dockerfile(); exposed for tests. */
@@ -53,19 +53,19 @@ int build_tar_dir(const char *dir, int fd);
 /* Where `make install` puts the bundled buildpacks. */
 #define BUILD_BUILDPACKS_INSTALLED "/usr/local/share/wharf/buildpacks"
 /* The stack image when nothing else is set. */
-#define BUILD_STACK_DEFAULT "wharf/stack:bookworm"
+#define BUILD_STACK_DEFAULT        "wharf/stack:bookworm"
 
 struct build_bp_opts {
-	const char   *app;          /* validated name */
-	const char   *dir;          /* the exported tree */
-	const char   *tag;          /* "repo:tag" of the image to make */
-	const json_t *labels;       /* object of strings for the image; borrowed */
-	const json_t *config;       /* config vars (strings) written into ENV_DIR */
-	const json_t *buildpacks;   /* the app's chain (names or git URLs); NULL or empty:
+	const char *app;          /* validated name */
+	const char *dir;          /* the exported tree */
+	const char *tag;          /* "repo:tag" of the image to make */
+	const json_t *labels;     /* object of strings for the image; borrowed */
+	const json_t *config;     /* config vars (strings) written into ENV_DIR */
+	const json_t *buildpacks; /* the app's chain (names or git URLs); NULL or empty:
 	                             * the tree's .buildpacks, else BUILDPACK_URL, else the
 	                             * first bundled buildpack whose bin/detect passes */
-	const char   *stack;        /* NULL: build_stack_image() */
-	const json_t *extra;        /* container_spec.extra of the builder container
+	const char *stack;        /* NULL: build_stack_image() */
+	const json_t *extra;      /* container_spec.extra of the builder container
 	                             * (plugins' docker-args-build); may be NULL */
 };
 

@@ -37,8 +37,8 @@ static const char types_marker[] = "__wharf_process_types__";
 #define BUILD_TIMEOUT_MAX     (24 * 60 * 60)
 /* After the TERM at the deadline, the builder's processes get this long before KILL. */
 #define BUILD_TIMEOUT_GRACE   5
-#define STR_(x) #x
-#define STR(x)  STR_(x)
+#define STR_(x)               #x
+#define STR(x)                STR_(x)
 
 /* ---- locations ---------------------------------------------------------------- */
 
@@ -86,7 +86,8 @@ int build_buildpacks_dir(struct buf *out)
 	if (is_buildpacks_dir(BUILD_BUILDPACKS_INSTALLED))
 		return buf_addstr(out, BUILD_BUILDPACKS_INSTALLED);
 	return err_set("cannot find the bundled buildpacks (looked beside the wharf binary and "
-		       "in %s): run `make install`", BUILD_BUILDPACKS_INSTALLED);
+		       "in %s): run `make install`",
+		       BUILD_BUILDPACKS_INSTALLED);
 }
 
 int build_cache_dir(struct buf *out, const char *app)
@@ -121,7 +122,7 @@ void build_forget_app(struct docker *d, const char *app)
 	    !strchr(tag.buf + repo.len, ':') && !strchr(tag.buf + repo.len, '/'))
 		docker_image_remove(d, tag.buf, 0);
 	build_purge_cache(app);
-	err_clear();    /* handled: best effort, forgetting an app never fails its destroy */
+	err_clear(); /* handled: best effort, forgetting an app never fails its destroy */
 	buf_release(&p);
 	buf_release(&tag);
 	buf_release(&repo);
@@ -144,8 +145,8 @@ static int bundled_name(const char *s)
 
 int build_buildpack_check(const char *ref)
 {
-	static const char *const schemes[] = { "https://", "http://", "git://", "ssh://",
-					       "file://", NULL };
+	static const char *const schemes[] = { "https://", "http://", "git://",
+					       "ssh://",   "file://", NULL };
 	size_t i;
 
 	if (!ref || !*ref)
@@ -158,13 +159,14 @@ int build_buildpack_check(const char *ref)
 	if (bundled_name(ref))
 		return 0;
 	if (ref[0] == '/')
-		return 0;               /* a git repository on this host */
+		return 0; /* a git repository on this host */
 	for (i = 0; schemes[i]; i++)
 		if (!strncmp(ref, schemes[i], strlen(schemes[i])) && ref[strlen(schemes[i])])
 			return 0;
 	return err_set("buildpack '%s' is neither a bundled one (nodejs, python, static, "
 		       "procfile) nor a git URL (https://, http://, git://, ssh://, file://, or "
-		       "an absolute path; #ref selects a branch or tag)", ref);
+		       "an absolute path; #ref selects a branch or tag)",
+		       ref);
 }
 
 int build_buildpack_is_local(const char *ref)
@@ -204,7 +206,8 @@ static int fetch_buildpack(const char *ref, const char *dest)
 			goto out;
 		if (git_revparse_single(&obj, repo, spec.buf) < 0 &&
 		    git_revparse_single(&obj, repo, hash + 1) < 0) {
-			err_set("buildpack %s has no branch, tag or commit '%s'", url.buf, hash + 1);
+			err_set("buildpack %s has no branch, tag or commit '%s'", url.buf,
+				hash + 1);
 			goto out;
 		}
 		co.checkout_strategy = GIT_CHECKOUT_FORCE;
@@ -280,8 +283,8 @@ static int resolve_chain(const struct build_bp_opts *o, json_t **out)
 	} else if (dot_buildpacks(o->dir, chain) < 0) {
 		json_decref(chain);
 		return -1;
-	} else if (!json_array_size(chain) &&
-		   (url = json_str(o->config, "BUILDPACK_URL", NULL)) && *url) {
+	} else if (!json_array_size(chain) && (url = json_str(o->config, "BUILDPACK_URL", NULL)) &&
+		   *url) {
 		json_array_append_new(chain, json_string(url));
 	}
 	if (json_array_size(chain) > CHAIN_MAX) {
@@ -300,7 +303,8 @@ static int resolve_chain(const struct build_bp_opts *o, json_t **out)
 		if (!json_array_size(o->buildpacks) && build_buildpack_is_local(ref)) {
 			/* ref lives in chain: the message is made before chain goes. */
 			err_set("buildpack '%s' is a path on the server: only `wharf "
-				"buildpacks:add` run on the server may name one", ref);
+				"buildpacks:add` run on the server may name one",
+				ref);
 			json_decref(chain);
 			return -1;
 		}
@@ -312,8 +316,7 @@ static int resolve_chain(const struct build_bp_opts *o, json_t **out)
 /* Turns each reference of chain into the buildpack's path inside the builder,
  * fetching git ones into <cache>/buildpacks/<n>. Appends to argv (strings the
  * caller frees via the array). */
-static int chain_paths(const json_t *chain, const char *bpdir, const char *cache,
-		       json_t *paths)
+static int chain_paths(const json_t *chain, const char *bpdir, const char *cache, json_t *paths)
 {
 	struct buf host = BUF_INIT, ct = BUF_INIT;
 	json_t *v;
@@ -376,8 +379,10 @@ int build_timeout_parse(const char *s, long *secs)
 			unit = 3600, end++;
 	}
 	if (v <= 0 || errno || *end || v > BUILD_TIMEOUT_MAX / unit)
-		return err_set("bad build timeout '%s': give seconds (1 to %d), or minutes or hours "
-			       "with an m or h suffix (20m, 1h)", s ? s : "", BUILD_TIMEOUT_MAX);
+		return err_set(
+			"bad build timeout '%s': give seconds (1 to %d), or minutes or hours "
+			"with an m or h suffix (20m, 1h)",
+			s ? s : "", BUILD_TIMEOUT_MAX);
 	*secs = v * unit;
 	return 0;
 }
@@ -432,8 +437,8 @@ out:
 /* ---- output of the builder ----------------------------------------------------- */
 
 struct bp_output {
-	struct buf line;            /* not yet ended by a newline */
-	json_t    *types;           /* from the marker line */
+	struct buf line; /* not yet ended by a newline */
+	json_t *types;   /* from the marker line */
 };
 
 static void bp_line(struct bp_output *o, const char *s, size_t n)
@@ -461,7 +466,7 @@ static int bp_chunk(int stream, const char *data, size_t len, void *ud)
 	struct bp_output *o = ud;
 	size_t i, start = 0;
 
-	(void)stream;               /* the driver sends stderr to stdout */
+	(void)stream; /* the driver sends stderr to stdout */
 	if (buf_add(&o->line, data, len) < 0)
 		return -1;
 	for (i = 0; i < o->line.len; i++) {
@@ -509,7 +514,8 @@ static int launcher_processes(const json_t *types, json_t **out)
 		return err_set("out of memory");
 	json_array_foreach(types, i, v) {
 		const char *t = json_string_value(v);
-		if (!t || json_object_set_new(*out, t, json_pack("[s,s]", "/wharf/launch", t)) < 0) {
+		if (!t ||
+		    json_object_set_new(*out, t, json_pack("[s,s]", "/wharf/launch", t)) < 0) {
 			json_decref(*out);
 			*out = NULL;
 			return err_set("out of memory");
@@ -530,16 +536,16 @@ static void report_size(struct docker *d, const char *image, const char *stack)
 		say_detail("image %.0f MB: the stack's %.0f MB (shared) + %.1f MB for the app",
 			   total, base, total - base);
 	}
-	err_clear();    /* handled: only informative (see above) */
+	err_clear(); /* handled: only informative (see above) */
 	json_decref(img);
 	json_decref(st);
 }
 
 struct builder {
 	struct buf bpdir, cache, envdir, parent, id, owner, secs;
-	json_t    *chain, *paths;
+	json_t *chain, *paths;
 	const char **cmd;
-	int        src_fd;
+	int src_fd;
 };
 
 static void builder_release(struct docker *d, struct builder *b)
@@ -574,7 +580,8 @@ static int builder_prepare(struct builder *b, const struct build_bp_opts *o, con
 
 	/* cache/ is private (another app's cache holds its dependencies and what its
 	 * build wrote); cache/<app> keeps its mode, as the builder container writes it. */
-	private_ok = buf_addf(&root, "%s/cache", wharf_root()) == 0 && fs_private_dir(root.buf) == 0;
+	private_ok =
+		buf_addf(&root, "%s/cache", wharf_root()) == 0 && fs_private_dir(root.buf) == 0;
 	buf_release(&root);
 	if (!private_ok || build_buildpacks_dir(&b->bpdir) < 0 ||
 	    build_cache_dir(&b->cache, o->app) < 0 || fs_mkdir_p(b->cache.buf, 0755) < 0)
@@ -611,7 +618,7 @@ static int builder_prepare(struct builder *b, const struct build_bp_opts *o, con
 		return err_set("out of memory");
 	b->cmd[0] = "/usr/bin/timeout";
 	b->cmd[1] = "--kill-after=" STR(BUILD_TIMEOUT_GRACE);
-	b->cmd[2] = NULL;           /* the seconds left */
+	b->cmd[2] = NULL; /* the seconds left */
 	b->cmd[3] = "/bin/bash";
 	b->cmd[4] = CT_DRIVER;
 	b->cmd[5] = b->owner.buf;
@@ -667,11 +674,16 @@ static int sha_add(EVP_MD_CTX *c, const char *s, size_t n)
 static int deps_layer_tag(struct docker *d, const struct build_bp_opts *o, const json_t *chain,
 			  const char *stack, const char *repo, const char *owner, struct buf *tag)
 {
-	static const char *const dep_fields[] = { "dependencies", "devDependencies",
-		"optionalDependencies", "peerDependencies", "bundleDependencies",
-		"bundledDependencies", "overrides", NULL };
-	static const char *const scripts[] = { "preinstall", "install", "postinstall",
-					       "prepare", NULL };
+	static const char *const dep_fields[] = { "dependencies",
+						  "devDependencies",
+						  "optionalDependencies",
+						  "peerDependencies",
+						  "bundleDependencies",
+						  "bundledDependencies",
+						  "overrides",
+						  NULL };
+	static const char *const scripts[] = { "preinstall", "install", "postinstall", "prepare",
+					       NULL };
 	struct buf p = BUF_INIT, text = BUF_INIT;
 	json_t *pkg = NULL, *deps = NULL, *img = NULL, *sc;
 	EVP_MD_CTX *c = NULL;
@@ -685,7 +697,7 @@ static int deps_layer_tag(struct docker *d, const struct build_bp_opts *o, const
 	int found, ret = -1;
 
 	if (json_array_size(chain) &&
-	    strcmp(json_string_value(json_array_get(chain, 0)) ? : "", "nodejs")) {
+	    strcmp(json_string_value(json_array_get(chain, 0)) ?: "", "nodejs")) {
 		ret = 0;
 		goto out;
 	}
@@ -701,7 +713,7 @@ static int deps_layer_tag(struct docker *d, const struct build_bp_opts *o, const
 	if (lstat(p.buf, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    fs_read_file(p.buf, &text, 1 << 20) < 0 || !(pkg = json_loads(text.buf, 0, NULL)) ||
 	    !json_is_object(pkg)) {
-		err_clear();            /* the buildpack says what is wrong with it */
+		err_clear(); /* the buildpack says what is wrong with it */
 		ret = 0;
 		goto out;
 	}
@@ -743,7 +755,7 @@ static int deps_layer_tag(struct docker *d, const struct build_bp_opts *o, const
 	}
 	json_object_foreach((json_t *)o->config, k, v)
 		if (!strncasecmp(k, "npm_", 4) || !strncmp(k, "NODE_", 5)) {
-			const char *sv = json_string_value(v) ? : "";
+			const char *sv = json_string_value(v) ?: "";
 			if (sha_add(c, k, strlen(k) + 1) < 0 || sha_add(c, sv, strlen(sv) + 1) < 0)
 				goto out;
 		}
@@ -783,7 +795,7 @@ static int deps_layer_ready(struct docker *d, const char *cache, const char *tag
 	if (buf_addf(&p, "%s/deps-layer", cache) == 0 && fs_exists(p.buf) &&
 	    fs_read_file(p.buf, &text, 4096) == 0 && !strcmp(text.buf, tag))
 		docker_image_exists(d, tag, &exists);
-	err_clear();    /* handled: an unreadable marker or image is "not ready": rebuilt */
+	err_clear(); /* handled: an unreadable marker or image is "not ready": rebuilt */
 	buf_release(&p);
 	buf_release(&text);
 	return exists;
@@ -839,7 +851,8 @@ static int time_left(struct buf *secs, long limit, const char *from, double t0, 
 {
 	*left = limit - (long)(clock_now_s() - t0);
 	if (*left < 1)
-		return err_set("the build took longer than %ld s (%s) and was stopped", limit, from);
+		return err_set("the build took longer than %ld s (%s) and was stopped", limit,
+			       from);
 	buf_reset(secs);
 	return buf_addf(secs, "%ld", *left);
 }
@@ -911,7 +924,8 @@ static int build_deps_layer(struct docker *d, struct builder *b, const struct bu
 	}
 	if (code != 0) {
 		err_set("the buildpack build failed installing the dependencies (exit status "
-			"%lld; its output is above)", code);
+			"%lld; its output is above)",
+			code);
 		goto out;
 	}
 	config = json_pack("{s:[s],s:s,s:O}", "Cmd", "/bin/bash", "WorkingDir", CT_APP, "Labels",
@@ -932,7 +946,7 @@ static int build_deps_layer(struct docker *d, struct builder *b, const struct bu
 	if (fs_exists(marker.buf) && fs_read_file(marker.buf, &text, 4096) == 0 &&
 	    !strncmp(text.buf, p.buf, p.len) && text.buf[p.len] == ':' && strcmp(text.buf, tag))
 		docker_image_remove(d, text.buf, 0);
-	err_clear();    /* handled: a replaced layer left behind is pruned with its releases */
+	err_clear(); /* handled: a replaced layer left behind is pruned with its releases */
 	if (fs_write_atomic(marker.buf, tag, strlen(tag), 0644) < 0)
 		goto out;
 	say_detail("dependency layer %s in %.1fs", tag, clock_now_s() - t.created);
@@ -940,7 +954,7 @@ static int build_deps_layer(struct docker *d, struct builder *b, const struct bu
 out:
 	if (id.len && docker_container_remove(d, id.buf, 1) < 0 && ret == 0) {
 		say_warn("could not remove the dependency builder %.12s: %s", id.buf, err_msg());
-		err_clear();    /* handled: said; the layer was made */
+		err_clear(); /* handled: said; the layer was made */
 	}
 	if (fd >= 0)
 		close(fd);
@@ -963,13 +977,18 @@ out:
 int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf *image_id,
 		     json_t **processes)
 {
-	struct builder b = { .bpdir = BUF_INIT, .cache = BUF_INIT, .envdir = BUF_INIT,
-			     .parent = BUF_INIT, .id = BUF_INIT, .owner = BUF_INIT,
-			     .secs = BUF_INIT, .src_fd = -1 };
+	struct builder b = { .bpdir = BUF_INIT,
+			     .cache = BUF_INIT,
+			     .envdir = BUF_INIT,
+			     .parent = BUF_INIT,
+			     .id = BUF_INIT,
+			     .owner = BUF_INIT,
+			     .secs = BUF_INIT,
+			     .src_fd = -1 };
 	struct bp_output out = { .line = BUF_INIT, .types = NULL };
 	struct container_spec spec = CONTAINER_SPEC_INIT;
-	struct buf bind_bp = BUF_INIT, bind_cache = BUF_INIT, bind_env = BUF_INIT, prefix = BUF_INIT,
-		   repo = BUF_INIT, deps = BUF_INIT;
+	struct buf bind_bp = BUF_INIT, bind_cache = BUF_INIT, bind_env = BUF_INIT,
+		   prefix = BUF_INIT, repo = BUF_INIT, deps = BUF_INIT;
 	const char *binds[5], *stack = o->stack ? o->stack : build_stack_image();
 	const char *tag, *limit_from;
 	json_t *config = NULL, *labels = NULL;
@@ -994,7 +1013,8 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 		goto out;
 	if (!exists) {
 		err_set("the buildpack stack image %s is not on this host and wharf never pulls "
-			"images: run `wharf stack:build` once (as root), or `wharf stack:set IMAGE`",
+			"images: run `wharf stack:build` once (as root), or `wharf stack:set "
+			"IMAGE`",
 			stack);
 		goto out;
 	}
@@ -1017,7 +1037,8 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 	/* The builder carries the app's labels so that a deploy's cleanup of what an
 	 * interrupted one left also finds it. */
 	labels = o->labels ? json_deep_copy(o->labels) : json_object();
-	if (!labels || json_object_set_new(labels, DOCKER_LABEL_PROCESS, json_string("build")) < 0) {
+	if (!labels ||
+	    json_object_set_new(labels, DOCKER_LABEL_PROCESS, json_string("build")) < 0) {
 		err_set("out of memory");
 		goto out;
 	}
@@ -1061,8 +1082,8 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 		say_warn("no process types: add a Procfile (web: <command>)");
 	/* The image runs the launcher; its default is the web process. Env, WorkingDir
 	 * and the rest are Docker's merge of the builder's config (the stack's). */
-	config = json_pack("{s:[s,s],s:s,s:O}", "Cmd", "/wharf/launch", "web", "WorkingDir",
-			   CT_APP, "Labels", o->labels ? o->labels : labels);
+	config = json_pack("{s:[s,s],s:s,s:O}", "Cmd", "/wharf/launch", "web", "WorkingDir", CT_APP,
+			   "Labels", o->labels ? o->labels : labels);
 	if (!config) {
 		err_set("out of memory");
 		goto out;
@@ -1075,8 +1096,9 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 	report_size(d, image_id->buf, stack);
 	/* Where the time went, so a slow build says which part was slow. */
 	say_detail("builder: prepare %.1fs, create %.1fs, copy source %.1fs, buildpacks %.1fs, "
-		   "commit %.1fs", prepared - t0, t.created - prepared, t.started - t.created,
-		   t.ended - t.started, committed - t.ended);
+		   "commit %.1fs",
+		   prepared - t0, t.created - prepared, t.started - t.created, t.ended - t.started,
+		   committed - t.ended);
 	ret = 0;
 out:
 	if (ret < 0)

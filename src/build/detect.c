@@ -18,8 +18,8 @@ static const char *const builder_needs[] = {
  * .buildpacks, which names buildpacks itself. Kept in step with those scripts so
  * that a tree nothing can build fails here, before a builder container starts. */
 static const char *const buildpack_markers[] = {
-	"package.json", "requirements.txt", "setup.py", "pyproject.toml", "Pipfile",
-	"runtime.txt", "index.html", "public/index.html", "Procfile", ".buildpacks", NULL
+	"package.json", "requirements.txt",  "setup.py", "pyproject.toml", "Pipfile", "runtime.txt",
+	"index.html",   "public/index.html", "Procfile", ".buildpacks",    NULL
 };
 
 /* 1 when dir/rel is a regular file (lstat: a symlink could point outside the tree). */

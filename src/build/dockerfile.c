@@ -12,7 +12,7 @@
 #define OUTPUT_LINE_MAX 65536
 
 struct output {
-	struct buf line;            /* output not yet ended by a newline */
+	struct buf line; /* output not yet ended by a newline */
 };
 
 /* Prints every complete line of out->line and keeps the unfinished rest: the
@@ -47,8 +47,8 @@ static int add_plain(struct buf *b, const char *s)
 		s += n;
 		if (!*s)
 			break;
-		s++;                    /* ESC */
-		if (*s == '[') {        /* CSI: parameters, then one final byte */
+		s++;             /* ESC */
+		if (*s == '[') { /* CSI: parameters, then one final byte */
 			s++;
 			while (*s && (*s < 0x40 || *s > 0x7e))
 				s++;
@@ -108,8 +108,8 @@ static int context_file(void)
 	return fd;
 }
 
-int build_dockerfile(struct docker *d, const char *dir, const char *tag,
-		     const json_t *labels, struct buf *image_id)
+int build_dockerfile(struct docker *d, const char *dir, const char *tag, const json_t *labels,
+		     struct buf *image_id)
 {
 	struct output out = { .line = BUF_INIT };
 	struct buf query = BUF_INIT;
@@ -138,8 +138,7 @@ int build_dockerfile(struct docker *d, const char *dir, const char *tag,
 			err_set("cannot serialise the image labels");
 			goto out;
 		}
-		if (buf_addstr(&query, "&labels=") < 0 ||
-		    docker_urlencode(&query, labels_json) < 0)
+		if (buf_addstr(&query, "&labels=") < 0 || docker_urlencode(&query, labels_json) < 0)
 			goto out;
 	}
 	ret = docker_build(d, fd, query.buf, on_build_object, &out, image_id);

@@ -12,7 +12,7 @@
 /* A physical line: [p, p+len), without its newline or a trailing '\r'. */
 struct pline {
 	const char *p;
-	size_t      len;
+	size_t len;
 };
 
 static int next_line(const char **cur, const char *end, struct pline *l)
@@ -154,7 +154,7 @@ static int from_line(const char *s, size_t len, json_t *images, json_t *stages)
 	if (n < 2 || !word_is(&w[0], "from"))
 		return 0;
 	while (i < n && w[i].len > 2 && w[i].p[0] == '-' && w[i].p[1] == '-')
-		i++;                    /* --platform=…: a flag, not the image */
+		i++; /* --platform=…: a flag, not the image */
 	if (i >= n)
 		return 0;
 	if (!in_array_ci(stages, &w[i]) && checkable(&w[i]) && !in_array_ci(images, &w[i]) &&
@@ -178,7 +178,7 @@ int build__from_images(const char *text, size_t len, json_t *images)
 	if (!stages)
 		return err_set("out of memory");
 	if (len >= 3 && memcmp(cur, "\xEF\xBB\xBF", 3) == 0)
-		cur += 3;               /* a UTF-8 byte order mark */
+		cur += 3; /* a UTF-8 byte order mark */
 	while (next_line(&cur, end, &l)) {
 		if (in_directives && (in_directives = directive(&l, &escape)))
 			continue;
@@ -253,7 +253,8 @@ int build_check_base_images(struct docker *d, const char *dir)
 			goto out;
 		if (!exists) {
 			err_set("base image '%s' is not on this host and wharf never pulls images: "
-				"build or load it first (docker load / docker import)", ref);
+				"build or load it first (docker load / docker import)",
+				ref);
 			goto out;
 		}
 	}
@@ -343,7 +344,7 @@ int build_check_base_owners(struct docker *d, const char *dir, const char *app)
 		json_decref(info);
 		info = NULL;
 		if (docker_image_inspect(d, json_string_value(v), &info) < 0) {
-			err_clear();    /* missing: build_check_base_images() says so */
+			err_clear(); /* missing: build_check_base_images() says so */
 			continue;
 		}
 		if (build_image_other_app(info, app, other, sizeof(other))) {

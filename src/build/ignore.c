@@ -58,13 +58,14 @@ int build__ignore_parse(struct build__ignore *ig, const char *text, size_t len)
 				s++;
 		}
 		if (memchr(s, '\0', (size_t)(e - s)))
-			continue;       /* cannot match a file name */
+			continue; /* cannot match a file name */
 		if ((r = clean_pattern(s, (size_t)(e - s), &clean)) < 0)
 			goto out;
 		if (!r)
 			continue;
 		if (ig->n % 16 == 0) {
-			struct build__ignore_rule *g = realloc(ig->rules, (ig->n + 16) * sizeof(*g));
+			struct build__ignore_rule *g =
+				realloc(ig->rules, (ig->n + 16) * sizeof(*g));
 			if (!g) {
 				err_set("out of memory");
 				goto out;
@@ -123,7 +124,7 @@ static int match_at(const char *pat, const char *path, int depth)
 		size_t pl, sl;
 
 		if (!*pat)
-			return 1;           /* pattern used up: path is it or below it */
+			return 1; /* pattern used up: path is it or below it */
 		pl = seg_len(pat);
 		if (pl == 2 && pat[0] == '*' && pat[1] == '*') {
 			const char *rest = pat[2] ? pat + 3 : pat + 2;

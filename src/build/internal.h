@@ -22,23 +22,26 @@ int build__from_images(const char *text, size_t len, json_t *images);
 /* ---- .dockerignore (ignore.c) -------------------------------------------------- */
 
 struct build__ignore_rule {
-	char *pattern;              /* cleaned: "a/b", "**" segments, fnmatch globs */
-	int   negate;               /* a "!pattern" line re-includes */
+	char *pattern; /* cleaned: "a/b", "**" segments, fnmatch globs */
+	int negate;    /* a "!pattern" line re-includes */
 };
 struct build__ignore {
 	struct build__ignore_rule *rules;
 	size_t n;
-	int    has_negations;       /* an excluded dir must still be walked */
+	int has_negations; /* an excluded dir must still be walked */
 };
-#define BUILD__IGNORE_INIT { .rules = NULL, .n = 0, .has_negations = 0 }
+#define BUILD__IGNORE_INIT                                \
+	{                                                 \
+		.rules = NULL, .n = 0, .has_negations = 0 \
+	}
 
 /* Parses .dockerignore text: one pattern a line, blank lines and '#' comments
  * skipped, surrounding blanks trimmed, "!" negates, leading "/" and "." segments
  * dropped. Appends to ig. Returns 0, or -1 when out of memory. */
-int  build__ignore_parse(struct build__ignore *ig, const char *text, size_t len);
+int build__ignore_parse(struct build__ignore *ig, const char *text, size_t len);
 /* 1 when the context-relative path ("src/a.c") is excluded: the last pattern that
  * matches it or a directory above it decides. */
-int  build__ignore_match(const struct build__ignore *ig, const char *path);
+int build__ignore_match(const struct build__ignore *ig, const char *path);
 void build__ignore_release(struct build__ignore *ig);
 
 #endif

@@ -30,14 +30,15 @@ static int procfile_line(const char *p, size_t len, unsigned n, json_t *types)
 	while (i < len && blank((unsigned char)p[i]))
 		i++;
 	if (i == len || p[i] == '#')
-		return 0;               /* blank line or comment */
+		return 0; /* blank line or comment */
 	t0 = i;
 	while (i < len && type_char((unsigned char)p[i]))
 		i++;
 	t1 = i;
 	if (t1 == t0 || i >= len || p[i] != ':')
 		return err_set("Procfile line %u: expected '<type>: <command>' with a type of "
-			       "letters, digits, '_' or '-'", n);
+			       "letters, digits, '_' or '-'",
+			       n);
 	if (t1 - t0 > BUILD__PROCFILE_TYPE_MAX)
 		return err_set("Procfile line %u: the process type is longer than %d bytes", n,
 			       BUILD__PROCFILE_TYPE_MAX);
@@ -78,7 +79,7 @@ int build_procfile_parse(const char *text, size_t len, json_t **out)
 	if (!(types = json_object()))
 		return err_set("out of memory");
 	if (len >= 3 && memcmp(cur, "\xEF\xBB\xBF", 3) == 0)
-		cur += 3;               /* a UTF-8 byte order mark */
+		cur += 3; /* a UTF-8 byte order mark */
 	while (cur < end) {
 		const char *nl = memchr(cur, '\n', (size_t)(end - cur));
 		size_t l = (size_t)((nl ? nl : end) - cur);

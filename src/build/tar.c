@@ -16,9 +16,9 @@
 #define TAR_MAX_DEPTH 128
 
 struct walk {
-	struct archive      *a;
+	struct archive *a;
 	struct build__ignore ig;
-	struct buf           rel;   /* path of the current entry in the tar */
+	struct buf rel; /* path of the current entry in the tar */
 };
 
 static int cmp_names(const void *a, const void *b)
@@ -147,7 +147,7 @@ static int add_entry(struct walk *w, int dirfd, const char *name, int depth)
 			goto out;
 		}
 	} else if (!S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) {
-		ret = 0;                /* sockets, fifos, devices: not build input */
+		ret = 0; /* sockets, fifos, devices: not build input */
 		goto out;
 	}
 	if (excluded && (!S_ISDIR(st.st_mode) || !w->ig.has_negations)) {
@@ -227,7 +227,8 @@ static int walk(struct walk *w, int dirfd, int depth, int top)
 			goto out;
 		/* The daemon reads these two, so like the docker CLI we always send
 		 * them, whatever .dockerignore says. */
-		if (top && (!strcmp(names[i], "Dockerfile") || !strcmp(names[i], ".dockerignore"))) {
+		if (top &&
+		    (!strcmp(names[i], "Dockerfile") || !strcmp(names[i], ".dockerignore"))) {
 			struct build__ignore none = BUILD__IGNORE_INIT, saved = w->ig;
 			w->ig = none;
 			ret = add_entry(w, dirfd, names[i], depth);

@@ -134,7 +134,7 @@ static void remove_images(struct docker *d, const char *app)
 	json_array_foreach(json_object_get(rels, "releases"), i, r) {
 		const char *img = json_str(r, "image", NULL);
 		if (img && docker_image_remove(d, img, 1) < 0)
-			err_clear();    /* shared by two releases or a clone, or already gone */
+			err_clear(); /* shared by two releases or a clone, or already gone */
 	}
 	json_decref(rels);
 }
@@ -172,7 +172,7 @@ int cmd_apps_destroy(int argc, char **argv)
 	if (runtime_app_remove(d, app, 10) < 0)
 		goto out;
 	remove_images(d, app);
-	build_forget_app(d, app);       /* the dependency layer and the build cache */
+	build_forget_app(d, app); /* the dependency layer and the build cache */
 	if (wharf_app_path(&dir, app, NULL) < 0 || fs_rm_rf(dir.buf) < 0)
 		goto out;
 	plugins_post("post-delete", app, (const char *[]){ app, NULL });
@@ -195,8 +195,7 @@ static int app_report(const char *app, const char *flag, int json, json_t *all)
 	int ret = -1;
 
 	if (state_app_load(app, &obj) < 0 || state_releases_load(app, &rels) < 0 ||
-	    wharf_app_path(&dir, app, NULL) < 0 ||
-	    buf_addf(&title, "%s apps information", app) < 0)
+	    wharf_app_path(&dir, app, NULL) < 0 || buf_addf(&title, "%s apps information", app) < 0)
 		goto out;
 	cur = state_current_release(rels);
 	rev = json_str(cur, "git_rev", "");
@@ -209,7 +208,8 @@ static int app_report(const char *app, const char *flag, int json, json_t *all)
 			{ "Apps deploy source", *rev ? "git" : "" },
 			{ "Apps deploy source metadata", rev },
 			{ "Apps dir", dir.buf },
-			{ "Apps locked", json_is_true(json_object_get(obj, "locked")) ? "true" : "false" },
+			{ "Apps locked",
+			  json_is_true(json_object_get(obj, "locked")) ? "true" : "false" },
 		};
 		size_t n = sizeof(rows) / sizeof(rows[0]);
 		if (all)
@@ -328,7 +328,8 @@ static int run_quiet(const char *const *args)
 static int refresh_hook(const char *app)
 {
 	struct buf exe = BUF_INIT;
-	int created, ret = cli_self_exe(&exe) < 0 ? -1 : receiver_repo_ensure(app, exe.buf, &created);
+	int created,
+		ret = cli_self_exe(&exe) < 0 ? -1 : receiver_repo_ensure(app, exe.buf, &created);
 	buf_release(&exe);
 	return ret;
 }
@@ -472,7 +473,8 @@ static int seed_release(const char *old, const char *new)
 	{
 		json_t *r = json_array_get(json_object_get(seed, "releases"), 0);
 		char desc[128];
-		snprintf(desc, sizeof(desc), "cloned from %s v%lld", old, json_int(cur, "version", 0));
+		snprintf(desc, sizeof(desc), "cloned from %s v%lld", old,
+			 json_int(cur, "version", 0));
 		json_object_set_new(r, "version", json_integer(0));
 		json_object_set_new(r, "description", json_string(desc));
 	}
@@ -542,7 +544,7 @@ int cmd_apps_clone(int argc, char **argv)
 		goto out;
 	}
 	if (cli_redeploy(new, "clone") < 0)
-		goto out;       /* new stays, with the seed: `ps:restart` retries */
+		goto out; /* new stays, with the seed: `ps:restart` retries */
 	drop_seed(new);
 	ret = 0;
 	goto out;

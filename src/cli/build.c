@@ -80,7 +80,7 @@ int cli_build_tree(struct docker *d, const char *app, const char *rev, const cha
 	    receiver_export_tree(repo.buf, rev, dir) < 0)
 		goto out;
 	if (plugins_pre("post-extract", app, (const char *[]){ app, dir, rev, NULL }) < 0)
-		goto out;           /* the tree may be half-changed: no build from it */
+		goto out; /* the tree may be half-changed: no build from it */
 	if (state_app_load(app, &appobj) < 0)
 		goto out;
 	url = json_str(json_object_get(appobj, "config"), "BUILDPACK_URL", NULL);
@@ -114,7 +114,8 @@ int cli_build_tree(struct docker *d, const char *app, const char *rev, const cha
 	}
 	plugins_post("post-build", app, (const char *[]){ app, builder, out->image.buf, NULL });
 	say_detail("built %.12s in %.1fs",
-		   out->image.buf + (strncmp(out->image.buf, "sha256:", 7) ? 0 : 7), clock_now_s() - t0);
+		   out->image.buf + (strncmp(out->image.buf, "sha256:", 7) ? 0 : 7),
+		   clock_now_s() - t0);
 	ret = 0;
 out:
 	json_decref(labels);

@@ -19,8 +19,9 @@ int cli_builder_selected(const json_t *appobj, const char *dir, const char **bui
 	if (!sel || !*sel)
 		return 0;
 	if (!strcmp(sel, "image"))
-		return err_set("this app deploys images (builder:set selected image): use "
-			       "`git:from-image <app> IMAGE`, or unset the builder to build pushes");
+		return err_set(
+			"this app deploys images (builder:set selected image): use "
+			"`git:from-image <app> IMAGE`, or unset the builder to build pushes");
 	if (!strcmp(sel, "dockerfile")) {
 		if (buf_addf(&path, "%s/Dockerfile", dir) < 0)
 			return -1;
@@ -33,7 +34,7 @@ int cli_builder_selected(const json_t *appobj, const char *dir, const char **bui
 		return 0;
 	}
 	if (!strcmp(sel, "buildpacks")) {
-		*builder = "buildpacks";    /* a Dockerfile in the tree is ignored */
+		*builder = "buildpacks"; /* a Dockerfile in the tree is ignored */
 		return 0;
 	}
 	return err_set("unknown builder '%s' in the app's settings", sel);
@@ -57,7 +58,8 @@ int cmd_builder_set(int argc, char **argv)
 	for (i = 0; o.npos == 3 && selectable[i]; i++)
 		ok |= !strcmp(o.pos[2], selectable[i]);
 	if (o.npos == 3 && *o.pos[2] && !ok)
-		return err_set("invalid builder '%s': use dockerfile, buildpacks or image", o.pos[2]);
+		return err_set("invalid builder '%s': use dockerfile, buildpacks or image",
+			       o.pos[2]);
 	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &app) < 0)
 		goto out;
 	if (o.npos == 3 && *o.pos[2]) {

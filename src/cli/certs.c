@@ -27,8 +27,8 @@ int cli_cert_load(const char *app, json_t **out)
 	*out = NULL;
 	if (wharf_app_path(&path, app, "cert.json") < 0 || json_load_object(&j, path.buf, 1) < 0)
 		goto out;
-	if (json_object_size(j) &&
-	    (!json_is_string(json_object_get(j, "cert")) || !json_is_string(json_object_get(j, "key")))) {
+	if (json_object_size(j) && (!json_is_string(json_object_get(j, "cert")) ||
+				    !json_is_string(json_object_get(j, "key")))) {
 		err_set("%s: expected {\"cert\": PEM, \"key\": PEM}", path.buf);
 		goto out;
 	}
@@ -300,7 +300,10 @@ static int self_signed(struct buf *crt, struct buf *key, char *const *names, siz
 	BIGNUM *serial = NULL;
 	BIO *bio = NULL;
 	struct buf san = BUF_INIT;
-	static const struct { int nid; const char *value; } exts[] = {
+	static const struct {
+		int nid;
+		const char *value;
+	} exts[] = {
 		{ NID_basic_constraints, "critical,CA:TRUE" },
 		{ NID_subject_key_identifier, "hash" },
 		{ NID_ext_key_usage, "serverAuth" },
@@ -397,7 +400,8 @@ int cmd_certs_generate(int argc, char **argv)
 	}
 	if (!n) {
 		err_set("the router serves %s on no domain: give them, "
-			"as in `certs:generate %s %s.example.com`", argv[1], argv[1], argv[1]);
+			"as in `certs:generate %s %s.example.com`",
+			argv[1], argv[1], argv[1]);
 		goto out;
 	}
 	say_step("Generating a self-signed certificate for %s", argv[1]);
@@ -410,7 +414,8 @@ int cmd_certs_generate(int argc, char **argv)
 	if (state_app_lock(&l, argv[1]) < 0 || cert_install(argv[1], body, &reply) < 0)
 		goto out;
 	print_info(reply);
-	say_detail("valid for %d days; browsers will warn: it is signed by no authority", CERT_DAYS);
+	say_detail("valid for %d days; browsers will warn: it is signed by no authority",
+		   CERT_DAYS);
 	ret = 0;
 out:
 	lock_release(&l);

@@ -46,10 +46,12 @@ static int remove_types(json_t *list, const json_t *types, const char *what)
 	}
 	if (runtime_type_listed(list, ALL))
 		return err_set("checks are %s for all process types: change them all (no type "
-			       "list) first", what);
+			       "list) first",
+			       what);
 	json_array_foreach(types, i, v)
 		for (j = json_array_size(list); j-- > 0;)
-			if (!strcmp(json_string_value(json_array_get(list, j)), json_string_value(v)))
+			if (!strcmp(json_string_value(json_array_get(list, j)),
+				    json_string_value(v)))
 				json_array_remove(list, j);
 	return 0;
 }
@@ -181,7 +183,8 @@ int cmd_checks_run(int argc, char **argv)
 		    strcmp(json_str(c, "State", ""), "running"))
 			continue;
 		say_detail("web container %.12s on port %s", json_str(c, "Id", ""), port);
-		if (runtime_run_checks(d, json_str(c, "Id", ""), atoi(port), host ? host : "localhost",
+		if (runtime_run_checks(d, json_str(c, "Id", ""), atoi(port),
+				       host ? host : "localhost",
 				       json_object_get(cur, "checks")) < 0)
 			goto out;
 		ran++;
@@ -216,8 +219,9 @@ static int checks_report(const char *name, const char *flag, int json, json_t *a
 	join_types(&dis, d);
 	join_types(&skip, s);
 	cur = state_current_release(rels);
-	buf_addstr(&web, runtime_type_listed(d, "web") ? "disabled"
-			 : runtime_type_listed(s, "web") ? "skipped" : "enabled");
+	buf_addstr(&web, runtime_type_listed(d, "web")   ? "disabled"
+			 : runtime_type_listed(s, "web") ? "skipped"
+							 : "enabled");
 	{
 		struct cli_report_row rows[] = {
 			{ "Checks disabled list", dis.buf },
@@ -230,7 +234,8 @@ static int checks_report(const char *name, const char *flag, int json, json_t *a
 
 		/* The checks the current release came with (CHECKS or app.json): 0 means the
 		 * default check. */
-		snprintf(count, sizeof(count), "%zu", json_array_size(json_object_get(cur, "checks")));
+		snprintf(count, sizeof(count), "%zu",
+			 json_array_size(json_object_get(cur, "checks")));
 		rows[3].value = count;
 		if (all)
 			ret = json_object_set_new(all, name, cli_report_json(rows, n));

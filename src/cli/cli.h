@@ -12,18 +12,18 @@
 typedef int command_fn(int argc, char **argv);
 
 struct command {
-	const char *name;        /* "config:set" */
+	const char *name; /* "config:set" */
 	command_fn *fn;
-	const char *args;        /* "<app> KEY=VALUE…" for help */
-	const char *help;        /* one line */
-	unsigned    flags;
+	const char *args; /* "<app> KEY=VALUE…" for help */
+	const char *help; /* one line */
+	unsigned flags;
 };
 /* Who may run it (see src/cli/commands.c); none of the three: admins only. */
-#define CMD_LOCAL    0x1     /* never over ssh */
-#define CMD_HIDDEN   0x2     /* internal: not listed in help */
-#define CMD_AS_ROOT  0x4     /* keeps root: does not drop to WHARF_ROOT's owner */
-#define CMD_DEPLOYER 0x8     /* deployers too, for the apps they are granted */
-#define CMD_ANYONE   0x10    /* any key (help, version) */
+#define CMD_LOCAL    0x1  /* never over ssh */
+#define CMD_HIDDEN   0x2  /* internal: not listed in help */
+#define CMD_AS_ROOT  0x4  /* keeps root: does not drop to WHARF_ROOT's owner */
+#define CMD_DEPLOYER 0x8  /* deployers too, for the apps they are granted */
+#define CMD_ANYONE   0x10 /* any key (help, version) */
 
 extern const struct command commands[];
 const struct command *command_find(const char *name);
@@ -44,85 +44,85 @@ int cli_run_argv(int argc, char **argv);
 extern int cli_force;
 extern int cli_quiet;
 
-int cmd_router(int argc, char **argv);   /* src/cli/router.c */
-int cmd_certs_add(int argc, char **argv);        /* certs.c */
+int cmd_router(int argc, char **argv);    /* src/cli/router.c */
+int cmd_certs_add(int argc, char **argv); /* certs.c */
 int cmd_certs_remove(int argc, char **argv);
 int cmd_certs_report(int argc, char **argv);
 int cmd_certs_generate(int argc, char **argv);
-int cmd_router_set(int argc, char **argv);       /* router.c */
+int cmd_router_set(int argc, char **argv); /* router.c */
 int cmd_router_report(int argc, char **argv);
 /* PUT /apps/<app>/<what> with body (JSON): 0, with the router's answer in *reply
  * when reply is not NULL (caller decrefs), or -1 with err_set() (the router's
  * message when it refused). */
-int  cli_router_put(const char *app, const char *what, const json_t *body, json_t **reply);
+int cli_router_put(const char *app, const char *what, const json_t *body, json_t **reply);
 /* The app's router options (app.json "router", written by router:set) as a route
  * PUT carries them: *out is a new {"redirect_https": bool, "max_body_bytes":
  * n|null}, or NULL when router:set was never used on the app (the router then
  * keeps what it has, as for options set before wharf kept them). */
-int  cli_router_options(const json_t *appobj, json_t **out);
+int cli_router_options(const json_t *appobj, json_t **out);
 /* The app's certificate (apps/<app>/cert.json, 0600, written by certs:add and
  * certs:generate): *out is a new {"cert": PEM, "key": PEM}, or NULL when the app
  * has none. The caller validated app. */
-int  cli_cert_load(const char *app, json_t **out);
+int cli_cert_load(const char *app, json_t **out);
 /* Gives the router the app's certificate from its state, if it has one;
  * refused or unreachable is -1 with err_set(). */
-int  cli_cert_sync(const char *app);
+int cli_cert_sync(const char *app);
 /* Removes the app's certificate from the router (none there is fine): for
  * apps:destroy and the old name of apps:rename. */
-int  cli_cert_forget(const char *app);
+int cli_cert_forget(const char *app);
 
 /* Command families, one file each. */
-int cmd_apps_create(int argc, char **argv);      /* apps.c */
+int cmd_apps_create(int argc, char **argv); /* apps.c */
 int cmd_apps_list(int argc, char **argv);
 int cmd_apps_exists(int argc, char **argv);
 int cmd_apps_destroy(int argc, char **argv);
-int cmd_config_set(int argc, char **argv);       /* config.c */
+int cmd_config_set(int argc, char **argv); /* config.c */
 int cmd_config_get(int argc, char **argv);
 int cmd_config_unset(int argc, char **argv);
 int cmd_config_show(int argc, char **argv);
-int cmd_domains_add(int argc, char **argv);      /* domains.c */
+int cmd_domains_add(int argc, char **argv); /* domains.c */
 int cmd_domains_remove(int argc, char **argv);
 int cmd_domains_report(int argc, char **argv);
 int cmd_domains_set_global(int argc, char **argv);
 int cmd_urls(int argc, char **argv);
-int cmd_logs(int argc, char **argv);             /* logs.c */
-int cmd_ssh_keys_add(int argc, char **argv);     /* sshkeys.c */
+int cmd_logs(int argc, char **argv);         /* logs.c */
+int cmd_ssh_keys_add(int argc, char **argv); /* sshkeys.c */
 int cmd_ssh_keys_list(int argc, char **argv);
 int cmd_ssh_keys_remove(int argc, char **argv);
-int cmd_ssh_command(int argc, char **argv);      /* sshcmd.c */
-int cmd_git_hook(int argc, char **argv);         /* githook.c */
-int cmd_releases(int argc, char **argv);         /* releases.c */
+int cmd_ssh_command(int argc, char **argv); /* sshcmd.c */
+int cmd_git_hook(int argc, char **argv);    /* githook.c */
+int cmd_releases(int argc, char **argv);    /* releases.c */
 int cmd_releases_info(int argc, char **argv);
 int cmd_releases_rollback(int argc, char **argv);
 int cmd_releases_set(int argc, char **argv);
-int cmd_ps_scale(int argc, char **argv);         /* ps.c */
-int cmd_buildpacks_add(int argc, char **argv);   /* buildpacks.c */
+int cmd_ps_scale(int argc, char **argv);       /* ps.c */
+int cmd_buildpacks_add(int argc, char **argv); /* buildpacks.c */
 int cmd_buildpacks_clear(int argc, char **argv);
 int cmd_buildpacks_list(int argc, char **argv);
 int cmd_buildpacks_remove(int argc, char **argv);
 int cmd_repo_purge_cache(int argc, char **argv);
-int cmd_stack_build(int argc, char **argv);      /* stack.c */
+int cmd_stack_build(int argc, char **argv); /* stack.c */
 int cmd_stack_report(int argc, char **argv);
 int cmd_stack_set(int argc, char **argv);
 int cmd_ps_restart(int argc, char **argv);
-int cmd_ps_start(int argc, char **argv);         /* ps.c: stop/start/report/set */
+int cmd_ps_start(int argc, char **argv); /* ps.c: stop/start/report/set */
 int cmd_ps_stop(int argc, char **argv);
 int cmd_ps_report(int argc, char **argv);
 int cmd_ps_set(int argc, char **argv);
-int cmd_storage_mount(int argc, char **argv);    /* storage.c */
+int cmd_storage_mount(int argc, char **argv); /* storage.c */
 int cmd_storage_unmount(int argc, char **argv);
 int cmd_storage_list(int argc, char **argv);
 int cmd_storage_report(int argc, char **argv);
 int cmd_storage_allow(int argc, char **argv);
 int cmd_storage_disallow(int argc, char **argv);
-int cmd_resource_limit(int argc, char **argv);   /* resource.c */
+int cmd_resource_limit(int argc, char **argv); /* resource.c */
 int cmd_resource_limit_clear(int argc, char **argv);
 int cmd_resource_report(int argc, char **argv);
-int cmd_run(int argc, char **argv);              /* run.c */
+int cmd_run(int argc, char **argv); /* run.c */
 int cmd_enter(int argc, char **argv);
 int cmd_ps_rebuild(int argc, char **argv);
 int cmd_ps_restore(int argc, char **argv);
-int cmd_plugin_list(int argc, char **argv);      /* plugin.c */
+int cmd_plugin_list(int argc, char **argv); /* plugin.c */
 int cmd_plugin_install(int argc, char **argv);
 int cmd_plugin_update(int argc, char **argv);
 int cmd_plugin_uninstall(int argc, char **argv);
@@ -139,34 +139,37 @@ int cli_plugin_builder(const char *app, const char *dir, const char **builder);
 /* deploy_req.check_fn: the check-deploy trigger (data is the app name). */
 int cli_check_deploy(void *data, const char *id, const char *type, int port);
 /* Fires a post-* trigger with args FIRST SECOND REST…; failures are warnings. */
-void cli_trigger_post(const char *trigger, const char *app, const char *first,
-		      const char *second, int nrest, char **rest);
-int cmd_acl_add(int argc, char **argv);          /* acl.c */
+void cli_trigger_post(const char *trigger, const char *app, const char *first, const char *second,
+		      int nrest, char **rest);
+int cmd_acl_add(int argc, char **argv); /* acl.c */
 int cmd_acl_remove(int argc, char **argv);
 int cmd_acl_list(int argc, char **argv);
 int cmd_events(int argc, char **argv);
-int cmd_help(int argc, char **argv);             /* main.c */
+int cmd_help(int argc, char **argv); /* main.c */
 int cmd_version(int argc, char **argv);
 
 /* Shared by the families (src/cli/util.c). */
 /* Checks argc against the command's needs and that argv[1] is a valid, existing
  * app; prints usage on a short argv. */
 int cli_need_app(int argc, char **argv, int min_args, int must_exist);
-int cli_usage(const char *name);                 /* err_set("usage: wharf …") */
+int cli_usage(const char *name); /* err_set("usage: wharf …") */
 /* Absolute path of the running wharf binary. */
 int cli_self_exe(struct buf *out);
 
 /* Builds (src/cli/build.c): export the pushed tree into dir, detect the builder,
  * build the image. */
 struct cli_build {
-	struct buf image;        /* the new image's id */
-	json_t    *processes;    /* type -> Cmd array (or null: the image's CMD); NULL when
+	struct buf image;  /* the new image's id */
+	json_t *processes; /* type -> Cmd array (or null: the image's CMD); NULL when
 	                          * the app only has the image's CMD as `web` */
 };
-#define CLI_BUILD_INIT { .image = BUF_INIT, .processes = NULL }
+#define CLI_BUILD_INIT                               \
+	{                                            \
+		.image = BUF_INIT, .processes = NULL \
+	}
 void cli_build_release(struct cli_build *b);
-int  cli_build_tree(struct docker *d, const char *app, const char *rev, const char *dir,
-		    long version, struct cli_build *out);
+int cli_build_tree(struct docker *d, const char *app, const char *rev, const char *dir,
+		   long version, struct cli_build *out);
 
 /* Creates an app (apps:create, a first push): its state and its bare repository
  * with the deploy hook, and fires post-create. Refuses an invalid or existing
@@ -244,8 +247,8 @@ void cli_checks_apply(const json_t *appobj, struct deploy_req *req);
  * https its 443 (wharf opens no other host port); the container port is
  * 1024-65535 (containers share the host's network). */
 struct cli_port_map {
-	const char *scheme;          /* "http" or "https" (static) */
-	int         host, container;
+	const char *scheme; /* "http" or "https" (static) */
+	int host, container;
 };
 int cli_port_map_parse(struct cli_port_map *out, const char *s);
 /* A decimal port of n bytes in [lo, 65535]: no sign, space or leading zero. */
@@ -277,29 +280,29 @@ int cli_help_commands(void);
  * unknown one is an error; words not starting with '-' (and "-") are positional. */
 #define CLI_OPTS_MAX 256
 struct cli_opts {
-	const char *name;            /* argv[0] */
-	char       *pos[CLI_OPTS_MAX];
-	int         npos;
-	int         global, merged, encoded, quoted, no_restart, replace, force, skip_deploy;
-	const char *format;          /* --format X, or NULL */
-	const char *flag;            /* one report flag starting with report_prefix */
+	const char *name; /* argv[0] */
+	char *pos[CLI_OPTS_MAX];
+	int npos;
+	int global, merged, encoded, quoted, no_restart, replace, force, skip_deploy;
+	const char *format; /* --format X, or NULL */
+	const char *flag;   /* one report flag starting with report_prefix */
 };
 /* allowed: space-separated flags ("--global --format"); report_prefix ("--apps-")
  * lets one report flag through, or NULL. */
 int cli_opts_parse(struct cli_opts *o, int argc, char **argv, const char *allowed,
 		   const char *report_prefix);
-int cli_opts_format(const struct cli_opts *o, int *json);  /* stdout|json */
+int cli_opts_format(const struct cli_opts *o, int *json); /* stdout|json */
 /* pos[0] is a valid (and, with must_exist, existing) app; usage when missing. */
 int cli_opts_app(const struct cli_opts *o, int must_exist);
 struct cli_report_row {
-	const char *label;           /* "Apps locked": flag --apps-locked, JSON "apps-locked" */
+	const char *label; /* "Apps locked": flag --apps-locked, JSON "apps-locked" */
 	const char *value;
 };
 /* Prints "=====> title" and the rows, or the rows as one JSON object, or with
  * flag only the value of that row (an unknown flag is an error). */
 int cli_report_show(const char *title, const struct cli_report_row *rows, size_t n,
 		    const char *flag, int json);
-json_t *cli_report_json(const struct cli_report_row *rows, size_t n);  /* new object */
+json_t *cli_report_json(const struct cli_report_row *rows, size_t n); /* new object */
 
 /* Bind mounts (src/cli/storage.c). A mount is "HOSTDIR:CONTAINERDIR[:ro]": both
  * absolute, no "." or ".." component, no ',', ':' or control character inside,
@@ -338,7 +341,7 @@ int cli_domain_deployer_ok(const char *domain, const char *app, const json_t *gl
 int cli_domain_is_public_suffix(const char *domain, const char *psl_file);
 
 /* Config text (src/cli/envfile.c; pure, unit-tested). */
-int cli_shell_quote(struct buf *out, const char *s);        /* 'it'\''s' */
+int cli_shell_quote(struct buf *out, const char *s); /* 'it'\''s' */
 /* Sorted keys of an object, borrowed from it; caller frees the array. */
 const char **cli_env_sorted_keys(const json_t *env, size_t *n);
 /* format: shell | exports | envfile | docker-args | json | json-list. */
@@ -346,6 +349,6 @@ int cli_env_export(struct buf *out, const json_t *env, const char *format);
 /* A JSON object of strings, or envfile/exports/shell/docker-args text (KEY=VALUE words,
  * quotes, comments, `export `); keys validated. *out is a new object. */
 int cli_env_parse(json_t **out, const char *text, size_t len);
-int cli_base64_decode(struct buf *out, const char *in);     /* appends; no NULs */
+int cli_base64_decode(struct buf *out, const char *in); /* appends; no NULs */
 
 #endif

@@ -15,14 +15,17 @@
 
 /* Where the vars live: an app's app.json or global.json. */
 struct target {
-	const char *app;             /* NULL with --global */
+	const char *app; /* NULL with --global */
 	struct lock l;
-	json_t     *doc;             /* app.json or global.json */
-	json_t     *config;          /* borrowed from doc */
-	char      **args;            /* positional words after the app */
-	int         nargs;
+	json_t *doc;    /* app.json or global.json */
+	json_t *config; /* borrowed from doc */
+	char **args;    /* positional words after the app */
+	int nargs;
 };
-#define TARGET_INIT { .app = NULL, .l = LOCK_INIT, .doc = NULL, .config = NULL }
+#define TARGET_INIT                                                      \
+	{                                                                \
+		.app = NULL, .l = LOCK_INIT, .doc = NULL, .config = NULL \
+	}
 
 /* Resolves --global or the app in pos[0]; with lock, takes the app's (or the
  * global file's) lock before loading, so a read-modify-write loses nothing. A
@@ -37,8 +40,9 @@ static int target_open(struct target *t, const struct cli_opts *o, int lock)
 	if (o->global) {
 		t->args = (char **)o->pos;
 		t->nargs = o->npos;
-		if (lock && (buf_addf(&p, "%s/global.lock", wharf_root()) < 0 ||
-			     fs_mkdir_p(wharf_root(), 0755) < 0 || lock_take(&t->l, p.buf, NULL) < 0))
+		if (lock &&
+		    (buf_addf(&p, "%s/global.lock", wharf_root()) < 0 ||
+		     fs_mkdir_p(wharf_root(), 0755) < 0 || lock_take(&t->l, p.buf, NULL) < 0))
 			goto out;
 		if (state_global_load(&t->doc) < 0)
 			goto out;
@@ -79,7 +83,8 @@ static int target_commit(struct target *t, const struct cli_opts *o, const char 
 	lock_release(&t->l);
 	/* why is "config set|unset|clear|import": the trigger gets the verb. */
 	plugins_post("post-config-update", t->app,
-		     (const char *[]){ t->app ? t->app : "--global", why + strlen("config "), NULL });
+		     (const char *[]){ t->app ? t->app : "--global", why + strlen("config "),
+				       NULL });
 	if (!t->app) {
 		say_detail("global config applies to each app on its next deploy or restart");
 		return 0;
@@ -233,7 +238,7 @@ int cmd_config_get(int argc, char **argv)
 		goto out;
 	v = json_str(view, t.args[0], NULL);
 	if (!v) {
-		ret = 1;                /* Dokku: an unset key prints nothing, exits 1 */
+		ret = 1; /* Dokku: an unset key prints nothing, exits 1 */
 		goto out;
 	}
 	if (o.quoted && cli_shell_quote(&q, v) < 0)

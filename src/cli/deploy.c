@@ -25,13 +25,13 @@ static long next_version(const json_t *releases)
 /* What a release runs, wherever it came from (a build, the current release, an
  * old one). Borrowed pointers. */
 struct release_src {
-	const char   *image;
-	const char   *git_rev;
+	const char *image;
+	const char *git_rev;
 	const json_t *processes;
 	const json_t *checks;
-	const json_t *config;     /* NULL: the app's current config */
-	const char   *what;       /* "from-image" for git:from-image; NULL: a push's build */
-	const char   *source;     /* the image reference git:from-image was given */
+	const json_t *config; /* NULL: the app's current config */
+	const char *what;     /* "from-image" for git:from-image; NULL: a push's build */
+	const char *source;   /* the image reference git:from-image was given */
 };
 
 /* Who made the change: the ssh key's name, or the local user. */
@@ -56,7 +56,8 @@ static int prune_images(struct docker *d, json_t *releases, long retain)
 	int removed = 0;
 
 	for (i = n > (size_t)retain ? n - (size_t)retain : 0; i < n; i++)
-		json_array_append_new(keep, json_string(json_str(json_array_get(arr, i), "image", "")));
+		json_array_append_new(keep,
+				      json_string(json_str(json_array_get(arr, i), "image", "")));
 	for (i = 0; n > (size_t)retain && i < n - (size_t)retain; i++) {
 		const char *img;
 		size_t j;
@@ -70,10 +71,10 @@ static int prune_images(struct docker *d, json_t *releases, long retain)
 		json_array_foreach(keep, j, k)
 			kept |= !strcmp(json_string_value(k), img);
 		if (kept)
-			continue;       /* a newer release runs the same image: it stays */
+			continue; /* a newer release runs the same image: it stays */
 		if (docker_image_remove(d, img, 0) < 0) {
-			say_warn("could not remove the image of v%lld: %s", json_int(r, "version", 0),
-				 err_msg());
+			say_warn("could not remove the image of v%lld: %s",
+				 json_int(r, "version", 0), err_msg());
 			continue;
 		}
 		json_object_set_new(r, "pruned", json_true());
@@ -101,7 +102,8 @@ static long release_timeout(const json_t *env)
 	n = strtol(v, &end, 10);
 	if (errno || end == v || *end || n < 0 || n > 7 * 86400) {
 		say_warn("WHARF_RELEASE_TIMEOUT=%s is not a number of seconds (0 to 604800); "
-			 "the release command gets the default hour", v);
+			 "the release command gets the default hour",
+			 v);
 		return 0;
 	}
 	return n == 0 ? -1 : n;
@@ -131,7 +133,7 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 	 * config (config:set --global) with the app's over it. */
 	config = src->config ? src->config : json_object_get(appobj, "config");
 	env = json_object_get(global, "config") ? json_deep_copy(json_object_get(global, "config"))
-						 : json_object();
+						: json_object();
 	if (!env || json_object_update(env, (json_t *)config) < 0) {
 		err_set("out of memory");
 		goto out;
@@ -158,15 +160,16 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 	stopped = json_is_true(json_object_get(appobj, "stopped"));
 	/* A stopped app (ps:stop) stays stopped through every deploy: the release
 	 * is made and recorded, and ps:start runs it. */
-	cli_checks_apply(appobj, &req);              /* checks:skip / checks:disable */
-	req.web_port = cli_ports_web_port(appobj);   /* ports:set, used without overlap */
+	cli_checks_apply(appobj, &req);            /* checks:skip / checks:disable */
+	req.web_port = cli_ports_web_port(appobj); /* ports:set, used without overlap */
 	/* Whatever deleted the route (a rename, ps:stop, a release without web)
 	 * or lost it, the new one gets the app's options and certificate. */
 	req.router_options = ropts;
 	req.router_cert = cert;
 	snprintf(vs, sizeof(vs), "%ld", version);
 	if (!stopped) {
-		if (plugins_pre("pre-deploy", app, (const char *[]){ app, src->image, vs, NULL }) < 0 ||
+		if (plugins_pre("pre-deploy", app, (const char *[]){ app, src->image, vs, NULL }) <
+			    0 ||
 		    plugins_docker_args(&extra, "docker-args-deploy", app,
 					(const char *[]){ app, vs, NULL }) < 0)
 			goto out;
@@ -180,9 +183,8 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 		goto out;
 	who(&by);
 	rel = json_pack("{s:I,s:s,s:s?,s:O,s:O,s:s,s:s,s:s}", "version", (json_int_t)version,
-			"image", src->image, "git_rev", src->git_rev, "config", config,
-			"formation", formation, "created_at", now.buf, "description", description,
-			"by", by.buf);
+			"image", src->image, "git_rev", src->git_rev, "config", config, "formation",
+			formation, "created_at", now.buf, "description", description, "by", by.buf);
 	if (!rel) {
 		err_set("out of memory");
 		goto out;
@@ -220,7 +222,8 @@ static int release_and_run(struct docker *d, const char *app, const struct relea
 	say_section("Application deployed: v%ld", version);
 	json_array_foreach(domains, i, v)
 		say_detail("http://%s", json_string_value(v));
-	plugins_post("post-deploy", app, (const char *[]){ app, vs, src->image, src->git_rev, NULL });
+	plugins_post("post-deploy", app,
+		     (const char *[]){ app, vs, src->image, src->git_rev, NULL });
 	ret = 0;
 out:
 	json_decref(appobj);
@@ -297,7 +300,8 @@ int cli_deploy_push(const char *app, const char *rev)
 	if (checks)
 		say_step("Using %zu startup check%s from the app", json_array_size(checks),
 			 json_array_size(checks) == 1 ? "" : "s");
-	if (plugins_pre("pre-release", app, (const char *[]){ app, built.image.buf, rev, NULL }) < 0)
+	if (plugins_pre("pre-release", app, (const char *[]){ app, built.image.buf, rev, NULL }) <
+	    0)
 		goto out;
 	src.image = built.image.buf;
 	src.git_rev = rev;
@@ -362,7 +366,8 @@ static int redeploy_release(const char *app, long from, int restore_config, cons
 	}
 	if (json_is_true(json_object_get(rel, "pruned"))) {
 		err_set("the image of v%ld was removed (only the last releases keep theirs: "
-			"releases:set %s retain N); push its commit again instead", from, app);
+			"releases:set %s retain N); push its commit again instead",
+			from, app);
 		goto out;
 	}
 	src.image = json_str(rel, "image", "");
@@ -406,7 +411,8 @@ int cli_deploy_image(const char *app, const char *ref)
 		goto out;
 	if (!exists) {
 		err_set("image '%s' does not exist in the local Docker (wharf never pulls: "
-			"build or `docker load` it on this host first)", ref);
+			"build or `docker load` it on this host first)",
+			ref);
 		goto out;
 	}
 	if (docker_image_inspect(d, ref, &info) < 0)
@@ -521,7 +527,8 @@ int cli_route_refresh_locked(const char *app, int from_containers)
 		/* After a restart: what the current release runs is what to serve. */
 		targets = json_array();
 		if (state_releases_load(app, &rels) < 0 || docker_new(&d, NULL) < 0 ||
-		    release_targets(d, app, (long)json_int(state_current_release(rels), "version", 0),
+		    release_targets(d, app,
+				    (long)json_int(state_current_release(rels), "version", 0),
 				    targets) < 0)
 			goto out;
 	} else {
@@ -532,7 +539,7 @@ int cli_route_refresh_locked(const char *app, int from_containers)
 		targets = json_incref(json_object_get(route, "targets"));
 	}
 	if (!json_array_size(targets)) {
-		ret = 0;                /* nothing serves yet: the next deploy routes it */
+		ret = 0; /* nothing serves yet: the next deploy routes it */
 		goto out;
 	}
 	n = json_array_size(domains);

@@ -8,20 +8,111 @@
 
 /* Common public suffixes, for hosts without Debian's publicsuffix package: a
  * deployer must never take a whole registry (com) or a shared hosting zone. */
-static const char *const builtin_suffixes[] = {
-	"com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", "name", "pro",
-	"io", "co", "me", "tv", "cc", "ai", "app", "dev", "page", "cloud", "online", "site",
-	"xyz", "top", "eu", "de", "fr", "nl", "be", "ch", "at", "it", "es", "pt", "se", "no",
-	"dk", "fi", "pl", "cz", "ie", "ru", "ua", "us", "ca", "mx", "br", "ar", "au", "nz",
-	"jp", "cn", "kr", "in", "sg", "hk", "tw", "za", "uk", "co.uk", "org.uk", "ac.uk",
-	"gov.uk", "me.uk", "com.au", "net.au", "org.au", "co.nz", "co.jp", "ne.jp", "or.jp",
-	"com.br", "com.cn", "com.mx", "co.in", "co.za", "com.sg", "com.hk", "com.tw",
-	"github.io", "gitlab.io", "herokuapp.com", "netlify.app", "vercel.app", "pages.dev",
-	"workers.dev", "appspot.com", "azurewebsites.net", "cloudfront.net",
-	"amazonaws.com", "s3.amazonaws.com", "blogspot.com", "fly.dev", "onrender.com",
-	"localhost", "local", "test", "example", "invalid", "internal", "lan", "home.arpa",
-	"arpa", NULL
-};
+static const char *const builtin_suffixes[] = { "com",
+						"net",
+						"org",
+						"edu",
+						"gov",
+						"mil",
+						"int",
+						"info",
+						"biz",
+						"name",
+						"pro",
+						"io",
+						"co",
+						"me",
+						"tv",
+						"cc",
+						"ai",
+						"app",
+						"dev",
+						"page",
+						"cloud",
+						"online",
+						"site",
+						"xyz",
+						"top",
+						"eu",
+						"de",
+						"fr",
+						"nl",
+						"be",
+						"ch",
+						"at",
+						"it",
+						"es",
+						"pt",
+						"se",
+						"no",
+						"dk",
+						"fi",
+						"pl",
+						"cz",
+						"ie",
+						"ru",
+						"ua",
+						"us",
+						"ca",
+						"mx",
+						"br",
+						"ar",
+						"au",
+						"nz",
+						"jp",
+						"cn",
+						"kr",
+						"in",
+						"sg",
+						"hk",
+						"tw",
+						"za",
+						"uk",
+						"co.uk",
+						"org.uk",
+						"ac.uk",
+						"gov.uk",
+						"me.uk",
+						"com.au",
+						"net.au",
+						"org.au",
+						"co.nz",
+						"co.jp",
+						"ne.jp",
+						"or.jp",
+						"com.br",
+						"com.cn",
+						"com.mx",
+						"co.in",
+						"co.za",
+						"com.sg",
+						"com.hk",
+						"com.tw",
+						"github.io",
+						"gitlab.io",
+						"herokuapp.com",
+						"netlify.app",
+						"vercel.app",
+						"pages.dev",
+						"workers.dev",
+						"appspot.com",
+						"azurewebsites.net",
+						"cloudfront.net",
+						"amazonaws.com",
+						"s3.amazonaws.com",
+						"blogspot.com",
+						"fly.dev",
+						"onrender.com",
+						"localhost",
+						"local",
+						"test",
+						"example",
+						"invalid",
+						"internal",
+						"lan",
+						"home.arpa",
+						"arpa",
+						NULL };
 
 /* Is domain a rule of the public suffix list in text? Exact rules, and "*.parent"
  * unless "!domain" excepts it. */
@@ -37,7 +128,8 @@ static int psl_has(const char *text, const char *domain)
 			return 1;
 		if (len == n + 1 && p[0] == '!' && !memcmp(p + 1, domain, n))
 			return 0;
-		if (dot && len == pn + 2 && p[0] == '*' && p[1] == '.' && !memcmp(p + 2, dot + 1, pn))
+		if (dot && len == pn + 2 && p[0] == '*' && p[1] == '.' &&
+		    !memcmp(p + 2, dot + 1, pn))
 			wild = 1;
 		p += len;
 		p += strspn(p, "\r\n");
@@ -74,7 +166,8 @@ int cli_domain_deployer_ok(const char *given, const char *app, const json_t *glo
 		domain[i] = (char)tolower((unsigned char)given[i]);
 	if (strchr(domain, '*'))
 		return err_set("refused: deployers may not add the wildcard domain %s (an admin "
-			       "may)", domain);
+			       "may)",
+			       domain);
 	json_array_foreach(globals, i, g) {
 		const char *gd = json_string_value(g);
 		size_t gn = gd ? strlen(gd) : 0;

@@ -86,7 +86,7 @@ static int check_new_domains(const char *app, const json_t *have, int n, char **
 	for (i = 0; i < n; i++) {
 		char *other = NULL;
 		if (array_has(have, domains[i]))
-			continue;       /* the app has it already: nothing is taken */
+			continue; /* the app has it already: nothing is taken */
 		if (deployer && cli_domain_deployer_ok(domains[i], app, globals, PSL_FILE) < 0)
 			goto out;
 		if (served_by_other(&other, domains[i], app, deployer) < 0)
@@ -139,7 +139,8 @@ static int change_app(int argc, char **argv, enum change what)
 	if (state_app_lock(&l, name) < 0 || state_app_load(name, &app) < 0)
 		goto out;
 	domains = json_object_get(app, "domains");
-	if ((what == ADD || what == SET) && check_new_domains(name, domains, o.npos - 1, o.pos + 1) < 0)
+	if ((what == ADD || what == SET) &&
+	    check_new_domains(name, domains, o.npos - 1, o.pos + 1) < 0)
 		goto out;
 	if (what == SET || what == CLEAR || what == RESET)
 		json_array_clear(domains);
@@ -166,7 +167,8 @@ static int change_app(int argc, char **argv, enum change what)
 	if (what == RESET)
 		say_step("Reset domains in %s", name);
 	if (what == ENABLE || what == DISABLE)
-		say_step("%s the default domain of %s", what == ENABLE ? "Enabled" : "Disabled", name);
+		say_step("%s the default domain of %s", what == ENABLE ? "Enabled" : "Disabled",
+			 name);
 	if (state_app_save(name, app) < 0)
 		goto out;
 	lock_release(&l);
@@ -246,8 +248,8 @@ static int change_global(int argc, char **argv, enum change what)
 	for (i = 0; i < o.npos; i++)
 		if (valid_domain(o.pos[i]) < 0)
 			return -1;
-	if (buf_addf(&p, "%s/global.lock", wharf_root()) < 0 || fs_mkdir_p(wharf_root(), 0755) < 0 ||
-	    lock_take(&l, p.buf, NULL) < 0)
+	if (buf_addf(&p, "%s/global.lock", wharf_root()) < 0 ||
+	    fs_mkdir_p(wharf_root(), 0755) < 0 || lock_take(&l, p.buf, NULL) < 0)
 		goto out;
 	if (state_global_load(&g) < 0 || state_global_domains(&list) < 0)
 		goto out;
@@ -277,7 +279,10 @@ static int change_global(int argc, char **argv, enum change what)
 	if (what == CLEAR)
 		say_step("Cleared global domains");
 	else
-		say_step("%s global domains: %s", what == REMOVE ? "Removed" : what == SET ? "Set" : "Added",
+		say_step("%s global domains: %s",
+			 what == REMOVE ? "Removed"
+			 : what == SET  ? "Set"
+					: "Added",
 			 p.buf);
 	refresh_all_routes();
 	cli_trigger_post("post-domains-update", NULL, "--global", argv[0] + 8, o.npos, o.pos);
@@ -328,8 +333,8 @@ static int domains_report(const char *app, const char *flag, int json, json_t *a
 		join_domains(&vhosts, domains);
 	buf_addf(&title, "%s domains information", app ? app : "Global");
 	{
-		const char *enabled = json_is_false(json_object_get(obj, "default_domain")) ? "false"
-											   : "true";
+		const char *enabled =
+			json_is_false(json_object_get(obj, "default_domain")) ? "false" : "true";
 		struct cli_report_row rows[] = {
 			{ "Domains app enabled", enabled },
 			{ "Domains app vhosts", vhosts.buf },

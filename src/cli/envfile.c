@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ENV_TEXT_MAX (4u << 20)      /* an import larger than 4 MiB is refused */
+#define ENV_TEXT_MAX (4u << 20) /* an import larger than 4 MiB is refused */
 
 int cli_shell_quote(struct buf *out, const char *s)
 {
@@ -73,7 +73,8 @@ int cli_env_export(struct buf *out, const json_t *env, const char *format)
 	if (!is_json && !is_list && strcmp(format, "shell") && strcmp(format, "exports") &&
 	    strcmp(format, "envfile") && strcmp(format, "docker-args"))
 		return err_set("unknown format '%s': use shell, exports, envfile, docker-args, "
-			       "json or json-list", format);
+			       "json or json-list",
+			       format);
 	keys = cli_env_sorted_keys(env, &n);
 	if (!keys)
 		return err_set("out of memory");
@@ -84,10 +85,10 @@ int cli_env_export(struct buf *out, const json_t *env, const char *format)
 		int r = 0;
 		if (is_list) {
 			r = json_array_append_new(list, json_pack("{s:s,s:s}", "name", keys[i],
-								 "value", v));
+								  "value", v));
 		} else if (!strcmp(format, "shell") || !strcmp(format, "docker-args")) {
-			r = buf_addf(out, "%s%s%s=", i ? " " : "",
-				     format[0] == 'd' ? "--env=" : "", keys[i]);
+			r = buf_addf(out, "%s%s%s=", i ? " " : "", format[0] == 'd' ? "--env=" : "",
+				     keys[i]);
 			r = r < 0 ? r : cli_shell_quote(out, v);
 		} else if (!strcmp(format, "exports")) {
 			r = buf_addf(out, "export %s=", keys[i]);
@@ -150,7 +151,7 @@ static int parse_value(struct buf *val, const char **pp, const char *end, int li
 				else if (strchr("\"\\$`", *p))
 					r = buf_addch(val, *p);
 				else if (*p == '\n')
-					;       /* line continuation */
+					; /* line continuation */
 				else
 					r = buf_addf(val, "\\%c", *p);
 			}
@@ -200,7 +201,7 @@ static int parse_envfile(json_t *vars, const char *text, size_t len)
 			for (p += 6; p < end && (*p == ' ' || *p == '\t');)
 				p++;
 		if (end - p > 6 && !strncmp(p, "--env=", 6))
-			p += 6;         /* docker-args */
+			p += 6; /* docker-args */
 		for (k = p; p < end && *p != '=' && !strchr(" \t\r\n", *p);)
 			p++;
 		buf_reset(&key);
@@ -217,7 +218,8 @@ static int parse_envfile(json_t *vars, const char *text, size_t len)
 		if (parse_value(&val, &p, end, line_of(text, k)) < 0)
 			goto out;
 		if (strlen(val.buf) != val.len) {
-			err_set("line %d: the value of %s holds a NUL byte", line_of(text, k), key.buf);
+			err_set("line %d: the value of %s holds a NUL byte", line_of(text, k),
+				key.buf);
 			goto out;
 		}
 		json_object_set_new(vars, key.buf, json_string(val.buf));
@@ -244,13 +246,15 @@ int cli_env_parse(json_t **out, const char *text, size_t len)
 	if (p < text + len && *p == '{') {
 		*out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 		if (!json_is_object(*out)) {
-			err_set("invalid JSON at line %d: %s", jerr.line, *out ? "not an object" : jerr.text);
+			err_set("invalid JSON at line %d: %s", jerr.line,
+				*out ? "not an object" : jerr.text);
 			goto out;
 		}
 		json_object_foreach(*out, k, v) {
 			if (valid_config_key(k) < 0)
 				goto out;
-			if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+			if (!json_is_string(v) ||
+			    strlen(json_string_value(v)) != json_string_length(v)) {
 				err_set("the value of %s is not a string", k);
 				goto out;
 			}

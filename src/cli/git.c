@@ -14,7 +14,8 @@
 static int valid_branch(const char *b)
 {
 	size_t n = strlen(b);
-	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-";
+	static const char ok[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-";
 
 	if (!n || n > 200 || strspn(b, ok) != n || strchr("-/.", b[0]) || strchr("/.", b[n - 1]) ||
 	    strstr(b, "..") || strstr(b, "//") || strstr(b, "/.") ||
@@ -35,11 +36,25 @@ static int parse_push_size(const char *s, long long *bytes)
 	for (p = s; p < s + digits; p++)
 		v = v * 10 + (*p - '0');
 	switch (*p) {
-	case '\0': break;
-	case 'k': case 'K': mult = 1LL << 10; p++; break;
-	case 'm': case 'M': mult = 1LL << 20; p++; break;
-	case 'g': case 'G': mult = 1LL << 30; p++; break;
-	default: goto bad;
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		mult = 1LL << 10;
+		p++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1LL << 20;
+		p++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1LL << 30;
+		p++;
+		break;
+	default:
+		goto bad;
 	}
 	if (*p || v * mult < 1024 || v * mult > (100LL << 30))
 		goto bad;
@@ -124,10 +139,11 @@ out:
 static int valid_image_ref(const char *ref)
 {
 	size_t n = strlen(ref);
-	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:@-";
+	static const char ok[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:@-";
 
-	if (!n || n > 255 || strspn(ref, ok) != n || !strchr(
-	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", ref[0]) ||
+	if (!n || n > 255 || strspn(ref, ok) != n ||
+	    !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", ref[0]) ||
 	    strstr(ref, "..") || strstr(ref, "//"))
 		return err_set("invalid image reference '%s'", ref);
 	return 0;
@@ -151,7 +167,8 @@ static int deployer_image_ok(const char *app, const char *ref)
 	}
 	if (!build_image_is_apps(info, ref, app)) {
 		err_set("refused: deployers may deploy only images built for %s (wharf/%s:… or "
-			"labelled wharf.app=%s); '%s' is not", app, app, app, ref);
+			"labelled wharf.app=%s); '%s' is not",
+			app, app, app, ref);
 		goto out;
 	}
 	ret = 0;

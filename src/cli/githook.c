@@ -31,12 +31,13 @@ static int refs_room(const char *app, int created, const char *deploy_branch)
 	size_t have = 0;
 	int ret = -1;
 
-	if (wharf_app_path(&repo, app, "repo.git") < 0 || receiver_repo_count_refs(repo.buf, &have) < 0)
+	if (wharf_app_path(&repo, app, "repo.git") < 0 ||
+	    receiver_repo_count_refs(repo.buf, &have) < 0)
 		goto out;
 	if (have + (size_t)created > RECEIVER_REFS_MAX) {
 		err_set("refused: %s keeps at most %d branches and tags; only %s deploys: delete "
-			"branches you no longer need (git push REMOTE :BRANCH)", app, RECEIVER_REFS_MAX,
-			deploy_branch);
+			"branches you no longer need (git push REMOTE :BRANCH)",
+			app, RECEIVER_REFS_MAX, deploy_branch);
 		goto out;
 	}
 	ret = 0;

@@ -8,28 +8,26 @@
 /* One purpose line per family, as Dokku's `<plugin>:help` header shows it. */
 static const struct {
 	const char *family, *purpose;
-} purposes[] = {
-	{ "acl", "Manage which apps a deployer key may use" },
-	{ "apps", "Manage apps" },
-	{ "builder", "Manage the builder settings of an app" },
-	{ "buildpacks", "Manage the buildpacks of an app" },
-	{ "checks", "Manage the zero-downtime checks of an app" },
-	{ "config", "Manage global and app-specific config vars" },
-	{ "domains", "Manage the domains apps are served on" },
-	{ "git", "Manage app deploys through git" },
-	{ "logs", "Show an app's logs" },
-	{ "plugin", "Manage plugins: folders of executables run at named moments" },
-	{ "ports", "Manage the port mappings of an app" },
-	{ "ps", "Manage the processes of an app" },
-	{ "releases", "Manage the releases of an app" },
-	{ "repo", "Manage the repository and build cache of an app" },
-	{ "resource", "Manage the resource limits of an app" },
-	{ "router", "Run the HTTP router and manage how it serves an app" },
-	{ "ssh-keys", "Manage the public ssh keys allowed to push and run commands" },
-	{ "stack", "Manage the buildpack stack image" },
-	{ "storage", "Manage the persistent storage of an app" },
-	{ NULL, NULL }
-};
+} purposes[] = { { "acl", "Manage which apps a deployer key may use" },
+		 { "apps", "Manage apps" },
+		 { "builder", "Manage the builder settings of an app" },
+		 { "buildpacks", "Manage the buildpacks of an app" },
+		 { "checks", "Manage the zero-downtime checks of an app" },
+		 { "config", "Manage global and app-specific config vars" },
+		 { "domains", "Manage the domains apps are served on" },
+		 { "git", "Manage app deploys through git" },
+		 { "logs", "Show an app's logs" },
+		 { "plugin", "Manage plugins: folders of executables run at named moments" },
+		 { "ports", "Manage the port mappings of an app" },
+		 { "ps", "Manage the processes of an app" },
+		 { "releases", "Manage the releases of an app" },
+		 { "repo", "Manage the repository and build cache of an app" },
+		 { "resource", "Manage the resource limits of an app" },
+		 { "router", "Run the HTTP router and manage how it serves an app" },
+		 { "ssh-keys", "Manage the public ssh keys allowed to push and run commands" },
+		 { "stack", "Manage the buildpack stack image" },
+		 { "storage", "Manage the persistent storage of an app" },
+		 { NULL, NULL } };
 
 /* "apps:create" and "apps" are both in family "apps". */
 static int in_family(const char *name, const char *family, size_t n)
@@ -138,7 +136,8 @@ static const char md_tail[] =
 	"refused.\n\n"
 	"## Bash completion\n\n"
 	"`contrib/wharf-completion.bash` completes command names (from `wharf help --commands`),\n"
-	"app names and fixed words (`builder:set APP selected dockerfile`). `make install` puts it\n"
+	"app names and fixed words (`builder:set APP selected dockerfile`). `make install` puts "
+	"it\n"
 	"in `$(PREFIX)/share/bash-completion/completions/wharf`, where bash-completion finds it;\n"
 	"or `. contrib/wharf-completion.bash`.\n\n"
 	"Checks, ports, builders, `git:from-image`, `report` and `cleanup` are explained in\n"
@@ -147,7 +146,8 @@ static const char md_tail[] =
 	"| variable | default | meaning |\n"
 	"| --- | --- | --- |\n"
 	"| `WHARF_ROOT` | `/var/lib/wharf` | all state |\n"
-	"| `DOCKER_HOST` | `unix:///var/run/docker.sock` | the Docker Engine socket (same meaning as "
+	"| `DOCKER_HOST` | `unix:///var/run/docker.sock` | the Docker Engine socket (same meaning "
+	"as "
 	"for the docker CLI; only `unix://`) |\n"
 	"| `WHARF_ROUTER_SOCKET` | `/run/wharf/router.sock` | the router's control socket |\n"
 	"| `WHARF_PORT_RANGE` | `20000-29999` | ports given to app containers |\n";

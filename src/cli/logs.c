@@ -28,17 +28,18 @@ int cmd_logs(int argc, char **argv)
 		if (!strcmp(argv[n], "-t") || !strcmp(argv[n], "--tail"))
 			follow = 1;
 		else if ((!strcmp(argv[n], "-n") || !strcmp(argv[n], "--num")) && n + 1 < argc &&
-			 strspn(argv[n + 1], "0123456789") == strlen(argv[n + 1]) &&
-			 *argv[n + 1] && strlen(argv[n + 1]) < 7)
+			 strspn(argv[n + 1], "0123456789") == strlen(argv[n + 1]) && *argv[n + 1] &&
+			 strlen(argv[n + 1]) < 7)
 			tail = atoi(argv[++n]);
 		else if ((!strcmp(argv[n], "-p") || !strcmp(argv[n], "--ps")) && n + 1 < argc)
 			process = argv[++n];
 		else
 			return cli_usage(argv[0]);
 	}
-	if (process && (!*process || strlen(process) > 63 ||
-			strspn(process, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
-				strlen(process)))
+	if (process &&
+	    (!*process || strlen(process) > 63 ||
+	     strspn(process, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+		     strlen(process)))
 		return err_set("invalid process type '%s'", process);
 	if (docker_new(&d, NULL) < 0 || runtime_app_containers(d, argv[1], &list) < 0)
 		goto out;
@@ -46,12 +47,14 @@ int cmd_logs(int argc, char **argv)
 		const char *id = json_str(c, "Id", NULL);
 		if (!id || strcmp(json_str(c, "State", ""), "running"))
 			continue;
-		if (process && strcmp(json_str(json_object_get(c, "Labels"), DOCKER_LABEL_PROCESS, ""),
-				      process))
+		if (process &&
+		    strcmp(json_str(json_object_get(c, "Labels"), DOCKER_LABEL_PROCESS, ""),
+			   process))
 			continue;
 		shown++;
 		/* With several containers, follow only the newest (the list is newest first). */
-		if (docker_container_logs(d, id, follow && shown == 1, tail, 0, print_chunk, NULL) < 0)
+		if (docker_container_logs(d, id, follow && shown == 1, tail, 0, print_chunk, NULL) <
+		    0)
 			goto out;
 		if (follow)
 			break;

@@ -29,9 +29,12 @@ static int valid_mount_path(const char *p, size_t n, const char *what, const cha
 		/* Each component after a '/': ".", ".." and "" (a "//" or a trailing '/'). */
 		if ((i + 1 == n && n > 1) || (i + 1 < n && p[i + 1] == '/') ||
 		    (i + 1 < n && p[i + 1] == '.' && (i + 2 == n || p[i + 2] == '/')) ||
-		    (i + 2 < n && p[i + 1] == '.' && p[i + 2] == '.' && (i + 3 == n || p[i + 3] == '/')))
-			return err_set("%s in '%s' must be a plain absolute path (no '.', '..', '//' "
-				       "or trailing '/')", what, spec);
+		    (i + 2 < n && p[i + 1] == '.' && p[i + 2] == '.' &&
+		     (i + 3 == n || p[i + 3] == '/')))
+			return err_set(
+				"%s in '%s' must be a plain absolute path (no '.', '..', '//' "
+				"or trailing '/')",
+				what, spec);
 	}
 	return 0;
 }
@@ -53,7 +56,8 @@ int cli_mount_parse(const char *spec, struct buf *host, struct buf *container, i
 	hn = (size_t)(c1 - spec);
 	cn = c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
 	if (c2 && strcmp(c2 + 1, "ro"))
-		return err_set("'%s' is not HOSTDIR:CONTAINERDIR[:ro] (the only option is ro)", spec);
+		return err_set("'%s' is not HOSTDIR:CONTAINERDIR[:ro] (the only option is ro)",
+			       spec);
 	if (valid_mount_path(spec, hn, "the host dir", spec) < 0 ||
 	    valid_mount_path(c1 + 1, cn, "the container dir", spec) < 0)
 		return -1;
@@ -69,11 +73,24 @@ int cli_mount_parse(const char *spec, struct buf *host, struct buf *container, i
 
 /* The host's own directories: a container writing (or reading) them owns the host.
  * "/" is refused as the parent of all of them. */
-static const char *const never_mount[] = {
-	"/etc", "/proc", "/sys", "/dev", "/run", "/var/run", "/var/lib/docker",
-	"/var/lib/containerd", "/boot", "/root", "/usr", "/bin", "/sbin", "/lib", "/lib32",
-	"/lib64", "/libx32", NULL
-};
+static const char *const never_mount[] = { "/etc",
+					   "/proc",
+					   "/sys",
+					   "/dev",
+					   "/run",
+					   "/var/run",
+					   "/var/lib/docker",
+					   "/var/lib/containerd",
+					   "/boot",
+					   "/root",
+					   "/usr",
+					   "/bin",
+					   "/sbin",
+					   "/lib",
+					   "/lib32",
+					   "/lib64",
+					   "/libx32",
+					   NULL };
 
 /* p is dir or below it (whole components). */
 static int path_under(const char *p, const char *dir)
@@ -91,8 +108,8 @@ int cli_storage_host_near(const char *host, const char *forbidden, const char *w
 {
 	if (path_under(host, forbidden) || path_under(forbidden, host))
 		return err_set("refused: %s would expose %s%s; wharf never mounts it, even when a "
-			       "parent dir is allowed", host, what ? what : forbidden,
-			       what ? "" : " of the host");
+			       "parent dir is allowed",
+			       host, what ? what : forbidden, what ? "" : " of the host");
 	return 0;
 }
 
@@ -108,11 +125,13 @@ int cli_storage_host_ok(const char *host, const json_t *allow, const char *root)
 	for (i = 0; never_mount[i]; i++)
 		if (cli_storage_host_near(host, never_mount[i], NULL) < 0)
 			return -1;
-	if (root && *root && cli_storage_host_near(host, root, "wharf's own state (WHARF_ROOT)") < 0)
+	if (root && *root &&
+	    cli_storage_host_near(host, root, "wharf's own state (WHARF_ROOT)") < 0)
 		return -1;
 	json_array_foreach(allow, i, v)
 		if (json_is_string(v) && path_under(host, json_string_value(v)))
 			return 0;
 	return err_set("refused: %s is not under a host dir root allowed for mounts "
-		       "(`wharf storage:allow DIR`, as root on the host)", host);
+		       "(`wharf storage:allow DIR`, as root on the host)",
+		       host);
 }

@@ -126,8 +126,8 @@ int cli_plugin_command(int argc, char **argv)
 	return ret == -2 ? -1 : ret;
 }
 
-void cli_trigger_post(const char *trigger, const char *app, const char *first,
-		      const char *second, int nrest, char **rest)
+void cli_trigger_post(const char *trigger, const char *app, const char *first, const char *second,
+		      int nrest, char **rest)
 {
 	const char **args = calloc((size_t)nrest + 3, sizeof(*args));
 	int i;

@@ -33,7 +33,8 @@ int cli_port_map_parse(struct cli_port_map *out, const char *s)
 	memset(out, 0, sizeof(*out));
 	if (!c1 || !c2 || strchr(c2 + 1, ':') || strlen(s) > 32)
 		return err_set("invalid port mapping '%.40s': use SCHEME:HOST-PORT:CONTAINER-PORT "
-			       "(http:80:5000)", s);
+			       "(http:80:5000)",
+			       s);
 	if (slen == 4 && !strncmp(s, "http", 4))
 		out->scheme = "http";
 	else if (slen == 5 && !strncmp(s, "https", 5))
@@ -48,12 +49,14 @@ int cli_port_map_parse(struct cli_port_map *out, const char *s)
 	if (out->host != (!strcmp(out->scheme, "http") ? 80 : 443))
 		return err_set("invalid port mapping '%s': the router serves %s on host port %d "
 			       "only (wharf opens no other host port; apps are told apart by "
-			       "domain)", s, out->scheme, !strcmp(out->scheme, "http") ? 80 : 443);
+			       "domain)",
+			       s, out->scheme, !strcmp(out->scheme, "http") ? 80 : 443);
 	/* Containers share the host's network: below 1024 lie the host's own services
 	 * (and the router's 80 and 443). */
 	if (out->container < 1024)
 		return err_set("invalid port mapping '%s': the container port must be 1024-65535 "
-			       "(containers use the host's network)", s);
+			       "(containers use the host's network)",
+			       s);
 	return 0;
 }
 
@@ -71,7 +74,7 @@ int cli_ports_web_port(const json_t *appobj)
 
 	json_array_foreach(maps, i, v) {
 		if (!json_is_string(v) || cli_port_map_parse(&m, json_string_value(v)) < 0) {
-			err_clear();    /* handled: a stored map wharf cannot read gives no port */
+			err_clear(); /* handled: a stored map wharf cannot read gives no port */
 			continue;
 		}
 		if (!port || !strcmp(m.scheme, "http"))
@@ -102,7 +105,8 @@ int cli_checks_parse_types(json_t **out, const char *list)
 			json_decref(*out);
 			*out = NULL;
 			return err_set("invalid process type list '%s': use TYPE[,TYPE...] with "
-				       "letters, digits, '-' and '_'", list);
+				       "letters, digits, '-' and '_'",
+				       list);
 		}
 		memcpy(type, p, n);
 		type[n] = '\0';

@@ -51,10 +51,13 @@ static void explain(const char *app, const json_t *appobj)
 		say_detail("%s's web container gets a fresh $PORT on each deploy", app);
 	else if (runtime_type_listed(json_object_get(appobj, "checks_disabled"), "web"))
 		say_detail("the web container gets PORT=%d (checks are disabled for web: no "
-			   "overlap)", port);
+			   "overlap)",
+			   port);
 	else
-		say_detail("container port %d is used only without overlap (checks:disable %s web); "
-			   "zero-downtime deploys give each container a fresh $PORT", port, app);
+		say_detail(
+			"container port %d is used only without overlap (checks:disable %s web); "
+			"zero-downtime deploys give each container a fresh $PORT",
+			port, app);
 	say_detail("applies from the next deploy");
 }
 
@@ -83,7 +86,8 @@ static int change(int argc, char **argv, enum ports_change what)
 		for (k = 1; k < o.npos; k++)
 			if (cli_port_parse(o.pos[k], strlen(o.pos[k]), 1, &port) < 0 &&
 			    cli_port_map_parse(&m, o.pos[k]) < 0)
-				return err_set("'%s' is neither a host port nor a port mapping", o.pos[k]);
+				return err_set("'%s' is neither a host port nor a port mapping",
+					       o.pos[k]);
 	}
 	if (state_app_lock(&l, o.pos[0]) < 0 || state_app_load(o.pos[0], &app) < 0)
 		goto out;
@@ -109,9 +113,11 @@ static int change(int argc, char **argv, enum ports_change what)
 			size_t before = json_array_size(cur);
 			for (i = before; i-- > 0;) {
 				const char *s = json_string_value(json_array_get(cur, i));
-				const char *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+				const char *c1 = strchr(s, ':'),
+					   *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 				int byport = strchr(o.pos[k], ':') == NULL;
-				if (byport ? (c1 && c2 && (size_t)(c2 - c1 - 1) == strlen(o.pos[k]) &&
+				if (byport ? (c1 && c2 &&
+					      (size_t)(c2 - c1 - 1) == strlen(o.pos[k]) &&
 					      !strncmp(c1 + 1, o.pos[k], strlen(o.pos[k])))
 					   : !strcmp(s, o.pos[k]))
 					json_array_remove(cur, i);
@@ -127,7 +133,8 @@ static int change(int argc, char **argv, enum ports_change what)
 	if (what == CLEAR)
 		say_step("Cleared port mappings of %s", o.pos[0]);
 	else
-		say_step("%s port mappings of %s", what == REMOVE ? "Removed" : "Setting", o.pos[0]);
+		say_step("%s port mappings of %s", what == REMOVE ? "Removed" : "Setting",
+			 o.pos[0]);
 	explain(o.pos[0], app);
 	ret = 0;
 out:

@@ -15,7 +15,8 @@ static int valid_process_type(const char *t)
 {
 	size_t n = strlen(t);
 
-	if (!n || n > 63 || strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n)
+	if (!n || n > 63 ||
+	    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n)
 		return err_set("invalid process type '%s'", t);
 	if (!strcmp(t, "release"))
 		return err_set("the release process runs once per deploy and cannot be scaled");
@@ -155,7 +156,7 @@ static int restore_app(struct docker *d, const char *app)
 	}
 	version = (long)json_int(state_current_release(rels), "version", 0);
 	if (!version) {
-		ret = 0;        /* never deployed */
+		ret = 0; /* never deployed */
 		goto out;
 	}
 	snprintf(rel, sizeof(rel), "%ld", version);
@@ -165,7 +166,8 @@ static int restore_app(struct docker *d, const char *app)
 		const char *id = json_str(c, "Id", "");
 		if (strcmp(json_str(json_object_get(c, "Labels"), DOCKER_LABEL_RELEASE, ""), rel))
 			continue;
-		if (strcmp(json_str(c, "State", ""), "running") && docker_container_start(d, id) < 0)
+		if (strcmp(json_str(c, "State", ""), "running") &&
+		    docker_container_start(d, id) < 0)
 			say_warn("could not start %.12s: %s", id, err_msg());
 		else
 			running++;
@@ -215,7 +217,8 @@ int cmd_ps_restore(int argc, char **argv)
 	}
 	json_decref(apps);
 	docker_free(d);
-	return failed ? err_set("%d app%s could not be restored", failed, failed > 1 ? "s" : "") : 0;
+	return failed ? err_set("%d app%s could not be restored", failed, failed > 1 ? "s" : "")
+		      : 0;
 }
 
 /* Sets or clears app.json's "stopped" under the app's lock. */
@@ -405,7 +408,8 @@ static int ps_report(struct docker *d, const char *name, const char *flag, int j
 			down++;
 		snprintf(labels[k], sizeof(labels[k]), "Status %s %zu",
 			 json_str(lb, DOCKER_LABEL_PROCESS, "?"), k + 1);
-		snprintf(values[k], sizeof(values[k]), "%s (CID: %.12s)", state, json_str(c, "Id", ""));
+		snprintf(values[k], sizeof(values[k]), "%s (CID: %.12s)", state,
+			 json_str(c, "Id", ""));
 		k++;
 	}
 	/* Number the containers per process type, as Dokku does ("Status web 1"). */

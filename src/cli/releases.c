@@ -153,7 +153,7 @@ int cmd_releases_set(int argc, char **argv)
 	if (strcmp(argv[2], "retain"))
 		return err_set("unknown releases setting '%s' (known: retain)", argv[2]);
 	if (argc == 3) {
-		n = 0;          /* no value: back to the default */
+		n = 0; /* no value: back to the default */
 	} else if (argc != 4 || parse_version(argv[3], &n) < 0 || n > 100) {
 		return err_set("retain takes a number of releases from 1 to 100");
 	}
@@ -165,8 +165,9 @@ int cmd_releases_set(int argc, char **argv)
 		json_object_del(app, "retain");
 	if (state_app_save(argv[1], app) < 0)
 		goto out;
-	say_step("Keeping the images of the last %ld releases of %s (applies after the next deploy)",
-		 n ? n : 5, argv[1]);
+	say_step(
+		"Keeping the images of the last %ld releases of %s (applies after the next deploy)",
+		n ? n : 5, argv[1]);
 	ret = 0;
 out:
 	lock_release(&l);

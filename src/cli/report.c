@@ -43,14 +43,16 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv, const char *allowe
 		/* --format=json is --format json. */
 		snprintf(flag, sizeof(flag), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
 		if (!listed(allowed, flag)) {
-			if (report_prefix && !strncmp(a, report_prefix, strlen(report_prefix)) && !eq) {
+			if (report_prefix && !strncmp(a, report_prefix, strlen(report_prefix)) &&
+			    !eq) {
 				if (o->flag)
-					return err_set("only one --%s* flag at a time", report_prefix + 2);
+					return err_set("only one --%s* flag at a time",
+						       report_prefix + 2);
 				o->flag = a;
 				continue;
 			}
-			return err_set("unknown flag '%s' for %s; see `wharf %s --help`", a, argv[0],
-				       argv[0]);
+			return err_set("unknown flag '%s' for %s; see `wharf %s --help`", a,
+				       argv[0], argv[0]);
 		}
 		if (!strcmp(flag, "--format")) {
 			if (!eq && i + 1 >= argc)

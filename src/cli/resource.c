@@ -47,8 +47,8 @@ static int parse_limit_args(int argc, char **argv, int with_values, struct limit
 			 (n == 14 && !strncmp(arg, "--process-type", n)))
 			slot = &a->process;
 		if (!slot)
-			return err_set("unknown flag '%s' for %s; see `wharf %s --help`", arg, argv[0],
-				       argv[0]);
+			return err_set("unknown flag '%s' for %s; see `wharf %s --help`", arg,
+				       argv[0], argv[0]);
 		if (!eq && i + 1 >= argc)
 			return err_set("%.*s needs a value", (int)n, arg);
 		*slot = eq ? eq + 1 : argv[++i];
@@ -93,7 +93,8 @@ int cmd_resource_limit(int argc, char **argv)
 		if (!json_is_object(json_object_get(res, "process")))
 			json_object_set_new(res, "process", json_object());
 		if (!json_is_object(json_object_get(json_object_get(res, "process"), a.process)))
-			json_object_set_new(json_object_get(res, "process"), a.process, json_object());
+			json_object_set_new(json_object_get(res, "process"), a.process,
+					    json_object());
 		target = json_object_get(json_object_get(res, "process"), a.process);
 	}
 	if (a.memory)
@@ -102,7 +103,8 @@ int cmd_resource_limit(int argc, char **argv)
 		json_object_set_new(target, "cpu", json_string(a.cpu));
 	if (state_app_save(a.app, app) < 0)
 		goto out;
-	say_step("Setting resource limits for %s (%s)", a.app, a.process ? a.process : "all processes");
+	say_step("Setting resource limits for %s (%s)", a.app,
+		 a.process ? a.process : "all processes");
 	if (a.memory)
 		say_detail("memory: %s", a.memory);
 	if (a.cpu)
@@ -150,7 +152,7 @@ static int resource_report(const char *name, const char *flag, int json, json_t 
 	json_t *app = NULL, *res, *v;
 	const char *type;
 	size_t n = 0, k;
-	char (*lab)[96] = NULL;
+	char(*lab)[96] = NULL;
 	int ret = -1;
 
 	if (state_app_load(name, &app) < 0 || buf_addf(&title, "%s resource information", name) < 0)

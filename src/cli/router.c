@@ -22,10 +22,23 @@ static int parse_size(unsigned long long *out, const char *s)
 		n = n * 10 + (unsigned long long)(*p - '0');
 	}
 	switch (*p) {
-	case 'k': case 'K': mult = 1024ULL; p++; break;
-	case 'm': case 'M': mult = 1024ULL * 1024; p++; break;
-	case 'g': case 'G': mult = 1024ULL * 1024 * 1024; p++; break;
-	default: break;
+	case 'k':
+	case 'K':
+		mult = 1024ULL;
+		p++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1024ULL * 1024;
+		p++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1024ULL * 1024 * 1024;
+		p++;
+		break;
+	default:
+		break;
 	}
 	if (*p == 'b' || *p == 'B')
 		p++;
@@ -35,7 +48,8 @@ static int parse_size(unsigned long long *out, const char *s)
 	return 0;
 bad:
 	return err_set("invalid size '%s': give bytes, or a number with k, m or g "
-		       "(as in 10m; 0 for no limit)", s);
+		       "(as in 10m; 0 for no limit)",
+		       s);
 }
 
 /* "on|off|true|false" into *out; 0 or -1. */
@@ -115,8 +129,10 @@ int cmd_router_set(int argc, char **argv)
 	opts = json_object_get(appobj, "router");
 	/* What the router had, to put back if app.json cannot be saved. */
 	old = json_object_get(opts, field);
-	undo = json_pack("{s:O}", field, old ? old : !strcmp(field, "redirect_https")
-							 ? json_false() : json_null());
+	undo = json_pack("{s:O}", field,
+			 old                                ? old
+			 : !strcmp(field, "redirect_https") ? json_false()
+							    : json_null());
 	if (value)
 		json_object_set_new(opts, field, json_deep_copy(json_object_get(body, field)));
 	else
@@ -196,12 +212,13 @@ int cmd_router_report(int argc, char **argv)
 			{ "Router max body size", size },
 			{ "Router redirect https",
 			  json_is_true(json_object_get(src, "redirect_https")) ? "true" : "false" },
-			{ "Router paused", json_is_true(json_object_get(reply, "paused")) ? "true"
-											  : "false" },
+			{ "Router paused",
+			  json_is_true(json_object_get(reply, "paused")) ? "true" : "false" },
 			{ "Router maintenance",
 			  json_is_true(json_object_get(reply, "maintenance")) ? "true" : "false" },
 		};
-		ret = cli_report_show(title.buf, rows, sizeof(rows) / sizeof(rows[0]), o.flag, json);
+		ret = cli_report_show(title.buf, rows, sizeof(rows) / sizeof(rows[0]), o.flag,
+				      json);
 	}
 out:
 	json_decref(reply);

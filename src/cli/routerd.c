@@ -80,7 +80,8 @@ static int parse_ms(unsigned *out, const char *flag, const char *s)
 	return 0;
 bad:
 	return err_set("invalid %s '%s': give milliseconds, or a number with ms or s "
-		       "(as in 1500ms or 30s), between 1ms and 24 hours", flag, s);
+		       "(as in 1500ms or 30s), between 1ms and 24 hours",
+		       flag, s);
 }
 
 /* "8192", "8k": bytes in *out, 1 .. 1 MiB; 0 or -1. */
@@ -101,7 +102,8 @@ static int parse_bytes(size_t *out, const char *flag, const char *s)
 	return 0;
 bad:
 	return err_set("invalid %s '%s': give bytes, or a number with k (as in 8k), "
-		       "between 1 and 1024k", flag, s);
+		       "between 1 and 1024k",
+		       flag, s);
 }
 
 /* The limit flags: "--name VALUE" or "--name=VALUE". Returns 1 when argv[*i] was
@@ -110,8 +112,8 @@ static int limit_flag(struct router_opts *o, int argc, char **argv, int *i)
 {
 	const struct {
 		const char *name;
-		size_t     *bytes;      /* a size, or */
-		unsigned   *ms;         /* a time */
+		size_t *bytes; /* a size, or */
+		unsigned *ms;  /* a time */
 	} flags[] = {
 		{ "--max-header-bytes", &o->max_header_bytes, NULL },
 		{ "--max-url-bytes", &o->max_url_bytes, NULL },
@@ -199,4 +201,3 @@ out:
 	buf_release(&sockdir);
 	return ret;
 }
-

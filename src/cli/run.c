@@ -15,8 +15,8 @@
 
 #define DEFAULT_SHELL "/bin/sh"
 
-static volatile sig_atomic_t got_stop;      /* SIGINT, SIGTERM or SIGHUP arrived */
-static volatile sig_atomic_t got_winch;     /* the terminal changed size */
+static volatile sig_atomic_t got_stop;  /* SIGINT, SIGTERM or SIGHUP arrived */
+static volatile sig_atomic_t got_winch; /* the terminal changed size */
 
 static void on_stop(int sig)
 {
@@ -38,7 +38,7 @@ static void catch_signals(void)
 
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_stop;         /* no SA_RESTART: poll() returns EINTR */
+	sa.sa_handler = on_stop; /* no SA_RESTART: poll() returns EINTR */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -50,7 +50,7 @@ static void catch_signals(void)
 /* The local terminal in raw mode while a TTY session runs: keys (^C included)
  * go to the container's terminal, which does its own echo and line editing. */
 struct term {
-	int            raw;
+	int raw;
 	struct termios saved;
 };
 
@@ -76,9 +76,9 @@ static void term_restore(struct term *t)
 
 struct session {
 	struct docker *d;
-	const char    *kind;     /* "containers" or "exec", for resizes */
-	const char    *id;
-	int            tty;
+	const char *kind; /* "containers" or "exec", for resizes */
+	const char *id;
+	int tty;
 };
 
 static void resize(struct session *s)
@@ -87,7 +87,7 @@ static void resize(struct session *s)
 
 	if (s->tty && ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col &&
 	    docker_resize(s->d, s->kind, s->id, ws.ws_row, ws.ws_col) < 0)
-		err_clear();        /* a lost resize is cosmetic */
+		err_clear(); /* a lost resize is cosmetic */
 }
 
 static int tick(void *data)
@@ -168,12 +168,13 @@ int cmd_run(int argc, char **argv)
 		if (json_is_string(v) && add_env(env, k, json_string_value(v)) < 0)
 			goto out;
 	if (add_env(env, "WHARF_APP", argv[1]) < 0 || add_env(env, "WHARF_PROCESS", "run") < 0 ||
-	    (json_str(rel, "git_rev", NULL) && add_env(env, "GIT_REV", json_str(rel, "git_rev", "")) < 0))
+	    (json_str(rel, "git_rev", NULL) &&
+	     add_env(env, "GIT_REV", json_str(rel, "git_rev", "")) < 0))
 		goto out;
 	/* No wharf.app label: deploys retire and clean the app's containers by it,
 	 * and a one-off command must outlive a deploy. */
-	labels = json_pack("{s:s,s:s,s:s}", DOCKER_LABEL_MANAGED, "1", DOCKER_LABEL_ROOT, wharf_root(),
-			   DOCKER_LABEL_RUN, argv[1]);
+	labels = json_pack("{s:s,s:s,s:s}", DOCKER_LABEL_MANAGED, "1", DOCKER_LABEL_ROOT,
+			   wharf_root(), DOCKER_LABEL_RUN, argv[1]);
 	if (!labels || !(envv = str_vec(env)) || cli_storage_binds(appobj, &binds) < 0 ||
 	    run_limits(appobj, &spec.memory, &spec.nano_cpus) < 0 ||
 	    buf_addf(&name, "%s.run.%04x", argv[1], (unsigned)(rand() & 0xffff)) < 0) {
@@ -220,7 +221,8 @@ out:
 		struct err_saved why;
 		err_save(&why);
 		if (docker_container_remove(d, id.buf, 1) < 0)
-			say_warn("could not remove the one-off container %.12s: %s", id.buf, err_msg());
+			say_warn("could not remove the one-off container %.12s: %s", id.buf,
+				 err_msg());
 		if (ret < 0)
 			err_restore(&why);
 	}
@@ -281,9 +283,10 @@ int cmd_enter(int argc, char **argv)
 
 	if (cli_need_app(argc, argv, 1, 1) < 0)
 		goto out;
-	if (type && (!*type || strlen(type) > 63 ||
-		     strspn(type, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
-			     strlen(type))) {
+	if (type &&
+	    (!*type || strlen(type) > 63 ||
+	     strspn(type, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+		     strlen(type))) {
 		err_set("invalid process type '%s'", type);
 		goto out;
 	}

@@ -101,8 +101,9 @@ static int ssh_run(const char *key)
 	if (receiver_parse_ssh(&req, getenv("SSH_ORIGINAL_COMMAND")) < 0 ||
 	    receiver_acl_load(&acl) < 0)
 		goto out;
-	caller_set(key, strcmp(receiver_acl_role(acl, key), "admin") ? CALLER_DEPLOYER
-								       : CALLER_ADMIN, 1);
+	caller_set(key,
+		   strcmp(receiver_acl_role(acl, key), "admin") ? CALLER_DEPLOYER : CALLER_ADMIN,
+		   1);
 	switch (req.kind) {
 	case SSH_GIT_RECEIVE:
 		/* Pushes of an app queue here, before git receive-pack even advertises
@@ -151,7 +152,7 @@ static int ssh_run(const char *key)
 			err_set("refused: `%s` cannot be run over ssh", req.argv[i]);
 			goto out;
 		}
-		access = ACCESS_ADMIN;  /* its --help, for those who may see it */
+		access = ACCESS_ADMIN; /* its --help, for those who may see it */
 	}
 	if (authorize(acl, key, NULL, access, req.argc - i, req.argv + i, app_flag) < 0)
 		goto out;

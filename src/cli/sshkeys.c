@@ -9,9 +9,8 @@
 
 /* The environment a forced command carries, so a key added to an isolated wharf
  * (tests, several wharfs side by side) pushes to that wharf. */
-static const char *const carried_env[] = {
-	"WHARF_ROOT", "DOCKER_HOST", "WHARF_ROUTER_SOCKET", "WHARF_PORT_RANGE", NULL
-};
+static const char *const carried_env[] = { "WHARF_ROOT", "DOCKER_HOST", "WHARF_ROUTER_SOCKET",
+					   "WHARF_PORT_RANGE", NULL };
 
 #define SAFE_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._:+@=,-"
 
@@ -166,12 +165,13 @@ int cmd_ssh_keys_add(int argc, char **argv)
 			err_set("a key named '%s' already exists; remove it first", argv[1]);
 			goto out;
 		}
-		if (receiver_pubkey_parse(&k[1], line_key(cur)) == 0 && !strcmp(k[0].b64, k[1].b64)) {
+		if (receiver_pubkey_parse(&k[1], line_key(cur)) == 0 &&
+		    !strcmp(k[0].b64, k[1].b64)) {
 			err_set("this key is already added as '%s'",
 				line_key_name(cur, name, sizeof(name)) ? name : "(unnamed)");
 			goto out;
 		}
-		err_clear();    /* handled: a line that is no key cannot be this key again */
+		err_clear(); /* handled: a line that is no key cannot be this key again */
 	}
 	if (forced_command(&line, argv[1]) < 0 ||
 	    buf_addf(&line, " %s %s %s\n", k[0].type, k[0].b64, argv[1]) < 0 ||
@@ -186,7 +186,8 @@ int cmd_ssh_keys_add(int argc, char **argv)
 	if (strcmp(role, "deployer"))
 		say_warn("'%s' is an admin key: whoever holds it is root on this host (docker "
 			 "group, plugins, mounts; see docs/security.md). Give people who deploy "
-			 "apps --role deployer", argv[1]);
+			 "apps --role deployer",
+			 argv[1]);
 	ret = 0;
 out:
 	lock_release(&l);
@@ -217,7 +218,8 @@ int cmd_ssh_keys_list(int argc, char **argv)
 		struct buf fp = BUF_INIT;
 		next = strchr(cur, '\n');
 		next = next ? next + 1 : cur + strlen(cur);
-		if (!line_key_name(cur, name, sizeof(name)) || receiver_pubkey_parse(k, line_key(cur)) < 0)
+		if (!line_key_name(cur, name, sizeof(name)) ||
+		    receiver_pubkey_parse(k, line_key(cur)) < 0)
 			continue;
 		receiver_pubkey_fingerprint(&fp, k);
 		printf("%s NAME=\"%s\" TYPE=\"%s\" ROLE=\"%s\"\n", fp.buf, name, k->type,

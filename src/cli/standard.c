@@ -131,7 +131,8 @@ static int cleanup_containers(struct docker *d, const char *app, int *removed)
 	json_array_foreach(list, i, c) {
 		const char *state = json_str(c, "State", ""), *id = json_str(c, "Id", "");
 		const char *port = json_str(json_object_get(c, "Labels"), DOCKER_LABEL_PORT, NULL);
-		const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+		const char *name =
+			json_string_value(json_array_get(json_object_get(c, "Names"), 0));
 		json_t *t;
 		size_t j;
 		int served = 0;
@@ -148,8 +149,8 @@ static int cleanup_containers(struct docker *d, const char *app, int *removed)
 			say_warn("could not remove container %.12s: %s", id, err_msg());
 			continue;
 		}
-		say_detail("removed container %.12s (%s, %s)", id, name ? name + (*name == '/') : "?",
-			   state);
+		say_detail("removed container %.12s (%s, %s)", id,
+			   name ? name + (*name == '/') : "?", state);
 		(*removed)++;
 	}
 	ret = 0;
@@ -193,8 +194,8 @@ static int cleanup_images(struct docker *d, const char *app, int *removed)
 	int ret = -1;
 
 	if (docker_labels_add(&l, DOCKER_LABEL_ROOT, wharf_root()) < 0 ||
-	    (app && docker_labels_add(&l, DOCKER_LABEL_APP, app) < 0) ||
-	    release_images(keep) < 0 || docker_image_list(d, l.v, 1, &list) < 0)
+	    (app && docker_labels_add(&l, DOCKER_LABEL_APP, app) < 0) || release_images(keep) < 0 ||
+	    docker_image_list(d, l.v, 1, &list) < 0)
 		goto out;
 	json_array_foreach(list, i, img) {
 		const char *id = json_str(img, "Id", "");

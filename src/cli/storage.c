@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MOUNTS_MAX     64
-#define ALLOW_MAX      64
+#define MOUNTS_MAX 64
+#define ALLOW_MAX  64
 
 static int load_allow(json_t **out)
 {
@@ -109,7 +109,8 @@ static int change_allow(int argc, char **argv, int add)
 	}
 	/* The dir is written to global.json the way mounts are written: plain and
 	 * absolute; an existing dir is recorded as the kernel resolves it. */
-	if (buf_addf(&spec, "%s:/x", argv[1]) < 0 || cli_mount_parse(spec.buf, &host, &cdir, &ro) < 0)
+	if (buf_addf(&spec, "%s:/x", argv[1]) < 0 ||
+	    cli_mount_parse(spec.buf, &host, &cdir, &ro) < 0)
 		goto out;
 	if (add) {
 		if (!(real = realpath(host.buf, NULL)) || !fs_is_dir(real)) {
@@ -183,13 +184,14 @@ static long find_mount(const json_t *mounts, const char *cdir)
 	json_array_foreach(mounts, i, m) {
 		struct buf h = BUF_INIT, c = BUF_INIT;
 		int ro, same;
-		same = cli_mount_parse(json_string_value(m), &h, &c, &ro) == 0 && !strcmp(c.buf, cdir);
+		same = cli_mount_parse(json_string_value(m), &h, &c, &ro) == 0 &&
+		       !strcmp(c.buf, cdir);
 		buf_release(&h);
 		buf_release(&c);
 		if (same)
 			return (long)i;
 	}
-	err_clear();    /* handled: -1 here means "not found", not an error */
+	err_clear(); /* handled: -1 here means "not found", not an error */
 	return -1;
 }
 
@@ -226,7 +228,8 @@ int cmd_storage_mount(int argc, char **argv)
 		json_object_set_new(app, "storage", json_array());
 	mounts = json_object_get(app, "storage");
 	if (find_mount(mounts, cdir.buf) >= 0) {
-		err_set("%s already has a mount on %s; storage:unmount it first", argv[1], cdir.buf);
+		err_set("%s already has a mount on %s; storage:unmount it first", argv[1],
+			cdir.buf);
 		goto out;
 	}
 	if (json_array_size(mounts) >= MOUNTS_MAX) {
@@ -269,7 +272,8 @@ int cmd_storage_unmount(int argc, char **argv)
 		if (!strcmp(json_string_value(m), norm.buf))
 			found = (long)i;
 	if (found < 0) {
-		err_set("%s has no mount %s; see `wharf storage:list %s`", argv[1], norm.buf, argv[1]);
+		err_set("%s has no mount %s; see `wharf storage:list %s`", argv[1], norm.buf,
+			argv[1]);
 		goto out;
 	}
 	json_array_remove(mounts, (size_t)found);
@@ -306,8 +310,8 @@ int cmd_storage_list(int argc, char **argv)
 			struct buf h = BUF_INIT, c = BUF_INIT;
 			int ro;
 			if (cli_mount_parse(json_string_value(m), &h, &c, &ro) == 0)
-				json_array_append_new(out, json_pack("{s:s,s:s,s:b}", "host_path", h.buf,
-								     "container_path", c.buf,
+				json_array_append_new(out, json_pack("{s:s,s:s,s:b}", "host_path",
+								     h.buf, "container_path", c.buf,
 								     "readonly", ro));
 			buf_release(&h);
 			buf_release(&c);
@@ -348,7 +352,8 @@ static int storage_report(const char *name, const char *flag, int json, json_t *
 		};
 		char count[32];
 		size_t n = sizeof(rows) / sizeof(rows[0]);
-		snprintf(count, sizeof(count), "%zu", json_array_size(json_object_get(app, "storage")));
+		snprintf(count, sizeof(count), "%zu",
+			 json_array_size(json_object_get(app, "storage")));
 		rows[1].value = count;
 		if (all)
 			ret = json_object_set_new(all, name, cli_report_json(rows, n));

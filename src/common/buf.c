@@ -93,7 +93,7 @@ int buf_addf(struct buf *b, const char *fmt, ...)
 void buf_setlen(struct buf *b, size_t len)
 {
 	if (!b->alloc)
-		return;                 /* nothing was ever added: stays "" */
+		return; /* nothing was ever added: stays "" */
 	if (len > b->len)
 		len = b->len;
 	b->len = len;

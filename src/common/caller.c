@@ -3,7 +3,7 @@
  * It lives in this process only: no child inherits it as a trusted variable. */
 #include "common.h"
 
-static struct caller current;   /* zero: local */
+static struct caller current; /* zero: local */
 
 void caller_set(const char *key, enum caller_role role, int remote)
 {

@@ -22,26 +22,29 @@
  * growth), always NUL-terminated. max == 0 means "no cap"; otherwise growing past
  * max fails with an error instead of allocating. */
 struct buf {
-	char  *buf;
+	char *buf;
 	size_t len;
 	size_t alloc;
 	size_t max;
 };
 extern char buf_empty[];
-#define BUF_INIT { .buf = buf_empty, .len = 0, .alloc = 0, .max = 0 }
+#define BUF_INIT                                                 \
+	{                                                        \
+		.buf = buf_empty, .len = 0, .alloc = 0, .max = 0 \
+	}
 
-void  buf_init(struct buf *b, size_t max);
-int   buf_grow(struct buf *b, size_t extra);            /* room for len+extra+1 */
-int   buf_add(struct buf *b, const void *data, size_t len);
-int   buf_addstr(struct buf *b, const char *s);
-int   buf_addch(struct buf *b, int c);
-int   buf_addf(struct buf *b, const char *fmt, ...) WHARF_PRINTF(2, 3);
-int   buf_vaddf(struct buf *b, const char *fmt, va_list ap);
-void  buf_setlen(struct buf *b, size_t len);
-void  buf_reset(struct buf *b);                         /* len = 0, keeps memory */
-void  buf_remove_front(struct buf *b, size_t n);        /* drop the first n bytes */
-void  buf_release(struct buf *b);                       /* frees; back to BUF_INIT */
-char *buf_detach(struct buf *b, size_t *len);           /* caller frees the result */
+void buf_init(struct buf *b, size_t max);
+int buf_grow(struct buf *b, size_t extra); /* room for len+extra+1 */
+int buf_add(struct buf *b, const void *data, size_t len);
+int buf_addstr(struct buf *b, const char *s);
+int buf_addch(struct buf *b, int c);
+int buf_addf(struct buf *b, const char *fmt, ...) WHARF_PRINTF(2, 3);
+int buf_vaddf(struct buf *b, const char *fmt, va_list ap);
+void buf_setlen(struct buf *b, size_t len);
+void buf_reset(struct buf *b);                  /* len = 0, keeps memory */
+void buf_remove_front(struct buf *b, size_t n); /* drop the first n bytes */
+void buf_release(struct buf *b);                /* frees; back to BUF_INIT */
+char *buf_detach(struct buf *b, size_t *len);   /* caller frees the result */
 
 /* ---- errors: one thread-local message (libgit2's git_error_set) --------------
  *
@@ -65,41 +68,41 @@ struct err_saved {
 };
 
 /* err_set() records the message and returns -1 so callers can `return err_set(…)`. */
-int         err_set(const char *fmt, ...) WHARF_PRINTF(1, 2);
-int         err_set_errno(const char *fmt, ...) WHARF_PRINTF(1, 2); /* appends ": strerror" */
+int err_set(const char *fmt, ...) WHARF_PRINTF(1, 2);
+int err_set_errno(const char *fmt, ...) WHARF_PRINTF(1, 2); /* appends ": strerror" */
 /* Puts "<formatted>" in front of the current message, in place: "deploy of x
  * failed: " + what the callee said. Returns -1. */
-int         err_prefix(const char *fmt, ...) WHARF_PRINTF(1, 2);
-const char *err_msg(void);                              /* never NULL */
-void        err_clear(void);
+int err_prefix(const char *fmt, ...) WHARF_PRINTF(1, 2);
+const char *err_msg(void); /* never NULL */
+void err_clear(void);
 /* Keeps the current message across cleanup that may set another. */
-void        err_save(struct err_saved *s);
-int         err_restore(const struct err_saved *s);    /* returns -1 */
+void err_save(struct err_saved *s);
+int err_restore(const struct err_saved *s); /* returns -1 */
 
 /* ---- output for humans (Dokku's conventions) ---------------------------------
  * "-----> Step", "=====> Section", "       detail", " !     error" (stderr).
  * Parts below cli/ report progress through these so that a deploy streams to the
  * pusher as it happens; every call flushes. */
-void say_step(const char *fmt, ...) WHARF_PRINTF(1, 2);      /* -----> */
-void say_section(const char *fmt, ...) WHARF_PRINTF(1, 2);   /* =====> */
-void say_detail(const char *fmt, ...) WHARF_PRINTF(1, 2);    /* 7 spaces */
-void say_warn(const char *fmt, ...) WHARF_PRINTF(1, 2);      /*  !     on stderr */
+void say_step(const char *fmt, ...) WHARF_PRINTF(1, 2);           /* -----> */
+void say_section(const char *fmt, ...) WHARF_PRINTF(1, 2);        /* =====> */
+void say_detail(const char *fmt, ...) WHARF_PRINTF(1, 2);         /* 7 spaces */
+void say_warn(const char *fmt, ...) WHARF_PRINTF(1, 2);           /*  !     on stderr */
 void say_lines(const char *prefix, const char *text, size_t len); /* each line prefixed */
-void say_set_quiet(int quiet);                               /* hides step/section/detail */
+void say_set_quiet(int quiet);                                    /* hides step/section/detail */
 /* With WHARF_TRACE set (`wharf --trace …`): one timestamped line on stderr per step
  * and per Docker or router API call, to see where a deploy's time goes. */
 void say_trace(const char *fmt, ...) WHARF_PRINTF(1, 2);
-int  say_tracing(void);
-void say_set_stderr(int on);     /* all output to stderr: while stdout carries git's protocol */
+int say_tracing(void);
+void say_set_stderr(int on); /* all output to stderr: while stdout carries git's protocol */
 
 /* Monotonic seconds, for durations and deadlines (src/common/clock.c). */
 double clock_now_s(void);
 
 /* ---- paths under WHARF_ROOT ------------------------------------------------- */
 
-const char *wharf_root(void);            /* $WHARF_ROOT or /var/lib/wharf; borrowed */
-const char *wharf_docker_host(void);     /* $DOCKER_HOST or unix:///var/run/docker.sock */
-const char *wharf_router_socket(void);   /* $WHARF_ROUTER_SOCKET or /run/wharf/router.sock */
+const char *wharf_root(void);          /* $WHARF_ROOT or /var/lib/wharf; borrowed */
+const char *wharf_docker_host(void);   /* $DOCKER_HOST or unix:///var/run/docker.sock */
+const char *wharf_router_socket(void); /* $WHARF_ROUTER_SOCKET or /run/wharf/router.sock */
 /* Appends "<root>/apps/<app>[/<leaf>]" to out; app must be validated first. */
 int wharf_app_path(struct buf *out, const char *app, const char *leaf);
 
@@ -116,8 +119,8 @@ int fs_read_file(const char *path, struct buf *out, size_t max);
 /* Like fs_read_file() for files of an untrusted tree (a push): refuses anything
  * but a regular file, never follows a symlink and never blocks on a FIFO. */
 int fs_read_regular(const char *path, struct buf *out, size_t max);
-int fs_rm_rf(const char *path);          /* missing path is not an error */
-int fs_exists(const char *path);         /* 1 if it exists, else 0 */
+int fs_rm_rf(const char *path);  /* missing path is not an error */
+int fs_exists(const char *path); /* 1 if it exists, else 0 */
 int fs_is_dir(const char *path);
 /* Makes a fresh private directory "<parent>/<prefix>XXXXXX"; out receives its path. */
 int fs_mkdtemp(struct buf *out, const char *parent, const char *prefix);
@@ -125,17 +128,20 @@ int fs_mkdtemp(struct buf *out, const char *parent, const char *prefix);
 /* ---- locks ------------------------------------------------------------------ */
 
 struct lock {
-	int   fd;
-	int   ticket_fd;         /* holds a shared flock on the ticket while we live */
-	char *ticket;            /* queue ticket file, for state_app_lock() */
-	int   borrowed;          /* adopted from the process that took it (lock_adopt) */
+	int fd;
+	int ticket_fd; /* holds a shared flock on the ticket while we live */
+	char *ticket;  /* queue ticket file, for state_app_lock() */
+	int borrowed;  /* adopted from the process that took it (lock_adopt) */
 };
-#define LOCK_INIT { .fd = -1, .ticket_fd = -1, .ticket = NULL, .borrowed = 0 }
+#define LOCK_INIT                                                        \
+	{                                                                \
+		.fd = -1, .ticket_fd = -1, .ticket = NULL, .borrowed = 0 \
+	}
 /* Takes an exclusive flock on path (created if missing). If another process holds
  * it and waiting_msg is not NULL, says it once (a "-----> " line) before blocking.
  * Returns 1 if it had to wait, 0 if not, -1 on error. */
-int  lock_take(struct lock *l, const char *path, const char *waiting_msg);
-void lock_release(struct lock *l);       /* safe on a lock never taken; drops a ticket */
+int lock_take(struct lock *l, const char *path, const char *waiting_msg);
+void lock_release(struct lock *l); /* safe on a lock never taken; drops a ticket */
 /* Handing a held lock to one child explicitly: the child gets the lock's fd
  * (proc_opts.keep_fds) and LOCK_FD_ENV=<fd> (appended to env by lock_handover());
  * no other child gets either (proc.c closes other fds and drops the variable).
@@ -146,10 +152,10 @@ void lock_release(struct lock *l);       /* safe on a lock never taken; drops a 
  * the handing process still holds it), else 0 (the caller takes the lock as
  * usual, and waits for it). The variable is removed either way. */
 #define LOCK_FD_ENV "WHARF_LOCK_FD"
-int  lock_handover(const struct lock *l, struct buf *env);
-int  lock_adopt(struct lock *l, const char *path);
+int lock_handover(const struct lock *l, struct buf *env);
+int lock_adopt(struct lock *l, const char *path);
 /* lock_adopt() for an app's deploy lock (the one state_app_lock() takes). */
-int  lock_adopt_app(struct lock *l, const char *app);
+int lock_adopt_app(struct lock *l, const char *app);
 
 /* ---- the caller (src/common/caller.c) -------------------------------------------
  * Who runs this process: a person at the host (local, the default) or an ssh key
@@ -158,14 +164,14 @@ int  lock_adopt_app(struct lock *l, const char *app);
  * environment variable: a child (a plugin, a command a plugin runs) is local. */
 enum caller_role { CALLER_LOCAL = 0, CALLER_ADMIN, CALLER_DEPLOYER };
 struct caller {
-	const char      *key;      /* the ssh key's name (borrowed); NULL when local */
+	const char *key; /* the ssh key's name (borrowed); NULL when local */
 	enum caller_role role;
-	int              remote;   /* 1: came in over ssh */
+	int remote; /* 1: came in over ssh */
 };
 /* key must outlive the process's use of it (argv or a static). */
-void                 caller_set(const char *key, enum caller_role role, int remote);
-const struct caller *caller_get(void);      /* never NULL */
-int                  caller_is_remote(void);
+void caller_set(const char *key, enum caller_role role, int remote);
+const struct caller *caller_get(void); /* never NULL */
+int caller_is_remote(void);
 
 /* ---- child processes (src/common/proc.c) ---------------------------------------
  * The one way wharf runs a program: argv (never a shell), the environment given,
@@ -173,53 +179,59 @@ int                  caller_is_remote(void);
  * keep_fds, and a timeout that ends the child's whole process group. */
 
 enum proc_io {
-	PROC_INHERIT = 0,   /* the child shares ours */
-	PROC_NULL,          /* /dev/null */
-	PROC_CAPTURE,       /* out/err: appended to out_buf/err_buf (their max caps it) */
-	PROC_LINES,         /* out/err: each line to on_line() as it comes */
-	PROC_FD,            /* in_fd/out_fd/err_fd, still the caller's to close */
-	PROC_DATA           /* in: in_data/in_len from a rewound temp file */
+	PROC_INHERIT = 0, /* the child shares ours */
+	PROC_NULL,        /* /dev/null */
+	PROC_CAPTURE,     /* out/err: appended to out_buf/err_buf (their max caps it) */
+	PROC_LINES,       /* out/err: each line to on_line() as it comes */
+	PROC_FD,          /* in_fd/out_fd/err_fd, still the caller's to close */
+	PROC_DATA         /* in: in_data/in_len from a rewound temp file */
 };
 #define PROC_KEEP_FDS_MAX 4
-#define PROC_LINE_MAX     (64u << 10)   /* a longer line reaches on_line() in pieces */
-#define PROC_TIMED_OUT    256           /* status of a child ended by the timeout */
+#define PROC_LINE_MAX     (64u << 10) /* a longer line reaches on_line() in pieces */
+#define PROC_TIMED_OUT    256         /* status of a child ended by the timeout */
 
 /* stream: 1 for stdout, 2 for stderr; line without its '\n'. */
 typedef void proc_line_fn(int stream, const char *line, size_t len, void *data);
 
 struct proc_opts {
-	const char *const *argv;       /* argv[0]: a path, or a name looked up in PATH */
-	const char        *cwd;        /* NULL: ours */
-	int                clear_env;  /* start from nothing instead of our environ */
-	const char *const *env_set;    /* "K=V" added or replacing; NULL-terminated */
-	const char *const *env_unset;  /* names dropped from the base (set may add them) */
-	enum proc_io       in, out, err;
-	int                in_fd, out_fd, err_fd;
-	const char        *in_data;
-	size_t             in_len;
-	struct buf        *out_buf, *err_buf;
-	proc_line_fn      *on_line;
-	void              *data;
-	int                keep_fds[PROC_KEEP_FDS_MAX]; /* > 2 to keep open in the child */
-	int                new_group;  /* own process group (implied by a timeout) */
-	int                timeout_ms; /* 0: none; else SIGTERM to the group, then SIGKILL */
-	int                grace_ms;   /* between that SIGTERM and SIGKILL */
+	const char *const *argv;      /* argv[0]: a path, or a name looked up in PATH */
+	const char *cwd;              /* NULL: ours */
+	int clear_env;                /* start from nothing instead of our environ */
+	const char *const *env_set;   /* "K=V" added or replacing; NULL-terminated */
+	const char *const *env_unset; /* names dropped from the base (set may add them) */
+	enum proc_io in, out, err;
+	int in_fd, out_fd, err_fd;
+	const char *in_data;
+	size_t in_len;
+	struct buf *out_buf, *err_buf;
+	proc_line_fn *on_line;
+	void *data;
+	int keep_fds[PROC_KEEP_FDS_MAX]; /* > 2 to keep open in the child */
+	int new_group;                   /* own process group (implied by a timeout) */
+	int timeout_ms;                  /* 0: none; else SIGTERM to the group, then SIGKILL */
+	int grace_ms;                    /* between that SIGTERM and SIGKILL */
 };
-#define PROC_OPTS_INIT { .in_fd = -1, .out_fd = -1, .err_fd = -1, \
-			 .keep_fds = { -1, -1, -1, -1 }, .grace_ms = 2000 }
+#define PROC_OPTS_INIT                                                                   \
+	{                                                                                \
+		.in_fd = -1, .out_fd = -1, .err_fd = -1, .keep_fds = { -1, -1, -1, -1 }, \
+		.grace_ms = 2000                                                         \
+	}
 
 struct proc {
-	pid_t       pid;
-	int         fd[2];          /* our ends of the stdout/stderr pipes */
-	struct buf  pend[2];        /* partial lines for PROC_LINES */
-	int         status;         /* after proc_wait(): as it returns */
-	int         timed_out;
-	int         truncated;      /* a capture hit its buffer's max */
-	int         exec_errno;     /* proc_start() failed because exec did */
-	double      started;
-	const struct proc_opts *opts;   /* borrowed: must outlive the child */
+	pid_t pid;
+	int fd[2];          /* our ends of the stdout/stderr pipes */
+	struct buf pend[2]; /* partial lines for PROC_LINES */
+	int status;         /* after proc_wait(): as it returns */
+	int timed_out;
+	int truncated;  /* a capture hit its buffer's max */
+	int exec_errno; /* proc_start() failed because exec did */
+	double started;
+	const struct proc_opts *opts; /* borrowed: must outlive the child */
 };
-#define PROC_INIT { .pid = -1, .fd = { -1, -1 }, .pend = { BUF_INIT, BUF_INIT } }
+#define PROC_INIT                                                           \
+	{                                                                   \
+		.pid = -1, .fd = { -1, -1 }, .pend = { BUF_INIT, BUF_INIT } \
+	}
 
 /* Starts the child. -1 with err_set() when it cannot run (fork, pipes, exec:
  * "cannot run NAME: strerror", and p->exec_errno set), else 0. */
@@ -232,8 +244,8 @@ int proc_wait(struct proc *p);
 int proc_run(const struct proc_opts *o);
 /* A new NULL-terminated "K=V" vector: base without the names in set and unset
  * (nor LOCK_FD_ENV), then set. Caller frees with proc_env_free(). */
-int  proc_env_build(char ***out, const char *const *base, const char *const *set,
-		    const char *const *unset);
+int proc_env_build(char ***out, const char *const *base, const char *const *set,
+		   const char *const *unset);
 void proc_env_free(char **env);
 
 /* ---- JSON state ------------------------------------------------------------- */
@@ -250,10 +262,10 @@ long long json_int(const json_t *obj, const char *key, long long def);
 
 /* ---- validation of names from users ------------------------------------------ */
 
-int valid_app_name(const char *name);    /* ^[a-z0-9][a-z0-9.-]*$, max 63; err_set on no */
-int valid_config_key(const char *key);   /* ^[A-Za-z_][A-Za-z0-9_]*$, max 255 */
-int valid_domain(const char *domain);    /* hostname labels, max 253; no scheme/port/space */
-int valid_key_name(const char *name);    /* ssh key names: ^[A-Za-z0-9][A-Za-z0-9_.@-]*$, max 64 */
+int valid_app_name(const char *name);  /* ^[a-z0-9][a-z0-9.-]*$, max 63; err_set on no */
+int valid_config_key(const char *key); /* ^[A-Za-z_][A-Za-z0-9_]*$, max 255 */
+int valid_domain(const char *domain);  /* hostname labels, max 253; no scheme/port/space */
+int valid_key_name(const char *name);  /* ssh key names: ^[A-Za-z0-9][A-Za-z0-9_.@-]*$, max 64 */
 
 /* ---- state under WHARF_ROOT (src/common/state.c) -------------------------------
  * apps/<app>/app.json     {"config": {K: V}, "domains": [...], "deploy_branch": …,
@@ -261,12 +273,12 @@ int valid_key_name(const char *name);    /* ssh key names: ^[A-Za-z0-9][A-Za-z0-
  * apps/<app>/releases.json {"releases": [{"version": N, "image": …, …}]}
  * global.json             {"domain": …, "domains": [...], "config": {K: V}}
  * Callers validate app names first; writers hold the app's lock. */
-int state_app_exists(const char *app);                    /* 1 or 0 */
-int state_app_create(const char *app);                    /* fails if it exists */
-int state_app_load(const char *app, json_t **out);        /* "app 'x' does not exist" */
+int state_app_exists(const char *app);             /* 1 or 0 */
+int state_app_create(const char *app);             /* fails if it exists */
+int state_app_load(const char *app, json_t **out); /* "app 'x' does not exist" */
 int state_app_save(const char *app, const json_t *obj);
-int state_app_list(json_t **out);                         /* sorted array of names */
-int state_releases_load(const char *app, json_t **out);   /* {"releases": []} if none */
+int state_app_list(json_t **out);                       /* sorted array of names */
+int state_releases_load(const char *app, json_t **out); /* {"releases": []} if none */
 int state_releases_save(const char *app, const json_t *obj);
 /* The newest release object (borrowed from releases) or NULL. */
 json_t *state_current_release(const json_t *releases);

@@ -48,8 +48,9 @@ int json_save_atomic(const char *path, const json_t *obj)
 
 	if (!text)
 		return err_set("cannot serialise state for '%s'", path);
-	ret = buf_addstr(&b, text) < 0 || buf_addch(&b, '\n') < 0 ? -1
-		: fs_write_atomic(path, b.buf, b.len, 0600);
+	ret = buf_addstr(&b, text) < 0 || buf_addch(&b, '\n') < 0
+		      ? -1
+		      : fs_write_atomic(path, b.buf, b.len, 0600);
 	free(text);
 	buf_release(&b);
 	return ret;

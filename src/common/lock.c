@@ -79,7 +79,7 @@ static int holds_lock(int fd, const char *path)
 	if (probe < 0)
 		return 0;
 	busy = flock(probe, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-	close(probe);           /* releases the lock if the probe took it */
+	close(probe); /* releases the lock if the probe took it */
 	return busy && flock(fd, LOCK_EX | LOCK_NB) == 0;
 }
 

@@ -61,8 +61,7 @@ int proc_env_build(char ***out, const char *const *base, const char *const *set,
 	 * handed to this process is never handed on unless set says so. */
 	for (e = base; e && *e; e++)
 		if (strchr(*e, '=') && !listed(*e, unset) && !listed(*e, set) &&
-		    !name_is(*e, LOCK_FD_ENV) &&
-		    !(env[i++] = strdup(*e)))
+		    !name_is(*e, LOCK_FD_ENV) && !(env[i++] = strdup(*e)))
 			goto oom;
 	for (e = set; e && *e; e++)
 		if (strchr(*e, '=') && !(env[i++] = strdup(*e)))
@@ -114,7 +113,7 @@ static int stream_fd(enum proc_io io, int fd, int is_in, int *pipe_rd, int *chil
 		*child_fd = p[1];
 		return 0;
 	case PROC_DATA:
-		break;          /* stdin only; handled by the caller */
+		break; /* stdin only; handled by the caller */
 	}
 	return err_set("bad stream setting");
 }
@@ -198,7 +197,7 @@ int proc_start(struct proc *p, const struct proc_opts *o)
 	if (p->pid == 0)
 		child(o, env, fds, ep[1]);
 	if (o->new_group || o->timeout_ms > 0)
-		setpgid(p->pid, p->pid);   /* both sides, so a kill cannot race the child */
+		setpgid(p->pid, p->pid); /* both sides, so a kill cannot race the child */
 	close(ep[1]);
 	ep[1] = -1;
 	while ((n = read(ep[0], &e, sizeof(e))) < 0 && errno == EINTR)
@@ -369,8 +368,9 @@ int proc_wait(struct proc *p)
 	if (pidfd >= 0)
 		close(pidfd);
 	p->pid = -1;
-	p->status = p->timed_out ? PROC_TIMED_OUT
-		    : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	p->status = p->timed_out    ? PROC_TIMED_OUT
+		    : WIFEXITED(st) ? WEXITSTATUS(st)
+				    : 128 + WTERMSIG(st);
 	return p->status;
 }
 

@@ -29,12 +29,12 @@ static void say_v(const char *prefix, const char *fmt, va_list ap)
 	buf_release(&b);
 }
 
-#define SAY_BODY(cond, prefix)              \
-	va_list ap;                               \
-	if (!(cond))                              \
-		return;                           \
-	va_start(ap, fmt);                        \
-	say_v(prefix, fmt, ap);             \
+#define SAY_BODY(cond, prefix)  \
+	va_list ap;             \
+	if (!(cond))            \
+		return;         \
+	va_start(ap, fmt);      \
+	say_v(prefix, fmt, ap); \
 	va_end(ap)
 
 void say_step(const char *fmt, ...)
@@ -56,8 +56,14 @@ void say_step(const char *fmt, ...)
 	say_v("-----> ", fmt, ap);
 	va_end(ap);
 }
-void say_section(const char *fmt, ...) { SAY_BODY(!quiet, "=====> "); }
-void say_detail(const char *fmt, ...)  { SAY_BODY(!quiet, "       "); }
+void say_section(const char *fmt, ...)
+{
+	SAY_BODY(!quiet, "=====> ");
+}
+void say_detail(const char *fmt, ...)
+{
+	SAY_BODY(!quiet, "       ");
+}
 
 /* --trace sets WHARF_TRACE=1 in the environment, so the processes a command starts
  * (git receive-pack, the pre-receive hook's `wharf git-hook`) trace too. */

@@ -63,8 +63,7 @@ int state_app_create(const char *app)
 		err_set("app '%s' already exists", app);
 		goto out;
 	}
-	if (wharf_app_path(&dir, app, NULL) < 0 || app_dirs_private(app) < 0 ||
-	    state_now(&now) < 0)
+	if (wharf_app_path(&dir, app, NULL) < 0 || app_dirs_private(app) < 0 || state_now(&now) < 0)
 		goto out;
 	obj = json_pack("{s:{},s:[],s:s}", "config", "domains", "created_at", now.buf);
 	if (!obj) {
@@ -108,7 +107,8 @@ int state_app_save(const char *app, const json_t *obj)
 {
 	struct buf p = BUF_INIT;
 	int ret = app_file(&p, app, "app.json") < 0 || app_dirs_private(app) < 0
-		  ? -1 : json_save_atomic(p.buf, obj);
+			  ? -1
+			  : json_save_atomic(p.buf, obj);
 	buf_release(&p);
 	return ret;
 }
@@ -132,7 +132,7 @@ int state_app_list(json_t **out)
 		goto out;
 	d = opendir(dir.buf);
 	if (!d) {
-		ret = 0;                /* no apps yet */
+		ret = 0; /* no apps yet */
 		goto out;
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -357,7 +357,7 @@ static int queue_head(const char *dir, char *head, size_t size)
 	while ((e = readdir(d)) != NULL) {
 		struct buf p = BUF_INIT;
 		if (e->d_name[0] == '.' || strspn(e->d_name, "0123456789.") != strlen(e->d_name))
-			continue;       /* not a ticket (or one still being made) */
+			continue; /* not a ticket (or one still being made) */
 		if (buf_addf(&p, "%s/%s", dir, e->d_name) == 0 && !ticket_alive(p.buf)) {
 			unlink(p.buf);
 		} else if ((!head[0] || strcmp(e->d_name, head) < 0) && strlen(e->d_name) < size) {
@@ -379,7 +379,8 @@ static int ticket_take(struct lock *l, struct buf *ticket, const char *dir)
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (buf_addf(ticket, "%s/%013lld%09ld.%ld", dir, (long long)now.tv_sec, (long)now.tv_nsec,
-		     (long)getpid()) < 0 || buf_addf(&tmp, "%s.new", ticket->buf) < 0)
+		     (long)getpid()) < 0 ||
+	    buf_addf(&tmp, "%s.new", ticket->buf) < 0)
 		goto out;
 	fd = open(tmp.buf, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0 || flock(fd, LOCK_SH) < 0 || rename(tmp.buf, ticket->buf) < 0) {

@@ -35,7 +35,8 @@ int valid_app_name(const char *name)
 	return 0;
 bad:
 	return err_set("invalid app name '%s': use lowercase letters, digits, '.' and '-', "
-		       "starting with a letter or digit", name);
+		       "starting with a letter or digit",
+		       name);
 }
 
 int valid_config_key(const char *key)
@@ -55,7 +56,8 @@ int valid_config_key(const char *key)
 	return 0;
 bad:
 	return err_set("invalid config key '%s': use letters, digits and '_', not starting "
-		       "with a digit", key);
+		       "with a digit",
+		       key);
 }
 
 int valid_domain(const char *domain)
@@ -87,7 +89,8 @@ int valid_domain(const char *domain)
 	return 0;
 bad:
 	return err_set("invalid domain '%s': give a host name such as app.example.com "
-		       "(no scheme, port, path or spaces)", domain);
+		       "(no scheme, port, path or spaces)",
+		       domain);
 }
 
 int valid_key_name(const char *name)

@@ -45,15 +45,12 @@ static int merge_extra(json_t *b, const json_t *extra)
 static json_t *create_body(const struct container_spec *spec)
 {
 	json_t *hc;
-	json_t *b = json_pack("{s:s, s:o, s:o, s:{s:s, s:{s:s}, s:b}}",
-			      "Image", spec->image,
-			      "Env", docker__string_array(spec->env),
-			      "Labels", spec->labels ? json_deep_copy(spec->labels) : json_object(),
-			      "HostConfig",
-			      "NetworkMode", "host",
-			      "RestartPolicy", "Name",
-			      spec->restart_policy ? spec->restart_policy : "no",
-			      "Init", spec->init);
+	json_t *b =
+		json_pack("{s:s, s:o, s:o, s:{s:s, s:{s:s}, s:b}}", "Image", spec->image, "Env",
+			  docker__string_array(spec->env), "Labels",
+			  spec->labels ? json_deep_copy(spec->labels) : json_object(), "HostConfig",
+			  "NetworkMode", "host", "RestartPolicy", "Name",
+			  spec->restart_policy ? spec->restart_policy : "no", "Init", spec->init);
 
 	if (!b)
 		return NULL;
@@ -74,12 +71,12 @@ static json_t *create_body(const struct container_spec *spec)
 	     json_object_set_new(json_object_get(hc, "RestartPolicy"), "MaximumRetryCount",
 				 json_integer(spec->restart_max_retry)) < 0) ||
 	    (spec->memory && json_object_set_new(hc, "Memory", json_integer(spec->memory)) < 0) ||
-	    (spec->nano_cpus && json_object_set_new(hc, "NanoCpus", json_integer(spec->nano_cpus)) < 0) ||
+	    (spec->nano_cpus &&
+	     json_object_set_new(hc, "NanoCpus", json_integer(spec->nano_cpus)) < 0) ||
 	    (spec->tty && json_object_set_new(b, "Tty", json_true()) < 0) ||
-	    (spec->open_stdin &&
-	     (json_object_set_new(b, "OpenStdin", json_true()) < 0 ||
-	      json_object_set_new(b, "StdinOnce", json_true()) < 0 ||
-	      json_object_set_new(b, "AttachStdin", json_true()) < 0))) {
+	    (spec->open_stdin && (json_object_set_new(b, "OpenStdin", json_true()) < 0 ||
+				  json_object_set_new(b, "StdinOnce", json_true()) < 0 ||
+				  json_object_set_new(b, "AttachStdin", json_true()) < 0))) {
 		json_decref(b);
 		return NULL;
 	}
@@ -88,8 +85,7 @@ static json_t *create_body(const struct container_spec *spec)
 
 /* A name already in use gives -1 with the daemon's 409 message ("Conflict. The
  * container name "/x" is already in use by container …"). */
-int docker_container_create(struct docker *d, const struct container_spec *spec,
-			    struct buf *id_out)
+int docker_container_create(struct docker *d, const struct container_spec *spec, struct buf *id_out)
 {
 	struct buf p = BUF_INIT;
 	json_t *body = NULL, *reply = NULL;
@@ -205,10 +201,10 @@ int docker_container_list(struct docker *d, const char **labels, int all, json_t
 }
 
 struct logs_ctx {
-	int                   tty;
+	int tty;
 	struct docker__demux dm;
-	docker_output_fn     *fn;
-	void                 *data;
+	docker_output_fn *fn;
+	void *data;
 };
 
 static int logs_chunk(const char *data, size_t len, void *ud)
@@ -220,8 +216,8 @@ static int logs_chunk(const char *data, size_t len, void *ud)
 	return docker__demux_feed(&c->dm, data, len, c->fn, c->data) < 0 ? -1 : 0;
 }
 
-int docker_container_logs(struct docker *d, const char *id, int follow, int tail,
-			  int timestamps, docker_output_fn *fn, void *data)
+int docker_container_logs(struct docker *d, const char *id, int follow, int tail, int timestamps,
+			  docker_output_fn *fn, void *data)
 {
 	struct logs_ctx c = { .dm = DOCKER__DEMUX_INIT, .fn = fn, .data = data };
 	struct buf p = BUF_INIT;
@@ -256,8 +252,7 @@ static int discard_chunk(const char *data, size_t len, void *ud)
 	return 0;
 }
 
-int docker_container_put_archive(struct docker *d, const char *id, const char *path,
-				 int tar_fd)
+int docker_container_put_archive(struct docker *d, const char *id, const char *path, int tar_fd)
 {
 	struct buf p = BUF_INIT;
 	int ret = -1;
@@ -267,14 +262,14 @@ int docker_container_put_archive(struct docker *d, const char *id, const char *p
 	if (docker__container_path(&p, id, "/archive?path=") < 0 || docker_urlencode(&p, path) < 0)
 		goto out;
 	ret = docker__stream(d, "PUT", p.buf, "application/x-tar", tar_fd, discard_chunk, NULL,
-			    NULL);
+			     NULL);
 out:
 	buf_release(&p);
 	return ret;
 }
 
-int docker_container_commit(struct docker *d, const char *id, const char *repo,
-			    const char *tag, const json_t *config, struct buf *image_id)
+int docker_container_commit(struct docker *d, const char *id, const char *repo, const char *tag,
+			    const json_t *config, struct buf *image_id)
 {
 	struct buf p = BUF_INIT;
 	json_t *reply = NULL;
@@ -341,8 +336,7 @@ out:
 	return ret;
 }
 
-int docker_container_set_restart(struct docker *d, const char *id, const char *name,
-				 int max_retry)
+int docker_container_set_restart(struct docker *d, const char *id, const char *name, int max_retry)
 {
 	struct buf p = BUF_INIT;
 	json_t *body = json_pack("{s:{s:s,s:i}}", "RestartPolicy", "Name", name,

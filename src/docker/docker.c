@@ -18,8 +18,8 @@
 
 /* Short calls must not hang forever on a wedged daemon, but a stop waits for the
  * container's grace period and an image removal may take a while. */
-#define CALL_TIMEOUT_MS   (5L * 60 * 1000)
-#define PING_TIMEOUT_MS   (15L * 1000)
+#define CALL_TIMEOUT_MS (5L * 60 * 1000)
+#define PING_TIMEOUT_MS (15L * 1000)
 
 /* ---- pure helpers ------------------------------------------------------------- */
 
@@ -34,7 +34,8 @@ int docker__parse_docker_host(const char *host, struct buf *sock)
 	p = host + sizeof(scheme) - 1;
 	if (p[0] != '/')
 		return err_set("DOCKER_HOST '%s' must name an absolute socket path "
-			       "(unix:///path/to/docker.sock)", host);
+			       "(unix:///path/to/docker.sock)",
+			       host);
 	/* sockaddr_un.sun_path holds 108 bytes with the NUL. */
 	if (strlen(p) >= 108)
 		return err_set("DOCKER_HOST socket path is too long (max 107 bytes): '%s'", p);
@@ -59,8 +60,8 @@ static long parse_version(const char *v)
 	return major * 1000 + minor;
 }
 
-int docker__pick_version(const char *daemon_api, const char *daemon_min,
-			  const char *client_max, struct buf *out)
+int docker__pick_version(const char *daemon_api, const char *daemon_min, const char *client_max,
+			 struct buf *out)
 {
 	long api = parse_version(daemon_api);
 	long min = parse_version(daemon_min);
@@ -76,10 +77,12 @@ int docker__pick_version(const char *daemon_api, const char *daemon_min,
 	pick = api < max ? api : max;
 	if (pick < floor_)
 		return err_set("Docker speaks API %s, older than %s, the oldest wharf can use: "
-			       "upgrade Docker", daemon_api, CLIENT_MIN_API);
+			       "upgrade Docker",
+			       daemon_api, CLIENT_MIN_API);
 	if (min >= 0 && pick < min)
 		return err_set("Docker requires API %s or newer, but wharf speaks at most %s: "
-			       "upgrade wharf", daemon_min, client_max);
+			       "upgrade wharf",
+			       daemon_min, client_max);
 	return buf_addf(out, "%ld.%ld", pick / 1000, pick % 1000);
 }
 
@@ -125,11 +128,11 @@ int docker__unreachable(const struct docker *d, CURLcode rc, long os_errno)
 {
 	if (rc == CURLE_COULDNT_CONNECT && os_errno == EACCES)
 		return err_set("permission denied on the Docker socket %s: run as root or "
-			       "as a member of the docker group", d->sock);
+			       "as a member of the docker group",
+			       d->sock);
 	if (rc == CURLE_COULDNT_CONNECT || (rc == CURLE_OPERATION_TIMEDOUT && !d->version[0]))
 		return err_set("cannot reach Docker at %s: is dockerd running?", d->host);
-	return err_set("lost the connection to Docker at %s: %s", d->host,
-		       curl_easy_strerror(rc));
+	return err_set("lost the connection to Docker at %s: %s", d->host, curl_easy_strerror(rc));
 }
 
 /* The daemon's {"message": …}, or the body's text, or the bare status. */
@@ -162,8 +165,8 @@ static int negotiate(struct docker *d)
 	long oserr;
 	int ret = -1;
 
-	if (docker__http_perform(d->h, d->sock, "GET", "/_ping", NULL, NULL, 0,
-				  PING_TIMEOUT_MS, &r, &rc, &oserr) < 0) {
+	if (docker__http_perform(d->h, d->sock, "GET", "/_ping", NULL, NULL, 0, PING_TIMEOUT_MS, &r,
+				 &rc, &oserr) < 0) {
 		docker__unreachable(d, rc, oserr);
 		goto out;
 	}
@@ -171,8 +174,8 @@ static int negotiate(struct docker *d)
 		err_set("Docker at %s answered /_ping with HTTP %ld", d->host, r.status);
 		goto out;
 	}
-	if (docker__http_perform(d->h, d->sock, "GET", "/version", NULL, NULL, 0,
-				  PING_TIMEOUT_MS, &r, &rc, &oserr) < 0) {
+	if (docker__http_perform(d->h, d->sock, "GET", "/version", NULL, NULL, 0, PING_TIMEOUT_MS,
+				 &r, &rc, &oserr) < 0) {
 		docker__unreachable(d, rc, oserr);
 		goto out;
 	}
@@ -183,7 +186,7 @@ static int negotiate(struct docker *d)
 		goto out;
 	}
 	if (docker__pick_version(json_str(ver, "ApiVersion", NULL),
-				  json_str(ver, "MinAPIVersion", NULL), CLIENT_MAX_API, &v) < 0)
+				 json_str(ver, "MinAPIVersion", NULL), CLIENT_MAX_API, &v) < 0)
 		goto out;
 	if (v.len >= sizeof(d->version)) {
 		err_set("bad API version '%s'", v.buf);
@@ -274,8 +277,8 @@ int docker__versioned(struct buf *out, const struct docker *d, const char *path)
 	return buf_addf(out, "/v%s%s", d->version, path);
 }
 
-int docker_call(struct docker *d, const char *method, const char *path,
-		const json_t *body, json_t **reply, long *status)
+int docker_call(struct docker *d, const char *method, const char *path, const json_t *body,
+		json_t **reply, long *status)
 {
 	struct http_reply r = HTTP_REPLY_INIT;
 	struct buf vpath = BUF_INIT, msg = BUF_INIT;
@@ -293,10 +296,9 @@ int docker_call(struct docker *d, const char *method, const char *path,
 	for (;;) {
 		if (docker__versioned(&vpath, d, path) < 0)
 			goto out;
-		if (docker__http_perform(d->h, d->sock, method, vpath.buf,
-					  text ? "application/json" : NULL, text,
-					  text ? strlen(text) : 0, CALL_TIMEOUT_MS, &r, &rc,
-					  &oserr) < 0) {
+		if (docker__http_perform(
+			    d->h, d->sock, method, vpath.buf, text ? "application/json" : NULL,
+			    text, text ? strlen(text) : 0, CALL_TIMEOUT_MS, &r, &rc, &oserr) < 0) {
 			if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR)
 				docker__unreachable(d, rc, oserr);
 			goto out;
@@ -336,13 +338,17 @@ out:
 /* One streamed request on its own connection. The request body, if any, is read
  * from body_fd; on a version refusal the request is repeated once when that fd
  * can be rewound. Non-2xx replies fail with the daemon's message. */
-int docker__stream(struct docker *d, const char *method, const char *path,
-			 const char *content_type, int body_fd, docker__chunk_fn *fn,
-			 void *data, long *status_out)
+int docker__stream(struct docker *d, const char *method, const char *path, const char *content_type,
+		   int body_fd, docker__chunk_fn *fn, void *data, long *status_out)
 {
 	struct docker__stream_req req = {
-		.sock_path = d->sock, .method = method, .content_type = content_type,
-		.body_fd = body_fd, .body_size = -1, .fn = fn, .data = data,
+		.sock_path = d->sock,
+		.method = method,
+		.content_type = content_type,
+		.body_fd = body_fd,
+		.body_size = -1,
+		.fn = fn,
+		.data = data,
 	};
 	struct buf vpath = BUF_INIT, errbody = BUF_INIT, msg = BUF_INIT;
 	off_t start = body_fd >= 0 ? lseek(body_fd, 0, SEEK_CUR) : -1;
@@ -391,13 +397,13 @@ out:
 /* One call whose answer `allowed` (a 404 for "already gone", a 304 for "already
  * in that state") counts as success; *status (if not NULL) tells which it was. */
 int docker__call_allowing(struct docker *d, const char *method, const char *path, long allowed,
-			 long *status)
+			  long *status)
 {
 	long st = 0;
 	int ret = docker_call(d, method, path, NULL, NULL, &st);
 
 	if (ret < 0 && st == allowed) {
-		err_clear();    /* handled: the caller asked for this status (a 404 = absent) */
+		err_clear(); /* handled: the caller asked for this status (a 404 = absent) */
 		ret = 0;
 	}
 	if (status)

@@ -10,37 +10,40 @@
 /* ---- HTTP over a unix socket (shared by the Docker client and the router client) */
 
 struct http_reply {
-	long       status;       /* HTTP status, 0 if no answer */
-	struct buf body;         /* raw reply body (capped) */
+	long status;     /* HTTP status, 0 if no answer */
+	struct buf body; /* raw reply body (capped) */
 };
-#define HTTP_REPLY_INIT { .status = 0, .body = BUF_INIT }
+#define HTTP_REPLY_INIT                       \
+	{                                     \
+		.status = 0, .body = BUF_INIT \
+	}
 void http_reply_release(struct http_reply *r);
 
 /* Sends one request over the unix socket at sock_path. body may be NULL.
  * timeout_ms 0 means none. Returns 0 when an HTTP answer arrived (any status),
  * -1 with err_set() when the socket could not be reached or the transfer failed. */
 int http_unix_request(const char *sock_path, const char *method, const char *path,
-		      const char *content_type, const char *body, size_t body_len,
-		      long timeout_ms, struct http_reply *reply);
+		      const char *content_type, const char *body, size_t body_len, long timeout_ms,
+		      struct http_reply *reply);
 
 /* ---- the Docker Engine API client ------------------------------------------- */
 
-struct docker;           /* opaque: made by docker_new() */
+struct docker; /* opaque: made by docker_new() */
 
 /* Connects to host ("unix:///path"; NULL means wharf_docker_host()), pings it and
  * negotiates the API version: min(client max, daemon's ApiVersion), refusing a
  * daemon whose MinAPIVersion is above what wharf speaks. A daemon that does not
  * answer gives "cannot reach Docker at …: is dockerd running?". */
-int  docker_new(struct docker **out, const char *host);
-void docker_free(struct docker *d);                 /* NULL-safe */
-const char *docker_api_version(const struct docker *d);  /* "1.41"; borrowed */
+int docker_new(struct docker **out, const char *host);
+void docker_free(struct docker *d);                     /* NULL-safe */
+const char *docker_api_version(const struct docker *d); /* "1.41"; borrowed */
 
 /* One request; path excludes the /vX.Y prefix and may carry a query string.
  * body may be NULL. On 2xx, *reply (if reply != NULL) gets the parsed JSON (or NULL
  * for an empty body); caller decrefs. On any other status returns -1 with the
  * daemon's "message" in err_msg(); *status (if not NULL) gets the status. */
-int docker_call(struct docker *d, const char *method, const char *path,
-		const json_t *body, json_t **reply, long *status);
+int docker_call(struct docker *d, const char *method, const char *path, const json_t *body,
+		json_t **reply, long *status);
 
 /* Appends s percent-encoded for a query value (everything but unreserved bytes). */
 int docker_urlencode(struct buf *out, const char *s);
@@ -70,33 +73,36 @@ int docker_image_list(struct docker *d, const char **labels, int dangling, json_
  * ("t=…&labels=…", already URL-encoded). Each stream object goes to fn as it
  * arrives; an {"error": …} object makes the call fail with that message.
  * image_id receives aux.ID (or the id from "Successfully built"). */
-int docker_build(struct docker *d, int tar_fd, const char *query_extra,
-		 docker_json_fn *fn, void *data, struct buf *image_id);
+int docker_build(struct docker *d, int tar_fd, const char *query_extra, docker_json_fn *fn,
+		 void *data, struct buf *image_id);
 
 /* What a container is made from. Every field but image may be empty/NULL. */
 struct container_spec {
-	const char  *name;          /* docker name; NULL lets docker pick */
-	const char  *image;
+	const char *name; /* docker name; NULL lets docker pick */
+	const char *image;
 	const char **env;           /* NULL-terminated "K=V" strings */
 	const char **cmd;           /* NULL-terminated; NULL keeps the image's CMD */
-	json_t      *labels;        /* object of string → string; borrowed */
-	const char  *restart_policy;/* "on-failure", "no", …; NULL means "no" */
-	int          init;          /* HostConfig.Init */
+	json_t *labels;             /* object of string → string; borrowed */
+	const char *restart_policy; /* "on-failure", "no", …; NULL means "no" */
+	int init;                   /* HostConfig.Init */
 	/* Every container uses host networking (DESIGN.md): no field for it. */
-	const char **binds;         /* NULL-terminated "host:container[:ro]"; NULL: none */
-	const char  *working_dir;   /* NULL keeps the image's */
-	const char  *user;          /* "uid[:gid]" or a name; NULL keeps the image's */
-	const char **entrypoint;    /* NULL-terminated; NULL keeps the image's */
-	int          restart_max_retry; /* RestartPolicy.MaximumRetryCount (on-failure:N) */
-	long long    memory;        /* HostConfig.Memory in bytes; 0: no limit */
-	long long    nano_cpus;     /* HostConfig.NanoCpus (1e9 = one CPU); 0: no limit */
-	int          tty;           /* Config.Tty: one raw output stream */
-	int          open_stdin;    /* Config.OpenStdin + StdinOnce: stdin through attach */
-	const json_t *extra;        /* {"Config": {…}, "HostConfig": {…}} from plugins
+	const char **binds;      /* NULL-terminated "host:container[:ro]"; NULL: none */
+	const char *working_dir; /* NULL keeps the image's */
+	const char *user;        /* "uid[:gid]" or a name; NULL keeps the image's */
+	const char **entrypoint; /* NULL-terminated; NULL keeps the image's */
+	int restart_max_retry;   /* RestartPolicy.MaximumRetryCount (on-failure:N) */
+	long long memory;        /* HostConfig.Memory in bytes; 0: no limit */
+	long long nano_cpus;     /* HostConfig.NanoCpus (1e9 = one CPU); 0: no limit */
+	int tty;                 /* Config.Tty: one raw output stream */
+	int open_stdin;          /* Config.OpenStdin + StdinOnce: stdin through attach */
+	const json_t *extra;     /* {"Config": {…}, "HostConfig": {…}} from plugins
 	                             * (docker-args-*), held to the allow-list of
 	                             * docs/plugins.md by the caller; NULL: none */
 };
-#define CONTAINER_SPEC_INIT { .init = 1 }
+#define CONTAINER_SPEC_INIT \
+	{                   \
+		.init = 1   \
+	}
 
 int docker_container_create(struct docker *d, const struct container_spec *spec,
 			    struct buf *id_out);
@@ -110,19 +116,18 @@ int docker_container_list(struct docker *d, const char **labels, int all, json_t
 /* Extracts the tar read from tar_fd (a regular file: its length is sent) into the
  * container's directory path, which must exist (PUT /containers/{id}/archive).
  * Works on a created container that has not started. */
-int docker_container_put_archive(struct docker *d, const char *id, const char *path,
-				 int tar_fd);
+int docker_container_put_archive(struct docker *d, const char *id, const char *path, int tar_fd);
 /* Commits the container's filesystem as an image tagged repo:tag (POST /commit).
  * config (borrowed, may be NULL) is a container config (Cmd, Entrypoint, Env,
  * Labels, WorkingDir…); Docker merges the container's own config under it.
  * image_id receives the new image's id ("sha256:…"). */
-int docker_container_commit(struct docker *d, const char *id, const char *repo,
-			    const char *tag, const json_t *config, struct buf *image_id);
+int docker_container_commit(struct docker *d, const char *id, const char *repo, const char *tag,
+			    const json_t *config, struct buf *image_id);
 /* Reads a container's logs (stdout and stderr). tail < 0 means all lines. With
  * follow, returns when the container stops or fn returns < 0. Frames are
  * demultiplexed (or passed raw for TTY containers). */
-int docker_container_logs(struct docker *d, const char *id, int follow, int tail,
-			  int timestamps, docker_output_fn *fn, void *data);
+int docker_container_logs(struct docker *d, const char *id, int follow, int tail, int timestamps,
+			  docker_output_fn *fn, void *data);
 /* Waits for the container to stop (POST /wait) and gives its exit code. */
 int docker_container_wait(struct docker *d, const char *id, long long *code);
 /* Tells Docker the terminal size of a TTY container or exec (kind "containers"
@@ -130,8 +135,7 @@ int docker_container_wait(struct docker *d, const char *id, long long *code);
 int docker_resize(struct docker *d, const char *kind, const char *id, int rows, int cols);
 /* Sets a container's restart policy (name "no", "always", "unless-stopped",
  * "on-failure" with max_retry, 0 = unlimited) through POST /update. */
-int docker_container_set_restart(struct docker *d, const char *id, const char *name,
-				 int max_retry);
+int docker_container_set_restart(struct docker *d, const char *id, const char *name, int max_retry);
 
 /* Hijacked connections (attach, exec): after the HTTP upgrade the connection
  * carries the process's stdin one way and its output the other (raw with a TTY,
@@ -140,8 +144,8 @@ int docker_container_set_restart(struct docker *d, const char *id, const char *n
  * with_stdin, stdin (the container needs open_stdin). */
 int docker_container_attach(struct docker *d, const char *id, int with_stdin, int *conn);
 /* Creates an exec of cmd (NULL-terminated) in a running container. */
-int docker_exec_create(struct docker *d, const char *id, const char **cmd,
-		       const char **env, int tty, struct buf *exec_id);
+int docker_exec_create(struct docker *d, const char *id, const char **cmd, const char **env,
+		       int tty, struct buf *exec_id);
 /* Starts an exec attached (POST /exec/{id}/start, upgraded). */
 int docker_exec_start(struct docker *d, const char *exec_id, int tty, int *conn);
 /* The exit code of a finished exec (-1 while it runs). */
@@ -184,11 +188,14 @@ int container_watchdog_stop(struct container_watchdog *w);
 #define DOCKER_LABELS_MAX 4
 struct docker_labels {
 	const char *v[DOCKER_LABELS_MAX + 1];
-	size_t      n;
+	size_t n;
 };
-#define DOCKER_LABELS_INIT { .v = { NULL }, .n = 0 }
+#define DOCKER_LABELS_INIT            \
+	{                             \
+		.v = { NULL }, .n = 0 \
+	}
 /* Adds "key=value"; fails when DOCKER_LABELS_MAX are there. */
-int  docker_labels_add(struct docker_labels *l, const char *key, const char *value);
-void docker_labels_release(struct docker_labels *l);    /* frees the strings; l is empty */
+int docker_labels_add(struct docker_labels *l, const char *key, const char *value);
+void docker_labels_release(struct docker_labels *l); /* frees the strings; l is empty */
 
 #endif

@@ -47,8 +47,10 @@ static int hijack(struct docker *d, const char *path, const json_t *body, int *c
 		goto out;
 	}
 	if (docker__versioned(&vpath, d, path) < 0 ||
-	    buf_addf(&req, "POST %s HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n"
-		     "Upgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	    buf_addf(&req,
+		     "POST %s HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n"
+		     "Upgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: "
+		     "%zu\r\n\r\n%s",
 		     vpath.buf, text ? strlen(text) : 0, text ? text : "") < 0)
 		goto out;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->sock);
@@ -67,7 +69,8 @@ static int hijack(struct docker *d, const char *path, const json_t *body, int *c
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0 || head.len > 16384) {
-			err_set("Docker at %s closed the connection before it answered %s", d->host, path);
+			err_set("Docker at %s closed the connection before it answered %s", d->host,
+				path);
 			goto out;
 		}
 		buf_addch(&head, c);
@@ -123,8 +126,8 @@ out:
 	return ret;
 }
 
-int docker_exec_create(struct docker *d, const char *id, const char **cmd,
-		       const char **env, int tty, struct buf *exec_id)
+int docker_exec_create(struct docker *d, const char *id, const char **cmd, const char **env,
+		       int tty, struct buf *exec_id)
 {
 	struct buf p = BUF_INIT;
 	json_t *body, *reply = NULL;

@@ -29,9 +29,8 @@ void http_reply_release(struct http_reply *r)
 
 /* Options every request shares. The URL's host is never resolved: the socket path
  * decides where the request goes, and "localhost" only fills the Host header. */
-static int setup_common(CURL *h, const char *sock_path, const char *method,
-			const char *path, const char *content_type,
-			struct curl_slist **headers, char *errbuf)
+static int setup_common(CURL *h, const char *sock_path, const char *method, const char *path,
+			const char *content_type, struct curl_slist **headers, char *errbuf)
 {
 	struct buf url = BUF_INIT, ct = BUF_INIT;
 	struct curl_slist *l = NULL, *l2;
@@ -94,14 +93,14 @@ static size_t write_to_buf(char *p, size_t size, size_t n, void *ud)
 	size_t len = size * n;
 
 	if (buf_add(b, p, len) < 0)
-		return 0;               /* makes libcurl stop with CURLE_WRITE_ERROR */
+		return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
 	return len;
 }
 
-int docker__http_perform(CURL *h, const char *sock_path, const char *method,
-			  const char *path, const char *content_type, const char *body,
-			  size_t body_len, long timeout_ms, struct http_reply *reply,
-			  CURLcode *curl_code, long *os_errno)
+int docker__http_perform(CURL *h, const char *sock_path, const char *method, const char *path,
+			 const char *content_type, const char *body, size_t body_len,
+			 long timeout_ms, struct http_reply *reply, CURLcode *curl_code,
+			 long *os_errno)
 {
 	char errbuf[CURL_ERROR_SIZE];
 	struct curl_slist *headers = NULL;
@@ -161,8 +160,8 @@ out:
 }
 
 int http_unix_request(const char *sock_path, const char *method, const char *path,
-		      const char *content_type, const char *body, size_t body_len,
-		      long timeout_ms, struct http_reply *reply)
+		      const char *content_type, const char *body, size_t body_len, long timeout_ms,
+		      struct http_reply *reply)
 {
 	CURL *h;
 	int ret;
@@ -171,8 +170,8 @@ int http_unix_request(const char *sock_path, const char *method, const char *pat
 	h = curl_easy_init();
 	if (!h)
 		return err_set("cannot start an HTTP client (libcurl)");
-	ret = docker__http_perform(h, sock_path, method, path, content_type, body,
-				    body_len, timeout_ms, reply, NULL, NULL);
+	ret = docker__http_perform(h, sock_path, method, path, content_type, body, body_len,
+				   timeout_ms, reply, NULL, NULL);
 	curl_easy_cleanup(h);
 	return ret;
 }
@@ -181,10 +180,10 @@ int http_unix_request(const char *sock_path, const char *method, const char *pat
 
 struct stream_ctx {
 	const struct docker__stream_req *req;
-	CURL       *h;
+	CURL *h;
 	struct buf *err_body;
-	int         aborted;        /* fn returned < 0: its error stands */
-	int         read_errno;     /* reading the request body failed */
+	int aborted;    /* fn returned < 0: its error stands */
+	int read_errno; /* reading the request body failed */
 };
 
 static size_t stream_write(char *p, size_t size, size_t n, void *ud)
@@ -223,8 +222,8 @@ static size_t stream_read(char *p, size_t size, size_t n, void *ud)
 	return (size_t)r;
 }
 
-int docker__http_stream(const struct docker__stream_req *req, long *status,
-			 struct buf *err_body, CURLcode *curl_code, long *os_errno)
+int docker__http_stream(const struct docker__stream_req *req, long *status, struct buf *err_body,
+			CURLcode *curl_code, long *os_errno)
 {
 	char errbuf[CURL_ERROR_SIZE];
 	struct curl_slist *headers = NULL;
@@ -265,7 +264,7 @@ int docker__http_stream(const struct docker__stream_req *req, long *status,
 		  *status, (clock_now_s() - t0) * 1000, rc == CURLE_OK ? "" : " (transfer failed)");
 	if (rc != CURLE_OK) {
 		if (c.aborted)
-			goto out;           /* fn's message stands */
+			goto out; /* fn's message stands */
 		if (curl_code)
 			*curl_code = rc;
 		if (os_errno)

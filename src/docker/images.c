@@ -16,8 +16,11 @@ static int image_path(struct buf *p, const char *ref, const char *suffix)
 		return err_set("empty image reference");
 	/* Docker's reference grammar in spirit: the name becomes part of a URL path,
 	 * so "..", a leading '/' or odd characters could reach another endpoint. */
-	if (n > 255 || strspn(ref, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:@-") != n ||
-	    strstr(ref, "..") || strstr(ref, "//") || ref[0] == '/' || ref[0] == '.' || ref[0] == '-')
+	if (n > 255 ||
+	    strspn(ref, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:@-") !=
+		    n ||
+	    strstr(ref, "..") || strstr(ref, "//") || ref[0] == '/' || ref[0] == '.' ||
+	    ref[0] == '-')
 		return err_set("'%.80s' is not a valid image reference", ref);
 	if (buf_addstr(p, "/images/") < 0 || docker_pathencode(p, ref) < 0)
 		return -1;
@@ -110,10 +113,10 @@ out:
 struct build_ctx {
 	struct docker__lines lines;
 	docker_json_fn *fn;
-	void           *data;
-	struct buf     *image_id;
-	struct buf      error;          /* the first {"error": …} of the stream */
-	struct buf      short_id;       /* from "Successfully built <id>" */
+	void *data;
+	struct buf *image_id;
+	struct buf error;    /* the first {"error": …} of the stream */
+	struct buf short_id; /* from "Successfully built <id>" */
 };
 
 static int build_obj(const json_t *obj, void *ud)
@@ -160,12 +163,16 @@ static int build_chunk(const char *data, size_t len, void *ud)
 	return docker__lines_feed(&c->lines, data, len, build_line, c);
 }
 
-int docker_build(struct docker *d, int tar_fd, const char *query_extra,
-		 docker_json_fn *fn, void *data, struct buf *image_id)
+int docker_build(struct docker *d, int tar_fd, const char *query_extra, docker_json_fn *fn,
+		 void *data, struct buf *image_id)
 {
 	struct build_ctx c = {
-		.lines = DOCKER__LINES_INIT, .fn = fn, .data = data, .image_id = image_id,
-		.error = BUF_INIT, .short_id = BUF_INIT,
+		.lines = DOCKER__LINES_INIT,
+		.fn = fn,
+		.data = data,
+		.image_id = image_id,
+		.error = BUF_INIT,
+		.short_id = BUF_INIT,
 	};
 	struct buf path = BUF_INIT;
 	int ret = -1;
@@ -179,7 +186,7 @@ int docker_build(struct docker *d, int tar_fd, const char *query_extra,
 	    buf_addf(&path, "&%s", query_extra[0] == '&' ? query_extra + 1 : query_extra) < 0)
 		goto out;
 	if (docker__stream(d, "POST", path.buf, "application/x-tar", tar_fd, build_chunk, &c,
-			  NULL) < 0)
+			   NULL) < 0)
 		goto out;
 	if (docker__lines_finish(&c.lines, build_line, &c) < 0)
 		goto out;

@@ -19,8 +19,8 @@ static int line_done(struct docker__lines *ls, docker__line_fn *fn, void *fn_dat
 	return r < 0 ? r : 0;
 }
 
-int docker__lines_feed(struct docker__lines *ls, const char *data, size_t len,
-			docker__line_fn *fn, void *fn_data)
+int docker__lines_feed(struct docker__lines *ls, const char *data, size_t len, docker__line_fn *fn,
+		       void *fn_data)
 {
 	size_t max = ls->max_line ? ls->max_line : DOCKER__LINE_MAX;
 
@@ -80,8 +80,8 @@ int docker__json_line(const char *line, size_t len, docker_json_fn *fn, void *fn
 
 /* ---- multiplexed log frames ------------------------------------------------- */
 
-int docker__demux_feed(struct docker__demux *dm, const char *data, size_t len,
-			docker_output_fn *fn, void *fn_data)
+int docker__demux_feed(struct docker__demux *dm, const char *data, size_t len, docker_output_fn *fn,
+		       void *fn_data)
 {
 	while (len) {
 		size_t take;
@@ -98,8 +98,14 @@ int docker__demux_feed(struct docker__demux *dm, const char *data, size_t len,
 			if (dm->hdr_len < sizeof(dm->hdr))
 				break;
 			switch (dm->hdr[0]) {
-			case 0: case 1: dm->stream = 1; break;
-			case 2: case 3: dm->stream = 2; break;
+			case 0:
+			case 1:
+				dm->stream = 1;
+				break;
+			case 2:
+			case 3:
+				dm->stream = 2;
+				break;
 			default:
 				return err_set("bad log frame from Docker (stream byte %u)",
 					       dm->hdr[0]);

@@ -9,14 +9,14 @@
 #include <time.h>
 
 struct container_watchdog {
-	pthread_t       thread;
+	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t  cond;
-	int             stop;        /* set by container_watchdog_stop() */
-	int             fired;       /* the limit passed and the kill was sent */
-	struct timespec deadline;    /* CLOCK_MONOTONIC */
-	char           *sock;        /* Docker's socket path */
-	char           *kill_path;   /* "/v1.41/containers/<id>/kill" */
+	pthread_cond_t cond;
+	int stop;                 /* set by container_watchdog_stop() */
+	int fired;                /* the limit passed and the kill was sent */
+	struct timespec deadline; /* CLOCK_MONOTONIC */
+	char *sock;               /* Docker's socket path */
+	char *kill_path;          /* "/v1.41/containers/<id>/kill" */
 };
 
 static void *watch(void *arg)
@@ -61,7 +61,7 @@ int container_watchdog_start(struct docker *d, const char *id, long timeout_s,
 
 	*out = NULL;
 	if (timeout_s <= 0)
-		return 0;    /* no limit */
+		return 0; /* no limit */
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return err_set("out of memory");

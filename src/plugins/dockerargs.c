@@ -12,28 +12,26 @@
 enum arg_type { T_STR, T_UINT, T_BOOL, T_STRARR, T_STRMAP, T_ULIMITS, T_OBJECT, T_ENV, T_SECOPT };
 
 static const struct allowed {
-	const char   *section, *key;
+	const char *section, *key;
 	enum arg_type type;
-} allowed[] = {
-	{ "Config", "Env", T_ENV },
-	{ "Config", "Labels", T_STRMAP },
-	{ "Config", "User", T_STR },
-	{ "Config", "WorkingDir", T_STR },
-	{ "HostConfig", "Memory", T_UINT },
-	{ "HostConfig", "MemorySwap", T_UINT },
-	{ "HostConfig", "NanoCpus", T_UINT },
-	{ "HostConfig", "CpuShares", T_UINT },
-	{ "HostConfig", "PidsLimit", T_UINT },
-	{ "HostConfig", "ShmSize", T_UINT },
-	{ "HostConfig", "CapDrop", T_STRARR },
-	{ "HostConfig", "Dns", T_STRARR },
-	{ "HostConfig", "ExtraHosts", T_STRARR },
-	{ "HostConfig", "SecurityOpt", T_SECOPT },
-	{ "HostConfig", "ReadonlyRootfs", T_BOOL },
-	{ "HostConfig", "Ulimits", T_ULIMITS },
-	{ "HostConfig", "LogConfig", T_OBJECT },
-	{ NULL, NULL, T_STR }
-};
+} allowed[] = { { "Config", "Env", T_ENV },
+		{ "Config", "Labels", T_STRMAP },
+		{ "Config", "User", T_STR },
+		{ "Config", "WorkingDir", T_STR },
+		{ "HostConfig", "Memory", T_UINT },
+		{ "HostConfig", "MemorySwap", T_UINT },
+		{ "HostConfig", "NanoCpus", T_UINT },
+		{ "HostConfig", "CpuShares", T_UINT },
+		{ "HostConfig", "PidsLimit", T_UINT },
+		{ "HostConfig", "ShmSize", T_UINT },
+		{ "HostConfig", "CapDrop", T_STRARR },
+		{ "HostConfig", "Dns", T_STRARR },
+		{ "HostConfig", "ExtraHosts", T_STRARR },
+		{ "HostConfig", "SecurityOpt", T_SECOPT },
+		{ "HostConfig", "ReadonlyRootfs", T_BOOL },
+		{ "HostConfig", "Ulimits", T_ULIMITS },
+		{ "HostConfig", "LogConfig", T_OBJECT },
+		{ NULL, NULL, T_STR } };
 
 static int all_strings(const json_t *arr)
 {
@@ -123,7 +121,8 @@ static int type_ok(const json_t *v, enum arg_type t, const char **why)
 		json_array_foreach(v, i, e)
 			if (!json_is_string(json_object_get(e, "Name")) ||
 			    !json_is_integer(json_object_get(e, "Soft")) ||
-			    !json_is_integer(json_object_get(e, "Hard")) || json_object_size(e) != 3)
+			    !json_is_integer(json_object_get(e, "Hard")) ||
+			    json_object_size(e) != 3)
 				return 0;
 		return 1;
 	case T_OBJECT:
@@ -152,18 +151,21 @@ int plugins_docker_args_check(const json_t *obj)
 		return err_set("docker args must be a JSON object");
 	json_object_foreach((json_t *)obj, section, sec) {
 		if (strcmp(section, "Config") && strcmp(section, "HostConfig"))
-			return err_set("docker args: '%s' is not allowed (only Config and HostConfig)",
-				       section);
+			return err_set(
+				"docker args: '%s' is not allowed (only Config and HostConfig)",
+				section);
 		if (!json_is_object(sec))
 			return err_set("docker args: %s must be an object", section);
 		json_object_foreach(sec, key, v) {
 			const char *why = "";
 			for (i = 0; allowed[i].key; i++)
-				if (!strcmp(allowed[i].section, section) && !strcmp(allowed[i].key, key))
+				if (!strcmp(allowed[i].section, section) &&
+				    !strcmp(allowed[i].key, key))
 					break;
 			if (!allowed[i].key)
-				return err_set("docker args: %s.%s is not allowed; see docs/plugins.md",
-					       section, key);
+				return err_set(
+					"docker args: %s.%s is not allowed; see docs/plugins.md",
+					section, key);
 			if (!type_ok(v, allowed[i].type, &why))
 				return err_set("docker args: %s.%s must be %s", section, key, why);
 		}
@@ -194,8 +196,7 @@ static void merge(json_t *acc, const json_t *obj)
 	}
 }
 
-int plugins_docker_args(json_t **out, const char *trigger, const char *app,
-			const char *const *args)
+int plugins_docker_args(json_t **out, const char *trigger, const char *app, const char *const *args)
 {
 	struct plugins_run_opts o = PLUGINS_RUN_OPTS_INIT;
 	struct buf dir = BUF_INIT, text = BUF_INIT;
@@ -228,7 +229,8 @@ int plugins_docker_args(json_t **out, const char *trigger, const char *app,
 			continue;
 		obj = json_loadb(text.buf, text.len, 0, &e);
 		if (!obj) {
-			err_set("plugin %s: %s did not print one JSON object: %s", name, trigger, e.text);
+			err_set("plugin %s: %s did not print one JSON object: %s", name, trigger,
+				e.text);
 			goto out;
 		}
 		if (plugins_docker_args_check(obj) < 0) {

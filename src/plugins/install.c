@@ -32,7 +32,7 @@ int plugins_installed(const char *name)
 	int yes;
 
 	if (plugins_valid_name(name) < 0) {
-		err_clear();    /* handled: a predicate; no such name is installed */
+		err_clear(); /* handled: a predicate; no such name is installed */
 		return 0;
 	}
 	yes = plugin_dir(&p, "available", name) == 0 && fs_is_dir(p.buf);
@@ -47,7 +47,7 @@ int plugins_enabled(const char *name)
 	int yes;
 
 	if (plugins_valid_name(name) < 0) {
-		err_clear();    /* handled: a predicate; no such name is installed */
+		err_clear(); /* handled: a predicate; no such name is installed */
 		return 0;
 	}
 	yes = plugin_dir(&p, "enabled", name) == 0 && lstat(p.buf, &st) == 0;
@@ -115,7 +115,7 @@ int plugins_list(json_t **out)
 		struct plugin_meta m;
 		const char *name = ents[i]->d_name;
 		if (plugins_valid_name(name) < 0) {
-			err_clear();     /* staging dirs start with '.' */
+			err_clear(); /* staging dirs start with '.' */
 			continue;
 		}
 		buf_reset(&p);
@@ -125,11 +125,11 @@ int plugins_list(json_t **out)
 			say_warn("plugin %s: %s", name, err_msg());
 			memset(&m, 0, sizeof(m));
 		}
-		json_array_append_new(*out, json_pack("{s:s,s:s,s:s,s:b,s:s}", "name", name,
-						      "version", m.version, "description",
-						      m.description, "enabled", plugins_enabled(name),
-						      "source", json_str(json_object_get(sources, name),
-									 "source", "")));
+		json_array_append_new(
+			*out, json_pack("{s:s,s:s,s:s,s:b,s:s}", "name", name, "version", m.version,
+					"description", m.description, "enabled",
+					plugins_enabled(name), "source",
+					json_str(json_object_get(sources, name), "source", "")));
 	}
 	ret = 0;
 out:
@@ -145,7 +145,7 @@ out:
 /* ---- fetching a plugin's tree ------------------------------------------------ */
 
 struct tree_budget {
-	unsigned           entries;
+	unsigned entries;
 	unsigned long long bytes;
 };
 
@@ -210,7 +210,8 @@ static int copy_tree(const char *src, const char *dst, const char *rel, struct t
 		goto out;
 	}
 	while ((e = readdir(dir)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, ".git"))
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    !strcmp(e->d_name, ".git"))
 			continue;
 		if (++b->entries > TREE_MAX_ENTRIES) {
 			err_set("the plugin has more than %d files", TREE_MAX_ENTRIES);
@@ -234,8 +235,10 @@ static int copy_tree(const char *src, const char *dst, const char *rel, struct t
 			if (copy_file(s.buf, d.buf, st.st_mode & 0755, b) < 0)
 				goto out;
 		} else {
-			err_set("refused: '%s' in the plugin is %s; a plugin may hold only files and "
-				"directories", r.buf, S_ISLNK(st.st_mode) ? "a symlink" : "not a regular file");
+			err_set("refused: '%s' in the plugin is %s; a plugin may hold only files "
+				"and "
+				"directories",
+				r.buf, S_ISLNK(st.st_mode) ? "a symlink" : "not a regular file");
 			goto out;
 		}
 	}
@@ -251,8 +254,8 @@ out:
 
 static int is_git_source(const char *source)
 {
-	static const char *const schemes[] = { "https://", "http://", "git://", "ssh://",
-					       "file://", NULL };
+	static const char *const schemes[] = { "https://", "http://", "git://",
+					       "ssh://",   "file://", NULL };
 	size_t n = strlen(source);
 	int i;
 
@@ -260,7 +263,7 @@ static int is_git_source(const char *source)
 		if (!strncmp(source, schemes[i], strlen(schemes[i])))
 			return 1;
 	if (source[0] != '/' && source[0] != '.' && strchr(source, '@') && strchr(source, ':'))
-		return 1;               /* git@host:path */
+		return 1; /* git@host:path */
 	return n > 4 && !strcmp(source + n - 4, ".git");
 }
 
@@ -277,7 +280,8 @@ static int git_fetch(const char *url, const char *dest)
 		const git_error *e = git_error_last();
 		err_set("cannot clone %s: %s%s", url, e ? e->message : "git error",
 			e && strstr(e->message, "safe.directory")
-				? " (a local repository must belong to the user wharf runs as)" : "");
+				? " (a local repository must belong to the user wharf runs as)"
+				: "");
 		goto out;
 	}
 	ret = 0;
@@ -345,7 +349,8 @@ static int link_enabled(const char *name)
 	struct buf link = BUF_INIT, target = BUF_INIT;
 	int ret = -1;
 
-	if (plugin_dir(&link, "enabled", name) < 0 || buf_addf(&target, "../available/%s", name) < 0)
+	if (plugin_dir(&link, "enabled", name) < 0 ||
+	    buf_addf(&target, "../available/%s", name) < 0)
 		goto out;
 	if (symlink(target.buf, link.buf) < 0 && errno != EEXIST) {
 		err_set_errno("cannot enable %s", name);
@@ -422,7 +427,8 @@ int plugins_install(const char *source, const char *name_opt, char **name_out)
 		goto out;
 	json_object_set_new(sources, name.buf,
 			    json_pack("{s:s,s:s,s:s}", "source", src.buf, "kind",
-				      is_git_source(src.buf) ? "git" : "path", "installed_at", now.buf));
+				      is_git_source(src.buf) ? "git" : "path", "installed_at",
+				      now.buf));
 	if (run_hook(name.buf, "install") < 0 || sources_save(sources) < 0)
 		goto out;
 	if (name_out)

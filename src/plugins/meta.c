@@ -21,7 +21,8 @@ static int valid_word(const char *what, const char *s)
 			 (i && (c == '-' || c == '_'));
 		if (!ok)
 			return err_set("invalid %s name '%s': use lowercase letters, digits, "
-				       "'-' and '_', starting with a letter or digit", what, s);
+				       "'-' and '_', starting with a letter or digit",
+				       what, s);
 	}
 	return 0;
 }
@@ -71,19 +72,30 @@ static int toml_string(struct buf *val, const char *p, const char *lim, const ch
 	while (p < lim && *p != q) {
 		char c = *p;
 		if ((unsigned char)c < 0x20 || c == 0x7f)
-			return err_set("plugin.toml line %d: control character in a string", lineno);
+			return err_set("plugin.toml line %d: control character in a string",
+				       lineno);
 		if (q == '"' && c == '\\') {
 			if (++p >= lim)
 				break;
 			switch (*p) {
-			case '"': c = '"'; break;
-			case '\\': c = '\\'; break;
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case 'r': c = '\r'; break;
+			case '"':
+				c = '"';
+				break;
+			case '\\':
+				c = '\\';
+				break;
+			case 'n':
+				c = '\n';
+				break;
+			case 't':
+				c = '\t';
+				break;
+			case 'r':
+				c = '\r';
+				break;
 			default:
-				return err_set("plugin.toml line %d: unsupported escape '\\%c'", lineno,
-					       *p >= 0x20 && *p < 0x7f ? *p : '?');
+				return err_set("plugin.toml line %d: unsupported escape '\\%c'",
+					       lineno, *p >= 0x20 && *p < 0x7f ? *p : '?');
 			}
 		}
 		if (buf_addch(val, c) < 0)

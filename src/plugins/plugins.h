@@ -13,7 +13,7 @@
  *   plugins/sources.json        {"<name>": {"source": …, "kind": "path"|"git", …}}
  *   plugins/plugins.lock        serialises install, update, enable, disable, uninstall */
 
-#define PLUGIN_NAME_MAX 64
+#define PLUGIN_NAME_MAX          64
 #define PLUGIN_TIMEOUT_DEFAULT_S 60
 
 /* Plugin and trigger names: ^[a-z0-9][a-z0-9_-]*$, at most 64 bytes; err_set on no. */
@@ -67,20 +67,23 @@ int plugins_install(const char *source, const char *name_opt, char **name_out);
 int plugins_update(const char *name);
 /* Runs the plugin's `uninstall` trigger (a failure aborts), then removes it. */
 int plugins_uninstall(const char *name);
-int plugins_enable(const char *name);     /* already enabled: 0 */
-int plugins_disable(const char *name);    /* already disabled: 0 */
+int plugins_enable(const char *name);  /* already enabled: 0 */
+int plugins_disable(const char *name); /* already disabled: 0 */
 
 /* ---- running triggers (src/plugins/run.c) -------------------------------------- */
 
 struct plugins_run_opts {
-	const char *app;          /* APP in the environment; NULL: empty */
-	const char *stdin_data;   /* NULL: /dev/null */
-	size_t      stdin_len;
-	int         timeout_s;    /* per plugin; 0: $WHARF_PLUGIN_TIMEOUT or 60 */
-	const char *only;         /* run only this plugin (enabled or not): install hooks */
-	int         keep_going;   /* run every plugin even after a failure (post-*) */
+	const char *app;        /* APP in the environment; NULL: empty */
+	const char *stdin_data; /* NULL: /dev/null */
+	size_t stdin_len;
+	int timeout_s;    /* per plugin; 0: $WHARF_PLUGIN_TIMEOUT or 60 */
+	const char *only; /* run only this plugin (enabled or not): install hooks */
+	int keep_going;   /* run every plugin even after a failure (post-*) */
 };
-#define PLUGINS_RUN_OPTS_INIT { .app = NULL, .stdin_data = NULL, .timeout_s = 0 }
+#define PLUGINS_RUN_OPTS_INIT                                   \
+	{                                                       \
+		.app = NULL, .stdin_data = NULL, .timeout_s = 0 \
+	}
 
 /* Runs `trigger` in every enabled plugin that has an executable regular file of
  * that name, in name order, each as `<plugin-dir>/<trigger> args…` (fork/exec,

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OUT_MAX (8u << 20)       /* stdout or stderr of one plugin run */
+#define OUT_MAX (8u << 20) /* stdout or stderr of one plugin run */
 
 /* Enabled plugin names in name order (plugins/enabled/), or just `only`. */
 static int plugin_names(json_t **out, const char *only)
@@ -41,7 +41,7 @@ static int plugin_names(json_t **out, const char *only)
 	for (i = 0; i < n; i++)
 		if (plugins_valid_name(ents[i]->d_name) == 0)
 			json_array_append_new(*out, json_string(ents[i]->d_name));
-	err_clear();    /* handled: entries that are not plugin names ('.', staging) are skipped */
+	err_clear(); /* handled: entries that are not plugin names ('.', staging) are skipped */
 	ret = 0;
 out:
 	for (i = 0; i < n; i++)
@@ -72,16 +72,18 @@ static int plugin_exe(struct buf *dir, struct buf *exe, const char *name, const 
  * handed to this process nor a trusted caller variable: WHARF_SSH_KEY is the
  * caller's key name, for information only. */
 struct plugin_env {
-	struct buf  text;
+	struct buf text;
 	const char *set[8];
 };
-#define PLUGIN_ENV_INIT { .text = BUF_INIT }
+#define PLUGIN_ENV_INIT          \
+	{                        \
+		.text = BUF_INIT \
+	}
 
-static const char *const plugin_env_unset[] = { LOCK_FD_ENV, "WHARF_APP_LOCKED",
-						 "WHARF_SSH_KEY", NULL };
+static const char *const plugin_env_unset[] = { LOCK_FD_ENV, "WHARF_APP_LOCKED", "WHARF_SSH_KEY",
+						NULL };
 
-static int plugin_env(struct plugin_env *pe, const char *trigger, const char *app,
-		      const char *dir)
+static int plugin_env(struct plugin_env *pe, const char *trigger, const char *app, const char *dir)
 {
 	struct buf root = BUF_INIT;
 	char path[4096];
@@ -94,8 +96,9 @@ static int plugin_env(struct plugin_env *pe, const char *trigger, const char *ap
 	buf_reset(&pe->text);
 	if (plugins_path(&root, NULL) < 0)
 		goto out;
-#define ADD(fmt, v) (offs[count++] = pe->text.len, buf_addf(&pe->text, fmt, v) < 0 || \
-		     buf_addch(&pe->text, '\0') < 0)
+#define ADD(fmt, v)                    \
+	(offs[count++] = pe->text.len, \
+	 buf_addf(&pe->text, fmt, v) < 0 || buf_addch(&pe->text, '\0') < 0)
 	if (ADD("WHARF_ROOT=%s", wharf_root()) || ADD("APP=%s", app ? app : "") ||
 	    ADD("WHARF_TRIGGER=%s", trigger) || ADD("WHARF_PLUGIN_PATH=%s", root.buf) ||
 	    ADD("WHARF_PLUGIN_DIR=%s", dir) || ADD("WHARF_BIN=%s", path) ||
@@ -113,7 +116,7 @@ out:
 
 struct run_result {
 	struct buf out, err;
-	int        status;        /* exit code, 128+signal, or -1 for a timeout */
+	int status; /* exit code, 128+signal, or -1 for a timeout */
 };
 
 /* Runs one plugin executable with cwd its dir, in its own process group, and
@@ -137,7 +140,7 @@ static int run_one(struct run_result *r, const char *dir, const char *const *arg
 	po.out_buf = &r->out;
 	po.err_buf = &r->err;
 	po.timeout_ms = timeout_s * 1000;
-	po.grace_ms = 0;        /* documented: killed at the timeout */
+	po.grace_ms = 0; /* documented: killed at the timeout */
 	if (proc_start(&p, &po) < 0) {
 		if (!p.exec_errno)
 			return -1;
@@ -284,7 +287,7 @@ void plugins_post(const char *trigger, const char *app, const char *const *args)
 	o.keep_going = 1;
 	if (plugins_trigger(NULL, trigger, args, &o) < 0)
 		say_warn("plugin %s (not undone)", err_msg());
-	err_clear();    /* handled: said; a post-* failure does not fail the caller */
+	err_clear(); /* handled: said; a post-* failure does not fail the caller */
 }
 
 int plugins_pre(const char *trigger, const char *app, const char *const *args)
@@ -342,7 +345,7 @@ int plugins_command(int argc, char **argv)
 			st = proc_wait(&p);
 		}
 		if (st == 10)
-			continue;       /* not mine: the next plugin is asked */
+			continue; /* not mine: the next plugin is asked */
 		ret = st;
 		goto out;
 	}

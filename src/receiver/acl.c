@@ -95,7 +95,7 @@ int receiver_acl_forget(const char *key)
 
 struct grant_arg {
 	const char *app;
-	int         grant;
+	int grant;
 };
 
 static int grant(json_t *keys, const char *key, const void *arg)
@@ -106,7 +106,8 @@ static int grant(json_t *keys, const char *key, const void *arg)
 
 	if (!k || strcmp(json_str(k, "role", ""), "deployer"))
 		return err_set("key '%s' is not a deployer (admins may use every app; add a "
-			       "deployer with `ssh-keys:add NAME --role deployer`)", key);
+			       "deployer with `ssh-keys:add NAME --role deployer`)",
+			       key);
 	apps = json_object_get(k, "apps");
 	if (!json_is_array(apps)) {
 		apps = json_array();
@@ -133,7 +134,7 @@ int receiver_acl_grant(const char *app, const char *key, int grant_it)
 }
 
 struct move_arg {
-	const char *from, *to;          /* to NULL: the app is gone */
+	const char *from, *to; /* to NULL: the app is gone */
 };
 
 /* Every grant of from becomes a grant of to, or goes. */
@@ -212,7 +213,8 @@ int receiver_acl_check_command(const json_t *acl, const char *key, enum receiver
 		return 0;
 	if (access != ACCESS_DEPLOYER)
 		return err_set("refused: key '%s' (deployer) may not run `%s`; deployers run "
-			       "app commands for their own apps", key, name);
+			       "app commands for their own apps",
+			       key, name);
 	/* Every word that names an existing app must name one of this key's: which
 	 * word a command takes as its app varies (options before it), so none may
 	 * point elsewhere. */
@@ -222,14 +224,15 @@ int receiver_acl_check_command(const json_t *acl, const char *key, enum receiver
 			continue;
 		if (!strcmp(w, "--global"))
 			return err_set("refused: key '%s' (deployer) may not change global "
-				       "settings", key);
+				       "settings",
+				       key);
 		if (w[0] == '-' || valid_app_name(w) < 0 || !state_app_exists(w)) {
-			err_clear();    /* handled: a word that names no app is not an app word */
+			err_clear(); /* handled: a word that names no app is not an app word */
 			continue;
 		}
 		if (!granted(acl, key, w))
-			return err_set("refused: key '%s' (deployer) has no access to app '%s'", key,
-				       w);
+			return err_set("refused: key '%s' (deployer) has no access to app '%s'",
+				       key, w);
 		apps++;
 	}
 	if (!apps)

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define AUDIT_LINE_MAX  8192
-#define AUDIT_READ_MAX  (64u << 20)
+#define AUDIT_LINE_MAX 8192
+#define AUDIT_READ_MAX (64u << 20)
 
 static int audit_path(struct buf *out)
 {
@@ -48,8 +48,9 @@ int receiver_audit_mask(struct buf *out, const char *command)
 		 * what comes before the first '='. */
 		const char *eq = strchr(command, '=');
 		err_clear();
-		return eq ? buf_add(out, command, (size_t)(eq - command + 1)) < 0 ? -1
-			  : buf_addstr(out, "***")
+		return eq ? buf_add(out, command, (size_t)(eq - command + 1)) < 0
+				       ? -1
+				       : buf_addstr(out, "***")
 			  : buf_addstr(out, command);
 	}
 	while (i < argc && argv[i][0] == '-')
@@ -88,18 +89,18 @@ int receiver_audit_append(const char *key, const char *command, int exit_code)
 	if (buf_add(&cut, command ? command : "", command ? strnlen(command, 4096) : 0) < 0 ||
 	    receiver_audit_mask(&cmd, cut.buf) < 0 || state_now(&now) < 0 || audit_path(&p) < 0)
 		goto out;
-	rec = json_pack("{s:s,s:s,s:s%,s:i}", "time", now.buf, "key", key ? key : "",
-			"command", cmd.buf, cmd.len, "exit", exit_code);
+	rec = json_pack("{s:s,s:s,s:s%,s:i}", "time", now.buf, "key", key ? key : "", "command",
+			cmd.buf, cmd.len, "exit", exit_code);
 	line = rec ? json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) : NULL;
 	if (!line) {
 		err_set("cannot encode an audit record");
 		goto out;
 	}
 	len = strlen(line);
-	line[len++] = '\n';   /* json_dumps' NUL becomes the newline: one write */
+	line[len++] = '\n'; /* json_dumps' NUL becomes the newline: one write */
 	fd = open(p.buf, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0)
-		fchmod(fd, 0600);       /* a log an older wharf made 0640 */
+		fchmod(fd, 0600); /* a log an older wharf made 0640 */
 	if (fd < 0 || write(fd, line, len) != (ssize_t)len) {
 		err_set_errno("cannot append to %s", p.buf);
 		goto out;
@@ -128,7 +129,7 @@ int receiver_audit_read(json_t **out, size_t n)
 		goto out;
 	if (fs_read_file(p.buf, &text, AUDIT_READ_MAX) < 0) {
 		if (errno == ENOENT) {
-			err_clear();    /* handled: no log yet is an empty log */
+			err_clear(); /* handled: no log yet is an empty log */
 			ret = 0;
 		}
 		goto out;

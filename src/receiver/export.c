@@ -10,10 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct export {
+struct export
+{
 	git_repository *repo;
-	const char     *dest;
-	int             failed;
+	const char *dest;
+	int failed;
 };
 
 static int safe_entry_name(const char *name)

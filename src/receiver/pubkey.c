@@ -9,11 +9,14 @@
 
 #define B64_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/="
 
-static const char *const key_types[] = {
-	"ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
-	"ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
-	"sk-ecdsa-sha2-nistp256@openssh.com", NULL
-};
+static const char *const key_types[] = { "ssh-ed25519",
+					 "ssh-rsa",
+					 "ecdsa-sha2-nistp256",
+					 "ecdsa-sha2-nistp384",
+					 "ecdsa-sha2-nistp521",
+					 "sk-ssh-ed25519@openssh.com",
+					 "sk-ecdsa-sha2-nistp256@openssh.com",
+					 NULL };
 
 /* Decodes the base64 blob and checks it starts with the declared key type. */
 int receiver_pubkey_parse(struct receiver_pubkey *k, const char *line)
@@ -29,9 +32,10 @@ int receiver_pubkey_parse(struct receiver_pubkey *k, const char *line)
 	for (i = 0; key_types[i]; i++)
 		ok |= !strcmp(k->type, key_types[i]);
 	if (!ok)
-		return err_set("'%s' is not a public key type wharf accepts (ssh-ed25519, "
-			       "ssh-rsa, ecdsa-sha2-*, sk-*); options before the key are not accepted",
-			       k->type);
+		return err_set(
+			"'%s' is not a public key type wharf accepts (ssh-ed25519, "
+			"ssh-rsa, ecdsa-sha2-*, sk-*); options before the key are not accepted",
+			k->type);
 	b64len = strlen(k->b64);
 	pad = strspn(k->b64 + strcspn(k->b64, "="), "=");
 	/* Padding only at the end, at most two: EVP_DecodeBlock counts padded bytes
@@ -45,7 +49,8 @@ int receiver_pubkey_parse(struct receiver_pubkey *k, const char *line)
 	if (n >= 0)
 		n -= (int)pad;
 	if (n >= 4) {
-		tlen = (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3];
+		tlen = (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 |
+		       raw[3];
 		ok = tlen == strlen(k->type) && (size_t)n >= 4 + tlen &&
 		     !memcmp(raw + 4, k->type, tlen);
 	}
@@ -64,4 +69,3 @@ void receiver_pubkey_fingerprint(struct buf *out, const struct receiver_pubkey *
 		n--;
 	buf_addf(out, "SHA256:%.*s", n, enc);
 }
-

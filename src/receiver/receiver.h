@@ -13,29 +13,32 @@
  * ever done, so they would only mislead), control characters and unterminated
  * quotes. On success *argv is a NULL-terminated array of *argc words that the
  * caller frees with receiver_words_free(). At most 256 words of 64 KiB. */
-int  receiver_split_words(char ***argv, int *argc, const char *line);
+int receiver_split_words(char ***argv, int *argc, const char *line);
 void receiver_words_free(char **argv);
 
 enum ssh_kind {
-	SSH_WHARF = 0,          /* a wharf command: argv holds it */
-	SSH_GIT_RECEIVE,        /* git push: app names the repo */
-	SSH_GIT_UPLOAD          /* git clone/fetch: app names the repo */
+	SSH_WHARF = 0,   /* a wharf command: argv holds it */
+	SSH_GIT_RECEIVE, /* git push: app names the repo */
+	SSH_GIT_UPLOAD   /* git clone/fetch: app names the repo */
 };
 
 struct ssh_request {
 	enum ssh_kind kind;
-	char         *app;       /* validated app name for git requests, else NULL */
-	char        **argv;      /* the words of the command */
-	int           argc;
+	char *app;   /* validated app name for git requests, else NULL */
+	char **argv; /* the words of the command */
+	int argc;
 };
-#define SSH_REQUEST_INIT { .kind = SSH_WHARF, .app = NULL, .argv = NULL, .argc = 0 }
+#define SSH_REQUEST_INIT                                                \
+	{                                                               \
+		.kind = SSH_WHARF, .app = NULL, .argv = NULL, .argc = 0 \
+	}
 
 /* Parses SSH_ORIGINAL_COMMAND. Git requests must be exactly
  * `git-receive-pack '<path>'` or `git-upload-pack '<path>'` where path is
  * `[/]<app>[.git][/]` with a valid app name; anything else that is not a single
  * well-formed word list is refused. Whether argv[0] is a known wharf command is
  * for the caller to decide. */
-int  receiver_parse_ssh(struct ssh_request *out, const char *cmdline);
+int receiver_parse_ssh(struct ssh_request *out, const char *cmdline);
 void ssh_request_release(struct ssh_request *r);
 
 /* Turns a repo path as git sends it ("/hello", "hello.git") into an app name. */
@@ -78,11 +81,11 @@ int receiver_export_tree(const char *repo_path, const char *rev, const char *des
 /* One public key as ssh-keys:add takes it: "TYPE BASE64 [COMMENT]" with a type
  * from the accepted list and a blob that starts with that type. */
 struct receiver_pubkey {
-	char          type[64];
-	char          b64[16384];
-	unsigned char fp[64];        /* SHA-256 of the blob */
+	char type[64];
+	char b64[16384];
+	unsigned char fp[64]; /* SHA-256 of the blob */
 };
-int  receiver_pubkey_parse(struct receiver_pubkey *k, const char *line);
+int receiver_pubkey_parse(struct receiver_pubkey *k, const char *line);
 /* Appends "SHA256:<base64 without padding>", as ssh-keygen -l prints it. */
 void receiver_pubkey_fingerprint(struct buf *out, const struct receiver_pubkey *k);
 
@@ -90,21 +93,21 @@ void receiver_pubkey_fingerprint(struct buf *out, const struct receiver_pubkey *
  * <root>/.ssh/acl.json {"keys": {"<key>": {"role": "admin"|"deployer",
  * "apps": ["app", …]}}}. A key without an entry is an admin: keys added before
  * roles existed keep what they could do. Writers hold <root>/.ssh/acl.lock. */
-int receiver_acl_load(json_t **out);                   /* {"keys": {}} when none */
+int receiver_acl_load(json_t **out); /* {"keys": {}} when none */
 /* The key's role: "admin" or "deployer" (a static string). */
 const char *receiver_acl_role(const json_t *acl, const char *key);
 /* Records the role of key (validated names; role "admin" or "deployer"). */
 int receiver_acl_set_role(const char *key, const char *role);
-int receiver_acl_forget(const char *key);              /* when the key is removed */
+int receiver_acl_forget(const char *key); /* when the key is removed */
 /* Grants (or revokes) a deployer key one app; refuses admins and unknown roles. */
 int receiver_acl_grant(const char *app, const char *key, int grant);
 /* Who may run a command, as the command table says (src/cli/commands.c): the
  * zero value is the default of a command that says nothing. */
 enum receiver_access {
-	ACCESS_ADMIN = 0,   /* admins only */
-	ACCESS_DEPLOYER,    /* admins, and deployers for their own apps */
-	ACCESS_ANYONE,      /* any key (help, version) */
-	ACCESS_LOCAL        /* never over ssh */
+	ACCESS_ADMIN = 0, /* admins only */
+	ACCESS_DEPLOYER,  /* admins, and deployers for their own apps */
+	ACCESS_ANYONE,    /* any key (help, version) */
+	ACCESS_LOCAL      /* never over ssh */
 };
 /* apps:destroy: no key keeps a grant of app (an app made later under the name is
  * not theirs). apps:rename: grants of from become grants of to. */

@@ -14,7 +14,8 @@ static const char post_receive[] =
 	"gc=\n"
 	"while read -r old new ref; do\n"
 	"\tif [ \"$new\" = $z ]; then gc=1\n"
-	"\telif [ \"$old\" != $z ] && ! git merge-base --is-ancestor \"$old\" \"$new\" 2>/dev/null; then gc=1\n"
+	"\telif [ \"$old\" != $z ] && ! git merge-base --is-ancestor \"$old\" \"$new\" "
+	"2>/dev/null; then gc=1\n"
 	"\tfi\n"
 	"done\n"
 	"[ -z \"$gc\" ] || exec git gc --quiet --prune=now\n";
@@ -26,16 +27,20 @@ static int write_hook(const char *repo_path, const char *app, const char *wharf_
 	struct buf path = BUF_INIT, body = BUF_INIT;
 	int ret = -1;
 
-	if (strspn(wharf_exe, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+")
-	    != strlen(wharf_exe) || wharf_exe[0] != '/') {
+	if (strspn(wharf_exe,
+		   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+") !=
+		    strlen(wharf_exe) ||
+	    wharf_exe[0] != '/') {
 		err_set("wharf's path '%s' has characters a hook cannot carry", wharf_exe);
 		goto out;
 	}
 	if (buf_addf(&path, "%s/hooks", repo_path) < 0 || fs_mkdir_p(path.buf, 0755) < 0)
 		goto out;
 	if (buf_addstr(&path, "/pre-receive") < 0 ||
-	    buf_addf(&body, "#!/bin/sh\n# Written by wharf: deploys pushes to the deploy branch.\n"
-		     "exec '%s' git-hook '%s'\n", wharf_exe, app) < 0 ||
+	    buf_addf(&body,
+		     "#!/bin/sh\n# Written by wharf: deploys pushes to the deploy branch.\n"
+		     "exec '%s' git-hook '%s'\n",
+		     wharf_exe, app) < 0 ||
 	    fs_write_atomic(path.buf, body.buf, body.len, 0755) < 0)
 		goto out;
 	buf_setlen(&path, path.len - strlen("pre-receive"));
@@ -53,7 +58,8 @@ long long receiver_push_max_bytes(void)
 	json_t *g = NULL;
 	long long n = RECEIVER_PUSH_MAX_DEFAULT;
 
-	if (state_global_load(&g) == 0 && json_is_integer(json_object_get(g, "git_max_push_size")) &&
+	if (state_global_load(&g) == 0 &&
+	    json_is_integer(json_object_get(g, "git_max_push_size")) &&
 	    json_integer_value(json_object_get(g, "git_max_push_size")) > 0)
 		n = json_integer_value(json_object_get(g, "git_max_push_size"));
 	err_clear();
@@ -69,8 +75,10 @@ static int set_limits(git_repository *repo)
 	int ret;
 
 	ret = git_repository_config(&cfg, repo) < 0 ||
-	      git_config_set_int64(cfg, "receive.maxInputSize", receiver_push_max_bytes()) < 0
-		? -1 : 0;
+			      git_config_set_int64(cfg, "receive.maxInputSize",
+						   receiver_push_max_bytes()) < 0
+		      ? -1
+		      : 0;
 	git_config_free(cfg);
 	return ret;
 }

@@ -59,7 +59,8 @@ int receiver_parse_ssh(struct ssh_request *out, const char *cmdline)
 		goto refused_git;
 	if (receiver_app_from_path(&app, out->argv[1]) < 0) {
 		err_set("refused: '%s' is not an app (app names use lowercase letters, "
-			"digits, '.' and '-')", out->argv[1]);
+			"digits, '.' and '-')",
+			out->argv[1]);
 		goto out;
 	}
 	out->app = buf_detach(&app, NULL);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_WORDS 256
+#define MAX_WORDS      256
 #define MAX_WORD_BYTES (64u << 10)
 
 void receiver_words_free(char **argv)
@@ -25,7 +25,8 @@ static int refuse_char(char c)
 	if ((unsigned char)c < 0x20 || c == 0x7f)
 		return err_set("refused: the command contains a control character");
 	return err_set("refused: shell syntax '%c' is not accepted; wharf runs no shell "
-		       "(quote the value if it is data)", c);
+		       "(quote the value if it is data)",
+		       c);
 }
 
 static int push_word(char ***argv, int *argc, struct buf *w)

@@ -152,8 +152,9 @@ static void handle_options(struct cconn *cc, const char *app, const char *body, 
 
 	if (cc->frame.head.method == HTTP_GET) {
 		if (a)
-			router__cconn_answer(cc, 200, json_pack("{s:s, s:o}", "app", app, "options",
-							router__route_options_json(&a->spec)));
+			router__cconn_answer(cc, 200,
+					     json_pack("{s:s, s:o}", "app", app, "options",
+						       router__route_options_json(&a->spec)));
 		else
 			router__cconn_error(cc, 404, "no such app");
 		return;
@@ -183,8 +184,8 @@ static void handle_options(struct cconn *cc, const char *app, const char *body, 
 /* POST /apps/<app>/pause {"max_ms": N}, POST /apps/<app>/resume,
  * POST /apps/<app>/maintenance {"enabled": bool, "message": "…"},
  * DELETE /apps/<app>/maintenance. */
-void router__control_action(struct cconn *cc, const char *app, const char *action,
-			  const char *body, size_t blen)
+void router__control_action(struct cconn *cc, const char *app, const char *action, const char *body,
+			    size_t blen)
 {
 	struct app *a = router__app_find(cc->r, app);
 	int m = cc->frame.head.method;
@@ -204,8 +205,9 @@ void router__control_action(struct cconn *cc, const char *app, const char *actio
 		return;
 	}
 	if (m != HTTP_POST && !(m == HTTP_DELETE && !strcmp(action, "maintenance"))) {
-		router__cconn_error(cc, 405, !strcmp(action, "maintenance") ? "use POST or DELETE"
-								    : "use POST");
+		router__cconn_error(cc, 405,
+				    !strcmp(action, "maintenance") ? "use POST or DELETE"
+								   : "use POST");
 		return;
 	}
 	if (!a) {
@@ -219,8 +221,9 @@ void router__control_action(struct cconn *cc, const char *app, const char *actio
 		}
 		a->paused = 1;
 		a->pause_max_ms = max;
-		router__cconn_answer(cc, 200, json_pack("{s:s, s:b, s:I}", "app", app, "paused", 1,
-						"max_ms", (json_int_t)max));
+		router__cconn_answer(cc, 200,
+				     json_pack("{s:s, s:b, s:I}", "app", app, "paused", 1, "max_ms",
+					       (json_int_t)max));
 	} else if (!strcmp(action, "resume")) {
 		if (router__pause_parse(body, blen, 1, &max) < 0) {
 			router__cconn_error(cc, 400, err_msg());
@@ -228,14 +231,15 @@ void router__control_action(struct cconn *cc, const char *app, const char *actio
 		}
 		a->paused = 0;
 		n = router__app_release_held(a);
-		router__cconn_answer(cc, 200, json_pack("{s:s, s:b, s:I}", "app", app, "paused", 0,
-						"released", (json_int_t)n));
+		router__cconn_answer(cc, 200,
+				     json_pack("{s:s, s:b, s:I}", "app", app, "paused", 0,
+					       "released", (json_int_t)n));
 	} else {
 		int enabled = m == HTTP_POST;
 		char *text = NULL;
 
-		if (router__maintenance_parse(body, m == HTTP_DELETE ? 0 : blen, &enabled,
-					      &text) < 0) {
+		if (router__maintenance_parse(body, m == HTTP_DELETE ? 0 : blen, &enabled, &text) <
+		    0) {
 			router__cconn_error(cc, 400, err_msg());
 			return;
 		}
@@ -245,7 +249,7 @@ void router__control_action(struct cconn *cc, const char *app, const char *actio
 		/* Requests held by a pause now get the page too. */
 		if (enabled)
 			(void)router__app_release_held(a);
-		router__cconn_answer(cc, 200, json_pack("{s:s, s:b}", "app", app, "maintenance", enabled));
+		router__cconn_answer(cc, 200,
+				     json_pack("{s:s, s:b}", "app", app, "maintenance", enabled));
 	}
 }
-

@@ -53,7 +53,8 @@ void router__control_cert(struct cconn *cc, const char *app, const char *body, s
 		else if (rc == 0)
 			router__cconn_error(cc, 404, "no certificate for this app");
 		else
-			router__cconn_answer(cc, 200, json_pack("{s:s, s:b}", "app", app, "cert", 0));
+			router__cconn_answer(cc, 200,
+					     json_pack("{s:s, s:b}", "app", app, "cert", 0));
 		return;
 	}
 	if (m != HTTP_PUT) {
@@ -71,4 +72,3 @@ void router__control_cert(struct cconn *cc, const char *app, const char *body, s
 	free(crt);
 	free(key);
 }
-

@@ -11,24 +11,35 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define CONTROL_TIMEOUT_MS 30000        /* to send a whole request */
+#define CONTROL_TIMEOUT_MS 30000 /* to send a whole request */
 
 /* ---- answers ----------------------------------------------------------------------- */
 
 static const char *status_text(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
-	case 413: return "Payload Too Large";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default:  return "Error";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Payload Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Error";
 	}
 }
 
@@ -53,7 +64,7 @@ static void cconn_close(struct cconn *cc)
 		return;
 	cc->closing = 1;
 	if (cc->upd) {
-		router__update_orphan(cc->upd);  /* it goes on; nobody hears the answer */
+		router__update_orphan(cc->upd); /* it goes on; nobody hears the answer */
 		cc->upd = NULL;
 	}
 	if (cc->wait) {
@@ -114,7 +125,7 @@ static void cconn_on_write(uv_write_t *req, int status)
 }
 
 void router__cconn_send(struct cconn *cc, int status, const char *ctype, const char *body,
-		       size_t len)
+			size_t len)
 {
 	struct buf out = BUF_INIT;
 	uv_write_t *req = NULL;
@@ -123,8 +134,10 @@ void router__cconn_send(struct cconn *cc, int status, const char *ctype, const c
 	if (cc->closing || cc->answered)
 		return;
 	cc->answered = 1;
-	if (buf_addf(&out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		     "Connection: close\r\n\r\n", status, status_text(status), ctype, len) < 0 ||
+	if (buf_addf(&out,
+		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		     "Connection: close\r\n\r\n",
+		     status, status_text(status), ctype, len) < 0 ||
 	    buf_add(&out, body, len) < 0 || !(req = malloc(sizeof(*req) + out.len)))
 		goto fail;
 	memcpy(req + 1, out.buf, out.len);
@@ -159,7 +172,8 @@ void router__cconn_answer(struct cconn *cc, int status, json_t *body)
 		}
 		router__cconn_send(cc, status, "application/json", text, len);
 	} else {
-		router__cconn_send(cc, 500, "application/json", "{\"error\":\"out of memory\"}\n", 26);
+		router__cconn_send(cc, 500, "application/json", "{\"error\":\"out of memory\"}\n",
+				   26);
 	}
 	free(text);
 	json_decref(body);
@@ -329,7 +343,7 @@ static void cconn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		if (!cc->upd && !cc->wait)
 			cconn_close(cc);
 		else
-			uv_read_stop(s);        /* half-closed: still answer the PUT */
+			uv_read_stop(s); /* half-closed: still answer the PUT */
 		return;
 	}
 	if (cc->answered || cc->upd || cc->wait)
@@ -427,8 +441,7 @@ int router__control_listen(struct router *r)
 		return err_set_errno("cannot chmod %s", path);
 	/* The unprivileged wharf user who owns WHARF_ROOT runs deploys and must be
 	 * able to connect. */
-	if (geteuid() == 0 && stat(wharf_root(), &st) == 0 &&
-	    chown(path, st.st_uid, st.st_gid) < 0)
+	if (geteuid() == 0 && stat(wharf_root(), &st) == 0 && chown(path, st.st_uid, st.st_gid) < 0)
 		return err_set_errno("cannot chown %s", path);
 	return 0;
 }

@@ -61,7 +61,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
 	struct http_head *h = p->data;
 
 	if (!h->base)
-		return 0;       /* trailers of a chunked body: not forwarded separately */
+		return 0; /* trailers of a chunked body: not forwarded separately */
 	if (!h->field_open) {
 		if (h->nhdr >= ROUTER_MAX_HEADERS) {
 			h->error_status = 431;
@@ -163,7 +163,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 static int on_message_complete(llhttp_t *p)
 {
 	(void)p;
-	return HPE_PAUSED;      /* tells router__body_feed() where the message ends */
+	return HPE_PAUSED; /* tells router__body_feed() where the message ends */
 }
 
 static const llhttp_settings_t settings = {
@@ -313,7 +313,10 @@ long router__body_feed_decoded(llhttp_t *p, const char *data, size_t len, int *d
 
 enum http_hdr_kind router__hdr_kind(const char *name, size_t len)
 {
-#define KNOWN(s, k) { s, sizeof(s) - 1, k }
+#define KNOWN(s, k)                 \
+	{                           \
+		s, sizeof(s) - 1, k \
+	}
 	static const struct {
 		const char *name;
 		size_t len;
@@ -384,8 +387,8 @@ int router__host_normalise(char *out, size_t outsz, const char *value, size_t le
 		char c = value[i];
 		if (c >= 'A' && c <= 'Z')
 			c = (char)(c - 'A' + 'a');
-		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			   c == '-' || c == '.' || c == '_' ||
+		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+			   c == '.' || c == '_' ||
 			   (value[0] == '[' && (c == '[' || c == ']' || c == ':'))))
 			return -1;
 		out[i] = c;
@@ -404,7 +407,7 @@ int router__head_host(char *out, size_t outsz, const struct http_head *h, const 
 		if (hd->kind != HDR_HOST)
 			continue;
 		if (found)
-			return -1;      /* two Host headers: a request smuggling attempt */
+			return -1; /* two Host headers: a request smuggling attempt */
 		if (router__host_normalise(out, outsz, base + hd->value.off, hd->value.len) < 0)
 			return -1;
 		found = 1;
@@ -425,22 +428,23 @@ int router__target_host(char *out, size_t outsz, const char *url, size_t len)
 	for (i = 0; i < len && ((url[i] | 0x20) >= 'a' && (url[i] | 0x20) <= 'z'); i++)
 		;
 	for (; i < len && ((url[i] >= '0' && url[i] <= '9') || url[i] == '+' || url[i] == '-' ||
-			   url[i] == '.' || ((url[i] | 0x20) >= 'a' && (url[i] | 0x20) <= 'z')); i++)
+			   url[i] == '.' || ((url[i] | 0x20) >= 'a' && (url[i] | 0x20) <= 'z'));
+	     i++)
 		;
 	if (i == 0 || len - i < 3 || memcmp(url + i, "://", 3))
 		return -1;
 	auth = url + i + 3;
 	for (a = auth; a < end && *a != '/' && *a != '?' && *a != '#'; a++)
 		if (*a == '@')
-			return -1;      /* userinfo: not in an http(s) URI (RFC 9110 4.2.4) */
+			return -1; /* userinfo: not in an http(s) URI (RFC 9110 4.2.4) */
 	if (router__host_normalise(out, outsz, auth, (size_t)(a - auth)) < 0)
 		return -1;
 	return 1;
 }
 
 /* 1 if name appears as a token in any Connection header value. */
-static int named_by_connection(const struct http_head *h, const char *base,
-			       const char *name, size_t nlen)
+static int named_by_connection(const struct http_head *h, const char *base, const char *name,
+			       size_t nlen)
 {
 	size_t i;
 
@@ -568,10 +572,9 @@ int router__request_rewrite(struct buf *out, const struct http_head *h, const ch
 	int kept_id = 0, ret = -1;
 
 	/* Room for a typical head at once: growing from empty costs 3 reallocs. */
-	if (buf_grow(out, h->head_len + 256) < 0 ||
-	    buf_add(out, method, strlen(method)) < 0 || buf_addch(out, ' ') < 0 ||
-	    buf_add(out, base + h->url.off, h->url.len) < 0 || buf_addch(out, ' ') < 0 ||
-	    add_version(out, h) < 0 || buf_add(out, "\r\n", 2) < 0)
+	if (buf_grow(out, h->head_len + 256) < 0 || buf_add(out, method, strlen(method)) < 0 ||
+	    buf_addch(out, ' ') < 0 || buf_add(out, base + h->url.off, h->url.len) < 0 ||
+	    buf_addch(out, ' ') < 0 || add_version(out, h) < 0 || buf_add(out, "\r\n", 2) < 0)
 		goto out;
 	for (i = 0; i < h->nhdr; i++) {
 		const struct http_header *hd = &h->hdr[i];
@@ -581,7 +584,7 @@ int router__request_rewrite(struct buf *out, const struct http_head *h, const ch
 		if (is_hop_by_hop(h, base, hd) && !is_framing(hd))
 			continue;
 		if (hd->kind == HDR_X_FORWARDED_FOR) {
-			nxff++;         /* joined into one at the end */
+			nxff++; /* joined into one at the end */
 			continue;
 		}
 		if (router_owned(hd))
@@ -589,7 +592,7 @@ int router__request_rewrite(struct buf *out, const struct http_head *h, const ch
 		if (hd->kind == HDR_X_REQUEST_ID) {
 			trim(&v, &vlen);
 			if (kept_id || !request_id_ok(v, vlen))
-				continue;       /* one id, and a safe one, or ours */
+				continue; /* one id, and a safe one, or ours */
 			memcpy(fwd->request_id, v, vlen);
 			fwd->request_id[vlen] = '\0';
 			kept_id = 1;
@@ -612,20 +615,20 @@ int router__request_rewrite(struct buf *out, const struct http_head *h, const ch
 		if (hd->kind != HDR_X_FORWARDED_FOR)
 			continue;
 		trim(&v, &vlen);
-		if (!vlen || memchr(v, '\r', vlen) || memchr(v, '\n', vlen) || memchr(v, '\0', vlen))
+		if (!vlen || memchr(v, '\r', vlen) || memchr(v, '\n', vlen) ||
+		    memchr(v, '\0', vlen))
 			continue;
 		if (buf_add(out, v, vlen) < 0 || buf_add(out, ", ", 2) < 0)
 			goto out;
 	}
-	if (buf_addstr(out, fwd->client_ip) < 0 ||
-	    buf_addstr(out, "\r\nX-Forwarded-Proto: ") < 0 || buf_addstr(out, fwd->proto) < 0 ||
-	    buf_add(out, "\r\n", 2) < 0)
+	if (buf_addstr(out, fwd->client_ip) < 0 || buf_addstr(out, "\r\nX-Forwarded-Proto: ") < 0 ||
+	    buf_addstr(out, fwd->proto) < 0 || buf_add(out, "\r\n", 2) < 0)
 		goto out;
-	if (host && (buf_addstr(out, "X-Forwarded-Host: ") < 0 || buf_add(out, host, host_len) < 0 ||
-		     buf_add(out, "\r\n", 2) < 0))
+	if (host && (buf_addstr(out, "X-Forwarded-Host: ") < 0 ||
+		     buf_add(out, host, host_len) < 0 || buf_add(out, "\r\n", 2) < 0))
 		goto out;
-	if (fwd->port && (buf_addstr(out, "X-Forwarded-Port: ") < 0 || add_uint(out, fwd->port) < 0 ||
-			  buf_add(out, "\r\n", 2) < 0))
+	if (fwd->port && (buf_addstr(out, "X-Forwarded-Port: ") < 0 ||
+			  add_uint(out, fwd->port) < 0 || buf_add(out, "\r\n", 2) < 0))
 		goto out;
 	if (!kept_id && fwd->request_id[0] &&
 	    (buf_addstr(out, "X-Request-Id: ") < 0 || buf_addstr(out, fwd->request_id) < 0 ||

@@ -16,7 +16,7 @@
 #define ROUTER_MAX_HEADERS 100
 
 struct http_span {
-	size_t off;             /* offset from the start of the head */
+	size_t off; /* offset from the start of the head */
 	size_t len;
 };
 
@@ -43,41 +43,41 @@ enum http_hdr_kind {
 struct http_header {
 	struct http_span name;
 	struct http_span value;
-	int              kind;     /* enum http_hdr_kind of the name */
+	int kind; /* enum http_hdr_kind of the name */
 };
 
 /* What router__head_parse() learnt about one request or response head. Spans are
  * offsets into the bytes given to the parser, so the head can move in memory. */
 struct http_head {
-	int      is_response;
-	int      skip_body;        /* in: response to HEAD (no body whatever it says) */
-	size_t   max_url;          /* in: a request target longer than this is refused
+	int is_response;
+	int skip_body;  /* in: response to HEAD (no body whatever it says) */
+	size_t max_url; /* in: a request target longer than this is refused
 				    * (414) as soon as that many bytes of it are seen;
 				    * 0: no limit */
-	int      method;           /* llhttp_method_t of a request */
-	int      status;           /* of a response */
-	int      http_major, http_minor;
-	struct http_span url;      /* request target */
-	struct http_span reason;   /* response reason phrase */
+	int method;     /* llhttp_method_t of a request */
+	int status;     /* of a response */
+	int http_major, http_minor;
+	struct http_span url;    /* request target */
+	struct http_span reason; /* response reason phrase */
 	struct http_header hdr[ROUTER_MAX_HEADERS];
-	size_t   nhdr;
-	size_t   head_len;         /* bytes of the head including the blank line */
-	int      keep_alive;       /* llhttp_should_keep_alive() at the end of the head */
-	int      upgrade;          /* an upgrade or CONNECT was asked for */
-	int      has_body;         /* Content-Length > 0, chunked, or read-until-close */
-	int      body_until_eof;   /* response body ends when the upstream closes */
-	int      chunked;          /* Transfer-Encoding: chunked */
-	int      error_status;     /* after a -1: 400, 405, 414 or 431 */
-	int      has_connection;   /* a Connection header is present */
+	size_t nhdr;
+	size_t head_len;    /* bytes of the head including the blank line */
+	int keep_alive;     /* llhttp_should_keep_alive() at the end of the head */
+	int upgrade;        /* an upgrade or CONNECT was asked for */
+	int has_body;       /* Content-Length > 0, chunked, or read-until-close */
+	int body_until_eof; /* response body ends when the upstream closes */
+	int chunked;        /* Transfer-Encoding: chunked */
+	int error_status;   /* after a -1: 400, 405, 414 or 431 */
+	int has_connection; /* a Connection header is present */
 	/* private to http.c */
-	const char *base;          /* the bytes being parsed; NULL once the head is done */
-	int      field_open;
-	struct buf *body_out;      /* router__body_feed_decoded(): where body bytes go */
-	unsigned long long body_payload;   /* router__body_feed_counted(): payload bytes seen */
-	const char *feed_end;      /* end of the bytes router__body_feed() is feeding */
-	unsigned    crlf_want;     /* bytes of a chunk's CRLF not yet seen: 2, 1 or 0 */
-	int         crlf_bad;      /* a chunk's data was not followed by CRLF */
-	const char *why;           /* what is wrong with a refused head, for err_set() */
+	const char *base; /* the bytes being parsed; NULL once the head is done */
+	int field_open;
+	struct buf *body_out;            /* router__body_feed_decoded(): where body bytes go */
+	unsigned long long body_payload; /* router__body_feed_counted(): payload bytes seen */
+	const char *feed_end;            /* end of the bytes router__body_feed() is feeding */
+	unsigned crlf_want;              /* bytes of a chunk's CRLF not yet seen: 2, 1 or 0 */
+	int crlf_bad;                    /* a chunk's data was not followed by CRLF */
+	const char *why;                 /* what is wrong with a refused head, for err_set() */
 };
 
 /* Parses the head at data[0..len) with p (initialised here as a request or
@@ -136,14 +136,14 @@ int router__target_host(char *out, size_t outsz, const char *url, size_t len);
 
 /* What the router adds to a request it forwards. */
 struct router_fwd {
-	const char *client_ip;          /* appended to X-Forwarded-For */
-	const char *proto;              /* X-Forwarded-Proto: "http" or "https" */
-	unsigned    port;               /* X-Forwarded-Port: the port the client reached; 0: none */
-	uint64_t    start_ms;           /* X-Request-Start: t=<ms since the epoch>; 0: none */
+	const char *client_ip; /* appended to X-Forwarded-For */
+	const char *proto;     /* X-Forwarded-Proto: "http" or "https" */
+	unsigned port;         /* X-Forwarded-Port: the port the client reached; 0: none */
+	uint64_t start_ms;     /* X-Request-Start: t=<ms since the epoch>; 0: none */
 	/* In: an id made for the request ("" for none). Out: the id the app was sent:
 	 * the client's own X-Request-Id if it has one of 1..64 characters of
 	 * [A-Za-z0-9._:+/=-], else the one given. */
-	char        request_id[ROUTER_REQUEST_ID_MAX + 1];
+	char request_id[ROUTER_REQUEST_ID_MAX + 1];
 };
 
 /* Appends the request head to send upstream: the request line as received, every
@@ -170,26 +170,29 @@ int router__response_rewrite(struct buf *out, const struct http_head *h, const c
 /* ---- routes (route.c): validation and the persisted table --------------------- */
 
 struct route_def {
-	char    *app;
-	char   **domains;           /* lowercased, unique */
-	size_t   ndomains;
-	char   **targets;           /* "a.b.c.d:port", unique */
-	size_t   ntargets;
-	int      has_health;
-	char    *health_path;
+	char *app;
+	char **domains; /* lowercased, unique */
+	size_t ndomains;
+	char **targets; /* "a.b.c.d:port", unique */
+	size_t ntargets;
+	int has_health;
+	char *health_path;
 	unsigned interval_ms, timeout_ms, deadline_ms;
 	unsigned drain_timeout_ms;
 	/* Per-app options ("redirect_https", "max_body_bytes"). A PUT that leaves
 	 * one out keeps the app's current value; _set says it was given. */
-	int      redirect_https, redirect_set;
-	unsigned long long max_body_bytes;  /* 0: no limit */
-	int      max_body_set;              /* else ROUTER_BODY_MAX_DEFAULT */
-	int      max_body_given;            /* the key was there, null included: a
+	int redirect_https, redirect_set;
+	unsigned long long max_body_bytes; /* 0: no limit */
+	int max_body_set;                  /* else ROUTER_BODY_MAX_DEFAULT */
+	int max_body_given;                /* the key was there, null included: a
 	                                     * route PUT with null resets the limit */
 };
-#define ROUTE_DEF_INIT { .drain_timeout_ms = 30000 }
+#define ROUTE_DEF_INIT                    \
+	{                                 \
+		.drain_timeout_ms = 30000 \
+	}
 
-#define ROUTER_BODY_MAX_LIMIT   (1ULL << 50)    /* the largest limit one may set */
+#define ROUTER_BODY_MAX_LIMIT (1ULL << 50) /* the largest limit one may set */
 
 #define ROUTER_MAX_DOMAINS 100
 #define ROUTER_MAX_TARGETS 64
@@ -199,19 +202,19 @@ struct route_def {
  * caller with router__route_release even on failure). Rejects unknown keys,
  * wrong types, invalid names, domains or targets, and numbers out of range, with
  * err_set() saying what is wrong. Returns 0 or -1. */
-int  router__route_parse(struct route_def *out, const char *app, const char *body, size_t len);
+int router__route_parse(struct route_def *out, const char *app, const char *body, size_t len);
 /* Parses the options keys of obj ("redirect_https": bool, "max_body_bytes":
  * integer 0..ROUTER_BODY_MAX_LIMIT or null for the default) into out, setting
  * the _set flags of those given (null clears max_body_set). 0, or -1 (err_set). */
-int  router__route_options(struct route_def *out, const json_t *obj);
+int router__route_options(struct route_def *out, const json_t *obj);
 /* {"redirect_https": bool, "max_body_bytes": n} as in effect for rs. */
 json_t *router__route_options_json(const struct route_def *rs);
 /* Same, from an already parsed object (the table file uses it). */
-int  router__route_from_json(struct route_def *out, const char *app, const json_t *obj);
+int router__route_from_json(struct route_def *out, const char *app, const json_t *obj);
 void router__route_release(struct route_def *rs);
 /* Copies what the table keeps of src (app, domains, targets, drain and options, not
  * health) into dst, which the caller releases even on failure. 0, or -1 (err_set). */
-int  router__route_copy(struct route_def *dst, const struct route_def *src);
+int router__route_copy(struct route_def *dst, const struct route_def *src);
 /* A route PUT that leaves an option out keeps the app's current value (cur: the app's
  * route, NULL for a new app). */
 void router__route_keep_options(struct route_def *next, const struct route_def *cur);
@@ -221,12 +224,12 @@ void router__route_set_options(struct route_def *rs, const struct route_def *opt
 json_t *router__route_to_json(const struct route_def *rs);
 /* Parses "a.b.c.d:port" into sa; returns 0 or -1 (err_set). */
 struct sockaddr_in;
-int  router__target_parse(struct sockaddr_in *sa, const char *s);
+int router__target_parse(struct sockaddr_in *sa, const char *s);
 
 /* The state file: {"version": 1, "apps": {"<app>": {"domains": […], "targets": […]}}}.
  * router__table_parse() fills *out with n specs (caller releases each and frees
  * the array); an invalid file is an error naming what is wrong. */
-int     router__table_parse(struct route_def **out, size_t *n, const char *text, size_t len);
+int router__table_parse(struct route_def **out, size_t *n, const char *text, size_t len);
 json_t *router__table_to_json(const struct route_def *const *specs, size_t n);
 /* One app's value in the table; new reference or NULL. */
 json_t *router__table_entry_json(const struct route_def *rs);
@@ -234,30 +237,33 @@ json_t *router__table_entry_json(const struct route_def *rs);
  * in pieces: _entry_text appends one app's ("    \"app\": {…}", indented as in the
  * table); _text_join appends the table made of n pieces, given in strcmp() order of
  * their apps. 0, or -1 (err_set). */
-int     router__table_entry_text(struct buf *out, const struct route_def *rs);
-int     router__table_text_join(struct buf *out, const char *const *pieces, size_t n);
+int router__table_entry_text(struct buf *out, const struct route_def *rs);
+int router__table_text_join(struct buf *out, const char *const *pieces, size_t n);
 
 /* ---- string-keyed hash table (map.c) ------------------------------------------- */
 
 struct map_node;
 struct router_map {
 	struct map_node **buckets;
-	size_t            cap, count;
+	size_t cap, count;
 };
-#define ROUTER_MAP_INIT { 0 }
+#define ROUTER_MAP_INIT \
+	{               \
+		0       \
+	}
 
 /* Adds key (copied) -> val; a key may be added more than once. 0, or -1 (err_set). */
-int   router__map_add(struct router_map *m, const char *key, void *val);
+int router__map_add(struct router_map *m, const char *key, void *val);
 /* The value of the first entry for key, or NULL. */
 void *router__map_get(const struct router_map *m, const char *key);
 /* The value of the entry for key after the one whose value is after (NULL: the first). */
 void *router__map_next(const struct router_map *m, const char *key, const void *after);
 /* Removes the entry key -> val; 1 if there was one. */
-int   router__map_del(struct router_map *m, const char *key, const void *val);
+int router__map_del(struct router_map *m, const char *key, const void *val);
 /* Calls fn for every entry, in no order; fn may remove the entry it is given. */
-void  router__map_each(const struct router_map *m,
-		       void (*fn)(const char *key, void *val, void *data), void *data);
-void  router__map_release(struct router_map *m);       /* frees the nodes, not the values */
+void router__map_each(const struct router_map *m,
+		      void (*fn)(const char *key, void *val, void *data), void *data);
+void router__map_release(struct router_map *m); /* frees the nodes, not the values */
 
 /* ---- the running router (router.c, proxy.c, control.c) ------------------------ */
 
@@ -273,17 +279,17 @@ struct update;
  * one reference, every upstream connection and in-flight request another, and a
  * drain holds the retired ones until their requests finish. */
 struct target {
-	struct router     *r;
-	char               addr[32];         /* "a.b.c.d:port" */
+	struct router *r;
+	char addr[32]; /* "a.b.c.d:port" */
 	struct sockaddr_in sa;
-	unsigned           refs;
-	unsigned           inflight;         /* requests forwarded and not yet answered */
-	int                retired;          /* out of its app's set: never pool again */
-	struct upstream   *idle;             /* pool of idle keep-alive connections */
-	size_t             nidle;
+	unsigned refs;
+	unsigned inflight;     /* requests forwarded and not yet answered */
+	int retired;           /* out of its app's set: never pool again */
+	struct upstream *idle; /* pool of idle keep-alive connections */
+	size_t nidle;
 };
 
-enum { STATUS_CLASSES = 6 };                /* [0] other, [1..5] = 1xx..5xx */
+enum { STATUS_CLASSES = 6 }; /* [0] other, [1..5] = 1xx..5xx */
 
 /* Upper bounds (seconds) of the request duration histogram's buckets; +Inf is the
  * count. Defined in router.c. */
@@ -291,92 +297,92 @@ enum { STATUS_CLASSES = 6 };                /* [0] other, [1..5] = 1xx..5xx */
 extern const double router__lat_bounds[ROUTER_LAT_BUCKETS];
 
 struct app {
-	struct route_def  spec;             /* name, domains, target addresses */
-	struct target    **targets;          /* parallel to spec.targets */
-	size_t             rr;               /* round-robin cursor */
-	unsigned           refs;             /* table + requests in flight */
-	int                deleted;
+	struct route_def spec;   /* name, domains, target addresses */
+	struct target **targets; /* parallel to spec.targets */
+	size_t rr;               /* round-robin cursor */
+	unsigned refs;           /* table + requests in flight */
+	int deleted;
 	unsigned long long requests[STATUS_CLASSES];
-	unsigned long long lat_bucket[ROUTER_LAT_BUCKETS];    /* not cumulative */
+	unsigned long long lat_bucket[ROUTER_LAT_BUCKETS]; /* not cumulative */
 	unsigned long long lat_count;
-	double             lat_sum;          /* seconds */
+	double lat_sum; /* seconds */
 	/* POST /apps/<app>/pause|resume|maintenance; kept across PUTs, not persisted. */
-	int                paused;           /* hold new requests until resume */
-	unsigned           pause_max_ms;     /* each held request gets 503 after this */
-	struct conn       *held;             /* the held requests (proxy.c links them) */
-	size_t             nheld;
-	struct ssl_ctx_st *tls_ctx;          /* its certificate (tls.c); NULL: none loaded */
-	int                tls_tried;        /* the store was looked at */
-	int                maintenance;      /* answer 503 with maintenance_msg */
-	char              *maintenance_msg;  /* owned; NULL for the default page */
-	struct app        *next;
+	int paused;            /* hold new requests until resume */
+	unsigned pause_max_ms; /* each held request gets 503 after this */
+	struct conn *held;     /* the held requests (proxy.c links them) */
+	size_t nheld;
+	struct ssl_ctx_st *tls_ctx; /* its certificate (tls.c); NULL: none loaded */
+	int tls_tried;              /* the store was looked at */
+	int maintenance;            /* answer 503 with maintenance_msg */
+	char *maintenance_msg;      /* owned; NULL for the default page */
+	struct app *next;
 };
 
 struct router {
-	uv_loop_t         *loop;
+	uv_loop_t *loop;
 	struct router_opts opts;
-	uv_tcp_t           listener;
-	uv_tcp_t           listener_tls;     /* --listen-https; loop == NULL when off */
-	uv_pipe_t          takeover;         /* <control socket>.takeover: hands the listeners over */
-	unsigned           https_port;
-	struct ssl_ctx_st *tls_default;      /* SNI picks an app's context from here */
-	uv_pipe_t          control;
-	uv_signal_t        sigterm, sigint;
-	uv_timer_t         stop_timer;
-	uint64_t           stop_deadline;
-	uint64_t           idle_close_at;    /* stopping: idle keep-alive clients closed then */
-	int                stopping;
-	struct app        *apps;
-	struct router_map  apps_by_name;     /* app name -> struct app */
-	struct router_map  apps_by_domain;   /* each domain (wildcards as "*.x") -> struct app */
-	struct persist    *persist;          /* the table's writer (persist.c) */
-	struct conn       *conns;            /* every open client connection */
-	size_t             nconns;
-	struct cconn      *cconns;           /* every open control connection */
-	struct update     *updates;          /* PUTs checking or draining */
-	unsigned           http_port;        /* as bound; for X-Forwarded-Port */
-	FILE              *access_log;       /* NULL when off */
-	int                access_log_owned; /* fclose() it at the end */
-	uv_timer_t         log_timer;        /* flushes the access log every second */
-	uint64_t           rng[2];           /* xorshift128+ state for request ids */
-	unsigned long long unrouted;         /* requests for a host no app serves */
+	uv_tcp_t listener;
+	uv_tcp_t listener_tls; /* --listen-https; loop == NULL when off */
+	uv_pipe_t takeover;    /* <control socket>.takeover: hands the listeners over */
+	unsigned https_port;
+	struct ssl_ctx_st *tls_default; /* SNI picks an app's context from here */
+	uv_pipe_t control;
+	uv_signal_t sigterm, sigint;
+	uv_timer_t stop_timer;
+	uint64_t stop_deadline;
+	uint64_t idle_close_at; /* stopping: idle keep-alive clients closed then */
+	int stopping;
+	struct app *apps;
+	struct router_map apps_by_name;   /* app name -> struct app */
+	struct router_map apps_by_domain; /* each domain (wildcards as "*.x") -> struct app */
+	struct persist *persist;          /* the table's writer (persist.c) */
+	struct conn *conns;               /* every open client connection */
+	size_t nconns;
+	struct cconn *cconns;        /* every open control connection */
+	struct update *updates;      /* PUTs checking or draining */
+	unsigned http_port;          /* as bound; for X-Forwarded-Port */
+	FILE *access_log;            /* NULL when off */
+	int access_log_owned;        /* fclose() it at the end */
+	uv_timer_t log_timer;        /* flushes the access log every second */
+	uint64_t rng[2];             /* xorshift128+ state for request ids */
+	unsigned long long unrouted; /* requests for a host no app serves */
 	unsigned long long requests_total;
 	/* Client request heads are parsed here and used before control returns to
 	 * the loop; a connection keeps only a summary (struct req_info in proxy.c). */
-	struct http_head   head;
-	char               readbuf[65536];   /* read callbacks copy out of it at once */
+	struct http_head head;
+	char readbuf[65536]; /* read callbacks copy out of it at once */
 };
 
 /* router.c */
-struct app    *router__app_find(struct router *r, const char *name);
+struct app *router__app_find(struct router *r, const char *name);
 /* The app serving host (exact domain first, then "*.suffix"); borrowed or NULL. */
-struct app    *router__app_for_host(struct router *r, const char *host);
-void           router__app_unref(struct app *a);
-void           router__target_unref(struct target *t);
+struct app *router__app_for_host(struct router *r, const char *host);
+void router__app_unref(struct app *a);
+void router__target_unref(struct target *t);
 /* Closes every idle pooled connection of t. */
-void           router__target_drain_pool(struct target *t);
+void router__target_drain_pool(struct target *t);
 /* Makes spec the app's route (taking ownership of its contents; spec is reset),
  * creating the app if new. Targets not in the new set are marked retired, their
  * pools closed, and returned in *retired (referenced; caller unrefs). */
-int            router__app_apply(struct router *r, struct route_def *spec,
-				 struct target ***retired, size_t *nretired);
-void           router__app_remove(struct router *r, struct app *a);
+int router__app_apply(struct router *r, struct route_def *spec, struct target ***retired,
+		      size_t *nretired);
+void router__app_remove(struct router *r, struct app *a);
 /* SIGTERM's stop: close the listeners and the control socket, finish what is in
  * flight (10 s at most), then the loop ends. */
-void           router__stop(struct router *r);
+void router__stop(struct router *r);
 /* Stops once nothing is left in flight (called when a connection closes). */
-void           router__maybe_stopped(struct router *r);
-void           router__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+void router__maybe_stopped(struct router *r);
+void router__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
 /* Sends msg ("READY=1\n", "MAINPID=…\n") to systemd's $NOTIFY_SOCKET; a no-op
  * without it. The unit is Type=notify: READY=1 once the router serves; a router
  * handing its sockets to a successor makes that one the main process first, so
  * the successor started by `systemctl reload` is what systemd then follows. */
-void           router__sd_notify(const char *msg);
+void router__sd_notify(const char *msg);
 
 /* proxy.c */
 void router__on_connection(uv_stream_t *server, int status);
-void router__conns_stop(struct router *r, int force);  /* close idle / all clients */
+void router__conns_stop(struct router *r, int force); /* close idle / all clients */
 /* Lets every request held by a paused app go on (or be answered, if the app is
  * in maintenance or has no targets); returns how many there were. */
 size_t router__app_release_held(struct app *a);
@@ -388,88 +394,88 @@ void router__upstream_close(struct upstream *up);
  * why; the change must then not be applied). Operations complete in submission order.
  * Without a state file done() is called at once, from within _submit(). */
 enum router_persist_kind {
-	ROUTER_PERSIST_ROUTE,           /* spec: the app's route (options as in a PUT) */
-	ROUTER_PERSIST_OPTIONS,         /* spec: app and the options given */
-	ROUTER_PERSIST_REMOVE,          /* spec: app */
+	ROUTER_PERSIST_ROUTE,   /* spec: the app's route (options as in a PUT) */
+	ROUTER_PERSIST_OPTIONS, /* spec: app and the options given */
+	ROUTER_PERSIST_REMOVE,  /* spec: app */
 };
 struct router;
 typedef void router_persist_fn(struct router *r, int status, const char *why, void *data);
 /* (Re)builds the writer's table from the apps in r (after restoring the table, before
  * the loop runs); 0, or -1 (err_set). */
-int  router__persist_init(struct router *r);
+int router__persist_init(struct router *r);
 /* Copies what it needs of spec; 0, or -1 (err_set) and done() is never called. */
-int  router__persist_submit(struct router *r, enum router_persist_kind kind,
-			    const struct route_def *spec, router_persist_fn *done, void *data);
+int router__persist_submit(struct router *r, enum router_persist_kind kind,
+			   const struct route_def *spec, router_persist_fn *done, void *data);
 /* The kind of the newest operation on app not yet done, or -1. */
-int  router__persist_pending(struct router *r, const char *app);
+int router__persist_pending(struct router *r, const char *app);
 /* An app other than spec's whose route, being written, has one of spec's domains (*domain
  * says which); NULL if none. */
 const char *router__persist_domain_owner(struct router *r, const struct route_def *spec,
 					 const char **domain);
 /* Calls fn once nothing is being written or waiting to be (at once if so already). */
 void router__persist_when_idle(struct router *r, void (*fn)(struct router *r));
-void router__persist_free(struct router *r);            /* after the loop ended */
+void router__persist_free(struct router *r); /* after the loop ended */
 
 /* tls.c: TLS behind a byte-level transport; no other file calls SSL_*. */
 struct ssl_ctx_st;
 struct tls_conn;
-int   router__tls_init(struct router *r);
-void  router__tls_release(struct router *r);
-void  router__app_tls_free(struct app *a);
+int router__tls_init(struct router *r);
+void router__tls_release(struct router *r);
+void router__app_tls_free(struct app *a);
 /* 1 if the app has a certificate that loads (read from the store on first use). */
-int   router__app_has_cert(struct router *r, struct app *a);
+int router__app_has_cert(struct router *r, struct app *a);
 /* A server-side TLS session whose certificate SNI picks; NULL when out of memory. */
 struct tls_conn *router__tls_conn_new(struct router *r);
-void  router__tls_conn_free(struct tls_conn *t);        /* NULL-safe */
+void router__tls_conn_free(struct tls_conn *t); /* NULL-safe */
 /* Feeds len bytes of ciphertext from the client: appends the plaintext they
  * complete to plain and the bytes TLS must send back (handshake, alerts) to wire.
  * Returns 0, 1 when the client sent close_notify, -1 on a TLS error (wire may
  * still hold an alert to send). */
-int   router__tls_feed(struct tls_conn *t, const char *in, size_t len, struct buf *plain,
-		       struct buf *wire);
+int router__tls_feed(struct tls_conn *t, const char *in, size_t len, struct buf *plain,
+		     struct buf *wire);
 /* Encrypts n buffers of plaintext, appending the records to wire; 0 or -1. */
-int   router__tls_seal(struct tls_conn *t, const uv_buf_t *bufs, unsigned n, struct buf *wire);
+int router__tls_seal(struct tls_conn *t, const uv_buf_t *bufs, unsigned n, struct buf *wire);
 /* The certificate store: $state_dir/certs/<app>.crt and .key (0600). _set checks
  * that the PEM chain and key load and match before replacing anything (0, or -1
  * with err_set); _remove returns 1 if there was one, 0 if not, -1 on error;
  * _info returns {"app", "subject", "issuer", "expires", "names"} or NULL. */
-int     router__cert_set(struct router *r, const char *app, const char *crt, const char *key);
-int     router__cert_remove(struct router *r, const char *app);
+int router__cert_set(struct router *r, const char *app, const char *crt, const char *key);
+int router__cert_remove(struct router *r, const char *app);
 json_t *router__cert_info(struct router *r, const char *app);
 
 /* takeover.c: a successor (`--takeover`) connects to <control socket>.takeover and
  * receives r->listener (and r->listener_tls) over a libuv IPC pipe; the giver then
  * stops as on SIGTERM. The sockets never close, so no connection is refused. */
-int  router__takeover_listen(struct router *r);
+int router__takeover_listen(struct router *r);
 void router__takeover_stop(struct router *r);
 /* In the successor, before its loop runs: fills r->listener (and r->listener_tls
  * when want_tls) from the running router; 0, or -1 with err_set(). */
-int  router__takeover(struct router *r, int want_tls);
+int router__takeover(struct router *r, int want_tls);
 
 /* control.c: the control API's connections. One request per connection; the handlers in
  * update.c, actions.c, certs.c and metrics.c answer it through router__cconn_*(). */
 /* The control socket's framing, apart from the socket: one request per connection, its
  * head, then Content-Length bytes of body (no chunked bodies). */
 struct control_frame {
-	llhttp_t         parser;
+	llhttp_t parser;
 	struct http_head head;
-	int              head_done;
-	size_t           body_len;      /* once complete; the body is at in + head.head_len */
+	int head_done;
+	size_t body_len; /* once complete; the body is at in + head.head_len */
 };
 
 struct cconn {
-	uv_pipe_t        pipe;
-	uv_timer_t       timer;
-	uv_shutdown_t    shutdown_req;
-	struct router   *r;
-	struct cconn    *prev, *next;
-	struct update   *upd;           /* the PUT this connection waits for */
-	struct cwait    *wait;          /* or the write of its change */
-	struct buf       in;
-	struct control_frame frame;     /* the request being read from in */
-	int              answered;
-	int              closing;
-	int              open_handles;
+	uv_pipe_t pipe;
+	uv_timer_t timer;
+	uv_shutdown_t shutdown_req;
+	struct router *r;
+	struct cconn *prev, *next;
+	struct update *upd; /* the PUT this connection waits for */
+	struct cwait *wait; /* or the write of its change */
+	struct buf in;
+	struct control_frame frame; /* the request being read from in */
+	int answered;
+	int closing;
+	int open_handles;
 };
 
 /* Takes everything read so far (in, len: from the request's first byte; f zeroed before
@@ -481,26 +487,26 @@ int router__control_frame(struct control_frame *f, const char *in, size_t len, i
  * 404) or the app name is invalid (400). */
 int router__control_path(char *path, size_t size, const char *url, size_t len, char **app,
 			 char **action, int *status);
-int  router__control_listen(struct router *r);
-void router__control_stop(struct router *r);           /* close listener, conns, updates */
+int router__control_listen(struct router *r);
+void router__control_stop(struct router *r); /* close listener, conns, updates */
 /* Answers cc (once; later calls are no-ops) and closes it after the write. _answer sends
  * body as JSON and takes ownership of it (NULL: a 500 "out of memory"); _error sends
  * {"error": msg}. */
-void    router__cconn_send(struct cconn *cc, int status, const char *ctype, const char *body,
-			   size_t len);
-void    router__cconn_answer(struct cconn *cc, int status, json_t *body);
-void    router__cconn_error(struct cconn *cc, int status, const char *msg);
-json_t *router__error_json(const char *msg);            /* {"error": msg}; new reference */
+void router__cconn_send(struct cconn *cc, int status, const char *ctype, const char *body,
+			size_t len);
+void router__cconn_answer(struct cconn *cc, int status, json_t *body);
+void router__cconn_error(struct cconn *cc, int status, const char *msg);
+json_t *router__error_json(const char *msg); /* {"error": msg}; new reference */
 /* A request whose change waits for the table's writer (router__persist_submit()): the
  * client may go away meanwhile (cc is then NULL); the change applies all the same. */
 struct cwait {
-	struct cconn    *cc;
-	char             app[64];
-	struct route_def spec;          /* app set; what the change needs besides */
+	struct cconn *cc;
+	char app[64];
+	struct route_def spec; /* app set; what the change needs besides */
 };
 /* Attaches a new wait to cc (NULL after err_set); _free detaches and frees it (NULL-safe). */
 struct cwait *router__cwait_new(struct cconn *cc, const char *app);
-void          router__cwait_free(struct cwait *w);
+void router__cwait_free(struct cwait *w);
 
 /* update.c: PUT /apps/<app> (checks, swap, drain; answered when done) and DELETE. */
 void router__control_put(struct cconn *cc, const char *app, const char *body, size_t len);
@@ -508,14 +514,14 @@ void router__control_delete(struct cconn *cc, const char *app);
 /* The client of u went away: u goes on, and nobody hears its answer. */
 void router__update_orphan(struct update *u);
 /* 1 while u's route is being written (it applies whatever happens to its client). */
-int  router__update_committing(const struct update *u);
+int router__update_committing(const struct update *u);
 /* The router stops: a PUT that swapped is answered 200 with "drained": false, one still
  * checking 503. */
 void router__updates_stop(struct router *r);
 
 /* actions.c: /apps/<app>/pause|resume|maintenance|options (and /cert, handed to certs.c). */
-void router__control_action(struct cconn *cc, const char *app, const char *action,
-			    const char *body, size_t blen);
+void router__control_action(struct cconn *cc, const char *app, const char *action, const char *body,
+			    size_t blen);
 /* An optional JSON object body whose keys are all in allowed (NULL-terminated): an
  * empty body is {}. A new reference, or NULL after err_set. */
 json_t *router__action_body(const char *body, size_t blen, const char *const *allowed);
@@ -524,15 +530,15 @@ json_t *router__action_body(const char *body, size_t blen, const char *const *al
  * pause: {"max_ms"} (resume: {}); maintenance: {"enabled", "message"}, *enabled holds
  * the default on entry, *message (malloc'd) is NULL for the default page; cert: {"cert",
  * "key"}, both malloc'd; options: {"redirect_https", "max_body_bytes"} into spec. */
-int  router__pause_parse(const char *body, size_t len, int resume, unsigned *max_ms);
-int  router__maintenance_parse(const char *body, size_t len, int *enabled, char **message);
-int  router__options_parse(struct route_def *spec, const char *body, size_t len);
+int router__pause_parse(const char *body, size_t len, int resume, unsigned *max_ms);
+int router__maintenance_parse(const char *body, size_t len, int *enabled, char **message);
+int router__options_parse(struct route_def *spec, const char *body, size_t len);
 
 /* certs.c: PUT|GET|DELETE /apps/<app>/cert. */
 void router__control_cert(struct cconn *cc, const char *app, const char *body, size_t blen);
-int  router__cert_parse(const char *body, size_t len, char **crt, char **key);
+int router__cert_parse(const char *body, size_t len, char **crt, char **key);
 
 /* metrics.c: GET /metrics in Prometheus text format; 0, or -1 when out of memory. */
-int  router__metrics(struct buf *out, struct router *r);
+int router__metrics(struct buf *out, struct router *r);
 
 #endif

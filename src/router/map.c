@@ -8,14 +8,14 @@
 
 struct map_node {
 	struct map_node *next;
-	void            *val;
-	size_t           hash;
-	char             key[];
+	void *val;
+	size_t hash;
+	char key[];
 };
 
 static size_t hash_of(const char *s)
 {
-	size_t h = 14695981039346656037ULL;     /* FNV-1a */
+	size_t h = 14695981039346656037ULL; /* FNV-1a */
 
 	for (; *s; s++) {
 		h ^= (unsigned char)*s;
@@ -110,8 +110,8 @@ int router__map_del(struct router_map *m, const char *key, const void *val)
 	return 0;
 }
 
-void router__map_each(const struct router_map *m, void (*fn)(const char *key, void *val,
-							     void *data), void *data)
+void router__map_each(const struct router_map *m,
+		      void (*fn)(const char *key, void *val, void *data), void *data)
 {
 	size_t i;
 	struct map_node *n, *next;

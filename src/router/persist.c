@@ -19,33 +19,33 @@
 /* The writer's entry for one app. Made the first time the app appears and freed only
  * between writes, so a batch that fails can be put back without allocating. */
 struct slot {
-	struct route_def *spec;         /* NULL: removed (or not there before this batch) */
-	char             *text;         /* spec's piece of the file (route.c) */
+	struct route_def *spec; /* NULL: removed (or not there before this batch) */
+	char *text;             /* spec's piece of the file (route.c) */
 };
 
 struct persist_op {
 	struct persist_op *next;
 	enum router_persist_kind kind;
-	struct route_def   spec;        /* app always; a route: domains, targets, drain and
+	struct route_def spec;  /* app always; a route: domains, targets, drain and
 					 * the options given; options: the options given */
-	struct slot       *slot;        /* writer: the app's entry */
-	struct route_def  *undo;        /* writer: what the entry held before (NULL: none) */
-	char              *undo_text;
+	struct slot *slot;      /* writer: the app's entry */
+	struct route_def *undo; /* writer: what the entry held before (NULL: none) */
+	char *undo_text;
 	router_persist_fn *done;
-	void              *data;
+	void *data;
 };
 
 struct persist {
-	struct router     *r;
-	uv_work_t          work;
-	int                busy;        /* a write is running on the thread pool */
-	struct persist_op *queue, **queue_tail;        /* waiting for the next write */
-	struct persist_op *batch;       /* in the running write */
-	struct router_map  table;       /* app -> struct slot: the file's content; the
+	struct router *r;
+	uv_work_t work;
+	int busy;                               /* a write is running on the thread pool */
+	struct persist_op *queue, **queue_tail; /* waiting for the next write */
+	struct persist_op *batch;               /* in the running write */
+	struct router_map table;                /* app -> struct slot: the file's content; the
 					 * writer's while busy, the loop's otherwise */
-	int                status;      /* of the last write: 0 or -1 */
-	char               error[512];  /* why it failed */
-	void             (*on_idle)(struct router *r);
+	int status;                             /* of the last write: 0 or -1 */
+	char error[512];                        /* why it failed */
+	void (*on_idle)(struct router *r);
 };
 
 /* ---- the writer's table (the thread pool's while a write runs) ------------------ */
@@ -122,7 +122,7 @@ static int table_apply(struct router_map *t, struct persist_op *op)
 			base = s->spec ? s->spec : &empty;
 		}
 		if (!(next = spec_dup(base)))
-			return -1;      /* a slot made for it is pruned after the batch */
+			return -1; /* a slot made for it is pruned after the batch */
 		if (op->kind == ROUTER_PERSIST_OPTIONS)
 			router__route_set_options(next, &op->spec);
 		else
@@ -182,7 +182,8 @@ static int table_write(struct router_map *t, const char *path)
 	qsort(c.slots, c.n, sizeof(*c.slots), by_app);
 	for (i = 0; i < c.n; i++)
 		pieces[i] = c.slots[i]->text;
-	if (buf_grow(&text, 160 * c.n + 64) < 0 || router__table_text_join(&text, pieces, c.n) < 0) {
+	if (buf_grow(&text, 160 * c.n + 64) < 0 ||
+	    router__table_text_join(&text, pieces, c.n) < 0) {
 		err_set("out of memory");
 		goto out;
 	}
@@ -246,8 +247,10 @@ static void persist_after(uv_work_t *w, int status)
 	int rc = status < 0 || p->status < 0 ? -1 : 0;
 
 	p->busy = 0;
-	snprintf(error, sizeof(error), "%s", status < 0 ? "the write was cancelled" :
-		 rc < 0 ? p->error : "");
+	snprintf(error, sizeof(error), "%s",
+		 status < 0 ? "the write was cancelled"
+		 : rc < 0   ? p->error
+			    : "");
 	op = p->batch;
 	p->batch = NULL;
 	for (; op; op = next) {
@@ -278,7 +281,7 @@ static void persist_start(struct persist *p)
 	p->work.data = p;
 	p->busy = 1;
 	if (uv_queue_work(p->r->loop, &p->work, persist_work, persist_after) < 0)
-		persist_after(&p->work, UV_ECANCELED);  /* not with a live loop */
+		persist_after(&p->work, UV_ECANCELED); /* not with a live loop */
 }
 
 /* ---- the loop's side -------------------------------------------------------------- */
@@ -342,7 +345,7 @@ int router__persist_submit(struct router *r, enum router_persist_kind kind,
 	struct persist_op *op;
 
 	if (!r->opts.state_file || !p) {
-		done(r, 0, "", data);   /* nothing to write: the change applies at once */
+		done(r, 0, "", data); /* nothing to write: the change applies at once */
 		return 0;
 	}
 	if (!(op = calloc(1, sizeof(*op))))

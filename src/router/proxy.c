@@ -7,14 +7,14 @@
 #include <string.h>
 
 /* The head, idle, body, connect and response timeouts are options (r->opts). */
-#define FLUSH_TIMEOUT_MS    10000
-#define WQ_HIGH             (1024 * 1024)   /* stop reading the other side above this */
-#define WQ_LOW              (256 * 1024)    /* and resume below this */
-#define IN_CONNECTING_MAX   (64 * 1024)     /* body bytes read ahead while connecting */
-#define POOL_MAX            64              /* idle connections kept per target */
-#define PIPELINE_MAX        (64 * 1024)     /* client bytes read ahead while answering */
-#define TUNNEL_TIMEOUT_MS   3600000         /* an upgraded connection silent both ways */
-#define LINGER_MS           2000            /* reading (and dropping) a refused body */
+#define FLUSH_TIMEOUT_MS  10000
+#define WQ_HIGH           (1024 * 1024) /* stop reading the other side above this */
+#define WQ_LOW            (256 * 1024)  /* and resume below this */
+#define IN_CONNECTING_MAX (64 * 1024)   /* body bytes read ahead while connecting */
+#define POOL_MAX          64            /* idle connections kept per target */
+#define PIPELINE_MAX      (64 * 1024)   /* client bytes read ahead while answering */
+#define TUNNEL_TIMEOUT_MS 3600000       /* an upgraded connection silent both ways */
+#define LINGER_MS         2000          /* reading (and dropping) a refused body */
 
 /* A client connection buffers at most max_header_bytes + 2 * readbuf (see
  * router__on_connection), and one read adds up to a readbuf: reading must stop
@@ -28,99 +28,99 @@ _Static_assert(PIPELINE_MAX + sizeof(((struct router *)0)->readbuf) <=
 	       "pipelined read-ahead must fit the client buffer");
 
 enum conn_state {
-	CONN_READ_HEAD = 0,     /* llhttp fed; no upstream yet */
-	CONN_CONNECTING,        /* head complete; upstream connect in flight */
-	CONN_STREAMING,         /* both sides open; bodies piped with backpressure */
-	CONN_TUNNEL,            /* after a 101: raw bytes both ways until a side closes */
-	CONN_HELD,              /* head read; its app is paused */
-	CONN_FLUSHING,          /* last bytes queued; shutdown then close */
-	CONN_CLOSING,           /* uv_close() issued; memory freed only in the close callback */
-	CONN_STATE_COUNT        /* must stay last */
+	CONN_READ_HEAD = 0, /* llhttp fed; no upstream yet */
+	CONN_CONNECTING,    /* head complete; upstream connect in flight */
+	CONN_STREAMING,     /* both sides open; bodies piped with backpressure */
+	CONN_TUNNEL,        /* after a 101: raw bytes both ways until a side closes */
+	CONN_HELD,          /* head read; its app is paused */
+	CONN_FLUSHING,      /* last bytes queued; shutdown then close */
+	CONN_CLOSING,       /* uv_close() issued; memory freed only in the close callback */
+	CONN_STATE_COUNT    /* must stay last */
 };
 
 /* The little of a request head that outlives its parse. The full head (header
  * spans) is parsed into the router's one scratch struct http_head and used before
  * control returns to the loop: 3 KiB less per client connection. */
 struct req_info {
-	int    method;
-	int    http_major, http_minor;
-	int    keep_alive;
-	int    upgrade;
-	int    has_body;
+	int method;
+	int http_major, http_minor;
+	int keep_alive;
+	int upgrade;
+	int has_body;
 	size_t head_len;
-	unsigned long long body_max;    /* the app's limit; 0: none */
-	unsigned long long body_seen;   /* body payload bytes read (chunk framing not counted) */
-	unsigned crlf_want;             /* a chunk's CRLF split between reads (http.c) */
+	unsigned long long body_max;  /* the app's limit; 0: none */
+	unsigned long long body_seen; /* body payload bytes read (chunk framing not counted) */
+	unsigned crlf_want;           /* a chunk's CRLF split between reads (http.c) */
 };
 
 struct conn {
-	uv_tcp_t         tcp;
-	uv_timer_t       timer;
-	uv_shutdown_t    shutdown_req;
-	enum conn_state  state;
-	struct router   *r;
-	struct conn     *prev, *next;
-	struct conn     *held_prev, *held_next;     /* on app->held while paused */
-	struct tls_conn *tls;           /* NULL for plain HTTP */
-	int              held;
-	int              open_handles;
-	char             client_ip[INET6_ADDRSTRLEN];
-	struct buf       in;            /* client bytes not yet forwarded */
-	llhttp_t         parser;
-	struct req_info  req;           /* what the request's head said */
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	uv_shutdown_t shutdown_req;
+	enum conn_state state;
+	struct router *r;
+	struct conn *prev, *next;
+	struct conn *held_prev, *held_next; /* on app->held while paused */
+	struct tls_conn *tls;               /* NULL for plain HTTP */
+	int held;
+	int open_handles;
+	char client_ip[INET6_ADDRSTRLEN];
+	struct buf in; /* client bytes not yet forwarded */
+	llhttp_t parser;
+	struct req_info req; /* what the request's head said */
 	/* for the access log and the latency histogram */
-	int              log_pending;   /* a request started and is not accounted yet */
-	int              status;        /* sent to the client; 0 = nothing yet */
-	uint64_t         t_start;       /* uv_hrtime() when its head was read */
-	uint64_t         t_sent;        /* head forwarded to the app */
-	uint64_t         t_head;        /* the app's response head arrived */
-	size_t           bytes_out;     /* written to the client for it */
-	char            *log_path;      /* request target, when logging */
-	char             request_id[ROUTER_REQUEST_ID_MAX + 1];
-	struct buf       head_out;      /* rewritten request head, kept for one retry */
-	struct app      *app;           /* referenced while a request is in flight */
-	struct target   *target;        /* referenced, inflight counted */
+	int log_pending;  /* a request started and is not accounted yet */
+	int status;       /* sent to the client; 0 = nothing yet */
+	uint64_t t_start; /* uv_hrtime() when its head was read */
+	uint64_t t_sent;  /* head forwarded to the app */
+	uint64_t t_head;  /* the app's response head arrived */
+	size_t bytes_out; /* written to the client for it */
+	char *log_path;   /* request target, when logging */
+	char request_id[ROUTER_REQUEST_ID_MAX + 1];
+	struct buf head_out;   /* rewritten request head, kept for one retry */
+	struct app *app;       /* referenced while a request is in flight */
+	struct target *target; /* referenced, inflight counted */
 	struct upstream *up;
-	int              tries;         /* targets tried for this request */
-	int              retried_stale; /* a pooled connection failed; tried a fresh one */
-	int              reading;
-	int              client_eof;
-	int              req_done;      /* whole request forwarded */
-	int              res_started;   /* response head sent to the client */
-	int              client_close;  /* close after this response */
-	int              dechunk;       /* HTTP/1.0 client, chunked response: send it decoded */
-	int              linger;        /* flushing: keep reading and dropping what comes */
-	int              shut_done;     /* flushing: our side is shut down, all written */
-	uint64_t         deadline;      /* uv_now() when the state times out; 0: never */
-	uint64_t         timer_due;     /* when the timer is set to fire; 0: not set */
-	unsigned long    served;        /* responses finished on this connection */
-	size_t           wq;            /* bytes queued to the client */
+	int tries;         /* targets tried for this request */
+	int retried_stale; /* a pooled connection failed; tried a fresh one */
+	int reading;
+	int client_eof;
+	int req_done;         /* whole request forwarded */
+	int res_started;      /* response head sent to the client */
+	int client_close;     /* close after this response */
+	int dechunk;          /* HTTP/1.0 client, chunked response: send it decoded */
+	int linger;           /* flushing: keep reading and dropping what comes */
+	int shut_done;        /* flushing: our side is shut down, all written */
+	uint64_t deadline;    /* uv_now() when the state times out; 0: never */
+	uint64_t timer_due;   /* when the timer is set to fire; 0: not set */
+	unsigned long served; /* responses finished on this connection */
+	size_t wq;            /* bytes queued to the client */
 };
 
 struct upstream {
-	uv_tcp_t         tcp;
-	uv_connect_t     connect_req;
-	struct target   *target;        /* referenced */
-	struct conn     *c;             /* NULL while pooled or orphaned */
+	uv_tcp_t tcp;
+	uv_connect_t connect_req;
+	struct target *target; /* referenced */
+	struct conn *c;        /* NULL while pooled or orphaned */
 	struct upstream *pool_prev, *pool_next;
-	int              pooled;
-	int              closing;
-	int              reading;
-	int              reused;
-	int              head_done;
-	int              shut;          /* write side shut down (tunnel, client gone) */
-	uv_shutdown_t    shutdown_req;
-	struct buf       in;
-	llhttp_t         parser;
+	int pooled;
+	int closing;
+	int reading;
+	int reused;
+	int head_done;
+	int shut; /* write side shut down (tunnel, client gone) */
+	uv_shutdown_t shutdown_req;
+	struct buf in;
+	llhttp_t parser;
 	struct http_head res;
-	struct buf       hold;          /* rewritten response head, sent with the first body bytes */
-	size_t           wq;
+	struct buf hold; /* rewritten response head, sent with the first body bytes */
+	size_t wq;
 };
 
 struct wreq {
 	uv_write_t req;
-	size_t     len;
-	char       data[];
+	size_t len;
+	char data[];
 };
 
 static void conn_process(struct conn *c);
@@ -136,19 +136,32 @@ static void conn_unhold(struct conn *c);
 static const char *reason_of(int status)
 {
 	switch (status) {
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 301: return "Moved Permanently";
-	case 308: return "Permanent Redirect";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 431: return "Request Header Fields Too Large";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default:  return "Error";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 301:
+		return "Moved Permanently";
+	case 308:
+		return "Permanent Redirect";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Error";
 	}
 }
 
@@ -305,7 +318,7 @@ static void conn_on_shutdown(uv_shutdown_t *req, int status)
 
 	c->shut_done = 1;
 	if (c->linger && status == 0 && c->state == CONN_FLUSHING && c->reading && !c->client_eof) {
-		timer_arm(c, LINGER_MS);        /* then closed by the timer or the client's end */
+		timer_arm(c, LINGER_MS); /* then closed by the timer or the client's end */
 		return;
 	}
 	conn_close(c);
@@ -477,8 +490,8 @@ static int method_idempotent(int method)
  * up_write_head(). */
 static void conn_upstream_lost(struct conn *c, struct upstream *up, const char *why)
 {
-	if (up->reused && !c->res_started && !up->in.len && !c->req.has_body &&
-	    !c->retried_stale && method_idempotent(c->req.method)) {
+	if (up->reused && !c->res_started && !up->in.len && !c->req.has_body && !c->retried_stale &&
+	    method_idempotent(c->req.method)) {
 		c->retried_stale = 1;
 		conn_drop_upstream(c);
 		conn_connect(c);
@@ -487,7 +500,7 @@ static void conn_upstream_lost(struct conn *c, struct upstream *up, const char *
 	if (!c->res_started)
 		conn_respond(c, 502, why);
 	else
-		conn_close(c);          /* truncated response: the client must see it */
+		conn_close(c); /* truncated response: the client must see it */
 }
 
 static void up_on_write(uv_write_t *req, int status)
@@ -572,7 +585,7 @@ static void conn_set_reading(struct conn *c)
 	int want = 0;
 
 	if (c->state == CONN_FLUSHING || c->state == CONN_CLOSING)
-		return;         /* conn_flush_close() decided */
+		return; /* conn_flush_close() decided */
 	if (c->client_eof)
 		want = 0;
 	else if (c->state == CONN_READ_HEAD)
@@ -620,7 +633,7 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	if (wire.len && conn_raw_writev(c, &w, 1) < 0)
 		goto out;
 	if (rc < 0) {
-		conn_flush_close(c);    /* after the alert */
+		conn_flush_close(c); /* after the alert */
 		goto out;
 	}
 	if (plain.len)
@@ -645,7 +658,7 @@ static void conn_on_plain(struct conn *c, ssize_t nread, const char *data)
 			if (c->shut_done)
 				conn_close(c);
 		}
-		return;                 /* else dropped */
+		return; /* else dropped */
 	}
 	if (nread < 0 && c->state == CONN_TUNNEL) {
 		tunnel_client_eof(c);
@@ -691,7 +704,7 @@ static void conn_respond_with(struct conn *c, int status, const char *extra, con
 	if (c->state == CONN_CLOSING || c->state == CONN_FLUSHING)
 		return;
 	if (c->res_started) {
-		conn_close(c);          /* too late for an error page */
+		conn_close(c); /* too late for an error page */
 		return;
 	}
 	count_status(c, status);
@@ -820,14 +833,13 @@ static void conn_redirect_https(struct conn *c, const struct http_head *h, const
 	int get = h->method == HTTP_GET || h->method == HTTP_HEAD;
 
 	if (!ulen || url[0] != '/') {
-		url = "/";      /* absolute-form or '*': the path is not ours to copy */
+		url = "/"; /* absolute-form or '*': the path is not ours to copy */
 		ulen = 1;
 	}
 	c->linger = h->has_body;
 	if (buf_addf(&loc, "Location: https://%s", host) < 0 ||
 	    (c->r->https_port != 443 && buf_addf(&loc, ":%u", c->r->https_port) < 0) ||
-	    buf_add(&loc, url, ulen) < 0 ||
-	    buf_addf(&msg, "Redirecting to %s", loc.buf + 10) < 0 ||
+	    buf_add(&loc, url, ulen) < 0 || buf_addf(&msg, "Redirecting to %s", loc.buf + 10) < 0 ||
 	    buf_addstr(&loc, "\r\n") < 0) {
 		conn_respond(c, 500, "out of memory");
 		goto out;
@@ -854,7 +866,8 @@ static void conn_start_request(struct conn *c, const struct http_head *h)
 	c->res_started = 0;
 	c->request_id[0] = '\0';
 	if (r->access_log)
-		c->log_path = strndup(c->in.buf + h->url.off, h->url.len < 1024 ? h->url.len : 1024);
+		c->log_path =
+			strndup(c->in.buf + h->url.off, h->url.len < 1024 ? h->url.len : 1024);
 	c->req.method = h->method;
 	c->req.http_major = h->http_major;
 	c->req.http_minor = h->http_minor;
@@ -881,8 +894,9 @@ static void conn_start_request(struct conn *c, const struct http_head *h)
 
 		if (t < 0 || (t > 0 && strcmp(thost, host))) {
 			c->linger = h->has_body;
-			conn_respond(c, 400, t < 0 ? "bad request target"
-						   : "the request target's host is not the Host header's");
+			conn_respond(c, 400,
+				     t < 0 ? "bad request target"
+					   : "the request target's host is not the Host header's");
 			return;
 		}
 	}
@@ -899,8 +913,8 @@ static void conn_start_request(struct conn *c, const struct http_head *h)
 		conn_redirect_https(c, h, host);
 		return;
 	}
-	c->req.body_max = c->app->spec.max_body_set ? c->app->spec.max_body_bytes
-						    : ROUTER_BODY_MAX_DEFAULT;
+	c->req.body_max =
+		c->app->spec.max_body_set ? c->app->spec.max_body_bytes : ROUTER_BODY_MAX_DEFAULT;
 	c->req.body_seen = 0;
 	c->req.crlf_want = 0;
 	if (c->req.body_max && !h->chunked && c->parser.content_length > c->req.body_max) {
@@ -1108,9 +1122,10 @@ static void conn_process(struct conn *c)
 			int st = c->r->head.error_status ? c->r->head.error_status : 400;
 
 			c->linger = 1;
-			conn_respond(c, st, st == 414   ? "request target too long"
-					    : st == 431 ? "too many header fields"
-							: "bad request");
+			conn_respond(c, st,
+				     st == 414   ? "request target too long"
+				     : st == 431 ? "too many header fields"
+						 : "bad request");
 			return;
 		}
 		if (n == 0) {
@@ -1148,8 +1163,8 @@ static void conn_response_done(struct conn *c)
 
 	c->up = NULL;
 	up->c = NULL;
-	if (up->res.keep_alive && c->req_done && !up->in.len && !t->retired &&
-	    !c->r->stopping && t->nidle < POOL_MAX && !up->closing) {
+	if (up->res.keep_alive && c->req_done && !up->in.len && !t->retired && !c->r->stopping &&
+	    t->nidle < POOL_MAX && !up->closing) {
 		up->head_done = 0;
 		up->reused = 0;
 		up->pooled = 1;
@@ -1159,7 +1174,7 @@ static void conn_response_done(struct conn *c)
 			t->idle->pool_prev = up;
 		t->idle = up;
 		t->nidle++;
-		up_set_reading(up, 1);  /* to notice the upstream closing it */
+		up_set_reading(up, 1); /* to notice the upstream closing it */
 	} else {
 		router__upstream_close(up);
 	}
@@ -1186,7 +1201,7 @@ static void conn_on_timer(uv_timer_t *t)
 	c->timer_due = 0;
 	if (!c->deadline)
 		return;
-	if (now < c->deadline) {        /* the deadline moved on since the timer was set */
+	if (now < c->deadline) { /* the deadline moved on since the timer was set */
 		uv_timer_start(t, conn_on_timer, c->deadline - now, 0);
 		c->timer_due = c->deadline;
 		return;
@@ -1194,7 +1209,7 @@ static void conn_on_timer(uv_timer_t *t)
 	switch (c->state) {
 	case CONN_READ_HEAD:
 		if (c->served && !c->in.len)
-			conn_close(c);          /* idle keep-alive connection */
+			conn_close(c); /* idle keep-alive connection */
 		else
 			conn_respond(c, 408, "timed out reading the request");
 		break;
@@ -1212,7 +1227,7 @@ static void conn_on_timer(uv_timer_t *t)
 			conn_respond(c, 504, "the app did not answer in time");
 		break;
 	case CONN_TUNNEL:
-		conn_close(c);          /* silent both ways for an hour */
+		conn_close(c); /* silent both ways for an hour */
 		break;
 	case CONN_HELD:
 		conn_unhold(c);
@@ -1372,7 +1387,7 @@ static void up_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 static int up_head(struct upstream *up)
 {
 	struct conn *c = up->c;
-	struct buf *out = &up->hold;    /* reused: it keeps its allocation across responses */
+	struct buf *out = &up->hold; /* reused: it keeps its allocation across responses */
 	int n, done, http10;
 
 	up->res.is_response = 1;
@@ -1448,7 +1463,7 @@ static int up_switch(struct upstream *up, int head_len)
 	buf_release(&out);
 	if (rc < 0)
 		return -1;
-	conn_process(c);        /* client bytes that came after the request head */
+	conn_process(c); /* client bytes that came after the request head */
 	return c->state == CONN_CLOSING ? -1 : 1;
 }
 

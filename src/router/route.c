@@ -180,7 +180,8 @@ static int parse_health(struct route_def *out, const json_t *obj)
 		return err_set("health 'path' must start with '/' (at most 1024 characters)");
 	for (; *p; p++)
 		if (*p <= ' ' || *p >= 127)
-			return err_set("health 'path' must not contain spaces or control characters");
+			return err_set(
+				"health 'path' must not contain spaces or control characters");
 	if (!(out->health_path = strdup(path ? json_string_value(path) : "/")))
 		return err_set("out of memory");
 	if (get_ms(&out->interval_ms, obj, "interval_ms", 10, 600000) < 0 ||
@@ -220,17 +221,21 @@ int router__route_options(struct route_def *out, const json_t *obj)
 
 json_t *router__route_options_json(const struct route_def *rs)
 {
-	return json_pack("{s:b, s:I}", "redirect_https", rs->redirect_https,
-			 "max_body_bytes",
+	return json_pack("{s:b, s:I}", "redirect_https", rs->redirect_https, "max_body_bytes",
 			 (json_int_t)(rs->max_body_set ? rs->max_body_bytes
 						       : ROUTER_BODY_MAX_DEFAULT));
 }
 
 int router__route_from_json(struct route_def *out, const char *app, const json_t *obj)
 {
-	static const char *const keys[] = { "app", "domains", "targets", "health",
-					    "drain_timeout_ms", "redirect_https",
-					    "max_body_bytes", NULL };
+	static const char *const keys[] = { "app",
+					    "domains",
+					    "targets",
+					    "health",
+					    "drain_timeout_ms",
+					    "redirect_https",
+					    "max_body_bytes",
+					    NULL };
 	const json_t *v;
 
 	if (valid_app_name(app) < 0)
@@ -290,17 +295,17 @@ static json_t *string_array(char *const *items, size_t n)
 
 json_t *router__route_to_json(const struct route_def *rs)
 {
-	return json_pack("{s:s, s:o, s:o}", "app", rs->app,
-			 "domains", string_array(rs->domains, rs->ndomains),
-			 "targets", string_array(rs->targets, rs->ntargets));
+	return json_pack("{s:s, s:o, s:o}", "app", rs->app, "domains",
+			 string_array(rs->domains, rs->ndomains), "targets",
+			 string_array(rs->targets, rs->ntargets));
 }
 
 json_t *router__table_entry_json(const struct route_def *rs)
 {
-	json_t *one = json_pack("{s:o, s:o, s:i}",
-				"domains", string_array(rs->domains, rs->ndomains),
-				"targets", string_array(rs->targets, rs->ntargets),
-				"drain_timeout_ms", (json_int_t)rs->drain_timeout_ms);
+	json_t *one =
+		json_pack("{s:o, s:o, s:i}", "domains", string_array(rs->domains, rs->ndomains),
+			  "targets", string_array(rs->targets, rs->ntargets), "drain_timeout_ms",
+			  (json_int_t)rs->drain_timeout_ms);
 
 	if (one && rs->redirect_set &&
 	    json_object_set_new(one, "redirect_https", json_boolean(rs->redirect_https)) < 0) {
@@ -308,7 +313,8 @@ json_t *router__table_entry_json(const struct route_def *rs)
 		one = NULL;
 	}
 	if (one && rs->max_body_set &&
-	    json_object_set_new(one, "max_body_bytes", json_integer((json_int_t)rs->max_body_bytes)) < 0) {
+	    json_object_set_new(one, "max_body_bytes",
+				json_integer((json_int_t)rs->max_body_bytes)) < 0) {
 		json_decref(one);
 		one = NULL;
 	}

@@ -12,13 +12,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define STOP_GRACE_MS 10000
+#define STOP_GRACE_MS       10000
 #define STOP_IDLE_LINGER_MS 1000
-#define LOG_FLUSH_MS  1000
+#define LOG_FLUSH_MS        1000
 
-const double router__lat_bounds[ROUTER_LAT_BUCKETS] = {
-	0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
-};
+const double router__lat_bounds[ROUTER_LAT_BUCKETS] = { 0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+							0.25,  0.5,   1,    2.5,   5,    10 };
 
 void router__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
@@ -42,7 +41,7 @@ void router__sd_notify(const char *msg)
 		return;
 	memcpy(sa.sun_path, path, len);
 	if (sa.sun_path[0] == '@')
-		sa.sun_path[0] = '\0';         /* an abstract socket */
+		sa.sun_path[0] = '\0'; /* an abstract socket */
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return;
 	/* Best effort: a lost message shows as a failed start or reload in systemd. */
@@ -62,7 +61,7 @@ void router__target_unref(struct target *t)
 void router__target_drain_pool(struct target *t)
 {
 	while (t->idle)
-		router__upstream_close(t->idle);     /* unlinks it from the pool */
+		router__upstream_close(t->idle); /* unlinks it from the pool */
 }
 
 static struct target *target_new(struct router *r, const char *addr)
@@ -286,7 +285,7 @@ static int restore(struct router *r, size_t *napps)
 		return 0;
 	if (fs_read_file(r->opts.state_file, &text, 16 * 1024 * 1024) < 0) {
 		if (errno == ENOENT) {
-			err_clear();    /* handled: no state file yet is an empty table */
+			err_clear(); /* handled: no state file yet is an empty table */
 			ret = 0;
 		}
 		goto out;
@@ -319,8 +318,8 @@ out:
 static int describe_bound(uv_tcp_t *l, const char *spec, unsigned *portp, char *bound,
 			  size_t boundsz);
 
-static int listen_on(struct router *r, uv_tcp_t *l, const char *spec, unsigned *portp,
-		     char *bound, size_t boundsz)
+static int listen_on(struct router *r, uv_tcp_t *l, const char *spec, unsigned *portp, char *bound,
+		     size_t boundsz)
 {
 	const char *colon = strrchr(spec, ':');
 	struct sockaddr_storage ss;
@@ -404,9 +403,9 @@ static void on_stop_timer(uv_timer_t *t)
 	struct router *r = t->data;
 
 	if (uv_now(r->loop) >= r->stop_deadline)
-		router__conns_stop(r, 1);       /* the grace period is over */
+		router__conns_stop(r, 1); /* the grace period is over */
 	else if (uv_now(r->loop) >= r->idle_close_at)
-		router__conns_stop(r, 0);       /* idle keep-alive clients */
+		router__conns_stop(r, 0); /* idle keep-alive clients */
 	router__maybe_stopped(r);
 }
 
@@ -526,9 +525,9 @@ static int opts_limits(struct router_opts *o)
 {
 	const struct {
 		const char *name;
-		size_t     *bytes;
-		unsigned   *ms;
-		unsigned    def;
+		size_t *bytes;
+		unsigned *ms;
+		unsigned def;
 	} lim[] = {
 		{ "max_header_bytes", &o->max_header_bytes, NULL, ROUTER_MAX_HEADER_BYTES_DEFAULT },
 		{ "max_url_bytes", &o->max_url_bytes, NULL, ROUTER_MAX_URL_BYTES_DEFAULT },
@@ -605,8 +604,9 @@ int router_run(const struct router_opts *opts)
 		if (listen_on(r, &r->listener, opts->listen_http ? opts->listen_http : "0.0.0.0:80",
 			      &r->http_port, bound, sizeof(bound)) < 0)
 			goto out;
-		if (opts->listen_https && listen_on(r, &r->listener_tls, opts->listen_https,
-						    &r->https_port, bound_tls, sizeof(bound_tls)) < 0)
+		if (opts->listen_https &&
+		    listen_on(r, &r->listener_tls, opts->listen_https, &r->https_port, bound_tls,
+			      sizeof(bound_tls)) < 0)
 			goto out;
 		if (router__control_listen(r) < 0)
 			goto out;

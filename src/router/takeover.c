@@ -15,12 +15,12 @@
 /* ---- the running router: gives its sockets away, then stops ------------------------ */
 
 struct giver {
-	uv_pipe_t     pipe;
-	uv_write_t    w1, w2;
+	uv_pipe_t pipe;
+	uv_write_t w1, w2;
 	struct router *r;
-	int           pending;
-	int           failed;
-	long          peer_pid;         /* the successor, from SO_PEERCRED; 0: unknown */
+	int pending;
+	int failed;
+	long peer_pid; /* the successor, from SO_PEERCRED; 0: unknown */
 };
 
 static void giver_closed(uv_handle_t *h)
@@ -96,7 +96,7 @@ int router__takeover_listen(struct router *r)
 
 	if (buf_addf(&path, "%s.takeover", r->opts.control_socket) < 0)
 		goto out;
-	unlink(path.buf);       /* only a router holding the control socket gets here */
+	unlink(path.buf); /* only a router holding the control socket gets here */
 	uv_pipe_init(r->loop, &r->takeover, 0);
 	r->takeover.data = r;
 	if ((rc = uv_pipe_bind(&r->takeover, path.buf)) < 0 ||
@@ -126,12 +126,12 @@ void router__takeover_stop(struct router *r)
 /* ---- the successor: receives the sockets ------------------------------------------ */
 
 struct taker {
-	uv_pipe_t      pipe;
-	uv_timer_t     timer;
-	uv_connect_t   creq;
+	uv_pipe_t pipe;
+	uv_timer_t timer;
+	uv_connect_t creq;
 	struct router *r;
-	int            got, want_tls, done, failed;
-	char           why[160];
+	int got, want_tls, done, failed;
+	char why[160];
 };
 
 static void taker_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
@@ -221,7 +221,8 @@ int router__takeover(struct router *r, int want_tls)
 	uv_close((uv_handle_t *)&t.timer, NULL);
 	uv_run(r->loop, UV_RUN_NOWAIT);
 	if (!t.done || t.failed) {
-		err_set("takeover failed: %s", t.done ? t.why : "no answer from the running router");
+		err_set("takeover failed: %s",
+			t.done ? t.why : "no answer from the running router");
 		goto out;
 	}
 	if (want_tls && !(t.got & 2)) {

@@ -13,8 +13,8 @@
 
 struct tls_conn {
 	SSL *ssl;
-	BIO *rbio;              /* ciphertext from the client, owned by ssl */
-	BIO *wbio;              /* ciphertext to the client, owned by ssl */
+	BIO *rbio; /* ciphertext from the client, owned by ssl */
+	BIO *wbio; /* ciphertext to the client, owned by ssl */
 };
 
 static char tls_tmp[16384];
@@ -94,7 +94,7 @@ static SSL_CTX *app_ctx(struct router *r, struct app *a)
 	if (cert_path(&crt, r, a->spec.app, "crt") == 0 &&
 	    cert_path(&key, r, a->spec.app, "key") == 0 && access(crt.buf, R_OK) == 0)
 		a->tls_ctx = ctx_from_files(crt.buf, key.buf);
-	err_clear();    /* handled: an app without a usable certificate is served without TLS */
+	err_clear(); /* handled: an app without a usable certificate is served without TLS */
 	buf_release(&crt);
 	buf_release(&key);
 	return a->tls_ctx;
@@ -261,7 +261,7 @@ int router__cert_set(struct router *r, const char *app, const char *crt, const c
 	}
 	if (a) {
 		SSL_CTX_free(a->tls_ctx);
-		a->tls_ctx = ctx;       /* connections made with the old one keep it */
+		a->tls_ctx = ctx; /* connections made with the old one keep it */
 		a->tls_tried = 1;
 		ctx = NULL;
 	}
@@ -330,8 +330,10 @@ json_t *router__cert_info(struct router *r, const char *app)
 	for (i = 0; sans && i < sk_GENERAL_NAME_num(sans); i++) {
 		GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
 		if (g->type == GEN_DNS)
-			json_array_append_new(names, json_stringn((const char *)ASN1_STRING_get0_data(
-				g->d.dNSName), (size_t)ASN1_STRING_length(g->d.dNSName)));
+			json_array_append_new(
+				names,
+				json_stringn((const char *)ASN1_STRING_get0_data(g->d.dNSName),
+					     (size_t)ASN1_STRING_length(g->d.dNSName)));
 	}
 	j = json_pack("{s:s, s:s, s:s, s:s#, s:O}", "app", app, "subject", subject, "issuer",
 		      issuer, "expires", text ? text : "", (int)(text ? tlen : 0), "names", names);

@@ -6,50 +6,50 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DRAIN_POLL_MS      20
+#define DRAIN_POLL_MS 20
 
 struct check;
 
 /* One PUT: health checks of the new targets, then swap, persist and drain. */
 struct update {
-	struct router   *r;
-	struct update   *next;
-	struct cconn    *cc;            /* NULL once the client went away */
+	struct router *r;
+	struct update *next;
+	struct cconn *cc; /* NULL once the client went away */
 	struct route_def spec;
-	struct check   **checks;
-	size_t           nchecks, pending;
-	struct target  **retired;       /* referenced while draining */
-	size_t           nretired;
-	uv_timer_t       drain_timer;
-	uint64_t         drain_deadline;
-	json_t          *answer;        /* the 200 body, made at the swap */
-	unsigned         drain_timeout_ms;
-	int              committing;    /* checked; its route is being written */
-	int              applied;       /* swapped; now draining */
-	char             name[64];      /* the app's, for --trace lines (spec.app moves) */
+	struct check **checks;
+	size_t nchecks, pending;
+	struct target **retired; /* referenced while draining */
+	size_t nretired;
+	uv_timer_t drain_timer;
+	uint64_t drain_deadline;
+	json_t *answer; /* the 200 body, made at the swap */
+	unsigned drain_timeout_ms;
+	int committing; /* checked; its route is being written */
+	int applied;    /* swapped; now draining */
+	char name[64];  /* the app's, for --trace lines (spec.app moves) */
 };
 
 /* One target under check. Freed in its timer's close callback. */
 struct check {
-	struct update     *u;           /* NULL once cancelled */
-	uv_timer_t         timer;       /* attempt timeout, then the wait for the next */
-	struct probe      *probe;       /* the attempt in flight */
-	char               addr[32];
+	struct update *u;    /* NULL once cancelled */
+	uv_timer_t timer;    /* attempt timeout, then the wait for the next */
+	struct probe *probe; /* the attempt in flight */
+	char addr[32];
 	struct sockaddr_in sa;
-	uint64_t           deadline;
-	char               last[160];   /* why the last attempt that ended failed */
-	int                done;
+	uint64_t deadline;
+	char last[160]; /* why the last attempt that ended failed */
+	int done;
 };
 
 /* One attempt: a TCP connection with a GET. Freed in its close callback. */
 struct probe {
-	uv_tcp_t         tcp;
-	uv_connect_t     creq;
-	uv_write_t       wreq;
-	struct check    *ck;            /* NULL once abandoned */
-	struct buf       req;
-	struct buf       in;
-	llhttp_t         parser;
+	uv_tcp_t tcp;
+	uv_connect_t creq;
+	uv_write_t wreq;
+	struct check *ck; /* NULL once abandoned */
+	struct buf req;
+	struct buf in;
+	llhttp_t parser;
 	struct http_head head;
 };
 
@@ -310,7 +310,7 @@ static void probe_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		return;
 	if (nread < 0) {
 		probe_fail(p, nread == UV_EOF ? "connection closed before a response"
-						    : uv_strerror((int)nread));
+					      : uv_strerror((int)nread));
 		return;
 	}
 	if (buf_add(&p->in, b->base, (size_t)nread) < 0) {
@@ -377,9 +377,10 @@ static void check_attempt(struct check *ck)
 	uv_tcp_init(u->r->loop, &p->tcp);
 	p->tcp.data = p;
 	p->creq.data = p;
-	if (buf_addf(&p->req, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: wharf-router\r\n"
-		     "Accept: */*\r\nConnection: close\r\n\r\n", u->spec.health_path,
-		     u->spec.ndomains ? u->spec.domains[0] : ck->addr) < 0) {
+	if (buf_addf(&p->req,
+		     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: wharf-router\r\n"
+		     "Accept: */*\r\nConnection: close\r\n\r\n",
+		     u->spec.health_path, u->spec.ndomains ? u->spec.domains[0] : ck->addr) < 0) {
 		probe_fail(p, "out of memory");
 		return;
 	}
@@ -414,7 +415,7 @@ static void update_start(struct update *u)
 			if (!strcmp(a->spec.targets[j], u->spec.targets[i]))
 				break;
 		if (a && j < a->spec.ntargets)
-			continue;               /* serving already */
+			continue; /* serving already */
 		if (!(ck = calloc(1, sizeof(*ck)))) {
 			update_fail(u, 500, "out of memory");
 			return;
@@ -450,8 +451,7 @@ apply:
 /* Another app serving one of spec's domains, or about to (its route is being
  * written), is a conflict. Looked up per domain: the cost does not grow with the
  * number of apps. */
-static const char *domain_owner(struct router *r, const struct route_def *spec,
-				const char **domain)
+static const char *domain_owner(struct router *r, const struct route_def *spec, const char **domain)
 {
 	struct app *a;
 	size_t i;
@@ -535,8 +535,8 @@ static void delete_persisted(struct router *r, int status, const char *why, void
 		if (a)
 			router__app_remove(r, a);
 		if (w->cc)
-			router__cconn_answer(w->cc, 200, json_pack("{s:s, s:b}", "app", w->app,
-								   "deleted", 1));
+			router__cconn_answer(w->cc, 200,
+					     json_pack("{s:s, s:b}", "app", w->app, "deleted", 1));
 	}
 	router__cwait_free(w);
 }

@@ -93,14 +93,17 @@ int runtime_checks_parse_file(json_t **out, const char *text, size_t len)
 			if (!valid_check_path(sp)) {
 				json_decref(*out);
 				*out = NULL;
-				return err_set("CHECKS line %d: '%s' is not a URL path", lineno, sp);
+				return err_set("CHECKS line %d: '%s' is not a URL path", lineno,
+					       sp);
 			}
-			json_array_append_new(*out, check_new(sp, content, attempts, timeout, wait, 0));
+			json_array_append_new(*out,
+					      check_new(sp, content, attempts, timeout, wait, 0));
 		} else {
 			json_decref(*out);
 			*out = NULL;
 			return err_set("CHECKS line %d is not understood: '%.60s' (expected WAIT=, "
-				       "TIMEOUT=, ATTEMPTS= or '/path expected content')", lineno, sp);
+				       "TIMEOUT=, ATTEMPTS= or '/path expected content')",
+				       lineno, sp);
 		}
 	}
 	return 0;
@@ -123,17 +126,17 @@ int runtime_checks_parse_appjson(json_t **out, const json_t *appjson)
 		const char *type = json_str(c, "type", "startup");
 		const char *path = json_str(c, "path", NULL);
 		if (strcmp(type, "startup"))
-			continue;       /* liveness/readiness checks come with the scheduler */
+			continue; /* liveness/readiness checks come with the scheduler */
 		if (path && !valid_check_path(path)) {
 			json_decref(*out);
 			*out = NULL;
 			return err_set("app.json healthchecks: '%s' is not a URL path", path);
 		}
 		json_array_append_new(*out, check_new(path, json_str(c, "content", NULL),
-						     obj_num(c, "attempts", 5, 1, 100),
-						     obj_num(c, "timeout", 5, 1, 600),
-						     obj_num(c, "wait", path ? 0 : 0, 0, 600),
-						     obj_num(c, "uptime", path ? 0 : 5, 0, 600)));
+						      obj_num(c, "attempts", 5, 1, 100),
+						      obj_num(c, "timeout", 5, 1, 600),
+						      obj_num(c, "wait", path ? 0 : 0, 0, 600),
+						      obj_num(c, "uptime", path ? 0 : 5, 0, 600)));
 	}
 	return 0;
 }
@@ -171,7 +174,7 @@ int runtime_checks_from_dir(json_t **out, const char *dir)
 		ret = runtime_checks_parse_file(out, text.buf, text.len);
 		goto out;
 	}
-	ret = 0;                        /* neither: the default check */
+	ret = 0; /* neither: the default check */
 out:
 	json_decref(appjson);
 	buf_release(&p);
@@ -202,8 +205,10 @@ static int http_probe(int port, const char *path, const char *host, int timeout_
 		err_set_errno("connect to port %d", port);
 		goto out;
 	}
-	buf_addf(&req, "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: wharf-checks\r\n"
-		 "X-Forwarded-Proto: http\r\nConnection: close\r\n\r\n", path, host);
+	buf_addf(&req,
+		 "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: wharf-checks\r\n"
+		 "X-Forwarded-Proto: http\r\nConnection: close\r\n\r\n",
+		 path, host);
 	if (write(fd, req.buf, req.len) != (ssize_t)req.len) {
 		err_set_errno("send to port %d", port);
 		goto out;
@@ -214,12 +219,13 @@ static int http_probe(int port, const char *path, const char *host, int timeout_
 			continue;
 		if (n < 0) {
 			if (resp.len)
-				break;  /* a timeout after some answer: judge what came */
-			err_set(errno == EAGAIN ? "no answer within %d s" : "read failed", timeout_s);
+				break; /* a timeout after some answer: judge what came */
+			err_set(errno == EAGAIN ? "no answer within %d s" : "read failed",
+				timeout_s);
 			goto out;
 		}
 		if (n == 0 || buf_add(&resp, chunk, (size_t)n) < 0)
-			break;          /* EOF, or past the cap: enough to judge */
+			break; /* EOF, or past the cap: enough to judge */
 	}
 	if (sscanf(resp.buf, "HTTP/%d.%d %d", &major, &minor, status) != 3) {
 		*status = 0;
@@ -266,8 +272,7 @@ int runtime_check_running(struct docker *d, const char *id)
 
 /* One configured check: wait, then up to `attempts` GETs until one answers 2xx/3xx
  * with the expected content; or, without a path, the container stays up. */
-static int run_check(struct docker *d, const char *id, int port, const char *host,
-		     const json_t *c)
+static int run_check(struct docker *d, const char *id, int port, const char *host, const json_t *c)
 {
 	const char *path = json_str(c, "path", NULL), *content = json_str(c, "content", NULL);
 	long attempts = json_int(c, "attempts", 5), timeout = json_int(c, "timeout", 5);
@@ -295,10 +300,12 @@ static int run_check(struct docker *d, const char *id, int port, const char *hos
 			return 0;
 		}
 		if (status)
-			say_detail("check %s: attempt %ld/%ld failed: status %d%s", path, i, attempts,
-				   status, status < 400 && content ? ", expected content missing" : "");
+			say_detail("check %s: attempt %ld/%ld failed: status %d%s", path, i,
+				   attempts, status,
+				   status < 400 && content ? ", expected content missing" : "");
 		else
-			say_detail("check %s: attempt %ld/%ld failed: %s", path, i, attempts, err_msg());
+			say_detail("check %s: attempt %ld/%ld failed: %s", path, i, attempts,
+				   err_msg());
 		buf_release(&body);
 		if (i < attempts)
 			sleep_s(1.0);

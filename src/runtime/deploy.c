@@ -73,8 +73,8 @@ int runtime_type_listed(const json_t *types, const char *type)
 	json_t *v;
 
 	json_array_foreach(types, i, v)
-		if (json_is_string(v) && (!strcmp(json_string_value(v), type) ||
-					  !strcmp(json_string_value(v), "_all_")))
+		if (json_is_string(v) &&
+		    (!strcmp(json_string_value(v), type) || !strcmp(json_string_value(v), "_all_")))
 			return 1;
 	return 0;
 }
@@ -176,10 +176,11 @@ static int wait_listening(struct docker *d, const char *id, int port, int wait_s
 		status = json_str(state, "Status", "");
 		if (strcmp(status, "running") || json_int(info, "RestartCount", 0) > 0) {
 			if (!strcmp(status, "created")) {
-				sleep_ms(50);   /* still starting */
+				sleep_ms(50); /* still starting */
 				continue;
 			}
-			err_set("the new container exited (code %lld) before it listened on PORT %d",
+			err_set("the new container exited (code %lld) before it listened on PORT "
+				"%d",
 				json_int(state, "ExitCode", -1), port);
 			break;
 		}
@@ -188,9 +189,11 @@ static int wait_listening(struct docker *d, const char *id, int port, int wait_s
 			break;
 		}
 		if (clock_now_s() > deadline) {
-			err_set("the new container did not listen on PORT %d within %d s (apps must "
+			err_set("the new container did not listen on PORT %d within %d s (apps "
+				"must "
 				"listen on $PORT; an app with a fixed port needs ports:set and "
-				"checks:disable, see docs/checks-and-ports.md)", port, wait_s);
+				"checks:disable, see docs/checks-and-ports.md)",
+				port, wait_s);
 			break;
 		}
 		sleep_ms(50);
@@ -255,9 +258,8 @@ static int create_container(struct docker *d, const struct deploy_req *req, cons
 	if (add_env(env, "WHARF_APP", req->app) < 0 || add_env(env, "WHARF_PROCESS", type) < 0 ||
 	    (req->git_rev && add_env(env, "GIT_REV", req->git_rev) < 0))
 		goto out;
-	labels = json_pack("{s:s,s:s,s:s,s:s}", DOCKER_LABEL_MANAGED, "1",
-			   DOCKER_LABEL_ROOT, wharf_root(), DOCKER_LABEL_APP, req->app,
-			   DOCKER_LABEL_PROCESS, type);
+	labels = json_pack("{s:s,s:s,s:s,s:s}", DOCKER_LABEL_MANAGED, "1", DOCKER_LABEL_ROOT,
+			   wharf_root(), DOCKER_LABEL_APP, req->app, DOCKER_LABEL_PROCESS, type);
 	if (!labels)
 		goto out;
 	if (port) {
@@ -430,7 +432,8 @@ static int release_phase(struct docker *d, const struct deploy_req *req, const j
 	logs = docker_container_logs(d, id.buf, 1, -1, 0, show_log_line, NULL);
 	if (container_watchdog_stop(wd)) {
 		err_set("the release command did not finish within %ld s (WHARF_RELEASE_TIMEOUT) "
-			"and was killed", limit);
+			"and was killed",
+			limit);
 		goto out;
 	}
 	if (logs < 0 || docker_container_inspect(d, id.buf, &info) < 0)
@@ -484,7 +487,8 @@ static int start_web(struct docker *d, const struct deploy_req *req, const json_
 	if (req->web_port && runtime_type_listed(req->checks_disabled, "web")) {
 		port = req->web_port;
 		if (!port_listenable(port)) {
-			err_set("port %d (the ports map's container port) is in use on this host", port);
+			err_set("port %d (the ports map's container port) is in use on this host",
+				port);
 			lock_release(&ports);
 			goto out;
 		}
@@ -539,7 +543,7 @@ static int start_other(struct docker *d, const struct deploy_req *req, const cha
 		say_detail("checks skipped (checks:%s)",
 			   runtime_type_listed(req->checks_disabled, type) ? "disable" : "skip");
 	else
-		sleep_ms(500);  /* one that dies at once should fail the deploy */
+		sleep_ms(500); /* one that dies at once should fail the deploy */
 	if ((!checks_off(req, type) && runtime_check_running(d, id.buf) < 0) ||
 	    set_restart_policy(d, req, id.buf) < 0)
 		goto out;
@@ -565,10 +569,12 @@ static int stop_old_of_type(struct docker *d, const struct deploy_req *req, cons
 	json_array_foreach(list, i, c) {
 		const char *id = json_str(c, "Id", NULL);
 		if (!id || in_ids(started, id) ||
-		    strcmp(json_str(json_object_get(c, "Labels"), DOCKER_LABEL_PROCESS, ""), type) ||
+		    strcmp(json_str(json_object_get(c, "Labels"), DOCKER_LABEL_PROCESS, ""),
+			   type) ||
 		    strcmp(json_str(c, "State", ""), "running"))
 			continue;
-		say_step("Stopping old %s container %.12s first (checks:disable %s)", type, id, type);
+		say_step("Stopping old %s container %.12s first (checks:disable %s)", type, id,
+			 type);
 		if (docker_container_stop(d, id, grace_s) < 0) {
 			ret = -1;
 			break;
@@ -619,50 +625,50 @@ int runtime_deploy(struct docker *d, const struct deploy_req *req)
 		}
 		for (i = 0; i < n; i++) {
 			int r = !strcmp(type, "web")
-				? start_web(d, req, cmd, started, targets, &failed_id)
-				: start_other(d, req, type, cmd, started, &failed_id);
+					? start_web(d, req, cmd, started, targets, &failed_id)
+					: start_other(d, req, type, cmd, started, &failed_id);
 			if (r < 0)
 				goto failed;
 		}
 	}
 	say_detail("started after %.1fs", clock_now_s() - t0);
 	if (json_array_size(targets)) {
-		say_step("Switching the router to %s%s", json_string_value(json_array_get(targets, 0)),
+		say_step("Switching the router to %s%s",
+			 json_string_value(json_array_get(targets, 0)),
 			 json_array_size(targets) > 1 ? " and others" : "");
 		if (switch_router(req, targets) < 0)
 			goto failed;
 		say_detail("serving after %.1fs", clock_now_s() - t0);
 	} else if (router_client_delete(req->app) < 0) {
-		goto failed;    /* no web process: nothing may stay routed to the old one */
+		goto failed; /* no web process: nothing may stay routed to the old one */
 	}
 	say_step("Retiring old containers");
-	retire(d, req->app, started, grace);   /* a leftover is reported, not fatal */
+	retire(d, req->app, started, grace); /* a leftover is reported, not fatal */
 	ret = 0;
 	goto out;
-failed:
-	{
-		/* Keep the failure message: showing logs and removing may set others. */
-		struct buf why = BUF_INIT;
-		size_t k;
-		json_t *v;
+failed : {
+	/* Keep the failure message: showing logs and removing may set others. */
+	struct buf why = BUF_INIT;
+	size_t k;
+	json_t *v;
 
-		buf_addstr(&why, err_msg());
-		if (failed_id.len)
-			show_logs_tail(d, failed_id.buf);
-		json_array_foreach(started, k, v)
-			if (docker_container_remove(d, json_string_value(v), 1) < 0)
-				say_warn("could not remove new container %.12s: %s",
-					 json_string_value(v), err_msg());
-		/* checks:disable stopped the old ones: they serve again. */
-		json_array_foreach(stopped, k, v) {
-			say_step("Starting old container %.12s again", json_string_value(v));
-			if (docker_container_start(d, json_string_value(v)) < 0)
-				say_warn("could not start old container %.12s again: %s",
-					 json_string_value(v), err_msg());
-		}
-		err_set("%s", why.buf);
-		buf_release(&why);
+	buf_addstr(&why, err_msg());
+	if (failed_id.len)
+		show_logs_tail(d, failed_id.buf);
+	json_array_foreach(started, k, v)
+		if (docker_container_remove(d, json_string_value(v), 1) < 0)
+			say_warn("could not remove new container %.12s: %s", json_string_value(v),
+				 err_msg());
+	/* checks:disable stopped the old ones: they serve again. */
+	json_array_foreach(stopped, k, v) {
+		say_step("Starting old container %.12s again", json_string_value(v));
+		if (docker_container_start(d, json_string_value(v)) < 0)
+			say_warn("could not start old container %.12s again: %s",
+				 json_string_value(v), err_msg());
 	}
+	err_set("%s", why.buf);
+	buf_release(&why);
+}
 out:
 	json_decref(started);
 	json_decref(stopped);

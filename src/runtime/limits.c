@@ -5,11 +5,11 @@
 #include <ctype.h>
 #include <string.h>
 
-#define RETRY_MAX   1000
-#define MEMORY_MIN  (6LL << 20)        /* Docker refuses less than 6 MiB */
-#define MEMORY_MAX  (1024LL << 30)
-#define NANO        1000000000LL
-#define CPUS_MAX    1024
+#define RETRY_MAX  1000
+#define MEMORY_MIN (6LL << 20) /* Docker refuses less than 6 MiB */
+#define MEMORY_MAX (1024LL << 30)
+#define NANO       1000000000LL
+#define CPUS_MAX   1024
 
 int runtime_parse_restart_policy(const char *given, struct buf *name, int *max_retry)
 {
@@ -37,7 +37,8 @@ int runtime_parse_restart_policy(const char *given, struct buf *name, int *max_r
 	return name ? buf_addstr(name, "on-failure") : 0;
 bad:
 	return err_set("invalid restart policy '%s': use no, always, unless-stopped, on-failure "
-		       "or on-failure:N (N from 1 to %d)", given ? given : "", RETRY_MAX);
+		       "or on-failure:N (N from 1 to %d)",
+		       given ? given : "", RETRY_MAX);
 }
 
 int runtime_parse_memory(const char *s, long long *bytes)
@@ -52,15 +53,29 @@ int runtime_parse_memory(const char *s, long long *bytes)
 	for (; isdigit((unsigned char)*p); p++)
 		v = v * 10 + (*p - '0');
 	switch (tolower((unsigned char)*p)) {
-	case '\0': break;
-	case 'b': mult = 1; p++; break;
-	case 'k': mult = 1LL << 10; p++; break;
-	case 'm': mult = 1LL << 20; p++; break;
-	case 'g': mult = 1LL << 30; p++; break;
-	default: goto bad;
+	case '\0':
+		break;
+	case 'b':
+		mult = 1;
+		p++;
+		break;
+	case 'k':
+		mult = 1LL << 10;
+		p++;
+		break;
+	case 'm':
+		mult = 1LL << 20;
+		p++;
+		break;
+	case 'g':
+		mult = 1LL << 30;
+		p++;
+		break;
+	default:
+		goto bad;
 	}
 	if (mult > 1 && tolower((unsigned char)*p) == 'b')
-		p++;                    /* "256mb" is "256m" */
+		p++; /* "256mb" is "256m" */
 	if (*p)
 		goto bad;
 	if (v > MEMORY_MAX / mult || v * mult > MEMORY_MAX)
@@ -71,7 +86,8 @@ int runtime_parse_memory(const char *s, long long *bytes)
 	return 0;
 bad:
 	return err_set("invalid memory '%s': use a whole number with an optional unit b, k, m "
-		       "or g (256m, 1g)", s ? s : "");
+		       "or g (256m, 1g)",
+		       s ? s : "");
 }
 
 int runtime_parse_cpus(const char *s, long long *nano)

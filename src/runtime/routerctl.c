@@ -15,8 +15,8 @@ static json_t *str_array(const char **v)
 	return a;
 }
 
-long router_client_call(const char *method, const char *path, const json_t *body,
-			long timeout_ms, json_t **reply)
+long router_client_call(const char *method, const char *path, const json_t *body, long timeout_ms,
+			json_t **reply)
 {
 	struct http_reply r = HTTP_REPLY_INIT;
 	char *text = NULL;
@@ -27,8 +27,8 @@ long router_client_call(const char *method, const char *path, const json_t *body
 		err_set("cannot encode the request to the router (not UTF-8 text?)");
 		goto out;
 	}
-	if (http_unix_request(wharf_router_socket(), method, path,
-			      text ? "application/json" : NULL, text, text ? strlen(text) : 0,
+	if (http_unix_request(wharf_router_socket(), method, path, text ? "application/json" : NULL,
+			      text, text ? strlen(text) : 0,
 			      timeout_ms ? timeout_ms : ROUTER_CLIENT_TIMEOUT_MS, &r) < 0) {
 		/* err_msg() is copied: err_set() must not read the buffer it writes. */
 		char *why = strdup(err_msg());
@@ -54,8 +54,8 @@ int router_client_error(long status, const json_t *reply, const char *what)
 
 	if (!m)
 		return status == 404 ? err_set("%s%snot found", what ? what : "", what ? ": " : "")
-				     : err_set("%s%sthe router refused (HTTP %ld)", what ? what : "",
-					       what ? ": " : "", status);
+				     : err_set("%s%sthe router refused (HTTP %ld)",
+					       what ? what : "", what ? ": " : "", status);
 	return err_set("%s%s%s", what ? what : "", what ? ": " : "", m);
 }
 
@@ -86,7 +86,8 @@ int router_client_put(const struct route_spec *rs)
 	int ret = -1;
 
 	body = json_pack("{s:o,s:o,s:I}", "domains", str_array(rs->domains), "targets",
-			 str_array(rs->targets), "drain_timeout_ms", (json_int_t)rs->drain_timeout_ms);
+			 str_array(rs->targets), "drain_timeout_ms",
+			 (json_int_t)rs->drain_timeout_ms);
 	if (!body) {
 		err_set("out of memory");
 		goto out;

@@ -22,11 +22,11 @@ int runtime_parse_cpus(const char *s, long long *nano);
 /* ---- the router's control socket -------------------------------------------- */
 
 struct route_spec {
-	const char  *app;
-	const char **domains;       /* NULL-terminated */
-	const char **targets;       /* NULL-terminated "127.0.0.1:PORT" */
-	const char  *health_path;   /* NULL: no health check */
-	long         interval_ms, timeout_ms, deadline_ms, drain_timeout_ms;
+	const char *app;
+	const char **domains;    /* NULL-terminated */
+	const char **targets;    /* NULL-terminated "127.0.0.1:PORT" */
+	const char *health_path; /* NULL: no health check */
+	long interval_ms, timeout_ms, deadline_ms, drain_timeout_ms;
 	/* The app's router options, {"redirect_https": bool, "max_body_bytes": n|null}
 	 * (null: the default), sent in the route's body so that a route deleted and
 	 * made again keeps them; NULL: the router keeps what it has. Borrowed. */
@@ -42,11 +42,11 @@ struct route_spec {
  * HTTP status with the JSON answer in *reply (NULL when the body was empty; caller
  * decrefs), or -1 with err_set() when the router cannot be reached or answered
  * something that is not JSON. */
-long router_client_call(const char *method, const char *path, const json_t *body,
-			long timeout_ms, json_t **reply);
+long router_client_call(const char *method, const char *path, const json_t *body, long timeout_ms,
+			json_t **reply);
 /* err_set() from the router's {"error": …} answer (reply may be NULL), prefixed
  * with "what: " unless what is NULL; returns -1. */
-int  router_client_error(long status, const json_t *reply, const char *what);
+int router_client_error(long status, const json_t *reply, const char *what);
 /* PUT /apps/<app>: returns when the router serves the new targets and drained
  * the old ones; -1 with the router's message otherwise (old targets kept). A
  * certificate the router refuses is a warning, not a failure: the route goes on. */
@@ -57,24 +57,24 @@ int router_client_delete(const char *app);
 
 /* Every container gets the labels of docker.h (DOCKER_LABEL_*). */
 struct deploy_req {
-	const char   *app;
-	const char   *image;          /* image id or tag of the release */
-	long          release;        /* N */
-	const char   *git_rev;        /* may be NULL */
-	const json_t *config;         /* object K -> V (strings): the environment */
-	const json_t *domains;        /* array of domain strings */
-	const json_t *processes;      /* type -> Cmd array, or null for the image's CMD;
+	const char *app;
+	const char *image;          /* image id or tag of the release */
+	long release;               /* N */
+	const char *git_rev;        /* may be NULL */
+	const json_t *config;       /* object K -> V (strings): the environment */
+	const json_t *domains;      /* array of domain strings */
+	const json_t *processes;    /* type -> Cmd array, or null for the image's CMD;
 	                               * NULL means {"web": null}. "release" runs once. */
-	const json_t *formation;      /* type -> count; absent: web 1, others 0 */
-	const json_t *checks;         /* startup checks of web containers; NULL: default */
-	int           listen_wait_s;  /* how long a web container may take to listen; 0: 60 */
-	int           stop_timeout_s; /* SIGTERM grace for old containers; 0: 10 */
-	long          release_timeout_s; /* limit of the release command; 0: 3600, <0: none */
-	const char   *restart_policy; /* set once a container passed its checks (see
+	const json_t *formation;    /* type -> count; absent: web 1, others 0 */
+	const json_t *checks;       /* startup checks of web containers; NULL: default */
+	int listen_wait_s;          /* how long a web container may take to listen; 0: 60 */
+	int stop_timeout_s;         /* SIGTERM grace for old containers; 0: 10 */
+	long release_timeout_s;     /* limit of the release command; 0: 3600, <0: none */
+	const char *restart_policy; /* set once a container passed its checks (see
 	                               * runtime_parse_restart_policy); NULL: "on-failure" */
-	const char  **binds;          /* NULL-terminated "host:container[:ro]" for every
+	const char **binds;         /* NULL-terminated "host:container[:ro]" for every
 	                               * container, the release phase included; NULL: none */
-	const json_t *resources;      /* {"memory": "256m", "cpu": "0.5", "process": {TYPE:
+	const json_t *resources;    /* {"memory": "256m", "cpu": "0.5", "process": {TYPE:
 	                               * {"memory"…, "cpu"…}}}: a type's own values win;
 	                               * NULL: no limits */
 	/* checks:skip / checks:disable (arrays of process types; "_all_" means every
@@ -87,15 +87,15 @@ struct deploy_req {
 	const json_t *checks_disabled;
 	/* A fixed PORT for the web container (ports:set's container port), honoured
 	 * only when web is disabled (no overlap) and scaled to 1; 0: a fresh PORT each. */
-	int           web_port;
+	int web_port;
 	const json_t *extra;          /* container_spec.extra of every container; may be NULL */
 	const json_t *router_options; /* route_spec.options and .cert of the route PUT; */
 	const json_t *router_cert;    /* may be NULL */
 	/* Called for each new web container once wharf's checks pass, before the
 	 * router serves it (the check-deploy trigger); < 0 fails the deploy with
 	 * err_msg(). May be NULL. */
-	int         (*check_fn)(void *data, const char *id, const char *type, int port);
-	void         *check_data;
+	int (*check_fn)(void *data, const char *id, const char *type, int port);
+	void *check_data;
 };
 
 /* 1 when type (or "_all_") is in the array of process types. */

@@ -30,8 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = frame(&f, in, size, size, &status);
 	rc2 = frame(&g, in, size, size ? data[0] % size : 0, &status2);
 	/* Framing depends on the bytes, not on how they arrived. */
-	if (rc != rc2 || (rc < 0 && status != status2) ||
-	    (rc > 0 && f.body_len != g.body_len))
+	if (rc != rc2 || (rc < 0 && status != status2) || (rc > 0 && f.body_len != g.body_len))
 		abort();
 	if (rc < 0 && status != 400 && status != 411 && status != 413)
 		abort();

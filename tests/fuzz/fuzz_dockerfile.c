@@ -24,8 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_decref(images);
 
 	struct build__ignore ig = BUILD__IGNORE_INIT;
-	static const char *const paths[] = { "Dockerfile", "src/a/b/c.o", "a", "node_modules/x",
-					     "docs/sub/a.md", "**", "" };
+	static const char *const paths[] = { "Dockerfile",    "src/a/b/c.o", "a", "node_modules/x",
+					     "docs/sub/a.md", "**",          "" };
 	if (build__ignore_parse(&ig, (const char *)data, size) == 0)
 		for (i = 0; i < sizeof(paths) / sizeof(*paths); i++)
 			build__ignore_match(&ig, paths[i]);

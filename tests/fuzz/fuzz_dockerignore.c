@@ -8,8 +8,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const paths[] = { "a", "a/b", "node_modules/x/y.js", ".git/config",
-					     "Dockerfile", "dir/sub/file.txt", "", NULL };
+	static const char *const paths[] = {
+		"a", "a/b", "node_modules/x/y.js", ".git/config", "Dockerfile", "dir/sub/file.txt",
+		"",  NULL
+	};
 	struct build__ignore ig;
 	int i;
 

@@ -11,8 +11,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *in = (const char *)data;
 	struct http_head h;
 	struct buf out = BUF_INIT;
-	struct router_fwd fwd = { .client_ip = "127.0.0.1", .proto = "http", .port = 80,
-				  .start_ms = 1, .request_id = "generated" };
+	struct router_fwd fwd = { .client_ip = "127.0.0.1",
+				  .proto = "http",
+				  .port = 80,
+				  .start_ms = 1,
+				  .request_id = "generated" };
 	unsigned long long payload = 0;
 	char host[256];
 	llhttp_t p;
@@ -22,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 65536)
 		return -1;
 	memset(&h, 0, sizeof(h));
-	h.max_url = size & 8 ? 64 : 8192;       /* the 414 path, often enough */
+	h.max_url = size & 8 ? 64 : 8192; /* the 414 path, often enough */
 	n = router__head_parse(&p, &h, in, size);
 	if (n < 0 && h.error_status != 400 && h.error_status != 405 && h.error_status != 414 &&
 	    h.error_status != 431)
@@ -43,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < h.nhdr; i++) {
 			const char *v = in + h.hdr[i].value.off;
 
-			if (memchr(v, '\r', h.hdr[i].value.len) || memchr(v, '\n', h.hdr[i].value.len))
+			if (memchr(v, '\r', h.hdr[i].value.len) ||
+			    memchr(v, '\n', h.hdr[i].value.len))
 				abort();
 			nte += h.hdr[i].kind == HDR_TRANSFER_ENCODING;
 		}

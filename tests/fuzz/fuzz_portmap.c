@@ -26,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_array_foreach(types, i, v) {
 			const char *t = json_string_value(v);
 			if (!t || !*t || strlen(t) > 63 ||
-			    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
-				    strlen(t))
+			    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567"
+				      "89_-") != strlen(t))
 				abort();
 		}
 	}

@@ -20,8 +20,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_object_foreach(types, k, v) {
 		const char *c = json_string_value(v);
 		size_t n;
-		if (!*k || strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				     "0123456789_-") != strlen(k) || strlen(k) > 63)
+		if (!*k ||
+		    strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			      "0123456789_-") != strlen(k) ||
+		    strlen(k) > 63)
 			abort();
 		if (!c || !(n = strlen(c)) || strchr(c, '\n') || c[0] == ' ' || c[0] == '\t' ||
 		    c[n - 1] == ' ' || c[n - 1] == '\t')

@@ -15,8 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(s, data, size);
 		s[size] = '\0';
 		if (receiver_pubkey_parse(k, s) == 0 &&
-		    (strspn(k->b64, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=") !=
-			     strlen(k->b64) || strchr(k->type, '"')))
+		    (strspn(k->b64,
+			    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=") !=
+			     strlen(k->b64) ||
+		     strchr(k->type, '"')))
 			abort();
 	}
 	free(s);

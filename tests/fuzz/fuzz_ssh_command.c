@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size] = '\0';
 	if (receiver_parse_ssh(&r, s) == 0) {
 		if (r.kind != SSH_WHARF && valid_app_name(r.app) != 0)
-			abort();        /* a git request must always name a valid app */
+			abort(); /* a git request must always name a valid app */
 		ssh_request_release(&r);
 	}
 	free(s);

@@ -17,7 +17,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
-#define REPLAY_MAX_INPUT (64u << 20)   /* corpus files are small; refuse a runaway one */
+#define REPLAY_MAX_INPUT (64u << 20) /* corpus files are small; refuse a runaway one */
 
 static int read_file(const char *path, uint8_t **out, size_t *len)
 {

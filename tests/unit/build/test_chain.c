@@ -42,7 +42,8 @@ static void serve(int fd)
 			       : strstr(req, "/version") && strstr(req, "/version") < end
 				       ? "{\"ApiVersion\":\"1.43\",\"MinAPIVersion\":\"1.12\"}"
 				       : "{}";
-			len = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: "
+			len = snprintf(head, sizeof(head),
+				       "HTTP/1.1 200 OK\r\nContent-Type: "
 				       "application/json\r\nContent-Length: %zu\r\n\r\n%s",
 				       strlen(body), body);
 			if (write(fd, head, (size_t)len) < 0)
@@ -121,9 +122,10 @@ static void pushed_local_path_is_refused_by_name(void **state)
 	o.config = config;
 	o.stack = "wharf/stack:test";
 	assert_int_equal(build_buildpacks(d, &o, &image, &processes), -1);
-	assert_string_equal(err_msg(), "buildpack '/var/lib/wharf/apps/other-app/"
-		"repo.git-of-someone-else#main' is a path on the server: only `wharf "
-		"buildpacks:add` run on the server may name one");
+	assert_string_equal(err_msg(),
+			    "buildpack '/var/lib/wharf/apps/other-app/"
+			    "repo.git-of-someone-else#main' is a path on the server: only `wharf "
+			    "buildpacks:add` run on the server may name one");
 	docker_free(d);
 	json_decref(config);
 	buf_release(&image);

@@ -144,11 +144,11 @@ static void load_from_tree(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(build_procfile_load(dir, &t), 0);
-	assert_null(t);             /* no Procfile */
+	assert_null(t); /* no Procfile */
 	snprintf(p, sizeof(p), "%s/Procfile", dir);
 	assert_int_equal(symlink("/etc/passwd", p), 0);
 	assert_int_equal(build_procfile_load(dir, &t), 0);
-	assert_null(t);             /* a symlink is not followed */
+	assert_null(t); /* a symlink is not followed */
 	unlink(p);
 	f = fopen(p, "w");
 	assert_non_null(f);

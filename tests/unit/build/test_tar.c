@@ -106,15 +106,14 @@ static void tar_keeps_tree_and_modes(void **state)
 		}
 		buf_addch(&seen, '\n');
 	}
-	assert_string_equal(seen.buf,
-			    "Dockerfile 100644\n"
-			    "escape 120777 -> ../../../../etc/passwd\n"
-			    "run.sh 100755\n"
-			    "src/ 40750\n"
-			    "src/empty/ 40750\n"
-			    "src/link 120777 -> main.c\n"
-			    "src/main.c 100600\n"
-			    "sub/ 40750\n");
+	assert_string_equal(seen.buf, "Dockerfile 100644\n"
+				      "escape 120777 -> ../../../../etc/passwd\n"
+				      "run.sh 100755\n"
+				      "src/ 40750\n"
+				      "src/empty/ 40750\n"
+				      "src/link 120777 -> main.c\n"
+				      "src/main.c 100600\n"
+				      "sub/ 40750\n");
 	archive_read_free(a);
 	close(fd);
 	buf_release(&seen);
@@ -150,9 +149,11 @@ static void tar_honours_dockerignore(void **state)
 	snprintf(p, sizeof(p), "%s/ign", saved);
 	assert_int_equal(mkdir(p, 0755), 0);
 	memcpy(dir, p, strlen(p) + 1);
-	write_file(".dockerignore", "# build junk\n\n  node_modules  \n*.log\n!keep.log\n"
-				    "/secret/\n**/*.tmp\nDockerfile\n.dockerignore\n"
-				    "vendor\n!vendor/keep/**\n", 0644);
+	write_file(".dockerignore",
+		   "# build junk\n\n  node_modules  \n*.log\n!keep.log\n"
+		   "/secret/\n**/*.tmp\nDockerfile\n.dockerignore\n"
+		   "vendor\n!vendor/keep/**\n",
+		   0644);
 	write_file("Dockerfile", "FROM scratch\n", 0644);
 	make_dir("node_modules");
 	write_file("node_modules/x.js", "x", 0644);
@@ -216,10 +217,11 @@ static void detect_needs_a_regular_dockerfile(void **state)
 	assert_string_equal(b, "dockerfile");
 	assert_int_equal(build_detect("/nonexistent", &b), -1);
 	assert_null(b);
-	assert_string_equal(err_msg(), "no Dockerfile found in the pushed tree; wharf can build: "
-				       "dockerfile (add a Dockerfile at the repo root), buildpacks "
-				       "(add package.json, requirements.txt, index.html or a Procfile, "
-				       "or name a buildpack with buildpacks:add)");
+	assert_string_equal(err_msg(),
+			    "no Dockerfile found in the pushed tree; wharf can build: "
+			    "dockerfile (add a Dockerfile at the repo root), buildpacks "
+			    "(add package.json, requirements.txt, index.html or a Procfile, "
+			    "or name a buildpack with buildpacks:add)");
 	/* A directory named Dockerfile is not one. */
 	snprintf(p, sizeof(p), "%s/src", dir);
 	make_dir("src/Dockerfile");

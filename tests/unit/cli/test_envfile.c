@@ -150,7 +150,7 @@ static void base64(void **state)
 	assert_int_equal(cli_base64_decode(&b, "not*base64"), -1);
 	assert_int_equal(cli_base64_decode(&b, "YQ=x"), -1);
 	assert_int_equal(cli_base64_decode(&b, "A"), -1);
-	assert_int_equal(cli_base64_decode(&b, "AA=="), -1);     /* a NUL byte */
+	assert_int_equal(cli_base64_decode(&b, "AA=="), -1); /* a NUL byte */
 	assert_non_null(strstr(err_msg(), "NUL"));
 	buf_release(&b);
 }
@@ -158,8 +158,8 @@ static void base64(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(shell_quote),   cmocka_unit_test(export_formats),
-		cmocka_unit_test(round_trips),   cmocka_unit_test(parse_text),
+		cmocka_unit_test(shell_quote),    cmocka_unit_test(export_formats),
+		cmocka_unit_test(round_trips),    cmocka_unit_test(parse_text),
 		cmocka_unit_test(parse_refusals), cmocka_unit_test(base64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,10 +34,28 @@ static void accepted(void **state)
 
 static void refused(void **state)
 {
-	const char *bad[] = { "", "/data", "data:/data", "/data:data", "/data:", ":/data",
-			      "/data:/data:rw", "/data:/data:ro:x", "/data:/data:", "/a/../b:/c",
-			      "/a/..:/c", "/a:/c/./d", "/a//b:/c", "/a/:/c", "/a:/c/", "/a,b:/c",
-			      "/a:/c\nX", "/a\t:/c", "/a:/", "/a\\b:/c", "/a:/b/..", NULL };
+	const char *bad[] = { "",
+			      "/data",
+			      "data:/data",
+			      "/data:data",
+			      "/data:",
+			      ":/data",
+			      "/data:/data:rw",
+			      "/data:/data:ro:x",
+			      "/data:/data:",
+			      "/a/../b:/c",
+			      "/a/..:/c",
+			      "/a:/c/./d",
+			      "/a//b:/c",
+			      "/a/:/c",
+			      "/a:/c/",
+			      "/a,b:/c",
+			      "/a:/c\nX",
+			      "/a\t:/c",
+			      "/a:/",
+			      "/a\\b:/c",
+			      "/a:/b/..",
+			      NULL };
 	const char **p;
 
 	(void)state;
@@ -60,12 +78,12 @@ static void messages(void **state)
 	assert_string_equal(err_msg(), "the host dir in 'data:/data' must be an absolute path");
 	assert_int_equal(cli_mount_parse("/d:/x/../y", &h, &c, &ro), -1);
 	assert_string_equal(err_msg(), "the container dir in '/d:/x/../y' must be a plain absolute "
-			    "path (no '.', '..', '//' or trailing '/')");
+				       "path (no '.', '..', '//' or trailing '/')");
 	assert_int_equal(cli_mount_parse("/d", &h, &c, &ro), -1);
 	assert_string_equal(err_msg(), "'/d' is not HOSTDIR:CONTAINERDIR[:ro]");
 	assert_int_equal(cli_mount_parse("/d:/e:rw", &h, &c, &ro), -1);
 	assert_string_equal(err_msg(), "'/d:/e:rw' is not HOSTDIR:CONTAINERDIR[:ro] (the only "
-			    "option is ro)");
+				       "option is ro)");
 	assert_int_equal(cli_mount_parse("/d:/", &h, &c, &ro), -1);
 	assert_string_equal(err_msg(), "cannot mount over the container's /");
 	buf_release(&h);

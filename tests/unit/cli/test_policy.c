@@ -29,26 +29,28 @@ static void deployer_domains(void **state)
 	assert_int_equal(dom("www.a-shop.io", "a"), 0);
 	/* Another app's default domain, existing or not, in any case. */
 	assert_int_equal(dom("b2.wharf.test", "a"), -1);
-	assert_string_equal(err_msg(), "refused: b2.wharf.test is the default domain of app 'b2' "
+	assert_string_equal(err_msg(),
+			    "refused: b2.wharf.test is the default domain of app 'b2' "
 			    "(reserved for it even before it exists); deployers may not add it");
 	assert_int_equal(dom("B2.Wharf.Test", "a"), -1);
-	assert_int_equal(dom("x.a.wharf.test", "a"), -1);     /* app "x.a" */
+	assert_int_equal(dom("x.a.wharf.test", "a"), -1); /* app "x.a" */
 	assert_int_equal(dom("b.apps.example.org", "a"), -1);
 	/* Wildcards, bare global domains, public suffixes. */
 	assert_int_equal(dom("*.wharf.test", "a"), -1);
 	assert_string_equal(err_msg(), "refused: deployers may not add the wildcard domain "
-			    "*.wharf.test (an admin may)");
+				       "*.wharf.test (an admin may)");
 	assert_int_equal(dom("*.com", "a"), -1);
 	assert_int_equal(dom("*.shop.example.com", "a"), -1);
 	assert_int_equal(dom("wharf.test", "a"), -1);
-	assert_string_equal(err_msg(), "refused: wharf.test is a global domain; deployers may not add it");
+	assert_string_equal(err_msg(),
+			    "refused: wharf.test is a global domain; deployers may not add it");
 	assert_int_equal(dom("apps.example.org", "a"), -1);
 	assert_int_equal(dom("com", "a"), -1);
 	assert_string_equal(err_msg(), "refused: com is a public suffix; deployers may not add it");
 	assert_int_equal(dom("co.uk", "a"), -1);
 	assert_int_equal(dom("github.io", "a"), -1);
 	/* A label that is no valid app name reserves nothing. */
-	assert_int_equal(dom("under_score.wharf.test", "a"), 0);   /* no app may be named so */
+	assert_int_equal(dom("under_score.wharf.test", "a"), 0); /* no app may be named so */
 	json_decref(globals);
 }
 
@@ -68,7 +70,7 @@ static void public_suffix_file(void **state)
 	assert_int_equal(cli_domain_is_public_suffix("ok.bar", path), 0);
 	assert_int_equal(cli_domain_is_public_suffix("a.x.bar", path), 0);
 	assert_int_equal(cli_domain_is_public_suffix("shop.foo", path), 0);
-	assert_int_equal(cli_domain_is_public_suffix("net", path), 1);     /* built in */
+	assert_int_equal(cli_domain_is_public_suffix("net", path), 1); /* built in */
 	assert_int_equal(cli_domain_is_public_suffix("net", "/nonexistent"), 1);
 	assert_int_equal(cli_domain_is_public_suffix("shop.net", "/nonexistent"), 0);
 	unlink(path);
@@ -88,7 +90,8 @@ static void mount_allow_list(void **state)
 	(void)state;
 	/* Nothing is allowed until root allows it. */
 	assert_int_equal(host("/srv/data", none), -1);
-	assert_string_equal(err_msg(), "refused: /srv/data is not under a host dir root allowed "
+	assert_string_equal(err_msg(),
+			    "refused: /srv/data is not under a host dir root allowed "
 			    "for mounts (`wharf storage:allow DIR`, as root on the host)");
 	assert_int_equal(host("/srv/data", allow), 0);
 	assert_int_equal(host("/srv", allow), 0);
@@ -99,7 +102,7 @@ static void mount_allow_list(void **state)
 	assert_string_equal(err_msg(), "refused: / is the whole host; wharf never mounts it");
 	assert_int_equal(host("/etc", allow), -1);
 	assert_string_equal(err_msg(), "refused: /etc would expose /etc of the host; wharf never "
-			    "mounts it, even when a parent dir is allowed");
+				       "mounts it, even when a parent dir is allowed");
 	assert_int_equal(host("/etc/ssl", allow), -1);
 	assert_int_equal(host("/var/run", allow), -1);
 	assert_int_equal(host("/var/run/docker.sock", allow), -1);
@@ -110,8 +113,10 @@ static void mount_allow_list(void **state)
 	assert_int_equal(host("/var/lib/docker", allow), -1);
 	/* wharf's own state, its parents and what is below it. */
 	assert_int_equal(host("/var/lib/wharf", allow), -1);
-	assert_string_equal(err_msg(), "refused: /var/lib/wharf would expose wharf's own state "
-			    "(WHARF_ROOT); wharf never mounts it, even when a parent dir is allowed");
+	assert_string_equal(
+		err_msg(),
+		"refused: /var/lib/wharf would expose wharf's own state "
+		"(WHARF_ROOT); wharf never mounts it, even when a parent dir is allowed");
 	assert_int_equal(host("/var/lib/wharf/apps/a", allow), -1);
 	assert_int_equal(host("/var/lib", allow), -1);
 	assert_int_equal(host("/var", allow), -1);

@@ -30,12 +30,20 @@ static void maps_accepted(void **state)
 
 static void maps_refused(void **state)
 {
-	static const char *const shape[] = { "", "http", "http:80", "80:5000", "http:80:5000:1", NULL };
-	static const char *const number[] = { "http:80:0", "http:80:65536", "http:80:05000",
-					      "http:80:-1", "http:80: 5000", "http:80:5e3",
-					      "http:80:", "http::5000", "http:80:999999", "http::", NULL };
-	static const char *const scheme[] = { "tcp:80:5000", "HTTP:80:5000", "$(id):80:5000",
-					      "`id`:80:5000", "httpx:80:5000", ":80:5000", NULL };
+	static const char *const shape[] = { "",        "http",           "http:80",
+					     "80:5000", "http:80:5000:1", NULL };
+	static const char *const number[] = {
+		"http:80:0",   "http:80:65536", "http:80:05000", "http:80:-1",     "http:80: 5000",
+		"http:80:5e3", "http:80:",      "http::5000",    "http:80:999999", "http::",
+		NULL
+	};
+	static const char *const scheme[] = { "tcp:80:5000",
+					      "HTTP:80:5000",
+					      "$(id):80:5000",
+					      "`id`:80:5000",
+					      "httpx:80:5000",
+					      ":80:5000",
+					      NULL };
 	struct cli_port_map m;
 	int i;
 
@@ -53,7 +61,8 @@ static void maps_refused(void **state)
 		assert_non_null(strstr(err_msg(), "the scheme must be http or https"));
 	}
 	assert_int_equal(cli_port_map_parse(&m, "http:8080:5000"), -1);
-	assert_string_equal(err_msg(), "invalid port mapping 'http:8080:5000': the router serves "
+	assert_string_equal(err_msg(),
+			    "invalid port mapping 'http:8080:5000': the router serves "
 			    "http on host port 80 only (wharf opens no other host port; apps are "
 			    "told apart by domain)");
 	assert_int_equal(cli_port_map_parse(&m, "https:80:5000"), -1);
@@ -70,11 +79,11 @@ static void web_port(void **state)
 	json_t *app = json_pack("{s:[s,s]}", "ports", "https:443:6000", "http:80:5000");
 
 	(void)state;
-	assert_int_equal(cli_ports_web_port(app), 5000);       /* http wins */
+	assert_int_equal(cli_ports_web_port(app), 5000); /* http wins */
 	json_object_set_new(app, "ports", json_pack("[s]", "https:443:6000"));
 	assert_int_equal(cli_ports_web_port(app), 6000);
 	json_object_set_new(app, "ports", json_pack("[s,i]", "junk", 3));
-	assert_int_equal(cli_ports_web_port(app), 0);          /* bad state counts as none */
+	assert_int_equal(cli_ports_web_port(app), 0); /* bad state counts as none */
 	json_object_del(app, "ports");
 	assert_int_equal(cli_ports_web_port(app), 0);
 	json_decref(app);
@@ -82,8 +91,9 @@ static void web_port(void **state)
 
 static void type_lists(void **state)
 {
-	static const char *const bad[] = { "", ",", "web,", ",web", "web,,worker", "we b",
-					   "web;id", "$(id)", "`id`", "web\nworker", NULL };
+	static const char *const bad[] = { "",     ",",      "web,",  ",web", "web,,worker",
+					   "we b", "web;id", "$(id)", "`id`", "web\nworker",
+					   NULL };
 	json_t *t = NULL;
 	char longname[80];
 	int i;
@@ -115,8 +125,10 @@ static void type_lists(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(maps_accepted), cmocka_unit_test(maps_refused),
-		cmocka_unit_test(web_port),      cmocka_unit_test(type_lists),
+		cmocka_unit_test(maps_accepted),
+		cmocka_unit_test(maps_refused),
+		cmocka_unit_test(web_port),
+		cmocka_unit_test(type_lists),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

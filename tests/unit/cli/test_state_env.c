@@ -35,10 +35,10 @@ static void app_env_merges_global_under_app(void **state)
 	json_t *app = NULL, *env = NULL;
 
 	(void)state;
-	assert_int_equal(state_app_env("web", &env), -1);         /* no such app */
+	assert_int_equal(state_app_env("web", &env), -1); /* no such app */
 	assert_int_equal(state_app_create("web"), 0);
 	assert_int_equal(state_app_env("web", &env), 0);
-	assert_int_equal(json_object_size(env), 0);               /* no global.json yet */
+	assert_int_equal(json_object_size(env), 0); /* no global.json yet */
 	json_decref(env);
 	assert_int_equal(state_global_save(g), 0);
 	assert_int_equal(state_app_load("web", &app), 0);
@@ -70,7 +70,7 @@ static void global_domains_and_default_domains(void **state)
 	json_array_append_new(json_object_get(app, "domains"), json_string("api.a.test"));
 	json_array_append_new(json_object_get(app, "domains"), json_string("www.example.com"));
 	assert_int_equal(state_app_domains("api", app, &d), 0);
-	assert_int_equal(json_array_size(d), 3);                  /* no duplicate api.a.test */
+	assert_int_equal(json_array_size(d), 3); /* no duplicate api.a.test */
 	assert_string_equal(json_string_value(json_array_get(d, 0)), "api.a.test");
 	assert_string_equal(json_string_value(json_array_get(d, 1)), "api.b.test");
 	assert_string_equal(json_string_value(json_array_get(d, 2)), "www.example.com");

@@ -42,7 +42,7 @@ static void holder_is_adopted_once(void **state)
 	lock_release(&got);
 	fd = open(path, O_RDONLY);
 	hand(fd);
-	assert_int_equal(lock_adopt(&got, path), 0);   /* not the holder */
+	assert_int_equal(lock_adopt(&got, path), 0); /* not the holder */
 	close(fd);
 	lock_release(&held);
 }
@@ -54,20 +54,20 @@ static void forged_handovers_are_refused(void **state)
 
 	(void)state;
 	hand(fd);
-	assert_int_equal(lock_adopt(&got, path), 0);   /* nobody holds it */
+	assert_int_equal(lock_adopt(&got, path), 0); /* nobody holds it */
 	assert_int_equal(got.fd, -1);
 	close(fd);
 	assert_int_equal(lock_take(&held, other, NULL), 0);
 	hand(held.fd);
-	assert_int_equal(lock_adopt(&got, path), 0);   /* another file's lock */
+	assert_int_equal(lock_adopt(&got, path), 0); /* another file's lock */
 	lock_release(&held);
 	setenv(LOCK_FD_ENV, "1", 1);
 	assert_int_equal(lock_adopt(&got, path), 0);
 	setenv(LOCK_FD_ENV, "12x", 1);
 	assert_int_equal(lock_adopt(&got, path), 0);
 	setenv(LOCK_FD_ENV, "999", 1);
-	assert_int_equal(lock_adopt(&got, path), 0);   /* not open */
-	assert_int_equal(lock_adopt(&got, path), 0);   /* unset now */
+	assert_int_equal(lock_adopt(&got, path), 0); /* not open */
+	assert_int_equal(lock_adopt(&got, path), 0); /* unset now */
 }
 
 static void children_get_neither_fd_nor_variable(void **state)
@@ -78,7 +78,7 @@ static void children_get_neither_fd_nor_variable(void **state)
 
 	(void)state;
 	assert_int_equal(lock_take(&held, path, NULL), 0);
-	assert_int_equal(fcntl(held.fd, F_SETFD, 0), 0);   /* even if not CLOEXEC */
+	assert_int_equal(fcntl(held.fd, F_SETFD, 0), 0); /* even if not CLOEXEC */
 	hand(held.fd);
 	buf_addf(&script, "echo ${%s-none}; [ -e /proc/self/fd/%d ] && echo open || echo closed",
 		 LOCK_FD_ENV, held.fd);

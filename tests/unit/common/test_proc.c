@@ -76,7 +76,8 @@ static void environment_is_set_and_unset(void **state)
 	o.out_buf = &out;
 	o.env_set = (const char *[]){ "PROC_TEST_NEW=new", "PROC_TEST_KEEP=over", NULL };
 	o.env_unset = (const char *[]){ "PROC_TEST_SECRET", NULL };
-	assert_int_equal(sh(&o, "echo \"${PROC_TEST_SECRET-unset} $PROC_TEST_NEW $PROC_TEST_KEEP\""), 0);
+	assert_int_equal(
+		sh(&o, "echo \"${PROC_TEST_SECRET-unset} $PROC_TEST_NEW $PROC_TEST_KEEP\""), 0);
 	assert_string_equal(out.buf, "unset new over\n");
 	buf_reset(&out);
 	o.clear_env = 1;
@@ -170,8 +171,10 @@ static void timeout_kills_the_group(void **state)
 
 	(void)state;
 	assert_true(fd >= 0);
-	buf_addf(&script, "sleep 60 </dev/null >/dev/null 2>&1 & echo $! >%s; trap '' TERM; "
-		 "sleep 60", path);
+	buf_addf(&script,
+		 "sleep 60 </dev/null >/dev/null 2>&1 & echo $! >%s; trap '' TERM; "
+		 "sleep 60",
+		 path);
 	o.timeout_ms = 300;
 	o.grace_ms = 200;
 	o.out = PROC_CAPTURE;
@@ -203,8 +206,10 @@ static void only_kept_fds_reach_the_child(void **state)
 	o.keep_fds[0] = kept;
 	o.out = PROC_CAPTURE;
 	o.out_buf = &out;
-	buf_addf(&script, "[ -e /proc/self/fd/%d ] && echo kept; [ -e /proc/self/fd/%d ] || "
-		 "echo closed", kept, other);
+	buf_addf(&script,
+		 "[ -e /proc/self/fd/%d ] && echo kept; [ -e /proc/self/fd/%d ] || "
+		 "echo closed",
+		 kept, other);
 	assert_int_equal(sh(&o, script.buf), 0);
 	assert_string_equal(out.buf, "kept\nclosed\n");
 	close(kept);

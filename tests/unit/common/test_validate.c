@@ -19,9 +19,9 @@ static void app_names_accepted(void **state)
 
 static void app_names_refused(void **state)
 {
-	const char *bad[] = { "", "Hello", "TestApp", "test_app", "a/b", "../x", "..", "a..b",
-			      "a;id", "test$cmd", "test/app", "-lead", ".dot", "a b", "a\nb",
-			      "é", NULL };
+	const char *bad[] = { "",     "Hello", "TestApp", "test_app", "a/b",      "../x",
+			      "..",   "a..b",  "a;id",    "test$cmd", "test/app", "-lead",
+			      ".dot", "a b",   "a\nb",    "é",        NULL };
 	char long64[65];
 	int i;
 
@@ -84,10 +84,8 @@ static void key_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(app_names_accepted),
-		cmocka_unit_test(app_names_refused),
-		cmocka_unit_test(config_keys),
-		cmocka_unit_test(domains),
+		cmocka_unit_test(app_names_accepted), cmocka_unit_test(app_names_refused),
+		cmocka_unit_test(config_keys),        cmocka_unit_test(domains),
 		cmocka_unit_test(key_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,11 +19,11 @@
 
 struct fake {
 	pthread_mutex_t mu;
-	char   api[16], min[16];        /* what /version reports */
-	struct buf log;                 /* "METHOD PATH\n" per request */
-	int    listen_fd;
-	char   sock[108];
-	char   host[128];
+	char api[16], min[16]; /* what /version reports */
+	struct buf log;        /* "METHOD PATH\n" per request */
+	int listen_fd;
+	char sock[108];
+	char host[128];
 };
 
 static struct fake F;
@@ -32,8 +32,10 @@ static struct fake F;
 static void reply(int fd, const char *status_line, const char *ctype, const char *body, size_t len)
 {
 	char head[256];
-	int n = snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
-			 "Content-Length: %zu\r\n\r\n", status_line, ctype, len);
+	int n = snprintf(head, sizeof(head),
+			 "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
+			 "Content-Length: %zu\r\n\r\n",
+			 status_line, ctype, len);
 
 	if (write(fd, head, (size_t)n) < 0 || (len && write(fd, body, len) < 0))
 		return;
@@ -47,8 +49,14 @@ static void reply_json(int fd, const char *status_line, const char *body)
 static void frame(struct buf *b, int stream, const char *payload)
 {
 	size_t n = strlen(payload);
-	unsigned char h[8] = { (unsigned char)stream, 0, 0, 0, (unsigned char)(n >> 24),
-			       (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n };
+	unsigned char h[8] = { (unsigned char)stream,
+			       0,
+			       0,
+			       0,
+			       (unsigned char)(n >> 24),
+			       (unsigned char)(n >> 16),
+			       (unsigned char)(n >> 8),
+			       (unsigned char)n };
 
 	buf_add(b, h, 8);
 	buf_add(b, payload, n);
@@ -82,7 +90,8 @@ static void route(int fd, const char *method, const char *path)
 	}
 	if (strncmp(path, vprefix, strlen(vprefix)) != 0) {
 		char body[160];
-		snprintf(body, sizeof(body), "{\"message\":\"client version %.*s is too new. "
+		snprintf(body, sizeof(body),
+			 "{\"message\":\"client version %.*s is too new. "
 			 "Maximum supported API version is %s\"}",
 			 (int)(strchr(path + 1, '/') - path - 2), path + 2, F.api);
 		reply_json(fd, "400 Bad Request", body);
@@ -107,7 +116,8 @@ static void route(int fd, const char *method, const char *path)
 		reply_json(fd, "404 Not Found", "{\"message\":\"No such container: gone\"}");
 	} else if (!strncmp(p, "/containers/create", 18)) {
 		if (strstr(p, "name=taken"))
-			reply_json(fd, "409 Conflict", "{\"message\":\"Conflict. The container name "
+			reply_json(fd, "409 Conflict",
+				   "{\"message\":\"Conflict. The container name "
 				   "\\\"/taken\\\" is already in use\"}");
 		else
 			reply_json(fd, "201 Created", "{\"Id\":\"new1\",\"Warnings\":[]}");
@@ -115,9 +125,10 @@ static void route(int fd, const char *method, const char *path)
 		const char *ok = "{\"stream\":\"Step 1/1 : FROM x\\n\"}\r\n"
 				 "{\"aux\":{\"ID\":\"sha256:abc\"}}\n"
 				 "{\"stream\":\"Successfully built abc\\n\"}\n";
-		const char *bad = "{\"stream\":\"Step 1/1 : RUN false\\n\"}\n"
-				  "{\"errorDetail\":{\"code\":1,\"message\":\"The command failed\"},"
-				  "\"error\":\"The command failed\"}\n";
+		const char *bad =
+			"{\"stream\":\"Step 1/1 : RUN false\\n\"}\n"
+			"{\"errorDetail\":{\"code\":1,\"message\":\"The command failed\"},"
+			"\"error\":\"The command failed\"}\n";
 		const char *s = strstr(p, "t=bad") ? bad : ok;
 		reply(fd, "200 OK", "application/json", s, strlen(s));
 	} else if (!strncmp(p, "/containers/json?", 17) || !strncmp(p, "/images/json?", 13) ||
@@ -343,17 +354,19 @@ static void lists_filter_by_labels_and_tags_encode(void **state)
 	assert_int_equal(json_array_size(list), 1);
 	json_decref(list);
 	assert_non_null(strstr(F.log.buf, "GET /v1.41/containers/json?all=1&filters="
-				"%7B%22label%22%3A%5B%22wharf.app%3Dweb%20app%22%2C"
-				"%22wharf.root%3D%2Fr%22%5D%7D\n"));
+					  "%7B%22label%22%3A%5B%22wharf.app%3Dweb%20app%22%2C"
+					  "%22wharf.root%3D%2Fr%22%5D%7D\n"));
 	assert_int_equal(docker_image_list(d, l.v, 1, &list), 0);
 	json_decref(list);
-	assert_non_null(strstr(F.log.buf, "GET /v1.41/images/json?filters="
-				"%7B%22dangling%22%3A%5B%22true%22%5D%2C%22label%22%3A%5B"));
+	assert_non_null(strstr(F.log.buf,
+			       "GET /v1.41/images/json?filters="
+			       "%7B%22dangling%22%3A%5B%22true%22%5D%2C%22label%22%3A%5B"));
 	assert_int_equal(docker_image_list(d, NULL, 0, &list), 0);
 	json_decref(list);
 	assert_non_null(strstr(F.log.buf, "GET /v1.41/images/json\n"));
 	assert_int_equal(docker_image_tag(d, "sha256:abc", "wharf/app", "3"), 0);
-	assert_non_null(strstr(F.log.buf, "POST /v1.41/images/sha256:abc/tag?repo=wharf%2Fapp&tag=3\n"));
+	assert_non_null(
+		strstr(F.log.buf, "POST /v1.41/images/sha256:abc/tag?repo=wharf%2Fapp&tag=3\n"));
 	docker_labels_release(&l);
 	assert_null(l.v[0]);
 	for (int i = 0; i < DOCKER_LABELS_MAX; i++)
@@ -420,7 +433,7 @@ static void build_stream_decides_success(void **state)
 	assert_string_equal(id.buf, "sha256:abc");
 	assert_int_equal(objects, 3);
 	assert_non_null(strstr(F.log.buf, "POST /v1.41/build?rm=1&forcerm=1&networkmode=host"
-				  "&pull=0&version=1&t=good\n"));
+					  "&pull=0&version=1&t=good\n"));
 	lseek(fd, 0, SEEK_SET);
 	assert_int_equal(docker_build(d, fd, "t=bad", NULL, NULL, &id), -1);
 	assert_string_equal(err_msg(), "The command failed");
@@ -450,7 +463,7 @@ static void logs_are_demultiplexed_unless_tty(void **state)
 	assert_int_equal(docker_container_logs(d, "c1", 0, 100, 1, collect_output, &out), 0);
 	assert_string_equal(out.buf, "1:out line\n2:err line\n");
 	assert_non_null(strstr(F.log.buf, "/containers/c1/logs?stdout=1&stderr=1&follow=0"
-				  "&timestamps=1&tail=100\n"));
+					  "&timestamps=1&tail=100\n"));
 	buf_reset(&out);
 	assert_int_equal(docker_container_logs(d, "tty", 1, -1, 0, collect_output, &out), 0);
 	assert_string_equal(out.buf, "1:raw\x01tty");
@@ -468,11 +481,12 @@ static void http_unix_request_is_generic(void **state)
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body.buf, "OK");
 	assert_int_equal(http_unix_request(F.sock, "PUT", "/nothing", "application/json", "{}", 2,
-					   2000, &r), 0);
+					   2000, &r),
+			 0);
 	assert_int_equal(r.status, 404);
 	http_reply_release(&r);
-	assert_int_equal(http_unix_request("/nonexistent.sock", "GET", "/", NULL, NULL, 0, 2000, &r),
-			 -1);
+	assert_int_equal(
+		http_unix_request("/nonexistent.sock", "GET", "/", NULL, NULL, 0, 2000, &r), -1);
 	assert_non_null(strstr(err_msg(), "cannot reach /nonexistent.sock: "));
 }
 

@@ -104,7 +104,8 @@ static void json_lines_parse_objects(void **state)
 	const char *bad = "{\"stream\":";
 
 	(void)state;
-	assert_int_equal(docker__json_line("{\"stream\":\"x\"}", 14, collect_stream_field, &out), 0);
+	assert_int_equal(docker__json_line("{\"stream\":\"x\"}", 14, collect_stream_field, &out),
+			 0);
 	assert_int_equal(docker__json_line("   ", 3, collect_stream_field, &out), 0);
 	assert_string_equal(out.buf, "x");
 	assert_int_equal(docker__json_line(bad, strlen(bad), collect_stream_field, &out), -1);
@@ -163,8 +164,10 @@ static void demux_split_at_every_offset(void **state)
 			const char *p = (const char *)in;
 
 			assert_int_equal(docker__demux_feed(&dm, p, a, collect_frame, &d), 0);
-			assert_int_equal(docker__demux_feed(&dm, p + a, b - a, collect_frame, &d), 0);
-			assert_int_equal(docker__demux_feed(&dm, p + b, n - b, collect_frame, &d), 0);
+			assert_int_equal(docker__demux_feed(&dm, p + a, b - a, collect_frame, &d),
+					 0);
+			assert_int_equal(docker__demux_feed(&dm, p + b, n - b, collect_frame, &d),
+					 0);
 			assert_true(docker__demux_idle(&dm));
 			assert_string_equal(d.out[1].buf, "hello\nstdin-echo world\n");
 			assert_string_equal(d.out[2].buf, "oops\n");
@@ -251,9 +254,9 @@ static void version_errors_are_recognised(void **state)
 {
 	(void)state;
 	assert_true(docker__is_version_error("client version 1.41 is too old. Minimum "
-					      "supported API version is 1.44, please upgrade"));
+					     "supported API version is 1.44, please upgrade"));
 	assert_true(docker__is_version_error("client version 1.47 is too new. Maximum "
-					      "supported API version is 1.41"));
+					     "supported API version is 1.41"));
 	assert_false(docker__is_version_error("No such container: x"));
 	assert_false(docker__is_version_error(NULL));
 }

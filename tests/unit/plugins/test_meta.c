@@ -33,8 +33,10 @@ static void toml_keys(void **state)
 	struct plugin_meta m;
 
 	(void)state;
-	assert_int_equal(toml(&m, "# c\nname = \"hello\"\r\nversion='1.0' # note\n"
-				  "description = \"say \\\"hi\\\"\"\nother = 5\n[t]\nname = \"no\"\n"), 0);
+	assert_int_equal(toml(&m,
+			      "# c\nname = \"hello\"\r\nversion='1.0' # note\n"
+			      "description = \"say \\\"hi\\\"\"\nother = 5\n[t]\nname = \"no\"\n"),
+			 0);
 	assert_string_equal(m.name, "hello");
 	assert_string_equal(m.version, "1.0");
 	assert_string_equal(m.description, "say \"hi\"");
@@ -86,10 +88,12 @@ static void docker_args(void **state)
 	(void)state;
 	assert_int_equal(args("{\"HostConfig\": {\"Memory\": 1048576, \"CapDrop\": [\"ALL\"],"
 			      " \"Ulimits\": [{\"Name\": \"nofile\", \"Soft\": 1, \"Hard\": 2}]},"
-			      " \"Config\": {\"Env\": [\"A=1\"], \"Labels\": {\"team\": \"x\"}}}"), 0);
+			      " \"Config\": {\"Env\": [\"A=1\"], \"Labels\": {\"team\": \"x\"}}}"),
+			 0);
 	assert_int_equal(args("{\"HostConfig\": {\"NetworkMode\": \"bridge\"}}"), -1);
-	assert_string_equal(err_msg(),
-			    "docker args: HostConfig.NetworkMode is not allowed; see docs/plugins.md");
+	assert_string_equal(
+		err_msg(),
+		"docker args: HostConfig.NetworkMode is not allowed; see docs/plugins.md");
 	assert_int_equal(args("{\"HostConfig\": {\"Binds\": [\"/:/host\"]}}"), -1);
 	assert_int_equal(args("{\"HostConfig\": {\"Privileged\": true}}"), -1);
 	assert_int_equal(args("{\"HostConfig\": {\"Memory\": -1}}"), -1);
@@ -138,21 +142,20 @@ static void docker_args_host_access(void **state)
 			fail_msg("accepted: %s", refused[i]);
 	}
 	assert_int_equal(args("{\"HostConfig\": {\"CapAdd\": [\"SYS_PTRACE\"]}}"), -1);
-	assert_string_equal(err_msg(), "docker args: HostConfig.CapAdd is not allowed; see docs/plugins.md");
+	assert_string_equal(err_msg(),
+			    "docker args: HostConfig.CapAdd is not allowed; see docs/plugins.md");
 	assert_int_equal(args("{\"HostConfig\": {\"SecurityOpt\": [\"no-new-privileges\","
 			      " \"no-new-privileges:true\", \"apparmor=docker-default\","
-			      " \"label=type:svirt_lxc_net_t\"]}}"), 0);
+			      " \"label=type:svirt_lxc_net_t\"]}}"),
+			 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(names),
-		cmocka_unit_test(toml_keys),
-		cmocka_unit_test(toml_refused),
-		cmocka_unit_test(json_meta),
-		cmocka_unit_test(docker_args),
-		cmocka_unit_test(docker_args_host_access),
+		cmocka_unit_test(names),        cmocka_unit_test(toml_keys),
+		cmocka_unit_test(toml_refused), cmocka_unit_test(json_meta),
+		cmocka_unit_test(docker_args),  cmocka_unit_test(docker_args_host_access),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,8 @@ static int setup(void **state)
 		return -1;
 	setenv("WHARF_ROOT", root, 1);
 	if (state_app_create("mine") < 0 || state_app_create("other") < 0 ||
-	    receiver_acl_set_role("dora", "deployer") < 0 || receiver_acl_grant("mine", "dora", 1) < 0)
+	    receiver_acl_set_role("dora", "deployer") < 0 ||
+	    receiver_acl_grant("mine", "dora", 1) < 0)
 		return -1;
 	return 0;
 }
@@ -81,18 +82,21 @@ static void deployer_refused(void **state)
 {
 	(void)state;
 	assert_int_equal(check("dora", "apps:destroy other --force", NULL), -1);
-	assert_string_equal(err_msg(), "refused: key 'dora' (deployer) has no access to app 'other'");
+	assert_string_equal(err_msg(),
+			    "refused: key 'dora' (deployer) has no access to app 'other'");
 	/* Whichever word a command takes as its app, none may name another one. */
 	assert_int_equal(check("dora", "buildpacks:add --index mine other x", NULL), -1);
 	assert_int_equal(check("dora", "config:show mine", "other"), -1);
 	assert_int_equal(check("dora", "config:set --global A=1", NULL), -1);
-	assert_string_equal(err_msg(), "refused: key 'dora' (deployer) may not change global settings");
+	assert_string_equal(err_msg(),
+			    "refused: key 'dora' (deployer) may not change global settings");
 	assert_int_equal(check("dora", "config:keys", NULL), -1);
 	assert_int_equal(check("dora", "apps:create x", NULL), -1);
 	assert_int_equal(check("dora", "domains:add-global x.example.com", NULL), -1);
 	assert_int_equal(check("dora", "plugin:install /x", NULL), -1);
-	assert_string_equal(err_msg(), "refused: key 'dora' (deployer) may not run `plugin:install`; "
-				       "deployers run app commands for their own apps");
+	assert_string_equal(err_msg(),
+			    "refused: key 'dora' (deployer) may not run `plugin:install`; "
+			    "deployers run app commands for their own apps");
 	assert_int_equal(check("dora", "ssh-keys:add x", NULL), -1);
 	assert_int_equal(check("dora", "events", NULL), -1);
 	assert_int_equal(check("dora", "maintenance:on mine", NULL), -1);
@@ -107,23 +111,71 @@ static void deployer_refused(void **state)
  * commands never run over ssh. */
 static void the_table_says_who(void **state)
 {
-	static const char *const deployer[] = {
-		"apps:destroy", "apps:exists", "apps:lock", "apps:locked", "apps:report",
-		"apps:unlock", "builder:report", "builder:set", "buildpacks:add",
-		"buildpacks:clear", "buildpacks:list", "buildpacks:remove", "certs:report",
-		"checks:disable", "checks:enable", "checks:report", "checks:run", "checks:skip",
-		"config:clear", "config:export", "config:get", "config:import", "config:keys",
-		"config:set", "config:show", "config:unset", "domains:add", "domains:clear",
-		"domains:disable", "domains:enable", "domains:remove", "domains:report",
-		"domains:reset", "domains:set", "git:from-image", "git:report", "git:set", "logs",
-		"ports:add", "ports:clear", "ports:list", "ports:remove", "ports:report",
-		"ports:set", "ps:rebuild", "ps:restart", "ps:restore", "ps:report", "ps:scale",
-		"ps:set", "ps:start", "ps:stop", "releases", "releases:info", "releases:rollback",
-		"releases:set", "repo:purge-cache", "resource:limit", "resource:limit-clear",
-		"resource:report", "run", "urls", NULL
-	};
-	static const char *const local[] = { "certs:add", "certs:remove", "git-hook", "router",
-					     "ssh-command", "stack:build", "stack:set", NULL };
+	static const char *const deployer[] = { "apps:destroy",
+						"apps:exists",
+						"apps:lock",
+						"apps:locked",
+						"apps:report",
+						"apps:unlock",
+						"builder:report",
+						"builder:set",
+						"buildpacks:add",
+						"buildpacks:clear",
+						"buildpacks:list",
+						"buildpacks:remove",
+						"certs:report",
+						"checks:disable",
+						"checks:enable",
+						"checks:report",
+						"checks:run",
+						"checks:skip",
+						"config:clear",
+						"config:export",
+						"config:get",
+						"config:import",
+						"config:keys",
+						"config:set",
+						"config:show",
+						"config:unset",
+						"domains:add",
+						"domains:clear",
+						"domains:disable",
+						"domains:enable",
+						"domains:remove",
+						"domains:report",
+						"domains:reset",
+						"domains:set",
+						"git:from-image",
+						"git:report",
+						"git:set",
+						"logs",
+						"ports:add",
+						"ports:clear",
+						"ports:list",
+						"ports:remove",
+						"ports:report",
+						"ports:set",
+						"ps:rebuild",
+						"ps:restart",
+						"ps:restore",
+						"ps:report",
+						"ps:scale",
+						"ps:set",
+						"ps:start",
+						"ps:stop",
+						"releases",
+						"releases:info",
+						"releases:rollback",
+						"releases:set",
+						"repo:purge-cache",
+						"resource:limit",
+						"resource:limit-clear",
+						"resource:report",
+						"run",
+						"urls",
+						NULL };
+	static const char *const local[] = { "certs:add",   "certs:remove", "git-hook",  "router",
+					     "ssh-command", "stack:build",  "stack:set", NULL };
 	const struct command *c;
 	size_t i, n = 0;
 
@@ -134,7 +186,7 @@ static void the_table_says_who(void **state)
 	}
 	for (c = commands; c->name; c++)
 		n += cli_command_access(c) == ACCESS_DEPLOYER && strcmp(c->name, "logs");
-	assert_int_equal(n, i - 1);     /* "logs" has two lines in the table */
+	assert_int_equal(n, i - 1); /* "logs" has two lines in the table */
 	for (i = 0; local[i]; i++)
 		assert_int_equal(cli_command_access(command_find(local[i])), ACCESS_LOCAL);
 	assert_int_equal(cli_command_access(command_find("help")), ACCESS_ANYONE);
@@ -158,7 +210,7 @@ static void roles(void **state)
 	assert_int_equal(receiver_acl_set_role("bad name", "admin"), -1);
 	assert_int_equal(receiver_acl_set_role("eve", "deployer"), 0);
 	assert_int_equal(receiver_acl_forget("eve"), 0);
-	assert_int_equal(check("eve", "plugin:list", NULL), 0);    /* no record: admin */
+	assert_int_equal(check("eve", "plugin:list", NULL), 0); /* no record: admin */
 }
 
 int main(void)

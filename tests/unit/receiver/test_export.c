@@ -33,8 +33,8 @@ static int teardown(void **state)
 	return fs_rm_rf(root);
 }
 
-static void add_blob(git_repository *repo, git_treebuilder *tb, const char *name,
-		     const char *data, git_filemode_t mode)
+static void add_blob(git_repository *repo, git_treebuilder *tb, const char *name, const char *data,
+		     git_filemode_t mode)
 {
 	git_oid oid;
 	assert_int_equal(git_blob_create_from_buffer(&oid, repo, data, strlen(data)), 0);
@@ -60,8 +60,9 @@ static void make_commit(git_repository *repo, char out[41])
 	assert_int_equal(git_treebuilder_write(&top_oid, top), 0);
 	assert_int_equal(git_tree_lookup(&tree, repo, &top_oid), 0);
 	assert_int_equal(git_signature_now(&sig, "t", "t@example.com"), 0);
-	assert_int_equal(git_commit_create_v(&commit_oid, repo, "refs/heads/main", sig, sig,
-					     NULL, "c", tree, 0), 0);
+	assert_int_equal(git_commit_create_v(&commit_oid, repo, "refs/heads/main", sig, sig, NULL,
+					     "c", tree, 0),
+			 0);
 	git_oid_tostr(out, 41, &commit_oid);
 	git_signature_free(sig);
 	git_tree_free(tree);
@@ -115,7 +116,8 @@ static void repo_and_export(void **state)
 
 	/* An unknown commit is a clear error. */
 	assert_int_equal(receiver_export_tree(repo_path.buf,
-					      "1111111111111111111111111111111111111111", dest.buf), -1);
+					      "1111111111111111111111111111111111111111", dest.buf),
+			 -1);
 	assert_non_null(strstr(err_msg(), "cannot find the pushed commit"));
 	buf_release(&repo_path);
 	buf_release(&dest);

@@ -10,8 +10,10 @@
 #include "receiver/receiver.h"
 
 /* A real ed25519 public key and the fingerprint ssh-keygen -l gives it. */
-#define ED_KEY "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@host"
-#define ED_FP  "SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU"   /* ssh-keygen -l */
+#define ED_KEY                                                                              \
+	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl " \
+	"alice@host"
+#define ED_FP "SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU" /* ssh-keygen -l */
 
 static void accepts_a_real_key(void **state)
 {
@@ -33,7 +35,8 @@ static void refuses_bad_keys(void **state)
 		"",
 		"ssh-ed25519",
 		"ssh-dss AAAAB3NzaC1kc3MAAACBAP1",
-		"command=\"sh\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+		"command=\"sh\" ssh-ed25519 "
+		"AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
 		"ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
 		"ssh-ed25519 AAAA\"C3Nz",
 		"ssh-ed25519 AAA",

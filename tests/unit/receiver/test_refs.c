@@ -27,9 +27,14 @@ static void parses_a_push(void **state)
 
 static void refuses_malformed_lines(void **state)
 {
-	const char *bad[] = { "", Z " " A, Z " " A " ", Z "  " A " refs/heads/main",
+	const char *bad[] = { "",
+			      Z " " A,
+			      Z " " A " ",
+			      Z "  " A " refs/heads/main",
 			      "0123456789ABCDEF0123456789abcdef01234567 " A " refs/heads/x",
-			      Z " " A " refs/heads/a b", Z " " A " refs/heads/\x01", NULL };
+			      Z " " A " refs/heads/a b",
+			      Z " " A " refs/heads/\x01",
+			      NULL };
 	struct push_ref r;
 	int i;
 

@@ -84,11 +84,17 @@ static void git_requests(void **state)
 
 static void bad_git_requests(void **state)
 {
-	const char *bad[] = { "git-receive-pack '../x'", "git-receive-pack '/etc/passwd'",
-			      "git-receive-pack 'Hello'", "git-receive-pack 'a_b'",
-			      "git-receive-pack", "git-receive-pack 'a' 'b'",
-			      "git-upload-archive 'a'", "git receive-pack 'a'",
-			      "git-receive-pack '/a/b'", "git-receive-pack ''", NULL };
+	const char *bad[] = { "git-receive-pack '../x'",
+			      "git-receive-pack '/etc/passwd'",
+			      "git-receive-pack 'Hello'",
+			      "git-receive-pack 'a_b'",
+			      "git-receive-pack",
+			      "git-receive-pack 'a' 'b'",
+			      "git-upload-archive 'a'",
+			      "git receive-pack 'a'",
+			      "git-receive-pack '/a/b'",
+			      "git-receive-pack ''",
+			      NULL };
 	struct ssh_request r;
 	int i;
 

@@ -20,7 +20,8 @@ static int frame(struct control_frame *f, const char *in, size_t len, int *statu
 
 static void test_frame(void **state)
 {
-	static const char put[] = "PUT /apps/web HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+	static const char put[] =
+		"PUT /apps/web HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
 	struct control_frame f;
 	int status = 0;
 	size_t i;
@@ -41,14 +42,15 @@ static void test_frame(void **state)
 	assert_int_equal(frame(&f, S("GET /apps HTTP/1.1\r\nHost: x\r\n\r\n"), &status), 1);
 	assert_int_equal(f.body_len, 0);
 	assert_int_equal(frame(&f, S("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
-			       &status), -1);
+			       &status),
+			 -1);
 	assert_int_equal(status, 411);
 	assert_string_equal(err_msg(), "send the body with Content-Length");
-	assert_int_equal(frame(&f, S("PUT /x HTTP/1.1\r\nContent-Length: 65537\r\n\r\n"),
-			       &status), -1);
+	assert_int_equal(frame(&f, S("PUT /x HTTP/1.1\r\nContent-Length: 65537\r\n\r\n"), &status),
+			 -1);
 	assert_int_equal(status, 413);
-	assert_int_equal(frame(&f, S("PUT /x HTTP/1.1\r\nContent-Length: 65536\r\n\r\n"),
-			       &status), 0);
+	assert_int_equal(frame(&f, S("PUT /x HTTP/1.1\r\nContent-Length: 65536\r\n\r\n"), &status),
+			 0);
 	assert_int_equal(frame(&f, S("NOTAMETHOD /x HTTP/1.1\r\n\r\n"), &status), -1);
 	assert_int_equal(status, 400);
 }
@@ -60,30 +62,35 @@ static void test_path(void **state)
 	(void)state;
 
 	assert_int_equal(router__control_path(path, sizeof(path), "/metrics?x", 10, &app, &action,
-					      &status), 0);
+					      &status),
+			 0);
 	assert_string_equal(path, "/metrics");
 	assert_null(app);
-	assert_int_equal(router__control_path(path, sizeof(path), "/apps/", 6, &app, &action,
-					      &status), 0);
+	assert_int_equal(
+		router__control_path(path, sizeof(path), "/apps/", 6, &app, &action, &status), 0);
 	assert_null(app);
 	assert_int_equal(router__control_path(path, sizeof(path), "/apps/web/pause?y=1", 19, &app,
-					      &action, &status), 0);
+					      &action, &status),
+			 0);
 	assert_string_equal(app, "web");
 	assert_string_equal(action, "pause");
 	assert_int_equal(router__control_path(path, sizeof(path), "/apps/web", 9, &app, &action,
-					      &status), 0);
+					      &status),
+			 0);
 	assert_string_equal(app, "web");
 	assert_null(action);
-	assert_int_equal(router__control_path(path, sizeof(path), "/other", 6, &app, &action,
-					      &status), -1);
+	assert_int_equal(
+		router__control_path(path, sizeof(path), "/other", 6, &app, &action, &status), -1);
 	assert_int_equal(status, 404);
 	assert_int_equal(router__control_path(path, sizeof(path), "/apps/Web/x", 11, &app, &action,
-					      &status), -1);
+					      &status),
+			 -1);
 	assert_int_equal(status, 400);
 	memset(big, 'a', sizeof(big));
 	memcpy(big, "/apps/", 6);
 	assert_int_equal(router__control_path(path, sizeof(path), big, sizeof(big), &app, &action,
-					      &status), -1);
+					      &status),
+			 -1);
 	assert_int_equal(status, 404);
 }
 
@@ -109,13 +116,14 @@ static void test_action_bodies(void **state)
 	assert_non_null(strstr(err_msg(), "the body must be a JSON object: "));
 
 	enabled = 1;
-	assert_int_equal(router__maintenance_parse(S("{\"message\": \"back soon\"}"), &enabled,
-						   &msg), 0);
+	assert_int_equal(
+		router__maintenance_parse(S("{\"message\": \"back soon\"}"), &enabled, &msg), 0);
 	assert_int_equal(enabled, 1);
 	assert_string_equal(msg, "back soon");
 	free(msg);
 	assert_int_equal(router__maintenance_parse(S("{\"enabled\": false, \"message\": \"x\"}"),
-						   &enabled, &msg), 0);
+						   &enabled, &msg),
+			 0);
 	assert_int_equal(enabled, 0);
 	assert_null(msg);
 	big = malloc(4200);
@@ -128,8 +136,8 @@ static void test_action_bodies(void **state)
 	assert_null(msg);
 	free(big);
 	/* jansson refuses a NUL inside a string before the length check sees it. */
-	assert_int_equal(router__maintenance_parse(S("{\"message\": \"a\\u0000b\"}"), &enabled,
-						   &msg), -1);
+	assert_int_equal(
+		router__maintenance_parse(S("{\"message\": \"a\\u0000b\"}"), &enabled, &msg), -1);
 	assert_null(msg);
 	assert_int_equal(router__maintenance_parse(S("{\"enabled\": 1}"), &enabled, &msg), -1);
 	assert_string_equal(err_msg(), "enabled must be true or false");

@@ -16,7 +16,8 @@ static int parse(struct http_head *h, llhttp_t *p, const char *s)
 
 static void test_head_complete_and_incomplete(void **state)
 {
-	const char *req = "GET /a?b=1 HTTP/1.1\r\nHost: Example.COM:8080\r\nAccept: */*\r\n\r\nNEXT";
+	const char *req =
+		"GET /a?b=1 HTTP/1.1\r\nHost: Example.COM:8080\r\nAccept: */*\r\n\r\nNEXT";
 	struct http_head h;
 	llhttp_t p;
 	(void)state;
@@ -41,10 +42,13 @@ static void test_head_bad_and_too_many(void **state)
 
 	assert_int_equal(parse(&h, &p, "GARBAGE\r\n\r\n"), -1);
 	assert_int_equal(h.error_status, 400);
-	assert_int_equal(parse(&h, &p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"), -1);
+	assert_int_equal(
+		parse(&h, &p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"), -1);
 	assert_int_equal(h.error_status, 400);
-	assert_int_equal(parse(&h, &p, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
-				       "Transfer-Encoding: chunked\r\n\r\n"), -1);
+	assert_int_equal(parse(&h, &p,
+			       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+			       "Transfer-Encoding: chunked\r\n\r\n"),
+			 -1);
 	buf_addstr(&many, "GET / HTTP/1.1\r\n");
 	for (i = 0; i < ROUTER_MAX_HEADERS + 1; i++)
 		buf_addf(&many, "X-%d: y\r\n", i);
@@ -64,14 +68,14 @@ static void test_head_url_too_long(void **state)
 	(void)state;
 
 	buf_addstr(&req, "GET /");
-	while (req.len < 4 + 64)                /* a target of exactly 64 bytes */
+	while (req.len < 4 + 64) /* a target of exactly 64 bytes */
 		buf_addstr(&req, "a");
 	buf_addstr(&req, " HTTP/1.1\r\nHost: x\r\n\r\n");
 	memset(&h, 0, sizeof(h));
 	h.max_url = 64;
 	assert_int_equal(router__head_parse(&p, &h, req.buf, req.len), (int)req.len);
 	assert_int_equal(h.url.len, 64);
-	assert_int_equal(h.max_url, 64);        /* an input: kept by the parse */
+	assert_int_equal(h.max_url, 64); /* an input: kept by the parse */
 
 	/* One byte more: refused, complete head or not. */
 	h.max_url = 63;
@@ -88,14 +92,18 @@ static void test_head_url_too_long(void **state)
 	memset(&h, 0, sizeof(h));
 	h.is_response = 1;
 	h.max_url = 4;
-	assert_int_equal(router__head_parse(&p, &h, "HTTP/1.1 200 Very Fine Indeed\r\n"
-						     "Content-Length: 0\r\n\r\n", 52), 52);
+	assert_int_equal(router__head_parse(&p, &h,
+					    "HTTP/1.1 200 Very Fine Indeed\r\n"
+					    "Content-Length: 0\r\n\r\n",
+					    52),
+			 52);
 	buf_release(&req);
 }
 
 static void test_body_feed_finds_message_end(void **state)
 {
-	const char *req = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n";
+	const char *req =
+		"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n";
 	const char *chunked = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
 			      "3\r\nabc\r\n0\r\n\r\nX";
 	struct http_head h;
@@ -133,7 +141,8 @@ static void test_body_feed_counts_payload_only(void **state)
 {
 	const char *chunked = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
 			      "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-T: t\r\n\r\nGET";
-	const char *sized = "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\nhello, worldGET";
+	const char *sized =
+		"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\nhello, worldGET";
 	unsigned long long payload = 0;
 	struct http_head h;
 	llhttp_t p;
@@ -154,10 +163,11 @@ static void test_body_feed_counts_payload_only(void **state)
 	assert_int_equal(payload, 12);
 	assert_string_equal(chunked + off, "GET");
 
-	payload = 100;          /* it adds */
+	payload = 100; /* it adds */
 	n = parse(&h, &p, chunked);
 	llhttp_resume(&p);
-	m = router__body_feed_counted(&p, chunked + n, strlen(chunked) - (size_t)n, &done, &payload);
+	m = router__body_feed_counted(&p, chunked + n, strlen(chunked) - (size_t)n, &done,
+				      &payload);
 	assert_true(done);
 	assert_int_equal(m, (long)(strlen(chunked) - (size_t)n - 3));
 	assert_int_equal(payload, 112);
@@ -239,11 +249,12 @@ static void test_head_host(void **state)
 
 static void test_request_rewrite(void **state)
 {
-	const char *req = "POST /x HTTP/1.1\r\nHost: App.Example.com\r\nConnection: keep-alive, X-Secret\r\n"
-			  "Keep-Alive: timeout=5\r\nX-Secret: 1\r\nTE: trailers\r\nUpgrade: h2c\r\n"
-			  "Proxy-Connection: x\r\nTrailer: y\r\nX-Forwarded-For: 1.1.1.1\r\n"
-			  "X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil\r\nContent-Length: 0\r\n"
-			  "Accept: text/html\r\n\r\n";
+	const char *req =
+		"POST /x HTTP/1.1\r\nHost: App.Example.com\r\nConnection: keep-alive, X-Secret\r\n"
+		"Keep-Alive: timeout=5\r\nX-Secret: 1\r\nTE: trailers\r\nUpgrade: h2c\r\n"
+		"Proxy-Connection: x\r\nTrailer: y\r\nX-Forwarded-For: 1.1.1.1\r\n"
+		"X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil\r\nContent-Length: 0\r\n"
+		"Accept: text/html\r\n\r\n";
 	struct http_head h;
 	struct buf out = BUF_INIT;
 	llhttp_t p;
@@ -253,15 +264,14 @@ static void test_request_rewrite(void **state)
 	struct router_fwd fwd = { .client_ip = "10.0.0.7", .proto = "http" };
 
 	assert_int_equal(router__request_rewrite(&out, &h, req, &fwd), 0);
-	assert_string_equal(out.buf,
-			    "POST /x HTTP/1.1\r\n"
-			    "Host: App.Example.com\r\n"
-			    "Content-Length: 0\r\n"
-			    "Accept: text/html\r\n"
-			    "X-Forwarded-For: 1.1.1.1, 10.0.0.7\r\n"
-			    "X-Forwarded-Proto: http\r\n"
-			    "X-Forwarded-Host: App.Example.com\r\n"
-			    "\r\n");
+	assert_string_equal(out.buf, "POST /x HTTP/1.1\r\n"
+				     "Host: App.Example.com\r\n"
+				     "Content-Length: 0\r\n"
+				     "Accept: text/html\r\n"
+				     "X-Forwarded-For: 1.1.1.1, 10.0.0.7\r\n"
+				     "X-Forwarded-Proto: http\r\n"
+				     "X-Forwarded-Host: App.Example.com\r\n"
+				     "\r\n");
 	buf_release(&out);
 }
 
@@ -285,8 +295,9 @@ static void test_request_rewrite_connection_cannot_drop_framing(void **state)
 
 static void test_response_rewrite(void **state)
 {
-	const char *res = "HTTP/1.1 404 Not Found\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n"
-			  "Content-Length: 3\r\nSet-Cookie: a=b\r\n\r\n";
+	const char *res =
+		"HTTP/1.1 404 Not Found\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n"
+		"Content-Length: 3\r\nSet-Cookie: a=b\r\n\r\n";
 	struct http_head h;
 	struct buf out = BUF_INIT;
 	llhttp_t p;
@@ -337,8 +348,11 @@ static void test_request_rewrite_ids_and_times(void **state)
 	const char *req = "GET / HTTP/1.1\r\nHost: a\r\nX-Request-Id: abc-123\r\n"
 			  "X-Request-Start: t=1\r\nX-Forwarded-Port: 1\r\n\r\n";
 	const char *bad = "GET / HTTP/1.1\r\nHost: a\r\nX-Request-Id: a b\"c\r\n\r\n";
-	struct router_fwd fwd = { .client_ip = "1.2.3.4", .proto = "https", .port = 443,
-				  .start_ms = 1700000000123ULL, .request_id = "gen1" };
+	struct router_fwd fwd = { .client_ip = "1.2.3.4",
+				  .proto = "https",
+				  .port = 443,
+				  .start_ms = 1700000000123ULL,
+				  .request_id = "gen1" };
 	struct http_head h;
 	struct buf out = BUF_INIT;
 	llhttp_t p;
@@ -385,7 +399,7 @@ static void test_chunked_response_for_http10_client(void **state)
 	assert_int_equal(router__response_rewrite(&out, &h, res, 0, 0), 0);
 	assert_non_null(strstr(out.buf, "Transfer-Encoding: chunked\r\n"));
 	llhttp_resume(&p);
-	n = router__body_feed_decoded(&p, body, 9, &done, &dec);    /* "5\r\nhello\r" */
+	n = router__body_feed_decoded(&p, body, 9, &done, &dec); /* "5\r\nhello\r" */
 	assert_int_equal(n, 9);
 	assert_false(done);
 	total += n;
@@ -406,7 +420,9 @@ static void test_rewrite_joins_forwarded_for_and_formats_numbers(void **state)
 			  "X-Forwarded-For:  \r\nX-Forwarded-For: 2.2.2.2, 3.3.3.3 \r\n"
 			  "Content-Length: 0\r\n\r\n";
 	const char *res = "HTTP/1.0 204 No Content\r\n\r\n";
-	struct router_fwd fwd = { .client_ip = "9.9.9.9", .proto = "http", .port = 65535,
+	struct router_fwd fwd = { .client_ip = "9.9.9.9",
+				  .proto = "http",
+				  .port = 65535,
 				  .start_ms = 18446744073709551615ULL };
 	struct http_head h;
 	struct buf out = BUF_INIT;
@@ -440,7 +456,8 @@ static void test_strict_requests(void **state)
 		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n",
 		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
 		"Transfer-Encoding: chunked\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+		"1\r\n\r\n",
 		"POST / HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
 	};
 	struct http_head h;
@@ -452,7 +469,9 @@ static void test_strict_requests(void **state)
 		assert_int_equal(parse(&h, &p, bad[i]), -1);
 		assert_int_equal(h.error_status, 400);
 	}
-	assert_true(parse(&h, &p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:  Chunked \r\n\r\n") > 0);
+	assert_true(parse(&h, &p,
+			  "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:  Chunked \r\n\r\n") >
+		    0);
 	assert_true(h.chunked);
 	/* An upstream's folded line is still only dropped (add_header()), not refused. */
 	memset(&h, 0, sizeof(h));
@@ -500,7 +519,8 @@ static void test_target_host(void **state)
 
 	assert_int_equal(router__target_host(host, sizeof(host), "/a", 2), 0);
 	assert_int_equal(router__target_host(host, sizeof(host), "*", 1), 0);
-	assert_int_equal(router__target_host(host, sizeof(host), "http://A.example:8080/x?y", 25), 1);
+	assert_int_equal(router__target_host(host, sizeof(host), "http://A.example:8080/x?y", 25),
+			 1);
 	assert_string_equal(host, "a.example");
 	assert_int_equal(router__target_host(host, sizeof(host), "https://b.example", 17), 1);
 	assert_string_equal(host, "b.example");

@@ -22,11 +22,13 @@ static void test_route_full(void **state)
 	struct route_def rs;
 	(void)state;
 
-	assert_int_equal(put(&rs, "web", "{\"domains\": [\"A.Example.com\", \"*.b.io\"], "
-				 "\"targets\": [\"127.0.0.1:32768\", \"10.0.0.2:80\"], "
-				 "\"health\": {\"path\": \"/up\", \"interval_ms\": 500, "
-				 "\"timeout_ms\": 2000, \"deadline_ms\": 9000}, "
-				 "\"drain_timeout_ms\": 100}"), 0);
+	assert_int_equal(put(&rs, "web",
+			     "{\"domains\": [\"A.Example.com\", \"*.b.io\"], "
+			     "\"targets\": [\"127.0.0.1:32768\", \"10.0.0.2:80\"], "
+			     "\"health\": {\"path\": \"/up\", \"interval_ms\": 500, "
+			     "\"timeout_ms\": 2000, \"deadline_ms\": 9000}, "
+			     "\"drain_timeout_ms\": 100}"),
+			 0);
 	assert_string_equal(rs.app, "web");
 	assert_int_equal(rs.ndomains, 2);
 	assert_string_equal(rs.domains[0], "a.example.com");
@@ -120,8 +122,10 @@ static void test_table_round_trip(void **state)
 	size_t n = 0, i;
 	(void)state;
 
-	assert_int_equal(put(&a, "web", "{\"domains\": [\"a.com\"], \"targets\": [\"127.0.0.1:1\"]}"), 0);
-	assert_int_equal(put(&b, "api", "{\"domains\": [], \"targets\": [], \"drain_timeout_ms\": 5}"), 0);
+	assert_int_equal(
+		put(&a, "web", "{\"domains\": [\"a.com\"], \"targets\": [\"127.0.0.1:1\"]}"), 0);
+	assert_int_equal(
+		put(&b, "api", "{\"domains\": [], \"targets\": [], \"drain_timeout_ms\": 5}"), 0);
 	specs[0] = &a;
 	specs[1] = &b;
 	table = router__table_to_json(specs, 2);
@@ -155,7 +159,8 @@ static void test_table_invalid(void **state)
 		"{\"version\": 1, \"apps\": []}",
 		"{\"version\": 1, \"apps\": {\"Bad\": {\"domains\": [], \"targets\": []}}}",
 		"{\"version\": 1, \"apps\": {\"a\": {\"domains\": [], \"targets\": [\"x\"]}}}",
-		"{\"version\": 1, \"apps\": {\"a\": {\"domains\": [], \"targets\": [], \"health\": {}}}}",
+		"{\"version\": 1, \"apps\": {\"a\": {\"domains\": [], \"targets\": [], \"health\": "
+		"{}}}}",
 		NULL
 	};
 	struct route_def *specs;
@@ -178,10 +183,12 @@ static void test_route_to_json(void **state)
 	char *s;
 	(void)state;
 
-	assert_int_equal(put(&rs, "web", "{\"domains\": [\"a.com\"], \"targets\": [\"127.0.0.1:9\"]}"), 0);
+	assert_int_equal(
+		put(&rs, "web", "{\"domains\": [\"a.com\"], \"targets\": [\"127.0.0.1:9\"]}"), 0);
 	j = router__route_to_json(&rs);
 	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	assert_string_equal(s, "{\"app\":\"web\",\"domains\":[\"a.com\"],\"targets\":[\"127.0.0.1:9\"]}");
+	assert_string_equal(
+		s, "{\"app\":\"web\",\"domains\":[\"a.com\"],\"targets\":[\"127.0.0.1:9\"]}");
 	free(s);
 	json_decref(j);
 	router__route_release(&rs);
@@ -198,16 +205,20 @@ static void test_route_options(void **state)
 	size_t n = 0, i;
 	(void)state;
 
-	assert_int_equal(put(&a, "web", "{\"domains\": [], \"targets\": [], "
-				       "\"redirect_https\": true, \"max_body_bytes\": 10485760}"), 0);
+	assert_int_equal(put(&a, "web",
+			     "{\"domains\": [], \"targets\": [], "
+			     "\"redirect_https\": true, \"max_body_bytes\": 10485760}"),
+			 0);
 	assert_true(a.redirect_set && a.redirect_https);
 	assert_true(a.max_body_set);
 	assert_true(a.max_body_bytes == 10485760ULL);
 	assert_int_equal(put(&b, "api", "{\"domains\": [], \"targets\": []}"), 0);
 	assert_false(b.redirect_set || b.max_body_set || b.max_body_given);
 	/* null is given (wharf's route PUT resets the limit with it) but not set. */
-	assert_int_equal(put(&c, "nul", "{\"domains\": [], \"targets\": [], "
-				       "\"max_body_bytes\": null}"), 0);
+	assert_int_equal(put(&c, "nul",
+			     "{\"domains\": [], \"targets\": [], "
+			     "\"max_body_bytes\": null}"),
+			 0);
 	assert_true(c.max_body_given && !c.max_body_set);
 	router__route_release(&c);
 	o = router__route_options_json(&b);
@@ -219,12 +230,14 @@ static void test_route_options(void **state)
 	specs[1] = &b;
 	table = router__table_to_json(specs, 2);
 	text = json_dumps(table, JSON_SORT_KEYS | JSON_COMPACT);
-	assert_non_null(strstr(text, "\"api\":{\"domains\":[],\"drain_timeout_ms\":30000,\"targets\":[]}"));
+	assert_non_null(
+		strstr(text, "\"api\":{\"domains\":[],\"drain_timeout_ms\":30000,\"targets\":[]}"));
 	assert_int_equal(router__table_parse(&back, &n, text, strlen(text)), 0);
 	assert_int_equal(n, 2);
 	for (i = 0; i < n; i++) {
 		if (!strcmp(back[i].app, "web"))
-			assert_true(back[i].redirect_https && back[i].max_body_bytes == 10485760ULL);
+			assert_true(back[i].redirect_https &&
+				    back[i].max_body_bytes == 10485760ULL);
 		else
 			assert_false(back[i].redirect_set || back[i].max_body_set);
 		router__route_release(&back[i]);
@@ -234,10 +247,12 @@ static void test_route_options(void **state)
 	json_decref(table);
 	router__route_release(&a);
 	router__route_release(&b);
-	assert_int_equal(put(&a, "web", "{\"domains\": [], \"targets\": [], \"redirect_https\": 1}"), -1);
+	assert_int_equal(
+		put(&a, "web", "{\"domains\": [], \"targets\": [], \"redirect_https\": 1}"), -1);
 	assert_non_null(strstr(err_msg(), "redirect_https"));
 	router__route_release(&a);
-	assert_int_equal(put(&a, "web", "{\"domains\": [], \"targets\": [], \"max_body_bytes\": -1}"), -1);
+	assert_int_equal(
+		put(&a, "web", "{\"domains\": [], \"targets\": [], \"max_body_bytes\": -1}"), -1);
 	assert_non_null(strstr(err_msg(), "max_body_bytes"));
 	router__route_release(&a);
 }
@@ -251,7 +266,8 @@ static void index_apps(struct router *r)
 	router__map_release(&r->apps_by_domain);
 	for (a = r->apps; a; a = a->next)
 		for (i = 0; i < a->spec.ndomains; i++)
-			assert_int_equal(router__map_add(&r->apps_by_domain, a->spec.domains[i], a), 0);
+			assert_int_equal(router__map_add(&r->apps_by_domain, a->spec.domains[i], a),
+					 0);
 }
 
 /* Host to app: an exact domain wins over any wildcard, the longest matching
@@ -368,16 +384,11 @@ static void test_table_text_pieces(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_route_full),
-		cmocka_unit_test(test_route_defaults),
-		cmocka_unit_test(test_route_rejects),
-		cmocka_unit_test(test_target_parse),
-		cmocka_unit_test(test_table_round_trip),
-		cmocka_unit_test(test_table_invalid),
-		cmocka_unit_test(test_route_to_json),
-		cmocka_unit_test(test_route_options),
-		cmocka_unit_test(test_app_for_host),
-		cmocka_unit_test(test_table_text_pieces),
+		cmocka_unit_test(test_route_full),       cmocka_unit_test(test_route_defaults),
+		cmocka_unit_test(test_route_rejects),    cmocka_unit_test(test_target_parse),
+		cmocka_unit_test(test_table_round_trip), cmocka_unit_test(test_table_invalid),
+		cmocka_unit_test(test_route_to_json),    cmocka_unit_test(test_route_options),
+		cmocka_unit_test(test_app_for_host),     cmocka_unit_test(test_table_text_pieces),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,8 @@ static json_t *parse_file(const char *text)
 
 static void checks_file(void **state)
 {
-	json_t *c = parse_file("# comment\n\nWAIT=2\r\nTIMEOUT=7\nATTEMPTS=3\n/health all good\n/\n");
+	json_t *c =
+		parse_file("# comment\n\nWAIT=2\r\nTIMEOUT=7\nATTEMPTS=3\n/health all good\n/\n");
 	json_t *first = json_array_get(c, 0), *second = json_array_get(c, 1);
 
 	(void)state;
@@ -35,7 +36,7 @@ static void checks_file(void **state)
 static void checks_file_refusals(void **state)
 {
 	const char *bad[] = { "WAIT=-1\n", "TIMEOUT=0\n", "ATTEMPTS=1000\n", "WAIT=x\n",
-			      "health\n", "/pa\x01th\n", "rm -rf /\n", NULL };
+			      "health\n",  "/pa\x01th\n", "rm -rf /\n",      NULL };
 	json_t *out = (json_t *)1;
 	int i;
 
@@ -49,22 +50,24 @@ static void checks_file_refusals(void **state)
 
 static void appjson_healthchecks(void **state)
 {
-	json_t *app = json_loads("{\"healthchecks\": {\"web\": ["
-				 "{\"type\": \"startup\", \"path\": \"/up\", \"content\": \"ok\", \"attempts\": 2},"
-				 "{\"type\": \"liveness\", \"path\": \"/live\"},"
-				 "{\"type\": \"startup\", \"uptime\": 9},"
-				 "{\"path\": \"/x\", \"timeout\": 100000}]}}", 0, NULL);
+	json_t *app = json_loads(
+		"{\"healthchecks\": {\"web\": ["
+		"{\"type\": \"startup\", \"path\": \"/up\", \"content\": \"ok\", \"attempts\": 2},"
+		"{\"type\": \"liveness\", \"path\": \"/live\"},"
+		"{\"type\": \"startup\", \"uptime\": 9},"
+		"{\"path\": \"/x\", \"timeout\": 100000}]}}",
+		0, NULL);
 	json_t *c = NULL;
 
 	(void)state;
 	assert_non_null(app);
 	assert_int_equal(runtime_checks_parse_appjson(&c, app), 0);
-	assert_int_equal(json_array_size(c), 3);      /* the liveness check is not a startup check */
+	assert_int_equal(json_array_size(c), 3); /* the liveness check is not a startup check */
 	assert_string_equal(json_str(json_array_get(c, 0), "content", ""), "ok");
 	assert_int_equal(json_int(json_array_get(c, 0), "attempts", 0), 2);
 	assert_null(json_object_get(json_array_get(c, 1), "path"));
 	assert_int_equal(json_int(json_array_get(c, 1), "uptime", 0), 9);
-	assert_int_equal(json_int(json_array_get(c, 2), "timeout", 0), 600);  /* clamped */
+	assert_int_equal(json_int(json_array_get(c, 2), "timeout", 0), 600); /* clamped */
 	json_decref(c);
 	json_decref(app);
 	app = json_loads("{\"healthchecks\": {\"web\": [{\"path\": \"no-slash\"}]}}", 0, NULL);

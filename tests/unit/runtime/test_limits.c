@@ -39,9 +39,21 @@ static void restart_policies(void **state)
 
 static void restart_policy_refusals(void **state)
 {
-	const char *bad[] = { "", "sometimes", "Always", "on-failure:", "on-failure:0",
-			      "on-failure:1001", "on-failure:-1", "on-failure:+3", "on-failure:03",
-			      "on-failure:3x", "no:3", "always:2", " always", "on-failure: 3", NULL };
+	const char *bad[] = { "",
+			      "sometimes",
+			      "Always",
+			      "on-failure:",
+			      "on-failure:0",
+			      "on-failure:1001",
+			      "on-failure:-1",
+			      "on-failure:+3",
+			      "on-failure:03",
+			      "on-failure:3x",
+			      "no:3",
+			      "always:2",
+			      " always",
+			      "on-failure: 3",
+			      NULL };
 	const char **p;
 	int retry;
 
@@ -52,7 +64,8 @@ static void restart_policy_refusals(void **state)
 	}
 	assert_int_equal(runtime_parse_restart_policy(NULL, NULL, &retry), -1);
 	runtime_parse_restart_policy("sometimes", NULL, &retry);
-	assert_string_equal(err_msg(), "invalid restart policy 'sometimes': use no, always, "
+	assert_string_equal(err_msg(),
+			    "invalid restart policy 'sometimes': use no, always, "
 			    "unless-stopped, on-failure or on-failure:N (N from 1 to 1000)");
 }
 
@@ -81,8 +94,8 @@ static void memory_sizes(void **state)
 
 static void memory_refusals(void **state)
 {
-	const char *bad[] = { "", "m", "-1m", "1.5g", "256 m", "256t", "256mm", "256bb", "0x10m",
-			      " 256m", "256m ", NULL };
+	const char *bad[] = { "",      "m",     "-1m",   "1.5g",  "256 m", "256t",
+			      "256mm", "256bb", "0x10m", " 256m", "256m ", NULL };
 	const char **p;
 	long long b = 1;
 
@@ -120,8 +133,8 @@ static void cpus(void **state)
 
 static void cpu_refusals(void **state)
 {
-	const char *bad[] = { "", ".5", "0.", "1.2.3", "-1", "+1", "1e3", "half", "0.5 ", "1,5",
-			      "0.1234567891", "10000", NULL };
+	const char *bad[] = { "",     ".5",   "0.",  "1.2.3",        "-1",    "+1", "1e3",
+			      "half", "0.5 ", "1,5", "0.1234567891", "10000", NULL };
 	const char **p;
 	long long n = 1;
 

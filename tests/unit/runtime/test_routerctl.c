@@ -18,7 +18,7 @@
 static char sock_path[108];
 static int listen_fd = -1;
 static pthread_t thread;
-static char last_request[4096];     /* method, path and body of the last request */
+static char last_request[4096]; /* method, path and body of the last request */
 
 /* Answers by path: /apps/up (200 with a route), /apps/bad (409 with the router's
  * error), /apps/text (500 that is not JSON); anything else is a 404. */
@@ -38,8 +38,10 @@ static void answer(int fd, const char *path)
 		status = "500 Internal Server Error";
 		body = "oops";
 	}
-	n = snprintf(out, sizeof(out), "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
-		     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", status, strlen(body), body);
+	n = snprintf(out, sizeof(out),
+		     "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
+		     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		     status, strlen(body), body);
 	if (write(fd, out, (size_t)n) < 0)
 		return;
 }
@@ -63,7 +65,8 @@ static void *serve(void *unused)
 			req[len] = '\0';
 			if ((end = strstr(req, "\r\n\r\n"))) {
 				cl = strcasestr(req, "\r\nContent-Length:");
-				if (!cl || cl > end || len >= (size_t)(end + 4 - req) + (size_t)atol(cl + 17))
+				if (!cl || cl > end ||
+				    len >= (size_t)(end + 4 - req) + (size_t)atol(cl + 17))
 					break;
 			}
 		}
@@ -126,7 +129,8 @@ static void errors_carry_the_routers_message(void **state)
 
 	(void)state;
 	assert_int_equal(router_client_error(500, NULL, "cannot read the app's route"), -1);
-	assert_string_equal(err_msg(), "cannot read the app's route: the router refused (HTTP 500)");
+	assert_string_equal(err_msg(),
+			    "cannot read the app's route: the router refused (HTTP 500)");
 	assert_int_equal(router_client_error(404, NULL, NULL), -1);
 	assert_string_equal(err_msg(), "not found");
 	assert_int_equal(router_client_get("nope", &route), 0);
@@ -148,7 +152,7 @@ static void an_absent_router_is_explained(void **state)
 	assert_int_equal(router_client_delete("up"), -1);
 	assert_non_null(strstr(err_msg(), "cannot reach /nonexistent/router.sock: "));
 	assert_non_null(strstr(err_msg(), " (is `wharf router` running? "
-				"WHARF_ROUTER_SOCKET=/nonexistent/router.sock)"));
+					  "WHARF_ROUTER_SOCKET=/nonexistent/router.sock)"));
 	setenv("WHARF_ROUTER_SOCKET", sock_path, 1);
 }
 
