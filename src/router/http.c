@@ -11,6 +11,16 @@ _Static_assert(offsetof(struct http_head, nhdr) ==
 		       offsetof(struct http_head, hdr) + sizeof(((struct http_head *)0)->hdr),
 	       "router__head_parse() clears what is before hdr and from nhdr on");
 
+static void trim(const char **s, size_t *len)
+{
+	while (*len && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
+		(*len)--;
+}
+
 static int span_add(struct http_head *h, struct http_span *s, const char *at, size_t len)
 {
 	size_t off = (size_t)(at - h->base);
@@ -79,6 +89,15 @@ static int on_header_value_complete(llhttp_t *p)
 	if (h->base && h->field_open) {
 		struct http_header *hd = &h->hdr[h->nhdr];
 
+		/* llhttp joins a line that starts with a space or tab (obs-fold) to the
+		 * value before it, CRLF included. An app may read it as one value or
+		 * two; RFC 9112 section 5.2 lets a server refuse it, and a request's is. */
+		if (!h->is_response && (memchr(h->base + hd->value.off, '\r', hd->value.len) ||
+					memchr(h->base + hd->value.off, '\n', hd->value.len))) {
+			h->error_status = 400;
+			h->why = "a header line folded onto the next (obs-fold)";
+			return -1;
+		}
 		hd->kind = router__hdr_kind(h->base + hd->name.off, hd->name.len);
 		h->has_connection |= hd->kind == HDR_CONNECTION;
 		h->field_open = 0;
@@ -109,10 +128,32 @@ static int on_headers_complete(llhttp_t *p)
 	return HPE_PAUSED;
 }
 
+/* Checks the bytes from at (up to feed_end) against what is left of a chunk's CRLF. */
+static void chunk_crlf(struct http_head *h, const char *at)
+{
+	while (h->crlf_want && at < h->feed_end) {
+		if (*at++ != "\r\n"[2 - h->crlf_want]) {
+			h->crlf_bad = 1;
+			h->crlf_want = 0;
+			return;
+		}
+		h->crlf_want--;
+	}
+}
+
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
 	struct http_head *h = p->data;
 
+	/* llhttp 8 skips the two bytes after a chunk's data without looking at them, so
+	 * "3\r\nabcXX" would pass as a chunk. A chunk's data is done when llhttp has
+	 * no more of it to read; what follows must be CRLF (RFC 9112 section 7.1). */
+	if ((p->flags & F_CHUNKED) && p->content_length == 0 && h->feed_end) {
+		h->crlf_want = 2;
+		chunk_crlf(h, at + len);
+		if (h->crlf_bad)
+			return -1;
+	}
 	h->body_payload += len;
 	if (h->body_out && buf_add(h->body_out, at, len) < 0)
 		return -1;
@@ -135,6 +176,33 @@ static const llhttp_settings_t settings = {
 	.on_body = on_body,
 	.on_message_complete = on_message_complete,
 };
+
+/* A request's Transfer-Encoding must be one header saying exactly "chunked" (any
+ * case, spaces around it), in HTTP/1.1: with "gzip, chunked" an app that does not
+ * decode gzip reads another body than the router forwards, and HTTP/1.0 has no
+ * chunked encoding (RFC 9112 section 6.1). 1 if it is, else 0 with h->why set. */
+static int te_strict(struct http_head *h, const char *base)
+{
+	size_t i, n = 0;
+
+	if (h->http_major == 1 && h->http_minor == 0) {
+		h->why = "Transfer-Encoding in an HTTP/1.0 request";
+		return 0;
+	}
+	for (i = 0; i < h->nhdr; i++) {
+		const char *v = base + h->hdr[i].value.off;
+		size_t vlen = h->hdr[i].value.len;
+
+		if (h->hdr[i].kind != HDR_TRANSFER_ENCODING)
+			continue;
+		trim(&v, &vlen);
+		if (++n > 1 || vlen != 7 || strncasecmp(v, "chunked", 7)) {
+			h->why = "Transfer-Encoding other than one \"chunked\"";
+			return 0;
+		}
+	}
+	return 1;
+}
 
 int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_t len)
 {
@@ -169,6 +237,10 @@ int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_
 			h->error_status = 400;
 			return err_set("bad request: Transfer-Encoding without chunked");
 		}
+		if (!is_response && (p->flags & F_TRANSFER_ENCODING) && !te_strict(h, data)) {
+			h->error_status = 400;
+			return err_set("bad request: %s", h->why);
+		}
 		if (!is_response && h->method == HTTP_CONNECT) {
 			h->error_status = 405;
 			return err_set("CONNECT is not supported");
@@ -178,6 +250,8 @@ int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_
 	h->base = NULL;
 	if (h->error_status == 414)
 		return err_set("request target longer than %zu bytes", h->max_url);
+	if (h->why)
+		return err_set("bad %s: %s", is_response ? "response" : "request", h->why);
 	if (!h->error_status)
 		h->error_status = 400;
 	return err_set("bad %s: %s", is_response ? "response" : "request",
@@ -187,18 +261,28 @@ int router__head_parse(llhttp_t *p, struct http_head *h, const char *data, size_
 long router__body_feed(llhttp_t *p, const char *data, size_t len, int *done)
 {
 	static const char empty[1];
+	struct http_head *h = p->data;
 	llhttp_errno_t e;
 
 	*done = 0;
 	if (!data)
 		data = empty;
+	h->feed_end = data + len;
+	if (h->crlf_want) {
+		chunk_crlf(h, data);
+		if (h->crlf_bad)
+			return err_set("bad message body: a chunk's data is not followed by CRLF");
+	}
 	e = llhttp_execute(p, data, len);
+	h->feed_end = NULL;
 	if (e == HPE_OK)
 		return (long)len;
 	if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
 		*done = 1;
 		return (long)(llhttp_get_error_pos(p) - data);
 	}
+	if (h->crlf_bad)
+		return err_set("bad message body: a chunk's data is not followed by CRLF");
 	return err_set("bad message body: %s",
 		       llhttp_get_error_reason(p) ? llhttp_get_error_reason(p) : "parse error");
 }
@@ -265,16 +349,6 @@ enum http_hdr_kind router__hdr_kind(const char *name, size_t len)
 	return HDR_OTHER;
 }
 
-static void trim(const char **s, size_t *len)
-{
-	while (*len && (**s == ' ' || **s == '\t')) {
-		(*s)++;
-		(*len)--;
-	}
-	while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
-		(*len)--;
-}
-
 int router__host_normalise(char *out, size_t outsz, const char *value, size_t len)
 {
 	size_t i, hlen;
@@ -339,6 +413,33 @@ int router__head_host(char *out, size_t outsz, const struct http_head *h, const 
 		found = 1;
 	}
 	return found;
+}
+
+int router__target_host(char *out, size_t outsz, const char *url, size_t len)
+{
+	const char *end = url + len, *auth, *a;
+	size_t i;
+
+	if (len == 1 && url[0] == '*')
+		return 0;
+	if (!len || url[0] == '/')
+		return 0;
+	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then "://" */
+	for (i = 0; i < len && ((url[i] | 0x20) >= 'a' && (url[i] | 0x20) <= 'z'); i++)
+		;
+	for (; i < len && ((url[i] >= '0' && url[i] <= '9') || url[i] == '+' || url[i] == '-' ||
+			   url[i] == '.' || ((url[i] | 0x20) >= 'a' && (url[i] | 0x20) <= 'z'));
+	     i++)
+		;
+	if (i == 0 || len - i < 3 || memcmp(url + i, "://", 3))
+		return -1;
+	auth = url + i + 3;
+	for (a = auth; a < end && *a != '/' && *a != '?' && *a != '#'; a++)
+		if (*a == '@')
+			return -1; /* userinfo: not in an http(s) URI (RFC 9110 4.2.4) */
+	if (router__host_normalise(out, outsz, auth, (size_t)(a - auth)) < 0)
+		return -1;
+	return 1;
 }
 
 /* 1 if name appears as a token in any Connection header value. */

@@ -74,11 +74,19 @@ struct http_head {
 	int field_open;
 	struct buf *body_out;            /* router__body_feed_decoded(): where body bytes go */
 	unsigned long long body_payload; /* router__body_feed_counted(): payload bytes seen */
+	const char *feed_end;            /* end of the bytes router__body_feed() is feeding */
+	unsigned crlf_want;              /* bytes of a chunk's CRLF not yet seen: 2, 1 or 0 */
+	int crlf_bad;                    /* a chunk's data was not followed by CRLF */
+	const char *why;                 /* what is wrong with a refused head, for err_set() */
 };
 
 /* Parses the head at data[0..len) with p (initialised here as a request or
  * response parser per h->is_response; h->skip_body must be set by the caller for
- * responses to HEAD). Returns the head length (> 0) when the head is complete,
+ * responses to HEAD). A request is held to RFC 9112 where leniency lets a proxy and an
+ * app read one message two ways: a header line folded onto the next (obs-fold), a
+ * Transfer-Encoding other than exactly one "chunked", Transfer-Encoding in HTTP/1.0 or
+ * with Content-Length are refused (400); so is a chunk whose data is not followed by
+ * CRLF, in either direction (router__body_feed()). Returns the head length (> 0) when the head is complete,
  * leaving p paused right after it so the caller can llhttp_resume() and feed the
  * body; 0 when more bytes are needed; -1 on a malformed head, with
  * h->error_status set (400, 414 for a target longer than h->max_url, or 431 for
@@ -118,6 +126,11 @@ int router__host_normalise(char *out, size_t outsz, const char *value, size_t le
  * 1 and the normalised name in out, 0 when there is none, -1 when there are
  * several or it is malformed. */
 int router__head_host(char *out, size_t outsz, const struct http_head *h, const char *base);
+
+/* For a request target in absolute-form ("http://host[:port]/path"): 1 and its host,
+ * normalised, in out; 0 for any other form ("/path", "*"); -1 for a malformed one
+ * (no "scheme://", userinfo, a bad host). */
+int router__target_host(char *out, size_t outsz, const char *url, size_t len);
 
 #define ROUTER_REQUEST_ID_MAX 64
 
@@ -199,6 +212,14 @@ json_t *router__route_options_json(const struct route_def *rs);
 /* Same, from an already parsed object (the table file uses it). */
 int router__route_from_json(struct route_def *out, const char *app, const json_t *obj);
 void router__route_release(struct route_def *rs);
+/* Copies what the table keeps of src (app, domains, targets, drain and options, not
+ * health) into dst, which the caller releases even on failure. 0, or -1 (err_set). */
+int router__route_copy(struct route_def *dst, const struct route_def *src);
+/* A route PUT that leaves an option out keeps the app's current value (cur: the app's
+ * route, NULL for a new app). */
+void router__route_keep_options(struct route_def *next, const struct route_def *cur);
+/* Sets in rs the options opts was given (router__route_options()'s _set/_given flags). */
+void router__route_set_options(struct route_def *rs, const struct route_def *opts);
 /* {"app": …, "domains": […], "targets": […]}; new reference or NULL. */
 json_t *router__route_to_json(const struct route_def *rs);
 /* Parses "a.b.c.d:port" into sa; returns 0 or -1 (err_set). */
@@ -210,6 +231,39 @@ int router__target_parse(struct sockaddr_in *sa, const char *s);
  * the array); an invalid file is an error naming what is wrong. */
 int router__table_parse(struct route_def **out, size_t *n, const char *text, size_t len);
 json_t *router__table_to_json(const struct route_def *const *specs, size_t n);
+/* One app's value in the table; new reference or NULL. */
+json_t *router__table_entry_json(const struct route_def *rs);
+/* The same text as json_dumps(router__table_to_json(), JSON_INDENT(2) | JSON_SORT_KEYS),
+ * in pieces: _entry_text appends one app's ("    \"app\": {…}", indented as in the
+ * table); _text_join appends the table made of n pieces, given in strcmp() order of
+ * their apps. 0, or -1 (err_set). */
+int router__table_entry_text(struct buf *out, const struct route_def *rs);
+int router__table_text_join(struct buf *out, const char *const *pieces, size_t n);
+
+/* ---- string-keyed hash table (map.c) ------------------------------------------- */
+
+struct map_node;
+struct router_map {
+	struct map_node **buckets;
+	size_t cap, count;
+};
+#define ROUTER_MAP_INIT \
+	{               \
+		0       \
+	}
+
+/* Adds key (copied) -> val; a key may be added more than once. 0, or -1 (err_set). */
+int router__map_add(struct router_map *m, const char *key, void *val);
+/* The value of the first entry for key, or NULL. */
+void *router__map_get(const struct router_map *m, const char *key);
+/* The value of the entry for key after the one whose value is after (NULL: the first). */
+void *router__map_next(const struct router_map *m, const char *key, const void *after);
+/* Removes the entry key -> val; 1 if there was one. */
+int router__map_del(struct router_map *m, const char *key, const void *val);
+/* Calls fn for every entry, in no order; fn may remove the entry it is given. */
+void router__map_each(const struct router_map *m,
+		      void (*fn)(const char *key, void *val, void *data), void *data);
+void router__map_release(struct router_map *m); /* frees the nodes, not the values */
 
 /* ---- the running router (router.c, proxy.c, control.c) ------------------------ */
 
@@ -279,7 +333,10 @@ struct router {
 	uint64_t idle_close_at; /* stopping: idle keep-alive clients closed then */
 	int stopping;
 	struct app *apps;
-	struct conn *conns; /* every open client connection */
+	struct router_map apps_by_name;   /* app name -> struct app */
+	struct router_map apps_by_domain; /* each domain (wildcards as "*.x") -> struct app */
+	struct persist *persist;          /* the table's writer (persist.c) */
+	struct conn *conns;               /* every open client connection */
 	size_t nconns;
 	struct cconn *cconns;        /* every open control connection */
 	struct update *updates;      /* PUTs checking or draining */
@@ -304,9 +361,6 @@ void router__app_unref(struct app *a);
 void router__target_unref(struct target *t);
 /* Closes every idle pooled connection of t. */
 void router__target_drain_pool(struct target *t);
-/* Writes the table, with spec replacing (or adding) its app, or with the app
- * named remove left out; 0 or -1 (err_set). */
-int router__persist(struct router *r, const struct route_def *spec, const char *remove);
 /* Makes spec the app's route (taking ownership of its contents; spec is reset),
  * creating the app if new. Targets not in the new set are marked retired, their
  * pools closed, and returned in *retired (referenced; caller unrefs). */
@@ -333,6 +387,34 @@ void router__conns_stop(struct router *r, int force); /* close idle / all client
  * in maintenance or has no targets); returns how many there were. */
 size_t router__app_release_held(struct app *a);
 void router__upstream_close(struct upstream *up);
+
+/* persist.c: the table on disk, written on libuv's thread pool (see the file's head).
+ * A change is submitted as an operation on one app and applied by its caller in done(),
+ * on the loop, once a write containing it is on disk (status 0) or failed (-1, with
+ * why; the change must then not be applied). Operations complete in submission order.
+ * Without a state file done() is called at once, from within _submit(). */
+enum router_persist_kind {
+	ROUTER_PERSIST_ROUTE,   /* spec: the app's route (options as in a PUT) */
+	ROUTER_PERSIST_OPTIONS, /* spec: app and the options given */
+	ROUTER_PERSIST_REMOVE,  /* spec: app */
+};
+struct router;
+typedef void router_persist_fn(struct router *r, int status, const char *why, void *data);
+/* (Re)builds the writer's table from the apps in r (after restoring the table, before
+ * the loop runs); 0, or -1 (err_set). */
+int router__persist_init(struct router *r);
+/* Copies what it needs of spec; 0, or -1 (err_set) and done() is never called. */
+int router__persist_submit(struct router *r, enum router_persist_kind kind,
+			   const struct route_def *spec, router_persist_fn *done, void *data);
+/* The kind of the newest operation on app not yet done, or -1. */
+int router__persist_pending(struct router *r, const char *app);
+/* An app other than spec's whose route, being written, has one of spec's domains (*domain
+ * says which); NULL if none. */
+const char *router__persist_domain_owner(struct router *r, const struct route_def *spec,
+					 const char **domain);
+/* Calls fn once nothing is being written or waiting to be (at once if so already). */
+void router__persist_when_idle(struct router *r, void (*fn)(struct router *r));
+void router__persist_free(struct router *r); /* after the loop ended */
 
 /* tls.c: TLS behind a byte-level transport; no other file calls SSL_*. */
 struct ssl_ctx_st;
@@ -370,7 +452,8 @@ void router__takeover_stop(struct router *r);
  * when want_tls) from the running router; 0, or -1 with err_set(). */
 int router__takeover(struct router *r, int want_tls);
 
-/* control.c */
+/* control.c: the control API's connections. One request per connection; the handlers in
+ * update.c, actions.c, certs.c and metrics.c answer it through router__cconn_*(). */
 /* The control socket's framing, apart from the socket: one request per connection, its
  * head, then Content-Length bytes of body (no chunked bodies). */
 struct control_frame {
@@ -379,6 +462,22 @@ struct control_frame {
 	int head_done;
 	size_t body_len; /* once complete; the body is at in + head.head_len */
 };
+
+struct cconn {
+	uv_pipe_t pipe;
+	uv_timer_t timer;
+	uv_shutdown_t shutdown_req;
+	struct router *r;
+	struct cconn *prev, *next;
+	struct update *upd; /* the PUT this connection waits for */
+	struct cwait *wait; /* or the write of its change */
+	struct buf in;
+	struct control_frame frame; /* the request being read from in */
+	int answered;
+	int closing;
+	int open_handles;
+};
+
 /* Takes everything read so far (in, len: from the request's first byte; f zeroed before
  * the first call): 0 while more is needed, 1 once the request is complete, or -1 after
  * err_set with *status the answer's (400 malformed, 411 chunked, 413 too large). */
@@ -388,6 +487,44 @@ int router__control_frame(struct control_frame *f, const char *in, size_t len, i
  * 404) or the app name is invalid (400). */
 int router__control_path(char *path, size_t size, const char *url, size_t len, char **app,
 			 char **action, int *status);
+int router__control_listen(struct router *r);
+void router__control_stop(struct router *r); /* close listener, conns, updates */
+/* Answers cc (once; later calls are no-ops) and closes it after the write. _answer sends
+ * body as JSON and takes ownership of it (NULL: a 500 "out of memory"); _error sends
+ * {"error": msg}. */
+void router__cconn_send(struct cconn *cc, int status, const char *ctype, const char *body,
+			size_t len);
+void router__cconn_answer(struct cconn *cc, int status, json_t *body);
+void router__cconn_error(struct cconn *cc, int status, const char *msg);
+json_t *router__error_json(const char *msg); /* {"error": msg}; new reference */
+/* A request whose change waits for the table's writer (router__persist_submit()): the
+ * client may go away meanwhile (cc is then NULL); the change applies all the same. */
+struct cwait {
+	struct cconn *cc;
+	char app[64];
+	struct route_def spec; /* app set; what the change needs besides */
+};
+/* Attaches a new wait to cc (NULL after err_set); _free detaches and frees it (NULL-safe). */
+struct cwait *router__cwait_new(struct cconn *cc, const char *app);
+void router__cwait_free(struct cwait *w);
+
+/* update.c: PUT /apps/<app> (checks, swap, drain; answered when done) and DELETE. */
+void router__control_put(struct cconn *cc, const char *app, const char *body, size_t len);
+void router__control_delete(struct cconn *cc, const char *app);
+/* The client of u went away: u goes on, and nobody hears its answer. */
+void router__update_orphan(struct update *u);
+/* 1 while u's route is being written (it applies whatever happens to its client). */
+int router__update_committing(const struct update *u);
+/* The router stops: a PUT that swapped is answered 200 with "drained": false, one still
+ * checking 503. */
+void router__updates_stop(struct router *r);
+
+/* actions.c: /apps/<app>/pause|resume|maintenance|options (and /cert, handed to certs.c). */
+void router__control_action(struct cconn *cc, const char *app, const char *action, const char *body,
+			    size_t blen);
+/* An optional JSON object body whose keys are all in allowed (NULL-terminated): an
+ * empty body is {}. A new reference, or NULL after err_set. */
+json_t *router__action_body(const char *body, size_t blen, const char *const *allowed);
 /* The action endpoints' bodies, apart from any connection: an empty body is {}; unknown
  * keys, wrong types and out-of-range values are -1 after err_set (the API's 400).
  * pause: {"max_ms"} (resume: {}); maintenance: {"enabled", "message"}, *enabled holds
@@ -395,10 +532,13 @@ int router__control_path(char *path, size_t size, const char *url, size_t len, c
  * "key"}, both malloc'd; options: {"redirect_https", "max_body_bytes"} into spec. */
 int router__pause_parse(const char *body, size_t len, int resume, unsigned *max_ms);
 int router__maintenance_parse(const char *body, size_t len, int *enabled, char **message);
-int router__cert_parse(const char *body, size_t len, char **crt, char **key);
 int router__options_parse(struct route_def *spec, const char *body, size_t len);
-int router__control_listen(struct router *r);
-void router__control_stop(struct router *r); /* close listener, conns, updates */
+
+/* certs.c: PUT|GET|DELETE /apps/<app>/cert. */
+void router__control_cert(struct cconn *cc, const char *app, const char *body, size_t blen);
+int router__cert_parse(const char *body, size_t len, char **crt, char **key);
+
+/* metrics.c: GET /metrics in Prometheus text format; 0, or -1 when out of memory. */
 int router__metrics(struct buf *out, struct router *r);
 
 #endif

@@ -50,6 +50,7 @@ struct req_info {
 	size_t head_len;
 	unsigned long long body_max;  /* the app's limit; 0: none */
 	unsigned long long body_seen; /* body payload bytes read (chunk framing not counted) */
+	unsigned crlf_want;           /* a chunk's CRLF split between reads (http.c) */
 };
 
 struct conn {
@@ -883,6 +884,22 @@ static void conn_start_request(struct conn *c, const struct http_head *h)
 		conn_respond(c, 400, found < 0 ? "bad Host header" : "missing Host header");
 		return;
 	}
+	/* An absolute-form target names the host itself (RFC 9112 section 3.2.2): one
+	 * that disagrees with Host would be routed by Host here and may be read by its
+	 * target there, so it is refused. */
+	if (h->url.len && c->in.buf[h->url.off] != '/' && found > 0) {
+		char thost[256];
+		int t = router__target_host(thost, sizeof(thost), c->in.buf + h->url.off,
+					    h->url.len);
+
+		if (t < 0 || (t > 0 && strcmp(thost, host))) {
+			c->linger = h->has_body;
+			conn_respond(c, 400,
+				     t < 0 ? "bad request target"
+					   : "the request target's host is not the Host header's");
+			return;
+		}
+	}
 	c->app = found ? router__app_for_host(r, host) : NULL;
 	if (!c->app) {
 		conn_respond(c, 404, "no app is served at this host");
@@ -899,6 +916,7 @@ static void conn_start_request(struct conn *c, const struct http_head *h)
 	c->req.body_max =
 		c->app->spec.max_body_set ? c->app->spec.max_body_bytes : ROUTER_BODY_MAX_DEFAULT;
 	c->req.body_seen = 0;
+	c->req.crlf_want = 0;
 	if (c->req.body_max && !h->chunked && c->parser.content_length > c->req.body_max) {
 		c->linger = 1;
 		conn_respond(c, 413, "the request body is larger than the app accepts");
@@ -1047,9 +1065,17 @@ static void conn_forward_body(struct conn *c)
 
 	if (c->state != CONN_STREAMING || c->req_done)
 		goto reading;
+	/* The parser's head is the router's scratch one (see struct req_info): what of a
+	 * chunk's CRLF is still to come is kept here between reads. */
+	c->r->head.crlf_want = c->req.crlf_want;
 	n = router__body_feed_counted(&c->parser, c->in.buf, c->in.len, &done, &c->req.body_seen);
+	c->req.crlf_want = c->r->head.crlf_want;
 	if (n < 0) {
-		conn_close(c); /* bad framing; the upstream saw part of it */
+		/* Bad framing: none of these bytes go on. The app saw the body before
+		 * them, so its connection goes; the client gets 400 if nothing was
+		 * answered yet. */
+		c->linger = 1;
+		conn_respond(c, 400, "bad request body");
 		return;
 	}
 	if (c->req.body_max && c->req.body_seen > c->req.body_max) {

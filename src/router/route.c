@@ -300,6 +300,27 @@ json_t *router__route_to_json(const struct route_def *rs)
 			 string_array(rs->targets, rs->ntargets));
 }
 
+json_t *router__table_entry_json(const struct route_def *rs)
+{
+	json_t *one =
+		json_pack("{s:o, s:o, s:i}", "domains", string_array(rs->domains, rs->ndomains),
+			  "targets", string_array(rs->targets, rs->ntargets), "drain_timeout_ms",
+			  (json_int_t)rs->drain_timeout_ms);
+
+	if (one && rs->redirect_set &&
+	    json_object_set_new(one, "redirect_https", json_boolean(rs->redirect_https)) < 0) {
+		json_decref(one);
+		one = NULL;
+	}
+	if (one && rs->max_body_set &&
+	    json_object_set_new(one, "max_body_bytes",
+				json_integer((json_int_t)rs->max_body_bytes)) < 0) {
+		json_decref(one);
+		one = NULL;
+	}
+	return one;
+}
+
 json_t *router__table_to_json(const struct route_def *const *specs, size_t n)
 {
 	json_t *apps = json_object(), *one;
@@ -308,28 +329,56 @@ json_t *router__table_to_json(const struct route_def *const *specs, size_t n)
 	if (!apps)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		one = json_pack("{s:o, s:o, s:i}", "domains",
-				string_array(specs[i]->domains, specs[i]->ndomains), "targets",
-				string_array(specs[i]->targets, specs[i]->ntargets),
-				"drain_timeout_ms", (json_int_t)specs[i]->drain_timeout_ms);
-		if (one && specs[i]->redirect_set &&
-		    json_object_set_new(one, "redirect_https",
-					json_boolean(specs[i]->redirect_https)) < 0) {
-			json_decref(one);
-			one = NULL;
-		}
-		if (one && specs[i]->max_body_set &&
-		    json_object_set_new(one, "max_body_bytes",
-					json_integer((json_int_t)specs[i]->max_body_bytes)) < 0) {
-			json_decref(one);
-			one = NULL;
-		}
+		one = router__table_entry_json(specs[i]);
 		if (!one || json_object_set_new(apps, specs[i]->app, one) < 0) {
 			json_decref(apps);
 			return NULL;
 		}
 	}
 	return json_pack("{s:i, s:o}", "version", 1, "apps", apps);
+}
+
+/* The text json_dumps(JSON_INDENT(2) | JSON_SORT_KEYS) gives the table is made of one
+ * piece per app, each indented by 4; these make and join the pieces, so that a write
+ * serialises only the apps that changed. */
+int router__table_entry_text(struct buf *out, const struct route_def *rs)
+{
+	json_t *one = router__table_entry_json(rs), *key = json_string(rs->app);
+	char *k = key ? json_dumps(key, JSON_ENCODE_ANY) : NULL;
+	char *v = one ? json_dumps(one, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	const char *s;
+	int ret = -1;
+
+	if (!k || !v) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (buf_addstr(out, "    ") < 0 || buf_addstr(out, k) < 0 || buf_addstr(out, ": ") < 0)
+		goto out;
+	for (s = v; *s; s++)
+		if (buf_addch(out, *s) < 0 || (*s == '\n' && buf_addstr(out, "    ") < 0))
+			goto out;
+	ret = 0;
+out:
+	free(k);
+	free(v);
+	json_decref(key);
+	json_decref(one);
+	return ret;
+}
+
+int router__table_text_join(struct buf *out, const char *const *pieces, size_t n)
+{
+	size_t i;
+
+	if (!n)
+		return buf_addstr(out, "{\n  \"apps\": {},\n  \"version\": 1\n}");
+	if (buf_addstr(out, "{\n  \"apps\": {\n") < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (buf_addstr(out, pieces[i]) < 0 || buf_addstr(out, i + 1 < n ? ",\n" : "\n") < 0)
+			return -1;
+	return buf_addstr(out, "  },\n  \"version\": 1\n}");
 }
 
 int router__table_parse(struct route_def **out, size_t *n, const char *text, size_t len)
@@ -383,4 +432,60 @@ out:
 	}
 	json_decref(root);
 	return ret;
+}
+
+static int strings_copy(char ***dst, size_t *ndst, char *const *src, size_t n)
+{
+	size_t i;
+
+	*ndst = 0;
+	if (!(*dst = calloc(n + 1, sizeof(**dst))))
+		return err_set("out of memory");
+	for (i = 0; i < n; i++) {
+		if (!((*dst)[i] = strdup(src[i])))
+			return err_set("out of memory");
+		(*ndst)++;
+	}
+	return 0;
+}
+
+int router__route_copy(struct route_def *dst, const struct route_def *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->drain_timeout_ms = src->drain_timeout_ms;
+	dst->redirect_https = src->redirect_https;
+	dst->redirect_set = src->redirect_set;
+	dst->max_body_bytes = src->max_body_bytes;
+	dst->max_body_set = src->max_body_set;
+	dst->max_body_given = src->max_body_given;
+	if (!(dst->app = strdup(src->app)))
+		return err_set("out of memory");
+	if (strings_copy(&dst->domains, &dst->ndomains, src->domains, src->ndomains) < 0 ||
+	    strings_copy(&dst->targets, &dst->ntargets, src->targets, src->ntargets) < 0)
+		return -1;
+	return 0;
+}
+
+void router__route_keep_options(struct route_def *next, const struct route_def *cur)
+{
+	if (cur && !next->redirect_set) {
+		next->redirect_https = cur->redirect_https;
+		next->redirect_set = cur->redirect_set;
+	}
+	if (cur && !next->max_body_given) {
+		next->max_body_bytes = cur->max_body_bytes;
+		next->max_body_set = cur->max_body_set;
+	}
+}
+
+void router__route_set_options(struct route_def *rs, const struct route_def *opts)
+{
+	if (opts->redirect_set) {
+		rs->redirect_https = opts->redirect_https;
+		rs->redirect_set = 1;
+	}
+	if (opts->max_body_given) {
+		rs->max_body_bytes = opts->max_body_bytes;
+		rs->max_body_set = opts->max_body_set;
+	}
 }

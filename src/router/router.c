@@ -101,36 +101,62 @@ void router__app_unref(struct app *a)
 
 struct app *router__app_find(struct router *r, const char *name)
 {
-	struct app *a;
-
-	for (a = r->apps; a; a = a->next)
-		if (!strcmp(a->spec.app, name))
-			return a;
-	return NULL;
+	return router__map_get(&r->apps_by_name, name);
 }
 
 struct app *router__app_for_host(struct router *r, const char *host)
 {
-	struct app *a, *best = NULL;
-	size_t i, hlen = strlen(host), best_len = 0;
+	char wild[256];
+	struct app *a;
+	size_t hlen = strlen(host);
+	const char *dot;
 
-	/* A linear scan: a host runs tens of apps, not thousands. */
-	for (a = r->apps; a; a = a->next)
-		for (i = 0; i < a->spec.ndomains; i++)
-			if (!strcmp(a->spec.domains[i], host))
-				return a;
-	for (a = r->apps; a; a = a->next)
-		for (i = 0; i < a->spec.ndomains; i++) {
-			const char *d = a->spec.domains[i];
-			size_t dlen = strlen(d) - 1; /* ".example.com" */
-			if (d[0] != '*' || hlen <= dlen || dlen <= best_len)
-				continue;
-			if (!strcmp(host + hlen - dlen, d + 1)) {
-				best = a;
-				best_len = dlen;
-			}
+	if ((a = router__map_get(&r->apps_by_domain, host)))
+		return a;
+	/* "*.example.com" serves any name that ends in ".example.com" with at least one
+	 * character before it; the longest such suffix wins, and the first dot from the
+	 * left gives the longest. */
+	if (hlen + 2 > sizeof(wild))
+		return NULL;
+	for (dot = strchr(host + 1, '.'); dot; dot = strchr(dot + 1, '.')) {
+		wild[0] = '*';
+		memcpy(wild + 1, dot, hlen - (size_t)(dot - host) + 1);
+		if ((a = router__map_get(&r->apps_by_domain, wild)))
+			return a;
+	}
+	return NULL;
+}
+
+/* Indexes (add) or unindexes a's domains. Adding fails only when out of memory, and
+ * then leaves none of them added. */
+static int index_domains(struct router *r, struct app *a, int add)
+{
+	size_t i;
+
+	for (i = 0; i < a->spec.ndomains; i++)
+		if (!add)
+			router__map_del(&r->apps_by_domain, a->spec.domains[i], a);
+		else if (router__map_add(&r->apps_by_domain, a->spec.domains[i], a) < 0) {
+			while (i--)
+				router__map_del(&r->apps_by_domain, a->spec.domains[i], a);
+			return -1;
 		}
-	return best;
+	return 0;
+}
+
+/* Moves a's entries in the domain index from its domains to next's: the new ones are
+ * added first, so a failure (out of memory) changes nothing. */
+static int reindex(struct router *r, struct app *a, const struct route_def *next)
+{
+	struct route_def cur = a->spec;
+	int rc;
+
+	a->spec = *next;
+	rc = index_domains(r, a, 1);
+	a->spec = cur;
+	if (rc == 0)
+		(void)index_domains(r, a, 0);
+	return rc;
 }
 
 int router__app_apply(struct router *r, struct route_def *spec, struct target ***retired,
@@ -148,6 +174,10 @@ int router__app_apply(struct router *r, struct route_def *spec, struct target **
 			return err_set("out of memory");
 		a->refs = 1;
 		created = 1;
+		if (router__map_add(&r->apps_by_name, spec->app, a) < 0) {
+			free(a);
+			return -1;
+		}
 	}
 	nt = calloc(spec->ntargets + 1, sizeof(*nt));
 	old = calloc(a->spec.ntargets + 1, sizeof(*old));
@@ -165,6 +195,8 @@ int router__app_apply(struct router *r, struct route_def *spec, struct target **
 			goto fail;
 		}
 	}
+	if (reindex(r, a, spec) < 0)
+		goto fail;
 	for (j = 0; j < a->spec.ntargets; j++)
 		if (a->targets[j])
 			old[nold++] = a->targets[j];
@@ -199,8 +231,10 @@ fail:
 	}
 	free(nt);
 	free(old);
-	if (created)
+	if (created) {
+		router__map_del(&r->apps_by_name, spec->app, a);
 		free(a);
+	}
 	return -1;
 }
 
@@ -214,6 +248,8 @@ void router__app_remove(struct router *r, struct app *a)
 			*pp = a->next;
 			break;
 		}
+	router__map_del(&r->apps_by_name, a->spec.app, a);
+	(void)index_domains(r, a, 0);
 	a->deleted = 1;
 	a->paused = 0;
 	for (i = 0; i < a->spec.ntargets; i++) {
@@ -235,50 +271,6 @@ void router__app_remove(struct router *r, struct app *a)
 }
 
 /* ---- the state file -------------------------------------------------------------- */
-
-int router__persist(struct router *r, const struct route_def *spec, const char *remove)
-{
-	const struct route_def **specs = NULL;
-	struct app *a;
-	size_t n = 0, count = 1;
-	json_t *table = NULL;
-	char *text = NULL;
-	int replaced = 0, ret = -1;
-
-	if (!r->opts.state_file)
-		return 0;
-	for (a = r->apps; a; a = a->next)
-		count++;
-	if (!(specs = calloc(count, sizeof(*specs)))) {
-		err_set("out of memory");
-		goto out;
-	}
-	for (a = r->apps; a; a = a->next) {
-		if (remove && !strcmp(a->spec.app, remove))
-			continue;
-		if (spec && !strcmp(a->spec.app, spec->app)) {
-			specs[n++] = spec;
-			replaced = 1;
-		} else {
-			specs[n++] = &a->spec;
-		}
-	}
-	if (spec && !replaced)
-		specs[n++] = spec;
-	if (!(table = router__table_to_json((const struct route_def *const *)specs, n)) ||
-	    !(text = json_dumps(table, JSON_INDENT(2) | JSON_SORT_KEYS))) {
-		err_set("out of memory");
-		goto out;
-	}
-	if (fs_write_atomic(r->opts.state_file, text, strlen(text), 0640) < 0)
-		goto out;
-	ret = 0;
-out:
-	free(text);
-	json_decref(table);
-	free(specs);
-	return ret;
-}
 
 static int restore(struct router *r, size_t *napps)
 {
@@ -311,6 +303,9 @@ static int restore(struct router *r, size_t *napps)
 	*napps = n;
 	ret = 0;
 out:
+	/* The writer starts from what is served: the next write keeps every app. */
+	if (ret == 0 && router__persist_init(r) < 0)
+		ret = -1;
 	for (i = 0; i < n; i++)
 		router__route_release(&specs[i]);
 	free(specs);
@@ -639,6 +634,9 @@ out:
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
 	}
+	router__persist_free(r);
+	router__map_release(&r->apps_by_name);
+	router__map_release(&r->apps_by_domain);
 	if (r->access_log)
 		fflush(r->access_log);
 	if (r->access_log_owned)

@@ -37,6 +37,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((size_t)n > size || h.nhdr > ROUTER_MAX_HEADERS)
 		abort();
 	(void)router__head_host(host, sizeof(host), &h, in);
+	(void)router__target_host(host, sizeof(host), in + h.url.off, h.url.len);
+	/* What the router refuses never comes out as a head: no folded line (a value with
+	 * a CR or LF), no Transfer-Encoding but one "chunked", none in HTTP/1.0. */
+	{
+		size_t i, nte = 0;
+
+		for (i = 0; i < h.nhdr; i++) {
+			const char *v = in + h.hdr[i].value.off;
+
+			if (memchr(v, '\r', h.hdr[i].value.len) ||
+			    memchr(v, '\n', h.hdr[i].value.len))
+				abort();
+			nte += h.hdr[i].kind == HDR_TRANSFER_ENCODING;
+		}
+		if (nte > 1 || (nte && (!h.chunked || h.http_minor == 0)))
+			abort();
+	}
 	if (router__request_rewrite(&out, &h, in, &fwd) == 0 &&
 	    (out.len < 4 || memcmp(out.buf + out.len - 4, "\r\n\r\n", 4)))
 		abort();

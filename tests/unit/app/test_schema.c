@@ -184,10 +184,11 @@ static void release_record_matches_the_old_one(void **state)
 			   back;
 
 	(void)state;
+	/* s? with a NULL: "git_rev" is left out, as app_release_append() does. */
 	old = json_pack("{s:I,s:s,s:s?,s:O,s:O,s:s,s:s,s:s}", "version", (json_int_t)3, "image",
-			"wharf/x:3", "git_rev", NULL, "config", config, "formation", formation,
-			"created_at", "2026-01-01T00:00:00Z", "description", "deploy", "by",
-			"alice");
+			"wharf/x:3", "git_rev", (const char *)NULL, "config", config, "formation",
+			formation, "created_at", "2026-01-01T00:00:00Z", "description", "deploy",
+			"by", "alice");
 	assert_int_equal(app_release_append(rels, &r), 0);
 	assert_true(json_equal(app_release_current(rels), old));
 	r.git_rev = "abc";

@@ -445,6 +445,90 @@ static void test_rewrite_joins_forwarded_for_and_formats_numbers(void **state)
 	buf_release(&out);
 }
 
+/* Requests a proxy and an app could read two ways are refused (400). */
+static void test_strict_requests(void **state)
+{
+	static const char *const bad[] = {
+		"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\tfolded\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+		"Transfer-Encoding: chunked\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+		"1\r\n\r\n",
+		"POST / HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+	};
+	struct http_head h;
+	llhttp_t p;
+	size_t i;
+	(void)state;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse(&h, &p, bad[i]), -1);
+		assert_int_equal(h.error_status, 400);
+	}
+	assert_true(parse(&h, &p,
+			  "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:  Chunked \r\n\r\n") >
+		    0);
+	assert_true(h.chunked);
+	/* An upstream's folded line is still only dropped (add_header()), not refused. */
+	memset(&h, 0, sizeof(h));
+	h.is_response = 1;
+	assert_true(router__head_parse(&p, &h, "HTTP/1.1 200 OK\r\nX-A: 1\r\n b\r\n\r\n", 34) > 0);
+}
+
+/* A chunk's data must be followed by CRLF, also when the two bytes come in the next
+ * feed; llhttp 8 alone skips them unchecked. */
+static void test_chunk_crlf(void **state)
+{
+	const char *head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+	const char *good = "3\r\nabc\r\n0\r\n\r\n", *bad = "3\r\nabcXX0\r\n\r\n";
+	struct http_head h;
+	llhttp_t p;
+	size_t off;
+	int n, done;
+	long m;
+	(void)state;
+
+	n = parse(&h, &p, head);
+	assert_true(n > 0);
+	llhttp_resume(&p);
+	assert_int_equal(router__body_feed(&p, bad, strlen(bad), &done), -1);
+	/* Byte by byte: the good body passes, the bad one fails at the first X. */
+	n = parse(&h, &p, head);
+	llhttp_resume(&p);
+	for (off = 0, done = 0; !done && off < strlen(good); off++) {
+		m = router__body_feed(&p, good + off, 1, &done);
+		assert_true(m >= 0);
+	}
+	assert_true(done);
+	assert_int_equal(off, strlen(good));
+	n = parse(&h, &p, head);
+	llhttp_resume(&p);
+	for (off = 0; off < 6; off++)
+		assert_true(router__body_feed(&p, bad + off, 1, &done) >= 0);
+	assert_int_equal(router__body_feed(&p, bad + 6, 1, &done), -1);
+}
+
+static void test_target_host(void **state)
+{
+	char host[256];
+	(void)state;
+
+	assert_int_equal(router__target_host(host, sizeof(host), "/a", 2), 0);
+	assert_int_equal(router__target_host(host, sizeof(host), "*", 1), 0);
+	assert_int_equal(router__target_host(host, sizeof(host), "http://A.example:8080/x?y", 25),
+			 1);
+	assert_string_equal(host, "a.example");
+	assert_int_equal(router__target_host(host, sizeof(host), "https://b.example", 17), 1);
+	assert_string_equal(host, "b.example");
+	assert_int_equal(router__target_host(host, sizeof(host), "http://u@b.example/", 19), -1);
+	assert_int_equal(router__target_host(host, sizeof(host), "b.example/x", 11), -1);
+	assert_int_equal(router__target_host(host, sizeof(host), "http:///x", 9), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +546,9 @@ int main(void)
 		cmocka_unit_test(test_upgrade_keeps_upgrade_both_ways),
 		cmocka_unit_test(test_request_rewrite_ids_and_times),
 		cmocka_unit_test(test_chunked_response_for_http10_client),
+		cmocka_unit_test(test_strict_requests),
+		cmocka_unit_test(test_chunk_crlf),
+		cmocka_unit_test(test_target_host),
 		cmocka_unit_test(test_rewrite_joins_forwarded_for_and_formats_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -257,6 +257,19 @@ static void test_route_options(void **state)
 	router__route_release(&a);
 }
 
+/* Indexes the apps of r->apps by domain, as router__app_apply() does. */
+static void index_apps(struct router *r)
+{
+	struct app *a;
+	size_t i;
+
+	router__map_release(&r->apps_by_domain);
+	for (a = r->apps; a; a = a->next)
+		for (i = 0; i < a->spec.ndomains; i++)
+			assert_int_equal(router__map_add(&r->apps_by_domain, a->spec.domains[i], a),
+					 0);
+}
+
 /* Host to app: an exact domain wins over any wildcard, the longest matching
  * wildcard over shorter ones, whatever the order of the table; "*.d" matches
  * subdomains of d at any depth but not d itself. */
@@ -289,6 +302,7 @@ static void test_app_for_host(void **state)
 			deep.next = &wide;
 			wide.next = NULL;
 		}
+		index_apps(r);
 		assert_null(router__app_for_host(r, "example.test"));
 		assert_ptr_equal(router__app_for_host(r, "a.example.test"), &wide);
 		assert_ptr_equal(router__app_for_host(r, "deep.example.test"), &wide);
@@ -305,9 +319,66 @@ static void test_app_for_host(void **state)
 	/* An exact domain beats a wildcard that also matches. */
 	plain.next = r->apps;
 	r->apps = &plain;
+	index_apps(r);
 	a = router__app_for_host(r, "example.test");
 	assert_ptr_equal(a, &plain);
+	router__map_release(&r->apps_by_domain);
 	free(r);
+}
+
+/* The writer (persist.c) makes the table file from one piece per app: the bytes must be
+ * those json_dumps() makes of the whole table, which earlier routers wrote. */
+static void test_table_text_pieces(void **state)
+{
+	static const char *const bodies[] = {
+		"{\"domains\": [\"b.example.com\", \"*.b.io\"], \"targets\": [\"127.0.0.1:1\"]}",
+		"{\"domains\": [], \"targets\": [], \"drain_timeout_ms\": 0}",
+		"{\"domains\": [\"a.io\"], \"targets\": [\"10.0.0.1:80\", \"10.0.0.2:80\"], "
+		"\"redirect_https\": false, \"max_body_bytes\": 0}",
+		"{\"domains\": [\"c.io\"], \"targets\": [], \"max_body_bytes\": 1048576, "
+		"\"redirect_https\": true}",
+	};
+	static const char *const names[] = { "b-app", "a.app", "a", "web2" };
+	struct route_def rs[4];
+	const struct route_def *order[4];
+	const char *pieces[4];
+	struct buf one[4], all = BUF_INIT;
+	json_t *table;
+	char *want;
+	size_t i, j, n;
+	(void)state;
+
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(put(&rs[i], names[i], bodies[i]), 0);
+		buf_init(&one[i], 0);
+		assert_int_equal(router__table_entry_text(&one[i], &rs[i]), 0);
+	}
+	for (n = 0; n <= 4; n++) {
+		/* The first n apps, in strcmp() order of their names. */
+		for (i = 0; i < n; i++)
+			order[i] = &rs[i];
+		for (i = 0; i < n; i++)
+			for (j = i + 1; j < n; j++)
+				if (strcmp(order[j]->app, order[i]->app) < 0) {
+					const struct route_def *x = order[i];
+					order[i] = order[j];
+					order[j] = x;
+				}
+		for (i = 0; i < n; i++)
+			pieces[i] = one[order[i] - rs].buf;
+		buf_reset(&all);
+		assert_int_equal(router__table_text_join(&all, pieces, n), 0);
+		table = router__table_to_json(order, n);
+		want = json_dumps(table, JSON_INDENT(2) | JSON_SORT_KEYS);
+		assert_string_equal(all.buf, want);
+		free(want);
+		json_decref(table);
+	}
+	for (i = 0; i < 4; i++) {
+		buf_release(&one[i]);
+		router__route_release(&rs[i]);
+	}
+	buf_release(&all);
 }
 
 int main(void)
@@ -317,7 +388,7 @@ int main(void)
 		cmocka_unit_test(test_route_rejects),    cmocka_unit_test(test_target_parse),
 		cmocka_unit_test(test_table_round_trip), cmocka_unit_test(test_table_invalid),
 		cmocka_unit_test(test_route_to_json),    cmocka_unit_test(test_route_options),
-		cmocka_unit_test(test_app_for_host),
+		cmocka_unit_test(test_app_for_host),     cmocka_unit_test(test_table_text_pieces),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
