@@ -16,9 +16,12 @@ void cli_build_release(struct cli_build *b)
 }
 
 /* A Dockerfile app: the image's CMD is web, unless a Procfile names the types. */
-static int build_with_dockerfile(struct docker *d, const char *dir, const char *tag,
-				 const json_t *labels, struct cli_build *out)
+static int build_with_dockerfile(struct docker *d, const char *app, const char *dir,
+				 const char *tag, const json_t *labels, const json_t *appobj,
+				 struct cli_build *out)
 {
+	struct build_df_opts o = { 0 };
+	struct buf net = BUF_INIT, gw = BUF_INIT;
 	json_t *types = NULL;
 	int ret = -1;
 
@@ -26,14 +29,22 @@ static int build_with_dockerfile(struct docker *d, const char *dir, const char *
 		goto out;
 	if (build_check_base_images(d, dir) < 0)
 		goto out;
+	/* The build runs on the app's network, never the host's. */
+	if (runtime_app_network(d, app, &net, &gw) < 0)
+		goto out;
+	o.config = json_object_get(appobj, "config");
+	o.network = net.buf;
+	o.gateway = gw.len ? gw.buf : NULL;
 	say_step("Building image %s", tag);
-	if (build_dockerfile(d, dir, tag, labels, &out->image) < 0)
+	if (build_dockerfile(d, dir, tag, labels, &o, &out->image) < 0)
 		goto out;
 	if (types && build_procfile_shell_processes(types, &out->processes) < 0)
 		goto out;
 	ret = 0;
 out:
 	json_decref(types);
+	buf_release(&net);
+	buf_release(&gw);
 	return ret;
 }
 
@@ -42,11 +53,14 @@ static int build_with_buildpacks(struct docker *d, const char *app, const char *
 				 struct cli_build *out)
 {
 	struct build_bp_opts o = { 0 };
+	struct buf net = BUF_INIT, gw = BUF_INIT;
 	json_t *types = NULL, *extra = NULL;
 	int ret = -1;
 
-	/* A bad Procfile fails the push before a builder container starts. */
+	/* A bad Procfile fails the push before a builder container starts. The
+	 * builder runs on the app's network, never the host's. */
 	if (build_procfile_load(dir, &types) < 0 ||
+	    runtime_app_network(d, app, &net, &gw) < 0 ||
 	    plugins_docker_args(&extra, "docker-args-build", app,
 				(const char *[]){ app, "buildpacks", NULL }) < 0)
 		goto out;
@@ -57,11 +71,15 @@ static int build_with_buildpacks(struct docker *d, const char *app, const char *
 	o.labels = labels;
 	o.config = json_object_get(appobj, "config");
 	o.buildpacks = json_object_get(appobj, "buildpacks");
+	o.network = net.buf;
+	o.gateway = gw.len ? gw.buf : NULL;
 	say_step("Building image %s with buildpacks on %s", tag, build_stack_image());
 	ret = build_buildpacks(d, &o, &out->image, &out->processes);
 out:
 	json_decref(types);
 	json_decref(extra);
+	buf_release(&net);
+	buf_release(&gw);
 	return ret;
 }
 
@@ -107,7 +125,7 @@ int cli_build_tree(struct docker *d, const char *app, const char *rev, const cha
 	if (!strcmp(builder, "buildpacks")) {
 		if (build_with_buildpacks(d, app, dir, tag.buf, labels, appobj, out) < 0)
 			goto out;
-	} else if (build_with_dockerfile(d, dir, tag.buf, labels, out) < 0) {
+	} else if (build_with_dockerfile(d, app, dir, tag.buf, labels, appobj, out) < 0) {
 		goto out;
 	}
 	plugins_post("post-build", app, (const char *[]){ app, builder, out->image.buf, NULL });

@@ -149,6 +149,7 @@ int cmd_checks_run(int argc, char **argv)
 	struct cli_opts o;
 	struct docker *d = NULL;
 	json_t *app = NULL, *rels = NULL, *cur, *list = NULL, *domains = NULL, *c;
+	struct buf addr = BUF_INIT;
 	const char *host;
 	char rel[32];
 	size_t i;
@@ -181,8 +182,11 @@ int cmd_checks_run(int argc, char **argv)
 		    strcmp(json_str(c, "State", ""), "running"))
 			continue;
 		say_detail("web container %.12s on port %s", json_str(c, "Id", ""), port);
-		if (runtime_run_checks(d, json_str(c, "Id", ""), atoi(port), host ? host : "localhost",
-				       json_object_get(cur, "checks")) < 0)
+		/* At the container's address on the app's network, as the router sees it. */
+		buf_reset(&addr);
+		if (runtime_container_addr(&addr, c, o.pos[0]) < 0 ||
+		    runtime_run_checks(d, json_str(c, "Id", ""), addr.buf, atoi(port),
+				       host ? host : "localhost", json_object_get(cur, "checks")) < 0)
 			goto out;
 		ran++;
 	}
@@ -197,6 +201,7 @@ out:
 	json_decref(rels);
 	json_decref(list);
 	json_decref(domains);
+	buf_release(&addr);
 	docker_free(d);
 	return ret;
 }

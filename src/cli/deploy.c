@@ -494,12 +494,16 @@ static int release_targets(struct docker *d, const char *app, long version, json
 	json_array_foreach(list, i, c) {
 		json_t *labels = json_object_get(c, "Labels");
 		const char *port = json_str(labels, "wharf.port", NULL);
-		char t[32];
+		struct buf t = BUF_INIT;
 		if (!port || strcmp(json_str(labels, "wharf.release", ""), rel) ||
 		    strcmp(json_str(c, "State", ""), "running"))
 			continue;
-		snprintf(t, sizeof(t), "127.0.0.1:%s", port);
-		json_array_append_new(targets, json_string(t));
+		/* The container's address on the app's network: the router dials it. */
+		if (runtime_container_addr(&t, c, app) == 0 && buf_addf(&t, ":%s", port) == 0)
+			json_array_append_new(targets, json_string(t.buf));
+		else
+			say_warn("%s", err_msg());
+		buf_release(&t);
 	}
 	json_decref(list);
 	return 0;

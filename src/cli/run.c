@@ -145,7 +145,7 @@ int cmd_run(int argc, char **argv)
 	struct session s = { 0 };
 	struct term term = { 0 };
 	struct docker *d = NULL;
-	struct buf id = BUF_INIT, name = BUF_INIT;
+	struct buf id = BUF_INIT, name = BUF_INIT, net = BUF_INIT;
 	json_t *appobj = NULL, *rels = NULL, *cfg = NULL, *env = json_array(), *labels = NULL, *v;
 	const json_t *rel;
 	const char **envv = NULL, **binds = NULL, *k;
@@ -191,7 +191,11 @@ int cmd_run(int argc, char **argv)
 	spec.binds = binds;
 	spec.tty = s.tty;
 	spec.open_stdin = 1;
-	if (docker_new(&d, NULL) < 0 || docker_container_create(d, &spec, &id) < 0)
+	/* On the app's network, as its other containers: never the host's. */
+	if (docker_new(&d, NULL) < 0 || runtime_app_network(d, argv[1], &net, NULL) < 0)
+		goto out;
+	spec.network = net.buf;
+	if (docker_container_create(d, &spec, &id) < 0)
 		goto out;
 	catch_signals();
 	s.d = d;
@@ -234,6 +238,7 @@ out:
 	json_decref(labels);
 	buf_release(&id);
 	buf_release(&name);
+	buf_release(&net);
 	docker_free(d);
 	return ret;
 }

@@ -469,13 +469,14 @@ out:
 /* One streamed request on its own connection. The request body, if any, is read
  * from body_fd; on a version refusal the request is repeated once when that fd
  * can be rewound. Non-2xx replies fail with the daemon's message. */
-static int docker_stream(struct docker *d, const char *method, const char *path,
-			 const char *content_type, int body_fd, runtime__chunk_fn *fn,
-			 void *data, long *status_out)
+static int docker_stream_timed(struct docker *d, const char *method, const char *path,
+			       const char *content_type, int body_fd, runtime__chunk_fn *fn,
+			       void *data, long *status_out, long timeout_ms)
 {
 	struct runtime__stream_req req = {
 		.sock_path = d->sock, .method = method, .content_type = content_type,
 		.body_fd = body_fd, .body_size = -1, .fn = fn, .data = data,
+		.timeout_ms = timeout_ms,
 	};
 	struct buf vpath = BUF_INIT, errbody = BUF_INIT, msg = BUF_INIT;
 	off_t start = body_fd >= 0 ? lseek(body_fd, 0, SEEK_CUR) : -1;
@@ -519,6 +520,14 @@ out:
 	buf_release(&errbody);
 	buf_release(&vpath);
 	return ret;
+}
+
+static int docker_stream(struct docker *d, const char *method, const char *path,
+			 const char *content_type, int body_fd, runtime__chunk_fn *fn,
+			 void *data, long *status_out)
+{
+	return docker_stream_timed(d, method, path, content_type, body_fd, fn, data,
+				   status_out, 0);
 }
 
 /* ---- images ------------------------------------------------------------------- */
@@ -659,7 +668,7 @@ static int build_chunk(const char *data, size_t len, void *ud)
 	return runtime__lines_feed(&c->lines, data, len, build_line, c);
 }
 
-int docker_build(struct docker *d, int tar_fd, const char *query_extra,
+int docker_build(struct docker *d, int tar_fd, const char *query_extra, long timeout_s,
 		 docker_json_fn *fn, void *data, struct buf *image_id)
 {
 	struct build_ctx c = {
@@ -667,19 +676,25 @@ int docker_build(struct docker *d, int tar_fd, const char *query_extra,
 		.error = BUF_INIT, .short_id = BUF_INIT,
 	};
 	struct buf path = BUF_INIT;
+	double t0 = clock_now_s();
 	int ret = -1;
 
 	buf_reset(image_id);
 	/* version=1 is the legacy builder: BuildKit needs a gRPC session. pull=0
 	 * because no registry is reachable; the caller checked the FROM images. */
-	if (buf_addstr(&path, "/build?rm=1&forcerm=1&networkmode=host&pull=0&version=1") < 0)
+	if (buf_addstr(&path, "/build?rm=1&forcerm=1&pull=0&version=1") < 0)
 		goto out;
 	if (query_extra && *query_extra &&
 	    buf_addf(&path, "&%s", query_extra[0] == '&' ? query_extra + 1 : query_extra) < 0)
 		goto out;
-	if (docker_stream(d, "POST", path.buf, "application/x-tar", tar_fd, build_chunk, &c,
-			  NULL) < 0)
+	/* At the limit the connection closes, which cancels the build: dockerd kills
+	 * the RUN step's container. */
+	if (docker_stream_timed(d, "POST", path.buf, "application/x-tar", tar_fd, build_chunk,
+				&c, NULL, timeout_s > 0 ? timeout_s * 1000 : 0) < 0) {
+		if (timeout_s > 0 && clock_now_s() - t0 >= (double)timeout_s - 0.5)
+			err_set("the build took longer than %ld s and was stopped", timeout_s);
 		goto out;
+	}
 	if (runtime__lines_finish(&c.lines, build_line, &c) < 0)
 		goto out;
 	if (c.error.len) {
@@ -700,6 +715,74 @@ out:
 	buf_release(&c.error);
 	buf_release(&c.short_id);
 	buf_release(&path);
+	return ret;
+}
+
+/* ---- networks ------------------------------------------------------------------- */
+
+static int network_gateway(struct docker *d, const char *name, struct buf *gateway, long *status)
+{
+	struct buf p = BUF_INIT;
+	json_t *info = NULL, *cfg;
+	int ret = -1;
+
+	if (buf_addstr(&p, "/networks/") < 0 || runtime__urlencode(&p, name) < 0)
+		goto out;
+	if (docker_call(d, "GET", p.buf, NULL, &info, status) < 0)
+		goto out;
+	cfg = json_array_get(json_object_get(json_object_get(info, "IPAM"), "Config"), 0);
+	if (gateway && buf_addstr(gateway, json_str(cfg, "Gateway", "")) < 0)
+		goto out;
+	ret = 0;
+out:
+	json_decref(info);
+	buf_release(&p);
+	return ret;
+}
+
+int docker_network_ensure(struct docker *d, const char *name, const json_t *labels,
+			  int internal, const char *bridge, struct buf *gateway)
+{
+	json_t *body = NULL, *reply = NULL;
+	long status = 0;
+	int ret = -1;
+
+	if (gateway)
+		buf_reset(gateway);
+	if (network_gateway(d, name, gateway, &status) == 0)
+		return 0;
+	if (status != 404)
+		return -1;
+	body = json_pack("{s:s, s:s, s:b, s:b, s:o, s:{}}", "Name", name, "Driver", "bridge",
+			 "Internal", internal, "CheckDuplicate", 1, "Labels",
+			 labels ? json_deep_copy(labels) : json_object(), "Options");
+	if (!body || (bridge && json_object_set_new(json_object_get(body, "Options"),
+						    "com.docker.network.bridge.name",
+						    json_string(bridge)) < 0)) {
+		err_set("out of memory");
+		goto out;
+	}
+	/* 409: made meanwhile (a deploy and a `run` of the app at once). */
+	if (docker_call(d, "POST", "/networks/create", body, &reply, &status) < 0 && status != 409)
+		goto out;
+	ret = network_gateway(d, name, gateway, NULL);
+out:
+	json_decref(body);
+	json_decref(reply);
+	return ret;
+}
+
+int docker_network_remove(struct docker *d, const char *name)
+{
+	struct buf p = BUF_INIT;
+	long status = 0;
+	int ret = -1;
+
+	if (buf_addstr(&p, "/networks/") < 0 || runtime__urlencode(&p, name) < 0)
+		goto out;
+	ret = docker_call(d, "DELETE", p.buf, NULL, NULL, &status) < 0 && status != 404 ? -1 : 0;
+out:
+	buf_release(&p);
 	return ret;
 }
 
@@ -751,6 +834,24 @@ static int merge_extra(json_t *b, const json_t *extra)
 	return 0;
 }
 
+/* What every container is held to (docs/security.md): every capability dropped but
+ * those a root process that changes users and owns files needs (NET_RAW,
+ * NET_BIND_SERVICE, MKNOD, SYS_CHROOT, SETFCAP, SETPCAP and AUDIT_WRITE of Docker's
+ * default set are gone), no privilege gained through setuid binaries, a pids limit,
+ * and Docker's log rotation. What wharf sets here, plugins cannot override. */
+static json_t *hardening(const struct container_spec *spec)
+{
+	return json_pack("{s:[s], s:[s,s,s,s,s,s,s], s:[s], s:I, s:{s:s, s:{s:s, s:s}}}",
+			 "CapDrop", "ALL",
+			 "CapAdd", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID",
+			 "SETUID",
+			 "SecurityOpt", "no-new-privileges",
+			 "PidsLimit", (json_int_t)(spec->pids_limit ? spec->pids_limit
+							   : DOCKER_PIDS_LIMIT_DEFAULT),
+			 "LogConfig", "Type", "json-file", "Config", "max-size",
+			 DOCKER_LOG_MAX_SIZE, "max-file", DOCKER_LOG_MAX_FILE);
+}
+
 static json_t *create_body(const struct container_spec *spec)
 {
 	json_t *hc;
@@ -759,13 +860,19 @@ static json_t *create_body(const struct container_spec *spec)
 			      "Env", string_array(spec->env),
 			      "Labels", spec->labels ? json_deep_copy(spec->labels) : json_object(),
 			      "HostConfig",
-			      "NetworkMode", "host",
+			      "NetworkMode", spec->network ? spec->network : "none",
 			      "RestartPolicy", "Name",
 			      spec->restart_policy ? spec->restart_policy : "no",
 			      "Init", spec->init);
+	json_t *hard = hardening(spec);
 
-	if (!b)
+	if (!b || !hard || json_object_update(json_object_get(b, "HostConfig"), hard) < 0) {
+		json_decref(hard);
+		json_decref(b);
 		return NULL;
+	}
+	json_decref(hard);
+
 	if ((spec->cmd && json_object_set_new(b, "Cmd", string_array(spec->cmd)) < 0) ||
 	    (spec->entrypoint &&
 	     json_object_set_new(b, "Entrypoint", string_array(spec->entrypoint)) < 0) ||

@@ -39,6 +39,7 @@ struct runtime__stream_req {
 	long long   body_size;      /* its length, or -1 to send it chunked */
 	runtime__chunk_fn *fn;      /* gets the body of a 2xx reply */
 	void       *data;
+	long        timeout_ms;     /* the whole transfer; 0: none */
 };
 
 /* Streams one request on a fresh connection (long transfers must not hold the

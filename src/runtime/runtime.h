@@ -52,11 +52,13 @@ int docker_image_inspect(struct docker *d, const char *ref, json_t **out);
 int docker_image_remove(struct docker *d, const char *ref, int force);
 
 /* Builds the tar context read from tar_fd with POST /build (legacy builder,
- * network mode host, rm/forcerm). query_extra is appended to the query string
- * ("t=…&labels=…", already URL-encoded). Each stream object goes to fn as it
+ * rm/forcerm). query_extra is appended to the query string ("t=…&labels=…&
+ * networkmode=…", already URL-encoded; without networkmode Docker's default
+ * applies). After timeout_s seconds (0: none) the connection is closed, which
+ * cancels the build, and the call fails with "the build took longer than …". Each stream object goes to fn as it
  * arrives; an {"error": …} object makes the call fail with that message.
  * image_id receives aux.ID (or the id from "Successfully built"). */
-int docker_build(struct docker *d, int tar_fd, const char *query_extra,
+int docker_build(struct docker *d, int tar_fd, const char *query_extra, long timeout_s,
 		 docker_json_fn *fn, void *data, struct buf *image_id);
 
 /* What a container is made from. Every field but image may be empty/NULL. */
@@ -68,7 +70,9 @@ struct container_spec {
 	json_t      *labels;        /* object of string → string; borrowed */
 	const char  *restart_policy;/* "on-failure", "no", …; NULL means "no" */
 	int          init;          /* HostConfig.Init */
-	/* Every container uses host networking (DESIGN.md): no field for it. */
+	const char  *network;       /* HostConfig.NetworkMode: the app's network;
+	                             * NULL: "none" (no host networking, ever) */
+	long long    pids_limit;    /* HostConfig.PidsLimit; 0: DOCKER_PIDS_LIMIT_DEFAULT */
 	const char **binds;         /* NULL-terminated "host:container[:ro]"; NULL: none */
 	const char  *working_dir;   /* NULL keeps the image's */
 	const char  *user;          /* "uid[:gid]" or a name; NULL keeps the image's */
@@ -83,6 +87,21 @@ struct container_spec {
 	                             * docs/plugins.md by the caller; NULL: none */
 };
 #define CONTAINER_SPEC_INIT { .init = 1 }
+/* Every container gets these (with CapDrop ALL and a minimal CapAdd, and
+ * no-new-privileges; see docs/security.md). */
+#define DOCKER_PIDS_LIMIT_DEFAULT 512
+#define DOCKER_LOG_MAX_SIZE       "10m"
+#define DOCKER_LOG_MAX_FILE       "3"
+
+/* Makes the bridge network `name` unless it exists: internal (no gateway route off
+ * the machine, Docker's isolation rules) when internal != 0, labels (object of
+ * strings, borrowed), the host side of the bridge named bridge (at most 15
+ * bytes; NULL: Docker's br-<id>). gateway (may be NULL) gets the host's address
+ * on it. A network made meanwhile by someone else counts as made. */
+int docker_network_ensure(struct docker *d, const char *name, const json_t *labels,
+			  int internal, const char *bridge, struct buf *gateway);
+/* Removes the network; one that does not exist counts as removed. */
+int docker_network_remove(struct docker *d, const char *name);
 
 int docker_container_create(struct docker *d, const struct container_spec *spec,
 			    struct buf *id_out);
@@ -246,10 +265,28 @@ int runtime_deploy(struct docker *d, const struct deploy_req *req);
  * and that the router does not serve: what an interrupted deploy left. */
 int runtime_app_cleanup(struct docker *d, const char *app, long keep_release);
 
+/* ---- the app's network (src/runtime/network.c) ---------------------------------
+ * Every container of an app (web, workers, release, run, builds) is on the app's
+ * own bridge network and nowhere else: internal (no route off the machine) unless
+ * WHARF_APP_EGRESS=1; the router reaches web containers at their address on it. */
+
+/* Appends the app's network name ("wharf-<app>"). */
+int runtime_app_network_name(struct buf *out, const char *app);
+/* Makes the app's network unless it exists; name and gateway (the host's address
+ * on it; either may be NULL) get what it is. */
+int runtime_app_network(struct docker *d, const char *app, struct buf *name,
+			struct buf *gateway);
+/* Removes the app's network (apps:destroy, apps:rename); best effort with a warning
+ * when something still uses it. */
+void runtime_app_network_remove(struct docker *d, const char *app);
+/* Appends the IPv4 address of a container (an inspect or a list object) on the
+ * app's network; fails when it has none. */
+int runtime_container_addr(struct buf *out, const json_t *c, const char *app);
+
 /* The app's containers on this wharf (all states), as Docker's list objects. */
 int runtime_app_containers(struct docker *d, const char *app, json_t **out);
 
-/* Stops and removes every container of the app (destroy). */
+/* Stops and removes every container of the app and its network (destroy). */
 int runtime_app_remove(struct docker *d, const char *app, int stop_timeout_s);
 
 /* GET /apps/<app> from the router: *out is the route or NULL when it has none. */
@@ -267,9 +304,10 @@ int runtime_checks_parse_appjson(json_t **out, const json_t *appjson);
 /* Reads app.json (preferred) or CHECKS from a build dir. *out is NULL when the
  * app has neither (the default check applies). */
 int runtime_checks_from_dir(json_t **out, const char *dir);
-/* Runs checks (NULL or empty: the default check) against a started container. */
-int runtime_run_checks(struct docker *d, const char *id, int port, const char *host,
-		       const json_t *checks);
+/* Runs checks (NULL or empty: the default check) against a started container at
+ * addr:port (its address on the app's network). */
+int runtime_run_checks(struct docker *d, const char *id, const char *addr, int port,
+		       const char *host, const json_t *checks);
 /* 0 if the container runs and never restarted, else -1 with its state. */
 int runtime_check_running(struct docker *d, const char *id);
 
