@@ -308,7 +308,7 @@ write_exe() {
 	assert_output "greeting=from-plugin-v1"
 	id=$(docker ps -q --filter "label=wharf.app=$app" --filter "label=wharf.root=$WHARF_ROOT" | head -n 1)
 	run docker inspect -f '{{.HostConfig.Memory}} {{.HostConfig.NetworkMode}} {{index .Config.Labels "team"}} {{index .Config.Labels "wharf.app"}}' "$id"
-	assert_output "268435456 host ops $app"
+	assert_output "268435456 wharf-$app ops $app"
 
 	runuser -u wharf -- touch "$WHARF_ROOT/plugins/available/$name/bad"
 	run wharf ps:restart "$app"
