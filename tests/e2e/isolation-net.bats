@@ -38,7 +38,6 @@ setup_file() {
 		CMD ["/bin/sh", "-c", "exec busybox httpd -f -p \"$PORT\" -h /www"]
 	DF
 	h_git_commit "$NI/victim" victim
-	chown -R wharf "$NI"
 	git_push_app "$NI/victim" "$VICTIM" >"$NI/victim.log" 2>&1 || { cat "$NI/victim.log" >&2; return 1; }
 	echo "$VICTIM" >"$NI/victim_name"
 }
@@ -99,8 +98,7 @@ assert_isolated() {
 	refute_output --partial "=REACHED"
 	refute_output --partial "=PRESENT"
 	# The victim's traffic is still served (the probe did not disturb it).
-	run app_url_get "$VICTIM"
-	assert_output victim
+	[ "$(app_url_get "$VICTIM")" = victim ]
 }
 
 make_stack_app() {
@@ -113,7 +111,6 @@ make_stack_app() {
 		CMD ["/bin/sh", "-c", "python3 /probe/netprobe.py hold 3600 >/www/probe.txt 2>&1 & exec busybox httpd -f -p \"$PORT\" -h /www"]
 	DF
 	h_git_commit "$1" "stack app"
-	chown -R wharf "$1"
 }
 
 @test "a one-off container (wharf run): no capture, no host loopback, no other app, no dockerd, router or state, no egress" {
@@ -176,7 +173,6 @@ make_stack_app() {
 		CMD ["/bin/sh", "-c", "exec busybox httpd -f -p \"$PORT\" -h /www"]
 	DF
 	h_git_commit "$TEST_TMP/app" "run-step probe"
-	chown -R wharf "$TEST_TMP/app"
 	load_victim
 	run git_push_app "$TEST_TMP/app" "$app"
 	echo "$output"
@@ -211,7 +207,6 @@ make_stack_app() {
 	h_git_init "$TEST_TMP/app"
 	echo "an app for the prober" >"$TEST_TMP/app/README"
 	h_git_commit "$TEST_TMP/app" "app"
-	chown -R wharf "$TEST_TMP/app"
 	run wharf apps:create "$app"
 	run wharf buildpacks:add "$app" "$bp"
 	assert_success
