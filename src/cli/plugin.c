@@ -174,11 +174,25 @@ out:
 	return ret;
 }
 
+/* The container is on the app's network: plugins get its address there (ADDRESS),
+ * which is where the router reaches it; PORT alone names no host port any more. */
 int cli_check_deploy(void *data, const char *id, const char *type, int port)
 {
 	const char *app = data;
+	struct docker *d = NULL;
+	struct buf addr = BUF_INIT;
+	json_t *info = NULL;
 	char ps[16];
+	int ret = -1;
 
 	snprintf(ps, sizeof(ps), "%d", port);
-	return plugins_pre("check-deploy", app, (const char *[]){ app, id, type, ps, NULL });
+	if (docker_new(&d, NULL) < 0 || docker_container_inspect(d, id, &info) < 0 ||
+	    runtime_container_addr(&addr, info, app) < 0)
+		goto out;
+	ret = plugins_pre("check-deploy", app, (const char *[]){ app, id, type, ps, addr.buf, NULL });
+out:
+	json_decref(info);
+	buf_release(&addr);
+	docker_free(d);
+	return ret;
 }

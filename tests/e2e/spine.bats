@@ -220,7 +220,7 @@ deploy_ok() {
 	id=$(app_containers "$app")
 	[ "$(wc -l <<<"$id")" -eq 1 ]
 	run docker inspect -f '{{index .Config.Labels "wharf.app"}} {{index .Config.Labels "wharf.process"}} {{index .Config.Labels "wharf.release"}} {{index .Config.Labels "wharf.managed"}} {{.HostConfig.NetworkMode}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.Init}}' "$id"
-	assert_output "$app web 1 1 host on-failure true"
+	assert_output "$app web 1 1 wharf-$app on-failure true"
 	port=$(docker inspect -f '{{index .Config.Labels "wharf.port"}}' "$id")
 	[ "$port" -ge 20000 ] && [ "$port" -le 29999 ]
 	run docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$id"
@@ -228,10 +228,11 @@ deploy_ok() {
 	assert_line "GREETING=shaped"
 	assert_line "WHARF_APP=$app"
 	assert_line "GIT_REV=$(git -C "$TEST_TMP/app" rev-parse HEAD)"
-	# The router serves exactly that container's PORT on the host's loopback.
+	# The router serves exactly that container's PORT at its address on the app's network.
+	ip=$(docker inspect -f "{{(index .NetworkSettings.Networks \"wharf-$app\").IPAddress}}" "$id")
 	run curl -sS --unix-socket "$WHARF_ROUTER_SOCKET" "http://x/apps/$app"
 	assert_success
-	[ "$(jq -r '.targets | join(",")' <<<"$output")" = "127.0.0.1:$port" ]
+	[ "$(jq -r '.targets | join(",")' <<<"$output")" = "$ip:$port" ]
 	run app_url_get "$app"
 	assert_output "greeting=shaped"
 	# Init: docker-init is PID 1 and the app runs under it.
