@@ -8,6 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* dockerd's warning for a build step on a bridge network of a host that does not
+ * forward IPv4 (see on_build_object()). */
+#define FORWARDING_WARNING "[Warning] IPv4 forwarding is disabled. Networking will not work."
+
 /* A line of build output longer than this is printed in pieces. */
 #define OUTPUT_LINE_MAX 65536
 
@@ -59,12 +63,36 @@ static int add_plain(struct buf *b, const char *s)
 	return 0;
 }
 
+/* add_plain() of the first n bytes of s. */
+static int add_plain_n(struct buf *b, const char *s, size_t n)
+{
+	char *copy = strndup(s, n);
+	int ret = copy ? add_plain(b, copy) : err_set("out of memory");
+
+	free(copy);
+	return ret;
+}
+
 static int on_build_object(const json_t *obj, void *data)
 {
 	struct output *out = data;
 	const char *s = json_str(obj, "stream", NULL);
 
 	if (s) {
+		/* dockerd says this of every step on a bridge network when the host does
+		 * not forward; an app's internal network needs no forwarding, and a host
+		 * that does not forward is what keeps app networks apart (docs/security.md). */
+		const char *w = strstr(s, FORWARDING_WARNING), *start;
+		if (w) {
+			/* The whole line goes (" ---> [Warning] …\n"). */
+			for (start = w; start > s && start[-1] != '\n'; start--)
+				;
+			if (add_plain_n(&out->line, s, (size_t)(start - s)) < 0)
+				return -1;
+			s = w + strlen(FORWARDING_WARNING);
+			s += strcspn(s, "\n");
+			s += *s == '\n';
+		}
 		if (add_plain(&out->line, s) < 0)
 			return -1;
 		output_flush(out, 0);

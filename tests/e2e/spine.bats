@@ -39,11 +39,11 @@ deploy_ok() {
 		"remote:        Step 1/6 : FROM wharf/debian:bookworm" \
 		"remote: -----> Starting web container for release 1 on port PORT" \
 		"remote:        default check: answered HTTP 200" \
-		"remote: -----> Switching the router to 127.0.0.1:PORT" \
+		"remote: -----> Switching the router to ADDRESS:PORT" \
 		"remote: -----> Retiring old containers" "remote: =====> Application deployed: v1" \
 		"remote:        http://$app.$WHARF_TEST_DOMAIN" >"$TEST_TMP/steps"
 	# (git pads each remote line with spaces when stderr is not a terminal.)
-	sed -E 's/ +$//; s/port [0-9]+$/port PORT/; s/127\.0\.0\.1:[0-9]+$/127.0.0.1:PORT/' <<<"$output" |
+	sed -E 's/ +$//; s/port [0-9]+$/port PORT/; s/to 10\.[0-9.]+:[0-9]+$/to ADDRESS:PORT/' <<<"$output" |
 		awk -v want="$TEST_TMP/steps" 'BEGIN { i = 0; n = 0; while ((getline l < want) > 0) w[n++] = l }
 			i < n && $0 == w[i] { i++ } END { if (i < n) { print "missing: " w[i]; exit 1 } }' ||
 		{ printf '%s\n' "$output" | cat -A >&2; false; }
