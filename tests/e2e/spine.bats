@@ -208,7 +208,7 @@ deploy_ok() {
 	refute_output --partial "Hello"
 }
 
-@test "the web container: labels, host network, PORT, config vars, restart on-failure, Init" {
+@test "the web container: labels, the app's network, PORT, config vars, restart on-failure, Init" {
 	app=$(new_app_name)
 	run wharf_ssh apps:create "$app"
 	assert_success
