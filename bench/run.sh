@@ -88,7 +88,7 @@ wait_port() {   # PORT: until something accepts on it (5 s at most)
 
 # RSS in KiB of a process and its children (nginx: master + worker).
 rss_kb() {
-	local pid=$1 total=0 r c
+	local pid=$1 total=0 r
 	r=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null) || r=0
 	total=${r:-0}
 	for r in $(ps -o rss= --ppid "$pid" 2>/dev/null); do
@@ -124,6 +124,7 @@ EOF
 # ---- the backend: nginx on LOAD_CPU answering "ok" (and "a"/"b" for the swaps) -----
 mkdir -p "$D/tmp"
 PB=$(free_port) PA2=$(free_port) PB2=$(free_port)
+# shellcheck disable=SC2028 # the \n in the return lines is nginx's, in its config
 {
 	nginx_common | sed "s/\\\$1/backend/"
 	echo "pid $D/backend.pid;"
@@ -328,7 +329,7 @@ pick_median() {   # NAME
 	f=$(median_run wrk_rps "$D/wrk-$1-"*.txt)
 	[ -n "$f" ] || return 0
 	RPS[$1]=$(wrk_rps "$f")
-	read -r CPU[$1] LOADCPU[$1] <"${f/wrk-/cpu-}"
+	read -r "CPU[$1]" "LOADCPU[$1]" <"${f/wrk-/cpu-}"
 	P50[$1]=$(wrk_pct "$f" 50)
 	P99[$1]=$(wrk_pct "$f" 99)
 	FAIL[$1]=$(wrk_failed "$f")

@@ -23,7 +23,9 @@ if ! command -v "$CLANG" >/dev/null || ! "$CLANG" -fsanitize=fuzzer -o "$probe/t
 fi
 
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+# shellcheck disable=SC2086 # PKGS is a list of package names
 cflags="-std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -Isrc/common -I/usr/share/include/llhttp $(pkg-config --cflags $PKGS)"
+# shellcheck disable=SC2086 # PKGS is a list of package names
 libs="$(pkg-config --libs $PKGS) -lpthread"
 
 # The sources (not build/libwharf.a) compiled once, instrumented for coverage

@@ -62,7 +62,3 @@ debian_mirror() {
 	printf '%s\n' "${m:-http://deb.debian.org/debian}"
 }
 
-# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}

@@ -25,6 +25,13 @@ ensure_wharf_user
 install -d -o wharf -g wharf -m 0755 "$WHARF_HOME"
 install -d -o wharf -g wharf -m 0700 "$WHARF_HOME/.ssh"
 install -d -m 0755 "$LOG_DIR" "$RUN_DIR"
+# State is the wharf user's and root's alone (docs/security.md): an older wharf left these
+# world-readable. New files are written 0600 and these roots 0700 anyway.
+for d in apps cache tmp; do
+	[ ! -d "$WHARF_HOME/$d" ] || chmod 0700 "$WHARF_HOME/$d"
+done
+find "$WHARF_HOME" -maxdepth 3 \( -name '*.json' -o -name audit.log \) -type f \
+	-not -path "$WHARF_HOME/plugins/*" -not -path "$WHARF_HOME/router/*" -exec chmod go-rwx {} +
 
 # The bundled plugins (plugins/ in the repo), installed once; `plugin:update NAME` refreshes one.
 for p in /usr/local/share/wharf/plugins/*/; do

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# scripts/test.sh - `make test`, everything CI runs: dependencies, build, unit tests, fuzz
-# corpus replays, end-to-end tests. Every stage runs even after an earlier one failed; the last
-# line is the sum over all stages, "N passed, N failed", and the exit status is non-zero when
-# anything failed or a stage could not run (a stage that could not run counts as one failure).
+# scripts/test.sh - `make test`, everything CI runs: dependencies, build, lint (clang-format,
+# cppcheck, shellcheck), unit tests, fuzz corpus replays, end-to-end tests, and the same
+# again under ASan/UBSan (unit tests, fuzz replays, the router's e2e files, spine.bats).
+# Every stage runs even after an earlier one failed; the last line is the sum over all
+# stages, "N passed, N failed", and the exit status is non-zero when anything failed or a
+# stage could not run (a stage that could not run counts as one failure).
 # Works on a fresh Debian 12 as root, where `make up` never ran.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -12,12 +14,15 @@ WHARF_COUNTS=$(mktemp)
 export WHARF_COUNTS
 trap 'rm -f "$WHARF_COUNTS"' EXIT
 broken=()
+only=("$@")
 
 # stage NAME COUNTS CMD...: run CMD; a stage whose runner records counts (COUNTS=yes) but that
 # failed without recording any, or a plain stage (COUNTS=no) that failed, adds "NAME 0 1".
+# `scripts/test.sh STAGE...` runs only the stages named (e.g. `scripts/test.sh asan`).
 stage() {
 	local name=$1 counts=$2 before after rc
 	shift 2
+	[ ${#only[@]} -eq 0 ] || [[ " ${only[*]} " == *" $name "* ]] || return 0
 	printf '\n=====> %s: %s\n' "$name" "$*"
 	before=$(wc -l <"$WHARF_COUNTS")
 	"$@"
@@ -30,20 +35,37 @@ stage() {
 	fi
 }
 
-# router_asan: the router's end-to-end files (tests/e2e/router*.bats) again, against an
-# ASan/UBSan build of wharf: objects in build-san/ (as `make check`), the binary at
-# build-san/wharf, given to the tests as WHARF_BIN (bin/wharf is left alone). Those files
-# start their own routers and backends, so they run from a copy outside tests/e2e, without
-# the whole-wharf suite. A sanitizer report from any wharf process fails the stage even
-# when the test that ran it passed. Before them, the router's unit tests (tests/unit/router/)
-# and every fuzz corpus replay run against the same objects, with leak checks and UBSan
-# fatal; their passes and failures count in this stage's line too.
-router_asan() {
-	local san=address,undefined tdir log rc ldlibs plan oks failed f sub p fl
+# tap_counts LOG RC: "PASSED FAILED" of a bats --tap log: "ok" lines pass, "not ok" lines
+# fail, tests the plan announced but that never reported fail, and a bats that failed
+# without a failing test counts one failure.
+tap_counts() {
+	local plan oks failed
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$1" | head -n 1)
+	oks=$(grep -cE '^ok [0-9]+' "$1")
+	failed=$(grep -cE '^not ok [0-9]+' "$1")
+	[ -z "$plan" ] || [ $((oks + failed)) -ge "$plan" ] || failed=$((failed + plan - oks - failed))
+	[ "$2" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+	echo "$oks $failed"
+}
+
+# asan: the sanitizer stage, against an ASan/UBSan build in build-san/ (`make bin-san`, as
+# `make check`; bin/wharf is left alone), given to the tests as WHARF_BIN:
+#   - every unit test (tests/unit/) and every fuzz corpus replay, with leak checks and
+#     UBSan fatal;
+#   - the router's end-to-end files (tests/e2e/router*.bats), which start their own routers
+#     and backends: they run from a copy outside tests/e2e, without the whole-wharf suite;
+#   - tests/e2e/spine.bats, the push -> build -> deploy path (the git hook, the Docker
+#     client, the runtime and the router) with the whole-wharf harness: sshd passes the
+#     sanitizer options on to the forced command (tests/e2e/lib/harness.bash).
+# A sanitizer report from any wharf process fails the stage even when the test that ran it
+# passed. Leaks are not checked in the end-to-end runs: libcurl, OpenSSL and libgit2 keep
+# process-lifetime state. Every pass and failure counts in this stage's line.
+asan() {
+	local san=address,undefined tdir rc f p fl oks=0 failed=0
 	local units=() replays=()
 	. "$WHARF_REPO/scripts/counts.sh"
-	make -s SANITIZE=$san build-san/libwharf.a build-san/src/cli/main.o || return 1
-	for f in tests/unit/router/test_*.c; do
+	make -s SANITIZE=$san bin-san || return 1
+	for f in tests/unit/*/test_*.c; do
 		f=${f#tests/unit/}
 		units+=("build-san/tests/unit/${f%.c}")
 	done
@@ -52,53 +74,54 @@ router_asan() {
 		replays+=("build-san/tests/fuzz/replay_${f%.c}")
 	done
 	make -s SANITIZE=$san "${units[@]}" "${replays[@]}" || return 1
-	sub=$(mktemp)
-	WHARF_COUNTS=$sub UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	tdir=$(mktemp -d /tmp/wharf-asan.XXXXXX)
+	# The wharf user (the ssh forced command) writes its reports here too.
+	chmod 755 "$tdir"
+	mkdir -m 1777 "$tdir/san"
+	WHARF_COUNTS=$tdir/sub UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		./scripts/run-unit.sh "${units[@]}"
-	WHARF_COUNTS=$sub UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	WHARF_COUNTS=$tdir/sub UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		./scripts/run-fuzz-replay.sh "${replays[@]}"
-	read -r p fl < <(awk '{ p += $2; f += $3 } END { print p + 0, f + 0 }' "$sub")
-	rm -f "$sub"
-	# shellcheck disable=SC2016 # $(LDLIBS) is make's, not the shell's
-	ldlibs=$(make -s --no-print-directory --eval 'print-ldlibs: ; @echo $(LDLIBS)' print-ldlibs) ||
-		return 1
-	# shellcheck disable=SC2086 # ldlibs is a list of linker flags
-	cc -fsanitize=$san -o build-san/wharf build-san/src/cli/main.o build-san/libwharf.a \
-		$ldlibs || return 1
-	tdir=$(mktemp -d /tmp/wharf-router-asan.XXXXXX)
-	log=$tdir/tap
-	cp tests/e2e/router*.bats "$tdir/"
-	mkdir "$tdir/san"
-	# Leaks are not checked: libcurl, OpenSSL and libgit2 keep process-lifetime state.
-	WHARF_BIN=$WHARF_REPO/build-san/wharf \
+	read -r oks failed < <(awk '{ p += $2; f += $3 } END { print p + 0, f + 0 }' "$tdir/sub")
+	mkdir "$tdir/router"
+	cp tests/e2e/router*.bats "$tdir/router/"
+	export WHARF_BIN=$WHARF_REPO/build-san/wharf \
 		ASAN_OPTIONS=detect_leaks=0:log_path=$tdir/san/asan \
-		UBSAN_OPTIONS=print_stacktrace=1:log_path=$tdir/san/ubsan \
-		bats --tap "$tdir"/router*.bats 2>&1 | tee "$log"
+		UBSAN_OPTIONS=print_stacktrace=1:log_path=$tdir/san/ubsan
+	bats --tap "$tdir"/router/router*.bats 2>&1 | tee "$tdir/router.tap"
 	rc=${PIPESTATUS[0]}
-	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$log" | head -n 1)
-	oks=$(grep -cE '^ok [0-9]+' "$log")
-	failed=$(grep -cE '^not ok [0-9]+' "$log")
-	[ -z "$plan" ] || [ $((oks + failed)) -ge "$plan" ] || failed=$((failed + plan - oks - failed))
-	[ "$rc" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+	read -r p fl < <(tap_counts "$tdir/router.tap" "$rc")
+	oks=$((oks + p)) failed=$((failed + fl))
+	WHARF_E2E_TDIR_FILE=$tdir/e2e-root BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-900} \
+		bats --tap tests/e2e/spine.bats 2>&1 | tee "$tdir/spine.tap"
+	rc=${PIPESTATUS[0]}
+	# Safety net, as in run-e2e.sh: if bats died before teardown_suite, stop what it started.
+	f=$(cat "$tdir/e2e-root" 2>/dev/null || true)
+	if [ -n "$f" ] && [ -d "$f" ]; then
+		# shellcheck source=../tests/e2e/lib/harness.bash
+		(. tests/e2e/lib/harness.bash && harness_stop_all "$f")
+	fi
+	read -r p fl < <(tap_counts "$tdir/spine.tap" "$rc")
+	oks=$((oks + p)) failed=$((failed + fl))
+	unset WHARF_BIN ASAN_OPTIONS UBSAN_OPTIONS
 	for f in "$tdir"/san/*; do
 		[ -e "$f" ] || continue
 		printf ' !     sanitizer report %s:\n' "${f##*/}"
 		cat "$f"
 		failed=$((failed + 1))
 	done
-	oks=$((oks + p))
-	failed=$((failed + fl))
-	counts_record router-asan "$oks" "$failed"
+	counts_record asan "$oks" "$failed"
 	rm -rf "$tdir"
 	[ "$failed" -eq 0 ]
 }
 
 stage deps no ./scripts/deps.sh --test
 stage build no make
+stage lint yes make lint
 stage unit yes make unit
 stage fuzz-replay yes make fuzz-replay
 stage e2e yes make e2e
-stage router-asan yes router_asan
+stage asan yes asan
 
 printf '\n=====> Summary\n'
 awk '{ printf "       %-12s %d passed, %d failed%s\n", $1, $2, $3, ($4 ? ", " $4 " skipped" : "") }' "$WHARF_COUNTS"

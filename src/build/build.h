@@ -4,7 +4,7 @@
 #define WHARF_BUILD_H
 
 #include "common.h"
-#include "runtime/runtime.h"
+#include "docker/docker.h"
 
 /* The builders wharf knows, for messages ("dockerfile"). */
 extern const char *const build_builders[];
@@ -23,6 +23,19 @@ struct build_df_opts {
 	const char   *gateway;      /* its gateway: the egress proxy listens there while
 	                             * the build runs; NULL: no proxy (no egress) */
 };
+
+/* Which images belong to which app (from.c). An image is app's when the ref names
+ * wharf/<app> (wharf's own tags, "wharf/<app>:3") or when its wharf.app label (set
+ * by every wharf build, and not settable by a Dockerfile: the build's labels win)
+ * is app. info is the image's inspect object (GET /images/<ref>/json). Pure. */
+int build_image_is_apps(const json_t *info, const char *ref, const char *app);
+/* The app, other than app, that info was built for (its wharf.app label, or a
+ * wharf/<other>:<release or deps-…> tag), copied into other; 0 when none. Pure. */
+int build_image_other_app(const json_t *info, const char *app, char *other, size_t size);
+/* For a deployer's push: no FROM line, COPY --from= or RUN --mount=from= of
+ * dir/Dockerfile may name an image built for another app (its code and what its
+ * build baked in would leak into this one). */
+int build_check_base_owners(struct docker *d, const char *dir, const char *app);
 
 /* Builds dir (which holds a Dockerfile) into an image tagged `tag`, with labels
  * (object of strings, borrowed), held to build_timeout() and

@@ -117,7 +117,7 @@ void build_forget_app(struct docker *d, const char *app)
 	    !strchr(tag.buf + repo.len, ':') && !strchr(tag.buf + repo.len, '/'))
 		docker_image_remove(d, tag.buf, 0);
 	build_purge_cache(app);
-	err_clear();
+	err_clear();    /* handled: best effort, forgetting an app never fails its destroy */
 	buf_release(&p);
 	buf_release(&tag);
 	buf_release(&repo);
@@ -294,9 +294,11 @@ static int resolve_chain(const struct build_bp_opts *o, json_t **out)
 		 * builder read a repository of this host (another app's repo.git): local
 		 * buildpacks come only from buildpacks:add run on the server. */
 		if (!json_array_size(o->buildpacks) && build_buildpack_is_local(ref)) {
+			/* ref lives in chain: the message is made before chain goes. */
+			err_set("buildpack '%s' is a path on the server: only `wharf "
+				"buildpacks:add` run on the server may name one", ref);
 			json_decref(chain);
-			return err_set("buildpack '%s' is a path on the server: only `wharf "
-				       "buildpacks:add` run on the server may name one", ref);
+			return -1;
 		}
 	}
 	*out = chain;
@@ -479,7 +481,7 @@ static void report_size(struct docker *d, const char *image, const char *stack)
 		say_detail("image %.0f MB: the stack's %.0f MB (shared) + %.1f MB for the app",
 			   total, base, total - base);
 	}
-	err_clear();
+	err_clear();    /* handled: only informative (see above) */
 	json_decref(img);
 	json_decref(st);
 }
@@ -518,8 +520,15 @@ static int builder_prepare(struct builder *b, const struct build_bp_opts *o, con
 	size_t i, n;
 	char *dircopy;
 
-	if (build_buildpacks_dir(&b->bpdir) < 0 || build_cache_dir(&b->cache, o->app) < 0 ||
-	    fs_mkdir_p(b->cache.buf, 0755) < 0)
+	struct buf root = BUF_INIT;
+	int private_ok;
+
+	/* cache/ is private (another app's cache holds its dependencies and what its
+	 * build wrote); cache/<app> keeps its mode, as the builder container writes it. */
+	private_ok = buf_addf(&root, "%s/cache", wharf_root()) == 0 && fs_private_dir(root.buf) == 0;
+	buf_release(&root);
+	if (!private_ok || build_buildpacks_dir(&b->bpdir) < 0 ||
+	    build_cache_dir(&b->cache, o->app) < 0 || fs_mkdir_p(b->cache.buf, 0755) < 0)
 		return -1;
 	if (resolve_chain(o, &b->chain) < 0)
 		return -1;
@@ -725,7 +734,7 @@ static int deps_layer_ready(struct docker *d, const char *cache, const char *tag
 	if (buf_addf(&p, "%s/deps-layer", cache) == 0 && fs_exists(p.buf) &&
 	    fs_read_file(p.buf, &text, 4096) == 0 && !strcmp(text.buf, tag))
 		docker_image_exists(d, tag, &exists);
-	err_clear();
+	err_clear();    /* handled: an unreadable marker or image is "not ready": rebuilt */
 	buf_release(&p);
 	buf_release(&text);
 	return exists;
@@ -874,7 +883,7 @@ static int build_deps_layer(struct docker *d, struct builder *b, const struct bu
 	if (fs_exists(marker.buf) && fs_read_file(marker.buf, &text, 4096) == 0 &&
 	    !strncmp(text.buf, p.buf, p.len) && text.buf[p.len] == ':' && strcmp(text.buf, tag))
 		docker_image_remove(d, text.buf, 0);
-	err_clear();
+	err_clear();    /* handled: a replaced layer left behind is pruned with its releases */
 	if (fs_write_atomic(marker.buf, tag, strlen(tag), 0644) < 0)
 		goto out;
 	say_detail("dependency layer %s in %.1fs", tag, clock_now_s() - t.created);
@@ -882,7 +891,7 @@ static int build_deps_layer(struct docker *d, struct builder *b, const struct bu
 out:
 	if (id.len && docker_container_remove(d, id.buf, 1) < 0 && ret == 0) {
 		say_warn("could not remove the dependency builder %.12s: %s", id.buf, err_msg());
-		err_clear();
+		err_clear();    /* handled: said; the layer was made */
 	}
 	if (fd >= 0)
 		close(fd);
@@ -1019,7 +1028,7 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 	/* The builder carries the app's labels so that a deploy's cleanup of what an
 	 * interrupted one left also finds it. */
 	labels = o->labels ? json_deep_copy(o->labels) : json_object();
-	if (!labels || json_object_set_new(labels, "wharf.process", json_string("build")) < 0) {
+	if (!labels || json_object_set_new(labels, DOCKER_LABEL_PROCESS, json_string("build")) < 0) {
 		err_set("out of memory");
 		goto out;
 	}
@@ -1094,13 +1103,12 @@ out:
 		buf_reset(image_id);
 	{
 		/* Keep the build's error over any from the cleanup. */
-		struct buf why = BUF_INIT;
-		buf_addstr(&why, err_msg());
+		struct err_saved why;
+		err_save(&why);
 		builder_release(d, &b);
 		build_proxy_stop(proxy);
 		if (ret < 0)
-			err_set("%s", why.buf);
-		buf_release(&why);
+			err_restore(&why);
 	}
 	json_decref(out.types);
 	json_decref(config);

@@ -111,25 +111,6 @@ static int on_build_object(const json_t *obj, void *data)
 	return 0;
 }
 
-/* Appends s percent-encoded as a query value (runtime's encoder is internal). */
-static int query_encode(struct buf *out, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		int r;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~')
-			r = buf_addch(out, c);
-		else
-			r = buf_addf(out, "%%%c%c", hex[c >> 4], hex[c & 15]);
-		if (r < 0)
-			return -1;
-	}
-	return 0;
-}
-
 /* An unnamed temporary file: the context is rewindable (a retry after version
  * renegotiation) and its length known (no chunked upload). */
 static int context_file(void)
@@ -168,7 +149,7 @@ static int proxy_args(struct buf *query, const char *url)
 
 	if (!text)
 		err_set("out of memory");
-	else if (buf_addstr(query, "&buildargs=") == 0 && query_encode(query, text) == 0)
+	else if (buf_addstr(query, "&buildargs=") == 0 && docker_urlencode(query, text) == 0)
 		ret = 0;
 	free(text);
 	json_decref(args);
@@ -203,7 +184,7 @@ int build_dockerfile(struct docker *d, const char *dir, const char *tag,
 		err_set_errno("cannot rewind the build context");
 		goto out;
 	}
-	if (buf_addstr(&query, "t=") < 0 || query_encode(&query, tag) < 0)
+	if (buf_addstr(&query, "t=") < 0 || docker_urlencode(&query, tag) < 0)
 		goto out;
 	if (labels) {
 		if (!(labels_json = json_dumps(labels, JSON_COMPACT))) {
@@ -211,13 +192,13 @@ int build_dockerfile(struct docker *d, const char *dir, const char *tag,
 			goto out;
 		}
 		if (buf_addstr(&query, "&labels=") < 0 ||
-		    query_encode(&query, labels_json) < 0)
+		    docker_urlencode(&query, labels_json) < 0)
 			goto out;
 	}
 	/* RUN steps run on the app's network, never the host's: what they fetch goes
 	 * through the egress proxy. Without a network, on none. */
 	if (buf_addstr(&query, "&networkmode=") < 0 ||
-	    query_encode(&query, o->network ? o->network : "none") < 0)
+	    docker_urlencode(&query, o->network ? o->network : "none") < 0)
 		goto out;
 	if (o->network && o->gateway) {
 		if (build_proxy_start(&proxy, o->gateway) < 0 ||

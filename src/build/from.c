@@ -1,8 +1,10 @@
 /* src/build/from.c - finds the base images a Dockerfile's FROM lines name, and checks
- * they exist locally before a build could make dockerd try to pull them. */
+ * they exist locally before a build could make dockerd try to pull them; which app an
+ * image was built for (git:from-image and FROM by deployers). */
 #include "build/internal.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -211,18 +213,37 @@ out:
 	return ret;
 }
 
-int build_check_base_images(struct docker *d, const char *dir)
+static int from_flags(const char *text, size_t len, json_t *images);
+
+/* The images dir/Dockerfile names in FROM lines (and, with copy_sources, in
+ * COPY --from= and RUN --mount=from=): a new array in *out. */
+static int dockerfile_images(json_t **out, const char *dir, int copy_sources)
 {
 	struct buf path = BUF_INIT, text = BUF_INIT;
-	json_t *images = json_array(), *v;
-	size_t i;
 	int ret = -1;
 
-	if (!images)
+	*out = json_array();
+	if (!*out)
 		return err_set("out of memory");
 	if (buf_addf(&path, "%s/Dockerfile", dir) < 0 ||
 	    fs_read_regular(path.buf, &text, BUILD__DOCKERFILE_MAX) < 0 ||
-	    build__from_images(text.buf, text.len, images) < 0)
+	    build__from_images(text.buf, text.len, *out) < 0 ||
+	    (copy_sources && from_flags(text.buf, text.len, *out) < 0))
+		goto out;
+	ret = 0;
+out:
+	buf_release(&text);
+	buf_release(&path);
+	return ret;
+}
+
+int build_check_base_images(struct docker *d, const char *dir)
+{
+	json_t *images = NULL, *v;
+	size_t i;
+	int ret = -1;
+
+	if (dockerfile_images(&images, dir, 0) < 0)
 		goto out;
 	json_array_foreach(images, i, v) {
 		const char *ref = json_string_value(v);
@@ -239,7 +260,102 @@ int build_check_base_images(struct docker *d, const char *dir)
 	ret = 0;
 out:
 	json_decref(images);
-	buf_release(&text);
-	buf_release(&path);
+	return ret;
+}
+
+/* Does ref name the repository wharf/<app> ("wharf/app", "wharf/app:3",
+ * "wharf/app@sha256:…")? */
+static int ref_is_apps(const char *ref, const char *app)
+{
+	size_t n = strlen(app);
+
+	if (strncmp(ref, "wharf/", 6) || strncmp(ref + 6, app, n))
+		return 0;
+	return ref[6 + n] == '\0' || ref[6 + n] == ':' || ref[6 + n] == '@';
+}
+
+int build_image_is_apps(const json_t *info, const char *ref, const char *app)
+{
+	const char *label = json_str(json_object_get(json_object_get(info, "Config"), "Labels"),
+				     "wharf.app", NULL);
+
+	return ref_is_apps(ref, app) || (label && !strcmp(label, app));
+}
+
+int build_image_other_app(const json_t *info, const char *app, char *other, size_t size)
+{
+	const char *label = json_str(json_object_get(json_object_get(info, "Config"), "Labels"),
+				     "wharf.app", NULL);
+	json_t *tags = json_object_get(info, "RepoTags"), *v;
+	size_t i;
+
+	if (label && *label && strcmp(label, app)) {
+		snprintf(other, size, "%s", label);
+		return 1;
+	}
+	/* wharf's own tags: a release (wharf/<app>:<N>, also what git:from-image
+	 * tags) or the buildpacks dependency layer (wharf/<app>:deps-…). */
+	json_array_foreach(tags, i, v) {
+		const char *t = json_string_value(v), *colon;
+		if (!t || strncmp(t, "wharf/", 6) || !(colon = strrchr(t, ':')))
+			continue;
+		if (strspn(colon + 1, "0123456789") != strlen(colon + 1) &&
+		    strncmp(colon + 1, "deps-", 5))
+			continue;
+		if ((size_t)(colon - t - 6) == strlen(app) && !strncmp(t + 6, app, strlen(app)))
+			continue;
+		snprintf(other, size, "%.*s", (int)(colon - t - 6), t + 6);
+		return 1;
+	}
+	return 0;
+}
+
+/* The images `COPY --from=IMAGE` and `RUN --mount=…,from=IMAGE` read: every
+ * "from=" value in the text (a stage name among them is harmless: no image of
+ * another app is called like a stage). Appended to images. */
+static int from_flags(const char *text, size_t len, json_t *images)
+{
+	size_t i, n;
+
+	for (i = 0; i + 5 < len; i++) {
+		if (strncasecmp(text + i, "from=", 5) || (i && isalnum((unsigned char)text[i - 1])))
+			continue;
+		i += 5;
+		n = strcspn(text + i, " \t\r\n,\"'");
+		if (i + n > len)
+			n = len - i;
+		if (n && json_array_append_new(images, json_stringn_nocheck(text + i, n)) < 0)
+			return err_set("out of memory");
+	}
+	return 0;
+}
+
+int build_check_base_owners(struct docker *d, const char *dir, const char *app)
+{
+	json_t *images = NULL, *v, *info = NULL;
+	char other[256];
+	size_t i;
+	int ret = -1;
+
+	if (dockerfile_images(&images, dir, 1) < 0)
+		goto out;
+	json_array_foreach(images, i, v) {
+		json_decref(info);
+		info = NULL;
+		if (docker_image_inspect(d, json_string_value(v), &info) < 0) {
+			err_clear();    /* missing: build_check_base_images() says so */
+			continue;
+		}
+		if (build_image_other_app(info, app, other, sizeof(other))) {
+			err_set("refused: FROM %s is an image of app '%s'; deployers build only "
+				"from (and copy only from) base images and images of their own app",
+				json_string_value(v), other);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	json_decref(info);
+	json_decref(images);
 	return ret;
 }

@@ -23,7 +23,7 @@ const char *build_stack_image(void)
 	if (state_global_load(&global) == 0 && (s = json_str(global, "stack", NULL)) && *s &&
 	    strlen(s) < sizeof(image))
 		snprintf(image, sizeof(image), "%s", s);
-	err_clear();
+	err_clear();    /* handled: no or unreadable global.json means the default image */
 	json_decref(global);
 	return image;
 }

@@ -7,14 +7,10 @@
 #include "runtime/runtime.h"
 
 #include <errno.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 /* Parses argv with no flags but `allowed` and needs exactly npos words, the
  * first an app name (existing when must_exist). */
@@ -54,12 +50,11 @@ int cli_app_create(const char *app, int need_docker)
 out:
 	if (ret < 0 && made) {
 		/* No app without its repository: the next try starts afresh. */
-		struct buf why = BUF_INIT;
-		buf_addstr(&why, err_msg());
+		struct err_saved why;
+		err_save(&why);
 		if (wharf_app_path(&dir, app, NULL) == 0)
 			fs_rm_rf(dir.buf);
-		err_set("%s", why.buf);
-		buf_release(&why);
+		err_restore(&why);
 	}
 	docker_free(d);
 	buf_release(&exe);
@@ -163,6 +158,10 @@ int cmd_apps_destroy(int argc, char **argv)
 	if (docker_new(&d, NULL) < 0)
 		goto out;
 	if (state_app_lock(&l, app) < 0)
+		goto out;
+	/* Grants go first: if anything below fails half-way, no deployer is left
+	 * with a grant an app made later under this name would inherit. */
+	if (receiver_acl_app_gone(app) < 0)
 		goto out;
 	say_step("Destroying %s", app);
 	if (router_client_delete(app) < 0)
@@ -312,17 +311,15 @@ static int two_apps(struct cli_opts *o, int argc, char **argv)
 }
 
 /* Runs argv (a fixed program with derived, validated paths: no shell). */
-static int run_quiet(char *const *args)
+static int run_quiet(const char *const *args)
 {
-	pid_t pid;
+	struct proc_opts o = PROC_OPTS_INIT;
 	int status;
 
-	if ((errno = posix_spawnp(&pid, args[0], NULL, NULL, args, environ)) != 0)
-		return err_set_errno("cannot run %s", args[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return err_set_errno("waitpid");
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
+	o.argv = args;
+	if ((status = proc_run(&o)) < 0)
+		return -1;
+	if (status)
 		return err_set("%s %s failed", args[0], args[1]);
 	return 0;
 }
@@ -393,7 +390,9 @@ int cmd_apps_rename(int argc, char **argv)
 	if (buf_addf(&ticket, "%s/queue/%s", to.buf, strrchr(l.ticket, '/') + 1) == 0)
 		unlink(ticket.buf);
 	lock_release(&l);
-	if (move_cache(old, new) < 0 || refresh_hook(new) < 0)
+	/* The deployers of the app follow it to its new name. */
+	if (receiver_acl_app_renamed(old, new) < 0 || move_cache(old, new) < 0 ||
+	    refresh_hook(new) < 0)
 		goto out;
 	plugins_post("post-rename", new, (const char *[]){ old, new, NULL });
 	if (router_client_delete(old) < 0)
@@ -522,7 +521,7 @@ int cmd_apps_clone(int argc, char **argv)
 	if (copy_settings(old, new) < 0)
 		goto fail;
 	if (fs_exists(from.buf)) {
-		char *cp[] = { "cp", "-a", "--", from.buf, to.buf, NULL };
+		const char *cp[] = { "cp", "-a", "--", from.buf, to.buf, NULL };
 		if (run_quiet(cp) < 0 || refresh_hook(new) < 0)
 			goto fail;
 	} else if (refresh_hook(new) < 0) {
@@ -550,12 +549,11 @@ int cmd_apps_clone(int argc, char **argv)
 fail:
 	/* A half-made clone would block the name: remove it. */
 	{
-		struct buf e = BUF_INIT;
-		buf_addstr(&e, err_msg());
+		struct err_saved e;
+		err_save(&e);
 		if (wharf_app_path(&dir, new, NULL) == 0)
 			fs_rm_rf(dir.buf);
-		err_set("%s", e.buf);
-		buf_release(&e);
+		err_restore(&e);
 	}
 out:
 	lock_release(&l);

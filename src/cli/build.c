@@ -29,6 +29,8 @@ static int build_with_dockerfile(struct docker *d, const char *app, const char *
 		goto out;
 	if (build_check_base_images(d, dir) < 0)
 		goto out;
+	if (cli_caller_is_deployer() && build_check_base_owners(d, dir, app) < 0)
+		goto out;
 	/* The build runs on the app's network, never the host's. */
 	if (runtime_app_network(d, app, &net, &gw) < 0)
 		goto out;
@@ -116,8 +118,8 @@ int cli_build_tree(struct docker *d, const char *app, const char *rev, const cha
 	say_step("%s app detected", builder);
 	if (buf_addf(&tag, "wharf/%s:%ld", app, version) < 0)
 		goto out;
-	labels = json_pack("{s:s,s:s,s:s}", "wharf.managed", "1", "wharf.app", app,
-			   "wharf.root", wharf_root());
+	labels = json_pack("{s:s,s:s,s:s}", DOCKER_LABEL_MANAGED, "1", DOCKER_LABEL_APP, app,
+			   DOCKER_LABEL_ROOT, wharf_root());
 	if (!labels) {
 		err_set("out of memory");
 		goto out;

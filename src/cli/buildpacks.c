@@ -85,7 +85,7 @@ int cmd_buildpacks_add(int argc, char **argv)
 		goto out;
 	/* A path on the server would let any pusher read repositories of this host
 	 * (another app's repo.git): only an admin on the server may name one. */
-	if (getenv("WHARF_SSH_KEY") && build_buildpack_is_local(argv[2])) {
+	if (caller_is_remote() && build_buildpack_is_local(argv[2])) {
 		err_set("a buildpack path on the server can only be added on the server "
 			"(wharf buildpacks:add as root), not over ssh");
 		goto out;

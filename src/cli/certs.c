@@ -3,7 +3,6 @@
  * /apps/<app>/cert on its control socket) now and with every route PUT. */
 #include "cli.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -18,58 +17,6 @@
 #include <unistd.h>
 
 #define CERT_FILE_MAX (1024 * 1024)
-
-static size_t on_body(char *data, size_t size, size_t n, void *arg)
-{
-	return buf_add(arg, data, size * n) < 0 ? 0 : size * n;
-}
-
-long cli_router_call(const char *method, const char *path, const char *body, json_t **reply)
-{
-	struct buf url = BUF_INIT, out = BUF_INIT;
-	struct curl_slist *hdrs = NULL;
-	CURL *h = curl_easy_init();
-	long status = -1;
-	CURLcode rc;
-
-	*reply = NULL;
-	if (!h || buf_addf(&url, "http://router%s", path) < 0) {
-		err_set("out of memory");
-		goto out;
-	}
-	buf_init(&out, 1024 * 1024);
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, wharf_router_socket());
-	curl_easy_setopt(h, CURLOPT_URL, url.buf);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
-	if (body)
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	if ((rc = curl_easy_perform(h)) != CURLE_OK) {
-		err_set("cannot reach the router on %s: %s", wharf_router_socket(),
-			curl_easy_strerror(rc));
-		goto out;
-	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	*reply = json_loadb(out.buf, out.len, 0, NULL);
-out:
-	curl_slist_free_all(hdrs);
-	if (h)
-		curl_easy_cleanup(h);
-	buf_release(&url);
-	buf_release(&out);
-	return status;
-}
-
-int cli_router_error(long status, json_t *reply)
-{
-	const char *msg = json_string_value(json_object_get(reply, "error"));
-
-	return err_set("%s", msg ? msg : status == 404 ? "not found" : "the router refused");
-}
 
 int cli_cert_load(const char *app, json_t **out)
 {
@@ -129,24 +76,19 @@ int cli_router_put(const char *app, const char *what, const json_t *body, json_t
 {
 	struct buf path = BUF_INIT;
 	json_t *answer = NULL;
-	char *text = json_dumps(body, JSON_COMPACT);
 	long status;
 	int ret = -1;
 
 	if (reply)
 		*reply = NULL;
-	if (!text) {
-		err_set("cannot encode the request to the router (not UTF-8 text?)");
-		goto out;
-	}
 	if (buf_addf(&path, "/apps/%s/%s", app, what) < 0) {
 		err_set("out of memory");
 		goto out;
 	}
-	if ((status = cli_router_call("PUT", path.buf, text, &answer)) < 0)
+	if ((status = router_client_call("PUT", path.buf, body, 0, &answer)) < 0)
 		goto out;
 	if (status != 200) {
-		cli_router_error(status, answer);
+		router_client_error(status, answer, NULL);
 		goto out;
 	}
 	if (reply) {
@@ -155,7 +97,6 @@ int cli_router_put(const char *app, const char *what, const json_t *body, json_t
 	}
 	ret = 0;
 out:
-	free(text);
 	json_decref(answer);
 	buf_release(&path);
 	return ret;
@@ -188,10 +129,10 @@ static int router_cert_delete(const char *app)
 	int ret = -1;
 
 	if (buf_addf(&path, "/apps/%s/cert", app) < 0 ||
-	    (status = cli_router_call("DELETE", path.buf, NULL, &reply)) < 0)
+	    (status = router_client_call("DELETE", path.buf, NULL, 0, &reply)) < 0)
 		goto out;
 	if (status != 200 && status != 404) {
-		cli_router_error(status, reply);
+		router_client_error(status, reply, NULL);
 		goto out;
 	}
 	ret = status == 200;
@@ -213,22 +154,21 @@ int cli_cert_forget(const char *app)
 static int cert_install(const char *app, const json_t *cert, json_t **info)
 {
 	json_t *old = NULL;
-	struct buf why = BUF_INIT;
+	struct err_saved why;
 	int ret = -1;
 
 	if (cli_cert_load(app, &old) < 0 || put_cert(app, cert, info) < 0)
 		goto out;
 	if (cert_save(app, cert) < 0) {
-		buf_addstr(&why, err_msg());
+		err_save(&why);
 		if (old ? put_cert(app, old, NULL) < 0 : router_cert_delete(app) < 0)
 			say_warn("the router keeps the new certificate: %s", err_msg());
-		err_set("%s", why.buf);
+		err_restore(&why);
 		goto out;
 	}
 	ret = 0;
 out:
 	json_decref(old);
-	buf_release(&why);
 	return ret;
 }
 
@@ -329,10 +269,10 @@ int cmd_certs_report(int argc, char **argv)
 		return err_set("usage: certs:report <app>");
 	if (cli_need_app(argc, argv, 1, 1) < 0 || buf_addf(&path, "/apps/%s/cert", argv[1]) < 0)
 		goto out;
-	if ((status = cli_router_call("GET", path.buf, NULL, &reply)) < 0)
+	if ((status = router_client_call("GET", path.buf, NULL, 0, &reply)) < 0)
 		goto out;
 	if (status != 200 && status != 404) {
-		cli_router_error(status, reply);
+		router_client_error(status, reply, NULL);
 		goto out;
 	}
 	printf("=====> %s ssl information\n", argv[1]);
@@ -449,7 +389,7 @@ int cmd_certs_generate(int argc, char **argv)
 		names[n++] = argv[i];
 	}
 	if (!n) {
-		if ((status = cli_router_call("GET", path.buf, NULL, &route)) < 0)
+		if ((status = router_client_call("GET", path.buf, NULL, 0, &route)) < 0)
 			goto out;
 		json_array_foreach(json_object_get(route, "domains"), i, v)
 			if (json_string_value(v) && n < 100)

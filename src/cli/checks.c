@@ -176,9 +176,9 @@ int cmd_checks_run(int argc, char **argv)
 	say_step("Running checks of %s v%s", o.pos[0], rel);
 	json_array_foreach(list, i, c) {
 		json_t *labels = json_object_get(c, "Labels");
-		const char *port = json_str(labels, "wharf.port", NULL);
-		if (!port || strcmp(json_str(labels, "wharf.release", ""), rel) ||
-		    strcmp(json_str(labels, "wharf.process", ""), "web") ||
+		const char *port = json_str(labels, DOCKER_LABEL_PORT, NULL);
+		if (!port || strcmp(json_str(labels, DOCKER_LABEL_RELEASE, ""), rel) ||
+		    strcmp(json_str(labels, DOCKER_LABEL_PROCESS, ""), "web") ||
 		    strcmp(json_str(c, "State", ""), "running"))
 			continue;
 		say_detail("web container %.12s on port %s", json_str(c, "Id", ""), port);

@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "runtime/runtime.h"
+#include "receiver/receiver.h"
 
 /* A command returns 0 on success, or -1 after err_set() (main prints it with
  * " !     " and exits 1), or a positive exit code it chose itself. argv[0] is the
@@ -17,14 +18,25 @@ struct command {
 	const char *help;        /* one line */
 	unsigned    flags;
 };
-#define CMD_SSH_OK   0x1     /* may be run through `ssh wharf@host …` */
+/* Who may run it (see src/cli/commands.c); none of the three: admins only. */
+#define CMD_LOCAL    0x1     /* never over ssh */
 #define CMD_HIDDEN   0x2     /* internal: not listed in help */
 #define CMD_AS_ROOT  0x4     /* keeps root: does not drop to WHARF_ROOT's owner */
+#define CMD_DEPLOYER 0x8     /* deployers too, for the apps they are granted */
+#define CMD_ANYONE   0x10    /* any key (help, version) */
 
 extern const struct command commands[];
 const struct command *command_find(const char *name);
+/* 1 when argv (argv[0] the command) asks for --help or -h. */
+int cli_wants_help(int argc, char **argv);
+/* What the table says of c (NULL: a plugin's command, admins only). */
+enum receiver_access cli_command_access(const struct command *c);
 /* Runs argv[0] from the command table (used by main and ssh-command). */
 int command_dispatch(int argc, char **argv);
+/* Run as root, become the owner of WHARF_ROOT (the wharf user) so what is written
+ * stays writable by pushes; a no-op otherwise. For CMD_AS_ROOT commands that
+ * checked they run as root and then write state (main.c). */
+int cli_drop_to_root_owner(void);
 /* Parses global flags (--quiet, --force, --app) then dispatches (main, ssh). */
 int cli_run_argv(int argc, char **argv);
 
@@ -39,12 +51,6 @@ int cmd_certs_report(int argc, char **argv);
 int cmd_certs_generate(int argc, char **argv);
 int cmd_router_set(int argc, char **argv);       /* router.c */
 int cmd_router_report(int argc, char **argv);
-/* One request to the router's control API (certs.c). Returns the HTTP status
- * (the JSON body in *reply, NULL if none; caller decrefs), or -1 with err_set()
- * when the router cannot be reached. */
-long cli_router_call(const char *method, const char *path, const char *body, json_t **reply);
-/* err_set() from the router's {"error": …} answer; returns -1. */
-int  cli_router_error(long status, json_t *reply);
 /* PUT /apps/<app>/<what> with body (JSON): 0, with the router's answer in *reply
  * when reply is not NULL (caller decrefs), or -1 with err_set() (the router's
  * message when it refused). */
@@ -107,6 +113,8 @@ int cmd_storage_mount(int argc, char **argv);    /* storage.c */
 int cmd_storage_unmount(int argc, char **argv);
 int cmd_storage_list(int argc, char **argv);
 int cmd_storage_report(int argc, char **argv);
+int cmd_storage_allow(int argc, char **argv);
+int cmd_storage_disallow(int argc, char **argv);
 int cmd_resource_limit(int argc, char **argv);   /* resource.c */
 int cmd_resource_limit_clear(int argc, char **argv);
 int cmd_resource_report(int argc, char **argv);
@@ -301,6 +309,33 @@ int cli_mount_parse(const char *spec, struct buf *host, struct buf *container, i
 /* The app's mounts (app.json "storage") as a NULL-terminated vector borrowed from
  * appobj, or NULL when it has none; caller frees the vector. */
 int cli_storage_binds(const json_t *appobj, const char ***out);
+
+/* Host directories storage:mount may use (global.json "storage_allow", set by root
+ * with storage:allow). Pure, unit-tested: may a mount of host dir `host` be made,
+ * given the allow-list `allow` (array of absolute dirs) and WHARF_ROOT `root`?
+ * Never "/", /etc, /proc, /sys, /dev, /run, /var/run, /boot, the Docker socket or
+ * wharf's own state, nor a parent of one of them, even when a parent is allowed;
+ * otherwise only a listed dir or one below it. 0, or -1 with a message. */
+int cli_storage_host_ok(const char *host, const json_t *allow, const char *root);
+/* Refuses host when it is forbidden or below it, or a parent of it: "refused: HOST
+ * would expose WHAT" (what NULL: "FORBIDDEN of the host"). */
+int cli_storage_host_near(const char *host, const char *forbidden, const char *what);
+
+/* ---- who runs this (src/cli/sshkeys.c) ---------------------------------------- */
+/* 1 when this run serves a deployer key over ssh: WHARF_SSH_KEY (set by
+ * ssh-command, inherited by the git hook) names a key whose role is deployer. */
+int cli_caller_is_deployer(void);
+
+/* ---- domain policy (src/cli/domainpolicy.c; pure, unit-tested) ---------------- */
+/* May a deployer of app add domain (lowercase)? Never a wildcard, a global domain,
+ * "<name>.<global>" for any valid app name other than app (the default domain of
+ * that name, reserved even before the app exists), or a public suffix (a built-in
+ * list, plus psl_file, Debian's public_suffix_list.dat, when it is not NULL and
+ * exists). 0, or -1 with a message that says why. */
+int cli_domain_deployer_ok(const char *domain, const char *app, const json_t *globals,
+			   const char *psl_file);
+/* 1 when domain is a public suffix ("com", "co.uk", "github.io"). */
+int cli_domain_is_public_suffix(const char *domain, const char *psl_file);
 
 /* Config text (src/cli/envfile.c; pure, unit-tested). */
 int cli_shell_quote(struct buf *out, const char *s);        /* 'it'\''s' */

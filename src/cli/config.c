@@ -371,7 +371,7 @@ int cmd_config_import(int argc, char **argv)
 	if (strcmp(src, "-")) {
 		/* Over ssh a path would name a file on the server, readable by wharf:
 		 * remote imports come through stdin only. */
-		if (getenv("WHARF_SSH_KEY"))
+		if (caller_is_remote())
 			return err_set("over ssh, config:import reads stdin only: "
 				       "ssh wharf@HOST config:import APP - < FILE");
 		fd = open(src, O_RDONLY | O_CLOEXEC);

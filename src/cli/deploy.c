@@ -37,7 +37,7 @@ struct release_src {
 /* Who made the change: the ssh key's name, or the local user. */
 static void who(struct buf *out)
 {
-	const char *key = getenv("WHARF_SSH_KEY");
+	const char *key = caller_get()->key;
 	struct passwd *pw = getpwuid(getuid());
 
 	if (key && *key)
@@ -276,19 +276,17 @@ int cli_deploy_push(const char *app, const char *rev)
 	struct cli_build built = CLI_BUILD_INIT;
 	struct release_src src = { 0 };
 	json_t *releases = NULL, *checks = NULL;
-	const char *locked;
 	double t0 = clock_now_s();
 	int ret = -1;
 
-	/* A push over ssh already holds the app's lock (see sshcmd.c). */
-	locked = getenv("WHARF_APP_LOCKED");
-	if ((!locked || strcmp(locked, app)) && state_app_lock(&l, app) < 0)
+	/* A push over ssh already holds the app's lock and hands it over (sshcmd.c). */
+	if (!lock_adopt_app(&l, app) && state_app_lock(&l, app) < 0)
 		goto out;
 	say_step("Deploying %s (%.7s)", app, rev);
 	if (state_releases_load(app, &releases) < 0 || docker_new(&d, NULL) < 0)
 		goto out;
 	if (buf_addf(&tmproot, "%s/tmp", wharf_root()) < 0 ||
-	    buf_addf(&prefix, "build-%s_", app) < 0 || fs_mkdir_p(tmproot.buf, 0755) < 0 ||
+	    buf_addf(&prefix, "build-%s_", app) < 0 || fs_private_dir(tmproot.buf) < 0 ||
 	    clean_leftovers(d, app, releases, tmproot.buf) < 0 ||
 	    fs_mkdtemp(&tmp, tmproot.buf, prefix.buf) < 0)
 		goto out;
@@ -394,6 +392,7 @@ int cli_deploy_image(const char *app, const char *ref)
 	struct docker *d = NULL;
 	struct release_src src = { 0 };
 	struct buf tmproot = BUF_INIT, path = BUF_INIT, tag = BUF_INIT, desc = BUF_INIT;
+	struct buf num = BUF_INIT;
 	json_t *releases = NULL, *info = NULL;
 	const char *id;
 	long version;
@@ -417,8 +416,8 @@ int cli_deploy_image(const char *app, const char *ref)
 	say_step("Deploying image %s (%.19s) to %s", ref, id, app);
 	/* The release runs wharf's own tag of the image, so that image GC of old
 	 * releases removes that tag and never the name the user gave it. */
-	if (buf_addf(&path, "/images/%s/tag?repo=wharf/%s&tag=%ld", id, app, version) < 0 ||
-	    docker_call(d, "POST", path.buf, NULL, NULL, NULL) < 0 ||
+	if (buf_addf(&path, "wharf/%s", app) < 0 || buf_addf(&num, "%ld", version) < 0 ||
+	    docker_image_tag(d, id, path.buf, num.buf) < 0 ||
 	    buf_addf(&tag, "wharf/%s:%ld", app, version) < 0)
 		goto out;
 	src.image = tag.buf;
@@ -444,6 +443,7 @@ out:
 	docker_free(d);
 	buf_release(&tmproot);
 	buf_release(&path);
+	buf_release(&num);
 	buf_release(&tag);
 	buf_release(&desc);
 	return ret;
@@ -493,9 +493,9 @@ static int release_targets(struct docker *d, const char *app, long version, json
 	snprintf(rel, sizeof(rel), "%ld", version);
 	json_array_foreach(list, i, c) {
 		json_t *labels = json_object_get(c, "Labels");
-		const char *port = json_str(labels, "wharf.port", NULL);
+		const char *port = json_str(labels, DOCKER_LABEL_PORT, NULL);
 		struct buf t = BUF_INIT;
-		if (!port || strcmp(json_str(labels, "wharf.release", ""), rel) ||
+		if (!port || strcmp(json_str(labels, DOCKER_LABEL_RELEASE, ""), rel) ||
 		    strcmp(json_str(c, "State", ""), "running"))
 			continue;
 		/* The container's address on the app's network: the router dials it. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int array_has(const json_t *arr, const char *s)
 {
@@ -27,6 +28,80 @@ static void join_domains(struct buf *out, const json_t *arr)
 
 	json_array_foreach(arr, i, v)
 		buf_addf(out, "%s%s", i ? " " : "", json_string_value(v));
+}
+
+#define PSL_FILE "/usr/share/publicsuffix/public_suffix_list.dat"
+
+/* The app (other than app) that serves domain, in *other (a new string), or NULL.
+ * With wild, another app's "*.parent" covering domain counts too. */
+static int served_by_other(char **other, const char *domain, const char *app, int wild)
+{
+	json_t *apps = NULL, *v;
+	size_t i;
+	const char *dot = strchr(domain, '.');
+
+	*other = NULL;
+	if (state_app_list(&apps) < 0)
+		return -1;
+	json_array_foreach(apps, i, v) {
+		const char *name = json_string_value(v);
+		json_t *obj = NULL, *served = NULL, *d;
+		size_t j;
+		if (!strcmp(name, app))
+			continue;
+		if (state_app_load(name, &obj) < 0 || state_app_domains(name, obj, &served) < 0) {
+			err_clear();
+			json_decref(obj);
+			continue;
+		}
+		json_array_foreach(served, j, d) {
+			const char *s = json_string_value(d);
+			if (!s)
+				continue;
+			if (!strcasecmp(s, domain) ||
+			    (wild && dot && s[0] == '*' && !strcasecmp(s + 1, dot)))
+				*other = strdup(name);
+			if (*other)
+				break;
+		}
+		json_decref(obj);
+		json_decref(served);
+		if (*other)
+			break;
+	}
+	json_decref(apps);
+	return 0;
+}
+
+/* Every domain to add must be free: no other app serves it (for admins too; the
+ * router would refuse it at the next deploy anyway), and a deployer gets only
+ * what cli_domain_deployer_ok() allows. Checked before anything is saved. */
+static int check_new_domains(const char *app, const json_t *have, int n, char **domains)
+{
+	json_t *globals = NULL;
+	int i, deployer = cli_caller_is_deployer(), ret = -1;
+
+	if (state_global_domains(&globals) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		char *other = NULL;
+		if (array_has(have, domains[i]))
+			continue;       /* the app has it already: nothing is taken */
+		if (deployer && cli_domain_deployer_ok(domains[i], app, globals, PSL_FILE) < 0)
+			goto out;
+		if (served_by_other(&other, domains[i], app, deployer) < 0)
+			goto out;
+		if (other) {
+			err_set("domain '%s' is already served by app '%s'; remove it there first",
+				domains[i], other);
+			free(other);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	json_decref(globals);
+	return ret;
 }
 
 /* Parses `<app> DOMAIN…` (at least min domains, all valid). */
@@ -64,6 +139,8 @@ static int change_app(int argc, char **argv, enum change what)
 	if (state_app_lock(&l, name) < 0 || state_app_load(name, &app) < 0)
 		goto out;
 	domains = json_object_get(app, "domains");
+	if ((what == ADD || what == SET) && check_new_domains(name, domains, o.npos - 1, o.pos + 1) < 0)
+		goto out;
 	if (what == SET || what == CLEAR || what == RESET)
 		json_array_clear(domains);
 	for (i = 1; i < o.npos; i++) {

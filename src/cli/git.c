@@ -1,6 +1,8 @@
 /* git.c - git:set <app> deploy-branch [BRANCH], git:from-image <app> IMAGE, git:report:
  * how pushes (and images) deploy. */
 #include "cli.h"
+#include "build/build.h"
+#include "receiver/receiver.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,66 @@ static int valid_branch(const char *b)
 	return 0;
 }
 
+/* A push size: digits with an optional k, m or g (case-insensitive), 1k to 100g. */
+static int parse_push_size(const char *s, long long *bytes)
+{
+	size_t digits = strspn(s, "0123456789");
+	long long v = 0, mult = 1;
+	const char *p;
+
+	if (!digits || digits > 9)
+		goto bad;
+	for (p = s; p < s + digits; p++)
+		v = v * 10 + (*p - '0');
+	switch (*p) {
+	case '\0': break;
+	case 'k': case 'K': mult = 1LL << 10; p++; break;
+	case 'm': case 'M': mult = 1LL << 20; p++; break;
+	case 'g': case 'G': mult = 1LL << 30; p++; break;
+	default: goto bad;
+	}
+	if (*p || v * mult < 1024 || v * mult > (100LL << 30))
+		goto bad;
+	*bytes = v * mult;
+	return 0;
+bad:
+	return err_set("invalid push size '%s': from 1k to 100g (200m, 1g)", s);
+}
+
+/* git:set --global max-push-size [SIZE]: receive.maxInputSize of every app's
+ * repository from its next push (without SIZE: the default, 200m). */
+static int set_global(const struct cli_opts *o, const char *cmd)
+{
+	struct lock l = LOCK_INIT;
+	struct buf p = BUF_INIT;
+	json_t *g = NULL;
+	long long bytes = 0;
+	int ret = -1;
+
+	if (o->npos < 1 || o->npos > 2)
+		return cli_usage(cmd);
+	if (strcmp(o->pos[0], "max-push-size"))
+		return err_set("unknown global git property '%s': only max-push-size", o->pos[0]);
+	if (o->npos == 2 && parse_push_size(o->pos[1], &bytes) < 0)
+		return -1;
+	if (buf_addf(&p, "%s/global.lock", wharf_root()) < 0 || lock_take(&l, p.buf, NULL) < 0 ||
+	    state_global_load(&g) < 0)
+		goto out;
+	if (o->npos == 2) {
+		json_object_set_new(g, "git_max_push_size", json_integer(bytes));
+		say_step("Setting max-push-size to %s (from each app's next push)", o->pos[1]);
+	} else {
+		json_object_del(g, "git_max_push_size");
+		say_step("Unsetting max-push-size (200m)");
+	}
+	ret = state_global_save(g);
+out:
+	lock_release(&l);
+	json_decref(g);
+	buf_release(&p);
+	return ret;
+}
+
 int cmd_git_set(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -28,8 +90,10 @@ int cmd_git_set(int argc, char **argv)
 	json_t *app = NULL;
 	int ret = -1;
 
-	if (cli_opts_parse(&o, argc, argv, "", NULL) < 0)
+	if (cli_opts_parse(&o, argc, argv, "--global", NULL) < 0)
 		return -1;
+	if (o.global)
+		return set_global(&o, argv[0]);
 	if (o.npos < 2 || o.npos > 3)
 		return cli_usage(argv[0]);
 	if (cli_opts_app(&o, 1) < 0)
@@ -69,6 +133,34 @@ static int valid_image_ref(const char *ref)
 	return 0;
 }
 
+/* A deployer deploys only images built for its app: another app's image would
+ * hand it that app's code (and whatever the build baked in). Admins may deploy
+ * any local image. A missing image is left to cli_deploy_image() to report. */
+static int deployer_image_ok(const char *app, const char *ref)
+{
+	struct docker *d = NULL;
+	json_t *info = NULL;
+	int ret = -1;
+
+	if (docker_new(&d, NULL) < 0)
+		goto out;
+	if (docker_image_inspect(d, ref, &info) < 0) {
+		err_clear();
+		ret = 0;
+		goto out;
+	}
+	if (!build_image_is_apps(info, ref, app)) {
+		err_set("refused: deployers may deploy only images built for %s (wharf/%s:… or "
+			"labelled wharf.app=%s); '%s' is not", app, app, app, ref);
+		goto out;
+	}
+	ret = 0;
+out:
+	json_decref(info);
+	docker_free(d);
+	return ret;
+}
+
 int cmd_git_from_image(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -79,6 +171,8 @@ int cmd_git_from_image(int argc, char **argv)
 		return cli_usage(argv[0]);
 	if (cli_opts_app(&o, 1) < 0 || valid_image_ref(o.pos[1]) < 0)
 		return -1;
+	if (cli_caller_is_deployer() && deployer_image_ok(o.pos[0], o.pos[1]) < 0)
+		return -1;
 	return cli_deploy_image(o.pos[0], o.pos[1]);
 }
 
@@ -87,6 +181,7 @@ static int git_report(const char *name, const char *flag, int json, json_t *all)
 	struct buf title = BUF_INIT;
 	json_t *app = NULL, *rels = NULL, *cur;
 	const char *branch;
+	char max_push[32];
 	int ret = -1;
 
 	if (state_app_load(name, &app) < 0 || state_releases_load(name, &rels) < 0 ||
@@ -94,6 +189,7 @@ static int git_report(const char *name, const char *flag, int json, json_t *all)
 		goto out;
 	cur = state_current_release(rels);
 	branch = json_str(app, "deploy_branch", "");
+	snprintf(max_push, sizeof(max_push), "%lld", receiver_push_max_bytes());
 	{
 		struct cli_report_row rows[] = {
 			{ "Git deploy branch", branch },
@@ -102,6 +198,7 @@ static int git_report(const char *name, const char *flag, int json, json_t *all)
 			{ "Git last updated at", json_str(cur, "created_at", "") },
 			/* What the current release came from: a push, or git:from-image. */
 			{ "Git source image", json_str(cur, "source_image", "") },
+			{ "Git max push size", max_push },
 		};
 		size_t n = sizeof(rows) / sizeof(rows[0]);
 		if (all)

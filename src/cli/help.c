@@ -177,7 +177,7 @@ static void md_row(const struct command *d)
 	}
 	fputs("` | ", stdout);
 	md_cell(d->help);
-	fputs(d->flags & CMD_SSH_OK ? "" : " (local only)", stdout);
+	fputs(d->flags & CMD_LOCAL ? " (local only)" : "", stdout);
 	fputs(" |\n", stdout);
 }
 

@@ -46,7 +46,7 @@ int cmd_logs(int argc, char **argv)
 		const char *id = json_str(c, "Id", NULL);
 		if (!id || strcmp(json_str(c, "State", ""), "running"))
 			continue;
-		if (process && strcmp(json_str(json_object_get(c, "Labels"), "wharf.process", ""),
+		if (process && strcmp(json_str(json_object_get(c, "Labels"), DOCKER_LABEL_PROCESS, ""),
 				      process))
 			continue;
 		shown++;

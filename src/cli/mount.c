@@ -1,5 +1,6 @@
-/* mount.c - the syntax of a bind mount, HOSTDIR:CONTAINERDIR[:ro] (pure, unit-tested;
- * storage.c checks the host dir exists and keeps the list). */
+/* mount.c - the syntax of a bind mount, HOSTDIR:CONTAINERDIR[:ro], and which host
+ * dirs one may bind (pure, unit-tested; storage.c checks the host dir exists,
+ * resolves it and keeps the lists). */
 #include "cli.h"
 
 #include <string.h>
@@ -64,3 +65,54 @@ int cli_mount_parse(const char *spec, struct buf *host, struct buf *container, i
 	return 0;
 }
 
+/* ---- which host dirs may be mounted ---------------------------------------------- */
+
+/* The host's own directories: a container writing (or reading) them owns the host.
+ * "/" is refused as the parent of all of them. */
+static const char *const never_mount[] = {
+	"/etc", "/proc", "/sys", "/dev", "/run", "/var/run", "/var/lib/docker",
+	"/var/lib/containerd", "/boot", "/root", "/usr", "/bin", "/sbin", "/lib", "/lib32",
+	"/lib64", "/libx32", NULL
+};
+
+/* p is dir or below it (whole components). */
+static int path_under(const char *p, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (!strcmp(dir, "/"))
+		return 1;
+	return !strncmp(p, dir, n) && (p[n] == '\0' || p[n] == '/');
+}
+
+/* Refuses host when it is forbidden, or a parent of it (mounting /var would
+ * mount /var/run too). */
+int cli_storage_host_near(const char *host, const char *forbidden, const char *what)
+{
+	if (path_under(host, forbidden) || path_under(forbidden, host))
+		return err_set("refused: %s would expose %s%s; wharf never mounts it, even when a "
+			       "parent dir is allowed", host, what ? what : forbidden,
+			       what ? "" : " of the host");
+	return 0;
+}
+
+int cli_storage_host_ok(const char *host, const json_t *allow, const char *root)
+{
+	json_t *v;
+	size_t i;
+
+	if (!host || host[0] != '/')
+		return err_set("refused: '%s' is not an absolute path", host ? host : "");
+	if (!strcmp(host, "/"))
+		return err_set("refused: / is the whole host; wharf never mounts it");
+	for (i = 0; never_mount[i]; i++)
+		if (cli_storage_host_near(host, never_mount[i], NULL) < 0)
+			return -1;
+	if (root && *root && cli_storage_host_near(host, root, "wharf's own state (WHARF_ROOT)") < 0)
+		return -1;
+	json_array_foreach(allow, i, v)
+		if (json_is_string(v) && path_under(host, json_string_value(v)))
+			return 0;
+	return err_set("refused: %s is not under a host dir root allowed for mounts "
+		       "(`wharf storage:allow DIR`, as root on the host)", host);
+}

@@ -71,7 +71,7 @@ int cli_ports_web_port(const json_t *appobj)
 
 	json_array_foreach(maps, i, v) {
 		if (!json_is_string(v) || cli_port_map_parse(&m, json_string_value(v)) < 0) {
-			err_clear();
+			err_clear();    /* handled: a stored map wharf cannot read gives no port */
 			continue;
 		}
 		if (!port || !strcmp(m.scheme, "http"))

@@ -163,7 +163,7 @@ static int restore_app(struct docker *d, const char *app)
 		goto out;
 	json_array_foreach(list, i, c) {
 		const char *id = json_str(c, "Id", "");
-		if (strcmp(json_str(json_object_get(c, "Labels"), "wharf.release", ""), rel))
+		if (strcmp(json_str(json_object_get(c, "Labels"), DOCKER_LABEL_RELEASE, ""), rel))
 			continue;
 		if (strcmp(json_str(c, "State", ""), "running") && docker_container_start(d, id) < 0)
 			say_warn("could not start %.12s: %s", id, err_msg());
@@ -396,7 +396,7 @@ static int ps_report(struct docker *d, const char *name, const char *flag, int j
 		const char *state;
 		c = json_array_get(list, i);
 		lb = json_object_get(c, "Labels");
-		if (strcmp(json_str(lb, "wharf.release", ""), rel))
+		if (strcmp(json_str(lb, DOCKER_LABEL_RELEASE, ""), rel))
 			continue;
 		state = json_str(c, "State", "");
 		if (!strcmp(state, "running"))
@@ -404,7 +404,7 @@ static int ps_report(struct docker *d, const char *name, const char *flag, int j
 		else
 			down++;
 		snprintf(labels[k], sizeof(labels[k]), "Status %s %zu",
-			 json_str(lb, "wharf.process", "?"), k + 1);
+			 json_str(lb, DOCKER_LABEL_PROCESS, "?"), k + 1);
 		snprintf(values[k], sizeof(values[k]), "%s (CID: %.12s)", state, json_str(c, "Id", ""));
 		k++;
 	}

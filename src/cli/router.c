@@ -128,13 +128,12 @@ int cmd_router_set(int argc, char **argv)
 	if (put_options(app, body) < 0)
 		goto out;
 	if (state_app_save(app, appobj) < 0) {
-		struct buf why = BUF_INIT;
+		struct err_saved why;
 
-		buf_addstr(&why, err_msg());
+		err_save(&why);
 		if (undo && put_options(app, undo) < 0)
 			say_warn("the router keeps the new value: %s", err_msg());
-		err_set("%s", why.buf);
-		buf_release(&why);
+		err_restore(&why);
 		goto out;
 	}
 	ret = 0;
@@ -169,10 +168,10 @@ int cmd_router_report(int argc, char **argv)
 	    cli_router_options(appobj, &opts) < 0 || buf_addf(&path, "/apps/%s", o.pos[0]) < 0 ||
 	    buf_addf(&title, "%s router information", o.pos[0]) < 0)
 		goto out;
-	if ((status = cli_router_call("GET", path.buf, NULL, &reply)) < 0)
+	if ((status = router_client_call("GET", path.buf, NULL, 0, &reply)) < 0)
 		goto out;
 	if (status != 200 && status != 404) {
-		cli_router_error(status, reply);
+		router_client_error(status, reply, NULL);
 		goto out;
 	}
 	if (status == 404) {

@@ -172,8 +172,8 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	/* No wharf.app label: deploys retire and clean the app's containers by it,
 	 * and a one-off command must outlive a deploy. */
-	labels = json_pack("{s:s,s:s,s:s}", "wharf.managed", "1", "wharf.root", wharf_root(),
-			   "wharf.run", argv[1]);
+	labels = json_pack("{s:s,s:s,s:s}", DOCKER_LABEL_MANAGED, "1", DOCKER_LABEL_ROOT, wharf_root(),
+			   DOCKER_LABEL_RUN, argv[1]);
 	if (!labels || !(envv = str_vec(env)) || cli_storage_binds(appobj, &binds) < 0 ||
 	    run_limits(appobj, &spec.memory, &spec.nano_cpus) < 0 ||
 	    buf_addf(&name, "%s.run.%04x", argv[1], (unsigned)(rand() & 0xffff)) < 0) {
@@ -221,13 +221,12 @@ out:
 		close(conn);
 	if (id.len && d) {
 		/* Keep the failure's message: the removal may set another. */
-		struct buf why = BUF_INIT;
-		buf_addstr(&why, err_msg());
+		struct err_saved why;
+		err_save(&why);
 		if (docker_container_remove(d, id.buf, 1) < 0)
 			say_warn("could not remove the one-off container %.12s: %s", id.buf, err_msg());
 		if (ret < 0)
-			err_set("%s", why.buf);
-		buf_release(&why);
+			err_restore(&why);
 	}
 	free(envv);
 	free(binds);
@@ -254,7 +253,7 @@ static int pick_container(struct docker *d, const char *app, const char *type, s
 	if (runtime_app_containers(d, app, &list) < 0)
 		return -1;
 	json_array_foreach(list, i, c) {
-		const char *t = json_str(json_object_get(c, "Labels"), "wharf.process", "");
+		const char *t = json_str(json_object_get(c, "Labels"), DOCKER_LABEL_PROCESS, "");
 		if (strcmp(json_str(c, "State", ""), "running"))
 			continue;
 		if (type ? !strcmp(t, type) : !strcmp(t, "web")) {

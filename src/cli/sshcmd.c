@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* The first push of an app creates it (cli_app_create: only when Docker answers,
@@ -31,57 +30,49 @@ out:
 	return ret;
 }
 
-/* Runs git's side of a push or fetch as a child (it inherits the app's lock
- * and stdin/stdout, which carry git's protocol) and returns its exit code, so
- * the audit log can record it. */
-static int run_git(const char *service, const char *app)
+/* Runs git's side of a push or fetch as a child (stdin/stdout carry git's
+ * protocol) and returns its exit code, so the audit log can record it. A push
+ * hands the app's lock to git, and through it to the pre-receive hook, by its
+ * fd (LOCK_FD_ENV): nothing else this process runs gets it. The key's name
+ * goes along as the record of who deployed. */
+static int run_git(const char *service, const char *app, const struct lock *l)
 {
-	struct buf repo = BUF_INIT;
-	pid_t pid;
-	int st = 0, ret = -1;
+	struct proc_opts o = PROC_OPTS_INIT;
+	struct buf repo = BUF_INIT, lockenv = BUF_INIT, keyenv = BUF_INIT;
+	const char *env[3] = { NULL, NULL, NULL };
+	int n = 0, ret = -1;
 
-	if (wharf_app_path(&repo, app, "repo.git") < 0)
-		return -1;
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0) {
-		err_set_errno("cannot run git %s", service);
+	if (wharf_app_path(&repo, app, "repo.git") < 0 ||
+	    buf_addf(&keyenv, "WHARF_SSH_KEY=%s", caller_get()->key) < 0)
 		goto out;
+	env[n++] = keyenv.buf;
+	if (l && l->fd >= 0) {
+		if (lock_handover(l, &lockenv) < 0)
+			goto out;
+		env[n++] = lockenv.buf;
+		o.keep_fds[0] = l->fd;
+		o.keep_fds[1] = l->ticket_fd;
 	}
-	if (pid == 0) {
-		execlp("git", "git", service, repo.buf, (char *)NULL);
-		fprintf(stderr, " !     cannot run git %s: %s\n", service, strerror(errno));
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	ret = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	o.argv = (const char *[]){ "git", service, repo.buf, NULL };
+	o.env_set = env;
+	ret = proc_run(&o);
 out:
 	buf_release(&repo);
+	buf_release(&lockenv);
+	buf_release(&keyenv);
 	return ret;
-}
-
-static int has_help_flag(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-			return 1;
-	return 0;
 }
 
 /* The built-in rules (acl.json), then the user-auth trigger, which may refuse
  * too: `user-auth KEY ROLE COMMAND [ARGS…]`. */
-static int authorize(const json_t *acl, const char *key, const char *app, int argc,
-		     char **argv, const char *app_flag)
+static int authorize(const json_t *acl, const char *key, const char *app,
+		     enum receiver_access access, int argc, char **argv, const char *app_flag)
 {
 	const char **targs;
 	int i, ret;
 
 	if ((app ? receiver_acl_check_app(acl, key, app)
-		 : receiver_acl_check_command(acl, key, argc, argv, app_flag)) < 0)
+		 : receiver_acl_check_command(acl, key, access, argc, argv, app_flag)) < 0)
 		return -1;
 	targs = calloc((size_t)argc + 3, sizeof(*targs));
 	if (!targs)
@@ -91,12 +82,8 @@ static int authorize(const json_t *acl, const char *key, const char *app, int ar
 	for (i = 0; i < argc; i++)
 		targs[i + 2] = argv[i];
 	ret = plugins_pre("user-auth", app, targs);
-	if (ret < 0) {
-		struct buf why = BUF_INIT;
-		buf_addstr(&why, err_msg());
-		err_set("refused by plugin %s", why.buf);
-		buf_release(&why);
-	}
+	if (ret < 0)
+		err_prefix("refused by plugin ");
 	free(targs);
 	return ret;
 }
@@ -107,12 +94,15 @@ static int ssh_run(const char *key)
 	struct lock l = LOCK_INIT;
 	const struct command *c;
 	const char *app_flag = NULL;
+	enum receiver_access access;
 	json_t *acl = NULL;
 	int i = 0, ret = -1;
 
 	if (receiver_parse_ssh(&req, getenv("SSH_ORIGINAL_COMMAND")) < 0 ||
 	    receiver_acl_load(&acl) < 0)
 		goto out;
+	caller_set(key, strcmp(receiver_acl_role(acl, key), "admin") ? CALLER_DEPLOYER
+								       : CALLER_ADMIN, 1);
 	switch (req.kind) {
 	case SSH_GIT_RECEIVE:
 		/* Pushes of an app queue here, before git receive-pack even advertises
@@ -121,23 +111,21 @@ static int ssh_run(const char *key)
 		 * own deploy ran. The lock stays held through exec and the hook; the
 		 * queue's messages go to stderr, as stdout carries git's protocol. */
 		say_set_stderr(1);
-		if (authorize(acl, key, req.app, req.argc, req.argv, NULL) < 0)
+		if (authorize(acl, key, req.app, ACCESS_DEPLOYER, req.argc, req.argv, NULL) < 0)
 			goto out;
-		if (ensure_app_for_push(req.app) < 0 || state_app_lock(&l, req.app) < 0 ||
-		    lock_keep_on_exec(&l) < 0)
+		if (ensure_app_for_push(req.app) < 0 || state_app_lock(&l, req.app) < 0)
 			goto out;
-		setenv("WHARF_APP_LOCKED", req.app, 1);
-		ret = run_git("receive-pack", req.app);
+		ret = run_git("receive-pack", req.app, &l);
 		goto out;
 	case SSH_GIT_UPLOAD:
 		say_set_stderr(1);
-		if (authorize(acl, key, req.app, req.argc, req.argv, NULL) < 0)
+		if (authorize(acl, key, req.app, ACCESS_DEPLOYER, req.argc, req.argv, NULL) < 0)
 			goto out;
 		if (!state_app_exists(req.app)) {
 			err_set("app '%s' does not exist", req.app);
 			goto out;
 		}
-		ret = run_git("upload-pack", req.app);
+		ret = run_git("upload-pack", req.app, NULL);
 		goto out;
 	case SSH_WHARF:
 		break;
@@ -157,12 +145,15 @@ static int ssh_run(const char *key)
 	/* Help is harmless: `FAMILY:help`, a bare family name (Dokku shows the family's
 	 * help) and `COMMAND --help` of any command print text and run nothing. A name
 	 * wharf lacks may be a plugin's command (dispatch asks the plugins). */
-	if (c && !(c->flags & CMD_SSH_OK) &&
-	    !(strcmp(c->name, "router") && has_help_flag(req.argc - i, req.argv + i))) {
-		err_set("refused: `%s` cannot be run over ssh", req.argv[i]);
-		goto out;
+	access = cli_command_access(c);
+	if (access == ACCESS_LOCAL) {
+		if (!strcmp(c->name, "router") || !cli_wants_help(req.argc - i, req.argv + i)) {
+			err_set("refused: `%s` cannot be run over ssh", req.argv[i]);
+			goto out;
+		}
+		access = ACCESS_ADMIN;  /* its --help, for those who may see it */
 	}
-	if (authorize(acl, key, NULL, req.argc - i, req.argv + i, app_flag) < 0)
+	if (authorize(acl, key, NULL, access, req.argc - i, req.argv + i, app_flag) < 0)
 		goto out;
 	ret = cli_run_argv(req.argc, req.argv);
 out:
@@ -174,7 +165,7 @@ out:
 
 int cmd_ssh_command(int argc, char **argv)
 {
-	struct buf msg = BUF_INIT;
+	struct err_saved msg;
 	const char *key = NULL;
 	int ret;
 
@@ -182,15 +173,15 @@ int cmd_ssh_command(int argc, char **argv)
 		key = argv[2];
 	if (!key)
 		return err_set("usage: wharf ssh-command --key NAME (run by sshd for a key)");
-	setenv("WHARF_SSH_KEY", key, 1);
+	/* Remote from here on; the least role until the rules are read. */
+	caller_set(key, CALLER_DEPLOYER, 1);
 	ret = ssh_run(key);
 	/* Every request is recorded, refused ones too, with the exit code the
 	 * client sees; the command's own error message is kept for main to print. */
-	buf_addstr(&msg, err_msg());
+	err_save(&msg);
 	fflush(stdout);
 	if (receiver_audit_append(key, getenv("SSH_ORIGINAL_COMMAND"), ret < 0 ? 1 : ret) < 0)
 		fprintf(stderr, " !     audit log: %s\n", err_msg());
-	err_set("%s", msg.buf);
-	buf_release(&msg);
+	err_restore(&msg);
 	return ret;
 }

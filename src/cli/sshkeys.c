@@ -171,7 +171,7 @@ int cmd_ssh_keys_add(int argc, char **argv)
 				line_key_name(cur, name, sizeof(name)) ? name : "(unnamed)");
 			goto out;
 		}
-		err_clear();
+		err_clear();    /* handled: a line that is no key cannot be this key again */
 	}
 	if (forced_command(&line, argv[1]) < 0 ||
 	    buf_addf(&line, " %s %s %s\n", k[0].type, k[0].b64, argv[1]) < 0 ||
@@ -181,6 +181,12 @@ int cmd_ssh_keys_add(int argc, char **argv)
 	receiver_pubkey_fingerprint(&fp, &k[0]);
 	say_step("Added key '%s' (%s)%s", argv[1], fp.buf,
 		 strcmp(role, "deployer") ? "" : " as a deployer: grant it apps with acl:add");
+	/* An admin mounts host directories, installs plugins that run as a member of
+	 * the docker group and runs any image: that is root on this host. */
+	if (strcmp(role, "deployer"))
+		say_warn("'%s' is an admin key: whoever holds it is root on this host (docker "
+			 "group, plugins, mounts; see docs/security.md). Give people who deploy "
+			 "apps --role deployer", argv[1]);
 	ret = 0;
 out:
 	lock_release(&l);
@@ -259,4 +265,22 @@ out:
 	buf_release(&text);
 	buf_release(&kept);
 	return ret;
+}
+
+int cli_caller_is_deployer(void)
+{
+	const char *key = getenv("WHARF_SSH_KEY");
+	json_t *acl = NULL;
+	int deployer;
+
+	if (!key || !*key)
+		return 0;
+	/* Unreadable rules count as a deployer: the caller gets less, never more. */
+	if (receiver_acl_load(&acl) < 0) {
+		err_clear();
+		return 1;
+	}
+	deployer = !strcmp(receiver_acl_role(acl, key), "deployer");
+	json_decref(acl);
+	return deployer;
 }

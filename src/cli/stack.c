@@ -3,14 +3,9 @@
 #include "cli.h"
 #include "build/build.h"
 
-#include <errno.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
-
-extern char **environ;
 
 /* Prints the stack image's size, or that it is missing. */
 static int report_stack(void)
@@ -42,10 +37,10 @@ out:
 /* stack:build [--rebuild]: runs scripts/stack-image.sh against wharf's Docker. */
 int cmd_stack_build(int argc, char **argv)
 {
-	struct buf script = BUF_INIT;
-	char *args[6];
+	struct buf script = BUF_INIT, image = BUF_INIT;
+	struct proc_opts po = PROC_OPTS_INIT;
+	const char *args[6];
 	int i, n = 0, rebuild = 0, status, ret = -1;
-	pid_t pid;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--rebuild"))
@@ -57,29 +52,25 @@ int cmd_stack_build(int argc, char **argv)
 		goto out;
 	args[n++] = script.buf;
 	args[n++] = "--docker-host";
-	args[n++] = (char *)wharf_docker_host();
+	args[n++] = wharf_docker_host();
 	if (rebuild)
 		args[n++] = "--rebuild";
 	args[n] = NULL;
 	/* The stack image is only ever wharf's default when none was set. */
-	setenv("WHARF_STACK_IMAGE", build_stack_image(), 1);
-	fflush(stdout);
-	if ((errno = posix_spawn(&pid, script.buf, NULL, NULL, args, environ)) != 0) {
-		err_set_errno("cannot run %s", script.buf);
+	if (buf_addf(&image, "WHARF_STACK_IMAGE=%s", build_stack_image()) < 0)
 		goto out;
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR) {
-			err_set_errno("waitpid");
-			goto out;
-		}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	po.argv = args;
+	po.env_set = (const char *[]){ image.buf, NULL };
+	if ((status = proc_run(&po)) < 0)
+		goto out;
+	if (status != 0) {
 		err_set("building the stack image failed (see above)");
 		goto out;
 	}
 	ret = report_stack();
 out:
 	buf_release(&script);
+	buf_release(&image);
 	return ret;
 }
 

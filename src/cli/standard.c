@@ -118,24 +118,6 @@ int cmd_report(int argc, char **argv)
 
 /* ---- cleanup ---------------------------------------------------------------- */
 
-/* Appends s percent-encoded for a query value. */
-static int urlencode(struct buf *out, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    strchr("-._~", ch)) {
-			if (buf_addch(out, ch) < 0)
-				return -1;
-		} else if (buf_addf(out, "%%%c%c", hex[ch >> 4], hex[ch & 15]) < 0) {
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* Removes the app's exited or dead containers that the router does not serve.
  * The caller holds the app's lock, so no deploy of it is under way. */
 static int cleanup_containers(struct docker *d, const char *app, int *removed)
@@ -148,7 +130,7 @@ static int cleanup_containers(struct docker *d, const char *app, int *removed)
 		goto out;
 	json_array_foreach(list, i, c) {
 		const char *state = json_str(c, "State", ""), *id = json_str(c, "Id", "");
-		const char *port = json_str(json_object_get(c, "Labels"), "wharf.port", NULL);
+		const char *port = json_str(json_object_get(c, "Labels"), DOCKER_LABEL_PORT, NULL);
 		const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
 		json_t *t;
 		size_t j;
@@ -205,21 +187,14 @@ static int release_images(json_t *out)
  * or all): what failed builds and retagged releases leave. */
 static int cleanup_images(struct docker *d, const char *app, int *removed)
 {
-	struct buf path = BUF_INIT, lroot = BUF_INIT, lapp = BUF_INIT;
-	json_t *filters = NULL, *list = NULL, *keep = json_object(), *img;
-	char *fs = NULL;
+	struct docker_labels l = DOCKER_LABELS_INIT;
+	json_t *list = NULL, *keep = json_object(), *img;
 	size_t i;
 	int ret = -1;
 
-	if (buf_addf(&lroot, "wharf.root=%s", wharf_root()) < 0 ||
-	    (app && buf_addf(&lapp, "wharf.app=%s", app) < 0))
-		goto out;
-	filters = json_pack("{s:[s],s:[s]}", "dangling", "true", "label", lroot.buf);
-	if (app)
-		json_array_append_new(json_object_get(filters, "label"), json_string(lapp.buf));
-	fs = filters ? json_dumps(filters, JSON_COMPACT) : NULL;
-	if (!fs || buf_addstr(&path, "/images/json?filters=") < 0 || urlencode(&path, fs) < 0 ||
-	    release_images(keep) < 0 || docker_call(d, "GET", path.buf, NULL, &list, NULL) < 0)
+	if (docker_labels_add(&l, DOCKER_LABEL_ROOT, wharf_root()) < 0 ||
+	    (app && docker_labels_add(&l, DOCKER_LABEL_APP, app) < 0) ||
+	    release_images(keep) < 0 || docker_image_list(d, l.v, 1, &list) < 0)
 		goto out;
 	json_array_foreach(list, i, img) {
 		const char *id = json_str(img, "Id", "");
@@ -234,13 +209,9 @@ static int cleanup_images(struct docker *d, const char *app, int *removed)
 	}
 	ret = 0;
 out:
-	free(fs);
-	json_decref(filters);
 	json_decref(list);
 	json_decref(keep);
-	buf_release(&path);
-	buf_release(&lroot);
-	buf_release(&lapp);
+	docker_labels_release(&l);
 	return ret;
 }
 

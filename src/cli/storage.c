@@ -1,22 +1,84 @@
 /* storage.c - storage:mount, storage:unmount, storage:list, storage:report: host
- * directories bind-mounted into every container of an app (app.json "storage"). */
+ * directories bind-mounted into every container of an app (app.json "storage");
+ * storage:allow, storage:disallow: the host dirs root lets apps mount. */
 #include "cli.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MOUNTS_MAX     64
+#define ALLOW_MAX      64
+
+static int load_allow(json_t **out)
+{
+	json_t *g = NULL;
+
+	*out = NULL;
+	if (state_global_load(&g) < 0)
+		return -1;
+	*out = json_incref(json_object_get(g, "storage_allow"));
+	if (!json_is_array(*out)) {
+		json_decref(*out);
+		*out = json_array();
+	}
+	json_decref(g);
+	return 0;
+}
+
+/* The checks of a host dir as given and, when it exists, as the kernel resolves
+ * it (a symlink under an allowed dir may point at /etc), plus the Docker socket. */
+static int host_allowed(const char *host, const json_t *allow)
+{
+	const char *dh = getenv("DOCKER_HOST");
+	const char *sock = dh && !strncmp(dh, "unix:///", 8) ? dh + 7 : NULL;
+	char *real = realpath(host, NULL);
+	int ret = -1;
+
+	if (cli_storage_host_ok(host, allow, wharf_root()) < 0 ||
+	    (real && cli_storage_host_ok(real, allow, wharf_root()) < 0))
+		goto out;
+	if (sock && (cli_storage_host_near(host, sock, "the Docker socket") < 0 ||
+		     (real && cli_storage_host_near(real, sock, "the Docker socket") < 0)))
+		goto out;
+	ret = 0;
+out:
+	free(real);
+	return ret;
+}
 
 int cli_storage_binds(const json_t *appobj, const char ***out)
 {
 	const json_t *arr = json_object_get(appobj, "storage");
 	size_t i, n = json_array_size(arr);
+	json_t *allow = NULL;
 	const char **v;
 
 	*out = NULL;
 	if (!n)
 		return 0;
+	/* Mounts made before the allow-list existed (or whose dir root has since
+	 * disallowed) stop the deploy, with the way out in the message. */
+	if (load_allow(&allow) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *m = json_string_value(json_array_get(arr, i));
+		struct buf h = BUF_INIT, c = BUF_INIT;
+		int ro, bad = cli_mount_parse(m, &h, &c, &ro) < 0 || host_allowed(h.buf, allow) < 0;
+		buf_release(&h);
+		buf_release(&c);
+		if (bad) {
+			struct buf why = BUF_INIT;
+			buf_addstr(&why, err_msg());
+			err_set("mount %s: %s; storage:unmount it, or have root allow its dir",
+				m ? m : "", why.buf);
+			buf_release(&why);
+			json_decref(allow);
+			return -1;
+		}
+	}
+	json_decref(allow);
 	v = calloc(n + 1, sizeof(*v));
 	if (!v)
 		return err_set("out of memory");
@@ -24,6 +86,92 @@ int cli_storage_binds(const json_t *appobj, const char ***out)
 		v[i] = json_string_value(json_array_get(arr, i));
 	*out = v;
 	return 0;
+}
+
+/* storage:allow DIR / storage:disallow DIR: root's list of host dirs apps may
+ * mount (global.json "storage_allow"). Root only: an admin key over ssh, or the
+ * wharf user, may use the list but not widen it. */
+static int change_allow(int argc, char **argv, int add)
+{
+	struct lock l = LOCK_INIT;
+	struct buf p = BUF_INIT, host = BUF_INIT, cdir = BUF_INIT, spec = BUF_INIT;
+	json_t *g = NULL, *list, *v, *none = json_array();
+	char *real = NULL;
+	size_t i;
+	int ro, found = -1, ret = -1;
+
+	if (argc != 2)
+		return cli_usage(argv[0]);
+	if (geteuid() != 0) {
+		err_set("%s is for root on the host: it decides which host dirs apps may mount",
+			argv[0]);
+		goto out;
+	}
+	/* The dir is written to global.json the way mounts are written: plain and
+	 * absolute; an existing dir is recorded as the kernel resolves it. */
+	if (buf_addf(&spec, "%s:/x", argv[1]) < 0 || cli_mount_parse(spec.buf, &host, &cdir, &ro) < 0)
+		goto out;
+	if (add) {
+		if (!(real = realpath(host.buf, NULL)) || !fs_is_dir(real)) {
+			err_set("%s is not a directory on this host", host.buf);
+			goto out;
+		}
+		/* Everything but the allow-list itself: /etc stays refused. */
+		json_array_append_new(none, json_string(real));
+		if (cli_storage_host_ok(real, none, wharf_root()) < 0)
+			goto out;
+	}
+	if (cli_drop_to_root_owner() < 0 || buf_addf(&p, "%s/global.lock", wharf_root()) < 0 ||
+	    lock_take(&l, p.buf, NULL) < 0 || state_global_load(&g) < 0)
+		goto out;
+	list = json_object_get(g, "storage_allow");
+	if (!json_is_array(list)) {
+		list = json_array();
+		json_object_set_new(g, "storage_allow", list);
+	}
+	json_array_foreach(list, i, v)
+		if (!strcmp(json_string_value(v), add ? real : host.buf))
+			found = (int)i;
+	if (add && found < 0 && json_array_size(list) >= ALLOW_MAX) {
+		err_set("at most %d allowed dirs", ALLOW_MAX);
+		goto out;
+	}
+	if (!add && found < 0) {
+		err_set("%s is not an allowed dir; see `wharf storage:report --global`", host.buf);
+		goto out;
+	}
+	if (add && found < 0)
+		json_array_append_new(list, json_string(real));
+	else if (!add)
+		json_array_remove(list, (size_t)found);
+	if (state_global_save(g) < 0)
+		goto out;
+	if (add)
+		say_step("Allowed mounts of %s and the dirs below it", real);
+	else
+		say_step("Disallowed mounts of %s (apps that mount it fail their next deploy)",
+			 host.buf);
+	ret = 0;
+out:
+	lock_release(&l);
+	json_decref(g);
+	json_decref(none);
+	free(real);
+	buf_release(&p);
+	buf_release(&host);
+	buf_release(&cdir);
+	buf_release(&spec);
+	return ret;
+}
+
+int cmd_storage_allow(int argc, char **argv)
+{
+	return change_allow(argc, argv, 1);
+}
+
+int cmd_storage_disallow(int argc, char **argv)
+{
+	return change_allow(argc, argv, 0);
 }
 
 /* The index in mounts of the one on container dir cdir, or -1. */
@@ -41,7 +189,7 @@ static long find_mount(const json_t *mounts, const char *cdir)
 		if (same)
 			return (long)i;
 	}
-	err_clear();
+	err_clear();    /* handled: -1 here means "not found", not an error */
 	return -1;
 }
 
@@ -59,7 +207,7 @@ int cmd_storage_mount(int argc, char **argv)
 {
 	struct buf host = BUF_INIT, cdir = BUF_INIT, norm = BUF_INIT;
 	struct lock l = LOCK_INIT;
-	json_t *app = NULL, *mounts;
+	json_t *app = NULL, *mounts, *allow = NULL;
 	int ro, ret = -1;
 
 	if (mount_args(argc, argv, &host, &cdir, &ro) < 0)
@@ -69,6 +217,8 @@ int cmd_storage_mount(int argc, char **argv)
 			host.buf);
 		goto out;
 	}
+	if (load_allow(&allow) < 0 || host_allowed(host.buf, allow) < 0)
+		goto out;
 	if (buf_addf(&norm, "%s:%s%s", host.buf, cdir.buf, ro ? ":ro" : "") < 0 ||
 	    state_app_lock(&l, argv[1]) < 0 || state_app_load(argv[1], &app) < 0)
 		goto out;
@@ -91,6 +241,7 @@ int cmd_storage_mount(int argc, char **argv)
 	ret = 0;
 out:
 	lock_release(&l);
+	json_decref(allow);
 	json_decref(app);
 	buf_release(&host);
 	buf_release(&cdir);
@@ -211,7 +362,39 @@ out:
 	return ret;
 }
 
+/* storage:report --global: the host dirs root allowed. */
+static int global_report(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct buf list = BUF_INIT;
+	json_t *allow = NULL, *v;
+	size_t i;
+	int json, ret = -1;
+
+	if (cli_opts_parse(&o, argc, argv, "--format --global", "--storage-") < 0 ||
+	    cli_opts_format(&o, &json) < 0)
+		return -1;
+	if (o.npos)
+		return cli_usage(argv[0]);
+	if (load_allow(&allow) < 0)
+		return -1;
+	json_array_foreach(allow, i, v)
+		buf_addf(&list, "%s%s", i ? " " : "", json_string_value(v));
+	{
+		struct cli_report_row rows[] = { { "Storage allowed dirs", list.buf } };
+		ret = cli_report_show("Global storage information", rows, 1, o.flag, json);
+	}
+	json_decref(allow);
+	buf_release(&list);
+	return ret;
+}
+
 int cmd_storage_report(int argc, char **argv)
 {
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--global"))
+			return global_report(argc, argv);
 	return cli_report_family(argc, argv, "--storage-", storage_report);
 }

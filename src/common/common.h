@@ -43,13 +43,38 @@ void  buf_remove_front(struct buf *b, size_t n);        /* drop the first n byte
 void  buf_release(struct buf *b);                       /* frees; back to BUF_INIT */
 char *buf_detach(struct buf *b, size_t *len);           /* caller frees the result */
 
-/* ---- errors: one thread-local message (libgit2's git_error_set) -------------- */
+/* ---- errors: one thread-local message (libgit2's git_error_set) --------------
+ *
+ * The return convention, everywhere (STYLE.md §4):
+ *   0   success;
+ *  -1   failure, with the reason recorded by err_set() (or a callee's err_set(),
+ *       which the caller may extend with err_prefix()); nothing is printed below
+ *       src/cli/, which prints err_msg() once with " !     " and exits non-zero;
+ *  > 0  only where the function's header comment documents it (a count, "1: had
+ *       to wait", an exit status of a child: proc_wait(), plugins_command()).
+ * Other negative values are not used for new code; the few that remain are
+ * documented where they are returned (plugins_command()'s -2: "not mine").
+ *
+ * Cleanup that may fail and overwrite the message keeps it with err_save() /
+ * err_restore() instead of copying err_msg() by hand. err_clear() is for an
+ * error that was really handled (an expected "does not exist"), and says why.
+ * Every err_*() may take err_msg() (or a pointer into it) as an argument. */
+#define ERR_MAX 1024
+struct err_saved {
+	char text[ERR_MAX];
+};
 
 /* err_set() records the message and returns -1 so callers can `return err_set(…)`. */
 int         err_set(const char *fmt, ...) WHARF_PRINTF(1, 2);
 int         err_set_errno(const char *fmt, ...) WHARF_PRINTF(1, 2); /* appends ": strerror" */
+/* Puts "<formatted>" in front of the current message, in place: "deploy of x
+ * failed: " + what the callee said. Returns -1. */
+int         err_prefix(const char *fmt, ...) WHARF_PRINTF(1, 2);
 const char *err_msg(void);                              /* never NULL */
 void        err_clear(void);
+/* Keeps the current message across cleanup that may set another. */
+void        err_save(struct err_saved *s);
+int         err_restore(const struct err_saved *s);    /* returns -1 */
 
 /* ---- output for humans (Dokku's conventions) ---------------------------------
  * "-----> Step", "=====> Section", "       detail", " !     error" (stderr).
@@ -81,6 +106,9 @@ int wharf_app_path(struct buf *out, const char *app, const char *leaf);
 /* ---- files ------------------------------------------------------------------ */
 
 int fs_mkdir_p(const char *path, mode_t mode);
+/* fs_mkdir_p(path, 0700), and path itself made 0700 when it is wider (roots an
+ * older wharf made 0755: apps/, cache/, tmp/). */
+int fs_private_dir(const char *path);
 /* Writes a temp file beside path, fsyncs it, renames it over path, fsyncs the dir. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* Reads a whole file into out (appending). Missing file: returns -1 with errno ENOENT. */
@@ -100,15 +128,113 @@ struct lock {
 	int   fd;
 	int   ticket_fd;         /* holds a shared flock on the ticket while we live */
 	char *ticket;            /* queue ticket file, for state_app_lock() */
+	int   borrowed;          /* adopted from the process that took it (lock_adopt) */
 };
-#define LOCK_INIT { .fd = -1, .ticket_fd = -1, .ticket = NULL }
+#define LOCK_INIT { .fd = -1, .ticket_fd = -1, .ticket = NULL, .borrowed = 0 }
 /* Takes an exclusive flock on path (created if missing). If another process holds
  * it and waiting_msg is not NULL, says it once (a "-----> " line) before blocking.
  * Returns 1 if it had to wait, 0 if not, -1 on error. */
 int  lock_take(struct lock *l, const char *path, const char *waiting_msg);
 void lock_release(struct lock *l);       /* safe on a lock never taken; drops a ticket */
-/* Keeps a taken lock held across exec() (the fd stays open in the new program). */
-int  lock_keep_on_exec(struct lock *l);
+/* Handing a held lock to one child explicitly: the child gets the lock's fd
+ * (proc_opts.keep_fds) and LOCK_FD_ENV=<fd> (appended to env by lock_handover());
+ * no other child gets either (proc.c closes other fds and drops the variable).
+ * The child calls lock_adopt() with the lock file's path: it adopts the fd only
+ * when it is that file (same device and inode), some process holds the file's
+ * lock (a fresh open cannot take it) and the fd is the holder. Returns 1 when
+ * adopted (l is then borrowed: lock_release() closes it without unlocking, as
+ * the handing process still holds it), else 0 (the caller takes the lock as
+ * usual, and waits for it). The variable is removed either way. */
+#define LOCK_FD_ENV "WHARF_LOCK_FD"
+int  lock_handover(const struct lock *l, struct buf *env);
+int  lock_adopt(struct lock *l, const char *path);
+/* lock_adopt() for an app's deploy lock (the one state_app_lock() takes). */
+int  lock_adopt_app(struct lock *l, const char *app);
+
+/* ---- the caller (src/common/caller.c) -------------------------------------------
+ * Who runs this process: a person at the host (local, the default) or an ssh key
+ * through `wharf ssh-command`, which sets it before running anything. Decisions
+ * ("over ssh a path names a file on the server") ask caller_is_remote(), never an
+ * environment variable: a child (a plugin, a command a plugin runs) is local. */
+enum caller_role { CALLER_LOCAL = 0, CALLER_ADMIN, CALLER_DEPLOYER };
+struct caller {
+	const char      *key;      /* the ssh key's name (borrowed); NULL when local */
+	enum caller_role role;
+	int              remote;   /* 1: came in over ssh */
+};
+/* key must outlive the process's use of it (argv or a static). */
+void                 caller_set(const char *key, enum caller_role role, int remote);
+const struct caller *caller_get(void);      /* never NULL */
+int                  caller_is_remote(void);
+
+/* ---- child processes (src/common/proc.c) ---------------------------------------
+ * The one way wharf runs a program: argv (never a shell), the environment given,
+ * cwd, each std stream wired as asked, every other fd closed in the child except
+ * keep_fds, and a timeout that ends the child's whole process group. */
+
+enum proc_io {
+	PROC_INHERIT = 0,   /* the child shares ours */
+	PROC_NULL,          /* /dev/null */
+	PROC_CAPTURE,       /* out/err: appended to out_buf/err_buf (their max caps it) */
+	PROC_LINES,         /* out/err: each line to on_line() as it comes */
+	PROC_FD,            /* in_fd/out_fd/err_fd, still the caller's to close */
+	PROC_DATA           /* in: in_data/in_len from a rewound temp file */
+};
+#define PROC_KEEP_FDS_MAX 4
+#define PROC_LINE_MAX     (64u << 10)   /* a longer line reaches on_line() in pieces */
+#define PROC_TIMED_OUT    256           /* status of a child ended by the timeout */
+
+/* stream: 1 for stdout, 2 for stderr; line without its '\n'. */
+typedef void proc_line_fn(int stream, const char *line, size_t len, void *data);
+
+struct proc_opts {
+	const char *const *argv;       /* argv[0]: a path, or a name looked up in PATH */
+	const char        *cwd;        /* NULL: ours */
+	int                clear_env;  /* start from nothing instead of our environ */
+	const char *const *env_set;    /* "K=V" added or replacing; NULL-terminated */
+	const char *const *env_unset;  /* names dropped from the base (set may add them) */
+	enum proc_io       in, out, err;
+	int                in_fd, out_fd, err_fd;
+	const char        *in_data;
+	size_t             in_len;
+	struct buf        *out_buf, *err_buf;
+	proc_line_fn      *on_line;
+	void              *data;
+	int                keep_fds[PROC_KEEP_FDS_MAX]; /* > 2 to keep open in the child */
+	int                new_group;  /* own process group (implied by a timeout) */
+	int                timeout_ms; /* 0: none; else SIGTERM to the group, then SIGKILL */
+	int                grace_ms;   /* between that SIGTERM and SIGKILL */
+};
+#define PROC_OPTS_INIT { .in_fd = -1, .out_fd = -1, .err_fd = -1, \
+			 .keep_fds = { -1, -1, -1, -1 }, .grace_ms = 2000 }
+
+struct proc {
+	pid_t       pid;
+	int         fd[2];          /* our ends of the stdout/stderr pipes */
+	struct buf  pend[2];        /* partial lines for PROC_LINES */
+	int         status;         /* after proc_wait(): as it returns */
+	int         timed_out;
+	int         truncated;      /* a capture hit its buffer's max */
+	int         exec_errno;     /* proc_start() failed because exec did */
+	double      started;
+	const struct proc_opts *opts;   /* borrowed: must outlive the child */
+};
+#define PROC_INIT { .pid = -1, .fd = { -1, -1 }, .pend = { BUF_INIT, BUF_INIT } }
+
+/* Starts the child. -1 with err_set() when it cannot run (fork, pipes, exec:
+ * "cannot run NAME: strerror", and p->exec_errno set), else 0. */
+int proc_start(struct proc *p, const struct proc_opts *o);
+/* Feeds captures and line callbacks until the child has exited and closed its
+ * output, or the timeout passed. Returns the status, >= 0 (documented positive
+ * values): the exit code, 128+signal when a signal ended it, PROC_TIMED_OUT. */
+int proc_wait(struct proc *p);
+/* proc_start() then proc_wait(): -1 when it could not run, else the status. */
+int proc_run(const struct proc_opts *o);
+/* A new NULL-terminated "K=V" vector: base without the names in set and unset
+ * (nor LOCK_FD_ENV), then set. Caller frees with proc_env_free(). */
+int  proc_env_build(char ***out, const char *const *base, const char *const *set,
+		    const char *const *unset);
+void proc_env_free(char **env);
 
 /* ---- JSON state ------------------------------------------------------------- */
 

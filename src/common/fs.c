@@ -39,6 +39,18 @@ out:
 	return ret;
 }
 
+int fs_private_dir(const char *path)
+{
+	struct stat st;
+
+	if (fs_mkdir_p(path, 0700) < 0)
+		return -1;
+	/* A root made by an older wharf (0755) is closed on its next write. */
+	if (stat(path, &st) == 0 && (st.st_mode & 077) && chmod(path, 0700) < 0)
+		return err_set_errno("cannot make '%s' private", path);
+	return 0;
+}
+
 static int fsync_parent(const char *path)
 {
 	struct buf dir = BUF_INIT;
@@ -222,7 +234,7 @@ int fs_mkdtemp(struct buf *out, const char *parent, const char *prefix)
 {
 	size_t start = out->len;
 
-	if (fs_mkdir_p(parent, 0755) < 0)
+	if (fs_mkdir_p(parent, 0700) < 0)
 		return -1;
 	if (buf_addf(out, "%s/%sXXXXXX", parent, prefix) < 0)
 		return -1;

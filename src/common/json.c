@@ -38,6 +38,8 @@ out:
 	return ret;
 }
 
+/* 0600: state holds config values, keys' roles and grants; only WHARF_ROOT's
+ * owner (the wharf user) and root read it. */
 int json_save_atomic(const char *path, const json_t *obj)
 {
 	char *text = json_dumps(obj, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -47,7 +49,7 @@ int json_save_atomic(const char *path, const json_t *obj)
 	if (!text)
 		return err_set("cannot serialise state for '%s'", path);
 	ret = buf_addstr(&b, text) < 0 || buf_addch(&b, '\n') < 0 ? -1
-		: fs_write_atomic(path, b.buf, b.len, 0644);
+		: fs_write_atomic(path, b.buf, b.len, 0600);
 	free(text);
 	buf_release(&b);
 	return ret;

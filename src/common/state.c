@@ -35,6 +35,22 @@ int state_now(struct buf *out)
 	return buf_addstr(out, t);
 }
 
+/* apps/ and apps/<app> are 0700: config, repository and certificate are the
+ * app's secrets. Roots an older wharf made 0755 are closed on the next write. */
+static int app_dirs_private(const char *app)
+{
+	struct buf p = BUF_INIT;
+	int ret = -1;
+
+	if (buf_addf(&p, "%s/apps", wharf_root()) < 0 || fs_private_dir(p.buf) < 0 ||
+	    buf_addf(&p, "/%s", app) < 0 || fs_private_dir(p.buf) < 0)
+		goto out;
+	ret = 0;
+out:
+	buf_release(&p);
+	return ret;
+}
+
 int state_app_create(const char *app)
 {
 	struct buf dir = BUF_INIT, now = BUF_INIT;
@@ -47,7 +63,7 @@ int state_app_create(const char *app)
 		err_set("app '%s' already exists", app);
 		goto out;
 	}
-	if (wharf_app_path(&dir, app, NULL) < 0 || fs_mkdir_p(dir.buf, 0755) < 0 ||
+	if (wharf_app_path(&dir, app, NULL) < 0 || app_dirs_private(app) < 0 ||
 	    state_now(&now) < 0)
 		goto out;
 	obj = json_pack("{s:{},s:[],s:s}", "config", "domains", "created_at", now.buf);
@@ -91,7 +107,8 @@ out:
 int state_app_save(const char *app, const json_t *obj)
 {
 	struct buf p = BUF_INIT;
-	int ret = app_file(&p, app, "app.json") < 0 ? -1 : json_save_atomic(p.buf, obj);
+	int ret = app_file(&p, app, "app.json") < 0 || app_dirs_private(app) < 0
+		  ? -1 : json_save_atomic(p.buf, obj);
 	buf_release(&p);
 	return ret;
 }

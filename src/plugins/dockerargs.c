@@ -1,11 +1,15 @@
 /* dockerargs.c - docker-args-deploy / docker-args-build: extra container options
  * from plugins as JSON, merged and held to an allow-list of Docker's
- * container-create keys so a plugin cannot, say, switch networking or mount /. */
+ * container-create keys so a plugin cannot, say, switch networking or mount /.
+ * Nothing on the list gives a container the host: no Privileged, CapAdd, Devices,
+ * Binds, Mounts, host PID/IPC/network/UTS/userns/cgroup namespaces, and
+ * SecurityOpt only to tighten (no-new-privileges, a named AppArmor profile,
+ * SELinux labels), never "unconfined", "disable" or a seccomp profile. */
 #include "plugins.h"
 
 #include <string.h>
 
-enum arg_type { T_STR, T_UINT, T_BOOL, T_STRARR, T_STRMAP, T_ULIMITS, T_OBJECT, T_ENV };
+enum arg_type { T_STR, T_UINT, T_BOOL, T_STRARR, T_STRMAP, T_ULIMITS, T_OBJECT, T_ENV, T_SECOPT };
 
 static const struct allowed {
 	const char   *section, *key;
@@ -21,11 +25,10 @@ static const struct allowed {
 	{ "HostConfig", "CpuShares", T_UINT },
 	{ "HostConfig", "PidsLimit", T_UINT },
 	{ "HostConfig", "ShmSize", T_UINT },
-	{ "HostConfig", "CapAdd", T_STRARR },
 	{ "HostConfig", "CapDrop", T_STRARR },
 	{ "HostConfig", "Dns", T_STRARR },
 	{ "HostConfig", "ExtraHosts", T_STRARR },
-	{ "HostConfig", "SecurityOpt", T_STRARR },
+	{ "HostConfig", "SecurityOpt", T_SECOPT },
 	{ "HostConfig", "ReadonlyRootfs", T_BOOL },
 	{ "HostConfig", "Ulimits", T_ULIMITS },
 	{ "HostConfig", "LogConfig", T_OBJECT },
@@ -43,6 +46,31 @@ static int all_strings(const json_t *arr)
 		if (!json_is_string(v))
 			return 0;
 	return 1;
+}
+
+/* One SecurityOpt entry that only tightens confinement. "no-new-privileges"
+ * (":true", "=true"), "apparmor=PROFILE" or "label=user:|role:|type:|level:…";
+ * refused: anything "unconfined", "label=disable", "no-new-privileges:false",
+ * seccomp (a profile given inline could allow every system call). */
+static int secopt_ok(const char *o)
+{
+	static const char *const nnp[] = { "no-new-privileges", "no-new-privileges:true",
+					   "no-new-privileges=true", NULL };
+	static const char *const label[] = { "user:", "role:", "type:", "level:", NULL };
+	int i;
+
+	for (i = 0; nnp[i]; i++)
+		if (!strcmp(o, nnp[i]))
+			return 1;
+	if (strstr(o, "unconfined"))
+		return 0;
+	if ((!strncmp(o, "apparmor=", 9) || !strncmp(o, "apparmor:", 9)) && o[9])
+		return 1;
+	if (!strncmp(o, "label=", 6) || !strncmp(o, "label:", 6))
+		for (i = 0; label[i]; i++)
+			if (!strncmp(o + 6, label[i], strlen(label[i])))
+				return 1;
+	return 0;
 }
 
 static int type_ok(const json_t *v, enum arg_type t, const char **why)
@@ -101,6 +129,15 @@ static int type_ok(const json_t *v, enum arg_type t, const char **why)
 	case T_OBJECT:
 		*why = "an object";
 		return json_is_object(v);
+	case T_SECOPT:
+		*why = "an array of options that only tighten confinement (no-new-privileges, "
+		       "apparmor=PROFILE, label=TYPE:VALUE; never unconfined, disable or seccomp)";
+		if (!all_strings(v))
+			return 0;
+		json_array_foreach(v, i, e)
+			if (!secopt_ok(json_string_value(e)))
+				return 0;
+		return 1;
 	}
 	return 0;
 }
@@ -195,10 +232,7 @@ int plugins_docker_args(json_t **out, const char *trigger, const char *app,
 			goto out;
 		}
 		if (plugins_docker_args_check(obj) < 0) {
-			struct buf why = BUF_INIT;
-			buf_addstr(&why, err_msg());
-			err_set("plugin %s: %s", name, why.buf);
-			buf_release(&why);
+			err_prefix("plugin %s: ", name);
 			json_decref(obj);
 			goto out;
 		}

@@ -32,7 +32,7 @@ int plugins_installed(const char *name)
 	int yes;
 
 	if (plugins_valid_name(name) < 0) {
-		err_clear();
+		err_clear();    /* handled: a predicate; no such name is installed */
 		return 0;
 	}
 	yes = plugin_dir(&p, "available", name) == 0 && fs_is_dir(p.buf);
@@ -47,7 +47,7 @@ int plugins_enabled(const char *name)
 	int yes;
 
 	if (plugins_valid_name(name) < 0) {
-		err_clear();
+		err_clear();    /* handled: a predicate; no such name is installed */
 		return 0;
 	}
 	yes = plugin_dir(&p, "enabled", name) == 0 && lstat(p.buf, &st) == 0;

@@ -118,9 +118,12 @@ int plugins_command(int argc, char **argv);
  *   Config:     Env (array of "K=V"), Labels (object of strings; "wharf.*" refused),
  *               User, WorkingDir (strings)
  *   HostConfig: Memory, MemorySwap, NanoCpus, CpuShares, PidsLimit (integers >= 0),
- *               ShmSize (integer >= 0), CapAdd, CapDrop, Dns, ExtraHosts,
- *               SecurityOpt (arrays of strings), ReadonlyRootfs (bool),
+ *               ShmSize (integer >= 0), CapDrop, Dns, ExtraHosts (arrays of
+ *               strings), SecurityOpt (no-new-privileges, apparmor=PROFILE,
+ *               label=TYPE:VALUE only), ReadonlyRootfs (bool),
  *               Ulimits (array of {"Name", "Soft", "Hard"}), LogConfig (object)
+ * Nothing that gives a container the host: CapAdd, Privileged, Devices, Binds,
+ * host namespaces and unconfined/disabled SecurityOpt are all refused. 
  * A key outside the list or of the wrong type fails with a message naming the
  * plugin and the key. args: the app, then trigger-specific words. */
 int plugins_docker_args(json_t **out, const char *trigger, const char *app,

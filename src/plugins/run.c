@@ -16,8 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
-
 #define OUT_MAX (8u << 20)       /* stdout or stderr of one plugin run */
 
 /* Enabled plugin names in name order (plugins/enabled/), or just `only`. */
@@ -40,12 +38,10 @@ static int plugin_names(json_t **out, const char *only)
 		ret = errno == ENOENT ? 0 : err_set_errno("cannot read %s", dir.buf);
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		err_clear();
+	for (i = 0; i < n; i++)
 		if (plugins_valid_name(ents[i]->d_name) == 0)
 			json_array_append_new(*out, json_string(ents[i]->d_name));
-	}
-	err_clear();
+	err_clear();    /* handled: entries that are not plugin names ('.', staging) are skipped */
 	ret = 0;
 out:
 	for (i = 0; i < n; i++)
@@ -71,103 +67,48 @@ static int plugin_exe(struct buf *dir, struct buf *exe, const char *name, const 
 	return 1;
 }
 
-static int env_set(json_t *env, const char *k, const char *v)
-{
-	return json_object_set_new(env, k, json_string(v ? v : "")) ? err_set("out of memory") : 0;
-}
+/* What a plugin gets over wharf's environment: WHARF_ROOT, APP, … as "K=V"
+ * strings in vars (one NUL-separated buffer) pointed at by set. Never the lock
+ * handed to this process nor a trusted caller variable: WHARF_SSH_KEY is the
+ * caller's key name, for information only. */
+struct plugin_env {
+	struct buf  text;
+	const char *set[8];
+};
+#define PLUGIN_ENV_INIT { .text = BUF_INIT }
 
-/* wharf's environment with the plugin's variables over it, as "K=V" strings. */
-static char **plugin_env(const char *trigger, const char *app, const char *dir)
+static const char *const plugin_env_unset[] = { LOCK_FD_ENV, "WHARF_APP_LOCKED",
+						 "WHARF_SSH_KEY", NULL };
+
+static int plugin_env(struct plugin_env *pe, const char *trigger, const char *app,
+		      const char *dir)
 {
-	json_t *env = json_object(), *v;
-	struct buf root = BUF_INIT, self = BUF_INIT, kv = BUF_INIT;
+	struct buf root = BUF_INIT;
 	char path[4096];
 	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-	char **envp = NULL, **e;
-	const char *k;
-	size_t i = 0;
+	const char *key = caller_get()->key;
+	size_t offs[8], i, count = 0;
+	int ret = -1;
 
 	path[n > 0 ? n : 0] = '\0';
-	for (e = environ; *e; e++) {
-		const char *eq = strchr(*e, '=');
-		char key[256];
-		if (!eq || (size_t)(eq - *e) >= sizeof(key))
-			continue;
-		memcpy(key, *e, (size_t)(eq - *e));
-		key[eq - *e] = '\0';
-		json_object_set_new(env, key, json_string(eq + 1));
-	}
-	plugins_path(&root, NULL);
-	if (env_set(env, "WHARF_ROOT", wharf_root()) < 0 || env_set(env, "APP", app) < 0 ||
-	    env_set(env, "WHARF_TRIGGER", trigger) < 0 ||
-	    env_set(env, "WHARF_PLUGIN_PATH", root.buf) < 0 ||
-	    env_set(env, "WHARF_PLUGIN_DIR", dir) < 0 || env_set(env, "WHARF_BIN", path) < 0)
+	buf_reset(&pe->text);
+	if (plugins_path(&root, NULL) < 0)
 		goto out;
-	envp = calloc(json_object_size(env) + 1, sizeof(*envp));
-	if (!envp)
+#define ADD(fmt, v) (offs[count++] = pe->text.len, buf_addf(&pe->text, fmt, v) < 0 || \
+		     buf_addch(&pe->text, '\0') < 0)
+	if (ADD("WHARF_ROOT=%s", wharf_root()) || ADD("APP=%s", app ? app : "") ||
+	    ADD("WHARF_TRIGGER=%s", trigger) || ADD("WHARF_PLUGIN_PATH=%s", root.buf) ||
+	    ADD("WHARF_PLUGIN_DIR=%s", dir) || ADD("WHARF_BIN=%s", path) ||
+	    (key && ADD("WHARF_SSH_KEY=%s", key)))
 		goto out;
-	json_object_foreach(env, k, v) {
-		if (!json_is_string(v))
-			continue;
-		buf_reset(&kv);
-		buf_addf(&kv, "%s=%s", k, json_string_value(v));
-		envp[i++] = buf_detach(&kv, NULL);
-	}
+#undef ADD
+	for (i = 0; i < count; i++)
+		pe->set[i] = pe->text.buf + offs[i];
+	pe->set[count] = NULL;
+	ret = 0;
 out:
-	json_decref(env);
 	buf_release(&root);
-	buf_release(&self);
-	buf_release(&kv);
-	return envp;
-}
-
-static void strv_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-/* A file holding data, rewound, for the child's stdin (no pipe to keep fed, so
- * a plugin that never reads cannot block us). */
-static int stdin_fd(const char *data, size_t len)
-{
-	char tmpl[] = "/tmp/wharf-plugin-stdin.XXXXXX";
-	int fd;
-
-	if (!data)
-		return open("/dev/null", O_RDONLY | O_CLOEXEC);
-	fd = mkstemp(tmpl);
-	if (fd < 0)
-		return err_set_errno("cannot create a temporary file for a plugin's stdin");
-	unlink(tmpl);
-	if ((len && write(fd, data, len) != (ssize_t)len) || lseek(fd, 0, SEEK_SET) < 0) {
-		close(fd);
-		return err_set_errno("cannot write a plugin's stdin");
-	}
-	return fd;
-}
-
-/* In the child: own process group (the timeout kills it whole), stdio set up,
- * every other fd closed (no lock or socket of ours leaks into a plugin). */
-static void child_exec(const char *dir, const char *exe, char **argv, char **envp, int in,
-		       int out, int errfd)
-{
-	int fd;
-
-	setpgid(0, 0);
-	signal(SIGPIPE, SIG_DFL);
-	if (dup2(in, 0) < 0 || (out >= 0 && dup2(out, 1) < 0) || (errfd >= 0 && dup2(errfd, 2) < 0))
-		_exit(127);
-	for (fd = 3; fd < 1024; fd++)
-		close(fd);
-	if (chdir(dir) < 0)
-		_exit(127);
-	execve(exe, argv, envp);
-	fprintf(stderr, "cannot run %s: %s\n", exe, strerror(errno));
-	_exit(127);
+	return ret;
 }
 
 struct run_result {
@@ -175,102 +116,37 @@ struct run_result {
 	int        status;        /* exit code, 128+signal, or -1 for a timeout */
 };
 
-/* Reads both pipes until they close and the child exits, or the deadline passes
- * (then the child's group is killed). */
-static int collect(pid_t pid, int ofd, int efd, int timeout_s, struct run_result *r)
+/* Runs one plugin executable with cwd its dir, in its own process group, and
+ * every fd of ours above 2 closed (no lock or socket leaks into a plugin). A
+ * plugin that cannot be executed fails like one that exits 127 saying why. */
+static int run_one(struct run_result *r, const char *dir, const char *const *argv,
+		   const struct plugin_env *pe, const struct plugins_run_opts *o, int timeout_s)
 {
-	double deadline = clock_now_s() + timeout_s;
-	struct pollfd pf[2] = { { .fd = ofd, .events = POLLIN }, { .fd = efd, .events = POLLIN } };
-	int open_fds = 2, st = 0, timed_out = 0;
+	struct proc_opts po = PROC_OPTS_INIT;
+	struct proc p;
+	int status;
 
-	while (open_fds) {
-		double left = deadline - clock_now_s();
-		int i, n;
-		if (left <= 0) {
-			timed_out = 1;
-			break;
-		}
-		n = poll(pf, 2, (int)(left * 1000) + 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		for (i = 0; i < 2; i++) {
-			char chunk[4096];
-			ssize_t got;
-			if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			got = read(pf[i].fd, chunk, sizeof(chunk));
-			if (got > 0) {
-				/* Past the cap the rest is dropped, but still drained. */
-				buf_add(i ? &r->err : &r->out, chunk, (size_t)got);
-				continue;
-			}
-			pf[i].fd = -1;
-			open_fds--;
-		}
+	po.argv = argv;
+	po.cwd = dir;
+	po.env_set = pe->set;
+	po.env_unset = plugin_env_unset;
+	po.in = o->stdin_data ? PROC_DATA : PROC_NULL;
+	po.in_data = o->stdin_data;
+	po.in_len = o->stdin_len;
+	po.out = po.err = PROC_CAPTURE;
+	po.out_buf = &r->out;
+	po.err_buf = &r->err;
+	po.timeout_ms = timeout_s * 1000;
+	po.grace_ms = 0;        /* documented: killed at the timeout */
+	if (proc_start(&p, &po) < 0) {
+		if (!p.exec_errno)
+			return -1;
+		r->status = 127;
+		return buf_addf(&r->err, "%s\n", err_msg());
 	}
-	if (!timed_out) {
-		/* Pipes closed: the plugin (or what it left behind) is done writing; give
-		 * it what is left of its time to exit. */
-		while (waitpid(pid, &st, WNOHANG) == 0) {
-			if (clock_now_s() >= deadline) {
-				timed_out = 1;
-				break;
-			}
-			struct timespec ts = { 0, 20 * 1000 * 1000 };
-			nanosleep(&ts, NULL);
-		}
-	}
-	if (timed_out) {
-		kill(-pid, SIGKILL);
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-		r->status = -1;
-		return 0;
-	}
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	status = proc_wait(&p);
+	r->status = status == PROC_TIMED_OUT ? -1 : status;
 	return 0;
-}
-
-static int run_one(struct run_result *r, const char *dir, const char *exe, char **argv,
-		   char **envp, const struct plugins_run_opts *o, int timeout_s)
-{
-	int in = -1, op[2] = { -1, -1 }, ep[2] = { -1, -1 }, ret = -1;
-	pid_t pid;
-
-	if ((in = stdin_fd(o->stdin_data, o->stdin_len)) < 0)
-		goto out;
-	if (pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
-		err_set_errno("cannot create a pipe");
-		goto out;
-	}
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0) {
-		err_set_errno("cannot fork");
-		goto out;
-	}
-	if (pid == 0)
-		child_exec(dir, exe, argv, envp, in, op[1], ep[1]);
-	setpgid(pid, pid);      /* both sides, so the kill below cannot race the child */
-	close(op[1]);
-	close(ep[1]);
-	op[1] = ep[1] = -1;
-	ret = collect(pid, op[0], ep[0], timeout_s, r);
-out:
-	if (in >= 0)
-		close(in);
-	if (op[0] >= 0)
-		close(op[0]);
-	if (op[1] >= 0)
-		close(op[1]);
-	if (ep[0] >= 0)
-		close(ep[0]);
-	if (ep[1] >= 0)
-		close(ep[1]);
-	return ret;
 }
 
 static int timeout_of(const struct plugins_run_opts *o)
@@ -324,8 +200,9 @@ int plugins_trigger(struct buf *out, const char *trigger, const char *const *arg
 	struct plugins_run_opts dflt = PLUGINS_RUN_OPTS_INIT;
 	const struct plugins_run_opts *o = opts ? opts : &dflt;
 	struct buf dir = BUF_INIT, exe = BUF_INIT, first_err = BUF_INIT, msg = BUF_INIT;
+	struct plugin_env pe = PLUGIN_ENV_INIT;
 	json_t *names = NULL, *nv;
-	char **argv = NULL, **envp = NULL;
+	const char **argv = NULL;
 	size_t i, nargs = 0;
 	int failed = 0, ret = -1;
 
@@ -352,18 +229,14 @@ int plugins_trigger(struct buf *out, const char *trigger, const char *const *arg
 		buf_init(&r.err, OUT_MAX);
 		argv[0] = exe.buf;
 		for (a = 0; a < nargs; a++)
-			argv[a + 1] = (char *)args[a];
+			argv[a + 1] = args[a];
 		argv[nargs + 1] = NULL;
-		envp = plugin_env(trigger, o->app, dir.buf);
-		if (!envp || run_one(&r, dir.buf, exe.buf, argv, envp, o, timeout_of(o)) < 0) {
-			if (!envp)
-				err_set("out of memory");
+		if (plugin_env(&pe, trigger, o->app, dir.buf) < 0 ||
+		    run_one(&r, dir.buf, argv, &pe, o, timeout_of(o)) < 0) {
 			buf_release(&r.out);
 			buf_release(&r.err);
 			goto out;
 		}
-		strv_free(envp);
-		envp = NULL;
 		if (out)
 			buf_add(out, r.out.buf, r.out.len);
 		else if (r.out.len)
@@ -393,13 +266,13 @@ int plugins_trigger(struct buf *out, const char *trigger, const char *const *arg
 	}
 	ret = 0;
 out:
-	strv_free(envp);
 	free(argv);
 	json_decref(names);
 	buf_release(&dir);
 	buf_release(&exe);
 	buf_release(&first_err);
 	buf_release(&msg);
+	buf_release(&pe.text);
 	return ret;
 }
 
@@ -411,7 +284,7 @@ void plugins_post(const char *trigger, const char *app, const char *const *args)
 	o.keep_going = 1;
 	if (plugins_trigger(NULL, trigger, args, &o) < 0)
 		say_warn("plugin %s (not undone)", err_msg());
-	err_clear();
+	err_clear();    /* handled: said; a post-* failure does not fail the caller */
 }
 
 int plugins_pre(const char *trigger, const char *app, const char *const *args)
@@ -425,8 +298,11 @@ int plugins_pre(const char *trigger, const char *app, const char *const *args)
 int plugins_command(int argc, char **argv)
 {
 	struct buf dir = BUF_INIT, exe = BUF_INIT;
+	struct plugin_env pe = PLUGIN_ENV_INIT;
+	struct proc_opts po = PROC_OPTS_INIT;
+	struct proc p;
 	json_t *names = NULL, *nv;
-	char **cargv = NULL, **envp = NULL;
+	const char **cargv = NULL;
 	size_t i;
 	int a, ret = -1;
 
@@ -438,8 +314,7 @@ int plugins_command(int argc, char **argv)
 		goto out;
 	}
 	json_array_foreach(names, i, nv) {
-		int has = plugin_exe(&dir, &exe, json_string_value(nv), "commands"), st = 0;
-		pid_t pid;
+		int has = plugin_exe(&dir, &exe, json_string_value(nv), "commands"), st;
 
 		if (has < 0)
 			goto out;
@@ -448,25 +323,24 @@ int plugins_command(int argc, char **argv)
 		cargv[0] = exe.buf;
 		for (a = 0; a < argc; a++)
 			cargv[a + 1] = argv[a];
-		envp = plugin_env("commands", NULL, dir.buf);
-		if (!envp) {
-			err_set("out of memory");
+		if (plugin_env(&pe, "commands", NULL, dir.buf) < 0)
 			goto out;
+		/* stdin, stdout and stderr passed through, no timeout: commands may be
+		 * long. Its own process group, as every plugin. */
+		po.argv = cargv;
+		po.cwd = dir.buf;
+		po.env_set = pe.set;
+		po.env_unset = plugin_env_unset;
+		po.new_group = 1;
+		if (proc_start(&p, &po) < 0) {
+			if (!p.exec_errno)
+				goto out;
+			/* Cannot be executed: said, and exit 127, as a shell would. */
+			fprintf(stderr, "%s\n", err_msg());
+			st = 127;
+		} else {
+			st = proc_wait(&p);
 		}
-		fflush(stdout);
-		fflush(stderr);
-		pid = fork();
-		if (pid < 0) {
-			err_set_errno("cannot fork");
-			goto out;
-		}
-		if (pid == 0)
-			child_exec(dir.buf, exe.buf, cargv, envp, 0, -1, -1);
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-		strv_free(envp);
-		envp = NULL;
-		st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		if (st == 10)
 			continue;       /* not mine: the next plugin is asked */
 		ret = st;
@@ -475,10 +349,10 @@ int plugins_command(int argc, char **argv)
 	err_set("`%s` is not a wharf command; see `wharf help`", argv[0]);
 	ret = -2;
 out:
-	strv_free(envp);
 	free(cargv);
 	json_decref(names);
 	buf_release(&dir);
 	buf_release(&exe);
+	buf_release(&pe.text);
 	return ret;
 }

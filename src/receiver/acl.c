@@ -4,34 +4,6 @@
 
 #include <string.h>
 
-/* Commands (or families, ending in ':') a deployer may run for its own apps.
- * Left out on purpose: apps:create/rename/clone (they make apps), storage
- * (host paths), certs:add/remove, every *-global domain command, plugin:*,
- * ssh-keys:*, acl:*, events, and plugin commands. */
-static const char *const deployer_cmds[] = {
-	"apps:destroy", "apps:exists", "apps:lock", "apps:locked", "apps:report", "apps:unlock",
-	"buildpacks:", "builder:", "certs:report", "checks:", "config:", "domains:add",
-	"domains:clear", "domains:disable", "domains:enable", "domains:remove", "domains:report",
-	"domains:reset", "domains:set", "git:", "logs", "ports:", "ps:", "releases", "releases:",
-	"repo:", "resource:", "run", "urls", NULL
-};
-
-int receiver_acl_deployer_ok(const char *name)
-{
-	size_t n;
-	int i;
-
-	if (strstr(name, "-global"))
-		return 0;
-	for (i = 0; deployer_cmds[i]; i++) {
-		n = strlen(deployer_cmds[i]);
-		if (deployer_cmds[i][n - 1] == ':' ? !strncmp(name, deployer_cmds[i], n)
-						   : !strcmp(name, deployer_cmds[i]))
-			return 1;
-	}
-	return 0;
-}
-
 static int acl_path(struct buf *out, const char *leaf)
 {
 	return buf_addf(out, "%s/.ssh/%s", wharf_root(), leaf);
@@ -60,7 +32,8 @@ const char *receiver_acl_role(const json_t *acl, const char *key)
 	return !strcmp(role, "deployer") ? "deployer" : "admin";
 }
 
-/* Loads, lets change() edit, saves; under the lock. */
+/* Loads, lets change() edit, saves; under the lock. key NULL: every key's entry
+ * is change()'s to edit. */
 typedef int acl_change_fn(json_t *keys, const char *key, const void *arg);
 
 static int acl_update(const char *key, acl_change_fn *change, const void *arg)
@@ -70,7 +43,7 @@ static int acl_update(const char *key, acl_change_fn *change, const void *arg)
 	json_t *acl = NULL;
 	int ret = -1;
 
-	if (valid_key_name(key) < 0)
+	if (key && valid_key_name(key) < 0)
 		return -1;
 	if (buf_addf(&dir, "%s/.ssh", wharf_root()) < 0 || fs_mkdir_p(dir.buf, 0700) < 0 ||
 	    acl_path(&p, "acl.lock") < 0 || lock_take(&l, p.buf, NULL) < 0)
@@ -159,6 +132,52 @@ int receiver_acl_grant(const char *app, const char *key, int grant_it)
 	return acl_update(key, grant, &g);
 }
 
+struct move_arg {
+	const char *from, *to;          /* to NULL: the app is gone */
+};
+
+/* Every grant of from becomes a grant of to, or goes. */
+static int move_grants(json_t *keys, const char *unused, const void *arg)
+{
+	const struct move_arg *m = arg;
+	const char *key;
+	json_t *k, *apps, *v;
+	size_t i;
+
+	(void)unused;
+	json_object_foreach(keys, key, k) {
+		apps = json_object_get(k, "apps");
+		for (i = json_array_size(apps); i-- > 0;) {
+			v = json_array_get(apps, i);
+			if (!json_is_string(v) || strcmp(json_string_value(v), m->from))
+				continue;
+			if (m->to)
+				json_array_set_new(apps, i, json_string(m->to));
+			else
+				json_array_remove(apps, i);
+		}
+	}
+	return 0;
+}
+
+int receiver_acl_app_gone(const char *app)
+{
+	struct move_arg m = { app, NULL };
+
+	if (valid_app_name(app) < 0)
+		return -1;
+	return acl_update(NULL, move_grants, &m);
+}
+
+int receiver_acl_app_renamed(const char *from, const char *to)
+{
+	struct move_arg m = { from, to };
+
+	if (valid_app_name(from) < 0 || valid_app_name(to) < 0)
+		return -1;
+	return acl_update(NULL, move_grants, &m);
+}
+
 static int granted(const json_t *acl, const char *key, const char *app)
 {
 	json_t *apps = json_object_get(json_object_get(json_object_get(acl, "keys"), key), "apps");
@@ -178,18 +197,20 @@ int receiver_acl_check_app(const json_t *acl, const char *key, const char *app)
 	return err_set("refused: key '%s' (deployer) has no access to app '%s'", key, app);
 }
 
-int receiver_acl_check_command(const json_t *acl, const char *key, int argc, char **argv,
-			       const char *app_flag)
+int receiver_acl_check_command(const json_t *acl, const char *key, enum receiver_access access,
+			       int argc, char **argv, const char *app_flag)
 {
 	const char *name = argv[0];
 	int i, apps = 0;
 
+	if (access == ACCESS_LOCAL)
+		return err_set("refused: `%s` cannot be run over ssh", name);
 	if (!strcmp(receiver_acl_role(acl, key), "admin"))
 		return 0;
-	if (!strcmp(name, "help") || !strcmp(name, "version") ||
+	if (access == ACCESS_ANYONE ||
 	    (strlen(name) > 5 && !strcmp(name + strlen(name) - 5, ":help")))
 		return 0;
-	if (!receiver_acl_deployer_ok(name))
+	if (access != ACCESS_DEPLOYER)
 		return err_set("refused: key '%s' (deployer) may not run `%s`; deployers run "
 			       "app commands for their own apps", key, name);
 	/* Every word that names an existing app must name one of this key's: which
@@ -203,7 +224,7 @@ int receiver_acl_check_command(const json_t *acl, const char *key, int argc, cha
 			return err_set("refused: key '%s' (deployer) may not change global "
 				       "settings", key);
 		if (w[0] == '-' || valid_app_name(w) < 0 || !state_app_exists(w)) {
-			err_clear();
+			err_clear();    /* handled: a word that names no app is not an app word */
 			continue;
 		}
 		if (!granted(acl, key, w))

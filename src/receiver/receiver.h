@@ -42,9 +42,20 @@ void ssh_request_release(struct ssh_request *r);
 int receiver_app_from_path(struct buf *app, const char *path);
 
 /* Creates <root>/apps/<app>/repo.git (bare, receive.fsckObjects on) with a
- * pre-receive hook that runs `<wharf_exe> git-hook <app>`, unless it exists.
- * *created tells which. wharf_exe must be an absolute path of safe characters. */
+ * pre-receive hook that runs `<wharf_exe> git-hook <app>` and a post-receive hook
+ * that runs `git gc --prune=now` after a branch is deleted or rewritten, unless it
+ * exists (then the hooks are rewritten). Either way receive.maxInputSize is set
+ * to receiver_push_max_bytes(). *created tells which. wharf_exe must be an
+ * absolute path of safe characters. */
 int receiver_repo_ensure(const char *app, const char *wharf_exe, int *created);
+/* The most one push may send: global.json "git_max_push_size" (bytes, set with
+ * `git:set --global max-push-size SIZE`), else 200 MiB. */
+#define RECEIVER_PUSH_MAX_DEFAULT (200LL << 20)
+long long receiver_push_max_bytes(void);
+/* Refs a repository may keep besides the deploy branch (the hook refuses more). */
+#define RECEIVER_REFS_MAX 50
+/* How many refs (branches and tags) repo_path holds; in *n. */
+int receiver_repo_count_refs(const char *repo_path, size_t *n);
 
 /* One line of pre-receive input: "<old-oid> <new-oid> <refname>". */
 struct push_ref {
@@ -87,23 +98,38 @@ int receiver_acl_set_role(const char *key, const char *role);
 int receiver_acl_forget(const char *key);              /* when the key is removed */
 /* Grants (or revokes) a deployer key one app; refuses admins and unknown roles. */
 int receiver_acl_grant(const char *app, const char *key, int grant);
+/* Who may run a command, as the command table says (src/cli/commands.c): the
+ * zero value is the default of a command that says nothing. */
+enum receiver_access {
+	ACCESS_ADMIN = 0,   /* admins only */
+	ACCESS_DEPLOYER,    /* admins, and deployers for their own apps */
+	ACCESS_ANYONE,      /* any key (help, version) */
+	ACCESS_LOCAL        /* never over ssh */
+};
+/* apps:destroy: no key keeps a grant of app (an app made later under the name is
+ * not theirs). apps:rename: grants of from become grants of to. */
+int receiver_acl_app_gone(const char *app);
+int receiver_acl_app_renamed(const char *from, const char *to);
 /* May key run argv (a wharf command as given over ssh, global flags removed;
- * argv[0] the command, app_flag the --app value or NULL)? Admins may run
- * everything. A deployer may run help and version, and the app-scoped commands
- * of receiver_acl_deployer_ok() when every word of argv that names an existing
- * app names one granted to it, and at least one does; --global is refused.
+ * argv[0] the command, app_flag the --app value or NULL), whose access the
+ * command table gives? ACCESS_LOCAL: nobody. Admins: everything else. A
+ * deployer: ACCESS_ANYONE commands and any `FAMILY:help`; ACCESS_DEPLOYER
+ * commands when every word of argv that names an existing app names one
+ * granted to it, and at least one does; --global is refused.
  * Returns 0, or -1 with "refused: …". */
-int receiver_acl_check_command(const json_t *acl, const char *key, int argc, char **argv,
-			       const char *app_flag);
+int receiver_acl_check_command(const json_t *acl, const char *key, enum receiver_access access,
+			       int argc, char **argv, const char *app_flag);
 /* A git push or fetch of app by key: admins always, deployers for granted apps. */
 int receiver_acl_check_app(const json_t *acl, const char *key, const char *app);
-/* 1 when a deployer may use command name at all (for its apps). */
-int receiver_acl_deployer_ok(const char *name);
 
 /* ---- audit log (src/receiver/audit.c) -------------------------------------------
- * <root>/audit.log: one JSON object a line {"time", "key", "command", "exit"},
- * appended with one write(2) per record (O_APPEND keeps records whole). */
+ * <root>/audit.log (0600): one JSON object a line {"time", "key", "command",
+ * "exit"}, appended with one write(2) per record (O_APPEND keeps records whole). */
 int receiver_audit_append(const char *key, const char *command, int exit_code);
+/* The command as the log records it: config commands (config:set …) with every
+ * KEY=VALUE word as KEY=*** (words re-quoted); a config command that does not
+ * split is cut after its first '='; anything else unchanged. Appends to out. */
+int receiver_audit_mask(struct buf *out, const char *command);
 /* The last n records (all when n == 0), oldest first. *out is a new array. */
 int receiver_audit_read(json_t **out, size_t n);
 

@@ -338,8 +338,8 @@ static void update_apply(struct update *u)
 		u->spec.max_body_set = a->spec.max_body_set;
 	}
 	if (router__persist(r, &u->spec, NULL) < 0) {
-		snprintf(msg, sizeof(msg), "cannot save the router table: %s", err_msg());
-		update_fail(u, 500, msg);
+		err_prefix("cannot save the router table: ");
+		update_fail(u, 500, err_msg());
 		return;
 	}
 	if (router__app_apply(r, &u->spec, &u->retired, &u->nretired) < 0) {
@@ -664,9 +664,8 @@ static void handle_delete(struct cconn *cc, const char *app)
 		return;
 	}
 	if (router__persist(r, NULL, app) < 0) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "cannot save the router table: %s", err_msg());
-		cconn_error(cc, 500, msg);
+		err_prefix("cannot save the router table: ");
+		cconn_error(cc, 500, err_msg());
 		return;
 	}
 	router__app_remove(r, a);
@@ -929,7 +928,6 @@ static void handle_options(struct cconn *cc, const char *app, const char *body, 
 	struct target **retired = NULL;
 	size_t nretired = 0;
 	json_t *answer;
-	char msg[512];
 
 	if (cc->frame.head.method == HTTP_GET) {
 		if (a)
@@ -955,8 +953,8 @@ static void handle_options(struct cconn *cc, const char *app, const char *body, 
 		goto out;
 	}
 	if (router__persist(r, &spec, NULL) < 0) {
-		snprintf(msg, sizeof(msg), "cannot save the router table: %s", err_msg());
-		cconn_error(cc, 500, msg);
+		err_prefix("cannot save the router table: ");
+		cconn_error(cc, 500, err_msg());
 		goto out;
 	}
 	if (a) {

@@ -358,9 +358,7 @@ int router__table_parse(struct route_def **out, size_t *n, const char *text, siz
 		struct route_def *rs = &specs[count++];
 		rs->drain_timeout_ms = 30000;
 		if (router__route_from_json(rs, app, v) < 0) {
-			char msg[512];
-			snprintf(msg, sizeof(msg), "%s", err_msg());
-			err_set("app '%s': %s", app, msg);
+			err_prefix("app '%s': ", app);
 			goto out;
 		}
 		if (rs->has_health) {

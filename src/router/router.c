@@ -294,16 +294,14 @@ static int restore(struct router *r, size_t *napps)
 		return 0;
 	if (fs_read_file(r->opts.state_file, &text, 16 * 1024 * 1024) < 0) {
 		if (errno == ENOENT) {
-			err_clear();
+			err_clear();    /* handled: no state file yet is an empty table */
 			ret = 0;
 		}
 		goto out;
 	}
 	if (router__table_parse(&specs, &n, text.buf, text.len) < 0) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "%s", err_msg());
 		err_set("invalid router state file %s: %s (fix or remove it)", r->opts.state_file,
-			msg);
+			err_msg());
 		goto out;
 	}
 	for (i = 0; i < n; i++) {

@@ -94,7 +94,7 @@ static SSL_CTX *app_ctx(struct router *r, struct app *a)
 	if (cert_path(&crt, r, a->spec.app, "crt") == 0 &&
 	    cert_path(&key, r, a->spec.app, "key") == 0 && access(crt.buf, R_OK) == 0)
 		a->tls_ctx = ctx_from_files(crt.buf, key.buf);
-	err_clear();
+	err_clear();    /* handled: an app without a usable certificate is served without TLS */
 	buf_release(&crt);
 	buf_release(&key);
 	return a->tls_ctx;

@@ -75,7 +75,7 @@ static int port_in_use(const json_t *containers, int port)
 	json_t *c;
 
 	json_array_foreach(containers, i, c) {
-		const char *p = json_str(json_object_get(c, "Labels"), "wharf.port", NULL);
+		const char *p = json_str(json_object_get(c, "Labels"), DOCKER_LABEL_PORT, NULL);
 		if (p && atoi(p) == port)
 			return 1;
 	}
@@ -87,7 +87,7 @@ static int port_in_use(const json_t *containers, int port)
  * never pick the same one. */
 static int pick_port(struct docker *d, int *port)
 {
-	const char *labels[] = { "wharf.managed=1", NULL };
+	const char *labels[] = { DOCKER_LABEL_MANAGED "=1", NULL };
 	json_t *all = NULL;
 	int lo, hi, span, start, i, ret = -1;
 
@@ -245,19 +245,20 @@ static int create_container(struct docker *d, const struct deploy_req *req, cons
 	if (add_env(env, "WHARF_APP", req->app) < 0 || add_env(env, "WHARF_PROCESS", type) < 0 ||
 	    (req->git_rev && add_env(env, "GIT_REV", req->git_rev) < 0))
 		goto out;
-	labels = json_pack("{s:s,s:s,s:s,s:s}", "wharf.managed", "1", "wharf.root", wharf_root(),
-			   "wharf.app", req->app, "wharf.process", type);
+	labels = json_pack("{s:s,s:s,s:s,s:s}", DOCKER_LABEL_MANAGED, "1",
+			   DOCKER_LABEL_ROOT, wharf_root(), DOCKER_LABEL_APP, req->app,
+			   DOCKER_LABEL_PROCESS, type);
 	if (!labels)
 		goto out;
 	if (port) {
 		if (buf_addf(&num, "%d", port) < 0 || add_env(env, "PORT", num.buf) < 0)
 			goto out;
-		json_object_set_new(labels, "wharf.port", json_string(num.buf));
+		json_object_set_new(labels, DOCKER_LABEL_PORT, json_string(num.buf));
 		buf_reset(&num);
 	}
 	if (buf_addf(&num, "%ld", req->release) < 0)
 		goto out;
-	json_object_set_new(labels, "wharf.release", json_string(num.buf));
+	json_object_set_new(labels, DOCKER_LABEL_RELEASE, json_string(num.buf));
 	/* A random suffix: two wharfs on one Docker may both have release N of "web". */
 	if (buf_addf(&name, "%s.%s.%ld.%04x", req->app, type, req->release,
 		     (unsigned)(rand() & 0xffff)) < 0)
@@ -352,20 +353,14 @@ out:
 
 int runtime_app_containers(struct docker *d, const char *app, json_t **out)
 {
-	struct buf l_app = BUF_INIT, l_root = BUF_INIT;
-	const char *labels[3];
+	struct docker_labels l = DOCKER_LABELS_INIT;
 	int ret = -1;
 
-	if (buf_addf(&l_app, "wharf.app=%s", app) < 0 ||
-	    buf_addf(&l_root, "wharf.root=%s", wharf_root()) < 0)
-		goto out;
-	labels[0] = l_app.buf;
-	labels[1] = l_root.buf;
-	labels[2] = NULL;
-	ret = docker_container_list(d, labels, 1, out);
-out:
-	buf_release(&l_app);
-	buf_release(&l_root);
+	*out = NULL;
+	if (docker_labels_add(&l, DOCKER_LABEL_APP, app) == 0 &&
+	    docker_labels_add(&l, DOCKER_LABEL_ROOT, wharf_root()) == 0)
+		ret = docker_container_list(d, l.v, 1, out);
+	docker_labels_release(&l);
 	return ret;
 }
 
@@ -567,7 +562,7 @@ static int stop_old_of_type(struct docker *d, const struct deploy_req *req, cons
 	json_array_foreach(list, i, c) {
 		const char *id = json_str(c, "Id", NULL);
 		if (!id || in_ids(started, id) ||
-		    strcmp(json_str(json_object_get(c, "Labels"), "wharf.process", ""), type) ||
+		    strcmp(json_str(json_object_get(c, "Labels"), DOCKER_LABEL_PROCESS, ""), type) ||
 		    strcmp(json_str(c, "State", ""), "running"))
 			continue;
 		say_step("Stopping old %s container %.12s first (checks:disable %s)", type, id, type);
@@ -691,7 +686,7 @@ int runtime_app_cleanup(struct docker *d, const char *app, long keep_release)
 	snprintf(rel, sizeof(rel), "%ld", keep_release);
 	json_array_foreach(list, i, c) {
 		json_t *labels = json_object_get(c, "Labels"), *t;
-		const char *port = json_str(labels, "wharf.port", NULL);
+		const char *port = json_str(labels, DOCKER_LABEL_PORT, NULL);
 		size_t j;
 		int served = 0;
 
@@ -700,7 +695,7 @@ int runtime_app_cleanup(struct docker *d, const char *app, long keep_release)
 			if (port && colon && !strcmp(colon + 1, port))
 				served = 1;
 		}
-		if (served || !strcmp(json_str(labels, "wharf.release", ""), rel))
+		if (served || !strcmp(json_str(labels, DOCKER_LABEL_RELEASE, ""), rel))
 			json_array_append_new(keep, json_string(json_str(c, "Id", "")));
 		else
 			left++;

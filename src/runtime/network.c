@@ -41,8 +41,8 @@ int runtime_app_network(struct docker *d, const char *app, struct buf *name,
 
 	if (runtime_app_network_name(&n, app) < 0)
 		goto out;
-	labels = json_pack("{s:s,s:s,s:s}", "wharf.managed", "1", "wharf.root", wharf_root(),
-			   "wharf.app", app);
+	labels = json_pack("{s:s,s:s,s:s}", DOCKER_LABEL_MANAGED, "1", DOCKER_LABEL_ROOT, wharf_root(),
+			   DOCKER_LABEL_APP, app);
 	if (!labels) {
 		err_set("out of memory");
 		goto out;

@@ -1,5 +1,6 @@
-/* routerctl.c - the runtime's side of the router's control socket. The router
- * never calls the runtime; the runtime tells it what to serve. */
+/* src/runtime/routerctl.c - the one client of the router's control socket (the
+ * runtime's routes, and the commands' certs and options). The router never calls
+ * the runtime; the runtime tells it what to serve. */
 #include "runtime.h"
 
 #include <stdlib.h>
@@ -14,55 +15,74 @@ static json_t *str_array(const char **v)
 	return a;
 }
 
-/* The router answers errors as {"error": "..."}; fall back to the raw body. */
-static int router_error(const struct http_reply *r, const char *what)
+long router_client_call(const char *method, const char *path, const json_t *body,
+			long timeout_ms, json_t **reply)
 {
-	json_t *j = json_loadb(r->body.buf, r->body.len, 0, NULL);
-	const char *m = json_str(j, "error", NULL);
-	int ret;
+	struct http_reply r = HTTP_REPLY_INIT;
+	char *text = NULL;
+	long status = -1;
 
-	if (m)
-		ret = err_set("%s: %s", what, m);
-	else
-		ret = err_set("%s: router answered %ld %.200s", what, r->status, r->body.buf);
-	json_decref(j);
-	return ret;
+	*reply = NULL;
+	if (body && !(text = json_dumps(body, JSON_COMPACT))) {
+		err_set("cannot encode the request to the router (not UTF-8 text?)");
+		goto out;
+	}
+	if (http_unix_request(wharf_router_socket(), method, path,
+			      text ? "application/json" : NULL, text, text ? strlen(text) : 0,
+			      timeout_ms ? timeout_ms : ROUTER_CLIENT_TIMEOUT_MS, &r) < 0) {
+		/* err_msg() is copied: err_set() must not read the buffer it writes. */
+		char *why = strdup(err_msg());
+		err_set("%s (is `wharf router` running? WHARF_ROUTER_SOCKET=%s)",
+			why ? why : "cannot reach the router", wharf_router_socket());
+		free(why);
+		goto out;
+	}
+	if (r.body.len && !(*reply = json_loadb(r.body.buf, r.body.len, 0, NULL))) {
+		err_set("the router answered %s %s with invalid JSON", method, path);
+		goto out;
+	}
+	status = r.status;
+out:
+	free(text);
+	http_reply_release(&r);
+	return status;
 }
 
-static int unreachable(void)
+int router_client_error(long status, const json_t *reply, const char *what)
 {
-	return err_set("%s (is `wharf router` running? WHARF_ROUTER_SOCKET=%s)", err_msg(),
-		       wharf_router_socket());
+	const char *m = json_string_value(json_object_get(reply, "error"));
+
+	if (!m)
+		return status == 404 ? err_set("%s%snot found", what ? what : "", what ? ": " : "")
+				     : err_set("%s%sthe router refused (HTTP %ld)", what ? what : "",
+					       what ? ": " : "", status);
+	return err_set("%s%s%s", what ? what : "", what ? ": " : "", m);
 }
 
 /* PUT /apps/<app>/cert with rs->cert; a refusal is said, not returned: the
  * route must not wait on a certificate. */
 static void put_cert(const struct route_spec *rs)
 {
-	struct http_reply reply = HTTP_REPLY_INIT;
 	struct buf path = BUF_INIT;
-	char *text = json_dumps(rs->cert, JSON_COMPACT);
+	json_t *reply = NULL;
+	long status = -1;
 
-	if (!text || buf_addf(&path, "/apps/%s/cert", rs->app) < 0)
+	if (buf_addf(&path, "/apps/%s/cert", rs->app) < 0)
 		say_warn("out of memory: the router did not get %s's certificate", rs->app);
-	else if (http_unix_request(wharf_router_socket(), "PUT", path.buf, "application/json",
-				   text, strlen(text), 10000, &reply) < 0 || reply.status != 200) {
-		if (reply.status)
-			router_error(&reply, "the router refused the certificate");
+	else if ((status = router_client_call("PUT", path.buf, rs->cert, 10000, &reply)) != 200) {
+		if (status > 0)
+			router_client_error(status, reply, "the router refused the certificate");
 		say_warn("%s's certificate: %s", rs->app, err_msg());
 	}
-	free(text);
+	json_decref(reply);
 	buf_release(&path);
-	http_reply_release(&reply);
 }
 
 int router_client_put(const struct route_spec *rs)
 {
-	struct http_reply reply = HTTP_REPLY_INIT;
 	struct buf path = BUF_INIT;
-	json_t *body = NULL;
-	char *text = NULL;
-	long timeout;
+	json_t *body = NULL, *reply = NULL;
+	long status, timeout;
 	int ret = -1;
 
 	body = json_pack("{s:o,s:o,s:I}", "domains", str_array(rs->domains), "targets",
@@ -83,80 +103,71 @@ int router_client_put(const struct route_spec *rs)
 					      "interval_ms", (json_int_t)rs->interval_ms,
 					      "timeout_ms", (json_int_t)rs->timeout_ms,
 					      "deadline_ms", (json_int_t)rs->deadline_ms));
-	text = json_dumps(body, JSON_COMPACT);
-	if (!text || buf_addf(&path, "/apps/%s", rs->app) < 0)
+	if (buf_addf(&path, "/apps/%s", rs->app) < 0)
 		goto out;
 	/* The router answers only after its checks and the drain: allow for both. */
 	timeout = rs->deadline_ms + rs->drain_timeout_ms + 10000;
-	if (http_unix_request(wharf_router_socket(), "PUT", path.buf, "application/json", text,
-			      strlen(text), timeout, &reply) < 0) {
-		unreachable();
+	if ((status = router_client_call("PUT", path.buf, body, timeout, &reply)) < 0)
 		goto out;
-	}
-	if (reply.status != 200) {
-		router_error(&reply, "the router kept the old version");
+	if (status != 200) {
+		router_client_error(status, reply, "the router kept the old version");
 		goto out;
 	}
 	ret = 0;
 out:
-	free(text);
 	json_decref(body);
+	json_decref(reply);
 	buf_release(&path);
-	http_reply_release(&reply);
 	return ret;
 }
 
 int router_client_delete(const char *app)
 {
-	struct http_reply reply = HTTP_REPLY_INIT;
 	struct buf path = BUF_INIT;
+	json_t *reply = NULL;
+	long status;
 	int ret = -1;
 
-	if (buf_addf(&path, "/apps/%s", app) < 0)
+	if (buf_addf(&path, "/apps/%s", app) < 0 ||
+	    (status = router_client_call("DELETE", path.buf, NULL, 10000, &reply)) < 0)
 		goto out;
-	if (http_unix_request(wharf_router_socket(), "DELETE", path.buf, NULL, NULL, 0, 10000,
-			      &reply) < 0) {
-		unreachable();
-		goto out;
-	}
-	if (reply.status != 200 && reply.status != 404) {
-		router_error(&reply, "cannot remove the app from the router");
+	if (status != 200 && status != 404) {
+		router_client_error(status, reply, "cannot remove the app from the router");
 		goto out;
 	}
 	ret = 0;
 out:
+	json_decref(reply);
 	buf_release(&path);
-	http_reply_release(&reply);
 	return ret;
 }
 
 int router_client_get(const char *app, json_t **out)
 {
-	struct http_reply reply = HTTP_REPLY_INIT;
 	struct buf path = BUF_INIT;
+	json_t *reply = NULL;
+	long status;
 	int ret = -1;
 
 	*out = NULL;
-	if (buf_addf(&path, "/apps/%s", app) < 0)
+	if (buf_addf(&path, "/apps/%s", app) < 0 ||
+	    (status = router_client_call("GET", path.buf, NULL, 10000, &reply)) < 0)
 		goto out;
-	if (http_unix_request(wharf_router_socket(), "GET", path.buf, NULL, NULL, 0, 10000,
-			      &reply) < 0) {
-		unreachable();
+	if (status == 200 && !reply) {
+		err_set("the router answered invalid JSON for %s", app);
 		goto out;
 	}
-	if (reply.status == 200) {
-		*out = json_loadb(reply.body.buf, reply.body.len, 0, NULL);
-		if (!*out) {
-			err_set("the router answered invalid JSON for %s", app);
-			goto out;
-		}
-	} else if (reply.status != 404) {
-		router_error(&reply, "cannot read the app's route");
+	if (status != 200 && status != 404) {
+		router_client_error(status, reply, "cannot read the app's route");
 		goto out;
+	}
+	if (status == 200) {
+		*out = reply;
+		reply = NULL;
 	}
 	ret = 0;
 out:
+	json_decref(reply);
 	buf_release(&path);
-	http_reply_release(&reply);
 	return ret;
 }

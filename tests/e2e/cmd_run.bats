@@ -39,6 +39,7 @@ run_containers() {
 	run --separate-stderr wharf_ssh run "$app" sh -c "'echo \$GREETING \$WHARF_APP \$WHARF_PROCESS; echo oops >&2; exit 42'"
 	assert_failure 42
 	assert_output "hello $app run"
+	# shellcheck disable=SC2154 # set by `run --separate-stderr`
 	[ "$stderr" = "oops" ]
 	# stdin reaches the command without a TTY.
 	run bash -c "printf 'line one\nline two\n' | timeout 60 ssh ${SSH_OPTS[*]} -i $WHARF_KEYS/alice -p $SSH_PORT wharf@127.0.0.1 run $app wc -l"

@@ -13,9 +13,11 @@ teardown() {
 	harness_test_teardown
 }
 
-# host_dir NAME: a directory the wharf user can see (TEST_TMP is root's alone).
+# host_dir NAME: a directory the wharf user can see (TEST_TMP is root's alone), which root
+# allows apps to mount.
 host_dir() {
 	install -d -m 0755 "$WHARF_T/host-$1"
+	wharf storage:allow "$WHARF_T/host-$1" >/dev/null
 	echo "$WHARF_T/host-$1"
 }
 

@@ -22,7 +22,8 @@ teardown() {
 	harness_test_teardown
 }
 
-# plugin_name: a plugin name unique to this test.
+# plugin_name [SUFFIX]: a plugin name unique to this test.
+# shellcheck disable=SC2120 # the suffix is optional
 plugin_name() {
 	echo "p$$-${BATS_SUITE_TEST_NUMBER:-$BATS_TEST_NUMBER}${1:+-$1}"
 }

@@ -167,7 +167,7 @@ release_versions() {
 	before=$output
 	id=$(app_containers "$app")
 	init=$(docker inspect -f '{{.State.Pid}}' "$id")
-	child=$(cat "/proc/$init/task/$init/children" | awk '{print $1}')
+	child=$(awk '{print $1}' "/proc/$init/task/$init/children")
 	[ -n "$child" ]
 	kill -9 "$child"      # the app process itself: tini exits non-zero, Docker restarts it
 	restarted() { [ "$(docker inspect -f '{{.RestartCount}}' "$id")" -ge 1 ] && [ "$(app_url_get "$app")" = "$before" ]; }
@@ -188,7 +188,7 @@ release_versions() {
 	run wharf_ssh ps:scale "$app" web=2
 	assert_success
 	[ "$(app_containers "$app" | wc -l)" -eq 2 ]
-	for i in $(seq 1 10); do app_url_get "$app"; echo; done | sort -u >"$TEST_TMP/seen"
+	for _ in $(seq 1 10); do app_url_get "$app"; echo; done | sort -u >"$TEST_TMP/seen"
 	[ "$(grep -c '^port=' "$TEST_TMP/seen")" -eq 2 ]
 	run wharf_ssh ps:scale "$app" web=x
 	assert_failure

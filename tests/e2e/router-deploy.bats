@@ -14,12 +14,9 @@ load "${WHARF_REPO:-$BATS_TEST_DIRNAME/../..}/tests/e2e/lib/router"
 
 WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# The backend NAME on PORT: one thread per connection, keep-alive. Every request but
-# "GET /" is logged to $RT/NAME.log as "METHOD PATH host=HOST ua=UA" when it arrives.
+# The backends (lib/backend.py --say-name): NAME on PORT, one thread per connection,
+# keep-alive. Every request but "GET /" is logged to $RT/NAME.log as
+# "METHOD PATH host=HOST ua=UA" when it arrives.
 #   /                  -> "NAME\n"
 #   /slow...           -> "slow NAME\n" after 3 s
 #   /h/ok...           -> 200
@@ -28,78 +25,6 @@ free_port() {
 #   /h/hang...         -> nothing: the connection stays open and silent for 30 s
 #   /h/500-then-hang.. -> 500 the first time, then as /h/hang
 #   /h/after/MS...     -> 503 until MS milliseconds after this path's first request, then 200
-write_backend() {
-	cat >"$RT/backend.py" <<'EOF'
-import socket, sys, threading, time
-
-port, name, log = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-lock = threading.Lock()
-first = {}
-
-def note(line):
-    with lock:
-        with open(log, "a") as f:
-            f.write(line + "\n")
-
-def status_for(path):
-    if path.startswith("/h/500"):
-        return 500
-    if path.startswith("/h/fail-"):
-        return 503 if path[len("/h/fail-"):].split("/")[0].split("?")[0] == name else 200
-    if path.startswith("/h/after/"):
-        ms = int(path.split("/")[3].split("?")[0])
-        with lock:
-            t0 = first[path]
-        return 200 if (time.monotonic() - t0) * 1000 >= ms else 503
-    return 200
-
-def serve(s):
-    buf = b""
-    try:
-        while True:
-            while b"\r\n\r\n" not in buf:
-                d = s.recv(65536)
-                if not d:
-                    return
-                buf += d
-            head, buf = buf.split(b"\r\n\r\n", 1)
-            lines = head.decode("latin-1").split("\r\n")
-            method, path, _ = lines[0].split(" ")
-            h = {}
-            for l in lines[1:]:
-                k, v = l.split(":", 1)
-                h[k.strip().lower()] = v.strip()
-            if path != "/":
-                note("%s %s host=%s ua=%s" % (method, path, h.get("host", "-"),
-                                              h.get("user-agent", "-")))
-            with lock:
-                again = path in first
-                first.setdefault(path, time.monotonic())
-            if path.startswith("/h/hang") or (path.startswith("/h/500-then-hang") and again):
-                time.sleep(30)
-                return
-            code, body = 200, (name + "\n").encode()
-            if path.startswith("/slow"):
-                time.sleep(3)
-                body = ("slow %s\n" % name).encode()
-            elif path.startswith("/h/"):
-                code = status_for(path)
-                body = b"health\n"
-            s.sendall(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n" % (code, len(body)) + body)
-    except (OSError, ValueError):
-        pass
-    finally:
-        s.close()
-
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", port))
-ls.listen(128)
-while True:
-    c, _ = ls.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-EOF
-}
 
 # load.py PORT HOST NCONN STOPFILE MAXSECONDS: NCONN keep-alive connections sending
 # "GET /" back to back until STOPFILE exists (or MAXSECONDS pass), each response checked
@@ -245,18 +170,16 @@ EOF
 
 # start_backend NAME: on a free port, exported as PORT_NAME; waits until it answers.
 start_backend() {
-	local name=$1 port i
+	local name=$1 port
 	port=$(free_port)
 	: >"$RT/$name.log"
-	python3 "$RT/backend.py" "$port" "$name" "$RT/$name.log" </dev/null >/dev/null 2>&1 3>&- &
+	backend --say-name --log "$RT/$name.log" --log-skip / \
+		--log-format '{method} {path} host={host} ua={ua}' "$name:$port" >/dev/null 2>&1
 	echo $! >"$RT/backend-$name.pid"
-	for i in $(seq 1 50); do
-		if curl -s -o /dev/null -m 1 "http://127.0.0.1:$port/"; then
-			echo "$port" >"$RT/$name.port"
-			return 0
-		fi
-		sleep 0.1
-	done
+	if http_wait "$port"; then
+		echo "$port" >"$RT/$name.port"
+		return 0
+	fi
 	echo "backend $name did not start" >&2
 	return 1
 }
@@ -312,7 +235,6 @@ setup_file() {
 	export RT PDEAD
 	RT=$(mktemp -d /tmp/wharf-router-deploy.XXXXXX)
 	PDEAD=$(free_port)      # nothing listens here
-	write_backend
 	write_load
 	write_drain
 	start_backend A

@@ -24,90 +24,12 @@ RESPONSE_TIMEOUT=3s
 MAX_URL=4k
 MAX_HEADER=8192
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# backend.py MODE PORT, MODE one of:
+# The backends (lib/backend.py), one per MODE:
 #   normal    keep-alive HTTP/1.1: POST -> "<bytes> <md5>\n" of its Content-Length body,
 #             GET /p/<x> -> "<x>\n", anything else -> "ok\n"
 #   silent    accepts and reads, never answers
 #   blackhole listen(0), never accepts, its accept queue filled by its own connections:
 #             the kernel drops further SYNs, so a connect neither succeeds nor fails
-write_backend() {
-	cat >"$RT/backend.py" <<'EOF'
-import hashlib, socket, sys, threading, time
-
-def normal(s):
-    buf = b""
-    try:
-        while True:
-            while b"\r\n\r\n" not in buf:
-                d = s.recv(65536)
-                if not d:
-                    return
-                buf += d
-            head, buf = buf.split(b"\r\n\r\n", 1)
-            lines = head.decode("latin-1").split("\r\n")
-            method, path, _ = lines[0].split(" ")
-            h = {}
-            for l in lines[1:]:
-                k, v = l.split(":", 1)
-                h[k.strip().lower()] = v.strip()
-            if method == "POST":
-                n = int(h.get("content-length", "0"))
-                while len(buf) < n:
-                    d = s.recv(65536)
-                    if not d:
-                        return
-                    buf += d
-                body, buf = buf[:n], buf[n:]
-                out = ("%d %s\n" % (n, hashlib.md5(body).hexdigest())).encode()
-            elif path.startswith("/p/"):
-                out = (path[3:] + "\n").encode()
-            else:
-                out = b"ok\n"
-            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(out) + out)
-    except (OSError, ValueError):
-        pass
-    finally:
-        s.close()
-
-def silent(s):
-    try:
-        while s.recv(65536):
-            pass
-    except OSError:
-        pass
-    s.close()
-
-mode, port = sys.argv[1], int(sys.argv[2])
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", port))
-if mode == "blackhole":
-    ls.listen(0)
-    fill = []
-    for i in range(3):
-        f = socket.socket()
-        f.setblocking(False)
-        try:
-            f.connect(("127.0.0.1", port))
-        except BlockingIOError:
-            pass
-        fill.append(f)
-    print("ready", flush=True)
-    while True:
-        time.sleep(3600)
-ls.listen(128)
-print("ready", flush=True)
-while True:
-    s, _ = ls.accept()
-    threading.Thread(target=normal if mode == "normal" else silent, args=(s,),
-                     daemon=True).start()
-EOF
-}
-
 # cl.py: what the tests' clients share (imported by the inline scripts below).
 write_client_lib() {
 	cat >"$RT/cl.py" <<'EOF'
@@ -167,10 +89,14 @@ def readable(s, t):
 EOF
 }
 
-start_backend() {  # NAME MODE: starts backend.py MODE on a free port, saved in $RT/NAME.port
-	local port
+start_backend() {  # NAME MODE: starts backend MODE on a free port, saved in $RT/NAME.port
+	local port mode=()
 	port=$(free_port)
-	python3 "$RT/backend.py" "$2" "$port" </dev/null >"$RT/$1.log" 2>&1 3>&- &
+	case $2 in
+	silent) mode=(--silent) ;;
+	blackhole) mode=(--never-accept) ;;
+	esac
+	backend "${mode[@]}" "$port" >"$RT/$1.log" 2>&1
 	echo $! >"$RT/$1.pid"
 	echo "$port" >"$RT/$1.port"
 	for _ in $(seq 1 50); do
@@ -204,7 +130,6 @@ assert_serving() {
 setup_file() {
 	export RT
 	RT=$(mktemp -d /tmp/wharf-router-limits.XXXXXX)
-	write_backend
 	write_client_lib
 	start_backend normal normal
 	start_backend silent silent

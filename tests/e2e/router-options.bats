@@ -14,140 +14,25 @@ WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
 # from a temp dir, with WHARF_REPO set).
 load "${WHARF_REPO:-$BATS_TEST_DIRNAME/../..}/tests/e2e/lib/router"
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# The backend: one thread per connection, keep-alive. GET /p/<x> -> "<x>\n";
-# POST /echo -> "<bytes> <md5>\n" of the body (100 Continue first when asked, whatever
-# the request's version); GET /chunked?n=N -> N bytes of 'x', chunked, whatever the
-# request's version; GET /slow -> "slow\n" after 3 s. With --slow-accept READY it fills
-# its accept queue (listen backlog 0) with dummy connections, touches READY, and only
-# starts accepting 1.5 s later: connects to it hang meanwhile.
-write_backend() {
-	cat >"$RT/backend.py" <<'EOF'
-import hashlib, os, socket, sys, threading, time
-
-class Conn:
-    def __init__(self, s):
-        self.s, self.buf = s, b""
-    def fill(self):
-        d = self.s.recv(65536)
-        if not d:
-            raise EOFError
-        self.buf += d
-    def line(self):
-        while b"\n" not in self.buf:
-            self.fill()
-        l, self.buf = self.buf.split(b"\n", 1)
-        return l.rstrip(b"\r").decode("latin-1")
-    def read(self, n):
-        while len(self.buf) < n:
-            self.fill()
-        d, self.buf = self.buf[:n], self.buf[n:]
-        return d
-
-def body_of(c, h):
-    md5, total = hashlib.md5(), 0
-    if h.get("transfer-encoding", "").lower() == "chunked":
-        while True:
-            n = int(c.line().split(";")[0], 16)
-            if n == 0:
-                while c.line():
-                    pass
-                break
-            d = c.read(n)
-            md5.update(d)
-            total += n
-            c.read(2)
-    else:
-        left = int(h.get("content-length", "0"))
-        while left:
-            d = c.read(min(left, 65536))
-            md5.update(d)
-            total += len(d)
-            left -= len(d)
-    return total, md5.hexdigest()
-
-def serve(s):
-    c = Conn(s)
-    try:
-        while True:
-            rl = c.line()
-            if not rl:
-                continue
-            method, path, _ = rl.split(" ")
-            h = {}
-            while True:
-                l = c.line()
-                if not l:
-                    break
-                k, v = l.split(":", 1)
-                h[k.strip().lower()] = v.strip()
-            if h.get("expect", "").lower() == "100-continue":
-                s.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-            if method == "POST":
-                n, md5 = body_of(c, h)
-                body = ("%d %s\n" % (n, md5)).encode()
-            elif path.startswith("/p/"):
-                body = (path[3:] + "\n").encode()
-            elif path == "/slow":
-                time.sleep(3)
-                body = b"slow\n"
-            elif path.startswith("/chunked?n="):
-                n = int(path.split("=")[1])
-                s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-                while n:
-                    k = min(n, 100000)
-                    s.sendall(b"%x\r\n" % k + b"x" * k + b"\r\n")
-                    n -= k
-                s.sendall(b"0\r\nX-Trailer: t\r\n\r\n")
-                continue
-            else:
-                body = b"ok\n"
-            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-    except (EOFError, OSError, ValueError):
-        pass
-    finally:
-        s.close()
-
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", int(sys.argv[1])))
-if len(sys.argv) > 3 and sys.argv[2] == "--slow-accept":
-    ls.listen(0)
-    dummies = []
-    for i in range(2):
-        d = socket.socket()
-        d.setblocking(False)
-        try:
-            d.connect(("127.0.0.1", int(sys.argv[1])))
-        except BlockingIOError:
-            pass
-        dummies.append(d)
-    time.sleep(0.2)
-    open(sys.argv[3], "w").close()
-    time.sleep(1.5)
-else:
-    ls.listen(128)
-while True:
-    s, _ = ls.accept()
-    threading.Thread(target=serve, args=(s,), daemon=True).start()
-EOF
-}
+# The backend (lib/backend.py --continue --trailer): one thread per connection, keep-alive.
+# GET /p/<x> -> "<x>\n"; POST /echo -> "<bytes> <md5>\n" of the body (100 Continue first
+# when asked, whatever the request's version); GET /chunked?n=N -> N bytes of 'x', chunked,
+# whatever the request's version; GET /slow -> "slow\n" after 3 s. With --slow-accept READY
+# it fills its accept queue (listen backlog 0) with dummy connections, touches READY, and
+# only starts accepting 1.5 s later: connects to it hang meanwhile.
 
 # start_backend PORT [args]: starts it and waits until it answers (or, slow, is ready).
 start_backend() {
-	local port=$1 i
+	local port=$1
 	shift
-	python3 "$RT/backend.py" "$port" "$@" </dev/null >>"$RT/backend.log" 2>&1 3>&- &
+	if [ "${1:-}" = --slow-accept ]; then
+		backend --continue --trailer --accept-after 1.5 --ready "$2" "$port" >>"$RT/backend.log" 2>&1
+		echo $! >>"$RT/backend.pids"
+		return 0
+	fi
+	backend --continue --trailer "$port" >>"$RT/backend.log" 2>&1
 	echo $! >>"$RT/backend.pids"
-	[ $# -eq 0 ] || return 0
-	for i in $(seq 1 50); do
-		curl -s -o /dev/null -m 1 "http://127.0.0.1:$port/p/x" && return 0
-		sleep 0.1
-	done
-	return 1
+	http_wait "$port" /p/x
 }
 
 ctl() {
@@ -193,7 +78,6 @@ setup_file() {
 	WHARF_ROUTER_SOCKET=$RT/router.sock
 	mkdir -p "$WHARF_ROOT"
 	PB=$(free_port)
-	write_backend
 	start_backend "$PB"
 	router_start router --listen 127.0.0.1:0 --listen-https 127.0.0.1:0
 	# router:set and certs:* need an app wharf knows (apps:create needs no Docker).
@@ -337,7 +221,7 @@ teardown_file() {
 	for cmd in "router:set ghost max-body-size 1k" "router:set ghost redirect-https on" \
 		"router:set ghost max-body-size" "router:report ghost" \
 		"certs:generate ghost ghost.example.com" "certs:remove ghost" "certs:report ghost" \
-		"certs:add ghost $RT/backend.py $RT/backend.py"; do
+		"certs:add ghost $BACKEND_PY $BACKEND_PY"; do
 		# shellcheck disable=SC2086 # cmd is words
 		run "$WHARF_BIN" $cmd
 		assert_failure 1
@@ -524,7 +408,7 @@ teardown_file() {
 }
 
 @test "router-options: under systemd (NOTIFY_SOCKET) a router says READY=1, and a takeover hands MAINPID to the successor" {
-	local i b port
+	local b port
 	python3 - "$RT/notify.sock" "$RT/notify.log" </dev/null >/dev/null 2>&1 3>&- <<'PYEOF' &
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -535,13 +419,13 @@ while True:
         f.write(m.replace("\n", " ").strip() + "\n")
 PYEOF
 	local npid=$!
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		[ -S "$RT/notify.sock" ] && break
 		sleep 0.1
 	done
 	mkdir -p "$RT/r3"
 	NOTIFY_SOCKET=$RT/notify.sock ROUTER_ROOT=$RT/r3 ROUTER_SOCKET=$RT/r3.sock router_start r3a
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		grep -q 'READY=1' "$RT/notify.log" 2>/dev/null && break
 		sleep 0.1
 	done
@@ -550,7 +434,7 @@ PYEOF
 	NOTIFY_SOCKET=$RT/notify.sock ROUTER_ROOT=$RT/r3 ROUTER_SOCKET=$RT/r3.sock \
 		router_start r3b --takeover
 	b=$(cat "$RT/r3b.pid")
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		[ "$(grep -c 'READY=1' "$RT/notify.log")" -ge 2 ] && break
 		sleep 0.1
 	done

@@ -12,11 +12,7 @@ WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
 # from a temp dir, with WHARF_REPO set).
 load "${WHARF_REPO:-$BATS_TEST_DIRNAME/../..}/tests/e2e/lib/router"
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# The backend: one thread per connection, keep-alive, a few paths:
+# The backend (lib/backend.py --continue): one thread per connection, keep-alive, a few paths:
 #   GET /p/<x>        -> "<x>\n"
 #   POST /echo        -> "<bytes> <md5>\n" of the body (Content-Length or chunked; answers
 #                        100 Continue first when asked to)
@@ -24,121 +20,6 @@ free_port() {
 #   GET /headers      -> the request head as received
 #   GET /ws + Upgrade -> 101, "welcome\n", then echoes raw bytes; on EOF or "quit\n" sends
 #                        "bye\n" and closes
-write_backend() {
-	cat >"$RT/backend.py" <<'EOF'
-import hashlib, socket, sys, threading
-
-class Conn:
-    def __init__(self, s):
-        self.s, self.buf = s, b""
-    def fill(self):
-        d = self.s.recv(65536)
-        if not d:
-            raise EOFError
-        self.buf += d
-    def line(self):
-        while b"\n" not in self.buf:
-            self.fill()
-        l, self.buf = self.buf.split(b"\n", 1)
-        return l.rstrip(b"\r").decode("latin-1")
-    def read(self, n):
-        while len(self.buf) < n:
-            self.fill()
-        d, self.buf = self.buf[:n], self.buf[n:]
-        return d
-
-def body_of(c, h):
-    md5, total = hashlib.md5(), 0
-    if h.get("transfer-encoding", "").lower() == "chunked":
-        while True:
-            n = int(c.line().split(";")[0], 16)
-            if n == 0:
-                while c.line():
-                    pass
-                break
-            d = c.read(n)
-            md5.update(d)
-            total += n
-            c.read(2)
-    else:
-        left = int(h.get("content-length", "0"))
-        while left:
-            d = c.read(min(left, 65536))
-            md5.update(d)
-            total += len(d)
-            left -= len(d)
-    return total, md5.hexdigest()
-
-def serve(s):
-    c = Conn(s)
-    try:
-        while True:
-            rl = c.line()
-            if not rl:
-                continue
-            method, path, _ = rl.split(" ")
-            head, h = rl + "\n", {}
-            while True:
-                l = c.line()
-                if not l:
-                    break
-                head += l + "\n"
-                k, v = l.split(":", 1)
-                h[k.strip().lower()] = v.strip()
-            if h.get("upgrade", "").lower() == "websocket":
-                s.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                          b"Connection: Upgrade\r\n\r\nwelcome\n")
-                if c.buf:
-                    s.sendall(c.buf)
-                while True:
-                    d = s.recv(65536)
-                    if not d or d == b"quit\n":
-                        s.sendall(b"bye\n")
-                        s.close()
-                        return
-                    s.sendall(d)
-            if h.get("expect", "").lower() == "100-continue":
-                s.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-            if method == "POST":
-                n, md5 = body_of(c, h)
-                body = ("%d %s\n" % (n, md5)).encode()
-            elif path.startswith("/p/"):
-                body = (path[3:] + "\n").encode()
-            elif path == "/headers":
-                body = head.encode()
-            elif path.startswith("/big?n=") or path.startswith("/chunked?n="):
-                n = int(path.split("=")[1])
-                if path.startswith("/big"):
-                    s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n)
-                    while n:
-                        k = min(n, 1 << 20)
-                        s.sendall(b"x" * k)
-                        n -= k
-                else:
-                    s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-                    while n:
-                        k = min(n, 100000)
-                        s.sendall(b"%x\r\n" % k + b"x" * k + b"\r\n")
-                        n -= k
-                    s.sendall(b"0\r\n\r\n")
-                continue
-            else:
-                body = b"ok\n"
-            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-    except (EOFError, OSError, ValueError):
-        pass
-    finally:
-        s.close()
-
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", int(sys.argv[1])))
-ls.listen(128)
-while True:
-    s, _ = ls.accept()
-    threading.Thread(target=serve, args=(s,), daemon=True).start()
-EOF
-}
 
 ctl() {
 	curl -s -m 60 --unix-socket "$RT/router.sock" "$@"
@@ -152,14 +33,9 @@ setup_file() {
 	export RT PB
 	RT=$(mktemp -d /tmp/wharf-router-proto.XXXXXX)
 	PB=$(free_port)
-	write_backend
-	python3 "$RT/backend.py" "$PB" </dev/null >"$RT/backend.log" 2>&1 3>&- &
+	backend --continue "$PB" >"$RT/backend.log" 2>&1
 	echo $! >"$RT/backend.pid"
-	local i
-	for i in $(seq 1 50); do
-		curl -s -o /dev/null -m 1 "http://127.0.0.1:$PB/p/x" && break
-		sleep 0.1
-	done
+	http_wait "$PB" /p/x || true
 	router_start router --listen 127.0.0.1:0 --access-log "$RT/access.log"
 	ctl -X PUT http://x/apps/proto \
 		-d "{\"domains\": [\"proto.example.com\"], \"targets\": [\"127.0.0.1:$PB\"]}" >/dev/null

@@ -18,190 +18,18 @@ load "${WHARF_REPO:-$BATS_TEST_DIRNAME/../..}/tests/e2e/lib/router"
 
 WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
 
-free_ports() {   # free_ports N: N distinct free ports on one line
-	python3 -c 'import socket, sys
-ss = [socket.socket() for i in range(int(sys.argv[1]))]
-for s in ss:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
-}
-
-# The backends, in one process: python3 backend.py DIR NAME:PORT…, one listener per name.
-# One thread per connection, keep-alive. DIR/NAME.log gets "accept" per connection and "req METHOD PATH" per request (before it is
-# answered), and "rst" per idle connection reset by /rst-idle.
+# The backends, in one process (lib/backend.py --digest crc32 --random-body NAME:PORT…),
+# one listener per name. One thread per connection, keep-alive. $RT/NAME.log gets "accept"
+# per connection and "req METHOD PATH" per request (before it is answered), and "rst" per
+# idle connection reset by /rst-idle.
 #   GET /who -> the backend's NAME
 #   GET|HEAD /head1000 -> Content-Length: 1000 ('h' * 1000; none for HEAD)
 #   POST|PUT /echo -> "<bytes> <crc32>" of the body (Content-Length or chunked)
-#   GET /big?n=N -> N bytes (the 1 MiB block below, repeated) with a Content-Length
+#   GET /big?n=N -> N bytes (a random 1 MiB block, repeated) with a Content-Length
 #   * /close-on-reuse -> "fresh" on a connection's first request; on a later one the
 #     request is read and logged, then the connection closed without an answer
 #   GET /rst-idle -> resets (RST, no FIN) every other connection to this backend waiting
 #     for a request, then answers "reset <n>"
-write_backend() {
-	cat >"$RT/backend.py" <<'EOF'
-import random, socket, struct, sys, threading, time, zlib
-
-BLOCK = random.Random(7).randbytes(1 << 20)
-lock, conns = threading.Lock(), set()
-
-class Sum:
-    def __init__(self):
-        self.crc = 0
-    def update(self, b):
-        self.crc = zlib.crc32(b, self.crc)
-    def hexdigest(self):
-        return "%08x" % self.crc
-
-class Conn:
-    def __init__(self, s, logf):
-        self.s, self.buf, self.idle, self.rst, self.closed = s, b"", False, False, False
-        self.logf = logf
-    def log(self, s):
-        with lock:
-            self.logf.write(s + "\n")
-    def fill(self, idle=False):
-        if idle:
-            # Waiting for a request: poll, so /rst-idle can reset this connection
-            # from its own thread (a close from another thread would wait for recv).
-            self.idle = True
-            self.s.settimeout(0.05)
-            try:
-                while True:
-                    if self.rst:
-                        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                          struct.pack("ii", 1, 0))
-                        self.log("rst")
-                        raise EOFError
-                    try:
-                        d = self.s.recv(65536)
-                        break
-                    except socket.timeout:
-                        pass
-            finally:
-                self.idle = False
-                if not self.rst:
-                    self.s.settimeout(None)
-        else:
-            d = self.s.recv(65536)
-        if not d:
-            raise EOFError
-        self.buf += d
-    def line(self, idle=False):
-        while b"\n" not in self.buf:
-            self.fill(idle and not self.buf)
-        l, self.buf = self.buf.split(b"\n", 1)
-        return l.rstrip(b"\r").decode("latin-1")
-    def body(self, h):
-        csum, total = Sum(), 0
-        if h.get("transfer-encoding", "").lower() == "chunked":
-            while True:
-                n = int(self.line().split(";")[0], 16)
-                if n == 0:
-                    while self.line():
-                        pass
-                    return total, csum.hexdigest()
-                total += n
-                self.copy(n, csum)
-                self.line()
-        left = int(h.get("content-length", "0"))
-        total = left
-        self.copy(left, csum)
-        return total, csum.hexdigest()
-    def copy(self, n, csum):
-        k = min(n, len(self.buf))
-        csum.update(self.buf[:k])
-        self.buf, n = self.buf[k:], n - k
-        view = memoryview(bytearray(1 << 20))
-        while n:
-            got = self.s.recv_into(view, min(n, len(view)))
-            if not got:
-                raise EOFError
-            csum.update(view[:got])
-            n -= got
-
-def reset_idle(me):
-    with lock:
-        victims = [c for c in conns if c is not me and c.logf is me.logf and c.idle]
-    for c in victims:
-        c.rst = True
-    for i in range(100):
-        if all(c.closed for c in victims):
-            break
-        time.sleep(0.02)
-    return len(victims)
-
-def serve(s, name, logf):
-    c, served = Conn(s, logf), 0
-    with lock:
-        conns.add(c)
-    c.log("accept")
-    try:
-        while True:
-            rl = c.line(idle=True)
-            if not rl:
-                continue
-            method, path, _ = rl.split(" ")
-            h = {}
-            while True:
-                l = c.line()
-                if not l:
-                    break
-                k, v = l.split(":", 1)
-                h[k.strip().lower()] = v.strip()
-            c.log("req %s %s" % (method, path))
-            extra, body, length = b"", None, None
-            if path == "/close-on-reuse":
-                c.body(h)
-                if served:
-                    break
-                body = b"fresh\n"
-            elif path == "/echo":
-                body = ("%d %s\n" % c.body(h)).encode()
-            elif path == "/who":
-                body = (name + "\n").encode()
-            elif path == "/head1000":
-                body, length = b"" if method == "HEAD" else b"h" * 1000, 1000
-            elif path.startswith("/big?n="):
-                n = int(path.split("=")[1])
-                s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n)
-                while n:
-                    k = min(n, len(BLOCK))
-                    s.sendall(BLOCK[:k])
-                    n -= k
-                served += 1
-                continue
-            elif path == "/rst-idle":
-                body = ("reset %d\n" % reset_idle(c)).encode()
-            else:
-                body = b"ok\n"
-            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n"
-                      % (len(body) if length is None else length) + body)
-            served += 1
-    except (EOFError, OSError, ValueError):
-        pass
-    finally:
-        c.closed = True
-        with lock:
-            conns.discard(c)
-        s.close()
-
-def listen(name, port):
-    logf = open("%s/%s.log" % (sys.argv[1], name), "a", buffering=1)
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", int(port)))
-    ls.listen(128)
-    while True:
-        s, _ = ls.accept()
-        threading.Thread(target=serve, args=(s, name, logf), daemon=True).start()
-
-ts = [threading.Thread(target=listen, args=a.split(":"), daemon=True) for a in sys.argv[2:]]
-for t in ts:
-    t.start()
-for t in ts:
-    t.join()
-EOF
-}
 
 # client.py - what curl cannot do here.
 #   upload PORT HOST SIZE cl|chunked CHUNK: POST /echo with SIZE bytes of the 1 MiB
@@ -402,7 +230,8 @@ EOF
 # start_backends NAME:PORT…: starts them (logs $RT/<NAME>.log) and waits until each accepts.
 start_backends() {
 	local a
-	python3 "$RT/backend.py" "$RT" "$@" </dev/null >>"$RT/backend.out" 2>&1 3>&- &
+	backend --digest crc32 --random-body --log "$RT/{name}.log" --log-accept "$@" \
+		>>"$RT/backend.out" 2>&1
 	echo $! >>"$RT/backend.pids"
 	for a in "$@"; do
 		for _ in $(seq 1 100); do
@@ -445,7 +274,6 @@ setup_file() {
 	WHARF_ROOT=$RT/root
 	WHARF_ROUTER_SOCKET=$RT/router.sock
 	mkdir -p "$WHARF_ROOT"
-	write_backend
 	write_client
 	read -r PA PB PC PD PDEAD < <(free_ports 5)        # nothing listens on PDEAD
 	start_backends "a:$PA" "b:$PB" "c:$PC" "d:$PD"

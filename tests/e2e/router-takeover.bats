@@ -13,10 +13,6 @@ WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
 # from a temp dir, with WHARF_REPO set).
 load "${WHARF_REPO:-$BATS_TEST_DIRNAME/../..}/tests/e2e/lib/router"
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 setup_file() {
 	export RT PB WHARF_ROOT WHARF_ROUTER_SOCKET
 	RT=$(mktemp -d /tmp/wharf-router-tko.XXXXXX)
@@ -27,11 +23,7 @@ setup_file() {
 	PB=$(free_port)
 	busybox httpd -f -p "127.0.0.1:$PB" -h "$RT/www" </dev/null >/dev/null 2>&1 3>&- &
 	echo $! >"$RT/backend.pid"
-	local i
-	for i in $(seq 1 50); do
-		curl -s -o /dev/null -m 1 "http://127.0.0.1:$PB/" && break
-		sleep 0.1
-	done
+	http_wait "$PB" || true
 }
 
 teardown_file() {

@@ -12,10 +12,6 @@ WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
 # from a temp dir, with WHARF_REPO set).
 load "${WHARF_REPO:-$BATS_TEST_DIRNAME/../..}/tests/e2e/lib/router"
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 ctl() {
 	curl -s -m 30 --unix-socket "$WHARF_ROUTER_SOCKET" "$@"
 }
@@ -40,16 +36,13 @@ setup_file() {
 	python3 -m http.server "$PB" --bind 127.0.0.1 --directory "$RT/www" \
 		</dev/null >"$RT/backend.log" 2>&1 3>&- &
 	echo $! >"$RT/backend.pid"
-	local n i
+	local n
 	for n in one two; do
 		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout "$RT/$n.key" \
 			-out "$RT/$n.crt" -subj "/CN=$n.example.com" \
 			-addext "subjectAltName=DNS:$n.example.com" 2>/dev/null
 	done
-	for i in $(seq 1 50); do
-		curl -s -o /dev/null -m 1 "http://127.0.0.1:$PB/" && break
-		sleep 0.1
-	done
+	http_wait "$PB" || true
 	router_start router --listen 127.0.0.1:0 --listen-https 127.0.0.1:0
 	for n in one two; do
 		"$WHARF_BIN" apps:create "$n" >/dev/null
@@ -136,11 +129,8 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 PYEOF
 	python3 "$RT/echo.py" "$pe" </dev/null >/dev/null 2>&1 3>&- &
-	local epid=$! i
-	for i in $(seq 1 50); do
-		curl -s -o /dev/null -m 1 "http://127.0.0.1:$pe/" && break
-		sleep 0.1
-	done
+	local epid=$!
+	http_wait "$pe" || true
 	ctl -X PUT http://x/apps/one -d "{\"domains\": [\"one.example.com\"], \"targets\": [\"127.0.0.1:$pe\"]}" >/dev/null
 	run https one /
 	kill "$epid" 2>/dev/null || true

@@ -11,10 +11,6 @@ WHARF_BIN=${WHARF_BIN:-"$BATS_TEST_DIRNAME/../../bin/wharf"}
 # from a temp dir, with WHARF_REPO set).
 load "${WHARF_REPO:-$BATS_TEST_DIRNAME/../..}/tests/e2e/lib/router"
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 # Starts busybox httpd serving DIR on PORT; records its pid in $RT/NAME.pid.
 start_backend() {
 	local name=$1 port=$2 dir=$RT/$1
@@ -29,11 +25,7 @@ EOF
 	chmod +x "$dir/cgi-bin/env"
 	busybox httpd -f -p "127.0.0.1:$port" -h "$dir" </dev/null >/dev/null 2>&1 3>&- &
 	echo $! >"$RT/$name.pid"
-	local i
-	for i in $(seq 1 50); do
-		curl -s -o /dev/null -m 1 "http://127.0.0.1:$port/" && return 0
-		sleep 0.1
-	done
+	http_wait "$port" && return 0
 	echo "backend $name did not start" >&2
 	return 1
 }
@@ -120,11 +112,11 @@ teardown_file() {
 }
 
 @test "router: a health-checked PUT swaps to the new backend without failed requests" {
-	local port i bad=0
+	local port bad=0
 	port=$(cat "$RT/router.port")
 	# Requests run all through the swap; each must be answered by one or two.
 	(
-		for i in $(seq 1 150); do
+		for _ in $(seq 1 150); do
 			curl -s -m 5 -H 'Host: web.example.com' "http://127.0.0.1:$port/"
 		done >"$RT/during.txt" 2>&1
 	) 3>&- &
@@ -136,7 +128,7 @@ teardown_file() {
 	assert_line --index 1 200
 	run get web.example.com /
 	assert_output "backend two"
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		kill -0 "$loader" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/internal.h"
+#include "docker/internal.h"
 
 /* Records every payload byte tagged with its stream, so chunking does not show. */
 static int collect(int stream, const char *data, size_t len, void *ud)
@@ -22,20 +22,20 @@ static int collect(int stream, const char *data, size_t len, void *ud)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct runtime__demux whole = RUNTIME__DEMUX_INIT, split = RUNTIME__DEMUX_INIT;
+	struct docker__demux whole = DOCKER__DEMUX_INIT, split = DOCKER__DEMUX_INIT;
 	struct buf a = BUF_INIT, b = BUF_INIT;
 	size_t cut = size ? data[0] % (size + 1) : 0, i;
 	int ra, rb;
 
-	ra = runtime__demux_feed(&whole, (const char *)data, size, collect, &a);
+	ra = docker__demux_feed(&whole, (const char *)data, size, collect, &a);
 	/* Split at a place the input chooses, then feed the rest byte by byte. */
-	rb = runtime__demux_feed(&split, (const char *)data, cut, collect, &b);
+	rb = docker__demux_feed(&split, (const char *)data, cut, collect, &b);
 	for (i = cut; rb == 0 && i < size; i++)
-		rb = runtime__demux_feed(&split, (const char *)data + i, 1, collect, &b);
+		rb = docker__demux_feed(&split, (const char *)data + i, 1, collect, &b);
 	if (ra != rb)
 		abort();
 	if (ra == 0 && (a.len != b.len || memcmp(a.buf, b.buf, a.len) != 0 ||
-			runtime__demux_idle(&whole) != runtime__demux_idle(&split)))
+			docker__demux_idle(&whole) != docker__demux_idle(&split)))
 		abort();
 	buf_release(&a);
 	buf_release(&b);

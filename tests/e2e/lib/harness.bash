@@ -5,15 +5,23 @@
 # base image tarball under /var/cache/wharf/base.
 #
 # Environment a test sees (also written to T/env for debugging):
-#   WHARF_REPO WHARF_T WHARF_ROOT DOCKER_HOST WHARF_ROUTER_SOCKET ROUTER_PORT SSH_PORT
+#   WHARF_REPO WHARF_BIN WHARF_T WHARF_ROOT DOCKER_HOST WHARF_ROUTER_SOCKET ROUTER_PORT SSH_PORT
 #   WHARF_TEST_DOMAIN WHARF_KEYS (T/keys: alice registered, mallory not)
 # WHARF_KEEP_TEST_ROOT=1 keeps T (and its logs) after the run.
 
 HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${WHARF_REPO:=$(cd "$HARNESS_DIR/../../.." && pwd)}"
 export WHARF_REPO
+# The wharf under test: bin/wharf, or WHARF_BIN (the ASan stage of scripts/test.sh gives its
+# sanitizer build). The router, the CLI helpers, and through wharf's own path the ssh forced
+# command and the git hooks all run it.
+: "${WHARF_BIN:=$WHARF_REPO/bin/wharf}"
+export WHARF_BIN
 # shellcheck source=../../../scripts/lib.sh
 . "$WHARF_REPO/scripts/lib.sh"
+# free_port and the test backend.
+# shellcheck source=net.bash
+. "$HARNESS_DIR/net.bash"
 
 # ---------------------------------------------------------------------------------------------
 # Suite setup and teardown
@@ -48,7 +56,7 @@ h_wait() {
 
 harness_suite_setup() {
 	[ "$(id -u)" = 0 ] || { echo "the e2e tests must run as root" >&2; return 1; }
-	[ -x "$WHARF_REPO/bin/wharf" ] || { echo "no $WHARF_REPO/bin/wharf: run make first" >&2; return 1; }
+	[ -x "$WHARF_BIN" ] || { echo "no $WHARF_BIN: run make first" >&2; return 1; }
 
 	# Unix socket paths must stay < 108 bytes, so T is short and under /var/tmp.
 	WHARF_T=$(mktemp -d /var/tmp/wharf-e2e.XXXXXX)
@@ -59,10 +67,10 @@ harness_suite_setup() {
 	h_log "harness: test root $WHARF_T"
 
 	ensure_wharf_user
-	# sshd runs the forced command as wharf: bin/wharf and every directory above it must be
+	# sshd runs the forced command as wharf: the binary and every directory above it must be
 	# reachable by that user.
-	if ! runuser -u wharf -- test -x "$WHARF_REPO/bin/wharf"; then
-		h_fail "user wharf cannot execute $WHARF_REPO/bin/wharf (a parent directory is not o+x)"
+	if ! runuser -u wharf -- test -x "$WHARF_BIN"; then
+		h_fail "user wharf cannot execute $WHARF_BIN (a parent directory is not o+x)"
 		return 1
 	fi
 
@@ -85,9 +93,9 @@ harness_suite_setup() {
 
 	# The CLI contract: failures here are left for the tests to show one by one, so one missing
 	# command does not hide every other result.
-	"$WHARF_REPO/bin/wharf" domains:set-global "$WHARF_TEST_DOMAIN" >>"$WHARF_T/suite.log" 2>&1 ||
+	"$WHARF_BIN" domains:set-global "$WHARF_TEST_DOMAIN" >>"$WHARF_T/suite.log" 2>&1 ||
 		h_log "harness: warning: 'wharf domains:set-global $WHARF_TEST_DOMAIN' failed"
-	"$WHARF_REPO/bin/wharf" ssh-keys:add alice <"$WHARF_KEYS/alice.pub" >>"$WHARF_T/suite.log" 2>&1 ||
+	"$WHARF_BIN" ssh-keys:add alice <"$WHARF_KEYS/alice.pub" >>"$WHARF_T/suite.log" 2>&1 ||
 		h_log "harness: warning: 'wharf ssh-keys:add alice' failed"
 	h_log "harness: ready (router :$ROUTER_PORT, sshd :$SSH_PORT)"
 }
@@ -122,7 +130,7 @@ h_start_dockerd() {
 h_start_router() {
 	local log=$WHARF_T/router.log port=""
 	h_log "harness: starting the router"
-	"$WHARF_REPO/bin/wharf" router --listen 127.0.0.1:0 >"$log" 2>&1 </dev/null 3>&- &
+	"$WHARF_BIN" router --listen 127.0.0.1:0 >"$log" 2>&1 </dev/null 3>&- &
 	echo $! >"$WHARF_T/router.pid"
 	local deadline=$((SECONDS + 20))
 	while [ -z "$port" ]; do
@@ -179,6 +187,12 @@ h_start_sshd() {
 		PrintMotd no
 		LogLevel VERBOSE
 	CONF
+	# sshd gives sessions a clean environment: a sanitizer build's options reach the forced
+	# command (and the git hooks it runs) only this way.
+	local v
+	for v in ASAN_OPTIONS UBSAN_OPTIONS; do
+		[ -z "${!v:-}" ] || printf 'SetEnv %s=%s\n' "$v" "${!v}" >>"$s/sshd_config"
+	done
 	/usr/sbin/sshd -t -f "$s/sshd_config" >"$s/check.log" 2>&1 ||
 		{ h_fail "sshd -t rejected the test config" "$s/check.log"; return 1; }
 	h_log "harness: starting sshd on 127.0.0.1:$SSH_PORT"
@@ -190,8 +204,8 @@ h_start_sshd() {
 h_write_env() {
 	local v
 	: >"$WHARF_T/env"
-	for v in WHARF_REPO WHARF_T WHARF_ROOT DOCKER_HOST WHARF_ROUTER_SOCKET ROUTER_PORT SSH_PORT \
-		WHARF_TEST_DOMAIN WHARF_KEYS; do
+	for v in WHARF_REPO WHARF_BIN WHARF_T WHARF_ROOT DOCKER_HOST WHARF_ROUTER_SOCKET ROUTER_PORT \
+		SSH_PORT WHARF_TEST_DOMAIN WHARF_KEYS; do
 		printf 'export %s=%q\n' "$v" "${!v}" >>"$WHARF_T/env"
 	done
 }
@@ -229,11 +243,13 @@ harness_stop_all() {
 	pid=$(cat "$t/docker/pid" 2>/dev/null || cat "$t/docker/launch.pid" 2>/dev/null)
 	h_stop_pid "$pid" dockerd 30
 	# containerd and shims started by that dockerd carry T in their command lines.
+	# shellcheck disable=SC2013 # pids and mount points have no spaces
 	for pid in $(grep -lsF "$t/" /proc/[0-9]*/cmdline | cut -d/ -f3); do
 		[ "$pid" != $$ ] && [ "$pid" != "$BASHPID" ] && h_stop_pid "$pid" "leftover process" 10
 	done
 	# dockerd leaves nsfs and overlay mounts under its exec and data roots.
 	local m
+	# shellcheck disable=SC2013
 	for m in $(awk -v t="$t/" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r); do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 	done
@@ -271,7 +287,7 @@ SSH_OPTS=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMo
 
 # wharf ARGS...: the CLI as root, with the test environment.
 wharf() {
-	"$WHARF_REPO/bin/wharf" "$@"
+	"$WHARF_BIN" "$@"
 }
 
 # wharf_ssh ARGS...: a command over ssh as the registered key alice.

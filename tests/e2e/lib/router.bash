@@ -14,6 +14,9 @@
 # stopped by its pid only.
 
 : "${WHARF_BIN:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/bin/wharf}"
+# free_port, free_ports, the backend (lib/backend.py), http_wait.
+# shellcheck source=net.bash
+. "$(dirname "${BASH_SOURCE[0]}")/net.bash"
 
 # router_start NAME [ARGS...]: starts a router (ARGS default to `--listen 127.0.0.1:0`) and
 # waits up to 10 s until it listens (HTTP, and HTTPS when ARGS have --listen-https); fails,
@@ -38,10 +41,11 @@ router_start() {
 		echo $? >"$RT/$name.rc"
 	) 3>&- &
 	for _ in $(seq 1 100); do
+		# The log may not exist yet (the subshell above has not run): not an error under set -e.
 		port=$(sed -n 's/^wharf router: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' \
-			"$RT/$name.log" 2>/dev/null)
+			"$RT/$name.log" 2>/dev/null) || true
 		sport=$(sed -n 's/^wharf router: listening for HTTPS on 127\.0\.0\.1:\([0-9]*\)$/\1/p' \
-			"$RT/$name.log" 2>/dev/null)
+			"$RT/$name.log" 2>/dev/null) || true
 		if [ -n "$port" ] && { [ "$https" = 0 ] || [ -n "$sport" ]; }; then
 			echo "$port" >"$RT/$name.port"
 			[ -z "$sport" ] || echo "$sport" >"$RT/$name.sport"

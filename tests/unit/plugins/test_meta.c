@@ -84,7 +84,7 @@ static int args(const char *text)
 static void docker_args(void **state)
 {
 	(void)state;
-	assert_int_equal(args("{\"HostConfig\": {\"Memory\": 1048576, \"CapAdd\": [\"SYS_PTRACE\"],"
+	assert_int_equal(args("{\"HostConfig\": {\"Memory\": 1048576, \"CapDrop\": [\"ALL\"],"
 			      " \"Ulimits\": [{\"Name\": \"nofile\", \"Soft\": 1, \"Hard\": 2}]},"
 			      " \"Config\": {\"Env\": [\"A=1\"], \"Labels\": {\"team\": \"x\"}}}"), 0);
 	assert_int_equal(args("{\"HostConfig\": {\"NetworkMode\": \"bridge\"}}"), -1);
@@ -100,6 +100,50 @@ static void docker_args(void **state)
 	assert_int_equal(args("[]"), -1);
 }
 
+/* Nothing that gives a container the host passes the allow-list. */
+static void docker_args_host_access(void **state)
+{
+	static const char *const refused[] = {
+		"{\"HostConfig\": {\"CapAdd\": [\"SYS_ADMIN\"]}}",
+		"{\"HostConfig\": {\"CapAdd\": [\"NET_RAW\"]}}",
+		"{\"HostConfig\": {\"Privileged\": true}}",
+		"{\"HostConfig\": {\"Devices\": [{\"PathOnHost\": \"/dev/sda\"}]}}",
+		"{\"HostConfig\": {\"DeviceRequests\": []}}",
+		"{\"HostConfig\": {\"PidMode\": \"host\"}}",
+		"{\"HostConfig\": {\"IpcMode\": \"host\"}}",
+		"{\"HostConfig\": {\"NetworkMode\": \"host\"}}",
+		"{\"HostConfig\": {\"UTSMode\": \"host\"}}",
+		"{\"HostConfig\": {\"UsernsMode\": \"host\"}}",
+		"{\"HostConfig\": {\"CgroupnsMode\": \"host\"}}",
+		"{\"HostConfig\": {\"Mounts\": []}}",
+		"{\"HostConfig\": {\"VolumesFrom\": [\"x\"]}}",
+		"{\"HostConfig\": {\"SecurityOpt\": [\"seccomp=unconfined\"]}}",
+		"{\"HostConfig\": {\"SecurityOpt\": [\"seccomp:unconfined\"]}}",
+		"{\"HostConfig\": {\"SecurityOpt\": [\"apparmor=unconfined\"]}}",
+		"{\"HostConfig\": {\"SecurityOpt\": [\"apparmor:unconfined\"]}}",
+		"{\"HostConfig\": {\"SecurityOpt\": [\"label=disable\"]}}",
+		"{\"HostConfig\": {\"SecurityOpt\": [\"label:disable\"]}}",
+		"{\"HostConfig\": {\"SecurityOpt\": [\"no-new-privileges:false\"]}}",
+		"{\"HostConfig\": {\"SecurityOpt\": [\"seccomp={}\"]}}",
+		"{\"HostConfig\": {\"SecurityOpt\": [\"systempaths=unconfined\"]}}",
+		"{\"HostConfig\": {\"Sysctls\": {\"kernel.x\": \"1\"}}}",
+		"{\"HostConfig\": {\"CgroupParent\": \"/\"}}",
+		NULL
+	};
+	int i;
+
+	(void)state;
+	for (i = 0; refused[i]; i++) {
+		if (args(refused[i]) != -1)
+			fail_msg("accepted: %s", refused[i]);
+	}
+	assert_int_equal(args("{\"HostConfig\": {\"CapAdd\": [\"SYS_PTRACE\"]}}"), -1);
+	assert_string_equal(err_msg(), "docker args: HostConfig.CapAdd is not allowed; see docs/plugins.md");
+	assert_int_equal(args("{\"HostConfig\": {\"SecurityOpt\": [\"no-new-privileges\","
+			      " \"no-new-privileges:true\", \"apparmor=docker-default\","
+			      " \"label=type:svirt_lxc_net_t\"]}}"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -108,6 +152,7 @@ int main(void)
 		cmocka_unit_test(toml_refused),
 		cmocka_unit_test(json_meta),
 		cmocka_unit_test(docker_args),
+		cmocka_unit_test(docker_args_host_access),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* test_acl.c - who may run what over ssh: admins everything, deployers the app commands
- * of their granted apps, with every app word checked. */
+ * of their granted apps, with every app word checked; the command table is the one
+ * place that says which commands are whose. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "receiver/receiver.h"
 
 static char root[] = "/tmp/wharf-test-acl.XXXXXX";
@@ -40,7 +42,8 @@ static int check(const char *key, const char *cmdline, const char *app_flag)
 	assert_int_equal(receiver_split_words(&argv, &argc, cmdline), 0);
 	assert_int_equal(receiver_acl_load(&acl), 0);
 	err_clear();
-	ret = receiver_acl_check_command(acl, key, argc, argv, app_flag);
+	ret = receiver_acl_check_command(acl, key, cli_command_access(command_find(argv[0])), argc,
+					 argv, app_flag);
 	receiver_words_free(argv);
 	json_decref(acl);
 	return ret;
@@ -99,6 +102,54 @@ static void deployer_refused(void **state)
 	assert_int_equal(receiver_acl_grant("mine", "dora", 1), 0);
 }
 
+/* The table, command by command: what deployers may run is exactly this list, a
+ * command the table does not mark is admin-only (a future ps:* too), and a few
+ * commands never run over ssh. */
+static void the_table_says_who(void **state)
+{
+	static const char *const deployer[] = {
+		"apps:destroy", "apps:exists", "apps:lock", "apps:locked", "apps:report",
+		"apps:unlock", "builder:report", "builder:set", "buildpacks:add",
+		"buildpacks:clear", "buildpacks:list", "buildpacks:remove", "certs:report",
+		"checks:disable", "checks:enable", "checks:report", "checks:run", "checks:skip",
+		"config:clear", "config:export", "config:get", "config:import", "config:keys",
+		"config:set", "config:show", "config:unset", "domains:add", "domains:clear",
+		"domains:disable", "domains:enable", "domains:remove", "domains:report",
+		"domains:reset", "domains:set", "git:from-image", "git:report", "git:set", "logs",
+		"ports:add", "ports:clear", "ports:list", "ports:remove", "ports:report",
+		"ports:set", "ps:rebuild", "ps:restart", "ps:restore", "ps:report", "ps:scale",
+		"ps:set", "ps:start", "ps:stop", "releases", "releases:info", "releases:rollback",
+		"releases:set", "repo:purge-cache", "resource:limit", "resource:limit-clear",
+		"resource:report", "run", "urls", NULL
+	};
+	static const char *const local[] = { "certs:add", "certs:remove", "git-hook", "router",
+					     "ssh-command", "stack:build", "stack:set", NULL };
+	const struct command *c;
+	size_t i, n = 0;
+
+	(void)state;
+	for (i = 0; deployer[i]; i++) {
+		assert_non_null(command_find(deployer[i]));
+		assert_int_equal(cli_command_access(command_find(deployer[i])), ACCESS_DEPLOYER);
+	}
+	for (c = commands; c->name; c++)
+		n += cli_command_access(c) == ACCESS_DEPLOYER && strcmp(c->name, "logs");
+	assert_int_equal(n, i - 1);     /* "logs" has two lines in the table */
+	for (i = 0; local[i]; i++)
+		assert_int_equal(cli_command_access(command_find(local[i])), ACCESS_LOCAL);
+	assert_int_equal(cli_command_access(command_find("help")), ACCESS_ANYONE);
+	assert_int_equal(cli_command_access(command_find("plugin:install")), ACCESS_ADMIN);
+	assert_int_equal(cli_command_access(command_find("ps:fork-bomb")), ACCESS_ADMIN);
+	/* A command that is not in the table (a future one, a plugin's) is admins' only. */
+	assert_int_equal(check("dora", "ps:fork-bomb mine", NULL), -1);
+	assert_string_equal(err_msg(), "refused: key 'dora' (deployer) may not run `ps:fork-bomb`; "
+				       "deployers run app commands for their own apps");
+	assert_int_equal(check("alice", "ps:fork-bomb mine", NULL), 0);
+	assert_int_equal(check("alice", "certs:add mine a b", NULL), -1);
+	assert_string_equal(err_msg(), "refused: `certs:add` cannot be run over ssh");
+	assert_int_equal(check("dora", "version", NULL), 0);
+}
+
 static void roles(void **state)
 {
 	(void)state;
@@ -116,6 +167,7 @@ int main(void)
 		cmocka_unit_test(admins_and_unknown_keys),
 		cmocka_unit_test(deployer_own_app),
 		cmocka_unit_test(deployer_refused),
+		cmocka_unit_test(the_table_says_who),
 		cmocka_unit_test(roles),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

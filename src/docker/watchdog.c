@@ -1,6 +1,6 @@
-/* watchdog.c - kills a container that outlives its time limit, from a thread, so the
+/* src/docker/watchdog.c - kills a container that outlives its time limit, from a thread, so the
  * caller can block in a streaming call (following logs, an attach) meanwhile. */
-#include "internal.h"
+#include "docker/internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -73,10 +73,10 @@ int container_watchdog_start(struct docker *d, const char *id, long timeout_s,
 	clock_gettime(CLOCK_MONOTONIC, &w->deadline);
 	w->deadline.tv_sec += timeout_s;
 	if (buf_addf(&path, "/v%s/containers/", docker_api_version(d)) < 0 ||
-	    runtime__pathencode(&path, id) < 0 || buf_addstr(&path, "/kill") < 0)
+	    docker_pathencode(&path, id) < 0 || buf_addstr(&path, "/kill") < 0)
 		goto fail;
 	w->kill_path = buf_detach(&path, NULL);
-	w->sock = strdup(runtime__docker_sock(d));
+	w->sock = strdup(docker__sock(d));
 	if (!w->kill_path || !w->sock) {
 		err_set("out of memory");
 		goto fail;

@@ -1,6 +1,6 @@
-/* src/runtime/http.c - HTTP/1.1 over a unix socket with libcurl: one-shot requests
+/* src/docker/http.c - HTTP/1.1 over a unix socket with libcurl: one-shot requests
  * (Docker API calls, the router's control socket) and long streamed transfers. */
-#include "runtime/internal.h"
+#include "docker/internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -14,7 +14,7 @@ static void curl_init_once(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-void runtime__curl_init(void)
+void docker__curl_init(void)
 {
 	pthread_once(&curl_once, curl_init_once);
 }
@@ -98,7 +98,7 @@ static size_t write_to_buf(char *p, size_t size, size_t n, void *ud)
 	return len;
 }
 
-int runtime__http_perform(CURL *h, const char *sock_path, const char *method,
+int docker__http_perform(CURL *h, const char *sock_path, const char *method,
 			  const char *path, const char *content_type, const char *body,
 			  size_t body_len, long timeout_ms, struct http_reply *reply,
 			  CURLcode *curl_code, long *os_errno)
@@ -116,7 +116,7 @@ int runtime__http_perform(CURL *h, const char *sock_path, const char *method,
 	curl_easy_reset(h);
 	buf_reset(&reply->body);
 	if (!reply->body.max)
-		reply->body.max = RUNTIME__REPLY_MAX;
+		reply->body.max = DOCKER__REPLY_MAX;
 	reply->status = 0;
 	if (setup_common(h, sock_path, method, path, content_type, &headers, errbuf) < 0)
 		goto out;
@@ -167,11 +167,11 @@ int http_unix_request(const char *sock_path, const char *method, const char *pat
 	CURL *h;
 	int ret;
 
-	runtime__curl_init();
+	docker__curl_init();
 	h = curl_easy_init();
 	if (!h)
 		return err_set("cannot start an HTTP client (libcurl)");
-	ret = runtime__http_perform(h, sock_path, method, path, content_type, body,
+	ret = docker__http_perform(h, sock_path, method, path, content_type, body,
 				    body_len, timeout_ms, reply, NULL, NULL);
 	curl_easy_cleanup(h);
 	return ret;
@@ -180,7 +180,7 @@ int http_unix_request(const char *sock_path, const char *method, const char *pat
 /* ---- streams ------------------------------------------------------------------ */
 
 struct stream_ctx {
-	const struct runtime__stream_req *req;
+	const struct docker__stream_req *req;
 	CURL       *h;
 	struct buf *err_body;
 	int         aborted;        /* fn returned < 0: its error stands */
@@ -223,7 +223,7 @@ static size_t stream_read(char *p, size_t size, size_t n, void *ud)
 	return (size_t)r;
 }
 
-int runtime__http_stream(const struct runtime__stream_req *req, long *status,
+int docker__http_stream(const struct docker__stream_req *req, long *status,
 			 struct buf *err_body, CURLcode *curl_code, long *os_errno)
 {
 	char errbuf[CURL_ERROR_SIZE];
@@ -238,7 +238,7 @@ int runtime__http_stream(const struct runtime__stream_req *req, long *status,
 		*curl_code = CURLE_OK;
 	if (os_errno)
 		*os_errno = 0;
-	runtime__curl_init();
+	docker__curl_init();
 	c.h = curl_easy_init();
 	if (!c.h)
 		return err_set("cannot start an HTTP client (libcurl)");

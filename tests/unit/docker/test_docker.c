@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "runtime/internal.h"
+#include "docker/internal.h"
 
 /* ---- the fake daemon --------------------------------------------------------------- */
 
@@ -120,6 +120,11 @@ static void route(int fd, const char *method, const char *path)
 				  "\"error\":\"The command failed\"}\n";
 		const char *s = strstr(p, "t=bad") ? bad : ok;
 		reply(fd, "200 OK", "application/json", s, strlen(s));
+	} else if (!strncmp(p, "/containers/json?", 17) || !strncmp(p, "/images/json?", 13) ||
+		   !strcmp(p, "/images/json")) {
+		reply_json(fd, "200 OK", "[{\"Id\":\"x1\"}]");
+	} else if (!strncmp(p, "/images/sha256:abc/tag?", 23)) {
+		reply(fd, "201 Created", "text/plain", "", 0);
 	} else if (!strncmp(p, "/images/json-garbage", 20)) {
 		reply(fd, "200 OK", "application/json", "{nope", 5);
 	} else {
@@ -321,6 +326,43 @@ static void lifecycle_tolerates_304_and_404(void **state)
 	docker_free(d);
 }
 
+static void lists_filter_by_labels_and_tags_encode(void **state)
+{
+	struct docker_labels l = DOCKER_LABELS_INIT;
+	struct docker *d;
+	json_t *list = NULL;
+
+	(void)state;
+	set_api("1.41", "1.12");
+	d = connect_fake();
+	assert_int_equal(docker_labels_add(&l, DOCKER_LABEL_APP, "web app"), 0);
+	assert_int_equal(docker_labels_add(&l, DOCKER_LABEL_ROOT, "/r"), 0);
+	assert_string_equal(l.v[0], "wharf.app=web app");
+	assert_null(l.v[2]);
+	assert_int_equal(docker_container_list(d, l.v, 1, &list), 0);
+	assert_int_equal(json_array_size(list), 1);
+	json_decref(list);
+	assert_non_null(strstr(F.log.buf, "GET /v1.41/containers/json?all=1&filters="
+				"%7B%22label%22%3A%5B%22wharf.app%3Dweb%20app%22%2C"
+				"%22wharf.root%3D%2Fr%22%5D%7D\n"));
+	assert_int_equal(docker_image_list(d, l.v, 1, &list), 0);
+	json_decref(list);
+	assert_non_null(strstr(F.log.buf, "GET /v1.41/images/json?filters="
+				"%7B%22dangling%22%3A%5B%22true%22%5D%2C%22label%22%3A%5B"));
+	assert_int_equal(docker_image_list(d, NULL, 0, &list), 0);
+	json_decref(list);
+	assert_non_null(strstr(F.log.buf, "GET /v1.41/images/json\n"));
+	assert_int_equal(docker_image_tag(d, "sha256:abc", "wharf/app", "3"), 0);
+	assert_non_null(strstr(F.log.buf, "POST /v1.41/images/sha256:abc/tag?repo=wharf%2Fapp&tag=3\n"));
+	docker_labels_release(&l);
+	assert_null(l.v[0]);
+	for (int i = 0; i < DOCKER_LABELS_MAX; i++)
+		assert_int_equal(docker_labels_add(&l, "k", "v"), 0);
+	assert_int_equal(docker_labels_add(&l, "k", "v"), -1);
+	docker_labels_release(&l);
+	docker_free(d);
+}
+
 static void create_sends_name_and_reports_conflicts(void **state)
 {
 	struct container_spec spec = CONTAINER_SPEC_INIT;
@@ -446,6 +488,7 @@ int main(void)
 		cmocka_unit_test(renegotiates_once_when_refused),
 		cmocka_unit_test(errors_carry_the_daemons_message),
 		cmocka_unit_test(lifecycle_tolerates_304_and_404),
+		cmocka_unit_test(lists_filter_by_labels_and_tags_encode),
 		cmocka_unit_test(create_sends_name_and_reports_conflicts),
 		cmocka_unit_test(build_stream_decides_success),
 		cmocka_unit_test(logs_are_demultiplexed_unless_tty),
