@@ -99,6 +99,9 @@ if [ "$import_only" = 0 ] && { [ "$rebuild" = 1 ] || [ ! -s "$TARBALL" ]; }; the
 		"$rootfs"/var/cache/debconf/*-old "$rootfs"/usr/share/doc/*
 	# Buildpacks run as root inside a throwaway builder container; /app is where apps live.
 	mkdir -p "$rootfs/app" "$rootfs/wharf"
+	# Apps built on the stack run as this unprivileged user (docs/security.md).
+	chroot "$rootfs" /usr/sbin/useradd --uid 10001 --user-group --home-dir /app \
+		--no-create-home --shell /bin/bash app
 	tar --numeric-owner -C "$rootfs" -cf "$rootfs.tar" .
 	mv -f "$rootfs.tar" "$TARBALL"
 	note "cached $TARBALL ($(du -h "$TARBALL" | cut -f1), $((SECONDS - start))s)"
@@ -109,5 +112,15 @@ fi
 say "Importing $IMAGE from $TARBALL"
 docker import --change 'CMD ["/bin/bash"]' --change 'WORKDIR /app' \
 	--change 'ENV LANG=C.UTF-8' "$TARBALL" "$IMAGE" >/dev/null
+# A tarball cached before the stack had its `app` user gets it here: a container without
+# network adds it, and is committed with the same config as the import.
+if [ "$(docker run --rm --network none "$IMAGE" id -u app 2>/dev/null)" != 10001 ]; then
+	cid=$(docker create --network none "$IMAGE" /usr/sbin/useradd --uid 10001 --user-group \
+		--home-dir /app --no-create-home --shell /bin/bash app)
+	docker start -a "$cid" >/dev/null
+	docker commit --change 'CMD ["/bin/bash"]' --change 'WORKDIR /app' \
+		--change 'ENV LANG=C.UTF-8' "$cid" "$IMAGE" >/dev/null
+	docker rm "$cid" >/dev/null
+fi
 size=$(docker image inspect --format '{{.Size}}' "$IMAGE")
 say "Stack image $IMAGE ready ($((size / 1024 / 1024)) MB)"

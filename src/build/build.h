@@ -17,6 +17,13 @@ int build_detect(const char *dir, const char **builder);
  * missing one would make dockerd try to pull it. Fails naming the missing image. */
 int build_check_base_images(struct docker *d, const char *dir);
 
+struct build_df_opts {
+	const json_t *config; /* the app's config vars (the limits); may be NULL */
+	const char *network;  /* the app's network for RUN steps; NULL: none */
+	const char *gateway;  /* its gateway: the egress proxy listens there while
+	                             * the build runs; NULL: no proxy (no egress) */
+};
+
 /* Which images belong to which app (from.c). An image is app's when the ref names
  * wharf/<app> (wharf's own tags, "wharf/<app>:3") or when its wharf.app label (set
  * by every wharf build, and not settable by a Dockerfile: the build's labels win)
@@ -31,12 +38,13 @@ int build_image_other_app(const json_t *info, const char *app, char *other, size
 int build_check_base_owners(struct docker *d, const char *dir, const char *app);
 
 /* Builds dir (which holds a Dockerfile) into an image tagged `tag`, with labels
- * (object of strings, borrowed). The tar context is made with libarchive. Build
+ * (object of strings, borrowed), held to build_timeout() and
+ * build_check_image_size(). The tar context is made with libarchive. Build
  * output is streamed line by line with say_detail() as it arrives. A failing
  * build returns -1 with the builder's message in err_msg(). image_id receives the
  * new image's id. */
 int build_dockerfile(struct docker *d, const char *dir, const char *tag, const json_t *labels,
-		     struct buf *image_id);
+		     const struct build_df_opts *o, struct buf *image_id);
 
 /* Writes a tar of dir (regular files, dirs, symlinks; modes kept; no .git) to fd.
  * Used by build_dockerfile(); exposed for tests. */
@@ -67,7 +75,13 @@ struct build_bp_opts {
 	const char *stack;        /* NULL: build_stack_image() */
 	const json_t *extra;      /* container_spec.extra of the builder container
 	                             * (plugins' docker-args-build); may be NULL */
+	const char *network;      /* the app's network for the builder; NULL: none */
+	const char *gateway;      /* its gateway: the egress proxy listens there while
+	                             * the build runs; NULL: no proxy (no egress) */
 };
+
+/* The user buildpack apps run as: the stack image's `app` user (uid 10001). */
+#define BUILD_APP_USER "10001:10001"
 
 /* Builds o->dir into an image. Every line the buildpacks print is streamed to the
  * pusher as it comes. A failing detect or compile returns -1 (the output is
@@ -127,5 +141,32 @@ int build_buildpack_is_local(const char *ref);
  * WHARF_BUILD_TIMEOUT in wharf's environment, else 20 minutes; at the limit the
  * builder container is stopped and the build fails. */
 int build_timeout_parse(const char *s, long *secs);
+
+/* ---- limits of every build (limits.c) ------------------------------------------- */
+
+/* The time limit of a build of an app with config (its config vars, may be NULL):
+ * the WHARF_BUILD_TIMEOUT config var, else WHARF_BUILD_TIMEOUT in wharf's
+ * environment, else 20 minutes. from gets where the value came from, for
+ * messages. A bad value fails, naming where it came from. */
+int build_timeout(const json_t *config, long *secs, struct buf *from);
+/* A size: digits with an optional k, m or g (and b), 1m to 1024g. */
+int build_size_parse(const char *s, long long *bytes);
+/* Refuses an image larger than the WHARF_BUILD_MAX_SIZE config var, else
+ * WHARF_BUILD_MAX_SIZE in wharf's environment, else 2g (Docker's Size of the image,
+ * its base included): the image is removed and -1 returned with the sizes. */
+int build_check_image_size(struct docker *d, const char *image, const json_t *config);
+
+/* ---- the build network ------------------------------------------------------------
+ * Builds run on the app's network (internal: no route off the machine); what they
+ * may fetch goes through an egress proxy wharf runs on the network's gateway while
+ * the build runs (proxy.c): CONNECT to public addresses on ports 80 and 443 only. */
+struct build_proxy;
+/* Starts the proxy on ip (an IPv4 address of this host), port chosen by the kernel,
+ * in threads of its own. */
+int build_proxy_start(struct build_proxy **out, const char *ip);
+/* "http://IP:PORT"; borrowed. */
+const char *build_proxy_url(const struct build_proxy *p);
+/* Stops it and closes every tunnel. NULL-safe. */
+void build_proxy_stop(struct build_proxy *p);
 
 #endif

@@ -31,14 +31,10 @@ static const char types_marker[] = "__wharf_process_types__";
 /* At most this many buildpacks in one chain. */
 #define CHAIN_MAX 16
 
-/* A build (fetching buildpacks, compile, commit) stops after this long unless the app's
- * WHARF_BUILD_TIMEOUT config var or wharf's environment says otherwise; a day at most. */
-#define BUILD_TIMEOUT_DEFAULT (20 * 60)
-#define BUILD_TIMEOUT_MAX     (24 * 60 * 60)
 /* After the TERM at the deadline, the builder's processes get this long before KILL. */
-#define BUILD_TIMEOUT_GRACE   5
-#define STR_(x)               #x
-#define STR(x)                STR_(x)
+#define BUILD_TIMEOUT_GRACE 5
+#define STR_(x)             #x
+#define STR(x)              STR_(x)
 
 /* ---- locations ---------------------------------------------------------------- */
 
@@ -359,53 +355,6 @@ out:
 	buf_release(&host);
 	buf_release(&ct);
 	return ret;
-}
-
-/* ---- the build timeout ----------------------------------------------------------- */
-
-int build_timeout_parse(const char *s, long *secs)
-{
-	char *end;
-	long v, unit = 1;
-
-	errno = 0;
-	v = (s && *s >= '0' && *s <= '9') ? strtol(s, &end, 10) : -1;
-	if (v >= 0 && !errno) {
-		if (*end == 's')
-			end++;
-		else if (*end == 'm')
-			unit = 60, end++;
-		else if (*end == 'h')
-			unit = 3600, end++;
-	}
-	if (v <= 0 || errno || *end || v > BUILD_TIMEOUT_MAX / unit)
-		return err_set(
-			"bad build timeout '%s': give seconds (1 to %d), or minutes or hours "
-			"with an m or h suffix (20m, 1h)",
-			s ? s : "", BUILD_TIMEOUT_MAX);
-	*secs = v * unit;
-	return 0;
-}
-
-/* The app's WHARF_BUILD_TIMEOUT config var, else wharf's environment, else the default.
- * A bad value fails the build: silently building without the limit it meant is worse. */
-static int build_timeout(const json_t *config, long *secs, const char **from)
-{
-	const char *v = json_str(config, "WHARF_BUILD_TIMEOUT", NULL);
-
-	*from = "the app's WHARF_BUILD_TIMEOUT";
-	if (!v || !*v) {
-		v = getenv("WHARF_BUILD_TIMEOUT");
-		*from = "WHARF_BUILD_TIMEOUT in wharf's environment";
-	}
-	if (!v || !*v) {
-		*secs = BUILD_TIMEOUT_DEFAULT;
-		*from = "the default";
-		return 0;
-	}
-	if (build_timeout_parse(v, secs) < 0)
-		return err_set("%s (from %s)", err_msg(), *from);
-	return 0;
 }
 
 /* ---- ENV_DIR ------------------------------------------------------------------ */
@@ -869,7 +818,7 @@ static int timed_out(long long code, double started, long left)
  * Records the layer in the cache dir. */
 static int build_deps_layer(struct docker *d, struct builder *b, const struct build_bp_opts *o,
 			    struct container_spec spec, const char *tag, long limit,
-			    const char *limit_from, double t0)
+			    const char *limit_from, const json_t *env, double t0)
 {
 	struct buf dir = BUF_INIT, p = BUF_INIT, text = BUF_INIT, id = BUF_INIT, img = BUF_INIT,
 		   prefix = BUF_INIT, secs = BUF_INIT, marker = BUF_INIT;
@@ -928,8 +877,8 @@ static int build_deps_layer(struct docker *d, struct builder *b, const struct bu
 			code);
 		goto out;
 	}
-	config = json_pack("{s:[s],s:s,s:O}", "Cmd", "/bin/bash", "WorkingDir", CT_APP, "Labels",
-			   spec.labels);
+	config = json_pack("{s:[s],s:s,s:O,s:O}", "Cmd", "/bin/bash", "WorkingDir", CT_APP,
+			   "Labels", spec.labels, "Env", env);
 	if (!config) {
 		err_set("out of memory");
 		goto out;
@@ -974,6 +923,66 @@ out:
 	return ret;
 }
 
+/* Flattens an array of strings into a NULL-terminated vector borrowed from it. */
+static const char **env_vec(const json_t *arr)
+{
+	size_t i, n = json_array_size(arr);
+	const char **v = calloc(n + 1, sizeof(*v));
+
+	for (i = 0; v && i < n; i++)
+		v[i] = json_string_value(json_array_get(arr, i));
+	if (!v)
+		err_set("out of memory");
+	return v;
+}
+
+/* The environment of the builder: the stack's (*image_env, which the committed images
+ * keep) plus, on a network with a gateway, the egress proxy's address, which npm, pip,
+ * git and curl read (*run_env, the builder's only). */
+static int builder_env(struct docker *d, const struct build_bp_opts *o, const char *stack,
+		       struct build_proxy **proxy, json_t **image_env, json_t **run_env)
+{
+	static const char *const names[] = { "HTTPS_PROXY", "https_proxy", "HTTP_PROXY",
+					     "http_proxy", NULL };
+	json_t *info = NULL, *env;
+	size_t i;
+	int ret = -1;
+
+	if (docker_image_inspect(d, stack, &info) < 0)
+		return -1;
+	env = json_object_get(json_object_get(info, "Config"), "Env");
+	*image_env = json_is_array(env) ? json_deep_copy(env) : json_array();
+	*run_env = json_is_array(env) ? json_deep_copy(env) : json_array();
+	if (!*image_env || !*run_env) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (o->network && o->gateway) {
+		struct buf kv = BUF_INIT;
+		if (build_proxy_start(proxy, o->gateway) < 0)
+			goto out;
+		for (i = 0; names[i]; i++) {
+			buf_reset(&kv);
+			if (buf_addf(&kv, "%s=%s", names[i], build_proxy_url(*proxy)) < 0 ||
+			    json_array_append_new(*run_env, json_string(kv.buf)) < 0)
+				break;
+		}
+		if (!names[i])
+			json_array_append_new(*run_env,
+					      json_string("NO_PROXY=localhost,127.0.0.1"));
+		buf_release(&kv);
+		if (names[i])
+			goto out;
+		say_detail(
+			"egress through wharf's proxy at %s (https and http to public addresses)",
+			build_proxy_url(*proxy));
+	}
+	ret = 0;
+out:
+	json_decref(info);
+	return ret;
+}
+
 int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf *image_id,
 		     json_t **processes)
 {
@@ -990,8 +999,10 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 	struct buf bind_bp = BUF_INIT, bind_cache = BUF_INIT, bind_env = BUF_INIT,
 		   prefix = BUF_INIT, repo = BUF_INIT, deps = BUF_INIT;
 	const char *binds[5], *stack = o->stack ? o->stack : build_stack_image();
-	const char *tag, *limit_from;
-	json_t *config = NULL, *labels = NULL;
+	struct buf limit_from = BUF_INIT;
+	struct build_proxy *proxy = NULL;
+	const char *tag, **envv = NULL;
+	json_t *config = NULL, *labels = NULL, *image_env = NULL, *run_env = NULL;
 	struct run_times t = { 0 };
 	long long code = -1;
 	long limit, left;
@@ -1048,16 +1059,21 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 	spec.labels = labels;
 	spec.user = "0:0";
 	spec.extra = o->extra;
+	spec.network = o->network;
+	if (builder_env(d, o, stack, &proxy, &image_env, &run_env) < 0 ||
+	    !(envv = env_vec(run_env)))
+		goto out;
+	spec.env = envv;
 	/* A Node.js app builds on its dependency layer, made first when missing. */
 	if (deps_layer_tag(d, o, b.chain, stack, repo.buf, b.owner.buf, &deps) < 0)
 		goto out;
 	if (deps.len && !deps_layer_ready(d, b.cache.buf, deps.buf) &&
-	    build_deps_layer(d, &b, o, spec, deps.buf, limit, limit_from, t0) < 0)
+	    build_deps_layer(d, &b, o, spec, deps.buf, limit, limit_from.buf, image_env, t0) < 0)
 		goto out;
 	if (deps.len)
 		spec.image = deps.buf;
 	/* Fetching buildpacks and copying the source count against the limit too. */
-	if (time_left(&b.secs, limit, limit_from, t0, &left) < 0)
+	if (time_left(&b.secs, limit, limit_from.buf, t0, &left) < 0)
 		goto out;
 	b.cmd[2] = b.secs.buf;
 	spec.cmd = b.cmd;
@@ -1067,7 +1083,7 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 	if (timed_out(code, t.started, left)) {
 		err_set("the build took longer than %ld s (%s) and was stopped; set the app's "
 			"WHARF_BUILD_TIMEOUT config var (seconds, or 30m, 2h) to allow more",
-			limit, limit_from);
+			limit, limit_from.buf);
 		goto out;
 	}
 	if (code != 0) {
@@ -1080,10 +1096,12 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 	}
 	if (!json_array_size(out.types))
 		say_warn("no process types: add a Procfile (web: <command>)");
-	/* The image runs the launcher; its default is the web process. Env, WorkingDir
-	 * and the rest are Docker's merge of the builder's config (the stack's). */
-	config = json_pack("{s:[s,s],s:s,s:O}", "Cmd", "/wharf/launch", "web", "WorkingDir", CT_APP,
-			   "Labels", o->labels ? o->labels : labels);
+	/* The image runs the launcher; its default is the web process, as the stack's
+	 * unprivileged user. The rest is Docker's merge of the builder's config (the
+	 * stack's); Env is the stack's, without what only the build had (the proxy). */
+	config = json_pack("{s:[s,s],s:s,s:O,s:O,s:s}", "Cmd", "/wharf/launch", "web", "WorkingDir",
+			   CT_APP, "Labels", o->labels ? o->labels : labels, "Env", image_env,
+			   "User", BUILD_APP_USER);
 	if (!config) {
 		err_set("out of memory");
 		goto out;
@@ -1091,6 +1109,8 @@ int build_buildpacks(struct docker *d, const struct build_bp_opts *o, struct buf
 	if (docker_container_commit(d, b.id.buf, repo.buf, tag + 1, config, image_id) < 0)
 		goto out;
 	committed = clock_now_s();
+	if (build_check_image_size(d, image_id->buf, o->config) < 0)
+		goto out;
 	if (launcher_processes(out.types, processes) < 0)
 		goto out;
 	report_size(d, image_id->buf, stack);
@@ -1108,12 +1128,17 @@ out:
 		struct err_saved why;
 		err_save(&why);
 		builder_release(d, &b);
+		build_proxy_stop(proxy);
 		if (ret < 0)
 			err_restore(&why);
 	}
 	json_decref(out.types);
 	json_decref(config);
 	json_decref(labels);
+	json_decref(image_env);
+	json_decref(run_env);
+	free(envv);
+	buf_release(&limit_from);
 	buf_release(&out.line);
 	buf_release(&bind_bp);
 	buf_release(&bind_cache);

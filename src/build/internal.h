@@ -5,6 +5,8 @@
 
 #include "build/build.h"
 
+#include <sys/socket.h>
+
 /* A Dockerfile larger than this is refused rather than parsed. */
 #define BUILD__DOCKERFILE_MAX ((size_t)1 << 20)
 
@@ -43,5 +45,16 @@ int build__ignore_parse(struct build__ignore *ig, const char *text, size_t len);
  * matches it or a directory above it decides. */
 int build__ignore_match(const struct build__ignore *ig, const char *path);
 void build__ignore_release(struct build__ignore *ig);
+
+/* ---- the egress proxy (proxy.c), pure parts ------------------------------------ */
+
+/* 1 when a tunnel may go to this address: not loopback, unspecified, private
+ * (10/8, 172.16/12, 192.168/16, fc00::/7), carrier NAT (100.64/10), link-local
+ * (169.254/16: cloud metadata, fe80::/10), multicast or reserved; v4-mapped v6
+ * addresses are judged as v4. */
+int build__proxy_addr_allowed(const struct sockaddr *sa);
+/* Parses "CONNECT host:port HTTP/1.x" (the head's first line); host may be
+ * "[v6]". Only ports 80 and 443. Appends host. */
+int build__proxy_parse_connect(const char *head, struct buf *host, int *port);
 
 #endif

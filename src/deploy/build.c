@@ -17,8 +17,11 @@ void deploy__build_release(struct deploy__build *b)
 
 /* A Dockerfile app: the image's CMD is web, unless a Procfile names the types. */
 static int build_with_dockerfile(struct docker *d, const char *app, int deployer, const char *dir,
-				 const char *tag, const json_t *labels, struct deploy__build *out)
+				 const char *tag, const json_t *labels, const json_t *appobj,
+				 struct deploy__build *out)
 {
+	struct build_df_opts o = { 0 };
+	struct buf net = BUF_INIT, gw = BUF_INIT;
 	json_t *types = NULL;
 	int ret = -1;
 
@@ -28,14 +31,22 @@ static int build_with_dockerfile(struct docker *d, const char *app, int deployer
 		goto out;
 	if (deployer && build_check_base_owners(d, dir, app) < 0)
 		goto out;
+	/* The build runs on the app's network, never the host's. */
+	if (runtime_app_network(d, app, &net, &gw) < 0)
+		goto out;
+	o.config = app_get(appobj, APP_CONFIG);
+	o.network = net.buf;
+	o.gateway = gw.len ? gw.buf : NULL;
 	say_step("Building image %s", tag);
-	if (build_dockerfile(d, dir, tag, labels, &out->image) < 0)
+	if (build_dockerfile(d, dir, tag, labels, &o, &out->image) < 0)
 		goto out;
 	if (types && build_procfile_shell_processes(types, &out->processes) < 0)
 		goto out;
 	ret = 0;
 out:
 	json_decref(types);
+	buf_release(&net);
+	buf_release(&gw);
 	return ret;
 }
 
@@ -44,11 +55,13 @@ static int build_with_buildpacks(struct docker *d, const char *app, const char *
 				 struct deploy__build *out)
 {
 	struct build_bp_opts o = { 0 };
+	struct buf net = BUF_INIT, gw = BUF_INIT;
 	json_t *types = NULL, *extra = NULL;
 	int ret = -1;
 
-	/* A bad Procfile fails the push before a builder container starts. */
-	if (build_procfile_load(dir, &types) < 0 ||
+	/* A bad Procfile fails the push before a builder container starts. The
+	 * builder runs on the app's network, never the host's. */
+	if (build_procfile_load(dir, &types) < 0 || runtime_app_network(d, app, &net, &gw) < 0 ||
 	    plugins_docker_args(&extra, "docker-args-build", app,
 				(const char *[]){ app, "buildpacks", NULL }) < 0)
 		goto out;
@@ -59,11 +72,15 @@ static int build_with_buildpacks(struct docker *d, const char *app, const char *
 	o.labels = labels;
 	o.config = app_get(appobj, APP_CONFIG);
 	o.buildpacks = app_get(appobj, APP_BUILDPACKS);
+	o.network = net.buf;
+	o.gateway = gw.len ? gw.buf : NULL;
 	say_step("Building image %s with buildpacks on %s", tag, build_stack_image());
 	ret = build_buildpacks(d, &o, &out->image, &out->processes);
 out:
 	json_decref(types);
 	json_decref(extra);
+	buf_release(&net);
+	buf_release(&gw);
 	return ret;
 }
 
@@ -110,7 +127,8 @@ int deploy__build_tree(struct docker *d, const struct deploy_request *req, const
 	if (!strcmp(builder, "buildpacks")) {
 		if (build_with_buildpacks(d, app, dir, tag.buf, labels, appobj, out) < 0)
 			goto out;
-	} else if (build_with_dockerfile(d, app, req->deployer, dir, tag.buf, labels, out) < 0) {
+	} else if (build_with_dockerfile(d, app, req->deployer, dir, tag.buf, labels, appobj, out) <
+		   0) {
 		goto out;
 	}
 	plugins_post("post-build", app, (const char *[]){ app, builder, out->image.buf, NULL });

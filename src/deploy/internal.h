@@ -50,6 +50,6 @@ void deploy__checks_apply(const json_t *appobj, struct deploy_req *req);
  * no plugin named one; an unknown name is an error. */
 int deploy__plugin_builder(const char *app, const char *dir, const char **builder);
 /* deploy_req.check_fn: the check-deploy trigger (data is the app name). */
-int deploy__check_deploy(void *data, const char *id, const char *type, int port);
+int deploy__check_deploy(void *data, const char *id, const char *type, int port, const char *addr);
 
 #endif

@@ -195,11 +195,13 @@ out:
 	return ret;
 }
 
-int deploy__check_deploy(void *data, const char *id, const char *type, int port)
+/* The container is on the app's network: plugins get its address there (ADDRESS),
+ * which is where the router reaches it; PORT alone names no host port any more. */
+int deploy__check_deploy(void *data, const char *id, const char *type, int port, const char *addr)
 {
 	const char *app = data;
 	char ps[16];
 
 	snprintf(ps, sizeof(ps), "%d", port);
-	return plugins_pre("check-deploy", app, (const char *[]){ app, id, type, ps, NULL });
+	return plugins_pre("check-deploy", app, (const char *[]){ app, id, type, ps, addr, NULL });
 }

@@ -19,8 +19,8 @@ int docker__container_path(struct buf *p, const char *id, const char *suffix)
 
 /* Plugins' extra options: Config keys go to the top level and HostConfig keys
  * into HostConfig, each only where wharf set nothing; Env is appended and
- * Labels only add, so what wharf sets (PORT, the wharf.* labels, host
- * networking, Init, a User) stays as it is. */
+ * Labels only add, so what wharf sets (PORT, the wharf.* labels, the
+ * network, the capabilities and limits, Init, a User) stays as it is. */
 static int merge_extra(json_t *b, const json_t *extra)
 {
 	json_t *hc = json_object_get(b, "HostConfig"), *v;
@@ -42,6 +42,22 @@ static int merge_extra(json_t *b, const json_t *extra)
 	return 0;
 }
 
+/* What every container is held to (docs/security.md): every capability dropped but
+ * those a root process that changes users and owns files needs (NET_RAW,
+ * NET_BIND_SERVICE, MKNOD, SYS_CHROOT, SETFCAP, SETPCAP and AUDIT_WRITE of Docker's
+ * default set are gone), no privilege gained through setuid binaries, a pids limit,
+ * and Docker's log rotation. What wharf sets here, plugins cannot override. */
+static json_t *hardening(const struct container_spec *spec)
+{
+	return json_pack("{s:[s], s:[s,s,s,s,s,s,s], s:[s], s:I, s:{s:s, s:{s:s, s:s}}}", "CapDrop",
+			 "ALL", "CapAdd", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL",
+			 "SETGID", "SETUID", "SecurityOpt", "no-new-privileges", "PidsLimit",
+			 (json_int_t)(spec->pids_limit ? spec->pids_limit
+						       : DOCKER_PIDS_LIMIT_DEFAULT),
+			 "LogConfig", "Type", "json-file", "Config", "max-size",
+			 DOCKER_LOG_MAX_SIZE, "max-file", DOCKER_LOG_MAX_FILE);
+}
+
 static json_t *create_body(const struct container_spec *spec)
 {
 	json_t *hc;
@@ -49,11 +65,17 @@ static json_t *create_body(const struct container_spec *spec)
 		json_pack("{s:s, s:o, s:o, s:{s:s, s:{s:s}, s:b}}", "Image", spec->image, "Env",
 			  docker__string_array(spec->env), "Labels",
 			  spec->labels ? json_deep_copy(spec->labels) : json_object(), "HostConfig",
-			  "NetworkMode", "host", "RestartPolicy", "Name",
-			  spec->restart_policy ? spec->restart_policy : "no", "Init", spec->init);
+			  "NetworkMode", spec->network ? spec->network : "none", "RestartPolicy",
+			  "Name", spec->restart_policy ? spec->restart_policy : "no", "Init",
+			  spec->init);
+	json_t *hard = hardening(spec);
 
-	if (!b)
+	if (!b || !hard || json_object_update(json_object_get(b, "HostConfig"), hard) < 0) {
+		json_decref(hard);
+		json_decref(b);
 		return NULL;
+	}
+	json_decref(hard);
 	if ((spec->cmd && json_object_set_new(b, "Cmd", docker__string_array(spec->cmd)) < 0) ||
 	    (spec->entrypoint &&
 	     json_object_set_new(b, "Entrypoint", docker__string_array(spec->entrypoint)) < 0) ||

@@ -341,6 +341,14 @@ out:
 int docker__stream(struct docker *d, const char *method, const char *path, const char *content_type,
 		   int body_fd, docker__chunk_fn *fn, void *data, long *status_out)
 {
+	return docker__stream_timed(d, method, path, content_type, body_fd, fn, data, status_out,
+				    0);
+}
+
+int docker__stream_timed(struct docker *d, const char *method, const char *path,
+			 const char *content_type, int body_fd, docker__chunk_fn *fn, void *data,
+			 long *status_out, long timeout_ms)
+{
 	struct docker__stream_req req = {
 		.sock_path = d->sock,
 		.method = method,
@@ -349,6 +357,7 @@ int docker__stream(struct docker *d, const char *method, const char *path, const
 		.body_size = -1,
 		.fn = fn,
 		.data = data,
+		.timeout_ms = timeout_ms,
 	};
 	struct buf vpath = BUF_INIT, errbody = BUF_INIT, msg = BUF_INIT;
 	off_t start = body_fd >= 0 ? lseek(body_fd, 0, SEEK_CUR) : -1;

@@ -69,12 +69,15 @@ int docker_image_tag(struct docker *d, const char *ref, const char *repo, const 
 int docker_image_list(struct docker *d, const char **labels, int dangling, json_t **out);
 
 /* Builds the tar context read from tar_fd with POST /build (legacy builder,
- * network mode host, rm/forcerm). query_extra is appended to the query string
- * ("t=…&labels=…", already URL-encoded). Each stream object goes to fn as it
- * arrives; an {"error": …} object makes the call fail with that message.
- * image_id receives aux.ID (or the id from "Successfully built"). */
-int docker_build(struct docker *d, int tar_fd, const char *query_extra, docker_json_fn *fn,
-		 void *data, struct buf *image_id);
+ * rm/forcerm). query_extra is appended to the query string ("t=…&labels=…&
+ * networkmode=…", already URL-encoded; without networkmode Docker's default
+ * applies). After timeout_s seconds (0: none) the connection is closed, which
+ * cancels the build, and the call fails with "the build took longer than …".
+ * Each stream object goes to fn as it arrives; an {"error": …} object makes the
+ * call fail with that message. image_id receives aux.ID (or the id from
+ * "Successfully built"). */
+int docker_build(struct docker *d, int tar_fd, const char *query_extra, long timeout_s,
+		 docker_json_fn *fn, void *data, struct buf *image_id);
 
 /* What a container is made from. Every field but image may be empty/NULL. */
 struct container_spec {
@@ -85,17 +88,19 @@ struct container_spec {
 	json_t *labels;             /* object of string → string; borrowed */
 	const char *restart_policy; /* "on-failure", "no", …; NULL means "no" */
 	int init;                   /* HostConfig.Init */
-	/* Every container uses host networking (DESIGN.md): no field for it. */
-	const char **binds;      /* NULL-terminated "host:container[:ro]"; NULL: none */
-	const char *working_dir; /* NULL keeps the image's */
-	const char *user;        /* "uid[:gid]" or a name; NULL keeps the image's */
-	const char **entrypoint; /* NULL-terminated; NULL keeps the image's */
-	int restart_max_retry;   /* RestartPolicy.MaximumRetryCount (on-failure:N) */
-	long long memory;        /* HostConfig.Memory in bytes; 0: no limit */
-	long long nano_cpus;     /* HostConfig.NanoCpus (1e9 = one CPU); 0: no limit */
-	int tty;                 /* Config.Tty: one raw output stream */
-	int open_stdin;          /* Config.OpenStdin + StdinOnce: stdin through attach */
-	const json_t *extra;     /* {"Config": {…}, "HostConfig": {…}} from plugins
+	const char *network;        /* HostConfig.NetworkMode: the app's network;
+	                             * NULL: "none" (no host networking, ever) */
+	long long pids_limit;       /* HostConfig.PidsLimit; 0: DOCKER_PIDS_LIMIT_DEFAULT */
+	const char **binds;         /* NULL-terminated "host:container[:ro]"; NULL: none */
+	const char *working_dir;    /* NULL keeps the image's */
+	const char *user;           /* "uid[:gid]" or a name; NULL keeps the image's */
+	const char **entrypoint;    /* NULL-terminated; NULL keeps the image's */
+	int restart_max_retry;      /* RestartPolicy.MaximumRetryCount (on-failure:N) */
+	long long memory;           /* HostConfig.Memory in bytes; 0: no limit */
+	long long nano_cpus;        /* HostConfig.NanoCpus (1e9 = one CPU); 0: no limit */
+	int tty;                    /* Config.Tty: one raw output stream */
+	int open_stdin;             /* Config.OpenStdin + StdinOnce: stdin through attach */
+	const json_t *extra;        /* {"Config": {…}, "HostConfig": {…}} from plugins
 	                             * (docker-args-*), held to the allow-list of
 	                             * docs/plugins.md by the caller; NULL: none */
 };
@@ -103,6 +108,21 @@ struct container_spec {
 	{                   \
 		.init = 1   \
 	}
+/* Every container gets these (with CapDrop ALL and a minimal CapAdd, and
+ * no-new-privileges; see docs/security.md). */
+#define DOCKER_PIDS_LIMIT_DEFAULT 512
+#define DOCKER_LOG_MAX_SIZE       "10m"
+#define DOCKER_LOG_MAX_FILE       "3"
+
+/* Makes the bridge network `name` unless it exists (networks.c): internal (no
+ * gateway route off the machine, Docker's isolation rules) when internal != 0,
+ * labels (object of strings, borrowed), the host side of the bridge named bridge
+ * (at most 15 bytes; NULL: Docker's br-<id>). gateway (may be NULL) gets the
+ * host's address on it. A network made meanwhile by someone else counts as made. */
+int docker_network_ensure(struct docker *d, const char *name, const json_t *labels, int internal,
+			  const char *bridge, struct buf *gateway);
+/* Removes the network; one that does not exist counts as removed. */
+int docker_network_remove(struct docker *d, const char *name);
 
 int docker_container_create(struct docker *d, const struct container_spec *spec,
 			    struct buf *id_out);

@@ -254,6 +254,8 @@ int docker__http_stream(const struct docker__stream_req *req, long *status, stru
 		curl_easy_setopt(c.h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
 		curl_easy_setopt(c.h, CURLOPT_POSTFIELDS, "");
 	}
+	if (req->timeout_ms > 0)
+		curl_easy_setopt(c.h, CURLOPT_TIMEOUT_MS, req->timeout_ms);
 	curl_easy_setopt(c.h, CURLOPT_WRITEFUNCTION, stream_write);
 	curl_easy_setopt(c.h, CURLOPT_WRITEDATA, &c);
 

@@ -163,8 +163,8 @@ static int build_chunk(const char *data, size_t len, void *ud)
 	return docker__lines_feed(&c->lines, data, len, build_line, c);
 }
 
-int docker_build(struct docker *d, int tar_fd, const char *query_extra, docker_json_fn *fn,
-		 void *data, struct buf *image_id)
+int docker_build(struct docker *d, int tar_fd, const char *query_extra, long timeout_s,
+		 docker_json_fn *fn, void *data, struct buf *image_id)
 {
 	struct build_ctx c = {
 		.lines = DOCKER__LINES_INIT,
@@ -175,19 +175,25 @@ int docker_build(struct docker *d, int tar_fd, const char *query_extra, docker_j
 		.short_id = BUF_INIT,
 	};
 	struct buf path = BUF_INIT;
+	double t0 = clock_now_s();
 	int ret = -1;
 
 	buf_reset(image_id);
 	/* version=1 is the legacy builder: BuildKit needs a gRPC session. pull=0
 	 * because no registry is reachable; the caller checked the FROM images. */
-	if (buf_addstr(&path, "/build?rm=1&forcerm=1&networkmode=host&pull=0&version=1") < 0)
+	if (buf_addstr(&path, "/build?rm=1&forcerm=1&pull=0&version=1") < 0)
 		goto out;
 	if (query_extra && *query_extra &&
 	    buf_addf(&path, "&%s", query_extra[0] == '&' ? query_extra + 1 : query_extra) < 0)
 		goto out;
-	if (docker__stream(d, "POST", path.buf, "application/x-tar", tar_fd, build_chunk, &c,
-			   NULL) < 0)
+	/* At the limit the connection closes, which cancels the build: dockerd kills
+	 * the RUN step's container. */
+	if (docker__stream_timed(d, "POST", path.buf, "application/x-tar", tar_fd, build_chunk, &c,
+				 NULL, timeout_s > 0 ? timeout_s * 1000 : 0) < 0) {
+		if (timeout_s > 0 && clock_now_s() - t0 >= (double)timeout_s - 0.5)
+			err_set("the build took longer than %ld s and was stopped", timeout_s);
 		goto out;
+	}
 	if (docker__lines_finish(&c.lines, build_line, &c) < 0)
 		goto out;
 	if (c.error.len) {

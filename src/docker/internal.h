@@ -48,6 +48,7 @@ struct docker__stream_req {
 	long long body_size;      /* its length, or -1 to send it chunked */
 	docker__chunk_fn *fn;     /* gets the body of a 2xx reply */
 	void *data;
+	long timeout_ms; /* the whole transfer; 0: none */
 };
 
 /* Streams one request on a fresh connection (long transfers must not hold the
@@ -89,6 +90,10 @@ int docker__versioned(struct buf *out, const struct docker *d, const char *path)
  * can be rewound. Non-2xx replies fail with the daemon's message. */
 int docker__stream(struct docker *d, const char *method, const char *path, const char *content_type,
 		   int body_fd, docker__chunk_fn *fn, void *data, long *status_out);
+/* The same, closing the connection after timeout_ms (0: never). */
+int docker__stream_timed(struct docker *d, const char *method, const char *path,
+			 const char *content_type, int body_fd, docker__chunk_fn *fn, void *data,
+			 long *status_out, long timeout_ms);
 /* One call whose answer `allowed` (a 404 for "already gone", a 304 for "already
  * in that state") counts as success; *status (if not NULL) tells which it was. */
 int docker__call_allowing(struct docker *d, const char *method, const char *path, long allowed,

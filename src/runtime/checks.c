@@ -182,9 +182,10 @@ out:
 	return ret;
 }
 
-/* One HTTP/1.0 GET to 127.0.0.1:port. *status is 0 when no HTTP answer came. */
-static int http_probe(int port, const char *path, const char *host, int timeout_s, int *status,
-		      struct buf *body)
+/* One HTTP/1.0 GET to addr:port (the container's address on its app's network).
+ * *status is 0 when no HTTP answer came. */
+static int http_probe(const char *addr, int port, const char *path, const char *host, int timeout_s,
+		      int *status, struct buf *body)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	struct timeval tv = { timeout_s, 0 };
@@ -194,7 +195,10 @@ static int http_probe(int port, const char *path, const char *host, int timeout_
 
 	*status = 0;
 	buf_init(&resp, CHECK_BODY_MAX);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+		err_set("bad container address '%s'", addr);
+		goto out;
+	}
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
@@ -272,7 +276,8 @@ int runtime_check_running(struct docker *d, const char *id)
 
 /* One configured check: wait, then up to `attempts` GETs until one answers 2xx/3xx
  * with the expected content; or, without a path, the container stays up. */
-static int run_check(struct docker *d, const char *id, int port, const char *host, const json_t *c)
+static int run_check(struct docker *d, const char *id, const char *addr, int port, const char *host,
+		     const json_t *c)
 {
 	const char *path = json_str(c, "path", NULL), *content = json_str(c, "content", NULL);
 	long attempts = json_int(c, "attempts", 5), timeout = json_int(c, "timeout", 5);
@@ -291,7 +296,7 @@ static int run_check(struct docker *d, const char *id, int port, const char *hos
 
 		if (runtime_check_running(d, id) < 0)
 			return -1;
-		ok = http_probe(port, path, host, (int)timeout, &status, &body) == 0 &&
+		ok = http_probe(addr, port, path, host, (int)timeout, &status, &body) == 0 &&
 		     status >= 200 && status < 400 && (!content || strstr(body.buf, content));
 		if (ok) {
 			say_detail("check %s: %d%s (attempt %ld)", path, status,
@@ -313,8 +318,8 @@ static int run_check(struct docker *d, const char *id, int port, const char *hos
 	return err_set("check %s failed %ld times", path, attempts);
 }
 
-int runtime_run_checks(struct docker *d, const char *id, int port, const char *host,
-		       const json_t *checks)
+int runtime_run_checks(struct docker *d, const char *id, const char *addr, int port,
+		       const char *host, const json_t *checks)
 {
 	json_t *c;
 	size_t i;
@@ -323,14 +328,14 @@ int runtime_run_checks(struct docker *d, const char *id, int port, const char *h
 
 	if (json_array_size(checks)) {
 		json_array_foreach(checks, i, c)
-			if (run_check(d, id, port, host, c) < 0)
+			if (run_check(d, id, addr, port, host, c) < 0)
 				return -1;
 		return 0;
 	}
 	/* The default: an app that answers HTTP (any status) passes at once; one that
 	 * accepts connections but speaks no HTTP must stay up for a few seconds. */
 	t0 = clock_now_s();
-	if (http_probe(port, "/", host, 3, &status, NULL) == 0 && status) {
+	if (http_probe(addr, port, "/", host, 3, &status, NULL) == 0 && status) {
 		say_detail("default check: answered HTTP %d", status);
 		return runtime_check_running(d, id);
 	}

@@ -50,23 +50,6 @@ static int port_bindable(int port)
 	return ok;
 }
 
-/* Can an app listen on port now? Like the app's own server, with SO_REUSEADDR:
- * the connections a stopped container served leave TIME_WAIT sockets on its port
- * for a minute, which only a listener without SO_REUSEADDR would trip over. */
-static int port_listenable(int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, ok;
-
-	if (fd < 0)
-		return 0;
-	sa.sin_addr.s_addr = htonl(INADDR_ANY);
-	ok = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
-	     bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, 1) == 0;
-	close(fd);
-	return ok;
-}
-
 int runtime_type_listed(const json_t *types, const char *type)
 {
 	size_t i;
@@ -127,15 +110,17 @@ out:
 	return ret;
 }
 
-static int port_accepts(int port)
+/* Does the container accept connections at addr:port (its address on the app's
+ * network)? */
+static int port_accepts(const char *addr, int port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
 
 	if (fd < 0)
 		return 0;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	ok = inet_pton(AF_INET, addr, &sa.sin_addr) == 1 &&
+	     connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	close(fd);
 	return ok;
 }
@@ -156,8 +141,10 @@ static void show_logs_tail(struct docker *d, const char *id)
 }
 
 /* Waits until the container accepts connections on port, or fails if it exits
- * (or keeps restarting) first, or the deadline passes. */
-static int wait_listening(struct docker *d, const char *id, int port, int wait_s)
+ * (or keeps restarting) first, or the deadline passes. addr gets the container's
+ * address on the app's network. */
+static int wait_listening(struct docker *d, const char *app, const char *id, int port, int wait_s,
+			  struct buf *addr)
 {
 	double deadline = clock_now_s() + wait_s;
 	json_t *info = NULL;
@@ -167,8 +154,8 @@ static int wait_listening(struct docker *d, const char *id, int port, int wait_s
 		json_t *state;
 		const char *status;
 
-		/* The container's state first: with host networking, something else
-		 * accepting on the port must never pass for a container that died. */
+		/* The container's state first: a container that died must never pass
+		 * for one that listens. */
 		json_decref(info);
 		if (docker_container_inspect(d, id, &info) < 0)
 			break;
@@ -184,7 +171,10 @@ static int wait_listening(struct docker *d, const char *id, int port, int wait_s
 				json_int(state, "ExitCode", -1), port);
 			break;
 		}
-		if (port_accepts(port)) {
+		buf_reset(addr);
+		if (runtime_container_addr(addr, info, app) < 0)
+			break;
+		if (port_accepts(addr->buf, port)) {
 			ret = 0;
 			break;
 		}
@@ -224,7 +214,7 @@ static int create_container(struct docker *d, const struct deploy_req *req, cons
 			    const json_t *cmd, int port, const char *restart, struct buf *id)
 {
 	struct container_spec spec = CONTAINER_SPEC_INIT;
-	struct buf name = BUF_INIT, num = BUF_INIT;
+	struct buf name = BUF_INIT, num = BUF_INIT, network = BUF_INIT;
 	json_t *env = json_array(), *labels = NULL, *v;
 	const char **envv = NULL, **cmdv = NULL;
 	const char *k;
@@ -254,6 +244,8 @@ static int create_container(struct docker *d, const struct deploy_req *req, cons
 	if (buf_addf(&name, "%s.%s.%ld.%04x", req->app, type, req->release,
 		     (unsigned)(rand() & 0xffff)) < 0)
 		goto out;
+	if (runtime_app_network_name(&network, req->app) < 0)
+		goto out;
 	envv = json_str_vec(env);
 	cmdv = json_is_array(cmd) ? json_str_vec(cmd) : NULL;
 	spec.name = name.buf;
@@ -264,6 +256,7 @@ static int create_container(struct docker *d, const struct deploy_req *req, cons
 	spec.restart_policy = restart;
 	spec.init = 1;
 	spec.binds = req->binds;
+	spec.network = network.buf;
 	if (type_limits(req->resources, type, &spec.memory, &spec.nano_cpus) < 0)
 		goto out;
 	spec.extra = req->extra;
@@ -277,6 +270,7 @@ out:
 	json_decref(labels);
 	buf_release(&name);
 	buf_release(&num);
+	buf_release(&network);
 	return ret;
 }
 
@@ -388,7 +382,11 @@ static int retire(struct docker *d, const char *app, const json_t *keep, int gra
 
 int runtime_app_remove(struct docker *d, const char *app, int stop_timeout_s)
 {
-	return retire(d, app, NULL, stop_timeout_s > 0 ? stop_timeout_s : 10);
+	int ret = retire(d, app, NULL, stop_timeout_s > 0 ? stop_timeout_s : 10);
+
+	if (ret == 0)
+		runtime_app_network_remove(d, app);
+	return ret;
 }
 
 /* The release phase: a one-off container of the "release" process, whose output
@@ -452,7 +450,7 @@ static int set_restart_policy(struct docker *d, const struct deploy_req *req, co
 static int start_web(struct docker *d, const struct deploy_req *req, const json_t *cmd,
 		     json_t *started, json_t *targets, struct buf *failed_id)
 {
-	struct buf id = BUF_INIT, lockpath = BUF_INIT, target = BUF_INIT;
+	struct buf id = BUF_INIT, lockpath = BUF_INIT, target = BUF_INIT, addr = BUF_INIT;
 	struct lock ports = LOCK_INIT;
 	int port = 0, wait_s = req->listen_wait_s > 0 ? req->listen_wait_s : 60, ret = -1;
 	const char *host = json_string_value(json_array_get(req->domains, 0));
@@ -462,15 +460,10 @@ static int start_web(struct docker *d, const struct deploy_req *req, const json_
 		goto out;
 	/* The port is held from the pick until the container exists (its label). A
 	 * fixed port (ports:set) is only asked for without overlap: the old container
-	 * was stopped, so the port must be free now. */
+	 * was stopped. Each container has a network namespace of its own, so nothing
+	 * of the host's can hold that port there. */
 	if (req->web_port && runtime_type_listed(req->checks_disabled, "web")) {
 		port = req->web_port;
-		if (!port_listenable(port)) {
-			err_set("port %d (the ports map's container port) is in use on this host",
-				port);
-			lock_release(&ports);
-			goto out;
-		}
 	} else if (pick_port(d, &port) < 0) {
 		lock_release(&ports);
 		goto out;
@@ -483,17 +476,19 @@ static int start_web(struct docker *d, const struct deploy_req *req, const json_
 	json_array_append_new(started, json_string(id.buf));
 	buf_addstr(failed_id, id.buf);
 	say_step("Starting web container for release %ld on port %d", req->release, port);
-	if (docker_container_start(d, id.buf) < 0 || wait_listening(d, id.buf, port, wait_s) < 0)
+	if (docker_container_start(d, id.buf) < 0 ||
+	    wait_listening(d, req->app, id.buf, port, wait_s, &addr) < 0)
 		goto out;
 	if (checks_off(req, "web"))
 		say_detail("checks skipped (checks:%s)",
 			   runtime_type_listed(req->checks_disabled, "web") ? "disable" : "skip");
-	else if (runtime_run_checks(d, id.buf, port, host ? host : "localhost", req->checks) < 0)
+	else if (runtime_run_checks(d, id.buf, addr.buf, port, host ? host : "localhost",
+				    req->checks) < 0)
 		goto out;
-	if ((req->check_fn && req->check_fn(req->check_data, id.buf, "web", port) < 0) ||
+	if ((req->check_fn && req->check_fn(req->check_data, id.buf, "web", port, addr.buf) < 0) ||
 	    set_restart_policy(d, req, id.buf) < 0)
 		goto out;
-	if (buf_addf(&target, "127.0.0.1:%d", port) < 0)
+	if (buf_addf(&target, "%s:%d", addr.buf, port) < 0)
 		goto out;
 	json_array_append_new(targets, json_string(target.buf));
 	buf_reset(failed_id);
@@ -502,6 +497,7 @@ out:
 	buf_release(&id);
 	buf_release(&lockpath);
 	buf_release(&target);
+	buf_release(&addr);
 	return ret;
 }
 
@@ -586,6 +582,9 @@ int runtime_deploy(struct docker *d, const struct deploy_req *req)
 
 	if (!procs)
 		procs = web_only = json_pack("{s:n}", "web");
+	/* Every container of the deploy joins the app's network (made on first use). */
+	if (runtime_app_network(d, req->app, NULL, NULL) < 0)
+		goto failed;
 	cmd = json_object_get(procs, "release");
 	if (cmd && release_phase(d, req, cmd) < 0)
 		goto failed;

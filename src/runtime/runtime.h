@@ -94,7 +94,7 @@ struct deploy_req {
 	/* Called for each new web container once wharf's checks pass, before the
 	 * router serves it (the check-deploy trigger); < 0 fails the deploy with
 	 * err_msg(). May be NULL. */
-	int (*check_fn)(void *data, const char *id, const char *type, int port);
+	int (*check_fn)(void *data, const char *id, const char *type, int port, const char *addr);
 	void *check_data;
 };
 
@@ -113,10 +113,27 @@ int runtime_deploy(struct docker *d, const struct deploy_req *req);
  * and that the router does not serve: what an interrupted deploy left. */
 int runtime_app_cleanup(struct docker *d, const char *app, long keep_release);
 
+/* ---- the app's network (src/runtime/network.c) ---------------------------------
+ * Every container of an app (web, workers, release, run, builds) is on the app's
+ * own bridge network and nowhere else: internal (no route off the machine) unless
+ * WHARF_APP_EGRESS=1; the router reaches web containers at their address on it. */
+
+/* Appends the app's network name ("wharf-<app>"). */
+int runtime_app_network_name(struct buf *out, const char *app);
+/* Makes the app's network unless it exists; name and gateway (the host's address
+ * on it; either may be NULL) get what it is. */
+int runtime_app_network(struct docker *d, const char *app, struct buf *name, struct buf *gateway);
+/* Removes the app's network (apps:destroy, apps:rename); best effort with a warning
+ * when something still uses it. */
+void runtime_app_network_remove(struct docker *d, const char *app);
+/* Appends the IPv4 address of a container (an inspect or a list object) on the
+ * app's network; fails when it has none. */
+int runtime_container_addr(struct buf *out, const json_t *c, const char *app);
+
 /* The app's containers on this wharf (all states), as Docker's list objects. */
 int runtime_app_containers(struct docker *d, const char *app, json_t **out);
 
-/* Stops and removes every container of the app (destroy). */
+/* Stops and removes every container of the app and its network (destroy). */
 int runtime_app_remove(struct docker *d, const char *app, int stop_timeout_s);
 
 /* GET /apps/<app> from the router: *out is the route or NULL when it has none. */
@@ -134,9 +151,10 @@ int runtime_checks_parse_appjson(json_t **out, const json_t *appjson);
 /* Reads app.json (preferred) or CHECKS from a build dir. *out is NULL when the
  * app has neither (the default check applies). */
 int runtime_checks_from_dir(json_t **out, const char *dir);
-/* Runs checks (NULL or empty: the default check) against a started container. */
-int runtime_run_checks(struct docker *d, const char *id, int port, const char *host,
-		       const json_t *checks);
+/* Runs checks (NULL or empty: the default check) against a started container at
+ * addr:port (its address on the app's network). */
+int runtime_run_checks(struct docker *d, const char *id, const char *addr, int port,
+		       const char *host, const json_t *checks);
 /* 0 if the container runs and never restarted, else -1 with its state. */
 int runtime_check_running(struct docker *d, const char *id);
 
@@ -154,6 +172,7 @@ struct sched_proc {
 	char state[16];  /* "running", "exited", "created", "restarting", "dead" */
 	long release;    /* release N it runs; 0: unknown */
 	int port;        /* PORT of a web process; 0: none */
+	char addr[48];   /* its address on the app's network; "" when it has none */
 	char target[80]; /* "ADDR:PORT" the router dials for a web process; "" */
 };
 /* The processes of an app, newest first. */

@@ -21,9 +21,10 @@ int sched_target_is(const struct sched_proc *p, const char *target)
 
 	if (!p->port || !colon)
 		return 0;
-	/* The port alone: with host networking every target is 127.0.0.1:PORT, and
-	 * a route restored from an older table may name the host differently. */
-	return !strcmp(p->target, target) || atoi(colon + 1) == p->port;
+	/* A route from before app networks names 127.0.0.1:PORT (host networking):
+	 * the port alone tells that process apart. */
+	return !strcmp(p->target, target) ||
+	       (!strncmp(target, "127.0.0.1:", 10) && atoi(colon + 1) == p->port);
 }
 
 /* ---- docker-local ---------------------------------------------------------------- */
@@ -53,6 +54,7 @@ static void copy(char *dst, size_t n, const char *src)
 
 static int local_list(struct scheduler *s, const char *app, struct sched_procs *out)
 {
+	struct buf addr = BUF_INIT;
 	json_t *list = NULL, *c;
 	size_t i;
 	int ret = -1;
@@ -79,13 +81,20 @@ static int local_list(struct scheduler *s, const char *app, struct sched_procs *
 		copy(p->state, sizeof(p->state), json_str(c, "State", ""));
 		p->release = atol(json_str(labels, DOCKER_LABEL_RELEASE, "0"));
 		p->port = port ? atoi(port) : 0;
-		/* Host networking: the router dials the PORT on loopback. */
-		if (p->port)
-			snprintf(p->target, sizeof(p->target), "127.0.0.1:%d", p->port);
+		/* The router dials the container's address on the app's network. A
+		 * stopped container has none: it is no target. */
+		buf_reset(&addr);
+		if (runtime_container_addr(&addr, c, app) == 0)
+			copy(p->addr, sizeof(p->addr), addr.buf);
+		else
+			err_clear(); /* handled: no address, no target */
+		if (p->port && *p->addr)
+			snprintf(p->target, sizeof(p->target), "%s:%d", p->addr, p->port);
 	}
 	ret = 0;
 out:
 	json_decref(list);
+	buf_release(&addr);
 	return ret;
 }
 
@@ -145,7 +154,7 @@ static int local_run(struct scheduler *s, const struct sched_oneoff *o, const st
 		     long long *code)
 {
 	struct container_spec spec = CONTAINER_SPEC_INIT;
-	struct buf id = BUF_INIT, name = BUF_INIT;
+	struct buf id = BUF_INIT, name = BUF_INIT, net = BUF_INIT;
 	json_t *labels = NULL;
 	int conn = -1, ret = -1;
 
@@ -168,6 +177,10 @@ static int local_run(struct scheduler *s, const struct sched_oneoff *o, const st
 	spec.nano_cpus = o->nano_cpus;
 	spec.tty = io->tty;
 	spec.open_stdin = 1;
+	/* On the app's network, as its other containers: never the host's. */
+	if (runtime_app_network(D(s), o->app, &net, NULL) < 0)
+		goto out;
+	spec.network = net.buf;
 	if (docker_container_create(D(s), &spec, &id) < 0)
 		goto out;
 	session(s, "containers", id.buf);
@@ -196,6 +209,7 @@ out:
 	json_decref(labels);
 	buf_release(&id);
 	buf_release(&name);
+	buf_release(&net);
 	return ret;
 }
 
@@ -251,7 +265,9 @@ static int local_remove(struct scheduler *s, const char *id)
 static int local_check(struct scheduler *s, const struct sched_proc *p, const char *host,
 		       const json_t *checks)
 {
-	return runtime_run_checks(D(s), p->id, p->port, host, checks);
+	if (!*p->addr)
+		return err_set("container %.12s has no address on the app's network", p->id);
+	return runtime_run_checks(D(s), p->id, p->addr, p->port, host, checks);
 }
 
 static int local_cleanup(struct scheduler *s, const char *app, long keep_release)

@@ -309,7 +309,7 @@ write_exe() {
 	assert_output "greeting=from-plugin-v1"
 	id=$(docker ps -q --filter "label=wharf.app=$app" --filter "label=wharf.root=$WHARF_ROOT" | head -n 1)
 	run docker inspect -f '{{.HostConfig.Memory}} {{.HostConfig.NetworkMode}} {{index .Config.Labels "team"}} {{index .Config.Labels "wharf.app"}}' "$id"
-	assert_output "268435456 host ops $app"
+	assert_output "268435456 wharf-$app ops $app"
 
 	runuser -u wharf -- touch "$WHARF_ROOT/plugins/available/$name/bad"
 	run wharf ps:restart "$app"
@@ -389,7 +389,7 @@ post-delete APP=$app-new $app-new"
 		case \$WHARF_TRIGGER in
 		post-extract) echo "changed by a plugin" >"\$2/index.html" ;;
 		builder-detect) echo dockerfile ;;
-		check-deploy) curl -fsS "http://127.0.0.1:\$4/" >"\$WHARF_PLUGIN_DIR/checked.txt" ;;
+		check-deploy) curl -fsS "http://\$5:\$4/" >"\$WHARF_PLUGIN_DIR/checked.txt" ;;
 		esac
 		exit 0
 	EOF
@@ -416,7 +416,7 @@ post-delete APP=$app-new $app-new"
 	assert_line --index 3 --regexp "^pre-build $app dockerfile $WHARF_ROOT/tmp/build-${app}_[A-Za-z0-9]+\$"
 	assert_line --index 4 "post-build $app dockerfile $image"
 	assert_line --index 5 "pre-release $app $image $rev"
-	assert_line --index 6 --regexp "^check-deploy $app [0-9a-f]{64} web [0-9]+\$"
+	assert_line --index 6 --regexp "^check-deploy $app [0-9a-f]{64} web [0-9]+ [0-9.]+\$"
 	assert_line --index 7 "post-release $app 1"
 	wharf apps:destroy "$app" --force >/dev/null
 }

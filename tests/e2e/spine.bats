@@ -39,11 +39,11 @@ deploy_ok() {
 		"remote:        Step 1/6 : FROM wharf/debian:bookworm" \
 		"remote: -----> Starting web container for release 1 on port PORT" \
 		"remote:        default check: answered HTTP 200" \
-		"remote: -----> Switching the router to 127.0.0.1:PORT" \
+		"remote: -----> Switching the router to ADDRESS:PORT" \
 		"remote: -----> Retiring old containers" "remote: =====> Application deployed: v1" \
 		"remote:        http://$app.$WHARF_TEST_DOMAIN" >"$TEST_TMP/steps"
 	# (git pads each remote line with spaces when stderr is not a terminal.)
-	sed -E 's/ +$//; s/port [0-9]+$/port PORT/; s/127\.0\.0\.1:[0-9]+$/127.0.0.1:PORT/' <<<"$output" |
+	sed -E 's/ +$//; s/port [0-9]+$/port PORT/; s/to 10\.[0-9.]+:[0-9]+$/to ADDRESS:PORT/' <<<"$output" |
 		awk -v want="$TEST_TMP/steps" 'BEGIN { i = 0; n = 0; while ((getline l < want) > 0) w[n++] = l }
 			i < n && $0 == w[i] { i++ } END { if (i < n) { print "missing: " w[i]; exit 1 } }' ||
 		{ printf '%s\n' "$output" | cat -A >&2; false; }
@@ -208,7 +208,7 @@ deploy_ok() {
 	refute_output --partial "Hello"
 }
 
-@test "the web container: labels, host network, PORT, config vars, restart on-failure, Init" {
+@test "the web container: labels, the app's network, PORT, config vars, restart on-failure, Init" {
 	app=$(new_app_name)
 	run wharf_ssh apps:create "$app"
 	assert_success
@@ -220,7 +220,7 @@ deploy_ok() {
 	id=$(app_containers "$app")
 	[ "$(wc -l <<<"$id")" -eq 1 ]
 	run docker inspect -f '{{index .Config.Labels "wharf.app"}} {{index .Config.Labels "wharf.process"}} {{index .Config.Labels "wharf.release"}} {{index .Config.Labels "wharf.managed"}} {{.HostConfig.NetworkMode}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.Init}}' "$id"
-	assert_output "$app web 1 1 host on-failure true"
+	assert_output "$app web 1 1 wharf-$app on-failure true"
 	port=$(docker inspect -f '{{index .Config.Labels "wharf.port"}}' "$id")
 	[ "$port" -ge 20000 ] && [ "$port" -le 29999 ]
 	run docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$id"
@@ -228,10 +228,11 @@ deploy_ok() {
 	assert_line "GREETING=shaped"
 	assert_line "WHARF_APP=$app"
 	assert_line "GIT_REV=$(git -C "$TEST_TMP/app" rev-parse HEAD)"
-	# The router serves exactly that container's PORT on the host's loopback.
+	# The router serves exactly that container's PORT at its address on the app's network.
+	ip=$(docker inspect -f "{{(index .NetworkSettings.Networks \"wharf-$app\").IPAddress}}" "$id")
 	run curl -sS --unix-socket "$WHARF_ROUTER_SOCKET" "http://x/apps/$app"
 	assert_success
-	[ "$(jq -r '.targets | join(",")' <<<"$output")" = "127.0.0.1:$port" ]
+	[ "$(jq -r '.targets | join(",")' <<<"$output")" = "$ip:$port" ]
 	run app_url_get "$app"
 	assert_output "greeting=shaped"
 	# Init: docker-init is PID 1 and the app runs under it.

@@ -107,7 +107,17 @@ h_start_dockerd() {
 	export DOCKER_HOST=unix://$d/d.sock
 	h_log "harness: starting dockerd"
 	# fd 3 is bats' TAP stream: a daemon holding it open would keep bats waiting forever.
+	# Every app gets a network of its own (docs/security.md): /27 subnets from a /16 of
+	# this dockerd's own, so a whole suite's apps fit (Docker's default pools hold ~30
+	# networks), and one no other test dockerd on this machine routes already.
+	local pool=${WHARF_E2E_POOL:-} n
+	while [ -z "$pool" ]; do
+		n=$((100 + RANDOM % 150))
+		ip -4 route | grep -q "^10\.$n\." || pool=10.$n.0.0/16
+	done
+	h_log "harness: app networks from $pool"
 	dockerd --bridge=none --iptables=false --ip-forward=false \
+		--default-address-pool "base=$pool,size=27" \
 		--data-root "$d/data" --exec-root "$d/x" --pidfile "$d/pid" \
 		-H "$DOCKER_HOST" -G docker >"$d/log" 2>&1 </dev/null 3>&- &
 	echo $! >"$d/launch.pid"

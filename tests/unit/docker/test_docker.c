@@ -429,13 +429,17 @@ static void build_stream_decides_success(void **state)
 	set_api("1.41", "1.12");
 	d = connect_fake();
 	fd = context_fd();
-	assert_int_equal(docker_build(d, fd, "t=good", count_objects, &objects, &id), 0);
+	assert_int_equal(docker_build(d, fd, "t=good&networkmode=wharf-a", 60, count_objects,
+				      &objects, &id),
+			 0);
 	assert_string_equal(id.buf, "sha256:abc");
 	assert_int_equal(objects, 3);
-	assert_non_null(strstr(F.log.buf, "POST /v1.41/build?rm=1&forcerm=1&networkmode=host"
-					  "&pull=0&version=1&t=good\n"));
+	/* Never the host's network: the caller names the app's (or none). */
+	assert_non_null(strstr(F.log.buf, "POST /v1.41/build?rm=1&forcerm=1"
+					  "&pull=0&version=1&t=good&networkmode=wharf-a\n"));
+	assert_null(strstr(F.log.buf, "networkmode=host"));
 	lseek(fd, 0, SEEK_SET);
-	assert_int_equal(docker_build(d, fd, "t=bad", NULL, NULL, &id), -1);
+	assert_int_equal(docker_build(d, fd, "t=bad", 0, NULL, NULL, &id), -1);
 	assert_string_equal(err_msg(), "The command failed");
 	assert_string_equal(id.buf, "");
 	close(fd);

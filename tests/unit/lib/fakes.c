@@ -472,6 +472,15 @@ static void container_create(int fd, struct req *r)
 		"State", "created", "HostConfig",
 		json_object_get(body, "HostConfig") ? json_object_get(body, "HostConfig")
 						    : json_object());
+	/* On its app's network the fake container's address is loopback, where the
+	 * fake app listens: the deploy dials ADDR:PORT as it would a real one. */
+	{
+		const char *mode = json_str(json_object_get(body, "HostConfig"), "NetworkMode", "");
+		if (*mode && strcmp(mode, "none") && strcmp(mode, "host"))
+			json_object_set_new(c->obj, "NetworkSettings",
+					    json_pack("{s:{s:{s:s}}}", "Networks", mode,
+						      "IPAddress", "127.0.0.1"));
+	}
 	pthread_mutex_unlock(&F.mu);
 	log_line("docker POST /containers/create %s image=%s", name, json_str(body, "Image", ""));
 	reply_obj(fd, 201, json_pack("{s:s,s:[]}", "Id", c->id, "Warnings"));
@@ -480,6 +489,7 @@ static void container_create(int fd, struct req *r)
 
 static void container_inspect(int fd, struct fcont *c)
 {
+	json_t *net = json_object_get(c->obj, "NetworkSettings");
 	json_t *o = json_pack(
 		"{s:s,s:s,s:{s:s,s:b,s:I},s:i,s:{s:b,s:O,s:O,s:s},s:s}", "Id", c->id, "Name",
 		json_string_value(json_array_get(json_object_get(c->obj, "Names"), 0)), "State",
@@ -487,6 +497,8 @@ static void container_inspect(int fd, struct fcont *c)
 		(json_int_t)c->exit_code, "RestartCount", 0, "Config", "Tty", 0, "Env",
 		json_object_get(c->obj, "Env"), "Labels", json_object_get(c->obj, "Labels"),
 		"Image", json_str(c->obj, "Image", ""), "Image", json_str(c->obj, "Image", ""));
+	if (o && net)
+		json_object_set(o, "NetworkSettings", net);
 	pthread_mutex_unlock(&F.mu);
 	reply_obj(fd, 200, o);
 }
@@ -698,6 +710,12 @@ static void docker_handler(int fd, struct req *r)
 		build(fd, r);
 	else if (!strncmp(p, "/images/", 8))
 		image_route(fd, r, p + 8);
+	else if (!strcmp(p, "/networks/create"))
+		reply_json(fd, 201, "{\"Id\":\"fakenet\"}");
+	else if (!strncmp(p, "/networks/", 10) && !strcmp(r->method, "DELETE"))
+		reply(fd, 204, "application/json", "", 0);
+	else if (!strncmp(p, "/networks/", 10)) /* every app network exists */
+		reply_json(fd, 200, "{\"IPAM\":{\"Config\":[{\"Gateway\":\"127.0.0.1\"}]}}");
 	else
 		reply_json(fd, 500, "{\"message\":\"fake docker: unexpected call\"}");
 }
