@@ -241,10 +241,10 @@ out:
 	return NULL;
 }
 
-/* A free slot (joining a finished thread first), or NULL when all are busy. */
-static struct proxy_conn *free_slot(struct build_proxy *p)
+/* The index of a free slot (joining a finished thread first), or -1 when all are busy. */
+static int free_slot(struct build_proxy *p)
 {
-	size_t i;
+	int i;
 
 	for (i = 0; i < PROXY_CONNS_MAX; i++) {
 		struct proxy_conn *c = &p->conns[i];
@@ -260,9 +260,9 @@ static struct proxy_conn *free_slot(struct build_proxy *p)
 		} else if (busy) {
 			continue;
 		}
-		return c;
+		return i;
 	}
-	return NULL;
+	return -1;
 }
 
 static void *accept_main(void *arg)
@@ -271,8 +271,10 @@ static void *accept_main(void *arg)
 
 	for (;;) {
 		struct pollfd pf[2] = { { p->listen_fd, POLLIN, 0 }, { p->stop[0], POLLIN, 0 } };
+		struct sockaddr_storage peer;
+		socklen_t peer_len;
 		struct proxy_conn *c;
-		int fd;
+		int fd, slot;
 
 		if (poll(pf, 2, 1000) < 0 && errno != EINTR)
 			return NULL;
@@ -280,10 +282,12 @@ static void *accept_main(void *arg)
 			return NULL;
 		if (!pf[0].revents)
 			continue;
-		c = free_slot(p);
-		if (!c)
+		slot = free_slot(p);
+		if (slot < 0)
 			continue;
-		fd = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		c = &p->conns[slot];
+		peer_len = sizeof(peer);
+		fd = accept4(p->listen_fd, (struct sockaddr *)&peer, &peer_len, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
 		c->p = p;
