@@ -52,4 +52,22 @@ int deploy__plugin_builder(const char *app, const char *dir, const char **builde
 /* deploy_req.check_fn: the check-deploy trigger (data is the app name). */
 int deploy__check_deploy(void *data, const char *id, const char *type, int port, const char *addr);
 
+/* ---- app.json (appjson.c) ------------------------------------------------------ */
+
+/* deploy_appjson_parse() of dir/app.json; both NULL when there is none. */
+int deploy__appjson_from_dir(const char *dir, json_t **cron, json_t **scripts);
+
+/* ---- one-off processes (oneoff.c) ---------------------------------------------- */
+
+/* cmd in a one-off process of image with the app's environment (WHARF_PROCESS=
+ * process, GIT_REV=git_rev unless NULL), storage and `run` limits: `run`, cron
+ * runs, the predeploy and postdeploy scripts. */
+int deploy__run_image(const struct deploy_request *req, const char *image, const char *git_rev,
+		      const char *process, const char **cmd, const struct sched_io *io,
+		      long long *code);
+/* deploy__run_image() of the app's current release ("has no release yet: push
+ * first" without one). */
+int deploy__run_current(const struct deploy_request *req, const char *process, const char **cmd,
+			const struct sched_io *io, long long *code);
+
 #endif
