@@ -74,7 +74,7 @@
 	X(CHECKS, "checks", ARRAY, 0, NULL, RELEASES, APP_IN_RELEASE)                             \
 	X(PRUNED, "pruned", BOOL, 0, NULL, RELEASES, APP_IN_RELEASE)                              \
 	/* the pushed app.json's "cron" entries [{"id", "schedule", "command"}] and its    \
-	 * "scripts.dokku" {"predeploy", "postdeploy"} (src/deploy/appjson.c) */               \
+	 * "scripts.dokku" {"predeploy", "postdeploy"} (src/deploy/appjson.c) */      \
 	X(CRON, "cron", ARRAY, 0, NULL, RELEASES, APP_IN_RELEASE)                                 \
 	X(SCRIPTS, "scripts", OBJECT, 0, NULL, RELEASES, APP_IN_RELEASE)
 

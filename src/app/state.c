@@ -223,7 +223,8 @@ int app_release_append(json_t *rels, const struct app_release *r)
 	    set_shared(rel, APP_PROCESSES, r->processes) < 0 ||
 	    set_shared(rel, APP_CHECKS, r->checks) < 0 || app_set_str(rel, APP_WHAT, r->what) < 0 ||
 	    app_set_str(rel, APP_SOURCE_IMAGE, r->source_image) < 0 ||
-	    app_set_bool(rel, APP_PRUNED, r->pruned) < 0 || set_shared(rel, APP_CRON, r->cron) < 0 ||
+	    app_set_bool(rel, APP_PRUNED, r->pruned) < 0 ||
+	    set_shared(rel, APP_CRON, r->cron) < 0 ||
 	    set_shared(rel, APP_SCRIPTS, r->scripts) < 0 || json_array_append_new(arr, rel) < 0) {
 		json_decref(rel);
 		return err_set("out of memory");

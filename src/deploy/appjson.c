@@ -101,8 +101,8 @@ static int parse_cron(const json_t *arr, json_t **out)
 	for (i = 0; i < json_array_size(*out); i++)
 		for (j = i + 1; j < json_array_size(*out); j++)
 			if (json_equal(json_array_get(*out, i), json_array_get(*out, j)))
-				return err_set("app.json cron entries %zu and %zu are the same", i + 1,
-					       j + 1);
+				return err_set("app.json cron entries %zu and %zu are the same",
+					       i + 1, j + 1);
 	return 0;
 }
 
@@ -122,9 +122,9 @@ static int parse_scripts(const json_t *dokku, json_t **out)
 		if (!v || json_is_null(v))
 			continue;
 		buf_addf(&what, "app.json scripts.dokku.%s", names[i]);
-		bad = !json_is_string(v) ? err_set("%s must be a string", what.buf)
-					 : command_ok(json_string_value(v), what.buf,
-						      json_string_length(v));
+		bad = !json_is_string(v)
+			      ? err_set("%s must be a string", what.buf)
+			      : command_ok(json_string_value(v), what.buf, json_string_length(v));
 		buf_release(&what);
 		if (bad < 0)
 			return -1;

@@ -54,8 +54,8 @@ const json_t *deploy_cron_find(const json_t *entries, const char *app, const cha
 	json_array_foreach(entries, i, e)
 		if (!strcmp(json_str(e, "id", ""), id))
 			return e;
-	err_set("%s has no cron entry '%s' in its current release (see `wharf cron:list %s`)",
-		app, id, app);
+	err_set("%s has no cron entry '%s' in its current release (see `wharf cron:list %s`)", app,
+		id, app);
 	return NULL;
 }
 
@@ -170,8 +170,7 @@ static int run_lock(const char *app, const char *id, int *fd)
 	int ret = -1;
 
 	*fd = -1;
-	if (id_ok(id) < 0 || buf_addf(&leaf, "%s.lock", id) < 0 ||
-	    cron_path(&p, app, leaf.buf) < 0)
+	if (id_ok(id) < 0 || buf_addf(&leaf, "%s.lock", id) < 0 || cron_path(&p, app, leaf.buf) < 0)
 		goto out;
 	if ((*fd = open(p.buf, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
 		err_set_errno("cannot open %s", p.buf);
@@ -222,8 +221,7 @@ static void mark(const char *id, const char *fmt, ...)
 	buf_release(&now);
 }
 
-int deploy_cron_exec(const struct deploy_request *req, const char *id, long long *code,
-		     int *busy)
+int deploy_cron_exec(const struct deploy_request *req, const char *id, long long *code, int *busy)
 {
 	const char *cmd[4] = { "/bin/sh", "-c", NULL, NULL };
 	struct sched_io io = { 0 };

@@ -35,9 +35,9 @@ struct release_src {
 	const char *git_rev;
 	const json_t *processes;
 	const json_t *checks;
-	const json_t *config; /* NULL: the app's current config */
-	const char *what;     /* "from-image" for git:from-image; NULL: a push's build */
-	const char *source;   /* the image reference git:from-image was given */
+	const json_t *config;  /* NULL: the app's current config */
+	const char *what;      /* "from-image" for git:from-image; NULL: a push's build */
+	const char *source;    /* the image reference git:from-image was given */
 	const json_t *cron;    /* app.json's cron entries, kept with the release */
 	const json_t *scripts; /* app.json's scripts.dokku, kept with the release */
 	/* A push: scripts.dokku.postdeploy runs once the release serves. A redeploy

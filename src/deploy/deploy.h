@@ -185,8 +185,7 @@ const json_t *deploy_cron_find(const json_t *entries, const char *app, const cha
  * when it cannot run; *busy (may be NULL) is set to 1 when the reason is that
  * a run of the entry is still going. Output goes to fds 1 and 2, between a
  * start line and an exit line. */
-int deploy_cron_exec(const struct deploy_request *req, const char *id, long long *code,
-		     int *busy);
+int deploy_cron_exec(const struct deploy_request *req, const char *id, long long *code, int *busy);
 /* The app's cron.json (*out a new object, {} when none). */
 int deploy_cron_state_load(const char *app, json_t **out);
 /* The scheduler's claim on the run of minute (epoch seconds, a multiple of 60):

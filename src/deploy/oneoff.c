@@ -94,8 +94,8 @@ int deploy__run_current(const struct deploy_request *req, const char *process, c
 		err_set("%s has no release yet: push first", req->app);
 		goto out;
 	}
-	ret = deploy__run_image(req, app_get_str_or(rel, APP_IMAGE, ""), app_get_str(rel, APP_GIT_REV),
-				process, cmd, io, code);
+	ret = deploy__run_image(req, app_get_str_or(rel, APP_IMAGE, ""),
+				app_get_str(rel, APP_GIT_REV), process, cmd, io, code);
 out:
 	json_decref(rels);
 	return ret;
