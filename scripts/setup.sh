@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/setup.sh - `make up`: turn a fresh Debian 12 (as root) into a wharf host. Installs the
 # packages, builds and installs wharf, creates the `wharf` user, starts dockerd and sshd when
-# they are not running, builds the base image, and (re)starts the router. Running it again is
+# they are not running, builds the base image, and (re)starts the router and the daemon. Running it again is
 # harmless: every step checks first. docs/operations.md describes what it leaves where.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -160,6 +160,47 @@ start_router() {
 	launch_router $args || die "the router did not start (log $LOG_DIR/router.log)"
 }
 
+# The daemon (cron entries, timed jobs): one per WHARF_ROOT, restarted so that the binary
+# just installed is the one running. A restart leaves running cron runs alone (they finish
+# and record their exit) and never runs a minute twice (docs/cron.md).
+start_daemon() {
+	local pidfile=$RUN_DIR/daemon.pid log=$LOG_DIR/daemon.log pid old mark
+	if have_systemd; then
+		install -m 0644 contrib/wharf-daemon.service /etc/systemd/system/wharf-daemon.service
+		systemctl daemon-reload
+		systemctl enable wharf-daemon.service
+		systemctl restart wharf-daemon.service
+		note "daemon: systemctl status wharf-daemon"
+		return 0
+	fi
+	say "Starting the daemon (no systemd; log $LOG_DIR/daemon.log and $WHARF_HOME/daemon/daemon.log)"
+	if pid_alive "$pidfile"; then
+		old=$(cat "$pidfile")
+		note "stopping the running daemon (pid $old)"
+		kill -TERM "$old" 2>/dev/null || true
+		for _ in $(seq 100); do
+			kill -0 "$old" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$old" 2>/dev/null && die "the daemon (pid $old) did not stop within 10 s"
+	fi
+	: >>"$log"
+	mark=$(wc -l <"$log")
+	WHARF_ROOT=$WHARF_HOME setsid /usr/local/bin/wharf daemon >>"$log" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$pidfile"
+	for _ in $(seq 50); do
+		if tail -n +"$((mark + 1))" "$log" | grep -q 'wharf daemon: started'; then
+			note "daemon pid $pid (pidfile $pidfile)"
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	tail -n +"$((mark + 1))" "$log" | tail -20 >&2
+	die "the daemon did not start (log $log)"
+}
+
 say "Starting dockerd"
 start_dockerd
 say "Starting sshd"
@@ -179,6 +220,8 @@ if have_systemd; then
 	systemctl enable wharf-restore.service
 	note "apps are restored at boot by wharf-restore.service"
 fi
+say "Starting the daemon"
+start_daemon
 say "Restoring apps to their current releases"
 WHARF_ROOT=$WHARF_HOME /usr/local/bin/wharf ps:restore || note "some apps could not be restored (see above)"
 
