@@ -95,19 +95,21 @@ router_args() {
 	fi
 }
 
-# launch_router FLAGS...: starts `wharf router FLAGS` in the background (no systemd) and
-# waits for its "listening on" line; 0 when it serves, 1 when it died first.
-launch_router() {
-	local pidfile=$RUN_DIR/router.pid log=$LOG_DIR/router.log pid mark
+# launch_logged NAME PIDFILE LOG READY CMD...: starts CMD in the background (own session, output
+# appended to LOG, pid in PIDFILE) and waits for a line of LOG matching READY; 0 when it came,
+# 1 when CMD died first or 20 s passed.
+launch_logged() {
+	local name=$1 pidfile=$2 log=$3 ready=$4 pid mark
+	shift 4
 	: >>"$log"
 	mark=$(wc -l <"$log")
-	WHARF_ROOT=$WHARF_HOME setsid /usr/local/bin/wharf-router "$@" >>"$log" 2>&1 </dev/null &
+	WHARF_ROOT=$WHARF_HOME setsid "$@" >>"$log" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$pidfile"
 	for _ in $(seq 100); do
-		if tail -n +"$((mark + 1))" "$log" | grep -q 'wharf router: listening on'; then
-			note "$(tail -n +"$((mark + 1))" "$log" | grep -m1 'wharf router: listening on')"
-			note "router pid $pid (pidfile $pidfile)"
+		if tail -n +"$((mark + 1))" "$log" | grep -q "$ready"; then
+			note "$(tail -n +"$((mark + 1))" "$log" | grep -m1 "$ready")"
+			note "$name pid $pid (pidfile $pidfile)"
 			return 0
 		fi
 		kill -0 "$pid" 2>/dev/null || break
@@ -115,6 +117,13 @@ launch_router() {
 	done
 	tail -n +"$((mark + 1))" "$log" | tail -20 >&2
 	return 1
+}
+
+# launch_router FLAGS...: starts `wharf router FLAGS` in the background (no systemd) and
+# waits for its "listening on" line; 0 when it serves, 1 when it died first.
+launch_router() {
+	launch_logged router "$RUN_DIR/router.pid" "$LOG_DIR/router.log" \
+		'wharf router: listening on' /usr/local/bin/wharf-router "$@"
 }
 
 # A running router is replaced so the binary just installed is the one serving. Without
@@ -164,7 +173,7 @@ start_router() {
 # just installed is the one running. A restart leaves running cron runs alone (they finish
 # and record their exit) and never runs a minute twice (docs/cron.md).
 start_daemon() {
-	local pidfile=$RUN_DIR/daemon.pid log=$LOG_DIR/daemon.log pid old mark
+	local pidfile=$RUN_DIR/daemon.pid old
 	if have_systemd; then
 		install -m 0644 contrib/wharf-daemon.service /etc/systemd/system/wharf-daemon.service
 		systemctl daemon-reload
@@ -184,21 +193,8 @@ start_daemon() {
 		done
 		kill -0 "$old" 2>/dev/null && die "the daemon (pid $old) did not stop within 10 s"
 	fi
-	: >>"$log"
-	mark=$(wc -l <"$log")
-	WHARF_ROOT=$WHARF_HOME setsid /usr/local/bin/wharf daemon >>"$log" 2>&1 </dev/null &
-	pid=$!
-	echo "$pid" >"$pidfile"
-	for _ in $(seq 50); do
-		if tail -n +"$((mark + 1))" "$log" | grep -q 'wharf daemon: started'; then
-			note "daemon pid $pid (pidfile $pidfile)"
-			return 0
-		fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.2
-	done
-	tail -n +"$((mark + 1))" "$log" | tail -20 >&2
-	die "the daemon did not start (log $log)"
+	launch_logged daemon "$pidfile" "$LOG_DIR/daemon.log" 'wharf daemon: started' \
+		/usr/local/bin/wharf daemon || die "the daemon did not start (log $LOG_DIR/daemon.log)"
 }
 
 say "Starting dockerd"
