@@ -320,7 +320,7 @@ static int build_and_run(struct scheduler *s, const struct deploy_request *req,
 	struct buf tmp = BUF_INIT, tmproot = BUF_INIT, desc = BUF_INIT, prefix = BUF_INIT;
 	struct deploy__build built = DEPLOY__BUILD_INIT;
 	struct release_src src = { 0 };
-	json_t *checks = NULL, *cron = NULL, *scripts = NULL;
+	json_t *checks = NULL;
 	const char *app = req->app, *rev = req->rev;
 	int ret = -1;
 
@@ -330,12 +330,11 @@ static int build_and_run(struct scheduler *s, const struct deploy_request *req,
 		goto out;
 	if (deploy__build_tree(scheduler_builder(s), req, tmp.buf, deploy__next_version(releases),
 			       &built) < 0 ||
-	    runtime_checks_from_dir(&checks, tmp.buf) < 0 ||
-	    deploy__appjson_from_dir(tmp.buf, &cron, &scripts) < 0)
+	    runtime_checks_from_dir(&checks, tmp.buf) < 0)
 		goto out;
-	if (json_array_size(cron))
-		say_step("Using %zu cron entr%s from app.json", json_array_size(cron),
-			 json_array_size(cron) == 1 ? "y" : "ies");
+	if (json_array_size(built.cron))
+		say_step("Using %zu cron entr%s from app.json", json_array_size(built.cron),
+			 json_array_size(built.cron) == 1 ? "y" : "ies");
 	if (checks)
 		say_step("Using %zu startup check%s from the app", json_array_size(checks),
 			 json_array_size(checks) == 1 ? "" : "s");
@@ -344,14 +343,14 @@ static int build_and_run(struct scheduler *s, const struct deploy_request *req,
 		goto out;
 	/* Before any container of the release starts, and before the release
 	 * phase: a failure leaves the previous release serving. */
-	if (deploy_script(s, app, scripts, "predeploy", built.image.buf, rev) < 0)
+	if (deploy_script(s, app, built.scripts, "predeploy", built.image.buf, rev) < 0)
 		goto out;
 	src.image = built.image.buf;
 	src.git_rev = rev;
 	src.processes = built.processes;
 	src.checks = checks;
-	src.cron = cron;
-	src.scripts = scripts;
+	src.cron = built.cron;
+	src.scripts = built.scripts;
 	src.run_scripts = 1;
 	if (buf_addf(&desc, "deploy %.7s", rev) < 0 ||
 	    release_and_run(s, app, &src, req->why ? req->why : desc.buf, req->by) < 0)
@@ -361,8 +360,6 @@ out:
 	if (tmp.len && fs_rm_rf(tmp.buf) < 0)
 		say_warn("could not remove %s: %s", tmp.buf, err_msg());
 	json_decref(checks);
-	json_decref(cron);
-	json_decref(scripts);
 	deploy__build_release(&built);
 	buf_release(&tmp);
 	buf_release(&tmproot);

@@ -28,13 +28,14 @@ int deploy__prune_images(struct scheduler *s, json_t *releases, long retain);
 /* ---- builds (build.c) --------------------------------------------------------- */
 
 struct deploy__build {
-	struct buf image;  /* the new image's id */
-	json_t *processes; /* type -> Cmd array (or null: the image's CMD); NULL when
+	struct buf image;       /* the new image's id */
+	json_t *processes;      /* type -> Cmd array (or null: the image's CMD); NULL when
 	                          * the app only has the image's CMD as `web` */
+	json_t *cron, *scripts; /* app.json's (deploy_appjson_parse()); NULL: none */
 };
-#define DEPLOY__BUILD_INIT                           \
-	{                                            \
-		.image = BUF_INIT, .processes = NULL \
+#define DEPLOY__BUILD_INIT                                                          \
+	{                                                                           \
+		.image = BUF_INIT, .processes = NULL, .cron = NULL, .scripts = NULL \
 	}
 void deploy__build_release(struct deploy__build *b);
 /* Exports req->rev of the app's repository into dir, detects the builder,

@@ -58,6 +58,8 @@ starts_per_minute() {
 	assert_failure
 	assert_output --partial 'app.json cron entry 2 ("bin/report --all"): bad schedule "*/5 * * *": 4 fields, expected 5'
 	assert_output --partial "nothing was deployed"
+	# Checked before a build is spent on it.
+	refute_output --partial "Building image"
 	assert [ ! -e "$WHARF_ROOT/apps/$app/releases.json" ]
 
 	make_cron_app "$TEST_TMP/app" '[{"command": "echo ok", "schedule": "0 0 30 2 *"}]'
