@@ -15,7 +15,8 @@ declare -A may=(
 	[receiver]="app"
 	[plugins]="app"
 	[deploy]="app build receiver runtime plugins docker"
-	[cli]="deploy app build receiver runtime plugins docker router"
+	[daemon]="deploy app"
+	[cli]="daemon deploy app build receiver runtime plugins docker router"
 	[router]=""
 	[routerd]="cli router"
 )

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/setup.sh - `make up`: turn a fresh Debian 12 (as root) into a wharf host. Installs the
 # packages, builds and installs wharf, creates the `wharf` user, starts dockerd and sshd when
-# they are not running, builds the base image, and (re)starts the router. Running it again is
+# they are not running, builds the base image, and (re)starts the router and the daemon. Running it again is
 # harmless: every step checks first. docs/operations.md describes what it leaves where.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -95,19 +95,21 @@ router_args() {
 	fi
 }
 
-# launch_router FLAGS...: starts `wharf router FLAGS` in the background (no systemd) and
-# waits for its "listening on" line; 0 when it serves, 1 when it died first.
-launch_router() {
-	local pidfile=$RUN_DIR/router.pid log=$LOG_DIR/router.log pid mark
+# launch_logged NAME PIDFILE LOG READY CMD...: starts CMD in the background (own session, output
+# appended to LOG, pid in PIDFILE) and waits for a line of LOG matching READY; 0 when it came,
+# 1 when CMD died first or 20 s passed.
+launch_logged() {
+	local name=$1 pidfile=$2 log=$3 ready=$4 pid mark
+	shift 4
 	: >>"$log"
 	mark=$(wc -l <"$log")
-	WHARF_ROOT=$WHARF_HOME setsid /usr/local/bin/wharf-router "$@" >>"$log" 2>&1 </dev/null &
+	WHARF_ROOT=$WHARF_HOME setsid "$@" >>"$log" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$pidfile"
 	for _ in $(seq 100); do
-		if tail -n +"$((mark + 1))" "$log" | grep -q 'wharf router: listening on'; then
-			note "$(tail -n +"$((mark + 1))" "$log" | grep -m1 'wharf router: listening on')"
-			note "router pid $pid (pidfile $pidfile)"
+		if tail -n +"$((mark + 1))" "$log" | grep -q "$ready"; then
+			note "$(tail -n +"$((mark + 1))" "$log" | grep -m1 "$ready")"
+			note "$name pid $pid (pidfile $pidfile)"
 			return 0
 		fi
 		kill -0 "$pid" 2>/dev/null || break
@@ -115,6 +117,13 @@ launch_router() {
 	done
 	tail -n +"$((mark + 1))" "$log" | tail -20 >&2
 	return 1
+}
+
+# launch_router FLAGS...: starts `wharf router FLAGS` in the background (no systemd) and
+# waits for its "listening on" line; 0 when it serves, 1 when it died first.
+launch_router() {
+	launch_logged router "$RUN_DIR/router.pid" "$LOG_DIR/router.log" \
+		'wharf router: listening on' /usr/local/bin/wharf-router "$@"
 }
 
 # A running router is replaced so the binary just installed is the one serving. Without
@@ -160,6 +169,34 @@ start_router() {
 	launch_router $args || die "the router did not start (log $LOG_DIR/router.log)"
 }
 
+# The daemon (cron entries, timed jobs): one per WHARF_ROOT, restarted so that the binary
+# just installed is the one running. A restart leaves running cron runs alone (they finish
+# and record their exit) and never runs a minute twice (docs/cron.md).
+start_daemon() {
+	local pidfile=$RUN_DIR/daemon.pid old
+	if have_systemd; then
+		install -m 0644 contrib/wharf-daemon.service /etc/systemd/system/wharf-daemon.service
+		systemctl daemon-reload
+		systemctl enable wharf-daemon.service
+		systemctl restart wharf-daemon.service
+		note "daemon: systemctl status wharf-daemon"
+		return 0
+	fi
+	say "Starting the daemon (no systemd; log $LOG_DIR/daemon.log and $WHARF_HOME/daemon/daemon.log)"
+	if pid_alive "$pidfile"; then
+		old=$(cat "$pidfile")
+		note "stopping the running daemon (pid $old)"
+		kill -TERM "$old" 2>/dev/null || true
+		for _ in $(seq 100); do
+			kill -0 "$old" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$old" 2>/dev/null && die "the daemon (pid $old) did not stop within 10 s"
+	fi
+	launch_logged daemon "$pidfile" "$LOG_DIR/daemon.log" 'wharf daemon: started' \
+		/usr/local/bin/wharf daemon || die "the daemon did not start (log $LOG_DIR/daemon.log)"
+}
+
 say "Starting dockerd"
 start_dockerd
 say "Starting sshd"
@@ -179,6 +216,8 @@ if have_systemd; then
 	systemctl enable wharf-restore.service
 	note "apps are restored at boot by wharf-restore.service"
 fi
+say "Starting the daemon"
+start_daemon
 say "Restoring apps to their current releases"
 WHARF_ROOT=$WHARF_HOME /usr/local/bin/wharf ps:restore || note "some apps could not be restored (see above)"
 

@@ -72,7 +72,11 @@
 	X(SOURCE_IMAGE, "source_image", STRING, 0, NULL, RELEASES, APP_IN_RELEASE)                \
 	X(PROCESSES, "processes", OBJECT, 0, NULL, RELEASES, APP_IN_RELEASE)                      \
 	X(CHECKS, "checks", ARRAY, 0, NULL, RELEASES, APP_IN_RELEASE)                             \
-	X(PRUNED, "pruned", BOOL, 0, NULL, RELEASES, APP_IN_RELEASE)
+	X(PRUNED, "pruned", BOOL, 0, NULL, RELEASES, APP_IN_RELEASE)                              \
+	/* the pushed app.json's "cron" entries [{"id", "schedule", "command"}] and its    \
+	 * "scripts.dokku" {"predeploy", "postdeploy"} (src/deploy/appjson.c) */      \
+	X(CRON, "cron", ARRAY, 0, NULL, RELEASES, APP_IN_RELEASE)                                 \
+	X(SCRIPTS, "scripts", OBJECT, 0, NULL, RELEASES, APP_IN_RELEASE)
 
 enum app_key {
 #define APP__ENUM(id, name, type, defi, defs, fam, files) APP_##id,
@@ -256,6 +260,8 @@ struct app_release {
 	const char *what;         /* NULL: not stored */
 	const char *source_image; /* git:from-image; NULL: not stored */
 	int pruned;               /* its image was removed */
+	const json_t *cron;       /* app.json cron entries; NULL: none */
+	const json_t *scripts;    /* app.json scripts.dokku; NULL: none */
 };
 /* Appends r to rels' array as a new release object (config, formation, processes
  * and checks are shared by reference, as json_object_set does). */

@@ -223,7 +223,9 @@ int app_release_append(json_t *rels, const struct app_release *r)
 	    set_shared(rel, APP_PROCESSES, r->processes) < 0 ||
 	    set_shared(rel, APP_CHECKS, r->checks) < 0 || app_set_str(rel, APP_WHAT, r->what) < 0 ||
 	    app_set_str(rel, APP_SOURCE_IMAGE, r->source_image) < 0 ||
-	    app_set_bool(rel, APP_PRUNED, r->pruned) < 0 || json_array_append_new(arr, rel) < 0) {
+	    app_set_bool(rel, APP_PRUNED, r->pruned) < 0 ||
+	    set_shared(rel, APP_CRON, r->cron) < 0 ||
+	    set_shared(rel, APP_SCRIPTS, r->scripts) < 0 || json_array_append_new(arr, rel) < 0) {
 		json_decref(rel);
 		return err_set("out of memory");
 	}
@@ -245,6 +247,8 @@ void app_release_read(const json_t *rel, struct app_release *out)
 	out->what = app_get_str(rel, APP_WHAT);
 	out->source_image = app_get_str(rel, APP_SOURCE_IMAGE);
 	out->pruned = app_get_bool(rel, APP_PRUNED);
+	out->cron = app_get(rel, APP_CRON);
+	out->scripts = app_get(rel, APP_SCRIPTS);
 }
 
 static int global_file(struct buf *p)

@@ -133,6 +133,14 @@ int cmd_acl_add(int argc, char **argv); /* acl.c */
 int cmd_acl_remove(int argc, char **argv);
 int cmd_acl_list(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_cron_list(int argc, char **argv); /* cron.c */
+int cmd_cron_run(int argc, char **argv);
+int cmd_cron_report(int argc, char **argv);
+int cmd_cron_exec(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+/* `logs <app> -p cron`: the last tail lines of each cron entry's log (of entry id
+ * only, unless NULL); fails when there is none yet. */
+int cli_cron_logs(const char *app, const char *id, int tail);
 int cmd_help(int argc, char **argv); /* main.c */
 int cmd_version(int argc, char **argv);
 

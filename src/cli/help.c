@@ -14,6 +14,8 @@ static const struct {
 		 { "buildpacks", "Manage the buildpacks of an app" },
 		 { "checks", "Manage the zero-downtime checks of an app" },
 		 { "config", "Manage global and app-specific config vars" },
+		 { "cron", "Manage an app's scheduled commands (app.json \"cron\")" },
+		 { "daemon", "Run the wharf daemon: cron entries and other timed jobs" },
 		 { "domains", "Manage the domains apps are served on" },
 		 { "git", "Manage app deploys through git" },
 		 { "logs", "Show an app's logs" },

@@ -41,6 +41,9 @@ int cmd_logs(int argc, char **argv)
 	     strspn(process, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
 		     strlen(process)))
 		return err_set("invalid process type '%s'", process);
+	/* Cron runs are gone once they end: their output is kept in files (cron.c). */
+	if (process && !strcmp(process, "cron"))
+		return cli_cron_logs(argv[1], NULL, tail);
 	if (scheduler_new(&sched, NULL) < 0 || scheduler_list(sched, argv[1], &procs) < 0)
 		goto out;
 	for (i = 0; i < procs.n; i++) {

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <jansson.h>
 
@@ -267,6 +268,28 @@ long long json_int(const json_t *obj, const char *key, long long def);
 const char **json_str_vec(const json_t *arr);
 /* Appends "k=v" to the array env (an environment in Docker's shape); 0 or -1. */
 int json_env_add(json_t *env, const char *k, const char *v);
+
+/* ---- cron schedules (src/common/cron.c; pure, unit-tested, fuzzed) -----------
+ * Five fields (minute hour day-of-month month day-of-week) of '*', N, N-M and
+ * lists with an optional /STEP, month (jan-dec) and day (sun-sat; 7 = sun) names,
+ * or a macro (@yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly).
+ * Times are seconds since the epoch, evaluated in UTC. When both day fields are
+ * restricted a day matching either runs (Vixie cron's rule). */
+struct cron_expr {
+	uint64_t minute; /* bit N: minute N */
+	uint32_t hour, dom;
+	uint16_t month; /* bits 1-12 */
+	uint8_t dow;    /* bits 0-6, Sunday 0 */
+	int dom_star, dow_star;
+};
+/* 0, or -1 with a message naming the field at fault; rejects a schedule that
+ * never fires ("0 0 30 2 *"). */
+int cron_parse(struct cron_expr *out, const char *text);
+/* 1 when the minute holding t is one of the schedule's. */
+int cron_matches(const struct cron_expr *e, long long t);
+/* The first minute strictly after the minute holding `after` that matches; -1
+ * when none within 8 years. */
+int cron_next(const struct cron_expr *e, long long after, long long *out);
 
 /* ---- validation of names from users ------------------------------------------ */
 

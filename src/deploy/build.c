@@ -12,7 +12,9 @@ void deploy__build_release(struct deploy__build *b)
 {
 	buf_release(&b->image);
 	json_decref(b->processes);
-	b->processes = NULL;
+	json_decref(b->cron);
+	json_decref(b->scripts);
+	b->processes = b->cron = b->scripts = NULL;
 }
 
 /* A Dockerfile app: the image's CMD is web, unless a Procfile names the types. */
@@ -99,6 +101,10 @@ int deploy__build_tree(struct docker *d, const struct deploy_request *req, const
 		goto out;
 	if (plugins_pre("post-extract", app, (const char *[]){ app, dir, rev, NULL }) < 0)
 		goto out; /* the tree may be half-changed: no build from it */
+	/* app.json's cron schedules and scripts are checked before a build is spent
+	 * on a push they would fail. */
+	if (deploy__appjson_from_dir(dir, &out->cron, &out->scripts) < 0)
+		goto out;
 	if (app_load(app, &appobj) < 0)
 		goto out;
 	url = json_str(app_get(appobj, APP_CONFIG), "BUILDPACK_URL", NULL);

@@ -35,9 +35,14 @@ struct release_src {
 	const char *git_rev;
 	const json_t *processes;
 	const json_t *checks;
-	const json_t *config; /* NULL: the app's current config */
-	const char *what;     /* "from-image" for git:from-image; NULL: a push's build */
-	const char *source;   /* the image reference git:from-image was given */
+	const json_t *config;  /* NULL: the app's current config */
+	const char *what;      /* "from-image" for git:from-image; NULL: a push's build */
+	const char *source;    /* the image reference git:from-image was given */
+	const json_t *cron;    /* app.json's cron entries, kept with the release */
+	const json_t *scripts; /* app.json's scripts.dokku, kept with the release */
+	/* A push: scripts.dokku.postdeploy runs once the release serves. A redeploy
+	 * of an image (config change, restart, rollback) runs no deploy script. */
+	int run_scripts;
 };
 
 /* A deploy being assembled from the app's state: what runtime's deploy_req
@@ -168,6 +173,8 @@ static int record(struct assembly *a, struct scheduler *s, const char *app,
 	r.checks = src->checks;
 	r.what = src->what;
 	r.source_image = src->source;
+	r.cron = src->cron;
+	r.scripts = src->scripts;
 	if (app_release_append(a->releases, &r) < 0)
 		goto out;
 	/* The next deploy keeps the containers the router serves. */
@@ -187,6 +194,38 @@ out:
 	buf_release(&now);
 	buf_release(&who);
 	return ret;
+}
+
+/* Runs app.json's scripts.dokku.<which> (a predeploy or postdeploy command) in a
+ * one-off process of image, its output streaming to the pusher. 0 when the app
+ * has none; -1 with the reason when it could not run or exited non-zero. */
+static int deploy_script(struct scheduler *s, const char *app, const json_t *scripts,
+			 const char *which, const char *image, const char *rev)
+{
+	struct deploy_request r = DEPLOY_REQUEST_INIT;
+	struct sched_io io = { 0 };
+	const char *cmd[4] = { "/bin/sh", "-c", NULL, NULL };
+	long long code = -1;
+
+	if (!(cmd[2] = json_string_value(json_object_get(scripts, which))))
+		return 0;
+	say_step("Running %s: %s", which, cmd[2]);
+	r.app = app;
+	r.sched = s;
+	io.no_stdin = 1;
+	if (deploy__run_image(&r, image, rev, which, cmd, &io, &code) < 0)
+		return err_prefix("the %s command could not run: ", which);
+	if (code != 0)
+		return err_set("the %s command failed (exit code %lld)", which, code);
+	return 0;
+}
+
+/* After the swap: a failing postdeploy is reported, and the deploy stands (as
+ * Dokku's): the new release already serves. */
+static void postdeploy(struct scheduler *s, const char *app, const struct release_src *src)
+{
+	if (deploy_script(s, app, src->scripts, "postdeploy", src->image, src->git_rev) < 0)
+		say_warn("%s; the deploy stands", err_msg());
 }
 
 /* Runs the release through the scheduler and records it as release N; prints
@@ -215,6 +254,8 @@ static int release_and_run(struct scheduler *s, const char *app, const struct re
 	say_section("Application deployed: v%ld", a.version);
 	json_array_foreach(a.domains, i, v)
 		say_detail("http://%s", json_string_value(v));
+	if (src->run_scripts)
+		postdeploy(s, app, src);
 	plugins_post("post-deploy", app,
 		     (const char *[]){ app, a.vs, src->image, src->git_rev, NULL });
 	ret = 0;
@@ -291,16 +332,26 @@ static int build_and_run(struct scheduler *s, const struct deploy_request *req,
 			       &built) < 0 ||
 	    runtime_checks_from_dir(&checks, tmp.buf) < 0)
 		goto out;
+	if (json_array_size(built.cron))
+		say_step("Using %zu cron entr%s from app.json", json_array_size(built.cron),
+			 json_array_size(built.cron) == 1 ? "y" : "ies");
 	if (checks)
 		say_step("Using %zu startup check%s from the app", json_array_size(checks),
 			 json_array_size(checks) == 1 ? "" : "s");
 	if (plugins_pre("pre-release", app, (const char *[]){ app, built.image.buf, rev, NULL }) <
 	    0)
 		goto out;
+	/* Before any container of the release starts, and before the release
+	 * phase: a failure leaves the previous release serving. */
+	if (deploy_script(s, app, built.scripts, "predeploy", built.image.buf, rev) < 0)
+		goto out;
 	src.image = built.image.buf;
 	src.git_rev = rev;
 	src.processes = built.processes;
 	src.checks = checks;
+	src.cron = built.cron;
+	src.scripts = built.scripts;
+	src.run_scripts = 1;
 	if (buf_addf(&desc, "deploy %.7s", rev) < 0 ||
 	    release_and_run(s, app, &src, req->why ? req->why : desc.buf, req->by) < 0)
 		goto out;
@@ -415,6 +466,8 @@ static int redeploy_release(const struct deploy_request *req, long from, int res
 	src.config = restore_config ? app_get(rel, APP_CONFIG) : NULL;
 	src.what = app_get_str(rel, APP_WHAT);
 	src.source = app_get_str(rel, APP_SOURCE_IMAGE);
+	src.cron = app_get(rel, APP_CRON);
+	src.scripts = app_get(rel, APP_SCRIPTS);
 	say_step("%s %s", restore_config ? "Rolling back" : "Restarting", req->app);
 	if (deploy__sched(req, &owned, &s) < 0 || clean_leftovers(s, req->app, releases) < 0 ||
 	    release_and_run(s, req->app, &src, why, req->by) < 0)

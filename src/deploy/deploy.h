@@ -154,4 +154,52 @@ int deploy_web_port(const json_t *appobj);
  * and for "dockerfile" when dir has no Dockerfile. */
 int deploy_builder_selected(const json_t *appobj, const char *dir, const char **builder);
 
+/* ---- app.json: cron entries and deploy scripts (src/deploy/appjson.c) ---------- */
+
+/* Parses a pushed app.json (pure, unit-tested, fuzzed): *cron gets a new array of
+ * {"id", "schedule", "command"} (NULL when the app has none), *scripts a new
+ * {"predeploy"?, "postdeploy"?} from "scripts"."dokku" (NULL: none). Refuses text
+ * that is not a JSON object, a schedule cron_parse() refuses, a command that is
+ * empty, longer than 4096 bytes or has a control character, more than 100 entries
+ * and two equal ones; the message names the entry ("app.json cron entry 2
+ * ("bin/task"): bad schedule …"). On failure both are NULL. */
+int deploy_appjson_parse(const char *text, size_t len, json_t **cron, json_t **scripts);
+/* An entry's id: 12 hex digits of a hash of its schedule and command, so an
+ * unchanged entry keeps its id (and its last run) across pushes. */
+int deploy_cron_id(struct buf *out, const char *schedule, const char *command);
+
+/* ---- cron runs (src/deploy/cron.c) ---------------------------------------------
+ * An entry of the current release runs as a one-off process of that release
+ * (`run`'s environment, storage and limits, no stdin), at most one at a time per
+ * entry (a flock on apps/<app>/cron/<id>.lock held for the run). Its last run is
+ * kept in apps/<app>/cron.json: {"<id>": {"last_scheduled": minute (epoch s),
+ * "last_started": epoch s, "last_finished": epoch s, "last_exit": code}}, read
+ * and written under apps/<app>/cron.lock. */
+
+/* The cron entries of the app's current release: *out a new array (empty when
+ * none or no release). */
+int deploy_cron_entries(const char *app, json_t **out);
+/* The entry with this id in entries (borrowed), or NULL with err_set(). */
+const json_t *deploy_cron_find(const json_t *entries, const char *app, const char *id);
+/* Runs the entry now: *code gets the command's exit code. -1 with err_set()
+ * when it cannot run; *busy (may be NULL) is set to 1 when the reason is that
+ * a run of the entry is still going. Output goes to fds 1 and 2, between a
+ * start line and an exit line. */
+int deploy_cron_exec(const struct deploy_request *req, const char *id, long long *code, int *busy);
+/* The app's cron.json (*out a new object, {} when none). */
+int deploy_cron_state_load(const char *app, json_t **out);
+/* The scheduler's claim on the run of minute (epoch seconds, a multiple of 60):
+ * 1 when the entry's "last_scheduled" was older and is now minute (the caller
+ * starts the run), 0 when that minute was already claimed (by a daemon that ran
+ * before a restart, say), -1 on error. */
+int deploy_cron_claim(const char *app, const char *id, long long minute);
+/* 1 when a run of the entry is going now (its lock is held), else 0. */
+int deploy_cron_running(const char *app, const char *id);
+/* apps/<app>/cron/<id>.log, the entry's output (scheduled and cron:run runs
+ * alike), rotated to .log.1 past 1 MiB by deploy_cron_log_open(). */
+int deploy_cron_log_path(struct buf *out, const char *app, const char *id);
+/* Opens the entry's log for appending (O_APPEND, 0600), rotating it first;
+ * returns the fd or -1 with err_set(). */
+int deploy_cron_log_open(const char *app, const char *id);
+
 #endif

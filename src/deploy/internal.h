@@ -28,13 +28,14 @@ int deploy__prune_images(struct scheduler *s, json_t *releases, long retain);
 /* ---- builds (build.c) --------------------------------------------------------- */
 
 struct deploy__build {
-	struct buf image;  /* the new image's id */
-	json_t *processes; /* type -> Cmd array (or null: the image's CMD); NULL when
+	struct buf image;       /* the new image's id */
+	json_t *processes;      /* type -> Cmd array (or null: the image's CMD); NULL when
 	                          * the app only has the image's CMD as `web` */
+	json_t *cron, *scripts; /* app.json's (deploy_appjson_parse()); NULL: none */
 };
-#define DEPLOY__BUILD_INIT                           \
-	{                                            \
-		.image = BUF_INIT, .processes = NULL \
+#define DEPLOY__BUILD_INIT                                                          \
+	{                                                                           \
+		.image = BUF_INIT, .processes = NULL, .cron = NULL, .scripts = NULL \
 	}
 void deploy__build_release(struct deploy__build *b);
 /* Exports req->rev of the app's repository into dir, detects the builder,
@@ -51,5 +52,23 @@ void deploy__checks_apply(const json_t *appobj, struct deploy_req *req);
 int deploy__plugin_builder(const char *app, const char *dir, const char **builder);
 /* deploy_req.check_fn: the check-deploy trigger (data is the app name). */
 int deploy__check_deploy(void *data, const char *id, const char *type, int port, const char *addr);
+
+/* ---- app.json (appjson.c) ------------------------------------------------------ */
+
+/* deploy_appjson_parse() of dir/app.json; both NULL when there is none. */
+int deploy__appjson_from_dir(const char *dir, json_t **cron, json_t **scripts);
+
+/* ---- one-off processes (oneoff.c) ---------------------------------------------- */
+
+/* cmd in a one-off process of image with the app's environment (WHARF_PROCESS=
+ * process, GIT_REV=git_rev unless NULL), storage and `run` limits: `run`, cron
+ * runs, the predeploy and postdeploy scripts. */
+int deploy__run_image(const struct deploy_request *req, const char *image, const char *git_rev,
+		      const char *process, const char **cmd, const struct sched_io *io,
+		      long long *code);
+/* deploy__run_image() of the app's current release ("has no release yet: push
+ * first" without one). */
+int deploy__run_current(const struct deploy_request *req, const char *process, const char **cmd,
+			const struct sched_io *io, long long *code);
 
 #endif

@@ -22,7 +22,7 @@ static int run_limits(const json_t *appobj, long long *memory, long long *nano)
 
 /* The environment of a one-off process: the app's config as its processes get
  * it, plus what a deploy adds. */
-static int run_env(const char *app, const json_t *rel, json_t *env)
+static int run_env(const char *app, const char *git_rev, const char *process, json_t *env)
 {
 	json_t *cfg = NULL, *v;
 	const char *k;
@@ -34,9 +34,8 @@ static int run_env(const char *app, const json_t *rel, json_t *env)
 		if (json_is_string(v) && json_env_add(env, k, json_string_value(v)) < 0)
 			goto out;
 	if (json_env_add(env, "WHARF_APP", app) < 0 ||
-	    json_env_add(env, "WHARF_PROCESS", "run") < 0 ||
-	    (app_get_str(rel, APP_GIT_REV) &&
-	     json_env_add(env, "GIT_REV", app_get_str_or(rel, APP_GIT_REV, "")) < 0))
+	    json_env_add(env, "WHARF_PROCESS", process) < 0 ||
+	    (git_rev && json_env_add(env, "GIT_REV", git_rev) < 0))
 		goto out;
 	ret = 0;
 out:
@@ -44,25 +43,18 @@ out:
 	return ret;
 }
 
-int deploy_run(const struct deploy_request *req, const char **cmd, const struct sched_io *io,
-	       long long *code)
+int deploy__run_image(const struct deploy_request *req, const char *image, const char *git_rev,
+		      const char *process, const char **cmd, const struct sched_io *io,
+		      long long *code)
 {
 	struct sched_oneoff o = { 0 };
 	struct scheduler *owned = NULL, *s = NULL;
-	json_t *appobj = NULL, *rels = NULL, *env = json_array();
-	const json_t *rel;
+	json_t *appobj = NULL, *env = json_array();
 	const char **envv = NULL, **binds = NULL;
 	int ret = -1;
 
 	*code = -1;
-	if (app_load(req->app, &appobj) < 0 || app_releases_load(req->app, &rels) < 0)
-		goto out;
-	rel = app_release_current(rels);
-	if (!app_get_str(rel, APP_IMAGE)) {
-		err_set("%s has no release yet: push first", req->app);
-		goto out;
-	}
-	if (!env || run_env(req->app, rel, env) < 0)
+	if (!env || app_load(req->app, &appobj) < 0 || run_env(req->app, git_rev, process, env) < 0)
 		goto out;
 	if (!(envv = json_str_vec(env)) || deploy_storage_binds(appobj, &binds) < 0 ||
 	    run_limits(appobj, &o.memory, &o.nano_cpus) < 0) {
@@ -71,7 +63,7 @@ int deploy_run(const struct deploy_request *req, const char **cmd, const struct 
 		goto out;
 	}
 	o.app = req->app;
-	o.image = app_get_str_or(rel, APP_IMAGE, "");
+	o.image = image;
 	o.env = envv;
 	o.cmd = cmd;
 	o.binds = binds;
@@ -82,10 +74,37 @@ out:
 	free(envv);
 	free(binds);
 	json_decref(appobj);
-	json_decref(rels);
 	json_decref(env);
 	scheduler_free(owned);
 	return ret;
+}
+
+int deploy__run_current(const struct deploy_request *req, const char *process, const char **cmd,
+			const struct sched_io *io, long long *code)
+{
+	json_t *rels = NULL;
+	const json_t *rel;
+	int ret = -1;
+
+	*code = -1;
+	if (app_releases_load(req->app, &rels) < 0)
+		goto out;
+	rel = app_release_current(rels);
+	if (!app_get_str(rel, APP_IMAGE)) {
+		err_set("%s has no release yet: push first", req->app);
+		goto out;
+	}
+	ret = deploy__run_image(req, app_get_str_or(rel, APP_IMAGE, ""),
+				app_get_str(rel, APP_GIT_REV), process, cmd, io, code);
+out:
+	json_decref(rels);
+	return ret;
+}
+
+int deploy_run(const struct deploy_request *req, const char **cmd, const struct sched_io *io,
+	       long long *code)
+{
+	return deploy__run_current(req, "run", cmd, io, code);
 }
 
 /* The newest running process of the app of type (NULL: web if one runs, else

@@ -205,6 +205,7 @@ struct sched_oneoff {
  * runs (the caller switches its terminal to raw mode). Both may be NULL. */
 struct sched_io {
 	int tty;
+	int no_stdin; /* the process gets no stdin and fd 0 is not read (cron, deploy scripts) */
 	int (*tick)(void *data);
 	void (*started)(void *data);
 	void *data;

@@ -147,7 +147,7 @@ static int pump(struct scheduler *s, int conn, const struct sched_io *io)
 	if (io->started)
 		io->started(io->data);
 	resize(p.l, io);
-	return docker_pump(conn, 0, io->tty, pump_tick, &p);
+	return docker_pump(conn, io->no_stdin ? -1 : 0, io->tty, pump_tick, &p);
 }
 
 static int local_run(struct scheduler *s, const struct sched_oneoff *o, const struct sched_io *io,
@@ -176,7 +176,7 @@ static int local_run(struct scheduler *s, const struct sched_oneoff *o, const st
 	spec.memory = o->memory;
 	spec.nano_cpus = o->nano_cpus;
 	spec.tty = io->tty;
-	spec.open_stdin = 1;
+	spec.open_stdin = !io->no_stdin;
 	/* On the app's network, as its other containers: never the host's. */
 	if (runtime_app_network(D(s), o->app, &net, NULL) < 0)
 		goto out;
@@ -185,7 +185,7 @@ static int local_run(struct scheduler *s, const struct sched_oneoff *o, const st
 		goto out;
 	session(s, "containers", id.buf);
 	/* Attached before it starts, so no byte of output is missed. */
-	if (docker_container_attach(D(s), id.buf, 1, &conn) < 0)
+	if (docker_container_attach(D(s), id.buf, !io->no_stdin, &conn) < 0)
 		goto out;
 	if (docker_container_start(D(s), id.buf) < 0)
 		goto out;

@@ -138,6 +138,9 @@ static void the_table_says_who(void **state)
 						"config:set",
 						"config:show",
 						"config:unset",
+						"cron:list",
+						"cron:report",
+						"cron:run",
 						"domains:add",
 						"domains:clear",
 						"domains:disable",
@@ -175,8 +178,10 @@ static void the_table_says_who(void **state)
 						"run",
 						"urls",
 						NULL };
-	static const char *const local[] = { "certs:add",   "certs:remove", "git-hook",  "router",
-					     "ssh-command", "stack:build",  "stack:set", NULL };
+	static const char *const local[] = { "certs:add",   "certs:remove", "cron:exec",
+					     "daemon",      "git-hook",     "router",
+					     "ssh-command", "stack:build",  "stack:set",
+					     NULL };
 	const struct command *c;
 	size_t i, n = 0;
 

@@ -1,0 +1,93 @@
+/* jobs.c - the daemon's job table, and the jobs wharf ships: every app's cron
+ * entries, and the slot of certificate renewal. To add a job, add a row (see
+ * docs/cron.md, "Adding a job to the daemon"). */
+#include "daemon/daemon.h"
+#include "app/app.h"
+#include "deploy/deploy.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int daemon_job_wharf(struct daemon *d, long long minute, void *data)
+{
+	const char *const *argv = data;
+	struct buf key = BUF_INIT;
+	size_t i;
+	int r;
+
+	(void)minute;
+	for (i = 0; argv[i]; i++)
+		buf_addf(&key, "%s%s", i ? " " : "wharf ", argv[i]);
+	r = daemon_spawn(d, key.buf, argv, -1);
+	if (r == 0)
+		daemon_log(d, "%s: the previous run still runs; this one is skipped", key.buf);
+	buf_release(&key);
+	return r < 0 ? -1 : 0;
+}
+
+/* The app's entries due this minute: each claimed in its cron.json (so a daemon
+ * restarted within the minute does not run it again) and started as `wharf
+ * cron:exec APP ID`, output appended to the entry's log. */
+static void cron_app(struct daemon *d, const char *app, long long minute)
+{
+	json_t *entries = NULL, *e;
+	struct cron_expr ce;
+	size_t i;
+
+	if (deploy_cron_entries(app, &entries) < 0) {
+		daemon_log(d, "cron %s: %s", app, err_msg());
+		return;
+	}
+	json_array_foreach(entries, i, e) {
+		const char *id = json_str(e, "id", ""), *sched = json_str(e, "schedule", "");
+		const char *argv[] = { "cron:exec", app, id, NULL };
+		struct buf key = BUF_INIT;
+		int fd, r;
+
+		/* Checked at push; a release written by hand is checked again. */
+		if (cron_parse(&ce, sched) < 0 || !cron_matches(&ce, minute))
+			continue;
+		buf_addf(&key, "cron %s %s", app, id);
+		if (deploy_cron_running(app, id)) {
+			daemon_log(d, "%s: the previous run still runs; this one is skipped",
+				   key.buf);
+		} else if ((r = deploy_cron_claim(app, id, minute)) == 0) {
+			daemon_log(d, "%s: this minute's run was already started", key.buf);
+		} else if (r < 0 || (fd = deploy_cron_log_open(app, id)) < 0) {
+			daemon_log(d, "%s: %s", key.buf, err_msg());
+		} else {
+			if (daemon_spawn(d, key.buf, argv, fd) < 0)
+				daemon_log(d, "%s: %s", key.buf, err_msg());
+			close(fd);
+		}
+		buf_release(&key);
+	}
+	json_decref(entries);
+}
+
+static int job_cron(struct daemon *d, long long minute, void *data)
+{
+	json_t *apps = NULL, *v;
+	size_t i;
+
+	(void)data;
+	if (app_list(&apps) < 0)
+		return -1;
+	json_array_foreach(apps, i, v)
+		cron_app(d, json_string_value(v), minute);
+	json_decref(apps);
+	return 0;
+}
+
+/* ---- the job table ---------------------------------------------------------------
+ * name, schedule (UTC), function (NULL: disabled), data. Rows run in this order
+ * each minute their schedule matches. */
+const struct daemon_job daemon_jobs[] = {
+	{ "cron", "* * * * *", job_cron, NULL },
+	/* Certificate renewal (h-acme): set the function, e.g. daemon_job_wharf with
+	 * (void *)(const char *const[]){ "letsencrypt:auto-renew", NULL }, or a
+	 * daemon_job_fn of the acme part that spawns its work. Disabled until then. */
+	{ "certs-renew", "17 3 * * *", NULL, NULL },
+	{ NULL, NULL, NULL, NULL },
+};
