@@ -133,6 +133,15 @@ int cmd_acl_add(int argc, char **argv); /* acl.c */
 int cmd_acl_remove(int argc, char **argv);
 int cmd_acl_list(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_letsencrypt_enable(int argc, char **argv); /* letsencrypt.c */
+int cmd_letsencrypt_disable(int argc, char **argv);
+int cmd_letsencrypt_revoke(int argc, char **argv);
+int cmd_letsencrypt_auto_renew(int argc, char **argv);
+int cmd_letsencrypt_list(int argc, char **argv);
+int cmd_letsencrypt_set(int argc, char **argv);
+int cmd_letsencrypt_report(int argc, char **argv);
+int cmd_letsencrypt_cron_job(int argc, char **argv);
+int cmd_letsencrypt_hook(int argc, char **argv);
 int cmd_help(int argc, char **argv); /* main.c */
 int cmd_version(int argc, char **argv);
 
