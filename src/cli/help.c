@@ -16,6 +16,7 @@ static const struct {
 		 { "config", "Manage global and app-specific config vars" },
 		 { "domains", "Manage the domains apps are served on" },
 		 { "git", "Manage app deploys through git" },
+		 { "letsencrypt", "Manage Let's Encrypt (ACME) certificates of apps" },
 		 { "logs", "Show an app's logs" },
 		 { "plugin", "Manage plugins: folders of executables run at named moments" },
 		 { "ports", "Manage the port mappings of an app" },

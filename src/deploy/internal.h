@@ -52,4 +52,12 @@ int deploy__plugin_builder(const char *app, const char *dir, const char **builde
 /* deploy_req.check_fn: the check-deploy trigger (data is the app name). */
 int deploy__check_deploy(void *data, const char *id, const char *type, int port, const char *addr);
 
+/* ---- letsencrypt (letsencrypt.c) ----------------------------------------------- */
+
+/* Why a uacme run failed, from its output (text, len: untrusted, the CA's words in it):
+ * the "detail" of the last problem document the CA sent, else uacme's last line that is
+ * not a hook run it echoes; control characters become spaces. Writes a NUL-terminated
+ * line of at most size - 1 bytes ("-" when there is none) into out (size > 0). */
+void deploy__le_reason(char *out, size_t size, const char *text, size_t len);
+
 #endif

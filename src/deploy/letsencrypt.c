@@ -89,17 +89,63 @@ static void le_run_release(struct le_run *r)
 	json_decref(r->domains);
 }
 
-/* Runs uacme with argv (argv[0] replaced by the binary); the last lines of its output
- * go into the error on failure. Returns its exit status (0 issued, 1 still current,
- * 2 failed) or -1 when it cannot run. */
-static int uacme_run(const char **argv)
+static int line_starts(const char *p, const char *q, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return (size_t)(q - p) >= n && !memcmp(p, prefix, n);
+}
+
+void deploy__le_reason(char *out, size_t size, const char *text, size_t len)
+{
+	static const char key[] = "\"detail\"";
+	const char *end = text + len, *p, *q, *line = NULL, *line_end = NULL, *d;
+	size_t n = 0;
+	int quoted = 0;
+
+	for (p = text; p < end; p = q + 1) {
+		if (!(q = memchr(p, '\n', (size_t)(end - p))))
+			q = end;
+		/* The CA's problem document (RFC 7807) says why; the last one wins. */
+		if ((d = memmem(p, (size_t)(q - p), key, sizeof(key) - 1))) {
+			for (d += sizeof(key) - 1; d < q && (*d == ' ' || *d == ':'); d++)
+				;
+			if (d < q && *d == '"') {
+				line = d + 1;
+				line_end = q;
+				quoted = 1;
+			}
+		} else if (!quoted && q > p && !line_starts(p, q, "uacme: running ")) {
+			line = p; /* its own last word, not a hook run it echoes */
+			line_end = q;
+		}
+		if (q == end)
+			break;
+	}
+	for (p = line; p && p < line_end && n + 1 < size; p++) {
+		if (quoted && *p == '"')
+			break;
+		if (quoted && *p == '\\' && p + 1 < line_end)
+			p++;
+		out[n++] = (unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p;
+	}
+	if (!n && size > 1)
+		out[n++] = '-';
+	if (size)
+		out[n] = '\0';
+}
+
+/* Runs uacme with argv (argv[0] replaced by the binary) for what ("issue", …); its whole
+ * output goes to <dir>/uacme.log (0600), and the line that says why into the error on
+ * failure. Returns its exit status (0 issued, 1 still current, 2 failed) or -1 when it
+ * cannot run. */
+static int uacme_run(const struct le_run *r, const char *what, const char **argv)
 {
 	struct proc_opts o = PROC_OPTS_INIT;
-	struct buf out = BUF_INIT;
+	struct buf out = BUF_INIT, log = BUF_INIT;
 	const char *bin = getenv("WHARF_UACME");
-	const char *tail;
+	char reason[512];
 	int status;
-	size_t n;
 
 	argv[0] = bin && *bin ? bin : "uacme";
 	buf_init(&out, LE_OUTPUT_MAX);
@@ -109,21 +155,19 @@ static int uacme_run(const char **argv)
 	o.out_buf = o.err_buf = &out;
 	o.timeout_ms = LE_TIMEOUT_MS;
 	status = proc_run(&o);
+	if (buf_addf(&log, "%s/uacme.log", r->dir.buf) == 0)
+		(void)fs_write_atomic(log.buf, out.buf, out.len, 0600);
 	if (status < 0) {
 		err_prefix("the ACME client: ");
 	} else if (status >= 2) {
-		/* uacme says what went wrong last: the last two lines tell it. */
-		while (out.len && (out.buf[out.len - 1] == '\n' || out.buf[out.len - 1] == ' '))
-			out.buf[--out.len] = '\0';
-		for (n = 0, tail = out.buf + out.len; tail > out.buf && n < 2; tail--)
-			if (tail[-1] == '\n' && ++n == 2)
-				break;
-		for (n = 0; tail[n]; n++)
-			if ((unsigned char)tail[n] < 0x20 && tail[n] != '\n')
-				out.buf[tail - out.buf + n] = ' ';
-		err_set("uacme %s failed (%s): %s", argv[1] ? argv[1] : "",
-			status == PROC_TIMED_OUT ? "timed out" : "exit status", *tail ? tail : "-");
+		deploy__le_reason(reason, sizeof(reason), out.buf, out.len);
+		if (status == PROC_TIMED_OUT)
+			err_set("uacme %s timed out after %d s (see %s)", what, LE_TIMEOUT_MS / 1000,
+				log.buf);
+		else
+			err_set("uacme %s failed: %s (see %s)", what, reason, log.buf);
 	}
+	buf_release(&log);
 	buf_release(&out);
 	return status;
 }
@@ -237,7 +281,7 @@ static int le_account(struct le_run *r)
 	if (r->email)
 		argv[n++] = r->email;
 	argv[n] = NULL;
-	if ((st = uacme_run(argv)) != 0) {
+	if ((st = uacme_run(r, "new", argv)) != 0) {
 		if (st > 0)
 			err_prefix("cannot create the ACME account: ");
 		goto out;
@@ -282,7 +326,7 @@ static int le_issue(struct le_run *r, json_t **cert)
 		argv[n++] = json_string_value(v);
 	}
 	argv[n] = NULL;
-	if ((st = uacme_run(argv)) != 0) {
+	if ((st = uacme_run(r, "issue", argv)) != 0) {
 		if (st == 1)
 			err_set("uacme issued nothing (the certificate is current)");
 		goto out;
@@ -435,10 +479,9 @@ out:
 
 int deploy_letsencrypt_enable(const char *app)
 {
-	if (le_obtain(app, 1) < 0) {
-		le_failed(app, "issuance");
+	/* A person waits for the answer: the error is it, with no backoff to record. */
+	if (le_obtain(app, 1) < 0)
 		return -1;
-	}
 	say_step("Certificate installed: %s serves HTTPS and redirects HTTP to it", app);
 	return 0;
 }
@@ -502,7 +545,7 @@ int deploy_letsencrypt_revoke(const char *app)
 	argv[n++] = "revoke";
 	argv[n++] = pem.buf;
 	argv[n] = NULL;
-	if (uacme_run(argv) != 0)
+	if (uacme_run(&r, "revoke", argv) != 0)
 		goto out;
 	if (le_off(app) < 0)
 		goto out;
@@ -548,7 +591,7 @@ int deploy_letsencrypt_renew(const char *app, int force, int backoff)
 		goto out;
 	if (le_obtain(app, 0) < 0) {
 		le_failed(app, "renewal");
-		ret = -1;
+		ret = err_set("the certificate of %s was not renewed", app);
 		goto out;
 	}
 	say_step("Renewed the certificate of %s", app);
