@@ -60,8 +60,8 @@
 	X(ROUTER, "router", OBJECT, 0, NULL, ROUTER, APP_IN_APP)                                  \
 	X(REDIRECT_HTTPS, "redirect_https", BOOL, 0, NULL, ROUTER, APP_IN_NESTED)                 \
 	X(MAX_BODY_BYTES, "max_body_bytes", INT, 0, NULL, ROUTER, APP_IN_NESTED)                  \
-	/* letsencrypt: app.json's and global.json's {"email", "server", "graceperiod"}; the  */ \
-	/* app's also {"enabled", "expires", "failures", "retry_at", "last_error"}              */ \
+	/* letsencrypt: {"email", "server", "graceperiod"} in both files; the app's */            \
+	/* also {"enabled", "expires", "failures", "retry_at", "last_error"} */                   \
 	X(LETSENCRYPT, "letsencrypt", OBJECT, 0, NULL, LETSENCRYPT, APP_IN_APP | APP_IN_GLOBAL)   \
 	X(LE_ENABLED, "enabled", BOOL, 0, NULL, LETSENCRYPT, APP_IN_NESTED)                       \
 	X(LE_EMAIL, "email", STRING, 0, NULL, LETSENCRYPT, APP_IN_NESTED)                         \

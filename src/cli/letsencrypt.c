@@ -52,7 +52,8 @@ int cmd_letsencrypt_auto_renew(int argc, char **argv)
 		say_step("Renewing the certificates that expire within their grace period");
 		return deploy_certs_renew_due();
 	}
-	if (cli_need_app(argc, argv, 1, 1) < 0 || (rc = deploy_letsencrypt_renew(argv[1], 0, 0)) < 0)
+	if (cli_need_app(argc, argv, 1, 1) < 0 ||
+	    (rc = deploy_letsencrypt_renew(argv[1], 0, 0)) < 0)
 		return -1;
 	if (rc == 0)
 		say_step("The certificate of %s is not due for renewal", argv[1]);
@@ -62,8 +63,9 @@ int cmd_letsencrypt_auto_renew(int argc, char **argv)
 static void fmt_time(char *out, size_t size, long long t)
 {
 	time_t tt = (time_t)t;
+	struct tm tm;
 
-	if (t <= 0 || !strftime(out, size, "%Y-%m-%d %H:%M:%S UTC", gmtime(&tt)))
+	if (t <= 0 || !strftime(out, size, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&tt, &tm)))
 		snprintf(out, size, "-");
 }
 
@@ -77,7 +79,8 @@ static void fmt_left(char *out, size_t size, long long t, long long now)
 	else if (d <= 0)
 		snprintf(out, size, "expired");
 	else
-		snprintf(out, size, "%lldd, %lldh, %lldm", d / 86400, d % 86400 / 3600, d % 3600 / 60);
+		snprintf(out, size, "%lldd, %lldh, %lldm", d / 86400, d % 86400 / 3600,
+			 d % 3600 / 60);
 }
 
 /* letsencrypt:list: apps with letsencrypt on, their domains and expiry. */
@@ -142,7 +145,7 @@ static int le_set_fn(const char *app, json_t *doc, void *data)
 	if (!s->value)
 		app_unset(le, s->key);
 	else if (s->key == APP_LE_GRACEPERIOD ? app_set_int(le, s->key, s->n) < 0
-					     : app_set_str(le, s->key, s->value) < 0)
+					      : app_set_str(le, s->key, s->value) < 0)
 		return -1;
 	return 1;
 }
@@ -235,7 +238,8 @@ int cmd_letsencrypt_report(int argc, char **argv)
 		} else if (argv[i][0] != '-' && !app && !global) {
 			app = argv[i];
 		} else {
-			return err_set("usage: letsencrypt:report [<app>|--global] [--format json]");
+			return err_set(
+				"usage: letsencrypt:report [<app>|--global] [--format json]");
 		}
 	}
 	if (!app && !global)
@@ -246,8 +250,9 @@ int cmd_letsencrypt_report(int argc, char **argv)
 		goto out;
 	le = app_get(doc, APP_LETSENCRYPT);
 	gle = app_get(gdoc, APP_LETSENCRYPT);
-	g = json_is_integer(json_object_get(le, "graceperiod")) ? app_get_int(le, APP_LE_GRACEPERIOD)
-								 : app_get_int(gle, APP_LE_GRACEPERIOD);
+	g = json_is_integer(json_object_get(le, "graceperiod"))
+		    ? app_get_int(le, APP_LE_GRACEPERIOD)
+		    : app_get_int(gle, APP_LE_GRACEPERIOD);
 	snprintf(grace, sizeof(grace), "%lld", g);
 	fmt_time(when, sizeof(when), app_get_int(le, APP_LE_EXPIRES));
 	fmt_time(retry, sizeof(retry), app_get_int(le, APP_LE_RETRY_AT));
@@ -274,13 +279,15 @@ int cmd_letsencrypt_report(int argc, char **argv)
 	}
 	printf("=====> %s letsencrypt information\n", global ? "global" : app);
 	if (!global) {
-		report_line("Letsencrypt active:", app_get_bool(le, APP_LE_ENABLED) ? "true" : "false");
+		report_line("Letsencrypt active:",
+			    app_get_bool(le, APP_LE_ENABLED) ? "true" : "false");
 		report_line("Letsencrypt expires at:", when);
 		report_line("Letsencrypt failures:",
-			    app_get_int(le, APP_LE_FAILURES) ? json_string_value(json_object_get(
-								       le, "last_error"))
-							     : "0");
-		report_line("Letsencrypt next retry:", app_get_int(le, APP_LE_RETRY_AT) ? retry : "-");
+			    app_get_int(le, APP_LE_FAILURES)
+				    ? json_string_value(json_object_get(le, "last_error"))
+				    : "0");
+		report_line("Letsencrypt next retry:",
+			    app_get_int(le, APP_LE_RETRY_AT) ? retry : "-");
 		report_line("Letsencrypt email:", app_get_str(le, APP_LE_EMAIL));
 		report_line("Letsencrypt server:", app_get_str(le, APP_LE_SERVER));
 	}

@@ -71,12 +71,12 @@ static long long pem_expiry(const char *pem)
 
 struct le_run {
 	const char *app;
-	struct buf dir;    /* WHARF_ROOT/letsencrypt/<app> (uacme's confdir) */
-	struct buf hook;   /* <dir>/hook */
-	char *url;         /* the "server" setting (NULL: production) */
-	char *email;       /* NULL: none */
-	json_t *domains;   /* the app's, first = uacme's IDENTIFIER */
-	struct lock lock;  /* <dir>/lock: one uacme per app at a time */
+	struct buf dir;   /* WHARF_ROOT/letsencrypt/<app> (uacme's confdir) */
+	struct buf hook;  /* <dir>/hook */
+	char *url;        /* the "server" setting (NULL: production) */
+	char *email;      /* NULL: none */
+	json_t *domains;  /* the app's, first = uacme's IDENTIFIER */
+	struct lock lock; /* <dir>/lock: one uacme per app at a time */
 };
 
 static void le_run_release(struct le_run *r)
@@ -162,8 +162,8 @@ static int uacme_run(const struct le_run *r, const char *what, const char **argv
 	} else if (status >= 2) {
 		deploy__le_reason(reason, sizeof(reason), out.buf, out.len);
 		if (status == PROC_TIMED_OUT)
-			err_set("uacme %s timed out after %d s (see %s)", what, LE_TIMEOUT_MS / 1000,
-				log.buf);
+			err_set("uacme %s timed out after %d s (see %s)", what,
+				LE_TIMEOUT_MS / 1000, log.buf);
 		else
 			err_set("uacme %s failed: %s (see %s)", what, reason, log.buf);
 	}
@@ -185,8 +185,9 @@ static int write_hook(struct le_run *r)
 	self[n] = '\0';
 	if (strchr(self, '\''))
 		return err_set("the wharf binary's path has a quote: %s", self);
-	ret = buf_addf(&text, "#!/bin/sh\n# uacme's challenge hook (written by wharf)\n"
-			      "exec '%s' letsencrypt:hook \"$@\"\n",
+	ret = buf_addf(&text,
+		       "#!/bin/sh\n# uacme's challenge hook (written by wharf)\n"
+		       "exec '%s' letsencrypt:hook \"$@\"\n",
 		       self) < 0 ||
 			      fs_write_atomic(r->hook.buf, text.buf, text.len, 0700) < 0
 		      ? -1
@@ -436,6 +437,7 @@ static void le_failed(const char *app, const char *what)
 	struct err_saved why;
 	char when[32];
 	time_t t;
+	struct tm tm;
 
 	err_save(&why);
 	c.failure = why.text;
@@ -446,7 +448,7 @@ static void le_failed(const char *app, const char *what)
 		return;
 	}
 	t = (time_t)c.retry_at;
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
 	say_warn("letsencrypt: %s of %s failed (failure %lld, next try after %s; the current "
 		 "certificate keeps serving): %s",
 		 what, app, c.failures, when, why.text);

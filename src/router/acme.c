@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ACME_PREFIX      "/.well-known/acme-challenge/"
-#define ACME_CONTROL     "/acme/challenges"
-#define ACME_TOKEN_MAX   128                /* Let's Encrypt's are 43 characters */
-#define ACME_THUMB_MAX   128                /* a SHA-256 thumbprint is 43 */
-#define ACME_MAX         256                /* challenges held at once */
-#define ACME_TTL_MS      (60U * 60 * 1000)  /* a forgotten one goes after an hour */
+#define ACME_PREFIX    "/.well-known/acme-challenge/"
+#define ACME_CONTROL   "/acme/challenges"
+#define ACME_TOKEN_MAX 128               /* Let's Encrypt's are 43 characters */
+#define ACME_THUMB_MAX 128               /* a SHA-256 thumbprint is 43 */
+#define ACME_MAX       256               /* challenges held at once */
+#define ACME_TTL_MS    (60U * 60 * 1000) /* a forgotten one goes after an hour */
 
 struct acme_challenge {
 	char token[ACME_TOKEN_MAX + 1];
@@ -151,7 +151,8 @@ static void acme_put(struct cconn *cc, const char *token, const char *body, size
 	if (!(c = acme_find(t, token, strlen(token)))) {
 		if (t->n == ACME_MAX) {
 			free(auth);
-			router__cconn_error(cc, 503, "too many challenges pending; try again later");
+			router__cconn_error(cc, 503,
+					    "too many challenges pending; try again later");
 			return;
 		}
 		c = &t->ch[t->n++];
@@ -189,7 +190,8 @@ void router__control_acme(struct cconn *cc, const char *url, size_t len, const c
 	}
 	tlen = len - plen - 1;
 	if (!router__acme_token_valid(url + plen + 1, tlen)) {
-		router__cconn_error(cc, 400, "invalid token: 1 to 128 characters of A-Z a-z 0-9 - _");
+		router__cconn_error(cc, 400,
+				    "invalid token: 1 to 128 characters of A-Z a-z 0-9 - _");
 		return;
 	}
 	memcpy(token, url + plen + 1, tlen);
@@ -203,7 +205,8 @@ void router__control_acme(struct cconn *cc, const char *url, size_t len, const c
 		}
 		free(c->auth);
 		*c = cc->r->acme->ch[--cc->r->acme->n];
-		router__cconn_answer(cc, 200, json_pack("{s:s, s:b}", "token", token, "deleted", 1));
+		router__cconn_answer(cc, 200,
+				     json_pack("{s:s, s:b}", "token", token, "deleted", 1));
 	} else {
 		router__cconn_error(cc, 405, "use PUT or DELETE");
 	}

@@ -364,3 +364,34 @@ teardown() {
 	run app_url_get "$app"
 	assert_output "hello from $app"
 }
+
+@test "letsencrypt: a deployer may enable its own app only, and never set the CA or revoke" {
+	local app other key=le-dep-$$
+	app=$(new_app_name mine)
+	other=$(new_app_name other)
+	wharf apps:create "$app" >/dev/null
+	wharf apps:create "$other" >/dev/null
+	ssh-keygen -q -t ed25519 -N '' -C "$key@wharf-e2e" -f "$WHARF_KEYS/$key"
+	wharf ssh-keys:add "$key" --role deployer <"$WHARF_KEYS/$key.pub" >/dev/null
+	wharf acl:add "$app" "$key" >/dev/null
+	run wharf_ssh_key "$key" letsencrypt:report "$app"
+	assert_success
+	assert_output --partial "=====> $app letsencrypt information"
+	# server makes the host fetch a URL of the caller's choosing: admins only.
+	run wharf_ssh_key "$key" letsencrypt:set "$app" server https://127.0.0.1:1/dir
+	assert_failure
+	assert_output --partial "may not run \`letsencrypt:set\`"
+	run wharf_ssh_key "$key" letsencrypt:revoke "$app"
+	assert_failure
+	assert_output --partial "may not run \`letsencrypt:revoke\`"
+	run wharf_ssh_key "$key" letsencrypt:enable "$other"
+	assert_failure
+	refute_output --partial "Getting a certificate"
+	# The hook hands tokens to the router: never over ssh, whoever asks.
+	run wharf_ssh letsencrypt:hook begin http-01 "$app.$WHARF_TEST_DOMAIN" tok tok.x
+	assert_failure
+	run curl -s --unix-socket "$WHARF_ROUTER_SOCKET" http://x/acme/challenges
+	assert_output '{"pending":0}'
+	wharf ssh-keys:remove "$key" >/dev/null
+	rm -f "$WHARF_KEYS/$key" "$WHARF_KEYS/$key.pub"
+}

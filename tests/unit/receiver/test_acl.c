@@ -149,6 +149,9 @@ static void the_table_says_who(void **state)
 						"git:from-image",
 						"git:report",
 						"git:set",
+						"letsencrypt:disable",
+						"letsencrypt:enable",
+						"letsencrypt:report",
 						"logs",
 						"ports:add",
 						"ports:clear",
@@ -175,8 +178,9 @@ static void the_table_says_who(void **state)
 						"run",
 						"urls",
 						NULL };
-	static const char *const local[] = { "certs:add",   "certs:remove", "git-hook",  "router",
-					     "ssh-command", "stack:build",  "stack:set", NULL };
+	static const char *const local[] = { "certs:add",   "certs:remove",     "git-hook",
+					     "router",      "letsencrypt:hook", "ssh-command",
+					     "stack:build", "stack:set",        NULL };
 	const struct command *c;
 	size_t i, n = 0;
 
@@ -192,6 +196,9 @@ static void the_table_says_who(void **state)
 		assert_int_equal(cli_command_access(command_find(local[i])), ACCESS_LOCAL);
 	assert_int_equal(cli_command_access(command_find("help")), ACCESS_ANYONE);
 	assert_int_equal(cli_command_access(command_find("plugin:install")), ACCESS_ADMIN);
+	/* The CA account's settings (server: a URL the host fetches) and revocation. */
+	assert_int_equal(cli_command_access(command_find("letsencrypt:set")), ACCESS_ADMIN);
+	assert_int_equal(cli_command_access(command_find("letsencrypt:revoke")), ACCESS_ADMIN);
 	assert_int_equal(cli_command_access(command_find("ps:fork-bomb")), ACCESS_ADMIN);
 	/* A command that is not in the table (a future one, a plugin's) is admins' only. */
 	assert_int_equal(check("dora", "ps:fork-bomb mine", NULL), -1);
