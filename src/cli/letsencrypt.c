@@ -10,34 +10,29 @@
 
 #define LE_SET_KEYS "email, server or graceperiod"
 
-/* letsencrypt:enable <app> */
+/* letsencrypt:enable|disable|revoke <app>: fn on an existing app. */
+static int app_command(int argc, char **argv, int (*fn)(const char *app))
+{
+	if (argc != 2)
+		return err_set("usage: %s <app>", argv[0]);
+	if (cli_need_app(argc, argv, 1, 1) < 0)
+		return -1;
+	return fn(argv[1]);
+}
+
 int cmd_letsencrypt_enable(int argc, char **argv)
 {
-	if (argc != 2)
-		return err_set("usage: letsencrypt:enable <app>");
-	if (cli_need_app(argc, argv, 1, 1) < 0)
-		return -1;
-	return deploy_letsencrypt_enable(argv[1]);
+	return app_command(argc, argv, deploy_letsencrypt_enable);
 }
 
-/* letsencrypt:disable <app> */
 int cmd_letsencrypt_disable(int argc, char **argv)
 {
-	if (argc != 2)
-		return err_set("usage: letsencrypt:disable <app>");
-	if (cli_need_app(argc, argv, 1, 1) < 0)
-		return -1;
-	return deploy_letsencrypt_disable(argv[1]);
+	return app_command(argc, argv, deploy_letsencrypt_disable);
 }
 
-/* letsencrypt:revoke <app> */
 int cmd_letsencrypt_revoke(int argc, char **argv)
 {
-	if (argc != 2)
-		return err_set("usage: letsencrypt:revoke <app>");
-	if (cli_need_app(argc, argv, 1, 1) < 0)
-		return -1;
-	return deploy_letsencrypt_revoke(argv[1]);
+	return app_command(argc, argv, deploy_letsencrypt_revoke);
 }
 
 /* letsencrypt:auto-renew [<app>]: the app's certificate if due (whatever its backoff: a
@@ -221,8 +216,8 @@ static void report_line(const char *name, const char *value)
 int cmd_letsencrypt_report(int argc, char **argv)
 {
 	json_t *doc = NULL, *gdoc = NULL, *le, *gle, *out = NULL;
-	const char *app = NULL;
-	char when[40], retry[40], grace[32];
+	const char *app = NULL, *computed;
+	char when[40], retry[40], grace[32], fails[32];
 	int i, json = 0, global = 0, ret = -1;
 	long long g;
 
@@ -254,16 +249,16 @@ int cmd_letsencrypt_report(int argc, char **argv)
 		    ? app_get_int(le, APP_LE_GRACEPERIOD)
 		    : app_get_int(gle, APP_LE_GRACEPERIOD);
 	snprintf(grace, sizeof(grace), "%lld", g);
+	computed = deploy_letsencrypt_url(app_get_str(le, APP_LE_SERVER)
+						  ? app_get_str(le, APP_LE_SERVER)
+						  : app_get_str(gle, APP_LE_SERVER));
 	fmt_time(when, sizeof(when), app_get_int(le, APP_LE_EXPIRES));
 	fmt_time(retry, sizeof(retry), app_get_int(le, APP_LE_RETRY_AT));
 	if (json) {
 		out = json_pack("{s:b, s:s?, s:s?, s:s, s:s, s:I, s:s?, s:s?, s:s?, s:I}", "active",
 				app_get_bool(le, APP_LE_ENABLED), "email",
 				app_get_str(le, APP_LE_EMAIL), "global-email",
-				app_get_str(gle, APP_LE_EMAIL), "computed-server",
-				deploy_letsencrypt_url(app_get_str(le, APP_LE_SERVER)
-							       ? app_get_str(le, APP_LE_SERVER)
-							       : app_get_str(gle, APP_LE_SERVER)),
+				app_get_str(gle, APP_LE_EMAIL), "computed-server", computed,
 				"expires", when, "graceperiod", (json_int_t)g, "server",
 				app_get_str(le, APP_LE_SERVER), "global-server",
 				app_get_str(gle, APP_LE_SERVER), "last-error",
@@ -282,10 +277,9 @@ int cmd_letsencrypt_report(int argc, char **argv)
 		report_line("Letsencrypt active:",
 			    app_get_bool(le, APP_LE_ENABLED) ? "true" : "false");
 		report_line("Letsencrypt expires at:", when);
-		report_line("Letsencrypt failures:",
-			    app_get_int(le, APP_LE_FAILURES)
-				    ? json_string_value(json_object_get(le, "last_error"))
-				    : "0");
+		snprintf(fails, sizeof(fails), "%lld", app_get_int(le, APP_LE_FAILURES));
+		report_line("Letsencrypt failures:", fails);
+		report_line("Letsencrypt last error:", app_get_str(le, APP_LE_LAST_ERROR));
 		report_line("Letsencrypt next retry:",
 			    app_get_int(le, APP_LE_RETRY_AT) ? retry : "-");
 		report_line("Letsencrypt email:", app_get_str(le, APP_LE_EMAIL));
@@ -293,10 +287,7 @@ int cmd_letsencrypt_report(int argc, char **argv)
 	}
 	report_line("Letsencrypt global email:", app_get_str(gle, APP_LE_EMAIL));
 	report_line("Letsencrypt global server:", app_get_str(gle, APP_LE_SERVER));
-	report_line("Letsencrypt computed server:",
-		    deploy_letsencrypt_url(app_get_str(le, APP_LE_SERVER)
-						   ? app_get_str(le, APP_LE_SERVER)
-						   : app_get_str(gle, APP_LE_SERVER)));
+	report_line("Letsencrypt computed server:", computed);
 	report_line("Letsencrypt graceperiod:", grace);
 	ret = 0;
 out:
@@ -323,8 +314,7 @@ int cmd_letsencrypt_cron_job(int argc, char **argv)
 int cmd_letsencrypt_hook(int argc, char **argv)
 {
 	struct buf path = BUF_INIT;
-	json_t *body = NULL, *reply = NULL;
-	long status;
+	json_t *body = NULL;
 	int ret = -1, begin;
 
 	if (argc != 6)
@@ -344,16 +334,12 @@ int cmd_letsencrypt_hook(int argc, char **argv)
 		err_set("out of memory");
 		goto out;
 	}
-	if ((status = router_client_call(begin ? "PUT" : "DELETE", path.buf, body, 0, &reply)) < 0)
+	if (router_client_request(begin ? "PUT" : "DELETE", path.buf, body, !begin,
+				  "the router refused the challenge", NULL) < 0)
 		goto out;
-	if (status != 200 && !(status == 404 && !begin)) {
-		router_client_error(status, reply, "the router refused the challenge");
-		goto out;
-	}
 	ret = 0;
 out:
 	json_decref(body);
-	json_decref(reply);
 	buf_release(&path);
 	return ret;
 }

@@ -37,55 +37,27 @@ out:
 	return ret;
 }
 
-int deploy_router_put(const char *app, const char *what, const json_t *body, json_t **reply)
+/* METHOD /apps/<app>/<what> on the router; router_client_request()'s answer. */
+static int app_request(const char *method, const char *app, const char *what, const json_t *body,
+		       json_t **reply)
 {
 	struct buf path = BUF_INIT;
-	json_t *answer = NULL;
-	long status;
-	int ret = -1;
+	int ret = buf_addf(&path, "/apps/%s/%s", app, what) < 0
+			  ? -1
+			  : router_client_request(method, path.buf, body, !body, NULL, reply);
 
-	if (reply)
-		*reply = NULL;
-	if (buf_addf(&path, "/apps/%s/%s", app, what) < 0) {
-		err_set("out of memory");
-		goto out;
-	}
-	if ((status = router_client_call("PUT", path.buf, body, 0, &answer)) < 0)
-		goto out;
-	if (status != 200) {
-		router_client_error(status, answer, NULL);
-		goto out;
-	}
-	if (reply) {
-		*reply = answer;
-		answer = NULL;
-	}
-	ret = 0;
-out:
-	json_decref(answer);
 	buf_release(&path);
 	return ret;
 }
 
+int deploy_router_put(const char *app, const char *what, const json_t *body, json_t **reply)
+{
+	return app_request("PUT", app, what, body, reply) < 0 ? -1 : 0;
+}
+
 int deploy_router_cert_delete(const char *app)
 {
-	struct buf path = BUF_INIT;
-	json_t *reply = NULL;
-	long status;
-	int ret = -1;
-
-	if (buf_addf(&path, "/apps/%s/cert", app) < 0 ||
-	    (status = router_client_call("DELETE", path.buf, NULL, 0, &reply)) < 0)
-		goto out;
-	if (status != 200 && status != 404) {
-		router_client_error(status, reply, NULL);
-		goto out;
-	}
-	ret = status == 200;
-out:
-	json_decref(reply);
-	buf_release(&path);
-	return ret;
+	return app_request("DELETE", app, "cert", NULL, NULL);
 }
 
 int deploy_cert_install(const char *app, const json_t *cert, json_t **info)

@@ -403,31 +403,45 @@ static int le_change_fn(const char *app, json_t *doc, void *data)
 	return 1;
 }
 
-/* Installs cert under the app's lock, records it, and turns the redirect on when asked. */
-static int le_install(const char *app, const json_t *cert, int redirect)
+/* Under the app's lock, held throughout so no deploy sends the router older options
+ * meanwhile: cert installed (NULL: the app's removed), the router's redirect_https set
+ * when c->redirect >= 0, and app.json's letsencrypt state changed as c says. */
+static int le_apply(const char *app, const json_t *cert, struct le_change *c)
 {
-	struct le_change c = { .enable = 1, .success = 1, .redirect = -1 };
 	struct lock l = LOCK_INIT;
-	json_t *opts = NULL;
+	json_t *doc = NULL, *opts = NULL;
 	int ret = -1;
 
-	c.expires = pem_expiry(json_string_value(json_object_get(cert, "cert")));
-	if (app_lock(&l, app) < 0 || deploy_cert_install(app, cert, NULL) < 0)
+	if (app_lock(&l, app) < 0 ||
+	    (cert ? deploy_cert_install(app, cert, NULL) : deploy_cert_remove(app)) < 0)
 		goto out;
-	if (redirect) {
-		/* Dokku's letsencrypt turns HTTP -> HTTPS on with a certificate, as wharf does:
-		 * router:set <app> redirect-https false turns it off again, and renewals keep it. */
-		if (!(opts = json_pack("{s:b}", "redirect_https", 1)) ||
-		    deploy_router_put(app, "options", opts, NULL) < 0)
+	if (c->redirect >= 0) {
+		if (!(opts = json_pack("{s:b}", "redirect_https", c->redirect))) {
+			err_set("out of memory");
 			goto out;
-		c.redirect = 1;
+		}
+		if (deploy_router_put(app, "options", opts, NULL) < 0)
+			goto out;
 	}
-	lock_release(&l);
-	ret = app_update(app, le_change_fn, &c) < 0 ? -1 : 0;
+	if (app_load(app, &doc) < 0 || le_change_fn(app, doc, c) < 0 || app_save(app, doc) < 0)
+		goto out;
+	ret = 0;
 out:
 	lock_release(&l);
+	json_decref(doc);
 	json_decref(opts);
 	return ret;
+}
+
+/* Installs cert and records it; with redirect, HTTP -> HTTPS on. Dokku's letsencrypt
+ * does that with a certificate, as wharf does: router:set <app> redirect-https false
+ * turns it off again, and renewals (redirect 0) leave it as it is. */
+static int le_install(const char *app, const json_t *cert, int redirect)
+{
+	struct le_change c = { .enable = 1, .success = 1, .redirect = redirect ? 1 : -1 };
+
+	c.expires = pem_expiry(json_string_value(json_object_get(cert, "cert")));
+	return le_apply(app, cert, &c);
 }
 
 /* Records a failed try (counted, backed off) and says it on one line. */
@@ -488,26 +502,12 @@ int deploy_letsencrypt_enable(const char *app)
 	return 0;
 }
 
+/* The certificate removed, renewals off, HTTP no longer redirected. */
 static int le_off(const char *app)
 {
 	struct le_change c = { .enable = 0, .redirect = 0 };
-	json_t *opts = json_pack("{s:b}", "redirect_https", 0);
-	struct lock l = LOCK_INIT;
-	int ret = -1;
 
-	if (!opts) {
-		err_set("out of memory");
-		goto out;
-	}
-	if (app_lock(&l, app) < 0 || deploy_cert_remove(app) < 0 ||
-	    deploy_router_put(app, "options", opts, NULL) < 0)
-		goto out;
-	lock_release(&l);
-	ret = app_update(app, le_change_fn, &c) < 0 ? -1 : 0;
-out:
-	lock_release(&l);
-	json_decref(opts);
-	return ret;
+	return le_apply(app, NULL, &c);
 }
 
 int deploy_letsencrypt_disable(const char *app)
