@@ -86,13 +86,12 @@ start_sshd() {
 	/usr/sbin/sshd </dev/null
 }
 
-# The router's flags: HTTPS on :443 once any app has a certificate (certs:add or
-# certs:generate store them under $WHARF_HOME/router/certs); run `make up` again after the
-# first one. Written to /etc/default/wharf-router for the systemd unit.
+# The router's flags: HTTPS on :443 always, so the first certificate an app gets
+# (letsencrypt:enable, certs:add, certs:generate) serves at once, without running `make up`
+# again; until an app has one, a TLS handshake is refused (no certificate for the name).
+# Written to /etc/default/wharf-router for the systemd unit.
 router_args() {
-	if compgen -G "$WHARF_HOME/router/certs/*.crt" >/dev/null; then
-		echo "--listen-https 0.0.0.0:443"
-	fi
+	echo "--listen-https 0.0.0.0:443"
 }
 
 # launch_logged NAME PIDFILE LOG READY CMD...: starts CMD in the background (own session, output

@@ -60,6 +60,17 @@
 	X(ROUTER, "router", OBJECT, 0, NULL, ROUTER, APP_IN_APP)                                  \
 	X(REDIRECT_HTTPS, "redirect_https", BOOL, 0, NULL, ROUTER, APP_IN_NESTED)                 \
 	X(MAX_BODY_BYTES, "max_body_bytes", INT, 0, NULL, ROUTER, APP_IN_NESTED)                  \
+	/* letsencrypt: {"email", "server", "graceperiod"} in both files; the app's */            \
+	/* also {"enabled", "expires", "failures", "retry_at", "last_error"} */                   \
+	X(LETSENCRYPT, "letsencrypt", OBJECT, 0, NULL, LETSENCRYPT, APP_IN_APP | APP_IN_GLOBAL)   \
+	X(LE_ENABLED, "enabled", BOOL, 0, NULL, LETSENCRYPT, APP_IN_NESTED)                       \
+	X(LE_EMAIL, "email", STRING, 0, NULL, LETSENCRYPT, APP_IN_NESTED)                         \
+	X(LE_SERVER, "server", STRING, 0, NULL, LETSENCRYPT, APP_IN_NESTED)                       \
+	X(LE_GRACEPERIOD, "graceperiod", INT, 2592000, NULL, LETSENCRYPT, APP_IN_NESTED)          \
+	X(LE_EXPIRES, "expires", INT, 0, NULL, LETSENCRYPT, APP_IN_NESTED)                        \
+	X(LE_FAILURES, "failures", INT, 0, NULL, LETSENCRYPT, APP_IN_NESTED)                      \
+	X(LE_RETRY_AT, "retry_at", INT, 0, NULL, LETSENCRYPT, APP_IN_NESTED)                      \
+	X(LE_LAST_ERROR, "last_error", STRING, 0, NULL, LETSENCRYPT, APP_IN_NESTED)               \
 	/* releases */                                                                            \
 	X(RETAIN, "retain", INT, 5, NULL, RELEASES, APP_IN_APP)                                   \
 	X(RELEASES, "releases", ARRAY, 0, NULL, RELEASES, APP_IN_RELEASES)                        \
@@ -99,6 +110,7 @@ enum app_family {
 	APP_FAM_RESOURCES,
 	APP_FAM_STORAGE,
 	APP_FAM_ROUTER,
+	APP_FAM_LETSENCRYPT,
 	APP_FAM_RELEASES
 };
 

@@ -18,70 +18,9 @@
 
 #define CERT_FILE_MAX (1024 * 1024)
 
-/* Writes cert ({"cert", "key"}) as the app's certificate (0600: it holds the
- * private key), or removes it when cert is NULL. */
-static int cert_save(const char *app, const json_t *cert)
-{
-	struct buf path = BUF_INIT;
-	char *text = NULL;
-	int ret = -1;
-
-	if (wharf_app_path(&path, app, "cert.json") < 0)
-		goto out;
-	if (!cert) {
-		if (unlink(path.buf) < 0 && errno != ENOENT) {
-			err_set_errno("cannot remove %s", path.buf);
-			goto out;
-		}
-		ret = 0;
-		goto out;
-	}
-	if (!(text = json_dumps(cert, JSON_INDENT(2) | JSON_SORT_KEYS))) {
-		err_set("out of memory");
-		goto out;
-	}
-	ret = fs_write_atomic(path.buf, text, strlen(text), 0600);
-out:
-	free(text);
-	buf_release(&path);
-	return ret;
-}
-
 int cli_router_put(const char *app, const char *what, const json_t *body, json_t **reply)
 {
-	struct buf path = BUF_INIT;
-	json_t *answer = NULL;
-	long status;
-	int ret = -1;
-
-	if (reply)
-		*reply = NULL;
-	if (buf_addf(&path, "/apps/%s/%s", app, what) < 0) {
-		err_set("out of memory");
-		goto out;
-	}
-	if ((status = router_client_call("PUT", path.buf, body, 0, &answer)) < 0)
-		goto out;
-	if (status != 200) {
-		router_client_error(status, answer, NULL);
-		goto out;
-	}
-	if (reply) {
-		*reply = answer;
-		answer = NULL;
-	}
-	ret = 0;
-out:
-	json_decref(answer);
-	buf_release(&path);
-	return ret;
-}
-
-/* PUT /apps/<app>/cert with cert; the router's answer (certificate info) in
- * *info when info is not NULL. */
-static int put_cert(const char *app, const json_t *cert, json_t **info)
-{
-	return cli_router_put(app, "cert", cert, info);
+	return deploy_router_put(app, what, body, reply);
 }
 
 int cli_cert_sync(const char *app)
@@ -90,61 +29,14 @@ int cli_cert_sync(const char *app)
 	int ret = -1;
 
 	if (deploy_cert_load(app, &cert) == 0)
-		ret = cert ? put_cert(app, cert, NULL) : 0;
+		ret = cert ? deploy_router_put(app, "cert", cert, NULL) : 0;
 	json_decref(cert);
-	return ret;
-}
-
-/* DELETE /apps/<app>/cert: 1 if the router had one, 0 if not, -1 on error. */
-static int router_cert_delete(const char *app)
-{
-	struct buf path = BUF_INIT;
-	json_t *reply = NULL;
-	long status;
-	int ret = -1;
-
-	if (buf_addf(&path, "/apps/%s/cert", app) < 0 ||
-	    (status = router_client_call("DELETE", path.buf, NULL, 0, &reply)) < 0)
-		goto out;
-	if (status != 200 && status != 404) {
-		router_client_error(status, reply, NULL);
-		goto out;
-	}
-	ret = status == 200;
-out:
-	json_decref(reply);
-	buf_release(&path);
 	return ret;
 }
 
 int cli_cert_forget(const char *app)
 {
-	return router_cert_delete(app) < 0 ? -1 : 0;
-}
-
-/* Makes cert the app's certificate: the router first (it checks that the chain
- * and key load and match, and refuses otherwise, changing nothing), then the
- * app's state; if that cannot be written, the router gets the old one back.
- * The caller holds the app's lock. */
-static int cert_install(const char *app, const json_t *cert, json_t **info)
-{
-	json_t *old = NULL;
-	struct err_saved why;
-	int ret = -1;
-
-	if (deploy_cert_load(app, &old) < 0 || put_cert(app, cert, info) < 0)
-		goto out;
-	if (cert_save(app, cert) < 0) {
-		err_save(&why);
-		if (old ? put_cert(app, old, NULL) < 0 : router_cert_delete(app) < 0)
-			say_warn("the router keeps the new certificate: %s", err_msg());
-		err_restore(&why);
-		goto out;
-	}
-	ret = 0;
-out:
-	json_decref(old);
-	return ret;
+	return deploy_router_cert_delete(app) < 0 ? -1 : 0;
 }
 
 static void print_info(const json_t *info)
@@ -191,7 +83,7 @@ int cmd_certs_add(int argc, char **argv)
 	if (app_lock(&l, argv[1]) < 0)
 		goto out;
 	say_step("Adding certificate to %s", argv[1]);
-	if (cert_install(argv[1], cert, &info) < 0)
+	if (deploy_cert_install(argv[1], cert, &info) < 0)
 		goto out;
 	print_info(info);
 	ret = 0;
@@ -208,27 +100,22 @@ out:
 int cmd_certs_remove(int argc, char **argv)
 {
 	struct lock l = LOCK_INIT;
-	json_t *cert = NULL;
 	int had, ret = -1;
 
 	if (argc != 2)
 		return err_set("usage: certs:remove <app>");
 	if (cli_need_app(argc, argv, 1, 1) < 0)
 		return -1;
-	if (app_lock(&l, argv[1]) < 0 || deploy_cert_load(argv[1], &cert) < 0 ||
-	    (had = router_cert_delete(argv[1])) < 0)
+	if (app_lock(&l, argv[1]) < 0 || (had = deploy_cert_remove(argv[1])) < 0)
 		goto out;
-	if (!had && !cert) {
+	if (!had) {
 		err_set("no certificate for this app");
 		goto out;
 	}
-	if (cert_save(argv[1], NULL) < 0)
-		goto out;
 	say_step("Removed the certificate of %s", argv[1]);
 	ret = 0;
 out:
 	lock_release(&l);
-	json_decref(cert);
 	return ret;
 }
 
@@ -386,7 +273,7 @@ int cmd_certs_generate(int argc, char **argv)
 		err_set("out of memory");
 		goto out;
 	}
-	if (app_lock(&l, argv[1]) < 0 || cert_install(argv[1], body, &reply) < 0)
+	if (app_lock(&l, argv[1]) < 0 || deploy_cert_install(argv[1], body, &reply) < 0)
 		goto out;
 	print_info(reply);
 	say_detail("valid for %d days; browsers will warn: it is signed by no authority",

@@ -141,6 +141,15 @@ int cmd_daemon(int argc, char **argv);
 /* `logs <app> -p cron`: the last tail lines of each cron entry's log (of entry id
  * only, unless NULL); fails when there is none yet. */
 int cli_cron_logs(const char *app, const char *id, int tail);
+int cmd_letsencrypt_enable(int argc, char **argv); /* letsencrypt.c */
+int cmd_letsencrypt_disable(int argc, char **argv);
+int cmd_letsencrypt_revoke(int argc, char **argv);
+int cmd_letsencrypt_auto_renew(int argc, char **argv);
+int cmd_letsencrypt_list(int argc, char **argv);
+int cmd_letsencrypt_set(int argc, char **argv);
+int cmd_letsencrypt_report(int argc, char **argv);
+int cmd_letsencrypt_cron_job(int argc, char **argv);
+int cmd_letsencrypt_hook(int argc, char **argv);
 int cmd_help(int argc, char **argv); /* main.c */
 int cmd_version(int argc, char **argv);
 

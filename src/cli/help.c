@@ -18,6 +18,7 @@ static const struct {
 		 { "daemon", "Run the wharf daemon: cron entries and other timed jobs" },
 		 { "domains", "Manage the domains apps are served on" },
 		 { "git", "Manage app deploys through git" },
+		 { "letsencrypt", "Manage Let's Encrypt (ACME) certificates of apps" },
 		 { "logs", "Show an app's logs" },
 		 { "plugin", "Manage plugins: folders of executables run at named moments" },
 		 { "ports", "Manage the port mappings of an app" },

@@ -85,9 +85,10 @@ static int job_cron(struct daemon *d, long long minute, void *data)
  * each minute their schedule matches. */
 const struct daemon_job daemon_jobs[] = {
 	{ "cron", "* * * * *", job_cron, NULL },
-	/* Certificate renewal (h-acme): set the function, e.g. daemon_job_wharf with
-	 * (void *)(const char *const[]){ "letsencrypt:auto-renew", NULL }, or a
-	 * daemon_job_fn of the acme part that spawns its work. Disabled until then. */
-	{ "certs-renew", "17 3 * * *", NULL, NULL },
+	/* Certificate renewal (docs/letsencrypt.md): `letsencrypt:auto-renew` renews
+	 * what is within its grace period and past its backoff, and does nothing else,
+	 * so it runs hourly; a run still going skips the next. */
+	{ "certs-renew", "17 * * * *", daemon_job_wharf,
+	  (void *)(const char *const[]){ "letsencrypt:auto-renew", NULL } },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -107,6 +107,43 @@ int deploy_router_options(const json_t *appobj, json_t **out);
 /* The app's certificate (apps/<app>/cert.json): *out is a new {"cert": PEM,
  * "key": PEM}, or NULL when the app has none. The caller validated app. */
 int deploy_cert_load(const char *app, json_t **out);
+/* Certificates (src/deploy/certs.c). _install makes cert ({"cert": PEM chain, "key":
+ * PEM}) the app's: the router first (it refuses a chain and key that do not load or
+ * match, changing nothing), then apps/<app>/cert.json (0600); if that cannot be written
+ * the router gets the old one back. *info gets the router's answer (subject, issuer,
+ * expires, names) when info is not NULL. The caller holds the app's lock. _remove takes
+ * it out of the router and the state: 1 if there was one, 0 if not, -1 on error. */
+int deploy_cert_install(const char *app, const json_t *cert, json_t **info);
+int deploy_cert_remove(const char *app);
+/* PUT /apps/<app>/<what> on the router with body: 0, with its answer in *reply when
+ * reply is not NULL, or -1 with the router's message. _cert_delete: DELETE
+ * /apps/<app>/cert, 1 if the router had one, 0 if not, -1 on error. */
+int deploy_router_put(const char *app, const char *what, const json_t *body, json_t **reply);
+int deploy_router_cert_delete(const char *app);
+
+/* ACME certificates (src/deploy/letsencrypt.c, docs/letsencrypt.md), issued by uacme
+ * (WHARF_UACME names another binary) with http-01 answered by the router.
+ * _enable: a new certificate for the app's domains now, installed, redirect on.
+ * _disable: the certificate removed, renewals stop, redirect off. _revoke: the
+ * installed certificate revoked at the CA, then as _disable. _renew: the app's
+ * certificate renewed when it expires within its grace period (force: whatever the
+ * expiry; backoff: skip while a failure's backoff runs): 1 renewed, 0 not due or
+ * backing off, -1 failed (the old certificate keeps serving; the failure is counted
+ * in app.json and backs the next try off). Each takes the app's lock itself. */
+int deploy_letsencrypt_enable(const char *app);
+int deploy_letsencrypt_disable(const char *app);
+int deploy_letsencrypt_revoke(const char *app);
+int deploy_letsencrypt_renew(const char *app, int force, int backoff);
+/* Every app with letsencrypt enabled whose certificate expires within its grace
+ * period (30 days by default) and whose backoff has run out is renewed, one by one;
+ * each failure is one line on stderr. For a long-running wharf process to call
+ * periodically (hourly is plenty). 0 when nothing failed, else -1 (err_set: how
+ * many failed). */
+int deploy_certs_renew_due(void);
+/* The ACME directory URL of a letsencrypt "server" setting: NULL or "production" is
+ * Let's Encrypt's, "staging" its staging one, anything else itself (borrowed). */
+const char *deploy_letsencrypt_url(const char *server);
+
 /* The app's storage mounts as a NULL-terminated vector borrowed from appobj
  * (free() the vector only), or NULL when it has none. Every mount is checked
  * against root's allow-list again: one made before the list existed, or whose

@@ -70,5 +70,12 @@ int deploy__run_image(const struct deploy_request *req, const char *image, const
  * first" without one). */
 int deploy__run_current(const struct deploy_request *req, const char *process, const char **cmd,
 			const struct sched_io *io, long long *code);
+/* ---- letsencrypt (letsencrypt.c) ----------------------------------------------- */
+
+/* Why a uacme run failed, from its output (text, len: untrusted, the CA's words in it):
+ * the "detail" of the last problem document the CA sent, else uacme's last line that is
+ * not a hook run it echoes; control characters become spaces. Writes a NUL-terminated
+ * line of at most size - 1 bytes ("-" when there is none) into out (size > 0). */
+void deploy__le_reason(char *out, size_t size, const char *text, size_t len);
 
 #endif

@@ -1,5 +1,5 @@
 /* control.c - the control API's connections (HTTP/JSON on a unix socket): framing, answers,
- * dispatch to the handlers (update.c, actions.c, certs.c, metrics.c), and the socket. */
+ * dispatch to the handlers (update.c, actions.c, certs.c, acme.c, metrics.c), and the socket. */
 #include "internal.h"
 
 #include <errno.h>
@@ -271,6 +271,10 @@ static void cconn_dispatch(struct cconn *cc, const char *body, size_t blen)
 	char *app, *action;
 	int m = h->method, status;
 
+	if (router__acme_control_path(cc->in.buf + h->url.off, h->url.len)) {
+		router__control_acme(cc, cc->in.buf + h->url.off, h->url.len, body, blen);
+		return;
+	}
 	if (router__control_path(path, sizeof(path), cc->in.buf + h->url.off, h->url.len, &app,
 				 &action, &status) < 0) {
 		router__cconn_error(cc, status, err_msg());

@@ -340,6 +340,7 @@ struct router {
 	size_t nconns;
 	struct cconn *cconns;        /* every open control connection */
 	struct update *updates;      /* PUTs checking or draining */
+	struct router_acme *acme;    /* http-01 challenges (acme.c); NULL: none yet */
 	unsigned http_port;          /* as bound; for X-Forwarded-Port */
 	FILE *access_log;            /* NULL when off */
 	int access_log_owned;        /* fclose() it at the end */
@@ -537,6 +538,21 @@ int router__options_parse(struct route_def *spec, const char *body, size_t len);
 /* certs.c: PUT|GET|DELETE /apps/<app>/cert. */
 void router__control_cert(struct cconn *cc, const char *app, const char *body, size_t blen);
 int router__cert_parse(const char *body, size_t len, char **crt, char **key);
+
+/* acme.c: http-01 challenges the router answers itself (in memory only, an hour at most).
+ * _token_valid: 1 for 1..128 characters of base64url. _parse: a PUT body
+ * {"key_authorization": "<token>.<thumbprint>"} for token into *auth (malloc'd), or -1
+ * after err_set. _lookup: for a GET of /.well-known/acme-challenge/<token> the router
+ * was given, the key authorization to answer with (borrowed: send it at once); NULL for
+ * any other request, which is routed as usual. _control_path: 1 when a control URL is
+ * /acme/challenges[/…], which router__control_acme() answers. */
+int router__acme_token_valid(const char *token, size_t len);
+int router__acme_parse(const char *token, const char *body, size_t len, char **auth);
+const char *router__acme_lookup(struct router *r, int method, const char *url, size_t len);
+int router__acme_control_path(const char *url, size_t len);
+void router__control_acme(struct cconn *cc, const char *url, size_t len, const char *body,
+			  size_t blen);
+void router__acme_free(struct router *r);
 
 /* metrics.c: GET /metrics in Prometheus text format; 0, or -1 when out of memory. */
 int router__metrics(struct buf *out, struct router *r);

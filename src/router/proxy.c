@@ -850,6 +850,19 @@ out:
 	buf_release(&msg);
 }
 
+/* ACME http-01 (acme.c): a challenge token the router was given is answered here, for
+ * any app's domain and before its redirect, maintenance or pause. 1 when answered. */
+static int conn_acme_challenge(struct conn *c, const struct http_head *h)
+{
+	const char *auth = router__acme_lookup(c->r, h->method, c->in.buf + h->url.off, h->url.len);
+
+	if (!auth)
+		return 0;
+	c->linger = h->has_body;
+	conn_respond(c, 200, auth);
+	return 1;
+}
+
 static void conn_start_request(struct conn *c, const struct http_head *h)
 {
 	struct router *r = c->r;
@@ -908,6 +921,8 @@ static void conn_start_request(struct conn *c, const struct http_head *h)
 	c->app->refs++;
 	c->dechunk = 0;
 	c->linger = 0;
+	if (conn_acme_challenge(c, h))
+		return;
 	if (!c->tls && c->app->spec.redirect_https && r->listener_tls.loop &&
 	    router__app_has_cert(r, c->app)) {
 		conn_redirect_https(c, h, host);

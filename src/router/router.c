@@ -642,6 +642,7 @@ out:
 	if (r->access_log_owned)
 		fclose(r->access_log);
 	router__tls_release(r);
+	router__acme_free(r);
 	free(r);
 	return ret;
 }

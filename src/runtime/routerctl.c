@@ -59,6 +59,33 @@ int router_client_error(long status, const json_t *reply, const char *what)
 	return err_set("%s%s%s", what ? what : "", what ? ": " : "", m);
 }
 
+int router_client_request(const char *method, const char *path, const json_t *body, int missing_ok,
+			  const char *what, json_t **reply)
+{
+	json_t *answer = NULL;
+	long status;
+	int ret = -1;
+
+	if (reply)
+		*reply = NULL;
+	if ((status = router_client_call(method, path, body, 0, &answer)) < 0)
+		goto out;
+	if (status == 404 && missing_ok) {
+		ret = 0;
+	} else if (status != 200) {
+		router_client_error(status, answer, what);
+	} else {
+		ret = 1;
+		if (reply) {
+			*reply = answer;
+			answer = NULL;
+		}
+	}
+out:
+	json_decref(answer);
+	return ret;
+}
+
 /* PUT /apps/<app>/cert with rs->cert; a refusal is said, not returned: the
  * route must not wait on a certificate. */
 static void put_cert(const struct route_spec *rs)

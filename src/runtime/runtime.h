@@ -47,6 +47,11 @@ long router_client_call(const char *method, const char *path, const json_t *body
 /* err_set() from the router's {"error": …} answer (reply may be NULL), prefixed
  * with "what: " unless what is NULL; returns -1. */
 int router_client_error(long status, const json_t *reply, const char *what);
+/* router_client_call() with the answer judged: 1 on 200 (the answer in *reply when reply
+ * is not NULL; caller decrefs), 0 on 404 when missing_ok, else -1 with the router's
+ * message (router_client_error() with what). */
+int router_client_request(const char *method, const char *path, const json_t *body, int missing_ok,
+			  const char *what, json_t **reply);
 /* PUT /apps/<app>: returns when the router serves the new targets and drained
  * the old ones; -1 with the router's message otherwise (old targets kept). A
  * certificate the router refuses is a warning, not a failure: the route goes on. */

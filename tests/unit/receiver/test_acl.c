@@ -152,6 +152,9 @@ static void the_table_says_who(void **state)
 						"git:from-image",
 						"git:report",
 						"git:set",
+						"letsencrypt:disable",
+						"letsencrypt:enable",
+						"letsencrypt:report",
 						"logs",
 						"ports:add",
 						"ports:clear",
@@ -178,10 +181,11 @@ static void the_table_says_who(void **state)
 						"run",
 						"urls",
 						NULL };
-	static const char *const local[] = { "certs:add",   "certs:remove", "cron:exec",
-					     "daemon",      "git-hook",     "router",
-					     "ssh-command", "stack:build",  "stack:set",
-					     NULL };
+	static const char *const local[] = {
+		"certs:add",   "certs:remove",     "cron:exec", "daemon",
+		"git-hook",    "letsencrypt:hook", "router",    "ssh-command",
+		"stack:build", "stack:set",        NULL
+	};
 	const struct command *c;
 	size_t i, n = 0;
 
@@ -197,6 +201,9 @@ static void the_table_says_who(void **state)
 		assert_int_equal(cli_command_access(command_find(local[i])), ACCESS_LOCAL);
 	assert_int_equal(cli_command_access(command_find("help")), ACCESS_ANYONE);
 	assert_int_equal(cli_command_access(command_find("plugin:install")), ACCESS_ADMIN);
+	/* The CA account's settings (server: a URL the host fetches) and revocation. */
+	assert_int_equal(cli_command_access(command_find("letsencrypt:set")), ACCESS_ADMIN);
+	assert_int_equal(cli_command_access(command_find("letsencrypt:revoke")), ACCESS_ADMIN);
 	assert_int_equal(cli_command_access(command_find("ps:fork-bomb")), ACCESS_ADMIN);
 	/* A command that is not in the table (a future one, a plugin's) is admins' only. */
 	assert_int_equal(check("dora", "ps:fork-bomb mine", NULL), -1);
