@@ -172,14 +172,18 @@ starts_per_minute() {
 	assert_output "0"
 	grep -q "cron $app $id: exit 0" "$WHARF_ROOT/daemon/daemon.log"
 
-	# Restarted within the minute it ran in, the daemon sees that minute claimed.
+	# Restarted within the minute it ran in, the daemon sees that minute claimed. (On a
+	# loaded machine the restart may reach the next minute: then only the count below.)
 	if [ "$(date -u +%S)" -lt 50 ]; then
+		minute=$(date -u +%H:%M)
 		h_stop_pid "$DAEMON_PID" "wharf daemon" 10
 		DAEMON_PID=
 		grep -q "wharf daemon: stopped" "$WHARF_ROOT/daemon/daemon.log"
 		start_daemon
-		eventually 10 grep -q "cron $app $id: this minute's run was already started" \
-			"$WHARF_ROOT/daemon/daemon.log"
+		if [ "$(date -u +%H:%M)" = "$minute" ]; then
+			eventually 10 grep -q "cron $app $id: this minute's run was already started" \
+				"$WHARF_ROOT/daemon/daemon.log"
+		fi
 	fi
 	# Whatever the timing, no minute ever started two runs.
 	run starts_per_minute "$log"
