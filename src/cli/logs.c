@@ -1,10 +1,14 @@
-/* logs.c - `logs <app> [-t] [-n N] [-p PROCESS]`: the app's containers' output. */
+/* logs.c - `logs <app> [-t] [-n N] [-p PROCESS] [--since WHEN]`: the app's
+ * containers' output; logs:failed (the last failed deploy's output); logs:set and
+ * logs:report (Docker's log rotation of the app's containers). */
 #include "cli.h"
 #include "runtime/runtime.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int print_chunk(int stream, const char *data, size_t len, void *unused)
 {
@@ -19,8 +23,9 @@ int cmd_logs(int argc, char **argv)
 	struct scheduler *sched = NULL;
 	struct sched_procs procs = SCHED_PROCS_INIT;
 	size_t i;
-	const char *process = NULL;
-	int follow = 0, tail = 100, n, ret = -1, shown = 0;
+	const char *process = NULL, *since_arg = NULL;
+	long long since = 0;
+	int follow = 0, tail = 100, n, n_given = 0, ret = -1, shown = 0;
 
 	if (cli_need_app(argc, argv, 1, 1) < 0)
 		return -1;
@@ -30,9 +35,11 @@ int cmd_logs(int argc, char **argv)
 		else if ((!strcmp(argv[n], "-n") || !strcmp(argv[n], "--num")) && n + 1 < argc &&
 			 strspn(argv[n + 1], "0123456789") == strlen(argv[n + 1]) && *argv[n + 1] &&
 			 strlen(argv[n + 1]) < 7)
-			tail = atoi(argv[++n]);
+			tail = atoi(argv[++n]), n_given = 1;
 		else if ((!strcmp(argv[n], "-p") || !strcmp(argv[n], "--ps")) && n + 1 < argc)
 			process = argv[++n];
+		else if ((!strcmp(argv[n], "-s") || !strcmp(argv[n], "--since")) && n + 1 < argc)
+			since_arg = argv[++n];
 		else
 			return cli_usage(argv[0]);
 	}
@@ -41,6 +48,12 @@ int cmd_logs(int argc, char **argv)
 	     strspn(process, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
 		     strlen(process)))
 		return err_set("invalid process type '%s'", process);
+	/* Durations and times become Docker's seconds since 1970 here. */
+	if (since_arg && time_parse_since(since_arg, (long long)time(NULL), &since) < 0)
+		return -1;
+	/* --since without -n means every line since then. */
+	if (since_arg && !n_given)
+		tail = -1;
 	if (scheduler_new(&sched, NULL) < 0 || scheduler_list(sched, argv[1], &procs) < 0)
 		goto out;
 	for (i = 0; i < procs.n; i++) {
@@ -49,7 +62,8 @@ int cmd_logs(int argc, char **argv)
 			continue;
 		shown++;
 		/* With several processes, follow only the newest (the list is newest first). */
-		if (scheduler_logs(sched, p->id, follow && shown == 1, tail, print_chunk, NULL) < 0)
+		if (scheduler_logs_since(sched, p->id, follow && shown == 1, tail, since, print_chunk,
+					 NULL) < 0)
 			goto out;
 		if (follow)
 			break;
@@ -66,5 +80,175 @@ int cmd_logs(int argc, char **argv)
 out:
 	sched_procs_release(&procs);
 	scheduler_free(sched);
+	return ret;
+}
+
+/* ---- logs:failed ------------------------------------------------------------------ */
+
+int cmd_logs_failed(int argc, char **argv)
+{
+	struct buf path = BUF_INIT, text = BUF_INIT;
+	int ret = -1;
+
+	if (cli_need_app(argc, argv, 1, 1) < 0)
+		return -1;
+	if (argc != 2)
+		return cli_usage(argv[0]);
+	if (deploy_failed_log_path(&path, argv[1]) < 0)
+		goto out;
+	if (fs_read_file(path.buf, &text, 2 * DEPLOY_FAILED_LOG_MAX) < 0) {
+		if (errno == ENOENT)
+			err_set("%s has no failed deploy on record", argv[1]);
+		goto out;
+	}
+	fwrite(text.buf, 1, text.len, stdout);
+	ret = 0;
+out:
+	buf_release(&path);
+	buf_release(&text);
+	return ret;
+}
+
+/* ---- logs:set, logs:report ---------------------------------------------------------- */
+
+struct log_change {
+	enum app_key key;
+	const char *value; /* NULL: unset */
+};
+
+static int change_logs(const char *app, json_t *doc, void *data)
+{
+	const struct log_change *c = data;
+	json_t *logs;
+
+	(void)app;
+	if (!(logs = app_ensure(doc, APP_LOGS)))
+		return -1;
+	if (app_set_str(logs, c->key, c->value) < 0)
+		return -1;
+	if (!json_object_size(logs))
+		app_unset(doc, APP_LOGS);
+	return 1;
+}
+
+int cmd_logs_set(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct log_change c = { 0 };
+	const char *prop;
+	long long bytes;
+	int files, npos_app;
+
+	if (cli_opts_parse(&o, argc, argv, "--global", NULL) < 0)
+		return -1;
+	npos_app = o.global ? 0 : 1;
+	if (o.npos < npos_app + 1 || o.npos > npos_app + 2)
+		return cli_usage(argv[0]);
+	if (!o.global && cli_opts_app(&o, 1) < 0)
+		return -1;
+	prop = o.pos[npos_app];
+	c.value = o.npos == npos_app + 2 ? o.pos[npos_app + 1] : NULL;
+	if (!strcmp(prop, "max-size")) {
+		c.key = APP_LOG_MAX_SIZE;
+		if (c.value && deploy_log_max_size_parse(c.value, &bytes) < 0)
+			return -1;
+	} else if (!strcmp(prop, "max-file")) {
+		c.key = APP_LOG_MAX_FILE;
+		if (c.value && deploy_log_max_file_parse(c.value, &files) < 0)
+			return -1;
+	} else {
+		return err_set("unknown logs property '%s': max-size or max-file", prop);
+	}
+	if ((o.global ? app_global_update(change_logs, &c) : app_update(o.pos[0], change_logs, &c)) <
+	    0)
+		return -1;
+	if (c.value)
+		say_step("Setting %s to %s%s", prop, c.value, o.global ? " for every app" : "");
+	else
+		say_step("Unsetting %s%s", prop, o.global ? " for every app" : "");
+	say_detail("applies to containers made from the next deploy (ps:restart %s)",
+		   o.global ? "<app>" : o.pos[0]);
+	return 0;
+}
+
+static int logs_report(const char *app, const json_t *global, const char *flag, int json,
+		       json_t *all)
+{
+	struct buf title = BUF_INIT, size = BUF_INIT, files = BUF_INIT, csize = BUF_INIT;
+	json_t *doc = NULL;
+	const json_t *own, *g = app_get(global, APP_LOGS);
+	struct cli_report_row rows[6];
+	int ret = -1;
+
+	if (app_load(app, &doc) < 0 || buf_addf(&title, "%s logs information", app) < 0 ||
+	    deploy_log_settings(doc, global, &size, &files) < 0)
+		goto out;
+	own = app_get(doc, APP_LOGS);
+	if (buf_addstr(&csize, app_get_str_or(own, APP_LOG_MAX_SIZE,
+					      app_get_str_or(g, APP_LOG_MAX_SIZE,
+							     DOCKER_LOG_MAX_SIZE))) < 0)
+		goto out;
+	rows[0] = (struct cli_report_row){ "Logs max size", app_get_str_or(own, APP_LOG_MAX_SIZE, "") };
+	rows[1] = (struct cli_report_row){ "Logs global max size",
+					   app_get_str_or(g, APP_LOG_MAX_SIZE, "") };
+	rows[2] = (struct cli_report_row){ "Logs computed max size", csize.buf };
+	rows[3] = (struct cli_report_row){ "Logs max file", app_get_str_or(own, APP_LOG_MAX_FILE, "") };
+	rows[4] = (struct cli_report_row){ "Logs global max file",
+					   app_get_str_or(g, APP_LOG_MAX_FILE, "") };
+	rows[5] = (struct cli_report_row){
+		"Logs computed max file",
+		app_get_str_or(own, APP_LOG_MAX_FILE,
+			       app_get_str_or(g, APP_LOG_MAX_FILE, DOCKER_LOG_MAX_FILE))
+	};
+	if (all)
+		ret = json_object_set_new(all, app, cli_report_json(rows, 6));
+	else
+		ret = cli_report_show(title.buf, rows, 6, flag, json);
+out:
+	json_decref(doc);
+	buf_release(&title);
+	buf_release(&size);
+	buf_release(&files);
+	buf_release(&csize);
+	return ret;
+}
+
+int cmd_logs_report(int argc, char **argv)
+{
+	struct cli_opts o;
+	json_t *global = NULL, *apps = NULL, *all = NULL, *v;
+	size_t i;
+	int json, ret = -1;
+
+	if (cli_opts_parse(&o, argc, argv, "--format", "--logs-") < 0 ||
+	    cli_opts_format(&o, &json) < 0)
+		return -1;
+	if (o.npos > 1 || (o.npos == 1 && cli_opts_app(&o, 1) < 0))
+		return o.npos > 1 ? cli_usage(argv[0]) : -1;
+	if (app_global_load(&global) < 0)
+		return -1;
+	if (o.npos == 1) {
+		ret = logs_report(o.pos[0], global, o.flag, json, NULL);
+		goto out;
+	}
+	if (o.flag) {
+		err_set("%s needs an app", o.flag);
+		goto out;
+	}
+	if (app_list(&apps) < 0 || (json && !(all = json_object())))
+		goto out;
+	json_array_foreach(apps, i, v)
+		if (logs_report(json_string_value(v), global, NULL, 0, all) < 0)
+			goto out;
+	if (json) {
+		char *s = json_dumps(all, JSON_SORT_KEYS | JSON_COMPACT);
+		printf("%s\n", s ? s : "{}");
+		free(s);
+	}
+	ret = 0;
+out:
+	json_decref(global);
+	json_decref(apps);
+	json_decref(all);
 	return ret;
 }

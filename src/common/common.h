@@ -94,6 +94,9 @@ void say_set_quiet(int quiet);                                    /* hides step/
 void say_trace(const char *fmt, ...) WHARF_PRINTF(1, 2);
 int say_tracing(void);
 void say_set_stderr(int on); /* all output to stderr: while stdout carries git's protocol */
+/* While b is set (NULL: none), every line said (warnings too) is also appended to
+ * it; a b with a max keeps its newest lines. Borrowed until unset. */
+void say_tap(struct buf *b);
 
 /* Monotonic seconds, for durations and deadlines (src/common/clock.c). */
 double clock_now_s(void);
@@ -267,6 +270,22 @@ long long json_int(const json_t *obj, const char *key, long long def);
 const char **json_str_vec(const json_t *arr);
 /* Appends "k=v" to the array env (an environment in Docker's shape); 0 or -1. */
 int json_env_add(json_t *env, const char *k, const char *v);
+
+/* ---- units (src/common/units.c; pure, unit-tested) ------------------------------ */
+
+/* A size as users type it: digits with an optional unit b, k, m or g (powers of
+ * 1024, case-insensitive, "mb" = "m"), up to a pebibyte. No sign, space, fraction
+ * or hex. *bytes gets the size (0 on failure); callers check their own bounds. */
+int size_parse(const char *s, long long *bytes);
+/* Appends bytes for humans: "512B", "1.50MiB", "20.0GiB". */
+int size_format(struct buf *out, long long bytes);
+/* A duration: one or more NUMBER UNIT groups, units s, m, h, d ("90s", "1h30m"),
+ * at most 100 years. *secs gets it. */
+int duration_parse(const char *s, long long *secs);
+/* A point in time for `--since`: seconds since 1970, a UTC date or time
+ * ("2026-01-01", "2026-01-01T10:00[:00][Z]"), or a duration before now.
+ * *out gets seconds since 1970. */
+int time_parse_since(const char *s, long long now, long long *out);
 
 /* ---- validation of names from users ------------------------------------------ */
 

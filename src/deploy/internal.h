@@ -52,4 +52,9 @@ int deploy__plugin_builder(const char *app, const char *dir, const char **builde
 /* deploy_req.check_fn: the check-deploy trigger (data is the app name). */
 int deploy__check_deploy(void *data, const char *id, const char *type, int port, const char *addr);
 
+/* ---- operations (ops.c) ------------------------------------------------------- */
+
+/* Keeps output as the app's last failed deploy's output (a warning when it cannot). */
+void deploy__failed_log_save(const char *app, const struct buf *output);
+
 #endif

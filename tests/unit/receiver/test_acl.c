@@ -150,6 +150,9 @@ static void the_table_says_who(void **state)
 						"git:report",
 						"git:set",
 						"logs",
+						"logs:failed",
+						"logs:report",
+						"logs:set",
 						"ports:add",
 						"ports:clear",
 						"ports:list",
@@ -159,11 +162,14 @@ static void the_table_says_who(void **state)
 						"ps:rebuild",
 						"ps:restart",
 						"ps:restore",
+						"ps:events",
 						"ps:report",
 						"ps:scale",
 						"ps:set",
 						"ps:start",
+						"ps:stats",
 						"ps:stop",
+						"ps:top",
 						"releases",
 						"releases:info",
 						"releases:rollback",
@@ -172,10 +178,11 @@ static void the_table_says_who(void **state)
 						"resource:limit",
 						"resource:limit-clear",
 						"resource:report",
+						"router:stats",
 						"run",
 						"urls",
 						NULL };
-	static const char *const local[] = { "certs:add",   "certs:remove", "git-hook",  "router",
+	static const char *const local[] = { "certs:add",   "certs:remove", "git-hook",  "metrics:serve", "router",
 					     "ssh-command", "stack:build",  "stack:set", NULL };
 	const struct command *c;
 	size_t i, n = 0;
