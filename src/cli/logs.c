@@ -5,10 +5,13 @@
 #include "runtime/runtime.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static int print_chunk(int stream, const char *data, size_t len, void *unused)
 {
@@ -16,6 +19,101 @@ static int print_chunk(int stream, const char *data, size_t len, void *unused)
 	fwrite(data, 1, len, stream == 2 ? stderr : stdout);
 	fflush(stream == 2 ? stderr : stdout);
 	return 0;
+}
+
+/* The router's per-app access logs (`wharf router --access-log-dir`): `make up`
+ * starts it with <root>/router-logs, read here. */
+#define ROUTER_LOG_READ_MAX (8u << 20) /* of each file: the newest part */
+
+static int read_tail(const char *path, struct buf *out)
+{
+	char chunk[65536];
+	struct stat st;
+	off_t from;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : err_set_errno("cannot read %s", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return err_set("%s is not a file", path);
+	}
+	from = st.st_size > (off_t)ROUTER_LOG_READ_MAX ? st.st_size - ROUTER_LOG_READ_MAX : 0;
+	if (lseek(fd, from, SEEK_SET) < 0) {
+		close(fd);
+		return err_set_errno("cannot read %s", path);
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_add(out, chunk, (size_t)n) < 0)
+			break;
+	close(fd);
+	/* A cut first line is dropped. */
+	if (from > 0) {
+		char *nl = memchr(out->buf, '\n', out->len);
+		buf_remove_front(out, nl ? (size_t)(nl - out->buf) + 1 : out->len);
+	}
+	return 0;
+}
+
+/* `logs <app> -p router`: the app's access log lines (the rotated file's, then
+ * the current one's) from since (seconds since 1970; 0: all), the last tail
+ * of them (< 0: all). */
+static int router_logs(const char *app, int tail, long long since)
+{
+	struct buf dir = BUF_INIT, p = BUF_INIT, text = BUF_INIT;
+	size_t i, start;
+	int ret = -1;
+
+	if (buf_addf(&dir, "%s/router-logs", wharf_root()) < 0)
+		goto out;
+	if (!fs_is_dir(dir.buf)) {
+		err_set("the router keeps no per-app access logs: start it with --access-log-dir "
+			"%s",
+			dir.buf);
+		goto out;
+	}
+	if (buf_addf(&p, "%s/%s.log.1", dir.buf, app) < 0 || read_tail(p.buf, &text) < 0)
+		goto out;
+	buf_reset(&p);
+	if (buf_addf(&p, "%s/%s.log", dir.buf, app) < 0 || read_tail(p.buf, &text) < 0)
+		goto out;
+	if (since > 0) {
+		/* Lines start with their ISO-8601 UTC time: they compare as strings. */
+		time_t t = (time_t)since;
+		struct tm tm;
+		char when[32];
+		size_t keep = text.len;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		for (i = 0; i < text.len;) {
+			char *nl = memchr(text.buf + i, '\n', text.len - i);
+			if (strncmp(text.buf + i, when, strlen(when)) >= 0) {
+				keep = i;
+				break;
+			}
+			i = nl ? (size_t)(nl - text.buf) + 1 : text.len;
+		}
+		buf_remove_front(&text, keep);
+	}
+	/* The last tail lines: back from the end (its own newline aside) until the
+	 * tail-th newline. */
+	start = 0;
+	if (tail >= 0) {
+		size_t seen = 0;
+		i = text.len && text.buf[text.len - 1] == '\n' ? text.len - 1 : text.len;
+		while (i > 0 && !(text.buf[i - 1] == '\n' && ++seen == (size_t)tail))
+			i--;
+		start = tail == 0 ? text.len : i;
+	}
+	fwrite(text.buf + start, 1, text.len - start, stdout);
+	ret = 0;
+out:
+	buf_release(&dir);
+	buf_release(&p);
+	buf_release(&text);
+	return ret;
 }
 
 int cmd_logs(int argc, char **argv)
@@ -42,6 +140,14 @@ int cmd_logs(int argc, char **argv)
 			since_arg = argv[++n];
 		else
 			return cli_usage(argv[0]);
+	}
+	/* The router's access log of the app. */
+	if (process && !strcmp(process, "router")) {
+		if (follow)
+			return err_set("-t does not follow the router's access log; use -n");
+		if (since_arg && time_parse_since(since_arg, (long long)time(NULL), &since) < 0)
+			return -1;
+		return router_logs(argv[1], since_arg && !n_given ? -1 : tail, since);
 	}
 	if (process &&
 	    (!*process || strlen(process) > 63 ||

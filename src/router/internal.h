@@ -538,6 +538,11 @@ int router__options_parse(struct route_def *spec, const char *body, size_t len);
 void router__control_cert(struct cconn *cc, const char *app, const char *body, size_t blen);
 int router__cert_parse(const char *body, size_t len, char **crt, char **key);
 
+/* accesslog.c: a stream that writes each access log line to inner (NULL: none;
+ * closed with it when inner_owned) and to dir/<app>.log, rotated past max_bytes
+ * keeping max_files (0: the defaults). NULL with err_set() on failure. */
+FILE *router__accesslog_open(const char *dir, FILE *inner, int inner_owned, long long max_bytes,
+			     int max_files);
 /* metrics.c: GET /metrics in Prometheus text format; 0, or -1 when out of memory. */
 int router__metrics(struct buf *out, struct router *r);
 

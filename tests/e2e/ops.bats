@@ -47,7 +47,7 @@ within10() {
 		echo "ours $ours docker $theirs"
 	done
 	[ "$ok" = 1 ]
-	[ "$(jq -r '.[0].type + " " + .[0].container' <<<"$output")" = "web $id" ]
+	[ "$(jq -r --arg id "$id" '.[0].type + " " + (.[0].container | startswith($id) | tostring)' <<<"$output")" = "web true" ]
 	[ "$(jq -r '.[0].memory_limit > 0 and .[0].pids >= 1 and .[0].restarts == 0' <<<"$output")" = true ]
 
 	run wharf_ssh ps:stats "$app"
@@ -125,7 +125,8 @@ within10() {
 	assert_output "none"
 
 	# The app's process dies of SIGKILL; on-failure brings it back.
-	pid=$(docker top "$id" -eo pid,args | awk '/httpd/ { print $1; exit }')
+	# The app's process, not docker-init (PID 1, whose arguments name it too).
+	pid=$(docker top "$id" -eo pid,args | awk '/busybox httpd/ && !/init/ { print $1; exit }')
 	[ -n "$pid" ]
 	kill -9 "$pid"
 	eventually 30 test "$(docker inspect -f '{{.RestartCount}}' "$id")" -ge 1
@@ -263,4 +264,30 @@ within10() {
 	assert_success
 	assert_line --index 0 "=====> $app router stats"
 	assert_output --regexp "Latency p99: +[0-9.]+ ms"
+}
+
+@test "logs -p router shows the app's access log lines (--since, -n)" {
+	app=$(new_app_name)
+	make_app_repo "$TEST_TMP/app" "logged"
+	run git_push_app "$TEST_TMP/app" "$app"
+	assert_success
+	app_url_get "$app" "index.html?first" >/dev/null
+	sleep 2
+	t=$(date -u +%s)
+	app_url_get "$app" "index.html?second" >/dev/null
+	sleep 1.5 # the router flushes its access log every second
+
+	run wharf_ssh logs "$app" -p router
+	assert_success
+	assert_output --regexp "app=$app status=200 method=GET path=\"/index.html\?first\""
+	assert_output --partial 'path="/index.html?second"'
+	run wharf_ssh logs "$app" -p router -n 1
+	assert_success
+	assert_output --partial 'path="/index.html?second"'
+	refute_output --partial 'path="/index.html?first"'
+	run wharf_ssh logs "$app" -p router --since "$t"
+	refute_output --partial 'path="/index.html?first"'
+	assert_output --partial 'path="/index.html?second"'
+	run wharf_ssh logs "$app" -p router -t
+	assert_failure
 }
