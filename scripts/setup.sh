@@ -88,11 +88,14 @@ start_sshd() {
 
 # The router's flags: HTTPS on :443 once any app has a certificate (certs:add or
 # certs:generate store them under $WHARF_HOME/router/certs); run `make up` again after the
-# first one. Written to /etc/default/wharf-router for the systemd unit.
+# first one. Per-app access logs (`logs <app> -p router`) in $WHARF_HOME/router-logs. Written
+# to /etc/default/wharf-router for the systemd unit.
 router_args() {
+	local args="--access-log-dir $WHARF_HOME/router-logs"
 	if compgen -G "$WHARF_HOME/router/certs/*.crt" >/dev/null; then
-		echo "--listen-https 0.0.0.0:443"
+		args+=" --listen-https 0.0.0.0:443"
 	fi
+	echo "$args"
 }
 
 # launch_router FLAGS...: starts `wharf router FLAGS` in the background (no systemd) and

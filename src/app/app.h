@@ -60,7 +60,7 @@
 	X(ROUTER, "router", OBJECT, 0, NULL, ROUTER, APP_IN_APP)                                  \
 	X(REDIRECT_HTTPS, "redirect_https", BOOL, 0, NULL, ROUTER, APP_IN_NESTED)                 \
 	X(MAX_BODY_BYTES, "max_body_bytes", INT, 0, NULL, ROUTER, APP_IN_NESTED)                  \
-	/* logs: {"max_size": "20m", "max_file": "5"} (app's over global's); metrics listener */ \
+	/* logs: {"max_size": "20m", "max_file": "5"} (app's over global's); metrics listener */  \
 	X(LOGS, "logs", OBJECT, 0, NULL, LOGS, APP_IN_APP | APP_IN_GLOBAL)                        \
 	X(LOG_MAX_SIZE, "max_size", STRING, 0, NULL, LOGS, APP_IN_NESTED)                         \
 	X(LOG_MAX_FILE, "max_file", STRING, 0, NULL, LOGS, APP_IN_NESTED)                         \

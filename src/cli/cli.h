@@ -78,7 +78,7 @@ int cmd_domains_remove(int argc, char **argv);
 int cmd_domains_report(int argc, char **argv);
 int cmd_domains_set_global(int argc, char **argv);
 int cmd_urls(int argc, char **argv);
-int cmd_logs(int argc, char **argv);         /* logs.c */
+int cmd_logs(int argc, char **argv); /* logs.c */
 int cmd_logs_failed(int argc, char **argv);
 int cmd_logs_set(int argc, char **argv);
 int cmd_logs_report(int argc, char **argv);

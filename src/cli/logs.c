@@ -168,8 +168,8 @@ int cmd_logs(int argc, char **argv)
 			continue;
 		shown++;
 		/* With several processes, follow only the newest (the list is newest first). */
-		if (scheduler_logs_since(sched, p->id, follow && shown == 1, tail, since, print_chunk,
-					 NULL) < 0)
+		if (scheduler_logs_since(sched, p->id, follow && shown == 1, tail, since,
+					 print_chunk, NULL) < 0)
 			goto out;
 		if (follow)
 			break;
@@ -265,8 +265,8 @@ int cmd_logs_set(int argc, char **argv)
 	} else {
 		return err_set("unknown logs property '%s': max-size or max-file", prop);
 	}
-	if ((o.global ? app_global_update(change_logs, &c) : app_update(o.pos[0], change_logs, &c)) <
-	    0)
+	if ((o.global ? app_global_update(change_logs, &c)
+		      : app_update(o.pos[0], change_logs, &c)) < 0)
 		return -1;
 	if (c.value)
 		say_step("Setting %s to %s%s", prop, c.value, o.global ? " for every app" : "");
@@ -294,18 +294,19 @@ static int logs_report(const char *app, const json_t *global, const char *flag, 
 					      app_get_str_or(g, APP_LOG_MAX_SIZE,
 							     DOCKER_LOG_MAX_SIZE))) < 0)
 		goto out;
-	rows[0] = (struct cli_report_row){ "Logs max size", app_get_str_or(own, APP_LOG_MAX_SIZE, "") };
+	rows[0] = (struct cli_report_row){ "Logs max size",
+					   app_get_str_or(own, APP_LOG_MAX_SIZE, "") };
 	rows[1] = (struct cli_report_row){ "Logs global max size",
 					   app_get_str_or(g, APP_LOG_MAX_SIZE, "") };
 	rows[2] = (struct cli_report_row){ "Logs computed max size", csize.buf };
-	rows[3] = (struct cli_report_row){ "Logs max file", app_get_str_or(own, APP_LOG_MAX_FILE, "") };
+	rows[3] = (struct cli_report_row){ "Logs max file",
+					   app_get_str_or(own, APP_LOG_MAX_FILE, "") };
 	rows[4] = (struct cli_report_row){ "Logs global max file",
 					   app_get_str_or(g, APP_LOG_MAX_FILE, "") };
-	rows[5] = (struct cli_report_row){
-		"Logs computed max file",
-		app_get_str_or(own, APP_LOG_MAX_FILE,
-			       app_get_str_or(g, APP_LOG_MAX_FILE, DOCKER_LOG_MAX_FILE))
-	};
+	rows[5] = (struct cli_report_row){ "Logs computed max file",
+					   app_get_str_or(own, APP_LOG_MAX_FILE,
+							  app_get_str_or(g, APP_LOG_MAX_FILE,
+									 DOCKER_LOG_MAX_FILE)) };
 	if (all)
 		ret = json_object_set_new(all, app, cli_report_json(rows, 6));
 	else

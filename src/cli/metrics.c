@@ -60,7 +60,8 @@ int cli_metrics_listen_parse(const char *s, struct buf *host, int *port)
 
 	buf_reset(host);
 	*port = 0;
-	if (!colon || strlen(s) > 64 || deploy_port_parse(colon + 1, strlen(colon + 1), 1, port) < 0)
+	if (!colon || strlen(s) > 64 ||
+	    deploy_port_parse(colon + 1, strlen(colon + 1), 1, port) < 0)
 		goto bad;
 	if (*h == '[' && hend > h && hend[-1] == ']')
 		h++, hend--;
@@ -85,7 +86,8 @@ int cli_metrics_request(const char *head, size_t len, int *status)
 
 	*status = 400;
 	/* Only the request line matters: "GET /metrics HTTP/1.1". */
-	if (!(sp1 = memchr(head, ' ', len)) || !(sp2 = memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1))))
+	if (!(sp1 = memchr(head, ' ', len)) ||
+	    !(sp2 = memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1))))
 		return 0;
 	if ((size_t)(end - sp2) < 9 || strncmp(sp2 + 1, "HTTP/1.", 7))
 		return 0;
@@ -223,7 +225,9 @@ int cmd_metrics_serve(int argc, char **argv)
 	/* One scrape at a time: Prometheus scrapes every few seconds, and a page
 	 * takes a Docker call per container. */
 	while (!stopping) {
-		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int c = accept4(fd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
 		if (c < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -321,12 +325,13 @@ out:
 static json_t *app_figures(const char *app, const struct deploy_app_stats *total,
 			   const struct deploy_app_stats *win, double window)
 {
-	double p50 = deploy_app_stats_quantile(total, 0.5), p99 = deploy_app_stats_quantile(total, 0.99);
+	double p50 = deploy_app_stats_quantile(total, 0.5),
+	       p99 = deploy_app_stats_quantile(total, 0.99);
 	json_t *o = json_pack("{s:s, s:f, s:f, s:f, s:o, s:o}", "app", app, "requests",
 			      total->requests, "errors", total->errors, "error_rate",
-			      total->requests ? total->errors / total->requests : 0.0, "p50_seconds",
-			      isnan(p50) ? json_null() : json_real(p50), "p99_seconds",
-			      isnan(p99) ? json_null() : json_real(p99));
+			      total->requests ? total->errors / total->requests : 0.0,
+			      "p50_seconds", isnan(p50) ? json_null() : json_real(p50),
+			      "p99_seconds", isnan(p99) ? json_null() : json_real(p99));
 
 	if (o && win && window > 0) {
 		double w50 = deploy_app_stats_quantile(win, 0.5),
@@ -358,19 +363,20 @@ static void figures_print(const json_t *o)
 	const json_t *w = json_object_get(o, "window");
 
 	say_section("%s router stats", json_str(o, "app", ""));
-	printf("       %-26s %.0f\n", "Requests:", json_number_value(json_object_get(o, "requests")));
-	printf("       %-26s %.0f (%.2f%%)\n", "Errors (5xx):",
-	       json_number_value(json_object_get(o, "errors")),
+	printf("       %-26s %.0f\n",
+	       "Requests:", json_number_value(json_object_get(o, "requests")));
+	printf("       %-26s %.0f (%.2f%%)\n",
+	       "Errors (5xx):", json_number_value(json_object_get(o, "errors")),
 	       100.0 * json_number_value(json_object_get(o, "error_rate")));
 	print_ms("Latency p50:", json_object_get(o, "p50_seconds"));
 	print_ms("Latency p99:", json_object_get(o, "p99_seconds"));
 	if (!w)
 		return;
 	printf("       Over the last %.0f s:\n", json_number_value(json_object_get(w, "seconds")));
-	printf("       %-26s %.2f/s\n", "Request rate:",
-	       json_number_value(json_object_get(w, "requests_per_second")));
-	printf("       %-26s %.2f/s (%.2f%%)\n", "Error rate:",
-	       json_number_value(json_object_get(w, "errors_per_second")),
+	printf("       %-26s %.2f/s\n",
+	       "Request rate:", json_number_value(json_object_get(w, "requests_per_second")));
+	printf("       %-26s %.2f/s (%.2f%%)\n",
+	       "Error rate:", json_number_value(json_object_get(w, "errors_per_second")),
 	       100.0 * json_number_value(json_object_get(w, "error_rate")));
 	print_ms("Latency p50:", json_object_get(w, "p50_seconds"));
 	print_ms("Latency p99:", json_object_get(w, "p99_seconds"));
@@ -390,7 +396,8 @@ int cmd_router_stats(int argc, char **argv)
 	for (i = 1; (int)i < argc; i++)
 		if (!strcmp(argv[i], "--window") && (int)i + 1 < argc) {
 			wflag = argv[i + 1];
-			memmove(&argv[i], &argv[i + 2], (size_t)(argc - (int)i - 1) * sizeof(*argv));
+			memmove(&argv[i], &argv[i + 2],
+				(size_t)(argc - (int)i - 1) * sizeof(*argv));
 			argc -= 2;
 			break;
 		}

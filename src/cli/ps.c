@@ -202,8 +202,8 @@ struct proc_rows {
 	char exit_label[ROW_TEXT], exit[ROW_TEXT];
 };
 
-static void proc_rows_fill(struct proc_rows *r, struct scheduler *sched,
-			   const struct sched_proc *p, size_t nth)
+static void proc_rows_fill(struct proc_rows *r, struct scheduler *sched, const struct sched_proc *p,
+			   size_t nth)
 {
 	struct sched_state st;
 	const char *type = p->type[0] ? p->type : "?";
@@ -223,6 +223,8 @@ static void proc_rows_fill(struct proc_rows *r, struct scheduler *sched,
 	snprintf(r->restarts, sizeof(r->restarts), "%d", st.restarts);
 	if (!st.finished_at[0])
 		snprintf(r->exit, sizeof(r->exit), "none");
+	else if (st.exit_code < 0)
+		snprintf(r->exit, sizeof(r->exit), "unknown at %s", st.finished_at);
 	else
 		snprintf(r->exit, sizeof(r->exit), "%d%s at %s", st.exit_code,
 			 st.oom_killed ? " (out of memory)" : "", st.finished_at);
@@ -394,7 +396,8 @@ static json_t *stats_json(const char *app, const struct sched_proc *p, const str
 			 u->mem_limit ? 100.0 * (double)u->mem_usage / (double)u->mem_limit : 0.0,
 			 "net_rx", (json_int_t)u->net_rx, "net_tx", (json_int_t)u->net_tx,
 			 "block_read", (json_int_t)u->blk_read, "block_write",
-			 (json_int_t)u->blk_write, "pids", (json_int_t)u->pids, "restarts", restarts);
+			 (json_int_t)u->blk_write, "pids", (json_int_t)u->pids, "restarts",
+			 restarts);
 }
 
 static void stats_line(const json_t *e)
@@ -450,7 +453,8 @@ static int app_stats(struct scheduler *sched, const char *app, json_t *list)
 			err_clear(); /* handled: it stopped meanwhile, so it is not listed */
 			continue;
 		}
-		if (!(e = stats_json(app, p, &u, st.restarts)) || json_array_append_new(list, e) < 0) {
+		if (!(e = stats_json(app, p, &u, st.restarts)) ||
+		    json_array_append_new(list, e) < 0) {
 			err_set("out of memory");
 			goto out;
 		}
@@ -514,12 +518,13 @@ out:
 
 static void top_print(const json_t *top)
 {
-	const json_t *titles = json_object_get(top, "Titles"), *procs = json_object_get(top, "Processes"),
-		     *row, *v;
+	const json_t *titles = json_object_get(top, "Titles"),
+		     *procs = json_object_get(top, "Processes"), *row, *v;
 	size_t i, j;
 
 	json_array_foreach(titles, j, v)
-		printf("%s%-10s", j ? " " : "       ", json_string_value(v) ? json_string_value(v) : "");
+		printf("%s%-10s", j ? " " : "       ",
+		       json_string_value(v) ? json_string_value(v) : "");
 	printf("\n");
 	json_array_foreach(procs, i, row) {
 		json_array_foreach(row, j, v)
@@ -560,8 +565,8 @@ int cmd_ps_top(int argc, char **argv)
 		}
 		shown++;
 		if (json) {
-			json_t *e = json_pack("{s:s, s:s, s:s, s:O, s:O}", "container", p->id, "name",
-					      p->name, "type", p->type, "titles",
+			json_t *e = json_pack("{s:s, s:s, s:s, s:O, s:O}", "container", p->id,
+					      "name", p->name, "type", p->type, "titles",
 					      json_object_get(top, "Titles"), "processes",
 					      json_object_get(top, "Processes"));
 			if (!e || json_array_append_new(all, e) < 0) {
@@ -625,14 +630,16 @@ int cmd_ps_events(int argc, char **argv)
 	say_section("%s ps events", o.pos[0]);
 	json_array_foreach(events, i, e) {
 		const json_t *code = json_object_get(e, "exit_code");
-		printf("       %s  %-8s %-10s %s", json_str(e, "time", ""), json_str(e, "action", ""),
-		       json_str(e, "process", ""), json_str(e, "name", ""));
+		printf("       %s  %-8s %-10s %s", json_str(e, "time", ""),
+		       json_str(e, "action", ""), json_str(e, "process", ""),
+		       json_str(e, "name", ""));
 		if (code)
 			printf("  exit %lld", (long long)json_integer_value(code));
 		printf("\n");
 	}
 	if (!json_array_size(events))
-		say_detail("no exits, restarts or starts since %s", since_arg ? since_arg : "24h ago");
+		say_detail("no exits, restarts or starts since %s",
+			   since_arg ? since_arg : "24h ago");
 	ret = 0;
 out:
 	json_decref(events);

@@ -45,8 +45,8 @@ struct release_src {
 struct assembly {
 	json_t *appobj, *releases, *domains, *global, *env, *extra, *ropts, *cert;
 	struct buf log_size, log_files; /* logs:set's rotation, in Docker's terms */
-	const json_t *config; /* what the release records (borrowed) */
-	json_t *formation;    /* borrowed from appobj */
+	const json_t *config;           /* what the release records (borrowed) */
+	json_t *formation;              /* borrowed from appobj */
 	const char **binds;
 	struct deploy_req req;
 	long version;

@@ -178,10 +178,10 @@ int deploy_metrics(struct buf *out, struct scheduler *s);
 /* One app's figures read back from the router's Prometheus text. */
 #define DEPLOY_LAT_BUCKETS_MAX 32
 struct deploy_app_stats {
-	int found;            /* the router has the app */
-	double requests;      /* answered requests */
-	double errors;        /* of them answered 5xx */
-	size_t nbuckets;      /* the latency histogram: cumulative counts per bound */
+	int found;       /* the router has the app */
+	double requests; /* answered requests */
+	double errors;   /* of them answered 5xx */
+	size_t nbuckets; /* the latency histogram: cumulative counts per bound */
 	double le[DEPLOY_LAT_BUCKETS_MAX], cum[DEPLOY_LAT_BUCKETS_MAX];
 };
 /* Pure: parses text (the router's /metrics) for app's samples. */

@@ -11,8 +11,8 @@
 
 /* ---- log rotation ----------------------------------------------------------------- */
 
-#define LOG_SIZE_MIN (100LL << 10)
-#define LOG_SIZE_MAX (100LL << 30)
+#define LOG_SIZE_MIN  (100LL << 10)
+#define LOG_SIZE_MAX  (100LL << 30)
 #define LOG_FILES_MAX 100
 
 int deploy_log_max_size_parse(const char *s, long long *bytes)
@@ -150,7 +150,8 @@ static int sample_app(struct scheduler *s, const char *app, struct sample **v, s
 		*v = grown;
 		x = &grown[*n];
 		memset(x, 0, sizeof(*x));
-		if (scheduler_stats(s, p->id, 0, &x->st) < 0 || scheduler_state(s, p->id, &state) < 0) {
+		if (scheduler_stats(s, p->id, 0, &x->st) < 0 ||
+		    scheduler_state(s, p->id, &state) < 0) {
 			err_clear(); /* handled: it stopped meanwhile */
 			continue;
 		}
@@ -175,8 +176,8 @@ int deploy_metrics(struct buf *out, struct scheduler *s)
 	int router_up, ret = -1;
 
 	/* The router's own metrics first, as it writes them (it never calls Docker). */
-	router_up = http_unix_request(wharf_router_socket(), "GET", "/metrics", NULL, NULL, 0, 10000,
-				      &r) == 0 &&
+	router_up = http_unix_request(wharf_router_socket(), "GET", "/metrics", NULL, NULL, 0,
+				      10000, &r) == 0 &&
 		    r.status == 200;
 	if (!router_up)
 		err_clear(); /* handled: reported as wharf_router_up 0 */
@@ -267,8 +268,8 @@ int deploy_router_app_stats(const char *text, size_t len, const char *app,
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 
-		if (sample_of(p, n, "wharf_router_requests_total", app, "code", lval,
-			      sizeof(lval), &v)) {
+		if (sample_of(p, n, "wharf_router_requests_total", app, "code", lval, sizeof(lval),
+			      &v)) {
 			out->requests += v;
 			if (!strcmp(lval, "5xx"))
 				out->errors += v;
@@ -276,7 +277,8 @@ int deploy_router_app_stats(const char *text, size_t len, const char *app,
 		} else if (sample_of(p, n, "wharf_router_request_duration_seconds_bucket", app,
 				     "le", lval, sizeof(lval), &v) &&
 			   out->nbuckets < DEPLOY_LAT_BUCKETS_MAX) {
-			out->le[out->nbuckets] = strcmp(lval, "+Inf") ? strtod(lval, NULL) : INFINITY;
+			out->le[out->nbuckets] =
+				strcmp(lval, "+Inf") ? strtod(lval, NULL) : INFINITY;
 			out->cum[out->nbuckets++] = v;
 		}
 		p += n + 1;

@@ -173,11 +173,11 @@ int docker_container_logs_since(struct docker *d, const char *id, int follow, in
 int docker_container_stats(struct docker *d, const char *id, int one_shot, json_t **out);
 /* What `docker stats` shows of a stats object. */
 struct docker_stats {
-	double cpu_percent;                 /* of one CPU: 200 = two CPUs busy; 0 one-shot */
-	unsigned long long cpu_total_ns;    /* CPU time used since start */
-	unsigned long long mem_usage;       /* usage minus inactive page cache */
-	unsigned long long mem_limit;       /* the cgroup's limit (the host's memory if none) */
-	unsigned long long net_rx, net_tx;  /* bytes, summed over the networks */
+	double cpu_percent;                     /* of one CPU: 200 = two CPUs busy; 0 one-shot */
+	unsigned long long cpu_total_ns;        /* CPU time used since start */
+	unsigned long long mem_usage;           /* usage minus inactive page cache */
+	unsigned long long mem_limit;           /* the cgroup's limit (the host's memory if none) */
+	unsigned long long net_rx, net_tx;      /* bytes, summed over the networks */
 	unsigned long long blk_read, blk_write; /* bytes */
 	unsigned long long pids;
 };

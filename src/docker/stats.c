@@ -72,7 +72,8 @@ static double cpu_percent(const json_t *st)
 
 void docker_stats_summary(const json_t *st, struct docker_stats *out)
 {
-	const json_t *mem = json_object_get(st, "memory_stats"), *ms = json_object_get(mem, "stats");
+	const json_t *mem = json_object_get(st, "memory_stats"),
+		     *ms = json_object_get(mem, "stats");
 	const json_t *nets = json_object_get(st, "networks"), *v;
 	const json_t *io = path(st, "blkio_stats", "io_service_bytes_recursive");
 	unsigned long long usage = u64(mem, "usage"), inactive;

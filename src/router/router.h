@@ -55,8 +55,8 @@ struct router_opts {
 #define ROUTER_ACCESS_LOG_MAX_BYTES_DEFAULT (10LL << 20)
 #define ROUTER_ACCESS_LOG_MAX_FILES_DEFAULT 3
 /* The bounds router_run() accepts: sizes 1 byte .. 1 MiB, timeouts 1 ms .. 24 h. */
-#define ROUTER_LIMIT_BYTES_MAX (1024 * 1024)
-#define ROUTER_TIMEOUT_MS_MAX  (24U * 3600 * 1000)
+#define ROUTER_LIMIT_BYTES_MAX              (1024 * 1024)
+#define ROUTER_TIMEOUT_MS_MAX               (24U * 3600 * 1000)
 
 /* A request body larger than this gets 413 unless the app sets its own limit
  * (router:set max-body-size; router:report shows it for an app not served). */

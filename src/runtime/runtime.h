@@ -216,7 +216,8 @@ struct sched_io {
 struct sched_state {
 	char status[16];      /* "running", "exited", "restarting", … */
 	int restarts;         /* restarts by the restart policy since it was made */
-	int exit_code;        /* of its last exit; 0 when it never exited */
+	int exit_code;        /* of its last exit; 0 when it never exited; -1 when the
+	                       * scheduler no longer knows it */
 	int oom_killed;       /* the last exit was the kernel's OOM killer */
 	char started_at[40];  /* ISO-8601 UTC of the last start; "" never */
 	char finished_at[40]; /* of the last exit; "" never */
@@ -288,8 +289,8 @@ int scheduler_scale(struct scheduler *s, const struct deploy_req *req);
 int scheduler_list(struct scheduler *s, const char *app, struct sched_procs *out);
 int scheduler_logs(struct scheduler *s, const char *id, int follow, int tail, docker_output_fn *fn,
 		   void *data);
-int scheduler_logs_since(struct scheduler *s, const char *id, int follow, int tail,
-			 long long since, docker_output_fn *fn, void *data);
+int scheduler_logs_since(struct scheduler *s, const char *id, int follow, int tail, long long since,
+			 docker_output_fn *fn, void *data);
 int scheduler_stats(struct scheduler *s, const char *id, int sample, struct docker_stats *out);
 int scheduler_top(struct scheduler *s, const char *id, json_t **out);
 int scheduler_state(struct scheduler *s, const char *id, struct sched_state *out);

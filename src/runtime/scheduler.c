@@ -128,6 +128,31 @@ static void copy_time(char *dst, size_t n, const char *t)
 	copy(dst, n, t && strncmp(t, "0001-", 5) ? t : "");
 }
 
+/* The exit code of the container's last "die" event: a restart resets inspect's
+ * State.ExitCode to 0, so a process the restart policy brought back has its last
+ * exit code only there. -1 when Docker no longer remembers it. */
+static int last_die_code(struct docker *d, const char *id)
+{
+	json_t *filters = json_pack("{s:[s], s:[s], s:[s]}", "type", "container", "container", id,
+				    "event", "die"),
+	       *list = NULL;
+	const char *code;
+	int ret = -1;
+
+	if (filters && docker_events(d, 0, (long long)time(NULL) + 1, filters, 1, &list) == 0) {
+		code = json_str(json_object_get(json_object_get(json_array_get(list, 0), "Actor"),
+						"Attributes"),
+				"exitCode", NULL);
+		if (code)
+			ret = atoi(code);
+	} else {
+		err_clear(); /* handled: the code is unknown */
+	}
+	json_decref(filters);
+	json_decref(list);
+	return ret;
+}
+
 static int local_state(struct scheduler *s, const char *id, struct sched_state *out)
 {
 	json_t *info = NULL, *st;
@@ -142,6 +167,8 @@ static int local_state(struct scheduler *s, const char *id, struct sched_state *
 	out->oom_killed = json_is_true(json_object_get(st, "OOMKilled"));
 	copy_time(out->started_at, sizeof(out->started_at), json_str(st, "StartedAt", NULL));
 	copy_time(out->finished_at, sizeof(out->finished_at), json_str(st, "FinishedAt", NULL));
+	if (out->finished_at[0] && json_is_true(json_object_get(st, "Running")))
+		out->exit_code = last_die_code(D(s), json_str(info, "Id", id));
 	json_decref(info);
 	return 0;
 }
@@ -554,8 +581,8 @@ int scheduler_logs(struct scheduler *s, const char *id, int follow, int tail, do
 	return s->ops->logs(s, id, follow, tail, 0, fn, data);
 }
 
-int scheduler_logs_since(struct scheduler *s, const char *id, int follow, int tail,
-			 long long since, docker_output_fn *fn, void *data)
+int scheduler_logs_since(struct scheduler *s, const char *id, int follow, int tail, long long since,
+			 docker_output_fn *fn, void *data)
 {
 	return s->ops->logs(s, id, follow, tail, since, fn, data);
 }

@@ -144,9 +144,9 @@ static void log_rotation_bounds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(sizes),     cmocka_unit_test(size_refusals),
+		cmocka_unit_test(sizes),        cmocka_unit_test(size_refusals),
 		cmocka_unit_test(size_formats), cmocka_unit_test(durations),
-		cmocka_unit_test(since),     cmocka_unit_test(log_rotation_bounds),
+		cmocka_unit_test(since),        cmocka_unit_test(log_rotation_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

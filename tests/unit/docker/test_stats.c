@@ -20,10 +20,12 @@ static const char *v2 =
 	"36000000000, \"online_cpus\": 4},"
 	" \"memory_stats\": {\"usage\": 10485760, \"limit\": 268435456, \"stats\": "
 	"{\"inactive_file\": 2097152, \"active_file\": 1000}},"
-	" \"networks\": {\"eth0\": {\"rx_bytes\": 100, \"tx_bytes\": 200}, \"eth1\": {\"rx_bytes\": "
+	" \"networks\": {\"eth0\": {\"rx_bytes\": 100, \"tx_bytes\": 200}, \"eth1\": "
+	"{\"rx_bytes\": "
 	"1, \"tx_bytes\": 2}},"
 	" \"blkio_stats\": {\"io_service_bytes_recursive\": [{\"major\": 8, \"op\": \"read\", "
-	"\"value\": 4096}, {\"op\": \"write\", \"value\": 8192}, {\"op\": \"read\", \"value\": 1}]},"
+	"\"value\": 4096}, {\"op\": \"write\", \"value\": 8192}, {\"op\": \"read\", \"value\": "
+	"1}]},"
 	" \"pids_stats\": {\"current\": 3}}";
 
 static void cgroup_v2(void **state)
@@ -52,10 +54,12 @@ static void cgroup_v1_and_percpu(void **state)
 	json_t *st = json_loads(
 		"{\"cpu_stats\": {\"cpu_usage\": {\"total_usage\": 200, \"percpu_usage\": [1, 2]}, "
 		"\"system_cpu_usage\": 2000},"
-		" \"precpu_stats\": {\"cpu_usage\": {\"total_usage\": 100}, \"system_cpu_usage\": 1000},"
+		" \"precpu_stats\": {\"cpu_usage\": {\"total_usage\": 100}, \"system_cpu_usage\": "
+		"1000},"
 		" \"memory_stats\": {\"usage\": 5000, \"limit\": 9000, \"stats\": "
 		"{\"total_inactive_file\": 1000}},"
-		" \"blkio_stats\": {\"io_service_bytes_recursive\": [{\"op\": \"Read\", \"value\": 7}, "
+		" \"blkio_stats\": {\"io_service_bytes_recursive\": [{\"op\": \"Read\", \"value\": "
+		"7}, "
 		"{\"op\": \"Write\", \"value\": 9}, {\"op\": \"Total\", \"value\": 16}]}}",
 		0, NULL);
 	struct docker_stats s;
@@ -74,10 +78,11 @@ static void cgroup_v1_and_percpu(void **state)
 static void one_shot_and_odd(void **state)
 {
 	/* one-shot: precpu empty; counters going back; inactive above usage; garbage. */
-	json_t *a = json_loads("{\"cpu_stats\": {\"cpu_usage\": {\"total_usage\": 5}, "
-			       "\"system_cpu_usage\": 9, \"online_cpus\": 2}, \"precpu_stats\": {}, "
-			       "\"memory_stats\": {\"usage\": 10, \"stats\": {\"inactive_file\": 50}}}",
-			       0, NULL);
+	json_t *a =
+		json_loads("{\"cpu_stats\": {\"cpu_usage\": {\"total_usage\": 5}, "
+			   "\"system_cpu_usage\": 9, \"online_cpus\": 2}, \"precpu_stats\": {}, "
+			   "\"memory_stats\": {\"usage\": 10, \"stats\": {\"inactive_file\": 50}}}",
+			   0, NULL);
 	json_t *b = json_loads("{\"cpu_stats\": \"x\", \"memory_stats\": [], \"networks\": 3, "
 			       "\"blkio_stats\": {\"io_service_bytes_recursive\": null}}",
 			       0, NULL);

@@ -182,8 +182,9 @@ static void the_table_says_who(void **state)
 						"run",
 						"urls",
 						NULL };
-	static const char *const local[] = { "certs:add",   "certs:remove", "git-hook",  "metrics:serve", "router",
-					     "ssh-command", "stack:build",  "stack:set", NULL };
+	static const char *const local[] = { "certs:add",     "certs:remove", "git-hook",
+					     "metrics:serve", "router",       "ssh-command",
+					     "stack:build",   "stack:set",    NULL };
 	const struct command *c;
 	size_t i, n = 0;
 
