@@ -253,6 +253,9 @@ struct cli_report_row {
 int cli_report_show(const char *title, const struct cli_report_row *rows, size_t n,
 		    const char *flag, int json);
 json_t *cli_report_json(const struct cli_report_row *rows, size_t n); /* new object */
+/* Prints v as one line of compact JSON (jansson's flags added), or empty when
+ * v is NULL or cannot be dumped: "[]" for arrays, "{}" otherwise. */
+void cli_print_json(const json_t *v, size_t flags);
 
 
 /* ---- who runs this (src/cli/sshkeys.c) ---------------------------------------- */

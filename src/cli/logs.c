@@ -141,25 +141,23 @@ int cmd_logs(int argc, char **argv)
 		else
 			return cli_usage(argv[0]);
 	}
-	/* The router's access log of the app. */
-	if (process && !strcmp(process, "router")) {
-		if (follow)
-			return err_set("-t does not follow the router's access log; use -n");
-		if (since_arg && time_parse_since(since_arg, (long long)time(NULL), &since) < 0)
-			return -1;
-		return router_logs(argv[1], since_arg && !n_given ? -1 : tail, since);
-	}
-	if (process &&
-	    (!*process || strlen(process) > 63 ||
-	     strspn(process, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
-		     strlen(process)))
-		return err_set("invalid process type '%s'", process);
 	/* Durations and times become Docker's seconds since 1970 here. */
 	if (since_arg && time_parse_since(since_arg, (long long)time(NULL), &since) < 0)
 		return -1;
 	/* --since without -n means every line since then. */
 	if (since_arg && !n_given)
 		tail = -1;
+	/* The router's access log of the app ("router" names no process type here). */
+	if (process && !strcmp(process, "router")) {
+		if (follow)
+			return err_set("-t does not follow the router's access log; use -n");
+		return router_logs(argv[1], tail, since);
+	}
+	if (process &&
+	    (!*process || strlen(process) > 63 ||
+	     strspn(process, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+		     strlen(process)))
+		return err_set("invalid process type '%s'", process);
 	if (scheduler_new(&sched, NULL) < 0 || scheduler_list(sched, argv[1], &procs) < 0)
 		goto out;
 	for (i = 0; i < procs.n; i++) {
@@ -277,28 +275,30 @@ int cmd_logs_set(int argc, char **argv)
 	return 0;
 }
 
-static int logs_report(const char *app, const json_t *global, const char *flag, int json,
-		       json_t *all)
+static int logs_report(const char *app, const char *flag, int json, json_t *all)
 {
-	struct buf title = BUF_INIT, size = BUF_INIT, files = BUF_INIT, csize = BUF_INIT;
-	json_t *doc = NULL;
-	const json_t *own, *g = app_get(global, APP_LOGS);
+	struct buf title = BUF_INIT, size = BUF_INIT, files = BUF_INIT;
+	json_t *doc = NULL, *global = NULL;
+	const json_t *own, *g;
 	struct cli_report_row rows[6];
 	int ret = -1;
 
-	if (app_load(app, &doc) < 0 || buf_addf(&title, "%s logs information", app) < 0 ||
+	if (app_load(app, &doc) < 0 || app_global_load(&global) < 0 ||
+	    buf_addf(&title, "%s logs information", app) < 0 ||
 	    deploy_log_settings(doc, global, &size, &files) < 0)
 		goto out;
 	own = app_get(doc, APP_LOGS);
-	if (buf_addstr(&csize, app_get_str_or(own, APP_LOG_MAX_SIZE,
-					      app_get_str_or(g, APP_LOG_MAX_SIZE,
-							     DOCKER_LOG_MAX_SIZE))) < 0)
-		goto out;
+	g = app_get(global, APP_LOGS);
+	/* Each value three times, as Dokku's reports: the app's, the global, the one
+	 * that applies. */
 	rows[0] = (struct cli_report_row){ "Logs max size",
 					   app_get_str_or(own, APP_LOG_MAX_SIZE, "") };
 	rows[1] = (struct cli_report_row){ "Logs global max size",
 					   app_get_str_or(g, APP_LOG_MAX_SIZE, "") };
-	rows[2] = (struct cli_report_row){ "Logs computed max size", csize.buf };
+	rows[2] = (struct cli_report_row){ "Logs computed max size",
+					   app_get_str_or(own, APP_LOG_MAX_SIZE,
+							  app_get_str_or(g, APP_LOG_MAX_SIZE,
+									 DOCKER_LOG_MAX_SIZE)) };
 	rows[3] = (struct cli_report_row){ "Logs max file",
 					   app_get_str_or(own, APP_LOG_MAX_FILE, "") };
 	rows[4] = (struct cli_report_row){ "Logs global max file",
@@ -313,49 +313,14 @@ static int logs_report(const char *app, const json_t *global, const char *flag, 
 		ret = cli_report_show(title.buf, rows, 6, flag, json);
 out:
 	json_decref(doc);
+	json_decref(global);
 	buf_release(&title);
 	buf_release(&size);
 	buf_release(&files);
-	buf_release(&csize);
 	return ret;
 }
 
 int cmd_logs_report(int argc, char **argv)
 {
-	struct cli_opts o;
-	json_t *global = NULL, *apps = NULL, *all = NULL, *v;
-	size_t i;
-	int json, ret = -1;
-
-	if (cli_opts_parse(&o, argc, argv, "--format", "--logs-") < 0 ||
-	    cli_opts_format(&o, &json) < 0)
-		return -1;
-	if (o.npos > 1 || (o.npos == 1 && cli_opts_app(&o, 1) < 0))
-		return o.npos > 1 ? cli_usage(argv[0]) : -1;
-	if (app_global_load(&global) < 0)
-		return -1;
-	if (o.npos == 1) {
-		ret = logs_report(o.pos[0], global, o.flag, json, NULL);
-		goto out;
-	}
-	if (o.flag) {
-		err_set("%s needs an app", o.flag);
-		goto out;
-	}
-	if (app_list(&apps) < 0 || (json && !(all = json_object())))
-		goto out;
-	json_array_foreach(apps, i, v)
-		if (logs_report(json_string_value(v), global, NULL, 0, all) < 0)
-			goto out;
-	if (json) {
-		char *s = json_dumps(all, JSON_SORT_KEYS | JSON_COMPACT);
-		printf("%s\n", s ? s : "{}");
-		free(s);
-	}
-	ret = 0;
-out:
-	json_decref(global);
-	json_decref(apps);
-	json_decref(all);
-	return ret;
+	return cli_report_family(argc, argv, "--logs-", logs_report);
 }

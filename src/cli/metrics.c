@@ -445,9 +445,7 @@ int cmd_router_stats(int argc, char **argv)
 		}
 	}
 	if (json) {
-		char *s = json_dumps(o.npos == 1 ? json_array_get(out, 0) : out, JSON_COMPACT);
-		printf("%s\n", s ? s : "{}");
-		free(s);
+		cli_print_json(o.npos == 1 ? json_array_get(out, 0) : out, 0);
 	} else {
 		json_array_foreach(out, i, v)
 			figures_print(v);

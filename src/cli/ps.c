@@ -494,9 +494,7 @@ int cmd_ps_stats(int argc, char **argv)
 		if (app_stats(sched, json_string_value(v), list) < 0)
 			goto out;
 	if (json) {
-		char *s = json_dumps(list, JSON_COMPACT);
-		printf("%s\n", s ? s : "[]");
-		free(s);
+		cli_print_json(list, 0);
 	} else {
 		if (o.npos == 1)
 			say_section("%s ps stats", o.pos[0]);
@@ -581,9 +579,7 @@ int cmd_ps_top(int argc, char **argv)
 		top = NULL;
 	}
 	if (json) {
-		char *s = json_dumps(all, JSON_COMPACT);
-		printf("%s\n", s ? s : "[]");
-		free(s);
+		cli_print_json(all, 0);
 	} else if (!shown) {
 		err_set("%s has no running containers", o.pos[0]);
 		goto out;
@@ -621,9 +617,7 @@ int cmd_ps_events(int argc, char **argv)
 	    scheduler_events(sched, o.pos[0], since, now + 1, &events) < 0)
 		goto out;
 	if (json) {
-		char *s = json_dumps(events, JSON_COMPACT);
-		printf("%s\n", s ? s : "[]");
-		free(s);
+		cli_print_json(events, 0);
 		ret = 0;
 		goto out;
 	}

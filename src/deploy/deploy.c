@@ -353,8 +353,7 @@ out:
 	if (ret < 0 && output.max) {
 		struct err_saved why;
 		err_save(&why);
-		buf_addf(&output, " !     %s\n", why.text);
-		deploy__failed_log_save(req->app, &output);
+		deploy__failed_log_save(req->app, &output, why.text);
 		err_restore(&why);
 	}
 	buf_release(&output);

@@ -54,7 +54,8 @@ int deploy__check_deploy(void *data, const char *id, const char *type, int port,
 
 /* ---- operations (ops.c) ------------------------------------------------------- */
 
-/* Keeps output as the app's last failed deploy's output (a warning when it cannot). */
-void deploy__failed_log_save(const char *app, const struct buf *output);
+/* Keeps output (the deploy's tap) and the " !     why" line as the app's last
+ * failed deploy's output (a warning when it cannot). */
+void deploy__failed_log_save(const char *app, struct buf *output, const char *why);
 
 #endif

@@ -66,10 +66,18 @@ int deploy_failed_log_path(struct buf *out, const char *app)
 	return wharf_app_path(out, app, "deploy-failed.log");
 }
 
-void deploy__failed_log_save(const char *app, const struct buf *output)
+void deploy__failed_log_save(const char *app, struct buf *output, const char *why)
 {
 	struct buf path = BUF_INIT;
+	size_t need = strlen(why) + 16;
 
+	/* The reason goes last, in the tap's bound: older lines make room. */
+	if (output->max && output->len + need > output->max) {
+		size_t drop = output->len + need - output->max;
+		buf_remove_front(output, drop < output->len ? drop : output->len);
+	}
+	if (buf_addf(output, " !     %s\n", why) < 0)
+		err_clear(); /* handled: kept without its reason */
 	if (deploy_failed_log_path(&path, app) < 0 ||
 	    fs_write_atomic(path.buf, output->buf, output->len, 0600) < 0)
 		say_warn("could not keep the failed deploy's output: %s", err_msg());
