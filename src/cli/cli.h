@@ -87,8 +87,8 @@ int cmd_metrics_serve(int argc, char **argv);
 int cmd_metrics_set(int argc, char **argv);
 int cmd_metrics_report(int argc, char **argv);
 int cmd_router_stats(int argc, char **argv);
-/* The metrics listener's address: IPv4 "IP:PORT" or "[IPv6]:PORT"; host gets
- * the address without brackets. Pure, fuzzed. */
+/* The metrics listener's address: IPv4 "IP:PORT", "[IPv6]:PORT", or a PORT
+ * alone (127.0.0.1); host gets the address without brackets. Pure, fuzzed. */
 int cli_metrics_listen_parse(const char *s, struct buf *host, int *port);
 /* The listener's request head (untrusted): *status 200 for GET or HEAD of
  * /metrics, 404 another path, 405 another method, 400 no HTTP/1.x request line.

@@ -155,8 +155,10 @@ const struct command commands[] = {
 	  "Show where the metrics listener serves", 0 },
 	{ "metrics:serve", cmd_metrics_serve, "",
 	  "Serve the metrics to Prometheus on the `listen` address (off until set)", CMD_LOCAL },
-	{ "metrics:set", cmd_metrics_set, "--global listen [IP:PORT]",
-	  "Set (or, without a value, unset: off) the metrics listener's address", 0 },
+	{ "metrics:set", cmd_metrics_set, "--global listen [[IP:]PORT]",
+	  "Set (or, without a value, unset: off) the metrics listener's address (a port alone: "
+	  "127.0.0.1)",
+	  0 },
 	{ "plugin:disable", cmd_plugin_disable, "NAME",
 	  "Disable a plugin: its triggers and commands are no longer run", 0 },
 	{ "plugin:enable", cmd_plugin_enable, "NAME", "Enable an installed plugin", 0 },

@@ -60,6 +60,12 @@ int cli_metrics_listen_parse(const char *s, struct buf *host, int *port)
 
 	buf_reset(host);
 	*port = 0;
+	/* A port alone listens on loopback. */
+	if (s && *s && strlen(s) <= 5 && strspn(s, "0123456789") == strlen(s)) {
+		if (deploy_port_parse(s, strlen(s), 1, port) < 0)
+			goto bad;
+		return buf_addstr(host, "127.0.0.1");
+	}
 	if (!colon || strlen(s) > 64 ||
 	    deploy_port_parse(colon + 1, strlen(colon + 1), 1, port) < 0)
 		goto bad;
@@ -257,7 +263,7 @@ static int set_listen(const char *app, json_t *doc, void *data)
 int cmd_metrics_set(int argc, char **argv)
 {
 	struct cli_opts o;
-	struct buf host = BUF_INIT;
+	struct buf host = BUF_INIT, norm = BUF_INIT;
 	const char *v;
 	int port, ret;
 
@@ -268,16 +274,24 @@ int cmd_metrics_set(int argc, char **argv)
 	v = o.npos == 2 ? o.pos[1] : NULL;
 	if (v && cli_metrics_listen_parse(v, &host, &port) < 0)
 		return -1;
-	buf_release(&host);
+	/* Stored as IP:PORT, so metrics:report says where it listens. */
+	if (v && !strchr(v, ':')) {
+		buf_addf(&norm, "127.0.0.1:%d", port);
+		v = norm.buf;
+	}
 	ret = app_global_update(set_listen, (void *)v);
-	if (ret < 0)
+	buf_release(&host);
+	if (ret < 0) {
+		buf_release(&norm);
 		return -1;
+	}
 	if (v)
 		say_step("The metrics listener serves http://%s/metrics (from the next start of "
 			 "metrics:serve)",
 			 v);
 	else
 		say_step("The metrics listener is off");
+	buf_release(&norm);
 	return 0;
 }
 

@@ -89,13 +89,18 @@ within10() {
 	run wharf metrics:set --global listen "not-an-ip:9180"
 	assert_failure
 	port=$(free_port)
-	run wharf metrics:set --global listen "127.0.0.1:$port"
+	# A port alone listens on loopback.
+	run wharf metrics:set --global listen "$port"
 	assert_success
 	run wharf metrics:report --metrics-listen
 	assert_output "127.0.0.1:$port"
 	wharf metrics:serve >"$TEST_TMP/serve.log" 2>&1 &
 	SERVE_PID=$!
 	eventually 10 curl -fsS -o /dev/null "http://127.0.0.1:$port/metrics"
+	# Bound to loopback only.
+	run ss -Hltn "sport = :$port"
+	assert_output --regexp "127\.0\.0\.1:$port "
+	[ "${#lines[@]}" = 1 ]
 	curl -fsS "http://127.0.0.1:$port/metrics" >"$TEST_TMP/scraped.txt"
 	run promtool check metrics <"$TEST_TMP/scraped.txt"
 	assert_success
