@@ -336,30 +336,40 @@ out:
 	return ret;
 }
 
+/* The figures of st: counts, error rate, quantiles; over a window of secs > 0
+ * also its length and the rates. */
+static json_t *figures(const struct deploy_app_stats *st, double secs)
+{
+	double p50 = deploy_app_stats_quantile(st, 0.5), p99 = deploy_app_stats_quantile(st, 0.99);
+	json_t *o =
+		json_pack("{s:f, s:f, s:f, s:o, s:o}", "requests", st->requests, "errors",
+			  st->errors, "error_rate", st->requests ? st->errors / st->requests : 0.0,
+			  "p50_seconds", isnan(p50) ? json_null() : json_real(p50), "p99_seconds",
+			  isnan(p99) ? json_null() : json_real(p99));
+
+	if (o && secs > 0 &&
+	    (json_object_set_new(o, "seconds", json_real(secs)) < 0 ||
+	     json_object_set_new(o, "requests_per_second", json_real(st->requests / secs)) < 0 ||
+	     json_object_set_new(o, "errors_per_second", json_real(st->errors / secs)) < 0)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_t *app_figures(const char *app, const struct deploy_app_stats *total,
 			   const struct deploy_app_stats *win, double window)
 {
-	double p50 = deploy_app_stats_quantile(total, 0.5),
-	       p99 = deploy_app_stats_quantile(total, 0.99);
-	json_t *o = json_pack("{s:s, s:f, s:f, s:f, s:o, s:o}", "app", app, "requests",
-			      total->requests, "errors", total->errors, "error_rate",
-			      total->requests ? total->errors / total->requests : 0.0,
-			      "p50_seconds", isnan(p50) ? json_null() : json_real(p50),
-			      "p99_seconds", isnan(p99) ? json_null() : json_real(p99));
+	json_t *o = figures(total, 0), *w;
 
-	if (o && win && window > 0) {
-		double w50 = deploy_app_stats_quantile(win, 0.5),
-		       w99 = deploy_app_stats_quantile(win, 0.99);
-		json_t *w = json_pack("{s:f, s:f, s:f, s:f, s:o, s:o}", "seconds", window,
-				      "requests_per_second", win->requests / window,
-				      "errors_per_second", win->errors / window, "error_rate",
-				      win->requests ? win->errors / win->requests : 0.0,
-				      "p50_seconds", isnan(w50) ? json_null() : json_real(w50),
-				      "p99_seconds", isnan(w99) ? json_null() : json_real(w99));
-		if (!w || json_object_set_new(o, "window", w) < 0) {
-			json_decref(o);
-			return NULL;
-		}
+	if (o && json_object_set_new(o, "app", json_string(app)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	if (o && win && window > 0 &&
+	    (!(w = figures(win, window)) || json_object_set_new(o, "window", w) < 0)) {
+		json_decref(o);
+		return NULL;
 	}
 	return o;
 }
