@@ -3,7 +3,8 @@
 #   scripts/deps.sh          build and run wharf
 #   scripts/deps.sh --test   also what the tests need (cmocka, bats, python3, jq, wrk for
 #                            router-takeover.bats, ss from iproute2 for router-deploy.bats,
-#                            pebble and pebble-challtestsrv for letsencrypt.bats)
+#                            pebble and pebble-challtestsrv for letsencrypt.bats,
+#                            promtool (prometheus) for ops.bats's metrics check)
 #                            and what `make lint` runs (clang-format, cppcheck, shellcheck)
 # Idempotent; runs `apt-get update` only when something has to be installed.
 set -euo pipefail
@@ -15,7 +16,7 @@ pkgs=(build-essential pkg-config libgit2-dev libcurl4-openssl-dev libjansson-dev
 	publicsuffix uacme)
 case ${1:-} in
 --test) pkgs+=(libcmocka-dev bats bats-assert bats-support python3 jq wrk iproute2
-	clang-format cppcheck shellcheck pebble) ;;
+	clang-format cppcheck shellcheck pebble prometheus) ;;
 "") ;;
 *) die "usage: $0 [--test]" ;;
 esac

@@ -89,9 +89,10 @@ start_sshd() {
 # The router's flags: HTTPS on :443 always, so the first certificate an app gets
 # (letsencrypt:enable, certs:add, certs:generate) serves at once, without running `make up`
 # again; until an app has one, a TLS handshake is refused (no certificate for the name).
-# Written to /etc/default/wharf-router for the systemd unit.
+# Per-app access logs (`logs <app> -p router`) in $WHARF_HOME/router-logs. Written to
+# /etc/default/wharf-router for the systemd unit.
 router_args() {
-	echo "--listen-https 0.0.0.0:443"
+	echo "--listen-https 0.0.0.0:443 --access-log-dir $WHARF_HOME/router-logs"
 }
 
 # launch_logged NAME PIDFILE LOG READY CMD...: starts CMD in the background (own session, output

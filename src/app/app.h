@@ -71,6 +71,11 @@
 	X(LE_FAILURES, "failures", INT, 0, NULL, LETSENCRYPT, APP_IN_NESTED)                      \
 	X(LE_RETRY_AT, "retry_at", INT, 0, NULL, LETSENCRYPT, APP_IN_NESTED)                      \
 	X(LE_LAST_ERROR, "last_error", STRING, 0, NULL, LETSENCRYPT, APP_IN_NESTED)               \
+	/* logs: {"max_size": "20m", "max_file": "5"} (app's over global's); metrics listener */  \
+	X(LOGS, "logs", OBJECT, 0, NULL, LOGS, APP_IN_APP | APP_IN_GLOBAL)                        \
+	X(LOG_MAX_SIZE, "max_size", STRING, 0, NULL, LOGS, APP_IN_NESTED)                         \
+	X(LOG_MAX_FILE, "max_file", STRING, 0, NULL, LOGS, APP_IN_NESTED)                         \
+	X(METRICS_LISTEN, "metrics_listen", STRING, 0, NULL, LOGS, APP_IN_GLOBAL)                 \
 	/* releases */                                                                            \
 	X(RETAIN, "retain", INT, 5, NULL, RELEASES, APP_IN_APP)                                   \
 	X(RELEASES, "releases", ARRAY, 0, NULL, RELEASES, APP_IN_RELEASES)                        \
@@ -111,6 +116,7 @@ enum app_family {
 	APP_FAM_STORAGE,
 	APP_FAM_ROUTER,
 	APP_FAM_LETSENCRYPT,
+	APP_FAM_LOGS,
 	APP_FAM_RELEASES
 };
 

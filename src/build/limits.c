@@ -76,41 +76,17 @@ int build_timeout(const json_t *config, long *secs, struct buf *from)
 	return 0;
 }
 
+/* The one size parser (size_parse(), src/common) with the build's bounds. */
 int build_size_parse(const char *s, long long *bytes)
 {
-	const char *p = s ? s : "";
-	long long v = 0, mult = 1;
-	size_t digits = strspn(p, "0123456789");
+	long long v = 0;
 
-	if (!digits || digits > 7)
-		goto bad;
-	for (; isdigit((unsigned char)*p); p++)
-		v = v * 10 + (*p - '0');
-	switch (tolower((unsigned char)*p)) {
-	case 'k':
-		mult = 1LL << 10;
-		p++;
-		break;
-	case 'm':
-		mult = 1LL << 20;
-		p++;
-		break;
-	case 'g':
-		mult = 1LL << 30;
-		p++;
-		break;
-	default:
-		break;
-	}
-	if (tolower((unsigned char)*p) == 'b')
-		p++;
-	if (*p || v * mult < (1LL << 20) || v * mult > (1LL << 40))
-		goto bad;
-	*bytes = v * mult;
+	*bytes = 0;
+	if (size_parse(s, &v) < 0 || v < (1LL << 20) || v > (1LL << 40))
+		return err_set("bad size '%s': give bytes or a number with k, m or g (1m to 1024g)",
+			       s ? s : "");
+	*bytes = v;
 	return 0;
-bad:
-	return err_set("bad size '%s': give bytes or a number with k, m or g (1m to 1024g)",
-		       s ? s : "");
 }
 
 int build_check_image_size(struct docker *d, const char *image, const json_t *config)

@@ -78,7 +78,22 @@ int cmd_domains_remove(int argc, char **argv);
 int cmd_domains_report(int argc, char **argv);
 int cmd_domains_set_global(int argc, char **argv);
 int cmd_urls(int argc, char **argv);
-int cmd_logs(int argc, char **argv);         /* logs.c */
+int cmd_logs(int argc, char **argv); /* logs.c */
+int cmd_logs_failed(int argc, char **argv);
+int cmd_logs_set(int argc, char **argv);
+int cmd_logs_report(int argc, char **argv);
+int cmd_metrics(int argc, char **argv); /* metrics.c */
+int cmd_metrics_serve(int argc, char **argv);
+int cmd_metrics_set(int argc, char **argv);
+int cmd_metrics_report(int argc, char **argv);
+int cmd_router_stats(int argc, char **argv);
+/* The metrics listener's address: IPv4 "IP:PORT", "[IPv6]:PORT", or a PORT
+ * alone (127.0.0.1); host gets the address without brackets. Pure, fuzzed. */
+int cli_metrics_listen_parse(const char *s, struct buf *host, int *port);
+/* The listener's request head (untrusted): *status 200 for GET or HEAD of
+ * /metrics, 404 another path, 405 another method, 400 no HTTP/1.x request line.
+ * Returns 1 for HEAD (no body), else 0. Pure, fuzzed. */
+int cli_metrics_request(const char *head, size_t len, int *status);
 int cmd_ssh_keys_add(int argc, char **argv); /* sshkeys.c */
 int cmd_ssh_keys_list(int argc, char **argv);
 int cmd_ssh_keys_remove(int argc, char **argv);
@@ -102,6 +117,9 @@ int cmd_ps_start(int argc, char **argv); /* ps.c: stop/start/report/set */
 int cmd_ps_stop(int argc, char **argv);
 int cmd_ps_report(int argc, char **argv);
 int cmd_ps_set(int argc, char **argv);
+int cmd_ps_stats(int argc, char **argv);
+int cmd_ps_top(int argc, char **argv);
+int cmd_ps_events(int argc, char **argv);
 int cmd_storage_mount(int argc, char **argv); /* storage.c */
 int cmd_storage_unmount(int argc, char **argv);
 int cmd_storage_list(int argc, char **argv);
@@ -252,6 +270,9 @@ struct cli_report_row {
 int cli_report_show(const char *title, const struct cli_report_row *rows, size_t n,
 		    const char *flag, int json);
 json_t *cli_report_json(const struct cli_report_row *rows, size_t n); /* new object */
+/* Prints v as one line of compact JSON (jansson's flags added), or empty when
+ * v is NULL or cannot be dumped: "[]" for arrays, "{}" otherwise. */
+void cli_print_json(const json_t *v, size_t flags);
 
 
 /* ---- who runs this (src/cli/sshkeys.c) ---------------------------------------- */

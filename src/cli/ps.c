@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SCALE_MAX 20
 
@@ -191,17 +192,55 @@ int cmd_ps_set(int argc, char **argv)
 }
 
 #define STATUS_ROWS_MAX 64
+#define ROW_TEXT        96
+
+/* The report's rows for one process: its status, restarts and last exit. */
+struct proc_rows {
+	char type[64];
+	char status_label[ROW_TEXT], status[ROW_TEXT];
+	char restarts_label[ROW_TEXT], restarts[32];
+	char exit_label[ROW_TEXT], exit[ROW_TEXT];
+};
+
+static void proc_rows_fill(struct proc_rows *r, struct scheduler *sched, const struct sched_proc *p,
+			   size_t nth)
+{
+	struct sched_state st;
+	const char *type = p->type[0] ? p->type : "?";
+
+	snprintf(r->type, sizeof(r->type), "%s", type);
+	snprintf(r->status_label, sizeof(r->status_label), "Status %s %zu", type, nth);
+	snprintf(r->status, sizeof(r->status), "%s (CID: %.12s)", p->state, p->id);
+	snprintf(r->restarts_label, sizeof(r->restarts_label), "Restarts %s %zu", type, nth);
+	snprintf(r->exit_label, sizeof(r->exit_label), "Last exit %s %zu", type, nth);
+	/* Inspect's State: a process gone between the list and now reads as unknown. */
+	if (scheduler_state(sched, p->id, &st) < 0) {
+		err_clear(); /* handled: shown as unknown */
+		snprintf(r->restarts, sizeof(r->restarts), "unknown");
+		snprintf(r->exit, sizeof(r->exit), "unknown");
+		return;
+	}
+	snprintf(r->restarts, sizeof(r->restarts), "%d", st.restarts);
+	if (!st.finished_at[0])
+		snprintf(r->exit, sizeof(r->exit), "none");
+	else if (st.exit_code < 0)
+		snprintf(r->exit, sizeof(r->exit), "unknown at %s", st.finished_at);
+	else
+		snprintf(r->exit, sizeof(r->exit), "%d%s at %s", st.exit_code,
+			 st.oom_killed ? " (out of memory)" : "", st.finished_at);
+}
 
 static int ps_report(struct scheduler *sched, const char *name, const char *flag, int json,
 		     json_t *all)
 {
-	struct cli_report_row rows[5 + STATUS_ROWS_MAX];
-	char labels[STATUS_ROWS_MAX][96], values[STATUS_ROWS_MAX][96], count[32];
+	struct cli_report_row rows[5 + 3 * STATUS_ROWS_MAX];
+	struct proc_rows *pr = NULL;
+	char count[32];
 	struct buf title = BUF_INIT;
 	struct sched_procs procs = SCHED_PROCS_INIT;
 	json_t *app = NULL, *rels = NULL;
 	const char *running;
-	size_t i, n = 0, k = 0;
+	size_t i, j, n = 0, k = 0;
 	long version;
 	int up = 0, down = 0, ret = -1;
 
@@ -209,32 +248,25 @@ static int ps_report(struct scheduler *sched, const char *name, const char *flag
 	    buf_addf(&title, "%s ps information", name) < 0 ||
 	    scheduler_list(sched, name, &procs) < 0)
 		goto out;
+	if (!(pr = calloc(STATUS_ROWS_MAX, sizeof(*pr)))) {
+		err_set("out of memory");
+		goto out;
+	}
 	version = (long)app_get_int(app_release_current(rels), APP_VERSION);
-	/* The list is newest first; a report reads better oldest first. */
+	/* The list is newest first; a report reads better oldest first. Containers
+	 * are numbered per process type, as Dokku does ("Status web 1"). */
 	for (i = procs.n; i-- > 0 && k < STATUS_ROWS_MAX;) {
 		const struct sched_proc *p = &procs.v[i];
+		size_t nth = 1;
 		if (p->release != version)
 			continue;
 		if (!strcmp(p->state, "running"))
 			up++;
 		else
 			down++;
-		snprintf(labels[k], sizeof(labels[k]), "Status %s %zu", p->type[0] ? p->type : "?",
-			 k + 1);
-		snprintf(values[k], sizeof(values[k]), "%s (CID: %.12s)", p->state, p->id);
-		k++;
-	}
-	/* Number the containers per process type, as Dokku does ("Status web 1"). */
-	for (i = 0; i < k; i++) {
-		size_t j, nth = 1;
-		char type[64];
-		sscanf(labels[i], "Status %63s", type);
-		for (j = 0; j < i; j++) {
-			char other[64];
-			sscanf(labels[j], "Status %63s", other);
-			nth += !strcmp(type, other);
-		}
-		snprintf(labels[i], sizeof(labels[i]), "Status %s %zu", type, nth);
+		for (j = 0; j < k; j++)
+			nth += !strcmp(pr[j].type, p->type[0] ? p->type : "?");
+		proc_rows_fill(&pr[k++], sched, p, nth);
 	}
 	running = !up ? "false" : down ? "mixed" : "true";
 	snprintf(count, sizeof(count), "%d", up + down);
@@ -249,14 +281,21 @@ static int ps_report(struct scheduler *sched, const char *name, const char *flag
 	rows[n].label = "Running";
 	rows[n++].value = running;
 	for (i = 0; i < k; i++) {
-		rows[n].label = labels[i];
-		rows[n++].value = values[i];
+		rows[n].label = pr[i].status_label;
+		rows[n++].value = pr[i].status;
+	}
+	for (i = 0; i < k; i++) {
+		rows[n].label = pr[i].restarts_label;
+		rows[n++].value = pr[i].restarts;
+		rows[n].label = pr[i].exit_label;
+		rows[n++].value = pr[i].exit;
 	}
 	if (all)
 		ret = json_object_set_new(all, name, cli_report_json(rows, n));
 	else
 		ret = cli_report_show(title.buf, rows, n, flag, json);
 out:
+	free(pr);
 	json_decref(app);
 	json_decref(rels);
 	sched_procs_release(&procs);
@@ -312,6 +351,292 @@ int cmd_ps_report(int argc, char **argv)
 out:
 	json_decref(apps);
 	json_decref(all);
+	scheduler_free(sched);
+	return ret;
+}
+
+/* Takes `name VALUE` (or name=VALUE) out of argv, for the flags cli_opts_parse()
+ * does not know; *value stays NULL when absent. */
+static int take_flag(int *argc, char **argv, const char *name, const char **value)
+{
+	size_t n = strlen(name);
+	int i, j;
+
+	*value = NULL;
+	for (i = 1; i < *argc; i++) {
+		int used;
+		if (!strcmp(argv[i], name)) {
+			if (i + 1 >= *argc)
+				return err_set("%s needs a value", name);
+			*value = argv[i + 1];
+			used = 2;
+		} else if (!strncmp(argv[i], name, n) && argv[i][n] == '=') {
+			*value = argv[i] + n + 1;
+			used = 1;
+		} else {
+			continue;
+		}
+		for (j = i; j + used <= *argc; j++)
+			argv[j] = argv[j + used];
+		*argc -= used;
+		return 0;
+	}
+	return 0;
+}
+
+/* ---- ps:stats ------------------------------------------------------------------------ */
+
+static json_t *stats_json(const char *app, const struct sched_proc *p, const struct docker_stats *u,
+			  int restarts)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:f, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:i}",
+			 "app", app, "container", p->id, "name", p->name, "type", p->type,
+			 "cpu_percent", u->cpu_percent, "memory_usage", (json_int_t)u->mem_usage,
+			 "memory_limit", (json_int_t)u->mem_limit, "memory_percent",
+			 u->mem_limit ? 100.0 * (double)u->mem_usage / (double)u->mem_limit : 0.0,
+			 "net_rx", (json_int_t)u->net_rx, "net_tx", (json_int_t)u->net_tx,
+			 "block_read", (json_int_t)u->blk_read, "block_write",
+			 (json_int_t)u->blk_write, "pids", (json_int_t)u->pids, "restarts",
+			 restarts);
+}
+
+static void stats_line(const json_t *e)
+{
+	struct buf mem = BUF_INIT, lim = BUF_INIT, rx = BUF_INIT, tx = BUF_INIT, rd = BUF_INIT,
+		   wr = BUF_INIT, io = BUF_INIT, net = BUF_INIT, mu = BUF_INIT;
+
+	size_format(&mem, json_int(e, "memory_usage", 0));
+	size_format(&lim, json_int(e, "memory_limit", 0));
+	size_format(&rx, json_int(e, "net_rx", 0));
+	size_format(&tx, json_int(e, "net_tx", 0));
+	size_format(&rd, json_int(e, "block_read", 0));
+	size_format(&wr, json_int(e, "block_write", 0));
+	buf_addf(&mu, "%s / %s", mem.buf, lim.buf);
+	buf_addf(&net, "%s / %s", rx.buf, tx.buf);
+	buf_addf(&io, "%s / %s", rd.buf, wr.buf);
+	printf("%-28s %-10s %7.2f%% %-22s %6.2f%% %-22s %-22s %5lld %8lld\n",
+	       json_str(e, "name", ""), json_str(e, "type", ""),
+	       json_real_value(json_object_get(e, "cpu_percent")), mu.buf,
+	       json_real_value(json_object_get(e, "memory_percent")), net.buf, io.buf,
+	       json_int(e, "pids", 0), json_int(e, "restarts", 0));
+	buf_release(&mem);
+	buf_release(&lim);
+	buf_release(&rx);
+	buf_release(&tx);
+	buf_release(&rd);
+	buf_release(&wr);
+	buf_release(&mu);
+	buf_release(&net);
+	buf_release(&io);
+}
+
+/* Appends the running processes' figures of app to list. */
+static int app_stats(struct scheduler *sched, const char *app, json_t *list)
+{
+	struct sched_procs procs = SCHED_PROCS_INIT;
+	size_t i;
+	int ret = -1;
+
+	if (scheduler_list(sched, app, &procs) < 0)
+		return -1;
+	/* Oldest first, as ps:report lists them. */
+	for (i = procs.n; i-- > 0;) {
+		const struct sched_proc *p = &procs.v[i];
+		struct docker_stats u;
+		struct sched_state st;
+		json_t *e;
+
+		if (strcmp(p->state, "running"))
+			continue;
+		if (scheduler_stats(sched, p->id, 1, &u) < 0 ||
+		    scheduler_state(sched, p->id, &st) < 0) {
+			err_clear(); /* handled: it stopped meanwhile, so it is not listed */
+			continue;
+		}
+		if (!(e = stats_json(app, p, &u, st.restarts)) ||
+		    json_array_append_new(list, e) < 0) {
+			err_set("out of memory");
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	sched_procs_release(&procs);
+	return ret;
+}
+
+int cmd_ps_stats(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct scheduler *sched = NULL;
+	json_t *apps = NULL, *list = NULL, *v;
+	size_t i;
+	int json, ret = -1;
+
+	if (cli_opts_parse(&o, argc, argv, "--format", NULL) < 0 || cli_opts_format(&o, &json) < 0)
+		return -1;
+	if (o.npos > 1)
+		return cli_usage(argv[0]);
+	if (o.npos == 1 && cli_opts_app(&o, 1) < 0)
+		return -1;
+	if (o.npos == 1) {
+		apps = json_pack("[s]", o.pos[0]);
+	} else if (app_list(&apps) < 0) {
+		return -1;
+	}
+	if (!apps || !(list = json_array())) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (scheduler_new(&sched, NULL) < 0)
+		goto out;
+	json_array_foreach(apps, i, v)
+		if (app_stats(sched, json_string_value(v), list) < 0)
+			goto out;
+	if (json) {
+		cli_print_json(list, 0);
+	} else {
+		if (o.npos == 1)
+			say_section("%s ps stats", o.pos[0]);
+		printf("%-28s %-10s %8s %-22s %7s %-22s %-22s %5s %8s\n", "CONTAINER", "TYPE",
+		       "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS",
+		       "RESTARTS");
+		json_array_foreach(list, i, v)
+			stats_line(v);
+	}
+	ret = 0;
+out:
+	json_decref(apps);
+	json_decref(list);
+	scheduler_free(sched);
+	return ret;
+}
+
+/* ---- ps:top -------------------------------------------------------------------------- */
+
+static void top_print(const json_t *top)
+{
+	const json_t *titles = json_object_get(top, "Titles"),
+		     *procs = json_object_get(top, "Processes"), *row, *v;
+	size_t i, j;
+
+	json_array_foreach(titles, j, v)
+		printf("%s%-10s", j ? " " : "       ",
+		       json_string_value(v) ? json_string_value(v) : "");
+	printf("\n");
+	json_array_foreach(procs, i, row) {
+		json_array_foreach(row, j, v)
+			printf("%s%-10s", j ? " " : "       ",
+			       json_string_value(v) ? json_string_value(v) : "");
+		printf("\n");
+	}
+}
+
+int cmd_ps_top(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct scheduler *sched = NULL;
+	struct sched_procs procs = SCHED_PROCS_INIT;
+	json_t *all = NULL, *top = NULL;
+	size_t i;
+	int json, shown = 0, ret = -1;
+
+	if (cli_opts_parse(&o, argc, argv, "--format", NULL) < 0 || cli_opts_format(&o, &json) < 0)
+		return -1;
+	if (o.npos < 1 || o.npos > 2)
+		return cli_usage(argv[0]);
+	if (cli_opts_app(&o, 1) < 0 || (o.npos == 2 && valid_process_type(o.pos[1]) < 0))
+		return -1;
+	if (!(all = json_array())) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (scheduler_new(&sched, NULL) < 0 || scheduler_list(sched, o.pos[0], &procs) < 0)
+		goto out;
+	for (i = procs.n; i-- > 0;) {
+		const struct sched_proc *p = &procs.v[i];
+		if (strcmp(p->state, "running") || (o.npos == 2 && strcmp(p->type, o.pos[1])))
+			continue;
+		if (scheduler_top(sched, p->id, &top) < 0) {
+			err_clear(); /* handled: it stopped meanwhile */
+			continue;
+		}
+		shown++;
+		if (json) {
+			json_t *e = json_pack("{s:s, s:s, s:s, s:O, s:O}", "container", p->id,
+					      "name", p->name, "type", p->type, "titles",
+					      json_object_get(top, "Titles"), "processes",
+					      json_object_get(top, "Processes"));
+			if (!e || json_array_append_new(all, e) < 0) {
+				err_set("out of memory");
+				goto out;
+			}
+		} else {
+			say_section("%s (%s)", p->name, p->type);
+			top_print(top);
+		}
+		json_decref(top);
+		top = NULL;
+	}
+	if (json) {
+		cli_print_json(all, 0);
+	} else if (!shown) {
+		err_set("%s has no running containers", o.pos[0]);
+		goto out;
+	}
+	ret = 0;
+out:
+	json_decref(top);
+	json_decref(all);
+	sched_procs_release(&procs);
+	scheduler_free(sched);
+	return ret;
+}
+
+/* ---- ps:events ----------------------------------------------------------------------- */
+
+int cmd_ps_events(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct scheduler *sched = NULL;
+	const char *since_arg;
+	json_t *events = NULL, *e;
+	long long now = (long long)time(NULL), since;
+	size_t i;
+	int json, ret = -1;
+
+	if (take_flag(&argc, argv, "--since", &since_arg) < 0 ||
+	    cli_opts_parse(&o, argc, argv, "--format", NULL) < 0 || cli_opts_format(&o, &json) < 0)
+		return -1;
+	if (o.npos != 1)
+		return cli_usage(argv[0]);
+	if (cli_opts_app(&o, 1) < 0 ||
+	    time_parse_since(since_arg ? since_arg : "24h", now, &since) < 0)
+		return -1;
+	if (scheduler_new(&sched, NULL) < 0 ||
+	    scheduler_events(sched, o.pos[0], since, now + 1, &events) < 0)
+		goto out;
+	if (json) {
+		cli_print_json(events, 0);
+		ret = 0;
+		goto out;
+	}
+	say_section("%s ps events", o.pos[0]);
+	json_array_foreach(events, i, e) {
+		const json_t *code = json_object_get(e, "exit_code");
+		printf("       %s  %-8s %-10s %s", json_str(e, "time", ""),
+		       json_str(e, "action", ""), json_str(e, "process", ""),
+		       json_str(e, "name", ""));
+		if (code)
+			printf("  exit %lld", (long long)json_integer_value(code));
+		printf("\n");
+	}
+	if (!json_array_size(events))
+		say_detail("no exits, restarts or starts since %s",
+			   since_arg ? since_arg : "24h ago");
+	ret = 0;
+out:
+	json_decref(events);
 	scheduler_free(sched);
 	return ret;
 }

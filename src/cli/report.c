@@ -162,3 +162,11 @@ int cli_report_show(const char *title, const struct cli_report_row *rows, size_t
 	}
 	return 0;
 }
+
+void cli_print_json(const json_t *v, size_t flags)
+{
+	char *s = v ? json_dumps(v, flags | JSON_COMPACT) : NULL;
+
+	printf("%s\n", s ? s : json_is_array(v) ? "[]" : "{}");
+	free(s);
+}

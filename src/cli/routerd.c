@@ -25,6 +25,11 @@ static void usage(FILE *out)
 		"                       upgrade the router without refusing a connection\n"
 		"  --access-log FILE    append one line per request to FILE ('-': stderr;\n"
 		"                       default: no access log)\n"
+		"  --access-log-dir DIR also one access log per app, DIR/<app>.log, which\n"
+		"                       `logs <app> -p router` shows (make up uses\n"
+		"                       $WHARF_ROOT/router-logs; default: none)\n"
+		"  --access-log-max-size SIZE  rotate an app's access log past SIZE (10m)\n"
+		"  --access-log-max-files N    rotated files kept, the current one included (3)\n"
 		"\n"
 		"Limits (sizes in bytes, or with k: 8k; times in ms, or with ms or s: 30s):\n"
 		"  --max-header-bytes N   request head, request line included (431; default 16k)\n"
@@ -178,6 +183,17 @@ int cmd_router(int argc, char **argv)
 			opts.access_log = argv[++i];
 		} else if (!strncmp(argv[i], "--access-log=", 13)) {
 			opts.access_log = argv[i] + 13;
+		} else if (!strcmp(argv[i], "--access-log-dir") && i + 1 < argc) {
+			opts.access_log_dir = argv[++i];
+		} else if (!strcmp(argv[i], "--access-log-max-size") && i + 1 < argc) {
+			if (size_parse(argv[++i], &opts.access_log_max_bytes) < 0 ||
+			    opts.access_log_max_bytes < 4096)
+				return err_set("--access-log-max-size: a size of at least 4k");
+		} else if (!strcmp(argv[i], "--access-log-max-files") && i + 1 < argc) {
+			opts.access_log_max_files = atoi(argv[++i]);
+			if (opts.access_log_max_files < 1 || opts.access_log_max_files > 100 ||
+			    strspn(argv[i], "0123456789") != strlen(argv[i]))
+				return err_set("--access-log-max-files: a count from 1 to 100");
 		} else if ((rc = limit_flag(&opts, argc, argv, &i)) != 0) {
 			if (rc < 0)
 				return -1;
@@ -186,6 +202,8 @@ int cmd_router(int argc, char **argv)
 			return err_set("unknown argument '%s' to router", argv[i]);
 		}
 	}
+	if (opts.access_log_dir && fs_mkdir_p(opts.access_log_dir, 0755) < 0)
+		goto out;
 	opts.control_socket = wharf_router_socket();
 	if (parent_dir(&sockdir, opts.control_socket) == 0 && fs_mkdir_p(sockdir.buf, 0755) < 0)
 		goto out;

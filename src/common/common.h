@@ -95,6 +95,9 @@ void say_set_quiet(int quiet);                                    /* hides step/
 void say_trace(const char *fmt, ...) WHARF_PRINTF(1, 2);
 int say_tracing(void);
 void say_set_stderr(int on); /* all output to stderr: while stdout carries git's protocol */
+/* While b is set (NULL: none), every line said (warnings too) is also appended to
+ * it; a b with a max keeps its newest lines. Borrowed until unset. */
+void say_tap(struct buf *b);
 
 /* Monotonic seconds, for durations and deadlines (src/common/clock.c). */
 double clock_now_s(void);
@@ -290,6 +293,21 @@ int cron_matches(const struct cron_expr *e, long long t);
 /* The first minute strictly after the minute holding `after` that matches; -1
  * when none within 8 years. */
 int cron_next(const struct cron_expr *e, long long after, long long *out);
+/* ---- units (src/common/units.c; pure, unit-tested) ------------------------------ */
+
+/* A size as users type it: digits with an optional unit b, k, m or g (powers of
+ * 1024, case-insensitive, "mb" = "m"), up to a pebibyte. No sign, space, fraction
+ * or hex. *bytes gets the size (0 on failure); callers check their own bounds. */
+int size_parse(const char *s, long long *bytes);
+/* Appends bytes for humans: "512B", "1.50MiB", "20.0GiB". */
+int size_format(struct buf *out, long long bytes);
+/* A duration: one or more NUMBER UNIT groups, units s, m, h, d ("90s", "1h30m"),
+ * at most 100 years. *secs gets it. */
+int duration_parse(const char *s, long long *secs);
+/* A point in time for `--since`: seconds since 1970, a UTC date or time
+ * ("2026-01-01", "2026-01-01T10:00[:00][Z]"), or a duration before now.
+ * *out gets seconds since 1970. */
+int time_parse_since(const char *s, long long now, long long *out);
 
 /* ---- validation of names from users ------------------------------------------ */
 

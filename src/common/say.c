@@ -9,6 +9,30 @@
 
 static int quiet;
 static int to_stderr;
+static struct buf *tap;
+
+void say_tap(struct buf *b)
+{
+	tap = b;
+}
+
+/* A full tap keeps the newest output: a failure's reason comes last. */
+static void tap_add(const char *prefix, const char *text, size_t len)
+{
+	size_t need = strlen(prefix) + len + 1;
+
+	if (!tap)
+		return;
+	if (tap->max && need > tap->max)
+		return;
+	if (tap->max && tap->len + need > tap->max) {
+		/* A quarter more than needed goes, so this is not done on every line. */
+		size_t drop = tap->len + need - tap->max + tap->max / 4;
+		buf_remove_front(tap, drop > tap->len ? tap->len : drop);
+	}
+	if (buf_addstr(tap, prefix) < 0 || buf_add(tap, text, len) < 0 || buf_addch(tap, '\n') < 0)
+		buf_reset(tap);
+}
 
 void say_set_stderr(int on)
 {
@@ -112,6 +136,7 @@ void say_warn(const char *fmt, ...)
 		fflush(stdout);
 		fprintf(stderr, " !     %s\n", b.buf);
 		fflush(stderr);
+		tap_add(" !     ", b.buf, b.len);
 	}
 	va_end(ap);
 	buf_release(&b);
@@ -129,8 +154,10 @@ void say_lines(const char *prefix, const char *text, size_t len)
 		size_t j = i;
 		while (j < len && text[j] != '\n' && text[j] != '\r')
 			j++;
-		if (j > i)
+		if (j > i) {
 			fprintf(f, "%s%.*s\n", prefix, (int)(j - i), text + i);
+			tap_add(prefix, text + i, j - i);
+		}
 		i = j + 1;
 	}
 	fflush(f);

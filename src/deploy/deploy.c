@@ -49,8 +49,9 @@ struct release_src {
  * borrows from, owned here. */
 struct assembly {
 	json_t *appobj, *releases, *domains, *global, *env, *extra, *ropts, *cert;
-	const json_t *config; /* what the release records (borrowed) */
-	json_t *formation;    /* borrowed from appobj */
+	struct buf log_size, log_files; /* logs:set's rotation, in Docker's terms */
+	const json_t *config;           /* what the release records (borrowed) */
+	json_t *formation;              /* borrowed from appobj */
 	const char **binds;
 	struct deploy_req req;
 	long version;
@@ -69,6 +70,8 @@ static void assembly_release(struct assembly *a)
 	json_decref(a->ropts);
 	json_decref(a->cert);
 	free(a->binds);
+	buf_release(&a->log_size);
+	buf_release(&a->log_files);
 }
 
 /* The release command's time limit from the app's WHARF_RELEASE_TIMEOUT (seconds;
@@ -123,6 +126,10 @@ static int assemble(struct assembly *a, const char *app, const struct release_sr
 	a->req.release_timeout_s = release_timeout(a->env);
 	a->req.restart_policy = app_get_str_or(a->appobj, APP_RESTART_POLICY, NULL);
 	a->req.resources = app_get(a->appobj, APP_RESOURCES);
+	if (deploy_log_settings(a->appobj, a->global, &a->log_size, &a->log_files) < 0)
+		return -1;
+	a->req.log_max_size = a->log_size.len ? a->log_size.buf : NULL;
+	a->req.log_max_file = a->log_files.len ? a->log_files.buf : NULL;
 	if (deploy_storage_binds(a->appobj, &a->binds) < 0)
 		return -1;
 	a->req.binds = a->binds;
@@ -233,7 +240,7 @@ static void postdeploy(struct scheduler *s, const char *app, const struct releas
 static int release_and_run(struct scheduler *s, const char *app, const struct release_src *src,
 			   const char *description, const char *by)
 {
-	struct assembly a = { 0 };
+	struct assembly a = { .log_size = BUF_INIT, .log_files = BUF_INIT };
 	size_t i;
 	json_t *v;
 	int ret = -1;
@@ -370,6 +377,7 @@ out:
 
 int deploy_push(const struct deploy_request *req)
 {
+	struct buf output = BUF_INIT;
 	struct lock l = LOCK_INIT;
 	struct scheduler *owned = NULL, *s = NULL;
 	json_t *releases = NULL;
@@ -379,6 +387,9 @@ int deploy_push(const struct deploy_request *req)
 	/* A push over ssh already holds the app's lock and hands it over (sshcmd.c). */
 	if (!req->locked && !lock_adopt_app(&l, req->app) && app_lock(&l, req->app) < 0)
 		goto out;
+	/* What the pusher sees is kept for logs:failed should the deploy fail. */
+	buf_init(&output, DEPLOY_FAILED_LOG_MAX);
+	say_tap(&output);
 	say_step("Deploying %s (%.7s)", req->app, req->rev);
 	if (app_releases_load(req->app, &releases) < 0)
 		goto out;
@@ -387,8 +398,16 @@ int deploy_push(const struct deploy_request *req)
 	say_detail("deployed in %.1fs", clock_now_s() - t0);
 	ret = 0;
 out:
+	say_tap(NULL);
 	if (ret < 0)
 		push_failed(req->app, releases);
+	if (ret < 0 && output.max) {
+		struct err_saved why;
+		err_save(&why);
+		deploy__failed_log_save(req->app, &output, why.text);
+		err_restore(&why);
+	}
+	buf_release(&output);
 	lock_release(&l);
 	json_decref(releases);
 	scheduler_free(owned);

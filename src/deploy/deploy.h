@@ -238,5 +238,43 @@ int deploy_cron_log_path(struct buf *out, const char *app, const char *id);
 /* Opens the entry's log for appending (O_APPEND, 0600), rotating it first;
  * returns the fd or -1 with err_set(). */
 int deploy_cron_log_open(const char *app, const char *id);
+/* ---- operations: logs, metrics (src/deploy/ops.c) ---------------------------- */
+
+/* logs:set values: max-size a size (size_parse()) of 100k to 100g; max-file a
+ * count of 1 to 100. Pure, unit-tested. */
+int deploy_log_max_size_parse(const char *s, long long *bytes);
+int deploy_log_max_file_parse(const char *s, int *n);
+/* The app's log rotation (APP_LOGS of appobj over global's): size gets the
+ * max-size in bytes, files the max-file, each empty when unset (Docker's
+ * defaults of docker.h apply). A stored value that no longer parses fails. */
+int deploy_log_settings(const json_t *appobj, const json_t *global, struct buf *size,
+			struct buf *files);
+/* Where a failed deploy's output is kept (apps/<app>/deploy-failed.log; the
+ * newest DEPLOY_FAILED_LOG_MAX bytes of it). */
+#define DEPLOY_FAILED_LOG_MAX (1u << 20)
+int deploy_failed_log_path(struct buf *out, const char *app);
+
+/* The metrics listener's page: the router's Prometheus text (GET /metrics on
+ * its control socket; wharf_router_up says whether it answered) followed by the
+ * wharf_container_* families of every running process of every app. */
+int deploy_metrics(struct buf *out, struct scheduler *s);
+
+/* One app's figures read back from the router's Prometheus text. */
+#define DEPLOY_LAT_BUCKETS_MAX 32
+struct deploy_app_stats {
+	int found;       /* the router has the app */
+	double requests; /* answered requests */
+	double errors;   /* of them answered 5xx */
+	size_t nbuckets; /* the latency histogram: cumulative counts per bound */
+	double le[DEPLOY_LAT_BUCKETS_MAX], cum[DEPLOY_LAT_BUCKETS_MAX];
+};
+/* Pure: parses text (the router's /metrics) for app's samples. */
+int deploy_router_app_stats(const char *text, size_t len, const char *app,
+			    struct deploy_app_stats *out);
+/* now minus before, member by member: the figures of an interval. */
+void deploy_app_stats_diff(struct deploy_app_stats *now, const struct deploy_app_stats *before);
+/* The q-quantile (0.5, 0.99) of the latency in seconds, as Prometheus's
+ * histogram_quantile() estimates it; NAN without requests. */
+double deploy_app_stats_quantile(const struct deploy_app_stats *st, double q);
 
 #endif

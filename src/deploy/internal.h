@@ -77,5 +77,10 @@ int deploy__run_current(const struct deploy_request *req, const char *process, c
  * not a hook run it echoes; control characters become spaces. Writes a NUL-terminated
  * line of at most size - 1 bytes ("-" when there is none) into out (size > 0). */
 void deploy__le_reason(char *out, size_t size, const char *text, size_t len);
+/* ---- operations (ops.c) ------------------------------------------------------- */
+
+/* Keeps output (the deploy's tap) and the " !     why" line as the app's last
+ * failed deploy's output (a warning when it cannot). */
+void deploy__failed_log_save(const char *app, struct buf *output, const char *why);
 
 #endif

@@ -55,7 +55,8 @@ static json_t *hardening(const struct container_spec *spec)
 			 (json_int_t)(spec->pids_limit ? spec->pids_limit
 						       : DOCKER_PIDS_LIMIT_DEFAULT),
 			 "LogConfig", "Type", "json-file", "Config", "max-size",
-			 DOCKER_LOG_MAX_SIZE, "max-file", DOCKER_LOG_MAX_FILE);
+			 spec->log_max_size ? spec->log_max_size : DOCKER_LOG_MAX_SIZE, "max-file",
+			 spec->log_max_file ? spec->log_max_file : DOCKER_LOG_MAX_FILE);
 }
 
 static json_t *create_body(const struct container_spec *spec)
@@ -241,6 +242,12 @@ static int logs_chunk(const char *data, size_t len, void *ud)
 int docker_container_logs(struct docker *d, const char *id, int follow, int tail, int timestamps,
 			  docker_output_fn *fn, void *data)
 {
+	return docker_container_logs_since(d, id, follow, tail, timestamps, 0, fn, data);
+}
+
+int docker_container_logs_since(struct docker *d, const char *id, int follow, int tail,
+				int timestamps, long long since, docker_output_fn *fn, void *data)
+{
 	struct logs_ctx c = { .dm = DOCKER__DEMUX_INIT, .fn = fn, .data = data };
 	struct buf p = BUF_INIT;
 	json_t *info = NULL;
@@ -255,6 +262,8 @@ int docker_container_logs(struct docker *d, const char *id, int follow, int tail
 	if (buf_addf(&p, "&follow=%d&timestamps=%d", follow ? 1 : 0, timestamps ? 1 : 0) < 0)
 		goto out;
 	if ((tail >= 0 ? buf_addf(&p, "&tail=%d", tail) : buf_addstr(&p, "&tail=all")) < 0)
+		goto out;
+	if (since > 0 && buf_addf(&p, "&since=%lld", since) < 0)
 		goto out;
 	if (docker__stream(d, "GET", p.buf, NULL, -1, logs_chunk, &c, NULL) < 0)
 		goto out;

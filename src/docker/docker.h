@@ -100,6 +100,9 @@ struct container_spec {
 	long long nano_cpus;        /* HostConfig.NanoCpus (1e9 = one CPU); 0: no limit */
 	int tty;                    /* Config.Tty: one raw output stream */
 	int open_stdin;             /* Config.OpenStdin + StdinOnce: stdin through attach */
+	const char *log_max_size;   /* json-file max-size ("20m"; Docker's units); NULL:
+	                             * DOCKER_LOG_MAX_SIZE */
+	const char *log_max_file;   /* json-file max-file ("3"); NULL: DOCKER_LOG_MAX_FILE */
 	const json_t *extra;        /* {"Config": {…}, "HostConfig": {…}} from plugins
 	                             * (docker-args-*), held to the allow-list of
 	                             * docs/plugins.md by the caller; NULL: none */
@@ -156,6 +159,38 @@ int docker_resize(struct docker *d, const char *kind, const char *id, int rows, 
 /* Sets a container's restart policy (name "no", "always", "unless-stopped",
  * "on-failure" with max_retry, 0 = unlimited) through POST /update. */
 int docker_container_set_restart(struct docker *d, const char *id, const char *name, int max_retry);
+
+/* Like docker_container_logs(), from since (seconds since 1970; 0: the start). */
+int docker_container_logs_since(struct docker *d, const char *id, int follow, int tail,
+				int timestamps, long long since, docker_output_fn *fn, void *data);
+
+/* ---- what containers use (stats.c) --------------------------------------------- */
+
+/* GET /containers/{id}/stats?stream=false: *out is Docker's stats object (caller
+ * decrefs). Without one_shot the daemon takes a second sample first (about a
+ * second), so precpu_stats is set and a CPU % can be computed; with one_shot it
+ * answers at once (cumulative counters only). */
+int docker_container_stats(struct docker *d, const char *id, int one_shot, json_t **out);
+/* What `docker stats` shows of a stats object. */
+struct docker_stats {
+	double cpu_percent;                     /* of one CPU: 200 = two CPUs busy; 0 one-shot */
+	unsigned long long cpu_total_ns;        /* CPU time used since start */
+	unsigned long long mem_usage;           /* usage minus inactive page cache */
+	unsigned long long mem_limit;           /* the cgroup's limit (the host's memory if none) */
+	unsigned long long net_rx, net_tx;      /* bytes, summed over the networks */
+	unsigned long long blk_read, blk_write; /* bytes */
+	unsigned long long pids;
+};
+/* Pure: fills out from st (missing members read as 0). */
+void docker_stats_summary(const json_t *st, struct docker_stats *out);
+/* GET /containers/{id}/top: {"Titles": [...], "Processes": [[...], ...]}. */
+int docker_container_top(struct docker *d, const char *id, json_t **out);
+/* GET /events from since to until (seconds since 1970; until > 0) with Docker's
+ * filters (borrowed, may be NULL): *out is an array of event objects, oldest
+ * first, the newest max of them. The daemon keeps only recent events in memory
+ * (none across its restart). */
+int docker_events(struct docker *d, long long since, long long until, const json_t *filters,
+		  size_t max, json_t **out);
 
 /* Hijacked connections (attach, exec): after the HTTP upgrade the connection
  * carries the process's stdin one way and its output the other (raw with a TTY,

@@ -554,6 +554,11 @@ void router__control_acme(struct cconn *cc, const char *url, size_t len, const c
 			  size_t blen);
 void router__acme_free(struct router *r);
 
+/* accesslog.c: a stream that writes each access log line to inner (NULL: none;
+ * closed with it when inner_owned) and to dir/<app>.log, rotated past max_bytes
+ * keeping max_files (0: the defaults). NULL with err_set() on failure. */
+FILE *router__accesslog_open(const char *dir, FILE *inner, int inner_owned, long long max_bytes,
+			     int max_files);
 /* metrics.c: GET /metrics in Prometheus text format; 0, or -1 when out of memory. */
 int router__metrics(struct buf *out, struct router *r);
 

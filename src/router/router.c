@@ -446,15 +446,33 @@ static void on_log_timer(uv_timer_t *t)
  * end), so logging costs no syscall per request. */
 static int access_log_open(struct router *r)
 {
-	const char *path = r->opts.access_log;
+	const char *path = r->opts.access_log, *dir = r->opts.access_log_dir;
+	FILE *per_app;
 
-	if (!path || !*path)
+	if ((!path || !*path) && (!dir || !*dir))
 		return 0;
-	if (!strcmp(path, "-")) {
+	if (!path || !*path) {
+		r->access_log = NULL;
+	} else if (!strcmp(path, "-")) {
 		r->access_log = stderr;
 	} else {
 		if (!(r->access_log = fopen(path, "ae")))
 			return err_set_errno("cannot open the access log %s", path);
+		r->access_log_owned = 1;
+	}
+	/* Per-app logs: the stream the router writes to passes each line on to the
+	 * single log (if any) and to its app's file. */
+	if (dir && *dir) {
+		if (!(per_app = router__accesslog_open(dir, r->access_log, r->access_log_owned,
+						       r->opts.access_log_max_bytes,
+						       r->opts.access_log_max_files))) {
+			if (r->access_log_owned)
+				fclose(r->access_log);
+			r->access_log = NULL;
+			r->access_log_owned = 0;
+			return -1;
+		}
+		r->access_log = per_app;
 		r->access_log_owned = 1;
 	}
 	setvbuf(r->access_log, NULL, _IOFBF, 65536);

@@ -11,6 +11,11 @@ struct router_opts {
 	const char *state_file;     /* the router's own persisted table */
 	int takeover;               /* take the listening sockets from the running router */
 	const char *access_log;     /* NULL: none; "-": stderr; else a file to append to */
+	/* Also one access log per app, <dir>/<app>.log, rotated past max_bytes
+	 * keeping max_files (accesslog.c); NULL: none. 0: the defaults. */
+	const char *access_log_dir;
+	long long access_log_max_bytes;
+	int access_log_max_files;
 	/* Limits on what a client sends (0: the default). */
 	size_t max_header_bytes; /* request head, request line included: 431 */
 	size_t max_url_bytes;    /* request target: 414 */
@@ -47,9 +52,11 @@ struct router_opts {
 		.connect_timeout_ms = ROUTER_CONNECT_TIMEOUT_DEFAULT,   \
 		.response_timeout_ms = ROUTER_RESPONSE_TIMEOUT_DEFAULT, \
 	}
+#define ROUTER_ACCESS_LOG_MAX_BYTES_DEFAULT (10LL << 20)
+#define ROUTER_ACCESS_LOG_MAX_FILES_DEFAULT 3
 /* The bounds router_run() accepts: sizes 1 byte .. 1 MiB, timeouts 1 ms .. 24 h. */
-#define ROUTER_LIMIT_BYTES_MAX (1024 * 1024)
-#define ROUTER_TIMEOUT_MS_MAX  (24U * 3600 * 1000)
+#define ROUTER_LIMIT_BYTES_MAX              (1024 * 1024)
+#define ROUTER_TIMEOUT_MS_MAX               (24U * 3600 * 1000)
 
 /* A request body larger than this gets 413 unless the app sets its own limit
  * (router:set max-body-size; router:report shows it for an app not served). */

@@ -260,6 +260,8 @@ static int create_container(struct docker *d, const struct deploy_req *req, cons
 	if (type_limits(req->resources, type, &spec.memory, &spec.nano_cpus) < 0)
 		goto out;
 	spec.extra = req->extra;
+	spec.log_max_size = req->log_max_size;
+	spec.log_max_file = req->log_max_file;
 	if (docker_container_create(d, &spec, id) < 0)
 		goto out;
 	ret = 0;

@@ -41,53 +41,25 @@ bad:
 		       given ? given : "", RETRY_MAX);
 }
 
+/* The one size parser (size_parse(), src/common) with Docker's bounds for memory. */
 int runtime_parse_memory(const char *s, long long *bytes)
 {
-	const char *p = s ? s : "";
-	long long v = 0, mult = 1;
-	size_t digits = strspn(p, "0123456789");
+	long long v;
 
 	*bytes = 0;
-	if (!digits || digits > 13)
-		goto bad;
-	for (; isdigit((unsigned char)*p); p++)
-		v = v * 10 + (*p - '0');
-	switch (tolower((unsigned char)*p)) {
-	case '\0':
-		break;
-	case 'b':
-		mult = 1;
-		p++;
-		break;
-	case 'k':
-		mult = 1LL << 10;
-		p++;
-		break;
-	case 'm':
-		mult = 1LL << 20;
-		p++;
-		break;
-	case 'g':
-		mult = 1LL << 30;
-		p++;
-		break;
-	default:
-		goto bad;
+	if (size_parse(s, &v) < 0) {
+		if (!strncmp(err_msg(), "invalid", 7))
+			return err_set("invalid memory '%s': use a whole number with an optional "
+				       "unit b, k, m or g (256m, 1g)",
+				       s ? s : "");
+		v = MEMORY_MAX + 1; /* too large to count: over the bound */
 	}
-	if (mult > 1 && tolower((unsigned char)*p) == 'b')
-		p++; /* "256mb" is "256m" */
-	if (*p)
-		goto bad;
-	if (v > MEMORY_MAX / mult || v * mult > MEMORY_MAX)
+	if (v > MEMORY_MAX)
 		return err_set("memory '%s' is more than 1024g", s);
-	if (v * mult < MEMORY_MIN)
+	if (v < MEMORY_MIN)
 		return err_set("memory '%s' is less than 6m, the least Docker accepts", s);
-	*bytes = v * mult;
+	*bytes = v;
 	return 0;
-bad:
-	return err_set("invalid memory '%s': use a whole number with an optional unit b, k, m "
-		       "or g (256m, 1g)",
-		       s ? s : "");
 }
 
 int runtime_parse_cpus(const char *s, long long *nano)

@@ -94,6 +94,8 @@ struct deploy_req {
 	 * only when web is disabled (no overlap) and scaled to 1; 0: a fresh PORT each. */
 	int web_port;
 	const json_t *extra;          /* container_spec.extra of every container; may be NULL */
+	const char *log_max_size;     /* container_spec's log rotation of every container; */
+	const char *log_max_file;     /* NULL: Docker's defaults of docker.h */
 	const json_t *router_options; /* route_spec.options and .cert of the route PUT; */
 	const json_t *router_cert;    /* may be NULL */
 	/* Called for each new web container once wharf's checks pass, before the
@@ -216,6 +218,17 @@ struct sched_io {
 	void *data;
 };
 
+/* The state of a process as its scheduler last saw it (inspect's State). */
+struct sched_state {
+	char status[16];      /* "running", "exited", "restarting", … */
+	int restarts;         /* restarts by the restart policy since it was made */
+	int exit_code;        /* of its last exit; 0 when it never exited; -1 when the
+	                       * scheduler no longer knows it */
+	int oom_killed;       /* the last exit was the kernel's OOM killer */
+	char started_at[40];  /* ISO-8601 UTC of the last start; "" never */
+	char finished_at[40]; /* of the last exit; "" never */
+};
+
 struct scheduler;
 struct scheduler_ops {
 	const char *name;
@@ -224,8 +237,21 @@ struct scheduler_ops {
 	/* A new formation of the same release (docker-local: a deploy). */
 	int (*scale)(struct scheduler *s, const struct deploy_req *req);
 	int (*list)(struct scheduler *s, const char *app, struct sched_procs *out);
-	int (*logs)(struct scheduler *s, const char *id, int follow, int tail, docker_output_fn *fn,
-		    void *data);
+	/* since: seconds since 1970, 0 from the start. */
+	int (*logs)(struct scheduler *s, const char *id, int follow, int tail, long long since,
+		    docker_output_fn *fn, void *data);
+	/* What a process uses now; with sample the scheduler measures over an
+	 * interval first (about a second), so cpu_percent is set. */
+	int (*stats)(struct scheduler *s, const char *id, int sample, struct docker_stats *out);
+	/* The processes running in it: {"Titles": [...], "Processes": [[...]...]}. */
+	int (*top)(struct scheduler *s, const char *id, json_t **out);
+	int (*state)(struct scheduler *s, const char *id, struct sched_state *out);
+	/* Exits, OOM kills, restarts and starts of the app's processes between since
+	 * and until (seconds since 1970), oldest first: an array of {"time" (ISO-8601
+	 * UTC), "action" ("die", "oom", "restart", "start"), "id", "name",
+	 * "process", "exit_code" (die only)}. What the scheduler still remembers. */
+	int (*events)(struct scheduler *s, const char *app, long long since, long long until,
+		      json_t **out);
 	int (*run)(struct scheduler *s, const struct sched_oneoff *o, const struct sched_io *io,
 		   long long *code);
 	int (*exec)(struct scheduler *s, const char *id, const char **cmd,
@@ -269,6 +295,13 @@ int scheduler_scale(struct scheduler *s, const struct deploy_req *req);
 int scheduler_list(struct scheduler *s, const char *app, struct sched_procs *out);
 int scheduler_logs(struct scheduler *s, const char *id, int follow, int tail, docker_output_fn *fn,
 		   void *data);
+int scheduler_logs_since(struct scheduler *s, const char *id, int follow, int tail, long long since,
+			 docker_output_fn *fn, void *data);
+int scheduler_stats(struct scheduler *s, const char *id, int sample, struct docker_stats *out);
+int scheduler_top(struct scheduler *s, const char *id, json_t **out);
+int scheduler_state(struct scheduler *s, const char *id, struct sched_state *out);
+int scheduler_events(struct scheduler *s, const char *app, long long since, long long until,
+		     json_t **out);
 int scheduler_run(struct scheduler *s, const struct sched_oneoff *o, const struct sched_io *io,
 		  long long *code);
 int scheduler_exec(struct scheduler *s, const char *id, const char **cmd, const struct sched_io *io,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 void sched_procs_release(struct sched_procs *p)
@@ -98,10 +99,149 @@ out:
 	return ret;
 }
 
-static int local_logs(struct scheduler *s, const char *id, int follow, int tail,
+static int local_logs(struct scheduler *s, const char *id, int follow, int tail, long long since,
 		      docker_output_fn *fn, void *data)
 {
-	return docker_container_logs(D(s), id, follow, tail, 0, fn, data);
+	return docker_container_logs_since(D(s), id, follow, tail, 0, since, fn, data);
+}
+
+static int local_stats(struct scheduler *s, const char *id, int sample, struct docker_stats *out)
+{
+	json_t *st = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (docker_container_stats(D(s), id, !sample, &st) < 0)
+		return -1;
+	docker_stats_summary(st, out);
+	json_decref(st);
+	return 0;
+}
+
+static int local_top(struct scheduler *s, const char *id, json_t **out)
+{
+	return docker_container_top(D(s), id, out);
+}
+
+/* Docker's zero time ("0001-01-01T00:00:00Z") means never. */
+static void copy_time(char *dst, size_t n, const char *t)
+{
+	copy(dst, n, t && strncmp(t, "0001-", 5) ? t : "");
+}
+
+/* The exit code of the container's last "die" event: a restart resets inspect's
+ * State.ExitCode to 0, so a process the restart policy brought back has its last
+ * exit code only there. -1 when Docker no longer remembers it. */
+static int last_die_code(struct docker *d, const char *id)
+{
+	json_t *filters = json_pack("{s:[s], s:[s], s:[s]}", "type", "container", "container", id,
+				    "event", "die"),
+	       *list = NULL;
+	const char *code;
+	int ret = -1;
+
+	if (filters && docker_events(d, 0, (long long)time(NULL) + 1, filters, 1, &list) == 0) {
+		code = json_str(json_object_get(json_object_get(json_array_get(list, 0), "Actor"),
+						"Attributes"),
+				"exitCode", NULL);
+		if (code)
+			ret = atoi(code);
+	} else {
+		err_clear(); /* handled: the code is unknown */
+	}
+	json_decref(filters);
+	json_decref(list);
+	return ret;
+}
+
+static int local_state(struct scheduler *s, const char *id, struct sched_state *out)
+{
+	json_t *info = NULL, *st;
+
+	memset(out, 0, sizeof(*out));
+	if (docker_container_inspect(D(s), id, &info) < 0)
+		return -1;
+	st = json_object_get(info, "State");
+	copy(out->status, sizeof(out->status), json_str(st, "Status", ""));
+	out->restarts = (int)json_int(info, "RestartCount", 0);
+	out->exit_code = (int)json_int(st, "ExitCode", 0);
+	out->oom_killed = json_is_true(json_object_get(st, "OOMKilled"));
+	copy_time(out->started_at, sizeof(out->started_at), json_str(st, "StartedAt", NULL));
+	copy_time(out->finished_at, sizeof(out->finished_at), json_str(st, "FinishedAt", NULL));
+	if (out->finished_at[0] && json_is_true(json_object_get(st, "Running")))
+		out->exit_code = last_die_code(D(s), json_str(info, "Id", id));
+	json_decref(info);
+	return 0;
+}
+
+#define EVENTS_MAX 1000
+
+/* One Docker event in the scheduler's shape; NULL when out of memory. */
+static json_t *event_entry(const json_t *ev)
+{
+	const json_t *actor = json_object_get(ev, "Actor"),
+		     *attrs = json_object_get(actor, "Attributes");
+	struct buf when = BUF_INIT;
+	time_t t = (time_t)json_int(ev, "time", 0);
+	const char *action = json_str(ev, "Action", json_str(ev, "status", ""));
+	const char *code = json_str(attrs, "exitCode", NULL);
+	struct tm tm;
+	json_t *e;
+
+	gmtime_r(&t, &tm);
+	if (buf_addf(&when, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec) < 0)
+		return NULL;
+	e = json_pack("{s:s, s:s, s:s, s:s, s:s}", "time", when.buf, "action", action, "id",
+		      json_str(actor, "ID", json_str(ev, "id", "")), "name",
+		      json_str(attrs, "name", ""), "process",
+		      json_str(attrs, DOCKER_LABEL_PROCESS, ""));
+	if (e && code && json_object_set_new(e, "exit_code", json_integer(atoi(code))) < 0) {
+		json_decref(e);
+		e = NULL;
+	}
+	buf_release(&when);
+	return e;
+}
+
+static int local_events(struct scheduler *s, const char *app, long long since, long long until,
+			json_t **out)
+{
+	struct buf lapp = BUF_INIT, lroot = BUF_INIT;
+	json_t *filters = NULL, *list = NULL, *ev;
+	size_t i;
+	int ret = -1;
+
+	*out = NULL;
+	if (buf_addf(&lapp, "%s=%s", DOCKER_LABEL_APP, app) < 0 ||
+	    buf_addf(&lroot, "%s=%s", DOCKER_LABEL_ROOT, wharf_root()) < 0)
+		goto out;
+	filters = json_pack("{s:[s], s:[s,s,s,s], s:[s,s]}", "type", "container", "event", "die",
+			    "oom", "restart", "start", "label", lapp.buf, lroot.buf);
+	if (!filters) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (docker_events(D(s), since, until, filters, EVENTS_MAX, &list) < 0)
+		goto out;
+	if (!(*out = json_array()))
+		goto oom;
+	json_array_foreach(list, i, ev) {
+		json_t *e = event_entry(ev);
+		if (!e || json_array_append_new(*out, e) < 0)
+			goto oom;
+	}
+	ret = 0;
+	goto out;
+oom:
+	json_decref(*out);
+	*out = NULL;
+	err_set("out of memory");
+out:
+	json_decref(filters);
+	json_decref(list);
+	buf_release(&lapp);
+	buf_release(&lroot);
+	return ret;
 }
 
 static void session(struct scheduler *s, const char *kind, const char *id)
@@ -354,6 +494,10 @@ static const struct scheduler_ops docker_local_ops = {
 	.scale = local_deploy, /* a formation is a deploy of the same release */
 	.list = local_list,
 	.logs = local_logs,
+	.stats = local_stats,
+	.top = local_top,
+	.state = local_state,
+	.events = local_events,
 	.run = local_run,
 	.exec = local_exec,
 	.stop = local_stop,
@@ -434,7 +578,34 @@ int scheduler_list(struct scheduler *s, const char *app, struct sched_procs *out
 int scheduler_logs(struct scheduler *s, const char *id, int follow, int tail, docker_output_fn *fn,
 		   void *data)
 {
-	return s->ops->logs(s, id, follow, tail, fn, data);
+	return s->ops->logs(s, id, follow, tail, 0, fn, data);
+}
+
+int scheduler_logs_since(struct scheduler *s, const char *id, int follow, int tail, long long since,
+			 docker_output_fn *fn, void *data)
+{
+	return s->ops->logs(s, id, follow, tail, since, fn, data);
+}
+
+int scheduler_stats(struct scheduler *s, const char *id, int sample, struct docker_stats *out)
+{
+	return s->ops->stats(s, id, sample, out);
+}
+
+int scheduler_top(struct scheduler *s, const char *id, json_t **out)
+{
+	return s->ops->top(s, id, out);
+}
+
+int scheduler_state(struct scheduler *s, const char *id, struct sched_state *out)
+{
+	return s->ops->state(s, id, out);
+}
+
+int scheduler_events(struct scheduler *s, const char *app, long long since, long long until,
+		     json_t **out)
+{
+	return s->ops->events(s, app, since, until, out);
 }
 
 int scheduler_run(struct scheduler *s, const struct sched_oneoff *o, const struct sched_io *io,

@@ -158,7 +158,7 @@ running_count() {
 	assert_output " !     invalid process type 'a.b'"
 	run wharf_ssh logs "$app" -p
 	assert_failure 1
-	assert_output " !     usage: wharf logs <app> [-t] [-n N] [-p PROCESS]"
+	assert_output " !     usage: wharf logs <app> [-t] [-n N] [-p PROCESS] [--since WHEN]"
 	run wharf_ssh logs "$app" -n x
 	assert_failure 1
 	run wharf_ssh ps:report "$app"

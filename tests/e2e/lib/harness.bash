@@ -130,7 +130,8 @@ h_start_dockerd() {
 h_start_router() {
 	local log=$WHARF_T/router.log port=""
 	h_log "harness: starting the router"
-	"$WHARF_BIN" router --listen 127.0.0.1:0 >"$log" 2>&1 </dev/null 3>&- &
+	"$WHARF_BIN" router --listen 127.0.0.1:0 --access-log-dir "$WHARF_ROOT/router-logs" \
+		>"$log" 2>&1 </dev/null 3>&- &
 	echo $! >"$WHARF_T/router.pid"
 	local deadline=$((SECONDS + 20))
 	while [ -z "$port" ]; do

@@ -156,6 +156,9 @@ static void the_table_says_who(void **state)
 						"letsencrypt:enable",
 						"letsencrypt:report",
 						"logs",
+						"logs:failed",
+						"logs:report",
+						"logs:set",
 						"ports:add",
 						"ports:clear",
 						"ports:list",
@@ -165,11 +168,14 @@ static void the_table_says_who(void **state)
 						"ps:rebuild",
 						"ps:restart",
 						"ps:restore",
+						"ps:events",
 						"ps:report",
 						"ps:scale",
 						"ps:set",
 						"ps:start",
+						"ps:stats",
 						"ps:stop",
+						"ps:top",
 						"releases",
 						"releases:info",
 						"releases:rollback",
@@ -178,14 +184,14 @@ static void the_table_says_who(void **state)
 						"resource:limit",
 						"resource:limit-clear",
 						"resource:report",
+						"router:stats",
 						"run",
 						"urls",
 						NULL };
-	static const char *const local[] = {
-		"certs:add",   "certs:remove",     "cron:exec", "daemon",
-		"git-hook",    "letsencrypt:hook", "router",    "ssh-command",
-		"stack:build", "stack:set",        NULL
-	};
+	static const char *const local[] = { "certs:add",     "certs:remove", "cron:exec",
+					     "daemon",        "git-hook",     "letsencrypt:hook",
+					     "metrics:serve", "router",       "ssh-command",
+					     "stack:build",   "stack:set",    NULL };
 	const struct command *c;
 	size_t i, n = 0;
 
