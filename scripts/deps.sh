@@ -2,18 +2,19 @@
 # scripts/deps.sh - install the Debian packages wharf needs, only those missing.
 #   scripts/deps.sh          build and run wharf
 #   scripts/deps.sh --test   also what the tests need (cmocka, bats, python3, jq, wrk for
-#                            router-takeover.bats, ss from iproute2 for router-deploy.bats)
+#                            router-takeover.bats, ss from iproute2 for router-deploy.bats,
+#                            nghttp and h2load from nghttp2-client for router-h2.bats)
 #                            and what `make lint` runs (clang-format, cppcheck, shellcheck)
 # Idempotent; runs `apt-get update` only when something has to be installed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 pkgs=(build-essential pkg-config libgit2-dev libcurl4-openssl-dev libjansson-dev libuv1-dev
-	libssl-dev libarchive-dev node-llhttp git docker.io tini openssh-server openssh-client
+	libssl-dev libarchive-dev libnghttp2-dev node-llhttp git docker.io tini openssh-server openssh-client
 	debootstrap debian-archive-keyring 'busybox|busybox-static' curl jq ca-certificates procps util-linux passwd
 	publicsuffix)
 case ${1:-} in
---test) pkgs+=(libcmocka-dev bats bats-assert bats-support python3 jq wrk iproute2
+--test) pkgs+=(libcmocka-dev bats bats-assert bats-support python3 jq wrk iproute2 nghttp2-client
 	clang-format cppcheck shellcheck) ;;
 "") ;;
 *) die "usage: $0 [--test]" ;;

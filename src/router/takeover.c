@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 #define TAKEOVER_WAIT_MS 10000
 
@@ -20,12 +21,17 @@ struct giver {
 	struct router *r;
 	int pending;
 	int failed;
-	long peer_pid; /* the successor, from SO_PEERCRED; 0: unknown */
+	long peer_pid;  /* the successor, from SO_PEERCRED; 0: unknown */
+	struct buf tls; /* "T" and the session ticket keys, sent with the HTTPS socket */
 };
 
 static void giver_closed(uv_handle_t *h)
 {
-	free(h->data);
+	struct giver *g = h->data;
+
+	OPENSSL_cleanse(g->tls.buf, g->tls.len);
+	buf_release(&g->tls);
+	free(g);
 }
 
 static void giver_written(uv_write_t *req, int status)
@@ -54,7 +60,7 @@ static void on_taker(uv_stream_t *server, int status)
 {
 	struct router *r = server->data;
 	struct giver *g;
-	uv_buf_t b = uv_buf_init("L", 1), bt = uv_buf_init("T", 1);
+	uv_buf_t b = uv_buf_init("L", 1), bt;
 
 	if (status < 0 || r->stopping || !(g = calloc(1, sizeof(*g))))
 		return;
@@ -82,6 +88,13 @@ static void on_taker(uv_stream_t *server, int status)
 		return;
 	}
 	if (r->listener_tls.loop) {
+		/* The ticket keys ride with the HTTPS socket (one message: a successor
+		 * reads both at once), so tickets issued here resume there. A router
+		 * from before reads the 'T' and stops at the socket. */
+		buf_init(&g->tls, 0);
+		if (buf_add(&g->tls, "T", 1) < 0 || router__tls_tickets_export(r, &g->tls) < 0)
+			buf_setlen(&g->tls, 1);
+		bt = uv_buf_init(g->tls.buf, (unsigned)g->tls.len);
 		g->pending++;
 		if (uv_write2(&g->w2, (uv_stream_t *)&g->pipe, &bt, 1,
 			      (uv_stream_t *)&r->listener_tls, giver_written) < 0)
@@ -136,7 +149,7 @@ struct taker {
 
 static void taker_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
-	static char one[16];
+	static char one[512];
 
 	(void)h;
 	(void)suggested;
@@ -158,8 +171,18 @@ static void taker_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		uv_read_stop(s);
 		return;
 	}
-	for (i = 0; i < nread && uv_pipe_pending_count(p) > 0; i++) {
-		uv_tcp_t *l = b->base[i] == 'T' ? &t->r->listener_tls : &t->r->listener;
+	for (i = 0; i < nread; i++) {
+		uv_tcp_t *l;
+
+		/* What follows 'T' in its message: the session ticket keys. */
+		if (b->base[i] == 'K' && (t->got & 2)) {
+			if (router__tls_tickets_import(t->r, b->base + i, (size_t)(nread - i)) < 0)
+				err_clear(); /* new keys then: tickets from before need a handshake */
+			break;
+		}
+		if (uv_pipe_pending_count(p) <= 0)
+			break;
+		l = b->base[i] == 'T' ? &t->r->listener_tls : &t->r->listener;
 
 		if (uv_pipe_pending_type(p) != UV_TCP)
 			continue;
