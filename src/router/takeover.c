@@ -34,14 +34,8 @@ static void giver_closed(uv_handle_t *h)
 	free(g);
 }
 
-static void giver_written(uv_write_t *req, int status)
+static void giver_done(struct giver *g)
 {
-	struct giver *g = req->data;
-
-	if (status < 0)
-		g->failed = 1;
-	if (--g->pending > 0)
-		return;
 	/* Under systemd the successor becomes the service's main process before
 	 * this one (the main process so far) stops, so systemd neither restarts
 	 * the service when this one exits nor loses track of the new one. */
@@ -54,6 +48,40 @@ static void giver_written(uv_write_t *req, int status)
 	 * this router stops anyway: the caller asked for a replacement). */
 	uv_close((uv_handle_t *)&g->pipe, giver_closed);
 	router__stop(g->r);
+}
+
+static void giver_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	static char drop[64];
+
+	(void)h;
+	(void)suggested;
+	*b = uv_buf_init(drop, sizeof(drop));
+}
+
+static void giver_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	(void)b;
+	if (nread < 0)
+		giver_done(s->data);
+}
+
+static void giver_written(uv_write_t *req, int status)
+{
+	struct giver *g = req->data;
+
+	if (status < 0)
+		g->failed = 1;
+	if (--g->pending > 0)
+		return;
+	/* The pipe closes when the successor closes it, not before: libuv reads a
+	 * hang-up after a short read as the end of the stream, and the kernel ends
+	 * a read at each message carrying a socket, so a successor that read the
+	 * first socket when this side had already closed lost the second (the
+	 * HTTPS one) most of the time. The successor closes once it has both, or
+	 * after its own timeout. */
+	if (g->failed || uv_read_start((uv_stream_t *)&g->pipe, giver_alloc, giver_read) < 0)
+		giver_done(g);
 }
 
 static void on_taker(uv_stream_t *server, int status)
