@@ -371,42 +371,30 @@ int router__h2_respond_head(struct h2_stream *st, const struct http_head *h, con
 			    int body)
 {
 	nghttp2_nv nv[ROUTER_MAX_HEADERS];
-	char names[ROUTER_MAX_HEADERS][64];
-	struct buf big = BUF_INIT; /* names longer than 63 bytes */
-	size_t i, j, n = 0;
+	char *names; /* every kept name, lowercased (HTTP/2 has no upper case in names) */
+	size_t i, j, n = 0, total = 0, off = 0;
 	int rc;
 
+	for (i = 0; i < h->nhdr; i++)
+		total += h->hdr[i].name.len;
+	if (!(names = malloc(total + 1)))
+		return -1;
 	for (i = 0; i < h->nhdr; i++) {
 		const struct http_header *f = &h->hdr[i];
-		char *name = f->name.len < sizeof(names[0]) ? names[n] : NULL;
 
 		if (hop_by_hop(h, base, f))
 			continue;
-		if (!name) {
-			/* One allocation per long name would be simpler; this is rarer. */
-			name = malloc(f->name.len);
-			if (!name || buf_add(&big, (char *)&name, sizeof(name)) < 0) {
-				free(name);
-				rc = -1;
-				goto out;
-			}
-		}
 		for (j = 0; j < f->name.len; j++) {
 			char ch = base[f->name.off + j];
-			name[j] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
+			names[off + j] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
 		}
-		nv[n] = (nghttp2_nv){ (uint8_t *)name, (uint8_t *)base + f->value.off, f->name.len,
-				      f->value.len, NGHTTP2_NV_FLAG_NONE };
+		nv[n] = (nghttp2_nv){ (uint8_t *)names + off, (uint8_t *)base + f->value.off,
+				      f->name.len, f->value.len, NGHTTP2_NV_FLAG_NONE };
+		off += f->name.len;
 		n++;
 	}
-	rc = submit(st, h->status, nv, n, body);
-out:
-	for (i = 0; i + sizeof(char *) <= big.len; i += sizeof(char *)) {
-		char *p;
-		memcpy(&p, big.buf + i, sizeof(p));
-		free(p);
-	}
-	buf_release(&big);
+	rc = submit(st, h->status, nv, n, body); /* nghttp2 copies the fields */
+	free(names);
 	return rc;
 }
 

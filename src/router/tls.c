@@ -160,7 +160,7 @@ int router__tls_tickets_export(const struct router *r, struct buf *out)
 
 int router__tls_tickets_import(struct router *r, const char *data, size_t len)
 {
-	struct router_ticket_key keys[ROUTER_TICKET_KEYS];
+	struct router_ticket_key keys[ROUTER_TICKET_KEYS] = { 0 };
 	const unsigned char *p = (const unsigned char *)data;
 	size_t i, n;
 	int b;

@@ -34,9 +34,10 @@ static void forget(struct owner *o)
  * router's own page; sometimes only after the body, sometimes never (a reset). */
 static void answer(struct owner *o)
 {
-	static const char res[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-				  "Connection: x-drop\r\nX-Drop: 1\r\nTransfer-Encoding: chunked\r\n"
-				  "Set-Cookie: a=1\r\n\r\n";
+	static const char res[] =
+		"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+		"Connection: x-drop\r\nX-Drop: 1\r\nTransfer-Encoding: chunked\r\n"
+		"Set-Cookie: a=1\r\n\r\n";
 	struct http_head h;
 	llhttp_t p;
 
@@ -55,8 +56,8 @@ static void answer(struct owner *o)
 		}
 		break;
 	case 1:
-		if (router__h2_respond(o->st, 301, "Location: https://x/\r\n", "text/plain", "moved\n",
-				       6) < 0)
+		if (router__h2_respond(o->st, 301, "Location: https://x/\r\n", "text/plain",
+				       "moved\n", 6) < 0)
 			router__h2_reset(o->st);
 		break;
 	case 2:

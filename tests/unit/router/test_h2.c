@@ -26,9 +26,11 @@ static int build(struct h2_req *q, const struct field *f, size_t max)
 	return rc;
 }
 
-#define BASE                                                                           \
-	{ ":method", "GET" }, { ":scheme", "https" }, { ":path", "/a?b" }, { ":authority", \
-									  "x.example.com" }
+#define BASE                                                               \
+	{ ":method", "GET" }, { ":scheme", "https" }, { ":path", "/a?b" }, \
+	{                                                                  \
+		":authority", "x.example.com"                              \
+	}
 
 static void test_h2_head_as_http11(void **state)
 {
