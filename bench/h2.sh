@@ -175,7 +175,7 @@ load() {
 	awk '
 		/^finished in/ { for (i = 1; i <= NF; i++) if ($(i + 1) == "req/s,") rps = $i }
 		/^requests:/ { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^failed/) failed = $i }
-		/^time for request:/ { max = $4; mean = $5 }
+		/^time for request:/ { max = $5; mean = $6 }
 		END { printf "%s %s %s %s\n", rps, mean, max, failed }' <<<"$out"
 }
 
@@ -197,6 +197,7 @@ for p in $ONLY; do
 	esac
 done
 
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 printf '%-6s %-9s %12s %10s %10s %7s\n' proxy profile req/s mean max failed
 for p in $ONLY; do
 	port_var=PORT_${p^^}
