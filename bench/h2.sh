@@ -37,43 +37,9 @@ for c in h2load nginx openssl taskset curl jq; do
 done
 [ -x "$REPO/bin/wharf-router" ] || make -C "$REPO" -s || exit 1
 
-D=$(mktemp -d /tmp/wharf-bench-h2.XXXXXX)
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	sleep 0.3
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	rm -rf "$D"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_port() { # PORT: until something accepts on it (5 s at most)
-	local _
-	for _ in $(seq 1 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "bench/h2.sh: nothing listens on $1" >&2
-	return 1
-}
-
-rss_kb() { # PID: RSS in KiB of it and its children (nginx: master + worker)
-	local pid=$1 total r
-	total=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null) || total=0
-	for r in $(ps -o rss= --ppid "$pid" 2>/dev/null); do
-		total=$((${total:-0} + r))
-	done
-	echo "${total:-0}"
-}
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
+bench_setup wharf-bench-h2
 
 nginx_common() { # NAME: the top of an nginx config of ours
 	cat <<EOF
