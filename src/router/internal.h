@@ -438,6 +438,8 @@ struct router {
 	struct router_map apps_by_domain; /* each domain (wildcards as "*.x") -> struct app */
 	struct persist *persist;          /* the table's writer (persist.c) */
 	struct conn *conns;               /* every open client connection */
+	struct conn *h2_dirty;            /* HTTP/2 connections with frames to flush */
+	uv_check_t h2_check;              /* flushes them once per loop iteration */
 	size_t nconns;
 	struct cconn *cconns;        /* every open control connection */
 	struct update *updates;      /* PUTs checking or draining */

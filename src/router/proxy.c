@@ -71,6 +71,8 @@ struct conn {
 	struct conn *h2parent;    /* a stream's conn: the connection it came on */
 	int h2_pulling, h2_again; /* conn_h2_pull() is running; run it once more */
 	int alpn_checked;
+	int h2_dirty; /* on r->h2_dirty, to be flushed */
+	struct conn *h2_dirty_next;
 	int held;
 	int open_handles;
 	char client_ip[INET6_ADDRSTRLEN];
@@ -303,6 +305,7 @@ static void conn_drop_upstream(struct conn *c)
 }
 
 static void conn_h2_flush(struct conn *p);
+static void conn_h2_flush_later(struct conn *p);
 
 /* The one way a client connection ends. Safe to call twice. A stream's conn that
  * did not finish its response resets the stream; an HTTP/2 connection ends its
@@ -328,7 +331,7 @@ static void conn_close(struct conn *c)
 		if (c->h2s)
 			router__h2_reset(c->h2s);
 		c->h2s = NULL;
-		conn_h2_flush(c->h2parent);
+		conn_h2_flush_later(c->h2parent);
 		c->open_handles = 1;
 		uv_close((uv_handle_t *)&c->timer, conn_on_handle_closed);
 		return;
@@ -491,8 +494,8 @@ static int conn_h2_writev(struct conn *c, const uv_buf_t *bufs, unsigned n)
 	c->wq = router__h2_queued(c->h2s);
 	if (c->up && c->wq > WQ_HIGH)
 		up_set_reading(c->up, 0);
-	conn_h2_flush(c->h2parent);
-	return c->state == CONN_CLOSING ? -1 : 0;
+	conn_h2_flush_later(c->h2parent);
+	return 0;
 }
 
 /* Queues n buffers of response bytes to the client (sealed first on a TLS
@@ -1399,6 +1402,37 @@ out:
 	buf_release(&out);
 }
 
+/* The streams' output of one loop iteration goes out in one flush per connection (one
+ * TLS record run and one write, not one per response): conn_h2_flush_later() lists the
+ * connection, and the router's check handle (run after the iteration's I/O callbacks,
+ * before any handle closed in them is freed) flushes the list. */
+static void conn_h2_on_check(uv_check_t *h)
+{
+	struct router *r = h->data;
+	struct conn *p;
+
+	uv_check_stop(h);
+	while ((p = r->h2_dirty)) {
+		r->h2_dirty = p->h2_dirty_next;
+		p->h2_dirty_next = NULL;
+		p->h2_dirty = 0;
+		conn_h2_flush(p);
+	}
+}
+
+static void conn_h2_flush_later(struct conn *p)
+{
+	struct router *r = p->r;
+
+	if (p->h2_dirty || p->state != CONN_H2)
+		return;
+	p->h2_dirty = 1;
+	p->h2_dirty_next = r->h2_dirty;
+	if (!r->h2_dirty)
+		uv_check_start(&r->h2_check, conn_h2_on_check);
+	r->h2_dirty = p;
+}
+
 /* Moves the stream's request bytes into c->in while c wants them. Re-entered from
  * conn_process() (through conn_set_reading()), it only asks the running loop to go
  * round once more. */
@@ -1675,8 +1709,8 @@ static int up_head_h2(struct upstream *up, int head_len)
 	c->res_started = 1;
 	up->head_done = 1;
 	count_status(c, up->res.status);
-	conn_h2_flush(c->h2parent);
-	return c->state == CONN_CLOSING ? -1 : 1;
+	conn_h2_flush_later(c->h2parent);
+	return 1;
 }
 
 /* Parses a response head and forwards it; 1 to go on, 0 to wait, -1 when the
