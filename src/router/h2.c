@@ -692,7 +692,12 @@ int router__h2_alive(const struct h2_session *s)
 
 size_t router__h2_streams(const struct h2_session *s)
 {
-	return s->nstreams;
+	const struct h2_stream *st;
+	size_t n = 0;
+
+	for (st = s->streams; st; st = st->next)
+		n += st->started;
+	return n;
 }
 
 const char *router__h2_why(const struct h2_session *s)

@@ -232,6 +232,7 @@ int router__h2_busy(const struct h2_session *s); /* inside router__h2_recv() */
 /* Appends frames to send, up to about max bytes; -1 on a session error. */
 int router__h2_send(struct h2_session *s, struct buf *out, size_t max);
 int router__h2_alive(const struct h2_session *s); /* 0 once done both ways */
+/* Streams whose request head is complete (one still coming is not counted). */
 size_t router__h2_streams(const struct h2_session *s);
 const char *router__h2_why(const struct h2_session *s); /* the last protocol error */
 void router__h2_shutdown(struct h2_session *s);         /* GOAWAY; open streams finish */

@@ -331,6 +331,8 @@ static void conn_close(struct conn *c)
 		if (c->h2s)
 			router__h2_reset(c->h2s);
 		c->h2s = NULL;
+		if (c->h2parent->state == CONN_H2)
+			timer_arm(c->h2parent, c->r->opts.idle_timeout_ms);
 		conn_h2_flush_later(c->h2parent);
 		c->open_handles = 1;
 		uv_close((uv_handle_t *)&c->timer, conn_on_handle_closed);
@@ -1465,6 +1467,7 @@ static void conn_h2_on_request(void *data, struct h2_stream *st, const char *hea
 {
 	struct conn *p = data, *c;
 
+	timer_arm(p, p->r->opts.idle_timeout_ms);
 	if (!(c = conn_new(p->r, 0))) {
 		router__h2_reset(st);
 		return;
@@ -1542,7 +1545,9 @@ static void conn_h2_on_plain(struct conn *c, ssize_t nread, const char *data)
 		conn_close(c);
 		return;
 	}
-	timer_arm(c, c->r->opts.idle_timeout_ms);
+	/* Frames alone (PING, SETTINGS, a HEADERS never finished) do not extend the
+	 * idle timeout: only a stream's start and end do, so a client cannot hold a
+	 * connection by dripping bytes (HTTP/1.1's head timeout, for HTTP/2). */
 	if (router__h2_recv(c->h2, data, (size_t)nread) < 0) {
 		conn_h2_flush(c); /* the GOAWAY nghttp2 queued */
 		if (c->state == CONN_H2)

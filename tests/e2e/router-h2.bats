@@ -218,6 +218,23 @@ teardown_file() {
 	assert_output "still"
 }
 
+@test "router-h2: PINGs, or a HEADERS never finished, do not keep a connection past the idle timeout" {
+	local sock=$RT/short.sock
+	ROUTER_SOCKET=$sock ROUTER_ROOT=$RT/short router_start short --listen 127.0.0.1:0 \
+		--listen-https 127.0.0.1:0 --idle-timeout 1s
+	curl -s --unix-socket "$sock" -X PUT http://x/apps/one \
+		-d "{\"domains\": [\"one.example.com\"], \"targets\": [\"127.0.0.1:$PA\"]}" >/dev/null
+	jq -n --rawfile c "$RT/one.crt" --rawfile k "$RT/one.key" '{cert: $c, key: $k}' |
+		curl -s --unix-socket "$sock" -X PUT http://x/apps/one/cert -d @- >/dev/null
+	run timeout 30 python3 "$H2RAW" "$(router_sport short)" one.example.com "$RT/one.crt" \
+		ping-hold 6
+	assert_output --regexp '^(goaway|closed) after [12]s$'
+	run timeout 30 python3 "$H2RAW" "$(router_sport short)" one.example.com "$RT/one.crt" \
+		headers-hold 6
+	assert_output --regexp '^(goaway|closed) after [12]s$'
+	router_stop short
+}
+
 @test "router-h2: a TLS session resumes on the router that took over (tickets), TLS 1.3 and 1.2" {
 	local sport
 	sport=$(router_sport router)

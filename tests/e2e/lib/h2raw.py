@@ -15,6 +15,9 @@ prints one line saying what the router did:
                       (CVE-2024-28182) -> "closed after N" (CONTINUATION frames sent)
   big-headers         a header list past 16 KiB -> the answer's first DATA line
   malformed           a SETTINGS frame of 5 bytes -> "goaway CODE"
+  ping-hold S         PINGs for S seconds -> "goaway after Ns" (or "closed after Ns",
+                      "open after Ss")
+  headers-hold S      a HEADERS without END_HEADERS, then silence: as ping-hold
   streams N           N requests at once on one connection -> "ok A refused R" (200s, and
                       RST_STREAM REFUSED_STREAM)
 python3 h2raw.py corpus DIR         writes the fuzz corpus (client bytes after the preface)
@@ -172,6 +175,26 @@ def scenario(port, name, cafile, what, arg):
         block = hpack(request(name, extra=[("x-big-%d" % i, "v" * 1000) for i in range(20)]))
         c.send(frame(HEADERS, END_STREAM, 1, block[:16000]) + frame(CONT, END_HEADERS, 1, block[16000:]))
         return c.outcome(1)
+    if what in ("ping-hold", "headers-hold"):
+        # PINGs every 0.2 s, or one HEADERS never finished: neither is a request.
+        import time
+        start = time.time()
+        if what == "headers-hold":
+            # The server's SETTINGS first: its ACK must not fall inside the header block.
+            f = c.read_frame(timeout=2)
+            while f is not None and f[0] != SETTINGS:
+                f = c.read_frame(timeout=2)
+            c.send(frame(HEADERS, 0, 1, hpack(request(name))))
+        while time.time() - start < float(arg):
+            if what == "ping-hold" and not c.send(frame(PING, 0, 0, b"12345678")):
+                return "closed after %.0fs" % (time.time() - start)
+            while True:
+                f = c.read_frame(timeout=0.2)
+                if f is None:
+                    break
+                if f[0] == GOAWAY:
+                    return "goaway after %.0fs" % (time.time() - start)
+        return "open after %ss" % arg
     if what == "malformed":
         c.send(frame(SETTINGS, 0, 0, b"\0\0\0\0\0"))
         while True:
