@@ -12,7 +12,10 @@ SANFLAGS  = $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer)
 CFLAGS   ?= -O2 -g
 ALLCFLAGS = -std=gnu11 $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -Isrc -Isrc/common \
             -I/usr/share/include/llhttp $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+# libnghttp2 serves HTTP/2 in the router (src/router/h2.c) and nothing else: linked into
+# what contains the router (bin/wharf-router; bin/wharf for `wharf router`; the tests).
+H2LIBS    = $(shell pkg-config --libs libnghttp2 2>/dev/null || echo -lnghttp2)
+LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(H2LIBS) -lpthread
 B         = build$(if $(SANITIZE),-san)
 
 # Every folder under src/ is a part of libwharf.a, except routerd (bin/wharf-router's main).
@@ -57,7 +60,7 @@ bin/wharf: $(B)/src/cli/main.o $(B)/libwharf.a
 # only the other commands need (their loading alone is most of the router's idle RSS).
 bin/wharf-router: $(B)/src/routerd/main.o $(B)/libwharf.a
 	@mkdir -p bin
-	$(CC) $(ALLCFLAGS) -o $@ $^ $(shell pkg-config --libs libuv openssl jansson 2>/dev/null) -lpthread
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(shell pkg-config --libs libuv openssl jansson 2>/dev/null) $(H2LIBS) -lpthread
 
 # bin/wharf's twin in the build directory: `make SANITIZE=address,undefined build-san/wharf`
 # (or `make bin-san`) builds the sanitizer binary the ASan stage of scripts/test.sh runs.

@@ -25,24 +25,9 @@ OLD=${OLD:-/work/main}
 NEW=${NEW:-$REPO/bin/wharf-router}
 
 command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)" >&2; exit 1; }
-D=$(mktemp -d /tmp/wharf-scale.XXXXXX)
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	sleep 0.3
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	rm -rf "$D"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
+bench_setup wharf-scale
 
 # ---- the builds --------------------------------------------------------------------
 if [ -d "$OLD" ]; then

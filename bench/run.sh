@@ -57,45 +57,9 @@ fi
 HAPROXY_MAXCONN=$((IDLE_CLIENTS + 1000))
 [ "$FDS" = unlimited ] || [ $((HAPROXY_MAXCONN * 2 + 100)) -le "$FDS" ] ||
 	HAPROXY_MAXCONN=$(((FDS - 100) / 2))
-D=$(mktemp -d /tmp/wharf-bench.XXXXXX)
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	sleep 0.3
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	rm -rf "$D"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_port() {   # PORT: until something accepts on it (5 s at most)
-	local i
-	for i in $(seq 1 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "bench: nothing listens on $1" >&2
-	return 1
-}
-
-# RSS in KiB of a process and its children (nginx: master + worker).
-rss_kb() {
-	local pid=$1 total=0 r
-	r=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null) || r=0
-	total=${r:-0}
-	for r in $(ps -o rss= --ppid "$pid" 2>/dev/null); do
-		total=$((total + r))
-	done
-	echo "$total"
-}
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
+bench_setup wharf-bench
 
 nginx_common() {   # the parts every nginx config here shares
 	cat <<EOF

@@ -4,18 +4,19 @@
 #   scripts/deps.sh --test   also what the tests need (cmocka, bats, python3, jq, wrk for
 #                            router-takeover.bats, ss from iproute2 for router-deploy.bats,
 #                            pebble and pebble-challtestsrv for letsencrypt.bats,
-#                            promtool (prometheus) for ops.bats's metrics check)
+#                            promtool (prometheus) for ops.bats's metrics check,
+#                            nghttp and h2load from nghttp2-client for router-h2.bats)
 #                            and what `make lint` runs (clang-format, cppcheck, shellcheck)
 # Idempotent; runs `apt-get update` only when something has to be installed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 pkgs=(build-essential pkg-config libgit2-dev libcurl4-openssl-dev libjansson-dev libuv1-dev
-	libssl-dev libarchive-dev node-llhttp git docker.io tini openssh-server openssh-client
+	libssl-dev libarchive-dev libnghttp2-dev node-llhttp git docker.io tini openssh-server openssh-client
 	debootstrap debian-archive-keyring 'busybox|busybox-static' curl jq ca-certificates procps util-linux passwd
 	publicsuffix uacme)
 case ${1:-} in
---test) pkgs+=(libcmocka-dev bats bats-assert bats-support python3 jq wrk iproute2
+--test) pkgs+=(libcmocka-dev bats bats-assert bats-support python3 jq wrk iproute2 nghttp2-client
 	clang-format cppcheck shellcheck pebble prometheus) ;;
 "") ;;
 *) die "usage: $0 [--test]" ;;

@@ -26,7 +26,7 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 # shellcheck disable=SC2086 # PKGS is a list of package names
 cflags="-std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc -Isrc/common -I/usr/share/include/llhttp $(pkg-config --cflags $PKGS)"
 # shellcheck disable=SC2086 # PKGS is a list of package names
-libs="$(pkg-config --libs $PKGS) -lpthread"
+libs="$(pkg-config --libs $PKGS libnghttp2) -lpthread"
 
 # The sources (not build/libwharf.a) compiled once, instrumented for coverage
 # (fuzzer-no-link) and the sanitizers, then linked into each target.

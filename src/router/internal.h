@@ -167,6 +167,95 @@ int router__request_rewrite(struct buf *out, const struct http_head *h, const ch
 int router__response_rewrite(struct buf *out, const struct http_head *h, const char *base,
 			     int client_close, int client_http10);
 
+/* ---- HTTP/2 (h2.c): libnghttp2 on the client side; requests become HTTP/1.1 ------- */
+
+/* One HTTP/2 request head as it arrives, field by field (pure: no session). */
+struct h2_req {
+	size_t max_bytes;      /* the header list's size (RFC 9113 6.5.2) cap: 431 */
+	size_t bytes, nfields; /* so far */
+	int status;            /* 0, or why it is refused: 400, 431 */
+	int regular;           /* a regular field was seen: no more pseudo-headers */
+	int scheme;            /* :scheme seen */
+	int has_cl;            /* content-length seen */
+	struct buf method, path, authority, host, cookie;
+	struct buf lines; /* "name: value\r\n" of the regular fields forwarded */
+};
+void router__h2_req_init(struct h2_req *q, size_t max_bytes);
+void router__h2_req_release(struct h2_req *q);
+/* Adds one field. Refuses (sets q->status and returns it) what HTTP/2 forbids or the
+ * app could read another way: connection-specific fields (Connection, Keep-Alive,
+ * Proxy-Connection, Transfer-Encoding, Upgrade; TE other than "trailers"), a
+ * pseudo-header after a regular field, twice, or unknown, a name with upper case or
+ * bytes HTTP/1.1 cannot carry, a value with CR, LF or NUL, two content-lengths or hosts
+ * (400); a list past max_bytes or ROUTER_MAX_HEADERS fields (431). Cookie crumbs are
+ * joined with "; ". Returns 0 or the status. */
+int router__h2_req_add(struct h2_req *q, const char *name, size_t nlen, const char *value,
+		       size_t vlen);
+/* Appends the HTTP/1.1 head for q: "METHOD path HTTP/1.1", Host from :authority (or
+ * host; both must agree), the fields, Cookie, and "Transfer-Encoding: chunked" when a
+ * body follows (!end_stream) without content-length (*chunked set: the caller frames
+ * DATA as chunks). No :method, :scheme or :path (CONNECT included) or no host: 400.
+ * Returns 0 or the status refusing the request. */
+int router__h2_req_head(struct buf *out, struct h2_req *q, int end_stream, int *chunked);
+
+struct h2_session;
+struct h2_stream;
+struct h2_limits {
+	size_t max_streams;               /* SETTINGS_MAX_CONCURRENT_STREAMS, enforced */
+	size_t max_header_bytes;          /* SETTINGS_MAX_HEADER_LIST_SIZE, enforced: 431 */
+	size_t stream_window;             /* SETTINGS_INITIAL_WINDOW_SIZE */
+	size_t conn_window;               /* the connection's receive window */
+	size_t max_continuations;         /* CONTINUATION frames after one HEADERS */
+	unsigned reset_burst, reset_rate; /* RST_STREAM from the client: tokens, per second */
+};
+#define H2_LIMITS_INIT                                                                      \
+	{                                                                                   \
+		.max_streams = 128, .max_header_bytes = 16384, .stream_window = 256 * 1024, \
+		.conn_window = 1024 * 1024, .max_continuations = 8, .reset_burst = 200,     \
+		.reset_rate = 50,                                                           \
+	}
+/* What a session calls in its owner (proxy.c; the fuzz target). */
+struct h2_ops {
+	/* A stream's request: its HTTP/1.1 head (head, len), or refuse != 0 (400, 431)
+	 * to be answered with. The owner calls router__h2_set_owner() to take the stream. */
+	void (*request)(void *data, struct h2_stream *st, const char *head, size_t len, int refuse);
+	void (*body)(void *owner);    /* body bytes or the body's end to read */
+	void (*reset)(void *owner);   /* the stream is gone: drop the request */
+	void (*drained)(void *owner); /* the response queue went below its low mark */
+};
+/* A server session; sends its SETTINGS first. 0, or -1 (err_set). */
+int router__h2_session_new(struct h2_session **out, const struct h2_limits *lim,
+			   const struct h2_ops *ops, void *data);
+/* Bytes from the client: -1 when the connection must end (GOAWAY may be queued). */
+int router__h2_recv(struct h2_session *s, const char *data, size_t len);
+int router__h2_busy(const struct h2_session *s); /* inside router__h2_recv() */
+/* Appends frames to send, up to about max bytes; -1 on a session error. */
+int router__h2_send(struct h2_session *s, struct buf *out, size_t max);
+int router__h2_alive(const struct h2_session *s); /* 0 once done both ways */
+/* Streams whose request head is complete (one still coming is not counted). */
+size_t router__h2_streams(const struct h2_session *s);
+const char *router__h2_why(const struct h2_session *s); /* the last protocol error */
+void router__h2_shutdown(struct h2_session *s);         /* GOAWAY; open streams finish */
+/* The connection is going: every owner is reset; no more ops calls. */
+void router__h2_abort(struct h2_session *s);
+void router__h2_session_free(struct h2_session *s); /* NULL-safe */
+void router__h2_set_owner(struct h2_stream *st, void *owner);
+/* Moves up to max bytes of the request's HTTP/1.1 body into to; *eof once all came. */
+size_t router__h2_read(struct h2_stream *st, struct buf *to, size_t max, int *eof);
+/* The response: the head of an upstream response h (fields minus hop-by-hop ones; a
+ * body follows unless !body), or the router's own page (extra: "" or one
+ * "Name: value\r\n" line). 0 or -1. */
+int router__h2_respond_head(struct h2_stream *st, const struct http_head *h, const char *base,
+			    int body);
+int router__h2_respond(struct h2_stream *st, int status, const char *extra, const char *ctype,
+		       const char *body, size_t len);
+int router__h2_write(struct h2_stream *st, const char *data, size_t len); /* body bytes */
+size_t router__h2_queued(const struct h2_stream *st); /* body bytes not yet framed */
+/* The owner is done: _end after a whole response (END_STREAM once the body is out),
+ * _reset otherwise (RST_STREAM). Both detach the owner. */
+void router__h2_end(struct h2_stream *st);
+void router__h2_reset(struct h2_stream *st);
+
 /* ---- routes (route.c): validation and the persisted table --------------------- */
 
 struct route_def {
@@ -318,6 +407,15 @@ struct app {
 	struct app *next;
 };
 
+/* A session ticket key (RFC 5077 layout as OpenSSL's callback takes it). */
+struct router_ticket_key {
+	unsigned char name[16], aes[32], hmac[32];
+	uint64_t created; /* seconds since the epoch */
+};
+#define ROUTER_TICKET_KEYS     2           /* the current one, and the one before */
+#define ROUTER_TICKET_ROTATE_S (12 * 3600) /* a new key this often */
+#define ROUTER_TICKET_WIRE_MAX (2 + ROUTER_TICKET_KEYS * (8 + 80))
+
 struct router {
 	uv_loop_t *loop;
 	struct router_opts opts;
@@ -326,6 +424,10 @@ struct router {
 	uv_pipe_t takeover;    /* <control socket>.takeover: hands the listeners over */
 	unsigned https_port;
 	struct ssl_ctx_st *tls_default; /* SNI picks an app's context from here */
+	/* Session ticket keys: [0] seals new tickets, the rest still open old ones.
+	 * Kept in memory only; a successor gets them over the takeover pipe. */
+	struct router_ticket_key tickets[ROUTER_TICKET_KEYS];
+	size_t ntickets;
 	uv_pipe_t control;
 	uv_signal_t sigterm, sigint;
 	uv_timer_t stop_timer;
@@ -337,6 +439,8 @@ struct router {
 	struct router_map apps_by_domain; /* each domain (wildcards as "*.x") -> struct app */
 	struct persist *persist;          /* the table's writer (persist.c) */
 	struct conn *conns;               /* every open client connection */
+	struct conn *h2_dirty;            /* HTTP/2 connections with frames to flush */
+	uv_check_t h2_check;              /* flushes them once per loop iteration */
 	size_t nconns;
 	struct cconn *cconns;        /* every open control connection */
 	struct update *updates;      /* PUTs checking or draining */
@@ -434,6 +538,16 @@ void router__tls_conn_free(struct tls_conn *t); /* NULL-safe */
  * still hold an alert to send). */
 int router__tls_feed(struct tls_conn *t, const char *in, size_t len, struct buf *plain,
 		     struct buf *wire);
+/* 1 when ALPN chose "h2" (the handshake is done). */
+int router__tls_is_h2(const struct tls_conn *t);
+/* Ticket keys: _rotate makes a new current key when there is none or it is older than
+ * ROUTER_TICKET_ROTATE_S at now (seconds), keeping the one before; 0, or -1 without
+ * randomness. _export appends 'K', the count and each key (created as 8 bytes big
+ * endian, name, aes, hmac) to out; _import reads that (len bytes from 'K') into r,
+ * replacing its keys; 0, or -1 for a malformed one (r unchanged). */
+int router__tls_tickets_rotate(struct router *r, uint64_t now);
+int router__tls_tickets_export(const struct router *r, struct buf *out);
+int router__tls_tickets_import(struct router *r, const char *data, size_t len);
 /* Encrypts n buffers of plaintext, appending the records to wire; 0 or -1. */
 int router__tls_seal(struct tls_conn *t, const uv_buf_t *bufs, unsigned n, struct buf *wire);
 /* The certificate store: $state_dir/certs/<app>.crt and .key (0600). _set checks

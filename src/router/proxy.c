@@ -34,6 +34,7 @@ enum conn_state {
 	CONN_TUNNEL,        /* after a 101: raw bytes both ways until a side closes */
 	CONN_HELD,          /* head read; its app is paused */
 	CONN_FLUSHING,      /* last bytes queued; shutdown then close */
+	CONN_H2,            /* an HTTP/2 connection: its streams are conns of their own */
 	CONN_CLOSING,       /* uv_close() issued; memory freed only in the close callback */
 	CONN_STATE_COUNT    /* must stay last */
 };
@@ -62,6 +63,16 @@ struct conn {
 	struct conn *prev, *next;
 	struct conn *held_prev, *held_next; /* on app->held while paused */
 	struct tls_conn *tls;               /* NULL for plain HTTP */
+	/* HTTP/2 (h2.c): a connection that chose h2 holds the session; each of its
+	 * streams is a conn of its own with no socket, fed the request as HTTP/1.1
+	 * bytes, whose response goes out as the stream's frames. */
+	struct h2_session *h2;    /* CONN_H2: the session */
+	struct h2_stream *h2s;    /* a stream's conn: its stream; NULL once it ended */
+	struct conn *h2parent;    /* a stream's conn: the connection it came on */
+	int h2_pulling, h2_again; /* conn_h2_pull() is running; run it once more */
+	int alpn_checked;
+	int h2_dirty; /* on r->h2_dirty, to be flushed */
+	struct conn *h2_dirty_next;
 	int held;
 	int open_handles;
 	char client_ip[INET6_ADDRSTRLEN];
@@ -129,6 +140,7 @@ static void conn_respond(struct conn *c, int status, const char *msg);
 static void conn_pick_target(struct conn *c);
 static void conn_connect(struct conn *c);
 static void up_process(struct upstream *up);
+static int up_head_h2(struct upstream *up, int head_len);
 static void up_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
 static int up_switch(struct upstream *up, int head_len);
 static void conn_unhold(struct conn *c);
@@ -205,6 +217,7 @@ static void conn_on_handle_closed(uv_handle_t *h)
 	buf_release(&c->head_out);
 	free(c->log_path);
 	router__tls_conn_free(c->tls);
+	router__h2_session_free(c->h2);
 	free(c);
 	router__maybe_stopped(r);
 }
@@ -291,7 +304,12 @@ static void conn_drop_upstream(struct conn *c)
 	}
 }
 
-/* The one way a client connection ends. Safe to call twice. */
+static void conn_h2_flush(struct conn *p);
+static void conn_h2_flush_later(struct conn *p);
+
+/* The one way a client connection ends. Safe to call twice. A stream's conn that
+ * did not finish its response resets the stream; an HTTP/2 connection ends its
+ * streams' conns first. */
 static void conn_close(struct conn *c)
 {
 	if (c->state == CONN_CLOSING)
@@ -307,6 +325,19 @@ static void conn_close(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->r->nconns--;
+	if (c->h2)
+		router__h2_abort(c->h2);
+	if (c->h2parent) {
+		if (c->h2s)
+			router__h2_reset(c->h2s);
+		c->h2s = NULL;
+		if (c->h2parent->state == CONN_H2)
+			timer_arm(c->h2parent, c->r->opts.idle_timeout_ms);
+		conn_h2_flush_later(c->h2parent);
+		c->open_handles = 1;
+		uv_close((uv_handle_t *)&c->timer, conn_on_handle_closed);
+		return;
+	}
 	c->open_handles = 2;
 	uv_close((uv_handle_t *)&c->tcp, conn_on_handle_closed);
 	uv_close((uv_handle_t *)&c->timer, conn_on_handle_closed);
@@ -329,6 +360,15 @@ static void conn_flush_close(struct conn *c)
 {
 	if (c->state == CONN_CLOSING || c->state == CONN_FLUSHING)
 		return;
+	if (c->h2parent) {
+		/* A stream's response is whole: the stream sends what is queued and
+		 * ends; the conn has nothing left to wait for. */
+		if (c->h2s)
+			router__h2_end(c->h2s);
+		c->h2s = NULL;
+		conn_close(c);
+		return;
+	}
 	conn_unhold(c);
 	c->state = CONN_FLUSHING;
 	conn_drop_upstream(c);
@@ -366,6 +406,8 @@ static void conn_on_write(uv_write_t *req, int status)
 	/* Backpressure: the upstream was paused while the client lagged. */
 	if (c->up && c->wq < WQ_LOW)
 		up_set_reading(c->up, 1);
+	if (c->h2 && c->wq < WQ_LOW)
+		conn_h2_flush(c); /* the streams' frames waited for the socket */
 }
 
 /* Writes what the socket takes now of n buffers and returns how many bytes that was
@@ -439,6 +481,25 @@ static int conn_raw_writev(struct conn *c, const uv_buf_t *bufs, unsigned n)
 	return 0;
 }
 
+/* A stream's response body: queued on its stream, framed when the connection
+ * flushes. Backpressure as for a socket: the stream's queue is the conn's wq. */
+static int conn_h2_writev(struct conn *c, const uv_buf_t *bufs, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		if (!c->h2s || router__h2_write(c->h2s, bufs[i].base, bufs[i].len) < 0) {
+			conn_close(c);
+			return -1;
+		}
+	}
+	c->wq = router__h2_queued(c->h2s);
+	if (c->up && c->wq > WQ_HIGH)
+		up_set_reading(c->up, 0);
+	conn_h2_flush_later(c->h2parent);
+	return 0;
+}
+
 /* Queues n buffers of response bytes to the client (sealed first on a TLS
  * connection); returns -1 (and closes) on failure. */
 static int conn_writev(struct conn *c, const uv_buf_t *bufs, unsigned n)
@@ -450,6 +511,8 @@ static int conn_writev(struct conn *c, const uv_buf_t *bufs, unsigned n)
 
 	for (i = 0; i < n; i++)
 		c->bytes_out += bufs[i].len;
+	if (c->h2parent)
+		return conn_h2_writev(c, bufs, n);
 	if (!c->tls)
 		return conn_raw_writev(c, bufs, n);
 	if (router__tls_seal(c->tls, bufs, n, &wire) < 0) {
@@ -471,6 +534,7 @@ static int conn_write(struct conn *c, const char *data, size_t len)
 }
 
 static void conn_set_reading(struct conn *c);
+static void conn_h2_pull(struct conn *c);
 
 /* RFC 9110 section 9.2.2: methods whose effect is the same sent once or twice. */
 static int method_idempotent(int method)
@@ -599,12 +663,19 @@ static void conn_set_reading(struct conn *c)
 	else if (c->state == CONN_STREAMING)
 		want = c->up && c->up->wq < WQ_HIGH;
 	if (want && !c->reading) {
-		if (uv_read_start((uv_stream_t *)&c->tcp, router__alloc_cb, conn_on_read) == 0)
+		/* A stream's conn "reads" its stream: the bytes are there already, or
+		 * come with the next DATA frame (conn_h2_on_body). */
+		if (c->h2parent)
+			c->reading = 1;
+		else if (uv_read_start((uv_stream_t *)&c->tcp, router__alloc_cb, conn_on_read) == 0)
 			c->reading = 1;
 		if (c->state == CONN_STREAMING && !c->req_done)
 			timer_arm(c, c->r->opts.body_timeout_ms);
+		if (c->h2parent)
+			conn_h2_pull(c);
 	} else if (!want && c->reading) {
-		uv_read_stop((uv_stream_t *)&c->tcp);
+		if (!c->h2parent)
+			uv_read_stop((uv_stream_t *)&c->tcp);
 		c->reading = 0;
 		/* A body paused because the app does not take it fast enough: the
 		 * wait is the app's, so its response timeout runs, not the body's. */
@@ -614,6 +685,8 @@ static void conn_set_reading(struct conn *c)
 }
 
 static void conn_on_plain(struct conn *c, ssize_t nread, const char *data);
+static void conn_h2_on_plain(struct conn *c, ssize_t nread, const char *data);
+static void conn_h2_start(struct conn *c);
 
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
@@ -635,6 +708,15 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	if (rc < 0) {
 		conn_flush_close(c); /* after the alert */
 		goto out;
+	}
+	/* The handshake is done by the first application bytes: ALPN chose the
+	 * protocol once and for all. */
+	if (plain.len && !c->alpn_checked) {
+		c->alpn_checked = 1;
+		if (router__tls_is_h2(c->tls))
+			conn_h2_start(c);
+		if (c->state == CONN_CLOSING)
+			goto out;
 	}
 	if (plain.len)
 		conn_on_plain(c, (ssize_t)plain.len, plain.buf);
@@ -662,6 +744,10 @@ static void conn_on_plain(struct conn *c, ssize_t nread, const char *data)
 	}
 	if (nread < 0 && c->state == CONN_TUNNEL) {
 		tunnel_client_eof(c);
+		return;
+	}
+	if (c->state == CONN_H2) {
+		conn_h2_on_plain(c, nread, data);
 		return;
 	}
 	if (nread < 0) {
@@ -708,6 +794,20 @@ static void conn_respond_with(struct conn *c, int status, const char *extra, con
 		return;
 	}
 	count_status(c, status);
+	if (c->h2parent) {
+		/* The same page as HEADERS and DATA on the stream. */
+		if (!c->h2s || buf_addf(&head, "%s\n", msg) < 0 ||
+		    router__h2_respond(c->h2s, status, extra, "text/plain; charset=utf-8", head.buf,
+				       head.len) < 0) {
+			buf_release(&head);
+			conn_close(c);
+			return;
+		}
+		buf_release(&head);
+		c->bytes_out += strlen(msg) + 1;
+		conn_flush_close(c);
+		return;
+	}
 	if (buf_addf(&head,
 		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n%s"
 		     "Content-Length: %zu\r\nConnection: close\r\n\r\n",
@@ -866,7 +966,8 @@ static int conn_acme_challenge(struct conn *c, const struct http_head *h)
 static void conn_start_request(struct conn *c, const struct http_head *h)
 {
 	struct router *r = c->r;
-	struct router_fwd fwd = { .client_ip = c->client_ip, .proto = c->tls ? "https" : "http" };
+	int https = c->tls || c->h2parent;
+	struct router_fwd fwd = { .client_ip = c->client_ip, .proto = https ? "https" : "http" };
 	struct timespec ts;
 	char host[256];
 	int found;
@@ -923,7 +1024,7 @@ static void conn_start_request(struct conn *c, const struct http_head *h)
 	c->linger = 0;
 	if (conn_acme_challenge(c, h))
 		return;
-	if (!c->tls && c->app->spec.redirect_https && r->listener_tls.loop &&
+	if (!https && c->app->spec.redirect_https && r->listener_tls.loop &&
 	    router__app_has_cert(r, c->app)) {
 		conn_redirect_https(c, h, host);
 		return;
@@ -937,10 +1038,11 @@ static void conn_start_request(struct conn *c, const struct http_head *h)
 		conn_respond(c, 413, "the request body is larger than the app accepts");
 		return;
 	}
-	c->client_close = !c->req.keep_alive || c->req.upgrade || r->stopping;
+	/* A stream carries one request: its conn ends with the response. */
+	c->client_close = !c->req.keep_alive || c->req.upgrade || r->stopping || c->h2parent;
 	buf_reset(&c->head_out);
 	make_request_id(r, fwd.request_id);
-	fwd.port = c->tls ? r->https_port : r->http_port;
+	fwd.port = https ? r->https_port : r->http_port;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	fwd.start_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	if (router__request_rewrite(&c->head_out, h, c->in.buf, &fwd) < 0) {
@@ -1248,10 +1350,226 @@ static void conn_on_timer(uv_timer_t *t)
 		conn_unhold(c);
 		conn_respond(c, 503, "the app is paused; try again later");
 		break;
+	case CONN_H2:
+		/* Idle: no stream for the idle timeout. Streams have timers of their own. */
+		if (router__h2_streams(c->h2)) {
+			timer_arm(c, c->r->opts.idle_timeout_ms);
+			break;
+		}
+		router__h2_shutdown(c->h2);
+		conn_h2_flush(c);
+		if (c->state == CONN_H2)
+			conn_flush_close(c);
+		break;
 	default:
 		conn_close(c);
 		break;
 	}
+}
+
+/* A client connection, or an HTTP/2 stream's (then without a socket: conn_close()
+ * closes only the timer), on r->conns; NULL when out of memory. */
+static struct conn *conn_new(struct router *r, int socket)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->r = r;
+	buf_init(&c->in, r->opts.max_header_bytes + 2 * sizeof(r->readbuf));
+	if (socket)
+		uv_tcp_init(r->loop, &c->tcp);
+	uv_timer_init(r->loop, &c->timer);
+	c->tcp.data = c->timer.data = c;
+	c->next = r->conns;
+	if (r->conns)
+		r->conns->prev = c;
+	r->conns = c;
+	r->nconns++;
+	return c;
+}
+
+/* ---- HTTP/2 ------------------------------------------------------------------------ */
+
+/* Sends what the session has to send, while the socket keeps up (conn_on_write()
+ * calls again below WQ_LOW); never from inside router__h2_recv() (nghttp2 forbids it:
+ * conn_h2_on_plain() flushes after). Ends the connection once the session is done. */
+static void conn_h2_flush(struct conn *p)
+{
+	struct buf out = BUF_INIT;
+	uv_buf_t b;
+
+	if (!p->h2 || p->state != CONN_H2 || router__h2_busy(p->h2))
+		return;
+	while (p->wq < WQ_HIGH) {
+		buf_reset(&out);
+		if (router__h2_send(p->h2, &out, 64 * 1024) < 0) {
+			conn_close(p);
+			goto out;
+		}
+		if (!out.len)
+			break;
+		b = uv_buf_init(out.buf, (unsigned)out.len);
+		if (conn_writev(p, &b, 1) < 0)
+			goto out;
+	}
+	if (!router__h2_alive(p->h2))
+		conn_flush_close(p);
+out:
+	buf_release(&out);
+}
+
+/* The streams' output of one loop iteration goes out in one flush per connection (one
+ * TLS record run and one write, not one per response): conn_h2_flush_later() lists the
+ * connection, and the router's check handle (run after the iteration's I/O callbacks,
+ * before any handle closed in them is freed) flushes the list. */
+static void conn_h2_on_check(uv_check_t *h)
+{
+	struct router *r = h->data;
+	struct conn *p;
+
+	uv_check_stop(h);
+	while ((p = r->h2_dirty)) {
+		r->h2_dirty = p->h2_dirty_next;
+		p->h2_dirty_next = NULL;
+		p->h2_dirty = 0;
+		conn_h2_flush(p);
+	}
+}
+
+static void conn_h2_flush_later(struct conn *p)
+{
+	struct router *r = p->r;
+
+	if (p->h2_dirty || p->state != CONN_H2)
+		return;
+	p->h2_dirty = 1;
+	p->h2_dirty_next = r->h2_dirty;
+	if (!r->h2_dirty)
+		uv_check_start(&r->h2_check, conn_h2_on_check);
+	r->h2_dirty = p;
+}
+
+/* Moves the stream's request bytes into c->in while c wants them. Re-entered from
+ * conn_process() (through conn_set_reading()), it only asks the running loop to go
+ * round once more. */
+static void conn_h2_pull(struct conn *c)
+{
+	size_t n;
+	int eof;
+
+	if (c->h2_pulling) {
+		c->h2_again = 1;
+		return;
+	}
+	c->h2_pulling = 1;
+	do {
+		c->h2_again = 0;
+		if (!c->h2s || !c->reading || c->state == CONN_CLOSING)
+			break;
+		n = router__h2_read(c->h2s, &c->in, sizeof(c->r->readbuf), &eof);
+		if (n)
+			conn_process(c);
+		else if (!c->h2_again)
+			break;
+	} while (c->state != CONN_CLOSING);
+	c->h2_pulling = 0;
+}
+
+/* ops->request: a stream's request head, as HTTP/1.1 bytes, read as from a client. */
+static void conn_h2_on_request(void *data, struct h2_stream *st, const char *head, size_t len,
+			       int refuse)
+{
+	struct conn *p = data, *c;
+
+	timer_arm(p, p->r->opts.idle_timeout_ms);
+	if (!(c = conn_new(p->r, 0))) {
+		router__h2_reset(st);
+		return;
+	}
+	c->h2parent = p;
+	c->h2s = st;
+	router__h2_set_owner(st, c);
+	memcpy(c->client_ip, p->client_ip, sizeof(c->client_ip));
+	c->state = CONN_READ_HEAD;
+	timer_arm(c, c->r->opts.head_timeout_ms);
+	if (!refuse && buf_add(&c->in, head, len) < 0)
+		refuse = 431;
+	if (refuse) {
+		conn_respond(c, refuse, refuse == 431 ? "request head too large" : "bad request");
+		return;
+	}
+	conn_process(c);
+	if (c->state != CONN_CLOSING)
+		conn_set_reading(c);
+}
+
+static void conn_h2_on_body(void *owner)
+{
+	struct conn *c = owner;
+
+	if (c->reading)
+		conn_h2_pull(c);
+}
+
+static void conn_h2_on_reset(void *owner)
+{
+	struct conn *c = owner;
+
+	c->h2s = NULL; /* the stream is gone: nothing to reset */
+	conn_close(c);
+}
+
+static void conn_h2_on_drained(void *owner)
+{
+	struct conn *c = owner;
+
+	c->wq = c->h2s ? router__h2_queued(c->h2s) : 0;
+	if (c->up && c->wq < WQ_LOW)
+		up_set_reading(c->up, 1);
+}
+
+static const struct h2_ops conn_h2_ops = {
+	.request = conn_h2_on_request,
+	.body = conn_h2_on_body,
+	.reset = conn_h2_on_reset,
+	.drained = conn_h2_on_drained,
+};
+
+/* ALPN chose h2: the connection becomes an HTTP/2 session. */
+static void conn_h2_start(struct conn *c)
+{
+	struct h2_limits lim = H2_LIMITS_INIT;
+
+	lim.max_header_bytes = c->r->opts.max_header_bytes;
+	if (router__h2_session_new(&c->h2, &lim, &conn_h2_ops, c) < 0) {
+		conn_close(c);
+		return;
+	}
+	c->state = CONN_H2;
+	timer_arm(c, c->r->opts.idle_timeout_ms);
+	if (c->r->stopping)
+		router__h2_shutdown(c->h2);
+}
+
+/* Bytes (or the end) from an HTTP/2 client. A protocol error ends the connection
+ * after its GOAWAY; the other connections never notice. */
+static void conn_h2_on_plain(struct conn *c, ssize_t nread, const char *data)
+{
+	if (nread < 0) {
+		conn_close(c);
+		return;
+	}
+	/* Frames alone (PING, SETTINGS, a HEADERS never finished) do not extend the
+	 * idle timeout: only a stream's start and end do, so a client cannot hold a
+	 * connection by dripping bytes (HTTP/1.1's head timeout, for HTTP/2). */
+	if (router__h2_recv(c->h2, data, (size_t)nread) < 0) {
+		conn_h2_flush(c); /* the GOAWAY nghttp2 queued */
+		if (c->state == CONN_H2)
+			conn_flush_close(c);
+		return;
+	}
+	conn_h2_flush(c);
 }
 
 void router__on_connection(uv_stream_t *server, int status)
@@ -1263,18 +1581,8 @@ void router__on_connection(uv_stream_t *server, int status)
 
 	if (status < 0 || r->stopping)
 		return;
-	if (!(c = calloc(1, sizeof(*c))))
+	if (!(c = conn_new(r, 1)))
 		return;
-	c->r = r;
-	buf_init(&c->in, r->opts.max_header_bytes + 2 * sizeof(r->readbuf));
-	uv_tcp_init(r->loop, &c->tcp);
-	uv_timer_init(r->loop, &c->timer);
-	c->tcp.data = c->timer.data = c;
-	c->next = r->conns;
-	if (r->conns)
-		r->conns->prev = c;
-	r->conns = c;
-	r->nconns++;
 	if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 ||
 	    (server == (uv_stream_t *)&r->listener_tls && !(c->tls = router__tls_conn_new(r)))) {
 		conn_close(c);
@@ -1301,8 +1609,13 @@ void router__conns_stop(struct router *r, int force)
 
 	for (; c; c = next) {
 		next = c->next;
-		if (force || (c->state == CONN_READ_HEAD && !c->in.len))
+		if (!force && c->state == CONN_H2) {
+			/* GOAWAY: streams already open finish; the session ends after. */
+			router__h2_shutdown(c->h2);
+			conn_h2_flush(c);
+		} else if (force || (c->state == CONN_READ_HEAD && !c->in.len && !c->h2parent)) {
 			conn_close(c);
+		}
 	}
 }
 
@@ -1397,6 +1710,29 @@ static void up_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	up_process(up);
 }
 
+/* A final response head for a stream: HEADERS (fields minus hop-by-hop ones), with
+ * END_STREAM when no body follows; the body goes through up_process() as for
+ * HTTP/1.1, decoded. Returns as up_head(). */
+static int up_head_h2(struct upstream *up, int head_len)
+{
+	struct conn *c = up->c;
+	int body = up->res.has_body && c->req.method != HTTP_HEAD && up->res.status != 204 &&
+		   up->res.status != 304;
+
+	if (!c->h2s || router__h2_respond_head(c->h2s, &up->res, up->in.buf, body) < 0) {
+		conn_respond(c, 502, "the app sent a response HTTP/2 cannot carry");
+		return -1;
+	}
+	buf_reset(&up->hold);
+	buf_remove_front(&up->in, (size_t)head_len);
+	llhttp_resume(&up->parser);
+	c->res_started = 1;
+	up->head_done = 1;
+	count_status(c, up->res.status);
+	conn_h2_flush_later(c->h2parent);
+	return 1;
+}
+
 /* Parses a response head and forwards it; 1 to go on, 0 to wait, -1 when the
  * connection was answered or closed. */
 static int up_head(struct upstream *up)
@@ -1425,8 +1761,11 @@ static int up_head(struct upstream *up)
 	if (up->res.body_until_eof)
 		c->client_close = 1;
 	/* HTTP/1.0 knows no chunked encoding: decode the body, and the end of the
-	 * connection ends it. */
-	c->dechunk = http10 && up->res.status >= 200 && up->res.chunked && up->res.has_body;
+	 * connection ends it. HTTP/2 frames the body itself: decoded too. */
+	c->dechunk = (http10 || c->h2parent) && up->res.status >= 200 && up->res.chunked &&
+		     up->res.has_body;
+	if (c->h2parent && up->res.status >= 200)
+		return up_head_h2(up, n);
 	if (c->dechunk)
 		c->client_close = 1;
 	buf_reset(out);
@@ -1442,7 +1781,7 @@ static int up_head(struct upstream *up)
 		/* An interim response (100 Continue): pass it on and read the final
 		 * one. An HTTP/1.0 client must not see one (RFC 9110 section 15.2). */
 		(void)router__body_feed(&up->parser, NULL, 0, &done);
-		n = http10 ? 0 : conn_write(c, out->buf, out->len);
+		n = http10 || c->h2parent ? 0 : conn_write(c, out->buf, out->len);
 		buf_reset(out);
 		return n < 0 || c->state == CONN_CLOSING ? -1 : 1;
 	}

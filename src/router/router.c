@@ -394,6 +394,7 @@ void router__maybe_stopped(struct router *r)
 			router__target_drain_pool(a->targets[i]);
 	close_handle((uv_handle_t *)&r->stop_timer);
 	close_handle((uv_handle_t *)&r->log_timer);
+	close_handle((uv_handle_t *)&r->h2_check);
 	close_handle((uv_handle_t *)&r->sigterm);
 	close_handle((uv_handle_t *)&r->sigint);
 }
@@ -608,6 +609,8 @@ int router_run(const struct router_opts *opts)
 	r->stop_timer.data = r;
 	uv_timer_init(&loop, &r->log_timer);
 	r->log_timer.data = r;
+	uv_check_init(&loop, &r->h2_check);
+	r->h2_check.data = r;
 	rng_seed(r);
 	uv_signal_init(&loop, &r->sigterm);
 	uv_signal_init(&loop, &r->sigint);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 #define TAKEOVER_WAIT_MS 10000
 
@@ -20,22 +21,21 @@ struct giver {
 	struct router *r;
 	int pending;
 	int failed;
-	long peer_pid; /* the successor, from SO_PEERCRED; 0: unknown */
+	long peer_pid;  /* the successor, from SO_PEERCRED; 0: unknown */
+	struct buf tls; /* "T" and the session ticket keys, sent with the HTTPS socket */
 };
 
 static void giver_closed(uv_handle_t *h)
 {
-	free(h->data);
+	struct giver *g = h->data;
+
+	OPENSSL_cleanse(g->tls.buf, g->tls.len);
+	buf_release(&g->tls);
+	free(g);
 }
 
-static void giver_written(uv_write_t *req, int status)
+static void giver_done(struct giver *g)
 {
-	struct giver *g = req->data;
-
-	if (status < 0)
-		g->failed = 1;
-	if (--g->pending > 0)
-		return;
 	/* Under systemd the successor becomes the service's main process before
 	 * this one (the main process so far) stops, so systemd neither restarts
 	 * the service when this one exits nor loses track of the new one. */
@@ -50,11 +50,45 @@ static void giver_written(uv_write_t *req, int status)
 	router__stop(g->r);
 }
 
+static void giver_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	static char drop[64];
+
+	(void)h;
+	(void)suggested;
+	*b = uv_buf_init(drop, sizeof(drop));
+}
+
+static void giver_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	(void)b;
+	if (nread < 0)
+		giver_done(s->data);
+}
+
+static void giver_written(uv_write_t *req, int status)
+{
+	struct giver *g = req->data;
+
+	if (status < 0)
+		g->failed = 1;
+	if (--g->pending > 0)
+		return;
+	/* The pipe closes when the successor closes it, not before: libuv reads a
+	 * hang-up after a short read as the end of the stream, and the kernel ends
+	 * a read at each message carrying a socket, so a successor that read the
+	 * first socket when this side had already closed lost the second (the
+	 * HTTPS one) most of the time. The successor closes once it has both, or
+	 * after its own timeout. */
+	if (g->failed || uv_read_start((uv_stream_t *)&g->pipe, giver_alloc, giver_read) < 0)
+		giver_done(g);
+}
+
 static void on_taker(uv_stream_t *server, int status)
 {
 	struct router *r = server->data;
 	struct giver *g;
-	uv_buf_t b = uv_buf_init("L", 1), bt = uv_buf_init("T", 1);
+	uv_buf_t b = uv_buf_init("L", 1), bt;
 
 	if (status < 0 || r->stopping || !(g = calloc(1, sizeof(*g))))
 		return;
@@ -82,6 +116,13 @@ static void on_taker(uv_stream_t *server, int status)
 		return;
 	}
 	if (r->listener_tls.loop) {
+		/* The ticket keys ride with the HTTPS socket (one message: a successor
+		 * reads both at once), so tickets issued here resume there. A router
+		 * from before reads the 'T' and stops at the socket. */
+		buf_init(&g->tls, 0);
+		if (buf_add(&g->tls, "T", 1) < 0 || router__tls_tickets_export(r, &g->tls) < 0)
+			buf_setlen(&g->tls, 1);
+		bt = uv_buf_init(g->tls.buf, (unsigned)g->tls.len);
 		g->pending++;
 		if (uv_write2(&g->w2, (uv_stream_t *)&g->pipe, &bt, 1,
 			      (uv_stream_t *)&r->listener_tls, giver_written) < 0)
@@ -136,7 +177,7 @@ struct taker {
 
 static void taker_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
-	static char one[16];
+	static char one[512];
 
 	(void)h;
 	(void)suggested;
@@ -158,8 +199,18 @@ static void taker_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		uv_read_stop(s);
 		return;
 	}
-	for (i = 0; i < nread && uv_pipe_pending_count(p) > 0; i++) {
-		uv_tcp_t *l = b->base[i] == 'T' ? &t->r->listener_tls : &t->r->listener;
+	for (i = 0; i < nread; i++) {
+		uv_tcp_t *l;
+
+		/* What follows 'T' in its message: the session ticket keys. */
+		if (b->base[i] == 'K' && (t->got & 2)) {
+			if (router__tls_tickets_import(t->r, b->base + i, (size_t)(nread - i)) < 0)
+				err_clear(); /* new keys then: tickets from before need a handshake */
+			break;
+		}
+		if (uv_pipe_pending_count(p) <= 0)
+			break;
+		l = b->base[i] == 'T' ? &t->r->listener_tls : &t->r->listener;
 
 		if (uv_pipe_pending_type(p) != UV_TCP)
 			continue;

@@ -7,7 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -42,6 +46,59 @@ static int cert_path(struct buf *out, struct router *r, const char *app, const c
 			r->opts.state_file, app, ext);
 }
 
+/* ALPN (RFC 7301): h2 when the client offers it, else http/1.1; a client that offers
+ * neither goes on without ALPN (and is served HTTP/1.1). OpenSSL asks the context SNI
+ * chose, so every context has this. */
+static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+		   const unsigned char *in, unsigned inlen, void *arg)
+{
+	static const unsigned char ours[] = "\x02h2\x08http/1.1";
+
+	(void)ssl;
+	(void)arg;
+	if (SSL_select_next_proto((unsigned char **)out, outlen, ours, sizeof(ours) - 1, in,
+				  inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* Session tickets sealed with the router's own keys (router__tls_tickets_*), so a
+ * ticket outlives a takeover; a ticket under the previous key is accepted and renewed. */
+static int on_ticket(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
+		     EVP_MAC_CTX *hctx, int enc)
+{
+	struct router *r = SSL_get_app_data(ssl);
+	const struct router_ticket_key *k = NULL;
+	OSSL_PARAM params[3];
+	size_t i;
+
+	if (!r)
+		return -1;
+	if (enc) {
+		if (router__tls_tickets_rotate(r, (uint64_t)time(NULL)) < 0 ||
+		    RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) <= 0)
+			return -1;
+		k = &r->tickets[0];
+		memcpy(name, k->name, 16);
+	} else {
+		for (i = 0; i < r->ntickets && !k; i++)
+			if (!memcmp(name, r->tickets[i].name, 16))
+				k = &r->tickets[i];
+		if (!k)
+			return 0; /* unknown or retired key: a full handshake */
+	}
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)k->hmac, 32);
+	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0);
+	params[2] = OSSL_PARAM_construct_end();
+	if (!EVP_MAC_CTX_set_params(hctx, params))
+		return -1;
+	if (enc)
+		return EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) == 1 ? 1 : -1;
+	if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1)
+		return -1;
+	return k == &r->tickets[0] ? 1 : 2;
+}
+
 static SSL_CTX *ctx_base(void)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -51,7 +108,86 @@ static SSL_CTX *ctx_base(void)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_alpn_select_cb(ctx, on_alpn, NULL);
+	/* One session id context for every app's context: a session resumed after SNI
+	 * switched contexts is checked against it. */
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"wharf", 5);
+	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, on_ticket);
+	SSL_CTX_set_timeout(ctx, ROUTER_TICKET_ROTATE_S);
 	return ctx;
+}
+
+int router__tls_tickets_rotate(struct router *r, uint64_t now)
+{
+	struct router_ticket_key k;
+
+	if (r->ntickets && now < r->tickets[0].created + ROUTER_TICKET_ROTATE_S)
+		return 0;
+	if (RAND_bytes(k.name, sizeof(k.name)) <= 0 || RAND_bytes(k.aes, sizeof(k.aes)) <= 0 ||
+	    RAND_bytes(k.hmac, sizeof(k.hmac)) <= 0)
+		return -1;
+	k.created = now;
+	memmove(&r->tickets[1], &r->tickets[0], (ROUTER_TICKET_KEYS - 1) * sizeof(k));
+	r->tickets[0] = k;
+	if (r->ntickets < ROUTER_TICKET_KEYS)
+		r->ntickets++;
+	OPENSSL_cleanse(&k, sizeof(k));
+	return 0;
+}
+
+int router__tls_tickets_export(const struct router *r, struct buf *out)
+{
+	unsigned char rec[8 + 80];
+	size_t i;
+	int b;
+
+	if (buf_add(out, "K", 1) < 0 || buf_add(out, (const char[]){ (char)r->ntickets }, 1) < 0)
+		return -1;
+	for (i = 0; i < r->ntickets; i++) {
+		const struct router_ticket_key *k = &r->tickets[i];
+
+		for (b = 0; b < 8; b++)
+			rec[b] = (unsigned char)(k->created >> (56 - 8 * b));
+		memcpy(rec + 8, k->name, 16);
+		memcpy(rec + 24, k->aes, 32);
+		memcpy(rec + 56, k->hmac, 32);
+		if (buf_add(out, (const char *)rec, sizeof(rec)) < 0)
+			return -1;
+	}
+	OPENSSL_cleanse(rec, sizeof(rec));
+	return 0;
+}
+
+int router__tls_tickets_import(struct router *r, const char *data, size_t len)
+{
+	struct router_ticket_key keys[ROUTER_TICKET_KEYS] = { 0 };
+	const unsigned char *p = (const unsigned char *)data;
+	size_t i, n;
+	int b;
+
+	if (len < 2 || p[0] != 'K' || (n = p[1]) > ROUTER_TICKET_KEYS || len != 2 + n * 88)
+		return err_set("malformed ticket keys");
+	for (i = 0, p += 2; i < n; i++, p += 88) {
+		keys[i].created = 0;
+		for (b = 0; b < 8; b++)
+			keys[i].created = keys[i].created << 8 | p[b];
+		memcpy(keys[i].name, p + 8, 16);
+		memcpy(keys[i].aes, p + 24, 32);
+		memcpy(keys[i].hmac, p + 56, 32);
+	}
+	memcpy(r->tickets, keys, n * sizeof(keys[0]));
+	r->ntickets = n;
+	OPENSSL_cleanse(keys, sizeof(keys));
+	return 0;
+}
+
+int router__tls_is_h2(const struct tls_conn *t)
+{
+	const unsigned char *p;
+	unsigned len;
+
+	SSL_get0_alpn_selected(t->ssl, &p, &len);
+	return len == 2 && !memcmp(p, "h2", 2);
 }
 
 /* A context with the certificate chain and key in the given files; NULL and
@@ -128,6 +264,8 @@ int router__tls_init(struct router *r)
 {
 	if (!(r->tls_default = ctx_base()))
 		return err_set("cannot make a TLS context: %s", ssl_error());
+	if (router__tls_tickets_rotate(r, (uint64_t)time(NULL)) < 0)
+		return err_set("cannot make a session ticket key: %s", ssl_error());
 	SSL_CTX_set_tlsext_servername_callback((SSL_CTX *)r->tls_default, on_servername);
 	SSL_CTX_set_tlsext_servername_arg((SSL_CTX *)r->tls_default, r);
 	return 0;
@@ -135,6 +273,7 @@ int router__tls_init(struct router *r)
 
 void router__tls_release(struct router *r)
 {
+	OPENSSL_cleanse(r->tickets, sizeof(r->tickets));
 	SSL_CTX_free(r->tls_default);
 	r->tls_default = NULL;
 }
@@ -163,6 +302,7 @@ struct tls_conn *router__tls_conn_new(struct router *r)
 		return NULL;
 	}
 	SSL_set_bio(t->ssl, t->rbio, t->wbio);
+	SSL_set_app_data(t->ssl, r); /* for on_ticket() */
 	SSL_set_accept_state(t->ssl);
 	return t;
 }
