@@ -73,7 +73,7 @@ static int plugin_exe(struct buf *dir, struct buf *exe, const char *name, const 
  * caller's key name, for information only. */
 struct plugin_env {
 	struct buf text;
-	const char *set[8];
+	const char *set[9];
 };
 #define PLUGIN_ENV_INIT          \
 	{                        \
@@ -81,15 +81,16 @@ struct plugin_env {
 	}
 
 static const char *const plugin_env_unset[] = { LOCK_FD_ENV, "WHARF_APP_LOCKED", "WHARF_SSH_KEY",
-						NULL };
+						"WHARF_SSH_ROLE", NULL };
 
 static int plugin_env(struct plugin_env *pe, const char *trigger, const char *app, const char *dir)
 {
 	struct buf root = BUF_INIT;
 	char path[4096];
 	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-	const char *key = caller_get()->key;
-	size_t offs[8], i, count = 0;
+	const struct caller *who = caller_get();
+	const char *key = who->key;
+	size_t offs[9], i, count = 0;
 	int ret = -1;
 
 	path[n > 0 ? n : 0] = '\0';
@@ -102,7 +103,11 @@ static int plugin_env(struct plugin_env *pe, const char *trigger, const char *ap
 	if (ADD("WHARF_ROOT=%s", wharf_root()) || ADD("APP=%s", app ? app : "") ||
 	    ADD("WHARF_TRIGGER=%s", trigger) || ADD("WHARF_PLUGIN_PATH=%s", root.buf) ||
 	    ADD("WHARF_PLUGIN_DIR=%s", dir) || ADD("WHARF_BIN=%s", path) ||
-	    (key && ADD("WHARF_SSH_KEY=%s", key)))
+	    (key && ADD("WHARF_SSH_KEY=%s", key)) ||
+	    /* Set by wharf from the key's role, never inherited: a plugin command that
+	     * a deployer may run (deployer_commands) checks its own grants with it. */
+	    (who->remote &&
+	     ADD("WHARF_SSH_ROLE=%s", who->role == CALLER_DEPLOYER ? "deployer" : "admin")))
 		goto out;
 #undef ADD
 	for (i = 0; i < count; i++)
