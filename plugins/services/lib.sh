@@ -219,11 +219,25 @@ backup_to() {
 	}
 	mv -f "$f.part" "$f"
 	detail "$f ($(wc -c <"$f") bytes)"
-	# Names sort by time: everything but the KEEP newest goes.
-	# shellcheck disable=SC2012 # our own file names: no spaces or newlines
-	ls -1 "$2" | grep -E "^$KIND-$1-[0-9]{8}T[0-9]{6}Z(-[0-9]+)?\\.$ENGINE_EXT\$" | sort -r |
-		tail -n +$(($3 + 1)) | while read -r old; do
-		rm -f "$2/$old" && detail "pruned $old"
+	# Names sort by time (the glob sorts them): everything but the KEEP newest goes.
+	total=0
+	for old in "$2/$KIND-$1-"*."$ENGINE_EXT"; do
+		[ -f "$old" ] && total=$((total + 1))
+	done
+	for old in "$2/$KIND-$1-"*."$ENGINE_EXT"; do
+		[ "$total" -gt "$3" ] || break
+		[ -f "$old" ] || continue
+		rm -f "$old" && detail "pruned $(basename "$old")"
+		total=$((total - 1))
+	done
+}
+
+# for_each_kind FN ARGS...: FN ARGS... with each engine's settings loaded (the triggers).
+for_each_kind() {
+	for kind in postgres redis; do
+		# shellcheck disable=SC1090 # postgres.sh or redis.sh, beside this file
+		. "$WHARF_PLUGIN_DIR/$kind.sh"
+		"$@"
 	done
 }
 

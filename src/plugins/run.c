@@ -364,3 +364,35 @@ out:
 	buf_release(&pe.text);
 	return ret;
 }
+
+int plugins_deployer_command(const char *cmd)
+{
+	struct buf dir = BUF_INIT;
+	struct plugin_meta m;
+	json_t *names = NULL, *nv;
+	size_t i, n = strlen(cmd);
+	int found = 0;
+
+	if (!n || plugin_names(&names, NULL) < 0)
+		goto out;
+	json_array_foreach(names, i, nv) {
+		const char *p;
+
+		buf_reset(&dir);
+		if (plugins_path(&dir, "available/") < 0 ||
+		    buf_addstr(&dir, json_string_value(nv)) < 0 ||
+		    plugin_meta_load(&m, dir.buf) < 0)
+			goto out;
+		for (p = m.deployer_commands; (p = strstr(p, cmd)); p += n)
+			if ((p == m.deployer_commands || p[-1] == ' ') &&
+			    (p[n] == ' ' || p[n] == '\0')) {
+				found = 1;
+				goto out;
+			}
+	}
+out:
+	err_clear(); /* handled: an unreadable plugin grants nothing */
+	json_decref(names);
+	buf_release(&dir);
+	return found;
+}
