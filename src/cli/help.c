@@ -88,7 +88,8 @@ int cli_help_plugins(void)
 	if (plugins_trigger(&out, "help", (const char *[]){ NULL }, &o) < 0)
 		err_clear(); /* handled: the plugins that answered are listed */
 	if (out.len)
-		printf("\nPlugin commands:\n%s%s", out.buf, out.buf[out.len - 1] == '\n' ? "" : "\n");
+		printf("\nPlugin commands:\n%s%s", out.buf,
+		       out.buf[out.len - 1] == '\n' ? "" : "\n");
 	buf_release(&out);
 	return 0;
 }

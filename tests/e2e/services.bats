@@ -53,6 +53,8 @@ teardown_file() {
 
 setup() {
 	harness_test_setup
+	# Backups are written by the wharf user.
+	chmod 755 "$TEST_TMP"
 }
 
 teardown() {
