@@ -63,6 +63,7 @@ cat >"$DIR/server.js" <<-'EOF'
 	const http = require("http");
 	const { Pool } = require("pg");
 	const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 4 });
+	pool.on("error", () => {});
 	http.createServer((req, res) => {
 	  pool.query("SELECT 1 AS one").then((r) => res.end(String(r.rows[0].one) + "\n"),
 	    (e) => { res.statusCode = 500; res.end(e.message + "\n"); });

@@ -82,6 +82,8 @@ make_services_app() {
 		const redis = require("redis");
 		const pool = process.env.DATABASE_URL
 		  ? new Pool({ connectionString: process.env.DATABASE_URL, max: 4 }) : null;
+		// A server that restarts ends idle connections: the pool makes new ones.
+		if (pool) pool.on("error", () => {});
 		let rc = null;
 		if (process.env.REDIS_URL) {
 		  rc = redis.createClient({ url: process.env.REDIS_URL });
@@ -121,8 +123,7 @@ make_services_app() {
 # read_until PATH WANT: GET PATH of the shared app until it answers WANT (a client reconnects
 # after a service restart), 30 s at most.
 read_until() {
-	local i
-	for i in $(seq 60); do
+	for _ in $(seq 60); do
 		[ "$(app_url_get "$SVC_APP" "$1" 2>/dev/null)" = "$2" ] && return 0
 		sleep 0.5
 	done
@@ -132,6 +133,11 @@ read_until() {
 
 svc_container() {
 	echo "wharfsvc-$1-$2"
+}
+
+# backups DIR: how many files DIR holds (all of them this test's postgres backups).
+backups() {
+	find "$1" -type f -name "postgres-$SVC_PG-*.dump" | wc -l
 }
 
 # sql NAME QUERY: QUERY through postgres:connect (psql reading stdin).
@@ -332,29 +338,29 @@ reached"
 @test "backup keeps the newest N; a schedule is stored and services:cron runs it when due" {
 	dir=$TEST_TMP/backups
 	install -d -o wharf -g wharf "$dir"
-	for i in 1 2 3; do
+	for _ in 1 2 3; do
 		run wharf postgres:backup "$SVC_PG" "$dir" --keep 2
 		assert_success
 	done
-	[ "$(ls "$dir" | grep -c "^postgres-$SVC_PG-.*\.dump\$")" = 2 ]
+	[ "$(backups "$dir")" = 2 ]
 	run wharf postgres:backup-schedule "$SVC_PG" "30 3 * * *" "$dir" --keep 2
 	assert_success
 	run wharf postgres:backup-schedule-cat "$SVC_PG"
 	assert_output "30 3 * * * $dir --keep 2"
-	before=$(ls "$dir")
+	before=$(find "$dir" -type f | sort)
 	# Not due at 03:31: nothing runs.
 	run wharf services:cron "2026-01-01 03:31"
 	assert_success
-	[ "$(ls "$dir")" = "$before" ]
+	[ "$(find "$dir" -type f | sort)" = "$before" ]
 	# Due at 03:30: a new backup appears and the oldest goes.
 	run wharf services:cron "2026-01-01 03:30"
 	assert_success
 	assert_output --partial "Scheduled backup of postgres service $SVC_PG"
 	assert_output --partial "pruned"
-	[ "$(ls "$dir" | wc -l)" = 2 ]
-	[ "$(ls "$dir")" != "$before" ]
+	[ "$(backups "$dir")" = 2 ]
+	[ "$(find "$dir" -type f | sort)" != "$before" ]
 	# The newest restores the rows.
-	newest=$(ls "$dir" | sort | tail -n 1)
+	newest=$(find "$dir" -name "postgres-$SVC_PG-*.dump" -printf '%f\n' | sort | tail -n 1)
 	run wharf postgres:create "$SVC_PG-c2"
 	assert_success
 	run wharf postgres:import "$SVC_PG-c2" <"$dir/$newest"
