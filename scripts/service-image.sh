@@ -29,18 +29,7 @@ while [ $# -gt 0 ]; do
 done
 
 rootfs=""
-cleanup() {
-	[ -n "$rootfs" ] || return 0
-	local m
-	for m in dev/pts dev sys proc; do
-		if grep -q " $rootfs/$m " /proc/self/mounts; then
-			umount -l "$rootfs/$m" 2>/dev/null || true
-		fi
-	done
-	if ! grep -q " $rootfs/" /proc/self/mounts; then
-		rm -rf --one-file-system "$rootfs" "$rootfs.tar"
-	fi
-}
+cleanup() { rootfs_cleanup "$rootfs"; }
 trap cleanup EXIT
 
 if [ "$rebuild" = 1 ] || [ ! -s "$TARBALL" ]; then
@@ -55,30 +44,10 @@ if [ "$rebuild" = 1 ] || [ ! -s "$TARBALL" ]; then
 	: >"$log"
 	say "Building the services image from $BASE_TARBALL and $mirror (a few minutes, once)"
 	tar --numeric-owner -C "$rootfs" -xf "$BASE_TARBALL"
-	printf 'deb %s bookworm main\n' "$mirror" >"$rootfs/etc/apt/sources.list"
-	cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
-	mount -t proc proc "$rootfs/proc"
-	mount --bind /dev "$rootfs/dev"
 	# shellcheck disable=SC2086 # PACKAGES is a word list
-	pkgs=$(printf '%s ' $PACKAGES)
-	# No daemon may start inside the chroot while packages install.
-	printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
-	chmod 755 "$rootfs/usr/sbin/policy-rc.d"
-	if ! chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-		DEBIAN_FRONTEND=noninteractive LC_ALL=C sh -c \
-		"apt-get update && apt-get install -y --no-install-recommends $pkgs" \
-		>>"$log" 2>&1; then
-		tail -20 "$log" >&2
-		die "apt-get in the services chroot failed (full log: $log)"
-	fi
-	umount "$rootfs/dev" "$rootfs/proc"
-	rm -f "$rootfs/usr/sbin/policy-rc.d"
-	: >"$rootfs/etc/apt/sources.list"
-	: >"$rootfs/etc/resolv.conf"
+	rootfs_apt "$rootfs" "$log" $PACKAGES
 	# The cluster Debian's postinst made is never used: services keep data on the host.
-	rm -rf "$rootfs"/var/lib/postgresql/15 "$rootfs"/etc/postgresql/15 \
-		"$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
-		"$rootfs"/var/cache/debconf/*-old "$rootfs"/usr/share/doc/*
+	rm -rf "$rootfs"/var/lib/postgresql/15 "$rootfs"/etc/postgresql/15
 	tar --numeric-owner -C "$rootfs" -cf "$rootfs.tar" .
 	mv -f "$rootfs.tar" "$TARBALL"
 	note "cached $TARBALL ($(du -h "$TARBALL" | cut -f1), $((SECONDS - start))s)"
