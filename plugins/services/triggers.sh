@@ -40,16 +40,28 @@ on_post_rename() {
 }
 
 # pre-restore: ps:restore (at boot) brings every service back before the apps, except those
-# stopped with KIND:stop; a lost container is made again from its data.
-on_pre_restore() {
+# stopped with KIND:stop; a lost container is made again from its data. Every service is
+# started first, then waited for, so that they come up side by side within the trigger's
+# timeout (60 s, or WHARF_PLUGIN_TIMEOUT).
+to_restore() {
 	for d in "$SERVICES_ROOT/$KIND"/*/; do
-		[ -s "$d/PASSWORD" ] && [ ! -e "$d/STOPPED" ] || continue
-		name=$(basename "$d")
+		[ -s "$d/PASSWORD" ] && [ ! -e "$d/STOPPED" ] && basename "$d"
+	done
+	return 0
+}
+
+on_pre_restore() {
+	for name in $(to_restore); do
 		case $(svc_status "$name") in
-		running) continue ;;
+		running) ;;
 		missing) svc_run "$name" ;;
 		*) docker start "$(svc_container "$name")" >/dev/null ;;
 		esac
+	done
+}
+
+on_pre_restore_wait() {
+	for name in $(to_restore); do
 		svc_wait "$name"
 		echo "-----> Restored $KIND service $name"
 	done

@@ -408,3 +408,29 @@ reached"
 	run wharf postgres:help
 	assert_line --index 0 "Usage: wharf postgres:COMMAND"
 }
+
+@test "expose listens on 127.0.0.1 only when asked, with the password; unexpose closes it" {
+	port=$(free_port)
+	pw=$(cat "$WHARF_ROOT/services/postgres/$SVC_PG/PASSWORD")
+	run psql "postgres://postgres:$pw@127.0.0.1:$port/$SVC_PG" -Atc 'SELECT count(*) FROM items'
+	assert_failure
+	run wharf postgres:expose "$SVC_PG" "$port"
+	assert_success
+	run wharf postgres:info "$SVC_PG" --exposed-ports
+	assert_output "127.0.0.1 $port"
+	eventually 20 pg_isready -q -h 127.0.0.1 -p "$port"
+	run psql "postgres://postgres:$pw@127.0.0.1:$port/$SVC_PG" -Atc 'SELECT count(*) FROM items'
+	assert_output 2
+	# The password is still needed.
+	run env PGCONNECT_TIMEOUT=5 psql "postgres://postgres:wrong@127.0.0.1:$port/$SVC_PG" -Atc 'SELECT 1'
+	assert_failure
+	assert_output --partial "password authentication failed"
+	# Bound to loopback, not to the host's other addresses.
+	run ss -Htln "sport = :$port"
+	assert_output --partial "127.0.0.1:$port"
+	refute_output --partial "0.0.0.0:$port"
+	run wharf postgres:unexpose "$SVC_PG"
+	assert_success
+	run env PGCONNECT_TIMEOUT=5 psql "postgres://postgres:$pw@127.0.0.1:$port/$SVC_PG" -Atc 'SELECT 1'
+	assert_failure
+}
