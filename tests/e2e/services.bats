@@ -34,7 +34,8 @@ setup_file() {
 
 teardown_file() {
 	local k
-	for k in postgres:"$SVC_PG" postgres:"$SVC_PG"-b postgres:"$SVC_PG"-c redis:"$SVC_REDIS"; do
+	for k in postgres:"$SVC_PG" postgres:"$SVC_PG"-b postgres:"$SVC_PG"-c postgres:"$SVC_PG"-c2 \
+		postgres:"$SVC_PG"-e redis:"$SVC_REDIS"; do
 		"$WHARF_BIN" "${k%%:*}:destroy" "${k#*:}" --force >/dev/null 2>&1 || true
 	done
 	"$WHARF_BIN" apps:destroy "$SVC_APP" --force >/dev/null 2>&1 || true
@@ -411,26 +412,30 @@ reached"
 
 @test "expose listens on 127.0.0.1 only when asked, with the password; unexpose closes it" {
 	port=$(free_port)
-	pw=$(cat "$WHARF_ROOT/services/postgres/$SVC_PG/PASSWORD")
-	run psql "postgres://postgres:$pw@127.0.0.1:$port/$SVC_PG" -Atc 'SELECT count(*) FROM items'
-	assert_failure
-	run wharf postgres:expose "$SVC_PG" "$port"
+	db=$SVC_PG-e
+	run wharf postgres:create "$db"
 	assert_success
-	run wharf postgres:info "$SVC_PG" --exposed-ports
+	pw=$(cat "$WHARF_ROOT/services/postgres/$db/PASSWORD")
+	run psql "postgres://postgres:$pw@127.0.0.1:$port/${db//-/_}" -Atc 'SELECT 41 + 1'
+	assert_failure
+	run wharf postgres:expose "$db" "$port"
+	assert_success
+	run wharf postgres:info "$db" --exposed-ports
 	assert_output "127.0.0.1 $port"
 	eventually 20 pg_isready -q -h 127.0.0.1 -p "$port"
-	run psql "postgres://postgres:$pw@127.0.0.1:$port/$SVC_PG" -Atc 'SELECT count(*) FROM items'
-	assert_output 2
+	run psql "postgres://postgres:$pw@127.0.0.1:$port/${db//-/_}" -Atc 'SELECT 41 + 1'
+	assert_output 42
 	# The password is still needed.
-	run env PGCONNECT_TIMEOUT=5 psql "postgres://postgres:wrong@127.0.0.1:$port/$SVC_PG" -Atc 'SELECT 1'
+	run env PGCONNECT_TIMEOUT=5 psql "postgres://postgres:wrong@127.0.0.1:$port/${db//-/_}" -Atc 'SELECT 1'
 	assert_failure
 	assert_output --partial "password authentication failed"
 	# Bound to loopback, not to the host's other addresses.
 	run ss -Htln "sport = :$port"
 	assert_output --partial "127.0.0.1:$port"
 	refute_output --partial "0.0.0.0:$port"
-	run wharf postgres:unexpose "$SVC_PG"
+	run wharf postgres:unexpose "$db"
 	assert_success
-	run env PGCONNECT_TIMEOUT=5 psql "postgres://postgres:$pw@127.0.0.1:$port/$SVC_PG" -Atc 'SELECT 1'
+	run env PGCONNECT_TIMEOUT=5 psql "postgres://postgres:$pw@127.0.0.1:$port/${db//-/_}" -Atc 'SELECT 1'
 	assert_failure
+	wharf postgres:destroy "$db" --force >/dev/null
 }
