@@ -144,6 +144,24 @@ svc_run() {
 		-v "$d/data:/data" $(engine_env "$1") "$(cat "$d/IMAGE")" "$ENGINE_START" 2>&1) ||
 		fail "could not start the $KIND container $c: $out"
 	links_each "$1" connect_app
+	[ ! -s "$d/EXPOSE" ] || expose_run "$1"
+}
+
+# expose_run NAME: (re)makes the forwarder of an exposed service (EXPOSE: "ADDRESS PORT"): a
+# container on the host's network listening on ADDRESS:PORT only, piping each connection to
+# the service's address on its own network (Docker publishes no port of an internal network).
+expose_run() {
+	read -r eaddr eport <"$(svc_dir "$1")/EXPOSE"
+	c=$(svc_container "$1")
+	ip=$(docker container inspect -f "{{with index .NetworkSettings.Networks \"$c\"}}{{.IPAddress}}{{end}}" "$c")
+	[ -n "$ip" ] || fail "$KIND service $1 has no address"
+	ensure_image
+	docker rm -f "$c-expose" >/dev/null 2>&1 || true
+	out=$(docker run -d --name "$c-expose" --network host --init --restart unless-stopped \
+		--user 65534:65534 --cap-drop ALL --security-opt no-new-privileges --pids-limit 256 \
+		--label "wharf.root=$WHARF_ROOT" --label "wharf.service=$KIND/$1" \
+		"$(image_tag)" wharf-forward "$eaddr" "$eport" "$ip" "$ENGINE_PORT" 2>&1) ||
+		fail "could not expose $1: $out"
 }
 
 # svc_wait NAME: until the server accepts connections (60 s at most).
