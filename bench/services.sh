@@ -82,7 +82,7 @@ echo benchpw >"$TMP/pw" && chown wharf "$TMP/pw"
 runuser -u wharf -- "$PGBIN/initdb" -D "$TMP/pg" -U postgres --pwfile="$TMP/pw" \
 	--auth-host=scram-sha-256 --auth-local=trust >"$TMP/initdb.log" 2>&1 || { cat "$TMP/initdb.log" >&2; exit 1; }
 pgport=$(free_port)
-runuser -u wharf -- "$PGBIN/postgres" -D "$TMP/pg" -p "$pgport" -k "$TMP" -c listen_addresses=127.0.0.1 \
+runuser -u wharf -- "$PGBIN/postgres" -D "$TMP/pg" -p "$pgport" -k "$TMP/pg" -c listen_addresses=127.0.0.1 \
 	>"$TMP/pg.log" 2>&1 &
 PGPID=$!
 h_wait 30 "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$pgport" || { cat "$TMP/pg.log" >&2; exit 1; }
