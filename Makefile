@@ -46,7 +46,7 @@ CPPCHECK  = cppcheck --quiet --error-exitcode=1 --inline-suppr \
             --template='{file}:{line}: {severity} ({id}): {message}'
 
 .PHONY: all up test unit e2e fuzz-replay fuzz check bin-san bench lint lint-format \
-        lint-cppcheck lint-shell format install clean help
+        lint-cppcheck lint-shell lint-layers format install clean help
 all: bin/wharf bin/wharf-router
 
 bin/wharf: $(B)/src/cli/main.o $(B)/libwharf.a
@@ -117,7 +117,7 @@ bin-san:       ## build build-san/wharf with ASan and UBSan (SANITIZE=... for ot
 bench:         ## router benchmarks against nginx and HAProxy
 	./bench/run.sh
 
-lint:          ## clang-format check, cppcheck, shellcheck: every check runs, counted
+lint:          ## clang-format check, cppcheck, shellcheck, the layer check: every check runs, counted
 	./scripts/lint.sh
 
 lint-format:   ## the C files are as `make format` would leave them
@@ -125,6 +125,9 @@ lint-format:   ## the C files are as `make format` would leave them
 
 lint-cppcheck: ## cppcheck on src/ and tests/, failing on any finding
 	$(CPPCHECK) $(filter %.c,$(CFILES))
+
+lint-layers:   ## each part of src/ includes only the parts docs/architecture.md lets it call
+	./scripts/layers.sh
 
 lint-shell:    ## shellcheck on scripts, benches, buildpacks, plugins, bats files and their libs
 	shellcheck -x $(SHFILES)

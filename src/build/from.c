@@ -278,7 +278,7 @@ static int ref_is_apps(const char *ref, const char *app)
 int build_image_is_apps(const json_t *info, const char *ref, const char *app)
 {
 	const char *label = json_str(json_object_get(json_object_get(info, "Config"), "Labels"),
-				     "wharf.app", NULL);
+				     DOCKER_LABEL_APP, NULL);
 
 	return ref_is_apps(ref, app) || (label && !strcmp(label, app));
 }
@@ -286,7 +286,7 @@ int build_image_is_apps(const json_t *info, const char *ref, const char *app)
 int build_image_other_app(const json_t *info, const char *app, char *other, size_t size)
 {
 	const char *label = json_str(json_object_get(json_object_get(info, "Config"), "Labels"),
-				     "wharf.app", NULL);
+				     DOCKER_LABEL_APP, NULL);
 	json_t *tags = json_object_get(info, "RepoTags"), *v;
 	size_t i;
 

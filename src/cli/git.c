@@ -64,15 +64,25 @@ bad:
 	return err_set("invalid push size '%s': from 1k to 100g (200m, 1g)", s);
 }
 
+/* app_global_update() callback of git:set --global max-push-size: *data is the
+ * size in bytes, 0 to unset. */
+static int store_push_size(const char *app, json_t *doc, void *data)
+{
+	long long bytes = *(long long *)data;
+
+	(void)app;
+	if (!bytes) {
+		app_unset(doc, APP_GIT_MAX_PUSH_SIZE);
+		return 1;
+	}
+	return app_set_int(doc, APP_GIT_MAX_PUSH_SIZE, bytes) < 0 ? -1 : 1;
+}
+
 /* git:set --global max-push-size [SIZE]: receive.maxInputSize of every app's
  * repository from its next push (without SIZE: the default, 200m). */
 static int set_global(const struct cli_opts *o, const char *cmd)
 {
-	struct lock l = LOCK_INIT;
-	struct buf p = BUF_INIT;
-	json_t *g = NULL;
 	long long bytes = 0;
-	int ret = -1;
 
 	if (o->npos < 1 || o->npos > 2)
 		return cli_usage(cmd);
@@ -80,22 +90,13 @@ static int set_global(const struct cli_opts *o, const char *cmd)
 		return err_set("unknown global git property '%s': only max-push-size", o->pos[0]);
 	if (o->npos == 2 && parse_push_size(o->pos[1], &bytes) < 0)
 		return -1;
-	if (buf_addf(&p, "%s/global.lock", wharf_root()) < 0 || lock_take(&l, p.buf, NULL) < 0 ||
-	    app_global_load(&g) < 0)
-		goto out;
-	if (o->npos == 2) {
-		app_set_int(g, APP_GIT_MAX_PUSH_SIZE, bytes);
+	if (app_global_update(store_push_size, &bytes) < 0)
+		return -1;
+	if (o->npos == 2)
 		say_step("Setting max-push-size to %s (from each app's next push)", o->pos[1]);
-	} else {
-		app_unset(g, APP_GIT_MAX_PUSH_SIZE);
+	else
 		say_step("Unsetting max-push-size (200m)");
-	}
-	ret = app_global_save(g);
-out:
-	lock_release(&l);
-	json_decref(g);
-	buf_release(&p);
-	return ret;
+	return 0;
 }
 
 int cmd_git_set(int argc, char **argv)

@@ -14,14 +14,43 @@
 /* storage:allow DIR / storage:disallow DIR: root's list of host dirs apps may
  * mount (global.json "storage_allow"). Root only: an admin key over ssh, or the
  * wharf user, may use the list but not widen it. */
+struct allow_change {
+	int add;
+	const char *dir; /* as resolved to add, as given to remove */
+};
+
+/* app_global_update() callback of storage:allow/disallow. */
+static int change_allow_list(const char *app, json_t *doc, void *data)
+{
+	const struct allow_change *ac = data;
+	json_t *list = app_ensure(doc, APP_STORAGE_ALLOW), *v;
+	long found = -1;
+	size_t i;
+
+	(void)app;
+	if (!list)
+		return -1;
+	json_array_foreach(list, i, v)
+		if (!strcmp(json_string_value(v), ac->dir))
+			found = (long)i;
+	if (ac->add && found < 0 && json_array_size(list) >= ALLOW_MAX)
+		return err_set("at most %d allowed dirs", ALLOW_MAX);
+	if (!ac->add && found < 0)
+		return err_set("%s is not an allowed dir; see `wharf storage:report --global`",
+			       ac->dir);
+	if (ac->add && found < 0 && json_array_append_new(list, json_string(ac->dir)) < 0)
+		return err_set("out of memory");
+	if (!ac->add)
+		json_array_remove(list, (size_t)found);
+	return 1;
+}
+
 static int change_allow(int argc, char **argv, int add)
 {
-	struct lock l = LOCK_INIT;
-	struct buf p = BUF_INIT, host = BUF_INIT, cdir = BUF_INIT, spec = BUF_INIT;
-	json_t *g = NULL, *list, *v, *none = json_array();
+	struct buf host = BUF_INIT, cdir = BUF_INIT, spec = BUF_INIT;
+	json_t *none = json_array();
 	char *real = NULL;
-	size_t i;
-	int ro, found = -1, ret = -1;
+	int ro, ret = -1;
 
 	if (argc != 2)
 		return cli_usage(argv[0]);
@@ -45,27 +74,9 @@ static int change_allow(int argc, char **argv, int add)
 		if (deploy_storage_host_ok(real, none, wharf_root()) < 0)
 			goto out;
 	}
-	if (cli_drop_to_root_owner() < 0 || buf_addf(&p, "%s/global.lock", wharf_root()) < 0 ||
-	    lock_take(&l, p.buf, NULL) < 0 || app_global_load(&g) < 0)
-		goto out;
-	if (!(list = app_ensure(g, APP_STORAGE_ALLOW)))
-		goto out;
-	json_array_foreach(list, i, v)
-		if (!strcmp(json_string_value(v), add ? real : host.buf))
-			found = (int)i;
-	if (add && found < 0 && json_array_size(list) >= ALLOW_MAX) {
-		err_set("at most %d allowed dirs", ALLOW_MAX);
-		goto out;
-	}
-	if (!add && found < 0) {
-		err_set("%s is not an allowed dir; see `wharf storage:report --global`", host.buf);
-		goto out;
-	}
-	if (add && found < 0)
-		json_array_append_new(list, json_string(real));
-	else if (!add)
-		json_array_remove(list, (size_t)found);
-	if (app_global_save(g) < 0)
+	if (cli_drop_to_root_owner() < 0 ||
+	    app_global_update(change_allow_list,
+			      &(struct allow_change){ add, add ? real : host.buf }) < 0)
 		goto out;
 	if (add)
 		say_step("Allowed mounts of %s and the dirs below it", real);
@@ -74,11 +85,8 @@ static int change_allow(int argc, char **argv, int add)
 			 host.buf);
 	ret = 0;
 out:
-	lock_release(&l);
-	json_decref(g);
 	json_decref(none);
 	free(real);
-	buf_release(&p);
 	buf_release(&host);
 	buf_release(&cdir);
 	buf_release(&spec);

@@ -118,7 +118,7 @@ static void resize(struct local *l, const struct sched_io *io)
 
 	if (io->tty && l->session_id && ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col &&
 	    docker_resize(l->d, l->session_kind, l->session_id, ws.ws_row, ws.ws_col) < 0)
-		err_clear();
+		err_clear(); /* handled: a resize that fails leaves the old size */
 }
 
 struct pump {

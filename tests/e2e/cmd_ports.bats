@@ -111,13 +111,13 @@ row() {
 	assert_output --partial "Starting web container for release 2 on port $port"
 	run app_url_get "$app"
 	assert_output "fixed two"
-	# With overlap the app gets a fresh PORT it ignores, and its fixed port is the old
-	# container's: the new one cannot bind it and the deploy fails; v2 serves on.
+	# With overlap the app gets a fresh PORT it ignores: it listens on its fixed port in
+	# its own network namespace, never on PORT, and the deploy fails; v2 serves on.
 	run wharf_ssh checks:enable "$app"
 	app_change "$TEST_TMP/app" "fixed three"
 	run git_push_app "$TEST_TMP/app" "$app"
 	assert_failure
-	assert_output --regexp "the new container exited \(code [0-9]+\) before it listened on PORT [0-9]+"
+	assert_output --regexp "the new container did not listen on PORT [0-9]+ within 60 s"
 	run app_url_get "$app"
 	assert_output "fixed two"
 }
