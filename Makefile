@@ -147,7 +147,7 @@ install: bin/wharf bin/wharf-router ## install bin/wharf and bin/wharf-router to
 	cp -R buildpacks $(DESTDIR)$(PREFIX)/share/wharf/buildpacks
 	rm -rf $(DESTDIR)$(PREFIX)/share/wharf/plugins
 	cp -R plugins $(DESTDIR)$(PREFIX)/share/wharf/plugins
-	install -m 0755 scripts/stack-image.sh scripts/lib.sh $(DESTDIR)$(PREFIX)/share/wharf/scripts/
+	install -m 0755 scripts/stack-image.sh scripts/service-image.sh scripts/lib.sh $(DESTDIR)$(PREFIX)/share/wharf/scripts/
 	install -D -m 0644 contrib/wharf-completion.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/wharf
 
 clean:         ## remove build output

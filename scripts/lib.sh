@@ -62,3 +62,46 @@ debian_mirror() {
 	printf '%s\n' "${m:-http://deb.debian.org/debian}"
 }
 
+
+# rootfs_cleanup ROOTFS: unmount what a chroot build left mounted under ROOTFS (proc, dev),
+# then remove it and ROOTFS.tar; never rm through a mount. For an EXIT trap.
+rootfs_cleanup() {
+	local rootfs=$1 m
+	[ -n "$rootfs" ] || return 0
+	for m in dev/pts dev sys proc; do
+		if grep -q " $rootfs/$m " /proc/self/mounts; then
+			umount -l "$rootfs/$m" 2>/dev/null || true
+		fi
+	done
+	if ! grep -q " $rootfs/" /proc/self/mounts; then
+		rm -rf --one-file-system "$rootfs" "$rootfs.tar"
+	fi
+}
+
+# rootfs_apt ROOTFS LOG PACKAGES...: apt-get install PACKAGES in the chroot ROOTFS from this
+# machine's Debian mirror (proc and dev mounted while it runs, no daemon started), then leave
+# no mirror address, resolv.conf, package lists or downloaded packages in it.
+rootfs_apt() {
+	local rootfs=$1 log=$2 pkgs
+	shift 2
+	pkgs="$*"
+	printf 'deb %s bookworm main\n' "$(debian_mirror)" >"$rootfs/etc/apt/sources.list"
+	cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+	printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
+	chmod 755 "$rootfs/usr/sbin/policy-rc.d"
+	mount -t proc proc "$rootfs/proc"
+	mount --bind /dev "$rootfs/dev"
+	if ! chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		DEBIAN_FRONTEND=noninteractive LC_ALL=C sh -c \
+		"apt-get update && apt-get install -y --no-install-recommends $pkgs" \
+		>>"$log" 2>&1; then
+		tail -20 "$log" >&2
+		die "apt-get in the chroot $rootfs failed (full log: $log)"
+	fi
+	umount "$rootfs/dev" "$rootfs/proc"
+	rm -f "$rootfs/usr/sbin/policy-rc.d"
+	: >"$rootfs/etc/apt/sources.list"
+	: >"$rootfs/etc/resolv.conf"
+	rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
+		"$rootfs"/var/cache/debconf/*-old "$rootfs"/usr/share/doc/*
+}

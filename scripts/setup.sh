@@ -205,6 +205,9 @@ start_sshd
 # The stack that builds and runs apps without a Dockerfile (buildpacks): built once from
 # Debian's packages and cached; `wharf stack:build --rebuild` makes it again.
 ./scripts/stack-image.sh
+# The image of postgres: and redis: services (the services plugin): Debian's packages, built
+# once and cached as a tarball the plugin imports on the first create.
+./scripts/service-image.sh
 say "Starting the router"
 start_router
 
@@ -215,6 +218,13 @@ if have_systemd; then
 	systemctl daemon-reload
 	systemctl enable wharf-restore.service
 	note "apps are restored at boot by wharf-restore.service"
+	install -m 0644 contrib/wharf-services-cron.service contrib/wharf-services-cron.timer \
+		/etc/systemd/system/
+	systemctl daemon-reload
+	systemctl enable --now wharf-services-cron.timer
+	note "scheduled service backups run from wharf-services-cron.timer"
+else
+	note "no systemd: run \`wharf services:cron\` once a minute (cron) for scheduled service backups"
 fi
 say "Starting the daemon"
 start_daemon

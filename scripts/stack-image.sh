@@ -43,19 +43,7 @@ elif [ "$rebuild" = 0 ] && [ "$have_docker" = 1 ] &&
 fi
 
 rootfs=""
-cleanup() {
-	[ -n "$rootfs" ] || return 0
-	# The chroot has /proc, /sys and /dev mounted while apt works; never rm through them.
-	local m
-	for m in dev/pts dev sys proc; do
-		if grep -q " $rootfs/$m " /proc/self/mounts; then
-			umount -l "$rootfs/$m" 2>/dev/null || true
-		fi
-	done
-	if ! grep -q " $rootfs/" /proc/self/mounts; then
-		rm -rf --one-file-system "$rootfs" "$rootfs.tar"
-	fi
-}
+cleanup() { rootfs_cleanup "$rootfs"; }
 trap cleanup EXIT
 
 if [ "$import_only" = 0 ] && { [ "$rebuild" = 1 ] || [ ! -s "$TARBALL" ]; }; then
@@ -77,26 +65,8 @@ if [ "$import_only" = 0 ] && { [ "$rebuild" = 1 ] || [ ! -s "$TARBALL" ]; }; the
 			die "debootstrap failed (full log: $log)"
 		fi
 	fi
-	printf 'deb %s bookworm main\n' "$mirror" >"$rootfs/etc/apt/sources.list"
-	cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
-	mount -t proc proc "$rootfs/proc"
-	mount --bind /dev "$rootfs/dev"
-	# One line: the list goes into a `sh -c` string.
 	# shellcheck disable=SC2086 # PACKAGES is a word list
-	pkgs=$(printf '%s ' $PACKAGES)
-	if ! chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-		DEBIAN_FRONTEND=noninteractive LC_ALL=C sh -c \
-		"apt-get update && apt-get install -y --no-install-recommends $pkgs" \
-		>>"$log" 2>&1; then
-		tail -20 "$log" >&2
-		die "apt-get in the stack chroot failed (full log: $log)"
-	fi
-	umount "$rootfs/dev" "$rootfs/proc"
-	# The mirror's address must not leak into images, nor apt's download cache bloat them.
-	: >"$rootfs/etc/apt/sources.list"
-	: >"$rootfs/etc/resolv.conf"
-	rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
-		"$rootfs"/var/cache/debconf/*-old "$rootfs"/usr/share/doc/*
+	rootfs_apt "$rootfs" "$log" $PACKAGES
 	# Buildpacks run as root inside a throwaway builder container; /app is where apps live.
 	mkdir -p "$rootfs/app" "$rootfs/wharf"
 	# Apps built on the stack run as this unprivileged user (docs/security.md).

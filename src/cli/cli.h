@@ -242,6 +242,9 @@ int cli_report_every_app(cli_report_fn *fn, int json);
 int cli_help_family(const char *family);
 int cli_help_markdown(void);
 int cli_help_commands(void);
+/* The "Plugin commands:" part of `wharf help`: what every enabled plugin's
+ * `help` trigger prints (docs/plugins.md). */
+int cli_help_plugins(void);
 
 /* Options of a command (src/cli/report.c): known flags may come anywhere, an
  * unknown one is an error; words not starting with '-' (and "-") are positional. */

@@ -378,7 +378,7 @@ int cmd_help(int argc, char **argv)
 		snprintf(left, sizeof(left), "%s %s", c->name, c->args);
 		printf("    %-52s %s\n", left, c->help);
 	}
-	return 0;
+	return cli_help_plugins();
 }
 
 /* `wharf` run as root works as the owner of WHARF_ROOT (the `wharf` user), so

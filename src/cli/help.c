@@ -1,6 +1,7 @@
 /* help.c - help for a command family in Dokku's style, the command table as
  * markdown (docs/commands.md is its output) and as a list (bash completion). */
 #include "cli.h"
+#include "plugins/plugins.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -77,6 +78,23 @@ int cli_help_family(const char *family)
 	for (c = commands; c->name; c++)
 		if (!(c->flags & CMD_HIDDEN) && in_family(c->name, family, n))
 			help_line(c);
+	return 0;
+}
+
+int cli_help_plugins(void)
+{
+	struct plugins_run_opts o = PLUGINS_RUN_OPTS_INIT;
+	struct buf out = BUF_INIT;
+
+	/* Each enabled plugin's `help` trigger prints its command lines; a plugin
+	 * that fails to say them costs its lines only, never the built-in help. */
+	o.keep_going = 1;
+	if (plugins_trigger(&out, "help", (const char *[]){ NULL }, &o) < 0)
+		err_clear(); /* handled: the plugins that answered are listed */
+	if (out.len)
+		printf("\nPlugin commands:\n%s%s", out.buf,
+		       out.buf[out.len - 1] == '\n' ? "" : "\n");
+	buf_release(&out);
 	return 0;
 }
 

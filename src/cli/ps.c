@@ -122,6 +122,10 @@ int cmd_ps_restore(int argc, char **argv)
 		return -1;
 	if (scheduler_new(&sched, NULL) < 0)
 		return -1;
+	/* What apps depend on comes back first (the services plugin starts its
+	 * databases here); a failure is a warning: the apps are restored anyway. */
+	if (argc == 1)
+		plugins_post("pre-restore", NULL, (const char *[]){ NULL });
 	if (argc == 2) {
 		apps = json_array();
 		json_array_append_new(apps, json_string(argv[1]));

@@ -147,6 +147,10 @@ static int ssh_run(const char *key)
 	 * help) and `COMMAND --help` of any command print text and run nothing. A name
 	 * wharf lacks may be a plugin's command (dispatch asks the plugins). */
 	access = cli_command_access(c);
+	/* A plugin's command is for admins, unless its plugin lists it for deployers
+	 * (then the app words must be the key's own, as for wharf's). */
+	if (!c && plugins_deployer_command(req.argv[i]))
+		access = ACCESS_DEPLOYER;
 	if (access == ACCESS_LOCAL) {
 		if (!strcmp(c->name, "router") || !cli_wants_help(req.argc - i, req.argv + i)) {
 			err_set("refused: `%s` cannot be run over ssh", req.argv[i]);

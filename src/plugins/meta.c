@@ -52,6 +52,10 @@ static char *meta_slot(struct plugin_meta *m, const char *key, size_t klen, size
 		*cap = sizeof(m->description);
 		return m->description;
 	}
+	if (klen == 17 && !memcmp(key, "deployer_commands", 17)) {
+		*cap = sizeof(m->deployer_commands);
+		return m->deployer_commands;
+	}
 	return NULL;
 }
 
@@ -192,7 +196,8 @@ int plugin_toml_parse(struct plugin_meta *out, const char *text, size_t len)
 
 int plugin_json_parse(struct plugin_meta *out, const char *text, size_t len)
 {
-	static const char *const keys[] = { "name", "version", "description", NULL };
+	static const char *const keys[] = { "name", "version", "description", "deployer_commands",
+					    NULL };
 	json_error_t e;
 	json_t *j;
 	int i, ret = -1;

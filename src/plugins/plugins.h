@@ -26,6 +26,9 @@ struct plugin_meta {
 	char name[PLUGIN_NAME_MAX + 1];
 	char version[65];
 	char description[257];
+	/* Space-separated commands of the plugin that deployer keys may run over
+	 * ssh, as app commands (plugins_deployer_command()). */
+	char deployer_commands[1025];
 };
 
 /* Parses the few keys wharf reads from plugin.toml: name, version, description
@@ -113,6 +116,12 @@ int plugins_pre(const char *trigger, const char *app, const char *const *args);
  * Returns the exit code of the plugin that took it (>= 0), or -2 when none did
  * (err_set with "not a wharf command"), or -1 on an error running one. */
 int plugins_command(int argc, char **argv);
+/* 1 when an enabled plugin lists cmd in its metadata's deployer_commands: over
+ * ssh a deployer key may run it for its own apps (every app word must be one
+ * of its apps, as for wharf's own deployer commands); the plugin gets
+ * WHARF_SSH_ROLE=deployer and checks its own grants. 0 otherwise (errors
+ * included: the command stays admin-only). */
+int plugins_deployer_command(const char *cmd);
 
 /* docker-args-deploy / docker-args-build: each enabled plugin's stdout must be
  * empty or one JSON object; they are merged (later plugins win per key) and

@@ -73,7 +73,7 @@ static int plugin_exe(struct buf *dir, struct buf *exe, const char *name, const 
  * caller's key name, for information only. */
 struct plugin_env {
 	struct buf text;
-	const char *set[8];
+	const char *set[9];
 };
 #define PLUGIN_ENV_INIT          \
 	{                        \
@@ -81,15 +81,16 @@ struct plugin_env {
 	}
 
 static const char *const plugin_env_unset[] = { LOCK_FD_ENV, "WHARF_APP_LOCKED", "WHARF_SSH_KEY",
-						NULL };
+						"WHARF_SSH_ROLE", NULL };
 
 static int plugin_env(struct plugin_env *pe, const char *trigger, const char *app, const char *dir)
 {
 	struct buf root = BUF_INIT;
 	char path[4096];
 	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-	const char *key = caller_get()->key;
-	size_t offs[8], i, count = 0;
+	const struct caller *who = caller_get();
+	const char *key = who->key;
+	size_t offs[9], i, count = 0;
 	int ret = -1;
 
 	path[n > 0 ? n : 0] = '\0';
@@ -102,7 +103,11 @@ static int plugin_env(struct plugin_env *pe, const char *trigger, const char *ap
 	if (ADD("WHARF_ROOT=%s", wharf_root()) || ADD("APP=%s", app ? app : "") ||
 	    ADD("WHARF_TRIGGER=%s", trigger) || ADD("WHARF_PLUGIN_PATH=%s", root.buf) ||
 	    ADD("WHARF_PLUGIN_DIR=%s", dir) || ADD("WHARF_BIN=%s", path) ||
-	    (key && ADD("WHARF_SSH_KEY=%s", key)))
+	    (key && ADD("WHARF_SSH_KEY=%s", key)) ||
+	    /* Set by wharf from the key's role, never inherited: a plugin command that
+	     * a deployer may run (deployer_commands) checks its own grants with it. */
+	    (who->remote &&
+	     ADD("WHARF_SSH_ROLE=%s", who->role == CALLER_DEPLOYER ? "deployer" : "admin")))
 		goto out;
 #undef ADD
 	for (i = 0; i < count; i++)
@@ -358,4 +363,36 @@ out:
 	buf_release(&exe);
 	buf_release(&pe.text);
 	return ret;
+}
+
+int plugins_deployer_command(const char *cmd)
+{
+	struct buf dir = BUF_INIT;
+	struct plugin_meta m;
+	json_t *names = NULL, *nv;
+	size_t i, n = strlen(cmd);
+	int found = 0;
+
+	if (!n || plugin_names(&names, NULL) < 0)
+		goto out;
+	json_array_foreach(names, i, nv) {
+		const char *p;
+
+		buf_reset(&dir);
+		if (plugins_path(&dir, "available/") < 0 ||
+		    buf_addstr(&dir, json_string_value(nv)) < 0 ||
+		    plugin_meta_load(&m, dir.buf) < 0)
+			goto out;
+		for (p = m.deployer_commands; (p = strstr(p, cmd)); p += n)
+			if ((p == m.deployer_commands || p[-1] == ' ') &&
+			    (p[n] == ' ' || p[n] == '\0')) {
+				found = 1;
+				goto out;
+			}
+	}
+out:
+	err_clear(); /* handled: an unreadable plugin grants nothing */
+	json_decref(names);
+	buf_release(&dir);
+	return found;
 }

@@ -367,6 +367,21 @@ h_git_commit() {
 	git -C "$1" commit -q -m "$2"
 }
 
+# h_stack_image: the stack image on the test dockerd, imported from the tarball `wharf
+# stack:build` caches (seconds), or built once on a fresh machine (minutes, then cached), so
+# the tests that need it always run, never skip. For setup_file.
+h_stack_image() {
+	docker image inspect wharf/stack:bookworm >/dev/null 2>&1 && return 0
+	"$WHARF_REPO/scripts/stack-image.sh" --docker-host "$DOCKER_HOST" --import-only \
+		>>"$WHARF_T/suite.log" 2>&1 ||
+		"$WHARF_REPO/scripts/stack-image.sh" --docker-host "$DOCKER_HOST" \
+			>>"$WHARF_T/suite.log" 2>&1 || {
+		echo "could not build the stack image; see $WHARF_T/suite.log" >&2
+		tail -n 30 "$WHARF_T/suite.log" >&2
+		return 1
+	}
+}
+
 # app_containers APP: ids of all containers (running or not) of APP in this test wharf.
 app_containers() {
 	docker ps -aq --filter "label=wharf.app=$1" --filter "label=wharf.root=$WHARF_ROOT"

@@ -5,7 +5,10 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "plugins/plugins.h"
 
@@ -69,6 +72,42 @@ static void json_meta(void **state)
 	assert_string_equal(m.name, "j");
 	assert_string_equal(m.version, "2");
 	assert_int_equal(plugin_json_parse(&m, bad, strlen(bad)), -1);
+}
+
+/* deployer_commands: read from the metadata, and matched as whole words of an
+ * enabled plugin's list only. */
+static void deployer_commands(void **state)
+{
+	char root[] = "/tmp/wharf-test-meta.XXXXXX", path[256];
+	struct plugin_meta m;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(toml(&m, "name = \"svc\"\ndeployer_commands = \"db:link db:info\"\n"), 0);
+	assert_string_equal(m.deployer_commands, "db:link db:info");
+	assert_non_null(mkdtemp(root));
+	setenv("WHARF_ROOT", root, 1);
+	snprintf(path, sizeof(path), "%s/plugins/available/svc", root);
+	assert_int_equal(fs_mkdir_p(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/plugins/available/svc/plugin.toml", root);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("deployer_commands = \"db:link db:info\"\n", f);
+	fclose(f);
+	assert_int_equal(plugins_deployer_command("db:link"), 0); /* not enabled yet */
+	snprintf(path, sizeof(path), "%s/plugins/enabled", root);
+	assert_int_equal(fs_mkdir_p(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/plugins/enabled/svc", root);
+	assert_int_equal(symlink("../available/svc", path), 0);
+	assert_int_equal(plugins_deployer_command("db:link"), 1);
+	assert_int_equal(plugins_deployer_command("db:info"), 1);
+	assert_int_equal(plugins_deployer_command("db:lin"), 0);
+	assert_int_equal(plugins_deployer_command("db:link:x"), 0);
+	assert_int_equal(plugins_deployer_command("link"), 0);
+	assert_int_equal(plugins_deployer_command("db:destroy"), 0);
+	assert_int_equal(plugins_deployer_command(""), 0);
+	snprintf(path, sizeof(path), "rm -rf '%s'", root);
+	assert_int_equal(system(path), 0);
+	unsetenv("WHARF_ROOT");
 }
 
 static int args(const char *text)
@@ -153,9 +192,13 @@ static void docker_args_host_access(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(names),        cmocka_unit_test(toml_keys),
-		cmocka_unit_test(toml_refused), cmocka_unit_test(json_meta),
-		cmocka_unit_test(docker_args),  cmocka_unit_test(docker_args_host_access),
+		cmocka_unit_test(names),
+		cmocka_unit_test(toml_keys),
+		cmocka_unit_test(toml_refused),
+		cmocka_unit_test(json_meta),
+		cmocka_unit_test(docker_args),
+		cmocka_unit_test(docker_args_host_access),
+		cmocka_unit_test(deployer_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
