@@ -218,13 +218,12 @@ if have_systemd; then
 	systemctl daemon-reload
 	systemctl enable wharf-restore.service
 	note "apps are restored at boot by wharf-restore.service"
-	install -m 0644 contrib/wharf-services-cron.service contrib/wharf-services-cron.timer \
-		/etc/systemd/system/
-	systemctl daemon-reload
-	systemctl enable --now wharf-services-cron.timer
-	note "scheduled service backups run from wharf-services-cron.timer"
-else
-	note "no systemd: run \`wharf services:cron\` once a minute (cron) for scheduled service backups"
+	# Scheduled service backups moved to the wharf daemon: an older install's timer goes.
+	if [ -e /etc/systemd/system/wharf-services-cron.timer ]; then
+		systemctl disable --now wharf-services-cron.timer || true
+		rm -f /etc/systemd/system/wharf-services-cron.timer /etc/systemd/system/wharf-services-cron.service
+		systemctl daemon-reload
+	fi
 fi
 say "Starting the daemon"
 start_daemon

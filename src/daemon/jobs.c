@@ -4,6 +4,7 @@
 #include "daemon/daemon.h"
 #include "app/app.h"
 #include "deploy/deploy.h"
+#include "plugins/plugins.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -80,6 +81,16 @@ static int job_cron(struct daemon *d, long long minute, void *data)
 	return 0;
 }
 
+/* The services plugin's scheduled backups (docs/services.md): `wharf services:cron`
+ * runs those due this minute; nothing when the plugin is not enabled. */
+static int job_services(struct daemon *d, long long minute, void *data)
+{
+	(void)data;
+	if (plugins_enabled("services") != 1)
+		return 0;
+	return daemon_job_wharf(d, minute, (void *)(const char *const[]){ "services:cron", NULL });
+}
+
 /* ---- the job table ---------------------------------------------------------------
  * name, schedule (UTC), function (NULL: disabled), data. Rows run in this order
  * each minute their schedule matches. */
@@ -90,5 +101,6 @@ const struct daemon_job daemon_jobs[] = {
 	 * so it runs hourly; a run still going skips the next. */
 	{ "certs-renew", "17 * * * *", daemon_job_wharf,
 	  (void *)(const char *const[]){ "letsencrypt:auto-renew", NULL } },
+	{ "services-backups", "* * * * *", job_services, NULL },
 	{ NULL, NULL, NULL, NULL },
 };
