@@ -150,9 +150,9 @@ running_count() {
 	run wharf_ssh logs "$app" -p web -n 5
 	assert_success
 	assert_output "web says hi"
-	run wharf_ssh logs "$app" -p cron
+	run wharf_ssh logs "$app" -p clock
 	assert_failure 1
-	assert_output " !     $app has no running cron containers"
+	assert_output " !     $app has no running clock containers"
 	run wharf_ssh logs "$app" -p 'a.b'
 	assert_failure 1
 	assert_output " !     invalid process type 'a.b'"

@@ -153,6 +153,7 @@ teardown_file() {
 	load=$!
 	# A slow request on the old target, in flight across the swap.
 	h2 /slow -o "$RT/slow.out" -w '%{http_code}' >"$RT/slow.code" 3>&- &
+	slow=$!
 	sleep 0.3
 	# Bounded: at most 12 swaps, while the load runs.
 	for i in $(seq 1 12); do
@@ -166,7 +167,7 @@ teardown_file() {
 	run cat "$RT/h2load.out"
 	assert_line --partial "requests: 4000 total, 4000 started, 4000 done, 4000 succeeded, 0 failed, 0 errored, 0 timeout"
 	assert_line --partial "status codes: 4000 2xx"
-	wait
+	wait "$slow" # this one only: bats' own timeout watchdog is a child of the test too
 	assert_equal "$(cat "$RT/slow.code")" 200
 	assert_equal "$(cat "$RT/slow.out")" "slow A"
 	put one "$PA" >/dev/null
