@@ -194,6 +194,9 @@ int app_load(const char *app, json_t **out);
 int app_save(const char *app, const json_t *doc);
 /* Sorted array of app names. *out is NULL on failure; the caller decrefs it. */
 int app_list(json_t **out);
+/* [app] when app is not NULL (not checked: the caller did), else app_list(): what a
+ * command for "one app, or every app" walks. *out is NULL on failure. */
+int app_list_or_one(const char *app, json_t **out);
 
 /* The app's lock: serialises deploys and changes of one app in arrival order. A
  * queue of ticket files named by arrival time, each flocked (shared) by its owner

@@ -169,6 +169,14 @@ out:
 	return ret;
 }
 
+int app_list_or_one(const char *app, json_t **out)
+{
+	if (!app)
+		return app_list(out);
+	*out = json_pack("[s]", app);
+	return *out ? 0 : err_set("out of memory");
+}
+
 int app_releases_load(const char *app, json_t **out)
 {
 	return load_file(out, app, "releases.json", 1, APP_RELEASES, APP_KEY_COUNT);

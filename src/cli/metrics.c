@@ -435,9 +435,9 @@ int cmd_router_stats(int argc, char **argv)
 			return err_set("--window takes seconds from 0 to 300");
 		window = atol(wflag);
 	}
-	if (o.npos == 0 && app_list(&apps) < 0)
+	if (app_list_or_one(o.npos ? o.pos[0] : NULL, &apps) < 0)
 		goto out;
-	if ((o.npos == 1 && !(apps = json_pack("[s]", o.pos[0]))) || !(out = json_array())) {
+	if (!(out = json_array())) {
 		err_set("out of memory");
 		goto out;
 	}

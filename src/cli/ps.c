@@ -126,10 +126,7 @@ int cmd_ps_restore(int argc, char **argv)
 	 * databases here); a failure is a warning: the apps are restored anyway. */
 	if (argc == 1)
 		plugins_post("pre-restore", NULL, (const char *[]){ NULL });
-	if (argc == 2) {
-		apps = json_array();
-		json_array_append_new(apps, json_string(argv[1]));
-	} else if (app_list(&apps) < 0) {
+	if (app_list_or_one(argc == 2 ? argv[1] : NULL, &apps) < 0) {
 		scheduler_free(sched);
 		return -1;
 	}
@@ -483,12 +480,9 @@ int cmd_ps_stats(int argc, char **argv)
 		return cli_usage(argv[0]);
 	if (o.npos == 1 && cli_opts_app(&o, 1) < 0)
 		return -1;
-	if (o.npos == 1) {
-		apps = json_pack("[s]", o.pos[0]);
-	} else if (app_list(&apps) < 0) {
+	if (app_list_or_one(o.npos ? o.pos[0] : NULL, &apps) < 0)
 		return -1;
-	}
-	if (!apps || !(list = json_array())) {
+	if (!(list = json_array())) {
 		err_set("out of memory");
 		goto out;
 	}

@@ -550,9 +550,7 @@ int deploy_cleanup(const struct deploy_request *req, int *containers, int *image
 	int ret = -1;
 
 	*containers = *images = 0;
-	if (req->app)
-		apps = json_pack("[s]", req->app);
-	else if (app_list(&apps) < 0)
+	if (app_list_or_one(req->app, &apps) < 0)
 		return -1;
 	if (deploy__sched(req, &owned, &s) < 0)
 		goto out;

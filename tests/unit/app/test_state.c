@@ -34,6 +34,14 @@ static void create_load_save(void **state)
 	assert_int_equal(json_array_size(list), 2);
 	assert_string_equal(json_string_value(json_array_get(list, 0)), "api");
 	json_decref(list);
+	/* One app as given (not looked up), or every app. */
+	assert_int_equal(app_list_or_one("only", &list), 0);
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(json_string_value(json_array_get(list, 0)), "only");
+	json_decref(list);
+	assert_int_equal(app_list_or_one(NULL, &list), 0);
+	assert_int_equal(json_array_size(list), 2);
+	json_decref(list);
 }
 
 static void domains_follow_global(void **state)
