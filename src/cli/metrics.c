@@ -318,24 +318,6 @@ int cmd_metrics_report(int argc, char **argv)
 
 /* ---- router:stats ---------------------------------------------------------------------- */
 
-static int router_metrics(struct buf *out)
-{
-	struct http_reply r = HTTP_REPLY_INIT;
-	int ret = -1;
-
-	if (http_unix_request(wharf_router_socket(), "GET", "/metrics", NULL, NULL, 0, 10000, &r) <
-	    0)
-		goto out;
-	if (r.status != 200) {
-		err_set("the router answered %ld to GET /metrics", r.status);
-		goto out;
-	}
-	ret = buf_add(out, r.body.buf, r.body.len);
-out:
-	http_reply_release(&r);
-	return ret;
-}
-
 /* The figures of st: counts, error rate, quantiles; over a window of secs > 0
  * also its length and the rates. */
 static json_t *figures(const struct deploy_app_stats *st, double secs)
@@ -441,11 +423,11 @@ int cmd_router_stats(int argc, char **argv)
 		err_set("out of memory");
 		goto out;
 	}
-	if (router_metrics(&before) < 0)
+	if (router_client_metrics(&before) < 0)
 		goto out;
 	if (window > 0) {
 		sleep((unsigned)window);
-		if (router_metrics(&after) < 0)
+		if (router_client_metrics(&after) < 0)
 			goto out;
 	}
 	json_array_foreach(apps, i, v) {

@@ -177,20 +177,18 @@ out:
 
 int deploy_metrics(struct buf *out, struct scheduler *s)
 {
-	struct http_reply r = HTTP_REPLY_INIT;
+	struct buf text = BUF_INIT;
 	struct sample *v = NULL;
 	json_t *apps = NULL, *a;
 	size_t i, j, n = 0;
 	int router_up, ret = -1;
 
 	/* The router's own metrics first, as it writes them (it never calls Docker). */
-	router_up = http_unix_request(wharf_router_socket(), "GET", "/metrics", NULL, NULL, 0,
-				      10000, &r) == 0 &&
-		    r.status == 200;
+	router_up = router_client_metrics(&text) == 0;
 	if (!router_up)
 		err_clear(); /* handled: reported as wharf_router_up 0 */
-	else if (buf_add(out, r.body.buf, r.body.len) < 0 ||
-		 (r.body.len && r.body.buf[r.body.len - 1] != '\n' && buf_addch(out, '\n') < 0))
+	else if (buf_add(out, text.buf, text.len) < 0 ||
+		 (text.len && text.buf[text.len - 1] != '\n' && buf_addch(out, '\n') < 0))
 		goto out;
 	if (buf_addf(out,
 		     "# HELP wharf_router_up 1 when the router answered its control socket.\n"
@@ -217,7 +215,7 @@ int deploy_metrics(struct buf *out, struct scheduler *s)
 out:
 	free(v);
 	json_decref(apps);
-	http_reply_release(&r);
+	buf_release(&text);
 	return ret;
 }
 

@@ -48,6 +48,24 @@ out:
 	return status;
 }
 
+int router_client_metrics(struct buf *out)
+{
+	struct http_reply r = HTTP_REPLY_INIT;
+	int ret = -1;
+
+	if (http_unix_request(wharf_router_socket(), "GET", "/metrics", NULL, NULL, 0, 10000, &r) <
+	    0) /* a scrape or a report: not a deploy's patience */
+		goto out;
+	if (r.status != 200) {
+		err_set("the router answered %ld to GET /metrics", r.status);
+		goto out;
+	}
+	ret = buf_add(out, r.body.buf, r.body.len);
+out:
+	http_reply_release(&r);
+	return ret;
+}
+
 int router_client_error(long status, const json_t *reply, const char *what)
 {
 	const char *m = json_string_value(json_object_get(reply, "error"));

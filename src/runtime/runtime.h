@@ -47,6 +47,9 @@ long router_client_call(const char *method, const char *path, const json_t *body
 /* err_set() from the router's {"error": …} answer (reply may be NULL), prefixed
  * with "what: " unless what is NULL; returns -1. */
 int router_client_error(long status, const json_t *reply, const char *what);
+/* GET /metrics: appends the router's Prometheus text to out; -1 with err_set() when
+ * the router cannot be reached or answers other than 200. */
+int router_client_metrics(struct buf *out);
 /* router_client_call() with the answer judged: 1 on 200 (the answer in *reply when reply
  * is not NULL; caller decrefs), 0 on 404 when missing_ok, else -1 with the router's
  * message (router_client_error() with what). */
