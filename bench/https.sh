@@ -24,7 +24,7 @@
 #
 # Knobs: ROUNDS=3 DURATION=8 QUOTA=20 KEY=rsa CONNS=50 HS_CONNS=50 H2_CONNS=4 STREAMS=50
 #        MANY=100 TESTS="https1 handshake h2 h2-conns" ONLY="wharf haproxy nginx"
-#        PROXY_CPU=0 LOAD_CPU=1
+#        PROXY_CPU=0 LOAD_CPU=1 ROUTER=bin/wharf-router
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${ROUNDS:-3}
@@ -52,7 +52,8 @@ done
 	echo "bench/https.sh: $NAME does not resolve to 127.0.0.1" >&2
 	exit 1
 }
-[ -x "$REPO/bin/wharf-router" ] || make -C "$REPO" -s || exit 1
+ROUTER=${ROUTER:-$REPO/bin/wharf-router}
+[ -x "$ROUTER" ] || make -C "$REPO" -s || exit 1
 
 # shellcheck source=bench/lib.sh
 . "$REPO/bench/lib.sh"
@@ -107,7 +108,7 @@ start_wharf() {
 	local sock=$D/router.sock
 	PORT_WHARF=$(free_port)
 	WHARF_ROOT=$D/root WHARF_ROUTER_SOCKET=$sock taskset -c "$PROXY_CPU" \
-		"$REPO/bin/wharf-router" --listen "127.0.0.1:$(free_port)" \
+		"$ROUTER" --listen "127.0.0.1:$(free_port)" \
 		--listen-https "127.0.0.1:$PORT_WHARF" </dev/null >"$D/wharf.log" 2>&1 &
 	PID_WHARF=$!
 	PIDS+=("$PID_WHARF")

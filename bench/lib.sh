@@ -12,13 +12,25 @@ bench_setup() {
 	trap bench_cleanup EXIT
 }
 
+# Children are signalled too: on a loaded machine nginx's master may not have passed TERM
+# on to its worker before it is killed, and the orphaned worker would outlive the run.
 bench_cleanup() {
-	local p
+	local p all=() _
 	for p in "${PIDS[@]}"; do
+		# shellcheck disable=SC2207 # pids: one word each
+		all+=("$p" $(ps -o pid= --ppid "$p" 2>/dev/null))
+	done
+	for p in "${all[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
-	sleep 0.3
-	for p in "${PIDS[@]}"; do
+	for _ in $(seq 1 30); do
+		for p in "${all[@]}"; do
+			kill -0 "$p" 2>/dev/null && break
+		done
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.1
+	done
+	for p in "${all[@]}"; do
 		kill -KILL "$p" 2>/dev/null || true
 	done
 	rm -rf "$D"
