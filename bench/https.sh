@@ -79,16 +79,9 @@ pid $D/$1.pid;
 error_log $D/$1-error.log warn;
 events { worker_connections 4096; }
 http {
-	access_log off;
-	keepalive_requests 100000000;
-	keepalive_timeout 120s;
 	http2_max_requests 100000000;
-	client_body_temp_path $D/tmp/body;
-	proxy_temp_path $D/tmp/proxy;
-	fastcgi_temp_path $D/tmp/fastcgi;
-	uwsgi_temp_path $D/tmp/uwsgi;
-	scgi_temp_path $D/tmp/scgi;
 EOF
+	nginx_http_common
 }
 
 # ---- the backend ------------------------------------------------------------------------
@@ -126,14 +119,7 @@ start_haproxy() {
 global
 	nbthread 1
 	maxconn 4096
-defaults
-	mode http
-	timeout connect 5s
-	timeout client 120s
-	timeout server 60s
-	timeout http-keep-alive 120s
-	option http-keep-alive
-	http-reuse always
+$(haproxy_defaults)
 frontend fe
 	bind 127.0.0.1:$PORT_HAPROXY ssl crt $D/cert.pem alpn h2,http/1.1
 	default_backend be
@@ -229,8 +215,8 @@ measure() {
 		'BEGIN { printf "%.0f %.0f\n", 100 * (b - a) / hz / (e - s), 100 * (lb - la) / hz / (e - s) }' \
 		>"$D/cpu-$1-$2-$5.txt"
 	case $1 in h2*) h2_checked "$out" || echo "bench: $2 did not speak h2 in $out" >&2 ;; esac
-	[ -n "$(figures "$1" "$out" | cut -d' ' -f1)" ] ||
-		{ echo "bench: $1 failed for $2:" >&2; tail -5 "$out" >&2; }
+	awk -v r="$(figures "$1" "$out" | cut -d' ' -f1)" 'BEGIN { exit !(r > 0) }' ||
+		{ echo "bench: $1 got no answer from $2 in round $5:" >&2; tail -5 "$out" >&2; }
 }
 
 # ---- the run ------------------------------------------------------------------------------

@@ -85,6 +85,34 @@ haproxy_headers() { # [SCHEME]: what X-Forwarded-Proto says (http)
 	http-request set-header X-Request-Start t=%Ts%ms
 EOF
 }
+# The http{} lines every nginx config here shares: no access log, keep-alive for as long as
+# a run lasts, temp paths under $D/tmp.
+nginx_http_common() {
+	cat <<EOF
+	access_log off;
+	keepalive_requests 100000000;
+	keepalive_timeout 120s;
+	client_body_temp_path $D/tmp/body;
+	proxy_temp_path $D/tmp/proxy;
+	fastcgi_temp_path $D/tmp/fastcgi;
+	uwsgi_temp_path $D/tmp/uwsgi;
+	scgi_temp_path $D/tmp/scgi;
+EOF
+}
+# The defaults section of every HAProxy config here: HTTP mode, keep-alive both ways,
+# upstream connections shared between clients (as nginx's keepalive pool and wharf's).
+haproxy_defaults() {
+	cat <<'EOF'
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 120s
+	timeout server 60s
+	timeout http-keep-alive 120s
+	option http-keep-alive
+	http-reuse always
+EOF
+}
 stop_pid() { # PID: TERM, then KILL after 5 s
 	kill "$1" 2>/dev/null || true
 	local _

@@ -72,19 +72,6 @@ events { worker_connections $((FDS - 100)); multi_accept on; }
 EOF
 }
 
-nginx_http_common() {
-	cat <<EOF
-	access_log off;
-	keepalive_requests 100000000;
-	keepalive_timeout 120s;
-	client_body_temp_path $D/tmp/body;
-	proxy_temp_path $D/tmp/proxy;
-	fastcgi_temp_path $D/tmp/fastcgi;
-	uwsgi_temp_path $D/tmp/uwsgi;
-	scgi_temp_path $D/tmp/scgi;
-EOF
-}
-
 # ---- the backend: nginx on LOAD_CPU answering "ok" (and "a"/"b" for the swaps) -----
 mkdir -p "$D/tmp"
 PB=$(free_port) PA2=$(free_port) PB2=$(free_port)
@@ -137,14 +124,7 @@ global
 	nbthread 1
 	maxconn $HAPROXY_MAXCONN
 	stats socket $D/haproxy.sock mode 600 level admin
-defaults
-	mode http
-	timeout connect 5s
-	timeout client 120s
-	timeout server 60s
-	timeout http-keep-alive 120s
-	option http-keep-alive
-	http-reuse always
+$(haproxy_defaults)
 frontend fe
 	bind 127.0.0.1:$PORT_HAPROXY
 	maxconn $HAPROXY_MAXCONN
