@@ -10,7 +10,7 @@
  *
  * A write appends one record per operation to the journal, <state file>.journal, and
  * fsyncs it: its cost is that of the changed apps, not of the table. When the journal
- * holds more records than max(1024, apps) (or more bytes than the table), the writer
+ * holds more records than max(1024, apps) (or bytes than max(1 MiB, the table)), the writer
  * compacts: the whole table with generation G+1 (temp file, fsync, rename, fsync of the
  * directory), then a fresh journal stamped G+1 the same way. Both files carry the
  * generation (the table a "generation" key, the journal its header line), and at start
