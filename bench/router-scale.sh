@@ -7,7 +7,7 @@
 # at a time costs the old build minutes), then for DURATION seconds wrk (CONNS keep-alive
 # connections) against one app while PUTS sequential PUTs (each moving another app between
 # two targets, no health check) run on the control socket. Prints PUT p50/p99/max and the
-# proxied p50/p99/max side by side.
+# proxied p50/p99/max side by side, and the records in the table's journal at the end.
 #
 # OLD: a router binary, or a git checkout/dir to build one from (default: HEAD of
 # /work/main, exported and built in a temp dir); NEW: a router binary (default
@@ -178,3 +178,12 @@ row "proxied max (ms)" "$(awk '/^ +Latency/ { print $4 }' "$D/old/wrk.txt")" \
 	"$(awk '/^ +Latency/ { print $4 }' "$D/new/wrk.txt")"
 row "proxied req/s" "$(rps "$D/old/wrk.txt")" "$(rps "$D/new/wrk.txt")"
 row "proxied errors" "$(errs "$D/old/wrk.txt")" "$(errs "$D/new/wrk.txt")"
+# A build with the journal (table.json.journal) appended there; a compaction rewrote the
+# table (its "generation" went up) once the journal held more than max(1024, APPS) records.
+journal() {   # NAME
+	local j=$D/$1/router/table.json.journal g
+	[ -f "$j" ] || { echo "-"; return; }
+	g=$(sed -n 's/^  "generation": \([0-9]*\),$/\1/p' "$D/$1/router/table.json")
+	echo "$(($(wc -l <"$j") - 1)) (gen ${g:-0})"
+}
+row "journal records at the end" "$(journal old)" "$(journal new)"
