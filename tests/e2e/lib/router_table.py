@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """router_table.py - the router's table on disk, for tests: table.json with its journal
-(table.json.journal) replayed, as persist.c does at start; and a stream of PUTs.
+(table.json.journal) replayed, as persist.c does at start; and a stream of PUTs
+(control_put() is also bench/router-scale.sh's).
 
   router_table.py table STATE_FILE     prints {"apps": {...}, "generation": G} (sorted)
   router_table.py puts SOCK N APPS THREADS
@@ -38,6 +39,24 @@ def table(path):
     print(json.dumps({"apps": apps, "generation": gen}, indent=2, sort_keys=True))
 
 
+def control_put(sock, app, body):
+    """PUT /apps/APP with BODY (bytes) on the control socket SOCK: the whole answer."""
+    req = (b"PUT /apps/%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+           % (app.encode(), len(body)) + body)
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(sock)
+        s.sendall(req)
+        got = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return got
+            got += d
+    finally:
+        s.close()
+
+
 def puts(sock, n, napps, threads):
     lock = threading.Lock()
     counter = iter(range(n))
@@ -52,19 +71,8 @@ def puts(sock, n, napps, threads):
             app, port = "j%d" % (i % napps), 20000 + i
             body = ('{"domains": ["%s.example.com"], "targets": ["127.0.0.1:%d"]}'
                     % (app, port)).encode()
-            req = (b"PUT /apps/%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
-                   % (app.encode(), len(body)) + body)
             try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(sock)
-                s.sendall(req)
-                got = b""
-                while True:
-                    d = s.recv(65536)
-                    if not d:
-                        break
-                    got += d
-                s.close()
+                got = control_put(sock, app, body)
             except OSError:
                 failed.append(i)
                 return

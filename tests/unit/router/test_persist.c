@@ -63,6 +63,20 @@ static char *read_text(const char *path)
 	return buf_detach(&b, NULL);
 }
 
+/* Rewrites path: its text up to cut (NULL: all of it), then tail. */
+static void rewrite(const char *path, const char *cut, const char *tail)
+{
+	char *text = read_text(path);
+	struct buf t = BUF_INIT;
+
+	if (cut)
+		*strstr(text, cut) = 0;
+	assert_int_equal(buf_addf(&t, "%s%s", text, tail), 0);
+	put_file(path, t.buf);
+	buf_release(&t);
+	free(text);
+}
+
 static const struct route_def *find(const struct route_def *specs, size_t n, const char *app)
 {
 	size_t i;
@@ -346,16 +360,7 @@ static void test_compaction(void **state)
 
 	/* A crash between the renames of the next compaction: table 2 would hold it all,
 	 * journal 1 is stale. Made here by putting a stale journal beside the table. */
-	text = read_text(f->table.buf);
-	*strstr(text, "\"generation\": 1,") = 0;
-	{
-		struct buf t = BUF_INIT;
-
-		buf_addf(&t, "%s\"generation\": 2,\n  \"version\": 1\n}", text);
-		put_file(f->table.buf, t.buf);
-		buf_release(&t);
-	}
-	free(text);
+	rewrite(f->table.buf, "\"generation\": 1,", "\"generation\": 2,\n  \"version\": 1\n}");
 	put_file(f->journal.buf, "{\"generation\": 1, \"journal\": 1}\n{\"app0\": null}\n");
 	session_start(&s, f);
 	session_put(&s, "new", "{\"domains\": [], \"targets\": []}");
@@ -374,15 +379,7 @@ static void test_compaction(void **state)
 
 	/* A torn last line read at start: the first write compacts (so nothing is ever
 	 * appended after it) and the torn bytes are gone. */
-	text = read_text(f->journal.buf);
-	{
-		struct buf t = BUF_INIT;
-
-		buf_addf(&t, "%s{\"app1\": nu", text);
-		put_file(f->journal.buf, t.buf);
-		buf_release(&t);
-	}
-	free(text);
+	rewrite(f->journal.buf, NULL, "{\"app1\": nu");
 	session_start(&s, f);
 	session_put(&s, "new2", "{\"domains\": [], \"targets\": []}");
 	session_stop(&s);
