@@ -19,11 +19,19 @@ need_root "$0"
 command -v bats >/dev/null || die "bats is not installed (scripts/deps.sh --test installs it)"
 [ -x "${WHARF_BIN:-$WHARF_REPO/bin/wharf}" ] || die "no bin/wharf: run make first"
 
-# Seconds per file, from `bats --timing` on a 2-core machine with two shards (2026-12-04).
+# Wall seconds per file in one bats run on a loaded 2-core machine (2026-12-04; ops, commands
+# and cmd_ports estimated after they were made faster).
 declare -A E2E_SECONDS=(
-	[services.bats]=420 [letsencrypt.bats]=300 [router-h2.bats]=240 [buildpacks.bats]=230
-	[releases.bats]=200 [spine.bats]=150 [isolation-net.bats]=150 [isolation.bats]=130
-	[cron.bats]=130 [ops.bats]=120 [commands.bats]=110 [plugins.bats]=100
+	[services.bats]=309 [releases.bats]=290 [router.bats]=232 [isolation-net.bats]=220
+	[commands.bats]=190 [ops.bats]=140 [router-options.bats]=139 [router-proxy.bats]=122
+	[buildpacks.bats]=118 [cmd_storage.bats]=106 [router-limits.bats]=102 [cron.bats]=101
+	[plugins.bats]=100 [spine.bats]=91 [isolation.bats]=89 [deploy-scripts.bats]=89
+	[router-strict.bats]=88 [cmd_run.bats]=85 [router-proto.bats]=75 [letsencrypt.bats]=72
+	[router-deploy.bats]=70 [router-h2.bats]=67 [cmd_apps.bats]=66 [cmd_ports.bats]=65
+	[cmd_git.bats]=64 [cmd_ps.bats]=63 [cmd_router.bats]=48 [router-persist.bats]=43
+	[router-tls.bats]=39 [cmd_config.bats]=37 [cmd_checks.bats]=34 [ssh.bats]=29
+	[router-accesslog.bats]=28 [cmd_domains.bats]=28 [router-takeover.bats]=21
+	[cmd_builder.bats]=17 [spine-lock.bats]=13 [acl.bats]=12
 )
 
 shards=${WHARF_E2E_SHARDS:-2}
