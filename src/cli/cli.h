@@ -168,6 +168,11 @@ int cmd_letsencrypt_set(int argc, char **argv);
 int cmd_letsencrypt_report(int argc, char **argv);
 int cmd_letsencrypt_cron_job(int argc, char **argv);
 int cmd_letsencrypt_hook(int argc, char **argv);
+int cmd_cluster_init(int argc, char **argv); /* cluster.c */
+int cmd_cluster_add_node(int argc, char **argv);
+int cmd_cluster_remove_node(int argc, char **argv);
+int cmd_cluster_leave(int argc, char **argv);
+int cmd_cluster_report(int argc, char **argv);
 int cmd_help(int argc, char **argv); /* main.c */
 int cmd_version(int argc, char **argv);
 
