@@ -71,28 +71,66 @@ out:
 	return ret;
 }
 
+/* The scope ("swarm", "local") of the network named ingress in this dockerd's list, or
+ * "" when there is none. */
+static int ingress_scope(struct docker *d, struct buf *scope)
+{
+	json_t *nets = NULL;
+	const json_t *n;
+	size_t i;
+
+	if (get(d, "/networks", 0, &nets) < 0)
+		return -1;
+	json_array_foreach(nets, i, n) {
+		if (!strcmp(json_str(n, "Name", ""), "ingress")) {
+			buf_addstr(scope, json_str(n, "Scope", "?"));
+			break;
+		}
+	}
+	json_decref(nets);
+	return 0;
+}
+
 /* Removes the ingress network swarm makes at init (it needs IPVS; wharf's tasks use the
- * host's network and are reached at their node's address). Waits for it up to 10 s. */
+ * host's network and are reached at their node's address). The cluster's network goes at
+ * once, this dockerd's own copy (its ingress sandbox) a moment later, and a copy may still
+ * be made after the removal: done once none has been seen for a second, within 15 s. */
 static int remove_ingress(struct docker *d)
 {
-	json_t *net = NULL;
-	double deadline = clock_now_s() + 10;
-	long status = 0;
+	struct buf scope = BUF_INIT;
+	double start = clock_now_s(), deleted = 0, deadline = start + 15;
+	long status;
+	int ret = -1;
 
 	for (;;) {
-		if (get(d, "/networks/ingress", 1, &net) < 0)
-			return -1;
-		if (net)
+		buf_reset(&scope);
+		if (ingress_scope(d, &scope) < 0)
+			goto out;
+		if (!strcmp(scope.buf, "swarm")) {
+			status = 0;
+			if (docker_call(d, "DELETE", "/networks/ingress", NULL, NULL, &status) <
+				    0 &&
+			    status != 404) {
+				err_prefix("cannot remove the ingress network");
+				goto out;
+			}
+			err_clear();
+			deleted = clock_now_s();
+		} else if (!scope.len && deleted && clock_now_s() - deleted > 1.0) {
 			break;
-		if (clock_now_s() > deadline)
-			return 0; /* none was made */
+		} else if (!scope.len && !deleted && clock_now_s() - start > 10) {
+			break; /* none was made */
+		}
+		if (clock_now_s() > deadline) {
+			err_set("the ingress network is still there 15 s after swarm init");
+			goto out;
+		}
 		usleep(100 * 1000);
 	}
-	json_decref(net);
-	if (docker_call(d, "DELETE", "/networks/ingress", NULL, NULL, &status) < 0 && status != 404)
-		return err_prefix("cannot remove the ingress network");
-	err_clear();
-	return 0;
+	ret = 0;
+out:
+	buf_release(&scope);
+	return ret;
 }
 
 int cluster_init(struct docker *d)
@@ -476,6 +514,38 @@ out:
 	return ret;
 }
 
+/* Waits until no task that should run is on node id any more (Swarm moved them). */
+static int wait_drained(struct docker *d, const char *id, int timeout_s)
+{
+	struct buf path = BUF_INIT, filters = BUF_INIT;
+	json_t *tasks = NULL;
+	double deadline = clock_now_s() + timeout_s;
+	int ret = -1;
+
+	if (buf_addf(&filters, "{\"node\":[\"%s\"],\"desired-state\":[\"running\"]}", id) < 0 ||
+	    buf_addstr(&path, "/tasks?filters=") < 0 || docker_urlencode(&path, filters.buf) < 0)
+		goto out;
+	for (;;) {
+		json_decref(tasks);
+		if (get(d, path.buf, 0, &tasks) < 0)
+			goto out;
+		if (!json_array_size(tasks))
+			break;
+		if (clock_now_s() > deadline) {
+			err_set("%zu task(s) still on the node after %d s", json_array_size(tasks),
+				timeout_s);
+			goto out;
+		}
+		usleep(200 * 1000);
+	}
+	ret = 0;
+out:
+	json_decref(tasks);
+	buf_release(&path);
+	buf_release(&filters);
+	return ret;
+}
+
 /* Makes the node leave the swarm the way it was joined. */
 static int node_leave(const json_t *rec)
 {
@@ -534,6 +604,12 @@ int cluster_remove_node(struct docker *d, const char *name, int force, int timeo
 		err_prefix("drain %s", name);
 		goto out;
 	}
+	if (wait_drained(d, id.buf, timeout_s > 0 ? timeout_s : 30) < 0) {
+		if (!force)
+			goto out;
+		say_warn("%s (going on: --force)", err_msg());
+		err_clear();
+	}
 	say_detail("drained %s", name);
 	rec = json_object_get(st.nodes, id.buf);
 	if (node_leave(rec) < 0) {
@@ -541,11 +617,10 @@ int cluster_remove_node(struct docker *d, const char *name, int force, int timeo
 			goto out;
 		say_warn("%s (removed from the manager anyway: --force)", err_msg());
 		err_clear();
-	} else if (wait_node(d, id.buf, "down", timeout_s > 0 ? timeout_s : 30) < 0 && !force) {
-		goto out;
 	}
-	err_clear();
-	if (buf_addf(&path, "/nodes/%s%s", id.buf, force ? "?force=true" : "") < 0 ||
+	/* The node left (or is gone for good with --force): the manager would take a few
+	 * heartbeats to see it down, so its record is removed with force now. */
+	if (buf_addf(&path, "/nodes/%s?force=true", id.buf) < 0 ||
 	    docker_call(d, "DELETE", path.buf, NULL, NULL, NULL) < 0)
 		goto out;
 	json_object_del(st.nodes, id.buf);
