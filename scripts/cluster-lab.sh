@@ -48,28 +48,24 @@ free_net() {
 # cgroup_mounts: the commands that mount this machine's cgroup hierarchies again, in order
 # (ip netns exec mounts a fresh /sys, which hides them; dockerd needs them).
 cgroup_mounts() {
-	local mnt type opts rest
-	while read -r _ mnt type opts rest; do
-		case $mnt in /sys/fs/cgroup | /sys/fs/cgroup/*) ;; *) continue ;; esac
-		case $type in
-		tmpfs) echo "mount -t tmpfs -o mode=755 tmpfs $mnt" ;;
-		cgroup2) echo "mkdir -p $mnt && mount -t cgroup2 none $mnt" ;;
-		cgroup)
-			opts=$(tr ',' '\n' <<<"$opts" | grep -vxE 'rw|ro|relatime|nosuid|nodev|noexec' | paste -sd, -)
-			echo "mkdir -p $mnt && mount -t cgroup -o $opts cgroup $mnt"
-			;;
-		esac
-	done </proc/self/mounts
+	awk '$2 == "/sys/fs/cgroup" || index($2, "/sys/fs/cgroup/") == 1 {
+		if ($3 == "tmpfs") print "mount -t tmpfs -o mode=755 tmpfs " $2
+		else if ($3 == "cgroup2") print "mkdir -p " $2 " && mount -t cgroup2 none " $2
+		else if ($3 == "cgroup") {
+			n = split($4, o, ","); opts = ""
+			for (i = 1; i <= n; i++)
+				if (o[i] !~ /^(rw|ro|relatime|nosuid|nodev|noexec)$/)
+					opts = opts (opts == "" ? "" : ",") o[i]
+			print "mkdir -p " $2 " && mount -t cgroup -o " opts " cgroup " $2
+		}
+	}' /proc/self/mounts
 }
 
 # cgroup_dirs HOST: the cgroup folders the host's dockerd may have made (its --cgroup-parent).
 cgroup_dirs() {
-	local m
-	while read -r _ m t _; do
-		case $t in cgroup | cgroup2) ;; *) continue ;; esac
-		case $m in /sys/fs/cgroup | /sys/fs/cgroup/*) ;; *) continue ;; esac
-		[ -d "$m/$NAME-$1" ] && echo "$m/$NAME-$1"
-	done </proc/self/mounts
+	awk -v leaf="$NAME-$1" '($3 == "cgroup" || $3 == "cgroup2") &&
+		($2 == "/sys/fs/cgroup" || index($2, "/sys/fs/cgroup/") == 1) { print $2 "/" leaf }' \
+		/proc/self/mounts | while read -r d; do [ -d "$d" ] && echo "$d"; done
 }
 
 start_host() {
@@ -159,17 +155,25 @@ up() {
 	"$WHARF" cluster:report
 }
 
-# stop PIDFILE: SIGTERM the process it names, SIGKILL after 20 s.
+# stop PIDFILE...: SIGTERM the processes they name (all at once), SIGKILL those left after 20 s.
 stop() {
-	local pid i
-	pid_alive "$1" || return 0
-	pid=$(cat "$1")
-	kill "$pid" 2>/dev/null || true
+	local pids=() f pid i left
+	for f in "$@"; do
+		pid_alive "$f" || continue
+		pid=$(cat "$f")
+		kill "$pid" 2>/dev/null && pids+=("$pid")
+	done
 	for i in $(seq 1 200); do
-		kill -0 "$pid" 2>/dev/null || return 0
+		left=0
+		for pid in "${pids[@]}"; do
+			kill -0 "$pid" 2>/dev/null && left=1
+		done
+		[ "$left" = 0 ] && return 0
 		sleep 0.1
 	done
-	kill -9 "$pid" 2>/dev/null || true
+	for pid in "${pids[@]}"; do
+		kill -9 "$pid" 2>/dev/null || true
+	done
 	sleep 0.2
 }
 
@@ -182,9 +186,17 @@ down() {
 		grep -q "\"$MANAGER\"" "${WHARF_ROOT:-/var/lib/wharf}/cluster/cluster.json"; then
 		"$WHARF" cluster:leave --force || true
 	fi
+	local pidfiles=()
+	for i in $(seq 1 "$N"); do
+		pidfiles+=("$LAB/h$i/pid")
+		# A dockerd in a swarm takes ~10 s to stop; one that left first stops at once.
+		curl -s -o /dev/null --max-time 10 --unix-socket "$LAB/h$i/d.sock" \
+			-X POST 'http://localhost/swarm/leave?force=true' &
+	done
+	wait
+	stop "${pidfiles[@]}"
 	for i in $(seq 1 "$N"); do
 		[ -d "$LAB/h$i" ] || continue
-		stop "$LAB/h$i/pid"
 		# What it made under its cgroup parent (deepest first).
 		for d in $(cgroup_dirs "h$i"); do
 			find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
