@@ -14,7 +14,7 @@ static const struct {
 		 { "builder", "Manage the builder settings of an app" },
 		 { "buildpacks", "Manage the buildpacks of an app" },
 		 { "checks", "Manage the zero-downtime checks of an app" },
-		 { "cluster", "Manage the hosts of a Docker Swarm cluster and its private registry" },
+		 { "cluster", "Manage the hosts of a Docker Swarm and its registry" },
 		 { "config", "Manage global and app-specific config vars" },
 		 { "cron", "Manage an app's scheduled commands (app.json \"cron\")" },
 		 { "daemon", "Run the wharf daemon: cron entries and other timed jobs" },

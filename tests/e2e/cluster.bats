@@ -69,12 +69,12 @@ teardown() {
 }
 
 @test "cluster:add-node joins both lab hosts; cluster:report shows three ready nodes" {
+	local i addrs=("" "$H1" "$H2")
 	for i in 1 2; do
-		eval "addr=\$H$i"
 		run wharf cluster:add-node --docker-host "unix://$WHARF_LAB_DIR/h$i/d.sock" \
-			--certs-dir "$WHARF_LAB_DIR/h$i/etc-docker/certs.d" "$addr"
+			--certs-dir "$WHARF_LAB_DIR/h$i/etc-docker/certs.d" "${addrs[$i]}"
 		assert_success
-		assert_output --partial "node $addr ready"
+		assert_output --partial "node ${addrs[$i]} ready"
 	done
 	run wharf cluster:report
 	assert_success
@@ -176,7 +176,8 @@ teardown() {
 	assert_output --partial "add --force"
 	run wharf cluster:leave --force
 	assert_success
-	! kill -0 "$pid" 2>/dev/null
+	run kill -0 "$pid"
+	assert_failure
 	run docker info --format '{{.Swarm.LocalNodeState}}'
 	assert_output inactive
 	[ ! -e "$WHARF_ROOT/cluster" ]
@@ -185,7 +186,10 @@ teardown() {
 	for i in 1 2; do pids+=("$(cat "$WHARF_LAB_DIR/h$i/pid")"); done
 	run lab down
 	assert_success
-	for i in "${pids[@]}"; do ! kill -0 "$i" 2>/dev/null; done
+	for i in "${pids[@]}"; do
+		run kill -0 "$i"
+		assert_failure
+	done
 	[ ! -e "$WHARF_LAB_DIR" ]
 	run ip netns list
 	refute_output --partial "$WHARF_LAB_NAME-"
