@@ -30,6 +30,7 @@ static const struct {
 		 { "repo", "Manage the repository and build cache of an app" },
 		 { "resource", "Manage the resource limits of an app" },
 		 { "router", "Run the HTTP router and manage how it serves an app" },
+		 { "scheduler", "Manage where an app's processes run" },
 		 { "ssh-keys", "Manage the public ssh keys allowed to push and run commands" },
 		 { "stack", "Manage the buildpack stack image" },
 		 { "storage", "Manage the persistent storage of an app" },

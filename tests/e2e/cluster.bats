@@ -131,12 +131,47 @@ teardown() {
 	docker rmi "$img" >/dev/null
 }
 
+@test "scheduler:set stores an app's and the global scheduler; a swarm app is not deployed here" {
+	local app
+	app=$(new_app_name sched)
+	wharf apps:create "$app" >/dev/null
+	run wharf scheduler:set "$app" selected kubernetes
+	assert_failure
+	assert_output --partial "invalid scheduler 'kubernetes'"
+	run wharf scheduler:set "$app" selected swarm
+	assert_success
+	assert_output "-----> Setting selected to swarm"
+	run wharf scheduler:set --global selected docker-local
+	assert_success
+	run wharf scheduler:report "$app"
+	assert_success
+	assert_output --partial "Scheduler selected:"
+	assert_output --regexp "Scheduler global selected: +docker-local"
+	assert_output --regexp "Scheduler computed selected: +swarm"
+	run wharf scheduler:report "$app" --format json
+	echo "$output" | jq -e '."scheduler-selected" == "swarm" and
+		."scheduler-computed-selected" == "swarm" and ."scheduler-global-selected" == "docker-local"'
+	jq -e '.scheduler == "swarm"' "$WHARF_ROOT/apps/$app/app.json"
+	# Deploying to the swarm is not there yet: refused, never run on this host instead.
+	run wharf git:from-image "$app" wharf/debian:bookworm
+	assert_failure
+	assert_output --partial "wharf cannot deploy to yet"
+	[ -z "$(app_containers "$app")" ]
+	run wharf_ssh scheduler:set "$app" selected docker-local
+	assert_success
+	run wharf scheduler:report "$app" --scheduler-computed-selected
+	assert_output docker-local
+	run wharf scheduler:set --global selected
+	assert_success
+	assert_output "-----> Unsetting selected (global)"
+	wharf apps:destroy "$app" --force >/dev/null
+}
+
 @test "cluster commands are admin-only: never for a deployer, init and add-node never over ssh" {
 	local dep=clusterdep$$
 	ssh-keygen -q -t ed25519 -N '' -C "$dep@wharf-e2e" -f "$WHARF_KEYS/$dep"
 	wharf ssh-keys:add "$dep" --role deployer <"$WHARF_KEYS/$dep.pub" >/dev/null
 	run wharf_ssh_key "$dep" cluster:report
-	wharf ssh-keys:remove "$dep" >/dev/null
 	assert_failure
 	refute_output --partial "$REGISTRY"
 	run wharf_ssh cluster:report
@@ -148,6 +183,11 @@ teardown() {
 	assert_failure
 	run wharf_ssh cluster:remove-node h1
 	assert_failure
+	run wharf_ssh_key "$dep" scheduler:set --global selected docker-local
+	assert_failure
+	run wharf_ssh_key "$dep" cluster:remove-node h1
+	assert_failure
+	wharf ssh-keys:remove "$dep" >/dev/null
 }
 
 @test "cluster:remove-node drains a node, makes it leave and removes it" {
@@ -182,6 +222,10 @@ teardown() {
 	assert_output inactive
 	[ ! -e "$WHARF_ROOT/cluster" ]
 	[ ! -e "/etc/docker/certs.d/$REGISTRY" ]
+	# Without a cluster, no app can be set to run on one.
+	run wharf scheduler:set --global selected swarm
+	assert_failure
+	assert_output --partial "needs a cluster: run cluster:init"
 	local pids=() i
 	for i in 1 2; do pids+=("$(cat "$WHARF_LAB_DIR/h$i/pid")"); done
 	run lab down
