@@ -89,6 +89,12 @@ teardown() {
 		all(.nodes[]; .state == "ready" and .availability == "active") and
 		([.nodes[] | select(.role == "manager")][0] | .address == $m and .leader) and
 		([.nodes[].hostname] | contains(["h1", "h2"]))'
+	# A second lab over this one is refused, and leaves the first as it was.
+	run lab up 2 --hosts-only
+	assert_failure
+	assert_output --partial "a lab is already up in $WHARF_LAB_DIR"
+	run lab status
+	assert_output --partial "h2  $H2  dockerd up"
 	# A node already in the swarm is refused.
 	run wharf cluster:add-node --docker-host "unix://$WHARF_LAB_DIR/h1/d.sock" "$H1"
 	assert_failure
