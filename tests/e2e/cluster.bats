@@ -47,8 +47,9 @@ teardown() {
 	# A swarm manager on the lab address only, without ingress; docker_gwbridge is internal.
 	run docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.NodeAddr}} {{.Swarm.ControlAvailable}}'
 	assert_output "active $MANAGER true"
-	run docker network ls --format '{{.Name}}'
-	refute_output --partial ingress
+	# (the cluster's ingress goes at once; this dockerd's own copy a few seconds later)
+	no_ingress() { ! docker network ls --format '{{.Name}}' | grep -qx ingress; }
+	eventually 30 no_ingress
 	run docker network inspect -f '{{.Internal}}' docker_gwbridge
 	assert_output true
 	# Secrets are the wharf user's alone; the CA is where this host's dockerd reads it.
