@@ -88,10 +88,7 @@ static int scheduler_report(const char *name, const char *flag, int json, json_t
 			{ "Scheduler computed selected", computed(app, global) },
 		};
 		size_t n = sizeof(rows) / sizeof(rows[0]);
-		if (all)
-			ret = json_object_set_new(all, name, cli_report_json(rows, n));
-		else
-			ret = cli_report_show(title.buf, rows, n, flag, json);
+		ret = cli_report_app(all, name, title.buf, rows, n, flag, json);
 	}
 out:
 	json_decref(app);

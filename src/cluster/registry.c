@@ -229,17 +229,24 @@ static int make_tls(const char *dir, const char *addr)
 	if (make_cert(&ca, &ca_key, "wharf registry CA", NULL, NULL, NULL) < 0 ||
 	    make_cert(&srv, &srv_key, addr, addr, ca, ca_key) < 0)
 		goto out;
-	if (pem_append(&pem, ca, NULL) < 0 || write_leaf(dir, "ca.crt", &pem, 0644) < 0)
-		goto out;
-	buf_reset(&pem);
-	if (pem_append(&pem, NULL, ca_key) < 0 || write_leaf(dir, "ca.key", &pem, 0600) < 0)
-		goto out;
-	buf_reset(&pem);
-	if (pem_append(&pem, srv, NULL) < 0 || write_leaf(dir, "server.crt", &pem, 0644) < 0)
-		goto out;
-	buf_reset(&pem);
-	if (pem_append(&pem, NULL, srv_key) < 0 || write_leaf(dir, "server.key", &pem, 0600) < 0)
-		goto out;
+	{
+		const struct {
+			X509 *x;
+			EVP_PKEY *key;
+			const char *leaf;
+			mode_t mode;
+		} files[] = { { ca, NULL, "ca.crt", 0644 },
+			      { NULL, ca_key, "ca.key", 0600 },
+			      { srv, NULL, "server.crt", 0644 },
+			      { NULL, srv_key, "server.key", 0600 } };
+
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			buf_reset(&pem);
+			if (pem_append(&pem, files[i].x, files[i].key) < 0 ||
+			    write_leaf(dir, files[i].leaf, &pem, files[i].mode) < 0)
+				goto out;
+		}
+	}
 	ret = 0;
 out:
 	buf_release(&pem);
@@ -325,24 +332,30 @@ out:
 	return ret;
 }
 
+/* Runs argv (stdin /dev/null); a non-zero exit is an error naming argv[0]. */
+static int run_checked(const char *const *argv)
+{
+	struct proc_opts po = PROC_OPTS_INIT;
+	int status;
+
+	po.argv = argv;
+	po.in = PROC_NULL;
+	if ((status = proc_run(&po)) < 0)
+		return -1;
+	if (status != 0)
+		return err_set("%s failed (exit %d)", argv[0], status);
+	return 0;
+}
+
 /* chown -R of path to uid:gid (no symlinks followed: all of it is ours). */
 static int chown_tree(const char *path, uid_t uid, gid_t gid)
 {
-	struct proc_opts po = PROC_OPTS_INIT;
 	struct buf owner = BUF_INIT;
-	int status, ret = -1;
+	int ret;
 
-	if (buf_addf(&owner, "%u:%u", (unsigned)uid, (unsigned)gid) < 0)
-		goto out;
-	po.argv = (const char *[]){ "chown", "-R", "-h", owner.buf, path, NULL };
-	if ((status = proc_run(&po)) < 0)
-		goto out;
-	if (status != 0) {
-		err_set("chown -R %s %s failed", owner.buf, path);
-		goto out;
-	}
-	ret = 0;
-out:
+	ret = buf_addf(&owner, "%u:%u", (unsigned)uid, (unsigned)gid) < 0
+		      ? -1
+		      : run_checked((const char *[]){ "chown", "-R", "-h", owner.buf, path, NULL });
 	buf_release(&owner);
 	return ret;
 }
@@ -350,22 +363,14 @@ out:
 /* ssh/id_ed25519: the key cluster:add-node logs in to root@HOST with. */
 static int make_ssh_key(void)
 {
-	struct proc_opts po = PROC_OPTS_INIT;
 	struct buf dir = BUF_INIT, key = BUF_INIT;
-	int status, ret = -1;
+	int ret = -1;
 
 	if (cluster_path(&dir, "ssh") < 0 || fs_private_dir(dir.buf) < 0 ||
-	    buf_addf(&key, "%s/id_ed25519", dir.buf) < 0)
+	    buf_addf(&key, "%s/id_ed25519", dir.buf) < 0 ||
+	    run_checked((const char *[]){ "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+					  "wharf-cluster", "-f", key.buf, NULL }) < 0)
 		goto out;
-	po.argv = (const char *[]){ "ssh-keygen",    "-q", "-t",    "ed25519", "-N", "", "-C",
-				    "wharf-cluster", "-f", key.buf, NULL };
-	po.in = PROC_NULL;
-	if ((status = proc_run(&po)) < 0)
-		goto out;
-	if (status != 0) {
-		err_set("ssh-keygen failed (exit %d)", status);
-		goto out;
-	}
 	ret = 0;
 out:
 	buf_release(&dir);
