@@ -15,7 +15,7 @@ ALLCFLAGS = -std=gnu11 $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -Isrc -Isrc/c
 # libnghttp2 serves HTTP/2 in the router (src/router/h2.c) and nothing else: linked into
 # what contains the router (bin/wharf-router; bin/wharf for `wharf router`; the tests).
 H2LIBS    = $(shell pkg-config --libs libnghttp2 2>/dev/null || echo -lnghttp2)
-LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(H2LIBS) -lpthread
+LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(H2LIBS) -lpthread -lcrypt
 B         = build$(if $(SANITIZE),-san)
 
 # Every folder under src/ is a part of libwharf.a, except routerd (bin/wharf-router's main).

@@ -27,7 +27,7 @@ _wharf() {
 	# The first argument of most commands is an app.
 	if [ $((COMP_CWORD - i)) -eq 1 ] && [[ $cur != -* ]]; then
 		case $cmd in
-		help | version | router | apps:create | apps:list | ssh-keys:* | stack:* | *-global | ps:restore) ;;
+		help | version | router | apps:create | apps:list | ssh-keys:* | stack:* | *-global | ps:restore | cluster:*) ;;
 		*) mapfile -t COMPREPLY < <(compgen -W "$(wharf --quiet apps:list 2>/dev/null)" -- "$cur") ;;
 		esac
 		return 0
@@ -37,6 +37,8 @@ _wharf() {
 	case $cmd:$((COMP_CWORD - i)) in
 	builder:set:2) words=selected ;;
 	builder:set:3) words="dockerfile buildpacks image" ;;
+	scheduler:set:2) words=selected ;;
+	scheduler:set:3) words="docker-local swarm" ;;
 	git:set:2) words=deploy-branch ;;
 	releases:set:2) words=retain ;;
 	checks:enable:2 | checks:disable:2 | checks:skip:2) words="web worker _all_" ;;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/deps.sh - install the Debian packages wharf needs, only those missing.
-#   scripts/deps.sh          build and run wharf
+#   scripts/deps.sh          build and run wharf (docker-registry: the cluster's private
+#                            registry, run by cluster:init; docs/cluster.md)
 #   scripts/deps.sh --test   also what the tests need (cmocka, bats, python3, jq, wrk for
 #                            router-takeover.bats, ss from iproute2 for router-deploy.bats,
 #                            pebble and pebble-challtestsrv for letsencrypt.bats,
@@ -16,7 +17,7 @@ set -euo pipefail
 pkgs=(build-essential pkg-config libgit2-dev libcurl4-openssl-dev libjansson-dev libuv1-dev
 	libssl-dev libarchive-dev libnghttp2-dev node-llhttp git docker.io tini openssh-server openssh-client
 	debootstrap debian-archive-keyring 'busybox|busybox-static' curl jq ca-certificates procps util-linux passwd
-	publicsuffix uacme)
+	publicsuffix uacme docker-registry)
 case ${1:-} in
 --test) pkgs+=(libcmocka-dev bats bats-assert bats-support python3 jq wrk iproute2 nghttp2-client
 	clang-format cppcheck shellcheck pebble prometheus) ;;

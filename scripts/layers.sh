@@ -14,9 +14,10 @@ declare -A may=(
 	[build]="docker app"
 	[receiver]="app"
 	[plugins]="app"
-	[deploy]="app build receiver runtime plugins docker"
+	[cluster]="docker"
+	[deploy]="app build receiver runtime plugins docker cluster"
 	[daemon]="deploy app plugins"
-	[cli]="daemon deploy app build receiver runtime plugins docker router"
+	[cli]="daemon deploy app build receiver runtime plugins docker cluster router"
 	[router]=""
 	[routerd]="cli router"
 )

@@ -48,6 +48,8 @@
 	X(FORMATION, "formation", OBJECT, 0, NULL, PS, APP_IN_APP | APP_IN_RELEASE)               \
 	X(RESTART_POLICY, "restart_policy", STRING, 0, "on-failure", PS, APP_IN_APP)              \
 	X(STOPPED, "stopped", BOOL, 0, NULL, PS, APP_IN_APP)                                      \
+	/* scheduler:set selected: "docker-local" or "swarm" (the app's over the global) */       \
+	X(SCHEDULER, "scheduler", STRING, 0, NULL, PS, APP_IN_APP | APP_IN_GLOBAL)                \
 	/* resources: {"memory", "cpu", "process": {TYPE: {"memory", "cpu"}}} */                  \
 	X(RESOURCES, "resources", OBJECT, 0, NULL, RESOURCES, APP_IN_APP)                         \
 	X(RES_PROCESS, "process", OBJECT, 0, NULL, RESOURCES, APP_IN_NESTED)                      \

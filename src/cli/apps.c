@@ -194,10 +194,7 @@ static int app_report(const char *app, const char *flag, int json, json_t *all)
 			{ "Apps locked", app_get_bool(obj, APP_LOCKED) ? "true" : "false" },
 		};
 		size_t n = sizeof(rows) / sizeof(rows[0]);
-		if (all)
-			ret = json_object_set_new(all, app, cli_report_json(rows, n));
-		else
-			ret = cli_report_show(title.buf, rows, n, flag, json);
+		ret = cli_report_app(all, app, title.buf, rows, n, flag, json);
 	}
 out:
 	json_decref(obj);

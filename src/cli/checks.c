@@ -186,10 +186,7 @@ static int checks_report(const char *name, const char *flag, int json, json_t *a
 		 * default check. */
 		snprintf(count, sizeof(count), "%zu", json_array_size(app_get(cur, APP_CHECKS)));
 		rows[3].value = count;
-		if (all)
-			ret = json_object_set_new(all, name, cli_report_json(rows, n));
-		else
-			ret = cli_report_show(title.buf, rows, n, flag, json);
+		ret = cli_report_app(all, name, title.buf, rows, n, flag, json);
 	}
 out:
 	json_decref(app);

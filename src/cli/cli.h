@@ -168,6 +168,13 @@ int cmd_letsencrypt_set(int argc, char **argv);
 int cmd_letsencrypt_report(int argc, char **argv);
 int cmd_letsencrypt_cron_job(int argc, char **argv);
 int cmd_letsencrypt_hook(int argc, char **argv);
+int cmd_cluster_init(int argc, char **argv); /* cluster.c */
+int cmd_cluster_add_node(int argc, char **argv);
+int cmd_cluster_remove_node(int argc, char **argv);
+int cmd_cluster_leave(int argc, char **argv);
+int cmd_cluster_report(int argc, char **argv);
+int cmd_scheduler_set(int argc, char **argv); /* scheduler.c */
+int cmd_scheduler_report(int argc, char **argv);
 int cmd_help(int argc, char **argv); /* main.c */
 int cmd_version(int argc, char **argv);
 
@@ -273,6 +280,10 @@ struct cli_report_row {
 int cli_report_show(const char *title, const struct cli_report_row *rows, size_t n,
 		    const char *flag, int json);
 json_t *cli_report_json(const struct cli_report_row *rows, size_t n); /* new object */
+/* One app's report of a family: added to all (the every-app JSON object) under app when
+ * all is not NULL, else cli_report_show(). */
+int cli_report_app(json_t *all, const char *app, const char *title,
+		   const struct cli_report_row *rows, size_t n, const char *flag, int json);
 /* Prints v as one line of compact JSON (jansson's flags added), or empty when
  * v is NULL or cannot be dumped: "[]" for arrays, "{}" otherwise. */
 void cli_print_json(const json_t *v, size_t flags);

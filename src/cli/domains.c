@@ -353,10 +353,7 @@ static int domains_report(const char *app, const char *flag, int json, json_t *a
 		};
 		const struct cli_report_row *r = app ? rows : rows + 2;
 		size_t n = app ? 4 : 2;
-		if (all)
-			ret = json_object_set_new(all, app, cli_report_json(r, n));
-		else
-			ret = cli_report_show(title.buf, r, n, flag, json);
+		ret = cli_report_app(all, app, title.buf, r, n, flag, json);
 	}
 out:
 	json_decref(obj);

@@ -310,10 +310,7 @@ static int logs_report(const char *app, const char *flag, int json, json_t *all)
 					   app_get_str_or(own, APP_LOG_MAX_FILE,
 							  app_get_str_or(g, APP_LOG_MAX_FILE,
 									 DOCKER_LOG_MAX_FILE)) };
-	if (all)
-		ret = json_object_set_new(all, app, cli_report_json(rows, 6));
-	else
-		ret = cli_report_show(title.buf, rows, 6, flag, json);
+	ret = cli_report_app(all, app, title.buf, rows, 6, flag, json);
 out:
 	json_decref(doc);
 	json_decref(global);

@@ -226,10 +226,7 @@ static int ports_report(const char *name, const char *flag, int json, json_t *al
 			{ "Ports computed web port", port.buf },
 		};
 		size_t n = sizeof(rows) / sizeof(rows[0]);
-		if (all)
-			ret = json_object_set_new(all, name, cli_report_json(rows, n));
-		else
-			ret = cli_report_show(title.buf, rows, n, flag, json);
+		ret = cli_report_app(all, name, title.buf, rows, n, flag, json);
 	}
 out:
 	json_decref(app);

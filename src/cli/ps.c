@@ -291,10 +291,7 @@ static int ps_report(struct scheduler *sched, const char *name, const char *flag
 		rows[n].label = pr[i].exit_label;
 		rows[n++].value = pr[i].exit;
 	}
-	if (all)
-		ret = json_object_set_new(all, name, cli_report_json(rows, n));
-	else
-		ret = cli_report_show(title.buf, rows, n, flag, json);
+	ret = cli_report_app(all, name, title.buf, rows, n, flag, json);
 out:
 	free(pr);
 	json_decref(app);

@@ -128,6 +128,14 @@ json_t *cli_report_json(const struct cli_report_row *rows, size_t n)
 	return obj;
 }
 
+int cli_report_app(json_t *all, const char *app, const char *title,
+		   const struct cli_report_row *rows, size_t n, const char *flag, int json)
+{
+	if (all)
+		return json_object_set_new(all, app, cli_report_json(rows, n));
+	return cli_report_show(title, rows, n, flag, json);
+}
+
 int cli_report_show(const char *title, const struct cli_report_row *rows, size_t n,
 		    const char *flag, int json)
 {

@@ -165,10 +165,7 @@ static int resource_report(const char *name, const char *flag, int json, json_t 
 		rows[n].label = lab[k++];
 		rows[n++].value = app_get_str_or(v, APP_RES_CPU, "");
 	}
-	if (all)
-		ret = json_object_set_new(all, name, cli_report_json(rows, n));
-	else
-		ret = cli_report_show(title.buf, rows, n, flag, json);
+	ret = cli_report_app(all, name, title.buf, rows, n, flag, json);
 out:
 	free(lab);
 	json_decref(app);

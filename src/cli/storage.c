@@ -287,10 +287,7 @@ static int storage_report(const char *name, const char *flag, int json, json_t *
 		size_t n = sizeof(rows) / sizeof(rows[0]);
 		snprintf(count, sizeof(count), "%zu", json_array_size(app_get(app, APP_STORAGE)));
 		rows[1].value = count;
-		if (all)
-			ret = json_object_set_new(all, name, cli_report_json(rows, n));
-		else
-			ret = cli_report_show(title.buf, rows, n, flag, json);
+		ret = cli_report_app(all, name, title.buf, rows, n, flag, json);
 	}
 out:
 	json_decref(app);

@@ -13,6 +13,9 @@
 /* req->sched, or a new one in *owned (the caller frees it with scheduler_free). */
 int deploy__sched(const struct deploy_request *req, struct scheduler **owned,
 		  struct scheduler **out);
+/* -1 with a message when the app's scheduler:set selection (or the global one) is one
+ * wharf cannot deploy to yet (swarm); 0 otherwise. */
+int deploy__sched_check(const char *app);
 
 /* ---- releases and retention (releases.c) -------------------------------------- */
 

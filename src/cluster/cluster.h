@@ -1,0 +1,115 @@
+/* src/cluster/cluster.h - public interface of the cluster part: several hosts joined in a
+ * Docker Swarm whose manager is wharf's own dockerd, and the private registry (Debian's
+ * docker-registry, run as a host process) the workers pull wharf's images from. Talks to
+ * the Engine API through src/docker; knows nothing of apps. See docs/cluster.md.
+ *
+ * State, all under $WHARF_ROOT/cluster/ (0700; secrets 0600):
+ *   cluster.json        the manager's address, the registry's address and credentials,
+ *                       and how each node that wharf joined is reached (to make it leave)
+ *   registry/           config.yml, htpasswd, ca.crt/ca.key (the CA the nodes trust),
+ *                       server.crt/server.key, data/ (the images), registry.pid, .log
+ *   ssh/id_ed25519      the key cluster:add-node logs in to root@HOST with */
+#ifndef WHARF_CLUSTER_H
+#define WHARF_CLUSTER_H
+
+#include "common.h"
+#include "docker/docker.h"
+
+#define CLUSTER_REGISTRY_PORT    5000
+#define CLUSTER_SWARM_PORT       2377
+#define CLUSTER_REGISTRY_USER    "wharf"
+/* Where a dockerd looks for a registry's CA: <dir>/<host:port>/ca.crt. */
+#define CLUSTER_DOCKER_CERTS_DIR "/etc/docker/certs.d"
+
+/* What cluster.json holds (cluster_load()); strings owned by the struct. */
+struct cluster_state {
+	char *addr;     /* the manager's private IPv4 address */
+	char *registry; /* "ADDR:PORT" */
+	char *user, *password;
+	json_t *nodes; /* node id -> {"addr", "docker_host"|"ssh", "certs_dir"} */
+};
+#define CLUSTER_STATE_INIT \
+	{                  \
+		NULL       \
+	}
+/* Loads cluster.json: 1 when there is one, 0 when this wharf is not a cluster. */
+int cluster_load(struct cluster_state *st);
+void cluster_state_release(struct cluster_state *st);
+
+/* 1 when s is a dotted IPv4 address (the only kind cluster:init takes). */
+int cluster_valid_ipv4(const char *s);
+
+/* ---- the manager (swarm.c) ---------------------------------------------------- */
+
+struct cluster_init_opts {
+	const char *addr;      /* the private address the manager advertises (required) */
+	int registry_port;     /* 0: CLUSTER_REGISTRY_PORT */
+	const char *certs_dir; /* where this host's dockerd finds registry CAs; NULL:
+	                        * $WHARF_DOCKER_CERTS_DIR or CLUSTER_DOCKER_CERTS_DIR */
+};
+#define CLUSTER_INIT_OPTS_INIT \
+	{                      \
+		NULL           \
+	}
+/* Run as root, first: makes $WHARF_ROOT/cluster/ (the registry's CA, its certificate for
+ * o->addr, generated credentials, htpasswd, config; cluster.json), installs the CA where
+ * this host's dockerd reads it (o->certs_dir/ADDR:PORT/ca.crt) and gives the folder to
+ * WHARF_ROOT's owner. A cluster already prepared on the same address is kept as it is;
+ * one on another address is refused. */
+int cluster_prepare(const struct cluster_init_opts *o);
+/* Then, as WHARF_ROOT's owner: makes d (wharf's dockerd) a swarm manager on the address
+ * (ListenAddr and AdvertiseAddr; docker_gwbridge made internal first, the ingress network
+ * removed right after) unless it is one already, and starts the registry. */
+int cluster_init(struct docker *d);
+/* Starts the registry unless it runs (cluster:init, and after a reboot). */
+int cluster_registry_start(const struct cluster_state *st);
+/* Stops the registry process (by its pid file); 0 when none ran. */
+int cluster_registry_stop(void);
+/* Undoes cluster_init(): the manager leaves the swarm (force), the registry stops, its CA
+ * leaves the certs dir and $WHARF_ROOT/cluster/ is removed (the registry's images too). */
+int cluster_leave(struct docker *d, const char *certs_dir);
+
+/* ---- nodes (nodes.c) ---------------------------------------------------------- */
+
+struct cluster_node_opts {
+	const char *host;        /* the node: ssh's root@host, and its address unless addr */
+	const char *addr;        /* the address the node advertises; NULL: host (if IPv4) */
+	const char *docker_host; /* reach the node's dockerd directly ("unix://…", the lab)
+	                          * instead of over ssh; then certs_dir is where it reads
+	                          * registry CAs */
+	const char *certs_dir;
+	int timeout_s; /* how long the node may take to be ready; 0: 60 */
+};
+#define CLUSTER_NODE_OPTS_INIT \
+	{                      \
+		NULL           \
+	}
+/* Joins a node: over ssh as root (installs docker.io when missing, installs the
+ * registry's CA, `docker swarm join` with the worker token) or, with docker_host, through
+ * that dockerd's API (CA into certs_dir, POST /swarm/join). Waits until the manager sees
+ * it ready, records how to reach it, and gives its id in *id (may be NULL). */
+int cluster_add_node(struct docker *d, const struct cluster_node_opts *o, struct buf *id);
+/* Drains the node (by id, id prefix, hostname or address), makes it leave the swarm
+ * (how it was joined) and removes it from the manager. force: also when the node cannot
+ * be reached (it is removed from the manager alone). */
+int cluster_remove_node(struct docker *d, const char *node, int force, int timeout_s);
+
+/* The nodes with their tasks: {"manager": ADDR, "registry": "ADDR:PORT", "nodes": [{"id",
+ * "hostname", "role", "state", "availability", "address", "leader", "tasks": [{"service",
+ * "app", "slot", "state"}]}]}; caller decrefs. */
+int cluster_report(struct docker *d, json_t **out);
+
+/* ---- the registry (registry.c) ------------------------------------------------ */
+
+/* Appends the X-Registry-Auth header value (base64url JSON of the credentials) workers
+ * pull wharf's images with. */
+int cluster_registry_auth(const struct cluster_state *st, struct buf *out);
+/* Installs the registry's CA as certs_dir/ADDR:PORT/ca.crt (a node's /etc/docker/certs.d,
+ * or a lab node's own). */
+int cluster_trust_registry(const char *certs_dir);
+/* Appends the PEM of the registry's CA. */
+int cluster_registry_ca(struct buf *out);
+/* Appends the path of $WHARF_ROOT/cluster/<leaf> (leaf may be NULL). */
+int cluster_path(struct buf *out, const char *leaf);
+
+#endif

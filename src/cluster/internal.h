@@ -1,0 +1,17 @@
+/* src/cluster/internal.h - helpers shared by the files of src/cluster/. */
+#ifndef WHARF_CLUSTER_INTERNAL_H
+#define WHARF_CLUSTER_INTERNAL_H
+
+#include "cluster.h"
+
+/* Writes cluster.json from st (0600: it holds the registry's password). */
+int cluster__save(const struct cluster_state *st);
+/* Writes the CA's PEM as certs_dir/registry/ca.crt, where a dockerd reads it. */
+int cluster__install_ca(const char *certs_dir, const char *registry, const struct buf *ca);
+/* Removes certs_dir/registry/ (certs_dir NULL: this host's, as cluster_prepare()). */
+int cluster__remove_ca(const char *certs_dir, const char *registry);
+/* Makes docker_gwbridge internal on d before swarm would make it routed (a node of wharf
+ * runs its tasks on the host's network: the bridge only holds swarm's own sandbox). */
+int cluster__gwbridge(struct docker *d);
+
+#endif
