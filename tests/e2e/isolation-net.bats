@@ -12,13 +12,7 @@ load lib/harness
 setup_file() {
 	# shellcheck disable=SC1091
 	. "$WHARF_T/env"
-	if ! docker image inspect wharf/stack:bookworm >/dev/null 2>&1; then
-		"$WHARF_REPO/scripts/stack-image.sh" --docker-host "$DOCKER_HOST" --import-only \
-			>>"$WHARF_T/suite.log" 2>&1 || {
-			echo "could not import the stack image; see $WHARF_T/suite.log" >&2
-			return 1
-		}
-	fi
+	h_stack_image || return 1
 	NI=$WHARF_T/netiso
 	mkdir -p "$NI"
 	chmod 755 "$NI"

@@ -422,10 +422,7 @@ post-delete APP=$app-new $app-new"
 }
 
 @test "docker-args-build options reach the buildpack builder container; a refused key rejects the push" {
-	if ! docker image inspect wharf/stack:bookworm >/dev/null 2>&1; then
-		"$WHARF_REPO/scripts/stack-image.sh" --docker-host "$DOCKER_HOST" --import-only >>"$WHARF_T/suite.log" 2>&1 ||
-			"$WHARF_REPO/scripts/stack-image.sh" --docker-host "$DOCKER_HOST" >>"$WHARF_T/suite.log" 2>&1
-	fi
+	h_stack_image
 	app=$(new_app_name)
 	name=$(plugin_name)
 	src=$TEST_TMP/bargs
