@@ -41,6 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+cache_lock "$CACHE_DIR"
 if [ "$rebuild" = 1 ] || [ ! -s "$TARBALL" ]; then
 	mirror=$(debian_mirror)
 	say "Building $IMAGE with debootstrap from $mirror (a few minutes, once)"

@@ -63,6 +63,16 @@ debian_mirror() {
 }
 
 
+# cache_lock DIR: hold an exclusive lock on DIR/.lock (fd 9) until the script exits or calls
+# `flock -u 9`, so two runs that find no cached tarball (make up beside make test, or the
+# test suite's concurrent shards) build it once: the second waits, then finds it. A user who
+# may not write DIR (only importing) takes no lock.
+cache_lock() {
+	{ mkdir -p "$1" && touch "$1/.lock"; } 2>/dev/null || return 0
+	exec 9>"$1/.lock"
+	flock 9
+}
+
 # rootfs_cleanup ROOTFS: unmount what a chroot build left mounted under ROOTFS (proc, dev),
 # then remove it and ROOTFS.tar; never rm through a mount. For an EXIT trap.
 rootfs_cleanup() {

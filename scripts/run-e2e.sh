@@ -1,47 +1,125 @@
 #!/usr/bin/env bash
-# scripts/run-e2e.sh - run every tests/e2e/*.bats against a private wharf (real dockerd, sshd,
+# scripts/run-e2e.sh - run every tests/e2e/*.bats against private wharfs (real dockerd, sshd,
 # git; see tests/e2e/lib/harness.bash). Needs root: it starts daemons and a user logs in as
 # `wharf`. Counts TAP lines: "ok" passed, "ok ... # skip" skipped, "not ok" failed; tests the
 # plan announced but that never reported count as failed.
+#
+# The files run in WHARF_E2E_SHARDS (default 2) concurrent bats runs, each with a whole wharf
+# of its own (its own dockerd, router, sshd, WHARF_ROOT and address pool), so no test sees
+# another shard's state. Most of a test's time is waiting on containers, so two shards on two
+# cores take about half the time of one. Files go to the shard with the least work so far,
+# longest first, by the seconds in E2E_SECONDS (measured; a file not listed counts 60 s).
+# Shard 1's TAP stream is shown as it runs, the others' when they end.
+#   scripts/run-e2e.sh [FILE.bats...]     (default: every tests/e2e/*.bats)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/counts.sh"
 
 need_root "$0"
 command -v bats >/dev/null || die "bats is not installed (scripts/deps.sh --test installs it)"
-[ -x "$WHARF_REPO/bin/wharf" ] || die "no bin/wharf: run make first"
+[ -x "${WHARF_BIN:-$WHARF_REPO/bin/wharf}" ] || die "no bin/wharf: run make first"
 
-tdir_file=$(mktemp)
-log=$(mktemp)
-trap 'rm -f "$tdir_file" "$log"' EXIT
-export WHARF_E2E_TDIR_FILE=$tdir_file
-export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-900}
+# Seconds per file, from `bats --timing` on a 2-core machine with two shards (2026-12-04).
+declare -A E2E_SECONDS=(
+	[services.bats]=420 [letsencrypt.bats]=300 [router-h2.bats]=240 [buildpacks.bats]=230
+	[releases.bats]=200 [spine.bats]=150 [isolation-net.bats]=150 [isolation.bats]=130
+	[cron.bats]=130 [ops.bats]=120 [commands.bats]=110 [plugins.bats]=100
+)
 
-say "End-to-end tests (bats, $(bats --version))"
-bats --tap "$WHARF_REPO/tests/e2e" 2>&1 | tee "$log"
-rc=${PIPESTATUS[0]}
-
-# Safety net: if bats died before teardown_suite, stop what the harness started.
-t=$(cat "$tdir_file" 2>/dev/null || true)
-if [ -n "$t" ] && [ -d "$t" ]; then
-	# shellcheck source=../tests/e2e/lib/harness.bash
-	. "$WHARF_REPO/tests/e2e/lib/harness.bash"
-	harness_stop_all "$t"
+shards=${WHARF_E2E_SHARDS:-2}
+[[ $shards =~ ^[1-9]$ ]] || die "WHARF_E2E_SHARDS must be 1 to 9, not '$shards'"
+if [ $# -gt 0 ]; then
+	files=("$@")
+else
+	files=("$WHARF_REPO"/tests/e2e/*.bats)
 fi
+[ "$shards" -le "${#files[@]}" ] || shards=${#files[@]}
 
-plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$log" | head -n 1)
-skipped=$(grep -cE '^ok [0-9]+ .*# (skip|SKIP)' "$log")
-oks=$(grep -cE '^ok [0-9]+' "$log")
-failed=$(grep -cE '^not ok [0-9]+' "$log")
-passed=$((oks - skipped))
-total=$((oks + failed))
-if [ -n "$plan" ] && [ "$total" -lt "$plan" ]; then
-	note "bats announced $plan tests but reported $total"
-	failed=$((failed + plan - total))
-fi
-if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-	note "bats exited $rc"
-	failed=1
-fi
+# Longest first, each to the least loaded shard.
+declare -a load=() lists=()
+for ((i = 0; i < shards; i++)); do load[i]=0 lists[i]=""; done
+while read -r secs f; do
+	best=0
+	for ((i = 1; i < shards; i++)); do
+		[ "${load[i]}" -ge "${load[best]}" ] || best=$i
+	done
+	load[best]=$((load[best] + secs))
+	lists[best]+="$f"$'\n'
+done < <(for f in "${files[@]}"; do
+	b=${f##*/}
+	printf '%d %s\n' "${E2E_SECONDS[$b]:-60}" "$f"
+done | sort -k1,1nr -k2)
+
+# Shared by every shard, so made once here: the `wharf` user and the cached base image (the
+# image scripts lock their cache, this only saves the shards a wait).
+ensure_wharf_user
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	local i t
+	for ((i = 0; i < shards; i++)); do
+		[ -z "${pids[i]:-}" ] || kill -- "${pids[i]}" 2>/dev/null || true
+	done
+	# Safety net: if a bats died before teardown_suite, stop what its harness started.
+	for ((i = 0; i < shards; i++)); do
+		t=$(cat "$work/tdir.$i" 2>/dev/null || true)
+		if [ -n "$t" ] && [ -d "$t" ]; then
+			# shellcheck source=../tests/e2e/lib/harness.bash
+			(. "$WHARF_REPO/tests/e2e/lib/harness.bash" && harness_stop_all "$t")
+		fi
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Distinct /16 address pools, none routed on this machine already.
+pools=()
+while [ ${#pools[@]} -lt "$shards" ]; do
+	n=$((100 + RANDOM % 100))
+	ip -4 route | grep -q "^10\.$n\." && continue
+	[[ " ${pools[*]} " == *" 10.$n.0.0/16 "* ]] && continue
+	pools+=("10.$n.0.0/16")
+done
+
+say "End-to-end tests (bats, $(bats --version)), $shards shard(s)"
+for ((i = 0; i < shards; i++)); do
+	mapfile -t mine < <(printf '%s' "${lists[i]}")
+	note "shard $((i + 1)) (~$((load[i] / 60)) min): ${mine[*]##*/}"
+	(
+		export WHARF_E2E_TDIR_FILE=$work/tdir.$i WHARF_E2E_POOL=${pools[i]}
+		export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-900}
+		exec bats --tap "${mine[@]}" >"$work/log.$i" 2>&1 </dev/null
+	) &
+	pids[i]=$!
+done
+
+# Shard 1 live; the rest as they come.
+tail -n +1 -f --pid="${pids[0]}" "$work/log.0"
+passed=0 failed=0 skipped=0
+for ((i = 0; i < shards; i++)); do
+	wait "${pids[i]}"
+	rc=$?
+	pids[i]=""
+	log=$work/log.$i
+	if [ "$i" -gt 0 ]; then
+		printf '\n# ---- shard %d of %d\n' "$((i + 1))" "$shards"
+		cat "$log"
+	fi
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$log" | head -n 1)
+	s=$(grep -cE '^ok [0-9]+ .*# (skip|SKIP)' "$log")
+	oks=$(grep -cE '^ok [0-9]+' "$log")
+	f=$(grep -cE '^not ok [0-9]+' "$log")
+	total=$((oks + f))
+	if [ -n "$plan" ] && [ "$total" -lt "$plan" ]; then
+		note "shard $((i + 1)): bats announced $plan tests but reported $total"
+		f=$((f + plan - total))
+	fi
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		note "shard $((i + 1)): bats exited $rc"
+		f=1
+	fi
+	passed=$((passed + oks - s)) failed=$((failed + f)) skipped=$((skipped + s))
+done
 counts_record e2e "$passed" "$failed" "$skipped"
 [ "$failed" -eq 0 ]

@@ -32,6 +32,7 @@ rootfs=""
 cleanup() { rootfs_cleanup "$rootfs"; }
 trap cleanup EXIT
 
+cache_lock "$CACHE_DIR"
 if [ "$rebuild" = 1 ] || [ ! -s "$TARBALL" ]; then
 	need_root "$0"
 	[ -s "$BASE_TARBALL" ] || die "no base tarball at $BASE_TARBALL: run scripts/base-image.sh first"

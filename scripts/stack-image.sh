@@ -46,6 +46,7 @@ rootfs=""
 cleanup() { rootfs_cleanup "$rootfs"; }
 trap cleanup EXIT
 
+cache_lock "$CACHE_DIR"
 if [ "$import_only" = 0 ] && { [ "$rebuild" = 1 ] || [ ! -s "$TARBALL" ]; }; then
 	need_root "$0"
 	mirror=$(debian_mirror)

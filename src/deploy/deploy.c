@@ -74,26 +74,36 @@ static void assembly_release(struct assembly *a)
 	buf_release(&a->log_files);
 }
 
+/* The config var `name` as whole seconds from min to max; -1 when it is unset, or
+ * when it is no such number (reported, naming what applies instead). */
+static long config_seconds(const json_t *env, const char *name, long min, long max,
+			   const char *otherwise)
+{
+	const char *v = json_string_value(json_object_get(env, name));
+	char *end;
+	long n;
+
+	if (!v)
+		return -1;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < min || n > max) {
+		say_warn("%s=%s is not a number of seconds (%ld to %ld); %s", name, v, min, max,
+			 otherwise);
+		return -1;
+	}
+	return n;
+}
+
 /* The release command's time limit from the app's WHARF_RELEASE_TIMEOUT (seconds;
  * "0" means none) in deploy_req's terms; a value that is no number is reported and
  * the default (an hour, as Heroku's release phase) applies. */
 static long release_timeout(const json_t *env)
 {
-	const char *v = json_string_value(json_object_get(env, "WHARF_RELEASE_TIMEOUT"));
-	char *end;
-	long n;
+	long n = config_seconds(env, "WHARF_RELEASE_TIMEOUT", 0, 7 * 86400,
+				"the release command gets the default hour");
 
-	if (!v)
-		return 0;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || end == v || *end || n < 0 || n > 7 * 86400) {
-		say_warn("WHARF_RELEASE_TIMEOUT=%s is not a number of seconds (0 to 604800); "
-			 "the release command gets the default hour",
-			 v);
-		return 0;
-	}
-	return n == 0 ? -1 : n;
+	return n < 0 ? 0 : n == 0 ? -1 : n;
 }
 
 /* Loads what the deploy of src needs and fills a->req; runs the pre-deploy
@@ -124,6 +134,9 @@ static int assemble(struct assembly *a, const char *app, const struct release_sr
 	a->req.formation = a->formation;
 	a->req.checks = src->checks;
 	a->req.release_timeout_s = release_timeout(a->env);
+	/* How long a new web container may take to listen on PORT: WHARF_LISTEN_TIMEOUT. */
+	a->req.listen_wait_s = (int)config_seconds(a->env, "WHARF_LISTEN_TIMEOUT", 1, 3600,
+						   "the web container gets the default 60 s");
 	a->req.restart_policy = app_get_str_or(a->appobj, APP_RESTART_POLICY, NULL);
 	a->req.resources = app_get(a->appobj, APP_RESOURCES);
 	if (deploy_log_settings(a->appobj, a->global, &a->log_size, &a->log_files) < 0)

@@ -179,10 +179,10 @@ static int wait_listening(struct docker *d, const char *app, const char *id, int
 			break;
 		}
 		if (clock_now_s() > deadline) {
-			err_set("the new container did not listen on PORT %d within %d s (apps "
-				"must "
-				"listen on $PORT; an app with a fixed port needs ports:set and "
-				"checks:disable, see docs/checks-and-ports.md)",
+			err_set("the new container did not listen on PORT %d within %d s "
+				"(WHARF_LISTEN_TIMEOUT; apps must listen on $PORT; an app with a "
+				"fixed port needs ports:set and checks:disable, see "
+				"docs/checks-and-ports.md)",
 				port, wait_s);
 			break;
 		}

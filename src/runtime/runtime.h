@@ -75,7 +75,7 @@ struct deploy_req {
 	                               * NULL means {"web": null}. "release" runs once. */
 	const json_t *formation;    /* type -> count; absent: web 1, others 0 */
 	const json_t *checks;       /* startup checks of web containers; NULL: default */
-	int listen_wait_s;          /* how long a web container may take to listen; 0: 60 */
+	int listen_wait_s;          /* how long a web container may take to listen; <= 0: 60 */
 	int stop_timeout_s;         /* SIGTERM grace for old containers; 0: 10 */
 	long release_timeout_s;     /* limit of the release command; 0: 3600, <0: none */
 	const char *restart_policy; /* set once a container passed its checks (see

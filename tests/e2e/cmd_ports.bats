@@ -112,12 +112,15 @@ row() {
 	run app_url_get "$app"
 	assert_output "fixed two"
 	# With overlap the app gets a fresh PORT it ignores: it listens on its fixed port in
-	# its own network namespace, never on PORT, and the deploy fails; v2 serves on.
+	# its own network namespace, never on PORT, and the deploy fails after
+	# WHARF_LISTEN_TIMEOUT (60 s by default); v2 serves on.
 	run wharf_ssh checks:enable "$app"
+	run wharf_ssh config:set --no-restart "$app" WHARF_LISTEN_TIMEOUT=4
+	assert_success
 	app_change "$TEST_TMP/app" "fixed three"
 	run git_push_app "$TEST_TMP/app" "$app"
 	assert_failure
-	assert_output --regexp "the new container did not listen on PORT [0-9]+ within 60 s"
+	assert_output --regexp "the new container did not listen on PORT [0-9]+ within 4 s \(WHARF_LISTEN_TIMEOUT"
 	run app_url_get "$app"
 	assert_output "fixed two"
 }

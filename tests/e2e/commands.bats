@@ -255,14 +255,17 @@ http://www.$app.example"
 
 @test "every command that takes an app refuses invalid names and creates nothing" {
 	# Every name of the issue is refused by valid_app_name() (tests/unit/common/
-	# test_validate.c); here each command shows it asks that function, for a few.
+	# test_validate.c); here each command shows it asks that function: every command with
+	# one bad name, every eighth with all three (each run of wharf costs a process start).
 	long=$(printf 'a%.0s' $(seq 64))
-	bad_names=(Hello ../x "$long")
+	all_bad=(../x Hello "$long")
 	n=0 missing=""
 	for c in $(wharf help --commands | sort -u); do
 		usage=$(wharf "$c" --help | head -n 1)
 		case $usage in *"<app>"* | *"<old-app>"*) ;; *) continue ;; esac
 		n=$((n + 1))
+		bad_names=("${all_bad[@]:0:1}")
+		[ $((n % 8)) -ne 1 ] || bad_names=("${all_bad[@]}")
 		for bad in "${bad_names[@]}"; do
 			refused=0
 			# The name first, then as many other words as the command needs.
