@@ -51,8 +51,7 @@ setup_file() {
 
 teardown_file() {
 	local k
-	for k in postgres:"$SVC_PG" postgres:"$SVC_PG"-b postgres:"$SVC_PG"-c postgres:"$SVC_PG"-c2 \
-		postgres:"$SVC_PG"-e redis:"$SVC_REDIS"; do
+	for k in postgres:"$SVC_PG" postgres:"$SVC_PG"-b postgres:"$SVC_PG"-c redis:"$SVC_REDIS"; do
 		"$WHARF_BIN" "${k%%:*}:destroy" "${k#*:}" --force >/dev/null 2>&1 || true
 	done
 	"$WHARF_BIN" apps:destroy "$SVC_APP" --force >/dev/null 2>&1 || true
@@ -206,8 +205,9 @@ sql() {
 	run wharf postgres:links "$SVC_PG"
 	assert_output "$SVC_APP"
 	# A second service under the same alias is refused; another alias is fine.
-	run wharf postgres:create "$SVC_PG-b"
+	run wharf postgres:create "$SVC_PG-b" --memory 256
 	assert_success
+	[ "$(docker inspect -f '{{.HostConfig.Memory}}' "$(svc_container postgres "$SVC_PG-b")")" = $((256 << 20)) ]
 	run wharf postgres:link "$SVC_PG-b" "$SVC_APP"
 	assert_failure
 	assert_output --partial "$SVC_APP already has DATABASE_URL"
@@ -383,16 +383,14 @@ reached"
 	assert_output --partial "pruned"
 	[ "$(backups "$dir")" = 2 ]
 	[ "$(find "$dir" -type f | sort)" != "$before" ]
-	# The newest restores the rows.
 	newest=$(find "$dir" -name "postgres-$SVC_PG-*.dump" -printf '%f\n' | sort | tail -n 1)
-	run wharf postgres:create "$SVC_PG-c2" --memory 256
+	# The newest replaces what the clone holds now (a row it has since) with the two rows.
+	sql "$SVC_PG-c" "INSERT INTO items VALUES ('gamma');" >/dev/null
+	run wharf postgres:import "$SVC_PG-c" <"$dir/$newest"
 	assert_success
-	[ "$(docker inspect -f '{{.HostConfig.Memory}}' "$(svc_container postgres "$SVC_PG-c2")")" = $((256 << 20)) ]
-	run wharf postgres:import "$SVC_PG-c2" <"$dir/$newest"
-	assert_success
-	run sql "$SVC_PG-c2" "SELECT count(*) FROM items;"
-	assert_output --partial " 2"
-	wharf postgres:destroy "$SVC_PG-c2" --force >/dev/null
+	run sql "$SVC_PG-c" "SELECT string_agg(v, ',' ORDER BY v) FROM items;"
+	assert_output --partial "alpha,beta"
+	refute_output --partial gamma
 	run wharf postgres:backup-unschedule "$SVC_PG"
 	assert_success
 }
@@ -523,9 +521,7 @@ reached"
 
 @test "expose listens on 127.0.0.1 only when asked, with the password; unexpose closes it" {
 	port=$(free_port)
-	db=$SVC_PG-e
-	run wharf postgres:create "$db"
-	assert_success
+	db=$SVC_PG-c
 	pw=$(cat "$WHARF_ROOT/services/postgres/$db/PASSWORD")
 	run psql "postgres://postgres:$pw@127.0.0.1:$port/${db//-/_}" -Atc 'SELECT 41 + 1'
 	assert_failure
@@ -548,7 +544,6 @@ reached"
 	assert_success
 	run env PGCONNECT_TIMEOUT=5 psql "postgres://postgres:$pw@127.0.0.1:$port/${db//-/_}" -Atc 'SELECT 1'
 	assert_failure
-	wharf postgres:destroy "$db" --force >/dev/null
 }
 
 # restart_dockerd: what `systemctl restart docker` does to the suite's dockerd: SIGTERM to it
