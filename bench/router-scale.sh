@@ -7,7 +7,7 @@
 # at a time costs the old build minutes), then for DURATION seconds wrk (CONNS keep-alive
 # connections) against one app while PUTS sequential PUTs (each moving another app between
 # two targets, no health check) run on the control socket. Prints PUT p50/p99/max and the
-# proxied p50/p99/max side by side.
+# proxied p50/p99/max side by side, and the records in the table's journal at the end.
 #
 # OLD: a router binary, or a git checkout/dir to build one from (default: HEAD of
 # /work/main, exported and built in a temp dir); NEW: a router binary (default
@@ -76,7 +76,9 @@ EOF
 
 # PUTs on the control socket, one after the other; prints one latency (ms) per line.
 cat >"$D/puts.py" <<'EOF'
-import socket, sys, time
+import sys, time
+sys.path.insert(0, sys.argv[7])
+from router_table import control_put
 sock, n, apps, pa, pb, deadline = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], time.time() + float(sys.argv[6])
 for i in range(n):
     if time.time() > deadline:
@@ -84,18 +86,8 @@ for i in range(n):
     app = "app%05d" % (1 + (i * 7919) % (apps - 1))     # never app00000, the one wrk hits
     port = pa if i % 2 else pb
     body = ('{"domains": ["%s.scale.test"], "targets": ["127.0.0.1:%s"]}' % (app, port)).encode()
-    req = b"PUT /apps/%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (app.encode(), len(body)) + body
     t = time.perf_counter()
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(sock)
-    s.sendall(req)
-    got = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        got += d
-    s.close()
+    got = control_put(sock, app, body)
     ms = (time.perf_counter() - t) * 1000
     if not got.startswith(b"HTTP/1.1 200"):
         print("bench: PUT failed: %r" % got[:200], file=sys.stderr)
@@ -141,7 +133,7 @@ run_one() {   # NAME BINARY
 	local wrk_pid=$!
 	sleep 1
 	timeout $((DURATION + 20)) python3 "$D/puts.py" "$root/router.sock" "$PUTS" "$APPS" "$PA" "$PB" \
-		$((DURATION - 2)) >"$root/puts.txt" || echo "bench: $name: PUTs failed" >&2
+		$((DURATION - 2)) "$REPO/tests/e2e/lib" >"$root/puts.txt" || echo "bench: $name: PUTs failed" >&2
 	wait "$wrk_pid"
 	kill "${PIDS[-1]}" 2>/dev/null
 	wait "${PIDS[-1]}" 2>/dev/null
@@ -178,3 +170,12 @@ row "proxied max (ms)" "$(awk '/^ +Latency/ { print $4 }' "$D/old/wrk.txt")" \
 	"$(awk '/^ +Latency/ { print $4 }' "$D/new/wrk.txt")"
 row "proxied req/s" "$(rps "$D/old/wrk.txt")" "$(rps "$D/new/wrk.txt")"
 row "proxied errors" "$(errs "$D/old/wrk.txt")" "$(errs "$D/new/wrk.txt")"
+# A build with the journal (table.json.journal) appended there; a compaction rewrote the
+# table (its "generation" went up) once the journal held more than max(1024, APPS) records.
+journal() {   # NAME
+	local j=$D/$1/router/table.json.journal g
+	[ -f "$j" ] || { echo "-"; return; }
+	g=$(sed -n 's/^  "generation": \([0-9]*\),$/\1/p' "$D/$1/router/table.json")
+	echo "$(($(wc -l <"$j") - 1)) (gen ${g:-0})"
+}
+row "journal records at the end" "$(journal old)" "$(journal new)"

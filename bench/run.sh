@@ -72,19 +72,6 @@ events { worker_connections $((FDS - 100)); multi_accept on; }
 EOF
 }
 
-nginx_http_common() {
-	cat <<EOF
-	access_log off;
-	keepalive_requests 100000000;
-	keepalive_timeout 120s;
-	client_body_temp_path $D/tmp/body;
-	proxy_temp_path $D/tmp/proxy;
-	fastcgi_temp_path $D/tmp/fastcgi;
-	uwsgi_temp_path $D/tmp/uwsgi;
-	scgi_temp_path $D/tmp/scgi;
-EOF
-}
-
 # ---- the backend: nginx on LOAD_CPU answering "ok" (and "a"/"b" for the swaps) -----
 mkdir -p "$D/tmp"
 PB=$(free_port) PA2=$(free_port) PB2=$(free_port)
@@ -125,32 +112,6 @@ start_nginx() {
 	PIDS+=("$PID_NGINX")
 	wait_port "$PORT_NGINX"
 }
-# The request headers wharf adds to every request (X-Forwarded-For/-Proto/-Host/-Port,
-# X-Request-Id, X-Request-Start), set the way Dokku's nginx template sets them, so that every
-# proxy does the same work per request and the backend parses the same heads (SAME_HEADERS=0:
-# nginx and HAProxy forward the request as it came).
-nginx_headers() {
-	cat <<'EOF'
-		proxy_set_header Host $http_host;
-		proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-		proxy_set_header X-Forwarded-Proto $scheme;
-		proxy_set_header X-Forwarded-Host $host;
-		proxy_set_header X-Forwarded-Port $server_port;
-		proxy_set_header X-Request-Id $request_id;
-		proxy_set_header X-Request-Start "t=${msec}";
-EOF
-}
-haproxy_headers() {
-	cat <<'EOF'
-	option forwardfor
-	unique-id-format %[uuid()]
-	unique-id-header X-Request-Id
-	http-request set-header X-Forwarded-Proto http
-	http-request set-header X-Forwarded-Host %[req.hdr(host)]
-	http-request set-header X-Forwarded-Port %[dst_port]
-	http-request set-header X-Request-Start t=%Ts%ms
-EOF
-}
 nginx_upstream() {
 	echo "upstream app { server 127.0.0.1:$1; keepalive 64; keepalive_requests 100000000; }" \
 		>"$D/nginx-upstream.conf"
@@ -163,19 +124,12 @@ global
 	nbthread 1
 	maxconn $HAPROXY_MAXCONN
 	stats socket $D/haproxy.sock mode 600 level admin
-defaults
-	mode http
-	timeout connect 5s
-	timeout client 120s
-	timeout server 60s
-	timeout http-keep-alive 120s
-	option http-keep-alive
-	http-reuse always
+$(haproxy_defaults)
 frontend fe
 	bind 127.0.0.1:$PORT_HAPROXY
 	maxconn $HAPROXY_MAXCONN
 	default_backend be
-$([ "$SAME_HEADERS" = 0 ] || haproxy_headers)
+$([ "$SAME_HEADERS" = 0 ] || haproxy_headers http)
 backend be
 	server a 127.0.0.1:$1
 EOF
@@ -220,51 +174,13 @@ wharf_put() {   # TARGET_PORT [health]: prints the HTTP status
 		\"targets\": [\"127.0.0.1:$1\"]$health, \"drain_timeout_ms\": 5000}"
 }
 
-stop_pid() {
-	kill "$1" 2>/dev/null || true
-	local i
-	for i in $(seq 1 50); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	kill -KILL "$1" 2>/dev/null || true
-}
-
-# ---- wrk and its numbers ---------------------------------------------------------------
-to_ms() {   # "1.23ms" / "850.00us" / "1.01s" -> milliseconds
-	awk -v v="$1" 'BEGIN {
-		if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-		else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-		else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
-		else printf "%s", v }'
-}
-
+# ---- wrk and its numbers (the parsers are in lib.sh) -----------------------------------
 run_wrk() {   # NAME PORT: writes $D/wrk-NAME.txt
 	taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency \
 		-H "Host: $HOSTNAME_HDR" "http://127.0.0.1:$2/" >"$D/wrk-$1.txt" 2>&1
 }
-wrk_rps() { awk '/^Requests\/sec/ {print $2}' "$1"; }
-wrk_pct() { to_ms "$(awk -v p="$2%" '$1 == p {print $2; exit}' "$1")"; }
-wrk_failed() {   # non-2xx/3xx + socket errors
-	awk '/Non-2xx/ {n += $NF} /Socket errors/ {
-		for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) { v = $i; sub(/,/, "", v); n += v } }
-		END {print n + 0}' "$1"
-}
-wrk_total() { awk '/requests in/ {print $1}' "$1"; }
 
-# CPU time (clock ticks, user + system) of a process and its children (nginx's worker).
-cpu_ticks() {
-	local pid total=0 t
-	for pid in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
-		t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) || t=0
-		total=$((total + ${t:-0}))
-	done
-	echo "$total"
-}
-# Busy ticks of one CPU from /proc/stat (everything but idle and iowait).
-core_busy() { awk -v c="cpu$1" '$1 == c {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 CLK_TCK=$(getconf CLK_TCK)
-
 declare -A RPS P50 P99 RSS FAIL CPU LOADCPU
 # One wrk run per round for NAME; after the last round keeps the run with the median
 # req/s (the machine may be shared: rounds are interleaved across the targets).
@@ -280,13 +196,6 @@ measure() {   # NAME PORT PID ROUND
 		>"$D/cpu-$1-$4.txt"
 	RSS[$1]=$(rss_kb "$3")
 	[ -n "$(wrk_rps "$D/wrk-$1-$4.txt")" ] || { echo "bench: wrk failed for $1:" >&2; cat "$D/wrk-$1-$4.txt" >&2; }
-}
-# median_run FN FILE...: the FILE whose figure (`FN FILE` prints it) is the median.
-median_run() {
-	local fn=$1 f
-	shift
-	for f in "$@"; do echo "$($fn "$f") $f"; done | sort -n |
-		awk '{a[NR] = $2} END {print a[int((NR + 1) / 2)]}'
 }
 pick_median() {   # NAME
 	local f
@@ -324,7 +233,6 @@ idle_rss() {   # NAME PORT PID [N]: RSS with N (IDLE_CLIENTS) idle keep-alive cl
 }
 declare -A IDLE_RSS IDLE_OK
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 echo "-----> wharf router benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -406,30 +314,6 @@ fi
 # quota's throttling, so only req/s is compared.
 QUOTA=${QUOTA:-50}
 CG=
-cg_setup() {   # makes $CG, a cgroup with a QUOTA% CPU limit; fails where cgroups are not writable
-	local base
-	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then        # cgroup v2
-		base=/sys/fs/cgroup
-		grep -qw cpu "$base/cgroup.subtree_control" 2>/dev/null ||
-			echo +cpu >"$base/cgroup.subtree_control" 2>/dev/null || return 1
-		CG=$base/wharf-bench.$$
-		mkdir "$CG" 2>/dev/null && echo "$((QUOTA * 100)) 10000" >"$CG/cpu.max" 2>/dev/null
-	elif [ -d /sys/fs/cgroup/cpu ]; then                      # cgroup v1
-		base=/sys/fs/cgroup/cpu
-		CG=$base/wharf-bench.$$
-		mkdir "$CG" 2>/dev/null && echo 10000 >"$CG/cpu.cfs_period_us" &&
-			echo "$((QUOTA * 100))" >"$CG/cpu.cfs_quota_us" 2>/dev/null
-	else
-		return 1
-	fi
-}
-cg_move() {   # PID DIR: the process and its children into cgroup DIR
-	local p
-	for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
-		echo "$p" >"$2/cgroup.procs" 2>/dev/null || return 1
-	done
-}
-cg_root() { dirname "$CG"; }
 declare -A CAP_RPS CAP_ALL
 if [ "${QUOTA:-0}" -gt 0 ] && cg_setup; then
 	for round in $(seq 1 "$ROUNDS"); do
@@ -480,7 +364,6 @@ fi
 RATE=${RATE:-10000}
 declare -A LAT_P50 LAT_P99 LAT_RPS LAT_ERR
 hey_p99() { hey_pct "$1" 99; }
-hey_pct() { awk -v p="$2%" '$1 == p && $2 == "in" {printf "%.3f", $3 * 1000; exit}' "$1"; }
 if [ "$RATE" -gt 0 ]; then
 	for round in $(seq 1 "$ROUNDS"); do
 		for name in $ONLY; do

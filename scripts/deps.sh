@@ -7,6 +7,8 @@
 #                            promtool (prometheus) for ops.bats's metrics check,
 #                            nghttp and h2load from nghttp2-client for router-h2.bats)
 #                            and what `make lint` runs (clang-format, cppcheck, shellcheck)
+#   scripts/deps.sh --bench  also what the benchmarks drive and compare against (bench/*.sh:
+#                            wrk, hey, h2load from nghttp2-client, nginx, haproxy, openssl)
 # Idempotent; runs `apt-get update` only when something has to be installed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -18,8 +20,9 @@ pkgs=(build-essential pkg-config libgit2-dev libcurl4-openssl-dev libjansson-dev
 case ${1:-} in
 --test) pkgs+=(libcmocka-dev bats bats-assert bats-support python3 jq wrk iproute2 nghttp2-client
 	clang-format cppcheck shellcheck pebble prometheus) ;;
+--bench) pkgs+=(wrk hey nghttp2-client nginx haproxy openssl python3) ;;
 "") ;;
-*) die "usage: $0 [--test]" ;;
+*) die "usage: $0 [--test|--bench]" ;;
 esac
 # installed PKG: true when dpkg has PKG fully installed.
 installed() {

@@ -431,30 +431,53 @@ static void stats_line(const json_t *e)
 	buf_release(&io);
 }
 
-/* Appends the running processes' figures of app to list. */
-static int app_stats(struct scheduler *sched, const char *app, json_t *list)
+/* Appends the figures of every running process of the apps to list, each app's
+ * oldest first, as ps:report lists them. All are measured at once: the scheduler
+ * asks side by side, as each measure takes a second. */
+static int apps_stats(struct scheduler *sched, const json_t *apps, json_t *list)
 {
-	struct sched_procs procs = SCHED_PROCS_INIT;
-	size_t i;
-	int ret = -1;
+	size_t napps = json_array_size(apps), i, k, n = 0, cap = 0;
+	struct sched_procs *procs = calloc(napps ? napps : 1, sizeof(*procs));
+	const struct sched_proc **run = NULL;
+	const char **ids = NULL, **owner = NULL;
+	struct docker_stats *u = NULL;
+	int *ok = NULL, ret = -1;
 
-	if (scheduler_list(sched, app, &procs) < 0)
-		return -1;
-	/* Oldest first, as ps:report lists them. */
-	for (i = procs.n; i-- > 0;) {
-		const struct sched_proc *p = &procs.v[i];
-		struct docker_stats u;
+	if (!procs)
+		return err_set("out of memory");
+	for (i = 0; i < napps; i++) {
+		if (scheduler_list(sched, json_string_value(json_array_get(apps, i)), &procs[i]) <
+		    0)
+			goto out;
+		cap += procs[i].n;
+	}
+	run = calloc(cap + 1, sizeof(*run));
+	ids = calloc(cap + 1, sizeof(*ids));
+	owner = calloc(cap + 1, sizeof(*owner));
+	u = calloc(cap + 1, sizeof(*u));
+	ok = calloc(cap + 1, sizeof(*ok));
+	if (!run || !ids || !owner || !u || !ok) {
+		err_set("out of memory");
+		goto out;
+	}
+	for (i = 0; i < napps; i++)
+		for (k = procs[i].n; k-- > 0;)
+			if (!strcmp(procs[i].v[k].state, "running")) {
+				run[n] = &procs[i].v[k];
+				ids[n] = procs[i].v[k].id;
+				owner[n++] = json_string_value(json_array_get(apps, i));
+			}
+	if (scheduler_stats(sched, ids, n, 1, u, ok) < 0)
+		goto out;
+	for (k = 0; k < n; k++) {
 		struct sched_state st;
 		json_t *e;
 
-		if (strcmp(p->state, "running"))
-			continue;
-		if (scheduler_stats(sched, p->id, 1, &u) < 0 ||
-		    scheduler_state(sched, p->id, &st) < 0) {
+		if (!ok[k] || scheduler_state(sched, ids[k], &st) < 0) {
 			err_clear(); /* handled: it stopped meanwhile, so it is not listed */
 			continue;
 		}
-		if (!(e = stats_json(app, p, &u, st.restarts)) ||
+		if (!(e = stats_json(owner[k], run[k], &u[k], st.restarts)) ||
 		    json_array_append_new(list, e) < 0) {
 			err_set("out of memory");
 			goto out;
@@ -462,7 +485,14 @@ static int app_stats(struct scheduler *sched, const char *app, json_t *list)
 	}
 	ret = 0;
 out:
-	sched_procs_release(&procs);
+	for (i = 0; i < napps; i++)
+		sched_procs_release(&procs[i]);
+	free(procs);
+	free(run);
+	free(ids);
+	free(owner);
+	free(u);
+	free(ok);
 	return ret;
 }
 
@@ -488,9 +518,8 @@ int cmd_ps_stats(int argc, char **argv)
 	}
 	if (scheduler_new(&sched, NULL) < 0)
 		goto out;
-	json_array_foreach(apps, i, v)
-		if (app_stats(sched, json_string_value(v), list) < 0)
-			goto out;
+	if (apps_stats(sched, apps, list) < 0)
+		goto out;
 	if (json) {
 		cli_print_json(list, 0);
 	} else {

@@ -50,7 +50,7 @@ static void usage(FILE *out)
 		"                         default 60s)\n"
 		"\n"
 		"Control socket: $WHARF_ROUTER_SOCKET (default /run/wharf/router.sock).\n"
-		"State file:     $WHARF_ROOT/router/table.json\n");
+		"State files:    $WHARF_ROOT/router/table.json and table.json.journal\n");
 }
 
 static void on_ready_https(const char *listen, void *data)

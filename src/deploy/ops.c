@@ -87,7 +87,7 @@ void deploy__failed_log_save(const char *app, struct buf *output, const char *wh
 /* ---- per-container metrics ------------------------------------------------------------ */
 
 struct sample {
-	char app[64], type[64], name[128];
+	char app[64], type[64], name[128], id[72];
 	struct docker_stats st;
 	int restarts;
 };
@@ -134,9 +134,8 @@ static double value_of(const struct sample *x, size_t fam)
 	}
 }
 
-/* Samples every running process of app into *v (grown as needed). A process
- * that went away between the list and its stats is skipped. */
-static int sample_app(struct scheduler *s, const char *app, struct sample **v, size_t *n)
+/* Appends every running process of app to *v (grown as needed), unmeasured. */
+static int list_app(struct scheduler *s, const char *app, struct sample **v, size_t *n)
 {
 	struct sched_procs procs = SCHED_PROCS_INIT;
 	size_t i;
@@ -146,7 +145,6 @@ static int sample_app(struct scheduler *s, const char *app, struct sample **v, s
 		return -1;
 	for (i = 0; i < procs.n; i++) {
 		const struct sched_proc *p = &procs.v[i];
-		struct sched_state state;
 		struct sample *grown, *x;
 
 		if (strcmp(p->state, "running"))
@@ -158,20 +156,55 @@ static int sample_app(struct scheduler *s, const char *app, struct sample **v, s
 		*v = grown;
 		x = &grown[*n];
 		memset(x, 0, sizeof(*x));
-		if (scheduler_stats(s, p->id, 0, &x->st) < 0 ||
-		    scheduler_state(s, p->id, &state) < 0) {
-			err_clear(); /* handled: it stopped meanwhile */
-			continue;
-		}
 		snprintf(x->app, sizeof(x->app), "%s", app);
 		snprintf(x->type, sizeof(x->type), "%s", p->type);
 		snprintf(x->name, sizeof(x->name), "%s", p->name);
-		x->restarts = state.restarts;
+		snprintf(x->id, sizeof(x->id), "%s", p->id);
 		(*n)++;
 	}
 	ret = 0;
 out:
 	sched_procs_release(&procs);
+	return ret;
+}
+
+/* Measures the n processes of v all at once (the scheduler asks side by side: a
+ * scrape of many containers must not take a second each) and drops those that
+ * went away meanwhile; *n becomes the number kept. */
+static int measure(struct scheduler *s, struct sample *v, size_t *n)
+{
+	const char **ids = *n ? calloc(*n, sizeof(*ids)) : NULL;
+	struct docker_stats *st = *n ? calloc(*n, sizeof(*st)) : NULL;
+	int *ok = *n ? calloc(*n, sizeof(*ok)) : NULL;
+	size_t i, kept = 0;
+	int ret = -1;
+
+	if (*n && (!ids || !st || !ok)) {
+		err_set("out of memory");
+		goto out;
+	}
+	for (i = 0; i < *n; i++)
+		ids[i] = v[i].id;
+	if (scheduler_stats(s, ids, *n, 0, st, ok) < 0)
+		goto out;
+	for (i = 0; i < *n; i++) {
+		struct sched_state state;
+
+		if (!ok[i] || scheduler_state(s, v[i].id, &state) < 0) {
+			err_clear(); /* handled: it stopped meanwhile */
+			continue;
+		}
+		v[kept] = v[i];
+		v[kept].st = st[i];
+		v[kept].restarts = state.restarts;
+		kept++;
+	}
+	*n = kept;
+	ret = 0;
+out:
+	free(ids);
+	free(st);
+	free(ok);
 	return ret;
 }
 
@@ -198,8 +231,10 @@ int deploy_metrics(struct buf *out, struct scheduler *s)
 	if (app_list(&apps) < 0)
 		goto out;
 	json_array_foreach(apps, i, a)
-		if (sample_app(s, json_string_value(a), &v, &n) < 0)
+		if (list_app(s, json_string_value(a), &v, &n) < 0)
 			goto out;
+	if (measure(s, v, &n) < 0)
+		goto out;
 	/* One family at a time, as the text format wants its samples grouped. */
 	for (j = 0; j < sizeof(families) / sizeof(*families); j++) {
 		if (buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", families[j].name,

@@ -243,6 +243,26 @@ void docker_free(struct docker *d)
 	free(d);
 }
 
+int docker__clone(const struct docker *d, struct docker **out)
+{
+	struct docker *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (!c)
+		return err_set("out of memory");
+	c->host = strdup(d->host);
+	c->sock = strdup(d->sock);
+	memcpy(c->version, d->version, sizeof(c->version));
+	c->renegotiated = d->renegotiated;
+	c->h = curl_easy_init();
+	if (!c->host || !c->sock || !c->h) {
+		docker_free(c);
+		return err_set("out of memory");
+	}
+	*out = c;
+	return 0;
+}
+
 const char *docker__sock(const struct docker *d)
 {
 	return d->sock;

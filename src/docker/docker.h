@@ -171,6 +171,13 @@ int docker_container_logs_since(struct docker *d, const char *id, int follow, in
  * second), so precpu_stats is set and a CPU % can be computed; with one_shot it
  * answers at once (cumulative counters only). */
 int docker_container_stats(struct docker *d, const char *id, int one_shot, json_t **out);
+/* The same for n containers at once: outs[i] gets ids[i]'s stats object, or NULL
+ * when it failed (the container went away). The daemon takes about a second per
+ * container even one-shot, so up to DOCKER_STATS_CONNS connections of their own
+ * ask side by side (this one when no thread can start). */
+#define DOCKER_STATS_CONNS 16
+int docker_containers_stats(struct docker *d, const char *const *ids, size_t n, int one_shot,
+			    json_t **outs);
 /* What `docker stats` shows of a stats object. */
 struct docker_stats {
 	double cpu_percent;                     /* of one CPU: 200 = two CPUs busy; 0 one-shot */

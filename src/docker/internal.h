@@ -67,6 +67,9 @@ int docker__http_stream(const struct docker__stream_req *req, long *status, stru
 int docker__parse_docker_host(const char *host, struct buf *sock);
 /* The unix socket path of a connected client ("/var/run/docker.sock"); borrowed. */
 const char *docker__sock(const struct docker *d);
+/* A second client on d's daemon and API version, with a connection of its own (for
+ * another thread): no negotiation. */
+int docker__clone(const struct docker *d, struct docker **out);
 
 /* Picks the API version to speak: min(client_max, daemon_api), refusing it when it
  * is below daemon_min (NULL or "" means the daemon did not say) or below the oldest

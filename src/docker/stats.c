@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <strings.h>
 
 int docker_container_stats(struct docker *d, const char *id, int one_shot, json_t **out)
@@ -30,6 +31,65 @@ int docker_container_stats(struct docker *d, const char *id, int one_shot, json_
 out:
 	buf_release(&p);
 	return ret;
+}
+
+/* The work docker_containers_stats() shares among its threads: each takes the
+ * next index until none is left. */
+struct stats_job {
+	const struct docker *proto;
+	const char *const *ids;
+	size_t n, next;
+	int one_shot;
+	json_t **outs;
+	pthread_mutex_t mu;
+};
+
+static void *stats_worker(void *arg)
+{
+	struct stats_job *j = arg;
+	struct docker *d = NULL;
+	size_t i;
+
+	if (docker__clone(j->proto, &d) < 0) {
+		err_clear(); /* handled: the other threads take this one's share */
+		return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&j->mu);
+		i = j->next++;
+		pthread_mutex_unlock(&j->mu);
+		if (i >= j->n)
+			break;
+		if (docker_container_stats(d, j->ids[i], j->one_shot, &j->outs[i]) < 0)
+			err_clear(); /* handled: outs[i] stays NULL, as documented */
+	}
+	docker_free(d);
+	return NULL;
+}
+
+int docker_containers_stats(struct docker *d, const char *const *ids, size_t n, int one_shot,
+			    json_t **outs)
+{
+	pthread_t th[DOCKER_STATS_CONNS];
+	struct stats_job j = { .proto = d, .ids = ids, .n = n, .one_shot = one_shot, .outs = outs };
+	size_t k, started = 0;
+
+	memset(outs, 0, n * sizeof(*outs));
+	if (pthread_mutex_init(&j.mu, NULL))
+		return err_set("cannot make a mutex");
+	for (k = 0; k < n && k < DOCKER_STATS_CONNS; k++) {
+		if (pthread_create(&th[k], NULL, stats_worker, &j))
+			break;
+		started++;
+	}
+	for (k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+	pthread_mutex_destroy(&j.mu);
+	/* No thread (none could start, or every clone failed): this connection asks. */
+	for (k = j.next < n ? j.next : n; k < n; k++)
+		if (docker_container_stats(d, ids[k], one_shot, &outs[k]) < 0)
+			err_clear(); /* handled: outs[k] stays NULL, as documented */
+	return 0;
 }
 
 static unsigned long long u64(const json_t *obj, const char *key)

@@ -315,19 +315,26 @@ json_t *router__route_to_json(const struct route_def *rs);
 struct sockaddr_in;
 int router__target_parse(struct sockaddr_in *sa, const char *s);
 
-/* The state file: {"version": 1, "apps": {"<app>": {"domains": […], "targets": […]}}}.
+/* The state file: {"apps": {"<app>": {"domains": […], "targets": […]}}, "generation": G,
+ * "version": 1} (no "generation": 0, a table written before the journal).
  * router__table_parse() fills *out with n specs (caller releases each and frees
  * the array); an invalid file is an error naming what is wrong. */
-int router__table_parse(struct route_def **out, size_t *n, const char *text, size_t len);
-json_t *router__table_to_json(const struct route_def *const *specs, size_t n);
+int router__table_parse(struct route_def **out, size_t *n, unsigned long long *generation,
+			const char *text, size_t len);
+json_t *router__table_to_json(const struct route_def *const *specs, size_t n,
+			      unsigned long long generation);
 /* One app's value in the table; new reference or NULL. */
 json_t *router__table_entry_json(const struct route_def *rs);
+/* Parses one app's value v (the table's or a journal record's) into rs, which the caller
+ * releases even on failure; 0, or -1 (err_set naming the app). */
+int router__table_entry_parse(struct route_def *rs, const char *app, const json_t *v);
 /* The same text as json_dumps(router__table_to_json(), JSON_INDENT(2) | JSON_SORT_KEYS),
  * in pieces: _entry_text appends one app's ("    \"app\": {…}", indented as in the
  * table); _text_join appends the table made of n pieces, given in strcmp() order of
  * their apps. 0, or -1 (err_set). */
 int router__table_entry_text(struct buf *out, const struct route_def *rs);
-int router__table_text_join(struct buf *out, const char *const *pieces, size_t n);
+int router__table_text_join(struct buf *out, const char *const *pieces, size_t n,
+			    unsigned long long generation);
 
 /* ---- string-keyed hash table (map.c) ------------------------------------------- */
 
@@ -505,9 +512,35 @@ enum router_persist_kind {
 };
 struct router;
 typedef void router_persist_fn(struct router *r, int status, const char *why, void *data);
-/* (Re)builds the writer's table from the apps in r (after restoring the table, before
- * the loop runs); 0, or -1 (err_set). */
-int router__persist_init(struct router *r);
+/* What router__table_load() found on disk: the table's generation and the journal's
+ * state, <state file>.journal, whose first line is {"generation": G, "journal": 1} and
+ * every other one record: {"<app>": <the app's value in the table>} or {"<app>": null}
+ * (removed). See persist.c's head for the crash windows. */
+struct router_disk {
+	unsigned long long generation; /* of the table (0: none, or written before journals) */
+	size_t records, bytes;         /* the journal's records replayed, its length up to them */
+	int journal_ok;                /* 0: missing, or stale (G-1): a fresh one is written
+					* before the first append */
+	int torn;                      /* its last line had no newline (ignored) */
+};
+#define ROUTER_DISK_INIT      \
+	{                     \
+		0, 0, 0, 0, 0 \
+	}
+/* Reads state_file and replays its journal onto it: *out gets the n apps (the caller
+ * releases each and frees the array). A missing table is empty, a missing journal has
+ * no record. 0, or -1 (err_set naming the file, and the line of a bad journal record). */
+int router__table_load(struct route_def **out, size_t *n, struct router_disk *disk,
+		       const char *state_file);
+/* Replays a journal's text onto apps (app -> struct route_def *, which it frees and
+ * replaces), given disk->generation (the table's); sets the rest of *disk. */
+int router__journal_replay(struct router_map *apps, struct router_disk *disk, const char *path,
+			   const char *text, size_t len);
+int router__journal_path(struct buf *out, const char *state_file); /* "<state file>.journal" */
+/* (Re)builds the writer's table from specs, the n apps restored (router__table_load(),
+ * before the loop runs), and its view of the files from disk; 0, or -1 (err_set). */
+int router__persist_init(struct router *r, const struct route_def *specs, size_t n,
+			 const struct router_disk *disk);
 /* Copies what it needs of spec; 0, or -1 (err_set) and done() is never called. */
 int router__persist_submit(struct router *r, enum router_persist_kind kind,
 			   const struct route_def *spec, router_persist_fn *done, void *data);

@@ -321,7 +321,8 @@ json_t *router__table_entry_json(const struct route_def *rs)
 	return one;
 }
 
-json_t *router__table_to_json(const struct route_def *const *specs, size_t n)
+json_t *router__table_to_json(const struct route_def *const *specs, size_t n,
+			      unsigned long long generation)
 {
 	json_t *apps = json_object(), *one;
 	size_t i;
@@ -335,7 +336,8 @@ json_t *router__table_to_json(const struct route_def *const *specs, size_t n)
 			return NULL;
 		}
 	}
-	return json_pack("{s:i, s:o}", "version", 1, "apps", apps);
+	return json_pack("{s:i, s:I, s:o}", "version", 1, "generation", (json_int_t)generation,
+			 "apps", apps);
 }
 
 /* The text json_dumps(JSON_INDENT(2) | JSON_SORT_KEYS) gives the table is made of one
@@ -367,31 +369,52 @@ out:
 	return ret;
 }
 
-int router__table_text_join(struct buf *out, const char *const *pieces, size_t n)
+int router__table_text_join(struct buf *out, const char *const *pieces, size_t n,
+			    unsigned long long generation)
 {
 	size_t i;
 
-	if (!n)
-		return buf_addstr(out, "{\n  \"apps\": {},\n  \"version\": 1\n}");
-	if (buf_addstr(out, "{\n  \"apps\": {\n") < 0)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (buf_addstr(out, pieces[i]) < 0 || buf_addstr(out, i + 1 < n ? ",\n" : "\n") < 0)
+	if (!n) {
+		if (buf_addstr(out, "{\n  \"apps\": {},\n") < 0)
 			return -1;
-	return buf_addstr(out, "  },\n  \"version\": 1\n}");
+	} else {
+		if (buf_addstr(out, "{\n  \"apps\": {\n") < 0)
+			return -1;
+		for (i = 0; i < n; i++)
+			if (buf_addstr(out, pieces[i]) < 0 ||
+			    buf_addstr(out, i + 1 < n ? ",\n" : "\n") < 0)
+				return -1;
+		if (buf_addstr(out, "  },\n") < 0)
+			return -1;
+	}
+	return buf_addf(out, "  \"generation\": %llu,\n  \"version\": 1\n}", generation);
 }
 
-int router__table_parse(struct route_def **out, size_t *n, const char *text, size_t len)
+int router__table_entry_parse(struct route_def *rs, const char *app, const json_t *v)
+{
+	rs->drain_timeout_ms = 30000;
+	if (router__route_from_json(rs, app, v) < 0) {
+		err_prefix("app '%s': ", app);
+		return -1;
+	}
+	if (rs->has_health)
+		return err_set("app '%s': unexpected 'health' in the table", app);
+	return 0;
+}
+
+int router__table_parse(struct route_def **out, size_t *n, unsigned long long *generation,
+			const char *text, size_t len)
 {
 	struct route_def *specs = NULL;
 	json_error_t jerr;
-	json_t *root, *apps, *v;
+	json_t *root, *apps, *v, *gen;
 	const char *app;
 	size_t i, count = 0;
 	int ret = -1;
 
 	*out = NULL;
 	*n = 0;
+	*generation = 0;
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
 		return err_set("invalid JSON: %s (line %d)", jerr.text, jerr.line);
@@ -399,6 +422,13 @@ int router__table_parse(struct route_def **out, size_t *n, const char *text, siz
 		err_set("expected an object with \"version\": 1");
 		goto out;
 	}
+	/* A table written before the journal has none: generation 0. */
+	gen = json_object_get(root, "generation");
+	if (gen && (!json_is_integer(gen) || json_integer_value(gen) < 0)) {
+		err_set("expected \"generation\" to be an integer >= 0");
+		goto out;
+	}
+	*generation = gen ? (unsigned long long)json_integer_value(gen) : 0;
 	apps = json_object_get(root, "apps");
 	if (!json_is_object(apps)) {
 		err_set("expected \"apps\" to be an object");
@@ -409,16 +439,8 @@ int router__table_parse(struct route_def **out, size_t *n, const char *text, siz
 		goto out;
 	}
 	json_object_foreach(apps, app, v) {
-		struct route_def *rs = &specs[count++];
-		rs->drain_timeout_ms = 30000;
-		if (router__route_from_json(rs, app, v) < 0) {
-			err_prefix("app '%s': ", app);
+		if (router__table_entry_parse(&specs[count++], app, v) < 0)
 			goto out;
-		}
-		if (rs->has_health) {
-			err_set("app '%s': unexpected 'health' in the table", app);
-			goto out;
-		}
 	}
 	*out = specs;
 	*n = count;

@@ -274,27 +274,28 @@ void router__app_remove(struct router *r, struct app *a)
 
 static int restore(struct router *r, size_t *napps)
 {
-	struct buf text = BUF_INIT;
+	struct router_disk disk = ROUTER_DISK_INIT;
 	struct route_def *specs = NULL;
 	struct target **retired;
-	size_t i, n = 0, nretired;
+	size_t i, n = 0;
+	size_t nretired;
 	int ret = -1;
 
 	*napps = 0;
 	if (!r->opts.state_file)
 		return 0;
-	if (fs_read_file(r->opts.state_file, &text, 16 * 1024 * 1024) < 0) {
-		if (errno == ENOENT) {
-			err_clear(); /* handled: no state file yet is an empty table */
-			ret = 0;
-		}
+	/* The table and its journal replayed; a bad one is an error naming the file. */
+	if (router__table_load(&specs, &n, &disk, r->opts.state_file) < 0)
 		goto out;
-	}
-	if (router__table_parse(&specs, &n, text.buf, text.len) < 0) {
-		err_set("invalid router state file %s: %s (fix or remove it)", r->opts.state_file,
-			err_msg());
+	if (disk.torn)
+		fprintf(stderr,
+			"wharf router: %s.journal: ignored its last line, cut short by a crash "
+			"(never acknowledged)\n",
+			r->opts.state_file);
+	/* The writer starts from what will be served: the next write keeps every app. Before
+	 * router__app_apply(), which takes what it needs of each spec. */
+	if (router__persist_init(r, specs, n, &disk) < 0)
 		goto out;
-	}
 	for (i = 0; i < n; i++) {
 		if (router__app_apply(r, &specs[i], &retired, &nretired) < 0)
 			goto out;
@@ -303,13 +304,9 @@ static int restore(struct router *r, size_t *napps)
 	*napps = n;
 	ret = 0;
 out:
-	/* The writer starts from what is served: the next write keeps every app. */
-	if (ret == 0 && router__persist_init(r) < 0)
-		ret = -1;
 	for (i = 0; i < n; i++)
 		router__route_release(&specs[i]);
 	free(specs);
-	buf_release(&text);
 	return ret;
 }
 

@@ -357,18 +357,43 @@ int router__tls_feed(struct tls_conn *t, const char *in, size_t len, struct buf 
 	return ret;
 }
 
+static int seal_one(struct tls_conn *t, const char *data, size_t len)
+{
+	if (len && SSL_write(t->ssl, data, (int)len) != (int)len) {
+		ERR_clear_error();
+		return err_set("TLS write failed");
+	}
+	return 0;
+}
+
+/* Buffers that fit in one record together (a response head and a short body) are
+ * gathered and sealed as one TLS record rather than a record each: one AEAD pass and
+ * 22 bytes of framing fewer per buffer (nginx gathers into its ssl_buffer_size buffer,
+ * HAProxy into its output buffer, before SSL_write). */
 int router__tls_seal(struct tls_conn *t, const uv_buf_t *bufs, unsigned n, struct buf *wire)
 {
+	static char gather[16384];
+	size_t have = 0;
 	unsigned i;
 
 	for (i = 0; i < n; i++) {
 		if (!bufs[i].len)
 			continue;
-		if (SSL_write(t->ssl, bufs[i].base, (int)bufs[i].len) != (int)bufs[i].len) {
-			ERR_clear_error();
-			return err_set("TLS write failed");
+		if (have + bufs[i].len > sizeof(gather)) {
+			if (seal_one(t, gather, have) < 0)
+				return -1;
+			have = 0;
 		}
+		if (bufs[i].len > sizeof(gather)) {
+			if (seal_one(t, bufs[i].base, bufs[i].len) < 0)
+				return -1;
+			continue;
+		}
+		memcpy(gather + have, bufs[i].base, bufs[i].len);
+		have += bufs[i].len;
 	}
+	if (seal_one(t, gather, have) < 0)
+		return -1;
 	return drain_wire(t, wire);
 }
 

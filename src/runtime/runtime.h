@@ -243,9 +243,11 @@ struct scheduler_ops {
 	/* since: seconds since 1970, 0 from the start. */
 	int (*logs)(struct scheduler *s, const char *id, int follow, int tail, long long since,
 		    docker_output_fn *fn, void *data);
-	/* What a process uses now; with sample the scheduler measures over an
-	 * interval first (about a second), so cpu_percent is set. */
-	int (*stats)(struct scheduler *s, const char *id, int sample, struct docker_stats *out);
+	/* What n processes use now, asked side by side: out[i] of ids[i], ok[i] 0 when
+	 * it could not be measured (it went away). With sample the scheduler measures
+	 * over an interval first (about a second), so cpu_percent is set. */
+	int (*stats)(struct scheduler *s, const char *const *ids, size_t n, int sample,
+		     struct docker_stats *out, int *ok);
 	/* The processes running in it: {"Titles": [...], "Processes": [[...]...]}. */
 	int (*top)(struct scheduler *s, const char *id, json_t **out);
 	int (*state)(struct scheduler *s, const char *id, struct sched_state *out);
@@ -300,7 +302,8 @@ int scheduler_logs(struct scheduler *s, const char *id, int follow, int tail, do
 		   void *data);
 int scheduler_logs_since(struct scheduler *s, const char *id, int follow, int tail, long long since,
 			 docker_output_fn *fn, void *data);
-int scheduler_stats(struct scheduler *s, const char *id, int sample, struct docker_stats *out);
+int scheduler_stats(struct scheduler *s, const char *const *ids, size_t n, int sample,
+		    struct docker_stats *out, int *ok);
 int scheduler_top(struct scheduler *s, const char *id, json_t **out);
 int scheduler_state(struct scheduler *s, const char *id, struct sched_state *out);
 int scheduler_events(struct scheduler *s, const char *app, long long since, long long until,

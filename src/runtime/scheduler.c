@@ -105,15 +105,26 @@ static int local_logs(struct scheduler *s, const char *id, int follow, int tail,
 	return docker_container_logs_since(D(s), id, follow, tail, 0, since, fn, data);
 }
 
-static int local_stats(struct scheduler *s, const char *id, int sample, struct docker_stats *out)
+static int local_stats(struct scheduler *s, const char *const *ids, size_t n, int sample,
+		       struct docker_stats *out, int *ok)
 {
-	json_t *st = NULL;
+	json_t **st = n ? calloc(n, sizeof(*st)) : NULL;
+	size_t i;
 
-	memset(out, 0, sizeof(*out));
-	if (docker_container_stats(D(s), id, !sample, &st) < 0)
+	if (n && !st)
+		return err_set("out of memory");
+	if (docker_containers_stats(D(s), ids, n, !sample, st) < 0) {
+		free(st);
 		return -1;
-	docker_stats_summary(st, out);
-	json_decref(st);
+	}
+	for (i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		ok[i] = st[i] != NULL;
+		if (st[i])
+			docker_stats_summary(st[i], &out[i]);
+		json_decref(st[i]);
+	}
+	free(st);
 	return 0;
 }
 
@@ -587,9 +598,10 @@ int scheduler_logs_since(struct scheduler *s, const char *id, int follow, int ta
 	return s->ops->logs(s, id, follow, tail, since, fn, data);
 }
 
-int scheduler_stats(struct scheduler *s, const char *id, int sample, struct docker_stats *out)
+int scheduler_stats(struct scheduler *s, const char *const *ids, size_t n, int sample,
+		    struct docker_stats *out, int *ok)
 {
-	return s->ops->stats(s, id, sample, out);
+	return s->ops->stats(s, ids, n, sample, out, ok);
 }
 
 int scheduler_top(struct scheduler *s, const char *id, json_t **out)

@@ -115,6 +115,7 @@ static void test_target_parse(void **state)
 
 static void test_table_round_trip(void **state)
 {
+	unsigned long long gen = 0;
 	struct route_def a, b, *back = NULL;
 	const struct route_def *specs[2];
 	json_t *table;
@@ -128,11 +129,12 @@ static void test_table_round_trip(void **state)
 		put(&b, "api", "{\"domains\": [], \"targets\": [], \"drain_timeout_ms\": 5}"), 0);
 	specs[0] = &a;
 	specs[1] = &b;
-	table = router__table_to_json(specs, 2);
+	table = router__table_to_json(specs, 2, 7);
 	assert_non_null(table);
 	text = json_dumps(table, JSON_SORT_KEYS);
-	assert_int_equal(router__table_parse(&back, &n, text, strlen(text)), 0);
+	assert_int_equal(router__table_parse(&back, &n, &gen, text, strlen(text)), 0);
 	assert_int_equal(n, 2);
+	assert_int_equal(gen, 7);
 	for (i = 0; i < n; i++) {
 		if (!strcmp(back[i].app, "web")) {
 			assert_string_equal(back[i].domains[0], "a.com");
@@ -152,6 +154,7 @@ static void test_table_round_trip(void **state)
 
 static void test_table_invalid(void **state)
 {
+	unsigned long long gen = 0;
 	static const char *const bad[] = {
 		"not json",
 		"{}",
@@ -161,6 +164,8 @@ static void test_table_invalid(void **state)
 		"{\"version\": 1, \"apps\": {\"a\": {\"domains\": [], \"targets\": [\"x\"]}}}",
 		"{\"version\": 1, \"apps\": {\"a\": {\"domains\": [], \"targets\": [], \"health\": "
 		"{}}}}",
+		"{\"version\": 1, \"generation\": -1, \"apps\": {}}",
+		"{\"version\": 1, \"generation\": \"1\", \"apps\": {}}",
 		NULL
 	};
 	struct route_def *specs;
@@ -168,11 +173,13 @@ static void test_table_invalid(void **state)
 	(void)state;
 
 	for (i = 0; bad[i]; i++) {
-		if (router__table_parse(&specs, &n, bad[i], strlen(bad[i])) == 0)
+		if (router__table_parse(&specs, &n, &gen, bad[i], strlen(bad[i])) == 0)
 			fail_msg("accepted: %s", bad[i]);
 	}
-	assert_int_equal(router__table_parse(&specs, &n, "{\"version\": 1, \"apps\": {}}", 26), 0);
+	assert_int_equal(
+		router__table_parse(&specs, &n, &gen, "{\"version\": 1, \"apps\": {}}", 26), 0);
 	assert_int_equal(n, 0);
+	assert_int_equal(gen, 0); /* a table written before the journal */
 	free(specs);
 }
 
@@ -198,6 +205,7 @@ static void test_route_to_json(void **state)
  * "left out" (a deploy's PUT leaves them out and must not reset them). */
 static void test_route_options(void **state)
 {
+	unsigned long long gen = 0;
 	struct route_def a, b, c, *back = NULL;
 	const struct route_def *specs[2];
 	json_t *table, *o;
@@ -228,11 +236,11 @@ static void test_route_options(void **state)
 	json_decref(o);
 	specs[0] = &a;
 	specs[1] = &b;
-	table = router__table_to_json(specs, 2);
+	table = router__table_to_json(specs, 2, 7);
 	text = json_dumps(table, JSON_SORT_KEYS | JSON_COMPACT);
 	assert_non_null(
 		strstr(text, "\"api\":{\"domains\":[],\"drain_timeout_ms\":30000,\"targets\":[]}"));
-	assert_int_equal(router__table_parse(&back, &n, text, strlen(text)), 0);
+	assert_int_equal(router__table_parse(&back, &n, &gen, text, strlen(text)), 0);
 	assert_int_equal(n, 2);
 	for (i = 0; i < n; i++) {
 		if (!strcmp(back[i].app, "web"))
@@ -367,8 +375,8 @@ static void test_table_text_pieces(void **state)
 		for (i = 0; i < n; i++)
 			pieces[i] = one[order[i] - rs].buf;
 		buf_reset(&all);
-		assert_int_equal(router__table_text_join(&all, pieces, n), 0);
-		table = router__table_to_json(order, n);
+		assert_int_equal(router__table_text_join(&all, pieces, n, 7), 0);
+		table = router__table_to_json(order, n, 7);
 		want = json_dumps(table, JSON_INDENT(2) | JSON_SORT_KEYS);
 		assert_string_equal(all.buf, want);
 		free(want);
