@@ -462,6 +462,18 @@ reached"
 	run wharf_ssh_key "$k" redis:link "$SVC_REDIS" "$SVC_APP"
 	assert_failure
 	assert_output --partial "has no access to redis service '$SVC_REDIS'"
+	# A removed key's grants go with it: the same name added again later has none.
+	run wharf redis:acl-add "$SVC_REDIS" "$k"
+	assert_success
+	run wharf ssh-keys:remove "$k"
+	assert_success
+	run wharf redis:acl-list "$SVC_REDIS"
+	refute_line "$k"
+	wharf ssh-keys:add "$k" --role deployer <"$WHARF_KEYS/$k.pub" >/dev/null
+	wharf acl:add "$SVC_APP" "$k" >/dev/null
+	run wharf_ssh_key "$k" redis:link "$SVC_REDIS" "$SVC_APP"
+	assert_failure
+	assert_output --partial "has no access to redis service '$SVC_REDIS'"
 }
 
 @test "make up again (new wharf, plugin:update, the services image, ps:restore) keeps every service and its data" {
