@@ -362,9 +362,14 @@ http://www.$app.example"
 	assert_output "clean me"
 	docker inspect "$other" >/dev/null
 	docker rm -f "$other" >/dev/null
+	# Every app: earlier tests may have left dangling images of their own; a second run
+	# finds nothing left.
 	run wharf_ssh cleanup
 	assert_success
 	assert_line --index 0 "-----> Cleaning up"
+	assert_line --regexp "^-----> Removed [0-9]+ containers? and [0-9]+ images?$"
+	run wharf_ssh cleanup
+	assert_success
 	assert_line "-----> Removed 0 containers and 0 images"
 	run wharf_ssh cleanup "$app" extra
 	assert_failure 1
