@@ -124,7 +124,7 @@ teardown_file() {
 	run ctl http://x/apps/opt/options
 	assert_output '{"app":"opt","options":{"max_body_bytes":1073741824,"redirect_https":false}}'
 	run bash -c 'python3 "$1" table "$2" | grep -c max_body_bytes' _ \
-		"$BATS_TEST_DIRNAME/lib/router_table.py" "$WHARF_ROOT/router/table.json"
+		"${WHARF_REPO:-$BATS_TEST_DIRNAME/../..}/tests/e2e/lib/router_table.py" "$WHARF_ROOT/router/table.json"
 	assert_output 0
 }
 
@@ -213,7 +213,7 @@ teardown_file() {
 	run ctl http://x/apps/keep/options
 	assert_output '{"app":"keep","options":{"max_body_bytes":1073741824,"redirect_https":false}}'
 	run bash -c 'python3 "$1" table "$2" | grep -c max_body_bytes' _ \
-		"$BATS_TEST_DIRNAME/lib/router_table.py" "$WHARF_ROOT/router/table.json"
+		"${WHARF_REPO:-$BATS_TEST_DIRNAME/../..}/tests/e2e/lib/router_table.py" "$WHARF_ROOT/router/table.json"
 	assert_output 0
 	ctl -X DELETE http://x/apps/keep >/dev/null
 }
