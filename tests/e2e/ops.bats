@@ -94,7 +94,10 @@ within10() {
 	assert_success
 	run wharf metrics:report --metrics-listen
 	assert_output "127.0.0.1:$port"
-	wharf metrics:serve >"$TEST_TMP/serve.log" 2>&1 &
+	# The binary itself, not the wharf() function: $! must be the server's own pid (a
+	# function in the background is a subshell, and killing it leaves the server running
+	# with bats' output open, so the whole run never ends). fd 3 is bats' TAP stream.
+	"$WHARF_BIN" metrics:serve >"$TEST_TMP/serve.log" 2>&1 3>&- &
 	SERVE_PID=$!
 	eventually 10 curl -fsS -o /dev/null "http://127.0.0.1:$port/metrics"
 	# Bound to loopback only.
@@ -267,7 +270,7 @@ within10() {
 	[ "$(jq -r '.requests >= 6 and .errors == 0 and .p50_seconds > 0 and .p99_seconds >= .p50_seconds' <<<"$output")" = true ]
 	# Over a window: requests made during it are counted as a rate. They go on (at most 20 s)
 	# until the command is done, so a slow ssh login on a busy machine cannot miss them.
-	(for _ in $(seq 100); do app_url_get "$app" >/dev/null; sleep 0.2; done) &
+	(for _ in $(seq 100); do app_url_get "$app" >/dev/null; sleep 0.2; done) 3>&- &
 	load=$!
 	run wharf_ssh router:stats "$app" --window 2 --format json
 	kill "$load" 2>/dev/null || true
