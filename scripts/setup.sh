@@ -33,12 +33,18 @@ done
 find "$WHARF_HOME" -maxdepth 3 \( -name '*.json' -o -name audit.log \) -type f \
 	-not -path "$WHARF_HOME/plugins/*" -not -path "$WHARF_HOME/router/*" -exec chmod go-rwx {} +
 
-# The bundled plugins (plugins/ in the repo), installed once; `plugin:update NAME` refreshes one.
+# The bundled plugins (plugins/ in the repo): installed the first time, brought to this
+# checkout's version by `plugin:update` on every later `make up` (an upgrade). A failed update
+# keeps the old version (docs/plugins.md) and is only reported.
 for p in /usr/local/share/wharf/plugins/*/; do
 	[ -d "$p" ] || continue
 	name=$(basename "$p")
-	WHARF_ROOT=$WHARF_HOME /usr/local/bin/wharf plugin:installed "$name" ||
+	if WHARF_ROOT=$WHARF_HOME /usr/local/bin/wharf plugin:installed "$name"; then
+		WHARF_ROOT=$WHARF_HOME /usr/local/bin/wharf plugin:update "$name" >/dev/null ||
+			note "plugin:update $name failed; the installed version stays"
+	else
 		WHARF_ROOT=$WHARF_HOME /usr/local/bin/wharf plugin:install "$p" --name "$name"
+	fi
 done
 
 # Containers run with host networking only (DESIGN.md): a daemon wharf starts itself gets no

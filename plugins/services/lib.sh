@@ -106,11 +106,28 @@ ensure_image() {
 	docker rm "$cid" >/dev/null
 }
 
+# svc_image NAME: the image NAME runs: the one it recorded (IMAGE), so a plugin update does not
+# move a running service; when that image is gone from Docker (removed by hand, a new Docker
+# data root), this plugin's image instead, recorded from then on. Every image holds the same
+# Debian server versions, so the data on the host starts on either; losing an image must never
+# keep a service's data from coming back.
+svc_image() {
+	f=$(svc_dir "$1")/IMAGE
+	img=$(cat "$f" 2>/dev/null || true)
+	if [ -z "$img" ] || ! docker image inspect "$img" >/dev/null 2>&1; then
+		ensure_image >&2
+		img=$(image_tag)
+		printf '%s\n' "$img" >"$f.tmp" && mv -f "$f.tmp" "$f"
+	fi
+	echo "$img"
+}
+
 # as_root_in NAME CMD: runs CMD (sh) in a throwaway container with the service's directory on
 # /svc, as root: only it may change what the service's uid owns. No network.
 as_root_in() {
+	img=$(svc_image "$1") || return 1
 	docker run --rm --network none --user 0 --cap-drop ALL --cap-add CHOWN --cap-add DAC_OVERRIDE \
-		--cap-add FOWNER -v "$(svc_dir "$1"):/svc" "$(cat "$(svc_dir "$1")/IMAGE")" sh -c "$2"
+		--cap-add FOWNER -v "$(svc_dir "$1"):/svc" "$img" sh -c "$2"
 }
 
 # ---- the container -------------------------------------------------------------------------
@@ -131,17 +148,19 @@ svc_run() {
 	docker rm -f "$c" >/dev/null 2>&1 || true
 	svc_network_ensure "$1"
 	mem=$(cat "$d/MEMORY" 2>/dev/null || true)
+	img=$(svc_image "$1")
 	# shellcheck disable=SC2046 # engine_env prints "-e K=V" words without spaces
 	# (Docker's warning that a test dockerd forwards no IPv4 is not ours to show.)
 	out=$(docker run -d --name "$c" --hostname "$(svc_alias "$1")" \
 		--network "$c" --network-alias "$(svc_alias "$1")" \
 		--user "$ENGINE_UID:$ENGINE_UID" --init --restart unless-stopped \
 		--cap-drop ALL --security-opt no-new-privileges --pids-limit 512 \
+		--stop-signal "$ENGINE_STOP_SIGNAL" --stop-timeout 30 \
 		${mem:+--memory "${mem}m"} --log-opt max-size=10m --log-opt max-file=3 \
 		--label "wharf.root=$WHARF_ROOT" --label "wharf.service=$KIND/$1" \
 		--health-cmd "$ENGINE_HEALTH" --health-interval 2s --health-timeout 5s \
 		--health-retries 5 --health-start-period 60s \
-		-v "$d/data:/data" $(engine_env "$1") "$(cat "$d/IMAGE")" "$ENGINE_START" 2>&1) ||
+		-v "$d/data:/data" $(engine_env "$1") "$img" "$ENGINE_START" 2>&1) ||
 		fail "could not start the $KIND container $c: $out"
 	links_each "$1" connect_app
 	[ ! -s "$d/EXPOSE" ] || expose_run "$1"

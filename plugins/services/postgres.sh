@@ -10,6 +10,11 @@ ENGINE_VERSIONS=15
 ENGINE_DEFAULT_ALIAS=DATABASE
 ENGINE_EXT=dump
 ENGINE_START=wharf-postgres
+# SIGINT is Postgres' fast shutdown (as the official image's STOPSIGNAL): it ends the sessions,
+# writes a checkpoint and exits. SIGTERM (a smart shutdown) would wait for the linked apps'
+# pooled connections to close until Docker killed it, and every stop, restart and dockerd
+# restart would end in crash recovery.
+ENGINE_STOP_SIGNAL=SIGINT
 ENGINE_HEALTH='pg_isready -q -h 127.0.0.1 -U postgres'
 
 # Postgres' database name: the service's, with '-' as '_' (as Dokku does).

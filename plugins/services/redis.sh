@@ -10,6 +10,8 @@ ENGINE_VERSIONS=7
 ENGINE_DEFAULT_ALIAS=REDIS
 ENGINE_EXT=rdb
 ENGINE_START=wharf-redis
+# SIGTERM: redis-server saves and syncs its files, then exits.
+ENGINE_STOP_SIGNAL=SIGTERM
 ENGINE_HEALTH='REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG'
 
 engine_env() { echo "-e REDIS_PASSWORD=$(cat "$(svc_dir "$1")/PASSWORD")"; }
@@ -42,7 +44,7 @@ engine_import() {
 		rm -rf /svc/data/appendonlydir' || fail "could not put the dump in place"
 	docker run -d --rm --name "$c-import" --network none --user 10003:10003 \
 		-v "$(svc_dir "$name")/data:/data" -e "REDIS_PASSWORD=$(cat "$(svc_dir "$name")/PASSWORD")" \
-		"$(cat "$(svc_dir "$name")/IMAGE")" sh -c 'wharf-redis --appendonly no' >/dev/null ||
+		"$(svc_image "$name")" sh -c 'wharf-redis --appendonly no' >/dev/null ||
 		fail "could not load the dump"
 	n=0
 	until engine_ready "$c-import" >/dev/null 2>&1; do

@@ -28,6 +28,17 @@ on_post_delete() {
 	done
 }
 
+# post-ssh-key-remove KEY: the removed key's grants go with it, so a key added later under
+# the same name starts with none (as acl.json's grants of apps do).
+on_post_ssh_key_remove() {
+	for d in "$SERVICES_ROOT/$KIND"/*/; do
+		[ -s "$d/GRANTS" ] || continue
+		rest=$(grep -vxF "$1" "$d/GRANTS" || true)
+		printf '%s' "${rest:+$rest
+}" >"$d/GRANTS"
+	done
+}
+
 # post-rename OLD NEW: the links follow the app's new name; the services leave the old
 # network and join the new one (pre-deploy joins it too when NEW is deployed).
 on_post_rename() {

@@ -1,6 +1,7 @@
 /* sshkeys.c - ssh-keys:add, ssh-keys:list, ssh-keys:remove: the authorized_keys
  * file whose every line forces `wharf ssh-command --key NAME`. */
 #include "cli.h"
+#include "plugins/plugins.h"
 #include "receiver/receiver.h"
 
 #include <stdio.h>
@@ -261,6 +262,8 @@ int cmd_ssh_keys_remove(int argc, char **argv)
 	if (save_keys(&kept) < 0 || receiver_acl_forget(argv[1]) < 0)
 		goto out;
 	say_step("Removed key '%s'", argv[1]);
+	/* Grants plugins keep by key name go too (the services plugin's acl-add). */
+	plugins_post("post-ssh-key-remove", NULL, (const char *[]){ argv[1], NULL });
 	ret = 0;
 out:
 	lock_release(&l);
