@@ -1,7 +1,8 @@
 /* src/cluster/cluster.h - public interface of the cluster part: several hosts joined in a
  * Docker Swarm whose manager is wharf's own dockerd, and the private registry (Debian's
  * docker-registry, run as a host process) the workers pull wharf's images from. Talks to
- * the Engine API through src/docker; knows nothing of apps. See docs/cluster.md.
+ * the Engine API through src/docker; knows of apps only their names (the registry's
+ * repositories wharf/<app>). See docs/cluster.md.
  *
  * State, all under $WHARF_ROOT/cluster/ (0700; secrets 0600):
  *   cluster.json        the manager's address, the registry's address and credentials,
@@ -98,6 +99,16 @@ int cluster_remove_node(struct docker *d, const char *node, int force, int timeo
  * "hostname", "role", "state", "availability", "address", "leader", "tasks": [{"service",
  * "app", "slot", "state"}]}]}; caller decrefs. */
 int cluster_report(struct docker *d, json_t **out);
+
+/* ---- images (push.c) ---------------------------------------------------------- */
+
+/* Puts an image of d (the manager's dockerd) into the registry: tags local_ref
+ * ("wharf/<app>:<release>"; without a tag, latest) as ADDR:PORT/wharf/<app>:<tag>, pushes
+ * it with the registry's credentials and appends to pinned (may be NULL)
+ * "ADDR:PORT/wharf/<app>@sha256:…", the digest the registry stored: what a swarm service
+ * is pinned to. Fails when this host is not a cluster manager. */
+int cluster_push_image(struct docker *d, const char *app, const char *local_ref,
+		       struct buf *pinned);
 
 /* ---- the registry (registry.c) ------------------------------------------------ */
 

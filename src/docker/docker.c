@@ -365,11 +365,31 @@ int docker__stream(struct docker *d, const char *method, const char *path, const
 				    0);
 }
 
+static int stream_req(struct docker *d, const char *method, const char *path,
+		      const char *content_type, const char *const *headers, int body_fd,
+		      docker__chunk_fn *fn, void *data, long *status_out, long timeout_ms);
+
 int docker__stream_timed(struct docker *d, const char *method, const char *path,
 			 const char *content_type, int body_fd, docker__chunk_fn *fn, void *data,
 			 long *status_out, long timeout_ms)
 {
+	return stream_req(d, method, path, content_type, NULL, body_fd, fn, data, status_out,
+			  timeout_ms);
+}
+
+int docker__stream_headers(struct docker *d, const char *method, const char *path,
+			   const char *const *headers, docker__chunk_fn *fn, void *data,
+			   long *status_out)
+{
+	return stream_req(d, method, path, NULL, headers, -1, fn, data, status_out, 0);
+}
+
+static int stream_req(struct docker *d, const char *method, const char *path,
+		      const char *content_type, const char *const *headers, int body_fd,
+		      docker__chunk_fn *fn, void *data, long *status_out, long timeout_ms)
+{
 	struct docker__stream_req req = {
+		.headers = headers,
 		.sock_path = d->sock,
 		.method = method,
 		.content_type = content_type,

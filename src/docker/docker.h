@@ -63,6 +63,14 @@ int docker_image_inspect(struct docker *d, const char *ref, json_t **out);
 int docker_image_remove(struct docker *d, const char *ref, int force);
 /* Tags the image ref as repo:tag (POST /images/{ref}/tag). */
 int docker_image_tag(struct docker *d, const char *ref, const char *repo, const char *tag);
+/* Pushes name:tag to its registry (POST /images/{name}/push?tag=…). registry_auth is
+ * the X-Registry-Auth value (base64url JSON credentials; NULL: none). Each progress
+ * object goes to fn (may be NULL) as it arrives; an {"error": …} / errorDetail object
+ * in the stream fails the push with Docker's message. digest receives what the registry
+ * stored ("sha256:…", from the stream's final aux {"Tag", "Digest", "Size"}). */
+int docker_image_push(struct docker *d, const char *name, const char *tag,
+		      const char *registry_auth, docker_json_fn *fn, void *data,
+		      struct buf *digest);
 /* Lists images (GET /images/json) carrying every "key=value" label of the
  * NULL-terminated labels array (NULL: any), only untagged ones when dangling.
  * *out is a JSON array; caller decrefs. */

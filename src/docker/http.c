@@ -30,7 +30,8 @@ void http_reply_release(struct http_reply *r)
 /* Options every request shares. The URL's host is never resolved: the socket path
  * decides where the request goes, and "localhost" only fills the Host header. */
 static int setup_common(CURL *h, const char *sock_path, const char *method, const char *path,
-			const char *content_type, struct curl_slist **headers, char *errbuf)
+			const char *content_type, const char *const *extra,
+			struct curl_slist **headers, char *errbuf)
 {
 	struct buf url = BUF_INIT, ct = BUF_INIT;
 	struct curl_slist *l = NULL, *l2;
@@ -51,6 +52,16 @@ static int setup_common(CURL *h, const char *sock_path, const char *method, cons
 	if (!(l2 = curl_slist_append(l, "Expect:")))
 		goto oom;
 	l = l2;
+	for (; extra && *extra; extra++) {
+		/* A header line is one line: a CR or LF would start another header. */
+		if (strpbrk(*extra, "\r\n")) {
+			err_set("a request header holds a line break");
+			goto out;
+		}
+		if (!(l2 = curl_slist_append(l, *extra)))
+			goto oom;
+		l = l2;
+	}
 	errbuf[0] = '\0';
 	if (curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock_path) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_URL, url.buf) != CURLE_OK ||
@@ -117,7 +128,7 @@ int docker__http_perform(CURL *h, const char *sock_path, const char *method, con
 	if (!reply->body.max)
 		reply->body.max = DOCKER__REPLY_MAX;
 	reply->status = 0;
-	if (setup_common(h, sock_path, method, path, content_type, &headers, errbuf) < 0)
+	if (setup_common(h, sock_path, method, path, content_type, NULL, &headers, errbuf) < 0)
 		goto out;
 	if (body || strcmp(method, "POST") == 0) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body_len : 0));
@@ -242,7 +253,8 @@ int docker__http_stream(const struct docker__stream_req *req, long *status, stru
 	if (!c.h)
 		return err_set("cannot start an HTTP client (libcurl)");
 	if (setup_common(c.h, req->sock_path, req->method, req->path,
-			 req->body_fd >= 0 ? req->content_type : NULL, &headers, errbuf) < 0)
+			 req->body_fd >= 0 ? req->content_type : NULL, req->headers, &headers,
+			 errbuf) < 0)
 		goto out;
 	if (req->body_fd >= 0) {
 		curl_easy_setopt(c.h, CURLOPT_POST, 1L);

@@ -1,5 +1,5 @@
-/* src/docker/images.c - images: inspect, tag, list, remove, and builds
- * (POST /build with its JSON-lines stream). */
+/* src/docker/images.c - images: inspect, tag, list, remove, push (POST /images/{name}/push
+ * with its progress stream), and builds (POST /build with its JSON-lines stream). */
 #include "docker/internal.h"
 
 #include <ctype.h>
@@ -108,6 +108,116 @@ out:
 	return ret;
 }
 
+/* ---- push --------------------------------------------------------------------- */
+
+/* The first error message of a stream object ({"error": …} or errorDetail.message). */
+static const char *stream_error(const json_t *obj)
+{
+	const char *s = json_str(obj, "error", NULL);
+
+	if (!s)
+		s = json_str(json_object_get(obj, "errorDetail"), "message", NULL);
+	return s;
+}
+
+static void keep_error(struct buf *error, const char *s, const char *fallback)
+{
+	if (!s || error->len)
+		return;
+	buf_addstr(error, *s ? s : fallback);
+	while (error->len && isspace((unsigned char)error->buf[error->len - 1]))
+		buf_setlen(error, error->len - 1);
+}
+
+static int is_digest(const char *s)
+{
+	return s && strncmp(s, "sha256:", 7) == 0 && strlen(s + 7) == 64 &&
+	       strspn(s + 7, "0123456789abcdef") == 64;
+}
+
+static int push_obj(const json_t *obj, void *ud)
+{
+	struct docker__push *p = ud;
+	const char *s;
+
+	if (p->fn && p->fn(obj, p->data) < 0)
+		return -1;
+	keep_error(&p->error, stream_error(obj), "the push failed");
+	s = json_str(json_object_get(obj, "aux"), "Digest", NULL);
+	if (s && is_digest(s)) {
+		buf_reset(&p->digest);
+		buf_addstr(&p->digest, s);
+	}
+	return 0;
+}
+
+static int push_line(const char *line, size_t len, void *ud)
+{
+	return docker__json_line(line, len, push_obj, ud);
+}
+
+int docker__push_feed(struct docker__push *p, const char *data, size_t len)
+{
+	return docker__lines_feed(&p->lines, data, len, push_line, p);
+}
+
+int docker__push_finish(struct docker__push *p, struct buf *digest)
+{
+	if (docker__lines_finish(&p->lines, push_line, p) < 0)
+		return -1;
+	if (p->error.len)
+		return err_set("%s", p->error.buf);
+	if (!p->digest.len)
+		return err_set("the push ended without the registry reporting a digest");
+	return buf_addstr(digest, p->digest.buf);
+}
+
+void docker__push_release(struct docker__push *p)
+{
+	docker__lines_release(&p->lines);
+	buf_release(&p->error);
+	buf_release(&p->digest);
+}
+
+static int push_chunk(const char *data, size_t len, void *ud)
+{
+	return docker__push_feed(ud, data, len);
+}
+
+int docker_image_push(struct docker *d, const char *name, const char *tag,
+		      const char *registry_auth, docker_json_fn *fn, void *data, struct buf *digest)
+{
+	struct docker__push p = DOCKER__PUSH_INIT;
+	struct buf path = BUF_INIT, auth = BUF_INIT;
+	const char *headers[2] = { NULL, NULL };
+	int ret = -1;
+
+	buf_reset(digest);
+	p.fn = fn;
+	p.data = data;
+	if (!tag || !*tag) {
+		err_set("no tag to push for %.80s", name ? name : "");
+		goto out;
+	}
+	if (image_path(&path, name, "/push?tag=") < 0 || docker_urlencode(&path, tag) < 0)
+		goto out;
+	if (registry_auth && *registry_auth) {
+		if (buf_addf(&auth, "X-Registry-Auth: %s", registry_auth) < 0)
+			goto out;
+		headers[0] = auth.buf;
+	}
+	if (docker__stream_headers(d, "POST", path.buf, headers, push_chunk, &p, NULL) < 0)
+		goto out;
+	ret = docker__push_finish(&p, digest);
+out:
+	if (ret < 0)
+		buf_reset(digest);
+	docker__push_release(&p);
+	buf_release(&auth);
+	buf_release(&path);
+	return ret;
+}
+
 /* ---- build -------------------------------------------------------------------- */
 
 struct build_ctx {
@@ -128,14 +238,7 @@ static int build_obj(const json_t *obj, void *ud)
 
 	if (c->fn && c->fn(obj, c->data) < 0)
 		return -1;
-	s = json_str(obj, "error", NULL);
-	if (!s)
-		s = json_str(json_object_get(obj, "errorDetail"), "message", NULL);
-	if (s && !c->error.len) {
-		buf_addstr(&c->error, *s ? s : "the build failed");
-		while (c->error.len && isspace((unsigned char)c->error.buf[c->error.len - 1]))
-			buf_setlen(&c->error, c->error.len - 1);
-	}
+	keep_error(&c->error, stream_error(obj), "the build failed");
 	aux = json_object_get(obj, "aux");
 	if ((s = json_str(aux, "ID", NULL)) && *s) {
 		buf_reset(c->image_id);

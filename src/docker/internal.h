@@ -48,7 +48,8 @@ struct docker__stream_req {
 	long long body_size;      /* its length, or -1 to send it chunked */
 	docker__chunk_fn *fn;     /* gets the body of a 2xx reply */
 	void *data;
-	long timeout_ms; /* the whole transfer; 0: none */
+	long timeout_ms;            /* the whole transfer; 0: none */
+	const char *const *headers; /* NULL-terminated "Name: value" lines; NULL: none */
 };
 
 /* Streams one request on a fresh connection (long transfers must not hold the
@@ -97,6 +98,11 @@ int docker__stream(struct docker *d, const char *method, const char *path, const
 int docker__stream_timed(struct docker *d, const char *method, const char *path,
 			 const char *content_type, int body_fd, docker__chunk_fn *fn, void *data,
 			 long *status_out, long timeout_ms);
+/* docker__stream() with extra request headers (NULL-terminated "Name: value" lines, no
+ * line breaks), for calls such as a push that carry X-Registry-Auth. */
+int docker__stream_headers(struct docker *d, const char *method, const char *path,
+			   const char *const *headers, docker__chunk_fn *fn, void *data,
+			   long *status_out);
 /* One call whose answer `allowed` (a 404 for "already gone", a 304 for "already
  * in that state") counts as success; *status (if not NULL) tells which it was. */
 int docker__call_allowing(struct docker *d, const char *method, const char *path, long allowed,
@@ -137,6 +143,32 @@ void docker__lines_release(struct docker__lines *ls);
 /* Parses one line of a JSON-lines stream and calls fn with the object. Blank lines
  * are skipped; a line that is not a JSON object fails with an error. */
 int docker__json_line(const char *line, size_t len, docker_json_fn *fn, void *fn_data);
+
+/* ---- push progress stream (images.c) ------------------------------------------ */
+
+/* The JSON-lines progress of POST /images/{name}/push: every object goes to fn; the
+ * first {"error": …} / errorDetail.message is kept, and so is the digest of the final
+ * aux {"Tag", "Digest", "Size"} object. */
+struct docker__push {
+	struct docker__lines lines;
+	docker_json_fn *fn;
+	void *data;
+	struct buf error;
+	struct buf digest; /* "sha256:<64 hex>" */
+};
+#define DOCKER__PUSH_INIT                                                                 \
+	{                                                                                 \
+		.lines = DOCKER__LINES_INIT, .fn = NULL, .data = NULL, .error = BUF_INIT, \
+		.digest = BUF_INIT                                                        \
+	}
+/* Feeds stream bytes (split anywhere). -1 with err_set() on a line too long or not a
+ * JSON object, or fn's negative value. */
+int docker__push_feed(struct docker__push *p, const char *data, size_t len);
+/* At the end of the stream: fails with Docker's message when the stream held an error,
+ * or "… reported no digest" when it held no valid aux digest; else appends the digest
+ * to digest. */
+int docker__push_finish(struct docker__push *p, struct buf *digest);
+void docker__push_release(struct docker__push *p);
 
 /* ---- multiplexed log frames ---------------------------------------------------- */
 

@@ -2,8 +2,9 @@
 # tests/e2e/cluster.bats - several hosts on one machine (scripts/cluster-lab.sh): two lab hosts
 # (network namespaces with their own dockerd) join the harness's dockerd, the swarm manager,
 # through wharf's cluster:* commands; the private registry serves images to the lab hosts only
-# with its credentials and over TLS they verify with the CA cluster:add-node installed; a node
-# is removed; the lab leaves nothing behind. One lab for the whole file (setup_file).
+# with its credentials and over TLS they verify with the CA cluster:add-node installed; an image
+# pushed through wharf's C path (cluster_push_image) is pulled by its pinned digest; a node is
+# removed; the lab leaves nothing behind. One lab for the whole file (setup_file).
 
 load lib/harness
 
@@ -136,6 +137,43 @@ teardown() {
 	assert_failure
 	assert_output --partial "certificate signed by unknown authority"
 	docker rmi "$img" >/dev/null
+}
+
+@test "cluster_push_image pushes with the credentials; a node pulls it by the pinned digest only" {
+	local app=clpush cfg=$TEST_TMP/docker-config pinned h1="unix://$WHARF_LAB_DIR/h1/d.sock"
+	local bin=$WHARF_REPO/build/tests/unit/cluster/test_push
+	[ -x "$bin" ] || make -C "$WHARF_REPO" -s build/tests/unit/cluster/test_push
+	# A one-file local image, as a release of the app would be.
+	mkdir -p "$TEST_TMP/rootfs"
+	echo "push $$" >"$TEST_TMP/rootfs/probe.txt"
+	tar -C "$TEST_TMP/rootfs" -cf "$TEST_TMP/probe.tar" probe.txt
+	docker import "$TEST_TMP/probe.tar" "wharf/$app:7" >/dev/null
+	# The C path (src/cluster/push.c through src/docker's push), entered by its unit test.
+	run env WHARF_TEST_PUSH_APP=$app WHARF_TEST_PUSH_REF="wharf/$app:7" \
+		WHARF_TEST_PUSH_OUT="$TEST_TMP/pinned" "$bin"
+	assert_success
+	pinned=$(cat "$TEST_TMP/pinned")
+	[[ $pinned =~ ^$REGISTRY/wharf/$app@sha256:[0-9a-f]{64}$ ]]
+	# The registry has it under the tag too, with that digest.
+	run docker image inspect -f '{{join .RepoDigests " "}}' "$REGISTRY/wharf/$app:7"
+	assert_output --partial "$pinned"
+	# h1 pulls it by the digest with the credentials, and gets the same content.
+	run env DOCKER_CONFIG="$TEST_TMP/none" docker -H "$h1" pull "$pinned"
+	assert_failure
+	assert_output --partial "no basic auth credentials"
+	jq -r .registry_password "$WHARF_ROOT/cluster/cluster.json" |
+		env DOCKER_CONFIG="$cfg" docker login -u wharf --password-stdin "$REGISTRY" >/dev/null
+	run env DOCKER_CONFIG="$cfg" docker -H "$h1" pull "$pinned"
+	assert_success
+	run docker -H "$h1" image inspect -f '{{.Id}}' "$pinned"
+	assert_output "$(docker image inspect -f '{{.Id}}' "wharf/$app:7")"
+	# A digest the registry does not hold is refused.
+	run env DOCKER_CONFIG="$cfg" docker -H "$h1" pull \
+		"$REGISTRY/wharf/$app@sha256:$(printf '0%.0s' {1..64})"
+	assert_failure
+	assert_output --regexp "manifest unknown|not found"
+	docker -H "$h1" rmi "$pinned" >/dev/null
+	docker rmi "wharf/$app:7" "$REGISTRY/wharf/$app:7" >/dev/null
 }
 
 @test "scheduler:set stores an app's and the global scheduler; a swarm app is not deployed here" {

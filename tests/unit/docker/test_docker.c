@@ -1,5 +1,5 @@
 /* test_docker.c - the Docker client against a scripted fake daemon on a unix socket:
- * negotiation, re-negotiation, error messages, builds, logs, 304/404 handling. */
+ * negotiation, re-negotiation, error messages, builds, pushes, logs, 304/404 handling. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -131,6 +131,18 @@ static void route(int fd, const char *method, const char *path)
 			"\"error\":\"The command failed\"}\n";
 		const char *s = strstr(p, "t=bad") ? bad : ok;
 		reply(fd, "200 OK", "application/json", s, strlen(s));
+	} else if (!strncmp(p, "/images/reg:5000/wharf/app/push?tag=", 36)) {
+		const char *ok =
+			"{\"status\":\"The push refers to repository [reg:5000/wharf/app]\"}\r\n"
+			"{\"status\":\"Pushed\",\"progressDetail\":{},\"id\":\"5f70bf18a086\"}\r\n"
+			"{\"progressDetail\":{},\"aux\":{\"Tag\":\"3\",\"Digest\":\"sha256:"
+			"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\","
+			"\"Size\":528}}\r\n";
+		const char *bad = "{\"status\":\"Preparing\"}\n"
+				  "{\"errorDetail\":{\"message\":\"no basic auth credentials\"},"
+				  "\"error\":\"no basic auth credentials\"}\n";
+		const char *s = strstr(p, "tag=bad") ? bad : ok;
+		reply(fd, "200 OK", "application/json", s, strlen(s));
 	} else if (!strncmp(p, "/containers/json?", 17) || !strncmp(p, "/images/json?", 13) ||
 		   !strcmp(p, "/images/json")) {
 		reply_json(fd, "200 OK", "[{\"Id\":\"x1\"}]");
@@ -172,6 +184,16 @@ static void *serve_conn(void *arg)
 			if (n <= 0)
 				goto done;
 			buf_add(&in, chunk, (size_t)n);
+		}
+		{
+			/* A push's credentials: logged so the tests see they arrived. */
+			const char *auth = strcasestr(in.buf, "\r\nX-Registry-Auth: ");
+			if (auth && auth < end) {
+				auth += 19;
+				pthread_mutex_lock(&F.mu);
+				buf_addf(&F.log, "auth %.*s\n", (int)strcspn(auth, "\r"), auth);
+				pthread_mutex_unlock(&F.mu);
+			}
 		}
 		buf_remove_front(&in, head + body);
 		route(fd, method, path);
@@ -447,6 +469,39 @@ static void build_stream_decides_success(void **state)
 	docker_free(d);
 }
 
+static void push_sends_credentials_and_returns_the_digest(void **state)
+{
+	struct docker *d;
+	struct buf digest = BUF_INIT;
+	int objects = 0;
+
+	(void)state;
+	set_api("1.41", "1.12");
+	d = connect_fake();
+	assert_int_equal(docker_image_push(d, "reg:5000/wharf/app", "3", "eyJ1c2VyIjoid-_",
+					   count_objects, &objects, &digest),
+			 0);
+	assert_string_equal(digest.buf, "sha256:0123456789abcdef0123456789abcdef0123456789abcdef"
+					"0123456789abcdef");
+	assert_int_equal(objects, 3);
+	assert_non_null(strstr(F.log.buf, "auth eyJ1c2VyIjoid-_\n"
+					  "POST /v1.41/images/reg:5000/wharf/app/push?tag=3\n"));
+	/* Docker's message from the stream fails the push (the reply itself is a 200). */
+	assert_int_equal(
+		docker_image_push(d, "reg:5000/wharf/app", "bad", NULL, NULL, NULL, &digest), -1);
+	assert_string_equal(err_msg(), "no basic auth credentials");
+	assert_string_equal(digest.buf, "");
+	/* A header value cannot smuggle in another header. */
+	buf_reset(&F.log);
+	assert_int_equal(docker_image_push(d, "reg:5000/wharf/app", "3", "x\r\nX-Other: 1", NULL,
+					   NULL, &digest),
+			 -1);
+	assert_non_null(strstr(err_msg(), "line break"));
+	assert_null(strstr(F.log.buf, "push"));
+	buf_release(&digest);
+	docker_free(d);
+}
+
 static int collect_output(int stream, const char *data, size_t len, void *ud)
 {
 	struct buf *b = ud;
@@ -506,6 +561,7 @@ int main(void)
 		cmocka_unit_test(lists_filter_by_labels_and_tags_encode),
 		cmocka_unit_test(create_sends_name_and_reports_conflicts),
 		cmocka_unit_test(build_stream_decides_success),
+		cmocka_unit_test(push_sends_credentials_and_returns_the_digest),
 		cmocka_unit_test(logs_are_demultiplexed_unless_tty),
 		cmocka_unit_test(http_unix_request_is_generic),
 	};
