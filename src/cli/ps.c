@@ -384,18 +384,19 @@ static int take_flag(int *argc, char **argv, const char *name, const char **valu
 
 /* ---- ps:stats ------------------------------------------------------------------------ */
 
-static json_t *stats_json(const char *app, const struct sched_proc *p, const struct docker_stats *u,
-			  int restarts)
+static json_t *stats_json(const struct deploy_usage *x)
 {
+	const struct docker_stats *u = &x->st;
+
 	return json_pack("{s:s, s:s, s:s, s:s, s:f, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:i}",
-			 "app", app, "container", p->id, "name", p->name, "type", p->type,
+			 "app", x->app, "container", x->id, "name", x->name, "type", x->type,
 			 "cpu_percent", u->cpu_percent, "memory_usage", (json_int_t)u->mem_usage,
 			 "memory_limit", (json_int_t)u->mem_limit, "memory_percent",
 			 u->mem_limit ? 100.0 * (double)u->mem_usage / (double)u->mem_limit : 0.0,
 			 "net_rx", (json_int_t)u->net_rx, "net_tx", (json_int_t)u->net_tx,
 			 "block_read", (json_int_t)u->blk_read, "block_write",
 			 (json_int_t)u->blk_write, "pids", (json_int_t)u->pids, "restarts",
-			 restarts);
+			 x->restarts);
 }
 
 static void stats_line(const json_t *e)
@@ -429,67 +430,26 @@ static void stats_line(const json_t *e)
 }
 
 /* Appends the figures of every running process of the apps to list, each app's
- * oldest first, as ps:report lists them. All are measured at once: the scheduler
- * asks side by side, as each measure takes a second. */
+ * oldest first, as ps:report lists them (deploy_usage() measures them at once). */
 static int apps_stats(struct scheduler *sched, const json_t *apps, json_t *list)
 {
-	size_t napps = json_array_size(apps), i, k, n = 0, cap = 0;
-	struct sched_procs *procs = calloc(napps ? napps : 1, sizeof(*procs));
-	const struct sched_proc **run = NULL;
-	const char **ids = NULL, **owner = NULL;
-	struct docker_stats *u = NULL;
-	int *ok = NULL, ret = -1;
+	struct deploy_usage *v = NULL;
+	size_t i, n = 0;
+	int ret = -1;
 
-	if (!procs)
-		return err_set("out of memory");
-	for (i = 0; i < napps; i++) {
-		if (scheduler_list(sched, json_string_value(json_array_get(apps, i)), &procs[i]) <
-		    0)
-			goto out;
-		cap += procs[i].n;
-	}
-	run = calloc(cap + 1, sizeof(*run));
-	ids = calloc(cap + 1, sizeof(*ids));
-	owner = calloc(cap + 1, sizeof(*owner));
-	u = calloc(cap + 1, sizeof(*u));
-	ok = calloc(cap + 1, sizeof(*ok));
-	if (!run || !ids || !owner || !u || !ok) {
-		err_set("out of memory");
-		goto out;
-	}
-	for (i = 0; i < napps; i++)
-		for (k = procs[i].n; k-- > 0;)
-			if (!strcmp(procs[i].v[k].state, "running")) {
-				run[n] = &procs[i].v[k];
-				ids[n] = procs[i].v[k].id;
-				owner[n++] = json_string_value(json_array_get(apps, i));
-			}
-	if (scheduler_stats(sched, ids, n, 1, u, ok) < 0)
-		goto out;
-	for (k = 0; k < n; k++) {
-		struct sched_state st;
-		json_t *e;
+	if (deploy_usage(sched, apps, 1, 1, &v, &n) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		json_t *e = stats_json(&v[i]);
 
-		if (!ok[k] || scheduler_state(sched, ids[k], &st) < 0) {
-			err_clear(); /* handled: it stopped meanwhile, so it is not listed */
-			continue;
-		}
-		if (!(e = stats_json(owner[k], run[k], &u[k], st.restarts)) ||
-		    json_array_append_new(list, e) < 0) {
+		if (!e || json_array_append_new(list, e) < 0) {
 			err_set("out of memory");
 			goto out;
 		}
 	}
 	ret = 0;
 out:
-	for (i = 0; i < napps; i++)
-		sched_procs_release(&procs[i]);
-	free(procs);
-	free(run);
-	free(ids);
-	free(owner);
-	free(u);
-	free(ok);
+	free(v);
 	return ret;
 }
 

@@ -254,6 +254,19 @@ int deploy_log_settings(const json_t *appobj, const json_t *global, struct buf *
 #define DEPLOY_FAILED_LOG_MAX (1u << 20)
 int deploy_failed_log_path(struct buf *out, const char *app);
 
+/* What one running process uses, as ps:stats and the metrics page show it. */
+struct deploy_usage {
+	char app[64], type[64], name[128], id[72];
+	struct docker_stats st;
+	int restarts; /* by the restart policy */
+};
+/* The running processes of every app in apps (an array of names), each app's in
+ * the scheduler's order or, with oldest_first, reversed; all measured at once
+ * (with sample over an interval, so cpu_percent is set). Those that went away
+ * meanwhile are left out. *out is malloc'd (caller frees), *n its length. */
+int deploy_usage(struct scheduler *s, const json_t *apps, int sample, int oldest_first,
+		 struct deploy_usage **out, size_t *n);
+
 /* The metrics listener's page: the router's Prometheus text (GET /metrics on
  * its control socket; wharf_router_up says whether it answered) followed by the
  * wharf_container_* families of every running process of every app. */

@@ -86,12 +86,6 @@ void deploy__failed_log_save(const char *app, struct buf *output, const char *wh
 
 /* ---- per-container metrics ------------------------------------------------------------ */
 
-struct sample {
-	char app[64], type[64], name[128], id[72];
-	struct docker_stats st;
-	int restarts;
-};
-
 struct family {
 	const char *name, *type, *help;
 };
@@ -110,7 +104,7 @@ static const struct family families[] = {
 	  "Restarts of the container by its restart policy." },
 };
 
-static double value_of(const struct sample *x, size_t fam)
+static double value_of(const struct deploy_usage *x, size_t fam)
 {
 	switch (fam) {
 	case 0:
@@ -134,8 +128,10 @@ static double value_of(const struct sample *x, size_t fam)
 	}
 }
 
-/* Appends every running process of app to *v (grown as needed), unmeasured. */
-static int list_app(struct scheduler *s, const char *app, struct sample **v, size_t *n)
+/* Appends every running process of app to *v (grown as needed), unmeasured, in
+ * the scheduler's order or reversed (oldest first). */
+static int list_app(struct scheduler *s, const char *app, int oldest_first, struct deploy_usage **v,
+		    size_t *n)
 {
 	struct sched_procs procs = SCHED_PROCS_INIT;
 	size_t i;
@@ -144,8 +140,8 @@ static int list_app(struct scheduler *s, const char *app, struct sample **v, siz
 	if (scheduler_list(s, app, &procs) < 0)
 		return -1;
 	for (i = 0; i < procs.n; i++) {
-		const struct sched_proc *p = &procs.v[i];
-		struct sample *grown, *x;
+		const struct sched_proc *p = &procs.v[oldest_first ? procs.n - 1 - i : i];
+		struct deploy_usage *grown, *x;
 
 		if (strcmp(p->state, "running"))
 			continue;
@@ -171,7 +167,7 @@ out:
 /* Measures the n processes of v all at once (the scheduler asks side by side: a
  * scrape of many containers must not take a second each) and drops those that
  * went away meanwhile; *n becomes the number kept. */
-static int measure(struct scheduler *s, struct sample *v, size_t *n)
+static int measure(struct scheduler *s, int sample, struct deploy_usage *v, size_t *n)
 {
 	const char **ids = *n ? calloc(*n, sizeof(*ids)) : NULL;
 	struct docker_stats *st = *n ? calloc(*n, sizeof(*st)) : NULL;
@@ -185,7 +181,7 @@ static int measure(struct scheduler *s, struct sample *v, size_t *n)
 	}
 	for (i = 0; i < *n; i++)
 		ids[i] = v[i].id;
-	if (scheduler_stats(s, ids, *n, 0, st, ok) < 0)
+	if (scheduler_stats(s, ids, *n, sample, st, ok) < 0)
 		goto out;
 	for (i = 0; i < *n; i++) {
 		struct sched_state state;
@@ -208,11 +204,32 @@ out:
 	return ret;
 }
 
+int deploy_usage(struct scheduler *s, const json_t *apps, int sample, int oldest_first,
+		 struct deploy_usage **out, size_t *n)
+{
+	const json_t *a;
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	json_array_foreach(apps, i, a)
+		if (list_app(s, json_string_value(a), oldest_first, out, n) < 0)
+			goto fail;
+	if (measure(s, sample, *out, n) < 0)
+		goto fail;
+	return 0;
+fail:
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
+}
+
 int deploy_metrics(struct buf *out, struct scheduler *s)
 {
 	struct buf text = BUF_INIT;
-	struct sample *v = NULL;
-	json_t *apps = NULL, *a;
+	struct deploy_usage *v = NULL;
+	json_t *apps = NULL;
 	size_t i, j, n = 0;
 	int router_up, ret = -1;
 
@@ -230,10 +247,7 @@ int deploy_metrics(struct buf *out, struct scheduler *s)
 		goto out;
 	if (app_list(&apps) < 0)
 		goto out;
-	json_array_foreach(apps, i, a)
-		if (list_app(s, json_string_value(a), &v, &n) < 0)
-			goto out;
-	if (measure(s, v, &n) < 0)
+	if (deploy_usage(s, apps, 0, 0, &v, &n) < 0)
 		goto out;
 	/* One family at a time, as the text format wants its samples grouped. */
 	for (j = 0; j < sizeof(families) / sizeof(*families); j++) {
