@@ -152,6 +152,9 @@ const char *app_key_name(enum app_key k);
 const char *app_get_str(const json_t *doc, enum app_key k);
 /* Borrowed string, or def when absent (whatever the key's default). */
 const char *app_get_str_or(const json_t *doc, enum app_key k, const char *def);
+/* The scheduler an app's deploys use: the app's selection (app may be NULL), else
+ * the global one, else "docker-local". Borrowed from the documents or a literal. */
+const char *app_scheduler(const json_t *app, const json_t *global);
 /* BOOL: 1 or 0, the key's default when absent. */
 int app_get_bool(const json_t *doc, enum app_key k);
 /* INT (and BOOL): the value or the key's default. */

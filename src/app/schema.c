@@ -33,6 +33,15 @@ const char *app_get_str_or(const json_t *doc, enum app_key k, const char *def)
 	return json_is_string(v) ? json_string_value(v) : def;
 }
 
+const char *app_scheduler(const json_t *app, const json_t *global)
+{
+	const char *s = app ? app_get_str_or(app, APP_SCHEDULER, "") : "";
+
+	if (!*s)
+		s = app_get_str_or(global, APP_SCHEDULER, "");
+	return *s ? s : "docker-local";
+}
+
 int app_get_bool(const json_t *doc, enum app_key k)
 {
 	const json_t *v = json_object_get(doc, keys[k].name);

@@ -7,17 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The scheduler an app's deploys use: its own selection, else the global one, else
- * docker-local. Borrowed from the documents (or a literal). */
-static const char *computed(const json_t *app, const json_t *global)
-{
-	const char *s = app ? app_get_str_or(app, APP_SCHEDULER, "") : "";
-
-	if (!*s)
-		s = app_get_str_or(global, APP_SCHEDULER, "");
-	return *s ? s : "docker-local";
-}
-
 /* Validates a selection: docker-local, or swarm on a cluster manager. */
 static int check_selection(const char *v)
 {
@@ -85,7 +74,7 @@ static int scheduler_report(const char *name, const char *flag, int json, json_t
 		struct cli_report_row rows[] = {
 			{ "Scheduler selected", app_get_str_or(app, APP_SCHEDULER, "") },
 			{ "Scheduler global selected", app_get_str_or(global, APP_SCHEDULER, "") },
-			{ "Scheduler computed selected", computed(app, global) },
+			{ "Scheduler computed selected", app_scheduler(app, global) },
 		};
 		size_t n = sizeof(rows) / sizeof(rows[0]);
 		ret = cli_report_app(all, name, title.buf, rows, n, flag, json);

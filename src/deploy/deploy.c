@@ -31,21 +31,16 @@ int deploy__sched(const struct deploy_request *req, struct scheduler **owned,
 int deploy__sched_check(const char *app)
 {
 	json_t *doc = NULL, *global = NULL;
-	const char *sel = "";
 	int ret = -1;
 
 	if (app && app_load(app, &doc) < 0)
 		goto out;
 	if (app_global_load(&global) < 0)
 		goto out;
-	if (doc)
-		sel = app_get_str_or(doc, APP_SCHEDULER, "");
-	if (!*sel)
-		sel = app_get_str_or(global, APP_SCHEDULER, "");
 	/* scheduler:set stores the choice; the swarm scheduler's ops (a service per process
 	 * type, pinned to the image's digest in the cluster's registry) are not there yet:
 	 * refuse rather than run a swarm app on this host. */
-	if (!strcmp(sel, "swarm")) {
+	if (!strcmp(app_scheduler(doc, global), "swarm")) {
 		err_set("%s is set to run on the swarm (scheduler:set), which wharf cannot deploy "
 			"to yet: `wharf scheduler:set %s selected docker-local`",
 			app ? app : "every app", app ? app : "<app>");
