@@ -165,8 +165,8 @@ static int negotiate(struct docker *d)
 	long oserr;
 	int ret = -1;
 
-	if (docker__http_perform(d->h, d->sock, "GET", "/_ping", NULL, NULL, 0, PING_TIMEOUT_MS, &r,
-				 &rc, &oserr) < 0) {
+	if (docker__http_perform(d->h, d->sock, "GET", "/_ping", NULL, NULL, NULL, 0,
+				 PING_TIMEOUT_MS, &r, &rc, &oserr) < 0) {
 		docker__unreachable(d, rc, oserr);
 		goto out;
 	}
@@ -174,8 +174,8 @@ static int negotiate(struct docker *d)
 		err_set("Docker at %s answered /_ping with HTTP %ld", d->host, r.status);
 		goto out;
 	}
-	if (docker__http_perform(d->h, d->sock, "GET", "/version", NULL, NULL, 0, PING_TIMEOUT_MS,
-				 &r, &rc, &oserr) < 0) {
+	if (docker__http_perform(d->h, d->sock, "GET", "/version", NULL, NULL, NULL, 0,
+				 PING_TIMEOUT_MS, &r, &rc, &oserr) < 0) {
 		docker__unreachable(d, rc, oserr);
 		goto out;
 	}
@@ -300,6 +300,13 @@ int docker__versioned(struct buf *out, const struct docker *d, const char *path)
 int docker_call(struct docker *d, const char *method, const char *path, const json_t *body,
 		json_t **reply, long *status)
 {
+	return docker_call_headers(d, method, path, NULL, body, reply, status);
+}
+
+int docker_call_headers(struct docker *d, const char *method, const char *path,
+			const char *const *headers, const json_t *body, json_t **reply,
+			long *status)
+{
 	struct http_reply r = HTTP_REPLY_INIT;
 	struct buf vpath = BUF_INIT, msg = BUF_INIT;
 	char *text = NULL;
@@ -316,9 +323,10 @@ int docker_call(struct docker *d, const char *method, const char *path, const js
 	for (;;) {
 		if (docker__versioned(&vpath, d, path) < 0)
 			goto out;
-		if (docker__http_perform(
-			    d->h, d->sock, method, vpath.buf, text ? "application/json" : NULL,
-			    text, text ? strlen(text) : 0, CALL_TIMEOUT_MS, &r, &rc, &oserr) < 0) {
+		if (docker__http_perform(d->h, d->sock, method, vpath.buf,
+					 text ? "application/json" : NULL, headers, text,
+					 text ? strlen(text) : 0, CALL_TIMEOUT_MS, &r, &rc,
+					 &oserr) < 0) {
 			if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR)
 				docker__unreachable(d, rc, oserr);
 			goto out;

@@ -44,6 +44,11 @@ const char *docker_api_version(const struct docker *d); /* "1.41"; borrowed */
  * daemon's "message" in err_msg(); *status (if not NULL) gets the status. */
 int docker_call(struct docker *d, const char *method, const char *path, const json_t *body,
 		json_t **reply, long *status);
+/* docker_call() with extra request headers: NULL-terminated "Name: value" lines (a
+ * line break in one is refused), NULL: none. For calls that carry X-Registry-Auth. */
+int docker_call_headers(struct docker *d, const char *method, const char *path,
+			const char *const *headers, const json_t *body, json_t **reply,
+			long *status);
 
 /* Appends s percent-encoded for a query value (everything but unreserved bytes). */
 int docker_urlencode(struct buf *out, const char *s);
@@ -239,19 +244,76 @@ int container_watchdog_start(struct docker *d, const char *id, long timeout_s,
 			     struct container_watchdog **out);
 int container_watchdog_stop(struct container_watchdog *w);
 
+/* ---- swarm: services, tasks and nodes (services.c) ---------------------------
+ * Calls to a swarm manager's API. registry_auth is the X-Registry-Auth value the
+ * workers pull the service's image with (NULL: none). */
+
+/* POST /services/create with spec (Docker's ServiceSpec, borrowed); id gets the new
+ * service's id. Docker's warnings are shown, not failed on. */
+int docker_service_create(struct docker *d, const json_t *spec, const char *registry_auth,
+			  struct buf *id);
+/* GET /services/{id}: *out the service (caller decrefs), NULL when there is none. */
+int docker_service_inspect(struct docker *d, const char *id, json_t **out);
+/* POST /services/{id}/update?version=N with a whole new spec. */
+int docker_service_update(struct docker *d, const char *id, long long version, const json_t *spec,
+			  const char *registry_auth);
+/* Sets a replicated service's Replicas (inspect + update, read again on a version
+ * conflict). */
+int docker_service_scale(struct docker *d, const char *id, long replicas,
+			 const char *registry_auth);
+/* DELETE /services/{id}; one that does not exist counts as removed. */
+int docker_service_remove(struct docker *d, const char *id);
+/* GET /services with every "key=value" label of the NULL-terminated labels. */
+int docker_service_list(struct docker *d, const char **labels, json_t **out);
+/* GET /tasks with Docker's filters (borrowed; e.g. {"service": [id], "label": [..],
+ * "desired-state": ["running"]}; NULL: all). */
+int docker_task_list(struct docker *d, const json_t *filters, json_t **out);
+/* GET /nodes. */
+int docker_node_list(struct docker *d, json_t **out);
+/* The logs of a service or a task (kind "services" or "tasks"), demultiplexed to fn
+ * as docker_container_logs_since() does; the manager fetches them from the nodes. */
+int docker_swarm_logs(struct docker *d, const char *kind, const char *id, int follow, int tail,
+		      long long since, docker_output_fn *fn, void *data);
+
+/* A task as the scheduler needs it (pure: docker_task_read()). */
+struct docker_task {
+	char id[72], service_id[72], node_id[72], container_id[72];
+	char state[24];      /* Status.State: "new" … "running", "failed", "shutdown" … */
+	char desired[24];    /* DesiredState */
+	char err[256];       /* Status.Err ("No such image: …", "task: non-zero exit (1)") */
+	char hostname[128];  /* its node's */
+	char node_state[16]; /* its node's Status.State ("ready", "down") */
+	char addr[48];       /* its node's address (docker_node_addr()); "" unknown */
+	char created_at[40];
+	int slot;      /* 1.. for a replicated service */
+	int exit_code; /* Status.ContainerStatus.ExitCode */
+	int serves;    /* running, desired running, node ready and with an address */
+};
+/* Reads task (a GET /tasks object) with nodes (GET /nodes; may be NULL). Untrusted
+ * input: missing members read as empty, long strings are cut. */
+void docker_task_read(const json_t *task, const json_t *nodes, struct docker_task *out);
+/* 1 when the task ended in a way that fails a deploy (failed, rejected, orphaned,
+ * removed, or stopped while it was meant to run). */
+int docker_task_failed(const struct docker_task *t);
+/* Appends a node's address: Status.Addr, or the host part of ManagerStatus.Addr when
+ * that is "0.0.0.0" or empty (the manager, in some Docker versions). */
+int docker_node_addr(const json_t *node, struct buf *out);
+
 /* ---- labels ------------------------------------------------------------------ */
 
 /* Labels on every container wharf makes: wharf.managed=1, wharf.root=<WHARF_ROOT>,
  * wharf.app, wharf.process, wharf.release, wharf.port (web only); a one-off
  * container of `run` carries wharf.run instead of wharf.app. Built images carry
  * wharf.managed, wharf.root and wharf.app. */
-#define DOCKER_LABEL_MANAGED "wharf.managed"
-#define DOCKER_LABEL_ROOT    "wharf.root"
-#define DOCKER_LABEL_APP     "wharf.app"
-#define DOCKER_LABEL_PROCESS "wharf.process"
-#define DOCKER_LABEL_RELEASE "wharf.release"
-#define DOCKER_LABEL_PORT    "wharf.port"
-#define DOCKER_LABEL_RUN     "wharf.run"
+#define DOCKER_LABEL_MANAGED   "wharf.managed"
+#define DOCKER_LABEL_ROOT      "wharf.root"
+#define DOCKER_LABEL_APP       "wharf.app"
+#define DOCKER_LABEL_PROCESS   "wharf.process"
+#define DOCKER_LABEL_RELEASE   "wharf.release"
+#define DOCKER_LABEL_PORT      "wharf.port"
+#define DOCKER_LABEL_RUN       "wharf.run"
+/* A swarm web service's port base P: its task in slot S listens on P*10+S. */
+#define DOCKER_LABEL_PORT_BASE "wharf.port-base"
 
 /* A label filter for docker_container_list() and docker_image_list(): up to
  * DOCKER_LABELS_MAX "key=value" strings in v, NULL-terminated, owned by l. */

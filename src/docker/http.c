@@ -109,9 +109,9 @@ static size_t write_to_buf(char *p, size_t size, size_t n, void *ud)
 }
 
 int docker__http_perform(CURL *h, const char *sock_path, const char *method, const char *path,
-			 const char *content_type, const char *body, size_t body_len,
-			 long timeout_ms, struct http_reply *reply, CURLcode *curl_code,
-			 long *os_errno)
+			 const char *content_type, const char *const *headers_in, const char *body,
+			 size_t body_len, long timeout_ms, struct http_reply *reply,
+			 CURLcode *curl_code, long *os_errno)
 {
 	char errbuf[CURL_ERROR_SIZE];
 	struct curl_slist *headers = NULL;
@@ -128,7 +128,8 @@ int docker__http_perform(CURL *h, const char *sock_path, const char *method, con
 	if (!reply->body.max)
 		reply->body.max = DOCKER__REPLY_MAX;
 	reply->status = 0;
-	if (setup_common(h, sock_path, method, path, content_type, NULL, &headers, errbuf) < 0)
+	if (setup_common(h, sock_path, method, path, content_type, headers_in, &headers, errbuf) <
+	    0)
 		goto out;
 	if (body || strcmp(method, "POST") == 0) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body_len : 0));
@@ -181,7 +182,7 @@ int http_unix_request(const char *sock_path, const char *method, const char *pat
 	h = curl_easy_init();
 	if (!h)
 		return err_set("cannot start an HTTP client (libcurl)");
-	ret = docker__http_perform(h, sock_path, method, path, content_type, body, body_len,
+	ret = docker__http_perform(h, sock_path, method, path, content_type, NULL, body, body_len,
 				   timeout_ms, reply, NULL, NULL);
 	curl_easy_cleanup(h);
 	return ret;

@@ -27,13 +27,15 @@ struct docker {
 void docker__curl_init(void);
 
 /* One request on handle h (reset here, so a caller may keep h between calls and
- * libcurl keeps the connection alive). Same contract as http_unix_request(); on a
+ * libcurl keeps the connection alive), with extra request headers (NULL-terminated
+ * "Name: value" lines without line breaks; NULL: none). Same contract as
+ * http_unix_request(); on a
  * transport failure *curl_code (if not NULL) gets libcurl's code and *os_errno the
  * socket errno, so callers can word their own message. */
 int docker__http_perform(CURL *h, const char *sock_path, const char *method, const char *path,
-			 const char *content_type, const char *body, size_t body_len,
-			 long timeout_ms, struct http_reply *reply, CURLcode *curl_code,
-			 long *os_errno);
+			 const char *content_type, const char *const *headers, const char *body,
+			 size_t body_len, long timeout_ms, struct http_reply *reply,
+			 CURLcode *curl_code, long *os_errno);
 
 /* Called with response body bytes of a 2xx streaming reply as they arrive.
  * Returning < 0 aborts the transfer (the callback has set the error). */
