@@ -276,8 +276,8 @@ int runtime_check_running(struct docker *d, const char *id)
 
 /* One configured check: wait, then up to `attempts` GETs until one answers 2xx/3xx
  * with the expected content; or, without a path, the container stays up. */
-static int run_check(struct docker *d, const char *id, const char *addr, int port, const char *host,
-		     const json_t *c)
+static int run_check(runtime_alive_fn *alive, void *data, const char *addr, int port,
+		     const char *host, const json_t *c)
 {
 	const char *path = json_str(c, "path", NULL), *content = json_str(c, "content", NULL);
 	long attempts = json_int(c, "attempts", 5), timeout = json_int(c, "timeout", 5);
@@ -288,13 +288,13 @@ static int run_check(struct docker *d, const char *id, const char *addr, int por
 	if (!path) {
 		say_detail("check: the container stays up for %ld s", uptime);
 		sleep_s((double)uptime);
-		return runtime_check_running(d, id);
+		return alive(data);
 	}
 	for (i = 1; i <= attempts; i++) {
 		struct buf body = BUF_INIT;
 		int status = 0, ok;
 
-		if (runtime_check_running(d, id) < 0)
+		if (alive(data) < 0)
 			return -1;
 		ok = http_probe(addr, port, path, host, (int)timeout, &status, &body) == 0 &&
 		     status >= 200 && status < 400 && (!content || strstr(body.buf, content));
@@ -318,8 +318,28 @@ static int run_check(struct docker *d, const char *id, const char *addr, int por
 	return err_set("check %s failed %ld times", path, attempts);
 }
 
+struct container_alive {
+	struct docker *d;
+	const char *id;
+};
+
+static int container_alive(void *data)
+{
+	struct container_alive *c = data;
+
+	return runtime_check_running(c->d, c->id);
+}
+
 int runtime_run_checks(struct docker *d, const char *id, const char *addr, int port,
 		       const char *host, const json_t *checks)
+{
+	struct container_alive c = { d, id };
+
+	return runtime_run_checks_with(container_alive, &c, addr, port, host, checks);
+}
+
+int runtime_run_checks_with(runtime_alive_fn *alive, void *data, const char *addr, int port,
+			    const char *host, const json_t *checks)
 {
 	json_t *c;
 	size_t i;
@@ -328,7 +348,7 @@ int runtime_run_checks(struct docker *d, const char *id, const char *addr, int p
 
 	if (json_array_size(checks)) {
 		json_array_foreach(checks, i, c)
-			if (run_check(d, id, addr, port, host, c) < 0)
+			if (run_check(alive, data, addr, port, host, c) < 0)
 				return -1;
 		return 0;
 	}
@@ -337,10 +357,10 @@ int runtime_run_checks(struct docker *d, const char *id, const char *addr, int p
 	t0 = clock_now_s();
 	if (http_probe(addr, port, "/", host, 3, &status, NULL) == 0 && status) {
 		say_detail("default check: answered HTTP %d", status);
-		return runtime_check_running(d, id);
+		return alive(data);
 	}
 	sleep_s(3.0 - (clock_now_s() - t0) > 0 ? 3.0 - (clock_now_s() - t0) : 0);
-	if (runtime_check_running(d, id) < 0)
+	if (alive(data) < 0)
 		return -1;
 	say_detail("default check: no HTTP answer, but up for 3 s");
 	return 0;

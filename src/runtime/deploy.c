@@ -1,6 +1,7 @@
 /* deploy.c - zero-downtime deploys: start the new web container beside the old,
  * let the router check and swap, then retire the old containers. */
 #include "runtime.h"
+#include "runtime/internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,7 +17,7 @@
 #define PORT_MIN_DEFAULT 20000
 #define PORT_MAX_DEFAULT 29999
 
-static void sleep_ms(long ms)
+void runtime__sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -62,8 +63,8 @@ int runtime_type_listed(const json_t *types, const char *type)
 	return 0;
 }
 
-/* Are the checks of this type skipped (checks:skip or checks:disable)? */
-static int checks_off(const struct deploy_req *req, const char *type)
+
+int runtime__checks_off(const struct deploy_req *req, const char *type)
 {
 	return runtime_type_listed(req->checks_skipped, type) ||
 	       runtime_type_listed(req->checks_disabled, type);
@@ -112,7 +113,7 @@ out:
 
 /* Does the container accept connections at addr:port (its address on the app's
  * network)? */
-static int port_accepts(const char *addr, int port)
+int runtime__port_accepts(const char *addr, int port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
@@ -125,7 +126,7 @@ static int port_accepts(const char *addr, int port)
 	return ok;
 }
 
-static int show_log_line(int stream, const char *data, size_t len, void *unused)
+int runtime__show_log_line(int stream, const char *data, size_t len, void *unused)
 {
 	(void)stream;
 	(void)unused;
@@ -136,7 +137,7 @@ static int show_log_line(int stream, const char *data, size_t len, void *unused)
 static void show_logs_tail(struct docker *d, const char *id)
 {
 	say_warn("last lines of the new container's log:");
-	if (docker_container_logs(d, id, 0, 20, 0, show_log_line, NULL) < 0)
+	if (docker_container_logs(d, id, 0, 20, 0, runtime__show_log_line, NULL) < 0)
 		say_detail("(no log: %s)", err_msg());
 }
 
@@ -163,7 +164,7 @@ static int wait_listening(struct docker *d, const char *app, const char *id, int
 		status = json_str(state, "Status", "");
 		if (strcmp(status, "running") || json_int(info, "RestartCount", 0) > 0) {
 			if (!strcmp(status, "created")) {
-				sleep_ms(50); /* still starting */
+				runtime__sleep_ms(50); /* still starting */
 				continue;
 			}
 			err_set("the new container exited (code %lld) before it listened on PORT "
@@ -174,7 +175,7 @@ static int wait_listening(struct docker *d, const char *app, const char *id, int
 		buf_reset(addr);
 		if (runtime_container_addr(addr, info, app) < 0)
 			break;
-		if (port_accepts(addr->buf, port)) {
+		if (runtime__port_accepts(addr->buf, port)) {
 			ret = 0;
 			break;
 		}
@@ -186,15 +187,15 @@ static int wait_listening(struct docker *d, const char *app, const char *id, int
 				port, wait_s);
 			break;
 		}
-		sleep_ms(50);
+		runtime__sleep_ms(50);
 	}
 	json_decref(info);
 	return ret;
 }
 
 /* The limits of process `type`: its own values over the app's (see deploy_req). */
-static int type_limits(const json_t *resources, const char *type, long long *memory,
-		       long long *nano_cpus)
+int runtime__type_limits(const json_t *resources, const char *type, long long *memory,
+			 long long *nano_cpus)
 {
 	const json_t *own = json_object_get(json_object_get(resources, "process"), type);
 	const char *mem = json_str(own, "memory", json_str(resources, "memory", NULL));
@@ -257,7 +258,7 @@ static int create_container(struct docker *d, const struct deploy_req *req, cons
 	spec.init = 1;
 	spec.binds = req->binds;
 	spec.network = network.buf;
-	if (type_limits(req->resources, type, &spec.memory, &spec.nano_cpus) < 0)
+	if (runtime__type_limits(req->resources, type, &spec.memory, &spec.nano_cpus) < 0)
 		goto out;
 	spec.extra = req->extra;
 	spec.log_max_size = req->log_max_size;
@@ -299,7 +300,7 @@ static int router_serves(const char *app, const json_t *targets)
 	return same;
 }
 
-static int switch_router(const struct deploy_req *req, const json_t *targets)
+int runtime__switch_router(const struct deploy_req *req, const json_t *targets)
 {
 	struct route_spec rs = { 0 };
 	const char **domains = json_str_vec(req->domains), **tv = json_str_vec(targets);
@@ -314,7 +315,7 @@ static int switch_router(const struct deploy_req *req, const json_t *targets)
 	rs.targets = tv;
 	/* The runtime already ran the checks; with a check path the router checks it
 	 * once more itself, right before it swaps. */
-	rs.health_path = checks_off(req, "web") ? NULL : first_check_path(req->checks);
+	rs.health_path = runtime__checks_off(req, "web") ? NULL : first_check_path(req->checks);
 	rs.interval_ms = 500;
 	rs.timeout_ms = 5000;
 	rs.deadline_ms = 30000;
@@ -393,7 +394,7 @@ int runtime_app_remove(struct docker *d, const char *app, int stop_timeout_s)
 
 /* The release phase: a one-off container of the "release" process, whose output
  * streams to the pusher; a non-zero exit fails the deploy. */
-static int release_phase(struct docker *d, const struct deploy_req *req, const json_t *cmd)
+int runtime__release_phase(struct docker *d, const struct deploy_req *req, const json_t *cmd)
 {
 	struct buf id = BUF_INIT;
 	struct container_watchdog *wd = NULL;
@@ -408,7 +409,7 @@ static int release_phase(struct docker *d, const struct deploy_req *req, const j
 	    container_watchdog_start(d, id.buf, limit, &wd) < 0)
 		goto out;
 	/* Following the logs returns when the container stops, or is killed. */
-	logs = docker_container_logs(d, id.buf, 1, -1, 0, show_log_line, NULL);
+	logs = docker_container_logs(d, id.buf, 1, -1, 0, runtime__show_log_line, NULL);
 	if (container_watchdog_stop(wd)) {
 		err_set("the release command did not finish within %ld s (WHARF_RELEASE_TIMEOUT) "
 			"and was killed",
@@ -481,7 +482,7 @@ static int start_web(struct docker *d, const struct deploy_req *req, const json_
 	if (docker_container_start(d, id.buf) < 0 ||
 	    wait_listening(d, req->app, id.buf, port, wait_s, &addr) < 0)
 		goto out;
-	if (checks_off(req, "web"))
+	if (runtime__checks_off(req, "web"))
 		say_detail("checks skipped (checks:%s)",
 			   runtime_type_listed(req->checks_disabled, "web") ? "disable" : "skip");
 	else if (runtime_run_checks(d, id.buf, addr.buf, port, host ? host : "localhost",
@@ -516,12 +517,12 @@ static int start_other(struct docker *d, const struct deploy_req *req, const cha
 	buf_addstr(failed_id, id.buf);
 	if (docker_container_start(d, id.buf) < 0)
 		goto out;
-	if (checks_off(req, type))
+	if (runtime__checks_off(req, type))
 		say_detail("checks skipped (checks:%s)",
 			   runtime_type_listed(req->checks_disabled, type) ? "disable" : "skip");
 	else
-		sleep_ms(500); /* one that dies at once should fail the deploy */
-	if ((!checks_off(req, type) && runtime_check_running(d, id.buf) < 0) ||
+		runtime__sleep_ms(500); /* one that dies at once should fail the deploy */
+	if ((!runtime__checks_off(req, type) && runtime_check_running(d, id.buf) < 0) ||
 	    set_restart_policy(d, req, id.buf) < 0)
 		goto out;
 	buf_reset(failed_id);
@@ -562,7 +563,7 @@ static int stop_old_of_type(struct docker *d, const struct deploy_req *req, cons
 	return ret;
 }
 
-static long formation_count(const json_t *formation, const char *type)
+long runtime__formation_count(const json_t *formation, const char *type)
 {
 	json_t *v = json_object_get(formation, type);
 	if (json_is_integer(v))
@@ -588,12 +589,12 @@ int runtime_deploy(struct docker *d, const struct deploy_req *req)
 	if (runtime_app_network(d, req->app, NULL, NULL) < 0)
 		goto failed;
 	cmd = json_object_get(procs, "release");
-	if (cmd && release_phase(d, req, cmd) < 0)
+	if (cmd && runtime__release_phase(d, req, cmd) < 0)
 		goto failed;
 	json_object_foreach((json_t *)procs, type, cmd) {
 		if (!strcmp(type, "release"))
 			continue;
-		n = formation_count(req->formation, type);
+		n = runtime__formation_count(req->formation, type);
 		if (runtime_type_listed(req->checks_disabled, type) &&
 		    stop_old_of_type(d, req, type, started, stopped, grace) < 0)
 			goto failed;
@@ -616,7 +617,7 @@ int runtime_deploy(struct docker *d, const struct deploy_req *req)
 		say_step("Switching the router to %s%s",
 			 json_string_value(json_array_get(targets, 0)),
 			 json_array_size(targets) > 1 ? " and others" : "");
-		if (switch_router(req, targets) < 0)
+		if (runtime__switch_router(req, targets) < 0)
 			goto failed;
 		say_detail("serving after %.1fs", clock_now_s() - t0);
 	} else if (router_client_delete(req->app) < 0) {

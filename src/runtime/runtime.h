@@ -106,6 +106,12 @@ struct deploy_req {
 	 * err_msg(). May be NULL. */
 	int (*check_fn)(void *data, const char *id, const char *type, int port, const char *addr);
 	void *check_data;
+	/* ---- the swarm scheduler's (src/runtime/swarm.c); ignored by docker-local ---- */
+	const char *local_image;   /* the release's image on this host (the release phase
+	                            * runs here); NULL: image */
+	const char *registry_auth; /* X-Registry-Auth the workers pull image with */
+	int port_bases[2];         /* the app's two web port bases P (SWARM.md): a deploy
+	                            * takes the one the current web service does not use */
 };
 
 /* 1 when type (or "_all_") is in the array of process types. */
@@ -167,6 +173,12 @@ int runtime_run_checks(struct docker *d, const char *id, const char *addr, int p
 		       const char *host, const json_t *checks);
 /* 0 if the container runs and never restarted, else -1 with its state. */
 int runtime_check_running(struct docker *d, const char *id);
+/* 0 while the checked process runs, else -1 with why. */
+typedef int runtime_alive_fn(void *data);
+/* runtime_run_checks() of a process that alive() watches (a swarm task on another
+ * node, which this host's Docker cannot inspect). */
+int runtime_run_checks_with(runtime_alive_fn *alive, void *data, const char *addr, int port,
+			    const char *host, const json_t *checks);
 
 /* ---- the scheduler (src/runtime/scheduler.c) -----------------------------------
  * Where an app's processes run. The deploy layer and the commands reach processes
@@ -184,6 +196,7 @@ struct sched_proc {
 	int port;        /* PORT of a web process; 0: none */
 	char addr[48];   /* its address on the app's network; "" when it has none */
 	char target[80]; /* "ADDR:PORT" the router dials for a web process; "" */
+	char node[64];   /* swarm: the hostname of the node running it; "" on docker-local */
 };
 /* The processes of an app, newest first. */
 struct sched_procs {
@@ -293,6 +306,28 @@ int scheduler_new(struct scheduler **out, const char *name);
 void scheduler_free(struct scheduler *s); /* NULL-safe */
 /* Makes the docker-local scheduler on a Docker handle the caller keeps. */
 int scheduler_docker_local(struct scheduler **out, struct docker *d);
+
+/* ---- the swarm scheduler (src/runtime/swarm.c) ---------------------------------
+ * scheduler_new(&s, "swarm"): the app's processes as Swarm services of this host's
+ * Docker (the manager), deployed blue-green (docs/cluster.md). deploy_req's image is
+ * the digest-pinned reference in the cluster's registry, registry_auth what workers
+ * pull it with, local_image the same image here (the release phase), port_bases the
+ * app's two web port bases. */
+
+/* At most this many processes of one type (a task's port ends in its slot). */
+#define SCHED_SWARM_REPLICAS_MAX 9
+/* Tells a swarm scheduler how to reach nodes' dockerds ({node id: "unix://…"}; enter
+ * into a task on another node goes through it). Not swarm: nothing. */
+int scheduler_swarm_node_hosts(struct scheduler *s, const json_t *hosts);
+/* The service name of (app, type, release, parity) with a random suffix (SWARM.md):
+ * at most 63 bytes of [a-zA-Z0-9-]. Pure. */
+int runtime_swarm_service_name(struct buf *out, const char *app, const char *type, long release,
+			       int parity, unsigned rnd);
+/* The ServiceSpec of a service of type running cmd (a JSON array or NULL: the image's
+ * CMD) with replicas tasks; base > 0: web on host networking with PORT=<base>{{.Task.
+ * Slot}}. Pure; *out is new. */
+int runtime_swarm_service_spec(json_t **out, const struct deploy_req *req, const char *type,
+			       const json_t *cmd, long replicas, int base, const char *name);
 
 /* Thin wrappers over s->ops, so callers read as verbs. */
 int scheduler_deploy(struct scheduler *s, const struct deploy_req *req);

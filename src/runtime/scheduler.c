@@ -1,6 +1,7 @@
 /* scheduler.c - the scheduler interface and its first implementation,
  * "docker-local": every process is a container on this host's Docker. */
 #include "runtime.h"
+#include "runtime/internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -558,8 +559,11 @@ int scheduler_new(struct scheduler **out, const char *name)
 		name = getenv("WHARF_SCHEDULER");
 	if (!name || !*name)
 		name = "docker-local";
+	if (!strcmp(name, "swarm"))
+		return runtime__swarm_new(out);
 	if (strcmp(name, "docker-local"))
-		return err_set("unknown scheduler '%s' (this wharf has: docker-local)", name);
+		return err_set("unknown scheduler '%s' (this wharf has: docker-local, swarm)",
+			       name);
 	if (docker_new(&d, NULL) < 0)
 		return -1;
 	return local_new(out, d, 1);

@@ -1,0 +1,979 @@
+/* swarm.c - the "swarm" scheduler: an app's processes are Docker Swarm services of
+ * the manager (this host's Docker), one per (process type, deploy), deployed
+ * blue-green (docs/cluster.md, SWARM.md): the new services start beside the old,
+ * their tasks are waited for and checked on their nodes, the router is switched to
+ * them, then the old services go. One-off processes and the release phase run on the
+ * manager's own Docker, where the release's image is. */
+#include "runtime.h"
+#include "runtime/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Swarm's {{.Task.Slot}} gives each task a digit of its port: P*10 + slot. */
+#define SWARM_REPLICAS_MAX SCHED_SWARM_REPLICAS_MAX
+
+struct swarm {
+	struct scheduler s;      /* first: a struct scheduler * is a struct swarm * */
+	struct docker *d;        /* the manager's */
+	struct scheduler *local; /* docker-local on d: one-offs, the release phase, images */
+	json_t *node_hosts;      /* node id -> "unix://…" of its dockerd (enter); may be NULL */
+};
+
+static struct swarm *SW(struct scheduler *s)
+{
+	return (struct swarm *)s;
+}
+
+/* Copies src into dst of n bytes, cut when longer (names and states are short). */
+static void copy(char *dst, size_t n, const char *src)
+{
+	size_t len = src ? strlen(src) : 0;
+
+	if (len >= n)
+		len = n - 1;
+	if (len)
+		memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* ---- names, labels and specs ----------------------------------------------------- */
+
+/* "wharf-<app with '.' as '-'>-<type>-v<N><parity>-<4 hex>", at most 63 bytes of
+ * [a-zA-Z0-9-]; a longer one is cut and ends with 8 hex of a hash of the whole. */
+int runtime_swarm_service_name(struct buf *out, const char *app, const char *type, long release,
+			       int parity, unsigned rnd)
+{
+	struct buf full = BUF_INIT;
+	unsigned long h = 5381;
+	size_t i;
+	int ret = -1;
+
+	if (buf_addf(&full, "wharf-%s-%s-v%ld%c-%04x", app, type, release, parity ? 'b' : 'a',
+		     rnd & 0xffff) < 0)
+		goto out;
+	for (i = 0; i < full.len; i++) {
+		char c = full.buf[i];
+		h = h * 33 + (unsigned char)c;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+			full.buf[i] = '-';
+	}
+	buf_reset(out);
+	if (full.len <= 63)
+		ret = buf_addstr(out, full.buf);
+	else
+		ret = buf_add(out, full.buf, 54) < 0 ? -1
+						     : buf_addf(out, "-%08lx", h & 0xffffffffUL);
+out:
+	buf_release(&full);
+	return ret;
+}
+
+/* Swarm's restart policy of ps:set restart-policy's value. */
+static json_t *restart_policy(const char *policy)
+{
+	struct buf name = BUF_INIT;
+	int max_retry = 0;
+	const char *cond;
+	json_t *p = NULL;
+
+	if (runtime_parse_restart_policy(policy ? policy : "on-failure", &name, &max_retry) < 0)
+		return NULL;
+	/* Swarm has no "unless-stopped": a stopped app is scaled to 0 instead. */
+	cond = !strcmp(name.buf, "no")           ? "none"
+	       : !strcmp(name.buf, "on-failure") ? "on-failure"
+						 : "any";
+	p = json_pack("{s:s, s:I}", "Condition", cond, "Delay", (json_int_t)1000000000);
+	if (p && max_retry && json_object_set_new(p, "MaxAttempts", json_integer(max_retry)) < 0) {
+		json_decref(p);
+		p = NULL;
+	}
+	buf_release(&name);
+	if (!p)
+		err_set("out of memory");
+	return p;
+}
+
+/* The labels of a service of type (with its port base when P > 0). */
+static json_t *service_labels(const struct deploy_req *req, const char *type, int base)
+{
+	char rel[32], pb[16];
+	json_t *l;
+
+	snprintf(rel, sizeof(rel), "%ld", req->release);
+	snprintf(pb, sizeof(pb), "%d", base);
+	l = json_pack("{s:s, s:s, s:s, s:s, s:s}", DOCKER_LABEL_MANAGED, "1", DOCKER_LABEL_ROOT,
+		      wharf_root(), DOCKER_LABEL_APP, req->app, DOCKER_LABEL_PROCESS, type,
+		      DOCKER_LABEL_RELEASE, rel);
+	if (l && base && json_object_set_new(l, DOCKER_LABEL_PORT_BASE, json_string(pb)) < 0) {
+		json_decref(l);
+		l = NULL;
+	}
+	return l;
+}
+
+/* The environment of a task: the app's config, WHARF_APP, WHARF_PROCESS, GIT_REV, and
+ * for web PORT=<P>{{.Task.Slot}}, which Swarm expands per task. */
+static json_t *service_env(const struct deploy_req *req, const char *type, int base)
+{
+	json_t *env = json_array(), *v;
+	const char *k;
+	char port[48];
+
+	json_object_foreach((json_t *)req->config, k, v)
+		if (json_is_string(v) && json_env_add(env, k, json_string_value(v)) < 0)
+			goto fail;
+	if (json_env_add(env, "WHARF_APP", req->app) < 0 ||
+	    json_env_add(env, "WHARF_PROCESS", type) < 0 ||
+	    (req->git_rev && json_env_add(env, "GIT_REV", req->git_rev) < 0))
+		goto fail;
+	snprintf(port, sizeof(port), "%d{{.Task.Slot}}", base);
+	if (base && json_env_add(env, "PORT", port) < 0)
+		goto fail;
+	return env;
+fail:
+	json_decref(env);
+	return NULL;
+}
+
+int runtime_swarm_service_spec(json_t **out, const struct deploy_req *req, const char *type,
+			       const json_t *cmd, long replicas, int base, const char *name)
+{
+	json_t *spec = NULL, *labels = service_labels(req, type, base),
+	       *env = service_env(req, type, base), *restart = restart_policy(req->restart_policy);
+	json_t *cs, *tt, *limits;
+	long long memory, nano_cpus;
+	int grace = req->stop_timeout_s > 0 ? req->stop_timeout_s : 10, ret = -1;
+
+	*out = NULL;
+	if (!labels || !env || !restart) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (runtime__type_limits(req->resources, type, &memory, &nano_cpus) < 0)
+		goto out;
+	/* What docker-local gives every container, where Swarm's ContainerSpec has it
+	 * (API 1.41): Init, the capabilities, the pids limit, the log rotation. Swarm
+	 * 20.10 has no no-new-privileges for tasks (docs/cluster.md). */
+	cs = json_pack("{s:s, s:O, s:O, s:b, s:I, s:[s], s:[s,s,s,s,s,s,s]}", "Image", req->image,
+		       "Labels", labels, "Env", env, "Init", 1, "StopGracePeriod",
+		       (json_int_t)grace * 1000000000, "CapabilityDrop", "ALL", "CapabilityAdd",
+		       "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+		       "CAP_SETGID", "CAP_SETUID");
+	limits = json_pack("{s:I}", "Pids", (json_int_t)DOCKER_PIDS_LIMIT_DEFAULT);
+	if (limits && memory)
+		json_object_set_new(limits, "MemoryBytes", json_integer(memory));
+	if (limits && nano_cpus)
+		json_object_set_new(limits, "NanoCPUs", json_integer(nano_cpus));
+	if (cs && json_is_array(cmd))
+		json_object_set(cs, "Args", (json_t *)cmd); /* as a container's Cmd */
+	tt = json_pack("{s:o, s:{s:o}, s:O, s:{s:s, s:{s:s, s:s}}, s:[{s:s}]}", "ContainerSpec", cs,
+		       "Resources", "Limits", limits, "RestartPolicy", restart, "LogDriver", "Name",
+		       "json-file", "Options", "max-size",
+		       req->log_max_size ? req->log_max_size : DOCKER_LOG_MAX_SIZE, "max-file",
+		       req->log_max_file ? req->log_max_file : DOCKER_LOG_MAX_FILE, "Networks",
+		       "Target", "host");
+	spec = json_pack("{s:s, s:O, s:o, s:{s:{s:I}}}", "Name", name, "Labels", labels,
+			 "TaskTemplate", tt, "Mode", "Replicated", "Replicas",
+			 (json_int_t)replicas);
+	if (!spec) {
+		err_set("out of memory");
+		goto out;
+	}
+	*out = spec;
+	ret = 0;
+out:
+	json_decref(labels);
+	json_decref(env);
+	json_decref(restart);
+	return ret;
+}
+
+/* ---- what runs -------------------------------------------------------------------- */
+
+/* The app's services on this wharf root. */
+static int app_services(struct docker *d, const char *app, json_t **out)
+{
+	struct docker_labels l = DOCKER_LABELS_INIT;
+	int ret = -1;
+
+	*out = NULL;
+	if (docker_labels_add(&l, DOCKER_LABEL_APP, app) == 0 &&
+	    docker_labels_add(&l, DOCKER_LABEL_ROOT, wharf_root()) == 0)
+		ret = docker_service_list(d, l.v, out);
+	docker_labels_release(&l);
+	return ret;
+}
+
+static const char *svc_label(const json_t *svc, const char *key, const char *def)
+{
+	return json_str(json_object_get(json_object_get(svc, "Spec"), "Labels"), key, def);
+}
+
+/* The tasks of the services (an array of service objects, or of ids), desired running
+ * only when running_only. */
+static int services_tasks(struct docker *d, const json_t *services, int running_only, json_t **out)
+{
+	json_t *f = json_pack("{s:[]}", "service"), *v;
+	size_t i;
+	int ret;
+
+	*out = NULL;
+	if (!f)
+		return err_set("out of memory");
+	json_array_foreach(services, i, v)
+		json_array_append_new(json_object_get(f, "service"),
+				      json_string(json_is_string(v) ? json_string_value(v)
+								    : json_str(v, "ID", "")));
+	if (!json_array_size(json_object_get(f, "service"))) {
+		json_decref(f);
+		*out = json_array();
+		return *out ? 0 : err_set("out of memory");
+	}
+	if (running_only)
+		json_object_set_new(f, "desired-state", json_pack("[s]", "running"));
+	ret = docker_task_list(d, f, out);
+	json_decref(f);
+	return ret;
+}
+
+static const json_t *service_by_id(const json_t *services, const char *id)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(services, i, v)
+		if (!strcmp(json_str(v, "ID", ""), id))
+			return v;
+	return NULL;
+}
+
+static int by_created_desc(const void *a, const void *b)
+{
+	const struct sched_proc *x = a, *y = b;
+	return y->release > x->release   ? 1
+	       : y->release < x->release ? -1
+					 : strcmp(x->name, y->name);
+}
+
+static int swarm_list(struct scheduler *s, const char *app, struct sched_procs *out)
+{
+	json_t *services = NULL, *tasks = NULL, *nodes = NULL, *t;
+	size_t i;
+	int ret = -1;
+
+	out->v = NULL;
+	out->n = 0;
+	if (app_services(SW(s)->d, app, &services) < 0 ||
+	    services_tasks(SW(s)->d, services, 1, &tasks) < 0 ||
+	    docker_node_list(SW(s)->d, &nodes) < 0)
+		goto out;
+	if (!(out->v = calloc(json_array_size(tasks) + 1, sizeof(*out->v)))) {
+		err_set("out of memory");
+		goto out;
+	}
+	json_array_foreach(tasks, i, t) {
+		struct sched_proc *p = &out->v[out->n++];
+		struct docker_task dt;
+		const json_t *svc;
+		int base;
+
+		docker_task_read(t, nodes, &dt);
+		svc = service_by_id(services, dt.service_id);
+		base = atoi(svc_label(svc, DOCKER_LABEL_PORT_BASE, "0"));
+		copy(p->id, sizeof(p->id), dt.id);
+		snprintf(p->name, sizeof(p->name), "%s.%d",
+			 json_str(json_object_get(svc, "Spec"), "Name", "?"), dt.slot);
+		copy(p->type, sizeof(p->type), svc_label(svc, DOCKER_LABEL_PROCESS, ""));
+		copy(p->state, sizeof(p->state), dt.state);
+		copy(p->node, sizeof(p->node), dt.hostname[0] ? dt.hostname : dt.node_id);
+		p->release = atol(svc_label(svc, DOCKER_LABEL_RELEASE, "0"));
+		p->port = base && dt.slot > 0 && dt.slot <= SWARM_REPLICAS_MAX ? base * 10 + dt.slot
+									       : 0;
+		copy(p->addr, sizeof(p->addr), dt.addr);
+		if (p->port && dt.serves)
+			snprintf(p->target, sizeof(p->target), "%s:%d", p->addr, p->port);
+	}
+	qsort(out->v, out->n, sizeof(*out->v), by_created_desc);
+	ret = 0;
+out:
+	json_decref(services);
+	json_decref(tasks);
+	json_decref(nodes);
+	return ret;
+}
+
+/* GET /tasks/{id}. */
+static int task_get(struct docker *d, const char *id, json_t **out)
+{
+	struct buf p = BUF_INIT;
+	int ret = -1;
+
+	*out = NULL;
+	if (buf_addstr(&p, "/tasks/") == 0 && docker_urlencode(&p, id) == 0)
+		ret = docker_call(d, "GET", p.buf, NULL, out, NULL);
+	buf_release(&p);
+	return ret;
+}
+
+/* ---- a deploy --------------------------------------------------------------------- */
+
+struct alive {
+	struct docker *d;
+	const char *task;
+};
+
+/* runtime_alive_fn of a task: still running, and meant to. */
+static int task_alive(void *data)
+{
+	struct alive *a = data;
+	struct docker_task t;
+	json_t *task = NULL;
+
+	if (task_get(a->d, a->task, &task) < 0)
+		return -1;
+	docker_task_read(task, NULL, &t);
+	json_decref(task);
+	if (!strcmp(t.state, "running") && !strcmp(t.desired, "running"))
+		return 0;
+	return err_set("task %.12s is %s%s%s", t.id, t.state, t.err[0] ? ": " : "", t.err);
+}
+
+/* Shows the last log lines of a task that failed (best effort). */
+static void show_task_logs(struct docker *d, const char *task)
+{
+	say_warn("last lines of the task's log:");
+	if (docker_swarm_logs(d, "tasks", task, 0, 20, 0, runtime__show_log_line, NULL) < 0)
+		say_detail("(no log: %s)", err_msg());
+}
+
+/* Waits until `want` tasks of service id run; fails on a task that failed (with its
+ * Status.Err and last log lines), or at the deadline. */
+static int wait_tasks(struct docker *d, const char *id, const char *type, long want,
+		      double deadline, json_t **tasks_out)
+{
+	json_t *ids = json_pack("[s]", id), *tasks = NULL, *nodes = NULL, *t;
+	struct docker_task dt;
+	char last[64] = "new";
+	size_t i;
+	long running;
+	int ret = -1;
+
+	*tasks_out = NULL;
+	for (;;) {
+		json_decref(tasks);
+		tasks = NULL;
+		if (services_tasks(d, ids, 0, &tasks) < 0)
+			goto out;
+		running = 0;
+		json_array_foreach(tasks, i, t) {
+			docker_task_read(t, NULL, &dt);
+			if (docker_task_failed(&dt)) {
+				err_set("a %s task %s: %s", type, dt.state,
+					dt.err[0] ? dt.err : "(no reason given)");
+				show_task_logs(d, dt.id);
+				goto out;
+			}
+			if (!strcmp(dt.desired, "running")) {
+				running += !strcmp(dt.state, "running");
+				if (strcmp(dt.state, "running"))
+					copy(last, sizeof(last), dt.state);
+			}
+		}
+		if (running >= want)
+			break;
+		if (clock_now_s() > deadline) {
+			err_set("%ld of %ld %s task%s running in time (one is %s); see "
+				"`wharf cluster:report`",
+				running, want, type, want > 1 ? "s" : "", last);
+			goto out;
+		}
+		runtime__sleep_ms(250);
+	}
+	/* Keep the running ones with their nodes, for the checks. */
+	if (docker_node_list(d, &nodes) < 0)
+		goto out;
+	*tasks_out = json_array();
+	json_array_foreach(tasks, i, t) {
+		docker_task_read(t, nodes, &dt);
+		if (!strcmp(dt.state, "running") && !strcmp(dt.desired, "running"))
+			json_array_append(*tasks_out, t);
+	}
+	ret = 0;
+out:
+	json_decref(ids);
+	json_decref(tasks);
+	json_decref(nodes);
+	return ret;
+}
+
+/* Waits for one web task to listen on its port, runs the checks against it there, and
+ * appends its target. */
+static int check_web_task(struct docker *d, const struct deploy_req *req, const json_t *task,
+			  const json_t *nodes, int base, double deadline, json_t *targets)
+{
+	const char *host = json_string_value(json_array_get(req->domains, 0));
+	struct docker_task t;
+	struct alive a = { d, NULL };
+	char target[80];
+	int port;
+
+	docker_task_read(task, nodes, &t);
+	a.task = t.id;
+	port = base * 10 + t.slot;
+	if (!t.addr[0])
+		return err_set("the node of task %.12s has no address", t.id);
+	say_detail("web.%d on %s (%s:%d)", t.slot, t.hostname, t.addr, port);
+	while (!runtime__port_accepts(t.addr, port)) {
+		if (task_alive(&a) < 0) {
+			show_task_logs(d, t.id);
+			return -1;
+		}
+		if (clock_now_s() > deadline)
+			return err_set("the web task on %s did not listen on PORT %d in time "
+				       "(WHARF_LISTEN_TIMEOUT; apps must listen on $PORT)",
+				       t.hostname, port);
+		runtime__sleep_ms(100);
+	}
+	if (runtime__checks_off(req, "web"))
+		say_detail("checks skipped (checks:%s)",
+			   runtime_type_listed(req->checks_disabled, "web") ? "disable" : "skip");
+	else if (runtime_run_checks_with(task_alive, &a, t.addr, port, host ? host : "localhost",
+					 req->checks) < 0) {
+		show_task_logs(d, t.id);
+		return -1;
+	}
+	if (req->check_fn && req->check_fn(req->check_data, t.id, "web", port, t.addr) < 0)
+		return -1;
+	snprintf(target, sizeof(target), "%s:%d", t.addr, port);
+	return json_array_append_new(targets, json_string(target));
+}
+
+/* The port base of this deploy's web service: the app's one the current web services
+ * do not use (each deploy alternates, so an old and a new task never want one port). */
+static int pick_base(const struct deploy_req *req, const json_t *old, int *base, int *parity)
+{
+	size_t i;
+	json_t *v;
+	int used0 = 0;
+
+	if (req->port_bases[0] < 1100 || req->port_bases[1] < 1100 ||
+	    req->port_bases[0] == req->port_bases[1])
+		return err_set("the app has no swarm port bases (the deploy layer allocates them)");
+	json_array_foreach(old, i, v)
+		if (atoi(svc_label(v, DOCKER_LABEL_PORT_BASE, "0")) == req->port_bases[0])
+			used0 = 1;
+	*parity = used0;
+	*base = req->port_bases[used0];
+	return 0;
+}
+
+/* After the router let go of them: waits (bounded) until the old targets stop
+ * accepting, so the next deploy's tasks of that parity find their ports free. */
+static void wait_gone(const json_t *targets, int grace_s)
+{
+	double deadline = clock_now_s() + grace_s + 5;
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(targets, i, v) {
+		char addr[64];
+		const char *colon = strrchr(json_string_value(v), ':');
+		if (!colon || (size_t)(colon - json_string_value(v)) >= sizeof(addr))
+			continue;
+		snprintf(addr, sizeof(addr), "%.*s", (int)(colon - json_string_value(v)),
+			 json_string_value(v));
+		while (runtime__port_accepts(addr, atoi(colon + 1)) && clock_now_s() < deadline)
+			runtime__sleep_ms(100);
+	}
+}
+
+/* Removes the services of list whose id is not in keep (ids; NULL keeps none). */
+static int remove_services(struct docker *d, const json_t *list, const json_t *keep)
+{
+	size_t i, j;
+	json_t *v, *k;
+	int ret = 0;
+
+	json_array_foreach(list, i, v) {
+		const char *id = json_is_string(v) ? json_string_value(v) : json_str(v, "ID", "");
+		int kept = 0;
+		json_array_foreach(keep, j, k)
+			kept |= !strcmp(json_string_value(k), id);
+		if (kept)
+			continue;
+		if (docker_service_remove(d, id) < 0) {
+			say_warn("could not remove service %.12s: %s", id, err_msg());
+			ret = -1;
+		}
+	}
+	return ret;
+}
+
+static int check_formation(const struct deploy_req *req, const json_t *procs)
+{
+	const char *type;
+	json_t *cmd;
+
+	json_object_foreach((json_t *)procs, type, cmd) {
+		long n = runtime__formation_count(req->formation, type);
+		if (!strcmp(type, "release"))
+			continue;
+		if (n > SWARM_REPLICAS_MAX)
+			return err_set("%s=%ld: a swarm app runs at most %d %s processes (each "
+				       "task's port ends in its slot, 1-9); scale to %d or fewer",
+				       type, n, SWARM_REPLICAS_MAX, type, SWARM_REPLICAS_MAX);
+	}
+	if (req->binds && req->binds[0])
+		return err_set("storage mounts are paths of this host: a swarm app cannot use "
+			       "them yet (storage:unmount, or scheduler:set %s selected "
+			       "docker-local)",
+			       req->app);
+	return 0;
+}
+
+/* The release phase on the manager's Docker, with the release's local image. */
+static int swarm_release_phase(struct swarm *sw, const struct deploy_req *req, const json_t *cmd)
+{
+	struct deploy_req r = *req;
+
+	r.image = req->local_image ? req->local_image : req->image;
+	if (runtime_app_network(sw->d, req->app, NULL, NULL) < 0)
+		return -1;
+	return runtime__release_phase(sw->d, &r, cmd);
+}
+
+/* Creates the service of one type; its id goes to created. */
+static int create_service(struct swarm *sw, const struct deploy_req *req, const char *type,
+			  const json_t *cmd, long n, int base, int parity, json_t *created)
+{
+	struct buf name = BUF_INIT, id = BUF_INIT;
+	json_t *spec = NULL;
+	int ret = -1;
+
+	if (runtime_swarm_service_name(&name, req->app, type, req->release, parity,
+				       (unsigned)rand()) < 0 ||
+	    runtime_swarm_service_spec(&spec, req, type, cmd, n, base, name.buf) < 0)
+		goto out;
+	say_step("Starting %ld %s task%s for release %ld (service %s%s)", n, type,
+		 n == 1 ? "" : "s", req->release, name.buf, base ? ", ports " : "");
+	if (base)
+		say_detail("ports %d1-%d%ld", base, base, n);
+	if (docker_service_create(sw->d, spec, req->registry_auth, &id) < 0)
+		goto out;
+	json_array_append_new(created, json_string(id.buf));
+	ret = 0;
+out:
+	json_decref(spec);
+	buf_release(&name);
+	buf_release(&id);
+	return ret;
+}
+
+static int swarm_deploy(struct scheduler *s, const struct deploy_req *req)
+{
+	struct swarm *sw = SW(s);
+	json_t *web_only = NULL, *old = NULL, *created = json_array(), *targets = json_array(),
+	       *route = NULL, *old_targets = NULL, *cmd;
+	const json_t *procs = req->processes;
+	const char *type;
+	int wait_s = req->listen_wait_s > 0 ? req->listen_wait_s : 60;
+	int grace = req->stop_timeout_s > 0 ? req->stop_timeout_s : 10;
+	int base = 0, parity = 0, ret = -1;
+	double t0 = clock_now_s();
+	size_t k;
+
+	if (!procs)
+		procs = web_only = json_pack("{s:n}", "web");
+	if (!created || !targets || !procs) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (check_formation(req, procs) < 0 || app_services(sw->d, req->app, &old) < 0 ||
+	    pick_base(req, old, &base, &parity) < 0)
+		goto out;
+	cmd = json_object_get(procs, "release");
+	if (cmd && swarm_release_phase(sw, req, cmd) < 0)
+		goto out;
+	json_object_foreach((json_t *)procs, type, cmd) {
+		long n = runtime__formation_count(req->formation, type);
+		if (!strcmp(type, "release") || n <= 0)
+			continue;
+		if (create_service(sw, req, type, cmd, n, !strcmp(type, "web") ? base : 0, parity,
+				   created) < 0)
+			goto failed;
+	}
+	/* Each type's tasks run, then each web task listens and passes its checks. */
+	k = 0;
+	json_object_foreach((json_t *)procs, type, cmd) {
+		long n = runtime__formation_count(req->formation, type);
+		json_t *tasks = NULL, *nodes = NULL, *t;
+		size_t i;
+		int r = 0;
+
+		if (!strcmp(type, "release") || n <= 0)
+			continue;
+		if (wait_tasks(sw->d, json_string_value(json_array_get(created, k++)), type, n,
+			       t0 + wait_s + 60, &tasks) < 0)
+			goto failed;
+		if (!strcmp(type, "web") && docker_node_list(sw->d, &nodes) == 0) {
+			json_array_foreach(tasks, i, t)
+				if ((r = check_web_task(sw->d, req, t, nodes, base,
+							clock_now_s() + wait_s, targets)) < 0)
+					break;
+		} else if (!strcmp(type, "web")) {
+			r = -1;
+		}
+		json_decref(tasks);
+		json_decref(nodes);
+		if (r < 0)
+			goto failed;
+	}
+	say_detail("started after %.1fs", clock_now_s() - t0);
+	if (router_client_get(req->app, &route) == 0 && route)
+		old_targets = json_incref(json_object_get(route, "targets"));
+	if (json_array_size(targets)) {
+		say_step("Switching the router to %zu task%s on the swarm",
+			 json_array_size(targets), json_array_size(targets) == 1 ? "" : "s");
+		if (runtime__switch_router(req, targets) < 0)
+			goto failed;
+		say_detail("serving after %.1fs", clock_now_s() - t0);
+	} else if (router_client_delete(req->app) < 0) {
+		goto failed;
+	}
+	say_step("Retiring old services");
+	remove_services(sw->d, old, created); /* a leftover is reported, not fatal */
+	wait_gone(old_targets, grace);
+	ret = 0;
+	goto out;
+failed : {
+	struct err_saved why;
+
+	err_save(&why);
+	if (remove_services(sw->d, created, NULL) < 0)
+		say_warn("new services may be left; the next deploy removes them");
+	err_restore(&why);
+}
+out:
+	json_decref(web_only);
+	json_decref(old);
+	json_decref(created);
+	json_decref(targets);
+	json_decref(route);
+	json_decref(old_targets);
+	return ret;
+}
+
+/* ---- the other operations --------------------------------------------------------- */
+
+static int swarm_logs(struct scheduler *s, const char *id, int follow, int tail, long long since,
+		      docker_output_fn *fn, void *data)
+{
+	return docker_swarm_logs(SW(s)->d, "tasks", id, follow, tail, since, fn, data);
+}
+
+static int not_yet(const char *what)
+{
+	return err_set("%s of a swarm app is not there yet (docs/cluster.md)", what);
+}
+
+static int swarm_stats(struct scheduler *s, const char *const *ids, size_t n, int sample,
+		       struct docker_stats *out, int *ok)
+{
+	(void)s;
+	(void)ids;
+	(void)n;
+	(void)sample;
+	(void)out;
+	(void)ok;
+	return not_yet("ps:stats");
+}
+
+static int swarm_top(struct scheduler *s, const char *id, json_t **out)
+{
+	(void)s;
+	(void)id;
+	*out = NULL;
+	return not_yet("ps:top");
+}
+
+static int swarm_state(struct scheduler *s, const char *id, struct sched_state *out)
+{
+	struct docker_task t;
+	json_t *task = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (task_get(SW(s)->d, id, &task) < 0)
+		return -1;
+	docker_task_read(task, NULL, &t);
+	copy(out->status, sizeof(out->status), t.state);
+	out->exit_code = t.exit_code;
+	/* A task is never restarted: Swarm makes a new one, which list shows. */
+	copy(out->started_at, sizeof(out->started_at),
+	     json_str(json_object_get(task, "Status"), "Timestamp", ""));
+	json_decref(task);
+	return 0;
+}
+
+static int swarm_events(struct scheduler *s, const char *app, long long since, long long until,
+			json_t **out)
+{
+	(void)s;
+	(void)app;
+	(void)since;
+	(void)until;
+	*out = NULL;
+	return not_yet("ps:events");
+}
+
+static int swarm_run(struct scheduler *s, const struct sched_oneoff *o, const struct sched_io *io,
+		     long long *code)
+{
+	/* One-off processes run on the manager, where the release's image is. */
+	return scheduler_run(SW(s)->local, o, io, code);
+}
+
+/* The service id of a task. */
+static int task_service(struct docker *d, const char *id, struct docker_task *t)
+{
+	json_t *task = NULL;
+
+	if (task_get(d, id, &task) < 0)
+		return -1;
+	docker_task_read(task, NULL, t);
+	json_decref(task);
+	return 0;
+}
+
+/* This dockerd's own node id (GET /info Swarm.NodeID). */
+static int own_node(struct docker *d, struct buf *out)
+{
+	json_t *info = NULL;
+	int ret = -1;
+
+	if (docker_call(d, "GET", "/info", NULL, &info, NULL) == 0)
+		ret = buf_addstr(out, json_str(json_object_get(info, "Swarm"), "NodeID", ""));
+	json_decref(info);
+	return ret;
+}
+
+static int swarm_exec(struct scheduler *s, const char *id, const char **cmd,
+		      const struct sched_io *io, long long *code)
+{
+	struct swarm *sw = SW(s);
+	struct docker_task t;
+	struct docker *nd = NULL;
+	struct scheduler *ns = NULL;
+	struct buf self = BUF_INIT;
+	const char *host;
+	int ret = -1;
+
+	*code = -1;
+	if (task_service(sw->d, id, &t) < 0 || own_node(sw->d, &self) < 0)
+		goto out;
+	if (!t.container_id[0]) {
+		err_set("task %.12s has no container yet", id);
+		goto out;
+	}
+	if (!strcmp(self.buf, t.node_id)) {
+		ret = scheduler_exec(sw->local, t.container_id, cmd, io, code);
+		goto out;
+	}
+	/* Another node: through its own dockerd when wharf knows how to reach it. */
+	host = json_string_value(json_object_get(sw->node_hosts, t.node_id));
+	if (!host) {
+		err_set("the task runs on node %.12s, whose Docker this host cannot reach (only "
+			"nodes joined with --docker-host can be entered; `run` works on any app)",
+			t.node_id);
+		goto out;
+	}
+	if (docker_new(&nd, host) < 0 || scheduler_docker_local(&ns, nd) < 0)
+		goto out;
+	ret = scheduler_exec(ns, t.container_id, cmd, io, code);
+out:
+	scheduler_free(ns);
+	docker_free(nd);
+	buf_release(&self);
+	return ret;
+}
+
+/* ps:stop: the task's service is scaled to 0 (Swarm would replace a stopped task). */
+static int swarm_stop(struct scheduler *s, const char *id, int grace_s)
+{
+	struct docker_task t;
+
+	(void)grace_s; /* the service's StopGracePeriod applies */
+	if (task_service(SW(s)->d, id, &t) < 0)
+		return -1;
+	return docker_service_scale(SW(s)->d, t.service_id, 0, NULL);
+}
+
+/* Swarm restarts tasks itself, and ps:start redeploys: nothing to do for one task. */
+static int swarm_start(struct scheduler *s, const char *id)
+{
+	(void)s;
+	(void)id;
+	return 0;
+}
+
+static int swarm_remove(struct scheduler *s, const char *id)
+{
+	(void)s;
+	(void)id;
+	return 0; /* a task goes with its service */
+}
+
+static int swarm_check(struct scheduler *s, const struct sched_proc *p, const char *host,
+		       const json_t *checks)
+{
+	struct alive a = { SW(s)->d, p->id };
+
+	if (!*p->addr || !p->port)
+		return err_set("task %.12s has no address and port", p->id);
+	return runtime_run_checks_with(task_alive, &a, p->addr, p->port, host, checks);
+}
+
+/* 1 when the route's targets are on the service's ports. */
+static int routed(const json_t *svc, const json_t *route)
+{
+	int base = atoi(svc_label(svc, DOCKER_LABEL_PORT_BASE, "0"));
+	size_t i;
+	json_t *t;
+
+	json_array_foreach(json_object_get(route, "targets"), i, t) {
+		const char *colon = strrchr(json_string_value(t), ':');
+		if (base && colon && atoi(colon + 1) / 10 == base)
+			return 1;
+	}
+	return 0;
+}
+
+static int swarm_cleanup(struct scheduler *s, const char *app, long keep_release)
+{
+	json_t *services = NULL, *route = NULL, *gone = json_array(), *v;
+	size_t i;
+	int ret = -1;
+
+	/* What the router serves stays, whatever its release (see runtime_app_cleanup). */
+	if (!gone || router_client_get(app, &route) < 0 ||
+	    app_services(SW(s)->d, app, &services) < 0)
+		goto out;
+	json_array_foreach(services, i, v)
+		if (atol(svc_label(v, DOCKER_LABEL_RELEASE, "0")) != keep_release &&
+		    !routed(v, route))
+			json_array_append_new(gone, json_string(json_str(v, "ID", "")));
+	if (json_array_size(gone)) {
+		say_step("Removing %zu service%s left by an interrupted deploy",
+			 json_array_size(gone), json_array_size(gone) > 1 ? "s" : "");
+		remove_services(SW(s)->d, gone, NULL);
+	}
+	ret = 0;
+out:
+	json_decref(services);
+	json_decref(route);
+	json_decref(gone);
+	return ret;
+}
+
+static int swarm_remove_app(struct scheduler *s, const char *app, int grace_s)
+{
+	json_t *services = NULL;
+	int ret;
+
+	if (app_services(SW(s)->d, app, &services) < 0)
+		return -1;
+	ret = remove_services(SW(s)->d, services, NULL);
+	json_decref(services);
+	/* One-offs and release phases ran here, on the app's network. */
+	if (ret == 0)
+		ret = scheduler_remove_app(SW(s)->local, app, grace_s);
+	return ret;
+}
+
+static int swarm_image_inspect(struct scheduler *s, const char *ref, json_t **out)
+{
+	return scheduler_image_inspect(SW(s)->local, ref, out);
+}
+
+static int swarm_image_tag(struct scheduler *s, const char *id, const char *repo, const char *tag)
+{
+	return scheduler_image_tag(SW(s)->local, id, repo, tag);
+}
+
+static int swarm_image_remove(struct scheduler *s, const char *ref, int force)
+{
+	return scheduler_image_remove(SW(s)->local, ref, force);
+}
+
+static int swarm_images_dangling(struct scheduler *s, const char *app, json_t **out)
+{
+	return scheduler_images_dangling(SW(s)->local, app, out);
+}
+
+static struct docker *swarm_builder(struct scheduler *s)
+{
+	return SW(s)->d;
+}
+
+static void swarm_free(struct scheduler *s)
+{
+	struct swarm *sw = SW(s);
+
+	scheduler_free(sw->local);
+	docker_free(sw->d);
+	json_decref(sw->node_hosts);
+	free(sw);
+}
+
+static const struct scheduler_ops swarm_ops = {
+	.name = "swarm",
+	.deploy = swarm_deploy,
+	.scale = swarm_deploy, /* a new formation is a blue-green deploy of the release */
+	.list = swarm_list,
+	.logs = swarm_logs,
+	.stats = swarm_stats,
+	.top = swarm_top,
+	.state = swarm_state,
+	.events = swarm_events,
+	.run = swarm_run,
+	.exec = swarm_exec,
+	.stop = swarm_stop,
+	.start = swarm_start,
+	.remove = swarm_remove,
+	.check = swarm_check,
+	.cleanup = swarm_cleanup,
+	.remove_app = swarm_remove_app,
+	.image_inspect = swarm_image_inspect,
+	.image_tag = swarm_image_tag,
+	.image_remove = swarm_image_remove,
+	.images_dangling = swarm_images_dangling,
+	.builder = swarm_builder,
+	.free = swarm_free,
+};
+
+int runtime__swarm_new(struct scheduler **out)
+{
+	struct swarm *sw = calloc(1, sizeof(*sw));
+
+	*out = NULL;
+	if (!sw)
+		return err_set("out of memory");
+	sw->s.ops = &swarm_ops;
+	if (docker_new(&sw->d, NULL) < 0 || scheduler_docker_local(&sw->local, sw->d) < 0) {
+		swarm_free(&sw->s);
+		return -1;
+	}
+	*out = &sw->s;
+	return 0;
+}
+
+int scheduler_swarm_node_hosts(struct scheduler *s, const json_t *hosts)
+{
+	if (strcmp(s->ops->name, "swarm"))
+		return 0;
+	json_decref(SW(s)->node_hosts);
+	SW(s)->node_hosts = json_deep_copy(hosts);
+	return SW(s)->node_hosts || !hosts ? 0 : err_set("out of memory");
+}
