@@ -50,6 +50,8 @@
 	X(STOPPED, "stopped", BOOL, 0, NULL, PS, APP_IN_APP)                                      \
 	/* scheduler:set selected: "docker-local" or "swarm" (the app's over the global) */       \
 	X(SCHEDULER, "scheduler", STRING, 0, NULL, PS, APP_IN_APP | APP_IN_GLOBAL)                \
+	/* the app's two swarm web port bases [P0, P1] (src/deploy/swarm.c) */                    \
+	X(SWARM_PORTS, "swarm_ports", ARRAY, 0, NULL, PS, APP_IN_APP)                             \
 	/* resources: {"memory", "cpu", "process": {TYPE: {"memory", "cpu"}}} */                  \
 	X(RESOURCES, "resources", OBJECT, 0, NULL, RESOURCES, APP_IN_APP)                         \
 	X(RES_PROCESS, "process", OBJECT, 0, NULL, RESOURCES, APP_IN_NESTED)                      \

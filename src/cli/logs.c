@@ -161,7 +161,8 @@ int cmd_logs(int argc, char **argv)
 	/* Cron runs are gone once they end: their output is kept in files (cron.c). */
 	if (process && !strcmp(process, "cron"))
 		return cli_cron_logs(argv[1], NULL, tail);
-	if (scheduler_new(&sched, NULL) < 0 || scheduler_list(sched, argv[1], &procs) < 0)
+	if (deploy_scheduler(argv[1], NULL, &sched, &sched) < 0 ||
+	    scheduler_list(sched, argv[1], &procs) < 0)
 		goto out;
 	for (i = 0; i < procs.n; i++) {
 		const struct sched_proc *p = &procs.v[i];

@@ -211,7 +211,11 @@ static void proc_rows_fill(struct proc_rows *r, struct scheduler *sched, const s
 
 	snprintf(r->type, sizeof(r->type), "%s", type);
 	snprintf(r->status_label, sizeof(r->status_label), "Status %s %zu", type, nth);
-	snprintf(r->status, sizeof(r->status), "%s (CID: %.12s)", p->state, p->id);
+	if (p->node[0]) /* a swarm task: where it runs */
+		snprintf(r->status, sizeof(r->status), "%.15s on %.40s (task: %.12s)", p->state, p->node,
+			 p->id);
+	else
+		snprintf(r->status, sizeof(r->status), "%s (CID: %.12s)", p->state, p->id);
 	snprintf(r->restarts_label, sizeof(r->restarts_label), "Restarts %s %zu", type, nth);
 	snprintf(r->exit_label, sizeof(r->exit_label), "Last exit %s %zu", type, nth);
 	/* Inspect's State: a process gone between the list and now reads as unknown. */
@@ -239,13 +243,16 @@ static int ps_report(struct scheduler *sched, const char *name, const char *flag
 	char count[32];
 	struct buf title = BUF_INIT;
 	struct sched_procs procs = SCHED_PROCS_INIT;
+	struct scheduler *own = NULL;
 	json_t *app = NULL, *rels = NULL;
 	const char *running;
 	size_t i, j, n = 0, k = 0;
 	long version;
 	int up = 0, down = 0, ret = -1;
 
-	if (app_load(name, &app) < 0 || app_releases_load(name, &rels) < 0 ||
+	/* A swarm app's processes are the swarm's tasks. */
+	if (deploy_scheduler(name, sched, &own, &sched) < 0 || app_load(name, &app) < 0 ||
+	    app_releases_load(name, &rels) < 0 ||
 	    buf_addf(&title, "%s ps information", name) < 0 ||
 	    scheduler_list(sched, name, &procs) < 0)
 		goto out;
@@ -293,6 +300,7 @@ static int ps_report(struct scheduler *sched, const char *name, const char *flag
 	}
 	ret = cli_report_app(all, name, title.buf, rows, n, flag, json);
 out:
+	scheduler_free(own);
 	free(pr);
 	json_decref(app);
 	json_decref(rels);
@@ -535,7 +543,8 @@ int cmd_ps_top(int argc, char **argv)
 		err_set("out of memory");
 		goto out;
 	}
-	if (scheduler_new(&sched, NULL) < 0 || scheduler_list(sched, o.pos[0], &procs) < 0)
+	if (deploy_scheduler(o.pos[0], NULL, &sched, &sched) < 0 ||
+	    scheduler_list(sched, o.pos[0], &procs) < 0)
 		goto out;
 	for (i = procs.n; i-- > 0;) {
 		const struct sched_proc *p = &procs.v[i];
@@ -597,7 +606,7 @@ int cmd_ps_events(int argc, char **argv)
 	if (cli_opts_app(&o, 1) < 0 ||
 	    time_parse_since(since_arg ? since_arg : "24h", now, &since) < 0)
 		return -1;
-	if (scheduler_new(&sched, NULL) < 0 ||
+	if (deploy_scheduler(o.pos[0], NULL, &sched, &sched) < 0 ||
 	    scheduler_events(sched, o.pos[0], since, now + 1, &events) < 0)
 		goto out;
 	if (json) {

@@ -112,6 +112,11 @@ int cluster_push_image(struct docker *d, const char *app, const char *local_ref,
 
 /* ---- the registry (registry.c) ------------------------------------------------ */
 
+/* Deletes every manifest of wharf/<app> from the registry (apps:destroy of a swarm app;
+ * manifests.c): how many it deleted; 0 when this host is no cluster or the app never
+ * pushed. The blobs stay until the registry's garbage collection. */
+int cluster_registry_forget(const char *app);
+
 /* Appends the X-Registry-Auth header value (base64url JSON of the credentials) workers
  * pull wharf's images with. */
 int cluster_registry_auth(const struct cluster_state *st, struct buf *out);

@@ -17,40 +17,7 @@
 int deploy__sched(const struct deploy_request *req, struct scheduler **owned,
 		  struct scheduler **out)
 {
-	*owned = NULL;
-	if (req->sched) {
-		*out = req->sched;
-		return 0;
-	}
-	if (deploy__sched_check(req->app) < 0 || scheduler_new(owned, NULL) < 0)
-		return -1;
-	*out = *owned;
-	return 0;
-}
-
-int deploy__sched_check(const char *app)
-{
-	json_t *doc = NULL, *global = NULL;
-	int ret = -1;
-
-	if (app && app_load(app, &doc) < 0)
-		goto out;
-	if (app_global_load(&global) < 0)
-		goto out;
-	/* scheduler:set stores the choice; the swarm scheduler's ops (a service per process
-	 * type, pinned to the image's digest in the cluster's registry) are not there yet:
-	 * refuse rather than run a swarm app on this host. */
-	if (!strcmp(app_scheduler(doc, global), "swarm")) {
-		err_set("%s is set to run on the swarm (scheduler:set), which wharf cannot deploy "
-			"to yet: `wharf scheduler:set %s selected docker-local`",
-			app ? app : "every app", app ? app : "<app>");
-		goto out;
-	}
-	ret = 0;
-out:
-	json_decref(doc);
-	json_decref(global);
-	return ret;
+	return deploy_scheduler(req->app, req->sched, owned, out);
 }
 
 /* What a release runs, wherever it came from (a build, the current release, an
@@ -279,11 +246,16 @@ static int release_and_run(struct scheduler *s, const char *app, const struct re
 			   const char *description, const char *by)
 {
 	struct assembly a = { .log_size = BUF_INIT, .log_files = BUF_INIT };
+	struct deploy__swarm sw = DEPLOY__SWARM_INIT;
 	size_t i;
 	json_t *v;
 	int ret = -1;
 
 	if (assemble(&a, app, src) < 0)
+		goto out;
+	/* A swarm app's nodes pull the release from the cluster's registry. */
+	if (!a.stopped && deploy__is_swarm(s) &&
+	    deploy__swarm_prepare(s, app, a.appobj, a.version, &sw, &a.req) < 0)
 		goto out;
 	if (!a.stopped && scheduler_deploy(s, &a.req) < 0)
 		goto out;
@@ -306,6 +278,7 @@ static int release_and_run(struct scheduler *s, const char *app, const struct re
 	ret = 0;
 out:
 	assembly_release(&a);
+	deploy__swarm_release(&sw);
 	return ret;
 }
 
@@ -605,13 +578,13 @@ out:
 
 int deploy_redeploy_check(const char *app)
 {
-	struct scheduler *s = NULL;
+	struct scheduler *s = NULL, *out_s;
 	json_t *releases = NULL;
 	int ret = -1;
 
 	if (app_releases_load(app, &releases) < 0)
 		goto out;
-	if (!app_release_current(releases) || scheduler_new(&s, NULL) == 0)
+	if (!app_release_current(releases) || deploy_scheduler(app, NULL, &s, &out_s) == 0)
 		ret = 0;
 out:
 	json_decref(releases);

@@ -34,6 +34,15 @@ struct deploy_request {
 		.app = NULL \
 	}
 
+/* The scheduler an app runs on (app_scheduler(): "docker-local" or "swarm"); app
+ * NULL: the global choice. */
+int deploy_app_scheduler(const char *app, const char **name);
+/* The scheduler of app: shared when it is that one (may be NULL), else a new one in
+ * *owned (the caller frees it). A swarm app on a host that is no cluster manager
+ * fails with what to do. */
+int deploy_scheduler(const char *app, struct scheduler *shared, struct scheduler **owned,
+		     struct scheduler **out);
+
 /* A push (the pre-receive hook, ps:rebuild): export rev, build it, run the
  * release through the scheduler, record it. On failure err_msg() says the deploy
  * failed and whether the previous release keeps serving. */

@@ -13,9 +13,30 @@
 /* req->sched, or a new one in *owned (the caller frees it with scheduler_free). */
 int deploy__sched(const struct deploy_request *req, struct scheduler **owned,
 		  struct scheduler **out);
-/* -1 with a message when the app's scheduler:set selection (or the global one) is one
- * wharf cannot deploy to yet (swarm); 0 otherwise. */
-int deploy__sched_check(const char *app);
+
+/* ---- swarm apps (swarm.c) ------------------------------------------------------ */
+
+/* What a swarm deploy hands the scheduler, owned here. */
+struct deploy__swarm {
+	struct buf pinned; /* "ADDR:5000/wharf/<app>@sha256:…" */
+	struct buf auth;   /* X-Registry-Auth */
+};
+#define DEPLOY__SWARM_INIT                          \
+	{                                           \
+		.pinned = BUF_INIT, .auth = BUF_INIT \
+	}
+void deploy__swarm_release(struct deploy__swarm *sw);
+/* 1 when s is the swarm scheduler. */
+int deploy__is_swarm(struct scheduler *s);
+/* For a deploy of release `version` of req->image (a local image) on the swarm: the
+ * app's web port bases (allocated once, saved in appobj), the image tagged
+ * wharf/<app>:<version> and pushed; req gets the pinned ref as image, the local one
+ * as local_image, the credentials and the port bases (pointing into sw). */
+int deploy__swarm_prepare(struct scheduler *s, const char *app, json_t *appobj, long version,
+			  struct deploy__swarm *sw, struct deploy_req *req);
+/* apps:destroy of a swarm app: the registry's manifests of wharf/<app> go (a warning
+ * when they cannot). Not swarm: nothing. */
+void deploy__swarm_forget(struct scheduler *s, const char *app);
 
 /* ---- releases and retention (releases.c) -------------------------------------- */
 

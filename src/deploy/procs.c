@@ -437,6 +437,7 @@ int deploy_remove_app(const struct deploy_request *req, int images)
 	if (deploy__sched(req, &owned, &s) < 0 || scheduler_remove_app(s, req->app, 10) < 0)
 		goto out;
 	if (images) {
+		deploy__swarm_forget(s, req->app);
 		remove_release_images(s, req->app);
 		/* the dependency layer and the build cache */
 		build_forget_app(scheduler_builder(s), req->app);

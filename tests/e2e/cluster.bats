@@ -197,10 +197,7 @@ teardown() {
 	echo "$output" | jq -e '."scheduler-selected" == "swarm" and
 		."scheduler-computed-selected" == "swarm" and ."scheduler-global-selected" == "docker-local"'
 	jq -e '.scheduler == "swarm"' "$WHARF_ROOT/apps/$app/app.json"
-	# Deploying to the swarm is not there yet: refused, never run on this host instead.
-	run wharf git:from-image "$app" wharf/debian:bookworm
-	assert_failure
-	assert_output --partial "wharf cannot deploy to yet"
+	# (Deploying a swarm app: tests/e2e/cluster-apps.bats.)
 	[ -z "$(app_containers "$app")" ]
 	run wharf_ssh scheduler:set "$app" selected docker-local
 	assert_success
