@@ -212,8 +212,8 @@ static void proc_rows_fill(struct proc_rows *r, struct scheduler *sched, const s
 	snprintf(r->type, sizeof(r->type), "%s", type);
 	snprintf(r->status_label, sizeof(r->status_label), "Status %s %zu", type, nth);
 	if (p->node[0]) /* a swarm task: where it runs */
-		snprintf(r->status, sizeof(r->status), "%.15s on %.40s (task: %.12s)", p->state, p->node,
-			 p->id);
+		snprintf(r->status, sizeof(r->status), "%.15s on %.40s (task: %.12s)", p->state,
+			 p->node, p->id);
 	else
 		snprintf(r->status, sizeof(r->status), "%s (CID: %.12s)", p->state, p->id);
 	snprintf(r->restarts_label, sizeof(r->restarts_label), "Restarts %s %zu", type, nth);
@@ -252,8 +252,7 @@ static int ps_report(struct scheduler *sched, const char *name, const char *flag
 
 	/* A swarm app's processes are the swarm's tasks. */
 	if (deploy_scheduler(name, sched, &own, &sched) < 0 || app_load(name, &app) < 0 ||
-	    app_releases_load(name, &rels) < 0 ||
-	    buf_addf(&title, "%s ps information", name) < 0 ||
+	    app_releases_load(name, &rels) < 0 || buf_addf(&title, "%s ps information", name) < 0 ||
 	    scheduler_list(sched, name, &procs) < 0)
 		goto out;
 	if (!(pr = calloc(STATUS_ROWS_MAX, sizeof(*pr)))) {

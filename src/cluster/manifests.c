@@ -9,9 +9,9 @@
 
 /* What the registry stores for Docker's pushes; asked for so the digest it gives is
  * the one it stored (a registry answers other types with a converted manifest). */
-#define MANIFEST_TYPES                                                               \
-	"Accept: application/vnd.docker.distribution.manifest.v2+json, "             \
-	"application/vnd.docker.distribution.manifest.list.v2+json, "                \
+#define MANIFEST_TYPES                                                   \
+	"Accept: application/vnd.docker.distribution.manifest.v2+json, " \
+	"application/vnd.docker.distribution.manifest.list.v2+json, "    \
 	"application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json"
 
 struct reg {
@@ -121,7 +121,7 @@ int cluster_registry_forget(const char *app)
 	json_array_foreach(json_object_get(tags, "tags"), i, t) {
 		const char *tag = json_string_value(t);
 		if (!tag || valid_app_name(tag) < 0) { /* tags are release numbers */
-			err_clear(); /* handled: not one of wharf's tags */
+			err_clear();                   /* handled: not one of wharf's tags */
 			continue;
 		}
 		buf_reset(&path);

@@ -21,8 +21,8 @@ struct deploy__swarm {
 	struct buf pinned; /* "ADDR:5000/wharf/<app>@sha256:…" */
 	struct buf auth;   /* X-Registry-Auth */
 };
-#define DEPLOY__SWARM_INIT                          \
-	{                                           \
+#define DEPLOY__SWARM_INIT                           \
+	{                                            \
 		.pinned = BUF_INIT, .auth = BUF_INIT \
 	}
 void deploy__swarm_release(struct deploy__swarm *sw);

@@ -52,7 +52,8 @@ int deploy_scheduler(const char *app, struct scheduler *shared, struct scheduler
 	if (cluster_load(&st) < 0)
 		goto out;
 	if (!st.addr) {
-		err_set("%s runs on the swarm (scheduler:set), but this host is no cluster manager: "
+		err_set("%s runs on the swarm (scheduler:set), but this host is no cluster "
+			"manager: "
 			"cluster:init first, or `wharf scheduler:set %s selected docker-local`",
 			app ? app : "every app", app ? app : "<app>");
 		goto out;
@@ -102,7 +103,8 @@ static int port_bases(const char *app, json_t *appobj, int bases[2])
 	if (json_array_size(mine) == 2) {
 		bases[0] = (int)json_integer_value(json_array_get(mine, 0));
 		bases[1] = (int)json_integer_value(json_array_get(mine, 1));
-		if (bases[0] >= PORT_BASE_MIN && bases[1] >= PORT_BASE_MIN && bases[0] != bases[1]) {
+		if (bases[0] >= PORT_BASE_MIN && bases[1] >= PORT_BASE_MIN &&
+		    bases[0] != bases[1]) {
 			ret = 0;
 			goto out;
 		}
@@ -113,7 +115,8 @@ static int port_bases(const char *app, json_t *appobj, int bases[2])
 	json_array_foreach(apps, i, v) {
 		json_t *doc = NULL, *pv;
 		size_t j;
-		if (!strcmp(json_string_value(v), app) || app_load(json_string_value(v), &doc) < 0) {
+		if (!strcmp(json_string_value(v), app) ||
+		    app_load(json_string_value(v), &doc) < 0) {
 			err_clear(); /* handled: an app that cannot be read holds no port here */
 			continue;
 		}

@@ -470,24 +470,34 @@ static int pick_base(const struct deploy_req *req, const json_t *old, int *base,
 	return 0;
 }
 
-/* After the router let go of them: waits (bounded) until the old targets stop
- * accepting, so the next deploy's tasks of that parity find their ports free. */
-static void wait_gone(const json_t *targets, int grace_s)
+/* Waits (bounded) until no node accepts connections on the ports the new web tasks
+ * will take (base*10 + 1..n): a task of a service removed moments ago (the previous
+ * deploy of this parity, a failed one) may still hold its port while it stops. */
+static void wait_ports_free(struct docker *d, int base, long n, int grace_s)
 {
 	double deadline = clock_now_s() + grace_s + 5;
+	struct buf addr = BUF_INIT;
+	json_t *nodes = NULL, *node;
 	size_t i;
-	json_t *v;
+	long slot;
 
-	json_array_foreach(targets, i, v) {
-		char addr[64];
-		const char *colon = strrchr(json_string_value(v), ':');
-		if (!colon || (size_t)(colon - json_string_value(v)) >= sizeof(addr))
-			continue;
-		snprintf(addr, sizeof(addr), "%.*s", (int)(colon - json_string_value(v)),
-			 json_string_value(v));
-		while (runtime__port_accepts(addr, atoi(colon + 1)) && clock_now_s() < deadline)
-			runtime__sleep_ms(100);
+	if (docker_node_list(d, &nodes) < 0) {
+		err_clear(); /* handled: the tasks' own bind tells */
+		return;
 	}
+	json_array_foreach(nodes, i, node) {
+		buf_reset(&addr);
+		if (docker_node_addr(node, &addr) < 0) {
+			err_clear(); /* handled: no address, nothing to wait for */
+			continue;
+		}
+		for (slot = 1; slot <= n; slot++)
+			while (runtime__port_accepts(addr.buf, (int)(base * 10 + slot)) &&
+			       clock_now_s() < deadline)
+				runtime__sleep_ms(100);
+	}
+	json_decref(nodes);
+	buf_release(&addr);
 }
 
 /* Removes the services of list whose id is not in keep (ids; NULL keeps none). */
@@ -557,8 +567,8 @@ static int create_service(struct swarm *sw, const struct deploy_req *req, const 
 				       (unsigned)rand()) < 0 ||
 	    runtime_swarm_service_spec(&spec, req, type, cmd, n, base, name.buf) < 0)
 		goto out;
-	say_step("Starting %ld %s task%s for release %ld (service %s%s)", n, type,
-		 n == 1 ? "" : "s", req->release, name.buf, base ? ", ports " : "");
+	say_step("Starting %ld %s task%s for release %ld (service %s)", n, type, n == 1 ? "" : "s",
+		 req->release, name.buf);
 	if (base)
 		say_detail("ports %d1-%d%ld", base, base, n);
 	if (docker_service_create(sw->d, spec, req->registry_auth, &id) < 0)
@@ -576,7 +586,7 @@ static int swarm_deploy(struct scheduler *s, const struct deploy_req *req)
 {
 	struct swarm *sw = SW(s);
 	json_t *web_only = NULL, *old = NULL, *created = json_array(), *targets = json_array(),
-	       *route = NULL, *old_targets = NULL, *cmd;
+	       *cmd;
 	const json_t *procs = req->processes;
 	const char *type;
 	int wait_s = req->listen_wait_s > 0 ? req->listen_wait_s : 60;
@@ -601,6 +611,8 @@ static int swarm_deploy(struct scheduler *s, const struct deploy_req *req)
 		long n = runtime__formation_count(req->formation, type);
 		if (!strcmp(type, "release") || n <= 0)
 			continue;
+		if (!strcmp(type, "web"))
+			wait_ports_free(sw->d, base, n, grace);
 		if (create_service(sw, req, type, cmd, n, !strcmp(type, "web") ? base : 0, parity,
 				   created) < 0)
 			goto failed;
@@ -632,8 +644,6 @@ static int swarm_deploy(struct scheduler *s, const struct deploy_req *req)
 			goto failed;
 	}
 	say_detail("started after %.1fs", clock_now_s() - t0);
-	if (router_client_get(req->app, &route) == 0 && route)
-		old_targets = json_incref(json_object_get(route, "targets"));
 	if (json_array_size(targets)) {
 		say_step("Switching the router to %zu task%s on the swarm",
 			 json_array_size(targets), json_array_size(targets) == 1 ? "" : "s");
@@ -645,7 +655,6 @@ static int swarm_deploy(struct scheduler *s, const struct deploy_req *req)
 	}
 	say_step("Retiring old services");
 	remove_services(sw->d, old, created); /* a leftover is reported, not fatal */
-	wait_gone(old_targets, grace);
 	ret = 0;
 	goto out;
 failed : {
@@ -661,8 +670,6 @@ out:
 	json_decref(old);
 	json_decref(created);
 	json_decref(targets);
-	json_decref(route);
-	json_decref(old_targets);
 	return ret;
 }
 
@@ -884,11 +891,13 @@ static int swarm_remove_app(struct scheduler *s, const char *app, int grace_s)
 
 	if (app_services(SW(s)->d, app, &services) < 0)
 		return -1;
+	(void)grace_s; /* each service's StopGracePeriod applies */
 	ret = remove_services(SW(s)->d, services, NULL);
 	json_decref(services);
-	/* One-offs and release phases ran here, on the app's network. */
+	/* One-offs and release phases ran here, on the app's network (each removed its
+	 * container when it ended). */
 	if (ret == 0)
-		ret = scheduler_remove_app(SW(s)->local, app, grace_s);
+		runtime_app_network_remove(SW(s)->d, app);
 	return ret;
 }
 

@@ -1,0 +1,207 @@
+#!/usr/bin/env bats
+# tests/e2e/cluster-apps.bats - apps on the swarm (issue 13): a lab of two hosts joins the
+# harness's dockerd (the manager) through wharf's cluster:* commands, so the swarm has three
+# nodes; one app set to `swarm` is pushed, scaled over the three nodes, redeployed under a
+# bounded load with no failed request, refused a release whose checks fail (the old tasks keep
+# serving), rolled back, stopped and started, and destroyed (services and the registry's
+# manifests go). One lab and one app for the whole file (setup_file).
+
+load lib/harness
+
+lab() {
+	"$WHARF_REPO/scripts/cluster-lab.sh" "$@"
+}
+
+# The app's page says which node serves it and the GREETING it started with; /health.txt
+# exists unless BROKEN=1, and the CHECKS want it.
+make_swarm_app() {
+	local dir=$1
+	h_git_init "$dir"
+	cat >"$dir/Dockerfile" <<-'EOF'
+		FROM wharf/debian:bookworm
+		RUN mkdir -p /www
+		CMD ["/bin/sh", "-c", "echo \"node=$(hostname) greeting=$GREETING\" >/www/index.html; [ \"$BROKEN\" = 1 ] || echo ok >/www/health.txt; exec busybox httpd -f -p \"$PORT\" -h /www"]
+	EOF
+	printf 'WAIT=0\nATTEMPTS=2\nTIMEOUT=2\n/health.txt ok\n' >"$dir/CHECKS"
+	h_git_commit "$dir" "swarm app"
+}
+
+setup_file() {
+	# shellcheck disable=SC1091
+	. "$WHARF_T/env"
+	export WHARF_LAB_DIR=$WHARF_T/lab-apps WHARF_LAB_NAME=wa$((RANDOM % 100000))
+	lab up 2 --hosts-only >"$WHARF_T/lab-apps-up.log" 2>&1 || {
+		cat "$WHARF_T/lab-apps-up.log" >&2
+		return 1
+	}
+	# shellcheck disable=SC1091
+	. "$WHARF_LAB_DIR/lab.env"
+	export NET MANAGER H1 H2
+	export REGISTRY=$MANAGER:5000 APP=swarmapp$$
+	{
+		"$WHARF_BIN" cluster:init "$MANAGER" &&
+			"$WHARF_BIN" cluster:add-node --docker-host "unix://$WHARF_LAB_DIR/h1/d.sock" \
+				--certs-dir "$WHARF_LAB_DIR/h1/etc-docker/certs.d" "$H1" &&
+			"$WHARF_BIN" cluster:add-node --docker-host "unix://$WHARF_LAB_DIR/h2/d.sock" \
+				--certs-dir "$WHARF_LAB_DIR/h2/etc-docker/certs.d" "$H2" &&
+			"$WHARF_BIN" apps:create "$APP" &&
+			"$WHARF_BIN" scheduler:set "$APP" selected swarm
+	} >"$WHARF_T/lab-apps-join.log" 2>&1 || {
+		cat "$WHARF_T/lab-apps-join.log" >&2
+		return 1
+	}
+}
+
+teardown_file() {
+	"$WHARF_BIN" apps:destroy "$APP" --force >/dev/null 2>&1 || true
+	"$WHARF_BIN" cluster:leave --force >/dev/null 2>&1 || true
+	lab down >/dev/null 2>&1 || true
+}
+
+setup() {
+	harness_test_setup
+	chmod 755 "$TEST_TMP"
+}
+
+teardown() {
+	harness_test_teardown
+}
+
+# The app's services (name and image), one a line.
+services() {
+	docker service ls --filter "label=wharf.app=$APP" --format '{{.Name}} {{.Image}}'
+}
+
+# The route's targets, one a line.
+route_targets() {
+	curl -sS --unix-socket "$WHARF_ROUTER_SOCKET" "http://router/apps/$APP" | jq -r '.targets[]'
+}
+
+# The distinct nodes that answered n requests through the router.
+nodes_served() {
+	local i
+	for i in $(seq 1 "$1"); do app_url_get "$APP"; done | sed -n 's/^node=\([^ ]*\).*/\1/p' |
+		sort -u
+}
+
+@test "a push deploys the app as a service pinned to its digest in the registry; it serves" {
+	make_swarm_app "$TEST_TMP/app"
+	run git_push_app "$TEST_TMP/app" "$APP"
+	assert_success
+	assert_output --partial "Pushing the image to the cluster's registry"
+	assert_output --partial "$REGISTRY/wharf/$APP@sha256:"
+	assert_output --partial "Switching the router to 1 task on the swarm"
+	run services
+	assert_output --regexp "^wharf-$APP-web-v1[ab]-[0-9a-f]{4} $REGISTRY/wharf/$APP@sha256:[0-9a-f]{64}$"
+	# The web task listens on P*10+slot (P in 1100-1999) and is labelled with P.
+	run route_targets
+	assert_output --regexp "^10\.[0-9]+\.0\.[0-9]+:1[1-9][0-9][0-9]1$"
+	run app_url_get "$APP"
+	assert_output --partial "greeting="
+	# Nothing of it runs as a plain container on this host: what runs here is a swarm task.
+	[ "$(app_containers "$APP" | wc -l)" = \
+		"$(docker ps -aq --filter "label=wharf.app=$APP" --filter label=com.docker.swarm.task.id | wc -l)" ]
+}
+
+@test "ps:scale web=3 runs a task on each node, ps:report shows them, the router reaches each" {
+	run wharf ps:scale "$APP" web=10
+	assert_failure
+	assert_output --partial "at most 9 web processes"
+	run wharf ps:scale "$APP" web=3
+	assert_success
+	run wharf ps:report "$APP"
+	assert_success
+	assert_output --regexp "Status web 1: +running on "
+	assert_output --partial " on h1 (task: "
+	assert_output --partial " on h2 (task: "
+	assert_output --partial " on $(docker info --format '{{.Name}}') (task: "
+	run route_targets
+	[ "$(printf '%s\n' "$output" | wc -l)" = 3 ]
+	[ "$(printf '%s\n' "$output" | cut -d: -f1 | sort -u | wc -l)" = 3 ]
+	three_nodes() { [ "$(nodes_served 12 | wc -l)" = 3 ]; }
+	eventually 20 three_nodes
+}
+
+@test "config:set redeploys blue-green under load with no failed request" {
+	local n=150 code failed
+	(
+		for _ in $(seq 1 $n); do
+			code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+				-H "Host: $APP.$WHARF_TEST_DOMAIN" "http://127.0.0.1:$ROUTER_PORT/")
+			echo "$code"
+			sleep 0.05
+		done >"$TEST_TMP/codes"
+	) &
+	local load=$!
+	run timeout 150 "$WHARF_BIN" config:set "$APP" GREETING=two
+	assert_success
+	assert_output --partial "Retiring old services"
+	timeout 60 tail --pid=$load -f /dev/null || true
+	wait $load || true
+	failed=$(grep -cv '^200$' "$TEST_TMP/codes" || true)
+	echo "failed requests: $failed of $(wc -l <"$TEST_TMP/codes")" >&3
+	[ "$(wc -l <"$TEST_TMP/codes")" = $n ]
+	[ "$failed" = 0 ]
+	run app_url_get "$APP"
+	assert_output --partial "greeting=two"
+	# One web service is left, on the other parity's ports; still three tasks.
+	run services
+	[ "$(printf '%s\n' "$output" | wc -l)" = 1 ]
+	assert_output --regexp "-web-v[0-9]+[ab]-"
+	run route_targets
+	[ "$(printf '%s\n' "$output" | wc -l)" = 3 ]
+}
+
+@test "a release whose checks fail is refused and the old tasks keep serving" {
+	local before
+	before=$(route_targets | sort)
+	run timeout 150 "$WHARF_BIN" config:set "$APP" BROKEN=1
+	assert_failure
+	assert_output --partial "check /health.txt failed"
+	run app_url_get "$APP"
+	assert_output --partial "greeting=two"
+	[ "$(route_targets | sort)" = "$before" ]
+	run services
+	[ "$(printf '%s\n' "$output" | wc -l)" = 1 ]
+	run timeout 150 "$WHARF_BIN" config:unset "$APP" BROKEN
+	assert_success
+}
+
+@test "releases:rollback brings an older release's config back on the swarm" {
+	run timeout 150 "$WHARF_BIN" releases:rollback "$APP" 1
+	assert_success
+	run app_url_get "$APP"
+	assert_output --partial "greeting="
+	refute_output --partial "greeting=two"
+	run wharf logs "$APP" -n 5
+	assert_success
+}
+
+@test "ps:stop scales the services to 0 and drops the route; ps:start brings them back" {
+	run wharf ps:stop "$APP"
+	assert_success
+	run curl -s -o /dev/null -w '%{http_code}' -H "Host: $APP.$WHARF_TEST_DOMAIN" \
+		"http://127.0.0.1:$ROUTER_PORT/"
+	refute_output 200
+	no_task() { [ -z "$(docker service ps -q --filter desired-state=running "$(services | cut -d' ' -f1)")" ]; }
+	eventually 20 no_task
+	run timeout 150 "$WHARF_BIN" ps:start "$APP"
+	assert_success
+	run app_url_get "$APP"
+	assert_output --partial "node="
+}
+
+@test "apps:destroy removes the services and the registry's manifests of the app" {
+	local pw
+	pw=$(jq -r .registry_password "$WHARF_ROOT/cluster/cluster.json")
+	run curl -sS --cacert "$WHARF_ROOT/cluster/registry/ca.crt" -u "wharf:$pw" \
+		"https://$REGISTRY/v2/wharf/$APP/tags/list"
+	assert_output --partial '"tags":["'
+	run wharf apps:destroy "$APP" --force
+	assert_success
+	assert_output --partial "from the cluster's registry"
+	[ -z "$(services)" ]
+	run curl -sS --cacert "$WHARF_ROOT/cluster/registry/ca.crt" -u "wharf:$pw" \
+		"https://$REGISTRY/v2/wharf/$APP/tags/list"
+	refute_output --partial '"tags":["'
+}
