@@ -79,8 +79,10 @@ static json_t *restart_policy(const char *policy)
 	const char *cond;
 	json_t *p = NULL;
 
-	if (runtime_parse_restart_policy(policy ? policy : "on-failure", &name, &max_retry) < 0)
+	if (runtime_parse_restart_policy(policy ? policy : "on-failure", &name, &max_retry) < 0) {
+		buf_release(&name);
 		return NULL;
+	}
 	/* Swarm has no "unless-stopped": a stopped app is scaled to 0 instead. */
 	cond = !strcmp(name.buf, "no")           ? "none"
 	       : !strcmp(name.buf, "on-failure") ? "on-failure"
@@ -148,7 +150,9 @@ int runtime_swarm_service_spec(json_t **out, const struct deploy_req *req, const
 	int grace = req->stop_timeout_s > 0 ? req->stop_timeout_s : 10, ret = -1;
 
 	*out = NULL;
-	if (!labels || !env || !restart) {
+	if (!restart)
+		goto out; /* restart_policy() said why */
+	if (!labels || !env) {
 		err_set("out of memory");
 		goto out;
 	}

@@ -79,8 +79,7 @@ route_targets() {
 
 # The distinct nodes that answered n requests through the router.
 nodes_served() {
-	local i
-	for i in $(seq 1 "$1"); do app_url_get "$APP"; done | sed -n 's/^node=\([^ ]*\).*/\1/p' |
+	for _ in $(seq 1 "$1"); do app_url_get "$APP"; done | sed -n 's/^node=\([^ ]*\).*/\1/p' |
 		sort -u
 }
 

@@ -1,0 +1,150 @@
+/* test_swarm.c - the swarm scheduler's services (SWARM.md): names of at most 63 bytes of
+ * [a-zA-Z0-9-] (a hash when cut), and the ServiceSpec of a web and a worker type: labels
+ * on the service and its containers, PORT from the task's slot, host networking for web,
+ * the image pinned as given, limits, restart policy, log rotation and capabilities. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/runtime.h"
+
+static void names(void **state)
+{
+	struct buf b = BUF_INIT, c = BUF_INIT;
+	char app[64];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(runtime_swarm_service_name(&b, "my.app", "web", 12, 1, 0xabcd), 0);
+	assert_string_equal(b.buf, "wharf-my-app-web-v12b-abcd");
+	assert_int_equal(runtime_swarm_service_name(&b, "a", "clock_worker", 3, 0, 0x1), 0);
+	assert_string_equal(b.buf, "wharf-a-clock-worker-v3a-0001");
+	/* The longest app name: cut to 63 with a hash of the whole, which tells apart two
+	 * names that share the first 54 bytes. */
+	memset(app, 'a', 63);
+	app[63] = '\0';
+	assert_int_equal(runtime_swarm_service_name(&b, app, "web", 1, 0, 0), 0);
+	assert_int_equal(runtime_swarm_service_name(&c, app, "worker", 1, 0, 0), 0);
+	assert_int_equal(b.len, 63);
+	assert_int_equal(c.len, 63);
+	assert_string_not_equal(b.buf, c.buf);
+	for (i = 0; i < b.len; i++)
+		assert_non_null(
+			strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-",
+			       b.buf[i]));
+	buf_release(&b);
+	buf_release(&c);
+}
+
+static struct deploy_req req_of(json_t *config, json_t *resources)
+{
+	struct deploy_req r = { 0 };
+
+	r.app = "shop";
+	r.image = "10.61.0.1:5000/wharf/shop@sha256:0123";
+	r.release = 7;
+	r.git_rev = "abc";
+	r.config = config;
+	r.resources = resources;
+	r.restart_policy = "on-failure:4";
+	r.log_max_size = "20m";
+	return r;
+}
+
+static void web_spec(void **state)
+{
+	json_t *config = json_pack("{s:s}", "GREETING", "hi"),
+	       *res = json_pack("{s:s, s:{s:{s:s}}}", "memory", "256m", "process", "web", "cpu",
+				"0.5"),
+	       *spec = NULL, *cs, *tt, *env;
+	struct deploy_req r = req_of(config, res);
+	char *envs;
+
+	(void)state;
+	assert_int_equal(runtime_swarm_service_spec(&spec, &r, "web", NULL, 3, 1234, "svc"), 0);
+	assert_string_equal(json_str(spec, "Name", ""), "svc");
+	assert_int_equal(
+		json_integer_value(json_object_get(
+			json_object_get(json_object_get(spec, "Mode"), "Replicated"), "Replicas")),
+		3);
+	assert_string_equal(json_str(json_object_get(spec, "Labels"), "wharf.port-base", ""),
+			    "1234");
+	assert_string_equal(json_str(json_object_get(spec, "Labels"), "wharf.release", ""), "7");
+	assert_string_equal(json_str(json_object_get(spec, "Labels"), "wharf.app", ""), "shop");
+	tt = json_object_get(spec, "TaskTemplate");
+	cs = json_object_get(tt, "ContainerSpec");
+	assert_string_equal(json_str(cs, "Image", ""), r.image);
+	assert_true(json_equal(json_object_get(cs, "Labels"), json_object_get(spec, "Labels")));
+	assert_true(json_is_true(json_object_get(cs, "Init")));
+	assert_null(json_object_get(cs, "Args")); /* the image's CMD */
+	env = json_object_get(cs, "Env");
+	envs = json_dumps(env, JSON_COMPACT);
+	assert_non_null(strstr(envs, "\"PORT=1234{{.Task.Slot}}\""));
+	assert_non_null(strstr(envs, "\"GREETING=hi\""));
+	assert_non_null(strstr(envs, "\"WHARF_PROCESS=web\""));
+	assert_non_null(strstr(envs, "\"GIT_REV=abc\""));
+	free(envs);
+	assert_string_equal(
+		json_str(json_array_get(json_object_get(tt, "Networks"), 0), "Target", ""), "host");
+	assert_string_equal(json_str(json_object_get(tt, "RestartPolicy"), "Condition", ""),
+			    "on-failure");
+	assert_int_equal(json_int(json_object_get(tt, "RestartPolicy"), "MaxAttempts", 0), 4);
+	assert_int_equal(json_int(json_object_get(json_object_get(tt, "Resources"), "Limits"),
+				  "MemoryBytes", 0),
+			 256LL << 20);
+	assert_int_equal(json_int(json_object_get(json_object_get(tt, "Resources"), "Limits"),
+				  "NanoCPUs", 0),
+			 500000000LL);
+	assert_string_equal(json_str(json_object_get(json_object_get(tt, "LogDriver"), "Options"),
+				     "max-size", ""),
+			    "20m");
+	assert_string_equal(
+		json_string_value(json_array_get(json_object_get(cs, "CapabilityDrop"), 0)), "ALL");
+	json_decref(spec);
+	json_decref(config);
+	json_decref(res);
+}
+
+static void worker_spec(void **state)
+{
+	json_t *config = json_object(), *cmd = json_pack("[s,s]", "run", "worker"), *spec = NULL;
+	struct deploy_req r = req_of(config, NULL);
+	json_t *cs;
+	char *envs;
+
+	(void)state;
+	r.restart_policy = "no";
+	assert_int_equal(runtime_swarm_service_spec(&spec, &r, "worker", cmd, 2, 0, "w"), 0);
+	cs = json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
+	assert_true(json_equal(json_object_get(cs, "Args"), cmd));
+	assert_null(json_object_get(json_object_get(spec, "Labels"), "wharf.port-base"));
+	envs = json_dumps(json_object_get(cs, "Env"), JSON_COMPACT);
+	assert_null(strstr(envs, "PORT="));
+	free(envs);
+	assert_string_equal(
+		json_str(json_object_get(json_object_get(spec, "TaskTemplate"), "RestartPolicy"),
+			 "Condition", ""),
+		"none");
+	json_decref(spec);
+	/* A restart policy that is none of Docker's is refused. */
+	r.restart_policy = "sometimes";
+	assert_int_equal(runtime_swarm_service_spec(&spec, &r, "worker", cmd, 2, 0, "w"), -1);
+	assert_null(spec);
+	json_decref(config);
+	json_decref(cmd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(names),
+		cmocka_unit_test(web_spec),
+		cmocka_unit_test(worker_spec),
+	};
+	setenv("WHARF_ROOT", "/nonexistent/wharf-unit", 1);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
