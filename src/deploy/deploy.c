@@ -35,6 +35,7 @@ struct release_src {
 	/* A push: scripts.dokku.postdeploy runs once the release serves. A redeploy
 	 * of an image (config change, restart, rollback) runs no deploy script. */
 	int run_scripts;
+	int scale; /* a new formation: the scheduler's scale, not its deploy */
 };
 
 /* A deploy being assembled from the app's state: what runtime's deploy_req
@@ -257,7 +258,8 @@ static int release_and_run(struct scheduler *s, const char *app, const struct re
 	if (!a.stopped && deploy__is_swarm(s) &&
 	    deploy__swarm_prepare(s, app, a.appobj, a.version, &sw, &a.req) < 0)
 		goto out;
-	if (!a.stopped && scheduler_deploy(s, &a.req) < 0)
+	if (!a.stopped &&
+	    (src->scale ? scheduler_scale(s, &a.req) : scheduler_deploy(s, &a.req)) < 0)
 		goto out;
 	if (record(&a, s, app, src, description, by) < 0)
 		goto out;
@@ -498,6 +500,7 @@ static int redeploy_release(const struct deploy_request *req, long from, int res
 	src.source = app_get_str(rel, APP_SOURCE_IMAGE);
 	src.cron = app_get(rel, APP_CRON);
 	src.scripts = app_get(rel, APP_SCRIPTS);
+	src.scale = req->scale;
 	say_step("%s %s", restore_config ? "Rolling back" : "Restarting", req->app);
 	if (deploy__sched(req, &owned, &s) < 0 || clean_leftovers(s, req->app, releases) < 0 ||
 	    release_and_run(s, req->app, &src, why, req->by) < 0)

@@ -26,8 +26,11 @@ struct deploy_request {
 	 * images (build_check_base_owners) and a git:from-image image must be its
 	 * app's own. */
 	int deployer;
-	/* Where the processes run; NULL: each function makes scheduler_new(NULL). */
+	/* Where the processes run; NULL: each function makes the app's scheduler. */
 	struct scheduler *sched;
+	/* deploy_redeploy() of a new formation (deploy_scale): the scheduler's scale op
+	 * (docker-local: a deploy; swarm: the services rescaled in place). */
+	int scale;
 };
 #define DEPLOY_REQUEST_INIT \
 	{                   \

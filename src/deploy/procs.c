@@ -43,6 +43,26 @@ static int store_formation(const char *app, json_t *doc, void *data)
 	return 1;
 }
 
+/* A swarm app runs at most SCHED_SWARM_REPLICAS_MAX processes of a type: refused
+ * before the formation is saved. */
+static int swarm_limit(const char *app, const json_t *counts)
+{
+	const char *name, *type;
+	json_t *v;
+
+	if (deploy_app_scheduler(app, &name) < 0)
+		return -1;
+	if (strcmp(name, "swarm"))
+		return 0;
+	json_object_foreach((json_t *)counts, type, v)
+		if (json_integer_value(v) > SCHED_SWARM_REPLICAS_MAX)
+			return err_set("%s=%lld: a swarm app runs at most %d %s processes (each "
+				       "task's port ends in its slot, 1-9)",
+				       type, (long long)json_integer_value(v),
+				       SCHED_SWARM_REPLICAS_MAX, type);
+	return 0;
+}
+
 int deploy_scale(const struct deploy_request *req, const json_t *counts)
 {
 	struct deploy_request r = *req;
@@ -61,6 +81,8 @@ int deploy_scale(const struct deploy_request *req, const json_t *counts)
 			goto out;
 		}
 	}
+	if (swarm_limit(req->app, counts) < 0)
+		goto out;
 	/* With the lock held by the caller, the change is made in place. */
 	if (req->locked) {
 		json_t *doc = NULL;
@@ -75,6 +97,7 @@ int deploy_scale(const struct deploy_request *req, const json_t *counts)
 		goto out;
 	}
 	r.why = req->why ? req->why : "scale";
+	r.scale = 1;
 	ret = deploy_redeploy(&r);
 out:
 	json_decref(rels);

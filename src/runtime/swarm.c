@@ -362,7 +362,7 @@ static int wait_tasks(struct docker *d, const char *id, const char *type, long w
 	struct docker_task dt;
 	char last[64] = "new";
 	size_t i;
-	long running;
+	long running, meant;
 	int ret = -1;
 
 	*tasks_out = NULL;
@@ -371,7 +371,7 @@ static int wait_tasks(struct docker *d, const char *id, const char *type, long w
 		tasks = NULL;
 		if (services_tasks(d, ids, 0, &tasks) < 0)
 			goto out;
-		running = 0;
+		running = meant = 0;
 		json_array_foreach(tasks, i, t) {
 			docker_task_read(t, NULL, &dt);
 			if (docker_task_failed(&dt)) {
@@ -381,12 +381,14 @@ static int wait_tasks(struct docker *d, const char *id, const char *type, long w
 				goto out;
 			}
 			if (!strcmp(dt.desired, "running")) {
+				meant++;
 				running += !strcmp(dt.state, "running");
 				if (strcmp(dt.state, "running"))
 					copy(last, sizeof(last), dt.state);
 			}
 		}
-		if (running >= want)
+		/* Scaled down, the tasks beyond want are first told to stop. */
+		if (running >= want && meant <= want)
 			break;
 		if (clock_now_s() > deadline) {
 			err_set("%ld of %ld %s task%s running in time (one is %s); see "
@@ -677,6 +679,166 @@ out:
 	return ret;
 }
 
+/* 1 when the route's targets are on the service's ports. */
+static int routed(const json_t *svc, const json_t *route)
+{
+	int base = atoi(svc_label(svc, DOCKER_LABEL_PORT_BASE, "0"));
+	size_t i;
+	json_t *t;
+
+	json_array_foreach(json_object_get(route, "targets"), i, t) {
+		const char *colon = strrchr(json_string_value(t), ':');
+		if (base && colon && atoi(colon + 1) / 10 == base)
+			return 1;
+	}
+	return 0;
+}
+
+/* ---- scale ------------------------------------------------------------------------ */
+
+/* The service of type that serves now: for web the one the route names (by its port
+ * base), for the others the newest release's. NULL when there is none. */
+static const json_t *current_service(const json_t *services, const char *type, const json_t *route)
+{
+	const json_t *best = NULL;
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(services, i, v) {
+		if (strcmp(svc_label(v, DOCKER_LABEL_PROCESS, ""), type))
+			continue;
+		if (!strcmp(type, "web")
+			    ? routed(v, route)
+			    : !best || atol(svc_label(v, DOCKER_LABEL_RELEASE, "0")) >
+					       atol(svc_label(best, DOCKER_LABEL_RELEASE, "0")))
+			best = v;
+	}
+	return best;
+}
+
+/* Sets a service's replicas and its release label (the release the deploy layer
+ * records for the new formation); the tasks that run are left as they are. */
+static int rescale(struct docker *d, const char *id, long replicas, long release, const char *auth)
+{
+	json_t *svc = NULL, *spec, *mode;
+	char rel[32];
+	int ret = -1;
+
+	snprintf(rel, sizeof(rel), "%ld", release);
+	if (docker_service_inspect(d, id, &svc) < 0)
+		return -1;
+	if (!svc)
+		return err_set("service %.12s went away", id);
+	spec = json_object_get(svc, "Spec");
+	mode = json_object_get(json_object_get(spec, "Mode"), "Replicated");
+	if (!mode || json_object_set_new(mode, "Replicas", json_integer(replicas)) < 0 ||
+	    json_object_set_new(json_object_get(spec, "Labels"), DOCKER_LABEL_RELEASE,
+				json_string(rel)) < 0) {
+		err_set("service %.12s cannot be scaled", id);
+		goto out;
+	}
+	ret = docker_service_update(d, id, json_int(json_object_get(svc, "Version"), "Index", 0),
+				    spec, auth);
+out:
+	json_decref(svc);
+	return ret;
+}
+
+/* A new formation of the release that runs: each type's service gets its replicas
+ * (Swarm starts or stops tasks), new web tasks are checked, and the router gets every
+ * serving web task. A type without a service (0 before) is a deploy. */
+static int swarm_scale(struct scheduler *s, const struct deploy_req *req)
+{
+	struct swarm *sw = SW(s);
+	json_t *services = NULL, *route = NULL, *web_only = NULL, *targets = json_array(), *cmd;
+	const json_t *procs = req->processes, *svc;
+	const char *type;
+	double t0 = clock_now_s();
+	int wait_s = req->listen_wait_s > 0 ? req->listen_wait_s : 60, ret = -1;
+
+	if (!procs)
+		procs = web_only = json_pack("{s:n}", "web");
+	if (!targets || !procs) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (check_formation(req, procs) < 0 || router_client_get(req->app, &route) < 0 ||
+	    app_services(sw->d, req->app, &services) < 0)
+		goto out;
+	/* A type that has no service yet (or a web not routed) needs a deploy. */
+	json_object_foreach((json_t *)procs, type, cmd) {
+		if (strcmp(type, "release") && runtime__formation_count(req->formation, type) > 0 &&
+		    !current_service(services, type, route)) {
+			ret = swarm_deploy(s, req);
+			goto out;
+		}
+	}
+	json_object_foreach((json_t *)procs, type, cmd) {
+		long n = runtime__formation_count(req->formation, type);
+		json_t *tasks = NULL, *nodes = NULL, *t;
+		const json_t *old_targets = json_object_get(route, "targets");
+		int base, r = 0;
+		size_t i, j;
+
+		if (!strcmp(type, "release") || !(svc = current_service(services, type, route)))
+			continue;
+		base = atoi(svc_label(svc, DOCKER_LABEL_PORT_BASE, "0"));
+		say_step("Scaling %s to %ld on the swarm", type, n);
+		if (rescale(sw->d, json_str(svc, "ID", ""), n, req->release, req->registry_auth) <
+			    0 ||
+		    (n > 0 && wait_tasks(sw->d, json_str(svc, "ID", ""), type, n, t0 + wait_s + 60,
+					 &tasks) < 0))
+			goto out;
+		if (strcmp(type, "web") || n <= 0) {
+			json_decref(tasks);
+			continue;
+		}
+		/* Tasks already routed were checked when they started; new ones now. */
+		if (docker_node_list(sw->d, &nodes) < 0) {
+			json_decref(tasks);
+			goto out;
+		}
+		json_array_foreach(tasks, i, t) {
+			struct docker_task dt;
+			char target[80];
+			int known = 0;
+			json_t *o;
+
+			docker_task_read(t, nodes, &dt);
+			snprintf(target, sizeof(target), "%s:%d", dt.addr, base * 10 + dt.slot);
+			json_array_foreach(old_targets, j, o)
+				known |= !strcmp(json_string_value(o), target);
+			if (known)
+				r = json_array_append_new(targets, json_string(target));
+			else
+				r = check_web_task(sw->d, req, t, nodes, base,
+						   clock_now_s() + wait_s, targets);
+			if (r < 0)
+				break;
+		}
+		json_decref(tasks);
+		json_decref(nodes);
+		if (r < 0)
+			goto out;
+	}
+	if (json_array_size(targets)) {
+		say_step("Switching the router to %zu task%s on the swarm",
+			 json_array_size(targets), json_array_size(targets) == 1 ? "" : "s");
+		if (runtime__switch_router(req, targets) < 0)
+			goto out;
+	} else if (router_client_delete(req->app) < 0) {
+		goto out;
+	}
+	say_detail("scaled after %.1fs", clock_now_s() - t0);
+	ret = 0;
+out:
+	json_decref(services);
+	json_decref(route);
+	json_decref(web_only);
+	json_decref(targets);
+	return ret;
+}
+
 /* ---- the other operations --------------------------------------------------------- */
 
 static int swarm_logs(struct scheduler *s, const char *id, int follow, int tail, long long since,
@@ -846,21 +1008,6 @@ static int swarm_check(struct scheduler *s, const struct sched_proc *p, const ch
 	return runtime_run_checks_with(task_alive, &a, p->addr, p->port, host, checks);
 }
 
-/* 1 when the route's targets are on the service's ports. */
-static int routed(const json_t *svc, const json_t *route)
-{
-	int base = atoi(svc_label(svc, DOCKER_LABEL_PORT_BASE, "0"));
-	size_t i;
-	json_t *t;
-
-	json_array_foreach(json_object_get(route, "targets"), i, t) {
-		const char *colon = strrchr(json_string_value(t), ':');
-		if (base && colon && atoi(colon + 1) / 10 == base)
-			return 1;
-	}
-	return 0;
-}
-
 static int swarm_cleanup(struct scheduler *s, const char *app, long keep_release)
 {
 	json_t *services = NULL, *route = NULL, *gone = json_array(), *v;
@@ -943,7 +1090,7 @@ static void swarm_free(struct scheduler *s)
 static const struct scheduler_ops swarm_ops = {
 	.name = "swarm",
 	.deploy = swarm_deploy,
-	.scale = swarm_deploy, /* a new formation is a blue-green deploy of the release */
+	.scale = swarm_scale,
 	.list = swarm_list,
 	.logs = swarm_logs,
 	.stats = swarm_stats,

@@ -106,8 +106,13 @@ nodes_served() {
 	run wharf ps:scale "$APP" web=10
 	assert_failure
 	assert_output --partial "at most 9 web processes"
+	local svc
+	svc=$(services)
 	run wharf ps:scale "$APP" web=3
 	assert_success
+	assert_output --partial "Scaling web to 3 on the swarm"
+	# Scaled in place: the same service, its new tasks checked and routed.
+	[ "$(services)" = "$svc" ]
 	run wharf ps:report "$APP"
 	assert_success
 	assert_output --regexp "Status web 1: +running on "
@@ -119,6 +124,14 @@ nodes_served() {
 	[ "$(printf '%s\n' "$output" | cut -d: -f1 | sort -u | wc -l)" = 3 ]
 	three_nodes() { [ "$(nodes_served 12 | wc -l)" = 3 ]; }
 	eventually 20 three_nodes
+	# Down to 2 and back to 3: the route follows.
+	run wharf ps:scale "$APP" web=2
+	assert_success
+	[ "$(route_targets | wc -l)" = 2 ]
+	run wharf ps:scale "$APP" web=3
+	assert_success
+	[ "$(route_targets | wc -l)" = 3 ]
+	[ "$(jq -r .formation.web "$WHARF_ROOT/apps/$APP/app.json")" = 3 ]
 }
 
 @test "config:set redeploys blue-green under load with no failed request" {
