@@ -251,11 +251,13 @@ const struct command commands[] = {
 	  "Show exits, OOM kills, restarts and starts of the app's containers (default: last 24h)",
 	  CMD_DEPLOYER },
 	{ "ps:report", cmd_ps_report, "[<app>] [--format json] [--ps-KEY]",
-	  "Show an app's (or every app's) processes, their state, restarts, last exit and "
-	  "restart policy",
+	  "Show an app's (or every app's) processes, their state (and node, on the swarm), "
+	  "restarts, last exit and restart policy",
 	  CMD_DEPLOYER },
 	{ "ps:scale", cmd_ps_scale, "<app> [TYPE=N ...]",
-	  "Show or set how many containers of each process type run", CMD_DEPLOYER },
+	  "Show or set how many containers of each process type run (at most 9 per type on the "
+	  "swarm)",
+	  CMD_DEPLOYER },
 	{ "ps:set", cmd_ps_set, "<app> restart-policy [always|unless-stopped|on-failure[:N]|no]",
 	  "Set (or, without a value, unset) the restart policy of the next deploy", CMD_DEPLOYER },
 	{ "ps:start", cmd_ps_start, "<app>", "Start a stopped app: deploy its current release",
@@ -307,7 +309,9 @@ const struct command commands[] = {
 	{ "scheduler:report", cmd_scheduler_report, "[<app>] [--format json] [--scheduler-FLAG]",
 	  "Show where an app's processes run (docker-local or swarm)", 0 },
 	{ "scheduler:set", cmd_scheduler_set, "<app>|--global selected [docker-local|swarm]",
-	  "Choose where an app's (or every app's) processes run", 0 },
+	  "Choose where an app's (or every app's) processes run: this host, or the swarm's "
+	  "nodes (the next deploy moves them)",
+	  0 },
 	{ "ssh-command", cmd_ssh_command, "--key NAME", "The forced command of wharf's ssh keys",
 	  CMD_HIDDEN | CMD_LOCAL },
 	{ "ssh-keys:add", cmd_ssh_keys_add, "NAME [--role admin|deployer] < key.pub",

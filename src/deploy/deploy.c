@@ -261,6 +261,8 @@ static int release_and_run(struct scheduler *s, const char *app, const struct re
 	if (!a.stopped &&
 	    (src->scale ? scheduler_scale(s, &a.req) : scheduler_deploy(s, &a.req)) < 0)
 		goto out;
+	if (!a.stopped)
+		deploy__swarm_left(s, app);
 	if (record(&a, s, app, src, description, by) < 0)
 		goto out;
 	plugins_post("post-release", app, (const char *[]){ app, a.vs, NULL });

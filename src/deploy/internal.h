@@ -34,6 +34,9 @@ int deploy__is_swarm(struct scheduler *s);
  * as local_image, the credentials and the port bases (pointing into sw). */
 int deploy__swarm_prepare(struct scheduler *s, const char *app, json_t *appobj, long version,
 			  struct deploy__swarm *sw, struct deploy_req *req);
+/* After a docker-local deploy on a cluster manager: the services the app had on the
+ * swarm (before scheduler:set moved it here) go; a warning when they cannot. */
+void deploy__swarm_left(struct scheduler *s, const char *app);
 /* apps:destroy of a swarm app: the registry's manifests of wharf/<app> go (a warning
  * when they cannot). Not swarm: nothing. */
 void deploy__swarm_forget(struct scheduler *s, const char *app);

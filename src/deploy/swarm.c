@@ -201,3 +201,15 @@ void deploy__swarm_forget(struct scheduler *s, const char *app)
 		say_detail("removed %d image%s of wharf/%s from the cluster's registry", n,
 			   n == 1 ? "" : "s", app);
 }
+
+void deploy__swarm_left(struct scheduler *s, const char *app)
+{
+	struct cluster_state st = CLUSTER_STATE_INIT;
+
+	/* Only a cluster manager can have had the app on the swarm. */
+	if (!deploy__is_swarm(s) && cluster_load(&st) > 0 &&
+	    runtime_swarm_forget_app(scheduler_builder(s), app) < 0)
+		say_warn("%s's swarm services are left: %s", app, err_msg());
+	err_clear(); /* handled: reported */
+	cluster_state_release(&st);
+}

@@ -319,6 +319,9 @@ int scheduler_docker_local(struct scheduler **out, struct docker *d);
 /* Tells a swarm scheduler how to reach nodes' dockerds ({node id: "unix://…"}; enter
  * into a task on another node goes through it). Not swarm: nothing. */
 int scheduler_swarm_node_hosts(struct scheduler *s, const json_t *hosts);
+/* Removes the app's swarm services (on d, a manager): after a docker-local deploy of
+ * an app scheduler:set moved back to this host. */
+int runtime_swarm_forget_app(struct docker *d, const char *app);
 /* The service name of (app, type, release, parity) with a random suffix (SWARM.md):
  * at most 63 bytes of [a-zA-Z0-9-]. Pure. */
 int runtime_swarm_service_name(struct buf *out, const char *app, const char *type, long release,

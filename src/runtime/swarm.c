@@ -588,6 +588,30 @@ out:
 	return ret;
 }
 
+/* An app that ran on this host (docker-local) before scheduler:set moved it: its
+ * containers that are not swarm tasks go once the swarm serves it. */
+static void retire_local(struct docker *d, const char *app, int grace_s)
+{
+	json_t *list = NULL, *c;
+	size_t i;
+
+	if (runtime_app_containers(d, app, &list) < 0) {
+		say_warn("could not list %s's containers on this host: %s", app, err_msg());
+		return;
+	}
+	json_array_foreach(list, i, c) {
+		const char *id = json_str(c, "Id", "");
+		if (json_str(json_object_get(c, "Labels"), "com.docker.swarm.task.id", NULL))
+			continue;
+		say_detail("removing container %.12s of this host (the app runs on the swarm now)",
+			   id);
+		if (docker_container_stop(d, id, grace_s) < 0 ||
+		    docker_container_remove(d, id, 1) < 0)
+			say_warn("could not remove container %.12s: %s", id, err_msg());
+	}
+	json_decref(list);
+}
+
 static int swarm_deploy(struct scheduler *s, const struct deploy_req *req)
 {
 	struct swarm *sw = SW(s);
@@ -661,6 +685,7 @@ static int swarm_deploy(struct scheduler *s, const struct deploy_req *req)
 	}
 	say_step("Retiring old services");
 	remove_services(sw->d, old, created); /* a leftover is reported, not fatal */
+	retire_local(sw->d, req->app, grace);
 	ret = 0;
 	goto out;
 failed : {
@@ -1136,4 +1161,18 @@ int scheduler_swarm_node_hosts(struct scheduler *s, const json_t *hosts)
 	json_decref(SW(s)->node_hosts);
 	SW(s)->node_hosts = json_deep_copy(hosts);
 	return SW(s)->node_hosts || !hosts ? 0 : err_set("out of memory");
+}
+
+int runtime_swarm_forget_app(struct docker *d, const char *app)
+{
+	json_t *services = NULL;
+	int ret;
+
+	if (app_services(d, app, &services) < 0)
+		return -1;
+	if (json_array_size(services))
+		say_step("Removing %s's swarm services (it runs on this host now)", app);
+	ret = remove_services(d, services, NULL);
+	json_decref(services);
+	return ret;
 }

@@ -203,6 +203,30 @@ nodes_served() {
 	assert_output --partial "node="
 }
 
+# Containers of the app on this host that are not swarm tasks.
+local_containers() {
+	comm -23 <(app_containers "$APP" | sort) \
+		<(docker ps -aq --filter "label=wharf.app=$APP" --filter label=com.docker.swarm.task.id | sort)
+}
+
+@test "scheduler:set moves the app to this host and back on its next deploy" {
+	wharf scheduler:set "$APP" selected docker-local >/dev/null
+	run timeout 150 "$WHARF_BIN" ps:restart "$APP"
+	assert_success
+	assert_output --partial "swarm services (it runs on this host now)"
+	[ -z "$(services)" ]
+	[ -n "$(local_containers)" ]
+	run app_url_get "$APP"
+	assert_output --partial "node="
+	wharf scheduler:set "$APP" selected swarm >/dev/null
+	run timeout 150 "$WHARF_BIN" ps:restart "$APP"
+	assert_success
+	[ -n "$(services)" ]
+	[ -z "$(local_containers)" ]
+	run app_url_get "$APP"
+	assert_output --partial "node="
+}
+
 @test "apps:destroy removes the services and the registry's manifests of the app" {
 	local pw
 	pw=$(jq -r .registry_password "$WHARF_ROOT/cluster/cluster.json")
