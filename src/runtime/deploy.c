@@ -338,6 +338,7 @@ out:
 int runtime_app_containers(struct docker *d, const char *app, json_t **out)
 {
 	struct docker_labels l = DOCKER_LABELS_INIT;
+	size_t i;
 	int ret = -1;
 
 	*out = NULL;
@@ -345,6 +346,12 @@ int runtime_app_containers(struct docker *d, const char *app, json_t **out)
 	    docker_labels_add(&l, DOCKER_LABEL_ROOT, wharf_root()) == 0)
 		ret = docker_container_list(d, l.v, 1, out);
 	docker_labels_release(&l);
+	/* A swarm task of the app that runs on this host (the manager) carries the same
+	 * labels: it is the swarm's, never docker-local's to retire or clean up. */
+	for (i = json_array_size(*out); ret == 0 && i-- > 0;)
+		if (json_str(json_object_get(json_array_get(*out, i), "Labels"),
+			     "com.docker.swarm.task.id", NULL))
+			json_array_remove(*out, i);
 	return ret;
 }
 

@@ -146,7 +146,8 @@ void runtime_app_network_remove(struct docker *d, const char *app);
  * app's network; fails when it has none. */
 int runtime_container_addr(struct buf *out, const json_t *c, const char *app);
 
-/* The app's containers on this wharf (all states), as Docker's list objects. */
+/* The app's containers on this wharf (all states), as Docker's list objects; swarm
+ * tasks that run here (this host a manager) are not among them. */
 int runtime_app_containers(struct docker *d, const char *app, json_t **out);
 
 /* Stops and removes every container of the app and its network (destroy). */

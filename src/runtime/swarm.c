@@ -997,15 +997,32 @@ out:
 	return ret;
 }
 
-/* ps:stop: the task's service is scaled to 0 (Swarm would replace a stopped task). */
+/* ps:stop: the task's service is scaled to 0 (Swarm would replace a stopped task). The
+ * other tasks of that service go with the first: one no longer there is stopped. */
 static int swarm_stop(struct scheduler *s, const char *id, int grace_s)
 {
 	struct docker_task t;
+	struct buf p = BUF_INIT;
+	json_t *task = NULL;
+	long status = 0;
+	int ret = -1;
 
 	(void)grace_s; /* the service's StopGracePeriod applies */
-	if (task_service(SW(s)->d, id, &t) < 0)
-		return -1;
-	return docker_service_scale(SW(s)->d, t.service_id, 0, NULL);
+	if (buf_addstr(&p, "/tasks/") < 0 || docker_urlencode(&p, id) < 0)
+		goto out;
+	if (docker_call(SW(s)->d, "GET", p.buf, NULL, &task, &status) < 0) {
+		if (status == 404) {
+			err_clear(); /* handled: gone with its service's scale */
+			ret = 0;
+		}
+		goto out;
+	}
+	docker_task_read(task, NULL, &t);
+	ret = docker_service_scale(SW(s)->d, t.service_id, 0, NULL);
+out:
+	json_decref(task);
+	buf_release(&p);
+	return ret;
 }
 
 /* Swarm restarts tasks itself, and ps:start redeploys: nothing to do for one task. */

@@ -205,8 +205,8 @@ nodes_served() {
 
 # Containers of the app on this host that are not swarm tasks.
 local_containers() {
-	comm -23 <(app_containers "$APP" | sort) \
-		<(docker ps -aq --filter "label=wharf.app=$APP" --filter label=com.docker.swarm.task.id | sort)
+	comm -23 <(app_containers "$APP" | sort) <(docker ps -aq --filter "label=wharf.app=$APP" \
+		--filter label=com.docker.swarm.task.id | sort)
 }
 
 @test "scheduler:set moves the app to this host and back on its next deploy" {
