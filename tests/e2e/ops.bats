@@ -298,7 +298,7 @@ within10() {
 
 	run wharf_ssh logs "$app" -p router
 	assert_success
-	assert_output --regexp "app=$app status=200 method=GET path=\"/index.html\?first\""
+	assert_output --regexp "app=$app status=200 method=GET proto=HTTP/1.1 scheme=http path=\"/index.html\?first\""
 	assert_output --partial 'path="/index.html?second"'
 	run wharf_ssh logs "$app" -p router -n 1
 	assert_success
