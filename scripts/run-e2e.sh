@@ -23,7 +23,7 @@ command -v bats >/dev/null || die "bats is not installed (scripts/deps.sh --test
 # and cmd_ports estimated after they were made faster).
 declare -A E2E_SECONDS=(
 	[services.bats]=309 [releases.bats]=290 [router.bats]=232 [isolation-net.bats]=220
-	[commands.bats]=190 [ops.bats]=140 [router-options.bats]=139 [cluster-apps.bats]=135
+	[commands.bats]=190 [ops.bats]=140 [router-options.bats]=139 [cluster-apps.bats]=180
 	[router-proxy.bats]=122
 	[buildpacks.bats]=118 [cmd_storage.bats]=106 [router-limits.bats]=102 [cron.bats]=101
 	[plugins.bats]=100 [spine.bats]=91 [isolation.bats]=89 [deploy-scripts.bats]=89

@@ -20,7 +20,7 @@ make_swarm_app() {
 	cat >"$dir/Dockerfile" <<-'EOF'
 		FROM wharf/debian:bookworm
 		RUN mkdir -p /www
-		CMD ["/bin/sh", "-c", "echo \"node=$(hostname) greeting=$GREETING\" >/www/index.html; [ \"$BROKEN\" = 1 ] || echo ok >/www/health.txt; exec busybox httpd -f -p \"$PORT\" -h /www"]
+		CMD ["/bin/sh", "-c", "echo \"node=$(hostname) greeting=$GREETING\" >/www/index.html; [ \"$BROKEN\" = 1 ] || echo ok >/www/health.txt; echo \"started on $(hostname)\"; exec busybox httpd -f -p \"$PORT\" -h /www"]
 	EOF
 	printf 'WAIT=0\nATTEMPTS=2\nTIMEOUT=2\n/health.txt ok\n' >"$dir/CHECKS"
 	h_git_commit "$dir" "swarm app"
@@ -179,7 +179,7 @@ nodes_served() {
 	assert_success
 }
 
-@test "releases:rollback brings an older release's config back on the swarm" {
+@test "releases:rollback brings an older release's config back; logs, run and enter reach it" {
 	run timeout 150 "$WHARF_BIN" releases:rollback "$APP" 1
 	assert_success
 	run app_url_get "$APP"
@@ -187,6 +187,15 @@ nodes_served() {
 	refute_output --partial "greeting=two"
 	run wharf logs "$APP" -n 5
 	assert_success
+	assert_output --partial "started on "
+	# run: a one-off on this host with the release's image; enter: into a task, on
+	# whichever node it runs (a lab node through the dockerd it joined with).
+	run wharf run "$APP" sh -c 'echo "run $WHARF_APP"'
+	assert_success
+	assert_output "run $APP"
+	run wharf enter "$APP" web cat /www/index.html
+	assert_success
+	assert_output --regexp "^node=[^ ]+ greeting=$"
 }
 
 @test "ps:stop scales the services to 0 and drops the route; ps:start brings them back" {
