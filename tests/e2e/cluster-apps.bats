@@ -13,14 +13,14 @@ lab() {
 }
 
 # The app's page says which node serves it and the GREETING it started with; /health.txt
-# exists unless BROKEN=1, and the CHECKS want it.
+# exists unless BROKEN=1, and the CHECKS want it; with CRASH=1 it exits at once.
 make_swarm_app() {
 	local dir=$1
 	h_git_init "$dir"
 	cat >"$dir/Dockerfile" <<-'EOF'
 		FROM wharf/debian:bookworm
 		RUN mkdir -p /www
-		CMD ["/bin/sh", "-c", "echo \"node=$(hostname) greeting=$GREETING\" >/www/index.html; [ \"$BROKEN\" = 1 ] || echo ok >/www/health.txt; echo \"started on $(hostname)\"; exec busybox httpd -f -p \"$PORT\" -h /www"]
+		CMD ["/bin/sh", "-c", "echo \"node=$(hostname) greeting=$GREETING\" >/www/index.html; [ \"$BROKEN\" = 1 ] || echo ok >/www/health.txt; echo \"started on $(hostname)\"; [ \"$CRASH\" != 1 ] || exit 3; exec busybox httpd -f -p \"$PORT\" -h /www"]
 	EOF
 	printf 'WAIT=0\nATTEMPTS=2\nTIMEOUT=2\n/health.txt ok\n' >"$dir/CHECKS"
 	h_git_commit "$dir" "swarm app"
@@ -175,7 +175,15 @@ nodes_served() {
 	[ "$(route_targets | sort)" = "$before" ]
 	run services
 	[ "$(printf '%s\n' "$output" | wc -l)" = 1 ]
-	run timeout 150 "$WHARF_BIN" config:unset "$APP" BROKEN
+	# A task that crashes fails the deploy with Swarm's reason and its last log lines.
+	run timeout 150 "$WHARF_BIN" config:set "$APP" CRASH=1
+	assert_failure
+	assert_output --partial "failed: task: non-zero exit (3)"
+	assert_output --partial "| started on "
+	run app_url_get "$APP"
+	assert_output --partial "greeting=two"
+	[ "$(route_targets | sort)" = "$before" ]
+	run timeout 150 "$WHARF_BIN" config:unset "$APP" BROKEN CRASH
 	assert_success
 }
 
