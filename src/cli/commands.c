@@ -312,7 +312,7 @@ const struct command commands[] = {
 	  CMD_HIDDEN | CMD_LOCAL },
 	{ "ssh-keys:add", cmd_ssh_keys_add, "NAME [--role admin|deployer] < key.pub",
 	  "Allow a public key (read on stdin) to push and run commands; deployers only for the "
-	  "apps acl:add grants",
+	  "apps acl:add grants; an admin key (the default) is root on this host",
 	  0 },
 	{ "ssh-keys:list", cmd_ssh_keys_list, "", "List the allowed keys", 0 },
 	{ "ssh-keys:remove", cmd_ssh_keys_remove, "NAME", "Remove a key", 0 },
