@@ -192,9 +192,9 @@ const struct command commands[] = {
 	  "or renewal grace period in seconds",
 	  0 },
 	{ "logs", cmd_logs, "<app> [-t] [-n N] [-p PROCESS] [--since WHEN]",
-	  "Show an app's logs (-t follows, -p one process type, --since 10m / 2h / a UTC time)",
+	  "Show an app's logs (-t follows, -p one process type, `router` its access log, `cron` "
+	  "its cron runs; --since 10m / 2h / a UTC time)",
 	  CMD_DEPLOYER },
-	{ "logs", cmd_logs, "<app> [-t] [-n N]", "Show an app's logs (-t follows)", CMD_DEPLOYER },
 	{ "logs:failed", cmd_logs_failed, "<app>",
 	  "Show the output of the app's last failed deploy", CMD_DEPLOYER },
 	{ "logs:report", cmd_logs_report, "[<app>] [--format json] [--logs-KEY]",
