@@ -36,6 +36,7 @@ within10() {
 	run git_push_app "$TEST_TMP/app" "$app"
 	assert_success
 	id=$(app_containers "$app")
+	app_url_get "$app" >/dev/null
 
 	ok=0
 	for _ in 1 2 3; do
@@ -49,11 +50,14 @@ within10() {
 	[ "$ok" = 1 ]
 	[ "$(jq -r --arg id "$id" '.[0].type + " " + (.[0].container | startswith($id) | tostring)' <<<"$output")" = "web true" ]
 	[ "$(jq -r '.[0].memory_limit > 0 and .[0].pids >= 1 and .[0].restarts == 0' <<<"$output")" = true ]
+	# CPU % and block I/O are there as numbers (the figures: tests/unit/docker/test_stats.c);
+	# the request above came in and went out over the container's network.
+	[ "$(jq -r '.[0] | ([.cpu_percent, .block_read, .block_write] | map(type == "number") | all) and .net_rx > 0 and .net_tx > 0' <<<"$output")" = true ]
 
 	run wharf_ssh ps:stats "$app"
 	assert_success
 	assert_line --index 0 "=====> $app ps stats"
-	assert_line --index 1 --regexp '^CONTAINER +TYPE +CPU % +MEM USAGE / LIMIT'
+	assert_line --index 1 --regexp '^CONTAINER +TYPE +CPU % +MEM USAGE / LIMIT +MEM % +NET I/O +BLOCK I/O +PIDS +RESTARTS$'
 	assert_line --index 2 --regexp "^$app\.web\.1\.[0-9a-f]+ +web +[0-9.]+% "
 
 	run wharf_ssh ps:top "$app"
