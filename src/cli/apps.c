@@ -334,7 +334,7 @@ int cmd_apps_rename(int argc, char **argv)
 {
 	struct cli_opts o;
 	struct lock l = LOCK_INIT;
-	struct scheduler *sched = NULL;
+	struct scheduler *sched = NULL, *renamed = NULL, *where = NULL;
 	struct buf from = BUF_INIT, to = BUF_INIT, ticket = BUF_INIT;
 	const char *old, *new;
 	int ret = -1;
@@ -376,7 +376,10 @@ int cmd_apps_rename(int argc, char **argv)
 		say_warn("the router did not get the certificate of %s: %s", new, err_msg());
 	if (cli_cert_forget(old) < 0)
 		say_warn("the router keeps the certificate of %s: %s", old, err_msg());
-	if (deploy_remove_app(&(struct deploy_request){ .app = old, .sched = sched }, 0) < 0)
+	/* The old name's processes run where the app runs (its scheduler:set moved with
+	 * its state): on the swarm, its services go. */
+	if (deploy_scheduler(new, sched, &renamed, &where) < 0 ||
+	    deploy_remove_app(&(struct deploy_request){ .app = old, .sched = where }, 0) < 0)
 		goto out;
 	if (o.skip_deploy) {
 		say_detail("%s is stopped: `ps:restart %s` deploys it", new, new);
@@ -387,6 +390,7 @@ int cmd_apps_rename(int argc, char **argv)
 	}
 out:
 	lock_release(&l);
+	scheduler_free(renamed);
 	scheduler_free(sched);
 	buf_release(&from);
 	buf_release(&to);

@@ -40,9 +40,9 @@ struct deploy_request {
 /* The scheduler an app runs on (app_scheduler(): "docker-local" or "swarm"); app
  * NULL: the global choice. */
 int deploy_app_scheduler(const char *app, const char **name);
-/* The scheduler of app: shared when it is that one (may be NULL), else a new one in
- * *owned (the caller frees it). A swarm app on a host that is no cluster manager
- * fails with what to do. */
+/* The scheduler of app: shared when it is that one (may be NULL) or when the app is no
+ * longer there (apps:rename gives the new name's), else a new one in *owned (the caller
+ * frees it). A swarm app on a host that is no cluster manager fails with what to do. */
 int deploy_scheduler(const char *app, struct scheduler *shared, struct scheduler **owned,
 		     struct scheduler **out);
 

@@ -20,7 +20,8 @@ int deploy_app_scheduler(const char *app, const char **name)
 	int ret = -1;
 
 	*name = "docker-local";
-	if ((app && app_load(app, &doc) < 0) || app_global_load(&global) < 0)
+	/* An app no longer there (apps:rename moved it) has only the global choice. */
+	if ((app && app_exists(app) && app_load(app, &doc) < 0) || app_global_load(&global) < 0)
 		goto out;
 	*name = strcmp(app_scheduler(doc, global), "swarm") ? "docker-local" : "swarm";
 	ret = 0;
@@ -42,7 +43,8 @@ int deploy_scheduler(const char *app, struct scheduler *shared, struct scheduler
 	*out = NULL;
 	if (deploy_app_scheduler(app, &name) < 0)
 		return -1;
-	if (shared && !strcmp(shared->ops->name, name)) {
+	/* The caller's scheduler is the one of an app no longer there (apps:rename). */
+	if (shared && (!strcmp(shared->ops->name, name) || (app && !app_exists(app)))) {
 		*out = shared;
 		return 0;
 	}
