@@ -479,7 +479,7 @@ static int pick_base(const struct deploy_req *req, const json_t *old, int *base,
 /* Waits (bounded) until no node accepts connections on the ports the new web tasks
  * will take (base*10 + 1..n): a task of a service removed moments ago (the previous
  * deploy of this parity, a failed one) may still hold its port while it stops. */
-static void wait_ports_free(struct docker *d, int base, long n, int grace_s)
+static void wait_ports_free(struct docker *d, int base, long n, const int *busy, int grace_s)
 {
 	double deadline = clock_now_s() + grace_s + 5;
 	struct buf addr = BUF_INIT;
@@ -498,7 +498,8 @@ static void wait_ports_free(struct docker *d, int base, long n, int grace_s)
 			continue;
 		}
 		for (slot = 1; slot <= n; slot++)
-			while (runtime__port_accepts(addr.buf, (int)(base * 10 + slot)) &&
+			while (!(busy && busy[slot]) &&
+			       runtime__port_accepts(addr.buf, (int)(base * 10 + slot)) &&
 			       clock_now_s() < deadline)
 				runtime__sleep_ms(100);
 	}
@@ -642,7 +643,7 @@ static int swarm_deploy(struct scheduler *s, const struct deploy_req *req)
 		if (!strcmp(type, "release") || n <= 0)
 			continue;
 		if (!strcmp(type, "web"))
-			wait_ports_free(sw->d, base, n, grace);
+			wait_ports_free(sw->d, base, n, NULL, grace);
 		if (create_service(sw, req, type, cmd, n, !strcmp(type, "web") ? base : 0, parity,
 				   created) < 0)
 			goto failed;
@@ -769,6 +770,30 @@ out:
 	return ret;
 }
 
+/* busy[S] = 1 for each slot S (1..9) a task of service id is meant to run in. */
+static int busy_slots(struct docker *d, const char *id, int *busy)
+{
+	json_t *ids = json_pack("[s]", id), *tasks = NULL, *t;
+	struct docker_task dt;
+	size_t i;
+	int ret;
+
+	memset(busy, 0, sizeof(int) * (SWARM_REPLICAS_MAX + 1));
+	if (!ids)
+		return err_set("out of memory");
+	ret = services_tasks(d, ids, 1, &tasks);
+	json_array_foreach(tasks, i, t) {
+		docker_task_read(t, NULL, &dt);
+		if (dt.slot >= 1 && dt.slot <= SWARM_REPLICAS_MAX)
+			busy[dt.slot] = 1;
+	}
+	json_decref(tasks);
+	json_decref(ids);
+	if (ret < 0)
+		err_clear(); /* handled: nothing is waited for; the tasks' own bind tells */
+	return ret;
+}
+
 /* A new formation of the release that runs: each type's service gets its replicas
  * (Swarm starts or stops tasks), new web tasks are checked, and the router gets every
  * serving web task. A type without a service (0 before) is a deploy. */
@@ -802,13 +827,18 @@ static int swarm_scale(struct scheduler *s, const struct deploy_req *req)
 		long n = runtime__formation_count(req->formation, type);
 		json_t *tasks = NULL, *nodes = NULL, *t;
 		const json_t *old_targets = json_object_get(route, "targets");
-		int base, r = 0;
+		int base, r = 0, busy[SWARM_REPLICAS_MAX + 1];
 		size_t i, j;
 
 		if (!strcmp(type, "release") || !(svc = current_service(services, type, route)))
 			continue;
 		base = atoi(svc_label(svc, DOCKER_LABEL_PORT_BASE, "0"));
 		say_step("Scaling %s to %ld on the swarm", type, n);
+		/* New tasks take the free slots: a task of a slot scaled away moments ago
+		 * may still hold that slot's port while it stops. */
+		if (base && busy_slots(sw->d, json_str(svc, "ID", ""), busy) == 0)
+			wait_ports_free(sw->d, base, n, busy,
+					req->stop_timeout_s > 0 ? req->stop_timeout_s : 10);
 		if (rescale(sw->d, json_str(svc, "ID", ""), n, req->release, req->registry_auth) <
 			    0 ||
 		    (n > 0 && wait_tasks(sw->d, json_str(svc, "ID", ""), type, n, t0 + wait_s + 60,
