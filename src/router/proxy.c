@@ -1066,8 +1066,21 @@ static void conn_pick_target(struct conn *c)
 	struct app *a = c->app;
 	struct target *t = a->targets[a->rr++ % a->spec.ntargets];
 	struct upstream *up;
+	size_t i, n = a->spec.ntargets;
 	int rc;
 
+	/* A retry goes to another host when the app has one: a host that stopped
+	 * answering takes all its targets with it (a swarm app's tasks on one node
+	 * share its address), and the retry is the request's last chance. */
+	for (i = 0; c->target && t->sa.sin_addr.s_addr == c->target->sa.sin_addr.s_addr && i < n;
+	     i++) {
+		struct target *x = a->targets[(a->rr + i) % n];
+		if (x->sa.sin_addr.s_addr != c->target->sa.sin_addr.s_addr) {
+			t = x;
+			a->rr += i + 1;
+			break;
+		}
+	}
 	if (t == c->target && a->spec.ntargets > 1)
 		t = a->targets[a->rr++ % a->spec.ntargets];
 
