@@ -361,10 +361,19 @@ out:
 
 static int sync_round(struct sync *s)
 {
-	json_t *apps = NULL, *global = NULL, *v;
+	json_t *apps = NULL, *global = NULL, *running, *v;
+	const char *k;
 	size_t i;
 	int ret = -1;
 
+	/* Backoffs that ran out are forgotten: the table holds only those that run. */
+	if ((running = json_object())) {
+		json_object_foreach(s->backoff, k, v)
+			if (json_integer_value(v) > now_ms())
+				json_object_set(running, k, v);
+		json_decref(s->backoff);
+		s->backoff = running;
+	}
 	if (app_list(&apps) < 0 || app_global_load(&global) < 0)
 		goto out;
 	json_array_foreach(apps, i, v)
