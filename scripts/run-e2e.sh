@@ -114,20 +114,8 @@ for ((i = 0; i < shards; i++)); do
 		printf '\n# ---- shard %d of %d\n' "$((i + 1))" "$shards"
 		cat "$log"
 	fi
-	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$log" | head -n 1)
-	s=$(grep -cE '^ok [0-9]+ .*# (skip|SKIP)' "$log")
-	oks=$(grep -cE '^ok [0-9]+' "$log")
-	f=$(grep -cE '^not ok [0-9]+' "$log")
-	total=$((oks + f))
-	if [ -n "$plan" ] && [ "$total" -lt "$plan" ]; then
-		note "shard $((i + 1)): bats announced $plan tests but reported $total"
-		f=$((f + plan - total))
-	fi
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		note "shard $((i + 1)): bats exited $rc"
-		f=1
-	fi
-	passed=$((passed + oks - s)) failed=$((failed + f)) skipped=$((skipped + s))
+	read -r p f s < <(tap_counts "$log" "$rc" "shard $((i + 1))")
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 done
 counts_record e2e "$passed" "$failed" "$skipped"
 [ "$failed" -eq 0 ]

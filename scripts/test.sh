@@ -34,19 +34,6 @@ stage() {
 	fi
 }
 
-# tap_counts LOG RC: "PASSED FAILED" of a bats --tap log: "ok" lines pass, "not ok" lines
-# fail, tests the plan announced but that never reported fail, and a bats that failed
-# without a failing test counts one failure.
-tap_counts() {
-	local plan oks failed
-	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$1" | head -n 1)
-	oks=$(grep -cE '^ok [0-9]+' "$1")
-	failed=$(grep -cE '^not ok [0-9]+' "$1")
-	[ -z "$plan" ] || [ $((oks + failed)) -ge "$plan" ] || failed=$((failed + plan - oks - failed))
-	[ "$2" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
-	echo "$oks $failed"
-}
-
 # asan: the sanitizer stage, against an ASan/UBSan build in build-san/ (`make bin-san`, as
 # `make check`; bin/wharf is left alone), given to the tests as WHARF_BIN:
 #   - every unit test (tests/unit/) and every fuzz corpus replay, with leak checks and
@@ -60,7 +47,7 @@ tap_counts() {
 # passed. Leaks are not checked in the end-to-end runs: libcurl, OpenSSL and libgit2 keep
 # process-lifetime state. Every pass and failure counts in this stage's line.
 asan() {
-	local san=address,undefined tdir rc f p fl oks=0 failed=0
+	local san=address,undefined tdir rc f p fl sk oks=0 failed=0 skipped=0
 	local units=() replays=()
 	. "$WHARF_REPO/scripts/counts.sh"
 	make -s SANITIZE=$san bin-san || return 1
@@ -89,8 +76,8 @@ asan() {
 		UBSAN_OPTIONS=print_stacktrace=1:log_path=$tdir/san/ubsan
 	bats --tap "$tdir"/router/router*.bats 2>&1 | tee "$tdir/router.tap"
 	rc=${PIPESTATUS[0]}
-	read -r p fl < <(tap_counts "$tdir/router.tap" "$rc")
-	oks=$((oks + p)) failed=$((failed + fl))
+	read -r p fl sk < <(tap_counts "$tdir/router.tap" "$rc" "router files")
+	oks=$((oks + p)) failed=$((failed + fl)) skipped=$((skipped + sk))
 	WHARF_E2E_TDIR_FILE=$tdir/e2e-root BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-900} \
 		bats --tap tests/e2e/spine.bats 2>&1 | tee "$tdir/spine.tap"
 	rc=${PIPESTATUS[0]}
@@ -100,8 +87,8 @@ asan() {
 		# shellcheck source=../tests/e2e/lib/harness.bash
 		(. tests/e2e/lib/harness.bash && harness_stop_all "$f")
 	fi
-	read -r p fl < <(tap_counts "$tdir/spine.tap" "$rc")
-	oks=$((oks + p)) failed=$((failed + fl))
+	read -r p fl sk < <(tap_counts "$tdir/spine.tap" "$rc" spine.bats)
+	oks=$((oks + p)) failed=$((failed + fl)) skipped=$((skipped + sk))
 	unset WHARF_BIN ASAN_OPTIONS UBSAN_OPTIONS
 	for f in "$tdir"/san/*; do
 		[ -e "$f" ] || continue
@@ -109,7 +96,7 @@ asan() {
 		cat "$f"
 		failed=$((failed + 1))
 	done
-	counts_record asan "$oks" "$failed"
+	counts_record asan "$oks" "$failed" "$skipped"
 	rm -rf "$tdir"
 	[ "$failed" -eq 0 ]
 }

@@ -84,15 +84,13 @@ int cmd_events(int argc, char **argv)
 {
 	json_t *recs = NULL, *r;
 	const char *format = NULL;
-	long n = 50;
+	long long n = 50;
 	size_t i;
 	int a;
 
 	for (a = 1; a < argc; a++) {
-		char *end;
 		if (!strcmp(argv[a], "-n") && a + 1 < argc) {
-			n = strtol(argv[++a], &end, 10);
-			if (*end || n < 1 || n > 100000)
+			if (num_parse(argv[++a], 1, 100000, &n) < 0)
 				return err_set("-n needs a number of events from 1 to 100000");
 		} else if (!strcmp(argv[a], "--format") && a + 1 < argc) {
 			format = argv[++a];

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "build/build.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,10 +101,10 @@ int cmd_buildpacks_add(int argc, char **argv)
 	struct chain_req rq = { .what = CHAIN_ADD };
 
 	if (argc > 2 && !strcmp(argv[1], "--index")) {
-		char *end;
-		rq.index = strtol(argv[2], &end, 10);
-		if (*end || rq.index < 1)
+		long long index;
+		if (num_parse(argv[2], 1, LONG_MAX, &index) < 0)
 			return err_set("--index takes a position from 1");
+		rq.index = (long)index;
 		argv[2] = argv[0];
 		argv += 2;
 		argc -= 2;

@@ -13,10 +13,9 @@
 /* A positive integer option value (1..max). */
 static int int_opt(const char *name, const char *v, int max, int *out)
 {
-	char *end;
-	long n = strtol(v, &end, 10);
+	long long n;
 
-	if (!*v || *end || n < 1 || n > max)
+	if (num_parse(v, 1, max, &n) < 0)
 		return err_set("%s wants a number from 1 to %d", name, max);
 	*out = (int)n;
 	return 0;

@@ -149,7 +149,6 @@ static int le_set_fn(const char *app, json_t *doc, void *data)
 static int le_set_check(struct le_set *s, const char *key)
 {
 	const char *v = s->value, *p;
-	char *end;
 
 	if (!strcmp(key, "email"))
 		s->key = APP_LE_EMAIL;
@@ -174,8 +173,7 @@ static int le_set_check(struct le_set *s, const char *key)
 			       "ACME directory URL",
 			       v);
 	if (s->key == APP_LE_GRACEPERIOD) {
-		s->n = strtoll(v, &end, 10);
-		if (*end || end == v || s->n < 0 || s->n > 10LL * 365 * 86400)
+		if (num_parse(v, 0, 10LL * 365 * 86400, &s->n) < 0)
 			return err_set("invalid graceperiod '%s': seconds before expiry to renew "
 				       "(default 2592000, 30 days)",
 				       v);

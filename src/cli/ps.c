@@ -4,7 +4,6 @@
 #include "plugins/plugins.h"
 #include "runtime/runtime.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,20 +48,18 @@ int cmd_ps_scale(int argc, char **argv)
 	}
 	/* Validate every TYPE=N before changing anything. */
 	for (i = 2; i < argc; i++) {
-		char *eq = strchr(argv[i], '='), *end;
-		long n;
+		char *eq = strchr(argv[i], '=');
+		long long n;
 		if (!eq) {
 			err_set("'%s' is not TYPE=COUNT", argv[i]);
 			goto out;
 		}
 		*eq = '\0';
-		errno = 0;
-		n = strtol(eq + 1, &end, 10);
 		if (valid_process_type(argv[i]) < 0) {
 			*eq = '=';
 			goto out;
 		}
-		if (errno || end == eq + 1 || *end || n < 0 || n > SCALE_MAX) {
+		if (num_parse(eq + 1, 0, SCALE_MAX, &n) < 0) {
 			err_set("'%s' is not a count from 0 to %d", eq + 1, SCALE_MAX);
 			*eq = '=';
 			goto out;

@@ -1,21 +1,19 @@
 /* releases.c - releases, releases:info, releases:rollback, releases:set. */
 #include "cli.h"
 
-#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int parse_version(const char *s, long *out)
 {
-	char *end;
-	long v;
+	long long v;
 
+	*out = 0;
 	if (*s == 'v')
 		s++;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1)
+	if (num_parse(s, 1, LONG_MAX, &v) < 0)
 		return err_set("'%s' is not a release number (1, 2, … or v1, v2, …)", s);
 	*out = v;
 	return 0;

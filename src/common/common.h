@@ -308,6 +308,10 @@ int duration_parse(const char *s, long long *secs);
  * ("2026-01-01", "2026-01-01T10:00[:00][Z]"), or a duration before now.
  * *out gets seconds since 1970. */
 int time_parse_since(const char *s, long long now, long long *out);
+/* A whole number as users type it: optional '-' then decimal digits only (no space,
+ * '+', fraction or hex), from lo to hi. 0 with *out set, or -1 (*out untouched, no
+ * err_set(): the caller says what the number is for). */
+int num_parse(const char *s, long long lo, long long hi, long long *out);
 
 /* ---- validation of names from users ------------------------------------------ */
 

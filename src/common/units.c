@@ -55,6 +55,27 @@ bad:
 		       s ? s : "");
 }
 
+int num_parse(const char *s, long long lo, long long hi, long long *out)
+{
+	const char *p = s + (*s == '-');
+	unsigned long long v = 0;
+	long long n;
+
+	if (!*p)
+		return -1;
+	for (; *p; p++) {
+		/* Past 2^62 no bound a caller has is near: refused before it overflows. */
+		if (*p < '0' || *p > '9' || v > (1ULL << 62) / 10)
+			return -1;
+		v = v * 10 + (unsigned long long)(*p - '0');
+	}
+	n = *s == '-' ? -(long long)v : (long long)v;
+	if (n < lo || n > hi)
+		return -1;
+	*out = n;
+	return 0;
+}
+
 int size_format(struct buf *out, long long bytes)
 {
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };

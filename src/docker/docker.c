@@ -201,6 +201,28 @@ out:
 	return ret;
 }
 
+/* A handle on host (socket path sock) with its own curl handle, not yet negotiated;
+ * NULL after err_set(). */
+static struct docker *docker_alloc(const char *host, const char *sock)
+{
+	struct docker *d = calloc(1, sizeof(*d));
+
+	if (!d) {
+		err_set("out of memory");
+		return NULL;
+	}
+	d->host = strdup(host);
+	d->sock = strdup(sock);
+	docker__curl_init();
+	d->h = curl_easy_init();
+	if (!d->host || !d->sock || !d->h) {
+		docker_free(d);
+		err_set("out of memory");
+		return NULL;
+	}
+	return d;
+}
+
 int docker_new(struct docker **out, const char *host)
 {
 	struct docker *d;
@@ -211,19 +233,10 @@ int docker_new(struct docker **out, const char *host)
 		host = wharf_docker_host();
 	if (docker__parse_docker_host(host, &sock) < 0)
 		return -1;
-	d = calloc(1, sizeof(*d));
-	if (!d) {
-		buf_release(&sock);
-		return err_set("out of memory");
-	}
-	d->host = strdup(host);
-	d->sock = buf_detach(&sock, NULL);
-	docker__curl_init();
-	d->h = curl_easy_init();
-	if (!d->host || !d->sock || !d->h) {
-		docker_free(d);
-		return err_set("out of memory");
-	}
+	d = docker_alloc(host, sock.buf);
+	buf_release(&sock);
+	if (!d)
+		return -1;
 	if (negotiate(d) < 0) {
 		docker_free(d);
 		return -1;
@@ -245,21 +258,13 @@ void docker_free(struct docker *d)
 
 int docker__clone(const struct docker *d, struct docker **out)
 {
-	struct docker *c = calloc(1, sizeof(*c));
+	struct docker *c = docker_alloc(d->host, d->sock);
 
-	*out = NULL;
+	*out = c;
 	if (!c)
-		return err_set("out of memory");
-	c->host = strdup(d->host);
-	c->sock = strdup(d->sock);
+		return -1;
 	memcpy(c->version, d->version, sizeof(c->version));
 	c->renegotiated = d->renegotiated;
-	c->h = curl_easy_init();
-	if (!c->host || !c->sock || !c->h) {
-		docker_free(c);
-		return err_set("out of memory");
-	}
-	*out = c;
 	return 0;
 }
 

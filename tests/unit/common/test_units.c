@@ -141,12 +141,41 @@ static void log_rotation_bounds(void **state)
 	assert_int_equal(deploy_log_max_file_parse("", &n), -1);
 }
 
+static void numbers(void **state)
+{
+	long long n = 7;
+
+	(void)state;
+	assert_int_equal(num_parse("0", 0, 10, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(num_parse("10", 0, 10, &n), 0);
+	assert_int_equal(n, 10);
+	assert_int_equal(num_parse("-3", -5, 5, &n), 0);
+	assert_int_equal(n, -3);
+	assert_int_equal(num_parse("9223372036854775807", 0, 1LL << 62, &n), -1);
+	assert_int_equal(num_parse("4611686018427387904", 0, 1LL << 62, &n), 0);
+	n = 7;
+	/* Refused, and *out untouched. */
+	assert_int_equal(num_parse("11", 0, 10, &n), -1);
+	assert_int_equal(num_parse("-1", 0, 10, &n), -1);
+	assert_int_equal(num_parse("", 0, 10, &n), -1);
+	assert_int_equal(num_parse("-", 0, 10, &n), -1);
+	assert_int_equal(num_parse(" 1", 0, 10, &n), -1);
+	assert_int_equal(num_parse("+1", 0, 10, &n), -1);
+	assert_int_equal(num_parse("1 ", 0, 10, &n), -1);
+	assert_int_equal(num_parse("0x1", 0, 10, &n), -1);
+	assert_int_equal(num_parse("1.0", 0, 10, &n), -1);
+	assert_int_equal(num_parse("99999999999999999999999", 0, 10, &n), -1);
+	assert_int_equal(n, 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(sizes),        cmocka_unit_test(size_refusals),
 		cmocka_unit_test(size_formats), cmocka_unit_test(durations),
 		cmocka_unit_test(since),        cmocka_unit_test(log_rotation_bounds),
+		cmocka_unit_test(numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
