@@ -222,7 +222,7 @@ out:
 int cmd_cluster_sync(int argc, char **argv)
 {
 	struct deploy_sync_opts o = DEPLOY_SYNC_OPTS_INIT;
-	int i, ms;
+	int i, ms = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--once")) {
