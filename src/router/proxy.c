@@ -1152,8 +1152,14 @@ static void conn_connect(struct conn *c)
  * go elsewhere): try another target once, else answer 502. */
 static void conn_connect_failed(struct conn *c, const char *why)
 {
+	struct app *a = c->app;
+
 	conn_drop_upstream(c);
-	if (c->tries < 2 && c->app->spec.ntargets > 1) {
+	/* Another target: one of several, or the only one left when the route moved
+	 * off the failed target meanwhile (a node that died is taken out of the route
+	 * while connects to it still wait for their timeout). */
+	if (c->tries < 2 &&
+	    (a->spec.ntargets > 1 || (a->spec.ntargets == 1 && a->targets[0] != c->target))) {
 		conn_pick_target(c);
 		return;
 	}
