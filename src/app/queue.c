@@ -3,7 +3,6 @@
 #include "app.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <string.h>
@@ -126,36 +125,19 @@ int app_lock_try(struct lock *l, const char *app)
 {
 	struct buf lockp = BUF_INIT, dir = BUF_INIT;
 	char head[128];
-	int fd = -1, ret = -1;
+	int ret = -1;
 
 	if (wharf_app_path(&lockp, app, "deploy.lock") < 0 ||
-	    wharf_app_path(&dir, app, "queue") < 0 || fs_mkdir_p(dir.buf, 0755) < 0)
+	    wharf_app_path(&dir, app, "queue") < 0 || fs_mkdir_p(dir.buf, 0755) < 0 ||
+	    (ret = lock_try(l, lockp.buf)) <= 0)
 		goto out;
-	if ((fd = open(lockp.buf, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
-		err_set_errno("cannot open lock file '%s'", lockp.buf);
-		goto out;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			ret = 0;
-		else
-			err_set_errno("cannot lock '%s'", lockp.buf);
-		goto out;
-	}
 	/* Held, but someone queued (between two holders, or about to take it): they
 	 * go first, as they would through app_lock(). */
-	if (queue_head(dir.buf, head, sizeof(head)) < 0)
-		goto out;
-	if (head[0]) {
-		ret = 0;
-		goto out;
+	if (queue_head(dir.buf, head, sizeof(head)) < 0 || head[0]) {
+		ret = head[0] ? 0 : -1;
+		lock_release(l);
 	}
-	l->fd = fd;
-	fd = -1;
-	ret = 1;
 out:
-	if (fd >= 0)
-		close(fd); /* drops the flock if it was taken */
 	buf_release(&lockp);
 	buf_release(&dir);
 	return ret;

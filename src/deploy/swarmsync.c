@@ -6,12 +6,9 @@
 #include "internal.h"
 #include "cluster/cluster.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,17 +68,6 @@ static void note(struct sync *s, const char *app, const char *text)
 	say_warn("%s %s: %s", t, app, text);
 }
 
-static int in_array(const json_t *a, const char *s)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(a, i, v)
-		if (!strcmp(json_string_value(v), s))
-			return 1;
-	return 0;
-}
-
 static const struct swarm_task *task_at(const struct swarm_tasks *st, const char *target)
 {
 	size_t i;
@@ -106,7 +92,7 @@ static void describe(struct buf *out, const json_t *list, const struct swarm_tas
 		buf_addf(out, "%s%s", i ? ", " : " ", t);
 		if (!k)
 			buf_addstr(out, " (no such task)");
-		else if (k->serves && unreachable && in_array(unreachable, t))
+		else if (k->serves && unreachable && json_array_has_str(unreachable, t))
 			buf_addf(out, " (slot %d on %s: no TCP connect)", k->slot, k->node);
 		else if (!k->serves)
 			buf_addf(out, " (slot %d on %s: %s)", k->slot, k->node, k->why);
@@ -183,7 +169,7 @@ static int probe_tasks(struct sync *s, const struct swarm_tasks *st, const json_
 		json_t *until = json_object_get(s->backoff, t);
 		if (!st->v[i].serves || (n && !strcmp(cand[n - 1], t)))
 			continue;
-		if (until && json_integer_value(until) > now_ms() && !in_array(cur, t))
+		if (until && json_integer_value(until) > now_ms() && !json_array_has_str(cur, t))
 			continue;
 		cand[n++] = t;
 	}
@@ -228,7 +214,7 @@ static json_t *minus(const json_t *a, const json_t *b)
 	size_t i;
 
 	json_array_foreach(a, i, v)
-		if (!in_array(b, json_string_value(v)))
+		if (!json_array_has_str(b, json_string_value(v)))
 			json_array_append(out, v);
 	return out;
 }
@@ -390,29 +376,10 @@ out:
 static int sync_singleton(struct lock *l)
 {
 	struct buf path = BUF_INIT;
-	int fd = -1, ret = -1;
+	int ret = -1;
 
-	if (cluster_path(&path, "sync.lock") < 0)
-		goto out;
-	if ((fd = open(path.buf, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-		err_set_errno("cannot open '%s'", path.buf);
-		goto out;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK) {
-			err_set_errno("cannot lock '%s'", path.buf);
-			goto out;
-		}
+	if (cluster_path(&path, "sync.lock") == 0 && (ret = lock_try(l, path.buf)) == 0)
 		say_step("another cluster:sync runs (it holds %s)", path.buf);
-		ret = 0;
-		goto out;
-	}
-	l->fd = fd;
-	fd = -1;
-	ret = 1;
-out:
-	if (fd >= 0)
-		close(fd);
 	buf_release(&path);
 	return ret;
 }
