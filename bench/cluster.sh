@@ -69,13 +69,8 @@ wait_for() { # SECONDS CMD...: poll every 100 ms
 # ---- 1. node death ------------------------------------------------------------------------
 # A busybox image in the registry; a service as a swarm deploy makes it (docs/cluster.md).
 root=$T/rootfs cfg=$T/docker-config
-mkdir -p "$root/bin" "$root/www"
-cp /usr/bin/busybox "$root/bin/"
-for f in $(ldd /usr/bin/busybox | grep -o '/[^ ]*'); do
-	mkdir -p "$root$(dirname "$f")"
-	cp -L "$f" "$root$f"
-done
-for f in sh httpd; do ln -s busybox "$root/bin/$f"; done
+busybox_rootfs "$root" sh httpd
+mkdir -p "$root/www"
 tar -C "$root" -cf "$T/image.tar" .
 IMG=$REGISTRY/wharf/bench-web:1
 docker import "$T/image.tar" "$IMG" >/dev/null
