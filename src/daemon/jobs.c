@@ -97,13 +97,17 @@ static int job_services(struct daemon *d, long long minute, void *data)
  * case, not a skipped run worth a line a minute. */
 static int job_cluster_sync(struct daemon *d, long long minute, void *data)
 {
-	static const char *const argv[] = { "cluster:sync", NULL };
+	static const char *const loop[] = { "cluster:sync", NULL };
+	static const char *const round[] = { "cluster:sync", "--once", NULL };
 
 	(void)data;
 	(void)minute;
 	if (deploy_cluster_manager() != 1)
 		return 0;
-	return daemon_spawn(d, "wharf cluster:sync", argv, -1) < 0 ? -1 : 0;
+	/* `daemon --once` waits for its children: one round, not the loop. */
+	if (daemon_spawn(d, "wharf cluster:sync", daemon_once(d) ? round : loop, -1) < 0)
+		return -1;
+	return 0;
 }
 
 /* ---- the job table ---------------------------------------------------------------

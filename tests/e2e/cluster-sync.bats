@@ -276,3 +276,22 @@ teardown() {
 	run bash -c "for i in 1 2 3 4 5 6 7 8; do curl -s -H 'Host: $APP.$WHARF_TEST_DOMAIN' http://127.0.0.1:$ROUTER_PORT/; echo; done | sort -u"
 	assert_output "$(printf 'h1\nh2')"
 }
+
+@test "the daemon runs cluster:sync on a manager: one loop at a time, one round with --once" {
+	[ -f "$WHARF_T/sync.pid" ] || start_sync
+	local log=$WHARF_ROOT/daemon/daemon.log pid
+	# --once waits for its children: the sync job runs one round there, not the loop.
+	run timeout 60 "$WHARF_BIN" daemon --once
+	assert_success
+	grep -q "wharf cluster:sync: exit 0" "$log"
+	# The daemon's loop finds the test's loop holding the lock: it steps aside (exit 0).
+	: >"$log"
+	"$WHARF_BIN" daemon >/dev/null 2>&1 3>&- &
+	pid=$!
+	stepped_aside() { grep -q "wharf cluster:sync: exit 0" "$log"; }
+	eventually 20 stepped_aside
+	kill "$pid"
+	wait "$pid" || true
+	kill -0 "$(cat "$WHARF_T/sync.pid")"
+	grep -q "another cluster:sync runs" "$log"
+}
