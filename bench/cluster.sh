@@ -8,7 +8,8 @@
 #      fail, then went to another task). TRIALS times (default 3), the host back in between.
 #   2. deploys (through the swarm scheduler's commands: scheduler:set APP selected swarm,
 #      git push, config:set): push->live of the same app on the cluster and on this host,
-#      and failed requests during DEPLOYS (default 10) config:set redeploys under load.
+#      and failed requests during DEPLOYS (default 10) config:set redeploys under load, with
+#      cluster:sync running beside them as the daemon runs it.
 # Prints one line per figure. Needs root. SKIP_DEPLOYS=1 runs part 1 only.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -133,12 +134,11 @@ for trial in $(seq 1 "$TRIALS"); do
 	wait_for 120 updated
 done
 printf 'node death: out of the route after %s s (trials)\n' "${drops[*]}"
-kill "$SYNC_PID" 2>/dev/null
-SYNC_PID=
 docker service rm "$SVC" >/dev/null
 
 [ "$SKIP_DEPLOYS" = 1 ] && exit 0
 # ---- 2. deploys through the swarm scheduler (h-swarm's commands) ------------------------------
+# cluster:sync keeps running, as the daemon runs it: it skips an app while its deploy holds it.
 TEST_TMP=$T
 DIR=$T/app
 make_app_repo "$DIR" "v0"
