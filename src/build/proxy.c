@@ -40,23 +40,31 @@ struct build_proxy {
 	char url[96]; /* "http://10.213.0.1:41234" */
 };
 
+/* a: an IPv4 address in host order. */
+static int v4_allowed(uint32_t a)
+{
+	return !((a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
+		 (a & 0xffc00000) == 0x64400000 || /* 100.64/10, carrier NAT */
+		 (a & 0xffff0000) == 0xa9fe0000 || /* 169.254/16, metadata */
+		 (a & 0xfff00000) == 0xac100000 || /* 172.16/12 */
+		 (a & 0xffff0000) == 0xc0a80000 || /* 192.168/16 */
+		 (a >> 28) >= 14);                 /* multicast, reserved */
+}
+
+/* A v4-mapped (or v4-compatible) v6 address is judged by its v4 part, read out
+ * with memcpy: a struct sockaddr_in made here and read back through a struct
+ * sockaddr pointer was an aliasing violation that -O2 compiled into a
+ * sin_family of 0, refusing every mapped address. */
 int build__proxy_addr_allowed(const struct sockaddr *sa)
 {
-	if (sa->sa_family == AF_INET) {
-		uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
-		return !((a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
-			 (a & 0xffc00000) == 0x64400000 || /* 100.64/10, carrier NAT */
-			 (a & 0xffff0000) == 0xa9fe0000 || /* 169.254/16, metadata */
-			 (a & 0xfff00000) == 0xac100000 || /* 172.16/12 */
-			 (a & 0xffff0000) == 0xc0a80000 || /* 192.168/16 */
-			 (a >> 28) >= 14);                 /* multicast, reserved */
-	}
+	if (sa->sa_family == AF_INET)
+		return v4_allowed(ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr));
 	if (sa->sa_family == AF_INET6) {
 		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
 		if (IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4COMPAT(a)) {
-			struct sockaddr_in v4 = { .sin_family = AF_INET };
-			memcpy(&v4.sin_addr, a->s6_addr + 12, 4);
-			return build__proxy_addr_allowed((const struct sockaddr *)&v4);
+			uint32_t v4;
+			memcpy(&v4, a->s6_addr + 12, 4);
+			return v4_allowed(ntohl(v4));
 		}
 		return !(IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LOOPBACK(a) ||
 			 IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_SITELOCAL(a) ||

@@ -194,9 +194,9 @@ const struct command commands[] = {
 	  "or renewal grace period in seconds",
 	  0 },
 	{ "logs", cmd_logs, "<app> [-t] [-n N] [-p PROCESS] [--since WHEN]",
-	  "Show an app's logs (-t follows, -p one process type, --since 10m / 2h / a UTC time)",
+	  "Show an app's logs (-t follows, -p one process type, `router` its access log, `cron` "
+	  "its cron runs; --since 10m / 2h / a UTC time)",
 	  CMD_DEPLOYER },
-	{ "logs", cmd_logs, "<app> [-t] [-n N]", "Show an app's logs (-t follows)", CMD_DEPLOYER },
 	{ "logs:failed", cmd_logs_failed, "<app>",
 	  "Show the output of the app's last failed deploy", CMD_DEPLOYER },
 	{ "logs:report", cmd_logs_report, "[<app>] [--format json] [--logs-KEY]",
@@ -314,7 +314,7 @@ const struct command commands[] = {
 	  CMD_HIDDEN | CMD_LOCAL },
 	{ "ssh-keys:add", cmd_ssh_keys_add, "NAME [--role admin|deployer] < key.pub",
 	  "Allow a public key (read on stdin) to push and run commands; deployers only for the "
-	  "apps acl:add grants",
+	  "apps acl:add grants; an admin key (the default) is root on this host",
 	  0 },
 	{ "ssh-keys:list", cmd_ssh_keys_list, "", "List the allowed keys", 0 },
 	{ "ssh-keys:remove", cmd_ssh_keys_remove, "NAME", "Remove a key", 0 },

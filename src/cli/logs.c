@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +26,20 @@ static int print_chunk(int stream, const char *data, size_t len, void *unused)
  * starts it with <root>/router-logs, read here. */
 #define ROUTER_LOG_READ_MAX (8u << 20) /* of each file: the newest part */
 
-static int read_tail(const char *path, struct buf *out)
+/* Appends the newest ROUTER_LOG_READ_MAX bytes of path (a missing file is empty); at
+ * (may be NULL) gets the file's identity and the offset read up to, where a follower
+ * goes on from. */
+struct log_pos {
+	dev_t dev;
+	ino_t ino;
+	off_t off;
+};
+
+static int read_tail(const char *path, struct buf *out, struct log_pos *at)
 {
 	char chunk[65536];
 	struct stat st;
-	off_t from;
+	off_t from, end;
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
@@ -44,10 +54,15 @@ static int read_tail(const char *path, struct buf *out)
 		close(fd);
 		return err_set_errno("cannot read %s", path);
 	}
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+	end = from;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
 		if (buf_add(out, chunk, (size_t)n) < 0)
 			break;
+		end += n;
+	}
 	close(fd);
+	if (at)
+		*at = (struct log_pos){ st.st_dev, st.st_ino, end };
 	/* A cut first line is dropped. */
 	if (from > 0) {
 		char *nl = memchr(out->buf, '\n', out->len);
@@ -56,11 +71,52 @@ static int read_tail(const char *path, struct buf *out)
 	return 0;
 }
 
+/* Prints what is appended to path from at on, as the router flushes it (every second),
+ * until the reader goes (a write fails) or the command is stopped. When the file is
+ * rotated (another inode at path, or a shorter file), the new one is read from its start. */
+static int follow_file(const char *path, struct log_pos at)
+{
+	const struct timespec pause = { 0, 500 * 1000000L };
+	char chunk[65536];
+
+	for (;;) {
+		struct stat st;
+		ssize_t n;
+		int fd;
+		struct pollfd out = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+		/* A reader that went away (ssh closed) shows as an error on our end. */
+		if (fflush(stdout) == EOF || ferror(stdout) ||
+		    (poll(&out, 1, 0) > 0 && (out.revents & (POLLERR | POLLHUP | POLLNVAL))))
+			return 0;
+		nanosleep(&pause, NULL);
+		if (stat(path, &st) < 0)
+			continue; /* between rotation's rename and the router's next line */
+		if (st.st_dev != at.dev || st.st_ino != at.ino || st.st_size < at.off)
+			at = (struct log_pos){ st.st_dev, st.st_ino, 0 };
+		if (st.st_size == at.off)
+			continue;
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		if (lseek(fd, at.off, SEEK_SET) == at.off)
+			while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+				if (fwrite(chunk, 1, (size_t)n, stdout) != (size_t)n) {
+					close(fd);
+					return 0;
+				}
+				at.off += n;
+			}
+		close(fd);
+	}
+}
+
 /* `logs <app> -p router`: the app's access log lines (the rotated file's, then
  * the current one's) from since (seconds since 1970; 0: all), the last tail
- * of them (< 0: all). */
-static int router_logs(const char *app, int tail, long long since)
+ * of them (< 0: all); with follow, then what the router appends. */
+static int router_logs(const char *app, int tail, long long since, int follow)
 {
+	struct log_pos at = { 0 };
 	struct buf dir = BUF_INIT, p = BUF_INIT, text = BUF_INIT;
 	size_t i, start;
 	int ret = -1;
@@ -73,10 +129,10 @@ static int router_logs(const char *app, int tail, long long since)
 			dir.buf);
 		goto out;
 	}
-	if (buf_addf(&p, "%s/%s.log.1", dir.buf, app) < 0 || read_tail(p.buf, &text) < 0)
+	if (buf_addf(&p, "%s/%s.log.1", dir.buf, app) < 0 || read_tail(p.buf, &text, NULL) < 0)
 		goto out;
 	buf_reset(&p);
-	if (buf_addf(&p, "%s/%s.log", dir.buf, app) < 0 || read_tail(p.buf, &text) < 0)
+	if (buf_addf(&p, "%s/%s.log", dir.buf, app) < 0 || read_tail(p.buf, &text, &at) < 0)
 		goto out;
 	if (since > 0) {
 		/* Lines start with their ISO-8601 UTC time: they compare as strings. */
@@ -108,7 +164,7 @@ static int router_logs(const char *app, int tail, long long since)
 		start = tail == 0 ? text.len : i;
 	}
 	fwrite(text.buf + start, 1, text.len - start, stdout);
-	ret = 0;
+	ret = follow ? follow_file(p.buf, at) : 0;
 out:
 	buf_release(&dir);
 	buf_release(&p);
@@ -148,11 +204,8 @@ int cmd_logs(int argc, char **argv)
 	if (since_arg && !n_given)
 		tail = -1;
 	/* The router's access log of the app ("router" names no process type here). */
-	if (process && !strcmp(process, "router")) {
-		if (follow)
-			return err_set("-t does not follow the router's access log; use -n");
-		return router_logs(argv[1], tail, since);
-	}
+	if (process && !strcmp(process, "router"))
+		return router_logs(argv[1], tail, since, follow);
 	if (process &&
 	    (!*process || strlen(process) > 63 ||
 	     strspn(process, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=

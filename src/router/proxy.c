@@ -262,9 +262,16 @@ static void conn_account(struct conn *c)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(r->access_log, "%s.%03ldZ app=%s status=%d method=%s path=\"", when,
+		/* A stream of an HTTP/2 connection is fed its request as HTTP/1.1: its
+		 * protocol is its parent connection's. */
+		fprintf(r->access_log,
+			"%s.%03ldZ app=%s status=%d method=%s proto=%s scheme=%s path=\"", when,
 			ts.tv_nsec / 1000000, c->app ? c->app->spec.app : "-", c->status,
-			llhttp_method_name(c->req.method));
+			llhttp_method_name(c->req.method),
+			c->h2parent              ? "HTTP/2"
+			: c->req.http_minor == 0 ? "HTTP/1.0"
+						 : "HTTP/1.1",
+			(c->h2parent ? c->h2parent->tls : c->tls) ? "https" : "http");
 		log_escaped(r->access_log, c->log_path ? c->log_path : "");
 		fprintf(r->access_log, "\" bytes=%zu duration_ms=%.3f upstream_ms=", c->bytes_out,
 			secs * 1e3);

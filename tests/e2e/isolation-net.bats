@@ -95,6 +95,14 @@ assert_isolated() {
 	[ "$(app_url_get "$VICTIM")" = victim ]
 }
 
+# assert_proxy_refuses: a build's egress proxy was there and refused the host's loopback,
+# the victim and the metadata address (docs/security.md, Builds).
+assert_proxy_refuses() {
+	assert_output --partial "probe proxy_loopback=refused(403)"
+	assert_output --partial "probe proxy_victim=refused(403)"
+	assert_output --partial "probe proxy_metadata=refused(403)"
+}
+
 make_stack_app() {
 	h_git_init "$1"
 	probe_files "$1"
@@ -176,6 +184,7 @@ make_stack_app() {
 	assert_output --regexp "probe capture=(clean|blocked)"
 	assert_output --partial "probe bind_$BIND_PORT=own-namespace"
 	assert_isolated
+	assert_proxy_refuses
 }
 
 @test "a buildpack build: the builder is on the app's network, unprivileged, with no route to other apps or the host" {
@@ -214,11 +223,18 @@ make_stack_app() {
 	assert_output --partial "probe CapBnd=00000000000000fb"
 	assert_output --partial "probe NoNewPrivs=1"
 	assert_isolated
+	assert_proxy_refuses
 	# The app runs as the stack's unprivileged user and reads what the build made.
 	run app_url_get "$app"
 	assert_output built
 	run wharf_ssh run "$app" id -u
 	assert_output 10001
+	# It may write to /tmp, not to what the build made in /app.
+	run wharf_ssh run "$app" touch /tmp/x
+	assert_success
+	run wharf_ssh run "$app" touch /app/www/index.html
+	assert_failure
+	assert_output --partial "Permission denied"
 }
 
 @test "a Dockerfile app keeps its USER; every container of an app is on its network and no other" {
@@ -264,8 +280,9 @@ make_stack_app() {
 	assert_failure
 	assert_output --partial "the build took longer than 5 s (the app's WHARF_BUILD_TIMEOUT) and was stopped"
 	[ $((SECONDS - start)) -lt 25 ]
-	# The killed RUN step left no container behind.
-	run bash -c "docker ps -q --filter ancestor=wharf/debian:bookworm --filter status=running | wc -l"
+	# The killed RUN step left no container behind (its sleep would run for 25 s more).
+	no_sleeper() { ! docker ps --no-trunc --format '{{.Command}}' | grep -q 'sleep 30'; }
+	eventually 15 no_sleeper
 	run wharf config:set --no-restart "$app" WHARF_BUILD_TIMEOUT=60 WHARF_BUILD_MAX_SIZE=1m
 	assert_success
 	cat >"$TEST_TMP/app/Dockerfile" <<-'DF'

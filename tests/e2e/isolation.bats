@@ -354,6 +354,14 @@ deployer_and_admin_apps() {
 	assert_failure 1
 	run wharf_ssh storage:mount "$a" "$dir/data:/data"
 	assert_success
+	# Even under an allowed dir, never the Docker socket (DOCKER_HOST) or a dir holding it.
+	sockdir=$(dirname "${DOCKER_HOST#unix://}")
+	run wharf storage:allow "$sockdir"
+	assert_success
+	DIRS_ALLOWED+=("$sockdir")
+	run wharf_ssh storage:mount "$a" "$sockdir:/x"
+	assert_failure 1
+	assert_output --partial "would expose the Docker socket"
 	run wharf_ssh ps:restart "$a"
 	assert_success
 
@@ -401,6 +409,7 @@ deployer_and_admin_apps() {
 		'{"HostConfig": {"Devices": [{"PathOnHost": "/dev/mem", "PathInContainer": "/dev/mem", "CgroupPermissions": "rwm"}]}}' \
 		'{"HostConfig": {"PidMode": "host"}}' \
 		'{"HostConfig": {"IpcMode": "host"}}' \
+		'{"HostConfig": {"NetworkMode": "host"}}' \
 		'{"HostConfig": {"UTSMode": "host"}}' \
 		'{"HostConfig": {"UsernsMode": "host"}}' \
 		'{"HostConfig": {"Binds": ["/:/host"]}}'; do

@@ -36,6 +36,7 @@ within10() {
 	run git_push_app "$TEST_TMP/app" "$app"
 	assert_success
 	id=$(app_containers "$app")
+	app_url_get "$app" >/dev/null
 
 	ok=0
 	for _ in 1 2 3; do
@@ -49,11 +50,14 @@ within10() {
 	[ "$ok" = 1 ]
 	[ "$(jq -r --arg id "$id" '.[0].type + " " + (.[0].container | startswith($id) | tostring)' <<<"$output")" = "web true" ]
 	[ "$(jq -r '.[0].memory_limit > 0 and .[0].pids >= 1 and .[0].restarts == 0' <<<"$output")" = true ]
+	# CPU % and block I/O are there as numbers (the figures: tests/unit/docker/test_stats.c);
+	# the request above came in and went out over the container's network.
+	[ "$(jq -r '.[0] | ([.cpu_percent, .block_read, .block_write] | map(type == "number") | all) and .net_rx > 0 and .net_tx > 0' <<<"$output")" = true ]
 
 	run wharf_ssh ps:stats "$app"
 	assert_success
 	assert_line --index 0 "=====> $app ps stats"
-	assert_line --index 1 --regexp '^CONTAINER +TYPE +CPU % +MEM USAGE / LIMIT'
+	assert_line --index 1 --regexp '^CONTAINER +TYPE +CPU % +MEM USAGE / LIMIT +MEM % +NET I/O +BLOCK I/O +PIDS +RESTARTS$'
 	assert_line --index 2 --regexp "^$app\.web\.1\.[0-9a-f]+ +web +[0-9.]+% "
 
 	run wharf_ssh ps:top "$app"
@@ -285,7 +289,7 @@ within10() {
 	assert_output --regexp "Latency p99: +[0-9.]+ ms"
 }
 
-@test "logs -p router shows the app's access log lines (--since, -n)" {
+@test "logs -p router shows the app's access log lines (--since, -n, -t follows)" {
 	app=$(new_app_name)
 	make_app_repo "$TEST_TMP/app" "logged"
 	run git_push_app "$TEST_TMP/app" "$app"
@@ -298,7 +302,7 @@ within10() {
 
 	run wharf_ssh logs "$app" -p router
 	assert_success
-	assert_output --regexp "app=$app status=200 method=GET path=\"/index.html\?first\""
+	assert_output --regexp "app=$app status=200 method=GET proto=HTTP/1.1 scheme=http path=\"/index.html\?first\""
 	assert_output --partial 'path="/index.html?second"'
 	run wharf_ssh logs "$app" -p router -n 1
 	assert_success
@@ -307,6 +311,17 @@ within10() {
 	run wharf_ssh logs "$app" -p router --since "$t"
 	refute_output --partial 'path="/index.html?first"'
 	assert_output --partial 'path="/index.html?second"'
-	run wharf_ssh logs "$app" -p router -t
-	assert_failure
+	# -t follows: a request made after it started shows up; the rotated-away lines do not
+	# come again. Bounded by timeout; the ssh client is the one process started here.
+	timeout 20 ssh "${SSH_OPTS[@]}" -i "$WHARF_KEYS/alice" -p "$SSH_PORT" wharf@127.0.0.1 \
+		logs "$app" -p router -t -n 0 </dev/null >"$TEST_TMP/follow.out" 2>&1 3>&- &
+	local fpid=$!
+	sleep 1
+	app_url_get "$app" "index.html?third" >/dev/null
+	eventually 10 grep -q 'path="/index.html?third"' "$TEST_TMP/follow.out"
+	kill "$fpid" 2>/dev/null || true
+	wait "$fpid" || true
+	run cat "$TEST_TMP/follow.out"
+	refute_output --partial 'path="/index.html?second"'
+	assert_output --partial 'path="/index.html?third"'
 }

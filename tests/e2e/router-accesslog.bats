@@ -54,7 +54,7 @@ teardown() {
 	grep -q 'path="/p/app=../../x%20y"' "$RT/logs/alog.log"
 	run ! grep -q app=blog "$RT/logs/alog.log" "$RT/logs/alog.log.1"
 	run cat "$RT/logs/blog.log"
-	assert_output --regexp '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z app=blog status=200 method=GET path="/p/only-b"'
+	assert_output --regexp '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z app=blog status=200 method=GET proto=HTTP/1\.1 scheme=http path="/p/only-b"'
 	# Unrouted requests stay in the single log; no file is named after a path.
 	run ls "$RT/logs"
 	assert_output "alog.log

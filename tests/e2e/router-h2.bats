@@ -65,7 +65,7 @@ setup_file() {
 		-out "$RT/one.crt" -subj "/CN=one.example.com" \
 		-addext "subjectAltName=DNS:one.example.com" 2>/dev/null
 	http_wait "$PA" || true
-	router_start router --listen 127.0.0.1:0 --listen-https 127.0.0.1:0
+	router_start router --listen 127.0.0.1:0 --listen-https 127.0.0.1:0 --access-log "$RT/access.log"
 	put one "$PA" >/dev/null
 	jq -n --rawfile c "$RT/one.crt" --rawfile k "$RT/one.key" '{cert: $c, key: $k}' |
 		ctl -X PUT http://x/apps/one/cert -d @- >/dev/null
@@ -96,9 +96,22 @@ teardown_file() {
 	assert_success
 	assert_output --partial "The negotiated protocol: h2"
 	assert_line "from-nghttp"
-	# Counted as every other request.
+	# Counted as every other request, and logged with its protocol.
 	run ctl http://x/metrics
 	assert_output --regexp 'wharf_router_requests_total\{app="one",code="2xx"\} [1-9]'
+	eventually_grep 'path="/p/from-nghttp"' "$RT/access.log"
+	run grep 'path="/p/from-nghttp"' "$RT/access.log"
+	assert_output --regexp ' app=one status=200 method=GET proto=HTTP/2 scheme=https path='
+}
+
+# eventually_grep PATTERN FILE: up to 5 s for the access log's next flush (every second).
+eventually_grep() {
+	local _
+	for _ in $(seq 1 50); do
+		grep -q -- "$1" "$2" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 @test "router-h2: a client offering only http/1.1 is served HTTP/1.1 on the same listener" {

@@ -252,7 +252,7 @@ EOF
 	curl -s -m 5 -o /dev/null -H 'Host: nobody.example.com' "$(url /x)"
 	sleep 1.5               # the log is flushed every second
 	run grep 'request_id=log-me-1' "$RT/access.log"
-	assert_output --regexp '^20[0-9-]{8}T[0-9:.]{12}Z app=proto status=200 method=GET path="/p/logged\?a=1" bytes=[0-9]+ duration_ms=[0-9.]+ upstream_ms=[0-9.]+ target=127\.0\.0\.1:[0-9]+ client=127\.0\.0\.1 request_id=log-me-1$'
+	assert_output --regexp '^20[0-9-]{8}T[0-9:.]{12}Z app=proto status=200 method=GET proto=HTTP/1\.1 scheme=http path="/p/logged\?a=1" bytes=[0-9]+ duration_ms=[0-9.]+ upstream_ms=[0-9.]+ target=127\.0\.0\.1:[0-9]+ client=127\.0\.0\.1 request_id=log-me-1$'
 	run grep 'app=- status=404' "$RT/access.log"
 	assert_success
 }

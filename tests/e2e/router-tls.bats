@@ -155,3 +155,46 @@ PYEOF
 	run https one /
 	assert_output "hello over tls"
 }
+
+# resumed NAME SESS: one TLS 1.2 handshake with SNI NAME offering the session in SESS (saved
+# by an earlier handshake): "Reused" or "New" as openssl s_client reports it. TLS 1.2 makes
+# the ticket arrive inside the handshake, so s_client needs no data exchange to get it.
+resumed() {
+	local sport
+	sport=$(cat "$RT/router.sport")
+	openssl s_client -connect "127.0.0.1:$sport" -servername "$1.example.com" -tls1_2 \
+		-sess_in "$2" </dev/null 2>/dev/null | sed -n 's/^\(Reused\|New\), .*/\1/p'
+}
+
+@test "router-tls: session tickets resume across --takeover but not a cold restart; their keys are on no disk and the takeover socket is the router's own" {
+	local sport sess=$RT/sess.pem
+	sport=$(cat "$RT/router.sport")
+	openssl s_client -connect "127.0.0.1:$sport" -servername one.example.com -tls1_2 \
+		-sess_out "$sess" </dev/null >/dev/null 2>&1
+	run openssl sess_id -in "$sess" -noout -text
+	assert_output --partial "TLS session ticket:"
+	run resumed one "$sess"
+	assert_output Reused
+	# Another user cannot reach the takeover socket, even where the path is open to it.
+	[ "$(stat -c %a "$WHARF_ROUTER_SOCKET.takeover")" = 600 ]
+	chmod 711 "$RT"
+	run su -s /bin/sh nobody -c "python3 -c 'import socket; socket.socket(socket.AF_UNIX).connect(\"$WHARF_ROUTER_SOCKET.takeover\")'"
+	chmod 700 "$RT"
+	assert_failure
+	assert_output --partial "Permission denied"
+	# The successor gets the keys over the socket: the same ticket resumes on it (the old
+	# router's session id cache left with the old process, so only the ticket can resume).
+	router_start next --takeover --listen-https 127.0.0.1:0
+	router_wait_exit router
+	cp "$RT/next.sport" "$RT/router.sport"
+	run resumed one "$sess"
+	assert_output Reused
+	# A cold start under the same WHARF_ROOT has nothing to read the keys from: the ticket
+	# is refused and a full handshake follows.
+	router_stop next
+	router_start router --listen 127.0.0.1:0 --listen-https 127.0.0.1:0
+	run resumed one "$sess"
+	assert_output New
+	run https one /
+	assert_output "hello over tls"
+}

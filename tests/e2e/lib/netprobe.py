@@ -50,6 +50,25 @@ except OSError as e:
 say("host_loopback", tcp("127.0.0.1", t["host_port"], t["host_secret"].encode()))
 say("victim", tcp(t["victim_ip"], t["victim_port"]))
 say("egress", tcp(t["egress_ip"], 443))
+# A build's egress proxy (HTTPS_PROXY, on the gateway: the host's side) must not tunnel to
+# the host's loopback, another app's container or the metadata address: 403, where a
+# tunnel it let through would answer 200 or 502.
+proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
+if proxy:
+    phost, pport = proxy.rsplit("/", 1)[-1].rsplit(":", 1)
+    for name, dest in (("loopback", "127.0.0.1:443"), ("victim", "%s:443" % t["victim_ip"]),
+                       ("metadata", "169.254.169.254:80")):
+        try:
+            s = socket.create_connection((phost, int(pport)), timeout=5)
+            s.settimeout(5)
+            s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (dest, dest)).encode())
+            line = s.recv(256).split(b"\r\n", 1)[0].decode(errors="replace")
+            s.close()
+            say("proxy_" + name, "refused(403)" if " 403 " in line else "REACHED(%s)" % line)
+        except OSError as e:
+            say("proxy_" + name, "error(%s)" % (e.strerror or e.__class__.__name__))
+else:
+    say("proxy", "none")
 # Unix sockets and state of the host: not in the container's filesystem.
 for name, path in (("docker_sock", t["docker_sock"]), ("docker_sock_default", "/var/run/docker.sock"),
                    ("router_sock", t["router_sock"]), ("state", t["state"])):
