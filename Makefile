@@ -58,14 +58,18 @@ bin/wharf: $(B)/src/cli/main.o $(B)/libwharf.a
 
 # `wharf router` alone, for the systemd unit: the same objects, without the libraries
 # only the other commands need (their loading alone is most of the router's idle RSS).
+ROUTERLIBS = $(shell pkg-config --libs libuv openssl jansson 2>/dev/null) $(H2LIBS) -lpthread
 bin/wharf-router: $(B)/src/routerd/main.o $(B)/libwharf.a
 	@mkdir -p bin
-	$(CC) $(ALLCFLAGS) -o $@ $^ $(shell pkg-config --libs libuv openssl jansson 2>/dev/null) $(H2LIBS) -lpthread
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(ROUTERLIBS)
 
 # bin/wharf's twin in the build directory: `make SANITIZE=address,undefined build-san/wharf`
 # (or `make bin-san`) builds the sanitizer binary the ASan stage of scripts/test.sh runs.
 $(B)/wharf: $(B)/src/cli/main.o $(B)/libwharf.a
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/wharf-router: $(B)/src/routerd/main.o $(B)/libwharf.a
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(ROUTERLIBS)
 
 $(B)/libwharf.a: $(LIBOBJ)
 	@rm -f $@
@@ -114,8 +118,8 @@ fuzz:          ## build libFuzzer targets with clang and run each for FUZZ_SECON
 check:         ## build and run unit tests and fuzz replays with ASan and UBSan
 	$(MAKE) SANITIZE=$(SANDEFAULT) unit fuzz-replay
 
-bin-san:       ## build build-san/wharf with ASan and UBSan (SANITIZE=... for others)
-	$(MAKE) SANITIZE=$(or $(SANITIZE),$(SANDEFAULT)) build-san/wharf
+bin-san:       ## build build-san/wharf and build-san/wharf-router with ASan and UBSan (SANITIZE=... for others)
+	$(MAKE) SANITIZE=$(or $(SANITIZE),$(SANDEFAULT)) build-san/wharf build-san/wharf-router
 
 bench:         ## router benchmarks against nginx and HAProxy
 	./bench/run.sh

@@ -159,9 +159,7 @@ printf '\n=====> Summary\n'
 awk '{ printf "       %-12s %d passed, %d failed%s\n", $1, $2, $3, ($4 ? ", " $4 " skipped" : "") }' "$WHARF_COUNTS"
 [ ${#broken[@]} -eq 0 ] || printf ' !     stages that could not run: %s\n' "${broken[*]}"
 read -r passed failed skipped < <(awk '{ p += $2; f += $3; s += $4 } END { print p + 0, f + 0, s + 0 }' "$WHARF_COUNTS")
-if [ "$skipped" -gt 0 ]; then
-	echo "$passed passed, $failed failed, $skipped skipped"
-else
-	echo "$passed passed, $failed failed"
-fi
+# The last line is always exactly "N passed, N failed" (CI reads it); skips go above it.
+[ "$skipped" -eq 0 ] || echo "($skipped skipped, counted in neither)"
+echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -216,6 +216,10 @@ int app_list_or_one(const char *app, json_t **out);
  * change of app.json (a deploy holds it across a build and writes releases.json;
  * apps:clone holds the old app's while it copies it). */
 int app_lock(struct lock *l, const char *app);
+/* The app's lock without waiting, for work that may skip its turn (the router's
+ * sync with the swarm): 1 when taken (released with lock_release()), 0 when a
+ * deploy or change holds it or is queued for it, -1 on error. */
+int app_lock_try(struct lock *l, const char *app);
 
 /* What an app_update() callback gets: the app's name and its loaded app.json (or
  * global.json's object, app NULL, for app_global_update()) to change in place.

@@ -120,3 +120,25 @@ out:
 	buf_release(&msg);
 	return ret;
 }
+
+int app_lock_try(struct lock *l, const char *app)
+{
+	struct buf lockp = BUF_INIT, dir = BUF_INIT;
+	char head[128];
+	int ret = -1;
+
+	if (wharf_app_path(&lockp, app, "deploy.lock") < 0 ||
+	    wharf_app_path(&dir, app, "queue") < 0 || fs_mkdir_p(dir.buf, 0755) < 0 ||
+	    (ret = lock_try(l, lockp.buf)) <= 0)
+		goto out;
+	/* Held, but someone queued (between two holders, or about to take it): they
+	 * go first, as they would through app_lock(). */
+	if (queue_head(dir.buf, head, sizeof(head)) < 0 || head[0]) {
+		ret = head[0] ? 0 : -1;
+		lock_release(l);
+	}
+out:
+	buf_release(&lockp);
+	buf_release(&dir);
+	return ret;
+}

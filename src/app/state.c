@@ -357,17 +357,6 @@ int app_global_set_domains(json_t *gdoc, json_t *list)
 	return app_set(gdoc, APP_DOMAIN, json_incref(json_array_get(list, 0)));
 }
 
-static int array_has_str(const json_t *arr, const char *s)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(arr, i, v)
-		if (json_is_string(v) && !strcmp(json_string_value(v), s))
-			return 1;
-	return 0;
-}
-
 int app_domains(const char *app, const json_t *appobj, json_t **out)
 {
 	struct buf def = BUF_INIT;
@@ -394,12 +383,12 @@ int app_domains(const char *app, const json_t *appobj, json_t **out)
 			buf_reset(&def);
 			if (buf_addf(&def, "%s.%s", app, json_string_value(v)) < 0)
 				goto out;
-			if (!array_has_str(res, def.buf))
+			if (!json_array_has_str(res, def.buf))
 				json_array_append_new(res, json_string(def.buf));
 		}
 	}
 	json_array_foreach(extra, i, v) {
-		if (json_is_string(v) && !array_has_str(res, json_string_value(v)))
+		if (json_is_string(v) && !json_array_has_str(res, json_string_value(v)))
 			json_array_append(res, v);
 	}
 	*out = res;

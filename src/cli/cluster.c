@@ -3,6 +3,7 @@
  * src/cluster/. */
 #include "cli.h"
 #include "cluster/cluster.h"
+#include "deploy/deploy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,4 +216,28 @@ out:
 	json_decref(r);
 	docker_free(d);
 	return ret;
+}
+
+/* cluster:sync [--once] [--interval MS] */
+int cmd_cluster_sync(int argc, char **argv)
+{
+	struct deploy_sync_opts o = DEPLOY_SYNC_OPTS_INIT;
+	int i, ms = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--once")) {
+			o.once = 1;
+		} else if (!strcmp(argv[i], "--interval") && i + 1 < argc) {
+			if (int_opt("--interval", argv[++i], 3600000, &ms) < 0)
+				return -1;
+			o.interval_ms = ms;
+		} else {
+			return cli_usage(argv[0]);
+		}
+	}
+	if (deploy_cluster_manager() != 1)
+		return err_set("this host is not a cluster manager: run cluster:init first");
+	/* A line per change, as it happens (into the daemon's log when it runs it). */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return deploy_swarm_sync(&o);
 }

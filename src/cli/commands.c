@@ -93,6 +93,8 @@ const struct command commands[] = {
 	  "Drain a node, make it leave the swarm and remove it", CMD_LOCAL },
 	{ "cluster:report", cmd_cluster_report, "[--format json]",
 	  "Show the cluster's nodes, their state, address and tasks", 0 },
+	{ "cluster:sync", cmd_cluster_sync, "[--once] [--interval MS]",
+	  "Keep each swarm app's route on the tasks that serve (the daemon runs it)", CMD_LOCAL },
 	{ "config:clear", cmd_config_clear, "[--global|<app>] [--no-restart]",
 	  "Unset all config vars (and redeploy)", CMD_DEPLOYER },
 	{ "config:export", cmd_config_export,

@@ -9,17 +9,6 @@
 
 #define PORTS_MAX 32
 
-static int contains(const json_t *maps, const char *s)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(maps, i, v)
-		if (!strcmp(json_string_value(v), s))
-			return 1;
-	return 0;
-}
-
 /* Parses every MAP argument into a new array of canonical strings. */
 static int parse_maps(json_t **out, char **args, int n)
 {
@@ -35,7 +24,7 @@ static int parse_maps(json_t **out, char **args, int n)
 			*out = NULL;
 			return -1;
 		}
-		if (!contains(*out, s.buf))
+		if (!json_array_has_str(*out, s.buf))
 			json_array_append_new(*out, json_string(s.buf));
 		buf_release(&s);
 	}
@@ -86,7 +75,7 @@ static int change_maps(const char *app, json_t *doc, void *data)
 	if (what == ADD || what == SET) {
 		json_t *v;
 		json_array_foreach(rq->maps, i, v)
-			if (!contains(cur, json_string_value(v)))
+			if (!json_array_has_str(cur, json_string_value(v)))
 				json_array_append(cur, v);
 		if (json_array_size(cur) > PORTS_MAX)
 			return err_set("at most %d port mappings", PORTS_MAX);

@@ -147,6 +147,9 @@ struct lock {
  * it and waiting_msg is not NULL, says it once (a "-----> " line) before blocking.
  * Returns 1 if it had to wait, 0 if not, -1 on error. */
 int lock_take(struct lock *l, const char *path, const char *waiting_msg);
+/* The same without waiting: 1 when taken, 0 when another open file holds it, -1 on
+ * error. */
+int lock_try(struct lock *l, const char *path);
 void lock_release(struct lock *l); /* safe on a lock never taken; drops a ticket */
 /* Handing a held lock to one child explicitly: the child gets the lock's fd
  * (proc_opts.keep_fds) and LOCK_FD_ENV=<fd> (appended to env by lock_handover());
@@ -269,6 +272,8 @@ long long json_int(const json_t *obj, const char *key, long long def);
  * that is no string is NULL too); the caller frees the vector only. NULL when
  * out of memory. */
 const char **json_str_vec(const json_t *arr);
+/* 1 when the array (may be NULL) has the string s. */
+int json_array_has_str(const json_t *arr, const char *s);
 /* Appends "k=v" to the array env (an environment in Docker's shape); 0 or -1. */
 int json_env_add(json_t *env, const char *k, const char *v);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define STATE_MAX_BYTES (64u << 20)
 
@@ -87,4 +88,15 @@ int json_env_add(json_t *env, const char *k, const char *v)
 		ret = err_set("out of memory");
 	buf_release(&kv);
 	return ret;
+}
+
+int json_array_has_str(const json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), s))
+			return 1;
+	return 0;
 }

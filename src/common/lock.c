@@ -35,6 +35,21 @@ int lock_take(struct lock *l, const char *path, const char *waiting_msg)
 	return waited;
 }
 
+int lock_try(struct lock *l, const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return err_set_errno("cannot open lock file '%s'", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int busy = errno == EWOULDBLOCK;
+		close(fd);
+		return busy ? 0 : err_set_errno("cannot lock '%s'", path);
+	}
+	l->fd = fd;
+	return 1;
+}
+
 void lock_release(struct lock *l)
 {
 	if (l->ticket) {

@@ -39,6 +39,11 @@ static void on_signal(int sig)
 		stopping = 1;
 }
 
+int daemon_once(const struct daemon *d)
+{
+	return d->opts->once;
+}
+
 void daemon_log(struct daemon *d, const char *fmt, ...)
 {
 	struct buf line = BUF_INIT;

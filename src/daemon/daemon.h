@@ -62,6 +62,10 @@ int daemon_spawn(struct daemon *d, const char *key, const char *const *argv, int
 /* One line into the daemon's log and stderr: "<UTC time> wharf daemon: …". */
 void daemon_log(struct daemon *d, const char *fmt, ...) WHARF_PRINTF(2, 3);
 
+/* 1 in a `daemon --once` run (it waits for what its jobs start): a job that starts
+ * something long-running starts one round of it instead. */
+int daemon_once(const struct daemon *d);
+
 /* 1 when a daemon runs for this WHARF_ROOT (*pid gets its pid, 0 if unknown),
  * 0 when none does, -1 on error. */
 int daemon_running(long *pid);

@@ -91,6 +91,25 @@ static int job_services(struct daemon *d, long long minute, void *data)
 	return daemon_job_wharf(d, minute, (void *)(const char *const[]){ "services:cron", NULL });
 }
 
+/* The router follows the swarm's tasks (docs/cluster.md): on a cluster manager, the
+ * long-running `wharf cluster:sync` is started, and started again the minute after it
+ * died. daemon_job_wharf()'s key, without its line: that it still runs is the normal
+ * case, not a skipped run worth a line a minute. */
+static int job_cluster_sync(struct daemon *d, long long minute, void *data)
+{
+	static const char *const loop[] = { "cluster:sync", NULL };
+	static const char *const round[] = { "cluster:sync", "--once", NULL };
+
+	(void)data;
+	(void)minute;
+	if (deploy_cluster_manager() != 1)
+		return 0;
+	/* `daemon --once` waits for its children: one round, not the loop. */
+	if (daemon_spawn(d, "wharf cluster:sync", daemon_once(d) ? round : loop, -1) < 0)
+		return -1;
+	return 0;
+}
+
 /* ---- the job table ---------------------------------------------------------------
  * name, schedule (UTC), function (NULL: disabled), data. Rows run in this order
  * each minute their schedule matches. */
@@ -102,5 +121,6 @@ const struct daemon_job daemon_jobs[] = {
 	{ "certs-renew", "17 * * * *", daemon_job_wharf,
 	  (void *)(const char *const[]){ "letsencrypt:auto-renew", NULL } },
 	{ "services-backups", "* * * * *", job_services, NULL },
+	{ "cluster-sync", "* * * * *", job_cluster_sync, NULL },
 	{ NULL, NULL, NULL, NULL },
 };

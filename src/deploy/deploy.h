@@ -302,4 +302,27 @@ void deploy_app_stats_diff(struct deploy_app_stats *now, const struct deploy_app
  * histogram_quantile() estimates it; NAN without requests. */
 double deploy_app_stats_quantile(const struct deploy_app_stats *st, double q);
 
+/* ---- the router follows the swarm (src/deploy/swarmsync.c) -----------------------
+ * `cluster:sync`: between deploys, the route of each swarm app follows the tasks of
+ * the web service it names (docs/cluster.md, "How the router follows the tasks"). */
+
+struct deploy_sync_opts {
+	int once;             /* one round, then return */
+	long interval_ms;     /* from the start of one round to the next; 0: 1000 */
+	int probe_timeout_ms; /* a task's TCP connect; 0: 300 */
+};
+#define DEPLOY_SYNC_OPTS_INIT \
+	{                     \
+		.once = 0     \
+	}
+/* Every interval, for each app whose scheduler is swarm and that has a route, under
+ * its lock taken without waiting (an app being deployed waits for the next round):
+ * the serving tasks of the service the route names that accept a TCP connect
+ * become the route's targets (PUT: the router checks the new ones, drains those
+ * that left); never an empty set. One `-----> ` line per change. Runs until
+ * killed; -1 only when it cannot start (with once: when the round failed). */
+int deploy_swarm_sync(const struct deploy_sync_opts *o);
+/* 1 when this wharf is a cluster manager (cluster:init ran), 0 when not. */
+int deploy_cluster_manager(void);
+
 #endif

@@ -1073,8 +1073,21 @@ static void conn_pick_target(struct conn *c)
 	struct app *a = c->app;
 	struct target *t = a->targets[a->rr++ % a->spec.ntargets];
 	struct upstream *up;
+	size_t i, n = a->spec.ntargets;
 	int rc;
 
+	/* A retry goes to another host when the app has one: a host that stopped
+	 * answering takes all its targets with it (a swarm app's tasks on one node
+	 * share its address), and the retry is the request's last chance. */
+	for (i = 0; c->target && t->sa.sin_addr.s_addr == c->target->sa.sin_addr.s_addr && i < n;
+	     i++) {
+		struct target *x = a->targets[(a->rr + i) % n];
+		if (x->sa.sin_addr.s_addr != c->target->sa.sin_addr.s_addr) {
+			t = x;
+			a->rr += i + 1;
+			break;
+		}
+	}
 	if (t == c->target && a->spec.ntargets > 1)
 		t = a->targets[a->rr++ % a->spec.ntargets];
 
@@ -1146,8 +1159,14 @@ static void conn_connect(struct conn *c)
  * go elsewhere): try another target once, else answer 502. */
 static void conn_connect_failed(struct conn *c, const char *why)
 {
+	struct app *a = c->app;
+
 	conn_drop_upstream(c);
-	if (c->tries < 2 && c->app->spec.ntargets > 1) {
+	/* Another target: one of several, or the only one left when the route moved
+	 * off the failed target meanwhile (a node that died is taken out of the route
+	 * while connects to it still wait for their timeout). */
+	if (c->tries < 2 &&
+	    (a->spec.ntargets > 1 || (a->spec.ntargets == 1 && a->targets[0] != c->target))) {
 		conn_pick_target(c);
 		return;
 	}

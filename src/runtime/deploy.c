@@ -277,17 +277,6 @@ out:
 	return ret;
 }
 
-static const char *first_check_path(const json_t *checks)
-{
-	size_t i;
-	json_t *c;
-
-	json_array_foreach(checks, i, c)
-		if (json_str(c, "path", NULL))
-			return json_str(c, "path", NULL);
-	return NULL;
-}
-
 /* 1 if the router's route for app has exactly these targets. */
 static int router_serves(const char *app, const json_t *targets)
 {
@@ -315,11 +304,7 @@ int runtime__switch_router(const struct deploy_req *req, const json_t *targets)
 	rs.targets = tv;
 	/* The runtime already ran the checks; with a check path the router checks it
 	 * once more itself, right before it swaps. */
-	rs.health_path = runtime__checks_off(req, "web") ? NULL : first_check_path(req->checks);
-	rs.interval_ms = 500;
-	rs.timeout_ms = 5000;
-	rs.deadline_ms = 30000;
-	rs.drain_timeout_ms = 30000;
+	runtime_route_health(&rs, req->checks, req->checks_skipped, req->checks_disabled);
 	rs.options = req->router_options;
 	rs.cert = req->router_cert;
 	ret = router_client_put(&rs);

@@ -61,6 +61,78 @@ int router_client_request(const char *method, const char *path, const json_t *bo
 int router_client_put(const struct route_spec *rs);
 int router_client_delete(const char *app);
 
+/* ---- swarm task routing (src/runtime/swarmroute.c: pure, unit-tested, fuzzed;
+ * src/runtime/swarmwatch.c: the Docker calls and the TCP probes) -----------------
+ * The router follows the tasks of the swarm web service its route names
+ * (docs/cluster.md, "How the router follows the tasks"; the conventions are
+ * shared with the swarm deploy). Everything read here comes from the manager's
+ * API and is checked: a field missing or of the wrong type, a slot or port out of
+ * range, an address that is not IPv4 skips that task, never more. */
+
+/* The web service's port base label (h-swarm defines it in docker.h too). */
+#ifndef DOCKER_LABEL_PORT_BASE
+#define DOCKER_LABEL_PORT_BASE "wharf.port-base"
+#endif
+#define SWARM_PORT_BASE_MIN 1100 /* ports 11001..19999: the task in slot S of the */
+#define SWARM_PORT_BASE_MAX 1999 /* service with base P listens on P*10+S */
+#define SWARM_SLOT_MAX      9
+
+/* One task of the service: where the router reaches it and whether Swarm says it
+ * serves (task running, desired running, node ready). */
+struct swarm_task {
+	char target[64]; /* "ADDR:PORT" */
+	char id[72];     /* the task's id */
+	char node[72];   /* its node's hostname (its id when it has none) */
+	int slot;
+	int serves;   /* 1: running, desired running, node ready */
+	char why[48]; /* when not: "task complete", "desired shutdown", "node down"… */
+};
+/* Sorted by target (serving tasks first among equal targets). */
+struct swarm_tasks {
+	struct swarm_task *v;
+	size_t n;
+};
+#define SWARM_TASKS_INIT          \
+	{                         \
+		.v = NULL, .n = 0 \
+	}
+void swarm_tasks_release(struct swarm_tasks *t);
+
+/* The port base P a route's targets (a JSON array of "ADDR:PORT") name: each
+ * port / 10, all the same and within SWARM_PORT_BASE_MIN..MAX, each port's last
+ * digit a slot 1..9. 0 when targets is empty, not an array, or names something
+ * else (a docker-local route, mixed bases, garbage). */
+int swarm_route_port_base(const json_t *targets);
+
+/* The node address of a GET /nodes object: Status.Addr, or the host part of
+ * ManagerStatus.Addr when that is empty or "0.0.0.0". Appends a dotted IPv4
+ * address to out; -1 (err_set) when the node has none. */
+int swarm_node_addr(struct buf *out, const json_t *node);
+
+/* The tasks of app's web service with port base P on this wharf (root): the
+ * services of GET /services labelled wharf.managed=1, wharf.root=root,
+ * wharf.app=app, wharf.process=web, wharf.port-base=P; their tasks from GET
+ * /tasks (slot 1..9); each node's address from GET /nodes. out gets every task
+ * with a target, serving or not. -1 only when out of memory, or when an argument
+ * is no JSON array (services, tasks, nodes) or port_base is out of range. */
+int swarm_route_tasks(struct swarm_tasks *out, const json_t *services, const json_t *tasks,
+		      const json_t *nodes, const char *root, const char *app, int port_base);
+
+/* GET /services (of app), /tasks and /nodes from the manager (d): the one place
+ * that asks Docker for them. Each out is a new array; all NULL on failure. */
+int runtime_swarm_fetch(struct docker *d, const char *app, json_t **services, json_t **tasks,
+			json_t **nodes);
+/* Connects to each of n "ADDR:PORT" targets at once (IPv4), each given at most
+ * timeout_ms: ok[i] is 1 when targets[i] accepted. Never takes much longer than
+ * timeout_ms in all, whatever the targets. */
+int runtime_tcp_probe(const char *const *targets, size_t n, int timeout_ms, int *ok);
+/* The health check a route PUT carries for web processes: the first check with a
+ * path (checks may be NULL), none when web's checks are skipped or disabled (the
+ * arrays of checks:skip / checks:disable, may be NULL); the router's intervals
+ * and deadline wharf's deploys use. */
+void runtime_route_health(struct route_spec *rs, const json_t *checks, const json_t *skipped,
+			  const json_t *disabled);
+
 /* ---- deploys (src/runtime/deploy.c) ------------------------------------------ */
 
 /* Every container gets the labels of docker.h (DOCKER_LABEL_*). */

@@ -405,8 +405,9 @@ teardown_file() {
 	router_stop r2
 	assert_output "small"
 	assert_equal "$(cat "$RT/r2.rc")" 0
-	# The issue's budget for an idle router; `wharf router` took 11 MiB.
-	[ "$rss" -le 8192 ]
+	# The issue's budget for an idle router; `wharf router` took 11 MiB. A sanitizer build
+	# (the asan stage runs this file against one) carries its shadow memory: not measured.
+	ldd "$bin" | grep -q libasan || [ "$rss" -le 8192 ]
 }
 
 @test "router-options: under systemd (NOTIFY_SOCKET) a router says READY=1, and a takeover hands MAINPID to the successor" {

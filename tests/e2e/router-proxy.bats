@@ -307,6 +307,31 @@ teardown_file() {
 	assert_output 400
 }
 
+@test "router-proxy: a connect that times out after the route moved off its target is retried on the new one" {
+	local ph
+	ph=$(free_ports 1)
+	# A listener whose accept queue is full (backlog 0, one connection never accepted):
+	# the kernel drops further SYNs, so a connect to it hangs, as to a host that died.
+	python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(0)
+c = [socket.create_connection(("127.0.0.1", int(sys.argv[1])))]
+print("ready", flush=True); time.sleep(60)' "$ph" >"$RT/hang.out" 2>&1 &
+	echo $! >>"$RT/backend.pids"
+	for _ in $(seq 1 50); do grep -q ready "$RT/hang.out" && break; sleep 0.1; done
+	run put_app moved '["moved.test"]' "$ph"
+	assert_success
+	# The request waits on the hanging target (the connect timeout, 5 s); meanwhile the
+	# route moves to a (one target: no other target of the old set to retry on).
+	curl -s -m 20 -o "$RT/moved.body" -w '%{http_code}' -H 'Host: moved.test' \
+		"http://127.0.0.1:$(cat "$RT/router.port")/who" >"$RT/moved.code" &
+	local req=$!
+	sleep 0.5
+	put_app moved '["moved.test"]' "$PA" >/dev/null
+	wait "$req"
+	[ "$(cat "$RT/moved.code")" = 200 ]
+	[ "$(cat "$RT/moved.body")" = a ]
+}
+
 @test "router-proxy: a request lost on a pooled connection the app closed is resent only if idempotent" {
 	run put_app reuse '["reuse.test"]' "$PB"
 	assert_success

@@ -396,3 +396,20 @@ eventually() {
 		sleep 0.5
 	done
 }
+
+# busybox_rootfs DIR APPLET...: the filesystem of a tiny image in DIR: busybox, the libraries
+# it needs, and each APPLET as a link to it in /bin (the cluster tests and bench: lab nodes
+# pull it from the registry in a moment).
+busybox_rootfs() {
+	local root=$1 f
+	shift
+	mkdir -p "$root/bin"
+	cp /usr/bin/busybox "$root/bin/"
+	for f in $(ldd /usr/bin/busybox | grep -o '/[^ ]*'); do
+		mkdir -p "$root$(dirname "$f")"
+		cp -L "$f" "$root$f"
+	done
+	for f in "$@"; do
+		ln -s busybox "$root/bin/$f"
+	done
+}

@@ -269,6 +269,45 @@ static void stale_ticket_is_dropped(void **state)
 	buf_release(&t);
 }
 
+/* app_lock_try(): taken when free; 0 (never a wait) while a holder has it or a live
+ * ticket is queued for it. */
+static void lock_try_never_waits(void **state)
+{
+	struct lock l = LOCK_INIT, l2 = LOCK_INIT;
+	struct buf dir = BUF_INIT, t = BUF_INIT;
+	int fds[2], fd;
+	char c;
+	pid_t holder;
+	double t0;
+
+	(void)state;
+	assert_int_equal(app_create("try"), 0);
+	assert_int_equal(app_lock_try(&l, "try"), 1);
+	assert_int_equal(app_lock_try(&l2, "try"), 0); /* held (by us, on another open) */
+	lock_release(&l);
+	assert_int_equal(pipe(fds), 0);
+	holder = spawn_holder("try", 300, fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	t0 = now_s();
+	assert_int_equal(app_lock_try(&l, "try"), 0);
+	assert_true(now_s() - t0 < 0.2);
+	wait_ok(holder);
+	/* A live ticket (its owner waits for the lock): it goes first. */
+	assert_int_equal(wharf_app_path(&dir, "try", "queue"), 0);
+	assert_int_equal(buf_addf(&t, "%s/0000000000002000000000.1", dir.buf), 0);
+	fd = open(t.buf, O_CREAT | O_RDONLY | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_SH), 0);
+	assert_int_equal(app_lock_try(&l, "try"), 0);
+	close(fd); /* its owner gone: the ticket is stale and dropped */
+	assert_int_equal(app_lock_try(&l, "try"), 1);
+	lock_release(&l);
+	close(fds[0]);
+	close(fds[1]);
+	buf_release(&dir);
+	buf_release(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +317,7 @@ int main(void)
 		cmocka_unit_test(out_is_null_on_failure),
 		cmocka_unit_test(lock_queue_order),
 		cmocka_unit_test(stale_ticket_is_dropped),
+		cmocka_unit_test(lock_try_never_waits),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

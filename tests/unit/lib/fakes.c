@@ -33,6 +33,7 @@ static struct {
 	unsigned next_id;
 	json_t *images; /* id -> {"refs": [..]} */
 	json_t *routes; /* app -> route */
+	json_t *swarm;  /* "/services", "/tasks", "/nodes" -> what GET answers */
 	int refuse;
 	char docker_sock[108], router_sock[108];
 } F = { .mu = PTHREAD_MUTEX_INITIALIZER };
@@ -683,6 +684,21 @@ static void image_route(int fd, struct req *r, const char *rest)
 	}
 }
 
+/* GET /services, /tasks, /nodes: what fakes_swarm_set() gave (filters are ignored),
+ * else 503 as a Docker that is no swarm manager. */
+static void swarm_list(int fd, const char *what)
+{
+	json_t *v;
+
+	pthread_mutex_lock(&F.mu);
+	v = json_incref(json_object_get(F.swarm, what));
+	pthread_mutex_unlock(&F.mu);
+	if (v)
+		reply_obj(fd, 200, v);
+	else
+		reply_json(fd, 503, "{\"message\":\"This node is not a swarm manager.\"}");
+}
+
 static void docker_handler(int fd, struct req *r)
 {
 	const char *p = r->path;
@@ -710,6 +726,9 @@ static void docker_handler(int fd, struct req *r)
 		build(fd, r);
 	else if (!strncmp(p, "/images/", 8))
 		image_route(fd, r, p + 8);
+	else if (!strcmp(r->method, "GET") &&
+		 (!strcmp(p, "/services") || !strcmp(p, "/tasks") || !strcmp(p, "/nodes")))
+		swarm_list(fd, p);
 	else if (!strcmp(p, "/networks/create"))
 		reply_json(fd, 201, "{\"Id\":\"fakenet\"}");
 	else if (!strncmp(p, "/networks/", 10) && !strcmp(r->method, "DELETE"))
@@ -775,6 +794,7 @@ int fakes_start(const char *dir)
 
 	F.images = json_object();
 	F.routes = json_object();
+	F.swarm = json_object();
 	snprintf(F.docker_sock, sizeof(F.docker_sock), "%s/docker.sock", dir);
 	snprintf(F.router_sock, sizeof(F.router_sock), "%s/router.sock", dir);
 	snprintf(host, sizeof(host), "unix://%s", F.docker_sock);
@@ -798,6 +818,7 @@ void fakes_reset(void)
 	F.nc = 0;
 	json_object_clear(F.images);
 	json_object_clear(F.routes);
+	json_object_clear(F.swarm);
 	F.refuse = 0;
 	buf_reset(&F.log);
 	pthread_mutex_unlock(&F.mu);
@@ -871,5 +892,14 @@ void fakes_router_refuse(int refuse)
 {
 	pthread_mutex_lock(&F.mu);
 	F.refuse = refuse;
+	pthread_mutex_unlock(&F.mu);
+}
+
+void fakes_swarm_set(const char *services, const char *tasks, const char *nodes)
+{
+	pthread_mutex_lock(&F.mu);
+	json_object_set_new(F.swarm, "/services", json_loads(services, 0, NULL));
+	json_object_set_new(F.swarm, "/tasks", json_loads(tasks, 0, NULL));
+	json_object_set_new(F.swarm, "/nodes", json_loads(nodes, 0, NULL));
 	pthread_mutex_unlock(&F.mu);
 }

@@ -44,5 +44,8 @@ json_t *fakes_containers(void);
 /* The route the fake router holds for app (NULL when none); caller decrefs. */
 json_t *fakes_route(const char *app);
 void fakes_router_refuse(int refuse);
+/* A swarm manager's GET /services, /tasks and /nodes answer these JSON arrays (until
+ * fakes_reset()); without them those calls fail as on a Docker that is no manager. */
+void fakes_swarm_set(const char *services, const char *tasks, const char *nodes);
 
 #endif
