@@ -4,6 +4,8 @@
  * that the swarm scheduler and the cluster report share. */
 #include "docker/internal.h"
 
+#include <arpa/inet.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,14 +243,24 @@ int docker_node_addr(const json_t *node, struct buf *out)
 	const char *a = json_str(json_object_get(node, "Status"), "Addr", NULL);
 	const char *m = json_str(json_object_get(node, "ManagerStatus"), "Addr", NULL);
 	const char *colon;
+	char host[INET_ADDRSTRLEN];
+	struct in_addr in;
 
 	/* Some Docker versions report the manager's Status.Addr as 0.0.0.0: its
-	 * ManagerStatus.Addr ("ADDR:2377") says where it is. */
-	if (a && *a && strcmp(a, "0.0.0.0"))
+	 * ManagerStatus.Addr ("ADDR:2377") says where it is. Either must be a dotted
+	 * IPv4 address: it becomes a router target. */
+	if (a && *a && strcmp(a, "0.0.0.0")) {
+		if (inet_pton(AF_INET, a, &in) != 1)
+			return err_set("node address '%.64s' is not IPv4", a);
 		return buf_addstr(out, a);
-	if (m && (colon = strrchr(m, ':')) && colon > m)
-		return buf_add(out, m, (size_t)(colon - m));
-	return err_set("node %.12s has no address", json_str(node, "ID", "?"));
+	}
+	if (!m || !(colon = strrchr(m, ':')) || colon == m || (size_t)(colon - m) >= sizeof(host))
+		return err_set("node %.12s has no address", json_str(node, "ID", "?"));
+	memcpy(host, m, (size_t)(colon - m));
+	host[colon - m] = '\0';
+	if (inet_pton(AF_INET, host, &in) != 1 || !strcmp(host, "0.0.0.0"))
+		return err_set("node address '%.64s' is not IPv4", host);
+	return buf_addstr(out, host);
 }
 
 /* The node object of id in nodes; NULL when it is not there. */

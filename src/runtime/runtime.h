@@ -69,10 +69,6 @@ int router_client_delete(const char *app);
  * API and is checked: a field missing or of the wrong type, a slot or port out of
  * range, an address that is not IPv4 skips that task, never more. */
 
-/* The web service's port base label (h-swarm defines it in docker.h too). */
-#ifndef DOCKER_LABEL_PORT_BASE
-#define DOCKER_LABEL_PORT_BASE "wharf.port-base"
-#endif
 #define SWARM_PORT_BASE_MIN 1100 /* ports 11001..19999: the task in slot S of the */
 #define SWARM_PORT_BASE_MAX 1999 /* service with base P listens on P*10+S */
 #define SWARM_SLOT_MAX      9
@@ -103,11 +99,6 @@ void swarm_tasks_release(struct swarm_tasks *t);
  * digit a slot 1..9. 0 when targets is empty, not an array, or names something
  * else (a docker-local route, mixed bases, garbage). */
 int swarm_route_port_base(const json_t *targets);
-
-/* The node address of a GET /nodes object: Status.Addr, or the host part of
- * ManagerStatus.Addr when that is empty or "0.0.0.0". Appends a dotted IPv4
- * address to out; -1 (err_set) when the node has none. */
-int swarm_node_addr(struct buf *out, const json_t *node);
 
 /* The tasks of app's web service with port base P on this wharf (root): the
  * services of GET /services labelled wharf.managed=1, wharf.root=root,

@@ -59,29 +59,6 @@ static const char *str2(const json_t *obj, const char *a, const char *b)
 	return json_str(json_object_get(obj, a), b, NULL);
 }
 
-int swarm_node_addr(struct buf *out, const json_t *node)
-{
-	const char *addr = str2(node, "Status", "Addr"), *colon;
-	char host[INET_ADDRSTRLEN];
-	struct in_addr a;
-
-	if (addr && *addr && strcmp(addr, "0.0.0.0") != 0) {
-		if (inet_pton(AF_INET, addr, &a) != 1)
-			return err_set("node address '%.64s' is not IPv4", addr);
-		return buf_addstr(out, addr);
-	}
-	/* Some Docker versions give a manager 0.0.0.0: its swarm address "IP:2377" says. */
-	addr = str2(node, "ManagerStatus", "Addr");
-	if (!addr || !(colon = strrchr(addr, ':')) || colon == addr ||
-	    (size_t)(colon - addr) >= sizeof(host))
-		return err_set("the node has no address");
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
-	if (inet_pton(AF_INET, host, &a) != 1 || !strcmp(host, "0.0.0.0"))
-		return err_set("node address '%.64s' is not IPv4", host);
-	return buf_addstr(out, host);
-}
-
 /* 1 when label key of the service (Spec.Labels) is the string want. */
 static int label_is(const json_t *svc, const char *key, const char *want)
 {
@@ -128,7 +105,7 @@ static int task_read(struct swarm_task *t, const json_t *task, const json_t *nod
 	if (!id || !*id || strlen(id) >= sizeof(t->id) || !nid || !*nid || !state || !want ||
 	    !json_is_integer(slot) || json_integer_value(slot) < 1 ||
 	    json_integer_value(slot) > SWARM_SLOT_MAX || !(node = node_find(nodes, nid)) ||
-	    swarm_node_addr(&addr, node) < 0)
+	    docker_node_addr(node, &addr) < 0)
 		goto out;
 	memset(t, 0, sizeof(*t));
 	t->slot = (int)json_integer_value(slot);

@@ -1,5 +1,5 @@
 /* swarmwatch.c - what the router's sync with the swarm asks the outside world: the
- * manager's services, tasks and nodes (the one place that calls Docker for them), and
+ * manager's services, tasks and nodes (through src/docker's swarm calls), and
  * whether a task accepts a TCP connection, asked of every task at once. */
 #include "runtime.h"
 
@@ -16,18 +16,15 @@
 int runtime_swarm_fetch(struct docker *d, const char *app, json_t **services, json_t **tasks,
 			json_t **nodes)
 {
-	struct buf path = BUF_INIT, filter = BUF_INIT;
+	struct docker_labels l = DOCKER_LABELS_INIT;
 	int ret = -1;
 
 	*services = *tasks = *nodes = NULL;
 	/* Only the app's services; every task and node (the tasks' filter by service
 	 * would cost a call per service). */
-	if (buf_addf(&filter, "{\"label\":[\"%s=%s\"]}", DOCKER_LABEL_APP, app) < 0 ||
-	    buf_addstr(&path, "/services?filters=") < 0 || docker_urlencode(&path, filter.buf) < 0)
-		goto out;
-	if (docker_call(d, "GET", path.buf, NULL, services, NULL) < 0 ||
-	    docker_call(d, "GET", "/tasks", NULL, tasks, NULL) < 0 ||
-	    docker_call(d, "GET", "/nodes", NULL, nodes, NULL) < 0)
+	if (docker_labels_add(&l, DOCKER_LABEL_APP, app) < 0 ||
+	    docker_service_list(d, l.v, services) < 0 || docker_task_list(d, NULL, tasks) < 0 ||
+	    docker_node_list(d, nodes) < 0)
 		goto out;
 	if (!json_is_array(*services) || !json_is_array(*tasks) || !json_is_array(*nodes)) {
 		err_set("the swarm manager answered something that is not a list");
@@ -41,8 +38,7 @@ out:
 		json_decref(*nodes);
 		*services = *tasks = *nodes = NULL;
 	}
-	buf_release(&path);
-	buf_release(&filter);
+	docker_labels_release(&l);
 	return ret;
 }
 

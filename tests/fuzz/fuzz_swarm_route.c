@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	json_array_foreach(json_object_get(in, "nodes"), i, v) {
 		buf_reset(&addr);
-		if (swarm_node_addr(&addr, v) == 0 &&
+		if (docker_node_addr(v, &addr) == 0 &&
 		    inet_pton(AF_INET, addr.buf, &(struct in_addr){ 0 }) != 1)
 			abort();
 	}

@@ -102,15 +102,15 @@ static void node_address_rule(void **state)
 	struct buf b = BUF_INIT;
 
 	(void)state;
-	assert_int_equal(swarm_node_addr(&b, json_array_get(nodes, 0)), 0);
+	assert_int_equal(docker_node_addr(json_array_get(nodes, 0), &b), 0);
 	assert_string_equal(b.buf, "10.60.0.11");
 	buf_reset(&b);
 	/* The manager at 0.0.0.0: the host part of its swarm address. */
-	assert_int_equal(swarm_node_addr(&b, json_array_get(nodes, 2)), 0);
+	assert_int_equal(docker_node_addr(json_array_get(nodes, 2), &b), 0);
 	assert_string_equal(b.buf, "10.60.0.1");
 	buf_reset(&b);
 	n = parse("{\"Status\":{\"Addr\":\"\"},\"ManagerStatus\":{\"Addr\":\"10.9.0.1:2377\"}}");
-	assert_int_equal(swarm_node_addr(&b, n), 0);
+	assert_int_equal(docker_node_addr(n, &b), 0);
 	assert_string_equal(b.buf, "10.9.0.1");
 	json_decref(n);
 	buf_reset(&b);
@@ -129,7 +129,7 @@ static void node_address_rule(void **state)
 	};
 	for (size_t i = 0; bad[i]; i++) {
 		n = parse(bad[i]);
-		if (swarm_node_addr(&b, n) != -1)
+		if (docker_node_addr(n, &b) != -1)
 			fail_msg("accepted %s as %s", bad[i], b.buf);
 		json_decref(n);
 	}
