@@ -8,9 +8,7 @@
 
 load lib/harness
 
-lab() {
-	"$WHARF_REPO/scripts/cluster-lab.sh" "$@"
-}
+load lib/lab
 
 # The app's page says which node serves it and the GREETING it started with; /health.txt
 # exists unless BROKEN=1, and the CHECKS want it; with CRASH=1 it exits at once.
@@ -29,22 +27,10 @@ make_swarm_app() {
 setup_file() {
 	# shellcheck disable=SC1091
 	. "$WHARF_T/env"
-	export WHARF_LAB_DIR=$WHARF_T/lab-apps WHARF_LAB_NAME=wa$((RANDOM % 100000))
-	lab up 2 --hosts-only >"$WHARF_T/lab-apps-up.log" 2>&1 || {
-		cat "$WHARF_T/lab-apps-up.log" >&2
-		return 1
-	}
-	# shellcheck disable=SC1091
-	. "$WHARF_LAB_DIR/lab.env"
-	export NET MANAGER H1 H2
-	export REGISTRY=$MANAGER:5000 APP=swarmapp$$
+	lab_up wa --join || return 1
+	export APP=swarmapp$$
 	{
-		"$WHARF_BIN" cluster:init "$MANAGER" &&
-			"$WHARF_BIN" cluster:add-node --docker-host "unix://$WHARF_LAB_DIR/h1/d.sock" \
-				--certs-dir "$WHARF_LAB_DIR/h1/etc-docker/certs.d" "$H1" &&
-			"$WHARF_BIN" cluster:add-node --docker-host "unix://$WHARF_LAB_DIR/h2/d.sock" \
-				--certs-dir "$WHARF_LAB_DIR/h2/etc-docker/certs.d" "$H2" &&
-			"$WHARF_BIN" apps:create "$APP" &&
+		"$WHARF_BIN" apps:create "$APP" &&
 			"$WHARF_BIN" scheduler:set "$APP" selected swarm
 	} >"$WHARF_T/lab-apps-join.log" 2>&1 || {
 		cat "$WHARF_T/lab-apps-join.log" >&2
@@ -54,8 +40,7 @@ setup_file() {
 
 teardown_file() {
 	"$WHARF_BIN" apps:destroy "$APP" --force >/dev/null 2>&1 || true
-	"$WHARF_BIN" cluster:leave --force >/dev/null 2>&1 || true
-	lab down >/dev/null 2>&1 || true
+	lab_down
 }
 
 setup() {

@@ -7,28 +7,14 @@
 # removed; the lab leaves nothing behind. One lab for the whole file (setup_file).
 
 load lib/harness
-
-lab() {
-	"$WHARF_REPO/scripts/cluster-lab.sh" "$@"
-}
+load lib/lab
 
 setup_file() {
-	export WHARF_LAB_DIR=$WHARF_T/lab WHARF_LAB_NAME=wl$((RANDOM % 100000))
-	lab up 2 --hosts-only >"$WHARF_T/lab-up.log" 2>&1 || {
-		cat "$WHARF_T/lab-up.log" >&2
-		return 1
-	}
-	# shellcheck disable=SC1091
-	. "$WHARF_LAB_DIR/lab.env"
-	export NET MANAGER H1 H2
-	export REGISTRY=$MANAGER:5000
+	lab_up wl
 }
 
 teardown_file() {
-	# The harness's dockerd serves the other files: it leaves the swarm, and the registry
-	# stops; then the lab goes.
-	"$WHARF_BIN" cluster:leave --force >/dev/null 2>&1 || true
-	lab down >/dev/null 2>&1 || true
+	lab_down
 }
 
 setup() {
