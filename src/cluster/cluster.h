@@ -90,6 +90,9 @@ struct cluster_node_opts {
  * that dockerd's API (CA into certs_dir, POST /swarm/join). Waits until the manager sees
  * it ready, records how to reach it, and gives its id in *id (may be NULL). */
 int cluster_add_node(struct docker *d, const struct cluster_node_opts *o, struct buf *id);
+/* A new handle on the dockerd of the node with this id, reached the way it was joined;
+ * -1 with the reason when this host cannot reach it. The caller docker_free()s it. */
+int cluster_node_docker(const char *id, struct docker **out);
 /* Drains the node (by id, id prefix, hostname or address), makes it leave the swarm
  * (how it was joined) and removes it from the manager. force: also when the node cannot
  * be reached (it is removed from the manager alone). */

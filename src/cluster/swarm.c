@@ -539,6 +539,29 @@ out:
 	return ret;
 }
 
+int cluster_node_docker(const char *id, struct docker **out)
+{
+	struct cluster_state st = CLUSTER_STATE_INIT;
+	const json_t *rec;
+	int ret = -1;
+
+	*out = NULL;
+	if (cluster_load(&st) < 0)
+		goto out;
+	rec = json_object_get(st.nodes, id);
+	if (rec && json_str(rec, "docker_host", NULL))
+		ret = docker_new(out, json_str(rec, "docker_host", ""));
+	else if (rec && json_str(rec, "ssh", NULL))
+		err_set("node %.12s joined over ssh, and wharf does not reach its Docker yet "
+			"(only nodes joined with --docker-host)",
+			id);
+	else
+		err_set("node %.12s was not joined by wharf: this host cannot reach its Docker", id);
+out:
+	cluster_state_release(&st);
+	return ret;
+}
+
 /* Makes the node leave the swarm the way it was joined. */
 static int node_leave(const json_t *rec)
 {

@@ -31,12 +31,17 @@ out:
 	return ret;
 }
 
+static int node_open(void *data, const char *node_id, struct docker **out)
+{
+	(void)data;
+	return cluster_node_docker(node_id, out);
+}
+
 int deploy_scheduler(const char *app, struct scheduler *shared, struct scheduler **owned,
 		     struct scheduler **out)
 {
 	struct cluster_state st = CLUSTER_STATE_INIT;
-	json_t *hosts = NULL, *v;
-	const char *name, *id;
+	const char *name;
 	int ret = -1;
 
 	*owned = NULL;
@@ -62,26 +67,16 @@ int deploy_scheduler(const char *app, struct scheduler *shared, struct scheduler
 	}
 	if (scheduler_new(owned, "swarm") < 0)
 		goto out;
-	/* enter reaches a task on another node through that node's dockerd. */
-	if (!(hosts = json_object()))
-		goto oom;
-	json_object_foreach(st.nodes, id, v)
-		if (json_str(v, "docker_host", NULL) &&
-		    json_object_set_new(hosts, id, json_string(json_str(v, "docker_host", ""))) < 0)
-			goto oom;
-	if (scheduler_swarm_node_hosts(*owned, hosts) < 0)
+	/* enter, ps:stats, ps:top reach a task on another node through that node's dockerd. */
+	if (scheduler_swarm_node_open(*owned, node_open, NULL) < 0)
 		goto out;
 	*out = *owned;
 	ret = 0;
-	goto out;
-oom:
-	err_set("out of memory");
 out:
 	if (ret < 0) {
 		scheduler_free(*owned);
 		*owned = NULL;
 	}
-	json_decref(hosts);
 	cluster_state_release(&st);
 	return ret;
 }

@@ -380,9 +380,11 @@ int scheduler_docker_local(struct scheduler **out, struct docker *d);
 
 /* At most this many processes of one type (a task's port ends in its slot). */
 #define SCHED_SWARM_REPLICAS_MAX 9
-/* Tells a swarm scheduler how to reach nodes' dockerds ({node id: "unix://…"}; enter
- * into a task on another node goes through it). Not swarm: nothing. */
-int scheduler_swarm_node_hosts(struct scheduler *s, const json_t *hosts);
+/* How a swarm scheduler reaches the dockerd of another node (enter, ps:stats, ps:top,
+ * ps:events of its tasks): *out a new handle the scheduler frees, or -1 with the reason. */
+typedef int swarm_node_open_fn(void *data, const char *node_id, struct docker **out);
+/* Gives a swarm scheduler its way to other nodes. Not swarm: nothing. */
+int scheduler_swarm_node_open(struct scheduler *s, swarm_node_open_fn *fn, void *data);
 /* Removes the app's swarm services (on d, a manager): after a docker-local deploy of
  * an app scheduler:set moved back to this host. */
 int runtime_swarm_forget_app(struct docker *d, const char *app);

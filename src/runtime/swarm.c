@@ -19,7 +19,8 @@ struct swarm {
 	struct scheduler s;      /* first: a struct scheduler * is a struct swarm * */
 	struct docker *d;        /* the manager's */
 	struct scheduler *local; /* docker-local on d: one-offs, the release phase, images */
-	json_t *node_hosts;      /* node id -> "unix://…" of its dockerd (enter); may be NULL */
+	swarm_node_open_fn *node_open; /* another node's dockerd; may be NULL */
+	void *node_data;
 };
 
 static struct swarm *SW(struct scheduler *s)
@@ -987,43 +988,60 @@ static int own_node(struct docker *d, struct buf *out)
 	return ret;
 }
 
+/* The docker-local scheduler of the node running task t: the manager's own (*owned NULL)
+ * or one on a new handle on that node's dockerd (*owned: free it, then *nd). */
+static int node_scheduler(struct swarm *sw, const struct docker_task *t, struct docker **nd,
+			  struct scheduler **owned, struct scheduler **out)
+{
+	struct buf self = BUF_INIT;
+	int ret = -1;
+
+	*nd = NULL;
+	*owned = NULL;
+	if (own_node(sw->d, &self) < 0)
+		goto out;
+	if (!strcmp(self.buf, t->node_id)) {
+		*out = sw->local;
+		ret = 0;
+		goto out;
+	}
+	if (!sw->node_open) {
+		err_set("the task runs on node %.12s, whose Docker this host cannot reach",
+			t->node_id);
+		goto out;
+	}
+	if (sw->node_open(sw->node_data, t->node_id, nd) < 0 ||
+	    scheduler_docker_local(owned, *nd) < 0)
+		goto out;
+	*out = *owned;
+	ret = 0;
+out:
+	buf_release(&self);
+	return ret;
+}
+
 static int swarm_exec(struct scheduler *s, const char *id, const char **cmd,
 		      const struct sched_io *io, long long *code)
 {
 	struct swarm *sw = SW(s);
 	struct docker_task t;
 	struct docker *nd = NULL;
-	struct scheduler *ns = NULL;
-	struct buf self = BUF_INIT;
-	const char *host;
+	struct scheduler *owned = NULL, *ns;
 	int ret = -1;
 
 	*code = -1;
-	if (task_service(sw->d, id, &t) < 0 || own_node(sw->d, &self) < 0)
+	if (task_service(sw->d, id, &t) < 0)
 		goto out;
 	if (!t.container_id[0]) {
 		err_set("task %.12s has no container yet", id);
 		goto out;
 	}
-	if (!strcmp(self.buf, t.node_id)) {
-		ret = scheduler_exec(sw->local, t.container_id, cmd, io, code);
-		goto out;
-	}
-	/* Another node: through its own dockerd when wharf knows how to reach it. */
-	host = json_string_value(json_object_get(sw->node_hosts, t.node_id));
-	if (!host) {
-		err_set("the task runs on node %.12s, whose Docker this host cannot reach (only "
-			"nodes joined with --docker-host can be entered; `run` works on any app)",
-			t.node_id);
-		goto out;
-	}
-	if (docker_new(&nd, host) < 0 || scheduler_docker_local(&ns, nd) < 0)
+	if (node_scheduler(sw, &t, &nd, &owned, &ns) < 0)
 		goto out;
 	ret = scheduler_exec(ns, t.container_id, cmd, io, code);
 out:
-	scheduler_free(ns);
+	scheduler_free(owned);
 	docker_free(nd);
-	buf_release(&self);
 	return ret;
 }
 
@@ -1155,7 +1173,6 @@ static void swarm_free(struct scheduler *s)
 
 	scheduler_free(sw->local);
 	docker_free(sw->d);
-	json_decref(sw->node_hosts);
 	free(sw);
 }
 
@@ -1201,13 +1218,13 @@ int runtime__swarm_new(struct scheduler **out)
 	return 0;
 }
 
-int scheduler_swarm_node_hosts(struct scheduler *s, const json_t *hosts)
+int scheduler_swarm_node_open(struct scheduler *s, swarm_node_open_fn *fn, void *data)
 {
 	if (strcmp(s->ops->name, "swarm"))
 		return 0;
-	json_decref(SW(s)->node_hosts);
-	SW(s)->node_hosts = json_deep_copy(hosts);
-	return SW(s)->node_hosts || !hosts ? 0 : err_set("out of memory");
+	SW(s)->node_open = fn;
+	SW(s)->node_data = data;
+	return 0;
 }
 
 int runtime_swarm_forget_app(struct docker *d, const char *app)
