@@ -503,8 +503,12 @@ static int wait_tasks(struct docker *d, const char *id, const char *type, long w
 		json_array_foreach(tasks, i, t) {
 			docker_task_read(t, NULL, &dt);
 			if (docker_task_failed(&dt)) {
-				err_set("a %s task %s: %s", type, dt.state,
-					dt.err[0] ? dt.err : "(no reason given)");
+				err_set("a %s task %s: %s%s", type, dt.state,
+					dt.err[0] ? dt.err : "(no reason given)",
+					strstr(dt.err, "bind source path")
+						? " (a storage mount's host dir must exist on every "
+						  "node that may run the app)"
+						: "");
 				show_task_logs(d, dt.id);
 				goto out;
 			}
