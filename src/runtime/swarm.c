@@ -506,7 +506,8 @@ static int wait_tasks(struct docker *d, const char *id, const char *type, long w
 				err_set("a %s task %s: %s%s", type, dt.state,
 					dt.err[0] ? dt.err : "(no reason given)",
 					strstr(dt.err, "bind source path")
-						? " (a storage mount's host dir must exist on every "
+						? " (a storage mount's host dir must exist on "
+						  "every "
 						  "node that may run the app)"
 						: "");
 				show_task_logs(d, dt.id);

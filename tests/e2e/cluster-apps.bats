@@ -327,6 +327,12 @@ targets_of() {
 @test "checks:disable stops a swarm app's old services before the new start; a fixed container port is refused" {
 	run wharf checks:disable "$APP2" web
 	assert_success
+	# ports:set says so at once, ports:report too.
+	run wharf ports:set "$APP2" http:80:5000
+	assert_success
+	assert_output --partial "container port 5000 is not used, and with checks:disable web the next deploy is refused"
+	run wharf ports:report "$APP2" --ports-computed-web-port
+	assert_output "per task (swarm)"
 	# ports:set's container port would be used now (no overlap): not on the swarm.
 	run timeout 150 "$WHARF_BIN" ps:restart "$APP2"
 	assert_failure
@@ -372,12 +378,12 @@ targets_of() {
 	local pid id
 	"$WHARF_BIN" run "$APP3" sleep 6 </dev/null >"$TEST_TMP/run.out" 2>&1 3>&- &
 	pid=$!
-	oneoff() {
-		comm -23 <(docker ps -q --filter "label=wharf.app=$APP3" | sort) \
-			<(docker ps -q --filter "label=wharf.app=$APP3" --filter label=com.docker.swarm.task.id | sort)
-	}
+	oneoff() { docker ps -q --filter "label=wharf.run=$APP3" --filter "label=wharf.root=$WHARF_ROOT"; }
 	has_oneoff() { [ -n "$(oneoff)" ]; }
-	eventually 30 has_oneoff
+	eventually 30 has_oneoff || {
+		cat "$TEST_TMP/run.out" >&2
+		false
+	}
 	id=$(oneoff | head -n 1)
 	run docker inspect -f '{{.HostConfig.NetworkMode}}' "$id"
 	assert_output "wharf-$APP3"

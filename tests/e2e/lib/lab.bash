@@ -52,6 +52,7 @@ lab_requests() {
 		t=$(date +%s.%N)
 		r=$(curl -s --max-time 10 -w ' %{http_code} %{time_total}' \
 			-H "Host: $app.$WHARF_TEST_DOMAIN" "http://127.0.0.1:$ROUTER_PORT/")
+		r=${r//$'\n'/ } # a page of several lines: one line
 		# body CODE TIME -> START CODE TIME BODY
 		awk -v t="$t" '{ print t, $(NF-1), $NF, (NF > 2 ? $1 : "-") }' <<<"$r"
 	done >"$3"
