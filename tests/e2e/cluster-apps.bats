@@ -301,7 +301,7 @@ targets_of() {
 	# Every node's task reads the host dir through its bind mount, with the plugin's options.
 	run bash -c "for i in \$(seq 12); do curl -s -H 'Host: $APP2.$WHARF_TEST_DOMAIN' http://127.0.0.1:$ROUTER_PORT/; done | sort -u"
 	[ "$(printf '%s\n' "$output" | wc -l)" = 3 ]
-	[ -z "$(printf '%s\n' "$output" | grep -v ' file=hello-from-host plugin=yes nofile=1024 hosts=1$')" ]
+	[ "$(printf '%s\n' "$output" | grep -cv ' file=hello-from-host plugin=yes nofile=1024 hosts=1$')" = 0 ]
 	spec=$(docker service inspect --format '{{json .Spec.TaskTemplate}}' \
 		"$(docker service ls -q --filter "label=wharf.app=$APP2")")
 	[ "$(jq -c '.ContainerSpec.Mounts' <<<"$spec")" = "[{\"Type\":\"bind\",\"Source\":\"$dir\",\"Target\":\"/data\",\"ReadOnly\":true}]" ]
@@ -401,8 +401,8 @@ targets_of() {
 	local load=$!
 	run timeout 120 "$WHARF_BIN" cluster:remove-node h2
 	assert_success
-	moved() { [ "$(targets_of "$APP3" | grep -vc "^$H2:")" = 3 ] && ! on_h2; }
-	eventually 60 moved
+	off_h2() { [ "$(targets_of "$APP3" | grep -vc "^$H2:")" = 3 ] && ! on_h2; }
+	eventually 60 off_h2
 	sleep 1
 	touch "$TEST_TMP/stop"
 	wait "$load"
@@ -422,8 +422,8 @@ targets_of() {
 	local load=$!
 	sleep 1
 	ip -n "$WHARF_LAB_NAME-h1" link set eth0 down
-	moved() { [ "$(targets_of "$APP3" | grep -vc "^$H1:")" = 3 ] && ! on_h1; }
-	eventually 90 moved
+	off_h1() { [ "$(targets_of "$APP3" | grep -vc "^$H1:")" = 3 ] && ! on_h1; }
+	eventually 90 off_h1
 	sleep 1
 	touch "$TEST_TMP/stop"
 	wait "$load"
