@@ -10,16 +10,18 @@ load lib/harness
 
 load lib/lab
 
-# The app's page says which node serves it and the GREETING it started with; /health.txt
-# exists unless BROKEN=1, and the CHECKS want it; with CRASH=1 it exits at once.
+# The app's page says which node serves it and the GREETING it started with (or PAGE, words
+# the shell expands in the task); /health.txt exists unless BROKEN=1, and the CHECKS want it;
+# with CRASH=1 it exits at once.
 make_swarm_app() {
-	local dir=$1
+	local dir=$1 page=${2:-'node=$(hostname) greeting=$GREETING'}
 	h_git_init "$dir"
 	cat >"$dir/Dockerfile" <<-'EOF'
 		FROM wharf/debian:bookworm
 		RUN mkdir -p /www
-		CMD ["/bin/sh", "-c", "echo \"node=$(hostname) greeting=$GREETING\" >/www/index.html; [ \"$BROKEN\" = 1 ] || echo ok >/www/health.txt; echo \"started on $(hostname)\"; [ \"$CRASH\" != 1 ] || exit 3; exec busybox httpd -f -p \"$PORT\" -h /www"]
+		CMD ["/bin/sh", "-c", "echo \"@PAGE@\" >/www/index.html; [ \"$BROKEN\" = 1 ] || echo ok >/www/health.txt; echo \"started on $(hostname)\"; [ \"$CRASH\" != 1 ] || exit 3; exec busybox httpd -f -p \"$PORT\" -h /www"]
 	EOF
+	sed -i "s|@PAGE@|$page|" "$dir/Dockerfile"
 	printf 'WAIT=0\nATTEMPTS=2\nTIMEOUT=2\n/health.txt ok\n' >"$dir/CHECKS"
 	h_git_commit "$dir" "swarm app"
 }
@@ -253,20 +255,6 @@ local_containers() {
 # ---- a second app: what a swarm app gets besides (storage, docker-args, checks:disable,
 # ports:set), apps:rename, run's network, and its tasks on a node that leaves or dies.
 
-# The second app's page: its node, the file of its storage mount, the plugin's env var, its
-# open-files limit and whether /etc/hosts has the plugin's host.
-make_swarm_app2() {
-	local dir=$1
-	h_git_init "$dir"
-	cat >"$dir/Dockerfile" <<-'EOF'
-		FROM wharf/debian:bookworm
-		RUN mkdir -p /www
-		CMD ["/bin/sh", "-c", "echo \"node=$(hostname) file=$(cat /data/hello.txt) plugin=$FROM_PLUGIN nofile=$(ulimit -n) hosts=$(grep -c db.internal /etc/hosts)\" >/www/index.html; echo ok >/www/health.txt; exec busybox httpd -f -p \"$PORT\" -h /www"]
-	EOF
-	printf 'WAIT=0\nATTEMPTS=2\nTIMEOUT=2\n/health.txt ok\n' >"$dir/CHECKS"
-	h_git_commit "$dir" "swarm app 2"
-}
-
 # The route's targets of app $1, one a line.
 targets_of() {
 	curl -sS --unix-socket "$WHARF_ROUTER_SOCKET" "http://router/apps/$1" | jq -r '.targets[]?'
@@ -293,7 +281,11 @@ targets_of() {
 			wharf ps:scale "$APP2" web=3 &&
 			wharf ports:set "$APP2" http:80:5000
 	} >/dev/null
-	make_swarm_app2 "$TEST_TMP/app"
+	# Its page: its node, the file of its storage mount, the plugin's env var, its open-files
+	# limit and whether /etc/hosts has the plugin's host.
+	# shellcheck disable=SC2016 # expanded in the task
+	make_swarm_app "$TEST_TMP/app" \
+		'node=$(hostname) file=$(cat /data/hello.txt) plugin=$FROM_PLUGIN nofile=$(ulimit -n) hosts=$(grep -c db.internal /etc/hosts)'
 	run git_push_app "$TEST_TMP/app" "$APP2"
 	assert_success
 	# The router serves it on its own port for http (ports:set's host side, as on one host);
