@@ -384,50 +384,47 @@ targets_of() {
 	wait "$pid"
 }
 
-# more_requests N: lets the load ($load, into $TEST_TMP/load) make N more requests (a count,
-# not a time: a loaded machine makes fewer a second), then stops it.
-more_requests() {
+# on_node ADDR: the route of APP3 has a target on ADDR.
+on_node() { targets_of "$APP3" | grep -q "^$1:"; }
+
+# served_off ADDR WHAT: waits until APP3's route has its 3 targets and none on ADDR, lets the
+# load ($load, into $TEST_TMP/load) make 5 more requests (a count, not a time: a loaded
+# machine makes fewer a second), stops it; not one request failed.
+served_off() {
 	local before
+	off() { [ "$(targets_of "$APP3" | grep -vc "^$1:")" = 3 ] && ! on_node "$1"; }
+	eventually 90 off "$1"
 	before=$(wc -l <"$TEST_TMP/load")
-	more() { [ "$(wc -l <"$TEST_TMP/load")" -ge $((before + $1)) ]; }
-	eventually 30 more "$1"
+	more() { [ "$(wc -l <"$TEST_TMP/load")" -ge $((before + 5)) ]; }
+	eventually 30 more
 	touch "$TEST_TMP/stop"
 	wait "$load"
+	echo "# $2: $(wc -l <"$TEST_TMP/load") requests, $(awk '$2 != 200' "$TEST_TMP/load" | wc -l) failed" >&3
+	run awk '$2 != 200' "$TEST_TMP/load"
+	assert_output ""
 }
 
 @test "cluster:remove-node of a node that runs the app's tasks: drained, served elsewhere, no failed request" {
 	docker swarm update --dispatcher-heartbeat 1s >/dev/null
 	lab_sync_start
-	on_h2() { targets_of "$APP3" | grep -q "^$H2:"; }
-	eventually 30 on_h2
+	eventually 30 on_node "$H2"
 	lab_requests "$APP3" 90 "$TEST_TMP/load" &
 	local load=$!
 	run timeout 120 "$WHARF_BIN" cluster:remove-node h2
 	assert_success
-	off_h2() { [ "$(targets_of "$APP3" | grep -vc "^$H2:")" = 3 ] && ! on_h2; }
-	eventually 60 off_h2
-	more_requests 5
-	echo "# remove-node h2: $(wc -l <"$TEST_TMP/load") requests, $(awk '$2 != 200' "$TEST_TMP/load" | wc -l) failed" >&3
-	run awk '$2 != 200' "$TEST_TMP/load"
-	assert_output ""
+	served_off "$H2" "remove-node h2"
 	run docker node ls --format '{{.Hostname}}'
 	refute_line h2
 }
 
 @test "a node that runs the pushed app's tasks cut off: they come back on another node, the route follows, no failed request" {
 	[ -f "$WHARF_T/sync.pid" ] || lab_sync_start
-	on_h1() { targets_of "$APP3" | grep -q "^$H1:"; }
-	eventually 30 on_h1
+	eventually 30 on_node "$H1"
 	lab_requests "$APP3" 120 "$TEST_TMP/load" &
 	local load=$!
 	sleep 1
 	ip -n "$WHARF_LAB_NAME-h1" link set eth0 down
-	off_h1() { [ "$(targets_of "$APP3" | grep -vc "^$H1:")" = 3 ] && ! on_h1; }
-	eventually 90 off_h1
-	more_requests 5
-	echo "# h1 cut: $(wc -l <"$TEST_TMP/load") requests, $(awk '$2 != 200' "$TEST_TMP/load" | wc -l) failed" >&3
-	run awk '$2 != 200' "$TEST_TMP/load"
-	assert_output ""
+	served_off "$H1" "h1 cut off"
 	run app_url_get "$APP3"
 	assert_output --partial "file=hello-from-host"
 	ip -n "$WHARF_LAB_NAME-h1" link set eth0 up
