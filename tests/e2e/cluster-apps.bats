@@ -284,6 +284,12 @@ targets_of() {
 	# Its page: its node, the file of its storage mount, the plugin's env var, its open-files
 	# limit and whether /etc/hosts has the plugin's host.
 	# shellcheck disable=SC2016 # expanded in the task
+	# A node's Docker socket on this filesystem (a --docker-host node) is never mounted, even
+	# under an allowed dir.
+	wharf storage:allow "$WHARF_LAB_DIR" >/dev/null
+	run wharf storage:mount "$APP2" "$WHARF_LAB_DIR/h1:/node"
+	assert_failure
+	assert_output --partial "would expose a cluster node's Docker socket"
 	make_swarm_app "$TEST_TMP/app" \
 		'node=$(hostname) file=$(cat /data/hello.txt) plugin=$FROM_PLUGIN nofile=$(ulimit -n) hosts=$(grep -c db.internal /etc/hosts)'
 	run git_push_app "$TEST_TMP/app" "$APP2"
