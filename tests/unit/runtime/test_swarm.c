@@ -259,10 +259,8 @@ static void nnp_spec(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(names),
-		cmocka_unit_test(web_spec),
-		cmocka_unit_test(worker_spec),
-		cmocka_unit_test(mounts_and_docker_args),
+		cmocka_unit_test(names),       cmocka_unit_test(web_spec),
+		cmocka_unit_test(worker_spec), cmocka_unit_test(mounts_and_docker_args),
 		cmocka_unit_test(nnp_spec),
 	};
 	setenv("WHARF_ROOT", "/nonexistent/wharf-unit", 1);
