@@ -273,27 +273,37 @@ out:
 static int join_script(struct buf *out, const struct cluster_state *st, const char *token,
 		       const char *addr, const struct buf *ca)
 {
-	return buf_addf(out,
-			"set -e\n"
-			"if ! command -v dockerd >/dev/null 2>&1; then\n"
-			"  export DEBIAN_FRONTEND=noninteractive\n"
-			"  apt-get update -qq && apt-get install -y -qq docker.io\n"
-			"fi\n"
-			"docker info >/dev/null 2>&1 || systemctl start docker 2>/dev/null || "
-			"service docker start\n"
-			"mkdir -p '/etc/docker/certs.d/%s'\n"
-			"cat >'/etc/docker/certs.d/%s/ca.crt' <<'WHARF_CA'\n%sWHARF_CA\n"
-			"docker network inspect docker_gwbridge >/dev/null 2>&1 ||\n"
-			"  docker network create --internal -o "
-			"com.docker.network.bridge.name=docker_gwbridge "
-			"-o com.docker.network.bridge.enable_icc=false "
-			"-o com.docker.network.bridge.enable_ip_masquerade=false docker_gwbridge "
-			">/dev/null\n"
-			"docker swarm join --token '%s'%s%s%s%s '%s:%d'\n",
-			st->registry, st->registry, ca->buf, token,
-			addr ? " --advertise-addr '" : "", addr ? addr : "",
-			addr ? "' --listen-addr '" : "", addr ? addr : "", st->addr,
-			CLUSTER_SWARM_PORT);
+	struct buf adv = BUF_INIT;
+	int ret;
+
+	/* The node listens and advertises on its private address, as a node joined through
+	 * its socket does (ListenAddr, AdvertiseAddr, DataPathAddr). */
+	if (addr &&
+	    buf_addf(&adv, " --advertise-addr '%s' --listen-addr '%s' --data-path-addr '%s'", addr,
+		     addr, addr) < 0)
+		return -1;
+	ret = buf_addf(out,
+		       "set -e\n"
+		       "if ! command -v dockerd >/dev/null 2>&1; then\n"
+		       "  export DEBIAN_FRONTEND=noninteractive\n"
+		       "  apt-get update -qq && apt-get install -y -qq docker.io\n"
+		       "fi\n"
+		       "docker info >/dev/null 2>&1 || systemctl start docker 2>/dev/null || "
+		       "service docker start\n"
+		       "mkdir -p '/etc/docker/certs.d/%s'\n"
+		       "cat >'/etc/docker/certs.d/%s/ca.crt' <<'WHARF_CA'\n%s%sWHARF_CA\n"
+		       "docker network inspect docker_gwbridge >/dev/null 2>&1 ||\n"
+		       "  docker network create --internal -o "
+		       "com.docker.network.bridge.name=docker_gwbridge "
+		       "-o com.docker.network.bridge.enable_icc=false "
+		       "-o com.docker.network.bridge.enable_ip_masquerade=false docker_gwbridge "
+		       ">/dev/null\n"
+		       "docker swarm join --token '%s'%s '%s:%d'\n",
+		       st->registry, st->registry, ca->buf,
+		       ca->len && ca->buf[ca->len - 1] != '\n' ? "\n" : "", token, adv.buf,
+		       st->addr, CLUSTER_SWARM_PORT);
+	buf_release(&adv);
+	return ret;
 }
 
 static int valid_token(const char *t)
