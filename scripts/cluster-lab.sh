@@ -125,9 +125,11 @@ start_sshd() {
 		PasswordAuthentication no
 		KbdInteractiveAuthentication no
 		UsePAM no
-		# A unix-socket forward to the node's Docker (cluster_node_docker()); nothing else.
+		# Local forwards: wharf's unix-socket forward to the node's Docker (cluster_node_docker()).
+		# sshd permits those only when it permits local TCP forwards too (which, from this
+		# namespace, reach only the lab's addresses); nothing is forwarded the other way.
 		AllowStreamLocalForwarding local
-		AllowTcpForwarding no
+		AllowTcpForwarding local
 		AllowAgentForwarding no
 		X11Forwarding no
 		PermitTunnel no
