@@ -68,7 +68,7 @@ h1() {
 # No ssh forward of wharf's is left: no tunnel directory, no ssh process naming one.
 no_tunnel() {
 	! compgen -G "$WHARF_ROOT/cluster/tunnel.*" >/dev/null &&
-		! ps -eo args | grep -v grep | grep -qF "$WHARF_ROOT/cluster/tunnel."
+		! pgrep -f "$WHARF_ROOT/cluster/tunnel\\." >/dev/null
 }
 
 @test "a key the node does not trust cannot join it over ssh, and nothing is recorded" {
@@ -110,10 +110,10 @@ no_tunnel() {
 }
 
 @test "a pushed swarm app runs on the ssh node; enter reaches its task through an ssh forward" {
-	local manager cid token
-	manager=$(docker info -f '{{.Swarm.NodeID}}')
+	local self cid token
+	self=$(docker info -f '{{.Swarm.NodeID}}')
 	# Only h1 takes tasks, so the app's one task is there.
-	docker node update --availability drain "$manager" >/dev/null
+	docker node update --availability drain "$self" >/dev/null
 	make_ssh_app "$TEST_TMP/app"
 	run git_push_app "$TEST_TMP/app" "$APP"
 	assert_success
@@ -134,7 +134,7 @@ no_tunnel() {
 	assert_success
 	assert_output "$token"
 	no_tunnel
-	docker node update --availability active "$manager" >/dev/null
+	docker node update --availability active "$self" >/dev/null
 }
 
 @test "a node whose Docker cannot be reached over ssh gives ssh's reason" {
