@@ -268,10 +268,8 @@ out:
 	return ret;
 }
 
-/* The shell script an ssh node runs to join. Every word in it is wharf's own or checked
- * (addresses, the token, the CA's PEM in a quoted here-document). */
-static int join_script(struct buf *out, const struct cluster_state *st, const char *token,
-		       const char *addr, const struct buf *ca)
+int cluster__join_script(struct buf *out, const struct cluster_state *st, const char *token,
+			 const char *addr, const struct buf *ca)
 {
 	struct buf adv = BUF_INIT;
 	int ret;
@@ -399,7 +397,7 @@ int cluster_add_node(struct docker *d, const struct cluster_node_opts *o, struct
 		if (swarm_state(nd, &state, &id) < 0)
 			goto out;
 	} else {
-		if (join_script(&script, &st, token, addr, &ca) < 0 ||
+		if (cluster__join_script(&script, &st, token, addr, &ca) < 0 ||
 		    cluster__ssh_script(o->host, script.buf) < 0)
 			goto out;
 	}
