@@ -5,7 +5,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -99,12 +101,84 @@ out:
 
 /* ---- tunnels ------------------------------------------------------------------- */
 
-/* A forward: the ssh process and the private directory holding its local socket and
- * its stderr. */
+/* A forward: the ssh process and the private directory holding its local socket, its
+ * stderr and "owner" ("<wharf pid> <ssh pid>", for reap_stale()). */
 struct tunnel {
 	pid_t pid;
 	struct buf dir, sock, errlog;
 };
+
+/* Removes a tunnel's directory and what it holds (no error state touched). */
+static void remove_dir(const char *dir)
+{
+	static const char *const leaves[] = { "d.sock", "ssh.err", "owner", NULL };
+	char p[4096];
+	size_t i;
+
+	for (i = 0; leaves[i]; i++)
+		if (snprintf(p, sizeof(p), "%s/%s", dir, leaves[i]) < (int)sizeof(p))
+			unlink(p);
+	rmdir(dir);
+}
+
+/* 1 when /proc/<pid>/cmdline (an argv) has an argument containing needle: the process is
+ * the ssh of that tunnel and not another that took its pid. */
+static int cmdline_has(pid_t pid, const char *needle)
+{
+	struct buf p = BUF_INIT, cmd = BUF_INIT;
+	size_t off;
+	int found = 0;
+
+	if (buf_addf(&p, "/proc/%ld/cmdline", (long)pid) < 0 ||
+	    fs_read_file(p.buf, &cmd, 64 << 10) < 0) {
+		err_clear();
+		goto out;
+	}
+	for (off = 0; off < cmd.len && !found; off += strlen(cmd.buf + off) + 1)
+		found = strstr(cmd.buf + off, needle) != NULL;
+out:
+	buf_release(&p);
+	buf_release(&cmd);
+	return found;
+}
+
+/* Tunnels whose wharf process died without freeing them (SIGKILL): their ssh is stopped
+ * (when it is still that ssh and ours to signal) and their directory removed. */
+static void reap_stale(const char *base)
+{
+	struct buf pat = BUF_INIT, owner = BUF_INIT;
+	glob_t g;
+	size_t i;
+
+	if (buf_addf(&pat, "%s/tunnel.*", base) < 0 || glob(pat.buf, 0, NULL, &g) != 0)
+		goto out;
+	for (i = 0; i < g.gl_pathc; i++) {
+		long wpid = 0, spid = 0;
+
+		buf_reset(&owner);
+		if (buf_addf(&owner, "%s/owner", g.gl_pathv[i]) < 0)
+			break;
+		{
+			FILE *f = fopen(owner.buf, "r");
+			int n = f ? fscanf(f, "%ld %ld", &wpid, &spid) : 0;
+
+			if (f)
+				fclose(f);
+			if (n != 2 || wpid <= 0)
+				continue; /* being made, or not ours to judge */
+		}
+		if (kill((pid_t)wpid, 0) == 0 || errno != ESRCH)
+			continue; /* its wharf still runs (or is another user's) */
+		if (spid > 0 && cmdline_has((pid_t)spid, g.gl_pathv[i]) &&
+		    kill((pid_t)spid, SIGTERM) < 0 && errno == EPERM)
+			continue;
+		remove_dir(g.gl_pathv[i]);
+	}
+	globfree(&g);
+out:
+	buf_release(&pat);
+	buf_release(&owner);
+}
 
 /* Stops the ssh (SIGTERM, SIGKILL after 2 s) and removes what it made. Leaves the error
  * state alone (it runs from docker_free(), often on an error path). */
@@ -129,12 +203,8 @@ static void tunnel_stop(void *data)
 				;
 		}
 	}
-	if (t->sock.len)
-		unlink(t->sock.buf);
-	if (t->errlog.len)
-		unlink(t->errlog.buf);
 	if (t->dir.len)
-		rmdir(t->dir.buf);
+		remove_dir(t->dir.buf);
 	buf_release(&t->dir);
 	buf_release(&t->sock);
 	buf_release(&t->errlog);
@@ -183,7 +253,10 @@ int cluster__ssh_docker(const char *host, const char *node, struct docker **out)
 	t->errlog = (struct buf)BUF_INIT;
 	/* The local socket: in a fresh directory of the cluster's (0700), as ssh makes it
 	 * 0600 for whoever runs it. */
-	if (cluster_path(&base, NULL) < 0 || fs_mkdtemp(&t->dir, base.buf, "tunnel.") < 0 ||
+	if (cluster_path(&base, NULL) < 0)
+		goto out;
+	reap_stale(base.buf);
+	if (fs_mkdtemp(&t->dir, base.buf, "tunnel.") < 0 ||
 	    buf_addf(&t->sock, "%s/d.sock", t->dir.buf) < 0 ||
 	    buf_addf(&t->errlog, "%s/ssh.err", t->dir.buf) < 0 ||
 	    buf_addf(&fwd, "%s:%s", t->sock.buf, NODE_DOCKER_SOCK) < 0 ||
@@ -216,6 +289,13 @@ int cluster__ssh_docker(const char *host, const char *node, struct docker **out)
 	t->pid = p.pid;
 	close(errfd);
 	errfd = -1;
+	buf_reset(&said);
+	if (buf_addf(&said, "%s/owner", t->dir.buf) < 0 ||
+	    buf_addf(&last, "%ld %ld\n", (long)getpid(), (long)t->pid) < 0 ||
+	    fs_write_atomic(said.buf, last.buf, last.len, 0600) < 0)
+		goto out;
+	buf_reset(&said);
+	buf_reset(&last);
 	for (;;) {
 		pid_t r = waitpid(t->pid, &status, WNOHANG);
 

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "cluster/internal.h"
@@ -135,11 +137,40 @@ static void tunnel_is_owned_by_the_handle(void **state)
 	buf_release(&pid);
 }
 
+/* A tunnel left by a wharf that was killed: its directory, with an ssh stand-in still
+ * running (a child whose argv names the directory); *ssh gets its pid. */
+static void stale_tunnel(struct buf *tdir, pid_t *ssh)
+{
+	struct buf owner = BUF_INIT, text = BUF_INIT;
+	pid_t dead = fork();
+
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	buf_addf(tdir, "%s/cluster/tunnel.stale1", root.buf);
+	fs_mkdir_p(tdir->buf, 0700);
+	*ssh = fork();
+	if (*ssh == 0) {
+		execlp("sh", "sh", "-c", "while :; do sleep 0.1; done", tdir->buf, (char *)NULL);
+		_exit(127);
+	}
+	usleep(100 * 1000);
+	buf_addf(&owner, "%s/owner", tdir->buf);
+	buf_addf(&text, "%ld %ld\n", (long)dead, (long)*ssh);
+	write_file(owner.buf, text.buf, 0600);
+	buf_release(&owner);
+	buf_release(&text);
+}
+
 static void ssh_failure_gives_its_words(void **state)
 {
 	struct docker *d = NULL;
+	struct buf tdir = BUF_INIT;
+	pid_t stale;
+	int status = 0;
 
 	(void)state;
+	stale_tunnel(&tdir, &stale);
 	setenv("STUB_MODE", "refuse", 1);
 	assert_int_equal(cluster__ssh_docker("10.0.0.11", "abcdefabcdef0123", &d), -1);
 	assert_null(d);
@@ -147,7 +178,11 @@ static void ssh_failure_gives_its_words(void **state)
 					  "(root@10.0.0.11, exit 255): root@10.0.0.11: Permission "
 					  "denied (publickey)."));
 	err_clear();
+	/* The stale tunnel went with it: its ssh got SIGTERM, its directory is gone. */
 	assert_int_equal(tunnels_left(), 0);
+	assert_int_equal(waitpid(stale, &status, 0), stale);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	buf_release(&tdir);
 	/* A host that would be an ssh option or carry a user is refused before ssh runs. */
 	assert_int_equal(cluster__ssh_docker("-oProxyCommand=x", "abcdefabcdef0123", &d), -1);
 	assert_non_null(strstr(err_msg(), "is not a host name or address"));
