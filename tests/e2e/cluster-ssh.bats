@@ -51,15 +51,6 @@ teardown_file() {
 	lab_down
 }
 
-setup() {
-	harness_test_setup
-	chmod 755 "$TEST_TMP"
-}
-
-teardown() {
-	harness_test_teardown
-}
-
 # h1 ARGS...: the docker CLI on lab host h1's dockerd (its socket, not ssh).
 h1() {
 	docker -H "unix://$WHARF_LAB_DIR/h1/d.sock" "$@"

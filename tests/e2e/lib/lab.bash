@@ -4,6 +4,17 @@
 # never meet. After lab_up: NET, MANAGER (this host's lab address), H1, H2 (of a lab of two)
 # and REGISTRY (MANAGER:5000) are exported.
 
+# setup/teardown of a cluster file's tests (a file may define its own after loading this):
+# the harness's, with TEST_TMP readable by the lab's daemons.
+setup() {
+	harness_test_setup
+	chmod 755 "$TEST_TMP"
+}
+
+teardown() {
+	harness_test_teardown
+}
+
 # lab ARGS...: scripts/cluster-lab.sh with this file's lab (WHARF_LAB_DIR, WHARF_LAB_NAME).
 lab() {
 	"$WHARF_REPO/scripts/cluster-lab.sh" "$@"
