@@ -237,7 +237,7 @@ int cluster__ssh_docker(const char *host, const char *node, struct docker **out)
 	struct proc p;
 	struct tunnel *t = calloc(1, sizeof(*t));
 	struct buf base = BUF_INIT, fwd = BUF_INIT, host_url = BUF_INIT, said = BUF_INIT,
-		   last = BUF_INIT;
+		   last = BUF_INIT, owner = BUF_INIT, pids = BUF_INIT;
 	struct docker *d = NULL;
 	double deadline = clock_now_s() + TUNNEL_WAIT_S;
 	int errfd = -1, status, ret = -1;
@@ -289,13 +289,10 @@ int cluster__ssh_docker(const char *host, const char *node, struct docker **out)
 	t->pid = p.pid;
 	close(errfd);
 	errfd = -1;
-	buf_reset(&said);
-	if (buf_addf(&said, "%s/owner", t->dir.buf) < 0 ||
-	    buf_addf(&last, "%ld %ld\n", (long)getpid(), (long)t->pid) < 0 ||
-	    fs_write_atomic(said.buf, last.buf, last.len, 0600) < 0)
+	if (buf_addf(&owner, "%s/owner", t->dir.buf) < 0 ||
+	    buf_addf(&pids, "%ld %ld\n", (long)getpid(), (long)t->pid) < 0 ||
+	    fs_write_atomic(owner.buf, pids.buf, pids.len, 0600) < 0)
 		goto out;
-	buf_reset(&said);
-	buf_reset(&last);
 	for (;;) {
 		pid_t r = waitpid(t->pid, &status, WNOHANG);
 
@@ -319,20 +316,20 @@ int cluster__ssh_docker(const char *host, const char *node, struct docker **out)
 			/* ssh connected, but the node refused the forward (no dockerd there,
 			 * forwarding not allowed): no point in waiting. */
 			if (strstr(said.buf, "open failed")) {
-				err_set("the Docker of node %.12s over ssh (%s:%s): %s", node,
-					c.dest.buf, NODE_DOCKER_SOCK, said.buf);
+				err_set("cannot reach the Docker of node %.12s over ssh: "
+					"%s refused the forward to %s (is dockerd running "
+					"there, and does its sshd allow local forwards?): %s",
+					node, c.dest.buf, NODE_DOCKER_SOCK, said.buf);
 				goto out;
 			}
 		}
 		if (clock_now_s() > deadline) {
 			buf_reset(&said);
 			tunnel_said(t, &said);
-			err_set("the Docker of node %.12s over ssh (%s:%s) did not answer within "
-				"%d "
-				"s%s%s%s%s",
-				node, c.dest.buf, NODE_DOCKER_SOCK, TUNNEL_WAIT_S,
-				last.len ? ": " : "", last.buf, said.len ? "; ssh: " : "",
-				said.buf);
+			err_set("cannot reach the Docker of node %.12s over ssh: no answer on %s "
+				"from %s:" NODE_DOCKER_SOCK " within %d s (%s; ssh: %s)",
+				node, t->sock.buf, c.dest.buf, TUNNEL_WAIT_S,
+				last.len ? last.buf : "no socket", said.len ? said.buf : "nothing");
 			goto out;
 		}
 		usleep(50 * 1000);
@@ -351,5 +348,7 @@ out:
 	buf_release(&host_url);
 	buf_release(&said);
 	buf_release(&last);
+	buf_release(&owner);
+	buf_release(&pids);
 	return ret;
 }
