@@ -272,7 +272,7 @@ struct deploy_usage {
 	char node[64]; /* a swarm task's node (hostname); "" on docker-local */
 	struct docker_stats st;
 	int restarts;    /* by the restart policy */
-	char error[256]; /* not "": it could not be measured (st is 0), and why; name ""
+	char error[320]; /* not "": it could not be measured (st is 0), and why; name ""
 	                  * when the app's processes could not even be listed */
 };
 /* The running processes of every app in apps (an array of names), each app's in

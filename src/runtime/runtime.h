@@ -313,7 +313,7 @@ struct sched_state {
 struct sched_stats {
 	struct docker_stats st;
 	int ok;        /* 1 measured; 0 it went away; -1 it could not be read: why */
-	char why[256]; /* ok -1: the reason (swarm: its node's Docker cannot be reached) */
+	char why[320]; /* ok -1: the reason (swarm: its node's Docker cannot be reached) */
 };
 
 struct scheduler;

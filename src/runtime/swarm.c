@@ -22,7 +22,7 @@ struct swarm_node {
 	char id[72];
 	struct docker *d;
 	struct scheduler *sched; /* NULL: not reached, why says why */
-	char why[256];
+	char why[320];
 };
 
 struct swarm {
@@ -922,7 +922,7 @@ static int node_scheduler(struct swarm *sw, const char *node_id, struct schedule
 struct node_stats {
 	char node_id[72], hostname[128];
 	struct scheduler *sched; /* NULL: the node was not reached: why */
-	char why[256];
+	char why[320];
 	const char **cids; /* container ids */
 	size_t *idx;       /* their indexes in the caller's ids */
 	size_t n;
@@ -1030,7 +1030,7 @@ static int swarm_stats(struct scheduler *s, const char *const *ids, size_t n, in
 				continue;
 			}
 			o->ok = -1;
-			snprintf(o->why, sizeof(o->why), "node %.60s: %.180s", jobs[k].hostname,
+			snprintf(o->why, sizeof(o->why), "node %.60s: %.250s", jobs[k].hostname,
 				 jobs[k].why);
 		}
 	ret = 0;
