@@ -229,9 +229,9 @@ local_containers() {
 	assert_output --partial "node="
 }
 
-# The lab host (h1 or h2) that runs a task of the app, from ps:stats' JSON.
+# The lab host (h1 or h2) that runs a task of the app, from ps:top's JSON.
 lab_node_of_task() {
-	wharf ps:stats "$APP" --format json | jq -r '[.[].node | select(. == "h1" or . == "h2")][0] // empty'
+	wharf ps:top "$APP" --format json | jq -r '[.[].node | select(. == "h1" or . == "h2")][0] // empty'
 }
 
 @test "ps:stats and ps:top read every task on the node that runs it" {
@@ -248,10 +248,6 @@ lab_node_of_task() {
 		<<<"$json")" = "$(jq length <<<"$json")" ]
 	[ "$(jq '[.[] | select(has("error"))] | length' <<<"$json")" = 0 ]
 	jq -e --arg m "$manager" '[.[].node] | index("h1") and index("h2") and index($m)' <<<"$json"
-	run wharf ps:stats "$APP"
-	assert_success
-	assert_output --regexp "CONTAINER +TYPE .* RESTARTS NODE"
-	assert_output --regexp "wharf-$APP-web-v[0-9]+[ab]-[0-9a-f]{4}\.[1-9] +web .* h1"
 	# ps:top: the app's process in a task on a lab host, read through that host's Docker.
 	run wharf ps:top "$APP" --format json
 	assert_success
@@ -276,7 +272,7 @@ lab_node_of_task() {
 	assert_success
 	assert_output --regexp "start +web +wharf-$APP-web-.*  on h[12]"
 	assert_output --regexp "service-create web +wharf-$APP-web-"
-	run wharf ps:events "$APP" --since 1s-ago
+	run wharf ps:events "$APP" --since 1s
 	assert_success
 	assert_output --partial "no exits, restarts or starts since"
 }
@@ -297,18 +293,20 @@ lab_node_of_task() {
 	mv "$sock.off" "$sock"
 	printf '%s\n' "$stats" "$top" "$events"
 	[ "$rc" = 0 ]
-	# Its tasks are named with the reason; the others are measured.
+	# Its tasks are named with the reason; the others are measured, with their node.
 	[[ "$stats" == *"could not be read: node $node: "*"d.sock"* ]]
-	[ "$(grep -c "^wharf-$APP-web-.* web " <<<"$stats" || true)" -ge 1 ]
+	grep -E "^CONTAINER +TYPE .* RESTARTS NODE$" <<<"$stats"
+	grep -E "^wharf-$APP-web-v[0-9]+[ab]-[0-9a-f]{4}\.[1-9] +web .* [^ ]+$" <<<"$stats"
 	jq -e --arg n "$node" '[.[] | select(has("error"))] | length >= 1 and
 		all(.error | startswith("node " + $n + ": "))' <<<"$stats_json"
 	jq -e '[.[] | select(has("error") | not) | select(.memory_usage > 0)] | length >= 1' <<<"$stats_json"
 	[[ "$top" == *"on $node could not be read"* && "$top" == *"busybox httpd"* ]]
 	[[ "$events" == *"events of node $node could not be read"* && "$events" == *" start "* ]]
 	# Back: every task read again.
-	run wharf ps:stats "$APP" --format json
+	run wharf ps:top "$APP" --format json
 	assert_success
 	[ "$(jq '[.[] | select(has("error"))] | length' <<<"$output")" = 0 ]
+	jq -e --arg n "$node" 'any(.node == $n)' <<<"$output"
 }
 
 @test "apps:destroy removes the services and the registry's manifests of the app" {
