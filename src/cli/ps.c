@@ -612,11 +612,11 @@ int cmd_ps_top(int argc, char **argv)
 				err_set("out of memory");
 				goto out;
 			}
-		} else if (p->node[0]) {
-			say_section("%s (%s) on %s", p->name, p->type, p->node);
-			top_print(top);
 		} else {
-			say_section("%s (%s)", p->name, p->type);
+			if (p->node[0]) /* a swarm task: where it runs */
+				say_section("%s (%s) on %s", p->name, p->type, p->node);
+			else
+				say_section("%s (%s)", p->name, p->type);
 			top_print(top);
 		}
 		json_decref(top);

@@ -248,6 +248,11 @@ lab_node_of_task() {
 		<<<"$json")" = "$(jq length <<<"$json")" ]
 	[ "$(jq '[.[] | select(has("error"))] | length' <<<"$json")" = 0 ]
 	jq -e --arg m "$manager" '[.[].node] | index("h1") and index("h2") and index($m)' <<<"$json"
+	# The metrics page has the same tasks.
+	run wharf metrics
+	assert_success
+	[ "$(grep -c "^wharf_container_memory_bytes{app=\"$APP\",process=\"web\",container=\"wharf-$APP-web-" \
+		<<<"$output")" = "$(jq length <<<"$json")" ]
 	# ps:top: the app's process in a task on a lab host, read through that host's Docker.
 	run wharf ps:top "$APP" --format json
 	assert_success
