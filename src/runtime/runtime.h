@@ -69,6 +69,10 @@ int router_client_delete(const char *app);
  * API and is checked: a field missing or of the wrong type, a slot or port out of
  * range, an address that is not IPv4 skips that task, never more. */
 
+/* 1 when a TCP socket binds port on every IPv4 address of this host now (nothing
+ * listens there). */
+int runtime_port_bindable(int port);
+
 #define SWARM_PORT_BASE_MIN 1100 /* ports 11001..19999: the task in slot S of the */
 #define SWARM_PORT_BASE_MAX 1999 /* service with base P listens on P*10+S */
 #define SWARM_SLOT_MAX      9
