@@ -86,6 +86,20 @@ int deploy__is_swarm(struct scheduler *s)
 	return s && !strcmp(s->ops->name, "swarm");
 }
 
+/* 1 when no port of base P (P*10+1 .. P*10+9) is taken on this host, the manager, which
+ * runs tasks too: something else listening there (another program, or the swarm tasks of
+ * another wharf on this machine) would make the tasks that get it fail to bind. The other
+ * nodes cannot be looked at from here. */
+static int base_free_here(int p)
+{
+	int slot;
+
+	for (slot = 1; slot <= SCHED_SWARM_REPLICAS_MAX; slot++)
+		if (!runtime_port_bindable(p * 10 + slot))
+			return 0;
+	return 1;
+}
+
 /* The port bases of app (stored in appobj, which the caller saves): kept when it has
  * two, else the two lowest no other app holds, under a lock of all wharf's. */
 static int port_bases(const char *app, json_t *appobj, int bases[2])
@@ -125,7 +139,7 @@ static int port_bases(const char *app, json_t *appobj, int bases[2])
 	}
 	for (p = PORT_BASE_MIN; p <= PORT_BASE_MAX && n < 2; p++) {
 		snprintf(key, sizeof(key), "%d", p);
-		if (!json_object_get(used, key))
+		if (!json_object_get(used, key) && base_free_here(p))
 			bases[n++] = p;
 	}
 	if (n < 2) {

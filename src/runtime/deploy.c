@@ -38,7 +38,7 @@ static void port_range(int *lo, int *hi)
 	}
 }
 
-static int port_bindable(int port)
+int runtime_port_bindable(int port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
@@ -99,7 +99,7 @@ static int pick_port(struct docker *d, int *port)
 	start = rand() % span;
 	for (i = 0; i < span; i++) {
 		int p = lo + (start + i) % span;
-		if (!port_in_use(all, p) && port_bindable(p)) {
+		if (!port_in_use(all, p) && runtime_port_bindable(p)) {
 			*port = p;
 			ret = 0;
 			goto out;
