@@ -70,8 +70,19 @@ nodes_served() {
 
 @test "a push deploys the app as a service pinned to its digest in the registry; it serves" {
 	make_swarm_app "$TEST_TMP/app"
+	# Something of another program listens on a port of the first base (1100) on this host,
+	# the manager: the app's bases pass it over.
+	python3 -c 'import socket, time
+s = socket.socket(); s.bind(("0.0.0.0", 11005)); s.listen(1); time.sleep(120)' &
+	local squatter=$!
+	squatting() { (exec 3<>/dev/tcp/127.0.0.1/11005) 2>/dev/null; }
+	eventually 10 squatting
 	run git_push_app "$TEST_TMP/app" "$APP"
+	kill "$squatter"
 	assert_success
+	run jq -c .swarm_ports "$WHARF_ROOT/apps/$APP/app.json"
+	assert_output --regexp '^\[1[1-9][0-9][0-9],1[1-9][0-9][0-9]\]$'
+	refute_output --partial 1100
 	assert_output --partial "Pushing the image to the cluster's registry"
 	assert_output --partial "$REGISTRY/wharf/$APP@sha256:"
 	assert_output --partial "Switching the router to 1 task on the swarm"
