@@ -16,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -631,10 +632,14 @@ int cluster_registry_stop(void)
 	if (pid <= 0)
 		return 0;
 	kill(pid, SIGTERM);
-	for (i = 0; i < 100 && kill(pid, 0) == 0; i++)
+	/* Reaped when it is our child (one the garbage collection started): a zombie
+	 * would pass for a registry that still runs. */
+	for (i = 0; i < 100 && waitpid(pid, NULL, WNOHANG) <= 0 && kill(pid, 0) == 0; i++)
 		usleep(100 * 1000);
-	if (kill(pid, 0) == 0)
+	if (kill(pid, 0) == 0) {
 		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0); /* ours: at once; else ECHILD */
+	}
 	return 0;
 }
 
