@@ -292,6 +292,7 @@ regc_bytes() {
 	run wharf cluster:gc
 	assert_success
 	assert_output --regexp "Freed [0-9.]+ [KM]B and [1-9][0-9]* blobs?: the registry's storage went from"
+	printf '%s\n' "$output" | sed -n 's/^ *\([0-9]* blobs marked\)/cluster:gc: \1/p; s/^-----> Freed/cluster:gc: freed/p' >&3
 	[ "$(regc_bytes)" -lt $((before - 250000)) ]
 	run app_url_get "$app"
 	assert_output --partial "greeting=b"
