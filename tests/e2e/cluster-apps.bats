@@ -289,8 +289,10 @@ regc_bytes() {
 		"https://$REGISTRY/v2/wharf/$app/manifests/$digest"
 	[ "$(regc_status "$app" 1)" = 404 ]
 	before=$(regc_bytes)
+	local t0=$EPOCHREALTIME
 	run wharf cluster:gc
 	assert_success
+	awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "cluster:gc took %.2f s\n", a - b }' >&3
 	assert_output --regexp "Freed [0-9.]+ [KM]B and [1-9][0-9]* blobs?: the registry's storage went from"
 	printf '%s\n' "$output" | sed -n 's/^ *\([0-9]* blobs marked\)/cluster:gc: \1/p; s/^-----> Freed/cluster:gc: freed/p' >&3
 	[ "$(regc_bytes)" -lt $((before - 250000)) ]
