@@ -6,6 +6,7 @@
 #include "internal.h"
 #include "cluster/cluster.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +22,23 @@
  * deploy's, so one app cannot hold the loop for long. */
 #define SYNC_DEADLINE_MS 10000
 #define SYNC_DRAIN_MS    10000
+/* Apps are synced by a pool of workers, so one app's slow PUT (a check, a drain)
+ * holds back neither the other apps nor the next rounds: an app still being synced
+ * is left out of the rounds that come meanwhile. */
+#define SYNC_WORKERS     4
 
 struct sync {
 	struct deploy_sync_opts o;
-	struct docker *d;
-	json_t *backoff; /* target -> until (ms, monotonic) */
-	json_t *notes;   /* app -> the last line said about it that was no change */
+	pthread_mutex_t mu;  /* guards what follows */
+	pthread_cond_t work; /* the queue has a job, or stop */
+	pthread_cond_t idle; /* the queue is empty and no worker syncs */
+	json_t *backoff;     /* target -> until (ms, monotonic) */
+	json_t *notes;       /* app -> the last line said about it that was no change */
+	json_t *queue;       /* apps waiting for a worker: [{"app", "doc"}] */
+	json_t *busy;        /* app -> true while queued or synced */
+	size_t active;       /* workers syncing an app */
+	int stop;
+	struct docker *d[SYNC_WORKERS]; /* each worker's own, kept between rounds */
 };
 
 static long long now_ms(void)
@@ -54,18 +66,39 @@ static void stamp(char *out, size_t size)
  * round, only when it changes. text NULL: the app is in sync (forget the note). */
 static void note(struct sync *s, const char *app, const char *text)
 {
-	const char *last = json_str(s->notes, app, NULL);
+	const char *last;
 	char t[32];
 
+	pthread_mutex_lock(&s->mu);
+	last = json_str(s->notes, app, NULL);
 	if (!text) {
 		json_object_del(s->notes, app);
-		return;
+	} else if (!last || strcmp(last, text)) {
+		json_object_set_new(s->notes, app, json_string(text));
+		stamp(t, sizeof(t));
+		say_warn("%s %s: %s", t, app, text);
 	}
-	if (last && !strcmp(last, text))
-		return;
-	json_object_set_new(s->notes, app, json_string(text));
-	stamp(t, sizeof(t));
-	say_warn("%s %s: %s", t, app, text);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* 1 when target failed the router's check lately and waits before it is offered again. */
+static int backing_off(struct sync *s, const char *target)
+{
+	json_t *until;
+	int r;
+
+	pthread_mutex_lock(&s->mu);
+	until = json_object_get(s->backoff, target);
+	r = until && json_integer_value(until) > now_ms();
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+static void back_off(struct sync *s, const char *target)
+{
+	pthread_mutex_lock(&s->mu);
+	json_object_set_new(s->backoff, target, json_integer(now_ms() + SYNC_BACKOFF_MS));
+	pthread_mutex_unlock(&s->mu);
 }
 
 static const struct swarm_task *task_at(const struct swarm_tasks *st, const char *target)
@@ -166,10 +199,9 @@ static int probe_tasks(struct sync *s, const struct swarm_tasks *st, const json_
 	}
 	for (i = 0; i < st->n; i++) {
 		const char *t = st->v[i].target;
-		json_t *until = json_object_get(s->backoff, t);
 		if (!st->v[i].serves || (n && !strcmp(cand[n - 1], t)))
 			continue;
-		if (until && json_integer_value(until) > now_ms() && !json_array_has_str(cur, t))
+		if (!json_array_has_str(cur, t) && backing_off(s, t))
 			continue;
 		cand[n++] = t;
 	}
@@ -245,8 +277,7 @@ static int apply(struct sync *s, const char *app, const json_t *route, const jso
 	if (put_route(app, route, serving, appdoc, checks) < 0) {
 		/* The router kept what it had: the new tasks wait a while. */
 		json_array_foreach(added, i, v)
-			json_object_set_new(s->backoff, json_string_value(v),
-					    json_integer(now_ms() + SYNC_BACKOFF_MS));
+			back_off(s, json_string_value(v));
 		goto out;
 	}
 	say_change(app, added, removed, st, unreachable);
@@ -259,8 +290,8 @@ out:
 	return ret;
 }
 
-/* One app's turn, under its lock. */
-static int sync_locked(struct sync *s, const char *app, const json_t *appdoc)
+/* One app's turn, under its lock, on the worker's Docker handle *d. */
+static int sync_locked(struct sync *s, struct docker **d, const char *app, const json_t *appdoc)
 {
 	json_t *route = NULL, *cur = NULL, *services = NULL, *tasks = NULL, *nodes = NULL;
 	json_t *serving = json_array(), *unreachable = json_array(), *rels = NULL;
@@ -281,11 +312,11 @@ static int sync_locked(struct sync *s, const char *app, const json_t *appdoc)
 		ret = 0;
 		goto out;
 	}
-	if (!s->d && docker_new(&s->d, NULL) < 0)
+	if (!*d && docker_new(d, NULL) < 0)
 		goto out;
-	if (runtime_swarm_fetch(s->d, app, &services, &tasks, &nodes) < 0) {
-		docker_free(s->d); /* the next round connects again */
-		s->d = NULL;
+	if (runtime_swarm_fetch(*d, app, &services, &tasks, &nodes) < 0) {
+		docker_free(*d); /* the next round connects again */
+		*d = NULL;
 		goto out;
 	}
 	if (swarm_route_tasks(&st, services, tasks, nodes, wharf_root(), app, base) < 0 ||
@@ -322,37 +353,76 @@ out:
 	return ret;
 }
 
-static void sync_app(struct sync *s, const char *app, const json_t *global)
+static void sync_app(struct sync *s, struct docker **d, const char *app, const json_t *doc)
 {
 	struct lock l = LOCK_INIT;
-	json_t *doc = NULL;
 	int r;
 
-	if (app_load(app, &doc) < 0) {
-		note(s, app, err_msg());
-		return;
-	}
-	if (strcmp(app_scheduler(doc, global), "swarm") != 0)
-		goto out;
 	/* A deploy holds the app (or waits for it): it decides the route; this app
 	 * waits for the next round. */
 	if ((r = app_lock_try(&l, app)) < 0)
 		note(s, app, err_msg());
-	else if (r == 1 && sync_locked(s, app, doc) < 0)
+	else if (r == 1 && sync_locked(s, d, app, doc) < 0)
 		note(s, app, err_msg());
 	lock_release(&l);
-out:
-	json_decref(doc);
 }
 
+/* A worker: syncs the queue's apps, one at a time, until stop. */
+static void *worker(void *arg)
+{
+	struct sync *s = ((void **)arg)[0];
+	struct docker **d = ((void **)arg)[1];
+	json_t *job;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->stop && !json_array_size(s->queue))
+			pthread_cond_wait(&s->work, &s->mu);
+		if (!json_array_size(s->queue))
+			break;
+		job = json_incref(json_array_get(s->queue, 0));
+		json_array_remove(s->queue, 0);
+		s->active++;
+		pthread_mutex_unlock(&s->mu);
+		sync_app(s, d, json_str(job, "app", ""), json_object_get(job, "doc"));
+		pthread_mutex_lock(&s->mu);
+		json_object_del(s->busy, json_str(job, "app", ""));
+		json_decref(job);
+		if (!--s->active && !json_array_size(s->queue))
+			pthread_cond_broadcast(&s->idle);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Queues app (with its document) unless it is queued or synced already. */
+static int enqueue(struct sync *s, const char *app, json_t *doc)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&s->mu);
+	if (!json_object_get(s->busy, app)) {
+		if (json_object_set_new(s->busy, app, json_true()) < 0 ||
+		    json_array_append_new(s->queue,
+					  json_pack("{s:s,s:O}", "app", app, "doc", doc)) < 0)
+			ret = err_set("out of memory");
+		else
+			pthread_cond_signal(&s->work);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return ret;
+}
+
+/* One round: every swarm app not still being synced goes to the workers. */
 static int sync_round(struct sync *s)
 {
-	json_t *apps = NULL, *global = NULL, *running, *v;
+	json_t *apps = NULL, *global = NULL, *doc = NULL, *running, *v;
 	const char *k;
 	size_t i;
 	int ret = -1;
 
 	/* Backoffs that ran out are forgotten: the table holds only those that run. */
+	pthread_mutex_lock(&s->mu);
 	if ((running = json_object())) {
 		json_object_foreach(s->backoff, k, v)
 			if (json_integer_value(v) > now_ms())
@@ -360,15 +430,35 @@ static int sync_round(struct sync *s)
 		json_decref(s->backoff);
 		s->backoff = running;
 	}
+	pthread_mutex_unlock(&s->mu);
 	if (app_list(&apps) < 0 || app_global_load(&global) < 0)
 		goto out;
-	json_array_foreach(apps, i, v)
-		sync_app(s, json_string_value(v), global);
+	json_array_foreach(apps, i, v) {
+		const char *app = json_string_value(v);
+		if (app_load(app, &doc) < 0) {
+			note(s, app, err_msg());
+			continue;
+		}
+		if (!strcmp(app_scheduler(doc, global), "swarm") && enqueue(s, app, doc) < 0)
+			goto out;
+		json_decref(doc);
+		doc = NULL;
+	}
 	ret = 0;
 out:
+	json_decref(doc);
 	json_decref(apps);
 	json_decref(global);
 	return ret;
+}
+
+/* Waits until the workers have synced every queued app. */
+static void wait_idle(struct sync *s)
+{
+	pthread_mutex_lock(&s->mu);
+	while (s->active || json_array_size(s->queue))
+		pthread_cond_wait(&s->idle, &s->mu);
+	pthread_mutex_unlock(&s->mu);
 }
 
 /* One loop per wharf: 1 when this process holds <root>/cluster/sync.lock, 0 when
@@ -388,7 +478,9 @@ int deploy_swarm_sync(const struct deploy_sync_opts *o)
 {
 	struct lock one = LOCK_INIT;
 	struct sync s = { 0 };
-	int r, ret = -1;
+	pthread_t th[SYNC_WORKERS];
+	void *args[SYNC_WORKERS][2];
+	int r, nw = 0, ret = -1;
 
 	if (!o->once && (r = sync_singleton(&one)) <= 0)
 		return r;
@@ -397,10 +489,25 @@ int deploy_swarm_sync(const struct deploy_sync_opts *o)
 		s.o.interval_ms = 1000;
 	if (s.o.probe_timeout_ms <= 0)
 		s.o.probe_timeout_ms = 300;
+	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.work, NULL);
+	pthread_cond_init(&s.idle, NULL);
 	s.backoff = json_object();
 	s.notes = json_object();
-	if (!s.backoff || !s.notes) {
+	s.queue = json_array();
+	s.busy = json_object();
+	if (!s.backoff || !s.notes || !s.queue || !s.busy) {
 		err_set("out of memory");
+		goto out;
+	}
+	for (nw = 0; nw < SYNC_WORKERS; nw++) {
+		args[nw][0] = &s;
+		args[nw][1] = &s.d[nw];
+		if (pthread_create(&th[nw], NULL, worker, args[nw]) != 0)
+			break; /* fewer workers share the apps */
+	}
+	if (!nw) {
+		err_set("cannot start the sync's workers");
 		goto out;
 	}
 	for (;;) {
@@ -410,16 +517,31 @@ int deploy_swarm_sync(const struct deploy_sync_opts *o)
 				goto out;
 			say_warn("cluster:sync: %s", err_msg());
 		}
-		if (s.o.once)
+		if (s.o.once) {
+			wait_idle(&s);
 			break;
+		}
 		if ((left = start + s.o.interval_ms - now_ms()) > 0)
 			usleep((useconds_t)left * 1000);
 	}
 	ret = 0;
 out:
-	docker_free(s.d);
+	pthread_mutex_lock(&s.mu);
+	s.stop = 1;
+	json_array_clear(s.queue);
+	pthread_cond_broadcast(&s.work);
+	pthread_mutex_unlock(&s.mu);
+	while (nw > 0)
+		pthread_join(th[--nw], NULL);
+	for (r = 0; r < SYNC_WORKERS; r++)
+		docker_free(s.d[r]);
 	json_decref(s.backoff);
 	json_decref(s.notes);
+	json_decref(s.queue);
+	json_decref(s.busy);
+	pthread_cond_destroy(&s.work);
+	pthread_cond_destroy(&s.idle);
+	pthread_mutex_destroy(&s.mu);
 	lock_release(&one);
 	return ret;
 }

@@ -53,12 +53,6 @@ int swarm_route_port_base(const json_t *targets)
 	return base;
 }
 
-/* obj.a.b as a string, or NULL. */
-static const char *str2(const json_t *obj, const char *a, const char *b)
-{
-	return json_str(json_object_get(obj, a), b, NULL);
-}
-
 /* 1 when label key of the service (Spec.Labels) is the string want. */
 static int label_is(const json_t *svc, const char *key, const char *want)
 {
@@ -77,55 +71,36 @@ static int service_matches(const json_t *svc, const char *root, const char *app,
 	       label_is(svc, DOCKER_LABEL_PORT_BASE, base);
 }
 
-static const json_t *node_find(const json_t *nodes, const char *id)
-{
-	size_t i;
-	json_t *n;
-
-	json_array_foreach(nodes, i, n)
-		if (json_is_object(n) && !strcmp(json_str(n, "ID", ""), id))
-			return n;
-	return NULL;
-}
-
-/* Fills t from one task of a matching service; 0 when the task has no target. */
+/* Fills t from one task of a matching service (read by docker_task_read(), which
+ * takes its node's address from nodes); 0 when the task has no target. */
 static int task_read(struct swarm_task *t, const json_t *task, const json_t *nodes, int base)
 {
-	const char *id = json_str(task, "ID", NULL), *nid = json_str(task, "NodeID", NULL);
-	const char *state = str2(task, "Status", "State"),
-		   *want = json_str(task, "DesiredState", NULL);
-	const char *host, *nstate;
-	const json_t *node;
 	json_t *slot = json_object_get(task, "Slot");
-	struct buf addr = BUF_INIT;
-	int ok = 0;
+	struct docker_task d;
 
-	/* A task not yet given a node, or with any field missing or absurd, is not one
-	 * the router can reach. */
-	if (!id || !*id || strlen(id) >= sizeof(t->id) || !nid || !*nid || !state || !want ||
-	    !json_is_integer(slot) || json_integer_value(slot) < 1 ||
-	    json_integer_value(slot) > SWARM_SLOT_MAX || !(node = node_find(nodes, nid)) ||
-	    docker_node_addr(node, &addr) < 0)
-		goto out;
+	docker_task_read(task, nodes, &d);
+	/* A task not yet given a node, or with any field missing or absurd (an id too
+	 * long to keep whole, a slot out of range, a node not listed or without an IPv4
+	 * address), is not one the router can reach. */
+	if (!d.id[0] || strlen(json_str(task, "ID", "")) >= sizeof(t->id) || !d.node_id[0] ||
+	    !d.state[0] || !d.desired[0] || !json_is_integer(slot) ||
+	    json_integer_value(slot) < 1 || json_integer_value(slot) > SWARM_SLOT_MAX || !d.addr[0])
+		return 0;
 	memset(t, 0, sizeof(*t));
-	t->slot = (int)json_integer_value(slot);
-	snprintf(t->target, sizeof(t->target), "%s:%d", addr.buf, base * 10 + t->slot);
-	snprintf(t->id, sizeof(t->id), "%s", id);
-	host = str2(node, "Description", "Hostname");
-	snprintf(t->node, sizeof(t->node), "%.71s", host && *host ? host : nid);
-	nstate = str2(node, "Status", "State");
-	if (strcmp(state, "running") != 0)
-		snprintf(t->why, sizeof(t->why), "task %.30s", state);
-	else if (strcmp(want, "running") != 0)
-		snprintf(t->why, sizeof(t->why), "desired %.30s", want);
-	else if (!nstate || strcmp(nstate, "ready") != 0)
-		snprintf(t->why, sizeof(t->why), "node %.30s", nstate ? nstate : "unknown");
+	t->slot = d.slot;
+	snprintf(t->target, sizeof(t->target), "%s:%d", d.addr, base * 10 + t->slot);
+	snprintf(t->id, sizeof(t->id), "%s", d.id);
+	snprintf(t->node, sizeof(t->node), "%.71s", d.hostname[0] ? d.hostname : d.node_id);
+	if (strcmp(d.state, "running") != 0)
+		snprintf(t->why, sizeof(t->why), "task %.30s", d.state);
+	else if (strcmp(d.desired, "running") != 0)
+		snprintf(t->why, sizeof(t->why), "desired %.30s", d.desired);
+	else if (strcmp(d.node_state, "ready") != 0)
+		snprintf(t->why, sizeof(t->why), "node %.30s",
+			 d.node_state[0] ? d.node_state : "unknown");
 	else
 		t->serves = 1;
-	ok = 1;
-out:
-	buf_release(&addr);
-	return ok;
+	return 1;
 }
 
 static int task_cmp(const void *a, const void *b)
