@@ -680,49 +680,30 @@ int cluster_registry_lock(struct lock *l, int exclusive, const char *waiting_msg
 {
 	struct cluster_state st = CLUSTER_STATE_INIT;
 	struct buf path = BUF_INIT;
-	int fd = -1, op = exclusive ? LOCK_EX : LOCK_SH, waited = 0, ret = -1;
+	int waited = -1;
 
-	if (cluster_path(&path, "registry/gc.lock") < 0)
+	if (cluster_path(&path, "registry/gc.lock") < 0 ||
+	    (waited = lock_take_mode(l, path.buf, !exclusive, waiting_msg)) < 0)
 		goto out;
-	if ((fd = open(path.buf, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-		err_set_errno("cannot open lock file '%s'", path.buf);
-		goto out;
-	}
-	if (flock(fd, op | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK) {
-			err_set_errno("cannot lock '%s'", path.buf);
-			goto out;
-		}
-		if (waiting_msg)
-			say_step("%s", waiting_msg);
-		waited = 1;
-		while (flock(fd, op) < 0)
-			if (errno != EINTR) {
-				err_set_errno("cannot lock '%s'", path.buf);
-				goto out;
-			}
-	}
 	/* A garbage collection that died (killed, the host rebooted mid-way) left the
 	 * registry read-only: nobody collects while we hold the lock, so it is made
 	 * writable again, under the exclusive lock so two pushes do not both restart it
 	 * (flock converts by dropping first: no deadlock between two converting). */
 	if (!exclusive && registry_readonly()) {
-		if (flock(fd, LOCK_EX) < 0 || cluster_load(&st) < 0 ||
+		if (flock(l->fd, LOCK_EX) < 0 || cluster_load(&st) < 0 ||
 		    (registry_readonly() && registry_restart(&st, "config.yml") < 0) ||
-		    flock(fd, LOCK_SH) < 0) {
+		    flock(l->fd, LOCK_SH) < 0) {
+			if (!*err_msg())
+				err_set_errno("flock");
 			err_prefix("the registry was left read-only and cannot be made writable");
-			goto out;
+			lock_release(l);
+			waited = -1;
 		}
 	}
-	l->fd = fd;
-	fd = -1;
-	ret = waited;
 out:
-	if (fd >= 0)
-		close(fd);
 	cluster_state_release(&st);
 	buf_release(&path);
-	return ret;
+	return waited;
 }
 
 /* Bytes and blobs under the registry's storage. */
