@@ -299,6 +299,51 @@ out:
 	return ret;
 }
 
+int docker_image_has_file(struct docker *d, const char *image, const json_t *labels,
+			  const char *path, int *has)
+{
+	struct buf p = BUF_INIT;
+	json_t *body, *reply = NULL;
+	const char *id;
+	long status = 0;
+	int ret = -1;
+
+	*has = 0;
+	if (!path || path[0] != '/')
+		return err_set("a path in an image must be absolute");
+	/* Created, never started: nothing runs, and no network is made for it. */
+	body = json_pack("{s:s, s:O, s:b, s:[s], s:{s:s}}", "Image", image, "Labels", labels,
+			 "NetworkDisabled", 1, "Entrypoint", path, "HostConfig", "NetworkMode",
+			 "none");
+	if (!body) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (docker_call(d, "POST", "/containers/create", body, &reply, NULL) < 0)
+		goto out;
+	if (!(id = json_str(reply, "Id", NULL))) {
+		err_set("Docker created a container without an id");
+		goto out;
+	}
+	if (docker__container_path(&p, id, "/archive?path=") < 0 || docker_urlencode(&p, path) < 0)
+		goto rm;
+	if (docker_call(d, "HEAD", p.buf, NULL, NULL, &status) == 0)
+		*has = 1;
+	else if (status == 404)
+		err_clear(); /* handled: no such file */
+	else
+		goto rm;
+	ret = 0;
+rm:
+	if (docker_container_remove(d, id, 1) < 0 && ret == 0)
+		ret = -1;
+out:
+	json_decref(body);
+	json_decref(reply);
+	buf_release(&p);
+	return ret;
+}
+
 int docker_container_commit(struct docker *d, const char *id, const char *repo, const char *tag,
 			    const json_t *config, struct buf *image_id)
 {

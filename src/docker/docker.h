@@ -149,6 +149,10 @@ int docker_container_inspect(struct docker *d, const char *id, json_t **out);
 /* Lists containers (all states when all != 0) carrying every "key=value" label
  * of the NULL-terminated labels array. *out is a JSON array; caller decrefs. */
 int docker_container_list(struct docker *d, const char **labels, int all, json_t **out);
+/* *has = 1 when image has a file at path (a container created from it, never started,
+ * labelled labels, is looked into and removed). */
+int docker_image_has_file(struct docker *d, const char *image, const json_t *labels,
+			  const char *path, int *has);
 /* Extracts the tar read from tar_fd (a regular file: its length is sent) into the
  * container's directory path, which must exist (PUT /containers/{id}/archive).
  * Works on a created container that has not started. */

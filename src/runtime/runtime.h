@@ -398,6 +398,14 @@ int runtime_swarm_service_name(struct buf *out, const char *app, const char *typ
 int runtime_swarm_service_spec(json_t **out, const struct deploy_req *req, const char *type,
 			       const json_t *cmd, long replicas, int base, const char *name);
 
+/* Swarm 20.10's ContainerSpec has no no-new-privileges: a task's command runs under
+ * `setpriv --no-new-privs` from its image instead. */
+#define SWARM_SETPRIV "/usr/bin/setpriv"
+/* Makes spec's task run SWARM_SETPRIV --no-new-privs -- <image Entrypoint> with Args the
+ * process type's command, else the image's Cmd (image_config: the image's Config, whose
+ * Entrypoint and Cmd are arrays of strings or null). Pure. */
+int runtime_swarm_spec_nnp(json_t *spec, const json_t *image_config);
+
 /* Thin wrappers over s->ops, so callers read as verbs. */
 int scheduler_deploy(struct scheduler *s, const struct deploy_req *req);
 int scheduler_scale(struct scheduler *s, const struct deploy_req *req);

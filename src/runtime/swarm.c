@@ -16,9 +16,9 @@
 #define SWARM_REPLICAS_MAX SCHED_SWARM_REPLICAS_MAX
 
 struct swarm {
-	struct scheduler s;      /* first: a struct scheduler * is a struct swarm * */
-	struct docker *d;        /* the manager's */
-	struct scheduler *local; /* docker-local on d: one-offs, the release phase, images */
+	struct scheduler s;            /* first: a struct scheduler * is a struct swarm * */
+	struct docker *d;              /* the manager's */
+	struct scheduler *local;       /* docker-local on d: one-offs, the release phase, images */
 	swarm_node_open_fn *node_open; /* another node's dockerd; may be NULL */
 	void *node_data;
 };
@@ -161,7 +161,8 @@ int runtime_swarm_service_spec(json_t **out, const struct deploy_req *req, const
 		goto out;
 	/* What docker-local gives every container, where Swarm's ContainerSpec has it
 	 * (API 1.41): Init, the capabilities, the pids limit, the log rotation. Swarm
-	 * 20.10 has no no-new-privileges for tasks (docs/cluster.md). */
+	 * 20.10 has no no-new-privileges for tasks: runtime_swarm_spec_nnp() runs them
+	 * under setpriv instead. */
 	cs = json_pack("{s:s, s:O, s:O, s:b, s:I, s:[s], s:[s,s,s,s,s,s,s]}", "Image", req->image,
 		       "Labels", labels, "Env", env, "Init", 1, "StopGracePeriod",
 		       (json_int_t)grace * 1000000000, "CapabilityDrop", "ALL", "CapabilityAdd",
@@ -193,6 +194,77 @@ out:
 	json_decref(labels);
 	json_decref(env);
 	json_decref(restart);
+	return ret;
+}
+
+int runtime_swarm_spec_nnp(json_t *spec, const json_t *image_config)
+{
+	json_t *cs = json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
+	json_t *entry = json_object_get(image_config, "Entrypoint"),
+	       *cmd = json_object_get(image_config, "Cmd");
+	json_t *command = json_pack("[s,s,s]", SWARM_SETPRIV, "--no-new-privs", "--"), *v;
+	size_t i;
+	int ret = -1;
+
+	if (!json_is_object(cs) || !command) {
+		err_set("runtime_swarm_spec_nnp: no ContainerSpec");
+		goto out;
+	}
+	json_array_foreach(entry, i, v)
+		if (!json_is_string(v) || json_array_append(command, v) < 0)
+			goto bad;
+	/* An explicit Entrypoint drops the image's Cmd: Args carries it, unless the
+	 * process type has its own command there already. */
+	if (!json_object_get(cs, "Args")) {
+		json_array_foreach(cmd, i, v)
+			if (!json_is_string(v))
+				goto bad;
+		if (json_is_array(cmd) && json_object_set(cs, "Args", cmd) < 0)
+			goto bad;
+	}
+	if (json_array_size(command) == 3 && !json_array_size(json_object_get(cs, "Args"))) {
+		err_set("the image has no command to run (no ENTRYPOINT, no CMD)");
+		goto out;
+	}
+	if (json_object_set(cs, "Command", command) < 0)
+		goto bad;
+	ret = 0;
+	goto out;
+bad:
+	err_set("the image's Entrypoint or Cmd is not a list of strings");
+out:
+	json_decref(command);
+	return ret;
+}
+
+/* The config (Entrypoint, Cmd) of the release's local image when it has setpriv, so
+ * its tasks run with no-new-privileges; NULL with a warning when it has not. */
+static int nnp_image(struct swarm *sw, const struct deploy_req *req, json_t **out)
+{
+	json_t *img = NULL, *labels;
+	const char *image = req->local_image ? req->local_image : req->image;
+	int has = 0, ret = -1;
+
+	*out = NULL;
+	labels = json_pack("{s:s, s:s, s:s}", DOCKER_LABEL_MANAGED, "1", DOCKER_LABEL_ROOT,
+			   wharf_root(), DOCKER_LABEL_APP, req->app);
+	if (!labels) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (docker_image_has_file(sw->d, image, labels, SWARM_SETPRIV, &has) < 0 ||
+	    (has && docker_image_inspect(sw->d, image, &img) < 0))
+		goto out;
+	if (has)
+		*out = json_incref(json_object_get(img, "Config"));
+	else
+		say_warn("the image has no %s: its tasks run without no-new-privileges "
+			 "(docs/cluster.md)",
+			 SWARM_SETPRIV);
+	ret = 0;
+out:
+	json_decref(img);
+	json_decref(labels);
 	return ret;
 }
 
@@ -565,7 +637,8 @@ static int swarm_release_phase(struct swarm *sw, const struct deploy_req *req, c
 
 /* Creates the service of one type; its id goes to created. */
 static int create_service(struct swarm *sw, const struct deploy_req *req, const char *type,
-			  const json_t *cmd, long n, int base, int parity, json_t *created)
+			  const json_t *cmd, long n, int base, int parity, const json_t *nnp,
+			  json_t *created)
 {
 	struct buf name = BUF_INIT, id = BUF_INIT;
 	json_t *spec = NULL;
@@ -573,7 +646,8 @@ static int create_service(struct swarm *sw, const struct deploy_req *req, const 
 
 	if (runtime_swarm_service_name(&name, req->app, type, req->release, parity,
 				       (unsigned)rand()) < 0 ||
-	    runtime_swarm_service_spec(&spec, req, type, cmd, n, base, name.buf) < 0)
+	    runtime_swarm_service_spec(&spec, req, type, cmd, n, base, name.buf) < 0 ||
+	    (nnp && runtime_swarm_spec_nnp(spec, nnp) < 0))
 		goto out;
 	say_step("Starting %ld %s task%s for release %ld (service %s)", n, type, n == 1 ? "" : "s",
 		 req->release, name.buf);
@@ -618,7 +692,7 @@ static int swarm_deploy(struct scheduler *s, const struct deploy_req *req)
 {
 	struct swarm *sw = SW(s);
 	json_t *web_only = NULL, *old = NULL, *created = json_array(), *targets = json_array(),
-	       *cmd;
+	       *nnp = NULL, *cmd;
 	const json_t *procs = req->processes;
 	const char *type;
 	int wait_s = req->listen_wait_s > 0 ? req->listen_wait_s : 60;
@@ -634,7 +708,7 @@ static int swarm_deploy(struct scheduler *s, const struct deploy_req *req)
 		goto out;
 	}
 	if (check_formation(req, procs) < 0 || app_services(sw->d, req->app, &old) < 0 ||
-	    pick_base(req, old, &base, &parity) < 0)
+	    pick_base(req, old, &base, &parity) < 0 || nnp_image(sw, req, &nnp) < 0)
 		goto out;
 	cmd = json_object_get(procs, "release");
 	if (cmd && swarm_release_phase(sw, req, cmd) < 0)
@@ -646,7 +720,7 @@ static int swarm_deploy(struct scheduler *s, const struct deploy_req *req)
 		if (!strcmp(type, "web"))
 			wait_ports_free(sw->d, base, n, NULL, grace);
 		if (create_service(sw, req, type, cmd, n, !strcmp(type, "web") ? base : 0, parity,
-				   created) < 0)
+				   nnp, created) < 0)
 			goto failed;
 	}
 	/* Each type's tasks run, then each web task listens and passes its checks. */
@@ -700,6 +774,7 @@ failed : {
 }
 out:
 	json_decref(web_only);
+	json_decref(nnp);
 	json_decref(old);
 	json_decref(created);
 	json_decref(targets);

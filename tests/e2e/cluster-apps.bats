@@ -189,6 +189,13 @@ nodes_served() {
 	run wharf enter "$APP" web cat /www/index.html
 	assert_success
 	assert_output --regexp "^node=[^ ]+ greeting=$"
+	# The app's process (busybox httpd) runs with no_new_privs: Swarm 20.10 has no field for
+	# it, so the task's command runs under setpriv --no-new-privs from the image.
+	run wharf enter "$APP" web sh -c \
+		'for f in /proc/[0-9]*/status; do awk "/^Name:/ { n = \$2 } /^NoNewPrivs:/ { print n \"=\" \$2 }" "$f"; done'
+	assert_success
+	assert_output --partial "busybox=1"
+	refute_output --partial "busybox=0"
 }
 
 @test "ps:stop scales the services to 0 and drops the route; ps:start brings them back" {

@@ -138,12 +138,56 @@ static void worker_spec(void **state)
 	json_decref(cmd);
 }
 
+/* A task runs its command under setpriv --no-new-privs: the image's Entrypoint after it,
+ * the process type's command (or the image's Cmd, which an explicit Entrypoint drops) as
+ * Args. */
+static void nnp_spec(void **state)
+{
+	json_t *config = json_object(), *spec = NULL, *cs,
+	       *img = json_pack("{s:[s], s:[s,s]}", "Entrypoint", "/start", "Cmd", "web", "--fast"),
+	       *cmd = json_pack("[s,s]", "bin/worker", "-v"), *want;
+	struct deploy_req r = req_of(config, NULL);
+
+	(void)state;
+	assert_int_equal(runtime_swarm_service_spec(&spec, &r, "web", NULL, 1, 1234, "s"), 0);
+	assert_int_equal(runtime_swarm_spec_nnp(spec, img), 0);
+	cs = json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
+	want = json_pack("[s,s,s,s]", SWARM_SETPRIV, "--no-new-privs", "--", "/start");
+	assert_true(json_equal(json_object_get(cs, "Command"), want));
+	json_decref(want);
+	want = json_pack("[s,s]", "web", "--fast");
+	assert_true(json_equal(json_object_get(cs, "Args"), want));
+	json_decref(want);
+	json_decref(spec);
+	/* A Procfile command stays the Args; no Entrypoint: setpriv runs it directly. */
+	json_object_del(img, "Entrypoint");
+	assert_int_equal(runtime_swarm_service_spec(&spec, &r, "worker", cmd, 1, 0, "w"), 0);
+	assert_int_equal(runtime_swarm_spec_nnp(spec, img), 0);
+	cs = json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
+	assert_int_equal(json_array_size(json_object_get(cs, "Command")), 3);
+	assert_true(json_equal(json_object_get(cs, "Args"), cmd));
+	json_decref(spec);
+	/* Nothing to run, or an Entrypoint that is not strings: refused. */
+	json_object_del(img, "Cmd");
+	assert_int_equal(runtime_swarm_service_spec(&spec, &r, "web", NULL, 1, 1234, "s"), 0);
+	assert_int_equal(runtime_swarm_spec_nnp(spec, img), -1);
+	assert_non_null(strstr(err_msg(), "no command"));
+	json_object_set_new(img, "Entrypoint", json_pack("[i]", 3));
+	assert_int_equal(runtime_swarm_spec_nnp(spec, img), -1);
+	assert_non_null(strstr(err_msg(), "not a list of strings"));
+	json_decref(spec);
+	json_decref(img);
+	json_decref(cmd);
+	json_decref(config);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(names),
 		cmocka_unit_test(web_spec),
 		cmocka_unit_test(worker_spec),
+		cmocka_unit_test(nnp_spec),
 	};
 	setenv("WHARF_ROOT", "/nonexistent/wharf-unit", 1);
 	return cmocka_run_group_tests(tests, NULL, NULL);
