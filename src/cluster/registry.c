@@ -685,7 +685,7 @@ int cluster_registry_lock(struct lock *l, int exclusive, const char *waiting_msg
 	if (cluster_path(&path, "registry/gc.lock") < 0 ||
 	    (waited = lock_take_mode(l, path.buf, !exclusive, waiting_msg)) < 0)
 		goto out;
-	/* A garbage collection that died (killed, the host rebooted mid-way) left the
+	/* A garbage collection that was killed half way left the
 	 * registry read-only: nobody collects while we hold the lock, so it is made
 	 * writable again, under the exclusive lock so two pushes do not both restart it
 	 * (flock converts by dropping first: no deadlock between two converting). */
