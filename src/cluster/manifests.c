@@ -27,6 +27,13 @@ static size_t to_buf(char *p, size_t size, size_t n, void *ud)
 	return buf_add(b, p, size * n) < 0 ? 0 : size * n;
 }
 
+static size_t drop(char *p, size_t size, size_t n, void *ud)
+{
+	(void)p;
+	(void)ud;
+	return size * n;
+}
+
 /* Keeps the Docker-Content-Digest header's value. */
 static size_t header_digest(char *p, size_t size, size_t n, void *ud)
 {
@@ -66,10 +73,9 @@ static int reg_call(struct reg *r, const char *method, const char *path, struct 
 	curl_easy_setopt(r->h, CURLOPT_CUSTOMREQUEST, method);
 	if (!strcmp(method, "HEAD"))
 		curl_easy_setopt(r->h, CURLOPT_NOBODY, 1L);
-	if (body) {
-		curl_easy_setopt(r->h, CURLOPT_WRITEFUNCTION, to_buf);
-		curl_easy_setopt(r->h, CURLOPT_WRITEDATA, body);
-	}
+	/* Without body, the answer's body is dropped (curl would print it). */
+	curl_easy_setopt(r->h, CURLOPT_WRITEFUNCTION, body ? to_buf : drop);
+	curl_easy_setopt(r->h, CURLOPT_WRITEDATA, body);
 	if (digest) {
 		curl_easy_setopt(r->h, CURLOPT_HEADERFUNCTION, header_digest);
 		curl_easy_setopt(r->h, CURLOPT_HEADERDATA, digest);

@@ -335,5 +335,29 @@ regc_bytes() {
 	# registry's tag held it).
 	run jq -r '.releases[1].pruned' "$WHARF_ROOT/apps/$app/releases.json"
 	assert_output true
-	wharf apps:destroy "$app" --force >/dev/null
+	# A collection killed half way leaves the registry running read-only (its
+	# config-readonly.yml): it refuses writes (a DELETE with the credentials); the next
+	# deletion of wharf's (apps:destroy) makes it writable again and goes through.
+	local reg=$WHARF_ROOT/cluster/registry
+	digest=$(curl -sS -I --cacert "$reg/ca.crt" -u "wharf:$pw" \
+		-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+		"https://$REGISTRY/v2/wharf/$app/manifests/4" |
+		sed -n 's/^docker-content-digest: *\(sha256:[0-9a-f]*\).*/\1/Ip')
+	kill "$(cat "$reg/registry.pid")"
+	down() { ! curl -s -o /dev/null --cacert "$reg/ca.crt" "https://$REGISTRY/v2/"; }
+	eventually 10 down
+	(setpriv --reuid="$(stat -c %u "$WHARF_ROOT")" --regid="$(stat -c %g "$WHARF_ROOT")" \
+		--clear-groups /usr/bin/docker-registry serve "$reg/config-readonly.yml" \
+		>>"$reg/registry.log" 2>&1 </dev/null 3>&- & echo $! >"$reg/registry.pid")
+	up() { [ "$(regc_status "$app" 4)" = 200 ]; }
+	eventually 10 up
+	run curl -sS -o /dev/null -w '%{http_code}' -X DELETE --cacert "$reg/ca.crt" -u "wharf:$pw" \
+		"https://$REGISTRY/v2/wharf/$app/manifests/$digest"
+	assert_output 405
+	[ "$(regc_status "$app" 4)" = 200 ]
+	run wharf apps:destroy "$app" --force
+	assert_success
+	assert_output --partial "from the cluster's registry"
+	[ "$(regc_status "$app" 4)" = 404 ]
+	grep -q 'config\.yml$' <(tr '\0' '\n' <"/proc/$(cat "$reg/registry.pid")/cmdline")
 }
