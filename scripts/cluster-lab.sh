@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # scripts/cluster-lab.sh - a cluster of lab hosts on this one machine (docs/cluster.md).
 #
-#   scripts/cluster-lab.sh up [N] [--hosts-only]   N lab hosts (default 2), then (unless
+#   scripts/cluster-lab.sh up [N] [--hosts-only] [--ssh]
+#                                                   N lab hosts (default 2), then (unless
 #                                                   --hosts-only) wharf cluster:init on this
 #                                                   host's lab address and cluster:add-node of each
+#                                                   (with --ssh: over ssh, each host running an
+#                                                   sshd on its address; else through its socket)
 #   scripts/cluster-lab.sh down                     undo exactly what up made
 #   scripts/cluster-lab.sh status                   the lab's hosts, addresses and dockerds
 #
 # A lab host is a network namespace with its own dockerd (own --data-root, --exec-root,
 # socket, cgroup parent, hostname, and /etc/docker bind-mounted from the lab dir so the
-# registry's CA can be installed for it alone). One more namespace holds the bridge every
+# registry's CA can be installed for it alone) and, with --ssh, Debian's sshd on its address
+# port 22, whose root sessions see that dockerd as their /var/run/docker.sock and that
+# /etc/docker (a private mount namespace: nothing of this machine's /etc, /root or /run is
+# touched), and accept the keys in LAB/hN/ssh/authorized_keys. One more namespace holds the bridge every
 # host is plugged into; this host (wharf's dockerd, the manager) gets the first address on
 # it through a veth of its own. Addresses are a private 10.K.0.0/24 no route of this machine
 # uses; the lab hosts have no other route, so nothing they send can leave the machine.
@@ -91,15 +97,76 @@ start_host() {
 	ip netns exec "$ns" unshare --uts sh "$dir/start.sh" >"$dir/dockerd.log" 2>&1 </dev/null 3>&- &
 	echo $! >"$dir/pid"
 	echo "H$i=$addr" >>"$LAB/lab.env"
+	[ "$SSH" = 0 ] || start_sshd "$1"
+}
+
+# start_sshd I: Debian's sshd for lab host hI, on its address port 22, in a mount namespace
+# of its own (inside the host's network namespace) where /run is a fresh tmpfs holding
+# /run/sshd and docker.sock (a link to the host's dockerd socket), /etc/docker is the host's
+# and /root an empty tmpfs: a root session there is a session on the lab host. It accepts the
+# keys in LAB/hI/ssh/authorized_keys (empty at first: the caller adds wharf's).
+start_sshd() {
+	local ns=$NAME-h$1 dir=$LAB/h$1 s=$LAB/h$1/ssh addr=$NET.$((10 + $1))
+	mkdir -p "$s"
+	chmod 700 "$s"
+	ssh-keygen -q -t ed25519 -N '' -C "root@h$1" -f "$s/host_ed25519"
+	: >"$s/authorized_keys"
+	chmod 600 "$s/authorized_keys"
+	cat >"$s/sshd_config" <<-CONF
+		ListenAddress $addr:22
+		HostKey $s/host_ed25519
+		PidFile none
+		AuthorizedKeysFile $s/authorized_keys
+		# The lab dir may sit under a world-writable directory (/var/tmp), which StrictModes refuses.
+		StrictModes no
+		PermitRootLogin prohibit-password
+		AllowUsers root
+		PubkeyAuthentication yes
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		UsePAM no
+		# Local forwards: wharf's unix-socket forward to the node's Docker (cluster_node_docker()).
+		# sshd permits those only when it permits local TCP forwards too (which, from this
+		# namespace, reach only the lab's addresses); nothing is forwarded the other way.
+		AllowStreamLocalForwarding local
+		AllowTcpForwarding local
+		AllowAgentForwarding no
+		X11Forwarding no
+		PermitTunnel no
+		PermitUserEnvironment no
+		PrintMotd no
+		LogLevel VERBOSE
+	CONF
+	/usr/sbin/sshd -t -f "$s/sshd_config" >"$s/check.log" 2>&1 ||
+		die "sshd -t refused $s/sshd_config: $(cat "$s/check.log")"
+	{
+		echo "mount -t tmpfs -o mode=755 tmpfs /run"
+		echo "mkdir -m 755 /run/sshd"
+		echo "ln -s $dir/d.sock /run/docker.sock"
+		echo "mount --bind $dir/etc-docker /etc/docker"
+		echo "mount -t tmpfs -o mode=700 tmpfs /root"
+		echo "hostname h$1"
+		echo "exec /usr/sbin/sshd -D -f $s/sshd_config -E $s/log"
+	} >"$s/start.sh"
+	# unshare --mount makes the namespace's mounts private: none reaches this machine's.
+	ip netns exec "$ns" unshare --mount --uts sh "$s/start.sh" >"$s/start.log" 2>&1 </dev/null 3>&- &
+	echo $! >"$dir/sshd.pid"
+}
+
+# ssh_up I: true when lab host hI's sshd accepts a TCP connection on its address.
+ssh_up() {
+	timeout 1 bash -c "exec 3<>/dev/tcp/$NET.$((10 + $1))/22" 2>/dev/null
 }
 
 up() {
 	local n=2 join=1 i
+	SSH=0
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--hosts-only) join=0 ;;
+		--ssh) SSH=1 ;;
 		[1-9] | [1-9][0-9]) n=$1 ;;
-		*) die "usage: $0 up [N] [--hosts-only]" ;;
+		*) die "usage: $0 up [N] [--hosts-only] [--ssh]" ;;
 		esac
 		shift
 	done
@@ -117,7 +184,8 @@ up() {
 	fi
 	mkdir -p "$LAB"
 	chmod 755 "$LAB"
-	printf 'NET=%s\nN=%s\nNAME=%s\nMANAGER=%s\n' "$NET" "$n" "$NAME" "$NET.1" >"$LAB/lab.env"
+	printf 'NET=%s\nN=%s\nNAME=%s\nMANAGER=%s\nSSH=%s\n' "$NET" "$n" "$NAME" "$NET.1" "$SSH" \
+		>"$LAB/lab.env"
 	UP_OK=0
 	trap '[ "$UP_OK" = 1 ] || { echo " !     up failed: cleaning up" >&2; down >/dev/null 2>&1; }' EXIT
 	ip netns add "$NAME-br"
@@ -140,17 +208,31 @@ up() {
 			fi
 			sleep 0.1
 		done
+		[ "$SSH" = 1 ] || continue
+		until ssh_up "$i"; do
+			if ! pid_alive "$LAB/h$i/sshd.pid" || [ "$SECONDS" -ge "$deadline" ]; then
+				cat "$LAB/h$i/ssh/start.log" "$LAB/h$i/ssh/log" >&2 2>/dev/null
+				die "the sshd of lab host h$i did not listen within 60 s (log: $LAB/h$i/ssh/log)"
+			fi
+			sleep 0.1
+		done
 	done
 	UP_OK=1
 	say "Lab up: $n hosts on $NET.0/24 (this host: $NET.1)"
 	for i in $(seq 1 "$n"); do
-		note "h$i  $NET.$((10 + i))  unix://$LAB/h$i/d.sock"
+		note "h$i  $NET.$((10 + i))  unix://$LAB/h$i/d.sock$([ "$SSH" = 0 ] || echo "  ssh root@$NET.$((10 + i))")"
 	done
 	[ "$join" = 1 ] || return 0
 	"$WHARF" cluster:init "$NET.1"
 	for i in $(seq 1 "$n"); do
-		"$WHARF" cluster:add-node --docker-host "unix://$LAB/h$i/d.sock" \
-			--certs-dir "$LAB/h$i/etc-docker/certs.d" "$NET.$((10 + i))"
+		if [ "$SSH" = 1 ]; then
+			# The node trusts wharf's key, as an admin would set it up.
+			cat "${WHARF_ROOT:-/var/lib/wharf}/cluster/ssh/id_ed25519.pub" >>"$LAB/h$i/ssh/authorized_keys"
+			"$WHARF" cluster:add-node "$NET.$((10 + i))"
+		else
+			"$WHARF" cluster:add-node --docker-host "unix://$LAB/h$i/d.sock" \
+				--certs-dir "$LAB/h$i/etc-docker/certs.d" "$NET.$((10 + i))"
+		fi
 	done
 	"$WHARF" cluster:report
 }
@@ -186,9 +268,9 @@ down() {
 		grep -q "\"$MANAGER\"" "${WHARF_ROOT:-/var/lib/wharf}/cluster/cluster.json"; then
 		"$WHARF" cluster:leave --force || true
 	fi
-	local pidfiles=()
+	local pidfiles=() pid
 	for i in $(seq 1 "$N"); do
-		pidfiles+=("$LAB/h$i/pid")
+		pidfiles+=("$LAB/h$i/pid" "$LAB/h$i/sshd.pid")
 		# A dockerd in a swarm takes ~10 s to stop; one that left first stops at once.
 		curl -s -o /dev/null --max-time 10 --unix-socket "$LAB/h$i/d.sock" \
 			-X POST 'http://localhost/swarm/leave?force=true' &
@@ -197,6 +279,11 @@ down() {
 	stop "${pidfiles[@]}"
 	for i in $(seq 1 "$N"); do
 		[ -d "$LAB/h$i" ] || continue
+		# An sshd's sessions (a tunnel still open) outlive its listener: in the host's
+		# namespace, so the lab's.
+		for pid in $(ip netns pids "$NAME-h$i" 2>/dev/null); do
+			[ "$(cat "/proc/$pid/comm" 2>/dev/null)" != sshd ] || kill "$pid" 2>/dev/null || true
+		done
 		# What it made under its cgroup parent (deepest first).
 		for d in $(cgroup_dirs "h$i"); do
 			find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
@@ -216,6 +303,9 @@ status() {
 	for i in $(seq 1 "$N"); do
 		s=down
 		docker_ping "$LAB/h$i/d.sock" && s=up
+		if [ "${SSH:-0}" = 1 ]; then
+			s="$s  sshd $(pid_alive "$LAB/h$i/sshd.pid" && echo up || echo down)"
+		fi
 		note "h$i  $NET.$((10 + i))  dockerd $s  unix://$LAB/h$i/d.sock"
 	done
 }
@@ -224,5 +314,5 @@ case ${1:-} in
 up) shift; up "$@" ;;
 down) down ;;
 status) status ;;
-*) die "usage: $0 up [N] [--hosts-only] | down | status" ;;
+*) die "usage: $0 up [N] [--hosts-only] [--ssh] | down | status" ;;
 esac

@@ -32,7 +32,7 @@ declare -A E2E_SECONDS=(
 	[cmd_git.bats]=64 [cmd_ps.bats]=63 [cmd_router.bats]=48 [router-persist.bats]=43
 	[router-tls.bats]=39 [cmd_config.bats]=37 [cmd_checks.bats]=34 [ssh.bats]=29
 	[router-accesslog.bats]=28 [cmd_domains.bats]=28 [router-takeover.bats]=21
-	[cluster-sync.bats]=100 [cluster.bats]=70 [cmd_builder.bats]=17 [spine-lock.bats]=13 [acl.bats]=12
+	[cluster-sync.bats]=100 [cluster-ssh.bats]=130 [cluster.bats]=70 [cmd_builder.bats]=17 [spine-lock.bats]=13 [acl.bats]=12
 )
 
 shards=${WHARF_E2E_SHARDS:-2}

@@ -9,7 +9,10 @@
  *                       and how each node that wharf joined is reached (to make it leave)
  *   registry/           config.yml, htpasswd, ca.crt/ca.key (the CA the nodes trust),
  *                       server.crt/server.key, data/ (the images), registry.pid, .log
- *   ssh/id_ed25519      the key cluster:add-node logs in to root@HOST with */
+ *   ssh/id_ed25519      the key cluster:add-node logs in to root@HOST with;
+ *   ssh/known_hosts     the nodes' host keys (accepted the first time, checked after)
+ *   tunnel.XXXXXX/      while a handle on an ssh node's dockerd is open: the local end
+ *                       (d.sock) of its ssh forward and ssh's stderr */
 #ifndef WHARF_CLUSTER_H
 #define WHARF_CLUSTER_H
 
@@ -90,8 +93,10 @@ struct cluster_node_opts {
  * that dockerd's API (CA into certs_dir, POST /swarm/join). Waits until the manager sees
  * it ready, records how to reach it, and gives its id in *id (may be NULL). */
 int cluster_add_node(struct docker *d, const struct cluster_node_opts *o, struct buf *id);
-/* A new handle on the dockerd of the node with this id, reached the way it was joined;
- * -1 with the reason when this host cannot reach it. The caller docker_free()s it. */
+/* A new handle on the dockerd of the node with this id, reached the way it was joined:
+ * its --docker-host socket, or for a node joined over ssh an ssh forward of a private
+ * local socket to the node's /var/run/docker.sock, which the handle owns (docker_free()
+ * stops the ssh). -1 with the reason (ssh's own words) when this host cannot reach it. */
 int cluster_node_docker(const char *id, struct docker **out);
 /* Drains the node (by id, id prefix, hostname or address), makes it leave the swarm
  * (how it was joined) and removes it from the manager. force: also when the node cannot

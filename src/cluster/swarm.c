@@ -268,85 +268,40 @@ out:
 	return ret;
 }
 
-/* Runs script through `ssh root@host sh -s` with wharf's cluster key. */
-static int ssh_script(const char *host, const char *script)
+int cluster__join_script(struct buf *out, const struct cluster_state *st, const char *token,
+			 const char *addr, const struct buf *ca)
 {
-	struct buf key = BUF_INIT, known = BUF_INIT, kopt = BUF_INIT, dest = BUF_INIT;
-	struct proc_opts po = PROC_OPTS_INIT;
-	int status, ret = -1;
+	struct buf adv = BUF_INIT;
+	int ret;
 
-	if (host[0] == '-' || strpbrk(host, " \t\n@/'\"\\;")) {
-		err_set("'%s' is not a host name or address", host);
-		goto out;
-	}
-	if (cluster_path(&key, "ssh/id_ed25519") < 0 ||
-	    cluster_path(&known, "ssh/known_hosts") < 0 ||
-	    buf_addf(&kopt, "UserKnownHostsFile=%s", known.buf) < 0 ||
-	    buf_addf(&dest, "root@%s", host) < 0)
-		goto out;
-	if (!fs_exists(key.buf)) {
-		err_set("no ssh key %s: run cluster:init first", key.buf);
-		goto out;
-	}
-	po.argv = (const char *[]){ "ssh",
-				    "-i",
-				    key.buf,
-				    "-o",
-				    "BatchMode=yes",
-				    "-o",
-				    "StrictHostKeyChecking=accept-new",
-				    "-o",
-				    kopt.buf,
-				    "-o",
-				    "ConnectTimeout=15",
-				    dest.buf,
-				    "sh -s",
-				    NULL };
-	po.in = PROC_DATA;
-	po.in_data = script;
-	po.in_len = strlen(script);
-	if ((status = proc_run(&po)) < 0)
-		goto out;
-	if (status != 0) {
-		err_set("the commands run on %s over ssh failed (exit %d; see above)", dest.buf,
-			status);
-		goto out;
-	}
-	ret = 0;
-out:
-	buf_release(&key);
-	buf_release(&known);
-	buf_release(&kopt);
-	buf_release(&dest);
+	/* The node listens and advertises on its private address, as a node joined through
+	 * its socket does (ListenAddr, AdvertiseAddr, DataPathAddr). */
+	if (addr &&
+	    buf_addf(&adv, " --advertise-addr '%s' --listen-addr '%s' --data-path-addr '%s'", addr,
+		     addr, addr) < 0)
+		return -1;
+	ret = buf_addf(out,
+		       "set -e\n"
+		       "if ! command -v dockerd >/dev/null 2>&1; then\n"
+		       "  export DEBIAN_FRONTEND=noninteractive\n"
+		       "  apt-get update -qq && apt-get install -y -qq docker.io\n"
+		       "fi\n"
+		       "docker info >/dev/null 2>&1 || systemctl start docker 2>/dev/null || "
+		       "service docker start\n"
+		       "mkdir -p '/etc/docker/certs.d/%s'\n"
+		       "cat >'/etc/docker/certs.d/%s/ca.crt' <<'WHARF_CA'\n%s%sWHARF_CA\n"
+		       "docker network inspect docker_gwbridge >/dev/null 2>&1 ||\n"
+		       "  docker network create --internal -o "
+		       "com.docker.network.bridge.name=docker_gwbridge "
+		       "-o com.docker.network.bridge.enable_icc=false "
+		       "-o com.docker.network.bridge.enable_ip_masquerade=false docker_gwbridge "
+		       ">/dev/null\n"
+		       "docker swarm join --token '%s'%s '%s:%d'\n",
+		       st->registry, st->registry, ca->buf,
+		       ca->len && ca->buf[ca->len - 1] != '\n' ? "\n" : "", token, adv.buf,
+		       st->addr, CLUSTER_SWARM_PORT);
+	buf_release(&adv);
 	return ret;
-}
-
-/* The shell script an ssh node runs to join. Every word in it is wharf's own or checked
- * (addresses, the token, the CA's PEM in a quoted here-document). */
-static int join_script(struct buf *out, const struct cluster_state *st, const char *token,
-		       const char *addr, const struct buf *ca)
-{
-	return buf_addf(out,
-			"set -e\n"
-			"if ! command -v dockerd >/dev/null 2>&1; then\n"
-			"  export DEBIAN_FRONTEND=noninteractive\n"
-			"  apt-get update -qq && apt-get install -y -qq docker.io\n"
-			"fi\n"
-			"docker info >/dev/null 2>&1 || systemctl start docker 2>/dev/null || "
-			"service docker start\n"
-			"mkdir -p '/etc/docker/certs.d/%s'\n"
-			"cat >'/etc/docker/certs.d/%s/ca.crt' <<'WHARF_CA'\n%sWHARF_CA\n"
-			"docker network inspect docker_gwbridge >/dev/null 2>&1 ||\n"
-			"  docker network create --internal -o "
-			"com.docker.network.bridge.name=docker_gwbridge "
-			"-o com.docker.network.bridge.enable_icc=false "
-			"-o com.docker.network.bridge.enable_ip_masquerade=false docker_gwbridge "
-			">/dev/null\n"
-			"docker swarm join --token '%s'%s%s%s%s '%s:%d'\n",
-			st->registry, st->registry, ca->buf, token,
-			addr ? " --advertise-addr '" : "", addr ? addr : "",
-			addr ? "' --listen-addr '" : "", addr ? addr : "", st->addr,
-			CLUSTER_SWARM_PORT);
 }
 
 static int valid_token(const char *t)
@@ -442,8 +397,8 @@ int cluster_add_node(struct docker *d, const struct cluster_node_opts *o, struct
 		if (swarm_state(nd, &state, &id) < 0)
 			goto out;
 	} else {
-		if (join_script(&script, &st, token, addr, &ca) < 0 ||
-		    ssh_script(o->host, script.buf) < 0)
+		if (cluster__join_script(&script, &st, token, addr, &ca) < 0 ||
+		    cluster__ssh_script(o->host, script.buf) < 0)
 			goto out;
 	}
 	/* The manager's view: the node by id (lab) or by address/hostname (ssh). */
@@ -552,11 +507,10 @@ int cluster_node_docker(const char *id, struct docker **out)
 	if (rec && json_str(rec, "docker_host", NULL))
 		ret = docker_new(out, json_str(rec, "docker_host", ""));
 	else if (rec && json_str(rec, "ssh", NULL))
-		err_set("node %.12s joined over ssh, and wharf does not reach its Docker yet "
-			"(only nodes joined with --docker-host)",
-			id);
+		ret = cluster__ssh_docker(json_str(rec, "ssh", ""), id, out);
 	else
-		err_set("node %.12s was not joined by wharf: this host cannot reach its Docker", id);
+		err_set("node %.12s was not joined by wharf: this host cannot reach its Docker",
+			id);
 out:
 	cluster_state_release(&st);
 	return ret;
@@ -577,7 +531,8 @@ static int node_leave(const json_t *rec)
 			goto out;
 		err_clear();
 	} else if (json_str(rec, "ssh", NULL)) {
-		if (ssh_script(json_str(rec, "ssh", ""), "docker swarm leave || true\n") < 0)
+		if (cluster__ssh_script(json_str(rec, "ssh", ""), "docker swarm leave || true\n") <
+		    0)
 			goto out;
 	} else {
 		err_set("wharf did not join this node: make it leave (docker swarm leave) or use "

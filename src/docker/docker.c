@@ -251,9 +251,17 @@ void docker_free(struct docker *d)
 		return;
 	if (d->h)
 		curl_easy_cleanup(d->h);
+	if (d->on_free)
+		d->on_free(d->on_free_data);
 	free(d->host);
 	free(d->sock);
 	free(d);
+}
+
+void docker_on_free(struct docker *d, docker_free_fn *fn, void *data)
+{
+	d->on_free = fn;
+	d->on_free_data = data;
 }
 
 int docker__clone(const struct docker *d, struct docker **out)

@@ -37,6 +37,12 @@ struct docker; /* opaque: made by docker_new() */
 int docker_new(struct docker **out, const char *host);
 void docker_free(struct docker *d);                     /* NULL-safe */
 const char *docker_api_version(const struct docker *d); /* "1.41"; borrowed */
+/* Gives d what its socket depends on (a tunnel's helper process, say): docker_free(d)
+ * calls fn(data) once, after closing d's connection. One per handle (a second call
+ * replaces it); a clone of d (docker__clone) does not get it, so clones must be freed
+ * first. */
+typedef void docker_free_fn(void *data);
+void docker_on_free(struct docker *d, docker_free_fn *fn, void *data);
 
 /* One request; path excludes the /vX.Y prefix and may carry a query string.
  * body may be NULL. On 2xx, *reply (if reply != NULL) gets the parsed JSON (or NULL

@@ -14,11 +14,13 @@
 #define DOCKER__LINE_MAX  ((size_t)1 << 20)
 
 struct docker {
-	char *host;       /* "unix:///var/run/docker.sock" */
-	char *sock;       /* "/var/run/docker.sock" */
-	char version[16]; /* negotiated, "1.41" */
-	CURL *h;          /* keep-alive handle for short calls */
-	int renegotiated; /* a "too old/new" reply is retried only once */
+	char *host;              /* "unix:///var/run/docker.sock" */
+	char *sock;              /* "/var/run/docker.sock" */
+	char version[16];        /* negotiated, "1.41" */
+	CURL *h;                 /* keep-alive handle for short calls */
+	int renegotiated;        /* a "too old/new" reply is retried only once */
+	docker_free_fn *on_free; /* what the socket depends on (docker_on_free()) */
+	void *on_free_data;
 };
 
 /* ---- transport (http.c) ------------------------------------------------------ */

@@ -17,15 +17,6 @@ teardown_file() {
 	lab_down
 }
 
-setup() {
-	harness_test_setup
-	chmod 755 "$TEST_TMP"
-}
-
-teardown() {
-	harness_test_teardown
-}
-
 @test "cluster:init makes the harness's dockerd the manager, with a registry on its lab address" {
 	run wharf cluster:init "$MANAGER"
 	assert_success

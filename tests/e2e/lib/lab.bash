@@ -1,39 +1,67 @@
 # tests/e2e/lib/lab.bash - the cluster lab (scripts/cluster-lab.sh) for the cluster*.bats files:
 # one lab of two hosts per file, brought up in setup_file and taken down in teardown_file, in
 # a directory and under namespace names of the file's own, so files in one shard (one harness)
-# never meet. After lab_up: NET, MANAGER (this host's lab address), H1, H2 and REGISTRY
-# (MANAGER:5000) are exported.
+# never meet. After lab_up: NET, MANAGER (this host's lab address), H1, H2 (of a lab of two)
+# and REGISTRY (MANAGER:5000) are exported.
+
+# setup/teardown of a cluster file's tests (a file may define its own after loading this):
+# the harness's, with TEST_TMP readable by the lab's daemons.
+setup() {
+	harness_test_setup
+	chmod 755 "$TEST_TMP"
+}
+
+teardown() {
+	harness_test_teardown
+}
 
 # lab ARGS...: scripts/cluster-lab.sh with this file's lab (WHARF_LAB_DIR, WHARF_LAB_NAME).
 lab() {
 	"$WHARF_REPO/scripts/cluster-lab.sh" "$@"
 }
 
-# lab_up PREFIX [--join]: two lab hosts in $WHARF_T/lab-PREFIX, namespaces PREFIX<random>;
-# with --join, also cluster:init on MANAGER and cluster:add-node of both hosts through their
-# dockerd sockets. Shows the log and fails when a step does.
+# lab_up PREFIX [--join] [--ssh] [--hosts N]: N (default two) lab hosts in $WHARF_T/lab-PREFIX,
+# namespaces PREFIX<random>; with --ssh each runs an sshd on its address (root logs in with
+# the keys of $WHARF_LAB_DIR/hI/ssh/authorized_keys: lab_trust_wharf); with --join, also
+# cluster:init on MANAGER and cluster:add-node of every host through its dockerd socket.
+# Shows the log and fails when a step does.
 lab_up() {
-	local prefix=$1 log=$WHARF_T/lab-$1-up.log i addrs
+	local prefix=$1 log=$WHARF_T/lab-$1-up.log i join=0 n=2 up_args=()
+	shift
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--join) join=1 ;;
+		--ssh) up_args+=(--ssh) ;;
+		--hosts) n=$2 && shift ;;
+		*) echo "lab_up: unknown option $1" >&2 && return 1 ;;
+		esac
+		shift
+	done
 	export WHARF_LAB_DIR=$WHARF_T/lab-$prefix WHARF_LAB_NAME=$prefix$((RANDOM % 100000))
-	lab up 2 --hosts-only >"$log" 2>&1 || {
+	lab up "$n" --hosts-only "${up_args[@]}" >"$log" 2>&1 || {
 		cat "$log" >&2
 		return 1
 	}
 	# shellcheck disable=SC1091
 	. "$WHARF_LAB_DIR/lab.env"
 	export NET MANAGER H1 H2 REGISTRY=$MANAGER:5000
-	[ "${2:-}" = --join ] || return 0
-	addrs=("" "$H1" "$H2")
+	[ "$join" = 1 ] || return 0
 	{
 		"$WHARF_BIN" cluster:init "$MANAGER" &&
-			for i in 1 2; do
+			for i in $(seq 1 "$n"); do
 				"$WHARF_BIN" cluster:add-node --docker-host "unix://$WHARF_LAB_DIR/h$i/d.sock" \
-					--certs-dir "$WHARF_LAB_DIR/h$i/etc-docker/certs.d" "${addrs[$i]}" || exit 1
+					--certs-dir "$WHARF_LAB_DIR/h$i/etc-docker/certs.d" "$NET.$((10 + i))" || exit 1
 			done
 	} >>"$log" 2>&1 || {
 		cat "$log" >&2
 		return 1
 	}
+}
+
+# lab_trust_wharf I: lab host hI's root accepts wharf's cluster key (what an admin does before
+# cluster:add-node over ssh).
+lab_trust_wharf() {
+	cat "$WHARF_ROOT/cluster/ssh/id_ed25519.pub" >>"$WHARF_LAB_DIR/h$1/ssh/authorized_keys"
 }
 
 # lab_down: the harness's dockerd (which serves the other files of the shard) leaves the
