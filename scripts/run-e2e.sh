@@ -44,6 +44,24 @@ else
 fi
 [ "$shards" -le "${#files[@]}" ] || shards=${#files[@]}
 
+# items: "SECONDS FILE" a line. The cluster files are one item, "SECONDS F1|F2|...": they
+# go to one shard, one after another, because a cluster's manager is its shard's dockerd,
+# whose swarm tasks use this machine's own host network, and two managers would both take
+# the first swarm ports (11001...).
+items() {
+	local f b cluster=0 cfiles=""
+	for f in "${files[@]}"; do
+		b=${f##*/}
+		if [[ $b == cluster*.bats ]]; then
+			cluster=$((cluster + ${E2E_SECONDS[$b]:-60}))
+			cfiles+="${cfiles:+|}$f"
+		else
+			printf '%d %s\n' "${E2E_SECONDS[$b]:-60}" "$f"
+		fi
+	done
+	[ -z "$cfiles" ] || printf '%d %s\n' "$cluster" "$cfiles"
+}
+
 # Longest first, each to the least loaded shard.
 declare -a load=() lists=()
 for ((i = 0; i < shards; i++)); do load[i]=0 lists[i]=""; done
@@ -53,11 +71,10 @@ while read -r secs f; do
 		[ "${load[i]}" -ge "${load[best]}" ] || best=$i
 	done
 	load[best]=$((load[best] + secs))
-	lists[best]+="$f"$'\n'
-done < <(for f in "${files[@]}"; do
-	b=${f##*/}
-	printf '%d %s\n' "${E2E_SECONDS[$b]:-60}" "$f"
-done | sort -k1,1nr -k2)
+	lists[best]+="${f//|/$'\n'}"$'\n'
+done < <(items | sort -k1,1nr -k2)
+# Fewer items than shards (the cluster files alone): the empty shards go.
+while [ "$shards" -gt 1 ] && [ -z "${lists[shards - 1]}" ]; do shards=$((shards - 1)); done
 
 # Shared by every shard, so made once here: the `wharf` user and the cached base image (the
 # image scripts lock their cache, this only saves the shards a wait).

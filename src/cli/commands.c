@@ -254,7 +254,9 @@ const struct command commands[] = {
 	{ "ps:restore", cmd_ps_restore, "[<app>]",
 	  "Bring apps back to their current release (run at boot)", CMD_DEPLOYER },
 	{ "ps:events", cmd_ps_events, "<app> [--since WHEN] [--format json]",
-	  "Show exits, OOM kills, restarts and starts of the app's containers (default: last 24h)",
+	  "Show exits, OOM kills, restarts and starts of the app's containers (and node and "
+	  "service "
+	  "events, on the swarm; default: last 24h)",
 	  CMD_DEPLOYER },
 	{ "ps:report", cmd_ps_report, "[<app>] [--format json] [--ps-KEY]",
 	  "Show an app's (or every app's) processes, their state (and node, on the swarm), "
@@ -271,10 +273,13 @@ const struct command commands[] = {
 	{ "ps:stop", cmd_ps_stop, "<app>",
 	  "Stop every container of the app; it stays stopped until ps:start", CMD_DEPLOYER },
 	{ "ps:stats", cmd_ps_stats, "[<app>] [--format json]",
-	  "Show CPU, memory, network and block I/O and restarts of each running container",
+	  "Show CPU, memory, network and block I/O and restarts of each running container (and its "
+	  "node, on the swarm)",
 	  CMD_DEPLOYER },
 	{ "ps:top", cmd_ps_top, "<app> [TYPE] [--format json]",
-	  "Show the processes running in each of the app's containers", CMD_DEPLOYER },
+	  "Show the processes running in each of the app's containers (and their node, on the "
+	  "swarm)",
+	  CMD_DEPLOYER },
 	{ "releases", cmd_releases, "<app> [--format json]", "List an app's releases, newest first",
 	  CMD_DEPLOYER },
 	{ "releases:info", cmd_releases_info, "<app> N [--format json]", "Show one release",

@@ -391,19 +391,33 @@ static int take_flag(int *argc, char **argv, const char *name, const char **valu
 static json_t *stats_json(const struct deploy_usage *x)
 {
 	const struct docker_stats *u = &x->st;
+	json_t *e;
 
-	return json_pack("{s:s, s:s, s:s, s:s, s:f, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:i}",
-			 "app", x->app, "container", x->id, "name", x->name, "type", x->type,
-			 "cpu_percent", u->cpu_percent, "memory_usage", (json_int_t)u->mem_usage,
-			 "memory_limit", (json_int_t)u->mem_limit, "memory_percent",
-			 u->mem_limit ? 100.0 * (double)u->mem_usage / (double)u->mem_limit : 0.0,
-			 "net_rx", (json_int_t)u->net_rx, "net_tx", (json_int_t)u->net_tx,
-			 "block_read", (json_int_t)u->blk_read, "block_write",
-			 (json_int_t)u->blk_write, "pids", (json_int_t)u->pids, "restarts",
-			 x->restarts);
+	/* What could not be measured is marked, without figures. */
+	if (x->error[0])
+		e = json_pack("{s:s, s:s, s:s, s:s, s:s}", "app", x->app, "container", x->id,
+			      "name", x->name, "type", x->type, "error", x->error);
+	else
+		e = json_pack(
+			"{s:s, s:s, s:s, s:s, s:f, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:i}",
+			"app", x->app, "container", x->id, "name", x->name, "type", x->type,
+			"cpu_percent", u->cpu_percent, "memory_usage", (json_int_t)u->mem_usage,
+			"memory_limit", (json_int_t)u->mem_limit, "memory_percent",
+			u->mem_limit ? 100.0 * (double)u->mem_usage / (double)u->mem_limit : 0.0,
+			"net_rx", (json_int_t)u->net_rx, "net_tx", (json_int_t)u->net_tx,
+			"block_read", (json_int_t)u->blk_read, "block_write",
+			(json_int_t)u->blk_write, "pids", (json_int_t)u->pids, "restarts",
+			x->restarts);
+	/* A swarm task: the node it runs on. */
+	if (e && x->node[0] && json_object_set_new(e, "node", json_string(x->node)) < 0) {
+		json_decref(e);
+		e = NULL;
+	}
+	return e;
 }
 
-static void stats_line(const json_t *e)
+/* A row of the table; with_node adds the NODE column (swarm tasks listed). */
+static void stats_line(const json_t *e, int with_node)
 {
 	struct buf mem = BUF_INIT, lim = BUF_INIT, rx = BUF_INIT, tx = BUF_INIT, rd = BUF_INIT,
 		   wr = BUF_INIT, io = BUF_INIT, net = BUF_INIT, mu = BUF_INIT;
@@ -417,11 +431,13 @@ static void stats_line(const json_t *e)
 	buf_addf(&mu, "%s / %s", mem.buf, lim.buf);
 	buf_addf(&net, "%s / %s", rx.buf, tx.buf);
 	buf_addf(&io, "%s / %s", rd.buf, wr.buf);
-	printf("%-28s %-10s %7.2f%% %-22s %6.2f%% %-22s %-22s %5lld %8lld\n",
-	       json_str(e, "name", ""), json_str(e, "type", ""),
-	       json_real_value(json_object_get(e, "cpu_percent")), mu.buf,
+	printf("%-28s %-10s %7.2f%% %-22s %6.2f%% %-22s %-22s %5lld %8lld", json_str(e, "name", ""),
+	       json_str(e, "type", ""), json_real_value(json_object_get(e, "cpu_percent")), mu.buf,
 	       json_real_value(json_object_get(e, "memory_percent")), net.buf, io.buf,
 	       json_int(e, "pids", 0), json_int(e, "restarts", 0));
+	if (with_node)
+		printf(" %s", json_str(e, "node", "-"));
+	printf("\n");
 	buf_release(&mem);
 	buf_release(&lim);
 	buf_release(&rx);
@@ -463,7 +479,7 @@ int cmd_ps_stats(int argc, char **argv)
 	struct scheduler *sched = NULL;
 	json_t *apps = NULL, *list = NULL, *v;
 	size_t i;
-	int json, ret = -1;
+	int json, with_node = 0, ret = -1;
 
 	if (cli_opts_parse(&o, argc, argv, "--format", NULL) < 0 || cli_opts_format(&o, &json) < 0)
 		return -1;
@@ -481,17 +497,34 @@ int cmd_ps_stats(int argc, char **argv)
 		goto out;
 	if (apps_stats(sched, apps, list) < 0)
 		goto out;
+	/* The one app asked could not be listed at all (a swarm app off a manager). */
+	v = json_array_get(list, 0);
+	if (o.npos == 1 && json_array_size(list) == 1 && !*json_str(v, "name", "")) {
+		err_set("%s", json_str(v, "error", "?"));
+		goto out;
+	}
 	if (json) {
 		cli_print_json(list, 0);
-	} else {
-		if (o.npos == 1)
-			say_section("%s ps stats", o.pos[0]);
-		printf("%-28s %-10s %8s %-22s %7s %-22s %-22s %5s %8s\n", "CONTAINER", "TYPE",
-		       "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS",
-		       "RESTARTS");
-		json_array_foreach(list, i, v)
-			stats_line(v);
+		ret = 0;
+		goto out;
 	}
+	if (o.npos == 1)
+		say_section("%s ps stats", o.pos[0]);
+	json_array_foreach(list, i, v)
+		with_node |= json_object_get(v, "node") != NULL;
+	printf("%-28s %-10s %8s %-22s %7s %-22s %-22s %5s %8s%s\n", "CONTAINER", "TYPE", "CPU %",
+	       "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS", "RESTARTS",
+	       with_node ? " NODE" : "");
+	json_array_foreach(list, i, v)
+		if (!json_object_get(v, "error"))
+			stats_line(v, with_node);
+	/* A partial result: what could not be read says so, and why. */
+	json_array_foreach(list, i, v)
+		if (json_object_get(v, "error") && *json_str(v, "name", ""))
+			say_warn("%s (%s) could not be read: %s", json_str(v, "name", ""),
+				 json_str(v, "type", ""), json_str(v, "error", ""));
+		else if (json_object_get(v, "error"))
+			say_warn("%s: %s", json_str(v, "app", ""), json_str(v, "error", ""));
 	ret = 0;
 out:
 	json_decref(apps);
@@ -527,7 +560,7 @@ int cmd_ps_top(int argc, char **argv)
 	struct sched_procs procs = SCHED_PROCS_INIT;
 	json_t *all = NULL, *top = NULL;
 	size_t i;
-	int json, shown = 0, ret = -1;
+	int json, shown = 0, unread = 0, ret = -1;
 
 	if (cli_opts_parse(&o, argc, argv, "--format", NULL) < 0 || cli_opts_format(&o, &json) < 0)
 		return -1;
@@ -546,8 +579,25 @@ int cmd_ps_top(int argc, char **argv)
 		const struct sched_proc *p = &procs.v[i];
 		if (strcmp(p->state, "running") || (o.npos == 2 && strcmp(p->type, o.pos[1])))
 			continue;
-		if (scheduler_top(sched, p->id, &top) < 0) {
+		if (scheduler_top(sched, p->id, &top) < 0 && !p->node[0]) {
 			err_clear(); /* handled: it stopped meanwhile */
+			continue;
+		}
+		if (!top) {
+			/* A swarm task whose node could not be reached (or that stopped):
+			 * the others are still shown. */
+			json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s}", "container", p->id,
+					      "name", p->name, "type", p->type, "node", p->node,
+					      "error", err_msg());
+			unread++;
+			if (!json)
+				say_warn("%s (%s) on %s could not be read: %s", p->name, p->type,
+					 p->node, err_msg());
+			err_clear(); /* handled: said */
+			if (!e || json_array_append_new(all, e) < 0) {
+				err_set("out of memory");
+				goto out;
+			}
 			continue;
 		}
 		shown++;
@@ -556,12 +606,17 @@ int cmd_ps_top(int argc, char **argv)
 					      "name", p->name, "type", p->type, "titles",
 					      json_object_get(top, "Titles"), "processes",
 					      json_object_get(top, "Processes"));
+			if (e && p->node[0])
+				json_object_set_new(e, "node", json_string(p->node));
 			if (!e || json_array_append_new(all, e) < 0) {
 				err_set("out of memory");
 				goto out;
 			}
 		} else {
-			say_section("%s (%s)", p->name, p->type);
+			if (p->node[0]) /* a swarm task: where it runs */
+				say_section("%s (%s) on %s", p->name, p->type, p->node);
+			else
+				say_section("%s (%s)", p->name, p->type);
 			top_print(top);
 		}
 		json_decref(top);
@@ -569,6 +624,10 @@ int cmd_ps_top(int argc, char **argv)
 	}
 	if (json) {
 		cli_print_json(all, 0);
+	} else if (!shown && unread) {
+		err_set("none of %s's %d running task%s could be read", o.pos[0], unread,
+			unread > 1 ? "s" : "");
+		goto out;
 	} else if (!shown) {
 		err_set("%s has no running containers", o.pos[0]);
 		goto out;
@@ -592,7 +651,7 @@ int cmd_ps_events(int argc, char **argv)
 	json_t *events = NULL, *e;
 	long long now = (long long)time(NULL), since;
 	size_t i;
-	int json, ret = -1;
+	int json, shown = 0, ret = -1;
 
 	if (take_flag(&argc, argv, "--since", &since_arg) < 0 ||
 	    cli_opts_parse(&o, argc, argv, "--format", NULL) < 0 || cli_opts_format(&o, &json) < 0)
@@ -612,15 +671,27 @@ int cmd_ps_events(int argc, char **argv)
 	}
 	say_section("%s ps events", o.pos[0]);
 	json_array_foreach(events, i, e) {
-		const json_t *code = json_object_get(e, "exit_code");
+		const json_t *code = json_object_get(e, "exit_code"),
+			     *replicas = json_object_get(e, "replicas");
+		/* A swarm node whose events could not be read: the others are shown. */
+		if (json_object_get(e, "error")) {
+			say_warn("events of node %s could not be read: %s", json_str(e, "node", ""),
+				 json_str(e, "error", ""));
+			continue;
+		}
+		shown++;
 		printf("       %s  %-8s %-10s %s", json_str(e, "time", ""),
 		       json_str(e, "action", ""), json_str(e, "process", ""),
 		       json_str(e, "name", ""));
 		if (code)
 			printf("  exit %lld", (long long)json_integer_value(code));
+		if (replicas)
+			printf("  replicas %lld", (long long)json_integer_value(replicas));
+		if (json_object_get(e, "node"))
+			printf("  on %s", json_str(e, "node", ""));
 		printf("\n");
 	}
-	if (!json_array_size(events))
+	if (!shown)
 		say_detail("no exits, restarts or starts since %s",
 			   since_arg ? since_arg : "24h ago");
 	ret = 0;

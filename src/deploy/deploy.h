@@ -269,13 +269,19 @@ int deploy_failed_log_path(struct buf *out, const char *app);
 /* What one running process uses, as ps:stats and the metrics page show it. */
 struct deploy_usage {
 	char app[64], type[64], name[128], id[72];
+	char node[64]; /* a swarm task's node (hostname); "" on docker-local */
 	struct docker_stats st;
-	int restarts; /* by the restart policy */
+	int restarts;    /* by the restart policy */
+	char error[320]; /* not "": it could not be measured (st is 0), and why; name ""
+	                  * when the app's processes could not even be listed */
 };
 /* The running processes of every app in apps (an array of names), each app's in
  * the scheduler's order or, with oldest_first, reversed; all measured at once
- * (with sample over an interval, so cpu_percent is set). Those that went away
- * meanwhile are left out. *out is malloc'd (caller frees), *n its length. */
+ * (with sample over an interval, so cpu_percent is set). s serves docker-local
+ * apps; swarm apps' tasks are measured on their nodes (one swarm scheduler for all
+ * of them). Those that went away meanwhile are left out; those that could not be
+ * read (a node that does not answer) are kept with their error. *out is malloc'd
+ * (caller frees), *n its length. */
 int deploy_usage(struct scheduler *s, const json_t *apps, int sample, int oldest_first,
 		 struct deploy_usage **out, size_t *n);
 

@@ -128,6 +128,22 @@ static double value_of(const struct deploy_usage *x, size_t fam)
 	}
 }
 
+/* Appends an entry to *v (grown as needed): zeroed, with app's name. */
+static struct deploy_usage *usage_add(const char *app, struct deploy_usage **v, size_t *n)
+{
+	struct deploy_usage *grown = realloc(*v, (*n + 1) * sizeof(**v)), *x;
+
+	if (!grown) {
+		err_set("out of memory");
+		return NULL;
+	}
+	*v = grown;
+	x = &grown[(*n)++];
+	memset(x, 0, sizeof(*x));
+	snprintf(x->app, sizeof(x->app), "%s", app);
+	return x;
+}
+
 /* Appends every running process of app to *v (grown as needed), unmeasured, in
  * the scheduler's order or reversed (oldest first). */
 static int list_app(struct scheduler *s, const char *app, int oldest_first, struct deploy_usage **v,
@@ -141,22 +157,16 @@ static int list_app(struct scheduler *s, const char *app, int oldest_first, stru
 		return -1;
 	for (i = 0; i < procs.n; i++) {
 		const struct sched_proc *p = &procs.v[oldest_first ? procs.n - 1 - i : i];
-		struct deploy_usage *grown, *x;
+		struct deploy_usage *x;
 
 		if (strcmp(p->state, "running"))
 			continue;
-		if (!(grown = realloc(*v, (*n + 1) * sizeof(**v)))) {
-			err_set("out of memory");
+		if (!(x = usage_add(app, v, n)))
 			goto out;
-		}
-		*v = grown;
-		x = &grown[*n];
-		memset(x, 0, sizeof(*x));
-		snprintf(x->app, sizeof(x->app), "%s", app);
 		snprintf(x->type, sizeof(x->type), "%s", p->type);
 		snprintf(x->name, sizeof(x->name), "%s", p->name);
 		snprintf(x->id, sizeof(x->id), "%s", p->id);
-		(*n)++;
+		snprintf(x->node, sizeof(x->node), "%s", p->node);
 	}
 	ret = 0;
 out:
@@ -164,65 +174,104 @@ out:
 	return ret;
 }
 
-/* Measures the n processes of v all at once (the scheduler asks side by side: a
- * scrape of many containers must not take a second each) and drops those that
- * went away meanwhile; *n becomes the number kept. */
-static int measure(struct scheduler *s, int sample, struct deploy_usage *v, size_t *n)
+/* Measures the processes of v that s runs (swarm: those with a node; docker-local:
+ * the others) all at once (the scheduler asks side by side: a scrape of many
+ * containers must not take a second each). Those that went away get an empty id
+ * (dropped by the caller); those that could not be read, their error. */
+static int measure(struct scheduler *s, int swarm, int sample, struct deploy_usage *v, size_t n)
 {
-	const char **ids = *n ? calloc(*n, sizeof(*ids)) : NULL;
-	struct docker_stats *st = *n ? calloc(*n, sizeof(*st)) : NULL;
-	int *ok = *n ? calloc(*n, sizeof(*ok)) : NULL;
-	size_t i, kept = 0;
+	const char **ids = n ? calloc(n, sizeof(*ids)) : NULL;
+	struct sched_stats *st = n ? calloc(n, sizeof(*st)) : NULL;
+	size_t *at = n ? calloc(n, sizeof(*at)) : NULL;
+	size_t i, k = 0;
 	int ret = -1;
 
-	if (*n && (!ids || !st || !ok)) {
+	if (n && (!ids || !st || !at)) {
 		err_set("out of memory");
 		goto out;
 	}
-	for (i = 0; i < *n; i++)
-		ids[i] = v[i].id;
-	if (scheduler_stats(s, ids, *n, sample, st, ok) < 0)
+	for (i = 0; i < n; i++)
+		if (v[i].name[0] && !v[i].error[0] && !!v[i].node[0] == swarm) {
+			at[k] = i;
+			ids[k++] = v[i].id;
+		}
+	if (!k) {
+		ret = 0;
 		goto out;
-	for (i = 0; i < *n; i++) {
+	}
+	if (scheduler_stats(s, ids, k, sample, st) < 0)
+		goto out;
+	for (i = 0; i < k; i++) {
+		struct deploy_usage *x = &v[at[i]];
 		struct sched_state state;
 
-		if (!ok[i] || scheduler_state(s, v[i].id, &state) < 0) {
-			err_clear(); /* handled: it stopped meanwhile */
+		if (st[i].ok < 0) {
+			snprintf(x->error, sizeof(x->error), "%s", st[i].why);
 			continue;
 		}
-		v[kept] = v[i];
-		v[kept].st = st[i];
-		v[kept].restarts = state.restarts;
-		kept++;
+		if (!st[i].ok || scheduler_state(s, x->id, &state) < 0) {
+			err_clear(); /* handled: it stopped meanwhile */
+			x->id[0] = '\0';
+			continue;
+		}
+		x->st = st[i].st;
+		x->restarts = state.restarts;
 	}
-	*n = kept;
 	ret = 0;
 out:
 	free(ids);
 	free(st);
-	free(ok);
+	free(at);
 	return ret;
 }
 
 int deploy_usage(struct scheduler *s, const json_t *apps, int sample, int oldest_first,
 		 struct deploy_usage **out, size_t *n)
 {
+	struct scheduler *swarm = NULL, *owned = NULL;
 	const json_t *a;
-	size_t i;
+	size_t i, kept = 0;
+	int ret = -1;
 
 	*out = NULL;
 	*n = 0;
-	json_array_foreach(apps, i, a)
-		if (list_app(s, json_string_value(a), oldest_first, out, n) < 0)
-			goto fail;
-	if (measure(s, sample, *out, n) < 0)
-		goto fail;
-	return 0;
-fail:
-	free(*out);
-	*out = NULL;
-	*n = 0;
-	return -1;
+	json_array_foreach(apps, i, a) {
+		const char *app = json_string_value(a), *name;
+		struct deploy_usage *x;
+		int r;
+
+		if (deploy_app_scheduler(app, &name) < 0)
+			goto out;
+		if (strcmp(name, "swarm"))
+			r = list_app(s, app, oldest_first, out, n);
+		else
+			r = (swarm || deploy_scheduler(app, NULL, &owned, &swarm) == 0)
+				    ? list_app(swarm, app, oldest_first, out, n)
+				    : -1;
+		if (r == 0)
+			continue;
+		/* The other apps are still measured; this one says why it is not. */
+		if (!(x = usage_add(app, out, n)))
+			goto out;
+		snprintf(x->error, sizeof(x->error), "%s", err_msg());
+		err_clear(); /* handled: the entry says it */
+	}
+	if (measure(s, 0, sample, *out, *n) < 0 ||
+	    (swarm && measure(swarm, 1, sample, *out, *n) < 0))
+		goto out;
+	for (i = 0; i < *n; i++)
+		if ((*out)[i].id[0] || (*out)[i].error[0])
+			(*out)[kept++] = (*out)[i];
+	*n = kept;
+	ret = 0;
+out:
+	scheduler_free(owned);
+	if (ret < 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return ret;
 }
 
 int deploy_metrics(struct buf *out, struct scheduler *s)
@@ -255,7 +304,8 @@ int deploy_metrics(struct buf *out, struct scheduler *s)
 			     families[j].help, families[j].name, families[j].type) < 0)
 			goto out;
 		for (i = 0; i < n; i++)
-			if (buf_addf(out, "%s{app=\"%s\",process=\"%s\",container=\"%s\"} %.17g\n",
+			if (!v[i].error[0] &&
+			    buf_addf(out, "%s{app=\"%s\",process=\"%s\",container=\"%s\"} %.17g\n",
 				     families[j].name, v[i].app, v[i].type, v[i].name,
 				     value_of(&v[i], j)) < 0)
 				goto out;

@@ -24,6 +24,10 @@ int runtime__release_phase(struct docker *d, const struct deploy_req *req, const
 /* How many processes of type the formation wants (absent: web 1, others 0). */
 long runtime__formation_count(const json_t *formation, const char *type);
 
+/* One Docker event (GET /events) in the scheduler's events shape (see struct
+ * scheduler_ops): time, action, id, name, process, exit_code; NULL when out of memory. */
+json_t *runtime__event_entry(const json_t *ev);
+
 /* The swarm scheduler on wharf's Docker (swarm.c); scheduler_new(&s, "swarm"). */
 int runtime__swarm_new(struct scheduler **out);
 

@@ -309,6 +309,13 @@ struct sched_state {
 	char finished_at[40]; /* of the last exit; "" never */
 };
 
+/* What stats made of one process. */
+struct sched_stats {
+	struct docker_stats st;
+	int ok;        /* 1 measured; 0 it went away; -1 it could not be read: why */
+	char why[320]; /* ok -1: the reason (swarm: its node's Docker cannot be reached) */
+};
+
 struct scheduler;
 struct scheduler_ops {
 	const char *name;
@@ -320,18 +327,22 @@ struct scheduler_ops {
 	/* since: seconds since 1970, 0 from the start. */
 	int (*logs)(struct scheduler *s, const char *id, int follow, int tail, long long since,
 		    docker_output_fn *fn, void *data);
-	/* What n processes use now, asked side by side: out[i] of ids[i], ok[i] 0 when
-	 * it could not be measured (it went away). With sample the scheduler measures
-	 * over an interval first (about a second), so cpu_percent is set. */
+	/* What n processes use now, asked side by side: out[i] of ids[i] (see struct
+	 * sched_stats). With sample the scheduler measures over an interval first
+	 * (about a second), so cpu_percent is set. -1 only when nothing could be asked. */
 	int (*stats)(struct scheduler *s, const char *const *ids, size_t n, int sample,
-		     struct docker_stats *out, int *ok);
+		     struct sched_stats *out);
 	/* The processes running in it: {"Titles": [...], "Processes": [[...]...]}. */
 	int (*top)(struct scheduler *s, const char *id, json_t **out);
 	int (*state)(struct scheduler *s, const char *id, struct sched_state *out);
 	/* Exits, OOM kills, restarts and starts of the app's processes between since
 	 * and until (seconds since 1970), oldest first: an array of {"time" (ISO-8601
 	 * UTC), "action" ("die", "oom", "restart", "start"), "id", "name",
-	 * "process", "exit_code" (die only)}. What the scheduler still remembers. */
+	 * "process", "exit_code" (die only)}. What the scheduler still remembers.
+	 * Swarm: each container event also has "node" (its hostname); the services'
+	 * own events have the action "service-create", "service-update" (with
+	 * "replicas" when the count changed) or "service-remove"; a node whose events
+	 * could not be read is an entry {"node", "error"} (first). */
 	int (*events)(struct scheduler *s, const char *app, long long since, long long until,
 		      json_t **out);
 	int (*run)(struct scheduler *s, const struct sched_oneoff *o, const struct sched_io *io,
@@ -381,7 +392,9 @@ int scheduler_docker_local(struct scheduler **out, struct docker *d);
 /* At most this many processes of one type (a task's port ends in its slot). */
 #define SCHED_SWARM_REPLICAS_MAX 9
 /* How a swarm scheduler reaches the dockerd of another node (enter, ps:stats, ps:top,
- * ps:events of its tasks): *out a new handle the scheduler frees, or -1 with the reason. */
+ * ps:events of its tasks): *out a new handle the scheduler frees, or -1 with the reason.
+ * The scheduler opens each node at most once in its life (one command), keeping the
+ * handle or the reason it could not. */
 typedef int swarm_node_open_fn(void *data, const char *node_id, struct docker **out);
 /* Gives a swarm scheduler its way to other nodes. Not swarm: nothing. */
 int scheduler_swarm_node_open(struct scheduler *s, swarm_node_open_fn *fn, void *data);
@@ -415,7 +428,7 @@ int scheduler_logs(struct scheduler *s, const char *id, int follow, int tail, do
 int scheduler_logs_since(struct scheduler *s, const char *id, int follow, int tail, long long since,
 			 docker_output_fn *fn, void *data);
 int scheduler_stats(struct scheduler *s, const char *const *ids, size_t n, int sample,
-		    struct docker_stats *out, int *ok);
+		    struct sched_stats *out);
 int scheduler_top(struct scheduler *s, const char *id, json_t **out);
 int scheduler_state(struct scheduler *s, const char *id, struct sched_state *out);
 int scheduler_events(struct scheduler *s, const char *app, long long since, long long until,

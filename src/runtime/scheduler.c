@@ -107,7 +107,7 @@ static int local_logs(struct scheduler *s, const char *id, int follow, int tail,
 }
 
 static int local_stats(struct scheduler *s, const char *const *ids, size_t n, int sample,
-		       struct docker_stats *out, int *ok)
+		       struct sched_stats *out)
 {
 	json_t **st = n ? calloc(n, sizeof(*st)) : NULL;
 	size_t i;
@@ -120,9 +120,9 @@ static int local_stats(struct scheduler *s, const char *const *ids, size_t n, in
 	}
 	for (i = 0; i < n; i++) {
 		memset(&out[i], 0, sizeof(out[i]));
-		ok[i] = st[i] != NULL;
+		out[i].ok = st[i] != NULL;
 		if (st[i])
-			docker_stats_summary(st[i], &out[i]);
+			docker_stats_summary(st[i], &out[i].st);
 		json_decref(st[i]);
 	}
 	free(st);
@@ -187,8 +187,7 @@ static int local_state(struct scheduler *s, const char *id, struct sched_state *
 
 #define EVENTS_MAX 1000
 
-/* One Docker event in the scheduler's shape; NULL when out of memory. */
-static json_t *event_entry(const json_t *ev)
+json_t *runtime__event_entry(const json_t *ev)
 {
 	const json_t *actor = json_object_get(ev, "Actor"),
 		     *attrs = json_object_get(actor, "Attributes");
@@ -238,7 +237,7 @@ static int local_events(struct scheduler *s, const char *app, long long since, l
 	if (!(*out = json_array()))
 		goto oom;
 	json_array_foreach(list, i, ev) {
-		json_t *e = event_entry(ev);
+		json_t *e = runtime__event_entry(ev);
 		if (!e || json_array_append_new(*out, e) < 0)
 			goto oom;
 	}
@@ -603,9 +602,9 @@ int scheduler_logs_since(struct scheduler *s, const char *id, int follow, int ta
 }
 
 int scheduler_stats(struct scheduler *s, const char *const *ids, size_t n, int sample,
-		    struct docker_stats *out, int *ok)
+		    struct sched_stats *out)
 {
-	return s->ops->stats(s, ids, n, sample, out, ok);
+	return s->ops->stats(s, ids, n, sample, out);
 }
 
 int scheduler_top(struct scheduler *s, const char *id, json_t **out)

@@ -7,6 +7,7 @@
 #include "runtime.h"
 #include "runtime/internal.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +16,24 @@
 /* Swarm's {{.Task.Slot}} gives each task a digit of its port: P*10 + slot. */
 #define SWARM_REPLICAS_MAX SCHED_SWARM_REPLICAS_MAX
 
+/* Another node's docker-local scheduler, opened once per command (node_scheduler()),
+ * or the reason it could not be. */
+struct swarm_node {
+	char id[72];
+	struct docker *d;
+	struct scheduler *sched; /* NULL: not reached, why says why */
+	char why[320];
+};
+
 struct swarm {
 	struct scheduler s;            /* first: a struct scheduler * is a struct swarm * */
 	struct docker *d;              /* the manager's */
 	struct scheduler *local;       /* docker-local on d: one-offs, the release phase, images */
 	swarm_node_open_fn *node_open; /* another node's dockerd; may be NULL */
 	void *node_data;
+	char self[72];            /* d's own node id; "" until asked */
+	struct swarm_node *nodes; /* the other nodes reached so far */
+	size_t nnodes;
 };
 
 static struct swarm *SW(struct scheduler *s)
@@ -978,29 +991,156 @@ static int swarm_logs(struct scheduler *s, const char *id, int follow, int tail,
 	return docker_swarm_logs(SW(s)->d, "tasks", id, follow, tail, since, fn, data);
 }
 
-static int not_yet(const char *what)
+static int node_scheduler(struct swarm *sw, const char *node_id, struct scheduler **out);
+
+/* One node's share of ps:stats: its tasks' containers, measured on its own Docker. */
+struct node_stats {
+	char node_id[72], hostname[128];
+	struct scheduler *sched; /* NULL: the node was not reached: why */
+	char why[320];
+	const char **cids; /* container ids */
+	size_t *idx;       /* their indexes in the caller's ids */
+	size_t n;
+	int sample;
+	struct sched_stats *out; /* n */
+	pthread_t th;
+	int threaded;
+};
+
+static void *node_stats_run(void *arg)
 {
-	return err_set("%s of a swarm app is not there yet (docs/cluster.md)", what);
+	struct node_stats *j = arg;
+
+	if (scheduler_stats(j->sched, j->cids, j->n, j->sample, j->out) < 0) {
+		copy(j->why, sizeof(j->why), err_msg());
+		j->sched = NULL;
+		err_clear(); /* handled: each of its tasks says why */
+	}
+	return NULL;
 }
 
+/* The tasks' containers, asked on the Docker of the node running each: one node
+ * opened once, the nodes side by side (each samples its second at the same time). A
+ * node that cannot be reached gives its tasks ok -1 with the reason; the others are
+ * measured. */
 static int swarm_stats(struct scheduler *s, const char *const *ids, size_t n, int sample,
-		       struct docker_stats *out, int *ok)
+		       struct sched_stats *out)
 {
-	(void)s;
-	(void)ids;
-	(void)n;
-	(void)sample;
-	(void)out;
-	(void)ok;
-	return not_yet("ps:stats");
+	struct swarm *sw = SW(s);
+	struct docker_task *dt = n ? calloc(n, sizeof(*dt)) : NULL;
+	struct node_stats *jobs = n ? calloc(n, sizeof(*jobs)) : NULL;
+	json_t *f = json_pack("{s:[]}", "id"), *tasks = NULL, *nodes = NULL, *t;
+	size_t i, k, m, njobs = 0;
+	int ret = -1;
+
+	if (n)
+		memset(out, 0, n * sizeof(*out));
+	if (!n) {
+		ret = 0;
+		goto out;
+	}
+	if (!dt || !jobs || !f) {
+		err_set("out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		json_array_append_new(json_object_get(f, "id"), json_string(ids[i]));
+	if (docker_task_list(sw->d, f, &tasks) < 0 || docker_node_list(sw->d, &nodes) < 0)
+		goto out;
+	json_array_foreach(tasks, k, t) {
+		struct docker_task x;
+
+		docker_task_read(t, nodes, &x);
+		for (i = 0; i < n; i++)
+			if (!strcmp(x.id, ids[i]))
+				dt[i] = x;
+	}
+	for (i = 0; i < n; i++) {
+		struct node_stats *j;
+
+		/* Gone from the manager, no longer running: it went away (ok 0). */
+		if (!dt[i].id[0] || strcmp(dt[i].state, "running") || !dt[i].container_id[0])
+			continue;
+		for (k = 0; k < njobs && strcmp(jobs[k].node_id, dt[i].node_id); k++)
+			;
+		j = &jobs[k];
+		if (k == njobs) {
+			njobs++;
+			copy(j->node_id, sizeof(j->node_id), dt[i].node_id);
+			copy(j->hostname, sizeof(j->hostname),
+			     dt[i].hostname[0] ? dt[i].hostname : dt[i].node_id);
+			j->sample = sample;
+			j->cids = calloc(n, sizeof(*j->cids));
+			j->idx = calloc(n, sizeof(*j->idx));
+			j->out = calloc(n, sizeof(*j->out));
+			if (!j->cids || !j->idx || !j->out) {
+				err_set("out of memory");
+				goto out;
+			}
+			if (node_scheduler(sw, j->node_id, &j->sched) < 0) {
+				copy(j->why, sizeof(j->why), err_msg());
+				err_clear(); /* handled: each of its tasks says why */
+			}
+		}
+		j->cids[j->n] = dt[i].container_id;
+		j->idx[j->n++] = i;
+	}
+	/* Every node on a thread of its own when there are several (sampled at once). */
+	for (k = 0; k < njobs; k++)
+		if (jobs[k].sched && njobs > 1 &&
+		    pthread_create(&jobs[k].th, NULL, node_stats_run, &jobs[k]) == 0)
+			jobs[k].threaded = 1;
+	for (k = 0; k < njobs; k++) {
+		if (jobs[k].threaded)
+			pthread_join(jobs[k].th, NULL);
+		else if (jobs[k].sched)
+			node_stats_run(&jobs[k]);
+	}
+	for (k = 0; k < njobs; k++)
+		for (m = 0; m < jobs[k].n; m++) {
+			struct sched_stats *o = &out[jobs[k].idx[m]];
+
+			if (jobs[k].sched) {
+				*o = jobs[k].out[m];
+				continue;
+			}
+			o->ok = -1;
+			snprintf(o->why, sizeof(o->why), "node %.60s: %.250s", jobs[k].hostname,
+				 jobs[k].why);
+		}
+	ret = 0;
+out:
+	for (k = 0; jobs && k < njobs; k++) {
+		free(jobs[k].cids);
+		free(jobs[k].idx);
+		free(jobs[k].out);
+	}
+	free(jobs);
+	free(dt);
+	json_decref(f);
+	json_decref(tasks);
+	json_decref(nodes);
+	return ret;
 }
 
+/* GET /containers/{id}/top of the task's container, on its node's Docker. */
 static int swarm_top(struct scheduler *s, const char *id, json_t **out)
 {
-	(void)s;
-	(void)id;
+	struct swarm *sw = SW(s);
+	struct scheduler *ns;
+	struct docker_task t;
+	json_t *task = NULL;
+
 	*out = NULL;
-	return not_yet("ps:top");
+	if (task_get(sw->d, id, &task) < 0)
+		return -1;
+	docker_task_read(task, NULL, &t);
+	json_decref(task);
+	if (strcmp(t.state, "running") || !t.container_id[0])
+		return err_set("task %.12s is %s", id, t.state);
+	if (node_scheduler(sw, t.node_id, &ns) < 0)
+		return -1;
+	return scheduler_top(ns, t.container_id, out);
 }
 
 static int swarm_state(struct scheduler *s, const char *id, struct sched_state *out)
@@ -1021,15 +1161,171 @@ static int swarm_state(struct scheduler *s, const char *id, struct sched_state *
 	return 0;
 }
 
+#define SWARM_EVENTS_MAX 1000
+
+/* a and b, both oldest first, as one list oldest first (a's first at the same second);
+ * takes both. */
+static json_t *events_merge(json_t *a, json_t *b)
+{
+	json_t *m = json_array();
+	size_t i = 0, j = 0, na = json_array_size(a), nb = json_array_size(b);
+
+	while (m && (i < na || j < nb)) {
+		json_t *x = json_array_get(a, i), *y = json_array_get(b, j);
+		int take_a = j >= nb || (i < na && strcmp(json_str(x, "time", ""),
+							  json_str(y, "time", "")) <= 0);
+
+		if (json_array_append(m, take_a ? x : y) < 0) {
+			json_decref(m);
+			m = NULL;
+			break;
+		}
+		if (take_a)
+			i++;
+		else
+			j++;
+	}
+	json_decref(a);
+	json_decref(b);
+	if (!m)
+		err_set("out of memory");
+	return m;
+}
+
+/* The services' own events (create, update, remove) of the services named in names
+ * ({name: process}), from the manager; service events carry no labels (Docker 20.10),
+ * hence the names: the app's services now, and those its tasks' containers ran for. */
+static int service_events(struct docker *d, const json_t *names, long long since, long long until,
+			  json_t **out)
+{
+	json_t *f = json_pack("{s:[s], s:[]}", "type", "service", "service"), *list = NULL, *ev;
+	const char *name;
+	json_t *v;
+	size_t i;
+	int ret = -1;
+
+	*out = json_array();
+	if (!f || !*out) {
+		err_set("out of memory");
+		goto out;
+	}
+	json_object_foreach((json_t *)names, name, v)
+		json_array_append_new(json_object_get(f, "service"), json_string(name));
+	if (!json_object_size(names)) {
+		ret = 0;
+		goto out;
+	}
+	if (docker_events(d, since, until, f, SWARM_EVENTS_MAX, &list) < 0)
+		goto out;
+	json_array_foreach(list, i, ev) {
+		const json_t *attrs = json_object_get(json_object_get(ev, "Actor"), "Attributes");
+		const char *svc = json_str(attrs, "name", ""), *replicas;
+		char action[48];
+		json_t *e;
+
+		if (!json_object_get(names, svc))
+			continue; /* a prefix of another name (Docker matches those too) */
+		if (!(e = runtime__event_entry(ev)))
+			goto oom;
+		snprintf(action, sizeof(action), "service-%.30s", json_str(e, "action", ""));
+		json_object_set_new(e, "action", json_string(action));
+		json_object_set_new(e, "name", json_string(svc));
+		json_object_set(e, "process", json_object_get(names, svc));
+		replicas = json_str(attrs, "replicas.new", NULL);
+		if (replicas)
+			json_object_set_new(e, "replicas", json_integer(atoi(replicas)));
+		if (json_array_append_new(*out, e) < 0)
+			goto oom;
+	}
+	ret = 0;
+	goto out;
+oom:
+	err_set("out of memory");
+out:
+	if (ret < 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	json_decref(f);
+	json_decref(list);
+	return ret;
+}
+
+/* The app's containers' events on every node of the swarm (each node's Docker keeps
+ * its own), each with its node, merged in time order with the services' events from
+ * the manager. A node that cannot be reached is an {"node", "error"} entry. */
 static int swarm_events(struct scheduler *s, const char *app, long long since, long long until,
 			json_t **out)
 {
-	(void)s;
-	(void)app;
-	(void)since;
-	(void)until;
+	struct swarm *sw = SW(s);
+	json_t *nodes = NULL, *services = NULL, *names = json_object(), *merged = json_array(),
+	       *errors = json_array(), *list = NULL, *v, *e;
+	size_t i, j;
+	int ret = -1;
+
 	*out = NULL;
-	return not_yet("ps:events");
+	if (!names || !merged || !errors) {
+		err_set("out of memory");
+		goto out;
+	}
+	if (docker_node_list(sw->d, &nodes) < 0 || app_services(sw->d, app, &services) < 0)
+		goto out;
+	json_array_foreach(services, i, v)
+		json_object_set_new(names, json_str(json_object_get(v, "Spec"), "Name", ""),
+				    json_string(svc_label(v, DOCKER_LABEL_PROCESS, "")));
+	json_array_foreach(nodes, i, v) {
+		const char *id = json_str(v, "ID", ""),
+			   *host = json_str(json_object_get(v, "Description"), "Hostname", id);
+		struct scheduler *ns;
+
+		if (node_scheduler(sw, id, &ns) < 0 ||
+		    scheduler_events(ns, app, since, until, &list) < 0) {
+			e = json_pack("{s:s, s:s}", "node", host, "error", err_msg());
+			err_clear(); /* handled: the entry says it */
+			if (!e || json_array_append_new(errors, e) < 0)
+				goto oom;
+			continue;
+		}
+		json_array_foreach(list, j, e) {
+			/* A task's container is "<service>.<slot>.<task id>". */
+			const char *name = json_str(e, "name", ""), *dot = strchr(name, '.');
+			char svc[128];
+
+			json_object_set_new(e, "node", json_string(host));
+			if (dot && (size_t)(dot - name) < sizeof(svc)) {
+				memcpy(svc, name, (size_t)(dot - name));
+				svc[dot - name] = '\0';
+				if (!strncmp(svc, "wharf-", 6) && !json_object_get(names, svc))
+					json_object_set(names, svc, json_object_get(e, "process"));
+			}
+		}
+		if (!(merged = events_merge(merged, list)))
+			goto out;
+		list = NULL;
+	}
+	if (service_events(sw->d, names, since, until, &list) < 0 ||
+	    !(merged = events_merge(merged, list)))
+		goto out;
+	list = NULL;
+	/* The newest SWARM_EVENTS_MAX, as each Docker gives. */
+	while (json_array_size(merged) > SWARM_EVENTS_MAX)
+		json_array_remove(merged, 0);
+	if (json_array_extend(errors, merged) < 0)
+		goto oom;
+	*out = errors;
+	errors = NULL;
+	ret = 0;
+	goto out;
+oom:
+	err_set("out of memory");
+out:
+	json_decref(nodes);
+	json_decref(services);
+	json_decref(names);
+	json_decref(merged);
+	json_decref(errors);
+	json_decref(list);
+	return ret;
 }
 
 static int swarm_run(struct scheduler *s, const struct sched_oneoff *o, const struct sched_io *io,
@@ -1063,36 +1359,51 @@ static int own_node(struct docker *d, struct buf *out)
 	return ret;
 }
 
-/* The docker-local scheduler of the node running task t: the manager's own (*owned NULL)
- * or one on a new handle on that node's dockerd (*owned: free it, then *nd). */
-static int node_scheduler(struct swarm *sw, const struct docker_task *t, struct docker **nd,
-			  struct scheduler **owned, struct scheduler **out)
+/* The docker-local scheduler of node_id (borrowed): the manager's own, or one on that
+ * node's dockerd, opened the first time this scheduler asks (one command) and kept,
+ * as is the reason it could not be: a node that does not answer costs one try. */
+static int node_scheduler(struct swarm *sw, const char *node_id, struct scheduler **out)
 {
-	struct buf self = BUF_INIT;
-	int ret = -1;
+	struct swarm_node *grown, *nd = NULL;
+	size_t i;
 
-	*nd = NULL;
-	*owned = NULL;
-	if (own_node(sw->d, &self) < 0)
-		goto out;
-	if (!strcmp(self.buf, t->node_id)) {
+	*out = NULL;
+	if (!sw->self[0]) {
+		struct buf self = BUF_INIT;
+		int r = own_node(sw->d, &self);
+
+		if (r == 0)
+			copy(sw->self, sizeof(sw->self), self.buf);
+		buf_release(&self);
+		if (r < 0)
+			return -1;
+	}
+	if (!strcmp(sw->self, node_id)) {
 		*out = sw->local;
-		ret = 0;
-		goto out;
+		return 0;
 	}
-	if (!sw->node_open) {
-		err_set("the task runs on node %.12s, whose Docker this host cannot reach",
-			t->node_id);
-		goto out;
+	for (i = 0; i < sw->nnodes && !nd; i++)
+		if (!strcmp(sw->nodes[i].id, node_id))
+			nd = &sw->nodes[i];
+	if (!nd) {
+		if (!(grown = realloc(sw->nodes, (sw->nnodes + 1) * sizeof(*grown))))
+			return err_set("out of memory");
+		sw->nodes = grown;
+		nd = &grown[sw->nnodes++];
+		memset(nd, 0, sizeof(*nd));
+		copy(nd->id, sizeof(nd->id), node_id);
+		if (!sw->node_open)
+			snprintf(nd->why, sizeof(nd->why),
+				 "the task runs on node %.12s, whose Docker this host cannot reach",
+				 node_id);
+		else if (sw->node_open(sw->node_data, node_id, &nd->d) < 0 ||
+			 scheduler_docker_local(&nd->sched, nd->d) < 0)
+			copy(nd->why, sizeof(nd->why), err_msg());
 	}
-	if (sw->node_open(sw->node_data, t->node_id, nd) < 0 ||
-	    scheduler_docker_local(owned, *nd) < 0)
-		goto out;
-	*out = *owned;
-	ret = 0;
-out:
-	buf_release(&self);
-	return ret;
+	if (!nd->sched)
+		return err_set("%s", nd->why);
+	*out = nd->sched;
+	return 0;
 }
 
 static int swarm_exec(struct scheduler *s, const char *id, const char **cmd,
@@ -1100,24 +1411,16 @@ static int swarm_exec(struct scheduler *s, const char *id, const char **cmd,
 {
 	struct swarm *sw = SW(s);
 	struct docker_task t;
-	struct docker *nd = NULL;
-	struct scheduler *owned = NULL, *ns;
-	int ret = -1;
+	struct scheduler *ns;
 
 	*code = -1;
 	if (task_service(sw->d, id, &t) < 0)
-		goto out;
-	if (!t.container_id[0]) {
-		err_set("task %.12s has no container yet", id);
-		goto out;
-	}
-	if (node_scheduler(sw, &t, &nd, &owned, &ns) < 0)
-		goto out;
-	ret = scheduler_exec(ns, t.container_id, cmd, io, code);
-out:
-	scheduler_free(owned);
-	docker_free(nd);
-	return ret;
+		return -1;
+	if (!t.container_id[0])
+		return err_set("task %.12s has no container yet", id);
+	if (node_scheduler(sw, t.node_id, &ns) < 0)
+		return -1;
+	return scheduler_exec(ns, t.container_id, cmd, io, code);
 }
 
 /* ps:stop: the task's service is scaled to 0 (Swarm would replace a stopped task). The
@@ -1245,7 +1548,13 @@ static struct docker *swarm_builder(struct scheduler *s)
 static void swarm_free(struct scheduler *s)
 {
 	struct swarm *sw = SW(s);
+	size_t i;
 
+	for (i = 0; i < sw->nnodes; i++) {
+		scheduler_free(sw->nodes[i].sched);
+		docker_free(sw->nodes[i].d);
+	}
+	free(sw->nodes);
 	scheduler_free(sw->local);
 	docker_free(sw->d);
 	free(sw);

@@ -236,6 +236,91 @@ local_containers() {
 	assert_output --partial "node="
 }
 
+# The lab host (h1 or h2) that runs a task of the app, from ps:top's JSON.
+lab_node_of_task() {
+	wharf ps:top "$APP" --format json | jq -r '[.[].node | select(. == "h1" or . == "h2")][0] // empty'
+}
+
+@test "ps:stats and ps:top read every task on the node that runs it" {
+	local manager json
+	manager=$(docker info --format '{{.Name}}')
+	run wharf ps:stats "$APP" --format json
+	assert_success
+	json=$output
+	# Every running task, each measured where it runs: real figures and its node.
+	[ "$(jq length <<<"$json")" = "$(docker service ps -q --filter desired-state=running \
+		"$(services | cut -d' ' -f1)" | wc -l)" ]
+	[ "$(jq length <<<"$json")" -ge 3 ]
+	[ "$(jq '[.[] | select(.memory_usage > 0 and .pids >= 1 and .type == "web")] | length' \
+		<<<"$json")" = "$(jq length <<<"$json")" ]
+	[ "$(jq '[.[] | select(has("error"))] | length' <<<"$json")" = 0 ]
+	jq -e --arg m "$manager" '[.[].node] | index("h1") and index("h2") and index($m)' <<<"$json"
+	# The metrics page has the same tasks.
+	run wharf metrics
+	assert_success
+	[ "$(grep -c "^wharf_container_memory_bytes{app=\"$APP\",process=\"web\",container=\"wharf-$APP-web-" \
+		<<<"$output")" = "$(jq length <<<"$json")" ]
+	# ps:top: the app's process in a task on a lab host, read through that host's Docker.
+	run wharf ps:top "$APP" --format json
+	assert_success
+	jq -e '[.[] | select(.node == "h1" or .node == "h2") | .processes[] | join(" ")
+		| select(contains("busybox httpd"))] | length >= 1' <<<"$output"
+	run wharf ps:top "$APP" web
+	assert_success
+	assert_output --regexp "=====> wharf-$APP-web-.* \(web\) on h[12]"
+	assert_output --partial "busybox httpd"
+}
+
+@test "ps:events shows the tasks' container starts from their nodes and the services' events" {
+	run wharf ps:events "$APP" --format json
+	assert_success
+	# Starts on at least two nodes (read from each node's Docker), in time order.
+	[ "$(jq '[.[] | select(.action == "start") | .node] | unique | length' <<<"$output")" -ge 2 ]
+	jq -e '[.[] | select(.action == "start" and .process == "web" and (.name | startswith("wharf-")))]
+		| length >= 3' <<<"$output"
+	jq -e '[.[] | select(.action == "service-create" and .process == "web")] | length >= 1' <<<"$output"
+	jq -e '[.[].time] == ([.[].time] | sort)' <<<"$output"
+	run wharf ps:events "$APP"
+	assert_success
+	assert_output --regexp "start +web +wharf-$APP-web-.*  on h[12]"
+	assert_output --regexp "service-create web +wharf-$APP-web-"
+	run wharf ps:events "$APP" --since 1s
+	assert_success
+	assert_output --partial "no exits, restarts or starts since"
+}
+
+@test "a node whose Docker cannot be reached gives a partial ps:stats, ps:top and ps:events" {
+	local node sock stats stats_json top events
+	node=$(lab_node_of_task)
+	[ -n "$node" ]
+	sock=$WHARF_LAB_DIR/$node/d.sock
+	# The node's dockerd keeps running (and in the swarm); only its socket is out of reach.
+	mv "$sock" "$sock.off"
+	local rc=0
+	if ! { stats=$(wharf ps:stats "$APP" 2>&1) &&
+		stats_json=$(wharf ps:stats "$APP" --format json) &&
+		top=$(wharf ps:top "$APP" 2>&1) && events=$(wharf ps:events "$APP" 2>&1); }; then
+		rc=1
+	fi
+	mv "$sock.off" "$sock"
+	printf '%s\n' "$stats" "$top" "$events"
+	[ "$rc" = 0 ]
+	# Its tasks are named with the reason; the others are measured, with their node.
+	[[ "$stats" == *"could not be read: node $node: "*"d.sock"* ]]
+	grep -E "^CONTAINER +TYPE .* RESTARTS NODE$" <<<"$stats"
+	grep -E "^wharf-$APP-web-v[0-9]+[ab]-[0-9a-f]{4}\.[1-9] +web .* [^ ]+$" <<<"$stats"
+	jq -e --arg n "$node" '[.[] | select(has("error"))] | length >= 1 and
+		all(.error | startswith("node " + $n + ": "))' <<<"$stats_json"
+	jq -e '[.[] | select(has("error") | not) | select(.memory_usage > 0)] | length >= 1' <<<"$stats_json"
+	[[ "$top" == *"on $node could not be read"* && "$top" == *"busybox httpd"* ]]
+	[[ "$events" == *"events of node $node could not be read"* && "$events" == *" start "* ]]
+	# Back: every task read again.
+	run wharf ps:top "$APP" --format json
+	assert_success
+	[ "$(jq '[.[] | select(has("error"))] | length' <<<"$output")" = 0 ]
+	jq -e --arg n "$node" 'any(.node == $n)' <<<"$output"
+}
+
 @test "apps:destroy removes the services and the registry's manifests of the app" {
 	local pw
 	pw=$(jq -r .registry_password "$WHARF_ROOT/cluster/cluster.json")
