@@ -173,6 +173,7 @@ int cmd_cluster_add_node(int argc, char **argv);
 int cmd_cluster_remove_node(int argc, char **argv);
 int cmd_cluster_leave(int argc, char **argv);
 int cmd_cluster_report(int argc, char **argv);
+int cmd_cluster_gc(int argc, char **argv);    /* the registry's garbage collection */
 int cmd_cluster_sync(int argc, char **argv);  /* the router follows the swarm */
 int cmd_scheduler_set(int argc, char **argv); /* scheduler.c */
 int cmd_scheduler_report(int argc, char **argv);

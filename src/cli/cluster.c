@@ -241,3 +241,46 @@ int cmd_cluster_sync(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	return deploy_swarm_sync(&o);
 }
+
+/* A size in the largest unit that keeps it >= 1 (B, KB, MB, GB; 1024). */
+static void human_size(char *out, size_t size, long long n)
+{
+	static const char *const unit[] = { "B", "KB", "MB", "GB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 3) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(out, size, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+/* cluster:gc: the registry's garbage collection. */
+int cmd_cluster_gc(int argc, char **argv)
+{
+	struct cluster_gc_result r = CLUSTER_GC_RESULT_INIT;
+	char before[32], after[32], freed[32];
+	int ret = -1;
+
+	if (argc != 1)
+		return cli_usage(argv[0]);
+	say_step("Collecting the registry's garbage (read-only meanwhile; the nodes still pull)");
+	if (cluster_registry_gc(&r) < 0)
+		goto out;
+	if (r.summary.len)
+		say_detail("%s", r.summary.buf);
+	human_size(before, sizeof(before), r.bytes_before);
+	human_size(after, sizeof(after), r.bytes_after);
+	human_size(freed, sizeof(freed),
+		   r.bytes_before > r.bytes_after ? r.bytes_before - r.bytes_after : 0);
+	say_step("Freed %s and %lld blob%s: the registry's storage went from %s (%lld blobs) to "
+		 "%s (%lld blobs)",
+		 freed, r.blobs_before - r.blobs_after,
+		 r.blobs_before - r.blobs_after == 1 ? "" : "s", before, r.blobs_before, after,
+		 r.blobs_after);
+	ret = 0;
+out:
+	buf_release(&r.summary);
+	return ret;
+}

@@ -83,6 +83,10 @@ const struct command commands[] = {
 	  "<host> [--addr IP] [--docker-host unix://SOCK [--certs-dir DIR]] [--timeout S]",
 	  "Join a host to the cluster (over ssh as root; --docker-host: a lab host's dockerd)",
 	  CMD_LOCAL | CMD_AS_ROOT },
+	{ "cluster:gc", cmd_cluster_gc, "",
+	  "Free the registry's blobs no image uses any more (read-only meanwhile; the daemon runs "
+	  "it daily)",
+	  CMD_LOCAL },
 	{ "cluster:init", cmd_cluster_init, "<addr> [--registry-port N] [--certs-dir DIR]",
 	  "Make this host the swarm manager and registry on its private address (as root)",
 	  CMD_LOCAL | CMD_AS_ROOT },

@@ -124,6 +124,40 @@ int cluster_push_image(struct docker *d, const char *app, const char *local_ref,
  * manifests.c): how many it deleted; 0 when this host is no cluster or the app never
  * pushed. The blobs stay until the registry's garbage collection. */
 int cluster_registry_forget(const char *app);
+/* Retention (manifests.c): deletes the manifests of wharf/<app> that no tag in keep (an
+ * array of tags: the kept releases' numbers; NULL: none) names, under the registry's lock
+ * taken shared. How many it deleted; 0 when this host is no cluster. */
+int cluster_registry_prune(const char *app, const json_t *keep);
+/* What cluster_registry_prune() deletes: tags is {tag: digest} (the registry's), keep an
+ * array of tags; *out gets the distinct digests of the tags not kept that no kept tag
+ * shares, in the order of tags. */
+int cluster_manifests_to_delete(const json_t *tags, const json_t *keep, json_t **out);
+/* Removes the manager's own tag ADDR:PORT/wharf/<app>:<tag> of a push from d (push.c),
+ * so retention can remove the image of an old release; a missing tag is no error. */
+int cluster_image_untag(struct docker *d, const char *app, const char *tag);
+
+/* The registry's lock ($WHARF_ROOT/cluster/registry/gc.lock): pushes and manifest
+ * deletions take it shared, the garbage collection exclusive. Says waiting_msg (may be
+ * NULL) once when it has to wait. Taken shared, it also makes a registry a collection
+ * that died left read-only writable again. 1 if it waited, 0 if not, -1 on error;
+ * lock_release() releases it. */
+int cluster_registry_lock(struct lock *l, int exclusive, const char *waiting_msg);
+
+/* What cluster_registry_gc() did: the registry's storage dir (registry/data) before and
+ * after, in bytes and blobs, and garbage-collect's own count line. */
+struct cluster_gc_result {
+	long long bytes_before, bytes_after, blobs_before, blobs_after;
+	struct buf summary;
+};
+#define CLUSTER_GC_RESULT_INIT      \
+	{                           \
+		.summary = BUF_INIT \
+	}
+/* The registry's garbage collection: under the lock taken exclusive (waits for pushes),
+ * the registry restarted read-only (the nodes still pull; left stopped if it was),
+ * `docker-registry garbage-collect --delete-untagged config.yml`, the registry restarted
+ * writable (whatever happened). */
+int cluster_registry_gc(struct cluster_gc_result *res);
 
 /* Appends the X-Registry-Auth header value (base64url JSON of the credentials) workers
  * pull wharf's images with. */

@@ -20,6 +20,7 @@ int cluster_push_image(struct docker *d, const char *app, const char *local_ref,
 {
 	struct cluster_state st = CLUSTER_STATE_INIT;
 	struct buf repo = BUF_INIT, auth = BUF_INIT, digest = BUF_INIT;
+	struct lock l = LOCK_INIT;
 	const char *tag;
 	int ret = -1, loaded;
 
@@ -46,6 +47,10 @@ int cluster_push_image(struct docker *d, const char *app, const char *local_ref,
 		err_prefix("cannot tag %s for the registry", local_ref);
 		goto out;
 	}
+	/* Not while the registry's garbage collection runs: it would delete the blobs of a
+	 * push whose manifest is not there yet (and the registry is read-only then). */
+	if (cluster_registry_lock(&l, 0, "Waiting for the registry's garbage collection") < 0)
+		goto out;
 	if (docker_image_push(d, repo.buf, tag, auth.buf, NULL, NULL, &digest) < 0) {
 		err_prefix("cannot push %s:%s", repo.buf, tag);
 		goto out;
@@ -54,9 +59,29 @@ int cluster_push_image(struct docker *d, const char *app, const char *local_ref,
 		goto out;
 	ret = 0;
 out:
+	lock_release(&l);
 	cluster_state_release(&st);
 	buf_release(&repo);
 	buf_release(&auth);
 	buf_release(&digest);
+	return ret;
+}
+
+int cluster_image_untag(struct docker *d, const char *app, const char *tag)
+{
+	struct cluster_state st = CLUSTER_STATE_INIT;
+	struct buf ref = BUF_INIT;
+	int loaded, ret = -1;
+
+	if (valid_app_name(app) < 0 || (loaded = cluster_load(&st)) < 0)
+		goto out;
+	/* By name: only the tag goes while the image has others (wharf/<app>:<N>). */
+	if (loaded && (buf_addf(&ref, "%s/wharf/%s:%s", st.registry, app, tag) < 0 ||
+		       docker_image_remove(d, ref.buf, 0) < 0))
+		goto out;
+	ret = 0;
+out:
+	cluster_state_release(&st);
+	buf_release(&ref);
 	return ret;
 }

@@ -7,13 +7,16 @@
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -548,7 +551,9 @@ static int listening(const char *hostport)
 	return ok;
 }
 
-int cluster_registry_start(const struct cluster_state *st)
+/* Starts the registry with registry/<config> (config.yml, or the read-only copy of the
+ * garbage collection) unless it runs; returns once it listens. */
+static int registry_start(const struct cluster_state *st, const char *config)
 {
 	struct buf dir = BUF_INIT, log = BUF_INIT, cfg = BUF_INIT, pidfile = BUF_INIT,
 		   text = BUF_INIT;
@@ -562,7 +567,7 @@ int cluster_registry_start(const struct cluster_state *st)
 		return err_set(
 			"docker-registry is not installed (apt-get install docker-registry)");
 	if (cluster_path(&dir, "registry") < 0 || buf_addf(&log, "%s/registry.log", dir.buf) < 0 ||
-	    buf_addf(&cfg, "%s/config.yml", dir.buf) < 0 ||
+	    buf_addf(&cfg, "%s/%s", dir.buf, config) < 0 ||
 	    buf_addf(&pidfile, "%s/registry.pid", dir.buf) < 0)
 		goto out;
 	if ((fd = open(log.buf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0) {
@@ -614,6 +619,11 @@ out:
 	return ret;
 }
 
+int cluster_registry_start(const struct cluster_state *st)
+{
+	return registry_start(st, "config.yml");
+}
+
 int cluster_registry_stop(void)
 {
 	pid_t pid = registry_pid();
@@ -622,11 +632,229 @@ int cluster_registry_stop(void)
 	if (pid <= 0)
 		return 0;
 	kill(pid, SIGTERM);
-	for (i = 0; i < 100 && kill(pid, 0) == 0; i++)
+	/* Reaped when it is our child (one the garbage collection started): a zombie
+	 * would pass for a registry that still runs. */
+	for (i = 0; i < 100 && waitpid(pid, NULL, WNOHANG) <= 0 && kill(pid, 0) == 0; i++)
 		usleep(100 * 1000);
-	if (kill(pid, 0) == 0)
+	if (kill(pid, 0) == 0) {
 		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0); /* ours: at once; else ECHILD */
+	}
 	return 0;
+}
+
+/* ---- the lock of pushes, and the garbage collection ------------------------------- */
+
+#define READONLY_CONFIG "config-readonly.yml"
+
+/* 1 when the registry runs from the read-only config (a garbage collection). */
+static int registry_readonly(void)
+{
+	struct buf path = BUF_INIT, cmd = BUF_INIT;
+	pid_t pid = registry_pid();
+	int ro = 0;
+
+	if (pid > 0 && buf_addf(&path, "/proc/%ld/cmdline", (long)pid) == 0 &&
+	    fs_read_file(path.buf, &cmd, 4096) == 0)
+		/* NUL-separated: the config is the last argument. */
+		ro = cmd.len > sizeof(READONLY_CONFIG) &&
+		     !strcmp(cmd.buf + cmd.len - sizeof(READONLY_CONFIG), READONLY_CONFIG);
+	err_clear(); /* handled: not running, or gone meanwhile */
+	buf_release(&path);
+	buf_release(&cmd);
+	return ro;
+}
+
+/* Stops the registry and starts it from config; the old one must be gone first, or the
+ * new one could not listen. */
+static int registry_restart(const struct cluster_state *st, const char *config)
+{
+	if (cluster_registry_stop() < 0)
+		return -1;
+	for (int i = 0; i < 50 && listening(st->registry); i++)
+		usleep(100 * 1000);
+	return registry_start(st, config);
+}
+
+int cluster_registry_lock(struct lock *l, int exclusive, const char *waiting_msg)
+{
+	struct cluster_state st = CLUSTER_STATE_INIT;
+	struct buf path = BUF_INIT;
+	int waited = -1;
+
+	if (cluster_path(&path, "registry/gc.lock") < 0 ||
+	    (waited = lock_take_mode(l, path.buf, !exclusive, waiting_msg)) < 0)
+		goto out;
+	/* A garbage collection that was killed half way left the
+	 * registry read-only: nobody collects while we hold the lock, so it is made
+	 * writable again, under the exclusive lock so two pushes do not both restart it
+	 * (flock converts by dropping first: no deadlock between two converting). */
+	if (!exclusive && registry_readonly()) {
+		if (flock(l->fd, LOCK_EX) < 0 || cluster_load(&st) < 0 ||
+		    (registry_readonly() && registry_restart(&st, "config.yml") < 0) ||
+		    flock(l->fd, LOCK_SH) < 0) {
+			if (!*err_msg())
+				err_set_errno("flock");
+			err_prefix("the registry was left read-only and cannot be made writable");
+			lock_release(l);
+			waited = -1;
+		}
+	}
+out:
+	cluster_state_release(&st);
+	buf_release(&path);
+	return waited;
+}
+
+/* Bytes and blobs under the registry's storage. */
+static long long walk_bytes, walk_blobs;
+
+static int walk_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type == FTW_F) {
+		walk_bytes += (long long)sb->st_size;
+		/* a blob is .../blobs/sha256/<2 hex>/<digest>/data */
+		if (strstr(path, "/blobs/sha256/") && !strcmp(path + strlen(path) - 5, "/data"))
+			walk_blobs++;
+	}
+	return 0;
+}
+
+static int storage_size(const char *data, long long *bytes, long long *blobs)
+{
+	walk_bytes = walk_blobs = 0;
+	if (fs_is_dir(data) && nftw(data, walk_one, 16, FTW_PHYS) < 0)
+		return err_set_errno("cannot measure %s", data);
+	*bytes = walk_bytes;
+	*blobs = walk_blobs;
+	return 0;
+}
+
+/* registry/config-readonly.yml: config.yml with storage.maintenance.readonly on. */
+static int write_readonly_config(const char *dir)
+{
+	static const char storage[] = "\nstorage:\n";
+	struct buf path = BUF_INIT, cfg = BUF_INIT, ro = BUF_INIT;
+	const char *at;
+	int ret = -1;
+
+	if (buf_addf(&path, "%s/config.yml", dir) < 0 || fs_read_file(path.buf, &cfg, 65536) < 0)
+		goto out;
+	if (!(at = strstr(cfg.buf, storage))) {
+		err_set("%s has no storage section", path.buf);
+		goto out;
+	}
+	at += sizeof(storage) - 1;
+	if (buf_add(&ro, cfg.buf, (size_t)(at - cfg.buf)) < 0 ||
+	    buf_addstr(&ro, "  maintenance:\n    readonly:\n      enabled: true\n") < 0 ||
+	    buf_addstr(&ro, at) < 0 || write_leaf(dir, READONLY_CONFIG, &ro, 0600) < 0)
+		goto out;
+	ret = 0;
+out:
+	buf_release(&path);
+	buf_release(&cfg);
+	buf_release(&ro);
+	return ret;
+}
+
+/* Keeps garbage-collect's summary line ("N blobs marked, N blobs and N manifests
+ * eligible for deletion") and its last line (its error, when it fails). */
+struct gc_out {
+	struct buf summary, last;
+};
+
+static void gc_line(int stream, const char *line, size_t len, void *data)
+{
+	struct gc_out *o = data;
+
+	(void)stream;
+	if (!len)
+		return;
+	buf_reset(&o->last);
+	buf_add(&o->last, line, len < 300 ? len : 300);
+	if (memmem(line, len, "blobs marked", 12)) {
+		buf_reset(&o->summary);
+		buf_add(&o->summary, line, len < 300 ? len : 300);
+	}
+}
+
+int cluster_registry_gc(struct cluster_gc_result *res)
+{
+	struct cluster_state st = CLUSTER_STATE_INIT;
+	struct lock l = LOCK_INIT;
+	struct buf dir = BUF_INIT, data = BUF_INIT, cfg = BUF_INIT, repos = BUF_INIT;
+	struct gc_out o = { BUF_INIT, BUF_INIT };
+	struct proc_opts po = PROC_OPTS_INIT;
+	int have, running = 0, status, ret = -1;
+
+	res->bytes_before = res->bytes_after = res->blobs_before = res->blobs_after = 0;
+	buf_reset(&res->summary);
+	if ((have = cluster_load(&st)) < 0)
+		return -1;
+	if (!have) {
+		err_set("this host is not a cluster manager: run cluster:init first");
+		goto out;
+	}
+	if (cluster_path(&dir, "registry") < 0 || buf_addf(&data, "%s/data", dir.buf) < 0 ||
+	    buf_addf(&cfg, "%s/config.yml", dir.buf) < 0 ||
+	    buf_addf(&repos, "%s/docker/registry/v2/repositories", data.buf) < 0)
+		goto out;
+	/* No push and no manifest deletion of wharf's meanwhile: they hold it shared. */
+	if (cluster_registry_lock(&l, 1, "Waiting for pushes to the registry to finish") < 0 ||
+	    storage_size(data.buf, &res->bytes_before, &res->blobs_before) < 0)
+		goto out;
+	if (!fs_is_dir(repos.buf)) { /* nothing was ever pushed: nothing to collect */
+		res->bytes_after = res->bytes_before;
+		res->blobs_after = res->blobs_before;
+		ret = 0;
+		goto out;
+	}
+	/* Read-only meanwhile, for anyone else who holds the credentials: the nodes
+	 * still pull. Left stopped when it was. */
+	running = registry_pid() > 0;
+	if (running &&
+	    (write_readonly_config(dir.buf) < 0 || registry_restart(&st, READONLY_CONFIG) < 0))
+		goto restart;
+	po.argv = (const char *[]){ "/usr/bin/docker-registry", "garbage-collect",
+				    "--delete-untagged", cfg.buf, NULL };
+	po.in = PROC_NULL;
+	po.out = po.err = PROC_LINES;
+	po.on_line = gc_line;
+	po.data = &o;
+	if ((status = proc_run(&po)) < 0)
+		goto restart;
+	if (status != 0) {
+		err_set("docker-registry garbage-collect failed (exit %d): %s", status,
+			o.last.len ? o.last.buf : "no output");
+		goto restart;
+	}
+	if (buf_addstr(&res->summary, o.summary.len ? o.summary.buf : "") < 0 ||
+	    storage_size(data.buf, &res->bytes_after, &res->blobs_after) < 0)
+		goto restart;
+	ret = 0;
+restart:
+	/* Writable again whatever happened (the collection's error is kept). */
+	if (running) {
+		struct err_saved why;
+		err_save(&why);
+		if (registry_restart(&st, "config.yml") < 0) {
+			err_prefix("the registry is left read-only");
+			ret = -1;
+		} else {
+			err_restore(&why);
+		}
+	}
+out:
+	lock_release(&l);
+	cluster_state_release(&st);
+	buf_release(&dir);
+	buf_release(&data);
+	buf_release(&cfg);
+	buf_release(&repos);
+	buf_release(&o.summary);
+	buf_release(&o.last);
+	return ret;
 }
 
 /* ---- auth ------------------------------------------------------------------------- */

@@ -147,6 +147,9 @@ struct lock {
  * it and waiting_msg is not NULL, says it once (a "-----> " line) before blocking.
  * Returns 1 if it had to wait, 0 if not, -1 on error. */
 int lock_take(struct lock *l, const char *path, const char *waiting_msg);
+/* lock_take(), or with shared a shared flock (many holders; an exclusive one waits for
+ * them all, and they for it). */
+int lock_take_mode(struct lock *l, const char *path, int shared, const char *waiting_msg);
 /* The same without waiting: 1 when taken, 0 when another open file holds it, -1 on
  * error. */
 int lock_try(struct lock *l, const char *path);

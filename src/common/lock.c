@@ -1,4 +1,5 @@
-/* lock.c - per-app exclusive locks with flock(2); a waiter is told it waits. */
+/* lock.c - per-app exclusive locks (and shared ones) with flock(2); a waiter is told it
+ * waits. */
 #include "common.h"
 
 #include <errno.h>
@@ -8,13 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int lock_take(struct lock *l, const char *path, const char *waiting_msg)
+int lock_take_mode(struct lock *l, const char *path, int shared, const char *waiting_msg)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644), waited = 0;
+	int op = shared ? LOCK_SH : LOCK_EX;
 
 	if (fd < 0)
 		return err_set_errno("cannot open lock file '%s'", path);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	if (flock(fd, op | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK) {
 			close(fd);
 			return err_set_errno("cannot lock '%s'", path);
@@ -24,7 +26,7 @@ int lock_take(struct lock *l, const char *path, const char *waiting_msg)
 		if (waiting_msg)
 			say_step("%s", waiting_msg);
 		waited = 1;
-		while (flock(fd, LOCK_EX) < 0) {
+		while (flock(fd, op) < 0) {
 			if (errno != EINTR) {
 				close(fd);
 				return err_set_errno("cannot lock '%s'", path);
@@ -33,6 +35,11 @@ int lock_take(struct lock *l, const char *path, const char *waiting_msg)
 	}
 	l->fd = fd;
 	return waited;
+}
+
+int lock_take(struct lock *l, const char *path, const char *waiting_msg)
+{
+	return lock_take_mode(l, path, 0, waiting_msg);
 }
 
 int lock_try(struct lock *l, const char *path)

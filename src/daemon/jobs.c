@@ -110,6 +110,15 @@ static int job_cluster_sync(struct daemon *d, long long minute, void *data)
 	return 0;
 }
 
+/* The registry's garbage collection (docs/cluster.md): on a cluster manager, `wharf
+ * cluster:gc` frees the blobs of the manifests retention deleted. */
+static int job_cluster_gc(struct daemon *d, long long minute, void *data)
+{
+	if (deploy_cluster_manager() != 1)
+		return 0;
+	return daemon_job_wharf(d, minute, data);
+}
+
 /* ---- the job table ---------------------------------------------------------------
  * name, schedule (UTC), function (NULL: disabled), data. Rows run in this order
  * each minute their schedule matches. */
@@ -122,5 +131,8 @@ const struct daemon_job daemon_jobs[] = {
 	  (void *)(const char *const[]){ "letsencrypt:auto-renew", NULL } },
 	{ "services-backups", "* * * * *", job_services, NULL },
 	{ "cluster-sync", "* * * * *", job_cluster_sync, NULL },
+	/* Daily, at a quiet hour: the registry is read-only for a moment (pushes wait). */
+	{ "cluster-gc", "41 3 * * *", job_cluster_gc,
+	  (void *)(const char *const[]){ "cluster:gc", NULL } },
 	{ NULL, NULL, NULL, NULL },
 };

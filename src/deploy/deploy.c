@@ -191,11 +191,16 @@ static int record(struct assembly *a, struct scheduler *s, const char *app,
 	if (app_release_append(a->releases, &r) < 0)
 		goto out;
 	/* The next deploy keeps the containers the router serves. */
-	if (app_releases_save(app, a->releases) < 0)
+	if (app_releases_save(app, a->releases) < 0) {
 		say_warn("v%ld serves, but could not be recorded: %s", a->version, err_msg());
-	else if (deploy__prune_images(s, a->releases, app_get_int(a->appobj, APP_RETAIN)) &&
-		 app_releases_save(app, a->releases) < 0)
-		say_warn("could not record which images were removed: %s", err_msg());
+	} else {
+		long retain = app_get_int(a->appobj, APP_RETAIN);
+
+		deploy__registry_retain(s, app, a->appobj, a->releases, retain);
+		if (deploy__prune_images(s, a->releases, retain) &&
+		    app_releases_save(app, a->releases) < 0)
+			say_warn("could not record which images were removed: %s", err_msg());
+	}
 	/* A rollback brings the old config back as the app's config. */
 	if (src->config) {
 		if (app_set(a->appobj, APP_CONFIG, json_incref((json_t *)src->config)) < 0 ||

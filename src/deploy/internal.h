@@ -55,6 +55,15 @@ void deploy__who(struct buf *out, const char *by);
  * still used by a kept release stay) and marks those releases "pruned".
  * Returns how many images it removed. */
 int deploy__prune_images(struct scheduler *s, json_t *releases, long retain);
+/* 1 when release i of releases (an index of app_releases()) keeps its image under
+ * `retain`: one of the newest `retain`, or another release of those runs its image;
+ * 0 for a release pruned already or without an image. */
+int deploy__release_kept(const json_t *releases, size_t i, long retain);
+/* Before deploy__prune_images() of a swarm app (or one that was): this host's tags of
+ * the pushes of releases not kept go (so their images can be pruned) and the registry's
+ * manifests that no kept release uses are deleted. Failures are warnings. */
+void deploy__registry_retain(struct scheduler *s, const char *app, const json_t *appobj,
+			     const json_t *releases, long retain);
 
 /* ---- builds (build.c) --------------------------------------------------------- */
 

@@ -78,8 +78,19 @@ nodes_served() {
 
 @test "a push deploys the app as a service pinned to its digest in the registry; it serves" {
 	make_swarm_app "$TEST_TMP/app"
+	# Something of another program listens on a port of the first base (1100) on this host,
+	# the manager: the app's bases pass it over.
+	python3 -c 'import socket, time
+s = socket.socket(); s.bind(("0.0.0.0", 11005)); s.listen(1); time.sleep(120)' &
+	local squatter=$!
+	squatting() { (exec 3<>/dev/tcp/127.0.0.1/11005) 2>/dev/null; }
+	eventually 10 squatting
 	run git_push_app "$TEST_TMP/app" "$APP"
+	kill "$squatter"
 	assert_success
+	run jq -c .swarm_ports "$WHARF_ROOT/apps/$APP/app.json"
+	assert_output --regexp '^\[1[1-9][0-9][0-9],1[1-9][0-9][0-9]\]$'
+	refute_output --partial 1100
 	assert_output --partial "Pushing the image to the cluster's registry"
 	assert_output --partial "$REGISTRY/wharf/$APP@sha256:"
 	assert_output --partial "Switching the router to 1 task on the swarm"
@@ -344,6 +355,117 @@ lab_node_of_task() {
 	refute_output --partial '"tags":["'
 }
 
+# regc_status APP TAG: the registry's HTTP status for the manifest wharf/APP:TAG (or @DIGEST).
+regc_status() {
+	curl -sS -o /dev/null -w '%{http_code}' --cacert "$WHARF_ROOT/cluster/registry/ca.crt" \
+		-u "wharf:$(jq -r .registry_password "$WHARF_ROOT/cluster/cluster.json")" \
+		-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+		"https://$REGISTRY/v2/wharf/$1/manifests/$2"
+}
+
+# regc_bytes: the size of the registry's storage dir.
+regc_bytes() {
+	du -sb "$WHARF_ROOT/cluster/registry/data" | cut -f1
+}
+
+@test "retention deletes old releases from the registry, cluster:gc frees their blobs; rollback and scale still pull" {
+	local app=regc$$ dir=$TEST_TMP/regc pw digest before
+	pw=$(jq -r .registry_password "$WHARF_ROOT/cluster/cluster.json")
+	{
+		wharf apps:create "$app" && wharf scheduler:set "$app" selected swarm &&
+			wharf releases:set "$app" retain 2
+	} >/dev/null
+	# Two releases with different images: each commit brings a layer of its own (random
+	# bytes, so that the registry holds it once per release).
+	make_swarm_app "$dir"
+	sed -i 's|^RUN mkdir -p /www$|&\nCOPY blob /blob\nENV GREETING=a|' "$dir/Dockerfile"
+	head -c 300000 /dev/urandom >"$dir/blob"
+	h_git_commit "$dir" "release a"
+	run git_push_app "$dir" "$app"
+	assert_success
+	head -c 300000 /dev/urandom >"$dir/blob"
+	sed -i 's|^ENV GREETING=a$|ENV GREETING=b|' "$dir/Dockerfile"
+	h_git_commit "$dir" "release b"
+	run git_push_app "$dir" "$app"
+	assert_success
+	[ "$(regc_status "$app" 1)" = 200 ]
+	[ "$(regc_status "$app" 2)" = 200 ]
+	# v1 is kept here (retain 2) but its manifest is gone from the registry (deleted by
+	# hand, as a registry that lost it), and cluster:gc frees its blobs.
+	digest=$(curl -sS -I --cacert "$WHARF_ROOT/cluster/registry/ca.crt" -u "wharf:$pw" \
+		-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+		"https://$REGISTRY/v2/wharf/$app/manifests/1" |
+		sed -n 's/^docker-content-digest: *\(sha256:[0-9a-f]*\).*/\1/Ip')
+	curl -sS -X DELETE --cacert "$WHARF_ROOT/cluster/registry/ca.crt" -u "wharf:$pw" \
+		"https://$REGISTRY/v2/wharf/$app/manifests/$digest"
+	[ "$(regc_status "$app" 1)" = 404 ]
+	before=$(regc_bytes)
+	local t0=$EPOCHREALTIME
+	run wharf cluster:gc
+	assert_success
+	awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "cluster:gc took %.2f s\n", a - b }' >&3
+	assert_output --regexp "Freed [0-9.]+ [KM]B and [1-9][0-9]* blobs?: the registry's storage went from"
+	printf '%s\n' "$output" | sed -n 's/^ *\([0-9]* blobs marked\)/cluster:gc: \1/p; s/^-----> Freed/cluster:gc: freed/p' >&3
+	[ "$(regc_bytes)" -lt $((before - 250000)) ]
+	run app_url_get "$app"
+	assert_output --partial "greeting=b"
+	# The rollback to v1 pushes its image again (its blobs were collected). With retain 1
+	# it is the only release kept besides v1 (same image): v2's manifest goes, and this
+	# host's tag of v2's push.
+	wharf releases:set "$app" retain 1 >/dev/null
+	run timeout 150 "$WHARF_BIN" releases:rollback "$app" 1
+	assert_success
+	assert_output --partial "Removed 1 old image from the cluster's registry"
+	run app_url_get "$app"
+	assert_output --partial "greeting=a"
+	[ "$(regc_status "$app" 2)" = 404 ]
+	[ "$(regc_status "$app" 3)" = 200 ]
+	[ -z "$(docker image ls -q "$REGISTRY/wharf/$app:2")" ]
+	[ -n "$(docker image ls -q "$REGISTRY/wharf/$app:3")" ]
+	# v2's blobs are freed; the nodes still pull the current image: a new task on
+	# another node.
+	before=$(regc_bytes)
+	run wharf cluster:gc
+	assert_success
+	[ "$(regc_bytes)" -lt $((before - 250000)) ]
+	run app_url_get "$app"
+	assert_output --partial "greeting=a"
+	run timeout 150 "$WHARF_BIN" ps:scale "$app" web=2
+	assert_success
+	two_nodes() { [ "$(for _ in 1 2 3 4 5 6 7 8; do app_url_get "$app"; done |
+		sed -n 's/^node=\([^ ]*\) greeting=a$/\1/p' | sort -u | wc -l)" = 2 ]; }
+	eventually 20 two_nodes
+	# v2's image is gone from this host too (retention could not remove it while the
+	# registry's tag held it).
+	run jq -r '.releases[1].pruned' "$WHARF_ROOT/apps/$app/releases.json"
+	assert_output true
+	# A collection killed half way leaves the registry running read-only (its
+	# config-readonly.yml): it refuses writes (a DELETE with the credentials); the next
+	# deletion of wharf's (apps:destroy) makes it writable again and goes through.
+	local reg=$WHARF_ROOT/cluster/registry
+	digest=$(curl -sS -I --cacert "$reg/ca.crt" -u "wharf:$pw" \
+		-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+		"https://$REGISTRY/v2/wharf/$app/manifests/4" |
+		sed -n 's/^docker-content-digest: *\(sha256:[0-9a-f]*\).*/\1/Ip')
+	kill "$(cat "$reg/registry.pid")"
+	down() { ! curl -s -o /dev/null --cacert "$reg/ca.crt" "https://$REGISTRY/v2/"; }
+	eventually 10 down
+	(setpriv --reuid="$(stat -c %u "$WHARF_ROOT")" --regid="$(stat -c %g "$WHARF_ROOT")" \
+		--clear-groups /usr/bin/docker-registry serve "$reg/config-readonly.yml" \
+		>>"$reg/registry.log" 2>&1 </dev/null 3>&- & echo $! >"$reg/registry.pid")
+	up() { [ "$(regc_status "$app" 4)" = 200 ]; }
+	eventually 10 up
+	run curl -sS -o /dev/null -w '%{http_code}' -X DELETE --cacert "$reg/ca.crt" -u "wharf:$pw" \
+		"https://$REGISTRY/v2/wharf/$app/manifests/$digest"
+	assert_output 405
+	[ "$(regc_status "$app" 4)" = 200 ]
+	run wharf apps:destroy "$app" --force
+	assert_success
+	assert_output --partial "from the cluster's registry"
+	[ "$(regc_status "$app" 4)" = 404 ]
+	grep -q 'config\.yml$' <(tr '\0' '\n' <"/proc/$(cat "$reg/registry.pid")/cmdline")
+}
+
 # ---- a second app: what a swarm app gets besides (storage, docker-args, checks:disable,
 # ports:set), apps:rename, run's network, and its tasks on a node that leaves or dies.
 
@@ -373,15 +495,15 @@ targets_of() {
 			wharf ps:scale "$APP2" web=3 &&
 			wharf ports:set "$APP2" http:80:5000
 	} >/dev/null
-	# Its page: its node, the file of its storage mount, the plugin's env var, its open-files
-	# limit and whether /etc/hosts has the plugin's host.
-	# shellcheck disable=SC2016 # expanded in the task
 	# A node's Docker socket on this filesystem (a --docker-host node) is never mounted, even
 	# under an allowed dir.
 	wharf storage:allow "$WHARF_LAB_DIR" >/dev/null
 	run wharf storage:mount "$APP2" "$WHARF_LAB_DIR/h1:/node"
 	assert_failure
 	assert_output --partial "would expose a cluster node's Docker socket"
+	# Its page: its node, the file of its storage mount, the plugin's env var, its open-files
+	# limit and whether /etc/hosts has the plugin's host.
+	# shellcheck disable=SC2016 # expanded in the task
 	make_swarm_app "$TEST_TMP/app" \
 		'node=$(hostname) file=$(cat /data/hello.txt) plugin=$FROM_PLUGIN nofile=$(ulimit -n) hosts=$(grep -c db.internal /etc/hosts)'
 	run git_push_app "$TEST_TMP/app" "$APP2"
