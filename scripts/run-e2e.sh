@@ -23,7 +23,7 @@ command -v bats >/dev/null || die "bats is not installed (scripts/deps.sh --test
 # and cmd_ports estimated after they were made faster).
 declare -A E2E_SECONDS=(
 	[services.bats]=309 [releases.bats]=290 [router.bats]=232 [isolation-net.bats]=220
-	[commands.bats]=190 [ops.bats]=140 [router-options.bats]=139 [cluster-apps.bats]=180
+	[commands.bats]=190 [ops.bats]=140 [router-options.bats]=139 [cluster-apps.bats]=240
 	[router-proxy.bats]=122
 	[buildpacks.bats]=118 [cmd_storage.bats]=106 [router-limits.bats]=102 [cron.bats]=101
 	[plugins.bats]=100 [spine.bats]=91 [isolation.bats]=89 [deploy-scripts.bats]=89
@@ -32,7 +32,7 @@ declare -A E2E_SECONDS=(
 	[cmd_git.bats]=64 [cmd_ps.bats]=63 [cmd_router.bats]=48 [router-persist.bats]=43
 	[router-tls.bats]=39 [cmd_config.bats]=37 [cmd_checks.bats]=34 [ssh.bats]=29
 	[router-accesslog.bats]=28 [cmd_domains.bats]=28 [router-takeover.bats]=21
-	[cluster-sync.bats]=100 [cluster-ssh.bats]=130 [cluster.bats]=70 [cmd_builder.bats]=17 [spine-lock.bats]=13 [acl.bats]=12
+	[cluster-sync.bats]=120 [cluster-ssh.bats]=130 [cluster.bats]=70 [cmd_builder.bats]=17 [spine-lock.bats]=13 [acl.bats]=12
 )
 
 shards=${WHARF_E2E_SHARDS:-2}
