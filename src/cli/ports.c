@@ -33,9 +33,25 @@ static int parse_maps(json_t **out, char **args, int n)
 
 /* What the maps do for this app, said after every change: port is
  * deploy_web_port(), nocheck whether checks are disabled for web. */
+/* 1 when app runs on the swarm (scheduler:set), where each web task has its own PORT. */
+static int on_swarm(const char *app)
+{
+	const char *sched = "docker-local";
+
+	if (deploy_app_scheduler(app, &sched) < 0)
+		err_clear(); /* handled: the deploy says it again */
+	return !strcmp(sched, "swarm");
+}
+
 static void explain(const char *app, int port, int nocheck)
 {
-	if (!port)
+	if (port && on_swarm(app))
+		say_detail("on the swarm each web task listens on its own $PORT (<P><slot>): "
+			   "container port %d is not used%s (docs/cluster.md)",
+			   port,
+			   nocheck ? ", and with checks:disable web the next deploy is refused"
+				   : "");
+	else if (!port)
 		say_detail("%s's web container gets a fresh $PORT on each deploy", app);
 	else if (nocheck)
 		say_detail("the web container gets PORT=%d (checks are disabled for web: no "
@@ -205,7 +221,9 @@ static int ports_report(const char *name, const char *flag, int json, json_t *al
 	json_array_foreach(app_get(app, APP_PORTS), i, v)
 		buf_addf(&map, "%s%s", i ? " " : "", json_string_value(v));
 	web = deploy_web_port(app);
-	if (web && runtime_type_listed(app_get(app, APP_CHECKS_DISABLED), "web"))
+	if (on_swarm(name))
+		buf_addstr(&port, "per task (swarm)");
+	else if (web && runtime_type_listed(app_get(app, APP_CHECKS_DISABLED), "web"))
 		buf_addf(&port, "%d", web);
 	else
 		buf_addstr(&port, "fresh per container");

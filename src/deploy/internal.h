@@ -40,6 +40,10 @@ void deploy__swarm_left(struct scheduler *s, const char *app);
 /* apps:destroy of a swarm app: the registry's manifests of wharf/<app> go (a warning
  * when they cannot). Not swarm: nothing. */
 void deploy__swarm_forget(struct scheduler *s, const char *app);
+/* Refuses host (a storage mount's host dir) when it is or holds the Docker socket of a
+ * cluster node joined with --docker-host unix://SOCK (cluster.json); 0 on a host that is
+ * no cluster manager. */
+int deploy__swarm_sockets_near(const char *host);
 
 /* ---- releases and retention (releases.c) -------------------------------------- */
 

@@ -80,6 +80,9 @@ int deploy_storage_host_allowed(const char *host, const json_t *allow)
 	if (sock && (deploy_storage_host_near(host, sock, "the Docker socket") < 0 ||
 		     (real && deploy_storage_host_near(real, sock, "the Docker socket") < 0)))
 		goto out;
+	/* Nor a swarm node's, whose tasks get the same mounts (docs/cluster.md). */
+	if (deploy__swarm_sockets_near(host) < 0 || (real && deploy__swarm_sockets_near(real) < 0))
+		goto out;
 	ret = 0;
 out:
 	free(real);

@@ -224,3 +224,27 @@ void deploy__swarm_left(struct scheduler *s, const char *app)
 	err_clear(); /* handled: reported */
 	cluster_state_release(&st);
 }
+
+int deploy__swarm_sockets_near(const char *host)
+{
+	struct cluster_state st = CLUSTER_STATE_INIT;
+	const char *id;
+	json_t *rec;
+	int ret;
+
+	/* No cluster: 0. One that cannot be read: refused, it might name a socket. */
+	if ((ret = cluster_load(&st)) <= 0)
+		goto out;
+	ret = 0;
+	json_object_foreach(st.nodes, id, rec) {
+		const char *dh = json_str(rec, "docker_host", "");
+		if (!strncmp(dh, "unix:///", 8) &&
+		    deploy_storage_host_near(host, dh + 7, "a cluster node's Docker socket") < 0) {
+			ret = -1;
+			break;
+		}
+	}
+out:
+	cluster_state_release(&st);
+	return ret;
+}

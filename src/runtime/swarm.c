@@ -154,6 +154,120 @@ fail:
 	return NULL;
 }
 
+/* Storage mounts (storage:mount, checked by the deploy layer as for docker-local):
+ * each "HOST:CONTAINER[:ro]" a bind of HOST on whichever node runs the task. */
+static json_t *service_mounts(const char *const *binds)
+{
+	json_t *mounts = json_array();
+	size_t i;
+
+	for (i = 0; mounts && binds && binds[i]; i++) {
+		const char *b = binds[i], *c1 = strchr(b, ':'),
+			   *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		json_t *m;
+
+		if (!c1) {
+			err_set("mount '%s' is not HOST:CONTAINER[:ro]", b);
+			json_decref(mounts);
+			return NULL;
+		}
+		m = json_pack("{s:s, s:s%, s:s%, s:b}", "Type", "bind", "Source", b,
+			      (size_t)(c1 - b), "Target", c1 + 1,
+			      c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1), "ReadOnly", c2 != NULL);
+		if (!m || json_array_append_new(mounts, m) < 0) {
+			err_set("out of memory");
+			json_decref(mounts);
+			return NULL;
+		}
+	}
+	if (!mounts)
+		err_set("out of memory");
+	return mounts;
+}
+
+/* docker-args-deploy (plugins_docker_args(), the allow-list of docs/plugins.md) on a
+ * service: what Swarm's ContainerSpec and Resources can say, each only where wharf set
+ * nothing, as docker-local's merge does (Env appended, Labels only added, resource:limit
+ * over a plugin's limits). The keys wharf's own hardening sets on every container
+ * (CapDrop, SecurityOpt, PidsLimit, LogConfig) are wharf's there and here. Anything else
+ * is refused, naming the option: nothing a plugin asks for is dropped silently. */
+static int service_extra(json_t *cs, json_t *limits, const json_t *extra)
+{
+	const json_t *hc = json_object_get(extra, "HostConfig");
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)json_object_get(extra, "Config"), k, v) {
+		int r = 0;
+		if (!strcmp(k, "Env"))
+			r = json_array_extend(json_object_get(cs, "Env"), v);
+		else if (!strcmp(k, "Labels"))
+			r = json_object_update_missing(json_object_get(cs, "Labels"), v);
+		else if (!strcmp(k, "User") || !strcmp(k, "WorkingDir"))
+			r = json_object_set(cs, !strcmp(k, "User") ? "User" : "Dir", v);
+		else
+			return err_set("docker-args-deploy: Config.%s cannot apply to a swarm task "
+				       "(Swarm's service spec has no such field)",
+				       k);
+		if (r < 0)
+			return err_set("out of memory");
+	}
+	json_object_foreach((json_t *)hc, k, v) {
+		const char *why = NULL;
+		int r = 0;
+		size_t i;
+		json_t *h;
+
+		if (!strcmp(k, "Memory") || !strcmp(k, "NanoCpus")) {
+			const char *to = !strcmp(k, "Memory") ? "MemoryBytes" : "NanoCPUs";
+			if (!json_object_get(limits, to) && json_integer_value(v) > 0)
+				r = json_object_set(limits, to, v);
+		} else if (!strcmp(k, "ReadonlyRootfs")) {
+			r = json_object_set(cs, "ReadOnly", v);
+		} else if (!strcmp(k, "Ulimits")) {
+			r = json_object_set(cs, "Ulimits", v);
+		} else if (!strcmp(k, "ExtraHosts")) {
+			/* Docker's "host:IP" is Swarm's "IP host". */
+			json_t *hosts = json_array();
+			json_array_foreach(v, i, h) {
+				const char *s = json_string_value(h),
+					   *c = s ? strchr(s, ':') : NULL;
+				if (!c || json_array_append_new(
+						  hosts, json_sprintf("%s %.*s", c + 1,
+								      (int)(c - s), s)) < 0) {
+					json_decref(hosts);
+					return err_set("docker-args-deploy: HostConfig.ExtraHosts: "
+						       "'%s' is not HOST:IP",
+						       s ? s : "");
+				}
+			}
+			r = json_object_set_new(cs, "Hosts", hosts);
+		} else if (!strcmp(k, "CapDrop") || !strcmp(k, "SecurityOpt") ||
+			   !strcmp(k, "PidsLimit") || !strcmp(k, "LogConfig")) {
+			continue; /* wharf's own, as on docker-local */
+		} else if (!strcmp(k, "MemorySwap")) {
+			why = "Swarm's service spec has no swap limit";
+		} else if (!strcmp(k, "CpuShares")) {
+			why = "Swarm's service spec has no CPU shares; NanoCpus or resource:limit "
+			      "cpu can";
+		} else if (!strcmp(k, "ShmSize")) {
+			why = "Swarm's service spec has no /dev/shm size";
+		} else if (!strcmp(k, "Dns")) {
+			why = "tasks use their node's network and its resolver";
+		} else {
+			why = "Swarm's service spec has no such field";
+		}
+		if (why)
+			return err_set("docker-args-deploy: HostConfig.%s cannot apply to a swarm "
+				       "task (%s); drop it for this app, or `scheduler:set <app> "
+				       "selected docker-local`",
+				       k, why);
+		if (r < 0)
+			return err_set("out of memory");
+	}
+	return 0;
+}
+
 int runtime_swarm_service_spec(json_t **out, const struct deploy_req *req, const char *type,
 			       const json_t *cmd, long replicas, int base, const char *name)
 {
@@ -188,6 +302,19 @@ int runtime_swarm_service_spec(json_t **out, const struct deploy_req *req, const
 		json_object_set_new(limits, "NanoCPUs", json_integer(nano_cpus));
 	if (cs && json_is_array(cmd))
 		json_object_set(cs, "Args", (json_t *)cmd); /* as a container's Cmd */
+	if (!cs || !limits) {
+		json_decref(cs);
+		json_decref(limits);
+		err_set("out of memory");
+		goto out;
+	}
+	if ((req->binds && req->binds[0] &&
+	     json_object_set_new(cs, "Mounts", service_mounts(req->binds)) < 0) ||
+	    (req->extra && service_extra(cs, limits, req->extra) < 0)) {
+		json_decref(cs);
+		json_decref(limits);
+		goto out;
+	}
 	tt = json_pack("{s:o, s:{s:o}, s:O, s:{s:s, s:{s:s, s:s}}, s:[{s:s}]}", "ContainerSpec", cs,
 		       "Resources", "Limits", limits, "RestartPolicy", restart, "LogDriver", "Name",
 		       "json-file", "Options", "max-size",
@@ -461,8 +588,13 @@ static int wait_tasks(struct docker *d, const char *id, const char *type, long w
 		json_array_foreach(tasks, i, t) {
 			docker_task_read(t, NULL, &dt);
 			if (docker_task_failed(&dt)) {
-				err_set("a %s task %s: %s", type, dt.state,
-					dt.err[0] ? dt.err : "(no reason given)");
+				err_set("a %s task %s: %s%s", type, dt.state,
+					dt.err[0] ? dt.err : "(no reason given)",
+					strstr(dt.err, "bind source path")
+						? " (a storage mount's host dir must exist on "
+						  "every "
+						  "node that may run the app)"
+						: "");
 				show_task_logs(d, dt.id);
 				goto out;
 			}
@@ -629,11 +761,18 @@ static int check_formation(const struct deploy_req *req, const json_t *procs)
 				       "task's port ends in its slot, 1-9); scale to %d or fewer",
 				       type, n, SWARM_REPLICAS_MAX, type, SWARM_REPLICAS_MAX);
 	}
-	if (req->binds && req->binds[0])
-		return err_set("storage mounts are paths of this host: a swarm app cannot use "
-			       "them yet (storage:unmount, or scheduler:set %s selected "
-			       "docker-local)",
-			       req->app);
+	/* ports:set's container side is used, on docker-local, only without overlap
+	 * (checks:disable web): one container on a fixed port. A task shares its node's
+	 * network and listens on PORT=<P><slot>; a fixed port there would meet the node's
+	 * own services and the sync could not follow it. */
+	if (req->web_port && runtime_type_listed(req->checks_disabled, "web") &&
+	    runtime__formation_count(req->formation, "web") > 0 && json_object_get(procs, "web"))
+		return err_set("ports:set's container port %d is not used on the swarm: each web "
+			       "task listens on its own $PORT on its node's network (docs/"
+			       "cluster.md); make the app listen on $PORT and `ports:clear %s` "
+			       "(or `checks:enable %s web`), or `scheduler:set %s selected "
+			       "docker-local`",
+			       req->web_port, req->app, req->app, req->app);
 	return 0;
 }
 
@@ -701,11 +840,92 @@ static void retire_local(struct docker *d, const char *app, int grace_s)
 	json_decref(list);
 }
 
+/* Waits (bounded) until no task of service id runs any more. */
+static int wait_stopped(struct docker *d, const char *id, double deadline)
+{
+	json_t *ids = json_pack("[s]", id), *tasks = NULL, *t;
+	struct docker_task dt;
+	size_t i;
+	int up, ret = -1;
+
+	if (!ids)
+		return err_set("out of memory");
+	for (;;) {
+		json_decref(tasks);
+		tasks = NULL;
+		if (services_tasks(d, ids, 0, &tasks) < 0)
+			break;
+		up = 0;
+		json_array_foreach(tasks, i, t) {
+			docker_task_read(t, NULL, &dt);
+			up += !strcmp(dt.state, "running") || !strcmp(dt.state, "starting");
+		}
+		if (!up) {
+			ret = 0;
+			break;
+		}
+		if (clock_now_s() > deadline) {
+			err_set("%d task%s of service %.12s still running after the stop grace", up,
+				up == 1 ? "" : "s", id);
+			break;
+		}
+		runtime__sleep_ms(250);
+	}
+	json_decref(tasks);
+	json_decref(ids);
+	return ret;
+}
+
+/* checks:disable, as on docker-local: the old services of a disabled type are scaled
+ * to 0 and their tasks stopped before the new ones start (no overlap). Each goes to
+ * stopped as [id, replicas], so a failed deploy scales it back; a successful one
+ * removes it with the other old services. */
+static int stop_old_of_type(struct docker *d, const json_t *old, const char *type, json_t *stopped,
+			    int grace_s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(old, i, v) {
+		const char *id = json_str(v, "ID", "");
+		json_int_t n = json_int(
+			json_object_get(json_object_get(json_object_get(v, "Spec"), "Mode"),
+					"Replicated"),
+			"Replicas", 0);
+		if (strcmp(svc_label(v, DOCKER_LABEL_PROCESS, ""), type) || n <= 0)
+			continue;
+		say_step("Stopping old %s service %s first (checks:disable %s)", type,
+			 json_str(json_object_get(v, "Spec"), "Name", id), type);
+		if (docker_service_scale(d, id, 0, NULL) < 0)
+			return -1;
+		json_array_append_new(stopped, json_pack("[s,I]", id, n));
+		if (wait_stopped(d, id, clock_now_s() + grace_s + 15) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A failed deploy after checks:disable stopped old services: they run again (for web,
+ * on the ports the route names; cluster:sync follows a task that moved to another node). */
+static void restart_stopped(struct docker *d, const json_t *stopped, const char *auth)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(stopped, i, v) {
+		const char *id = json_string_value(json_array_get(v, 0));
+		say_step("Starting old service %.12s again", id);
+		if (docker_service_scale(d, id, (long)json_integer_value(json_array_get(v, 1)),
+					 auth) < 0)
+			say_warn("could not start old service %.12s again: %s", id, err_msg());
+	}
+}
+
 static int swarm_deploy(struct scheduler *s, const struct deploy_req *req)
 {
 	struct swarm *sw = SW(s);
 	json_t *web_only = NULL, *old = NULL, *created = json_array(), *targets = json_array(),
-	       *nnp = NULL, *cmd;
+	       *stopped = json_array(), *nnp = NULL, *cmd;
 	const json_t *procs = req->processes;
 	const char *type;
 	int wait_s = req->listen_wait_s > 0 ? req->listen_wait_s : 60;
@@ -716,7 +936,7 @@ static int swarm_deploy(struct scheduler *s, const struct deploy_req *req)
 
 	if (!procs)
 		procs = web_only = json_pack("{s:n}", "web");
-	if (!created || !targets || !procs) {
+	if (!created || !targets || !stopped || !procs) {
 		err_set("out of memory");
 		goto out;
 	}
@@ -728,7 +948,12 @@ static int swarm_deploy(struct scheduler *s, const struct deploy_req *req)
 		goto out;
 	json_object_foreach((json_t *)procs, type, cmd) {
 		long n = runtime__formation_count(req->formation, type);
-		if (!strcmp(type, "release") || n <= 0)
+		if (!strcmp(type, "release"))
+			continue;
+		if (runtime_type_listed(req->checks_disabled, type) &&
+		    stop_old_of_type(sw->d, old, type, stopped, grace) < 0)
+			goto failed;
+		if (n <= 0)
 			continue;
 		if (!strcmp(type, "web"))
 			wait_ports_free(sw->d, base, n, NULL, grace);
@@ -783,6 +1008,7 @@ failed : {
 	err_save(&why);
 	if (remove_services(sw->d, created, NULL) < 0)
 		say_warn("new services may be left; the next deploy removes them");
+	restart_stopped(sw->d, stopped, req->registry_auth);
 	err_restore(&why);
 }
 out:
@@ -791,6 +1017,7 @@ out:
 	json_decref(old);
 	json_decref(created);
 	json_decref(targets);
+	json_decref(stopped);
 	return ret;
 }
 

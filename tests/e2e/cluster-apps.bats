@@ -10,16 +10,18 @@ load lib/harness
 
 load lib/lab
 
-# The app's page says which node serves it and the GREETING it started with; /health.txt
-# exists unless BROKEN=1, and the CHECKS want it; with CRASH=1 it exits at once.
+# The app's page says which node serves it and the GREETING it started with (or PAGE, words
+# the shell expands in the task); /health.txt exists unless BROKEN=1, and the CHECKS want it;
+# with CRASH=1 it exits at once.
 make_swarm_app() {
-	local dir=$1
+	local dir=$1 page=${2:-'node=$(hostname) greeting=$GREETING'}
 	h_git_init "$dir"
 	cat >"$dir/Dockerfile" <<-'EOF'
 		FROM wharf/debian:bookworm
 		RUN mkdir -p /www
-		CMD ["/bin/sh", "-c", "echo \"node=$(hostname) greeting=$GREETING\" >/www/index.html; [ \"$BROKEN\" = 1 ] || echo ok >/www/health.txt; echo \"started on $(hostname)\"; [ \"$CRASH\" != 1 ] || exit 3; exec busybox httpd -f -p \"$PORT\" -h /www"]
+		CMD ["/bin/sh", "-c", "echo \"@PAGE@\" >/www/index.html; [ \"$BROKEN\" = 1 ] || echo ok >/www/health.txt; echo \"started on $(hostname)\"; [ \"$CRASH\" != 1 ] || exit 3; exec busybox httpd -f -p \"$PORT\" -h /www"]
 	EOF
+	sed -i "s|@PAGE@|$page|" "$dir/Dockerfile"
 	printf 'WAIT=0\nATTEMPTS=2\nTIMEOUT=2\n/health.txt ok\n' >"$dir/CHECKS"
 	h_git_commit "$dir" "swarm app"
 }
@@ -28,7 +30,7 @@ setup_file() {
 	# shellcheck disable=SC1091
 	. "$WHARF_T/env"
 	lab_up wa --join || return 1
-	export APP=swarmapp$$
+	export APP=swarmapp$$ APP2=swarmb$$ APP3=swarmc$$ ARGS_PLUGIN=swargs$$
 	{
 		"$WHARF_BIN" apps:create "$APP" &&
 			"$WHARF_BIN" scheduler:set "$APP" selected swarm
@@ -39,7 +41,13 @@ setup_file() {
 }
 
 teardown_file() {
-	"$WHARF_BIN" apps:destroy "$APP" --force >/dev/null 2>&1 || true
+	lab_sync_stop
+	ip -n "$WHARF_LAB_NAME-h1" link set eth0 up 2>/dev/null || true
+	local a
+	for a in "$APP" "$APP2" "$APP3"; do
+		"$WHARF_BIN" apps:destroy "$a" --force >/dev/null 2>&1 || true
+	done
+	"$WHARF_BIN" plugin:uninstall "$ARGS_PLUGIN" >/dev/null 2>&1 || true
 	lab_down
 }
 
@@ -456,4 +464,188 @@ regc_bytes() {
 	assert_output --partial "from the cluster's registry"
 	[ "$(regc_status "$app" 4)" = 404 ]
 	grep -q 'config\.yml$' <(tr '\0' '\n' <"/proc/$(cat "$reg/registry.pid")/cmdline")
+}
+
+# ---- a second app: what a swarm app gets besides (storage, docker-args, checks:disable,
+# ports:set), apps:rename, run's network, and its tasks on a node that leaves or dies.
+
+# The route's targets of app $1, one a line.
+targets_of() {
+	curl -sS --unix-socket "$WHARF_ROUTER_SOCKET" "http://router/apps/$1" | jq -r '.targets[]?'
+}
+
+@test "a swarm app's storage mount is bound on each node, its docker-args options apply; what Swarm cannot say is refused" {
+	local dir=$WHARF_T/host-swarm src=$TEST_TMP/args spec
+	install -d -m 0755 "$dir" "$WHARF_T/host-swarm-gone"
+	echo hello-from-host >"$dir/hello.txt"
+	mkdir -p "$src"
+	cat >"$src/docker-args-deploy" <<-EOF
+		#!/bin/sh
+		[ "\$1" = "$APP2" ] || [ "\$1" = "$APP3" ] || exit 0
+		cat "\$WHARF_PLUGIN_DIR/args"
+	EOF
+	chmod 755 "$src/docker-args-deploy"
+	echo '{"Config": {"Env": ["FROM_PLUGIN=yes"], "Labels": {"team": "ops"}}, "HostConfig": {"Memory": 268435456, "Ulimits": [{"Name": "nofile", "Soft": 1024, "Hard": 2048}], "ExtraHosts": ["db.internal:10.9.9.9"]}}' >"$src/args"
+	{
+		wharf plugin:install "$src" --name "$ARGS_PLUGIN" &&
+			wharf apps:create "$APP2" &&
+			wharf scheduler:set "$APP2" selected swarm &&
+			wharf storage:allow "$dir" && wharf storage:allow "$WHARF_T/host-swarm-gone" &&
+			wharf storage:mount "$APP2" "$dir:/data:ro" &&
+			wharf ps:scale "$APP2" web=3 &&
+			wharf ports:set "$APP2" http:80:5000
+	} >/dev/null
+	# A node's Docker socket on this filesystem (a --docker-host node) is never mounted, even
+	# under an allowed dir.
+	wharf storage:allow "$WHARF_LAB_DIR" >/dev/null
+	run wharf storage:mount "$APP2" "$WHARF_LAB_DIR/h1:/node"
+	assert_failure
+	assert_output --partial "would expose a cluster node's Docker socket"
+	# Its page: its node, the file of its storage mount, the plugin's env var, its open-files
+	# limit and whether /etc/hosts has the plugin's host.
+	# shellcheck disable=SC2016 # expanded in the task
+	make_swarm_app "$TEST_TMP/app" \
+		'node=$(hostname) file=$(cat /data/hello.txt) plugin=$FROM_PLUGIN nofile=$(ulimit -n) hosts=$(grep -c db.internal /etc/hosts)'
+	run git_push_app "$TEST_TMP/app" "$APP2"
+	assert_success
+	# The router serves it on its own port for http (ports:set's host side, as on one host);
+	# the container side (5000) is not used without checks:disable, as on one host.
+	# Every node's task reads the host dir through its bind mount, with the plugin's options.
+	run bash -c "for i in \$(seq 12); do curl -s -H 'Host: $APP2.$WHARF_TEST_DOMAIN' http://127.0.0.1:$ROUTER_PORT/; done | sort -u"
+	[ "$(printf '%s\n' "$output" | wc -l)" = 3 ]
+	[ "$(printf '%s\n' "$output" | grep -cv ' file=hello-from-host plugin=yes nofile=1024 hosts=1$')" = 0 ]
+	spec=$(docker service inspect --format '{{json .Spec.TaskTemplate}}' \
+		"$(docker service ls -q --filter "label=wharf.app=$APP2")")
+	[ "$(jq -c '.ContainerSpec.Mounts' <<<"$spec")" = "[{\"Type\":\"bind\",\"Source\":\"$dir\",\"Target\":\"/data\",\"ReadOnly\":true}]" ]
+	[ "$(jq -r '.ContainerSpec.Labels.team, .Resources.Limits.MemoryBytes' <<<"$spec" | paste -sd' ')" = "ops 268435456" ]
+	# An option Swarm's spec has no field for fails the deploy, naming it; the old tasks serve.
+	echo '{"HostConfig": {"MemorySwap": 536870912}}' >"$WHARF_ROOT/plugins/available/$ARGS_PLUGIN/args"
+	run timeout 150 "$WHARF_BIN" ps:restart "$APP2"
+	assert_failure
+	assert_output --partial "docker-args-deploy: HostConfig.MemorySwap cannot apply to a swarm task"
+	cp "$src/args" "$WHARF_ROOT/plugins/available/$ARGS_PLUGIN/args"
+	# A mount whose host dir a node lacks: Swarm rejects the task, the deploy says why.
+	wharf storage:mount "$APP2" "$WHARF_T/host-swarm-gone:/gone" >/dev/null
+	rmdir "$WHARF_T/host-swarm-gone"
+	run timeout 150 "$WHARF_BIN" ps:restart "$APP2"
+	assert_failure
+	assert_output --partial "bind source path does not exist: $WHARF_T/host-swarm-gone"
+	assert_output --partial "must exist on every node"
+	wharf storage:unmount "$APP2" "$WHARF_T/host-swarm-gone:/gone" >/dev/null
+	run app_url_get "$APP2"
+	assert_output --partial "file=hello-from-host"
+}
+
+@test "checks:disable stops a swarm app's old services before the new start; a fixed container port is refused" {
+	run wharf checks:disable "$APP2" web
+	assert_success
+	# ports:set says so at once, ports:report too.
+	run wharf ports:set "$APP2" http:80:5000
+	assert_success
+	assert_output --partial "container port 5000 is not used, and with checks:disable web the next deploy is refused"
+	run wharf ports:report "$APP2" --ports-computed-web-port
+	assert_output "per task (swarm)"
+	# ports:set's container port would be used now (no overlap): not on the swarm.
+	run timeout 150 "$WHARF_BIN" ps:restart "$APP2"
+	assert_failure
+	assert_output --partial "ports:set's container port 5000 is not used on the swarm"
+	run app_url_get "$APP2"
+	assert_output --partial "file=hello-from-host"
+	wharf ports:clear "$APP2" >/dev/null
+	local old
+	old=$(docker service ls --filter "label=wharf.app=$APP2" --format '{{.Name}}')
+	run timeout 150 "$WHARF_BIN" ps:restart "$APP2"
+	assert_success
+	# The old service was stopped (its tasks gone) before the new one was created.
+	assert_output --partial "Stopping old web service $old first (checks:disable web)"
+	assert_output --partial "checks skipped (checks:disable)"
+	[ "$(grep -n "Stopping old web service" <<<"$output" | cut -d: -f1)" -lt \
+		"$(grep -n "Starting 3 web tasks" <<<"$output" | cut -d: -f1)" ]
+	[ "$(docker service ls --filter "label=wharf.app=$APP2" --format '{{.Name}}')" != "$old" ]
+	[ "$(targets_of "$APP2" | wc -l)" = 3 ]
+	run app_url_get "$APP2"
+	assert_output --partial "file=hello-from-host"
+	wharf checks:enable "$APP2" web >/dev/null
+}
+
+@test "apps:rename of a swarm app: the new name serves on the app's port bases, the old services and route are gone" {
+	local bases
+	bases=$(jq -c .swarm_ports "$WHARF_ROOT/apps/$APP2/app.json")
+	run timeout 150 "$WHARF_BIN" apps:rename "$APP2" "$APP3"
+	assert_success
+	[ -z "$(docker service ls -q --filter "label=wharf.app=$APP2")" ]
+	[ "$(docker service ls -q --filter "label=wharf.app=$APP3" | wc -l)" = 1 ]
+	[ -z "$(targets_of "$APP2")" ]
+	run app_url_get "$APP3"
+	assert_output --partial "file=hello-from-host"
+	# The port bases moved with the app; the route is on one of them.
+	[ "$(jq -c .swarm_ports "$WHARF_ROOT/apps/$APP3/app.json")" = "$bases" ]
+	run targets_of "$APP3"
+	[ "$(printf '%s\n' "$output" | wc -l)" = 3 ]
+	jq -e --argjson p "$(printf '%s\n' "$output" | head -n 1 | cut -d: -f2)" \
+		'any(.[]; . == ($p / 10 | floor))' <<<"$bases"
+}
+
+@test "wharf run of a swarm app runs here, on the app's own internal network" {
+	local pid id
+	"$WHARF_BIN" run "$APP3" sleep 6 </dev/null >"$TEST_TMP/run.out" 2>&1 3>&- &
+	pid=$!
+	oneoff() { docker ps -q --filter "label=wharf.run=$APP3" --filter "label=wharf.root=$WHARF_ROOT"; }
+	has_oneoff() { [ -n "$(oneoff)" ]; }
+	eventually 30 has_oneoff || {
+		cat "$TEST_TMP/run.out" >&2
+		false
+	}
+	id=$(oneoff | head -n 1)
+	run docker inspect -f '{{.HostConfig.NetworkMode}}' "$id"
+	assert_output "wharf-$APP3"
+	run docker network inspect -f '{{.Internal}}' "wharf-$APP3"
+	assert_output true
+	wait "$pid"
+}
+
+# on_node ADDR: the route of APP3 has a target on ADDR.
+on_node() { targets_of "$APP3" | grep -q "^$1:"; }
+
+# served_off ADDR WHAT: waits until APP3's route has its 3 targets and none on ADDR, lets the
+# load ($load, into $TEST_TMP/load) make 5 more requests (a count, not a time: a loaded
+# machine makes fewer a second), stops it; not one request failed.
+served_off() {
+	local before
+	off() { [ "$(targets_of "$APP3" | grep -vc "^$1:")" = 3 ] && ! on_node "$1"; }
+	eventually 90 off "$1"
+	before=$(wc -l <"$TEST_TMP/load")
+	more() { [ "$(wc -l <"$TEST_TMP/load")" -ge $((before + 5)) ]; }
+	eventually 30 more
+	touch "$TEST_TMP/stop"
+	wait "$load"
+	echo "# $2: $(wc -l <"$TEST_TMP/load") requests, $(awk '$2 != 200' "$TEST_TMP/load" | wc -l) failed" >&3
+	run awk '$2 != 200' "$TEST_TMP/load"
+	assert_output ""
+}
+
+@test "cluster:remove-node of a node that runs the app's tasks: drained, served elsewhere, no failed request" {
+	docker swarm update --dispatcher-heartbeat 1s >/dev/null
+	lab_sync_start
+	eventually 30 on_node "$H2"
+	lab_requests "$APP3" 90 "$TEST_TMP/load" &
+	local load=$!
+	run timeout 120 "$WHARF_BIN" cluster:remove-node h2
+	assert_success
+	served_off "$H2" "remove-node h2"
+	run docker node ls --format '{{.Hostname}}'
+	refute_line h2
+}
+
+@test "a node that runs the pushed app's tasks cut off: they come back on another node, the route follows, no failed request" {
+	[ -f "$WHARF_T/sync.pid" ] || lab_sync_start
+	eventually 30 on_node "$H1"
+	lab_requests "$APP3" 120 "$TEST_TMP/load" &
+	local load=$!
+	sleep 1
+	ip -n "$WHARF_LAB_NAME-h1" link set eth0 down
+	served_off "$H1" "h1 cut off"
+	run app_url_get "$APP3"
+	assert_output --partial "file=hello-from-host"
+	ip -n "$WHARF_LAB_NAME-h1" link set eth0 up
 }

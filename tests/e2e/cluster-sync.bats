@@ -42,25 +42,6 @@ task_targets() {
 	done | sort
 }
 
-# requests SECONDS OUT: GETs through the router, back to back, until SECONDS pass or
-# $WHARF_T/stop-load exists; one line per request: "START CODE SECONDS BODY".
-requests() {
-	local end=$((SECONDS + $1)) t r
-	while [ "$SECONDS" -lt "$end" ] && [ ! -e "$TEST_TMP/stop" ]; do
-		t=$(date +%s.%N)
-		r=$(curl -s --max-time 10 -w ' %{http_code} %{time_total}' \
-			-H "Host: $APP.$WHARF_TEST_DOMAIN" "http://127.0.0.1:$ROUTER_PORT/")
-		# body CODE TIME -> START CODE TIME BODY
-		awk -v t="$t" '{ print t, $(NF-1), $NF, (NF > 2 ? $1 : "-") }' <<<"$r"
-	done >"$2"
-}
-
-# start_sync: cluster:sync in the background (every 500 ms), its output in $WHARF_T/sync.log.
-start_sync() {
-	"$WHARF_BIN" cluster:sync --interval 500 >>"$WHARF_T/sync.log" 2>&1 </dev/null 3>&- &
-	echo $! >"$WHARF_T/sync.pid"
-}
-
 setup_file() {
 	local cfg=$WHARF_T/sync-docker-config root=$WHARF_T/sync-rootfs
 	lab_up ws --join || return 1
@@ -116,7 +97,7 @@ setup_file() {
 }
 
 teardown_file() {
-	[ ! -f "$WHARF_T/sync.pid" ] || kill "$(cat "$WHARF_T/sync.pid")" 2>/dev/null || true
+	lab_sync_stop
 	docker service rm "$SVC" >/dev/null 2>&1 || true
 	ip -n "$WHARF_LAB_NAME-h1" link set eth0 up 2>/dev/null || true
 	"$WHARF_BIN" apps:destroy "$APP" --force >/dev/null 2>&1 || true
@@ -155,8 +136,8 @@ teardown() {
 }
 
 @test "a new replica is served only once it passes the router's check" {
-	start_sync
-	requests 60 "$TEST_TMP/load" &
+	lab_sync_start
+	lab_requests "$APP" 60 "$TEST_TMP/load" &
 	local load=$!
 	docker service scale -d "$SVC=3" >/dev/null
 	three() { [ "$(route_targets | wc -l)" = 3 ]; }
@@ -180,7 +161,7 @@ teardown() {
 }
 
 @test "a task that stops is drained, and its replacement served" {
-	[ -f "$WHARF_T/sync.pid" ] || start_sync
+	[ -f "$WHARF_T/sync.pid" ] || lab_sync_start
 	local target node cid
 	target=$(route_targets | grep ":${P}1$")
 	node=h1
@@ -189,7 +170,7 @@ teardown() {
 		--filter "label=com.docker.swarm.service.name=$SVC" --format '{{.ID}} {{.Names}}' |
 		awk -v p="$SVC.1." 'index($2, p) == 1 { print $1 }')
 	[ -n "$cid" ]
-	requests 60 "$TEST_TMP/load" &
+	lab_requests "$APP" 60 "$TEST_TMP/load" &
 	local load=$!
 	docker -H "unix://$WHARF_LAB_DIR/$node/d.sock" kill "$cid" >/dev/null
 	gone() { ! route_targets | grep -qx "$target"; }
@@ -205,9 +186,9 @@ teardown() {
 }
 
 @test "a node cut off: the router stops sending to it within a bounded time; none fails after" {
-	[ -f "$WHARF_T/sync.pid" ] || start_sync
+	[ -f "$WHARF_T/sync.pid" ] || lab_sync_start
 	local t0 t1 dropped
-	requests 120 "$TEST_TMP/load" &
+	lab_requests "$APP" 120 "$TEST_TMP/load" &
 	local load=$!
 	sleep 1
 	t0=$(date +%s.%N)
@@ -244,7 +225,7 @@ teardown() {
 }
 
 @test "the node back: Swarm stops its old tasks, the route never names them, it takes new ones" {
-	[ -f "$WHARF_T/sync.pid" ] || start_sync
+	[ -f "$WHARF_T/sync.pid" ] || lab_sync_start
 	ip -n "$WHARF_LAB_NAME-h1" link set eth0 up
 	local h1="unix://$WHARF_LAB_DIR/h1/d.sock"
 	old_gone() {
@@ -307,7 +288,7 @@ teardown() {
 }
 
 @test "the daemon runs cluster:sync on a manager: one loop at a time, one round with --once" {
-	[ -f "$WHARF_T/sync.pid" ] || start_sync
+	[ -f "$WHARF_T/sync.pid" ] || lab_sync_start
 	local log=$WHARF_ROOT/daemon/daemon.log pid
 	# --once waits for its children: the sync job runs one round there, not the loop.
 	run timeout 60 "$WHARF_BIN" daemon --once

@@ -70,3 +70,30 @@ lab_down() {
 	"$WHARF_BIN" cluster:leave --force >/dev/null 2>&1 || true
 	lab down >/dev/null 2>&1 || true
 }
+
+# lab_requests APP SECONDS OUT: GETs of APP through the router, back to back, until SECONDS
+# pass or $TEST_TMP/stop exists; one line per request: "START CODE SECONDS BODY" (BODY's
+# first word).
+lab_requests() {
+	local app=$1 end=$((SECONDS + $2)) t r
+	while [ "$SECONDS" -lt "$end" ] && [ ! -e "$TEST_TMP/stop" ]; do
+		t=$(date +%s.%N)
+		r=$(curl -s --max-time 10 -w ' %{http_code} %{time_total}' \
+			-H "Host: $app.$WHARF_TEST_DOMAIN" "http://127.0.0.1:$ROUTER_PORT/")
+		r=${r//$'\n'/ } # a page of several lines: one line
+		# body CODE TIME -> START CODE TIME BODY
+		awk -v t="$t" '{ print t, $(NF-1), $NF, (NF > 2 ? $1 : "-") }' <<<"$r"
+	done >"$3"
+}
+
+# lab_sync_start: cluster:sync in the background (every 500 ms), its output in
+# $WHARF_T/sync.log, its pid in $WHARF_T/sync.pid (lab_sync_stop ends it).
+lab_sync_start() {
+	"$WHARF_BIN" cluster:sync --interval 500 >>"$WHARF_T/sync.log" 2>&1 </dev/null 3>&- &
+	echo $! >"$WHARF_T/sync.pid"
+}
+
+lab_sync_stop() {
+	[ ! -f "$WHARF_T/sync.pid" ] || kill "$(cat "$WHARF_T/sync.pid")" 2>/dev/null || true
+	rm -f "$WHARF_T/sync.pid"
+}

@@ -138,6 +138,81 @@ static void worker_spec(void **state)
 	json_decref(cmd);
 }
 
+/* storage:mount's binds are bind mounts of the task's node; docker-args-deploy's options
+ * go where Swarm's spec has them (wharf's own settings win), the others are refused by
+ * name. */
+static void mounts_and_docker_args(void **state)
+{
+	const char *binds[] = { "/srv/data:/data", "/srv/conf:/etc/app:ro", NULL };
+	json_t *config = json_object(), *res = json_pack("{s:s}", "memory", "256m"), *spec = NULL;
+	json_t *extra = json_pack(
+		"{s:{s:[s], s:{s:s}, s:s, s:s}, s:{s:I, s:I, s:b, s:[{s:s,s:i,s:i}], s:[s], s:I, "
+		"s:[s]}}",
+		"Config", "Env", "FROM_PLUGIN=1", "Labels", "team", "ops", "User", "1000",
+		"WorkingDir", "/app", "HostConfig", "Memory", (json_int_t)1 << 30, "NanoCpus",
+		(json_int_t)250000000, "ReadonlyRootfs", 1, "Ulimits", "Name", "nofile", "Soft",
+		1024, "Hard", 2048, "ExtraHosts", "db.internal:10.0.0.5", "PidsLimit",
+		(json_int_t)99999, "CapDrop", "NET_RAW");
+	struct deploy_req r = req_of(config, res);
+	json_t *cs, *limits, *m;
+	char *envs;
+
+	(void)state;
+	r.binds = binds;
+	r.extra = extra;
+	assert_int_equal(runtime_swarm_service_spec(&spec, &r, "web", NULL, 1, 1234, "svc"), 0);
+	cs = json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec");
+	limits = json_object_get(
+		json_object_get(json_object_get(spec, "TaskTemplate"), "Resources"), "Limits");
+	m = json_array_get(json_object_get(cs, "Mounts"), 0);
+	assert_string_equal(json_str(m, "Type", ""), "bind");
+	assert_string_equal(json_str(m, "Source", ""), "/srv/data");
+	assert_string_equal(json_str(m, "Target", ""), "/data");
+	assert_true(json_is_false(json_object_get(m, "ReadOnly")));
+	m = json_array_get(json_object_get(cs, "Mounts"), 1);
+	assert_string_equal(json_str(m, "Source", ""), "/srv/conf");
+	assert_string_equal(json_str(m, "Target", ""), "/etc/app");
+	assert_true(json_is_true(json_object_get(m, "ReadOnly")));
+	envs = json_dumps(json_object_get(cs, "Env"), JSON_COMPACT);
+	assert_non_null(strstr(envs, "\"FROM_PLUGIN=1\""));
+	assert_non_null(strstr(envs, "\"PORT=1234{{.Task.Slot}}\""));
+	free(envs);
+	assert_string_equal(json_str(json_object_get(cs, "Labels"), "team", ""), "ops");
+	assert_string_equal(json_str(json_object_get(cs, "Labels"), "wharf.app", ""), "shop");
+	assert_string_equal(json_str(cs, "User", ""), "1000");
+	assert_string_equal(json_str(cs, "Dir", ""), "/app");
+	assert_true(json_is_true(json_object_get(cs, "ReadOnly")));
+	assert_string_equal(json_str(json_array_get(json_object_get(cs, "Ulimits"), 0), "Name", ""),
+			    "nofile");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(cs, "Hosts"), 0)),
+			    "10.0.0.5 db.internal");
+	/* resource:limit over the plugin's memory; the plugin's CPU where wharf has none;
+	 * wharf's pids limit and capabilities stay. */
+	assert_int_equal(json_int(limits, "MemoryBytes", 0), 256LL << 20);
+	assert_int_equal(json_int(limits, "NanoCPUs", 0), 250000000LL);
+	assert_int_equal(json_int(limits, "Pids", 0), 512);
+	assert_int_equal(json_array_size(json_object_get(cs, "CapabilityDrop")), 1);
+	assert_string_equal(
+		json_string_value(json_array_get(json_object_get(cs, "CapabilityDrop"), 0)), "ALL");
+	json_decref(spec);
+	json_decref(extra);
+	/* What Swarm's spec cannot say fails the deploy, naming the option. */
+	extra = json_pack("{s:{s:I}}", "HostConfig", "MemorySwap", (json_int_t)1 << 30);
+	r.extra = extra;
+	assert_int_equal(runtime_swarm_service_spec(&spec, &r, "web", NULL, 1, 1234, "svc"), -1);
+	assert_null(spec);
+	assert_non_null(strstr(err_msg(), "HostConfig.MemorySwap cannot apply to a swarm task"));
+	json_decref(extra);
+	extra = json_pack("{s:{s:[s]}}", "HostConfig", "Dns", "1.1.1.1");
+	r.extra = extra;
+	assert_int_equal(runtime_swarm_service_spec(&spec, &r, "web", NULL, 1, 1234, "svc"), -1);
+	assert_non_null(strstr(err_msg(), "HostConfig.Dns"));
+	err_clear();
+	json_decref(extra);
+	json_decref(config);
+	json_decref(res);
+}
+
 /* A task runs its command under setpriv --no-new-privs: the image's Entrypoint after it,
  * the process type's command (or the image's Cmd, which an explicit Entrypoint drops) as
  * Args. */
@@ -184,9 +259,8 @@ static void nnp_spec(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(names),
-		cmocka_unit_test(web_spec),
-		cmocka_unit_test(worker_spec),
+		cmocka_unit_test(names),       cmocka_unit_test(web_spec),
+		cmocka_unit_test(worker_spec), cmocka_unit_test(mounts_and_docker_args),
 		cmocka_unit_test(nnp_spec),
 	};
 	setenv("WHARF_ROOT", "/nonexistent/wharf-unit", 1);
