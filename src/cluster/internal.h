@@ -23,8 +23,10 @@ int cluster__gwbridge(struct docker *d);
  * CA's PEM in a quoted here-document). */
 int cluster__join_script(struct buf *out, const struct cluster_state *st, const char *token,
 			 const char *addr, const struct buf *ca);
-/* Runs script through `ssh root@host sh -s` with wharf's cluster key and known_hosts. */
-int cluster__ssh_script(const char *host, const char *script);
+/* Runs script through `ssh root@host sh -s` with wharf's cluster key and known_hosts.
+ * first: the join, the one time the node's host key may be learnt (accept-new); else it
+ * must match the known one. */
+int cluster__ssh_script(const char *host, const char *script, int first);
 /* A new handle on the dockerd of node (its id, for messages) joined over ssh as
  * root@host: an OpenSSH forward of a private local socket under $WHARF_ROOT/cluster/ to
  * the node's /var/run/docker.sock, waited for (20 s at most) until Docker answers on it.

@@ -196,7 +196,7 @@ int cluster_registry_prune(const char *app, const json_t *keep)
 	int loaded, n = 0, ret = -1;
 
 	if (valid_app_name(app) < 0 || (loaded = cluster_load(&st)) < 0)
-		return -1;
+		goto out;
 	if (!loaded) {
 		ret = 0;
 		goto out;

@@ -791,7 +791,7 @@ int cluster_registry_gc(struct cluster_gc_result *res)
 	res->bytes_before = res->bytes_after = res->blobs_before = res->blobs_after = 0;
 	buf_reset(&res->summary);
 	if ((have = cluster_load(&st)) < 0)
-		return -1;
+		goto out;
 	if (!have) {
 		err_set("this host is not a cluster manager: run cluster:init first");
 		goto out;
@@ -813,6 +813,15 @@ int cluster_registry_gc(struct cluster_gc_result *res)
 	/* Read-only meanwhile, for anyone else who holds the credentials: the nodes
 	 * still pull. Left stopped when it was. */
 	running = registry_pid() > 0;
+	if (!running && listening(st.registry)) {
+		/* Someone else's registry on the address (a unit of the admin's): wharf cannot
+		 * make it read-only, and collecting under a registry that takes writes could
+		 * delete a blob being pushed. */
+		err_set("a registry answers on %s that wharf did not start (no %s/registry.pid): "
+			"stop it, or let wharf run it (cluster:init starts it), then cluster:gc",
+			st.registry, dir.buf);
+		goto out;
+	}
 	if (running &&
 	    (write_readonly_config(dir.buf) < 0 || registry_restart(&st, READONLY_CONFIG) < 0))
 		goto restart;

@@ -39,7 +39,8 @@ static void ssh_cmd_release(struct ssh_cmd *c)
 	buf_release(&c->dest);
 }
 
-static int ssh_cmd(struct ssh_cmd *c, const char *host, const char *const *extra, const char *cmd)
+static int ssh_cmd(struct ssh_cmd *c, const char *host, int first, const char *const *extra,
+		   const char *cmd)
 {
 	size_t n = 0, i;
 
@@ -53,6 +54,10 @@ static int ssh_cmd(struct ssh_cmd *c, const char *host, const char *const *extra
 	if (!fs_exists(c->key.buf))
 		return err_set("no ssh key %s: run cluster:init first", c->key.buf);
 	c->argv[n++] = "ssh";
+	/* No ssh_config of the user's or the system's (a ProxyCommand, a ControlMaster) for
+	 * connections as root to the nodes. */
+	c->argv[n++] = "-F";
+	c->argv[n++] = "none";
 	c->argv[n++] = "-i";
 	c->argv[n++] = c->key.buf;
 	c->argv[n++] = "-o";
@@ -60,7 +65,9 @@ static int ssh_cmd(struct ssh_cmd *c, const char *host, const char *const *extra
 	c->argv[n++] = "-o";
 	c->argv[n++] = "BatchMode=yes";
 	c->argv[n++] = "-o";
-	c->argv[n++] = "StrictHostKeyChecking=accept-new";
+	/* A node's host key is learnt when it joins, and must match ever after: a known_hosts
+	 * line gone does not make wharf trust whoever answers at the node's address. */
+	c->argv[n++] = first ? "StrictHostKeyChecking=accept-new" : "StrictHostKeyChecking=yes";
 	c->argv[n++] = "-o";
 	c->argv[n++] = c->kopt.buf;
 	c->argv[n++] = "-o";
@@ -74,13 +81,13 @@ static int ssh_cmd(struct ssh_cmd *c, const char *host, const char *const *extra
 	return 0;
 }
 
-int cluster__ssh_script(const char *host, const char *script)
+int cluster__ssh_script(const char *host, const char *script, int first)
 {
 	struct ssh_cmd c = SSH_CMD_INIT;
 	struct proc_opts po = PROC_OPTS_INIT;
 	int status, ret = -1;
 
-	if (ssh_cmd(&c, host, NULL, "sh -s") < 0)
+	if (ssh_cmd(&c, host, first, NULL, "sh -s") < 0)
 		goto out;
 	po.argv = c.argv;
 	po.in = PROC_DATA;
@@ -272,7 +279,7 @@ int cluster__ssh_docker(const char *host, const char *node, struct docker **out)
 		err_set_errno("cannot create %s", t->errlog.buf);
 		goto out;
 	}
-	if (ssh_cmd(&c, host,
+	if (ssh_cmd(&c, host, 0,
 		    (const char *const[]){ "-N", "-o", "ExitOnForwardFailure=yes", "-o",
 					   "StreamLocalBindUnlink=yes", "-o",
 					   "ServerAliveInterval=15", "-L", fwd.buf, NULL },
@@ -284,13 +291,20 @@ int cluster__ssh_docker(const char *host, const char *node, struct docker **out)
 	po.err = PROC_FD;
 	po.err_fd = errfd;
 	po.new_group = 1; /* a terminal's ^C is for `enter`'s process, not the tunnel */
+	/* But a wharf that dies of it (or of anything) takes its tunnel along. */
+	po.die_with_parent = 1;
+	/* The owner first: a directory left by a wharf killed at any point is reaped. */
+	if (buf_addf(&owner, "%s/owner", t->dir.buf) < 0 ||
+	    buf_addf(&pids, "%ld 0\n", (long)getpid()) < 0 ||
+	    fs_write_atomic(owner.buf, pids.buf, pids.len, 0600) < 0)
+		goto out;
 	if (proc_start(&p, &po) < 0)
 		goto out;
 	t->pid = p.pid;
 	close(errfd);
 	errfd = -1;
-	if (buf_addf(&owner, "%s/owner", t->dir.buf) < 0 ||
-	    buf_addf(&pids, "%ld %ld\n", (long)getpid(), (long)t->pid) < 0 ||
+	buf_reset(&pids);
+	if (buf_addf(&pids, "%ld %ld\n", (long)getpid(), (long)t->pid) < 0 ||
 	    fs_write_atomic(owner.buf, pids.buf, pids.len, 0600) < 0)
 		goto out;
 	for (;;) {

@@ -398,7 +398,7 @@ int cluster_add_node(struct docker *d, const struct cluster_node_opts *o, struct
 			goto out;
 	} else {
 		if (cluster__join_script(&script, &st, token, addr, &ca) < 0 ||
-		    cluster__ssh_script(o->host, script.buf) < 0)
+		    cluster__ssh_script(o->host, script.buf, 1) < 0)
 			goto out;
 	}
 	/* The manager's view: the node by id (lab) or by address/hostname (ssh). */
@@ -531,8 +531,8 @@ static int node_leave(const json_t *rec)
 			goto out;
 		err_clear();
 	} else if (json_str(rec, "ssh", NULL)) {
-		if (cluster__ssh_script(json_str(rec, "ssh", ""), "docker swarm leave || true\n") <
-		    0)
+		if (cluster__ssh_script(json_str(rec, "ssh", ""), "docker swarm leave || true\n",
+					0) < 0)
 			goto out;
 	} else {
 		err_set("wharf did not join this node: make it leave (docker swarm leave) or use "

@@ -220,6 +220,7 @@ struct proc_opts {
 	void *data;
 	int keep_fds[PROC_KEEP_FDS_MAX]; /* > 2 to keep open in the child */
 	int new_group;                   /* own process group (implied by a timeout) */
+	int die_with_parent;             /* SIGTERM when the thread that started it ends */
 	int timeout_ms;                  /* 0: none; else SIGTERM to the group, then SIGKILL */
 	int grace_ms;                    /* between that SIGTERM and SIGKILL */
 };

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,12 +131,16 @@ static int is_kept(const struct proc_opts *o, int fd)
 
 /* In the child: only async-signal-safe calls until exec. Any failure is told to
  * the parent through errfd (the errno) and ends the child with 127. */
-static void child(const struct proc_opts *o, char **env, const int fds[3], int errfd)
+static void child(const struct proc_opts *o, char **env, const int fds[3], int errfd, pid_t parent)
 {
 	int i, e;
 
 	if (o->new_group || o->timeout_ms > 0)
 		setpgid(0, 0);
+	/* SIGTERM when the parent dies (a parent gone before the prctl: at once). */
+	if (o->die_with_parent &&
+	    (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || (getppid() != parent && (errno = ESRCH))))
+		goto fail;
 	signal(SIGPIPE, SIG_DFL);
 	for (i = 0; i < 3; i++)
 		if (fds[i] >= 0 && (fds[i] == i ? fcntl(i, F_SETFD, 0) : dup2(fds[i], i)) < 0)
@@ -165,6 +170,7 @@ int proc_start(struct proc *p, const struct proc_opts *o)
 {
 	int fds[3] = { -1, -1, -1 }, ep[2] = { -1, -1 }, ret = -1, e = 0;
 	char **env = NULL;
+	pid_t parent;
 	ssize_t n;
 
 	*p = (struct proc)PROC_INIT;
@@ -189,13 +195,14 @@ int proc_start(struct proc *p, const struct proc_opts *o)
 	}
 	fflush(stdout);
 	fflush(stderr);
+	parent = getpid();
 	p->pid = fork();
 	if (p->pid < 0) {
 		err_set_errno("cannot run %s", o->argv[0]);
 		goto out;
 	}
 	if (p->pid == 0)
-		child(o, env, fds, ep[1]);
+		child(o, env, fds, ep[1], parent);
 	if (o->new_group || o->timeout_ms > 0)
 		setpgid(p->pid, p->pid); /* both sides, so a kill cannot race the child */
 	close(ep[1]);

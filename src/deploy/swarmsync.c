@@ -34,7 +34,7 @@ struct sync {
 	pthread_cond_t idle; /* the queue is empty and no worker syncs */
 	json_t *backoff;     /* target -> until (ms, monotonic) */
 	json_t *notes;       /* app -> the last line said about it that was no change */
-	json_t *queue;       /* apps waiting for a worker: [{"app", "doc"}] */
+	json_t *queue;       /* apps waiting for a worker: [{"app"}] */
 	json_t *busy;        /* app -> true while queued or synced */
 	size_t active;       /* workers syncing an app */
 	int stop;
@@ -353,18 +353,21 @@ out:
 	return ret;
 }
 
-static void sync_app(struct sync *s, struct docker **d, const char *app, const json_t *doc)
+static void sync_app(struct sync *s, struct docker **d, const char *app)
 {
 	struct lock l = LOCK_INIT;
+	json_t *doc = NULL;
 	int r;
 
 	/* A deploy holds the app (or waits for it): it decides the route; this app
-	 * waits for the next round. */
-	if ((r = app_lock_try(&l, app)) < 0)
+	 * waits for the next round. The app's settings (its checks) are read under the
+	 * lock: the round queued it a while ago, maybe before a checks:skip. */
+	if ((r = app_lock_try(&l, app)) < 0 || (r == 1 && app_load(app, &doc) < 0))
 		note(s, app, err_msg());
 	else if (r == 1 && sync_locked(s, d, app, doc) < 0)
 		note(s, app, err_msg());
 	lock_release(&l);
+	json_decref(doc);
 }
 
 /* A worker: syncs the queue's apps, one at a time, until stop. */
@@ -384,7 +387,7 @@ static void *worker(void *arg)
 		json_array_remove(s->queue, 0);
 		s->active++;
 		pthread_mutex_unlock(&s->mu);
-		sync_app(s, d, json_str(job, "app", ""), json_object_get(job, "doc"));
+		sync_app(s, d, json_str(job, "app", ""));
 		pthread_mutex_lock(&s->mu);
 		json_object_del(s->busy, json_str(job, "app", ""));
 		json_decref(job);
@@ -395,16 +398,15 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* Queues app (with its document) unless it is queued or synced already. */
-static int enqueue(struct sync *s, const char *app, json_t *doc)
+/* Queues app unless it is queued or synced already. */
+static int enqueue(struct sync *s, const char *app)
 {
 	int ret = 0;
 
 	pthread_mutex_lock(&s->mu);
 	if (!json_object_get(s->busy, app)) {
 		if (json_object_set_new(s->busy, app, json_true()) < 0 ||
-		    json_array_append_new(s->queue,
-					  json_pack("{s:s,s:O}", "app", app, "doc", doc)) < 0)
+		    json_array_append_new(s->queue, json_pack("{s:s}", "app", app)) < 0)
 			ret = err_set("out of memory");
 		else
 			pthread_cond_signal(&s->work);
@@ -439,7 +441,7 @@ static int sync_round(struct sync *s)
 			note(s, app, err_msg());
 			continue;
 		}
-		if (!strcmp(app_scheduler(doc, global), "swarm") && enqueue(s, app, doc) < 0)
+		if (!strcmp(app_scheduler(doc, global), "swarm") && enqueue(s, app) < 0)
 			goto out;
 		json_decref(doc);
 		doc = NULL;

@@ -1526,14 +1526,17 @@ static int swarm_events(struct scheduler *s, const char *app, long long since, l
 					json_object_set(names, svc, json_object_get(e, "process"));
 			}
 		}
-		if (!(merged = events_merge(merged, list)))
-			goto out;
+		merged = events_merge(merged, list); /* takes both, even when it fails */
 		list = NULL;
+		if (!merged)
+			goto out;
 	}
-	if (service_events(sw->d, names, since, until, &list) < 0 ||
-	    !(merged = events_merge(merged, list)))
+	if (service_events(sw->d, names, since, until, &list) < 0)
 		goto out;
+	merged = events_merge(merged, list);
 	list = NULL;
+	if (!merged)
+		goto out;
 	/* The newest SWARM_EVENTS_MAX, as each Docker gives. */
 	while (json_array_size(merged) > SWARM_EVENTS_MAX)
 		json_array_remove(merged, 0);

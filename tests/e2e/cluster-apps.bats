@@ -464,6 +464,27 @@ regc_bytes() {
 	assert_output --partial "from the cluster's registry"
 	[ "$(regc_status "$app" 4)" = 404 ]
 	grep -q 'config\.yml$' <(tr '\0' '\n' <"/proc/$(cat "$reg/registry.pid")/cmdline")
+	# A registry on the address that wharf did not start (an admin's own unit): cluster:gc
+	# refuses to collect under it (it could not make it read-only); cluster:init brings
+	# wharf's back.
+	kill "$(cat "$reg/registry.pid")"
+	eventually 10 down
+	rm -f "$reg/registry.pid"
+	(setpriv --reuid="$(stat -c %u "$WHARF_ROOT")" --regid="$(stat -c %g "$WHARF_ROOT")" \
+		--clear-groups /usr/bin/docker-registry serve "$reg/config.yml" \
+		>>"$reg/registry.log" 2>&1 </dev/null 3>&- & echo $! >"$TEST_TMP/other-registry.pid")
+	answers() { [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$reg/ca.crt" "https://$REGISTRY/v2/")" = 401 ]; }
+	eventually 10 answers
+	run wharf cluster:gc
+	assert_failure
+	assert_output --partial "that wharf did not start"
+	kill "$(cat "$TEST_TMP/other-registry.pid")"
+	eventually 10 down
+	# shellcheck disable=SC2153 # MANAGER: lab_up exports it
+	run wharf cluster:init "$MANAGER"
+	assert_success
+	eventually 10 answers
+	[ -s "$reg/registry.pid" ]
 }
 
 # ---- a second app: what a swarm app gets besides (storage, docker-args, checks:disable,

@@ -125,6 +125,21 @@ no_tunnel() {
 	assert_success
 	assert_output "$token"
 	no_tunnel
+	# A wharf killed while its forward is open takes the forward's ssh along (it dies with
+	# its parent); the next forward reaps the directory left.
+	"$WHARF_BIN" enter "$APP" web sleep 60 </dev/null >/dev/null 2>&1 &
+	local w=$! spid=""
+	forward_up() {
+		spid=$(cat "$WHARF_ROOT"/cluster/tunnel.*/owner 2>/dev/null | awk '{ print $2 }')
+		[ -n "$spid" ] && [ "$spid" != 0 ]
+	}
+	eventually 30 forward_up
+	kill -9 "$w"
+	ssh_gone() { ! kill -0 "$spid" 2>/dev/null; }
+	eventually 10 ssh_gone
+	run wharf enter "$APP" web true
+	assert_success
+	no_tunnel
 	docker node update --availability active "$self" >/dev/null
 }
 
