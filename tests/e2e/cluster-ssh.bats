@@ -155,7 +155,7 @@ no_tunnel() {
 }
 
 @test "cluster:remove-node over ssh drains the node under load with no failed request" {
-	local n=160 failed nodeid
+	local n=160 nodeid
 	nodeid=$(jq -r '.nodes | keys[0]' "$WHARF_ROOT/cluster/cluster.json")
 	docker node update --availability active "$(docker info -f '{{.Swarm.NodeID}}')" >/dev/null
 	# A second task, on the manager (Swarm spreads the service's tasks).
@@ -166,25 +166,13 @@ no_tunnel() {
 	assert_output --partial " on $(docker info --format '{{.Name}}') (task: "
 	two_routed() { [ "$(curl -sS --unix-socket "$WHARF_ROUTER_SOCKET" "http://router/apps/$APP" | jq '.targets | length')" = 2 ]; }
 	eventually 20 two_routed
-	(
-		for _ in $(seq 1 $n); do
-			curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 \
-				-H "Host: $APP.$WHARF_TEST_DOMAIN" "http://127.0.0.1:$ROUTER_PORT/"
-			sleep 0.05
-		done >"$TEST_TMP/codes"
-	) &
-	local load=$!
+	lab_load "$n"
 	sleep 1
 	run timeout 120 "$WHARF_BIN" cluster:remove-node h1
 	assert_success
 	assert_output --partial "drained h1"
 	assert_output --partial "node h1 removed"
-	timeout 60 tail --pid=$load -f /dev/null || true
-	wait $load || true
-	failed=$(grep -cv '^200$' "$TEST_TMP/codes" || true)
-	echo "failed requests: $failed of $(wc -l <"$TEST_TMP/codes")" >&3
-	[ "$(wc -l <"$TEST_TMP/codes")" = $n ]
-	[ "$failed" = 0 ]
+	lab_load_none_failed "$n"
 	# h1's dockerd left the swarm (the leave ran over ssh); the manager and wharf forgot it.
 	run h1 info --format '{{.Swarm.LocalNodeState}}'
 	assert_output inactive

@@ -86,6 +86,30 @@ lab_requests() {
 	done >"$3"
 }
 
+# lab_load N: N GETs of $APP through the router in the background, 50 ms apart, each one's
+# status a line of $TEST_TMP/codes; its pid in LOAD (lab_load_none_failed waits for it).
+lab_load() {
+	(
+		for _ in $(seq 1 "$1"); do
+			curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 \
+				-H "Host: $APP.$WHARF_TEST_DOMAIN" "http://127.0.0.1:$ROUTER_PORT/"
+			sleep 0.05
+		done >"$TEST_TMP/codes"
+	) &
+	LOAD=$!
+}
+
+# lab_load_none_failed N: waits (60 s at most) for lab_load's requests, says how many
+# failed, and succeeds when all N were made and every one answered 200.
+lab_load_none_failed() {
+	local failed
+	timeout 60 tail --pid="$LOAD" -f /dev/null || true
+	wait "$LOAD" || true
+	failed=$(grep -cv '^200$' "$TEST_TMP/codes" || true)
+	echo "failed requests: $failed of $(wc -l <"$TEST_TMP/codes")" >&3
+	[ "$(wc -l <"$TEST_TMP/codes")" = "$1" ] && [ "$failed" = 0 ]
+}
+
 # lab_sync_start: cluster:sync in the background (every 500 ms), its output in
 # $WHARF_T/sync.log, its pid in $WHARF_T/sync.pid (lab_sync_stop ends it).
 lab_sync_start() {
